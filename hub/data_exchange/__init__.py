@@ -1,0 +1,1 @@
+"""Data exchange: catalog, offers with usage policies, contracts, governed queries (issue #8)."""

@@ -1,0 +1,112 @@
+"""REST endpoints nodes call: registration and heartbeats (machine-to-machine, not GraphQL)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Path, Request
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict
+
+from hub.federation import service
+from hub.federation.events import NodeEvents
+from hub.federation.models import NodeStatus, RegionalNode
+from hub.identity import node_caller
+from hub.settings import HubSettings
+from yunfab.service import db_session
+from yunfab.settings import Region, Slug
+from yunfab.subject import Subject
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+router = APIRouter(prefix="/api/v1/nodes", tags=["federation"])
+
+NodeName = Annotated[Slug, Path(description="The node's unique name, e.g. zj-textile")]
+
+
+class RegistrationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    region: Region
+    industry: Slug
+    base_url: AnyHttpUrl
+
+
+class HeartbeatIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["online", "stopping"] = "online"
+
+
+class NodeOut(BaseModel):
+    name: str
+    region: str
+    industry: str
+    base_url: str
+    status: NodeStatus
+    last_heartbeat: dt.datetime | None
+    registered_at: dt.datetime
+    heartbeat_interval_s: float
+    """How often the hub wants heartbeats: a third of its offline window."""
+
+    @classmethod
+    def of(cls, node: RegionalNode, settings: HubSettings) -> NodeOut:
+        return cls(
+            name=node.name,
+            region=node.region,
+            industry=node.industry,
+            base_url=node.base_url,
+            status=node.status,
+            last_heartbeat=node.last_heartbeat,
+            registered_at=node.registered_at,
+            heartbeat_interval_s=settings.node_offline_after_s / 3,
+        )
+
+
+def _settings(request: Request) -> HubSettings:
+    settings: HubSettings = request.app.state.settings
+    return settings
+
+
+def _events(request: Request) -> NodeEvents:
+    events: NodeEvents = request.app.state.node_events
+    return events
+
+
+Session = Annotated[AsyncSession, Depends(db_session)]
+Caller = Annotated[Subject, Depends(node_caller)]
+Settings = Annotated[HubSettings, Depends(_settings)]
+Events = Annotated[NodeEvents, Depends(_events)]
+
+
+@router.put(
+    "/{name}",
+    summary="Register a node (idempotent)",
+    responses={409: {"description": "The name is taken by a node of another region or industry"}},
+)
+async def register(
+    name: NodeName, body: RegistrationIn, session: Session, caller: Caller, settings: Settings, events: Events
+) -> NodeOut:
+    registered = await service.register_node(
+        session,
+        caller,
+        input=service.NodeRegistration(
+            name=name, region=body.region, industry=body.industry, base_url=str(body.base_url).rstrip("/")
+        ),
+        events=events,
+    )
+    return NodeOut.of(registered.node, settings)
+
+
+@router.post(
+    "/{name}/heartbeats",
+    summary="Record a heartbeat",
+    responses={404: {"description": "The node is not registered (`node_not_registered`)"}},
+)
+async def heartbeat(
+    name: NodeName, body: HeartbeatIn, session: Session, caller: Caller, settings: Settings, events: Events
+) -> NodeOut:
+    node = await service.record_heartbeat(
+        session, caller, name=name, stopping=body.status == "stopping", events=events
+    )
+    return NodeOut.of(node, settings)

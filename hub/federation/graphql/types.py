@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+import strawberry
+
+from hub.federation.events import NodeEvent, NodeEventKind
+from hub.federation.models import NodeStatus, RegionalNode
+from hub.federation.service import effective_status
+from hub.settings import HubSettings
+from yunfab.db import utcnow
+
+RegionalNodeStatus = strawberry.enum(NodeStatus, name="RegionalNodeStatus")
+RegionalNodeEventKind = strawberry.enum(NodeEventKind, name="RegionalNodeEventKind")
+
+
+@strawberry.type(name="RegionalNode", description="A regional or industry node of the platform.")
+class RegionalNodeType:
+    name: str
+    region: str = strawberry.field(description="ISO 3166-2 code, e.g. CN-ZJ.")
+    industry: str
+    base_url: str
+    status: RegionalNodeStatus = strawberry.field(
+        description="OFFLINE once heartbeats stop for longer than the hub's offline window."
+    )
+    last_heartbeat: dt.datetime | None
+    registered_at: dt.datetime
+    model: strawberry.Private[RegionalNode]
+
+    @classmethod
+    def from_model(cls, node: RegionalNode, settings: HubSettings) -> RegionalNodeType:
+        status = effective_status(
+            node, now=utcnow(), offline_after=dt.timedelta(seconds=settings.node_offline_after_s)
+        )
+        return cls(
+            name=node.name,
+            region=node.region,
+            industry=node.industry,
+            base_url=node.base_url,
+            status=status,
+            last_heartbeat=node.last_heartbeat,
+            registered_at=node.registered_at,
+            model=node,
+        )
+
+
+@strawberry.type(name="RegionalNodeEvent")
+class RegionalNodeEventType:
+    kind: RegionalNodeEventKind
+    at: dt.datetime
+    node: RegionalNodeType
+
+    @classmethod
+    def from_event(cls, event: NodeEvent, settings: HubSettings) -> RegionalNodeEventType:
+        return cls(
+            kind=event.kind, at=event.at, node=RegionalNodeType.from_model(event.node, settings)
+        )
+
+
+@strawberry.input
+class RegionalNodeFilter:
+    region: str | None = None
+    industry: str | None = None
+
+
+__all__ = ["RegionalNodeEventType", "RegionalNodeFilter", "RegionalNodeType", "enum"]

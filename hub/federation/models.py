@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import uuid
+
+from sqlalchemy import Enum, ForeignKey, String, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hub.db import Base
+from yunfab.db import UTCDateTime, new_id, utcnow
+
+
+class NodeStatus(enum.StrEnum):
+    ONLINE = "online"
+    OFFLINE = "offline"
+
+
+class RegionalNode(Base):
+    __tablename__ = "regional_nodes"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(63), unique=True)
+    region: Mapped[str] = mapped_column(String(16), index=True)
+    industry: Mapped[str] = mapped_column(String(63), index=True)
+    base_url: Mapped[str] = mapped_column(String(2048))
+    status: Mapped[NodeStatus] = mapped_column(
+        Enum(
+            NodeStatus,
+            native_enum=False,
+            length=16,
+            values_callable=lambda values: [value.value for value in values],
+            validate_strings=True,
+        ),
+        default=NodeStatus.ONLINE,
+    )
+    last_heartbeat: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
+    registered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    operator_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("organizations.id", ondelete="RESTRICT"), index=True
+    )
+    """The node operator organization; set once nodes authenticate with their own client (#3)."""

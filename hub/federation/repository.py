@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.federation.models import NodeStatus, RegionalNode
+from yunfab.graphql.pagination import Page, PageRequest
+
+
+class RegionalNodeRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get_by_name(self, name: str, *, for_update: bool = False) -> RegionalNode | None:
+        query = select(RegionalNode).where(RegionalNode.name == name)
+        if for_update:
+            query = query.with_for_update()
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    def add(self, node: RegionalNode) -> None:
+        self.session.add(node)
+
+    async def page(
+        self, request: PageRequest, *, region: str | None = None, industry: str | None = None
+    ) -> Page[RegionalNode]:
+        def filtered(query: Select[tuple[RegionalNode]]) -> Select[tuple[RegionalNode]]:
+            if region is not None:
+                query = query.where(RegionalNode.region == region)
+            if industry is not None:
+                query = query.where(RegionalNode.industry == industry)
+            return query
+
+        query = filtered(select(RegionalNode)).order_by(RegionalNode.name)
+        if request.after is not None:
+            query = query.where(RegionalNode.name > request.after[0])
+        rows = (await self.session.scalars(query.limit(request.limit + 1))).all()
+        total = await self.session.scalar(
+            filtered(select(RegionalNode)).with_only_columns(func.count())
+        )
+        return Page.from_rows(rows, request.limit, total or 0)
+
+    async def stale_online(self, cutoff: dt.datetime) -> list[RegionalNode]:
+        """Nodes still marked online whose last heartbeat is older than `cutoff`."""
+        query = (
+            select(RegionalNode)
+            .where(RegionalNode.status == NodeStatus.ONLINE)
+            .where(RegionalNode.last_heartbeat < cutoff)
+            .with_for_update(skip_locked=True)
+        )
+        return list((await self.session.scalars(query)).all())

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import strawberry
+from strawberry.tools import merge_types
+
+from hub.federation.graphql.queries import FederationQuery, FederationSubscription
+from hub.organizations.graphql.queries import OrganizationQuery
+from hub.settings import HubSettings
+from yunfab.graphql.http import schema_extensions
+
+SCHEMA_FILE = Path(__file__).with_name("schema.graphql")
+
+Query = merge_types("Query", (FederationQuery, OrganizationQuery))
+Subscription = merge_types("Subscription", (FederationSubscription,))
+
+
+def build_schema(settings: HubSettings) -> strawberry.Schema:
+    return strawberry.Schema(
+        query=Query, subscription=Subscription, extensions=schema_extensions(settings)
+    )

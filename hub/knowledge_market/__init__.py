@@ -1,0 +1,1 @@
+"""Knowledge and app market: listings, signed releases, entitlements, installations (issue #9)."""

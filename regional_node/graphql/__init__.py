@@ -1,0 +1,1 @@
+"""The node's GraphQL API: each domain contributes its queries, mutations and subscriptions."""

@@ -1,0 +1,74 @@
+"""HTTP client for the hub's node endpoints.
+
+Authentication is an `httpx.Auth` handed in from outside: none in development today, OAuth2
+client credentials from issue #3, without touching the calls below.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+
+class HubError(Exception):
+    """The hub could not be used; `retryable` says whether trying again may help."""
+
+    def __init__(self, message: str, *, retryable: bool, code: str | None = None) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Registration:
+    name: str
+    region: str
+    industry: str
+    base_url: str
+
+
+class HubClient:
+    def __init__(self, hub_url: str, *, timeout_s: float, auth: httpx.Auth | None = None) -> None:
+        self.hub_url = hub_url.rstrip("/")
+        self._http = httpx.AsyncClient(base_url=self.hub_url, timeout=timeout_s, auth=auth)
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    async def register(self, registration: Registration) -> dict[str, Any]:
+        return await self._call(
+            "PUT",
+            f"/api/v1/nodes/{registration.name}",
+            {
+                "region": registration.region,
+                "industry": registration.industry,
+                "base_url": registration.base_url,
+            },
+        )
+
+    async def heartbeat(self, name: str, *, stopping: bool = False) -> dict[str, Any]:
+        return await self._call(
+            "POST", f"/api/v1/nodes/{name}/heartbeats", {"status": "stopping" if stopping else "online"}
+        )
+
+    async def _call(self, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        try:
+            response = await self._http.request(method, path, json=body)
+        except httpx.TransportError as exc:
+            raise HubError(f"hub unreachable: {type(exc).__name__}: {exc}", retryable=True) from exc
+        if response.is_success:
+            payload: dict[str, Any] = response.json()
+            return payload
+        try:
+            error = response.json()
+            code, detail = error.get("error"), error.get("detail")
+        except ValueError:
+            code, detail = None, response.text[:200]
+        retryable = response.status_code >= 500 or response.status_code in (408, 429)
+        raise HubError(
+            f"hub answered {response.status_code} {code or ''}: {detail}".strip(),
+            retryable=retryable,
+            code=code,
+        )

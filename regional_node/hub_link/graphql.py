@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncGenerator
+
+import strawberry
+from strawberry.types import Info
+
+from regional_node.graphql.context import NodeContext
+from regional_node.hub_link.link import LinkState, LinkStatus
+from yunfab.graphql.permissions import SignedInOrDevelopment
+
+HubLinkState = strawberry.enum(LinkState, name="HubLinkState")
+
+
+@strawberry.type(name="HubLink", description="This node's connection to its hub.")
+class HubLinkType:
+    state: HubLinkState
+    hub_url: str
+    attempts: int = strawberry.field(description="Consecutive failed attempts; 0 while healthy.")
+    last_error: str | None
+    last_heartbeat_at: dt.datetime | None
+    registered_at: dt.datetime | None
+    next_attempt_at: dt.datetime | None
+
+    @classmethod
+    def from_status(cls, status: LinkStatus) -> HubLinkType:
+        return cls(
+            state=status.state,
+            hub_url=status.hub_url,
+            attempts=status.attempts,
+            last_error=status.last_error,
+            last_heartbeat_at=status.last_heartbeat_at,
+            registered_at=status.registered_at,
+            next_attempt_at=status.next_attempt_at,
+        )
+
+
+@strawberry.type(name="Node", description="This regional node.")
+class NodeType:
+    name: str
+    region: str
+    industry: str
+    public_url: str
+    hub_link: HubLinkType
+
+
+@strawberry.type
+class NodeQuery:
+    @strawberry.field(permission_classes=[SignedInOrDevelopment])
+    def node(self, info: Info[NodeContext, None]) -> NodeType:
+        context = info.context
+        settings = context.settings
+        return NodeType(
+            name=settings.name,
+            region=settings.region,
+            industry=settings.industry,
+            public_url=context.hub_link.registration.base_url,
+            hub_link=HubLinkType.from_status(context.hub_link.status),
+        )
+
+
+@strawberry.type
+class NodeSubscription:
+    @strawberry.subscription(
+        description="The hub link's state as it changes.",
+        permission_classes=[SignedInOrDevelopment],
+    )
+    async def hub_link_changes(self, info: Info[NodeContext, None]) -> AsyncGenerator[HubLinkType, None]:
+        async for status in info.context.hub_link.changes.subscribe():
+            yield HubLinkType.from_status(status)

@@ -1,0 +1,3 @@
+from yunfab.migrations import run_env
+
+run_env()

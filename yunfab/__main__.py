@@ -1,0 +1,3 @@
+from yunfab.cli import main
+
+main()

@@ -1,0 +1,230 @@
+"""The `yunfab` command line: serve the hub or a node, migrate databases, run the demo."""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from sqlalchemy.engine import make_url
+
+from yunfab.migrations import TREES, MigrationTree, revision, upgrade
+from yunfab.settings import ServiceSettings, SettingsError, load_settings
+
+app = typer.Typer(
+    name="yunfab",
+    help="Yunfab: one hub and N regional nodes for industrial data, knowledge and production.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+hub_app = typer.Typer(help="The hub.", no_args_is_help=True)
+node_app = typer.Typer(help="A regional or industry node.", no_args_is_help=True)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+app.add_typer(hub_app, name="hub")
+app.add_typer(node_app, name="node")
+app.add_typer(db_app, name="db")
+
+
+class Service(enum.StrEnum):
+    HUB = "hub"
+    NODE = "node"
+
+
+Host = Annotated[str | None, typer.Option(help="Address to listen on.")]
+Port = Annotated[int | None, typer.Option(help="Port to listen on.")]
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Folder for the SQLite file and local data.")]
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option("--database-url", help="sqlite:///PATH or postgresql://USER@HOST/DB (default: SQLite in the data folder)."),
+]
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    typer.echo(f"yunfab: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _shown(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _prepare_database(settings: ServiceSettings, tree: MigrationTree, *, migrate: bool) -> None:
+    if make_url(settings.db_url).get_backend_name() == "sqlite":
+        database = make_url(settings.db_url).database
+        assert database is not None
+        try:
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            fail(f"cannot create the data folder for {database}: {exc.strerror}")
+    if not migrate:
+        return
+    prefix = str(settings.model_config.get("env_prefix", ""))
+    try:
+        upgrade(tree, settings.db_url)
+    except Exception as exc:  # one line for the operator; the cause is in the message
+        fail(
+            f"cannot migrate the database {_shown(settings.db_url)} ({prefix}DATABASE_URL): "
+            f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+            code=1,
+        )
+
+
+@hub_app.command("serve")
+def hub_serve(
+    host: Host = None, port: Port = None, data_dir: DataDir = None, database_url: DatabaseUrl = None
+) -> None:
+    """Serve the hub: REST for nodes, GraphQL (and GraphiQL in development) at /graphql."""
+    from hub.app import create_app
+    from hub.settings import HubSettings
+    from yunfab.logs import configure_logging
+    from yunfab.serve import bind, run
+
+    try:
+        settings = load_settings(HubSettings, host=host, port=port, data_dir=data_dir, database_url=database_url)
+        sock = bind(settings)
+    except SettingsError as exc:
+        fail(str(exc))
+    configure_logging(settings, service="hub")
+    _prepare_database(settings, TREES["hub"], migrate=bool(settings.auto_migrate))
+    run(create_app(settings), sock)
+
+
+@node_app.command("serve")
+def node_serve(
+    name: Annotated[str | None, typer.Option(help="Unique node name, e.g. zj-textile.")] = None,
+    region: Annotated[str | None, typer.Option(help="ISO 3166-2 region, e.g. CN-ZJ.")] = None,
+    industry: Annotated[str | None, typer.Option(help="Industry, e.g. textile.")] = None,
+    hub_url: Annotated[str | None, typer.Option(help="The hub's base URL.")] = None,
+    public_url: Annotated[str | None, typer.Option(help="URL the hub reaches this node at.")] = None,
+    host: Host = None,
+    port: Port = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Serve a regional node, registering it with the hub and heartbeating."""
+    from regional_node.app import create_app
+    from regional_node.identity.service import IdentityMismatch
+    from regional_node.settings import NodeSettings
+    from yunfab.logs import configure_logging
+    from yunfab.serve import bind, bound_url, run
+
+    try:
+        settings = load_settings(
+            NodeSettings, name=name, region=region, industry=industry, hub_url=hub_url,
+            public_url=public_url, host=host, port=port, data_dir=data_dir, database_url=database_url,
+        )
+        sock = bind(settings)
+    except SettingsError as exc:
+        fail(str(exc))
+    settings.port = sock.getsockname()[1]
+    settings.public_url = settings.public_url or bound_url(sock)
+    configure_logging(settings, service="node", node=settings.name, region=settings.region)
+    _prepare_database(settings, TREES["node"], migrate=bool(settings.auto_migrate))
+    try:
+        asyncio.run(_check_node_identity(settings))
+    except IdentityMismatch as exc:
+        fail(f"{exc.detail} (YUNFAB_NODE_DATABASE_URL / --data-dir)")
+    run(create_app(settings), sock)
+
+
+async def _check_node_identity(settings: ServiceSettings) -> None:
+    from regional_node.identity.service import ensure_identity
+    from regional_node.settings import NodeSettings
+    from yunfab.db import session_scope
+    from yunfab.service import Database
+
+    assert isinstance(settings, NodeSettings)
+    db = Database.open(settings.db_url)
+    try:
+        async with session_scope(db.sessionmaker) as session:
+            await ensure_identity(session, name=settings.name, region=settings.region, industry=settings.industry)
+    finally:
+        await db.close()
+
+
+def _storage_settings(service: Service, data_dir: Path | None, database_url: str | None) -> ServiceSettings:
+    from hub.settings import HubSettings
+    from regional_node.settings import NodeStorageSettings
+
+    cls: type[ServiceSettings] = HubSettings if service is Service.HUB else NodeStorageSettings
+    try:
+        return load_settings(cls, data_dir=data_dir, database_url=database_url)
+    except SettingsError as exc:
+        fail(str(exc))
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    service: Annotated[Service, typer.Argument(help="Which migration tree.")],
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Upgrade a hub or node database to the newest migration."""
+    settings = _storage_settings(service, data_dir, database_url)
+    _prepare_database(settings, TREES[service.value], migrate=True)
+    typer.echo(f"{service.value} database at head: {_shown(settings.db_url)}")
+
+
+@db_app.command("revision")
+def db_revision(
+    service: Annotated[Service, typer.Argument(help="Which migration tree.")],
+    message: Annotated[str, typer.Option("-m", "--message", help="What the migration does.")],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Autogenerate a migration from the models (for developers; read it before committing)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as scratch:
+        url = database_url or f"sqlite+aiosqlite:///{scratch}/scratch.db"
+        tree = TREES[service.value]
+        upgrade(tree, url)
+        revision(tree, url, message)
+
+
+@app.command("graphql-schema")
+def graphql_schema(
+    service: Annotated[Service, typer.Argument(help="Whose schema.")],
+    write: Annotated[bool, typer.Option(help="Write the committed schema.graphql instead of printing.")] = False,
+) -> None:
+    """Print (or write) the GraphQL schema in SDL; a test checks the committed copy is current."""
+    path, sdl = schema_sdl(service)
+    if write:
+        path.write_text(sdl)
+        typer.echo(f"wrote {path}")
+    else:
+        typer.echo(sdl, nl=False)
+
+
+def schema_sdl(service: Service) -> tuple[Path, str]:
+    if service is Service.HUB:
+        from hub.graphql.schema import SCHEMA_FILE, build_schema
+        from hub.settings import HubSettings
+
+        schema = build_schema(HubSettings())
+        return SCHEMA_FILE, schema.as_str() + "\n"
+    from regional_node.graphql.schema import SCHEMA_FILE as NODE_SCHEMA_FILE
+    from regional_node.graphql.schema import build_schema as build_node_schema
+    from regional_node.settings import NodeSettings
+
+    node_schema = build_node_schema(NodeSettings(name="schema", region="CN", industry="schema"))
+    return NODE_SCHEMA_FILE, node_schema.as_str() + "\n"
+
+
+@app.command("demo")
+def demo(
+    data_dir: Annotated[Path, typer.Option("--data-dir", help="One folder for every service's data and logs.")] = Path(
+        "./var/demo"
+    ),
+    host: Annotated[str, typer.Option(help="Loopback address to serve on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Hub port; nodes take the next ones. 0 picks free ports.")] = 8700,
+) -> None:
+    """Start the hub and two regional nodes on loopback; Ctrl-C stops them all."""
+    from yunfab.demo import run_demo
+
+    raise typer.Exit(run_demo(data_dir, host, port))
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,1 @@
+"""The GraphQL layer both services share: HTTP behaviour, limits, error codes, pagination."""

@@ -1,0 +1,57 @@
+"""Per-request GraphQL context shared by both services.
+
+Reads share one lazily opened session per request; each mutation runs in its own unit of work
+(`async with context.unit_of_work() as session`) so a failing mutation leaves nothing half-written
+and an earlier successful one in the same document stays committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from strawberry.fastapi import BaseContext
+
+from yunfab.db import session_scope
+from yunfab.settings import ServiceSettings
+from yunfab.subject import Subject
+
+
+class ServiceContext(BaseContext):
+    def __init__(
+        self,
+        *,
+        settings: ServiceSettings,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        subject: Subject,
+    ) -> None:
+        super().__init__()
+        self.settings = settings
+        self.sessionmaker = sessionmaker
+        self.subject = subject
+        self._read_session: AsyncSession | None = None
+        self.loaders: dict[str, Any] = {}
+
+    @property
+    def session(self) -> AsyncSession:
+        """The request's read session, opened on first use and closed by `close()`."""
+        if self._read_session is None:
+            self._read_session = self.sessionmaker()
+        return self._read_session
+
+    def unit_of_work(self) -> AbstractAsyncContextManager[AsyncSession]:
+        return session_scope(self.sessionmaker)
+
+    async def close(self) -> None:
+        if self._read_session is not None:
+            await self._read_session.close()
+            self._read_session = None
+
+
+async def closing(context: ServiceContext) -> AsyncIterator[ServiceContext]:
+    try:
+        yield context
+    finally:
+        await context.close()

@@ -1,0 +1,131 @@
+"""The GraphQL endpoint's HTTP behaviour, per the GraphQL-over-HTTP specification.
+
+- Media type negotiation: `application/graphql-response+json` when the client accepts it (also
+  for a missing Accept or `*/*`, as the spec allows since its 2025 watershed), legacy
+  `application/json` when that is all the client takes, 406 when it takes neither.
+- A request that fails to parse or validate is answered with 400 and no `data` entry under
+  `application/graphql-response+json`; under legacy `application/json` the spec asks for 200.
+- GraphiQL only in development; subscriptions over graphql-transport-ws only.
+- Parser and validation caches, and depth, alias and token limits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import strawberry
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from starlette.websockets import WebSocket
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
+from strawberry.fastapi import GraphQLRouter
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types import ExecutionResult
+from strawberry.types.execution import PreExecutionError
+from strawberry.types.unset import UNSET
+
+from yunfab.graphql.errors import ErrorCodes
+from yunfab.settings import ServiceSettings
+
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+LEGACY_JSON = "application/json"
+
+
+def negotiate(accept: str | None) -> str | None:
+    """Pick the response media type for an Accept header; None when nothing we offer fits."""
+    if not accept or not accept.strip():
+        return GRAPHQL_RESPONSE_JSON
+    best: tuple[float, int, str] | None = None
+    for part in accept.split(","):
+        fields = [field.strip() for field in part.split(";")]
+        media = fields[0].lower()
+        quality = 1.0
+        for param in fields[1:]:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if quality <= 0:
+            continue
+        if media in (GRAPHQL_RESPONSE_JSON, "*/*", "application/*"):
+            candidate = (quality, 1, GRAPHQL_RESPONSE_JSON)
+        elif media == LEGACY_JSON:
+            candidate = (quality, 0, LEGACY_JSON)
+        else:
+            continue
+        if best is None or candidate[:2] > best[:2]:
+            best = candidate
+    return best[2] if best else None
+
+
+def schema_extensions(settings: ServiceSettings) -> list[type[SchemaExtension] | SchemaExtension]:
+    return [
+        ErrorCodes(),
+        MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
+        ParserCache(maxsize=512),
+        ValidationCache(maxsize=512),
+        QueryDepthLimiter(max_depth=settings.graphql_max_depth),
+        MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
+    ]
+
+
+class SpecGraphQLRouter(GraphQLRouter[Any, None]):
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        response = await super().process_result(request, result)
+        if isinstance(result, PreExecutionError):
+            # A request error: the spec's response carries `errors` and no `data` entry.
+            response.pop("data", None)
+            request.state.graphql_request_error = True
+        return response
+
+    async def run(  # type: ignore[override]
+        self,
+        request: Request | WebSocket,
+        context: Any = UNSET,
+        root_value: Any = UNSET,
+    ) -> Response | WebSocket:
+        if isinstance(request, WebSocket):
+            return await super().run(request, context, root_value)
+        media_type = negotiate(request.headers.get("accept"))
+        wants_ide = request.method == "GET" and "text/html" in request.headers.get("accept", "")
+        if media_type is None and not wants_ide:
+            return JSONResponse(
+                {"errors": [{"message": f"Accept must allow {GRAPHQL_RESPONSE_JSON} or {LEGACY_JSON}"}]},
+                status_code=406,
+            )
+        response = await super().run(request, context, root_value)
+        if isinstance(response, HTMLResponse | StreamingResponse) or media_type is None:
+            return response
+        if response.headers.get("content-type", "").startswith(LEGACY_JSON):
+            response.headers["content-type"] = f"{media_type}; charset=utf-8"
+            if media_type == GRAPHQL_RESPONSE_JSON and getattr(
+                request.state, "graphql_request_error", False
+            ):
+                response.status_code = 400
+        return response
+
+
+def graphql_router(
+    schema: strawberry.Schema,
+    settings: ServiceSettings,
+    context_getter: Callable[..., Awaitable[Any]],
+) -> SpecGraphQLRouter:
+    return SpecGraphQLRouter(
+        schema,
+        path="/graphql",
+        graphql_ide="graphiql" if settings.development else None,
+        context_getter=context_getter,
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+        include_in_schema=True,
+    )

@@ -1,0 +1,106 @@
+"""Relay-style connections with keyset cursors.
+
+A cursor is the row's sort key, opaque to clients (base64url of JSON). Keyset rather than offset
+paging keeps pages stable while rows are inserted and costs an index seek at any depth.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import strawberry
+
+from yunfab.errors import InvalidInput
+
+T = TypeVar("T")
+Row = TypeVar("Row")
+
+
+def encode_cursor(key: Sequence[Any]) -> str:
+    raw = json.dumps(list(key), separators=(",", ":"), default=str).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, arity: int) -> list[Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        key = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput("invalid cursor") from exc
+    if not isinstance(key, list) or len(key) != arity:
+        raise InvalidInput("invalid cursor")
+    return key
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """What a repository needs to fetch one page: a limit and the key to start after."""
+
+    limit: int
+    after: list[Any] | None
+
+    @classmethod
+    def from_args(cls, first: int, after: str | None, *, max_size: int, arity: int) -> PageRequest:
+        if not 1 <= first <= max_size:
+            raise InvalidInput(f"first must be between 1 and {max_size}")
+        return cls(limit=first, after=decode_cursor(after, arity) if after else None)
+
+
+@dataclass(frozen=True)
+class Page(Generic[Row]):
+    """One page of rows as a repository returns it: `limit + 1` were asked for to see a next."""
+
+    rows: list[Row]
+    has_next: bool
+    total: int
+
+    @classmethod
+    def from_rows(cls, rows: Sequence[Row], limit: int, total: int) -> Page[Row]:
+        return cls(rows=list(rows[:limit]), has_next=len(rows) > limit, total=total)
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[T]):
+    cursor: str
+    node: T
+
+
+@strawberry.type
+class Connection(Generic[T]):
+    edges: list[Edge[T]]
+    page_info: PageInfo
+    total_count: int
+
+    @classmethod
+    def from_page(
+        cls,
+        page: Page[Row],
+        *,
+        key: Callable[[Row], Sequence[Any]],
+        node: Callable[[Row], T],
+        after: str | None,
+    ) -> Connection[T]:
+        edges = [Edge(cursor=encode_cursor(key(row)), node=node(row)) for row in page.rows]
+        return cls(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=page.has_next,
+                has_previous_page=after is not None,
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+            total_count=page.total,
+        )

@@ -1,0 +1,75 @@
+"""What the hub and node apps have in common: runtime state, request sessions, the app shell."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Any
+
+import strawberry
+from fastapi import APIRouter, FastAPI, Request
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from yunfab import __version__
+from yunfab.db import create_engine, create_sessionmaker, session_scope
+from yunfab.errors import install_error_handlers
+from yunfab.graphql.http import graphql_router
+from yunfab.health import ExtraCheck, health_router
+from yunfab.logs import RequestIdMiddleware
+from yunfab.migrations import MigrationTree
+from yunfab.settings import ServiceSettings
+
+
+@dataclass
+class Database:
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+
+    @classmethod
+    def open(cls, url: str) -> Database:
+        engine = create_engine(url)
+        return cls(engine=engine, sessionmaker=create_sessionmaker(engine))
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def database(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """FastAPI dependency: the request's unit of work (commit on success, roll back on error)."""
+    async with session_scope(database(request).sessionmaker) as session:
+        yield session
+
+
+def create_service_app(
+    *,
+    title: str,
+    description: str,
+    settings: ServiceSettings,
+    tree: MigrationTree,
+    lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]],
+    schema: strawberry.Schema,
+    context_getter: Callable[..., Any],
+    routers: Sequence[APIRouter] = (),
+    readiness_extra: ExtraCheck | None = None,
+) -> FastAPI:
+    app = FastAPI(
+        title=title,
+        description=description,
+        version=__version__,
+        lifespan=lifespan,
+        docs_url="/docs" if settings.development else None,
+        redoc_url=None,
+    )
+    app.add_middleware(RequestIdMiddleware)
+    install_error_handlers(app)
+    app.include_router(health_router(tree, settings.db_url, readiness_extra))
+    for router in routers:
+        app.include_router(router)
+    app.include_router(graphql_router(schema, settings, context_getter))
+    return app

@@ -1,0 +1,161 @@
+"""Settings shared by hub and nodes, and the one place a bad setting turns into one clear line.
+
+Each service reads its own prefix (`YUNFAB_HUB_*`, `YUNFAB_NODE_*`); command-line options override
+the environment. A setting that fails validation ends the process with a line naming the setting.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, TypeVar
+
+from pydantic import AfterValidator, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+_REGION = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
+_SLUG = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+
+
+class Environment(enum.StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class LogFormat(enum.StrEnum):
+    AUTO = "auto"
+    CONSOLE = "console"
+    JSON = "json"
+
+
+def check_region(value: str) -> str:
+    """Regions are ISO 3166-2 codes (`CN-ZJ` Zhejiang, `CN-GD` Guangdong) or a country (`CN`)."""
+    if not _REGION.match(value):
+        raise ValueError(f"{value!r} is not an ISO 3166-2 region code such as CN-ZJ or CN-GD")
+    return value
+
+
+def check_slug(value: str) -> str:
+    if not _SLUG.match(value) or len(value) > 63:
+        raise ValueError(
+            f"{value!r} must be lower-case letters, digits and single hyphens, "
+            "starting with a letter, at most 63 characters (e.g. zj-textile)"
+        )
+    return value
+
+
+Region = Annotated[str, AfterValidator(check_region)]
+Slug = Annotated[str, AfterValidator(check_slug)]
+
+_ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+
+
+def normalize_database_url(value: str) -> str:
+    """Accept the URLs people write and return one with the async driver we run on.
+
+    `sqlite:///path`, `postgresql://user@host/db` and `postgres://...` are all taken; anything
+    else (another database, another driver, an in-memory SQLite that each connection would see
+    empty) is refused with the reason.
+    """
+    if value.startswith("postgres://"):
+        value = "postgresql://" + value.removeprefix("postgres://")
+    try:
+        url = make_url(value)
+    except ArgumentError as exc:
+        raise ValueError(f"{value!r} is not a database URL") from exc
+    backend = url.get_backend_name()
+    driver = url.get_driver_name()
+    if backend not in _ASYNC_DRIVERS:
+        raise ValueError(
+            f"unsupported database {backend!r}; use sqlite:///PATH or postgresql://USER@HOST/DB"
+        )
+    expected = _ASYNC_DRIVERS[backend].split("+")[1]
+    if url.drivername != backend and driver != expected:
+        raise ValueError(f"unsupported driver {driver!r} for {backend}; leave it out or use {expected}")
+    if backend == "sqlite" and (not url.database or url.database == ":memory:"):
+        raise ValueError("an in-memory SQLite database cannot be shared; give a file path")
+    if backend == "postgresql" and not url.database:
+        raise ValueError("the PostgreSQL URL names no database")
+    return url.set(drivername=_ASYNC_DRIVERS[backend]).render_as_string(hide_password=False)
+
+
+def sqlite_url(path: Path) -> str:
+    return URL.create("sqlite+aiosqlite", database=str(path)).render_as_string()
+
+
+class ServiceSettings(BaseSettings):
+    """What every Yunfab service reads; subclasses set the prefix and add their own."""
+
+    model_config = SettingsConfigDict(extra="ignore", validate_default=True)
+
+    env: Environment = Environment.DEVELOPMENT
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path("./var")
+    database_url: str | None = None
+    log_level: str = "info"
+    log_format: LogFormat = LogFormat.AUTO
+    auto_migrate: bool | None = None
+    """Upgrade the database on start; defaults to on in development, off in production
+    (where a migration job runs `yunfab db upgrade` before the new version rolls out)."""
+    graphql_max_depth: int = 12
+    graphql_max_aliases: int = 30
+    graphql_max_tokens: int = 5000
+    graphql_max_page_size: int = 100
+
+    @model_validator(mode="after")
+    def _derive(self) -> ServiceSettings:
+        if not 0 <= self.port <= 65535:
+            raise ValueError("port: must be between 0 and 65535")
+        if self.database_url is None:
+            self.database_url = sqlite_url(self.data_dir.resolve() / self.default_database_file)
+        else:
+            try:
+                self.database_url = normalize_database_url(self.database_url)
+            except ValueError as exc:
+                raise ValueError(f"database_url: {exc}") from exc
+        if self.auto_migrate is None:
+            self.auto_migrate = self.env is Environment.DEVELOPMENT
+        return self
+
+    default_database_file: ClassVar[str] = "yunfab.db"
+
+    @property
+    def development(self) -> bool:
+        return self.env is Environment.DEVELOPMENT
+
+    @property
+    def db_url(self) -> str:
+        assert self.database_url is not None
+        return self.database_url
+
+
+class SettingsError(Exception):
+    """A setting failed validation; `str()` is the one line shown to the operator."""
+
+    def __init__(self, setting: str, message: str) -> None:
+        super().__init__(f"invalid setting {setting}: {message}")
+        self.setting = setting
+
+
+S = TypeVar("S", bound=ServiceSettings)
+
+
+def load_settings(cls: type[S], **overrides: Any) -> S:
+    """Build settings from the environment plus explicit overrides (None means not given)."""
+    given = {key: value for key, value in overrides.items() if value is not None}
+    prefix = str(cls.model_config.get("env_prefix", ""))
+    try:
+        return cls(**given)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        loc = [str(part) for part in error.get("loc", ())]
+        message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+        field = loc[0] if loc else ""
+        if not field and ": " in message:
+            field, message = message.split(": ", 1)
+        setting = f"{prefix}{field.upper()}" if field else prefix.rstrip("_")
+        raise SettingsError(setting, message) from exc
