@@ -21,7 +21,14 @@ from yunfab.service import Database, create_service_app
 log = structlog.get_logger(__name__)
 
 
-def create_app(settings: NodeSettings, *, hub_auth: httpx.Auth | None = None) -> FastAPI:
+def create_app(
+    settings: NodeSettings,
+    *,
+    hub_auth: httpx.Auth | None = None,
+    hub_transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
+    """The node app. `hub_auth` signs calls to the hub; `hub_transport` reaches an in-process hub
+    (tests) instead of the network."""
     public_url = settings.public_url or f"http://{settings.host}:{settings.port}"
 
     @asynccontextmanager
@@ -33,7 +40,12 @@ def create_app(settings: NodeSettings, *, hub_auth: httpx.Auth | None = None) ->
                 session, name=settings.name, region=settings.region, industry=settings.industry
             )
         link = HubLink(
-            client=HubClient(settings.hub_url, timeout_s=settings.hub_timeout_s, auth=hub_auth),
+            client=HubClient(
+                settings.hub_url,
+                timeout_s=settings.hub_timeout_s,
+                auth=hub_auth,
+                transport=hub_transport,
+            ),
             registration=Registration(
                 name=settings.name,
                 region=settings.region,

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.federation.models import NodeStatus, RegionalNode
 from yunfab.graphql.pagination import Page, PageRequest
+
+T = TypeVar("T", bound=tuple[Any, ...])
 
 
 class RegionalNodeRepository:
@@ -25,7 +28,7 @@ class RegionalNodeRepository:
     async def page(
         self, request: PageRequest, *, region: str | None = None, industry: str | None = None
     ) -> Page[RegionalNode]:
-        def filtered(query: Select[tuple[RegionalNode]]) -> Select[tuple[RegionalNode]]:
+        def filtered(query: Select[T]) -> Select[T]:
             if region is not None:
                 query = query.where(RegionalNode.region == region)
             if industry is not None:
@@ -37,7 +40,7 @@ class RegionalNodeRepository:
             query = query.where(RegionalNode.name > request.after[0])
         rows = (await self.session.scalars(query.limit(request.limit + 1))).all()
         total = await self.session.scalar(
-            filtered(select(RegionalNode)).with_only_columns(func.count())
+            filtered(select(func.count()).select_from(RegionalNode))
         )
         return Page.from_rows(rows, request.limit, total or 0)
 

@@ -8,6 +8,7 @@ from strawberry.tools import merge_types
 from hub.federation.graphql.queries import FederationQuery, FederationSubscription
 from hub.organizations.graphql.queries import OrganizationQuery
 from hub.settings import HubSettings
+from yunfab.graphql.errors import Schema
 from yunfab.graphql.http import schema_extensions
 
 SCHEMA_FILE = Path(__file__).with_name("schema.graphql")
@@ -17,6 +18,6 @@ Subscription = merge_types("Subscription", (FederationSubscription,))
 
 
 def build_schema(settings: HubSettings) -> strawberry.Schema:
-    return strawberry.Schema(
+    return Schema(
         query=Query, subscription=Subscription, extensions=schema_extensions(settings)
     )

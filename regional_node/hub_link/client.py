@@ -30,9 +30,18 @@ class Registration:
 
 
 class HubClient:
-    def __init__(self, hub_url: str, *, timeout_s: float, auth: httpx.Auth | None = None) -> None:
+    def __init__(
+        self,
+        hub_url: str,
+        *,
+        timeout_s: float,
+        auth: httpx.Auth | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self.hub_url = hub_url.rstrip("/")
-        self._http = httpx.AsyncClient(base_url=self.hub_url, timeout=timeout_s, auth=auth)
+        self._http = httpx.AsyncClient(
+            base_url=self.hub_url, timeout=timeout_s, auth=auth, transport=transport
+        )
 
     async def close(self) -> None:
         await self._http.aclose()

@@ -2,14 +2,18 @@
 
 Expected failures raise a `YunfabError`; its code goes out upper-cased (`NOT_FOUND`). Requests
 that fail to parse or validate get `GRAPHQL_PARSE_FAILED` / `GRAPHQL_VALIDATION_FAILED`. Anything
-else is a bug: it is logged with its traceback and the client sees `INTERNAL_SERVER_ERROR` only.
+else is a bug: it is logged once with its traceback and the client sees `INTERNAL_SERVER_ERROR`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import strawberry
 import structlog
-from graphql.error import GraphQLError
+from graphql.error import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import MaskErrors
+from strawberry.types import ExecutionContext
 
 from yunfab.errors import YunfabError
 
@@ -26,32 +30,51 @@ def _with_code(error: GraphQLError, code: str) -> GraphQLError:
     return error
 
 
+def with_request_error_code(error: GraphQLError) -> GraphQLError:
+    """Code an error raised before execution: the document did not parse, or did not validate."""
+    if error.extensions and "code" in error.extensions:
+        return error
+    return _with_code(error, PARSE_FAILED if isinstance(error, GraphQLSyntaxError) else VALIDATION_FAILED)
+
+
 class ErrorCodes(MaskErrors):
     def __init__(self) -> None:
         super().__init__(error_message="Internal server error.")
+        self._executing = False
+
+    def on_execute(self) -> Iterator[None]:
+        self._executing = True
+        yield
 
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
-        context = self.execution_context
-        before_execution = context.pre_execution_errors is not None
-        processed: list[GraphQLError] = []
-        for error in errors:
-            original = error.original_error
-            if isinstance(original, YunfabError):
-                processed.append(_with_code(error, original.code.upper()))
-            elif error.extensions and "code" in error.extensions:
-                processed.append(error)
-            elif before_execution:
-                code = PARSE_FAILED if context.graphql_document is None else VALIDATION_FAILED
-                processed.append(_with_code(error, code))
-            elif original is None:
-                # Raised by graphql-core itself (variable coercion, a null in a non-null field).
-                code = BAD_USER_INPUT if error.path is None else INTERNAL
-                processed.append(_with_code(error, code))
-            else:
-                log.error(
-                    "graphql_resolver_failed",
-                    path=error.path,
-                    exc_info=(type(original), original, original.__traceback__),
-                )
-                processed.append(_with_code(self.anonymise_error(error), INTERNAL))
-        return processed
+        return [self._classify(error) for error in errors]
+
+    def _classify(self, error: GraphQLError) -> GraphQLError:
+        original = error.original_error
+        if isinstance(original, YunfabError):
+            return _with_code(error, original.code.upper())
+        if error.extensions and "code" in error.extensions:
+            return error
+        if not self._executing:
+            return with_request_error_code(error)
+        if original is None:
+            # Raised by graphql-core itself: bad variables before any field ran, or a
+            # null in a non-null field (our bug) during execution.
+            return _with_code(error, BAD_USER_INPUT if error.path is None else INTERNAL)
+        log.error(
+            "graphql_resolver_failed",
+            path=error.path,
+            exc_info=(type(original), original, original.__traceback__),
+        )
+        return _with_code(self.anonymise_error(error), INTERNAL)
+
+
+class Schema(strawberry.Schema):
+    """A strawberry schema whose errors are logged by `ErrorCodes`, once and only when unexpected."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        return None
+
+

@@ -33,7 +33,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.unset import UNSET
 
-from yunfab.graphql.errors import ErrorCodes
+from yunfab.graphql.errors import ErrorCodes, with_request_error_code
 from yunfab.settings import ServiceSettings
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
@@ -69,24 +69,29 @@ def negotiate(accept: str | None) -> str | None:
     return best[2] if best else None
 
 
-def schema_extensions(settings: ServiceSettings) -> list[type[SchemaExtension] | SchemaExtension]:
+def schema_extensions(settings: ServiceSettings) -> list[Callable[[], SchemaExtension]]:
+    """Factories: strawberry builds extensions per request (the caches behind them are shared)."""
     return [
-        ErrorCodes(),
-        MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
-        ParserCache(maxsize=512),
-        ValidationCache(maxsize=512),
-        QueryDepthLimiter(max_depth=settings.graphql_max_depth),
-        MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
+        ErrorCodes,
+        lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
+        lambda: ParserCache(maxsize=512),
+        lambda: ValidationCache(maxsize=512),
+        lambda: QueryDepthLimiter(max_depth=settings.graphql_max_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
     ]
 
 
 class SpecGraphQLRouter(GraphQLRouter[Any, None]):
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        if not isinstance(result, PreExecutionError):
+            return await super().process_result(request, result)
+        # A request error: the spec's response carries `errors` and no `data` entry. Codes are
+        # set here too: a parse failure inside strawberry's ParserCache skips the operation
+        # hooks where `ErrorCodes` would have set them.
+        result.errors = [with_request_error_code(error) for error in result.errors or []]
         response = await super().process_result(request, result)
-        if isinstance(result, PreExecutionError):
-            # A request error: the spec's response carries `errors` and no `data` entry.
-            response.pop("data", None)
-            request.state.graphql_request_error = True
+        response.pop("data", None)
+        request.state.graphql_request_error = True
         return response
 
     async def run(  # type: ignore[override]

@@ -1,0 +1,228 @@
+"""Test support every feature's tests reuse: databases, in-process apps, GraphQL, real processes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import threading
+import uuid
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy.engine import make_url
+
+from yunfab.migrations import TREES, MigrationTree, upgrade
+from yunfab.processes import ManagedProcess
+from yunfab.settings import sqlite_url
+
+T = TypeVar("T")
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "YUNFAB_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def services_required() -> bool:
+    return bool(os.environ.get("YUNFAB_REQUIRE_SERVICES"))
+
+
+def skip_or_fail(reason: str) -> None:
+    """A missing service skips a test on a laptop and fails it where services are required (CI)."""
+    if services_required():
+        pytest.fail(f"{reason} (YUNFAB_REQUIRE_SERVICES is set)")
+    pytest.skip(reason)
+
+
+def run_sync(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a coroutine to completion from sync code, even inside a running event loop."""
+    result: list[T] = []
+    error: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            result.append(asyncio.run(factory()))
+        except BaseException as exc:
+            error.append(exc)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if error:
+        raise error[0]
+    return result[0]
+
+
+async def _pg_execute(statement: str) -> None:
+    import asyncpg
+
+    url = make_url(POSTGRES_ADMIN_URL)
+    connection = await asyncpg.connect(
+        host=url.host, port=url.port or 5432, user=url.username, password=url.password,
+        database=url.database, timeout=5,
+    )
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+def pg_execute(statement: str) -> None:
+    run_sync(lambda: _pg_execute(statement))
+
+
+def pg_url(database: str) -> str:
+    return make_url(POSTGRES_ADMIN_URL).set(database=database).render_as_string(hide_password=False)
+
+
+class Databases:
+    """Fresh databases migrated to head, for SQLite and PostgreSQL.
+
+    Migrating once per tree and copying is far cheaper than migrating per test: SQLite copies a
+    template file, PostgreSQL clones a template database (`CREATE DATABASE ... TEMPLATE`).
+    """
+
+    def __init__(self, scratch: Path) -> None:
+        self.scratch = scratch
+        self._sqlite_templates: dict[str, Path] = {}
+        self._pg_templates: dict[str, str] = {}
+        self._pg_databases: list[str] = []
+        self._pg_available: bool | None = None
+
+    def postgres_available(self) -> bool:
+        if self._pg_available is None:
+            try:
+                pg_execute("SELECT 1")
+                self._pg_available = True
+            except Exception:
+                self._pg_available = False
+        return self._pg_available
+
+    def fresh(self, tree: MigrationTree, backend: str, *, migrated: bool = True) -> str:
+        if backend == "sqlite":
+            path = self.scratch / f"{tree.name}-{uuid.uuid4().hex[:8]}.db"
+            if migrated:
+                shutil.copy(self._sqlite_template(tree), path)
+            return sqlite_url(path)
+        if not self.postgres_available():
+            skip_or_fail(f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}")
+        name = f"yunfab_test_{tree.name}_{uuid.uuid4().hex[:10]}"
+        template = f" TEMPLATE {self._pg_template(tree)}" if migrated else ""
+        pg_execute(f'CREATE DATABASE "{name}"{template}')
+        self._pg_databases.append(name)
+        return pg_url(name)
+
+    def _sqlite_template(self, tree: MigrationTree) -> Path:
+        if tree.name not in self._sqlite_templates:
+            path = self.scratch / f"template-{tree.name}.db"
+            url = sqlite_url(path)
+            run_sync(lambda: asyncio.to_thread(upgrade, tree, url))
+            self._sqlite_templates[tree.name] = path
+        return self._sqlite_templates[tree.name]
+
+    def _pg_template(self, tree: MigrationTree) -> str:
+        if tree.name not in self._pg_templates:
+            name = f"yunfab_template_{tree.name}_{uuid.uuid4().hex[:10]}"
+            pg_execute(f'CREATE DATABASE "{name}"')
+            self._pg_databases.append(name)
+            upgrade(tree, pg_url(name))
+            self._pg_templates[tree.name] = name
+        return self._pg_templates[tree.name]
+
+    def drop(self, url: str) -> None:
+        """Make a database disappear under a running service (files deleted, database dropped)."""
+        sa_url = make_url(url)
+        if sa_url.get_backend_name() == "sqlite":
+            assert sa_url.database is not None
+            for suffix in ("", "-wal", "-shm"):
+                Path(sa_url.database + suffix).unlink(missing_ok=True)
+        else:
+            pg_execute(f'DROP DATABASE IF EXISTS "{sa_url.database}" WITH (FORCE)')
+
+    def close(self) -> None:
+        if self._pg_databases and self.postgres_available():
+            for name in reversed(self._pg_databases):
+                pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+HUB_TREE = TREES["hub"]
+NODE_TREE = TREES["node"]
+
+
+@dataclass
+class RunningService:
+    """A real `yunfab` process started by the `processes` fixture."""
+
+    process: ManagedProcess
+    url: str
+
+
+@dataclass
+class InProcessService:
+    """An app running in this process with its lifespan, reached through httpx's ASGI transport."""
+
+    app: FastAPI
+    client: httpx.AsyncClient
+
+    @property
+    def transport(self) -> httpx.AsyncBaseTransport:
+        return self.client._transport
+
+    async def graphql(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+        expect_errors: bool = False,
+    ) -> dict[str, Any]:
+        return await graphql(self.client, query, variables, headers=headers, expect_errors=expect_errors)
+
+
+@asynccontextmanager
+async def in_process(app: FastAPI, base_url: str) -> AsyncIterator[InProcessService]:
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
+            yield InProcessService(app=app, client=client)
+
+
+async def graphql(
+    client: httpx.AsyncClient,
+    query: str,
+    variables: dict[str, Any] | None = None,
+    *,
+    headers: dict[str, str] | None = None,
+    expect_errors: bool = False,
+) -> dict[str, Any]:
+    """POST a GraphQL operation; returns `data`, or the whole body when errors are expected."""
+    response = await client.post(
+        "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+    )
+    body: dict[str, Any] = response.json()
+    if expect_errors:
+        assert body.get("errors"), body
+        return body
+    assert response.status_code == 200, body
+    assert not body.get("errors"), body["errors"]
+    data: dict[str, Any] = body["data"]
+    return data
+
+
+async def eventually(
+    check: Callable[[], Coroutine[Any, Any, bool]], *, timeout_s: float = 15.0, every_s: float = 0.1
+) -> None:
+    """Wait for a condition a background task brings about; fails with a clear message."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        if await check():
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout_s}s")
+        await asyncio.sleep(every_s)

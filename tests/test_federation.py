@@ -1,0 +1,175 @@
+"""Nodes register with the hub, heartbeat, and are listed through GraphQL with their liveness."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tests.conftest import HubFactory
+from tests.support import InProcessService
+
+NODES_QUERY = """
+query Nodes($first: Int!, $after: String, $filter: RegionalNodeFilter) {
+  regionalNodes(first: $first, after: $after, filter: $filter) {
+    totalCount
+    pageInfo { hasNextPage hasPreviousPage endCursor }
+    edges { cursor node { name region industry baseUrl status lastHeartbeat registeredAt } }
+  }
+}
+"""
+
+
+async def register(hub: InProcessService, name: str, region: str = "CN-ZJ",
+                   industry: str = "textile", base_url: str | None = None) -> dict:
+    response = await hub.client.put(
+        f"/api/v1/nodes/{name}",
+        json={"region": region, "industry": industry, "base_url": base_url or f"http://{name}.test"},
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def listed(hub: InProcessService, **variables: object) -> dict:
+    data = await hub.graphql(NODES_QUERY, {"first": 50, **variables})
+    return data["regionalNodes"]
+
+
+async def test_registered_node_is_listed_online(hub: InProcessService) -> None:
+    body = await register(hub, "zj-textile", base_url="http://10.0.0.5:8701/")
+    assert body["status"] == "online"
+    assert body["heartbeat_interval_s"] > 0
+
+    nodes = await listed(hub)
+    assert nodes["totalCount"] == 1
+    node = nodes["edges"][0]["node"]
+    assert node["name"] == "zj-textile"
+    assert node["region"] == "CN-ZJ"
+    assert node["industry"] == "textile"
+    assert node["baseUrl"] == "http://10.0.0.5:8701"
+    assert node["status"] == "ONLINE"
+    assert node["lastHeartbeat"] is not None
+
+
+async def test_registration_is_idempotent_and_updates_the_url(hub: InProcessService) -> None:
+    first = await register(hub, "zj-textile", base_url="http://old.test")
+    second = await register(hub, "zj-textile", base_url="http://new.test")
+    assert second["registered_at"] == first["registered_at"]
+
+    nodes = await listed(hub)
+    assert nodes["totalCount"] == 1
+    assert nodes["edges"][0]["node"]["baseUrl"] == "http://new.test"
+
+
+async def test_a_name_cannot_move_to_another_region(hub: InProcessService) -> None:
+    await register(hub, "zj-textile")
+    response = await hub.client.put(
+        "/api/v1/nodes/zj-textile",
+        json={"region": "CN-GD", "industry": "textile", "base_url": "http://x.test"},
+    )
+    assert response.status_code == 409
+    assert response.json()["error"] == "node_identity_conflict"
+    node = (await listed(hub))["edges"][0]["node"]
+    assert node["region"] == "CN-ZJ"
+
+
+async def test_bad_registration_is_refused_with_reasons_and_stores_nothing(
+    hub: InProcessService,
+) -> None:
+    bad_requests = [
+        ("Zhejiang_Node", {"region": "CN-ZJ", "industry": "textile", "base_url": "http://a.test"}),
+        ("zj-textile", {"region": "zhejiang", "industry": "textile", "base_url": "http://a.test"}),
+        ("zj-textile", {"region": "CN-ZJ", "industry": "Textile!", "base_url": "http://a.test"}),
+        ("zj-textile", {"region": "CN-ZJ", "industry": "textile", "base_url": "not a url"}),
+        ("zj-textile", {"region": "CN-ZJ", "industry": "textile"}),
+        ("zj-textile", {"region": "CN-ZJ", "industry": "textile", "base_url": "http://a.test", "x": 1}),
+    ]
+    for name, body in bad_requests:
+        response = await hub.client.put(f"/api/v1/nodes/{name}", json=body)
+        assert response.status_code == 422, (name, body, response.text)
+        error = response.json()
+        assert error["error"] == "invalid_input"
+        assert error["detail"]
+
+    response = await hub.client.put(
+        "/api/v1/nodes/zj-textile", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert (await listed(hub))["totalCount"] == 0
+
+
+async def test_heartbeat_from_an_unregistered_node_is_refused(hub: InProcessService) -> None:
+    response = await hub.client.post("/api/v1/nodes/ghost/heartbeats", json={})
+    assert response.status_code == 404
+    assert response.json()["error"] == "node_not_registered"
+    assert (await listed(hub))["totalCount"] == 0
+
+
+async def test_a_stopping_node_is_offline_at_once_and_back_online_on_heartbeat(
+    hub: InProcessService,
+) -> None:
+    await register(hub, "zj-textile")
+    response = await hub.client.post("/api/v1/nodes/zj-textile/heartbeats", json={"status": "stopping"})
+    assert response.json()["status"] == "offline"
+    assert (await listed(hub))["edges"][0]["node"]["status"] == "OFFLINE"
+
+    response = await hub.client.post("/api/v1/nodes/zj-textile/heartbeats", json={})
+    assert response.status_code == 200
+    assert (await listed(hub))["edges"][0]["node"]["status"] == "ONLINE"
+
+
+async def test_a_node_missing_heartbeats_is_shown_offline(hub_factory: HubFactory) -> None:
+    async with hub_factory(node_offline_after_s=0.3, offline_sweep_interval_s=0.1) as hub:
+        await register(hub, "zj-textile")
+        await register(hub, "gd-injection-moulding", region="CN-GD", industry="injection-moulding")
+        await asyncio.sleep(0.2)
+        await hub.client.post("/api/v1/nodes/gd-injection-moulding/heartbeats", json={})
+        await asyncio.sleep(0.25)
+
+        statuses = {e["node"]["name"]: e["node"]["status"] for e in (await listed(hub))["edges"]}
+        assert statuses == {"zj-textile": "OFFLINE", "gd-injection-moulding": "ONLINE"}
+
+
+async def test_nodes_page_with_cursors_and_filter(hub: InProcessService) -> None:
+    for name, region in [("a-node", "CN-ZJ"), ("b-node", "CN-GD"), ("c-node", "CN-ZJ")]:
+        await register(hub, name, region=region)
+
+    first = await listed(hub, first=2)
+    assert [e["node"]["name"] for e in first["edges"]] == ["a-node", "b-node"]
+    assert first["pageInfo"]["hasNextPage"] is True
+    assert first["totalCount"] == 3
+
+    rest = await listed(hub, first=2, after=first["pageInfo"]["endCursor"])
+    assert [e["node"]["name"] for e in rest["edges"]] == ["c-node"]
+    assert rest["pageInfo"]["hasNextPage"] is False
+    assert rest["pageInfo"]["hasPreviousPage"] is True
+
+    zhejiang = await listed(hub, filter={"region": "CN-ZJ"})
+    assert [e["node"]["name"] for e in zhejiang["edges"]] == ["a-node", "c-node"]
+    assert zhejiang["totalCount"] == 2
+
+
+async def test_bad_page_arguments_get_coded_errors(hub: InProcessService) -> None:
+    for variables in ({"first": 0}, {"first": 1000}, {"first": 5, "after": "%%%not-a-cursor"}):
+        body = await hub.graphql(NODES_QUERY, variables, expect_errors=True)
+        assert body["errors"][0]["extensions"]["code"] == "INVALID_INPUT", body
+        assert body["data"] is None
+
+
+async def test_single_node_lookup(hub: InProcessService) -> None:
+    await register(hub, "zj-textile")
+    query = "query($n: String!) { regionalNode(name: $n) { name status } }"
+    assert (await hub.graphql(query, {"n": "zj-textile"}))["regionalNode"]["name"] == "zj-textile"
+    assert (await hub.graphql(query, {"n": "nope"}))["regionalNode"] is None
+
+
+async def test_production_hub_refuses_anonymous_callers(hub_factory: HubFactory) -> None:
+    async with hub_factory(env="production") as hub:
+        response = await hub.client.put(
+            "/api/v1/nodes/zj-textile",
+            json={"region": "CN-ZJ", "industry": "textile", "base_url": "http://a.test"},
+        )
+        assert response.status_code == 401
+        assert response.json()["error"] == "unauthenticated"
+
+        body = await hub.graphql("{ regionalNodes { totalCount } }", expect_errors=True)
+        assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        assert body["data"] is None
