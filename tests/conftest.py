@@ -19,7 +19,14 @@ from tests.support import (
     RunningService,
     in_process,
 )
+from yunfab.logs import configure_logging
 from yunfab.processes import ProcessSpec, Supervisor, free_port, yunfab_argv
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _logging() -> None:
+    """Log as the services do (plain tracebacks, JSON-free console lines), captured by pytest."""
+    configure_logging(HubSettings(log_level="info"))
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,77 @@
+"""`yunfab demo` starts the hub and two nodes, the hub lists both online, and a stop leaves nothing."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from yunfab.processes import yunfab_argv
+
+pytestmark = pytest.mark.slow
+
+NODES = "{ regionalNodes { edges { node { name region industry status lastHeartbeat } } } }"
+
+
+def start_demo(data_dir: Path) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    demo = subprocess.Popen(
+        yunfab_argv("demo", "--data-dir", str(data_dir), "--port", "0"),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    urls: dict[str, str] = {}
+    assert demo.stdout is not None
+    deadline = time.monotonic() + 120
+    for line in demo.stdout:
+        name, _, url = line.strip().partition(": ")
+        if name == "hub" or name.startswith("node "):
+            urls[name] = url
+        if line.startswith("Ctrl-C") or time.monotonic() > deadline:
+            break
+    return demo, urls
+
+
+def test_demo_lists_two_online_nodes_and_stops_cleanly(tmp_path: Path) -> None:
+    demo, urls = start_demo(tmp_path / "demo")
+    children: list[psutil.Process] = []
+    try:
+        assert set(urls) == {"hub", "node zj-textile", "node gd-injection-moulding"}, demo.stderr
+        children = psutil.Process(demo.pid).children(recursive=True)
+        assert len(children) == 3
+
+        nodes = httpx.post(f"{urls['hub']}/graphql", json={"query": NODES}).json()["data"]["regionalNodes"]
+        listed = {edge["node"]["name"]: edge["node"] for edge in nodes["edges"]}
+        assert listed["zj-textile"]["region"] == "CN-ZJ"
+        assert listed["zj-textile"]["industry"] == "textile"
+        assert listed["gd-injection-moulding"]["region"] == "CN-GD"
+        assert {node["status"] for node in listed.values()} == {"ONLINE"}
+
+        graphiql = httpx.get(f"{urls['hub']}/graphql", headers={"accept": "text/html"})
+        assert graphiql.status_code == 200
+        for name in ("zj-textile", "gd-injection-moulding"):
+            assert httpx.get(f"{urls[f'node {name}']}/readyz").status_code == 200
+        assert (tmp_path / "demo" / "hub" / "hub.db").exists()
+        assert (tmp_path / "demo" / "nodes" / "zj-textile" / "node.db").exists()
+    finally:
+        demo.send_signal(signal.SIGTERM)
+        code = demo.wait(60)
+    assert code == 0
+    gone, alive = psutil.wait_procs(children, timeout=10)
+    assert alive == []
+
+
+def test_children_die_with_a_killed_demo(tmp_path: Path) -> None:
+    demo, urls = start_demo(tmp_path / "demo")
+    try:
+        assert "hub" in urls
+        children = psutil.Process(demo.pid).children(recursive=True)
+        assert len(children) == 3
+    finally:
+        demo.kill()
+        demo.wait(30)
+    gone, alive = psutil.wait_procs(children, timeout=30)
+    assert alive == []

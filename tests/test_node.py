@@ -1,0 +1,112 @@
+"""A node keeps itself registered with the hub and serves its own GraphQL API."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from regional_node.factories.service import NewFactory, create_factory
+from tests.conftest import HubFactory, NodeFactory
+from tests.support import InProcessService, eventually
+from yunfab.db import create_engine, create_sessionmaker, session_scope
+from yunfab.subject import ANONYMOUS
+
+NODE_QUERY = "{ node { name region industry publicUrl hubLink { state hubUrl attempts lastError registeredAt lastHeartbeatAt } } }"
+HUB_STATUS = "query($n: String!) { regionalNode(name: $n) { status baseUrl region industry } }"
+
+
+async def link_state(node: InProcessService) -> str:
+    return str((await node.graphql(NODE_QUERY))["node"]["hubLink"]["state"])
+
+
+async def hub_status(hub: InProcessService, name: str = "zj-textile") -> str | None:
+    node = (await hub.graphql(HUB_STATUS, {"n": name}))["regionalNode"]
+    return node["status"] if node else None
+
+
+async def test_node_registers_and_the_hub_lists_it_online(
+    hub_factory: HubFactory, node_factory: NodeFactory
+) -> None:
+    async with hub_factory() as hub, node_factory(hub=hub) as node:
+        async def online() -> bool:
+            return await link_state(node) == "ONLINE"
+
+        await eventually(online)
+        data = (await node.graphql(NODE_QUERY))["node"]
+        assert data["name"] == "zj-textile"
+        assert data["region"] == "CN-ZJ"
+        assert data["publicUrl"] == "http://zj-textile.test"
+        assert data["hubLink"]["registeredAt"] is not None
+        assert data["hubLink"]["attempts"] == 0
+
+        hub_view = (await hub.graphql(HUB_STATUS, {"n": "zj-textile"}))["regionalNode"]
+        assert hub_view == {
+            "status": "ONLINE", "baseUrl": "http://zj-textile.test", "region": "CN-ZJ", "industry": "textile"
+        }
+
+
+async def test_a_cleanly_stopped_node_is_offline_at_the_hub_at_once(
+    hub_factory: HubFactory, node_factory: NodeFactory
+) -> None:
+    async with hub_factory() as hub:
+        async with node_factory(hub=hub) as node:
+            async def online() -> bool:
+                return await link_state(node) == "ONLINE"
+
+            await eventually(online)
+        assert await hub_status(hub) == "OFFLINE"
+
+
+async def test_a_node_re_registers_with_a_hub_that_forgot_it(
+    hub_factory: HubFactory, node_factory: NodeFactory, hub_db_url: str
+) -> None:
+    async with hub_factory() as hub, node_factory(hub=hub, heartbeat_interval_s=0.05) as node:
+        async def online_at_hub() -> bool:
+            return await hub_status(hub) == "ONLINE"
+
+        await eventually(online_at_hub)
+        engine = create_engine(hub_db_url)
+        async with engine.begin() as connection:
+            await connection.execute(text("DELETE FROM regional_nodes"))
+        await engine.dispose()
+        assert await hub_status(hub) is None
+
+        await eventually(online_at_hub)
+        assert await link_state(node) == "ONLINE"
+
+
+async def test_a_refused_registration_is_reported_and_retried(
+    hub_factory: HubFactory, node_factory: NodeFactory
+) -> None:
+    async with hub_factory() as hub:
+        taken = await hub.client.put(
+            "/api/v1/nodes/zj-textile",
+            json={"region": "CN-GD", "industry": "textile", "base_url": "http://other.test"},
+        )
+        assert taken.status_code == 200
+        async with node_factory(hub=hub) as node:
+            async def retrying() -> bool:
+                link = (await node.graphql(NODE_QUERY))["node"]["hubLink"]
+                return link["state"] == "RETRYING" and link["attempts"] >= 2
+
+            await eventually(retrying)
+            link = (await node.graphql(NODE_QUERY))["node"]["hubLink"]
+            assert "node_identity_conflict" in link["lastError"]
+            # The node still serves its own API while the hub refuses it.
+            assert (await node.client.get("/readyz")).status_code == 200
+
+
+async def test_factories_page_by_name(node_factory: NodeFactory, node_db_url: str) -> None:
+    engine = create_engine(node_db_url)
+    async with session_scope(create_sessionmaker(engine)) as session:
+        for name in ["Shaoxing Keqiao Weaving", "Haining Warp Knitting", "Tongxiang Woollen Mill"]:
+            await create_factory(session, ANONYMOUS, input=NewFactory(name=name))
+    await engine.dispose()
+
+    query = "query($after: String) { factories(first: 2, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { node { name id createdAt } } } }"
+    async with node_factory() as node:
+        first = (await node.graphql(query))["factories"]
+        assert [e["node"]["name"] for e in first["edges"]] == ["Haining Warp Knitting", "Shaoxing Keqiao Weaving"]
+        assert first["totalCount"] == 3
+        rest = (await node.graphql(query, {"after": first["pageInfo"]["endCursor"]}))["factories"]
+        assert [e["node"]["name"] for e in rest["edges"]] == ["Tongxiang Woollen Mill"]
+        assert rest["pageInfo"]["hasNextPage"] is False

@@ -1,0 +1,174 @@
+"""Real `yunfab` processes: bad settings end them with one clear line; a node outlives a hub
+that is down; subscriptions stream over graphql-transport-ws."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+import websockets
+
+from tests.support import RunningService, eventually, pg_url
+from yunfab.processes import free_port, yunfab_argv
+
+pytestmark = pytest.mark.slow
+
+Start = Callable[..., RunningService]
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    import os
+
+    return subprocess.run(
+        yunfab_argv(*args), capture_output=True, text=True, timeout=timeout,
+        env={**os.environ, **(env or {})}, check=False,
+    )
+
+
+def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def test_unknown_region_format_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    result = run_cli("node", "serve", "--name", "zj-textile", "--region", "zhejiang",
+                     "--industry", "textile", "--data-dir", str(tmp_path), "--port", "0")
+    assert result.returncode == 2
+    line = one_error_line(result)
+    assert line.startswith("yunfab: invalid setting YUNFAB_NODE_REGION:")
+
+
+def test_bad_database_url_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    result = run_cli("hub", "serve", "--database-url", "mysql://root@localhost/x", "--port", "0")
+    assert result.returncode == 2
+    assert one_error_line(result).startswith("yunfab: invalid setting YUNFAB_HUB_DATABASE_URL:")
+
+    result = run_cli("hub", "serve", "--port", "0", env={"YUNFAB_HUB_DATABASE_URL": "nonsense"})
+    assert result.returncode == 2
+    assert "YUNFAB_HUB_DATABASE_URL" in one_error_line(result)
+
+
+def test_port_in_use_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        port = busy.getsockname()[1]
+        result = run_cli("hub", "serve", "--port", str(port), "--data-dir", str(tmp_path))
+    assert result.returncode == 2
+    assert one_error_line(result) == f"yunfab: invalid setting YUNFAB_HUB_PORT: 127.0.0.1:{port} is already in use"
+
+
+def test_unreachable_database_is_one_line(tmp_path: Path) -> None:
+    dead = f"postgresql://postgres@127.0.0.1:{free_port()}/yunfab"
+    result = run_cli("hub", "serve", "--port", "0", "--database-url", dead)
+    assert result.returncode == 1
+    line = [line for line in result.stderr.splitlines() if line.startswith("yunfab:")]
+    assert len(line) == 1, result.stderr
+    assert "cannot migrate the database" in line[0]
+    assert "YUNFAB_HUB_DATABASE_URL" in line[0]
+
+
+def test_a_node_database_belongs_to_one_node(processes: Start, tmp_path: Path) -> None:
+    place = ["--region", "CN-ZJ", "--industry", "textile", "--data-dir", str(tmp_path),
+             "--hub-url", f"http://127.0.0.1:{free_port()}"]
+    first = processes("first", "node", "serve", "--name", "zj-textile", *place)
+    first.process.stop()
+
+    result = run_cli("node", "serve", "--name", "other-node", *place, "--port", "0")
+    assert result.returncode == 2
+    assert "belongs to node zj-textile" in one_error_line(result)
+
+
+def test_db_upgrade_on_sqlite_and_postgresql(tmp_path: Path, databases: object, backend: str) -> None:
+    from tests.support import HUB_TREE, Databases
+
+    assert isinstance(databases, Databases)
+    url = databases.fresh(HUB_TREE, backend, migrated=False) if backend == "postgresql" else f"sqlite:///{tmp_path}/hub.db"
+    result = run_cli("db", "upgrade", "hub", "--database-url", url)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("hub database at head:")
+
+
+def test_hub_serves_from_postgresql(processes: Start, databases: object) -> None:
+    from tests.support import HUB_TREE, Databases
+
+    assert isinstance(databases, Databases)
+    url = databases.fresh(HUB_TREE, "postgresql", migrated=False)
+    hub = processes("hub", "hub", "serve", "--database-url", url)
+    ready = httpx.get(f"{hub.url}/readyz").json()
+    assert ready["checks"]["database"]["ok"] is True
+    assert pg_url  # the fixture database is PostgreSQL
+
+
+async def test_a_node_started_before_its_hub_retries_then_registers(processes: Start, tmp_path: Path) -> None:
+    hub_port = free_port()
+    node = processes(
+        "node", "node", "serve", "--name", "zj-textile", "--region", "CN-ZJ", "--industry", "textile",
+        "--hub-url", f"http://127.0.0.1:{hub_port}", "--data-dir", str(tmp_path / "node"),
+        env={"YUNFAB_NODE_HUB_RETRY_INITIAL_S": "0.2", "YUNFAB_NODE_HUB_RETRY_MAX_S": "1"},
+    )
+    query = {"query": "{ node { hubLink { state attempts lastError } } }"}
+    async with httpx.AsyncClient(base_url=node.url) as client:
+        async def retrying() -> bool:
+            link = (await client.post("/graphql", json=query)).json()["data"]["node"]["hubLink"]
+            return link["state"] == "RETRYING" and link["attempts"] >= 2
+
+        await eventually(retrying)
+        link = (await client.post("/graphql", json=query)).json()["data"]["node"]["hubLink"]
+        assert "hub unreachable" in link["lastError"]
+        assert (await client.get("/readyz")).status_code == 200
+        assert node.process.alive()
+
+        hub = processes("hub", "hub", "serve", "--data-dir", str(tmp_path / "hub"), port=hub_port)
+
+        async def registered() -> bool:
+            answer = await client.post("/graphql", json=query)
+            return answer.json()["data"]["node"]["hubLink"]["state"] == "ONLINE"
+
+        await eventually(registered, timeout_s=20)
+    async with httpx.AsyncClient(base_url=hub.url) as client:
+        nodes = (await client.post("/graphql", json={"query": "{ regionalNodes { edges { node { name status } } } }"})).json()
+        assert nodes["data"]["regionalNodes"]["edges"] == [{"node": {"name": "zj-textile", "status": "ONLINE"}}]
+    assert "hub_unreachable" in node.process.log_tail(200)
+
+
+async def test_node_events_stream_over_graphql_transport_ws(processes: Start, tmp_path: Path) -> None:
+    hub = processes("hub", "hub", "serve", "--data-dir", str(tmp_path))
+    ws_url = hub.url.replace("http://", "ws://") + "/graphql"
+    async with websockets.connect(ws_url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
+        await ws.send(json.dumps({"type": "connection_init"}))
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        await ws.send(json.dumps({
+            "id": "1", "type": "subscribe",
+            "payload": {"query": "subscription { regionalNodeEvents { kind node { name region status } } }"},
+        }))
+        await asyncio.sleep(0.3)  # let the subscription attach before the event happens
+        async with httpx.AsyncClient(base_url=hub.url) as client:
+            body = {"region": "CN-GD", "industry": "injection-moulding", "base_url": "http://gd.test"}
+            assert (await client.put("/api/v1/nodes/gd-injection-moulding", json=body)).status_code == 200
+            await client.post("/api/v1/nodes/gd-injection-moulding/heartbeats", json={"status": "stopping"})
+
+        events = []
+        for _ in range(2):
+            message = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            assert message["type"] == "next", message
+            events.append(message["payload"]["data"]["regionalNodeEvents"])
+        assert events == [
+            {"kind": "REGISTERED", "node": {"name": "gd-injection-moulding", "region": "CN-GD", "status": "ONLINE"}},
+            {"kind": "OFFLINE", "node": {"name": "gd-injection-moulding", "region": "CN-GD", "status": "OFFLINE"}},
+        ]
+        await ws.send(json.dumps({"id": "1", "type": "complete"}))
+
+
+async def test_unsupported_websocket_subprotocol_is_refused(processes: Start, tmp_path: Path) -> None:
+    hub = processes("hub", "hub", "serve", "--data-dir", str(tmp_path))
+    ws_url = hub.url.replace("http://", "ws://") + "/graphql"
+    with pytest.raises(websockets.exceptions.WebSocketException):
+        async with websockets.connect(ws_url, subprotocols=["graphql-ws"]) as ws:  # type: ignore[list-item]
+            await ws.send(json.dumps({"type": "connection_init"}))
+            await asyncio.wait_for(ws.recv(), 5)
