@@ -1,1 +1,4 @@
-"""Federated learning of defect models with Flower: ServerApp at the hub, ClientApp per node (#7)."""
+"""Federated learning of defect models with Flower.
+
+A ServerApp beside the hub and a ClientApp in each node (issue #7).
+"""

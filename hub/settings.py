@@ -9,7 +9,9 @@ from yunfab.settings import ServiceSettings
 
 
 class HubSettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="YUNFAB_HUB_", extra="ignore", validate_default=True)
+    model_config = SettingsConfigDict(
+        env_prefix="YUNFAB_HUB_", extra="ignore", validate_default=True
+    )
     default_database_file: ClassVar[str] = "hub.db"
 
     port: int = 8700

@@ -68,7 +68,13 @@ def create_app(
 
     async def hub_link_check() -> dict[str, Any]:
         status = app.state.hub_link.status
-        return {"hub": {"state": status.state.value, "url": status.hub_url, "last_error": status.last_error}}
+        return {
+            "hub": {
+                "state": status.state.value,
+                "url": status.hub_url,
+                "last_error": status.last_error,
+            }
+        }
 
     app = create_service_app(
         title=f"Yunfab node {settings.name}",

@@ -11,7 +11,9 @@ from yunfab.settings import Region, ServiceSettings, Slug
 class NodeStorageSettings(ServiceSettings):
     """Where a node keeps its data; all that `yunfab db upgrade node` needs."""
 
-    model_config = SettingsConfigDict(env_prefix="YUNFAB_NODE_", extra="ignore", validate_default=True)
+    model_config = SettingsConfigDict(
+        env_prefix="YUNFAB_NODE_", extra="ignore", validate_default=True
+    )
     default_database_file: ClassVar[str] = "node.db"
 
 

@@ -110,8 +110,14 @@ def processes(tmp_path: Path) -> Iterator[Callable[..., RunningService]]:
     """Start real `yunfab` processes; every one is stopped when the test ends, pass or fail."""
     supervisor = Supervisor()
 
-    def start(name: str, *args: str, env: dict[str, str] | None = None, ready_path: str | None = "/readyz",
-              port: int | None = None, wait: bool = True) -> RunningService:
+    def start(
+        name: str,
+        *args: str,
+        env: dict[str, str] | None = None,
+        ready_path: str | None = "/readyz",
+        port: int | None = None,
+        wait: bool = True,
+    ) -> RunningService:
         port = port or free_port()
         argv = yunfab_argv(*args, "--host", "127.0.0.1", "--port", str(port))
         spec = ProcessSpec(

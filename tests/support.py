@@ -64,8 +64,12 @@ async def _pg_execute(statement: str) -> None:
 
     url = make_url(POSTGRES_ADMIN_URL)
     connection = await asyncpg.connect(
-        host=url.host, port=url.port or 5432, user=url.username, password=url.password,
-        database=url.database, timeout=5,
+        host=url.host,
+        port=url.port or 5432,
+        user=url.username,
+        password=url.password,
+        database=url.database,
+        timeout=5,
     )
     try:
         await connection.execute(statement)
@@ -182,7 +186,9 @@ class InProcessService:
         headers: dict[str, str] | None = None,
         expect_errors: bool = False,
     ) -> dict[str, Any]:
-        return await graphql(self.client, query, variables, headers=headers, expect_errors=expect_errors)
+        return await graphql(
+            self.client, query, variables, headers=headers, expect_errors=expect_errors
+        )
 
 
 @asynccontextmanager

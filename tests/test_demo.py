@@ -1,4 +1,4 @@
-"""`yunfab demo` starts the hub and two nodes, the hub lists both online, and a stop leaves nothing."""
+"""`yunfab demo`: hub and two nodes start, the hub lists both online, a stop leaves nothing."""
 
 from __future__ import annotations
 
@@ -21,7 +21,9 @@ NODES = "{ regionalNodes { edges { node { name region industry status lastHeartb
 def start_demo(data_dir: Path) -> tuple[subprocess.Popen[str], dict[str, str]]:
     demo = subprocess.Popen(
         yunfab_argv("demo", "--data-dir", str(data_dir), "--port", "0"),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     urls: dict[str, str] = {}
     assert demo.stdout is not None
@@ -43,7 +45,9 @@ def test_demo_lists_two_online_nodes_and_stops_cleanly(tmp_path: Path) -> None:
         children = psutil.Process(demo.pid).children(recursive=True)
         assert len(children) == 3
 
-        nodes = httpx.post(f"{urls['hub']}/graphql", json={"query": NODES}).json()["data"]["regionalNodes"]
+        nodes = httpx.post(f"{urls['hub']}/graphql", json={"query": NODES}).json()["data"][
+            "regionalNodes"
+        ]
         listed = {edge["node"]["name"]: edge["node"] for edge in nodes["edges"]}
         assert listed["zj-textile"]["region"] == "CN-ZJ"
         assert listed["zj-textile"]["industry"] == "textile"

@@ -18,11 +18,20 @@ query Nodes($first: Int!, $after: String, $filter: RegionalNodeFilter) {
 """
 
 
-async def register(hub: InProcessService, name: str, region: str = "CN-ZJ",
-                   industry: str = "textile", base_url: str | None = None) -> dict:
+async def register(
+    hub: InProcessService,
+    name: str,
+    region: str = "CN-ZJ",
+    industry: str = "textile",
+    base_url: str | None = None,
+) -> dict:
     response = await hub.client.put(
         f"/api/v1/nodes/{name}",
-        json={"region": region, "industry": industry, "base_url": base_url or f"http://{name}.test"},
+        json={
+            "region": region,
+            "industry": industry,
+            "base_url": base_url or f"http://{name}.test",
+        },
     )
     assert response.status_code == 200, response.text
     return response.json()
@@ -80,7 +89,10 @@ async def test_bad_registration_is_refused_with_reasons_and_stores_nothing(
         ("zj-textile", {"region": "CN-ZJ", "industry": "Textile!", "base_url": "http://a.test"}),
         ("zj-textile", {"region": "CN-ZJ", "industry": "textile", "base_url": "not a url"}),
         ("zj-textile", {"region": "CN-ZJ", "industry": "textile"}),
-        ("zj-textile", {"region": "CN-ZJ", "industry": "textile", "base_url": "http://a.test", "x": 1}),
+        (
+            "zj-textile",
+            {"region": "CN-ZJ", "industry": "textile", "base_url": "http://a.test", "x": 1},
+        ),
     ]
     for name, body in bad_requests:
         response = await hub.client.put(f"/api/v1/nodes/{name}", json=body)
@@ -90,7 +102,9 @@ async def test_bad_registration_is_refused_with_reasons_and_stores_nothing(
         assert error["detail"]
 
     response = await hub.client.put(
-        "/api/v1/nodes/zj-textile", content=b"{not json", headers={"content-type": "application/json"}
+        "/api/v1/nodes/zj-textile",
+        content=b"{not json",
+        headers={"content-type": "application/json"},
     )
     assert response.status_code == 422
     assert (await listed(hub))["totalCount"] == 0
@@ -107,7 +121,9 @@ async def test_a_stopping_node_is_offline_at_once_and_back_online_on_heartbeat(
     hub: InProcessService,
 ) -> None:
     await register(hub, "zj-textile")
-    response = await hub.client.post("/api/v1/nodes/zj-textile/heartbeats", json={"status": "stopping"})
+    response = await hub.client.post(
+        "/api/v1/nodes/zj-textile/heartbeats", json={"status": "stopping"}
+    )
     assert response.json()["status"] == "offline"
     assert (await listed(hub))["edges"][0]["node"]["status"] == "OFFLINE"
 

@@ -62,7 +62,9 @@ async def test_unacceptable_media_type_is_406(hub: InProcessService) -> None:
 
 
 async def test_depth_alias_and_token_limits(hub_factory: HubFactory) -> None:
-    async with hub_factory(graphql_max_depth=2, graphql_max_aliases=3, graphql_max_tokens=60) as hub:
+    async with hub_factory(
+        graphql_max_depth=2, graphql_max_aliases=3, graphql_max_tokens=60
+    ) as hub:
         deep = "{ regionalNodes { edges { node { name } } } }"
         response = await post(hub, deep)
         assert response.status_code == 400
@@ -102,7 +104,9 @@ async def test_graphiql_in_development_only(hub_factory: HubFactory) -> None:
         assert response.status_code == 404
 
 
-async def test_unexpected_failures_are_masked_with_a_code(hub: InProcessService, hub_db_url: str) -> None:
+async def test_unexpected_failures_are_masked_with_a_code(
+    hub: InProcessService, hub_db_url: str
+) -> None:
     engine = create_engine(hub_db_url)
     async with engine.begin() as connection:
         await connection.execute(text("DROP TABLE regional_nodes"))

@@ -46,7 +46,9 @@ async def test_readyz_fails_when_migrations_are_not_at_head(
         assert response.json()["checks"]["database"]["reason"] == "migrations not at head"
 
 
-async def test_node_readiness_reports_its_hub_link(node_factory: NodeFactory, hub_factory: HubFactory) -> None:
+async def test_node_readiness_reports_its_hub_link(
+    node_factory: NodeFactory, hub_factory: HubFactory
+) -> None:
     async with hub_factory() as hub, node_factory(hub=hub) as node:
         body = (await node.client.get("/readyz")).json()
         assert body["checks"]["database"]["ok"] is True

@@ -12,7 +12,9 @@ from yunfab.migrations import TREES, alembic_config, metadata_drift, upgrade
 
 
 @pytest.mark.parametrize("tree_name", ["hub", "node"])
-async def test_migrations_match_the_models(databases: Databases, backend: str, tree_name: str) -> None:
+async def test_migrations_match_the_models(
+    databases: Databases, backend: str, tree_name: str
+) -> None:
     tree = TREES[tree_name]
     url = databases.fresh(tree, backend, migrated=False)
     await asyncio.to_thread(upgrade, tree, url)
@@ -24,7 +26,9 @@ async def test_migrations_match_the_models(databases: Databases, backend: str, t
 
 
 @pytest.mark.parametrize("tree_name", ["hub", "node"])
-async def test_downgrade_to_base_and_back(databases: Databases, backend: str, tree_name: str) -> None:
+async def test_downgrade_to_base_and_back(
+    databases: Databases, backend: str, tree_name: str
+) -> None:
     tree = TREES[tree_name]
     url = databases.fresh(tree, backend)
     await asyncio.to_thread(command.downgrade, alembic_config(tree, url), "base")

@@ -10,7 +10,10 @@ from tests.support import InProcessService, eventually
 from yunfab.db import create_engine, create_sessionmaker, session_scope
 from yunfab.subject import ANONYMOUS
 
-NODE_QUERY = "{ node { name region industry publicUrl hubLink { state hubUrl attempts lastError registeredAt lastHeartbeatAt } } }"
+NODE_QUERY = """
+{ node { name region industry publicUrl
+         hubLink { state hubUrl attempts lastError registeredAt lastHeartbeatAt } } }
+"""
 HUB_STATUS = "query($n: String!) { regionalNode(name: $n) { status baseUrl region industry } }"
 
 
@@ -27,6 +30,7 @@ async def test_node_registers_and_the_hub_lists_it_online(
     hub_factory: HubFactory, node_factory: NodeFactory
 ) -> None:
     async with hub_factory() as hub, node_factory(hub=hub) as node:
+
         async def online() -> bool:
             return await link_state(node) == "ONLINE"
 
@@ -40,7 +44,10 @@ async def test_node_registers_and_the_hub_lists_it_online(
 
         hub_view = (await hub.graphql(HUB_STATUS, {"n": "zj-textile"}))["regionalNode"]
         assert hub_view == {
-            "status": "ONLINE", "baseUrl": "http://zj-textile.test", "region": "CN-ZJ", "industry": "textile"
+            "status": "ONLINE",
+            "baseUrl": "http://zj-textile.test",
+            "region": "CN-ZJ",
+            "industry": "textile",
         }
 
 
@@ -49,6 +56,7 @@ async def test_a_cleanly_stopped_node_is_offline_at_the_hub_at_once(
 ) -> None:
     async with hub_factory() as hub:
         async with node_factory(hub=hub) as node:
+
             async def online() -> bool:
                 return await link_state(node) == "ONLINE"
 
@@ -60,6 +68,7 @@ async def test_a_node_re_registers_with_a_hub_that_forgot_it(
     hub_factory: HubFactory, node_factory: NodeFactory, hub_db_url: str
 ) -> None:
     async with hub_factory() as hub, node_factory(hub=hub, heartbeat_interval_s=0.05) as node:
+
         async def online_at_hub() -> bool:
             return await hub_status(hub) == "ONLINE"
 
@@ -84,6 +93,7 @@ async def test_a_refused_registration_is_reported_and_retried(
         )
         assert taken.status_code == 200
         async with node_factory(hub=hub) as node:
+
             async def retrying() -> bool:
                 link = (await node.graphql(NODE_QUERY))["node"]["hubLink"]
                 return link["state"] == "RETRYING" and link["attempts"] >= 2
@@ -102,10 +112,19 @@ async def test_factories_page_by_name(node_factory: NodeFactory, node_db_url: st
             await create_factory(session, ANONYMOUS, input=NewFactory(name=name))
     await engine.dispose()
 
-    query = "query($after: String) { factories(first: 2, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { node { name id createdAt } } } }"
+    query = """
+    query($after: String) {
+      factories(first: 2, after: $after) {
+        totalCount pageInfo { hasNextPage endCursor } edges { node { name id createdAt } }
+      }
+    }
+    """
     async with node_factory() as node:
         first = (await node.graphql(query))["factories"]
-        assert [e["node"]["name"] for e in first["edges"]] == ["Haining Warp Knitting", "Shaoxing Keqiao Weaving"]
+        assert [e["node"]["name"] for e in first["edges"]] == [
+            "Haining Warp Knitting",
+            "Shaoxing Keqiao Weaving",
+        ]
         assert first["totalCount"] == 3
         rest = (await node.graphql(query, {"after": first["pageInfo"]["endCursor"]}))["factories"]
         assert [e["node"]["name"] for e in rest["edges"]] == ["Tongxiang Woollen Mill"]

@@ -14,20 +14,28 @@ import httpx
 import pytest
 import websockets
 
-from tests.support import RunningService, eventually, pg_url
+from tests.support import RunningService, eventually
 from yunfab.processes import free_port, yunfab_argv
 
 pytestmark = pytest.mark.slow
 
 Start = Callable[..., RunningService]
 
+NODE_EVENTS = "subscription { regionalNodeEvents { kind node { name region status } } }"
 
-def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     import os
 
     return subprocess.run(
-        yunfab_argv(*args), capture_output=True, text=True, timeout=timeout,
-        env={**os.environ, **(env or {})}, check=False,
+        yunfab_argv(*args),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+        check=False,
     )
 
 
@@ -38,8 +46,20 @@ def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
 
 
 def test_unknown_region_format_is_one_line_and_exit_2(tmp_path: Path) -> None:
-    result = run_cli("node", "serve", "--name", "zj-textile", "--region", "zhejiang",
-                     "--industry", "textile", "--data-dir", str(tmp_path), "--port", "0")
+    result = run_cli(
+        "node",
+        "serve",
+        "--name",
+        "zj-textile",
+        "--region",
+        "zhejiang",
+        "--industry",
+        "textile",
+        "--data-dir",
+        str(tmp_path),
+        "--port",
+        "0",
+    )
     assert result.returncode == 2
     line = one_error_line(result)
     assert line.startswith("yunfab: invalid setting YUNFAB_NODE_REGION:")
@@ -60,7 +80,10 @@ def test_port_in_use_is_one_line_and_exit_2(tmp_path: Path) -> None:
         port = busy.getsockname()[1]
         result = run_cli("hub", "serve", "--port", str(port), "--data-dir", str(tmp_path))
     assert result.returncode == 2
-    assert one_error_line(result) == f"yunfab: invalid setting YUNFAB_HUB_PORT: 127.0.0.1:{port} is already in use"
+    assert (
+        one_error_line(result)
+        == f"yunfab: invalid setting YUNFAB_HUB_PORT: 127.0.0.1:{port} is already in use"
+    )
 
 
 def test_unreachable_database_is_one_line(tmp_path: Path) -> None:
@@ -74,8 +97,16 @@ def test_unreachable_database_is_one_line(tmp_path: Path) -> None:
 
 
 def test_a_node_database_belongs_to_one_node(processes: Start, tmp_path: Path) -> None:
-    place = ["--region", "CN-ZJ", "--industry", "textile", "--data-dir", str(tmp_path),
-             "--hub-url", f"http://127.0.0.1:{free_port()}"]
+    place = [
+        "--region",
+        "CN-ZJ",
+        "--industry",
+        "textile",
+        "--data-dir",
+        str(tmp_path),
+        "--hub-url",
+        f"http://127.0.0.1:{free_port()}",
+    ]
     first = processes("first", "node", "serve", "--name", "zj-textile", *place)
     first.process.stop()
 
@@ -84,11 +115,17 @@ def test_a_node_database_belongs_to_one_node(processes: Start, tmp_path: Path) -
     assert "belongs to node zj-textile" in one_error_line(result)
 
 
-def test_db_upgrade_on_sqlite_and_postgresql(tmp_path: Path, databases: object, backend: str) -> None:
+def test_db_upgrade_on_sqlite_and_postgresql(
+    tmp_path: Path, databases: object, backend: str
+) -> None:
     from tests.support import HUB_TREE, Databases
 
     assert isinstance(databases, Databases)
-    url = databases.fresh(HUB_TREE, backend, migrated=False) if backend == "postgresql" else f"sqlite:///{tmp_path}/hub.db"
+    url = (
+        databases.fresh(HUB_TREE, backend, migrated=False)
+        if backend == "postgresql"
+        else f"sqlite:///{tmp_path}/hub.db"
+    )
     result = run_cli("db", "upgrade", "hub", "--database-url", url)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("hub database at head:")
@@ -102,18 +139,31 @@ def test_hub_serves_from_postgresql(processes: Start, databases: object) -> None
     hub = processes("hub", "hub", "serve", "--database-url", url)
     ready = httpx.get(f"{hub.url}/readyz").json()
     assert ready["checks"]["database"]["ok"] is True
-    assert pg_url  # the fixture database is PostgreSQL
 
 
-async def test_a_node_started_before_its_hub_retries_then_registers(processes: Start, tmp_path: Path) -> None:
+async def test_a_node_started_before_its_hub_retries_then_registers(
+    processes: Start, tmp_path: Path
+) -> None:
     hub_port = free_port()
     node = processes(
-        "node", "node", "serve", "--name", "zj-textile", "--region", "CN-ZJ", "--industry", "textile",
-        "--hub-url", f"http://127.0.0.1:{hub_port}", "--data-dir", str(tmp_path / "node"),
+        "node",
+        "node",
+        "serve",
+        "--name",
+        "zj-textile",
+        "--region",
+        "CN-ZJ",
+        "--industry",
+        "textile",
+        "--hub-url",
+        f"http://127.0.0.1:{hub_port}",
+        "--data-dir",
+        str(tmp_path / "node"),
         env={"YUNFAB_NODE_HUB_RETRY_INITIAL_S": "0.2", "YUNFAB_NODE_HUB_RETRY_MAX_S": "1"},
     )
     query = {"query": "{ node { hubLink { state attempts lastError } } }"}
     async with httpx.AsyncClient(base_url=node.url) as client:
+
         async def retrying() -> bool:
             link = (await client.post("/graphql", json=query)).json()["data"]["node"]["hubLink"]
             return link["state"] == "RETRYING" and link["attempts"] >= 2
@@ -132,26 +182,47 @@ async def test_a_node_started_before_its_hub_retries_then_registers(processes: S
 
         await eventually(registered, timeout_s=20)
     async with httpx.AsyncClient(base_url=hub.url) as client:
-        nodes = (await client.post("/graphql", json={"query": "{ regionalNodes { edges { node { name status } } } }"})).json()
-        assert nodes["data"]["regionalNodes"]["edges"] == [{"node": {"name": "zj-textile", "status": "ONLINE"}}]
+        nodes = (
+            await client.post(
+                "/graphql", json={"query": "{ regionalNodes { edges { node { name status } } } }"}
+            )
+        ).json()
+        assert nodes["data"]["regionalNodes"]["edges"] == [
+            {"node": {"name": "zj-textile", "status": "ONLINE"}}
+        ]
     assert "hub_unreachable" in node.process.log_tail(200)
 
 
-async def test_node_events_stream_over_graphql_transport_ws(processes: Start, tmp_path: Path) -> None:
+async def test_node_events_stream_over_graphql_transport_ws(
+    processes: Start, tmp_path: Path
+) -> None:
     hub = processes("hub", "hub", "serve", "--data-dir", str(tmp_path))
     ws_url = hub.url.replace("http://", "ws://") + "/graphql"
     async with websockets.connect(ws_url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
         await ws.send(json.dumps({"type": "connection_init"}))
         assert json.loads(await ws.recv())["type"] == "connection_ack"
-        await ws.send(json.dumps({
-            "id": "1", "type": "subscribe",
-            "payload": {"query": "subscription { regionalNodeEvents { kind node { name region status } } }"},
-        }))
+        await ws.send(
+            json.dumps(
+                {
+                    "id": "1",
+                    "type": "subscribe",
+                    "payload": {"query": NODE_EVENTS},
+                }
+            )
+        )
         await asyncio.sleep(0.3)  # let the subscription attach before the event happens
         async with httpx.AsyncClient(base_url=hub.url) as client:
-            body = {"region": "CN-GD", "industry": "injection-moulding", "base_url": "http://gd.test"}
-            assert (await client.put("/api/v1/nodes/gd-injection-moulding", json=body)).status_code == 200
-            await client.post("/api/v1/nodes/gd-injection-moulding/heartbeats", json={"status": "stopping"})
+            body = {
+                "region": "CN-GD",
+                "industry": "injection-moulding",
+                "base_url": "http://gd.test",
+            }
+            assert (
+                await client.put("/api/v1/nodes/gd-injection-moulding", json=body)
+            ).status_code == 200
+            await client.post(
+                "/api/v1/nodes/gd-injection-moulding/heartbeats", json={"status": "stopping"}
+            )
 
         events = []
         for _ in range(2):
@@ -159,16 +230,28 @@ async def test_node_events_stream_over_graphql_transport_ws(processes: Start, tm
             assert message["type"] == "next", message
             events.append(message["payload"]["data"]["regionalNodeEvents"])
         assert events == [
-            {"kind": "REGISTERED", "node": {"name": "gd-injection-moulding", "region": "CN-GD", "status": "ONLINE"}},
-            {"kind": "OFFLINE", "node": {"name": "gd-injection-moulding", "region": "CN-GD", "status": "OFFLINE"}},
+            {
+                "kind": "REGISTERED",
+                "node": {"name": "gd-injection-moulding", "region": "CN-GD", "status": "ONLINE"},
+            },
+            {
+                "kind": "OFFLINE",
+                "node": {"name": "gd-injection-moulding", "region": "CN-GD", "status": "OFFLINE"},
+            },
         ]
         await ws.send(json.dumps({"id": "1", "type": "complete"}))
 
 
-async def test_unsupported_websocket_subprotocol_is_refused(processes: Start, tmp_path: Path) -> None:
+async def test_unsupported_websocket_subprotocol_is_refused(
+    processes: Start, tmp_path: Path
+) -> None:
     hub = processes("hub", "hub", "serve", "--data-dir", str(tmp_path))
     ws_url = hub.url.replace("http://", "ws://") + "/graphql"
     with pytest.raises(websockets.exceptions.WebSocketException):
-        async with websockets.connect(ws_url, subprotocols=["graphql-ws"]) as ws:  # type: ignore[list-item]
-            await ws.send(json.dumps({"type": "connection_init"}))
-            await asyncio.wait_for(ws.recv(), 5)
+        await handshake(ws_url, "graphql-ws")
+
+
+async def handshake(ws_url: str, subprotocol: str) -> None:
+    async with websockets.connect(ws_url, subprotocols=[subprotocol]) as ws:  # type: ignore[list-item]
+        await ws.send(json.dumps({"type": "connection_init"}))
+        await asyncio.wait_for(ws.recv(), 5)

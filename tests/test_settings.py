@@ -14,7 +14,10 @@ from yunfab.settings import Environment, SettingsError, load_settings, normalize
     [
         ("sqlite:///var/hub.db", "sqlite+aiosqlite:///var/hub.db"),
         ("sqlite+aiosqlite:////abs/hub.db", "sqlite+aiosqlite:////abs/hub.db"),
-        ("postgresql://postgres@127.0.0.1/yunfab", "postgresql+asyncpg://postgres@127.0.0.1/yunfab"),
+        (
+            "postgresql://postgres@127.0.0.1/yunfab",
+            "postgresql+asyncpg://postgres@127.0.0.1/yunfab",
+        ),
         ("postgres://u:p@db:5433/yunfab", "postgresql+asyncpg://u:p@db:5433/yunfab"),
         ("postgresql+asyncpg://u@db/yunfab", "postgresql+asyncpg://u@db/yunfab"),
     ],

@@ -34,10 +34,15 @@ class Service(enum.StrEnum):
 
 Host = Annotated[str | None, typer.Option(help="Address to listen on.")]
 Port = Annotated[int | None, typer.Option(help="Port to listen on.")]
-DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Folder for the SQLite file and local data.")]
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", help="Folder for the SQLite file and local data.")
+]
 DatabaseUrl = Annotated[
     str | None,
-    typer.Option("--database-url", help="sqlite:///PATH or postgresql://USER@HOST/DB (default: SQLite in the data folder)."),
+    typer.Option(
+        "--database-url",
+        help="sqlite:///PATH or postgresql://USER@HOST/DB (default: SQLite in the data folder).",
+    ),
 ]
 
 
@@ -82,7 +87,9 @@ def hub_serve(
     from yunfab.serve import bind, run
 
     try:
-        settings = load_settings(HubSettings, host=host, port=port, data_dir=data_dir, database_url=database_url)
+        settings = load_settings(
+            HubSettings, host=host, port=port, data_dir=data_dir, database_url=database_url
+        )
         sock = bind(settings)
     except SettingsError as exc:
         fail(str(exc))
@@ -97,7 +104,9 @@ def node_serve(
     region: Annotated[str | None, typer.Option(help="ISO 3166-2 region, e.g. CN-ZJ.")] = None,
     industry: Annotated[str | None, typer.Option(help="Industry, e.g. textile.")] = None,
     hub_url: Annotated[str | None, typer.Option(help="The hub's base URL.")] = None,
-    public_url: Annotated[str | None, typer.Option(help="URL the hub reaches this node at.")] = None,
+    public_url: Annotated[
+        str | None, typer.Option(help="URL the hub reaches this node at.")
+    ] = None,
     host: Host = None,
     port: Port = None,
     data_dir: DataDir = None,
@@ -112,8 +121,16 @@ def node_serve(
 
     try:
         settings = load_settings(
-            NodeSettings, name=name, region=region, industry=industry, hub_url=hub_url,
-            public_url=public_url, host=host, port=port, data_dir=data_dir, database_url=database_url,
+            NodeSettings,
+            name=name,
+            region=region,
+            industry=industry,
+            hub_url=hub_url,
+            public_url=public_url,
+            host=host,
+            port=port,
+            data_dir=data_dir,
+            database_url=database_url,
         )
         sock = bind(settings)
     except SettingsError as exc:
@@ -139,12 +156,16 @@ async def _check_node_identity(settings: ServiceSettings) -> None:
     db = Database.open(settings.db_url)
     try:
         async with session_scope(db.sessionmaker) as session:
-            await ensure_identity(session, name=settings.name, region=settings.region, industry=settings.industry)
+            await ensure_identity(
+                session, name=settings.name, region=settings.region, industry=settings.industry
+            )
     finally:
         await db.close()
 
 
-def _storage_settings(service: Service, data_dir: Path | None, database_url: str | None) -> ServiceSettings:
+def _storage_settings(
+    service: Service, data_dir: Path | None, database_url: str | None
+) -> ServiceSettings:
     from hub.settings import HubSettings
     from regional_node.settings import NodeStorageSettings
 
@@ -186,7 +207,9 @@ def db_revision(
 @app.command("graphql-schema")
 def graphql_schema(
     service: Annotated[Service, typer.Argument(help="Whose schema.")],
-    write: Annotated[bool, typer.Option(help="Write the committed schema.graphql instead of printing.")] = False,
+    write: Annotated[
+        bool, typer.Option(help="Write the committed schema.graphql instead of printing.")
+    ] = False,
 ) -> None:
     """Print (or write) the GraphQL schema in SDL; a test checks the committed copy is current."""
     path, sdl = schema_sdl(service)
@@ -214,11 +237,13 @@ def schema_sdl(service: Service) -> tuple[Path, str]:
 
 @app.command("demo")
 def demo(
-    data_dir: Annotated[Path, typer.Option("--data-dir", help="One folder for every service's data and logs.")] = Path(
-        "./var/demo"
-    ),
+    data_dir: Annotated[
+        Path, typer.Option("--data-dir", help="One folder for every service's data and logs.")
+    ] = Path("./var/demo"),
     host: Annotated[str, typer.Option(help="Loopback address to serve on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Hub port; nodes take the next ones. 0 picks free ports.")] = 8700,
+    port: Annotated[
+        int, typer.Option(help="Hub port; nodes take the next ones. 0 picks free ports.")
+    ] = 8700,
 ) -> None:
     """Start the hub and two regional nodes on loopback; Ctrl-C stops them all."""
     from yunfab.demo import run_demo

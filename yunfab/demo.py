@@ -18,6 +18,7 @@ import typer
 from yunfab.processes import ProcessFailed, ProcessSpec, Supervisor, free_port, yunfab_argv
 
 READY_TIMEOUT_S = 90.0
+TRY_QUERY = "{ regionalNodes { edges { node { name region industry status lastHeartbeat } } } }"
 ONLINE_TIMEOUT_S = 60.0
 
 
@@ -56,7 +57,9 @@ class DemoLayout:
             ports = [free_port(host) for _ in range(1 + len(DEMO_NODES))]
         else:
             ports = [port + offset for offset in range(1 + len(DEMO_NODES))]
-        return cls(data_dir=data_dir.resolve(), host=host, hub_port=ports[0], node_ports=tuple(ports[1:]))
+        return cls(
+            data_dir=data_dir.resolve(), host=host, hub_port=ports[0], node_ports=tuple(ports[1:])
+        )
 
     def url(self, port: int) -> str:
         return f"http://{self.host}:{port}"
@@ -73,8 +76,14 @@ def demo_processes(layout: DemoLayout) -> list[ProcessSpec]:
         ProcessSpec(
             name="hub",
             argv=yunfab_argv(
-                "hub", "serve", "--host", layout.host, "--port", str(layout.hub_port),
-                "--data-dir", str(hub_dir),
+                "hub",
+                "serve",
+                "--host",
+                layout.host,
+                "--port",
+                str(layout.hub_port),
+                "--data-dir",
+                str(hub_dir),
             ),
             log_path=logs / "hub.log",
             ready_url=f"{layout.hub_url}/readyz",
@@ -86,10 +95,22 @@ def demo_processes(layout: DemoLayout) -> list[ProcessSpec]:
             ProcessSpec(
                 name=f"node {node.name}",
                 argv=yunfab_argv(
-                    "node", "serve", "--name", node.name, "--region", node.region,
-                    "--industry", node.industry, "--hub-url", layout.hub_url,
-                    "--host", layout.host, "--port", str(port),
-                    "--data-dir", str(layout.data_dir / "nodes" / node.name),
+                    "node",
+                    "serve",
+                    "--name",
+                    node.name,
+                    "--region",
+                    node.region,
+                    "--industry",
+                    node.industry,
+                    "--hub-url",
+                    layout.hub_url,
+                    "--host",
+                    layout.host,
+                    "--port",
+                    str(port),
+                    "--data-dir",
+                    str(layout.data_dir / "nodes" / node.name),
                 ),
                 log_path=logs / f"{node.name}.log",
                 ready_url=f"{layout.url(port)}/readyz",
@@ -136,13 +157,16 @@ def run_demo(data_dir: Path, host: str, port: int) -> int:
         typer.echo(f"hub: {layout.hub_url}")
         for node_spec, node_port in zip(DEMO_NODES, layout.node_ports, strict=True):
             typer.echo(f"node {node_spec.name}: {layout.url(node_port)}")
-        typer.echo(f"GraphiQL: {layout.hub_url}/graphql  (try: {{ regionalNodes {{ edges {{ node {{ name region industry status lastHeartbeat }} }} }} }})")
+        typer.echo(f"GraphiQL: {layout.hub_url}/graphql  (try: {TRY_QUERY})")
         typer.echo(f"data and logs: {layout.data_dir}")
         typer.echo("Ctrl-C stops everything.")
         while True:
             exited = supervisor.first_exited()
             if exited is not None:
-                typer.echo(f"{exited.spec.name} exited with code {exited.popen.returncode}:\n{exited.log_tail()}", err=True)
+                code = exited.popen.returncode
+                typer.echo(
+                    f"{exited.spec.name} exited with code {code}:\n{exited.log_tail()}", err=True
+                )
                 code = 1
                 break
             time.sleep(0.5)

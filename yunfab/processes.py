@@ -87,7 +87,9 @@ class ManagedProcess:
                 if check is None or check():
                     return
             time.sleep(0.1)
-        raise ProcessFailed(f"{self.spec.name} not ready after {timeout_s:.0f}s:\n{self.log_tail()}")
+        raise ProcessFailed(
+            f"{self.spec.name} not ready after {timeout_s:.0f}s:\n{self.log_tail()}"
+        )
 
     def stop(self, grace_s: float = STOP_GRACE_S) -> int:
         if self.alive():

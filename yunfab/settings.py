@@ -74,7 +74,9 @@ def normalize_database_url(value: str) -> str:
         )
     expected = _ASYNC_DRIVERS[backend].split("+")[1]
     if url.drivername != backend and driver != expected:
-        raise ValueError(f"unsupported driver {driver!r} for {backend}; leave it out or use {expected}")
+        raise ValueError(
+            f"unsupported driver {driver!r} for {backend}; leave it out or use {expected}"
+        )
     if backend == "sqlite" and (not url.database or url.database == ":memory:"):
         raise ValueError("an in-memory SQLite database cannot be shared; give a file path")
     if backend == "postgresql" and not url.database:

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Request
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.federation import service
 from hub.federation.events import NodeEvents
@@ -16,8 +17,6 @@ from hub.settings import HubSettings
 from yunfab.service import db_session
 from yunfab.settings import Region, Slug
 from yunfab.subject import Subject
-
-from sqlalchemy.ext.asyncio import AsyncSession
 
 router = APIRouter(prefix="/api/v1/nodes", tags=["federation"])
 
@@ -85,13 +84,21 @@ Events = Annotated[NodeEvents, Depends(_events)]
     responses={409: {"description": "The name is taken by a node of another region or industry"}},
 )
 async def register(
-    name: NodeName, body: RegistrationIn, session: Session, caller: Caller, settings: Settings, events: Events
+    name: NodeName,
+    body: RegistrationIn,
+    session: Session,
+    caller: Caller,
+    settings: Settings,
+    events: Events,
 ) -> NodeOut:
     registered = await service.register_node(
         session,
         caller,
         input=service.NodeRegistration(
-            name=name, region=body.region, industry=body.industry, base_url=str(body.base_url).rstrip("/")
+            name=name,
+            region=body.region,
+            industry=body.industry,
+            base_url=str(body.base_url).rstrip("/"),
         ),
         events=events,
     )
@@ -104,7 +111,12 @@ async def register(
     responses={404: {"description": "The node is not registered (`node_not_registered`)"}},
 )
 async def heartbeat(
-    name: NodeName, body: HeartbeatIn, session: Session, caller: Caller, settings: Settings, events: Events
+    name: NodeName,
+    body: HeartbeatIn,
+    session: Session,
+    caller: Caller,
+    settings: Settings,
+    events: Events,
 ) -> NodeOut:
     node = await service.record_heartbeat(
         session, caller, name=name, stopping=body.status == "stopping", events=events

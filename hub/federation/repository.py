@@ -1,15 +1,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.federation.models import NodeStatus, RegionalNode
 from yunfab.graphql.pagination import Page, PageRequest
-
-T = TypeVar("T", bound=tuple[Any, ...])
 
 
 class RegionalNodeRepository:
@@ -28,7 +26,7 @@ class RegionalNodeRepository:
     async def page(
         self, request: PageRequest, *, region: str | None = None, industry: str | None = None
     ) -> Page[RegionalNode]:
-        def filtered(query: Select[T]) -> Select[T]:
+        def filtered(query: Select[Any]) -> Select[Any]:
             if region is not None:
                 query = query.where(RegionalNode.region == region)
             if industry is not None:
@@ -39,9 +37,7 @@ class RegionalNodeRepository:
         if request.after is not None:
             query = query.where(RegionalNode.name > request.after[0])
         rows = (await self.session.scalars(query.limit(request.limit + 1))).all()
-        total = await self.session.scalar(
-            filtered(select(func.count()).select_from(RegionalNode))
-        )
+        total = await self.session.scalar(filtered(select(func.count()).select_from(RegionalNode)))
         return Page.from_rows(rows, request.limit, total or 0)
 
     async def stale_online(self, cutoff: dt.datetime) -> list[RegionalNode]:

@@ -44,7 +44,9 @@ class Registered:
     created: bool
 
 
-def effective_status(node: RegionalNode, *, now: dt.datetime, offline_after: dt.timedelta) -> NodeStatus:
+def effective_status(
+    node: RegionalNode, *, now: dt.datetime, offline_after: dt.timedelta
+) -> NodeStatus:
     if node.status is NodeStatus.ONLINE and (
         node.last_heartbeat is None or now - node.last_heartbeat > offline_after
     ):
@@ -52,7 +54,9 @@ def effective_status(node: RegionalNode, *, now: dt.datetime, offline_after: dt.
     return node.status
 
 
-def _announce(session: AsyncSession, events: NodeEvents, kind: NodeEventKind, node: RegionalNode) -> None:
+def _announce(
+    session: AsyncSession, events: NodeEvents, kind: NodeEventKind, node: RegionalNode
+) -> None:
     event = NodeEvent(kind=kind, node=node, at=utcnow())
     after_commit(session, lambda: events.publish(event))
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Annotated
 
 from fastapi import Depends
 from starlette.requests import HTTPConnection
@@ -18,10 +19,12 @@ class HubContext(ServiceContext):
 
 
 async def get_context(
-    connection: HTTPConnection, subject: Subject = Depends(graphql_subject)
+    connection: HTTPConnection, subject: Annotated[Subject, Depends(graphql_subject)]
 ) -> AsyncIterator[HubContext]:
     app = connection.app
-    context = HubContext(settings=app.state.settings, sessionmaker=app.state.db.sessionmaker, subject=subject)
+    context = HubContext(
+        settings=app.state.settings, sessionmaker=app.state.db.sessionmaker, subject=subject
+    )
     context.node_events = app.state.node_events
     try:
         yield context

@@ -18,6 +18,4 @@ Subscription = merge_types("Subscription", (FederationSubscription,))
 
 
 def build_schema(settings: HubSettings) -> strawberry.Schema:
-    return Schema(
-        query=Query, subscription=Subscription, extensions=schema_extensions(settings)
-    )
+    return Schema(query=Query, subscription=Subscription, extensions=schema_extensions(settings))

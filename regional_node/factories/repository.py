@@ -12,7 +12,9 @@ class FactoryRepository:
         self.session = session
 
     async def get_by_name(self, name: str) -> Factory | None:
-        return (await self.session.execute(select(Factory).where(Factory.name == name))).scalar_one_or_none()
+        return (
+            await self.session.execute(select(Factory).where(Factory.name == name))
+        ).scalar_one_or_none()
 
     def add(self, factory: Factory) -> None:
         self.session.add(factory)

@@ -33,5 +33,7 @@ async def create_factory(session: AsyncSession, subject: Subject, *, input: NewF
     return factory
 
 
-async def list_factories(session: AsyncSession, subject: Subject, *, page: PageRequest) -> Page[Factory]:
+async def list_factories(
+    session: AsyncSession, subject: Subject, *, page: PageRequest
+) -> Page[Factory]:
     return await FactoryRepository(session).page(page)

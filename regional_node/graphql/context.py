@@ -18,7 +18,9 @@ class NodeContext(ServiceContext):
 async def get_context(connection: HTTPConnection) -> AsyncIterator[NodeContext]:
     app = connection.app
     # Callers are anonymous until #3; permission classes decide what that allows.
-    context = NodeContext(settings=app.state.settings, sessionmaker=app.state.db.sessionmaker, subject=ANONYMOUS)
+    context = NodeContext(
+        settings=app.state.settings, sessionmaker=app.state.db.sessionmaker, subject=ANONYMOUS
+    )
     context.hub_link = app.state.hub_link
     try:
         yield context

@@ -18,6 +18,4 @@ Subscription = merge_types("Subscription", (NodeSubscription,))
 
 
 def build_schema(settings: NodeSettings) -> strawberry.Schema:
-    return Schema(
-        query=Query, subscription=Subscription, extensions=schema_extensions(settings)
-    )
+    return Schema(query=Query, subscription=Subscription, extensions=schema_extensions(settings))

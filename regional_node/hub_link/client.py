@@ -59,7 +59,9 @@ class HubClient:
 
     async def heartbeat(self, name: str, *, stopping: bool = False) -> dict[str, Any]:
         return await self._call(
-            "POST", f"/api/v1/nodes/{name}/heartbeats", {"status": "stopping" if stopping else "online"}
+            "POST",
+            f"/api/v1/nodes/{name}/heartbeats",
+            {"status": "stopping" if stopping else "online"},
         )
 
     async def _call(self, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:

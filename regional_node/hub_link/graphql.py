@@ -10,12 +10,12 @@ from regional_node.graphql.context import NodeContext
 from regional_node.hub_link.link import LinkState, LinkStatus
 from yunfab.graphql.permissions import SignedInOrDevelopment
 
-HubLinkState = strawberry.enum(LinkState, name="HubLinkState")
+strawberry.enum(LinkState, name="HubLinkState")
 
 
 @strawberry.type(name="HubLink", description="This node's connection to its hub.")
 class HubLinkType:
-    state: HubLinkState
+    state: LinkState
     hub_url: str
     attempts: int = strawberry.field(description="Consecutive failed attempts; 0 while healthy.")
     last_error: str | None
@@ -66,6 +66,8 @@ class NodeSubscription:
         description="The hub link's state as it changes.",
         permission_classes=[SignedInOrDevelopment],
     )
-    async def hub_link_changes(self, info: Info[NodeContext, None]) -> AsyncGenerator[HubLinkType, None]:
+    async def hub_link_changes(
+        self, info: Info[NodeContext, None]
+    ) -> AsyncGenerator[HubLinkType, None]:
         async for status in info.context.hub_link.changes.subscribe():
             yield HubLinkType.from_status(status)

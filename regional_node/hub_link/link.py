@@ -96,7 +96,9 @@ class HubLink:
         await self.client.close()
 
     def _set(self, status: LinkStatus) -> None:
-        changed = status.state is not self.status.state or status.last_error != self.status.last_error
+        changed = (
+            status.state is not self.status.state or status.last_error != self.status.last_error
+        )
         self.status = status
         if changed:
             self.changes.publish(status)
@@ -115,13 +117,29 @@ class HubLink:
                     async with session_scope(self.sessionmaker) as session:
                         await mark_registered(session, at=now)
                     log.info("hub_registered", hub=self.client.hub_url, heartbeat_every_s=interval)
-                    self._set(replace(self.status, state=LinkState.ONLINE, attempts=0,
-                                      last_error=None, registered_at=now, last_heartbeat_at=now,
-                                      next_attempt_at=None))
+                    self._set(
+                        replace(
+                            self.status,
+                            state=LinkState.ONLINE,
+                            attempts=0,
+                            last_error=None,
+                            registered_at=now,
+                            last_heartbeat_at=now,
+                            next_attempt_at=None,
+                        )
+                    )
                 else:
                     await self.client.heartbeat(self.registration.name)
-                    self._set(replace(self.status, state=LinkState.ONLINE, attempts=0,
-                                      last_error=None, last_heartbeat_at=utcnow(), next_attempt_at=None))
+                    self._set(
+                        replace(
+                            self.status,
+                            state=LinkState.ONLINE,
+                            attempts=0,
+                            last_error=None,
+                            last_heartbeat_at=utcnow(),
+                            next_attempt_at=None,
+                        )
+                    )
                 await asyncio.sleep(interval)
             except HubError as exc:
                 if exc.code == "node_not_registered":
@@ -138,13 +156,25 @@ class HubLink:
                     attempt=attempts,
                     retry_in_s=round(delay, 2),
                 )
-                self._set(replace(self.status, state=LinkState.RETRYING, attempts=attempts,
-                                  last_error=str(exc),
-                                  next_attempt_at=utcnow() + dt.timedelta(seconds=delay)))
+                self._set(
+                    replace(
+                        self.status,
+                        state=LinkState.RETRYING,
+                        attempts=attempts,
+                        last_error=str(exc),
+                        next_attempt_at=utcnow() + dt.timedelta(seconds=delay),
+                    )
+                )
                 await asyncio.sleep(delay)
             except Exception as exc:  # a database hiccup must not end the link for good
                 log.exception("hub_link_failed")
                 attempts = self.status.attempts + 1
-                self._set(replace(self.status, state=LinkState.RETRYING, attempts=attempts,
-                                  last_error=f"{type(exc).__name__}: {exc}"))
+                self._set(
+                    replace(
+                        self.status,
+                        state=LinkState.RETRYING,
+                        attempts=attempts,
+                        last_error=f"{type(exc).__name__}: {exc}",
+                    )
+                )
                 await asyncio.sleep(self.backoff.delay(attempts))

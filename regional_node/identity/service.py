@@ -16,7 +16,9 @@ class IdentityMismatch(Conflict):
     code = "node_identity_mismatch"
 
 
-async def ensure_identity(session: AsyncSession, *, name: str, region: str, industry: str) -> NodeIdentity:
+async def ensure_identity(
+    session: AsyncSession, *, name: str, region: str, industry: str
+) -> NodeIdentity:
     identity = (await session.execute(select(NodeIdentity))).scalar_one_or_none()
     if identity is None:
         identity = NodeIdentity(name=name, region=region, industry=industry)
@@ -25,8 +27,8 @@ async def ensure_identity(session: AsyncSession, *, name: str, region: str, indu
         return identity
     if (identity.name, identity.region, identity.industry) != (name, region, industry):
         raise IdentityMismatch(
-            f"this database belongs to node {identity.name} ({identity.region}, {identity.industry}), "
-            f"not {name} ({region}, {industry})"
+            f"this database belongs to node {identity.name} "
+            f"({identity.region}, {identity.industry}), not {name} ({region}, {industry})"
         )
     return identity
 

@@ -34,7 +34,9 @@ def with_request_error_code(error: GraphQLError) -> GraphQLError:
     """Code an error raised before execution: the document did not parse, or did not validate."""
     if error.extensions and "code" in error.extensions:
         return error
-    return _with_code(error, PARSE_FAILED if isinstance(error, GraphQLSyntaxError) else VALIDATION_FAILED)
+    return _with_code(
+        error, PARSE_FAILED if isinstance(error, GraphQLSyntaxError) else VALIDATION_FAILED
+    )
 
 
 class ErrorCodes(MaskErrors):
@@ -70,11 +72,9 @@ class ErrorCodes(MaskErrors):
 
 
 class Schema(strawberry.Schema):
-    """A strawberry schema whose errors are logged by `ErrorCodes`, once and only when unexpected."""
+    """A strawberry schema whose errors `ErrorCodes` logs: once, and only when unexpected."""
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
         return None
-
-

@@ -82,7 +82,9 @@ def schema_extensions(settings: ServiceSettings) -> list[Callable[[], SchemaExte
 
 
 class SpecGraphQLRouter(GraphQLRouter[Any, None]):
-    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
         if not isinstance(result, PreExecutionError):
             return await super().process_result(request, result)
         # A request error: the spec's response carries `errors` and no `data` entry. Codes are
@@ -106,7 +108,11 @@ class SpecGraphQLRouter(GraphQLRouter[Any, None]):
         wants_ide = request.method == "GET" and "text/html" in request.headers.get("accept", "")
         if media_type is None and not wants_ide:
             return JSONResponse(
-                {"errors": [{"message": f"Accept must allow {GRAPHQL_RESPONSE_JSON} or {LEGACY_JSON}"}]},
+                {
+                    "errors": [
+                        {"message": f"Accept must allow {GRAPHQL_RESPONSE_JSON} or {LEGACY_JSON}"}
+                    ]
+                },
                 status_code=406,
             )
         response = await super().run(request, context, root_value)

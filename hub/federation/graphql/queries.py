@@ -47,7 +47,9 @@ class FederationQuery:
         )
 
     @strawberry.field(permission_classes=[SignedInOrDevelopment])
-    async def regional_node(self, info: Info[HubContext, None], name: str) -> RegionalNodeType | None:
+    async def regional_node(
+        self, info: Info[HubContext, None], name: str
+    ) -> RegionalNodeType | None:
         context = info.context
         node = await service.get_node(context.session, context.subject, name=name)
         return RegionalNodeType.from_model(node, context.settings) if node else None

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import enum
 
 import strawberry
 
@@ -11,8 +10,8 @@ from hub.federation.service import effective_status
 from hub.settings import HubSettings
 from yunfab.db import utcnow
 
-RegionalNodeStatus = strawberry.enum(NodeStatus, name="RegionalNodeStatus")
-RegionalNodeEventKind = strawberry.enum(NodeEventKind, name="RegionalNodeEventKind")
+strawberry.enum(NodeStatus, name="RegionalNodeStatus")
+strawberry.enum(NodeEventKind, name="RegionalNodeEventKind")
 
 
 @strawberry.type(name="RegionalNode", description="A regional or industry node of the platform.")
@@ -21,7 +20,7 @@ class RegionalNodeType:
     region: str = strawberry.field(description="ISO 3166-2 code, e.g. CN-ZJ.")
     industry: str
     base_url: str
-    status: RegionalNodeStatus = strawberry.field(
+    status: NodeStatus = strawberry.field(
         description="OFFLINE once heartbeats stop for longer than the hub's offline window."
     )
     last_heartbeat: dt.datetime | None
@@ -47,7 +46,7 @@ class RegionalNodeType:
 
 @strawberry.type(name="RegionalNodeEvent")
 class RegionalNodeEventType:
-    kind: RegionalNodeEventKind
+    kind: NodeEventKind
     at: dt.datetime
     node: RegionalNodeType
 
@@ -62,6 +61,3 @@ class RegionalNodeEventType:
 class RegionalNodeFilter:
     region: str | None = None
     industry: str | None = None
-
-
-__all__ = ["RegionalNodeEventType", "RegionalNodeFilter", "RegionalNodeType", "enum"]

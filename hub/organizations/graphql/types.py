@@ -7,14 +7,14 @@ import strawberry
 
 from hub.organizations.models import Organization, OrganizationKind
 
-OrganizationKindType = strawberry.enum(OrganizationKind, name="OrganizationKind")
+strawberry.enum(OrganizationKind, name="OrganizationKind")
 
 
 @strawberry.type(name="Organization")
 class OrganizationType:
     id: uuid.UUID
     name: str
-    kind: OrganizationKindType
+    kind: OrganizationKind
     created_at: dt.datetime
     model: strawberry.Private[Organization]
 
