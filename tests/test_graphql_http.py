@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+from pathlib import Path
+
 from sqlalchemy import text
 
 from tests.conftest import HubFactory
 from tests.support import InProcessService
 from yunfab.db import create_engine
+from yunfab.graphql.ide import Asset, page_assets
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 QUERY = "{ regionalNodes { totalCount } }"
@@ -125,3 +130,36 @@ async def test_openapi_describes_the_node_endpoints(hub: InProcessService) -> No
     spec = (await hub.client.get("/openapi.json")).json()
     assert "/api/v1/nodes/{name}" in spec["paths"]
     assert "/readyz" in spec["paths"]
+
+
+async def test_graphiql_uses_local_assets_when_present(
+    hub_factory: HubFactory, tmp_path: Path
+) -> None:
+    assets = page_assets()
+    assert {asset.package for asset in assets} >= {"react", "react-dom", "graphiql"}
+    for asset in assets:
+        (tmp_path / asset.relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / asset.relative).write_text(f"/* {asset.package} */")
+
+    async with hub_factory(graphiql_assets_dir=tmp_path) as hub:
+        page = (await hub.client.get("/graphql", headers={"accept": "text/html"})).text
+        assert "unpkg.com" not in page
+        script = next(
+            asset for asset in assets if asset.package == "graphiql" and asset.path.endswith(".js")
+        )
+        assert f"/graphiql-assets/{script.relative}" in page
+        served = await hub.client.get(f"/graphiql-assets/{script.relative}")
+        assert served.status_code == 200
+        assert served.text == "/* graphiql */"
+
+    async with hub_factory(graphiql_assets_dir=tmp_path / "missing") as hub:
+        page = (await hub.client.get("/graphql", headers={"accept": "text/html"})).text
+        assert "https://unpkg.com/" in page
+
+
+def test_fetched_assets_are_checked_against_the_page_integrity_hashes() -> None:
+    asset = page_assets()[0]
+    assert not asset.matches(b"tampered")
+    content = b"console.log(1)"
+    digest = base64.b64encode(hashlib.sha384(content).digest()).decode()
+    assert Asset(asset.package, asset.version, asset.path, f"sha384-{digest}").matches(content)

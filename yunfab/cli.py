@@ -235,6 +235,26 @@ def schema_sdl(service: Service) -> tuple[Path, str]:
     return NODE_SCHEMA_FILE, node_schema.as_str() + "\n"
 
 
+@app.command("graphiql-assets")
+def graphiql_assets(
+    directory: Annotated[
+        Path | None, typer.Option("--dir", help="Where to store them (default: the user cache).")
+    ] = None,
+) -> None:
+    """Fetch GraphiQL's files from the npm registry so GraphiQL works without the internet."""
+    from yunfab.graphql.ide import DEFAULT_ASSETS_DIR, FetchError, assets_present, fetch
+
+    target = directory or DEFAULT_ASSETS_DIR
+    if assets_present(target):
+        typer.echo(f"GraphiQL assets already in {target}")
+        return
+    try:
+        written = fetch(target)
+    except FetchError as exc:
+        fail(f"cannot fetch GraphiQL assets: {exc}", code=1)
+    typer.echo(f"fetched {len(written)} GraphiQL files into {target}")
+
+
 @app.command("demo")
 def demo(
     data_dir: Annotated[

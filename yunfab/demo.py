@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from urllib.parse import quote
 
 import httpx
 import typer
@@ -157,7 +158,7 @@ def run_demo(data_dir: Path, host: str, port: int) -> int:
         typer.echo(f"hub: {layout.hub_url}")
         for node_spec, node_port in zip(DEMO_NODES, layout.node_ports, strict=True):
             typer.echo(f"node {node_spec.name}: {layout.url(node_port)}")
-        typer.echo(f"GraphiQL: {layout.hub_url}/graphql  (try: {TRY_QUERY})")
+        typer.echo(f"GraphiQL: {layout.hub_url}/graphql?q={quote(TRY_QUERY)}")
         typer.echo(f"data and logs: {layout.data_dir}")
         typer.echo("Ctrl-C stops everything.")
         while True:

@@ -10,11 +10,13 @@ from typing import Any
 import strawberry
 from fastapi import APIRouter, FastAPI, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from starlette.staticfiles import StaticFiles
 
 from yunfab import __version__
 from yunfab.db import create_engine, create_sessionmaker, session_scope
 from yunfab.errors import install_error_handlers
 from yunfab.graphql.http import graphql_router
+from yunfab.graphql.ide import MOUNT, assets_present
 from yunfab.health import ExtraCheck, health_router
 from yunfab.logs import RequestIdMiddleware
 from yunfab.migrations import MigrationTree
@@ -72,4 +74,10 @@ def create_service_app(
     for router in routers:
         app.include_router(router)
     app.include_router(graphql_router(schema, settings, context_getter))
+    if settings.development and assets_present(settings.graphiql_assets_dir):
+        app.mount(
+            MOUNT.rstrip("/"),
+            StaticFiles(directory=settings.graphiql_assets_dir),
+            name="graphiql-assets",
+        )
     return app

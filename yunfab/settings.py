@@ -16,6 +16,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from yunfab.graphql.ide import DEFAULT_ASSETS_DIR
+
 _REGION = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
 _SLUG = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 
@@ -107,6 +109,8 @@ class ServiceSettings(BaseSettings):
     graphql_max_aliases: int = 30
     graphql_max_tokens: int = 5000
     graphql_max_page_size: int = 100
+    graphiql_assets_dir: Path = DEFAULT_ASSETS_DIR
+    """Local GraphiQL files (`yunfab graphiql-assets`); without them GraphiQL loads from a CDN."""
 
     @model_validator(mode="after")
     def _derive(self) -> ServiceSettings:

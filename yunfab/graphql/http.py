@@ -34,6 +34,7 @@ from strawberry.types.execution import PreExecutionError
 from strawberry.types.unset import UNSET
 
 from yunfab.graphql.errors import ErrorCodes, with_request_error_code
+from yunfab.graphql.ide import local_page
 from yunfab.settings import ServiceSettings
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
@@ -82,6 +83,11 @@ def schema_extensions(settings: ServiceSettings) -> list[Callable[[], SchemaExte
 
 
 class SpecGraphQLRouter(GraphQLRouter[Any, None]):
+    local_ide_page: str | None = None
+
+    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+        return HTMLResponse(self.local_ide_page or self.graphql_ide_html)
+
     async def process_result(
         self, request: Request, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
@@ -132,7 +138,7 @@ def graphql_router(
     settings: ServiceSettings,
     context_getter: Callable[..., Awaitable[Any]],
 ) -> SpecGraphQLRouter:
-    return SpecGraphQLRouter(
+    router = SpecGraphQLRouter(
         schema,
         path="/graphql",
         graphql_ide="graphiql" if settings.development else None,
@@ -140,3 +146,6 @@ def graphql_router(
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         include_in_schema=True,
     )
+    if settings.development:
+        router.local_ide_page = local_page(settings.graphiql_assets_dir)
+    return router
