@@ -174,13 +174,25 @@ async def test_a_node_started_before_its_hub_retries_then_registers(
         assert (await client.get("/readyz")).status_code == 200
         assert node.process.alive()
 
-        hub = processes("hub", "hub", "serve", "--data-dir", str(tmp_path / "hub"), port=hub_port)
+        ws_url = node.url.replace("http://", "ws://") + "/graphql"
+        async with websockets.connect(ws_url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
+            await ws.send(json.dumps({"type": "connection_init"}))
+            assert json.loads(await ws.recv())["type"] == "connection_ack"
+            subscribe = {"query": "subscription { hubLinkChanges { state attempts } }"}
+            await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": subscribe}))
 
-        async def registered() -> bool:
-            answer = await client.post("/graphql", json=query)
-            return answer.json()["data"]["node"]["hubLink"]["state"] == "ONLINE"
+            hub = processes(
+                "hub", "hub", "serve", "--data-dir", str(tmp_path / "hub"), port=hub_port
+            )
 
-        await eventually(registered, timeout_s=20)
+            async def online_event() -> dict[str, object]:
+                while True:
+                    message = json.loads(await ws.recv())
+                    change = message["payload"]["data"]["hubLinkChanges"]
+                    if change["state"] == "ONLINE":
+                        return dict(change)
+
+            assert await asyncio.wait_for(online_event(), 30) == {"state": "ONLINE", "attempts": 0}
     async with httpx.AsyncClient(base_url=hub.url) as client:
         nodes = (
             await client.post(
