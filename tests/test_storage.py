@@ -14,12 +14,8 @@ from tests.support import HUB_TREE, Databases
 from yunfab.db import create_engine, create_sessionmaker, session_scope
 
 
-async def test_sqlite_runs_with_wal_foreign_keys_and_a_busy_timeout(
-    hub_db_url: str, backend: str
-) -> None:
-    if backend != "sqlite":
-        pytest.skip("SQLite pragmas")
-    engine = create_engine(hub_db_url)
+async def test_sqlite_runs_with_wal_foreign_keys_and_a_busy_timeout(databases: Databases) -> None:
+    engine = create_engine(databases.fresh(HUB_TREE, "sqlite"))
     async with engine.connect() as connection:
         assert (await connection.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
         assert (await connection.execute(text("PRAGMA foreign_keys"))).scalar() == 1
