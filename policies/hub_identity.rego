@@ -1,0 +1,54 @@
+# Organizations, clients, keys, tokens and the audit log.
+package yunfab.authz
+
+import rego.v1
+
+# Organizations are listed row by row: everyone signed in with orgs:read sees the public actors
+# of the platform (hub and node operators, publishers) and their own organization; the hub
+# operator sees all, factories and consumers included.
+identity(subject, "hub.organization.read", resource, _) if {
+	has_scope(subject, "orgs:read")
+	_may_see_organization(subject, resource)
+}
+
+_may_see_organization(subject, _) if hub_operator(subject)
+
+_may_see_organization(subject, resource) if {
+	authenticated(subject)
+	resource.id == subject.org
+}
+
+_may_see_organization(subject, resource) if {
+	authenticated(subject)
+	resource.kind in {"hub_operator", "node_operator", "publisher"}
+}
+
+# Administration happens at the hub's console, or by a hub operator's admin.
+identity(subject, action, _, _) if {
+	action in {"hub.clients.create", "hub.keys.rotate", "hub.users.create", "hub.organizations.create"}
+	_administrator(subject)
+}
+
+_administrator(subject) if system(subject)
+
+_administrator(subject) if {
+	hub_operator(subject)
+	has_role(subject, "admin")
+}
+
+# Tokens: a client revokes what it was issued; the hub operator's admins revoke anything.
+identity(subject, "hub.token.revoke", resource, _) if {
+	subject.kind == "client"
+	resource.client_id == subject.id
+}
+
+identity(subject, "hub.token.revoke", _, _) if _administrator(subject)
+
+# Auditors (and the console) read the audit log.
+identity(subject, "hub.audit.read", _, _) if {
+	authenticated(subject)
+	has_scope(subject, "audit:read")
+	has_role(subject, "auditor")
+}
+
+identity(subject, "hub.audit.read", _, _) if system(subject)
