@@ -4,19 +4,29 @@ import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from typing import Any
 
 import structlog
 from fastapi import FastAPI
 
+from hub.audit.service import AuditLog
 from hub.federation import api as federation_api
 from hub.federation import service as federation
 from hub.federation.events import NodeEvents
 from hub.graphql.context import get_context
 from hub.graphql.schema import build_schema
+from hub.identity import api as identity_api
+from hub.identity.keys import KeyRing
+from hub.identity.oauth import HubAuthorizationServer, OAuthStore
+from hub.identity.sync import keep_current, load_revocations
 from hub.settings import HubSettings
-from yunfab.db import session_scope
+from yunfab.authorization import Authorizer
+from yunfab.db import create_sync_engine, session_scope
 from yunfab.migrations import TREES
+from yunfab.policy import create_engine as create_policy_engine
+from yunfab.revocations import RevocationSet
 from yunfab.service import Database, create_service_app
+from yunfab.tokens import TokenValidator
 
 log = structlog.get_logger(__name__)
 
@@ -37,19 +47,55 @@ async def _sweep_offline_nodes(app: FastAPI, settings: HubSettings) -> None:
 
 
 def create_app(settings: HubSettings) -> FastAPI:
+    policy = create_policy_engine(settings.policy_engine, settings.opa_url)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.db = Database.open(settings.db_url)
-        app.state.node_events = NodeEvents()
-        sweeper = asyncio.create_task(_sweep_offline_nodes(app, settings), name="offline-sweeper")
-        log.info("hub_started", database=app.state.db.engine.url.render_as_string())
+        state = app.state
+        state.db = Database.open(settings.db_url)
+        sessions = state.db.sessionmaker
+        state.node_events = NodeEvents()
+        state.audit = AuditLog(sessions)
+        state.keyring = KeyRing(sessions, passphrase=settings.key_passphrase)
+        state.revocations = RevocationSet()
+        try:
+            await state.keyring.load()
+            await load_revocations(sessions, state.revocations)
+        except Exception:  # e.g. not migrated yet: serve, report not ready, retry in the loop
+            log.exception("identity_not_loaded")
+        state.tokens = TokenValidator(
+            keys=state.keyring,
+            revocations=state.revocations,
+            issuer=settings.issuer_url,
+            audience=settings.token_audience,
+        )
+        state.authorizer = Authorizer(
+            policy, context={"service": "hub", "env": settings.env.value}, audit=state.audit.append
+        )
+        sync_engine = create_sync_engine(settings.db_url)
+        state.oauth_store = OAuthStore(sync_engine)
+        state.oauth = HubAuthorizationServer(
+            settings=settings, keyring=state.keyring, store=state.oauth_store
+        )
+        tasks: list[asyncio.Task[Any]] = [
+            asyncio.create_task(_sweep_offline_nodes(app, settings), name="offline-sweeper"),
+            asyncio.create_task(
+                keep_current(
+                    sessions, state.keyring, state.revocations, settings.key_refresh_interval_s
+                ),
+                name="identity-refresh",
+            ),
+        ]
+        log.info("hub_started", issuer=settings.issuer_url, policy=settings.policy_engine)
         try:
             yield
         finally:
-            sweeper.cancel()
-            with suppress(asyncio.CancelledError):
-                await sweeper
-            await app.state.db.close()
+            for task in tasks:
+                task.cancel()
+                with suppress(asyncio.CancelledError):
+                    await task
+            sync_engine.dispose()
+            await state.db.close()
             log.info("hub_stopped")
 
     app = create_service_app(
@@ -60,7 +106,7 @@ def create_app(settings: HubSettings) -> FastAPI:
         lifespan=lifespan,
         schema=build_schema(settings),
         context_getter=get_context,
-        routers=[federation_api.router],
+        routers=[federation_api.router, identity_api.router],
     )
     app.state.settings = settings
     return app

@@ -1,7 +1,20 @@
 """Every hub model, imported so that `Base.metadata` is complete for alembic and tests."""
 
+from hub.audit.models import AuditEntry, AuditHead
 from hub.db import Base
 from hub.federation.models import RegionalNode
+from hub.identity.models import ApiClient, AuthorizationCode, RevokedToken, SigningKey, User
 from hub.organizations.models import Organization
 
-__all__ = ["Base", "Organization", "RegionalNode"]
+__all__ = [
+    "ApiClient",
+    "AuditEntry",
+    "AuditHead",
+    "AuthorizationCode",
+    "Base",
+    "Organization",
+    "RegionalNode",
+    "RevokedToken",
+    "SigningKey",
+    "User",
+]

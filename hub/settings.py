@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from yunfab.settings import ServiceSettings
@@ -18,3 +18,27 @@ class HubSettings(ServiceSettings):
     node_offline_after_s: float = Field(default=30.0, gt=0)
     """A node whose last heartbeat is older than this is shown offline."""
     offline_sweep_interval_s: float = Field(default=5.0, gt=0)
+    public_url: str | None = None
+    """The URL clients reach the hub at; the token issuer. Defaults to the bound address."""
+    token_lifetime_s: int = Field(default=600, gt=0, le=3600)
+    id_token_lifetime_s: int = Field(default=600, gt=0, le=3600)
+    signing_key_passphrase: SecretStr | None = None
+    """Encrypts the private signing keys at rest; required outside development."""
+    key_refresh_interval_s: float = Field(default=30.0, gt=0)
+
+    @model_validator(mode="after")
+    def _production_secrets(self) -> HubSettings:
+        if not self.development and self.signing_key_passphrase is None:
+            raise ValueError("signing_key_passphrase: required outside development")
+        if not self.development and not (self.public_url or "").startswith("https://"):
+            raise ValueError("public_url: an https URL is required outside development")
+        return self
+
+    @property
+    def issuer_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def key_passphrase(self) -> str | None:
+        secret = self.signing_key_passphrase
+        return secret.get_secret_value() if secret is not None else None

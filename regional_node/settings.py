@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from yunfab.settings import Region, ServiceSettings, Slug
@@ -32,3 +32,20 @@ class NodeSettings(NodeStorageSettings):
     hub_retry_initial_s: float = Field(default=1.0, gt=0)
     hub_retry_max_s: float = Field(default=30.0, gt=0)
     hub_timeout_s: float = Field(default=5.0, gt=0)
+    hub_issuer: str | None = None
+    """The `iss` of hub tokens; defaults to the hub URL."""
+    client_id: str | None = None
+    """This node's OAuth2 client at the hub (`yunfab hub client create --kind node`)."""
+    client_secret: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _credentials(self) -> NodeSettings:
+        if (self.client_id is None) != (self.client_secret is None):
+            raise ValueError("client_secret: give both client_id and client_secret, or neither")
+        if not self.development and self.client_id is None:
+            raise ValueError("client_id: required outside development")
+        return self
+
+    @property
+    def issuer(self) -> str:
+        return (self.hub_issuer or self.hub_url).rstrip("/")

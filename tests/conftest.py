@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from tests.support import (
     Databases,
     InProcessService,
     RunningService,
+    create_client,
     in_process,
 )
 from yunfab.logs import configure_logging
@@ -62,7 +63,12 @@ def hub_factory(hub_db_url: str, tmp_path: Path) -> HubFactory:
 
     def make(**overrides: Any) -> AbstractAsyncContextManager[InProcessService]:
         settings = HubSettings(
-            **{"database_url": hub_db_url, "data_dir": tmp_path / "hub", **overrides}
+            **{
+                "database_url": hub_db_url,
+                "data_dir": tmp_path / "hub",
+                "public_url": "http://hub.test",
+                **overrides,
+            }
         )
         return in_process(create_hub_app(settings), "http://hub.test")
 
@@ -82,9 +88,23 @@ NodeFactory = Callable[..., AbstractAsyncContextManager[InProcessService]]
 def node_factory(node_db_url: str, tmp_path: Path) -> NodeFactory:
     """In-process nodes; `hub=` an in-process hub they reach through its ASGI transport."""
 
-    def make(
-        hub: InProcessService | None = None, **overrides: Any
-    ) -> AbstractAsyncContextManager[InProcessService]:
+    @asynccontextmanager
+    async def make(
+        hub: InProcessService | None = None, *, credentials: bool = True, **overrides: Any
+    ) -> AsyncIterator[InProcessService]:
+        name = overrides.get("name", "zj-textile")
+        region = overrides.get("region", "CN-ZJ")
+        if hub is not None and credentials:
+            client_id, secret = await create_client(
+                hub,
+                org=f"{name} operator",
+                org_kind="node_operator",
+                scopes=["nodes:register"],
+                kind="node",
+                node=name,
+                region=region,
+            )
+            overrides = {"client_id": client_id, "client_secret": secret, **overrides}
         values: dict[str, Any] = {
             "name": "zj-textile",
             "region": "CN-ZJ",
@@ -100,7 +120,8 @@ def node_factory(node_db_url: str, tmp_path: Path) -> NodeFactory:
         app = create_node_app(
             NodeSettings(**values), hub_transport=hub.transport if hub is not None else None
         )
-        return in_process(app, str(values["public_url"]))
+        async with in_process(app, str(values["public_url"])) as node:
+            yield node
 
     return make
 

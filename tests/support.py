@@ -232,3 +232,88 @@ async def eventually(
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {timeout_s}s")
         await asyncio.sleep(every_s)
+
+
+async def create_client(
+    hub: InProcessService,
+    *,
+    org: str,
+    org_kind: str,
+    scopes: list[str],
+    kind: str = "platform",
+    node: str | None = None,
+    region: str | None = None,
+    redirect_uris: list[str] | None = None,
+    public: bool = False,
+) -> tuple[str, str | None]:
+    """An OAuth2 client at an in-process hub, made the way the console makes one."""
+    from hub.identity import service
+    from hub.identity.models import ClientKind
+    from hub.organizations.models import OrganizationKind
+    from yunfab.db import session_scope
+    from yunfab.subject import SYSTEM
+
+    async with session_scope(hub.app.state.db.sessionmaker) as session:
+        await service.ensure_organization(session, name=org, kind=OrganizationKind(org_kind))
+        created = await service.create_client(
+            session,
+            SYSTEM,
+            input=service.NewClient(
+                organization=org,
+                name=f"{org} client",
+                kind=ClientKind(kind),
+                scopes=scopes,
+                redirect_uris=redirect_uris or [],
+                node_name=node,
+                region=region,
+                public=public,
+            ),
+        )
+    return created.client.client_id, created.secret
+
+
+async def client_token(
+    hub: InProcessService, client_id: str, secret: str | None, scope: str
+) -> str:
+    response = await hub.client.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials", "scope": scope},
+        auth=(client_id, secret or ""),
+    )
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
+
+
+async def token_for(
+    hub: InProcessService, *, org: str, org_kind: str, scopes: list[str], **client: Any
+) -> str:
+    client_id, secret = await create_client(
+        hub, org=org, org_kind=org_kind, scopes=scopes, **client
+    )
+    return await client_token(hub, client_id, secret, " ".join(scopes))
+
+
+async def node_token(hub: InProcessService, name: str, region: str) -> str:
+    """A token for a node's own client, as its operator organization would have it."""
+    return await token_for(
+        hub,
+        org=f"{name} operator",
+        org_kind="node_operator",
+        scopes=["nodes:register"],
+        kind="node",
+        node=name,
+        region=region,
+    )
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {token}"}
+
+
+PRODUCTION_HUB = {
+    "env": "production",
+    "signing_key_passphrase": "only-for-tests-0b9e",
+    "public_url": "https://hub.test",
+}
+"""Hub settings a production deployment must give (an https issuer, a key passphrase)."""

@@ -1,21 +1,31 @@
-"""Nodes register with the hub, heartbeat, and are listed through GraphQL with their liveness."""
+"""Nodes register with the hub as themselves, heartbeat, and are listed through GraphQL."""
 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from tests.conftest import HubFactory
-from tests.support import InProcessService
+from tests.support import InProcessService, bearer, node_token, token_for
 
 NODES_QUERY = """
 query Nodes($first: Int!, $after: String, $filter: RegionalNodeFilter) {
   regionalNodes(first: $first, after: $after, filter: $filter) {
     totalCount
     pageInfo { hasNextPage hasPreviousPage endCursor }
-    edges { cursor node { name region industry baseUrl status lastHeartbeat registeredAt } }
+    edges { cursor node { name region industry status lastHeartbeat registeredAt } }
   }
 }
 """
+
+_tokens: dict[tuple[int, str], str] = {}
+
+
+async def as_node(hub: InProcessService, name: str, region: str = "CN-ZJ") -> dict[str, str]:
+    key = (id(hub), name)
+    if key not in _tokens:
+        _tokens[key] = await node_token(hub, name, region)
+    return bearer(_tokens[key])
 
 
 async def register(
@@ -24,7 +34,7 @@ async def register(
     region: str = "CN-ZJ",
     industry: str = "textile",
     base_url: str | None = None,
-) -> dict:
+) -> dict[str, Any]:
     response = await hub.client.put(
         f"/api/v1/nodes/{name}",
         json={
@@ -32,14 +42,23 @@ async def register(
             "industry": industry,
             "base_url": base_url or f"http://{name}.test",
         },
+        headers=await as_node(hub, name, region),
     )
     assert response.status_code == 200, response.text
-    return response.json()
+    body: dict[str, Any] = response.json()
+    return body
 
 
-async def listed(hub: InProcessService, **variables: object) -> dict:
+async def heartbeat(hub: InProcessService, name: str, region: str = "CN-ZJ", **body: str):  # noqa: ANN201
+    return await hub.client.post(
+        f"/api/v1/nodes/{name}/heartbeats", json=body, headers=await as_node(hub, name, region)
+    )
+
+
+async def listed(hub: InProcessService, **variables: object) -> dict[str, Any]:
     data = await hub.graphql(NODES_QUERY, {"first": 50, **variables})
-    return data["regionalNodes"]
+    nodes: dict[str, Any] = data["regionalNodes"]
+    return nodes
 
 
 async def test_registered_node_is_listed_online(hub: InProcessService) -> None:
@@ -53,49 +72,74 @@ async def test_registered_node_is_listed_online(hub: InProcessService) -> None:
     assert node["name"] == "zj-textile"
     assert node["region"] == "CN-ZJ"
     assert node["industry"] == "textile"
-    assert node["baseUrl"] == "http://10.0.0.5:8701"
     assert node["status"] == "ONLINE"
     assert node["lastHeartbeat"] is not None
+
+
+async def test_base_url_is_shown_only_to_members_who_may_read_it(hub: InProcessService) -> None:
+    await register(hub, "zj-textile", base_url="http://10.0.0.5:8701/")
+    query = "{ regionalNodes { edges { node { name baseUrl } } } }"
+
+    anonymous = await hub.graphql(query, expect_errors=True)
+    assert anonymous["data"]["regionalNodes"]["edges"] == [
+        {"node": {"name": "zj-textile", "baseUrl": None}}
+    ]
+    error = anonymous["errors"][0]
+    assert error["extensions"]["code"] == "FORBIDDEN"
+    assert error["path"] == ["regionalNodes", "edges", 0, "node", "baseUrl"]
+    assert "10.0.0.5" not in str(anonymous)
+
+    token = await token_for(hub, org="Buyer Co", org_kind="consumer", scopes=["nodes:read"])
+    member = await hub.graphql(query, headers=bearer(token))
+    assert member["regionalNodes"]["edges"][0]["node"]["baseUrl"] == "http://10.0.0.5:8701"
 
 
 async def test_registration_is_idempotent_and_updates_the_url(hub: InProcessService) -> None:
     first = await register(hub, "zj-textile", base_url="http://old.test")
     second = await register(hub, "zj-textile", base_url="http://new.test")
     assert second["registered_at"] == first["registered_at"]
-
-    nodes = await listed(hub)
-    assert nodes["totalCount"] == 1
-    assert nodes["edges"][0]["node"]["baseUrl"] == "http://new.test"
+    assert second["base_url"] == "http://new.test"
+    assert (await listed(hub))["totalCount"] == 1
 
 
-async def test_a_name_cannot_move_to_another_region(hub: InProcessService) -> None:
-    await register(hub, "zj-textile")
+async def test_a_node_registers_only_as_itself(hub: InProcessService) -> None:
+    for name, region in [("gd-injection-moulding", "CN-ZJ"), ("zj-textile", "CN-GD")]:
+        response = await hub.client.put(
+            f"/api/v1/nodes/{name}",
+            json={"region": region, "industry": "textile", "base_url": "http://x.test"},
+            headers=await as_node(hub, "zj-textile", "CN-ZJ"),
+        )
+        assert response.status_code == 403, response.text
+        assert response.json() == {"error": "forbidden", "detail": "not allowed"}
+    assert (await listed(hub))["totalCount"] == 0
+
+
+async def test_registration_needs_a_token(hub: InProcessService) -> None:
+    body = {"region": "CN-ZJ", "industry": "textile", "base_url": "http://a.test"}
+    response = await hub.client.put("/api/v1/nodes/zj-textile", json=body)
+    assert response.status_code == 403
     response = await hub.client.put(
-        "/api/v1/nodes/zj-textile",
-        json={"region": "CN-GD", "industry": "textile", "base_url": "http://x.test"},
+        "/api/v1/nodes/zj-textile", json=body, headers={"authorization": "Bearer not-a-jwt"}
     )
-    assert response.status_code == 409
-    assert response.json()["error"] == "node_identity_conflict"
-    node = (await listed(hub))["edges"][0]["node"]
-    assert node["region"] == "CN-ZJ"
+    assert response.status_code == 401
+    assert response.json()["error"] == "token_malformed"
+    assert (await listed(hub))["totalCount"] == 0
 
 
 async def test_bad_registration_is_refused_with_reasons_and_stores_nothing(
     hub: InProcessService,
 ) -> None:
+    headers = await as_node(hub, "zj-textile")
     bad_requests = [
         ("Zhejiang_Node", {"region": "CN-ZJ", "industry": "textile", "base_url": "http://a.test"}),
         ("zj-textile", {"region": "zhejiang", "industry": "textile", "base_url": "http://a.test"}),
         ("zj-textile", {"region": "CN-ZJ", "industry": "Textile!", "base_url": "http://a.test"}),
         ("zj-textile", {"region": "CN-ZJ", "industry": "textile", "base_url": "not a url"}),
         ("zj-textile", {"region": "CN-ZJ", "industry": "textile"}),
-        (
-            "zj-textile",
-            {"region": "CN-ZJ", "industry": "textile", "base_url": "http://a.test", "x": 1},
-        ),
+        ("zj-textile", {"region": "CN-ZJ", "industry": "textile", "base_url": "http://a", "x": 1}),
     ]
     for name, body in bad_requests:
-        response = await hub.client.put(f"/api/v1/nodes/{name}", json=body)
+        response = await hub.client.put(f"/api/v1/nodes/{name}", json=body, headers=headers)
         assert response.status_code == 422, (name, body, response.text)
         error = response.json()
         assert error["error"] == "invalid_input"
@@ -104,14 +148,14 @@ async def test_bad_registration_is_refused_with_reasons_and_stores_nothing(
     response = await hub.client.put(
         "/api/v1/nodes/zj-textile",
         content=b"{not json",
-        headers={"content-type": "application/json"},
+        headers={**headers, "content-type": "application/json"},
     )
     assert response.status_code == 422
     assert (await listed(hub))["totalCount"] == 0
 
 
 async def test_heartbeat_from_an_unregistered_node_is_refused(hub: InProcessService) -> None:
-    response = await hub.client.post("/api/v1/nodes/ghost/heartbeats", json={})
+    response = await heartbeat(hub, "ghost")
     assert response.status_code == 404
     assert response.json()["error"] == "node_not_registered"
     assert (await listed(hub))["totalCount"] == 0
@@ -121,14 +165,11 @@ async def test_a_stopping_node_is_offline_at_once_and_back_online_on_heartbeat(
     hub: InProcessService,
 ) -> None:
     await register(hub, "zj-textile")
-    response = await hub.client.post(
-        "/api/v1/nodes/zj-textile/heartbeats", json={"status": "stopping"}
-    )
+    response = await heartbeat(hub, "zj-textile", status="stopping")
     assert response.json()["status"] == "offline"
     assert (await listed(hub))["edges"][0]["node"]["status"] == "OFFLINE"
 
-    response = await hub.client.post("/api/v1/nodes/zj-textile/heartbeats", json={})
-    assert response.status_code == 200
+    assert (await heartbeat(hub, "zj-textile")).status_code == 200
     assert (await listed(hub))["edges"][0]["node"]["status"] == "ONLINE"
 
 
@@ -137,7 +178,7 @@ async def test_a_node_missing_heartbeats_is_shown_offline(hub_factory: HubFactor
         await register(hub, "zj-textile")
         await register(hub, "gd-injection-moulding", region="CN-GD", industry="injection-moulding")
         await asyncio.sleep(0.2)
-        await hub.client.post("/api/v1/nodes/gd-injection-moulding/heartbeats", json={})
+        await heartbeat(hub, "gd-injection-moulding", region="CN-GD")
         await asyncio.sleep(0.25)
 
         statuses = {e["node"]["name"]: e["node"]["status"] for e in (await listed(hub))["edges"]}
@@ -175,17 +216,3 @@ async def test_single_node_lookup(hub: InProcessService) -> None:
     query = "query($n: String!) { regionalNode(name: $n) { name status } }"
     assert (await hub.graphql(query, {"n": "zj-textile"}))["regionalNode"]["name"] == "zj-textile"
     assert (await hub.graphql(query, {"n": "nope"}))["regionalNode"] is None
-
-
-async def test_production_hub_refuses_anonymous_callers(hub_factory: HubFactory) -> None:
-    async with hub_factory(env="production") as hub:
-        response = await hub.client.put(
-            "/api/v1/nodes/zj-textile",
-            json={"region": "CN-ZJ", "industry": "textile", "base_url": "http://a.test"},
-        )
-        assert response.status_code == 401
-        assert response.json()["error"] == "unauthenticated"
-
-        body = await hub.graphql("{ regionalNodes { totalCount } }", expect_errors=True)
-        assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
-        assert body["data"] is None

@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from tests.conftest import HubFactory
-from tests.support import InProcessService
+from tests.support import PRODUCTION_HUB, InProcessService
 from yunfab.db import create_engine
 from yunfab.graphql.ide import Asset, page_assets
 
@@ -104,7 +104,7 @@ async def test_graphiql_in_development_only(hub_factory: HubFactory) -> None:
         response = await hub.client.get("/graphql", headers={"accept": "text/html"})
         assert response.status_code == 200
         assert "graphiql" in response.text.lower()
-    async with hub_factory(env="production") as hub:
+    async with hub_factory(**PRODUCTION_HUB) as hub:
         response = await hub.client.get("/graphql", headers={"accept": "text/html"})
         assert response.status_code == 404
 

@@ -6,7 +6,7 @@ from sqlalchemy import text
 
 from regional_node.factories.service import NewFactory, create_factory
 from tests.conftest import HubFactory, NodeFactory
-from tests.support import InProcessService, eventually
+from tests.support import InProcessService, bearer, eventually, node_token, token_for
 from yunfab.db import create_engine, create_sessionmaker, session_scope
 from yunfab.subject import ANONYMOUS
 
@@ -17,12 +17,31 @@ NODE_QUERY = """
 HUB_STATUS = "query($n: String!) { regionalNode(name: $n) { status baseUrl region industry } }"
 
 
-async def link_state(node: InProcessService) -> str:
-    return str((await node.graphql(NODE_QUERY))["node"]["hubLink"]["state"])
+_member_tokens: dict[int, str] = {}
+
+
+async def member(hub: InProcessService) -> dict[str, str]:
+    """A platform member's token, issued by the hub, that nodes check offline."""
+    if id(hub) not in _member_tokens:
+        _member_tokens[id(hub)] = await token_for(
+            hub,
+            org="Hub Operator",
+            org_kind="hub_operator",
+            scopes=["factories:read", "nodes:read"],
+        )
+    return bearer(_member_tokens[id(hub)])
+
+
+async def node_view(node: InProcessService, hub: InProcessService) -> dict:
+    return (await node.graphql(NODE_QUERY, headers=await member(hub)))["node"]
+
+
+async def link_state(node: InProcessService, hub: InProcessService) -> str:
+    return str((await node_view(node, hub))["hubLink"]["state"])
 
 
 async def hub_status(hub: InProcessService, name: str = "zj-textile") -> str | None:
-    node = (await hub.graphql(HUB_STATUS, {"n": name}))["regionalNode"]
+    node = (await hub.graphql(HUB_STATUS, {"n": name}, headers=await member(hub)))["regionalNode"]
     return node["status"] if node else None
 
 
@@ -32,17 +51,19 @@ async def test_node_registers_and_the_hub_lists_it_online(
     async with hub_factory() as hub, node_factory(hub=hub) as node:
 
         async def online() -> bool:
-            return await link_state(node) == "ONLINE"
+            return await link_state(node, hub) == "ONLINE"
 
         await eventually(online)
-        data = (await node.graphql(NODE_QUERY))["node"]
+        data = await node_view(node, hub)
         assert data["name"] == "zj-textile"
         assert data["region"] == "CN-ZJ"
         assert data["publicUrl"] == "http://zj-textile.test"
         assert data["hubLink"]["registeredAt"] is not None
         assert data["hubLink"]["attempts"] == 0
 
-        hub_view = (await hub.graphql(HUB_STATUS, {"n": "zj-textile"}))["regionalNode"]
+        hub_view = (await hub.graphql(HUB_STATUS, {"n": "zj-textile"}, headers=await member(hub)))[
+            "regionalNode"
+        ]
         assert hub_view == {
             "status": "ONLINE",
             "baseUrl": "http://zj-textile.test",
@@ -58,7 +79,7 @@ async def test_a_cleanly_stopped_node_is_offline_at_the_hub_at_once(
         async with node_factory(hub=hub) as node:
 
             async def online() -> bool:
-                return await link_state(node) == "ONLINE"
+                return await link_state(node, hub) == "ONLINE"
 
             await eventually(online)
         assert await hub_status(hub) == "OFFLINE"
@@ -80,32 +101,36 @@ async def test_a_node_re_registers_with_a_hub_that_forgot_it(
         assert await hub_status(hub) is None
 
         await eventually(online_at_hub)
-        assert await link_state(node) == "ONLINE"
+        assert await link_state(node, hub) == "ONLINE"
 
 
 async def test_a_refused_registration_is_reported_and_retried(
     hub_factory: HubFactory, node_factory: NodeFactory
 ) -> None:
     async with hub_factory() as hub:
+        impostor = await node_token(hub, "zj-textile", "CN-GD")
         taken = await hub.client.put(
             "/api/v1/nodes/zj-textile",
             json={"region": "CN-GD", "industry": "textile", "base_url": "http://other.test"},
+            headers=bearer(impostor),
         )
         assert taken.status_code == 200
         async with node_factory(hub=hub) as node:
 
             async def retrying() -> bool:
-                link = (await node.graphql(NODE_QUERY))["node"]["hubLink"]
+                link = (await node_view(node, hub))["hubLink"]
                 return link["state"] == "RETRYING" and link["attempts"] >= 2
 
             await eventually(retrying)
-            link = (await node.graphql(NODE_QUERY))["node"]["hubLink"]
+            link = (await node_view(node, hub))["hubLink"]
             assert "node_identity_conflict" in link["lastError"]
             # The node still serves its own API while the hub refuses it.
             assert (await node.client.get("/readyz")).status_code == 200
 
 
-async def test_factories_page_by_name(node_factory: NodeFactory, node_db_url: str) -> None:
+async def test_factories_page_by_name(
+    hub_factory: HubFactory, node_factory: NodeFactory, node_db_url: str
+) -> None:
     engine = create_engine(node_db_url)
     async with session_scope(create_sessionmaker(engine)) as session:
         for name in ["Shaoxing Keqiao Weaving", "Haining Warp Knitting", "Tongxiang Woollen Mill"]:
@@ -119,13 +144,25 @@ async def test_factories_page_by_name(node_factory: NodeFactory, node_db_url: st
       }
     }
     """
-    async with node_factory() as node:
-        first = (await node.graphql(query))["factories"]
+    async with hub_factory() as hub, node_factory(hub=hub) as node:
+        headers = await member(hub)
+        first = (await node.graphql(query, headers=headers))["factories"]
         assert [e["node"]["name"] for e in first["edges"]] == [
             "Haining Warp Knitting",
             "Shaoxing Keqiao Weaving",
         ]
         assert first["totalCount"] == 3
-        rest = (await node.graphql(query, {"after": first["pageInfo"]["endCursor"]}))["factories"]
+        after = {"after": first["pageInfo"]["endCursor"]}
+        rest = (await node.graphql(query, after, headers=headers))["factories"]
         assert [e["node"]["name"] for e in rest["edges"]] == ["Tongxiang Woollen Mill"]
         assert rest["pageInfo"]["hasNextPage"] is False
+
+        # Outside the node's region, or without a token, factories are not shown.
+        outsider = await token_for(
+            hub, org="Far Buyer", org_kind="consumer", scopes=["factories:read"]
+        )
+        for denied_headers in (bearer(outsider), {}):
+            body = await node.graphql(query, headers=denied_headers, expect_errors=True)
+            assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+            assert body["data"] is None
+            assert "Haining" not in str(body)

@@ -39,6 +39,38 @@ def run_cli(
     )
 
 
+def node_client(hub_data_dir: Path, name: str, region: str) -> dict[str, str]:
+    """The node's own client, created at the hub's console; returned as the node's environment."""
+    assert run_cli("db", "upgrade", "hub", "--data-dir", str(hub_data_dir)).returncode == 0
+    created = run_cli(
+        "hub",
+        "client",
+        "create",
+        "--org",
+        f"{name} operator",
+        "--create-org",
+        "node_operator",
+        "--name",
+        name,
+        "--kind",
+        "node",
+        "--node",
+        name,
+        "--region",
+        region,
+        "--scope",
+        "nodes:register",
+        "--data-dir",
+        str(hub_data_dir),
+    )
+    assert created.returncode == 0, created.stderr
+    client = json.loads(created.stdout)
+    return {
+        "YUNFAB_NODE_CLIENT_ID": client["client_id"],
+        "YUNFAB_NODE_CLIENT_SECRET": client["client_secret"],
+    }
+
+
 def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, result.stderr
@@ -144,7 +176,8 @@ def test_hub_serves_from_postgresql(processes: Start, databases: object) -> None
 async def test_a_node_started_before_its_hub_retries_then_registers(
     processes: Start, tmp_path: Path
 ) -> None:
-    hub_port = free_port()
+    hub_port, hub_dir = free_port(), tmp_path / "hub"
+    credentials = node_client(hub_dir, "zj-textile", "CN-ZJ")
     node = processes(
         "node",
         "node",
@@ -159,56 +192,79 @@ async def test_a_node_started_before_its_hub_retries_then_registers(
         f"http://127.0.0.1:{hub_port}",
         "--data-dir",
         str(tmp_path / "node"),
-        env={"YUNFAB_NODE_HUB_RETRY_INITIAL_S": "0.2", "YUNFAB_NODE_HUB_RETRY_MAX_S": "1"},
+        env={
+            "YUNFAB_NODE_HUB_RETRY_INITIAL_S": "0.2",
+            "YUNFAB_NODE_HUB_RETRY_MAX_S": "1",
+            **credentials,
+        },
     )
-    query = {"query": "{ node { hubLink { state attempts lastError } } }"}
     async with httpx.AsyncClient(base_url=node.url) as client:
 
-        async def retrying() -> bool:
-            link = (await client.post("/graphql", json=query)).json()["data"]["node"]["hubLink"]
-            return link["state"] == "RETRYING" and link["attempts"] >= 2
+        async def hub_link(state: str) -> bool:
+            ready = await client.get("/readyz")
+            return ready.status_code == 200 and ready.json()["checks"]["hub"]["state"] == state
 
-        await eventually(retrying)
-        link = (await client.post("/graphql", json=query)).json()["data"]["node"]["hubLink"]
-        assert "hub unreachable" in link["lastError"]
-        assert (await client.get("/readyz")).status_code == 200
+        await eventually(lambda: hub_link("retrying"))
+        link = (await client.get("/readyz")).json()["checks"]["hub"]
+        assert "hub unreachable" in link["last_error"]
         assert node.process.alive()
 
+        hub = processes("hub", "hub", "serve", "--data-dir", str(hub_dir), port=hub_port)
+        await eventually(lambda: hub_link("online"), timeout_s=30)
+
+        # Hub tokens are checked offline at the node: its own client's token will do.
+        token = await hub_token(hub.url, credentials)
+        query = {"query": "{ node { name hubLink { state attempts lastError } } }"}
+        answer = await client.post(
+            "/graphql", json=query, headers={"authorization": f"Bearer {token}"}
+        )
+        assert "data" in answer.json(), answer.text
+        assert answer.json()["data"]["node"]["hubLink"] == {
+            "state": "ONLINE",
+            "attempts": 0,
+            "lastError": None,
+        }
+        assert (await client.post("/graphql", json=query)).json()["errors"][0]["extensions"][
+            "code"
+        ] == "FORBIDDEN"
+
         ws_url = node.url.replace("http://", "ws://") + "/graphql"
-        async with websockets.connect(ws_url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
+        async with websockets.connect(
+            ws_url,
+            subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+            additional_headers={"authorization": f"Bearer {token}"},
+        ) as ws:
             await ws.send(json.dumps({"type": "connection_init"}))
             assert json.loads(await ws.recv())["type"] == "connection_ack"
-            subscribe = {"query": "subscription { hubLinkChanges { state attempts } }"}
+            subscribe = {"query": "subscription { hubLinkChanges { state } }"}
             await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": subscribe}))
-
-            hub = processes(
-                "hub", "hub", "serve", "--data-dir", str(tmp_path / "hub"), port=hub_port
-            )
-
-            async def online_event() -> dict[str, object]:
-                while True:
-                    message = json.loads(await ws.recv())
-                    change = message["payload"]["data"]["hubLinkChanges"]
-                    if change["state"] == "ONLINE":
-                        return dict(change)
-
-            assert await asyncio.wait_for(online_event(), 30) == {"state": "ONLINE", "attempts": 0}
-    async with httpx.AsyncClient(base_url=hub.url) as client:
-        nodes = (
-            await client.post(
-                "/graphql", json={"query": "{ regionalNodes { edges { node { name status } } } }"}
-            )
-        ).json()
-        assert nodes["data"]["regionalNodes"]["edges"] == [
-            {"node": {"name": "zj-textile", "status": "ONLINE"}}
-        ]
+            await asyncio.sleep(0.3)
+            hub.process.stop()
+            message = json.loads(await asyncio.wait_for(ws.recv(), 30))
+            assert message["payload"]["data"]["hubLinkChanges"] == {"state": "RETRYING"}
     assert "hub_unreachable" in node.process.log_tail(200)
+
+
+async def hub_token(
+    hub_url: str, credentials: dict[str, str], scope: str = "nodes:register"
+) -> str:
+    async with httpx.AsyncClient(base_url=hub_url) as client:
+        response = await client.post(
+            "/oauth/token",
+            data={"grant_type": "client_credentials", "scope": scope},
+            auth=(credentials["YUNFAB_NODE_CLIENT_ID"], credentials["YUNFAB_NODE_CLIENT_SECRET"]),
+        )
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
 
 
 async def test_node_events_stream_over_graphql_transport_ws(
     processes: Start, tmp_path: Path
 ) -> None:
+    credentials = node_client(tmp_path, "gd-injection-moulding", "CN-GD")
     hub = processes("hub", "hub", "serve", "--data-dir", str(tmp_path))
+    headers = {"authorization": f"Bearer {await hub_token(hub.url, credentials)}"}
     ws_url = hub.url.replace("http://", "ws://") + "/graphql"
     async with websockets.connect(ws_url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
         await ws.send(json.dumps({"type": "connection_init"}))
@@ -230,10 +286,12 @@ async def test_node_events_stream_over_graphql_transport_ws(
                 "base_url": "http://gd.test",
             }
             assert (
-                await client.put("/api/v1/nodes/gd-injection-moulding", json=body)
+                await client.put("/api/v1/nodes/gd-injection-moulding", json=body, headers=headers)
             ).status_code == 200
             await client.post(
-                "/api/v1/nodes/gd-injection-moulding/heartbeats", json={"status": "stopping"}
+                "/api/v1/nodes/gd-injection-moulding/heartbeats",
+                json={"status": "stopping"},
+                headers=headers,
             )
 
         events = []

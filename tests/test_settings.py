@@ -45,6 +45,8 @@ def test_bad_database_urls_are_refused_with_the_reason(given: str, reason: str) 
 def test_environment_is_read_with_the_service_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("YUNFAB_HUB_PORT", "9100")
     monkeypatch.setenv("YUNFAB_HUB_ENV", "production")
+    monkeypatch.setenv("YUNFAB_HUB_SIGNING_KEY_PASSPHRASE", "from-a-secret-store")
+    monkeypatch.setenv("YUNFAB_HUB_PUBLIC_URL", "https://hub.example.cn")
     monkeypatch.setenv("YUNFAB_NODE_PORT", "9200")
     settings = load_settings(HubSettings)
     assert settings.port == 9100
@@ -78,6 +80,17 @@ def test_a_bad_setting_is_one_line_naming_it(overrides: dict, setting: str, word
     assert message.startswith(f"invalid setting {setting}: "), message
     assert words in message
     assert "\n" not in message
+
+
+def test_production_refuses_to_start_without_its_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(SettingsError, match="YUNFAB_HUB_SIGNING_KEY_PASSPHRASE"):
+        load_settings(HubSettings, env="production", public_url="https://hub.example.cn")
+    with pytest.raises(SettingsError, match="YUNFAB_HUB_PUBLIC_URL: an https URL"):
+        load_settings(
+            HubSettings, env="production", signing_key_passphrase="x", public_url="http://h"
+        )
+    with pytest.raises(SettingsError, match="YUNFAB_NODE_CLIENT_ID"):
+        load_settings(NodeSettings, env="production", name="n", region="CN", industry="x")
 
 
 def test_a_missing_required_setting_is_named() -> None:

@@ -27,6 +27,12 @@ app.add_typer(node_app, name="node")
 app.add_typer(db_app, name="db")
 
 
+def _register_hub_console(hub: typer.Typer) -> None:
+    from hub.cli import register
+
+    register(hub)
+
+
 class Service(enum.StrEnum):
     HUB = "hub"
     NODE = "node"
@@ -93,6 +99,7 @@ def hub_serve(
         sock = bind(settings)
     except SettingsError as exc:
         fail(str(exc))
+    settings.port = sock.getsockname()[1]
     configure_logging(settings, service="hub")
     _prepare_database(settings, TREES["hub"], migrate=bool(settings.auto_migrate))
     run(create_app(settings), sock)
@@ -104,6 +111,7 @@ def node_serve(
     region: Annotated[str | None, typer.Option(help="ISO 3166-2 region, e.g. CN-ZJ.")] = None,
     industry: Annotated[str | None, typer.Option(help="Industry, e.g. textile.")] = None,
     hub_url: Annotated[str | None, typer.Option(help="The hub's base URL.")] = None,
+    client_id: Annotated[str | None, typer.Option(help="This node's client at the hub.")] = None,
     public_url: Annotated[
         str | None, typer.Option(help="URL the hub reaches this node at.")
     ] = None,
@@ -126,6 +134,7 @@ def node_serve(
             region=region,
             industry=industry,
             hub_url=hub_url,
+            client_id=client_id,
             public_url=public_url,
             host=host,
             port=port,
@@ -269,6 +278,9 @@ def demo(
     from yunfab.demo import run_demo
 
     raise typer.Exit(run_demo(data_dir, host, port))
+
+
+_register_hub_console(hub_app)
 
 
 def main() -> None:

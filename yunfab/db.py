@@ -13,7 +13,8 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator, event
+from sqlalchemy import DateTime, Engine, MetaData, TypeDecorator, event
+from sqlalchemy import create_engine as create_sync
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -102,6 +103,18 @@ def create_engine(url: str, *, probe: bool = False) -> AsyncEngine:
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def create_sync_engine(url: str) -> Engine:
+    """A blocking engine on the same database, for libraries that are not async (authlib)."""
+    sa_url = make_url(url)
+    sync_driver = {"sqlite": "sqlite+pysqlite", "postgresql": "postgresql+psycopg"}
+    sa_url = sa_url.set(drivername=sync_driver[sa_url.get_backend_name()])
+    if sa_url.get_backend_name() == "sqlite":
+        engine = create_sync(sa_url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_sync(sa_url, pool_pre_ping=True)
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

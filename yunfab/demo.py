@@ -6,7 +6,10 @@ under one data folder. Later features add their processes (broker, Flower) to `d
 
 from __future__ import annotations
 
+import json
+import os
 import signal
+import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,6 +124,51 @@ def demo_processes(layout: DemoLayout) -> list[ProcessSpec]:
     return specs
 
 
+def node_credentials(layout: DemoLayout, node: DemoNode) -> dict[str, str]:
+    """Each node's own OAuth2 client at the hub, created once and kept in the node's folder."""
+    path = layout.data_dir / "nodes" / node.name / "credentials.json"
+    if not path.exists():
+        created = subprocess.run(
+            yunfab_argv(
+                "hub",
+                "client",
+                "create",
+                "--org",
+                f"{node.name} operator",
+                "--create-org",
+                "node_operator",
+                "--name",
+                f"node {node.name}",
+                "--kind",
+                "node",
+                "--node",
+                node.name,
+                "--region",
+                node.region,
+                "--scope",
+                "nodes:register",
+                "--data-dir",
+                str(layout.data_dir / "hub"),
+            ),
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**os.environ, **DEMO_ENV},
+        )
+        if created.returncode != 0:
+            raise ProcessFailed(
+                f"cannot create the client of node {node.name}: {created.stderr.strip()}"
+            )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(created.stdout)
+    client = json.loads(path.read_text())
+    return {
+        "YUNFAB_NODE_CLIENT_ID": client["client_id"],
+        "YUNFAB_NODE_CLIENT_SECRET": client["client_secret"],
+    }
+
+
 def online_nodes(hub_url: str) -> set[str]:
     """Names of the nodes the hub lists as online, asked the way any client would: GraphQL."""
     query = "{ regionalNodes(first: 100) { edges { node { name status } } } }"
@@ -150,6 +198,8 @@ def run_demo(data_dir: Path, host: str, port: int) -> int:
         specs = demo_processes(layout)
         hub = supervisor.start(specs[0])
         hub.wait_ready(READY_TIMEOUT_S)
+        for spec, demo_node in zip(specs[1:], DEMO_NODES, strict=True):
+            spec.env = {**spec.env, **node_credentials(layout, demo_node)}
         nodes = [supervisor.start(spec) for spec in specs[1:]]
         for node in nodes:
             node.wait_ready(READY_TIMEOUT_S)

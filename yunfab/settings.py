@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 import re
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 from pydantic import AfterValidator, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -109,6 +109,11 @@ class ServiceSettings(BaseSettings):
     graphql_max_aliases: int = 30
     graphql_max_tokens: int = 5000
     graphql_max_page_size: int = 100
+    policy_engine: Literal["embedded", "opa"] = "embedded"
+    """Embedded regorus, or an OPA server (a production sidecar) at `opa_url`."""
+    opa_url: str | None = None
+    token_audience: str = "yunfab"
+    """The `aud` access tokens must carry to be accepted here."""
     graphiql_assets_dir: Path = DEFAULT_ASSETS_DIR
     """Local GraphiQL files (`yunfab graphiql-assets`); without them GraphiQL loads from a CDN."""
 
@@ -123,6 +128,8 @@ class ServiceSettings(BaseSettings):
                 self.database_url = normalize_database_url(self.database_url)
             except ValueError as exc:
                 raise ValueError(f"database_url: {exc}") from exc
+        if self.policy_engine == "opa" and not self.opa_url:
+            raise ValueError("opa_url: required when policy_engine is opa")
         if self.auto_migrate is None:
             self.auto_migrate = self.env is Environment.DEVELOPMENT
         return self

@@ -1,20 +1,22 @@
 """Who is asking: the subject every service call receives.
 
-Services take `(session, subject, *, input)`. Until tokens exist (issue #3) the only subject is
-anonymous, and only development deployments accept it; #3 builds subjects from verified token
-claims and the policy engine decides what each may do.
+Services take `(session, subject, *, input)`. A subject comes from verified access-token claims,
+or is anonymous (no token), or is the operator at the hub's own console (`system`). The policy
+engine sees it as `subject` in its input.
 """
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import Any
 
 
 class SubjectKind(enum.StrEnum):
     ANONYMOUS = "anonymous"
     CLIENT = "client"
     USER = "user"
+    SYSTEM = "system"
 
 
 @dataclass(frozen=True)
@@ -24,7 +26,31 @@ class Subject:
     org_id: str | None = None
     org_kind: str | None = None
     region: str | None = None
+    node: str | None = None
+    """For a node's own client: the node it speaks for."""
+    client_id: str | None = None
     scopes: frozenset[str] = field(default_factory=frozenset)
+    roles: frozenset[str] = field(default_factory=frozenset)
+    token_id: str | None = None
+
+    def policy_input(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind.value,
+            "id": self.id,
+            "org": self.org_id,
+            "org_kind": self.org_kind,
+            "region": self.region,
+            "node": self.node,
+            "client_id": self.client_id,
+            "scopes": sorted(self.scopes),
+            "roles": sorted(self.roles),
+        }
+
+    @property
+    def label(self) -> str:
+        """How audit lines name this subject."""
+        return f"{self.kind.value}:{self.id}" if self.id else self.kind.value
 
 
 ANONYMOUS = Subject(kind=SubjectKind.ANONYMOUS)
+SYSTEM = Subject(kind=SubjectKind.SYSTEM, id="console")

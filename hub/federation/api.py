@@ -12,8 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.federation import service
 from hub.federation.events import NodeEvents
 from hub.federation.models import NodeStatus, RegionalNode
-from hub.identity import node_caller
+from hub.identity.auth import authorizer, current_subject
 from hub.settings import HubSettings
+from yunfab.authorization import Authorizer
 from yunfab.service import db_session
 from yunfab.settings import Region, Slug
 from yunfab.subject import Subject
@@ -73,7 +74,8 @@ def _events(request: Request) -> NodeEvents:
 
 
 Session = Annotated[AsyncSession, Depends(db_session)]
-Caller = Annotated[Subject, Depends(node_caller)]
+Caller = Annotated[Subject, Depends(current_subject)]
+Authz = Annotated[Authorizer, Depends(authorizer)]
 Settings = Annotated[HubSettings, Depends(_settings)]
 Events = Annotated[NodeEvents, Depends(_events)]
 
@@ -81,16 +83,22 @@ Events = Annotated[NodeEvents, Depends(_events)]
 @router.put(
     "/{name}",
     summary="Register a node (idempotent)",
-    responses={409: {"description": "The name is taken by a node of another region or industry"}},
+    responses={
+        401: {"description": "No valid token"},
+        403: {"description": "The token does not speak for this node"},
+        409: {"description": "The name is taken by a node of another region or industry"},
+    },
 )
 async def register(
     name: NodeName,
     body: RegistrationIn,
     session: Session,
     caller: Caller,
+    authz: Authz,
     settings: Settings,
     events: Events,
 ) -> NodeOut:
+    await authz.check(caller, "hub.node.register", {"name": name, "region": body.region})
     registered = await service.register_node(
         session,
         caller,
@@ -115,9 +123,11 @@ async def heartbeat(
     body: HeartbeatIn,
     session: Session,
     caller: Caller,
+    authz: Authz,
     settings: Settings,
     events: Events,
 ) -> NodeOut:
+    await authz.check(caller, "hub.node.heartbeat", {"name": name})
     node = await service.record_heartbeat(
         session, caller, name=name, stopping=body.status == "stopping", events=events
     )

@@ -8,6 +8,7 @@ window, whether or not the sweeper has run yet, and announces each change to sub
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
@@ -76,6 +77,7 @@ async def register_node(
             status=NodeStatus.ONLINE,
             last_heartbeat=now,
             registered_at=now,
+            operator_id=uuid.UUID(subject.org_id) if subject.org_id else None,
         )
         repository.add(node)
         try:

@@ -7,7 +7,7 @@ from fastapi import Depends
 from starlette.requests import HTTPConnection
 
 from hub.federation.events import NodeEvents
-from hub.identity import graphql_subject
+from hub.identity.auth import current_subject
 from hub.settings import HubSettings
 from yunfab.graphql.context import ServiceContext
 from yunfab.subject import Subject
@@ -19,13 +19,16 @@ class HubContext(ServiceContext):
 
 
 async def get_context(
-    connection: HTTPConnection, subject: Annotated[Subject, Depends(graphql_subject)]
+    connection: HTTPConnection, subject: Annotated[Subject, Depends(current_subject)]
 ) -> AsyncIterator[HubContext]:
-    app = connection.app
+    state = connection.app.state
     context = HubContext(
-        settings=app.state.settings, sessionmaker=app.state.db.sessionmaker, subject=subject
+        settings=state.settings,
+        sessionmaker=state.db.sessionmaker,
+        subject=subject,
+        authorizer=state.authorizer,
     )
-    context.node_events = app.state.node_events
+    context.node_events = state.node_events
     try:
         yield context
     finally:

@@ -5,6 +5,7 @@ from pathlib import Path
 import strawberry
 from strawberry.tools import merge_types
 
+from hub.audit.graphql.queries import AuditQuery
 from hub.federation.graphql.queries import FederationQuery, FederationSubscription
 from hub.organizations.graphql.queries import OrganizationQuery
 from hub.settings import HubSettings
@@ -13,7 +14,7 @@ from yunfab.graphql.http import schema_extensions
 
 SCHEMA_FILE = Path(__file__).with_name("schema.graphql")
 
-Query = merge_types("Query", (FederationQuery, OrganizationQuery))
+Query = merge_types("Query", (FederationQuery, OrganizationQuery, AuditQuery))
 Subscription = merge_types("Subscription", (FederationSubscription,))
 
 

@@ -1,13 +1,25 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Annotated
 
+from fastapi import Depends
 from starlette.requests import HTTPConnection
 
 from regional_node.hub_link.link import HubLink
 from regional_node.settings import NodeSettings
 from yunfab.graphql.context import ServiceContext
-from yunfab.subject import ANONYMOUS
+from yunfab.subject import ANONYMOUS, Subject
+from yunfab.tokens import TokenValidator, bearer_token
+
+
+async def current_subject(connection: HTTPConnection) -> Subject:
+    """The subject of a hub-issued token, checked offline against the hub's cached keys."""
+    token = bearer_token(connection.headers.get("authorization"))
+    if token is None:
+        return ANONYMOUS
+    validator: TokenValidator = connection.app.state.tokens
+    return (await validator.validate(token)).subject()
 
 
 class NodeContext(ServiceContext):
@@ -15,13 +27,17 @@ class NodeContext(ServiceContext):
     hub_link: HubLink
 
 
-async def get_context(connection: HTTPConnection) -> AsyncIterator[NodeContext]:
-    app = connection.app
-    # Callers are anonymous until #3; permission classes decide what that allows.
+async def get_context(
+    connection: HTTPConnection, subject: Annotated[Subject, Depends(current_subject)]
+) -> AsyncIterator[NodeContext]:
+    state = connection.app.state
     context = NodeContext(
-        settings=app.state.settings, sessionmaker=app.state.db.sessionmaker, subject=ANONYMOUS
+        settings=state.settings,
+        sessionmaker=state.db.sessionmaker,
+        subject=subject,
+        authorizer=state.authorizer,
     )
-    context.hub_link = app.state.hub_link
+    context.hub_link = state.hub_link
     try:
         yield context
     finally:

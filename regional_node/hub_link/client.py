@@ -57,6 +57,9 @@ class HubClient:
             },
         )
 
+    async def revocations(self, *, after: int) -> dict[str, Any]:
+        return await self._call("GET", f"/api/v1/revocations?after={after}", None)
+
     async def heartbeat(self, name: str, *, stopping: bool = False) -> dict[str, Any]:
         return await self._call(
             "POST",
@@ -64,11 +67,18 @@ class HubClient:
             {"status": "stopping" if stopping else "online"},
         )
 
-    async def _call(self, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    async def _call(self, method: str, path: str, body: dict[str, Any] | None) -> dict[str, Any]:
         try:
             response = await self._http.request(method, path, json=body)
         except httpx.TransportError as exc:
             raise HubError(f"hub unreachable: {type(exc).__name__}: {exc}", retryable=True) from exc
+        except httpx.HTTPStatusError as exc:  # our token request was refused
+            status = exc.response.status_code
+            raise HubError(
+                f"hub refused this node's credentials ({status})",
+                retryable=status >= 500,
+                code="invalid_client",
+            ) from exc
         if response.is_success:
             payload: dict[str, Any] = response.json()
             return payload

@@ -8,7 +8,7 @@ from strawberry.types import Info
 
 from regional_node.graphql.context import NodeContext
 from regional_node.hub_link.link import LinkState, LinkStatus
-from yunfab.graphql.permissions import SignedInOrDevelopment
+from yunfab.graphql.permissions import allowed
 
 strawberry.enum(LinkState, name="HubLinkState")
 
@@ -47,7 +47,7 @@ class NodeType:
 
 @strawberry.type
 class NodeQuery:
-    @strawberry.field(permission_classes=[SignedInOrDevelopment])
+    @strawberry.field(permission_classes=[allowed("node.info.read")])
     def node(self, info: Info[NodeContext, None]) -> NodeType:
         context = info.context
         settings = context.settings
@@ -64,7 +64,7 @@ class NodeQuery:
 class NodeSubscription:
     @strawberry.subscription(
         description="The hub link's state as it changes.",
-        permission_classes=[SignedInOrDevelopment],
+        permission_classes=[allowed("node.info.read")],
     )
     async def hub_link_changes(
         self, info: Info[NodeContext, None]

@@ -19,10 +19,12 @@ from dataclasses import dataclass, replace
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from regional_node.hub_link.auth import HubKeys
 from regional_node.hub_link.client import HubClient, HubError, Registration
 from regional_node.identity.service import mark_registered
 from yunfab.db import session_scope, utcnow
 from yunfab.events import Broadcaster
+from yunfab.revocations import RevocationSet
 
 log = structlog.get_logger(__name__)
 
@@ -68,7 +70,11 @@ class HubLink:
         heartbeat_interval_s: float,
         backoff: Backoff,
         sessionmaker: async_sessionmaker[AsyncSession],
+        revocations: RevocationSet | None = None,
+        keys: HubKeys | None = None,
     ) -> None:
+        self.revocations = revocations
+        self.keys = keys
         self.client = client
         self.registration = registration
         self.heartbeat_interval_s = heartbeat_interval_s
@@ -77,6 +83,14 @@ class HubLink:
         self.changes: Broadcaster[LinkStatus] = Broadcaster()
         self.status = LinkStatus(state=LinkState.CONNECTING, hub_url=client.hub_url)
         self._task: asyncio.Task[None] | None = None
+
+    async def _sync_revocations(self) -> None:
+        """Bring the node's deny-list up to date: revocations reach it within one heartbeat."""
+        assert self.revocations is not None
+        feed = await self.client.revocations(after=self.revocations.last_seq)
+        for entry in feed["revocations"]:
+            self.revocations.add(entry["jti"], entry["exp"], seq=entry["seq"])
+        self.revocations.prune()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="hub-link")
@@ -117,6 +131,8 @@ class HubLink:
                     async with session_scope(self.sessionmaker) as session:
                         await mark_registered(session, at=now)
                     log.info("hub_registered", hub=self.client.hub_url, heartbeat_every_s=interval)
+                    if self.keys is not None:
+                        await self.keys.refresh(force=True)
                     self._set(
                         replace(
                             self.status,
@@ -130,6 +146,8 @@ class HubLink:
                     )
                 else:
                     await self.client.heartbeat(self.registration.name)
+                if self.revocations is not None:
+                    await self._sync_revocations()
                     self._set(
                         replace(
                             self.status,

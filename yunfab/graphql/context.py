@@ -7,6 +7,7 @@ and an earlier successful one in the same document stays committed.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.fastapi import BaseContext
 
+from yunfab.authorization import Authorizer
 from yunfab.db import session_scope
 from yunfab.settings import ServiceSettings
 from yunfab.subject import Subject
@@ -26,13 +28,22 @@ class ServiceContext(BaseContext):
         settings: ServiceSettings,
         sessionmaker: async_sessionmaker[AsyncSession],
         subject: Subject,
+        authorizer: Authorizer,
     ) -> None:
         super().__init__()
         self.settings = settings
         self.sessionmaker = sessionmaker
         self.subject = subject
+        self.authorizer = authorizer
         self._read_session: AsyncSession | None = None
+        self._decisions: dict[tuple[str, str], bool] = {}
         self.loaders: dict[str, Any] = {}
+
+    async def allows(self, action: str, resource: dict[str, Any] | None = None) -> bool:
+        key = (action, json.dumps(resource or {}, sort_keys=True, default=str))
+        if key not in self._decisions:
+            self._decisions[key] = await self.authorizer.allows(self.subject, action, resource)
+        return self._decisions[key]
 
     @property
     def session(self) -> AsyncSession:

@@ -57,10 +57,10 @@ class Page(Generic[Row]):
 
     rows: list[Row]
     has_next: bool
-    total: int
+    total: int | None
 
     @classmethod
-    def from_rows(cls, rows: Sequence[Row], limit: int, total: int) -> Page[Row]:
+    def from_rows(cls, rows: Sequence[Row], limit: int, total: int | None) -> Page[Row]:
         return cls(rows=list(rows[:limit]), has_next=len(rows) > limit, total=total)
 
 
@@ -82,7 +82,9 @@ class Edge(Generic[T]):
 class Connection(Generic[T]):
     edges: list[Edge[T]]
     page_info: PageInfo
-    total_count: int
+    total_count: int | None = strawberry.field(
+        description="All matching items; null when a policy decides row by row what is visible."
+    )
 
     @classmethod
     def from_page(

@@ -1,7 +1,9 @@
-"""Permission classes for GraphQL fields.
+"""GraphQL permission classes that ask the policy engine.
 
-Until the policy engine exists (issue #3) the rule is the deny-by-default floor: anonymous callers
-are served by development deployments only. #3 replaces this with classes that ask the policy.
+`allowed(action)` makes a permission for an operation; `allowed(action, field=...)` one for a
+single field, so a caller may see some fields of an object and get FORBIDDEN (and null) for
+others. Decisions are memoized per request: a field denied on one row of a list is decided once,
+not once per row.
 """
 
 from __future__ import annotations
@@ -12,13 +14,21 @@ from strawberry.permission import BasePermission
 from strawberry.types import Info
 
 from yunfab.graphql.context import ServiceContext
-from yunfab.subject import SubjectKind
 
 
-class SignedInOrDevelopment(BasePermission):
-    message = "authentication required"
-    error_extensions = {"code": "UNAUTHENTICATED"}
+class PolicyPermission(BasePermission):
+    action: str = ""
+    field: str | None = None
+    message = "not allowed"
+    error_extensions = {"code": "FORBIDDEN"}
 
-    def has_permission(self, source: Any, info: Info[ServiceContext, Any], **kwargs: Any) -> bool:
-        context = info.context
-        return context.subject.kind is not SubjectKind.ANONYMOUS or context.settings.development
+    async def has_permission(
+        self, source: Any, info: Info[ServiceContext, Any], **kwargs: Any
+    ) -> bool:
+        resource = {"field": self.field} if self.field else {}
+        return await info.context.allows(self.action, resource)
+
+
+def allowed(action: str, *, field: str | None = None) -> type[PolicyPermission]:
+    name = "Allowed_" + action.replace(".", "_") + (f"_{field}" if field else "")
+    return type(name, (PolicyPermission,), {"action": action, "field": field})

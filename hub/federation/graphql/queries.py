@@ -13,14 +13,14 @@ from hub.federation.graphql.types import (
 )
 from hub.graphql.context import HubContext
 from yunfab.graphql.pagination import Connection, PageRequest
-from yunfab.graphql.permissions import SignedInOrDevelopment
+from yunfab.graphql.permissions import allowed
 
 
 @strawberry.type
 class FederationQuery:
     @strawberry.field(
         description="Registered nodes, ordered by name.",
-        permission_classes=[SignedInOrDevelopment],
+        permission_classes=[allowed("hub.regional_nodes.list")],
     )
     async def regional_nodes(
         self,
@@ -46,7 +46,7 @@ class FederationQuery:
             after=after,
         )
 
-    @strawberry.field(permission_classes=[SignedInOrDevelopment])
+    @strawberry.field(permission_classes=[allowed("hub.regional_nodes.list")])
     async def regional_node(
         self, info: Info[HubContext, None], name: str
     ) -> RegionalNodeType | None:
@@ -59,7 +59,7 @@ class FederationQuery:
 class FederationSubscription:
     @strawberry.subscription(
         description="Nodes registering, coming online and going offline, as they happen.",
-        permission_classes=[SignedInOrDevelopment],
+        permission_classes=[allowed("hub.regional_nodes.list")],
     )
     async def regional_node_events(
         self, info: Info[HubContext, None]

@@ -9,6 +9,7 @@ from hub.federation.models import NodeStatus, RegionalNode
 from hub.federation.service import effective_status
 from hub.settings import HubSettings
 from yunfab.db import utcnow
+from yunfab.graphql.permissions import allowed
 
 strawberry.enum(NodeStatus, name="RegionalNodeStatus")
 strawberry.enum(NodeEventKind, name="RegionalNodeEventKind")
@@ -19,13 +20,19 @@ class RegionalNodeType:
     name: str
     region: str = strawberry.field(description="ISO 3166-2 code, e.g. CN-ZJ.")
     industry: str
-    base_url: str
     status: NodeStatus = strawberry.field(
         description="OFFLINE once heartbeats stop for longer than the hub's offline window."
     )
     last_heartbeat: dt.datetime | None
     registered_at: dt.datetime
     model: strawberry.Private[RegionalNode]
+
+    @strawberry.field(
+        description="Where the node's API is; for signed-in members with nodes:read.",
+        permission_classes=[allowed("hub.regional_node.read_field", field="baseUrl")],
+    )
+    def base_url(self) -> str | None:
+        return self.model.base_url
 
     @classmethod
     def from_model(cls, node: RegionalNode, settings: HubSettings) -> RegionalNodeType:
@@ -36,7 +43,6 @@ class RegionalNodeType:
             name=node.name,
             region=node.region,
             industry=node.industry,
-            base_url=node.base_url,
             status=status,
             last_heartbeat=node.last_heartbeat,
             registered_at=node.registered_at,

@@ -6,26 +6,44 @@ from strawberry.types import Info
 from hub.graphql.context import HubContext
 from hub.organizations import service
 from hub.organizations.graphql.types import OrganizationType
-from yunfab.graphql.pagination import Connection, PageRequest
-from yunfab.graphql.permissions import SignedInOrDevelopment
+from hub.organizations.models import Organization
+from yunfab.graphql.pagination import Connection, Page, PageRequest
+
+
+def _resource(organization: Organization) -> dict[str, str]:
+    return {
+        "id": str(organization.id),
+        "kind": organization.kind.value,
+        "org": str(organization.id),
+    }
 
 
 @strawberry.type
 class OrganizationQuery:
-    @strawberry.field(
-        description="Organizations taking part in the platform, ordered by name.",
-        permission_classes=[SignedInOrDevelopment],
-    )
+    @strawberry.field(description="Organizations you may see, ordered by name.")
     async def organizations(
         self, info: Info[HubContext, None], first: int = 50, after: str | None = None
     ) -> Connection[OrganizationType]:
         context = info.context
-        page = await service.list_organizations(
-            context.session,
-            context.subject,
-            page=PageRequest.from_args(
-                first, after, max_size=context.settings.graphql_max_page_size, arity=1
-            ),
+        request = PageRequest.from_args(
+            first, after, max_size=context.settings.graphql_max_page_size, arity=1
+        )
+        visible: list[Organization] = []
+        cursor, more = request.after, True
+        # Read in chunks and let the policy decide each chunk in one call, until a page is full.
+        while more and len(visible) <= request.limit:
+            chunk = await service.list_organizations(
+                context.session,
+                context.subject,
+                page=PageRequest(limit=request.limit, after=cursor),
+            )
+            visible += await context.authorizer.filter(
+                context.subject, "hub.organization.read", chunk.rows, _resource
+            )
+            more = chunk.has_next
+            cursor = [chunk.rows[-1].name] if chunk.rows else cursor
+        page = Page(
+            rows=visible[: request.limit], has_next=len(visible) > request.limit or more, total=None
         )
         return Connection[OrganizationType].from_page(
             page,

@@ -7,14 +7,14 @@ from regional_node.factories import service
 from regional_node.factories.graphql.types import FactoryType
 from regional_node.graphql.context import NodeContext
 from yunfab.graphql.pagination import Connection, PageRequest
-from yunfab.graphql.permissions import SignedInOrDevelopment
+from yunfab.graphql.permissions import allowed
 
 
 @strawberry.type
 class FactoryQuery:
     @strawberry.field(
         description="Factories that joined this node, ordered by name.",
-        permission_classes=[SignedInOrDevelopment],
+        permission_classes=[allowed("node.factory.read")],
     )
     async def factories(
         self, info: Info[NodeContext, None], first: int = 50, after: str | None = None

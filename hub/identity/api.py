@@ -1,0 +1,291 @@
+"""OAuth2 and OpenID endpoints (thin glue around authlib), key discovery, the revocation feed."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.audit.service import AuditLog
+from hub.identity import service
+from hub.identity.auth import authorizer, current_subject
+from hub.identity.keys import rotate_keys
+from hub.identity.oauth import SCOPES, HubAuthorizationServer, OAuthStore, authenticate_person
+from hub.identity.oauth import Request as OAuthRequest
+from hub.settings import HubSettings
+from yunfab.authorization import Authorizer
+from yunfab.service import db_session
+from yunfab.subject import Subject, SubjectKind
+
+router = APIRouter(tags=["identity"])
+
+Session = Annotated[AsyncSession, Depends(db_session)]
+Caller = Annotated[Subject, Depends(current_subject)]
+Authz = Annotated[Authorizer, Depends(authorizer)]
+
+
+def _hub(request: Request) -> tuple[HubSettings, HubAuthorizationServer, OAuthStore, AuditLog]:
+    state = request.app.state
+    return state.settings, state.oauth, state.oauth_store, state.audit
+
+
+async def _capture(request: Request) -> OAuthRequest:
+    form: dict[str, str] = {}
+    if request.method == "POST":
+        form = {key: str(value) for key, value in (await request.form()).items()}
+    # authlib insists on https. TLS ends at the ingress in production, so the URI it checks is
+    # the issuer's (https, enforced by settings); a development hub on loopback is let through.
+    settings: HubSettings = request.app.state.settings
+    uri = f"{settings.issuer_url}{request.url.path}"
+    if request.url.query:
+        uri += f"?{request.url.query}"
+    if settings.development and uri.startswith("http://"):
+        uri = "https://" + uri.removeprefix("http://")
+    return OAuthRequest(
+        request.method,
+        uri,
+        request.headers,
+        form,
+        dict(request.query_params),
+    )
+
+
+def _respond(status: int, body: Any, headers: list[tuple[str, str]]) -> Response:
+    header_map = {key: value for key, value in headers if key.lower() != "content-type"}
+    if status in (301, 302, 303):
+        return RedirectResponse(header_map["Location"], status_code=302, headers=header_map)
+    header_map.setdefault("Cache-Control", "no-store")
+    return JSONResponse(body, status_code=status, headers=header_map)
+
+
+async def _audit_events(audit: AuditLog, events: list[dict[str, Any]], subject: Subject) -> None:
+    for event in events:
+        await audit.append(
+            actor=subject,
+            action=event["event"],
+            resource=str(event.get("client_id")),
+            outcome="ok",
+            detail=event,
+        )
+
+
+@router.post("/oauth/token", summary="Token endpoint (client credentials, authorization code)")
+async def token(request: Request) -> Response:
+    _, server, store, audit = _hub(request)
+    oauth_request = await _capture(request)
+    status, body, headers = await asyncio.to_thread(
+        store.run, lambda: server.create_token_response(oauth_request)
+    )
+    client = oauth_request.client
+    actor = Subject(kind=SubjectKind.CLIENT, id=client.get_client_id() if client else None)
+    await _audit_events(audit, oauth_request.events, actor)
+    return _respond(status, body, headers)
+
+
+@router.post("/oauth/revoke", summary="Token revocation (RFC 7009)")
+async def revoke(request: Request) -> Response:
+    _, server, store, audit = _hub(request)
+    oauth_request = await _capture(request)
+    status, body, headers = await asyncio.to_thread(
+        store.run, lambda: server.create_endpoint_response("revocation", oauth_request)
+    )
+    client = oauth_request.client
+    actor = Subject(kind=SubjectKind.CLIENT, id=client.get_client_id() if client else None)
+    await _audit_events(audit, oauth_request.events, actor)
+    if oauth_request.events:
+        for event in oauth_request.events:
+            request.app.state.revocations.add(event["jti"])
+    return _respond(status, body, headers)
+
+
+@router.post("/oauth/introspect", summary="Token introspection (RFC 7662)")
+async def introspect(request: Request) -> Response:
+    _, server, store, _ = _hub(request)
+    oauth_request = await _capture(request)
+    status, body, headers = await asyncio.to_thread(
+        store.run, lambda: server.create_endpoint_response("introspection", oauth_request)
+    )
+    return _respond(status, body, headers)
+
+
+_LOGIN_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>Sign in to Yunfab</title><style>
+body{{font-family:system-ui,sans-serif;max-width:26rem;margin:4rem auto;padding:0 1rem}}
+label{{display:block;margin:.8rem 0 .2rem}}input{{width:100%;padding:.5rem}}
+button{{margin-top:1rem;padding:.6rem 1.2rem}}.err{{color:#b00}}</style></head><body>
+<h1>Sign in to Yunfab</h1><p><b>{client}</b> asks for: {scopes}</p>{error}
+<form method="post">{hidden}
+<label for="email">Email</label><input id="email" name="email" type="email" required>
+<label for="password">Password</label>
+<input id="password" name="password" type="password" required>
+<button type="submit" name="decision" value="allow">Sign in and allow</button>
+<button type="submit" name="decision" value="deny" formnovalidate>Deny</button>
+</form></body></html>"""
+
+
+def _login_page(oauth_request: OAuthRequest, client_name: str, error: str = "") -> HTMLResponse:
+    keep = {
+        k: v
+        for k, v in oauth_request.payload.data.items()
+        if k not in ("email", "password", "decision")
+    }
+    hidden = "".join(
+        f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
+        for k, v in keep.items()
+    )
+    scopes = ", ".join(html.escape(s) for s in str(keep.get("scope", "")).split()) or "sign-in"
+    page = _LOGIN_PAGE.format(
+        client=html.escape(client_name),
+        scopes=scopes,
+        hidden=hidden,
+        error=f'<p class="err">{html.escape(error)}</p>' if error else "",
+    )
+    return HTMLResponse(
+        page, status_code=401 if error else 200, headers={"Cache-Control": "no-store"}
+    )
+
+
+@router.get("/oauth/authorize", summary="Authorization endpoint: the sign-in page (PKCE S256)")
+async def authorize_page(request: Request) -> Response:
+    return await authorize(request)
+
+
+@router.post("/oauth/authorize", summary="Authorization endpoint: sign in and decide")
+async def authorize_decision(request: Request) -> Response:
+    return await authorize(request)
+
+
+async def authorize(request: Request) -> Response:
+    _, server, store, audit = _hub(request)
+    oauth_request = await _capture(request)
+    if request.method == "POST":
+        oauth_request.payload = type(oauth_request.payload)(
+            {**oauth_request.args, **oauth_request.form}
+        )
+
+    def work() -> tuple[str, Any]:
+        from authlib.oauth2 import OAuth2Error
+
+        try:
+            grant = server.get_consent_grant(oauth_request)
+        except OAuth2Error as error:
+            return "error", error
+        client_name = grant.client.row.name
+        if request.method == "GET":
+            return "form", client_name
+        if oauth_request.form.get("decision") != "allow":
+            return "response", server.create_authorization_response(
+                oauth_request, grant_user=None, grant=grant
+            )
+        user = authenticate_person(
+            store.session(),
+            oauth_request.form.get("email", ""),
+            oauth_request.form.get("password", ""),
+        )
+        if user is None:
+            return "retry", client_name
+        oauth_request.user = user
+        return "response", server.create_authorization_response(
+            oauth_request, grant_user=user, grant=grant
+        )
+
+    kind, value = await asyncio.to_thread(store.run, work)
+    if kind == "error":
+        return JSONResponse(
+            {"error": value.error, "detail": value.description or value.error}, status_code=400
+        )
+    if kind == "form":
+        return _login_page(oauth_request, value)
+    if kind == "retry":
+        return _login_page(oauth_request, value, "Wrong email or password.")
+    user = getattr(oauth_request, "user", None)
+    if user is not None:
+        await audit.append(
+            actor=Subject(
+                kind=SubjectKind.USER, id=user.get_user_id(), org_id=str(user.row.organization_id)
+            ),
+            action="user.signed_in",
+            resource=oauth_request.client.get_client_id(),
+            outcome="ok",
+        )
+    return _respond(*value)
+
+
+@router.get("/.well-known/jwks.json", summary="Public keys that verify hub tokens")
+async def jwks(request: Request) -> JSONResponse:
+    return JSONResponse(request.app.state.keyring.jwks(), headers={"Cache-Control": "max-age=60"})
+
+
+def _metadata(settings: HubSettings) -> dict[str, Any]:
+    issuer = settings.issuer_url
+    return {
+        "issuer": issuer,
+        "authorization_endpoint": f"{issuer}/oauth/authorize",
+        "token_endpoint": f"{issuer}/oauth/token",
+        "jwks_uri": f"{issuer}/.well-known/jwks.json",
+        "revocation_endpoint": f"{issuer}/oauth/revoke",
+        "introspection_endpoint": f"{issuer}/oauth/introspect",
+        "scopes_supported": sorted(SCOPES),
+        "response_types_supported": ["code"],
+        "grant_types_supported": ["client_credentials", "authorization_code"],
+        "token_endpoint_auth_methods_supported": [
+            "client_secret_basic",
+            "client_secret_post",
+            "none",
+        ],
+        "code_challenge_methods_supported": ["S256"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["ES256"],
+    }
+
+
+@router.get(
+    "/.well-known/oauth-authorization-server", summary="Authorization server metadata (RFC 8414)"
+)
+async def oauth_metadata(request: Request) -> dict[str, Any]:
+    return _metadata(request.app.state.settings)
+
+
+@router.get("/.well-known/openid-configuration", summary="OpenID Connect discovery")
+async def openid_configuration(request: Request) -> dict[str, Any]:
+    return _metadata(request.app.state.settings)
+
+
+@router.get("/api/v1/revocations", summary="Revoked token ids newer than `after` (for nodes)")
+async def revocations(
+    session: Session,
+    caller: Caller,
+    authz: Authz,
+    after: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    await authz.check(caller, "hub.revocations.list")
+    rows = await service.revocations_after(session, after=after)
+    return {
+        "revocations": [
+            {"seq": r.seq, "jti": r.jti, "exp": int(r.expires_at.timestamp())} for r in rows
+        ],
+        "last": rows[-1].seq if rows else after,
+    }
+
+
+@router.post("/api/v1/admin/keys/rotate", summary="Rotate the token signing key")
+async def rotate(
+    request: Request, session: Session, caller: Caller, authz: Authz
+) -> dict[str, str]:
+    await authz.check(caller, "hub.keys.rotate")
+    settings: HubSettings = request.app.state.settings
+    key = await rotate_keys(session, passphrase=settings.key_passphrase)
+    await session.commit()
+    await request.app.state.keyring.refresh()
+    await request.app.state.audit.append(
+        actor=caller, action="keys.rotated", resource=key.kid, outcome="ok"
+    )
+    return {"kid": key.kid}
+
+
+__all__ = ["router", "urlencode"]

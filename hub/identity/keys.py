@@ -1,0 +1,160 @@
+"""Signing keys: ES256, identified by `kid`, rotated.
+
+The active key signs; the previous one stays in the JWKS so tokens it signed verify until they
+expire; older keys are retired. Private keys are stored encrypted with the hub's passphrase
+(required outside development). Every hub process reloads the ring periodically, so a rotation
+done from the console reaches running hubs without a restart.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from joserfc import jwt
+from joserfc.jwk import ECKey, KeySet
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from hub.identity.models import KeyStatus, SigningKey
+from yunfab.db import session_scope, utcnow
+from yunfab.errors import ServiceUnavailable
+from yunfab.tokens import ACCESS_TOKEN_TYPE, ALGORITHM
+
+
+def _new_key(passphrase: str | None) -> SigningKey:
+    kid = f"{utcnow():%Y%m%d}-{secrets.token_hex(4)}"
+    key = ECKey.generate_key("P-256", parameters={"kid": kid}, private=True)
+    pem = key.as_pem(private=True, password=passphrase)
+    return SigningKey(
+        kid=kid,
+        algorithm=ALGORITHM,
+        private_pem=pem.decode(),
+        encrypted=passphrase is not None,
+        status=KeyStatus.ACTIVE,
+        created_at=utcnow(),
+    )
+
+
+async def rotate_keys(session: AsyncSession, *, passphrase: str | None) -> SigningKey:
+    """Make a new active key; the active one becomes previous, the previous one retired."""
+    keys = (
+        await session.scalars(select(SigningKey).where(SigningKey.status != KeyStatus.RETIRED))
+    ).all()
+    now = utcnow()
+    for key in keys:
+        key.status = KeyStatus.RETIRED if key.status is KeyStatus.PREVIOUS else KeyStatus.PREVIOUS
+        key.rotated_at = now
+    fresh = _new_key(passphrase)
+    session.add(fresh)
+    await session.flush()
+    return fresh
+
+
+@dataclass(frozen=True)
+class LoadedKey:
+    kid: str
+    key: ECKey
+    status: KeyStatus
+
+
+class KeyRing:
+    def __init__(
+        self, sessionmaker: async_sessionmaker[AsyncSession], *, passphrase: str | None
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.passphrase = passphrase
+        self._keys: list[LoadedKey] = []
+        self._public = KeySet([])
+
+    async def load(self) -> None:
+        """Read the live keys; create the first one on a new database."""
+        async with session_scope(self.sessionmaker) as session:
+            rows = (
+                await session.scalars(
+                    select(SigningKey)
+                    .where(SigningKey.status != KeyStatus.RETIRED)
+                    .order_by(SigningKey.created_at.desc())
+                )
+            ).all()
+            if not any(row.status is KeyStatus.ACTIVE for row in rows):
+                await rotate_keys(session, passphrase=self.passphrase)
+                rows = (
+                    await session.scalars(
+                        select(SigningKey)
+                        .where(SigningKey.status != KeyStatus.RETIRED)
+                        .order_by(SigningKey.created_at.desc())
+                    )
+                ).all()
+        loaded = []
+        for row in rows:
+            password = self.passphrase if row.encrypted else None
+            key = ECKey.import_key(row.private_pem, parameters={"kid": row.kid}, password=password)
+            loaded.append(LoadedKey(kid=row.kid, key=key, status=row.status))
+        self._keys = loaded
+        self._public = KeySet([ECKey.import_key(k.key.as_dict(private=False)) for k in loaded])
+
+    async def refresh(self) -> None:
+        await self.load()
+
+    def key_set(self) -> KeySet:
+        return self._public
+
+    def jwks(self) -> dict[str, Any]:
+        keys = []
+        for loaded in self._keys:
+            public = loaded.key.as_dict(private=False)
+            keys.append({**public, "kid": loaded.kid, "alg": ALGORITHM, "use": "sig"})
+        return {"keys": keys}
+
+    @property
+    def active(self) -> LoadedKey:
+        for key in self._keys:
+            if key.status is KeyStatus.ACTIVE:
+                return key
+        raise ServiceUnavailable("no signing key is loaded yet")
+
+    def sign(self, claims: dict[str, Any], *, typ: str = ACCESS_TOKEN_TYPE) -> str:
+        active = self.active
+        header = {"alg": ALGORITHM, "kid": active.kid, "typ": typ}
+        return jwt.encode(header, claims, active.key)
+
+
+def access_token_claims(
+    *,
+    issuer: str,
+    audience: str,
+    lifetime_s: int,
+    subject: str,
+    client_id: str,
+    scope: str,
+    org: str | None,
+    org_kind: str | None,
+    region: str | None = None,
+    node: str | None = None,
+    roles: list[str] | None = None,
+) -> dict[str, Any]:
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "iss": issuer,
+        "sub": subject,
+        "aud": audience,
+        "exp": now + lifetime_s,
+        "iat": now,
+        "nbf": now,
+        "jti": uuid.uuid4().hex,
+        "client_id": client_id,
+        "scope": scope,
+        "org": org,
+        "org_kind": org_kind,
+    }
+    if region:
+        claims["region"] = region
+    if node:
+        claims["node"] = node
+    if roles:
+        claims["roles"] = roles
+    return claims

@@ -1,0 +1,481 @@
+"""The hub's OAuth2 authorization server: authlib's generic server, thin glue, our storage.
+
+authlib's server is synchronous, so each OAuth request runs in a worker thread with its own sync
+database session (`OAuthStore.run`), and the FastAPI endpoints only translate requests in and
+responses out. Grants: client credentials (platforms, nodes, gateways) and authorization code
+with PKCE, S256 only (people), with an OpenID Connect id_token. Introspection (RFC 7662) and
+revocation (RFC 7009) understand our JWTs; revoked `jti`s go on the deny-list that the hub and
+every node enforce.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import datetime as dt
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from authlib.oauth2.rfc6749 import (
+    AuthorizationServer,
+    ClientMixin,
+    OAuth2Request,
+    TokenMixin,
+)
+from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant, ClientCredentialsGrant
+from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
+from authlib.oauth2.rfc7009 import RevocationEndpoint
+from authlib.oauth2.rfc7636 import CodeChallenge
+from authlib.oauth2.rfc7662 import IntrospectionEndpoint
+from authlib.oidc.core import UserInfo
+from authlib.oidc.core.grants import OpenIDCode
+from joserfc import jwt
+from joserfc.errors import JoseError
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from hub.identity.keys import KeyRing, access_token_claims
+from hub.identity.models import ApiClient, AuthorizationCode, RevokedToken, User
+from hub.identity.secrets import code_digest, verify_secret
+from hub.organizations.models import Organization
+from hub.settings import HubSettings
+from yunfab.db import utcnow
+from yunfab.tokens import ALGORITHM
+
+SCOPES = {
+    "nodes:register": "register and heartbeat as one's own node",
+    "nodes:read": "read node details such as base URLs",
+    "orgs:read": "read organizations",
+    "factories:read": "read factories on nodes",
+    "audit:read": "read the audit log (auditors)",
+    "tokens:introspect": "introspect tokens issued to others",
+    "openid": "sign in with OpenID Connect",
+    "profile": "the user's name",
+    "email": "the user's email",
+}
+CODE_LIFETIME_S = 120
+
+T = TypeVar("T")
+
+
+@dataclass
+class OAuthClient(ClientMixin):  # type: ignore[misc]
+    row: ApiClient
+    org_kind: str
+
+    def get_client_id(self) -> str:
+        return self.row.client_id
+
+    def get_default_redirect_uri(self) -> str | None:
+        uris = self.row.redirect_uris or []
+        return uris[0] if uris else None
+
+    def get_allowed_scope(self, scope: str) -> str:
+        if not scope:
+            return ""
+        allowed = set(self.row.scopes.split())
+        return " ".join(s for s in scope.split() if s in allowed)
+
+    def check_redirect_uri(self, redirect_uri: str) -> bool:
+        return redirect_uri in (self.row.redirect_uris or [])
+
+    def check_client_secret(self, client_secret: str) -> bool:
+        return verify_secret(client_secret, self.row.secret_hash)
+
+    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+        if self.row.secret_hash is None:
+            return method == "none"
+        return method in ("client_secret_basic", "client_secret_post")
+
+    def check_response_type(self, response_type: str) -> bool:
+        return response_type == "code" and bool(self.row.redirect_uris)
+
+    def check_grant_type(self, grant_type: str) -> bool:
+        if grant_type == "client_credentials":
+            return self.row.secret_hash is not None and self.row.kind.value != "app"
+        return grant_type == "authorization_code" and bool(self.row.redirect_uris)
+
+
+@dataclass
+class OAuthUser:
+    row: User
+    org_kind: str
+
+    def get_user_id(self) -> str:
+        return str(self.row.id)
+
+
+@dataclass
+class IssuedToken(TokenMixin):  # type: ignore[misc]
+    claims: dict[str, Any]
+    revoked: bool
+
+    def check_client(self, client: OAuthClient) -> bool:
+        return bool(self.claims.get("client_id") == client.get_client_id())
+
+    def get_scope(self) -> str:
+        return str(self.claims.get("scope", ""))
+
+    def get_expires_in(self) -> int:
+        return int(self.claims["exp"]) - int(time.time())
+
+    def is_expired(self) -> bool:
+        return bool(int(self.claims["exp"]) < time.time())
+
+    def is_revoked(self) -> bool:
+        return self.revoked
+
+
+@dataclass
+class Request(OAuth2Request):  # type: ignore[misc]
+    """An OAuth request captured from FastAPI, safe to hand to a worker thread."""
+
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    def __init__(
+        self,
+        method: str,
+        uri: str,
+        headers: Mapping[str, str],
+        form: dict[str, str],
+        args: dict[str, str],
+    ) -> None:
+        super().__init__(method, uri, headers=headers)
+        self._form = form
+        self._args = args
+        self.payload = BasicOAuth2Payload({**args, **form} if method == "GET" else form)
+        self.events = []
+
+    @property
+    def args(self) -> dict[str, str]:
+        return self._args
+
+    @property
+    def form(self) -> dict[str, str]:
+        return self._form
+
+
+_session: contextvars.ContextVar[Session] = contextvars.ContextVar("oauth_session")
+
+
+class OAuthStore:
+    """Sync sessions for authlib's callbacks, one per OAuth request, in the worker thread."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.sessionmaker = sessionmaker(engine, expire_on_commit=False)
+
+    def run(self, work: Callable[[], T]) -> T:
+        with self.sessionmaker() as session:
+            token = _session.set(session)
+            try:
+                result = work()
+                session.commit()
+                return result
+            except BaseException:
+                session.rollback()
+                raise
+            finally:
+                _session.reset(token)
+
+    @staticmethod
+    def session() -> Session:
+        return _session.get()
+
+
+def load_client(session: Session, client_id: str) -> OAuthClient | None:
+    row = session.execute(
+        select(ApiClient, Organization.kind)
+        .join(Organization, Organization.id == ApiClient.organization_id)
+        .where(ApiClient.client_id == client_id, ApiClient.disabled_at.is_(None))
+    ).first()
+    return OAuthClient(row=row[0], org_kind=row[1].value) if row else None
+
+
+def load_user(session: Session, user_id: Any) -> OAuthUser | None:
+    row = session.execute(
+        select(User, Organization.kind)
+        .join(Organization, Organization.id == User.organization_id)
+        .where(User.id == user_id, User.disabled_at.is_(None))
+    ).first()
+    return OAuthUser(row=row[0], org_kind=row[1].value) if row else None
+
+
+def authenticate_person(session: Session, email: str, password: str) -> OAuthUser | None:
+    user = session.execute(
+        select(User).where(User.email == email.strip().lower())
+    ).scalar_one_or_none()
+    if (
+        user is None
+        or user.disabled_at is not None
+        or not verify_secret(password, user.password_hash)
+    ):
+        return None
+    return load_user(session, user.id)
+
+
+class ClientCredentials(ClientCredentialsGrant):  # type: ignore[misc]
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+
+
+class S256Only(CodeChallenge):  # type: ignore[misc]
+    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
+    DEFAULT_CODE_CHALLENGE_METHOD = "S256"
+
+
+class AuthorizationCodeWithPkce(AuthorizationCodeGrant):  # type: ignore[misc]
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+
+    def save_authorization_code(self, code: str, request: Request) -> None:
+        payload = request.payload.data
+        OAuthStore.session().add(
+            AuthorizationCode(
+                code_hash=code_digest(code),
+                client_id=request.client.get_client_id(),
+                user_id=request.user.row.id,
+                redirect_uri=request.payload.redirect_uri or "",
+                scope=request.payload.scope or "",
+                nonce=payload.get("nonce"),
+                code_challenge=payload.get("code_challenge") or "",
+                code_challenge_method=payload.get("code_challenge_method") or "S256",
+                auth_time=int(time.time()),
+                expires_at=utcnow() + dt.timedelta(seconds=CODE_LIFETIME_S),
+            )
+        )
+
+    def query_authorization_code(self, code: str, client: OAuthClient) -> StoredCode | None:
+        row = OAuthStore.session().get(AuthorizationCode, code_digest(code))
+        if row is None or row.client_id != client.get_client_id() or row.expires_at < utcnow():
+            return None
+        return StoredCode(row)
+
+    def delete_authorization_code(self, authorization_code: StoredCode) -> None:
+        OAuthStore.session().delete(authorization_code.row)
+
+    def authenticate_user(self, authorization_code: StoredCode) -> OAuthUser | None:
+        return load_user(OAuthStore.session(), authorization_code.row.user_id)
+
+
+@dataclass
+class StoredCode:
+    row: AuthorizationCode
+
+    def get_redirect_uri(self) -> str:
+        return self.row.redirect_uri
+
+    def get_scope(self) -> str:
+        return self.row.scope
+
+    def get_nonce(self) -> str | None:
+        return self.row.nonce
+
+    def get_auth_time(self) -> int:
+        return self.row.auth_time
+
+    def get_acr(self) -> None:
+        return None
+
+    def get_amr(self) -> None:
+        return None
+
+    @property
+    def code_challenge(self) -> str:
+        return self.row.code_challenge
+
+    @property
+    def code_challenge_method(self) -> str:
+        return self.row.code_challenge_method
+
+
+class HubOpenIDCode(OpenIDCode):  # type: ignore[misc]
+    def __init__(self, server: HubAuthorizationServer) -> None:
+        super().__init__(require_nonce=False)
+        self.hub = server
+
+    def get_jwt_config(self, grant: Any = None, client: Any = None) -> dict[str, Any]:
+        active = self.hub.keyring.active
+        return {
+            "key": active.key,
+            "alg": ALGORITHM,
+            "iss": self.hub.settings.issuer_url,
+            "exp": self.hub.settings.id_token_lifetime_s,
+            "kid": active.kid,
+        }
+
+    def exists_nonce(self, nonce: str, request: Request) -> bool:
+        found = OAuthStore.session().execute(
+            select(AuthorizationCode.code_hash).where(AuthorizationCode.nonce == nonce)
+        )
+        return found.first() is not None
+
+    def generate_user_info(self, user: OAuthUser, scope: str) -> UserInfo:
+        info = UserInfo(sub=user.get_user_id(), org=str(user.row.organization_id))
+        if "profile" in scope.split():
+            info["name"] = user.row.name
+        if "email" in scope.split():
+            info["email"] = user.row.email
+        return info
+
+
+class _JwtEndpointMixin:
+    server: HubAuthorizationServer
+
+    def query_token(self, token_string: str, token_type_hint: str | None) -> IssuedToken | None:
+        try:
+            decoded = jwt.decode(
+                token_string, self.server.keyring.key_set(), algorithms=[ALGORITHM]
+            )
+        except (JoseError, ValueError):
+            return None
+        claims = decoded.claims
+        if claims.get("iss") != self.server.settings.issuer_url or "jti" not in claims:
+            return None
+        revoked = (
+            OAuthStore.session()
+            .execute(select(RevokedToken.seq).where(RevokedToken.jti == claims["jti"]))
+            .first()
+            is not None
+        )
+        return IssuedToken(claims=claims, revoked=revoked)
+
+
+class Revocation(_JwtEndpointMixin, RevocationEndpoint):  # type: ignore[misc]
+    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+
+    def revoke_token(self, token: IssuedToken, request: Request) -> None:
+        if token.revoked:
+            return
+        claims = token.claims
+        OAuthStore.session().add(
+            RevokedToken(
+                jti=claims["jti"],
+                client_id=claims.get("client_id"),
+                expires_at=dt.datetime.fromtimestamp(int(claims["exp"]), dt.UTC),
+            )
+        )
+        request.events.append(
+            {"event": "token.revoked", "jti": claims["jti"], "client_id": claims.get("client_id")}
+        )
+
+
+class Introspection(_JwtEndpointMixin, IntrospectionEndpoint):  # type: ignore[misc]
+    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+
+    def check_permission(self, token: IssuedToken, client: OAuthClient, request: Request) -> bool:
+        own = token.check_client(client)
+        return own or "tokens:introspect" in client.row.scopes.split()
+
+    def introspect_token(self, token: IssuedToken) -> dict[str, Any]:
+        claims = token.claims
+        return {
+            "active": True,
+            "token_type": "Bearer",
+            **{
+                key: claims[key]
+                for key in (
+                    "scope",
+                    "client_id",
+                    "sub",
+                    "aud",
+                    "iss",
+                    "exp",
+                    "iat",
+                    "nbf",
+                    "jti",
+                    "org",
+                    "org_kind",
+                    "region",
+                    "node",
+                    "roles",
+                )
+                if key in claims
+            },
+        }
+
+
+class HubAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
+    def __init__(self, *, settings: HubSettings, keyring: KeyRing, store: OAuthStore) -> None:
+        super().__init__(scopes_supported=list(SCOPES))
+        self.settings = settings
+        self.keyring = keyring
+        self.store = store
+        self.register_token_generator("default", self._generate_token)
+        self.register_grant(ClientCredentials)
+        self.register_grant(
+            AuthorizationCodeWithPkce, [S256Only(required=True), HubOpenIDCode(self)]
+        )
+        self.register_endpoint(Revocation)
+        self.register_endpoint(Introspection)
+
+    def query_client(self, client_id: str) -> OAuthClient | None:
+        return load_client(OAuthStore.session(), client_id)
+
+    def save_token(self, token: dict[str, Any], request: Request) -> None:
+        request.events.append(
+            {
+                "event": "token.issued",
+                "jti": token.get("jti_for_audit"),
+                "client_id": request.client.get_client_id(),
+                "grant_type": request.payload.grant_type,
+                "scope": token.get("scope"),
+            }
+        )
+        token.pop("jti_for_audit", None)
+
+    def create_oauth2_request(self, request: Request) -> Request:
+        return request
+
+    def create_json_request(self, request: Request) -> Request:
+        return request
+
+    def handle_response(
+        self, status: int, body: Any, headers: list[tuple[str, str]]
+    ) -> tuple[int, Any, list[tuple[str, str]]]:
+        return status, body, headers
+
+    def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def _generate_token(
+        self,
+        grant_type: str,
+        client: OAuthClient,
+        user: OAuthUser | None = None,
+        scope: str | None = None,
+        expires_in: int | None = None,
+        include_refresh_token: bool = True,
+    ) -> dict[str, Any]:
+        settings = self.settings
+        row = client.row
+        if user is None:
+            claims = access_token_claims(
+                issuer=settings.issuer_url,
+                audience=settings.token_audience,
+                lifetime_s=settings.token_lifetime_s,
+                subject=row.client_id,
+                client_id=row.client_id,
+                scope=scope or "",
+                org=str(row.organization_id),
+                org_kind=client.org_kind,
+                region=row.region,
+                node=row.node_name,
+            )
+        else:
+            claims = access_token_claims(
+                issuer=settings.issuer_url,
+                audience=settings.token_audience,
+                lifetime_s=settings.token_lifetime_s,
+                subject=user.get_user_id(),
+                client_id=row.client_id,
+                scope=scope or "",
+                org=str(user.row.organization_id),
+                org_kind=user.org_kind,
+                roles=user.row.roles.split(),
+            )
+        return {
+            "access_token": self.keyring.sign(claims),
+            "token_type": "Bearer",
+            "expires_in": settings.token_lifetime_s,
+            "scope": scope or "",
+            "jti_for_audit": claims["jti"],
+        }

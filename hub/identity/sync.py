@@ -1,0 +1,48 @@
+"""Keeps a hub process's key ring and deny-list current with the database, so a rotation or a
+revocation made by another hub process or the console takes effect here within one interval."""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from hub.identity.keys import KeyRing
+from hub.identity.models import RevokedToken
+from yunfab.db import session_scope, utcnow
+from yunfab.revocations import RevocationSet
+
+log = structlog.get_logger(__name__)
+
+
+async def load_revocations(
+    sessionmaker: async_sessionmaker[AsyncSession], revocations: RevocationSet
+) -> None:
+    async with session_scope(sessionmaker) as session:
+        rows = (
+            await session.scalars(
+                select(RevokedToken).where(
+                    RevokedToken.seq > revocations.last_seq, RevokedToken.expires_at > utcnow()
+                )
+            )
+        ).all()
+    for row in rows:
+        revocations.add(row.jti, row.expires_at.timestamp(), seq=row.seq)
+    revocations.prune()
+
+
+async def keep_current(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    keyring: KeyRing,
+    revocations: RevocationSet,
+    interval_s: float,
+) -> None:
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            await keyring.refresh()
+            await load_revocations(sessionmaker, revocations)
+        except Exception:  # keep serving with what we have; readiness shows a dead database
+            log.exception("identity_refresh_failed")

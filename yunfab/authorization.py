@@ -1,0 +1,107 @@
+"""Ask the policy, and act on the answer: deny with 403, filter lists in one batch, audit.
+
+Services and resolvers never hold authorization `if`s: they name an action and a resource and
+let the policy decide. Decisions that cross organizations (the subject's organization is not the
+resource's) are written to the audit trail, allowed or denied.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+import structlog
+
+from yunfab.errors import Forbidden
+from yunfab.policy import PolicyEngine, PolicyInput
+from yunfab.subject import Subject, SubjectKind
+
+log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
+
+AuditSink = Callable[..., Awaitable[Any]]
+"""Called as sink(actor=, action=, resource=, outcome=, detail=)."""
+
+
+class Denied(Forbidden):
+    code = "forbidden"
+
+
+class Authorizer:
+    def __init__(
+        self,
+        engine: PolicyEngine,
+        *,
+        context: Mapping[str, Any],
+        audit: AuditSink | None = None,
+    ) -> None:
+        self.engine = engine
+        self.context = dict(context)
+        self.audit = audit
+
+    def _input(
+        self, subject: Subject, action: str, resource: Mapping[str, Any] | None
+    ) -> PolicyInput:
+        return PolicyInput(
+            subject=subject.policy_input(),
+            action=action,
+            resource=dict(resource or {}),
+            context=self.context,
+        )
+
+    async def allows(
+        self, subject: Subject, action: str, resource: Mapping[str, Any] | None = None
+    ) -> bool:
+        allowed = await self.engine.allows(self._input(subject, action, resource))
+        await self._audit_if_cross_org(subject, action, [resource or {}], [allowed])
+        return allowed
+
+    async def check(
+        self, subject: Subject, action: str, resource: Mapping[str, Any] | None = None
+    ) -> None:
+        """Raise a 403 that says nothing about the resource when the policy denies."""
+        if not await self.allows(subject, action, resource):
+            log.info("denied", action=action, subject=subject.label)
+            raise Denied("not allowed")
+
+    async def filter(
+        self,
+        subject: Subject,
+        action: str,
+        items: Sequence[T],
+        resource: Callable[[T], Mapping[str, Any]],
+    ) -> list[T]:
+        """Keep the items the policy allows, decided in one evaluation for the whole list."""
+        resources = [dict(resource(item)) for item in items]
+        decisions = await self.engine.allows_each(self._input(subject, action, None), resources)
+        await self._audit_if_cross_org(subject, action, resources, decisions)
+        return [item for item, allowed in zip(items, decisions, strict=True) if allowed]
+
+    async def _audit_if_cross_org(
+        self,
+        subject: Subject,
+        action: str,
+        resources: Sequence[Mapping[str, Any]],
+        decisions: Sequence[bool],
+    ) -> None:
+        if self.audit is None or subject.kind is SubjectKind.ANONYMOUS:
+            return
+        crossing = [
+            (resource, allowed)
+            for resource, allowed in zip(resources, decisions, strict=True)
+            if resource.get("org") is not None and resource.get("org") != subject.org_id
+        ]
+        if not crossing:
+            return
+        allowed_count = sum(1 for _, allowed in crossing if allowed)
+        await self.audit(
+            actor=subject,
+            action=action,
+            resource=json.dumps(sorted({str(r.get("org")) for r, _ in crossing}))[:512],
+            outcome="allow"
+            if allowed_count == len(crossing)
+            else ("deny" if not allowed_count else "partial"),
+            detail={"resources": len(crossing), "allowed": allowed_count, **self.context},
+        )
