@@ -85,9 +85,14 @@ async def test_base_url_is_shown_only_to_members_who_may_read_it(hub: InProcessS
         {"node": {"name": "zj-textile", "baseUrl": None}}
     ]
     error = anonymous["errors"][0]
-    assert error["extensions"]["code"] == "FORBIDDEN"
+    assert error["extensions"]["code"] == "UNAUTHENTICATED"
     assert error["path"] == ["regionalNodes", "edges", 0, "node", "baseUrl"]
     assert "10.0.0.5" not in str(anonymous)
+
+    no_scope = await token_for(hub, org="Other Co", org_kind="consumer", scopes=["orgs:read"])
+    denied = await hub.graphql(query, headers=bearer(no_scope), expect_errors=True)
+    assert denied["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert denied["data"]["regionalNodes"]["edges"][0]["node"]["baseUrl"] is None
 
     token = await token_for(hub, org="Buyer Co", org_kind="consumer", scopes=["nodes:read"])
     member = await hub.graphql(query, headers=bearer(token))
@@ -117,7 +122,9 @@ async def test_a_node_registers_only_as_itself(hub: InProcessService) -> None:
 async def test_registration_needs_a_token(hub: InProcessService) -> None:
     body = {"region": "CN-ZJ", "industry": "textile", "base_url": "http://a.test"}
     response = await hub.client.put("/api/v1/nodes/zj-textile", json=body)
-    assert response.status_code == 403
+    assert response.status_code == 401
+    assert response.json()["error"] == "token_missing"
+    assert response.headers["www-authenticate"].startswith("Bearer")
     response = await hub.client.put(
         "/api/v1/nodes/zj-textile", json=body, headers={"authorization": "Bearer not-a-jwt"}
     )

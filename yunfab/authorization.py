@@ -16,6 +16,7 @@ import structlog
 from yunfab.errors import Forbidden
 from yunfab.policy import PolicyEngine, PolicyInput
 from yunfab.subject import Subject, SubjectKind
+from yunfab.tokens import TokenMissing
 
 log = structlog.get_logger(__name__)
 
@@ -64,6 +65,8 @@ class Authorizer:
         """Raise a 403 that says nothing about the resource when the policy denies."""
         if not await self.allows(subject, action, resource):
             log.info("denied", action=action, subject=subject.label)
+            if subject.kind is SubjectKind.ANONYMOUS:
+                raise TokenMissing("authentication required: send a Bearer access token")
             raise Denied("not allowed")
 
     async def filter(

@@ -85,7 +85,13 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, YunfabError)
         if exc.status_code >= 500:
             log.error("request_failed", code=exc.code, detail=exc.detail)
-        return JSONResponse(exc.to_body(), status_code=exc.status_code)
+        headers = None
+        if exc.status_code == 401:
+            # RFC 6750: say what kind of credentials are wanted and why these failed.
+            headers = {
+                "WWW-Authenticate": f'Bearer error="invalid_token", error_description="{exc.code}"'
+            }
+        return JSONResponse(exc.to_body(), status_code=exc.status_code, headers=headers)
 
     async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from authlib.oauth2.rfc6749 import (
     AuthorizationServer,
     ClientMixin,
+    InvalidRequestError,
     OAuth2Request,
     TokenMixin,
 )
@@ -219,8 +220,21 @@ class ClientCredentials(ClientCredentialsGrant):  # type: ignore[misc]
 
 
 class S256Only(CodeChallenge):  # type: ignore[misc]
+    """PKCE for every client, public or confidential, and only with S256 (RFC 9700 2.1.1)."""
+
     SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
     DEFAULT_CODE_CHALLENGE_METHOD = "S256"
+
+    def validate_code_challenge(self, grant: Any, redirect_uri: str) -> None:
+        data = grant.request.payload.data
+        if not data.get("code_challenge") or data.get("code_challenge_method") != "S256":
+            raise InvalidRequestError("PKCE is required: send a code_challenge with method S256")
+        super().validate_code_challenge(grant, redirect_uri)
+
+    def validate_code_verifier(self, grant: Any, result: Any) -> None:
+        if not grant.request.form.get("code_verifier"):
+            raise InvalidRequestError("Missing 'code_verifier'")
+        super().validate_code_verifier(grant, result)
 
 
 class AuthorizationCodeWithPkce(AuthorizationCodeGrant):  # type: ignore[misc]
@@ -292,14 +306,22 @@ class HubOpenIDCode(OpenIDCode):  # type: ignore[misc]
         super().__init__(require_nonce=False)
         self.hub = server
 
-    def get_jwt_config(self, grant: Any = None, client: Any = None) -> dict[str, Any]:
-        active = self.hub.keyring.active
+    def resolve_client_private_key(self, client: OAuthClient) -> Any:
+        return self.hub.keyring.active.key
+
+    def get_client_algorithm(self, client: OAuthClient) -> str:
+        return ALGORITHM
+
+    def get_encode_header(self, client: OAuthClient) -> dict[str, str]:
+        return {"alg": ALGORITHM, "kid": self.hub.keyring.active.kid, "typ": "JWT"}
+
+    def get_client_claims(self, client: OAuthClient) -> dict[str, Any]:
+        now = int(time.time())
         return {
-            "key": active.key,
-            "alg": ALGORITHM,
             "iss": self.hub.settings.issuer_url,
-            "exp": self.hub.settings.id_token_lifetime_s,
-            "kid": active.kid,
+            "iat": now,
+            "exp": now + self.hub.settings.id_token_lifetime_s,
+            "aud": [client.get_client_id()],
         }
 
     def exists_nonce(self, nonce: str, request: Request) -> bool:
@@ -447,6 +469,8 @@ class HubAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
     ) -> dict[str, Any]:
         settings = self.settings
         row = client.row
+        # Never more than the client was given, whatever it asked for (RFC 6749 3.3).
+        scope = client.get_allowed_scope(scope or "")
         if user is None:
             claims = access_token_claims(
                 issuer=settings.issuer_url,

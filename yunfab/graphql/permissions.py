@@ -13,7 +13,9 @@ from typing import Any
 from strawberry.permission import BasePermission
 from strawberry.types import Info
 
+from yunfab.errors import Unauthenticated
 from yunfab.graphql.context import ServiceContext
+from yunfab.subject import SubjectKind
 
 
 class PolicyPermission(BasePermission):
@@ -26,7 +28,12 @@ class PolicyPermission(BasePermission):
         self, source: Any, info: Info[ServiceContext, Any], **kwargs: Any
     ) -> bool:
         resource = {"field": self.field} if self.field else {}
-        return await info.context.allows(self.action, resource)
+        if await info.context.allows(self.action, resource):
+            return True
+        if info.context.subject.kind is SubjectKind.ANONYMOUS:
+            # Raised, not flagged on self: permission instances are shared by all requests.
+            raise Unauthenticated("authentication required")
+        return False
 
 
 def allowed(action: str, *, field: str | None = None) -> type[PolicyPermission]:

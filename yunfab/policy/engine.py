@@ -23,6 +23,8 @@ from policies import ENTRYPOINT, POLICY_DIR, policy_files
 
 log = structlog.get_logger(__name__)
 
+_KEEP_ALIVE: list[Any] = []
+
 
 @dataclass(frozen=True)
 class PolicyInput:
@@ -76,6 +78,10 @@ class EmbeddedEngine:
             for name, text in self._sources:
                 engine.add_policy(name, text)
             self._local.engine = engine
+            # regorus panics if an engine is freed on another thread than its own, as a
+            # thread-local may be once its thread ends; so each engine is also kept for the
+            # process's life: one per thread that ever decided, in practice the event loop's.
+            _KEEP_ALIVE.append(engine)
         return engine
 
     def evaluate(self, document: Mapping[str, Any], rule: str) -> Any:
