@@ -226,7 +226,7 @@ async def test_a_node_started_before_its_hub_retries_then_registers(
         }
         assert (await client.post("/graphql", json=query)).json()["errors"][0]["extensions"][
             "code"
-        ] == "FORBIDDEN"
+        ] == "UNAUTHENTICATED"
 
         ws_url = node.url.replace("http://", "ws://") + "/graphql"
         async with websockets.connect(
