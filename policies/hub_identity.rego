@@ -36,6 +36,9 @@ _administrator(subject) if {
 	has_role(subject, "admin")
 }
 
+# Anyone signed in may ask who they are.
+identity(subject, "hub.viewer.read", _, _) if authenticated(subject)
+
 # Tokens: a client revokes what it was issued; the hub operator's admins revoke anything.
 identity(subject, "hub.token.revoke", resource, _) if {
 	subject.kind == "client"

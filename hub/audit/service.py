@@ -140,11 +140,15 @@ async def page_entries(
 ) -> Page[AuditEntry]:
     """Newest first."""
     query = select(AuditEntry).order_by(AuditEntry.seq.desc())
-    count = select(func.count()).select_from(AuditEntry)
+    counting = select(func.count()).select_from(AuditEntry)
     if action is not None:
         query = query.where(AuditEntry.action == action)
-        count = count.where(AuditEntry.action == action)
+        counting = counting.where(AuditEntry.action == action)
     if page.after is not None:
         query = query.where(AuditEntry.seq < int(page.after[0]))
     rows = (await session.scalars(query.limit(page.limit + 1))).all()
-    return Page.from_rows(rows, page.limit, await session.scalar(count) or 0)
+
+    async def count() -> int:
+        return await session.scalar(counting) or 0
+
+    return Page.from_rows(rows, page.limit, count)

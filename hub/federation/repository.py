@@ -37,8 +37,12 @@ class RegionalNodeRepository:
         if request.after is not None:
             query = query.where(RegionalNode.name > request.after[0])
         rows = (await self.session.scalars(query.limit(request.limit + 1))).all()
-        total = await self.session.scalar(filtered(select(func.count()).select_from(RegionalNode)))
-        return Page.from_rows(rows, request.limit, total or 0)
+
+        async def count() -> int:
+            query = filtered(select(func.count()).select_from(RegionalNode))
+            return await self.session.scalar(query) or 0
+
+        return Page.from_rows(rows, request.limit, count)
 
     async def stale_online(self, cutoff: dt.datetime) -> list[RegionalNode]:
         """Nodes still marked online whose last heartbeat is older than `cutoff`."""

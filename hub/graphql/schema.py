@@ -7,6 +7,7 @@ from strawberry.tools import merge_types
 
 from hub.audit.graphql.queries import AuditQuery
 from hub.federation.graphql.queries import FederationQuery, FederationSubscription
+from hub.identity.graphql import IdentityQuery
 from hub.organizations.graphql.queries import OrganizationQuery
 from hub.settings import HubSettings
 from yunfab.graphql.errors import Schema
@@ -14,7 +15,7 @@ from yunfab.graphql.http import schema_extensions
 
 SCHEMA_FILE = Path(__file__).with_name("schema.graphql")
 
-Query = merge_types("Query", (FederationQuery, OrganizationQuery, AuditQuery))
+Query = merge_types("Query", (FederationQuery, OrganizationQuery, AuditQuery, IdentityQuery))
 Subscription = merge_types("Subscription", (FederationSubscription,))
 
 

@@ -23,5 +23,8 @@ class OrganizationRepository:
         if request.after is not None:
             query = query.where(Organization.name > request.after[0])
         rows = (await self.session.scalars(query.limit(request.limit + 1))).all()
-        total = await self.session.scalar(select(func.count()).select_from(Organization))
-        return Page.from_rows(rows, request.limit, total or 0)
+
+        async def count() -> int:
+            return await self.session.scalar(select(func.count()).select_from(Organization)) or 0
+
+        return Page.from_rows(rows, request.limit, count)

@@ -24,5 +24,8 @@ class FactoryRepository:
         if request.after is not None:
             query = query.where(Factory.name > request.after[0])
         rows = (await self.session.scalars(query.limit(request.limit + 1))).all()
-        total = await self.session.scalar(select(func.count()).select_from(Factory))
-        return Page.from_rows(rows, request.limit, total or 0)
+
+        async def count() -> int:
+            return await self.session.scalar(select(func.count()).select_from(Factory)) or 0
+
+        return Page.from_rows(rows, request.limit, count)

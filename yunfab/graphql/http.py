@@ -15,17 +15,19 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import strawberry
+from graphql import ASTValidationRule
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.websockets import WebSocket
 from strawberry.extensions import (
-    MaxAliasesLimiter,
+    AddValidationRules,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     SchemaExtension,
     ValidationCache,
 )
+from strawberry.extensions.max_aliases import create_validator as alias_rule
+from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
@@ -71,14 +73,21 @@ def negotiate(accept: str | None) -> str | None:
 
 
 def schema_extensions(settings: ServiceSettings) -> list[Callable[[], SchemaExtension]]:
-    """Factories: strawberry builds extensions per request (the caches behind them are shared)."""
+    """Factories: strawberry builds extensions per request (the caches behind them are shared).
+
+    The depth and alias rules are built once: strawberry's limiter extensions make new rule
+    classes on every construction, which would make every request miss the validation cache.
+    """
+    limits: list[type[ASTValidationRule]] = [
+        depth_rule(settings.graphql_max_depth, None, None),
+        alias_rule(settings.graphql_max_aliases),
+    ]
     return [
         ErrorCodes,
         lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
         lambda: ParserCache(maxsize=512),
+        lambda: AddValidationRules(limits),
         lambda: ValidationCache(maxsize=512),
-        lambda: QueryDepthLimiter(max_depth=settings.graphql_max_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
     ]
 
 

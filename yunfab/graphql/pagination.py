@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -51,17 +51,23 @@ class PageRequest:
         return cls(limit=first, after=decode_cursor(after, arity) if after else None)
 
 
+Counter = Callable[[], Awaitable[int]]
+
+
 @dataclass(frozen=True)
 class Page(Generic[Row]):
-    """One page of rows as a repository returns it: `limit + 1` were asked for to see a next."""
+    """One page of rows as a repository returns it: `limit + 1` were asked for to see a next.
+
+    `count` runs only if a client selects `totalCount`: most don't, and it is a second query.
+    """
 
     rows: list[Row]
     has_next: bool
-    total: int | None
+    count: Counter | None
 
     @classmethod
-    def from_rows(cls, rows: Sequence[Row], limit: int, total: int | None) -> Page[Row]:
-        return cls(rows=list(rows[:limit]), has_next=len(rows) > limit, total=total)
+    def from_rows(cls, rows: Sequence[Row], limit: int, count: Counter | None) -> Page[Row]:
+        return cls(rows=list(rows[:limit]), has_next=len(rows) > limit, count=count)
 
 
 @strawberry.type
@@ -82,9 +88,13 @@ class Edge(Generic[T]):
 class Connection(Generic[T]):
     edges: list[Edge[T]]
     page_info: PageInfo
-    total_count: int | None = strawberry.field(
+    count: strawberry.Private[Counter | None]
+
+    @strawberry.field(
         description="All matching items; null when a policy decides row by row what is visible."
     )
+    async def total_count(self) -> int | None:
+        return await self.count() if self.count is not None else None
 
     @classmethod
     def from_page(
@@ -104,5 +114,5 @@ class Connection(Generic[T]):
                 start_cursor=edges[0].cursor if edges else None,
                 end_cursor=edges[-1].cursor if edges else None,
             ),
-            total_count=page.total,
+            count=page.count,
         )

@@ -43,7 +43,7 @@ class OrganizationQuery:
             more = chunk.has_next
             cursor = [chunk.rows[-1].name] if chunk.rows else cursor
         page = Page(
-            rows=visible[: request.limit], has_next=len(visible) > request.limit or more, total=None
+            rows=visible[: request.limit], has_next=len(visible) > request.limit or more, count=None
         )
         return Connection[OrganizationType].from_page(
             page,

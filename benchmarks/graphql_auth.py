@@ -1,0 +1,218 @@
+"""Authenticated, policy-checked GraphQL throughput per server CPU-second, beside an
+unauthenticated `{ __typename }` on the same server in the same run.
+
+    python -m benchmarks.graphql_auth [--quick]
+
+Starts a real hub process (SQLite, embedded Rego), registers three nodes with their own
+clients, then drives both queries with the same concurrency. The figure is requests per
+CPU-second of the server process (user + system), so the load generator sharing the machine
+does not distort the ratio. The authenticated query verifies an ES256 token, asks the policy
+for the list and for the `baseUrl` field, and reads the database. Goal: at least 0.5 of the
+reference. Ends with one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+
+from yunfab.processes import ProcessSpec, Supervisor, free_port, yunfab_argv
+
+AUTHENTICATED = "{ regionalNodes(first: 10) { edges { node { name region status baseUrl } } } }"
+"""Token check, two policy decisions (the list, the baseUrl field), a database read."""
+VIEWER = "{ viewer { kind id organizationKind scopes } }"
+"""Token check and one policy decision, no database: the cost of authentication itself."""
+REFERENCE = "{ __typename }"
+
+
+def console(*args: str) -> dict[str, Any]:
+    done = subprocess.run(yunfab_argv(*args), capture_output=True, text=True, check=True)
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+async def token(client: httpx.AsyncClient, created: dict[str, Any], scope: str) -> str:
+    response = await client.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials", "scope": scope},
+        auth=(created["client_id"], created["client_secret"]),
+    )
+    response.raise_for_status()
+    access: str = response.json()["access_token"]
+    return access
+
+
+async def drive(
+    url: str,
+    query: str,
+    headers: dict[str, str],
+    seconds: float,
+    concurrency: int,
+    server: psutil.Process,
+) -> dict[str, float]:
+    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=30) as client:
+        for _ in range(20):  # warm caches (parser, validation, keys) before measuring
+            assert (await client.post("/graphql", json={"query": query})).status_code == 200
+        done = 0
+        errors = 0
+        deadline = time.perf_counter() + seconds
+        cpu_before = server.cpu_times()
+        wall_before = time.perf_counter()
+
+        async def worker() -> None:
+            nonlocal done, errors
+            while time.perf_counter() < deadline:
+                response = await client.post("/graphql", json={"query": query})
+                body = response.json()
+                if response.status_code != 200 or body.get("errors"):
+                    errors += 1
+                done += 1
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        wall = time.perf_counter() - wall_before
+        cpu_after = server.cpu_times()
+    cpu = (cpu_after.user - cpu_before.user) + (cpu_after.system - cpu_before.system)
+    return {
+        "requests": done,
+        "errors": errors,
+        "requests_per_s": round(done / wall, 1),
+        "server_cpu_s": round(cpu, 3),
+        "requests_per_server_cpu_s": round(done / cpu, 1) if cpu else 0.0,
+    }
+
+
+async def run(seconds: float, concurrency: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as scratch, Supervisor() as supervisor:
+        data = Path(scratch)
+        subprocess.run(
+            yunfab_argv("db", "upgrade", "hub", "--data-dir", str(data)),
+            check=True,
+            capture_output=True,
+        )
+        nodes = [
+            ("zj-textile", "CN-ZJ"),
+            ("gd-injection-moulding", "CN-GD"),
+            ("js-electronics", "CN-JS"),
+        ]
+        node_clients = [
+            console(
+                "hub",
+                "client",
+                "create",
+                "--org",
+                f"{name} operator",
+                "--create-org",
+                "node_operator",
+                "--name",
+                name,
+                "--kind",
+                "node",
+                "--node",
+                name,
+                "--region",
+                region,
+                "--scope",
+                "nodes:register",
+                "--data-dir",
+                str(data),
+            )
+            for name, region in nodes
+        ]
+        reader = console(
+            "hub",
+            "client",
+            "create",
+            "--org",
+            "Buyer Platform",
+            "--create-org",
+            "consumer",
+            "--name",
+            "bench",
+            "--kind",
+            "platform",
+            "--scope",
+            "nodes:read",
+            "--data-dir",
+            str(data),
+        )
+        port = free_port()
+        hub = supervisor.start(
+            ProcessSpec(
+                name="hub",
+                argv=yunfab_argv("hub", "serve", "--port", str(port), "--data-dir", str(data)),
+                log_path=data / "hub.log",
+                ready_url=f"http://127.0.0.1:{port}/readyz",
+                env={"YUNFAB_HUB_LOG_LEVEL": "warning"},
+            )
+        )
+        hub.wait_ready(60)
+        url = f"http://127.0.0.1:{port}"
+        async with httpx.AsyncClient(base_url=url) as client:
+            for (name, region), created in zip(nodes, node_clients, strict=True):
+                headers = {
+                    "authorization": f"Bearer {await token(client, created, 'nodes:register')}"
+                }
+                body = {
+                    "region": region,
+                    "industry": "textile",
+                    "base_url": f"http://{name}.example",
+                }
+                (
+                    await client.put(f"/api/v1/nodes/{name}", json=body, headers=headers)
+                ).raise_for_status()
+            bearer = {"authorization": f"Bearer {await token(client, reader, 'nodes:read')}"}
+        server = psutil.Process(hub.pid)
+        reference = await drive(url, REFERENCE, {}, seconds, concurrency, server)
+        viewer = await drive(url, VIEWER, bearer, seconds, concurrency, server)
+        authenticated = await drive(url, AUTHENTICATED, bearer, seconds, concurrency, server)
+    per_cpu = reference["requests_per_server_cpu_s"]
+    return {
+        "authenticated": authenticated,
+        "viewer": viewer,
+        "reference": reference,
+        "ratio": round(authenticated["requests_per_server_cpu_s"] / per_cpu, 3),
+        "viewer_ratio": round(viewer["requests_per_server_cpu_s"] / per_cpu, 3),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="short runs (well under 60 s)")
+    args = parser.parse_args()
+    seconds = 5.0 if args.quick else 30.0
+    results = asyncio.run(run(seconds, concurrency=16))
+    for name in ("reference", "viewer", "authenticated"):
+        figures = results[name]
+        print(
+            f"{name:14s} {figures['requests_per_server_cpu_s']:8.1f} req per server CPU-s   "
+            f"{figures['requests_per_s']:8.1f} req/s   errors {figures['errors']}"
+        )
+    print(f"ratio {results['ratio']:.2f} (goal >= 0.5); viewer ratio {results['viewer_ratio']:.2f}")
+    print(
+        json.dumps(
+            {
+                "benchmark": "graphql_auth",
+                "seconds": seconds,
+                "concurrency": 16,
+                "reference_query": REFERENCE,
+                "query": AUTHENTICATED,
+                "viewer_query": VIEWER,
+                **results,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("YUNFAB_HUB_ENV", "development")
+    main()
