@@ -189,70 +189,78 @@ def _password(password_stdin: bool) -> str:
     return password
 
 
+PasswordStdin = Annotated[bool, typer.Option(help="Read the password from standard input.")]
+
+
+def _create_user(
+    *,
+    org: str,
+    email: str,
+    name: str,
+    roles: list[str],
+    password: str,
+    data_dir: Path | None,
+    database_url: str | None,
+    org_kind: OrganizationKind | None = None,
+) -> dict[str, Any]:
+    async def work(session: AsyncSession, settings: HubSettings) -> Any:
+        if org_kind is not None:
+            await service.ensure_organization(session, name=org, kind=org_kind)
+        return await service.create_user(
+            session,
+            SYSTEM,
+            input=service.NewUser(
+                organization=org, email=email, name=name, password=password, roles=roles
+            ),
+        )
+
+    user = _console(data_dir, database_url, "hub.users.create", work, resource=lambda u: str(u.id))
+    return {"id": str(user.id), "email": user.email, "roles": user.roles.split()}
+
+
 @user_app.command("create")
 def user_create(
     org: Annotated[str, typer.Option(help="The user's organization.")],
     email: Annotated[str, typer.Option()],
     name: Annotated[str, typer.Option()],
     role: Annotated[list[str], typer.Option(help="admin, auditor, operator... (repeat).")] = [],  # noqa: B006
-    password_stdin: Annotated[
-        bool, typer.Option(help="Read the password from standard input.")
-    ] = False,
+    password_stdin: PasswordStdin = False,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Create a person who signs in through the authorization endpoint."""
-    password = _password(password_stdin)
-
-    async def work(session: AsyncSession, settings: HubSettings) -> Any:
-        return await service.create_user(
-            session,
-            SYSTEM,
-            input=service.NewUser(
-                organization=org, email=email, name=name, password=password, roles=list(role)
-            ),
-        )
-
-    user = _console(data_dir, database_url, "hub.users.create", work, resource=lambda u: str(u.id))
-    _print(
-        {"id": str(user.id), "email": user.email, "organization": org, "roles": user.roles.split()}
+    user = _create_user(
+        org=org,
+        email=email,
+        name=name,
+        roles=list(role),
+        password=_password(password_stdin),
+        data_dir=data_dir,
+        database_url=database_url,
     )
+    _print({**user, "organization": org})
 
 
 def bootstrap(
     org: Annotated[str, typer.Option(help="The hub operator organization.")],
     email: Annotated[str, typer.Option(help="The first operator's email.")],
     name: Annotated[str, typer.Option(help="The first operator's name.")],
-    password_stdin: Annotated[
-        bool, typer.Option(help="Read the password from standard input.")
-    ] = False,
+    password_stdin: PasswordStdin = False,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Create the hub operator organization and its first admin (who is also an auditor)."""
-    password = _password(password_stdin)
-
-    async def work(session: AsyncSession, settings: HubSettings) -> Any:
-        await service.ensure_organization(session, name=org, kind=OrganizationKind.HUB_OPERATOR)
-        return await service.create_user(
-            session,
-            SYSTEM,
-            input=service.NewUser(
-                organization=org,
-                email=email,
-                name=name,
-                password=password,
-                roles=["admin", "auditor"],
-            ),
-        )
-
-    user = _console(data_dir, database_url, "hub.users.create", work, resource=lambda u: str(u.id))
-    _print(
-        {
-            "organization": org,
-            "user": {"id": str(user.id), "email": user.email, "roles": user.roles.split()},
-        }
+    user = _create_user(
+        org=org,
+        email=email,
+        name=name,
+        roles=["admin", "auditor"],
+        password=_password(password_stdin),
+        data_dir=data_dir,
+        database_url=database_url,
+        org_kind=OrganizationKind.HUB_OPERATOR,
     )
+    _print({"organization": org, "user": user})
 
 
 @keys_app.command("rotate")

@@ -17,7 +17,7 @@ from tests.support import (
     Databases,
     InProcessService,
     RunningService,
-    create_client,
+    create_node_client,
     in_process,
 )
 from yunfab.logs import configure_logging
@@ -95,15 +95,7 @@ def node_factory(node_db_url: str, tmp_path: Path) -> NodeFactory:
         name = overrides.get("name", "zj-textile")
         region = overrides.get("region", "CN-ZJ")
         if hub is not None and credentials:
-            client_id, secret = await create_client(
-                hub,
-                org=f"{name} operator",
-                org_kind="node_operator",
-                scopes=["nodes:register"],
-                kind="node",
-                node=name,
-                region=region,
-            )
+            client_id, secret = await create_node_client(hub, name, region)
             overrides = {"client_id": client_id, "client_secret": secret, **overrides}
         values: dict[str, Any] = {
             "name": "zj-textile",

@@ -294,9 +294,11 @@ async def token_for(
     return await client_token(hub, client_id, secret, " ".join(scopes))
 
 
-async def node_token(hub: InProcessService, name: str, region: str) -> str:
-    """A token for a node's own client, as its operator organization would have it."""
-    return await token_for(
+async def create_node_client(
+    hub: InProcessService, name: str, region: str
+) -> tuple[str, str | None]:
+    """A node's own client, owned by its operator organization, as the console makes it."""
+    return await create_client(
         hub,
         org=f"{name} operator",
         org_kind="node_operator",
@@ -305,6 +307,11 @@ async def node_token(hub: InProcessService, name: str, region: str) -> str:
         node=name,
         region=region,
     )
+
+
+async def node_token(hub: InProcessService, name: str, region: str) -> str:
+    client_id, secret = await create_node_client(hub, name, region)
+    return await client_token(hub, client_id, secret, "nodes:register")
 
 
 def bearer(token: str) -> dict[str, str]:

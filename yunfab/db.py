@@ -8,12 +8,13 @@ used by URL. One session per request: the dependency commits on success and roll
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, TypeDecorator, event
+from sqlalchemy import DateTime, Engine, Enum, MetaData, TypeDecorator, event
 from sqlalchemy import create_engine as create_sync
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import (
@@ -66,6 +67,17 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def str_enum(cls: type[enum.Enum], length: int = 32) -> Enum:
+    """A string enum stored as its values in a plain column (no PostgreSQL ENUM type to migrate)."""
+    return Enum(
+        cls,
+        native_enum=False,
+        length=length,
+        values_callable=lambda values: [value.value for value in values],
+        validate_strings=True,
+    )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:

@@ -4,11 +4,11 @@ import datetime as dt
 import enum
 import uuid
 
-from sqlalchemy import Enum, ForeignKey, String, Uuid
+from sqlalchemy import ForeignKey, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.db import Base
-from yunfab.db import UTCDateTime, new_id, utcnow
+from yunfab.db import UTCDateTime, new_id, str_enum, utcnow
 
 
 class NodeStatus(enum.StrEnum):
@@ -25,13 +25,7 @@ class RegionalNode(Base):
     industry: Mapped[str] = mapped_column(String(63), index=True)
     base_url: Mapped[str] = mapped_column(String(2048))
     status: Mapped[NodeStatus] = mapped_column(
-        Enum(
-            NodeStatus,
-            native_enum=False,
-            length=16,
-            values_callable=lambda values: [value.value for value in values],
-            validate_strings=True,
-        ),
+        str_enum(NodeStatus, 16),
         default=NodeStatus.ONLINE,
     )
     last_heartbeat: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)

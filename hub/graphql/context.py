@@ -9,7 +9,7 @@ from starlette.requests import HTTPConnection
 from hub.federation.events import NodeEvents
 from hub.identity.auth import current_subject
 from hub.settings import HubSettings
-from yunfab.graphql.context import ServiceContext
+from yunfab.graphql.context import ServiceContext, request_context
 from yunfab.subject import Subject
 
 
@@ -21,15 +21,6 @@ class HubContext(ServiceContext):
 async def get_context(
     connection: HTTPConnection, subject: Annotated[Subject, Depends(current_subject)]
 ) -> AsyncIterator[HubContext]:
-    state = connection.app.state
-    context = HubContext(
-        settings=state.settings,
-        sessionmaker=state.db.sessionmaker,
-        subject=subject,
-        authorizer=state.authorizer,
-    )
-    context.node_events = state.node_events
-    try:
+    node_events = connection.app.state.node_events
+    async with request_context(HubContext, connection, subject, node_events=node_events) as context:
         yield context
-    finally:
-        await context.close()

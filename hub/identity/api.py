@@ -63,10 +63,13 @@ def _respond(status: int, body: Any, headers: list[tuple[str, str]]) -> Response
     return JSONResponse(body, status_code=status, headers=header_map)
 
 
-async def _audit_events(audit: AuditLog, events: list[dict[str, Any]], subject: Subject) -> None:
-    for event in events:
+async def _audit_events(audit: AuditLog, oauth_request: OAuthRequest) -> None:
+    """Write what an OAuth call did (tokens issued, revoked) to the audit log, as its client."""
+    client = oauth_request.client
+    actor = Subject(kind=SubjectKind.CLIENT, id=client.get_client_id() if client else None)
+    for event in oauth_request.events:
         await audit.append(
-            actor=subject,
+            actor=actor,
             action=event["event"],
             resource=str(event.get("client_id")),
             outcome="ok",
@@ -81,9 +84,7 @@ async def token(request: Request) -> Response:
     status, body, headers = await asyncio.to_thread(
         store.run, lambda: server.create_token_response(oauth_request)
     )
-    client = oauth_request.client
-    actor = Subject(kind=SubjectKind.CLIENT, id=client.get_client_id() if client else None)
-    await _audit_events(audit, oauth_request.events, actor)
+    await _audit_events(audit, oauth_request)
     return _respond(status, body, headers)
 
 
@@ -94,12 +95,9 @@ async def revoke(request: Request) -> Response:
     status, body, headers = await asyncio.to_thread(
         store.run, lambda: server.create_endpoint_response("revocation", oauth_request)
     )
-    client = oauth_request.client
-    actor = Subject(kind=SubjectKind.CLIENT, id=client.get_client_id() if client else None)
-    await _audit_events(audit, oauth_request.events, actor)
-    if oauth_request.events:
-        for event in oauth_request.events:
-            request.app.state.revocations.add(event["jti"])
+    await _audit_events(audit, oauth_request)
+    for event in oauth_request.events:
+        request.app.state.revocations.add(event["jti"])
     return _respond(status, body, headers)
 
 

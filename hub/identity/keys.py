@@ -72,23 +72,16 @@ class KeyRing:
 
     async def load(self) -> None:
         """Read the live keys; create the first one on a new database."""
+        live = (
+            select(SigningKey)
+            .where(SigningKey.status != KeyStatus.RETIRED)
+            .order_by(SigningKey.created_at.desc())
+        )
         async with session_scope(self.sessionmaker) as session:
-            rows = (
-                await session.scalars(
-                    select(SigningKey)
-                    .where(SigningKey.status != KeyStatus.RETIRED)
-                    .order_by(SigningKey.created_at.desc())
-                )
-            ).all()
+            rows = (await session.scalars(live)).all()
             if not any(row.status is KeyStatus.ACTIVE for row in rows):
                 await rotate_keys(session, passphrase=self.passphrase)
-                rows = (
-                    await session.scalars(
-                        select(SigningKey)
-                        .where(SigningKey.status != KeyStatus.RETIRED)
-                        .order_by(SigningKey.created_at.desc())
-                    )
-                ).all()
+                rows = (await session.scalars(live)).all()
         loaded = []
         for row in rows:
             password = self.passphrase if row.encrypted else None

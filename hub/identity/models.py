@@ -4,21 +4,11 @@ import datetime as dt
 import enum
 import uuid
 
-from sqlalchemy import JSON, Enum, ForeignKey, Integer, String, Text, Uuid
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.db import Base
-from yunfab.db import UTCDateTime, new_id, utcnow
-
-
-def _enum(cls: type[enum.Enum], length: int = 32) -> Enum:
-    return Enum(
-        cls,
-        native_enum=False,
-        length=length,
-        values_callable=lambda values: [value.value for value in values],
-        validate_strings=True,
-    )
+from yunfab.db import UTCDateTime, new_id, str_enum, utcnow
 
 
 class ClientKind(enum.StrEnum):
@@ -41,7 +31,7 @@ class ApiClient(Base):
     organization_id: Mapped[uuid.UUID] = mapped_column(
         Uuid, ForeignKey("organizations.id", ondelete="RESTRICT"), index=True
     )
-    kind: Mapped[ClientKind] = mapped_column(_enum(ClientKind))
+    kind: Mapped[ClientKind] = mapped_column(str_enum(ClientKind))
     secret_hash: Mapped[str | None] = mapped_column(String(255))
     """scrypt hash; None for a public client (an app using PKCE)."""
     scopes: Mapped[str] = mapped_column(Text, default="")
@@ -99,7 +89,7 @@ class SigningKey(Base):
     private_pem: Mapped[str] = mapped_column(Text)
     """PKCS#8 PEM, encrypted with the hub's key passphrase outside development."""
     encrypted: Mapped[bool]
-    status: Mapped[KeyStatus] = mapped_column(_enum(KeyStatus, 16), index=True)
+    status: Mapped[KeyStatus] = mapped_column(str_enum(KeyStatus, 16), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     rotated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 

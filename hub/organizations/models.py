@@ -4,11 +4,11 @@ import datetime as dt
 import enum
 import uuid
 
-from sqlalchemy import Enum, String, Uuid
+from sqlalchemy import String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.db import Base
-from yunfab.db import UTCDateTime, new_id, utcnow
+from yunfab.db import UTCDateTime, new_id, str_enum, utcnow
 
 
 class OrganizationKind(enum.StrEnum):
@@ -24,13 +24,5 @@ class Organization(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(200), unique=True)
-    kind: Mapped[OrganizationKind] = mapped_column(
-        Enum(
-            OrganizationKind,
-            native_enum=False,
-            length=32,
-            values_callable=lambda kinds: [kind.value for kind in kinds],
-            validate_strings=True,
-        )
-    )
+    kind: Mapped[OrganizationKind] = mapped_column(str_enum(OrganizationKind, 32))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

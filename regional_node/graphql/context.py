@@ -8,7 +8,7 @@ from starlette.requests import HTTPConnection
 
 from regional_node.hub_link.link import HubLink
 from regional_node.settings import NodeSettings
-from yunfab.graphql.context import ServiceContext
+from yunfab.graphql.context import ServiceContext, request_context
 from yunfab.subject import ANONYMOUS, Subject
 from yunfab.tokens import TokenValidator, bearer_token
 
@@ -30,15 +30,6 @@ class NodeContext(ServiceContext):
 async def get_context(
     connection: HTTPConnection, subject: Annotated[Subject, Depends(current_subject)]
 ) -> AsyncIterator[NodeContext]:
-    state = connection.app.state
-    context = NodeContext(
-        settings=state.settings,
-        sessionmaker=state.db.sessionmaker,
-        subject=subject,
-        authorizer=state.authorizer,
-    )
-    context.hub_link = state.hub_link
-    try:
+    hub_link = connection.app.state.hub_link
+    async with request_context(NodeContext, connection, subject, hub_link=hub_link) as context:
         yield context
-    finally:
-        await context.close()

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager
-from typing import Any
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.requests import HTTPConnection
 from strawberry.fastapi import BaseContext
 
 from yunfab.authorization import Authorizer
@@ -61,7 +62,23 @@ class ServiceContext(BaseContext):
             self._read_session = None
 
 
-async def closing(context: ServiceContext) -> AsyncIterator[ServiceContext]:
+C = TypeVar("C", bound=ServiceContext)
+
+
+@asynccontextmanager
+async def request_context(
+    cls: type[C], connection: HTTPConnection, subject: Subject, **extra: Any
+) -> AsyncIterator[C]:
+    """A service's context for one request or websocket, from the app's state; closed after."""
+    state = connection.app.state
+    context = cls(
+        settings=state.settings,
+        sessionmaker=state.db.sessionmaker,
+        subject=subject,
+        authorizer=state.authorizer,
+    )
+    for name, value in extra.items():
+        setattr(context, name, value)
     try:
         yield context
     finally:
