@@ -26,7 +26,13 @@ from typing import Any
 import httpx
 import psutil
 
-from yunfab.processes import ProcessSpec, Supervisor, free_port, yunfab_argv
+from yunfab.processes import (
+    ProcessSpec,
+    Supervisor,
+    create_node_client,
+    free_port,
+    yunfab_argv,
+)
 
 AUTHENTICATED = "{ regionalNodes(first: 10) { edges { node { name region status baseUrl } } } }"
 """Token check, two policy decisions (the list, the baseUrl field), a database read."""
@@ -104,30 +110,7 @@ async def run(seconds: float, concurrency: int) -> dict[str, Any]:
             ("gd-injection-moulding", "CN-GD"),
             ("js-electronics", "CN-JS"),
         ]
-        node_clients = [
-            console(
-                "hub",
-                "client",
-                "create",
-                "--org",
-                f"{name} operator",
-                "--create-org",
-                "node_operator",
-                "--name",
-                name,
-                "--kind",
-                "node",
-                "--node",
-                name,
-                "--region",
-                region,
-                "--scope",
-                "nodes:register",
-                "--data-dir",
-                str(data),
-            )
-            for name, region in nodes
-        ]
+        node_clients = [create_node_client(data, name, region) for name, region in nodes]
         reader = console(
             "hub",
             "client",

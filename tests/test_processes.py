@@ -15,7 +15,7 @@ import pytest
 import websockets
 
 from tests.support import RunningService, eventually
-from yunfab.processes import free_port, yunfab_argv
+from yunfab.processes import create_node_client, free_port, yunfab_argv
 
 pytestmark = pytest.mark.slow
 
@@ -42,29 +42,7 @@ def run_cli(
 def node_client(hub_data_dir: Path, name: str, region: str) -> dict[str, str]:
     """The node's own client, created at the hub's console; returned as the node's environment."""
     assert run_cli("db", "upgrade", "hub", "--data-dir", str(hub_data_dir)).returncode == 0
-    created = run_cli(
-        "hub",
-        "client",
-        "create",
-        "--org",
-        f"{name} operator",
-        "--create-org",
-        "node_operator",
-        "--name",
-        name,
-        "--kind",
-        "node",
-        "--node",
-        name,
-        "--region",
-        region,
-        "--scope",
-        "nodes:register",
-        "--data-dir",
-        str(hub_data_dir),
-    )
-    assert created.returncode == 0, created.stderr
-    client = json.loads(created.stdout)
+    client = create_node_client(hub_data_dir, name, region)
     return {
         "YUNFAB_NODE_CLIENT_ID": client["client_id"],
         "YUNFAB_NODE_CLIENT_SECRET": client["client_secret"],

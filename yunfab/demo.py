@@ -7,9 +7,7 @@ under one data folder. Later features add their processes (broker, Flower) to `d
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +17,14 @@ from urllib.parse import quote
 import httpx
 import typer
 
-from yunfab.processes import ProcessFailed, ProcessSpec, Supervisor, free_port, yunfab_argv
+from yunfab.processes import (
+    ProcessFailed,
+    ProcessSpec,
+    Supervisor,
+    create_node_client,
+    free_port,
+    yunfab_argv,
+)
 
 READY_TIMEOUT_S = 90.0
 TRY_QUERY = "{ regionalNodes { edges { node { name region industry status lastHeartbeat } } } }"
@@ -128,40 +133,10 @@ def node_credentials(layout: DemoLayout, node: DemoNode) -> dict[str, str]:
     """Each node's own OAuth2 client at the hub, created once and kept in the node's folder."""
     path = layout.data_dir / "nodes" / node.name / "credentials.json"
     if not path.exists():
-        created = subprocess.run(
-            yunfab_argv(
-                "hub",
-                "client",
-                "create",
-                "--org",
-                f"{node.name} operator",
-                "--create-org",
-                "node_operator",
-                "--name",
-                f"node {node.name}",
-                "--kind",
-                "node",
-                "--node",
-                node.name,
-                "--region",
-                node.region,
-                "--scope",
-                "nodes:register",
-                "--data-dir",
-                str(layout.data_dir / "hub"),
-            ),
-            capture_output=True,
-            text=True,
-            check=False,
-            env={**os.environ, **DEMO_ENV},
-        )
-        if created.returncode != 0:
-            raise ProcessFailed(
-                f"cannot create the client of node {node.name}: {created.stderr.strip()}"
-            )
+        created = create_node_client(layout.data_dir / "hub", node.name, node.region)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch(mode=0o600)
-        path.write_text(created.stdout)
+        path.write_text(json.dumps(created, indent=2))
     client = json.loads(path.read_text())
     return {
         "YUNFAB_NODE_CLIENT_ID": client["client_id"],

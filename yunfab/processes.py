@@ -9,6 +9,7 @@ SIGKILL leaves no process behind.
 from __future__ import annotations
 
 import ctypes
+import json
 import os
 import signal
 import socket
@@ -19,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import httpx
 
@@ -39,6 +41,43 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 def yunfab_argv(*args: str) -> list[str]:
     return [sys.executable, "-m", "yunfab", *args]
+
+
+def create_node_client(hub_data_dir: Path, name: str, region: str) -> dict[str, Any]:
+    """A node's own OAuth2 client, made at the hub's console (the hub's database must exist).
+
+    Returns the console's JSON: `client_id`, `client_secret` (shown only this once), ...
+    """
+    created = subprocess.run(
+        yunfab_argv(
+            "hub",
+            "client",
+            "create",
+            "--org",
+            f"{name} operator",
+            "--create-org",
+            "node_operator",
+            "--name",
+            f"node {name}",
+            "--kind",
+            "node",
+            "--node",
+            name,
+            "--region",
+            region,
+            "--scope",
+            "nodes:register",
+            "--data-dir",
+            str(hub_data_dir),
+        ),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if created.returncode != 0:
+        raise ProcessFailed(f"cannot create the client of node {name}: {created.stderr.strip()}")
+    client: dict[str, Any] = json.loads(created.stdout)
+    return client
 
 
 def _die_with_parent() -> None:
