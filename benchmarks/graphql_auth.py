@@ -97,11 +97,12 @@ async def drive(
     }
 
 
-async def run(seconds: float, concurrency: int) -> dict[str, Any]:
+async def run(seconds: float, concurrency: int, database_url: str | None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as scratch, Supervisor() as supervisor:
         data = Path(scratch)
+        db = ["--database-url", database_url] if database_url else []
         subprocess.run(
-            yunfab_argv("db", "upgrade", "hub", "--data-dir", str(data)),
+            yunfab_argv("db", "upgrade", "hub", "--data-dir", str(data), *db),
             check=True,
             capture_output=True,
         )
@@ -110,7 +111,10 @@ async def run(seconds: float, concurrency: int) -> dict[str, Any]:
             ("gd-injection-moulding", "CN-GD"),
             ("js-electronics", "CN-JS"),
         ]
-        node_clients = [create_node_client(data, name, region) for name, region in nodes]
+        node_clients = [
+            create_node_client(data, name, region, database_url=database_url)
+            for name, region in nodes
+        ]
         reader = console(
             "hub",
             "client",
@@ -127,12 +131,13 @@ async def run(seconds: float, concurrency: int) -> dict[str, Any]:
             "nodes:read",
             "--data-dir",
             str(data),
+            *db,
         )
         port = free_port()
         hub = supervisor.start(
             ProcessSpec(
                 name="hub",
-                argv=yunfab_argv("hub", "serve", "--port", str(port), "--data-dir", str(data)),
+                argv=yunfab_argv("hub", "serve", "--port", str(port), "--data-dir", str(data), *db),
                 log_path=data / "hub.log",
                 ready_url=f"http://127.0.0.1:{port}/readyz",
                 env={"YUNFAB_HUB_LOG_LEVEL": "warning"},
@@ -171,9 +176,12 @@ async def run(seconds: float, concurrency: int) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="short runs (well under 60 s)")
+    parser.add_argument(
+        "--database-url", help="an empty hub database (default: SQLite in a scratch folder)"
+    )
     args = parser.parse_args()
     seconds = 5.0 if args.quick else 30.0
-    results = asyncio.run(run(seconds, concurrency=16))
+    results = asyncio.run(run(seconds, concurrency=16, database_url=args.database_url))
     for name in ("reference", "viewer", "authenticated"):
         figures = results[name]
         print(
@@ -187,6 +195,7 @@ def main() -> None:
                 "benchmark": "graphql_auth",
                 "seconds": seconds,
                 "concurrency": 16,
+                "database": "postgresql" if args.database_url else "sqlite",
                 "reference_query": REFERENCE,
                 "query": AUTHENTICATED,
                 "viewer_query": VIEWER,

@@ -43,7 +43,9 @@ def yunfab_argv(*args: str) -> list[str]:
     return [sys.executable, "-m", "yunfab", *args]
 
 
-def create_node_client(hub_data_dir: Path, name: str, region: str) -> dict[str, Any]:
+def create_node_client(
+    hub_data_dir: Path, name: str, region: str, *, database_url: str | None = None
+) -> dict[str, Any]:
     """A node's own OAuth2 client, made at the hub's console (the hub's database must exist).
 
     Returns the console's JSON: `client_id`, `client_secret` (shown only this once), ...
@@ -69,6 +71,7 @@ def create_node_client(hub_data_dir: Path, name: str, region: str) -> dict[str, 
             "nodes:register",
             "--data-dir",
             str(hub_data_dir),
+            *(["--database-url", database_url] if database_url else []),
         ),
         capture_output=True,
         text=True,
