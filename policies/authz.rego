@@ -27,11 +27,21 @@ _context := object.get(input, "context", {})
 
 # Each domain file defines its own rule set; an action is permitted when one of them permits it.
 # (One function name per file: regorus does not merge a function defined across files.)
-permit(subject, action, resource, context) if federation(subject, action, resource, context)
+# Each file also lists the actions it owns, so a decision only evaluates the rules that can apply.
+permit(subject, action, resource, context) if {
+	action in federation_actions
+	federation(subject, action, resource, context)
+}
 
-permit(subject, action, resource, context) if identity(subject, action, resource, context)
+permit(subject, action, resource, context) if {
+	action in identity_actions
+	identity(subject, action, resource, context)
+}
 
-permit(subject, action, resource, context) if node(subject, action, resource, context)
+permit(subject, action, resource, context) if {
+	action in node_actions
+	node(subject, action, resource, context)
+}
 
 # Helpers shared by the domain files.
 

@@ -3,6 +3,14 @@ package yunfab.authz
 
 import rego.v1
 
+federation_actions := {
+	"hub.regional_nodes.list",
+	"hub.regional_node.read_field",
+	"hub.node.register",
+	"hub.node.heartbeat",
+	"hub.revocations.list",
+}
+
 # The directory of regional nodes (name, region, industry, liveness) is public: platforms and
 # factories find their node through it.
 federation(_, "hub.regional_nodes.list", _, _) := true

@@ -3,6 +3,17 @@ package yunfab.authz
 
 import rego.v1
 
+identity_actions := {
+	"hub.organization.read",
+	"hub.clients.create",
+	"hub.keys.rotate",
+	"hub.users.create",
+	"hub.organizations.create",
+	"hub.viewer.read",
+	"hub.token.revoke",
+	"hub.audit.read",
+}
+
 # Organizations are listed row by row: everyone signed in with orgs:read sees the public actors
 # of the platform (hub and node operators, publishers) and their own organization; the hub
 # operator sees all, factories and consumers included.

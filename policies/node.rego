@@ -3,6 +3,8 @@ package yunfab.authz
 
 import rego.v1
 
+node_actions := {"node.info.read", "node.factory.read"}
+
 # Anyone signed in on the platform may see which node this is and how its hub link is doing.
 node(subject, "node.info.read", _, _) if authenticated(subject)
 
