@@ -56,7 +56,11 @@ def create_app(settings: HubSettings) -> FastAPI:
         sessions = state.db.sessionmaker
         state.node_events = NodeEvents()
         state.audit = AuditLog(sessions)
-        state.keyring = KeyRing(sessions, passphrase=settings.key_passphrase)
+        state.keyring = KeyRing(
+            sessions,
+            passphrase=settings.key_passphrase,
+            retire_after=dt.timedelta(seconds=settings.token_lifetime_s),
+        )
         state.revocations = RevocationSet()
         try:
             await state.keyring.load()
@@ -67,7 +71,7 @@ def create_app(settings: HubSettings) -> FastAPI:
             keys=state.keyring,
             revocations=state.revocations,
             issuer=settings.issuer_url,
-            audience=settings.token_audience,
+            audience=settings.audience,
         )
         state.authorizer = Authorizer(
             policy, context={"service": "hub", "env": settings.env.value}, audit=state.audit.append

@@ -7,6 +7,7 @@ its action to the audit log. Secrets are printed once, in the JSON the command p
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import sys
 from collections.abc import Awaitable, Callable
@@ -268,7 +269,11 @@ def keys_rotate(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> N
     """Start signing with a new key; the old one keeps verifying until its tokens expire."""
 
     async def work(session: AsyncSession, settings: HubSettings) -> Any:
-        return await rotate_keys(session, passphrase=settings.key_passphrase)
+        return await rotate_keys(
+            session,
+            passphrase=settings.key_passphrase,
+            retire_after=dt.timedelta(seconds=settings.token_lifetime_s),
+        )
 
     key = _console(data_dir, database_url, "hub.keys.rotate", work, resource=lambda k: k.kid)
     _print(

@@ -39,6 +39,10 @@ class HubSettings(ServiceSettings):
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
+    def audience(self) -> str:
+        return self.token_audience or self.issuer_url
+
+    @property
     def key_passphrase(self) -> str | None:
         secret = self.signing_key_passphrase
         return secret.get_secret_value() if secret is not None else None

@@ -4,6 +4,7 @@ package yunfab.authz
 import rego.v1
 
 identity_actions := {
+	"hub.organizations.list",
 	"hub.organization.read",
 	"hub.clients.create",
 	"hub.keys.rotate",
@@ -20,6 +21,11 @@ identity_actions := {
 identity(subject, "hub.organization.read", resource, _) if {
 	has_scope(subject, "orgs:read")
 	_may_see_organization(subject, resource)
+}
+
+identity(subject, "hub.organizations.list", _, _) if {
+	authenticated(subject)
+	has_scope(subject, "orgs:read")
 }
 
 _may_see_organization(subject, _) if hub_operator(subject)
@@ -45,6 +51,7 @@ _administrator(subject) if system(subject)
 _administrator(subject) if {
 	hub_operator(subject)
 	has_role(subject, "admin")
+	has_scope(subject, "hub:admin")
 }
 
 # Anyone signed in may ask who they are.

@@ -6,7 +6,7 @@ import data.yunfab.authz
 
 hub_admin := {
 	"kind": "user", "id": "u-1", "org": "o-hub", "org_kind": "hub_operator",
-	"scopes": ["orgs:read", "audit:read"], "roles": ["admin"],
+	"scopes": ["orgs:read", "audit:read", "hub:admin"], "roles": ["admin"],
 }
 
 auditor := {
@@ -39,6 +39,12 @@ test_only_auditors_read_the_audit_log if {
 	authz.allow with input as {"subject": auditor, "action": "hub.audit.read"}
 	not authz.allow with input as {"subject": factory_user, "action": "hub.audit.read"}
 	authz.allow with input as {"subject": {"kind": "system"}, "action": "hub.audit.read"}
+}
+
+test_administration_needs_the_admin_scope_too if {
+	not authz.allow with input as {
+		"subject": object.union(hub_admin, {"scopes": ["orgs:read"]}), "action": "hub.keys.rotate",
+	}
 }
 
 test_administration_needs_an_admin if {

@@ -53,7 +53,7 @@ def create_app(
             keys=keys,
             revocations=revocations,
             issuer=settings.issuer,
-            audience=settings.token_audience,
+            audience=settings.audience,
         )
         auth = hub_auth
         if auth is None and settings.client_id and settings.client_secret:

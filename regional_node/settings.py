@@ -44,7 +44,15 @@ class NodeSettings(NodeStorageSettings):
             raise ValueError("client_secret: give both client_id and client_secret, or neither")
         if not self.development and self.client_id is None:
             raise ValueError("client_id: required outside development")
+        if not self.development and not self.hub_url.startswith("https://"):
+            raise ValueError("hub_url: an https URL is required outside development")
         return self
+
+    @property
+    def audience(self) -> str:
+        return (self.token_audience or self.public_url or f"http://{self.host}:{self.port}").rstrip(
+            "/"
+        )
 
     @property
     def issuer(self) -> str:

@@ -273,25 +273,35 @@ async def create_client(
 
 
 async def client_token(
-    hub: InProcessService, client_id: str, secret: str | None, scope: str
+    hub: InProcessService,
+    client_id: str,
+    secret: str | None,
+    scope: str,
+    resource: str | None = None,
 ) -> str:
-    response = await hub.client.post(
-        "/oauth/token",
-        data={"grant_type": "client_credentials", "scope": scope},
-        auth=(client_id, secret or ""),
-    )
+    """A client-credentials token; `resource` (RFC 8707) picks the service it is for."""
+    data = {"grant_type": "client_credentials", "scope": scope}
+    if resource is not None:
+        data["resource"] = resource
+    response = await hub.client.post("/oauth/token", data=data, auth=(client_id, secret or ""))
     assert response.status_code == 200, response.text
     token: str = response.json()["access_token"]
     return token
 
 
 async def token_for(
-    hub: InProcessService, *, org: str, org_kind: str, scopes: list[str], **client: Any
+    hub: InProcessService,
+    *,
+    org: str,
+    org_kind: str,
+    scopes: list[str],
+    resource: str | None = None,
+    **client: Any,
 ) -> str:
     client_id, secret = await create_client(
         hub, org=org, org_kind=org_kind, scopes=scopes, **client
     )
-    return await client_token(hub, client_id, secret, " ".join(scopes))
+    return await client_token(hub, client_id, secret, " ".join(scopes), resource)
 
 
 async def create_node_client(

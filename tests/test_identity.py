@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import json
 import secrets
@@ -36,7 +37,7 @@ def claims_for(hub: InProcessService, **overrides: Any) -> dict[str, Any]:
     return {
         "iss": "http://hub.test",
         "sub": "yf_test",
-        "aud": "yunfab",
+        "aud": "http://hub.test",
         "exp": now + 600,
         "iat": now,
         "nbf": now,
@@ -132,7 +133,7 @@ async def test_access_tokens_are_rfc9068_jwts_with_short_lifetimes(hub: InProces
     assert decoded.header["kid"] in {key["kid"] for key in jwks["keys"]}
     claims = decoded.claims
     assert claims["exp"] - claims["iat"] == 600
-    assert claims["aud"] == "yunfab"
+    assert claims["aud"] == "http://hub.test"
     assert claims["org_kind"] == "consumer"
     assert claims["client_id"] == client_id
 
@@ -155,7 +156,7 @@ async def test_metadata_describes_the_server(hub: InProcessService) -> None:
 
 
 async def test_keys_rotate_and_old_tokens_verify_until_their_key_retires(
-    hub: InProcessService,
+    hub: InProcessService, hub_db_url: str
 ) -> None:
     old_token = await node_token(hub, "zj-textile", "CN-ZJ")
     admin = await token_for(hub, org="Hub Operator", org_kind="hub_operator", scopes=[])
@@ -169,8 +170,8 @@ async def test_keys_rotate_and_old_tokens_verify_until_their_key_retires(
 
     async def rotate() -> None:
         async with session_scope(hub.app.state.db.sessionmaker) as session:
-            await rotate_keys(session, passphrase=None)
-        await hub.app.state.keyring.refresh()
+            await rotate_keys(session, passphrase=None, retire_after=dt.timedelta(seconds=600))
+        await hub.app.state.keyring.load()
 
     await rotate()
     kids = [key["kid"] for key in (await hub.client.get("/.well-known/jwks.json")).json()["keys"]]
@@ -182,6 +183,20 @@ async def test_keys_rotate_and_old_tokens_verify_until_their_key_retires(
         == hub.app.state.keyring.active.kid
     )
 
+    # A second rotation keeps the first key while tokens it signed may still be live...
+    await rotate()
+    assert (await status_and_code(hub, old_token))[0] == 200
+    # ...and retires it once a token lifetime has passed since it stopped signing.
+    engine = create_engine(hub_db_url)
+    async with engine.begin() as connection:
+        await connection.execute(
+            text("UPDATE signing_keys SET rotated_at = :at WHERE kid = :kid"),
+            {
+                "at": dt.datetime.now(dt.UTC) - dt.timedelta(hours=1),
+                "kid": jwt.decode(old_token, hub.app.state.keyring.key_set()).header["kid"],
+            },
+        )
+    await engine.dispose()
     await rotate()
     assert await status_and_code(hub, old_token) == (401, "token_unknown_key")
     assert (await status_and_code(hub, new_token))[0] == 200
@@ -194,7 +209,15 @@ async def test_revoked_tokens_are_refused_by_the_hub_and_soon_by_nodes(
         client_id, secret = await create_client(
             hub, org="Hub Operator", org_kind="hub_operator", scopes=["factories:read"]
         )
-        token = await client_token(hub, client_id, secret, "factories:read")
+
+        async def registered() -> bool:
+            ready = (await node.client.get("/readyz")).json()
+            return bool(ready["checks"]["hub"]["state"] == "online")
+
+        await eventually(registered)
+        token = await client_token(
+            hub, client_id, secret, "factories:read", "http://zj-textile.test"
+        )
         query = "{ factories { totalCount } }"
         assert (await node.graphql(query, headers=bearer(token)))["factories"]["totalCount"] == 0
 
@@ -208,7 +231,11 @@ async def test_revoked_tokens_are_refused_by_the_hub_and_soon_by_nodes(
             "/oauth/revoke", data={"token": token}, auth=(client_id, secret or "")
         )
         assert revoked.status_code == 200
-        assert await status_and_code(hub, token) == (401, "token_revoked")
+        hub_token = await client_token(hub, client_id, secret, "factories:read")
+        await hub.client.post(
+            "/oauth/revoke", data={"token": hub_token}, auth=(client_id, secret or "")
+        )
+        assert await status_and_code(hub, hub_token) == (401, "token_revoked")
         introspected = await hub.client.post(
             "/oauth/introspect", data={"token": token}, auth=(client_id, secret or "")
         )
@@ -375,7 +402,11 @@ async def test_organizations_are_filtered_row_by_row(hub: InProcessService) -> N
         "Keqiao Dye",
         "Textile Cloud",
     ]
-    assert (await hub.graphql(query))["organizations"]["edges"] == []
+    anonymous = await hub.graphql(query, expect_errors=True)
+    assert anonymous["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    no_scope = await token_for(hub, org="Keqiao Dye", org_kind="factory", scopes=[])
+    denied = await hub.graphql(query, headers=bearer(no_scope), expect_errors=True)
+    assert denied["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
 
 @pytest.mark.parametrize("tamper", ["edit", "delete_middle", "delete_tail"])

@@ -6,7 +6,14 @@ from sqlalchemy import text
 
 from regional_node.factories.service import NewFactory, create_factory
 from tests.conftest import HubFactory, NodeFactory
-from tests.support import InProcessService, bearer, eventually, node_token, token_for
+from tests.support import (
+    InProcessService,
+    bearer,
+    create_client,
+    eventually,
+    node_token,
+    token_for,
+)
 from yunfab.db import create_engine, create_sessionmaker, session_scope
 from yunfab.subject import ANONYMOUS
 
@@ -17,27 +24,35 @@ NODE_QUERY = """
 HUB_STATUS = "query($n: String!) { regionalNode(name: $n) { status baseUrl region industry } }"
 
 
-_member_tokens: dict[int, str] = {}
+_member_tokens: dict[tuple[int, str | None], str] = {}
 
 
-async def member(hub: InProcessService) -> dict[str, str]:
-    """A platform member's token, issued by the hub, that nodes check offline."""
-    if id(hub) not in _member_tokens:
-        _member_tokens[id(hub)] = await token_for(
+async def member(hub: InProcessService, resource: str | None = None) -> dict[str, str]:
+    """A platform member's token issued by the hub: for the hub itself, or (resource) a node,
+    which checks it offline."""
+    key = (id(hub), resource)
+    if key not in _member_tokens:
+        _member_tokens[key] = await token_for(
             hub,
             org="Hub Operator",
             org_kind="hub_operator",
             scopes=["factories:read", "nodes:read"],
+            resource=resource,
         )
-    return bearer(_member_tokens[id(hub)])
+    return bearer(_member_tokens[key])
+
+
+NODE_URL = "http://zj-textile.test"
 
 
 async def node_view(node: InProcessService, hub: InProcessService) -> dict:
-    return (await node.graphql(NODE_QUERY, headers=await member(hub)))["node"]
+    return (await node.graphql(NODE_QUERY, headers=await member(hub, NODE_URL)))["node"]
 
 
 async def link_state(node: InProcessService, hub: InProcessService) -> str:
-    return str((await node_view(node, hub))["hubLink"]["state"])
+    """The hub link's state from the node's public readiness report (no token needed)."""
+    ready = (await node.client.get("/readyz")).json()
+    return str(ready["checks"]["hub"]["state"]).upper()
 
 
 async def hub_status(hub: InProcessService, name: str = "zj-textile") -> str | None:
@@ -118,12 +133,11 @@ async def test_a_refused_registration_is_reported_and_retried(
         async with node_factory(hub=hub) as node:
 
             async def retrying() -> bool:
-                link = (await node_view(node, hub))["hubLink"]
-                return link["state"] == "RETRYING" and link["attempts"] >= 2
+                return await link_state(node, hub) == "RETRYING"
 
             await eventually(retrying)
-            link = (await node_view(node, hub))["hubLink"]
-            assert "node_identity_conflict" in link["lastError"]
+            link = (await node.client.get("/readyz")).json()["checks"]["hub"]
+            assert "node_identity_conflict" in link["last_error"]
             # The node still serves its own API while the hub refuses it.
             assert (await node.client.get("/readyz")).status_code == 200
 
@@ -145,7 +159,12 @@ async def test_factories_page_by_name(
     }
     """
     async with hub_factory() as hub, node_factory(hub=hub) as node:
-        headers = await member(hub)
+
+        async def online() -> bool:
+            return await link_state(node, hub) == "ONLINE"
+
+        await eventually(online)
+        headers = await member(hub, NODE_URL)
         first = (await node.graphql(query, headers=headers))["factories"]
         assert [e["node"]["name"] for e in first["edges"]] == [
             "Haining Warp Knitting",
@@ -159,10 +178,26 @@ async def test_factories_page_by_name(
 
         # Outside the node's region, or without a token, factories are not shown.
         outsider = await token_for(
-            hub, org="Far Buyer", org_kind="consumer", scopes=["factories:read"]
+            hub, org="Far Buyer", org_kind="consumer", scopes=["factories:read"], resource=NODE_URL
         )
         for denied_headers, code in ((bearer(outsider), "FORBIDDEN"), ({}, "UNAUTHENTICATED")):
             body = await node.graphql(query, headers=denied_headers, expect_errors=True)
             assert body["errors"][0]["extensions"]["code"] == code
             assert body["data"] is None
             assert "Haining" not in str(body)
+
+        # A token for the hub is no good at the node: audiences keep tokens where they belong.
+        hub_token = await member(hub)
+        response = await node.client.post("/graphql", json={"query": query}, headers=hub_token)
+        assert (response.status_code, response.json()["error"]) == (401, "token_wrong_audience")
+        unknown = await hub.client.post(
+            "/oauth/token",
+            data={"grant_type": "client_credentials", "resource": "http://elsewhere.test"},
+            auth=await _client_auth(hub),
+        )
+        assert (unknown.status_code, unknown.json()["error"]) == (400, "invalid_target")
+
+
+async def _client_auth(hub: InProcessService) -> tuple[str, str]:
+    client_id, secret = await create_client(hub, org="Buyer", org_kind="consumer", scopes=[])
+    return client_id, secret or ""

@@ -191,7 +191,7 @@ async def test_a_node_started_before_its_hub_retries_then_registers(
         await eventually(lambda: hub_link("online"), timeout_s=30)
 
         # Hub tokens are checked offline at the node: its own client's token will do.
-        token = await hub_token(hub.url, credentials)
+        token = await hub_token(hub.url, credentials, resource=node.url)
         query = {"query": "{ node { name hubLink { state attempts lastError } } }"}
         answer = await client.post(
             "/graphql", json=query, headers={"authorization": f"Bearer {token}"}
@@ -224,12 +224,18 @@ async def test_a_node_started_before_its_hub_retries_then_registers(
 
 
 async def hub_token(
-    hub_url: str, credentials: dict[str, str], scope: str = "nodes:register"
+    hub_url: str,
+    credentials: dict[str, str],
+    scope: str = "nodes:register",
+    resource: str | None = None,
 ) -> str:
+    data = {"grant_type": "client_credentials", "scope": scope}
+    if resource:
+        data["resource"] = resource
     async with httpx.AsyncClient(base_url=hub_url) as client:
         response = await client.post(
             "/oauth/token",
-            data={"grant_type": "client_credentials", "scope": scope},
+            data=data,
             auth=(credentials["YUNFAB_NODE_CLIENT_ID"], credentials["YUNFAB_NODE_CLIENT_SECRET"]),
         )
     assert response.status_code == 200, response.text

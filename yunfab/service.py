@@ -43,7 +43,11 @@ def database(request: Request) -> Database:
 
 
 async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """FastAPI dependency: the request's unit of work (commit on success, roll back on error)."""
+    """FastAPI dependency: the request's unit of work (commit on success, roll back on error).
+
+    Use it with `scope="function"`, so the commit happens before the response is sent: a client
+    must never be told 200 for a write that then fails to commit.
+    """
     async with session_scope(database(request).sessionmaker) as session:
         yield session
 

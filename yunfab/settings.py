@@ -112,8 +112,9 @@ class ServiceSettings(BaseSettings):
     policy_engine: Literal["embedded", "opa"] = "embedded"
     """Embedded regorus, or an OPA server (a production sidecar) at `opa_url`."""
     opa_url: str | None = None
-    token_audience: str = "yunfab"
-    """The `aud` access tokens must carry to be accepted here."""
+    token_audience: str | None = None
+    """The `aud` access tokens must carry to be accepted here (RFC 8707 resource); defaults to
+    this service's own public URL, so a token for one node is useless at another."""
     graphiql_assets_dir: Path = DEFAULT_ASSETS_DIR
     """Local GraphiQL files (`yunfab graphiql-assets`); without them GraphiQL loads from a CDN."""
 

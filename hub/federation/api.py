@@ -73,7 +73,7 @@ def _events(request: Request) -> NodeEvents:
     return events
 
 
-Session = Annotated[AsyncSession, Depends(db_session)]
+Session = Annotated[AsyncSession, Depends(db_session, scope="function")]
 Caller = Annotated[Subject, Depends(current_subject)]
 Authz = Annotated[Authorizer, Depends(authorizer)]
 Settings = Annotated[HubSettings, Depends(_settings)]

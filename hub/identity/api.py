@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import html
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.audit.service import AuditLog
+from hub.federation.models import RegionalNode
 from hub.identity import service
 from hub.identity.auth import authorizer, current_subject
 from hub.identity.keys import rotate_keys
-from hub.identity.oauth import SCOPES, HubAuthorizationServer, OAuthStore, authenticate_person
+from hub.identity.oauth import (
+    SCOPES,
+    HubAuthorizationServer,
+    OAuthStore,
+    audience_var,
+    authenticate_person,
+)
 from hub.identity.oauth import Request as OAuthRequest
 from hub.settings import HubSettings
 from yunfab.authorization import Authorizer
@@ -24,7 +33,7 @@ from yunfab.subject import Subject, SubjectKind
 
 router = APIRouter(tags=["identity"])
 
-Session = Annotated[AsyncSession, Depends(db_session)]
+Session = Annotated[AsyncSession, Depends(db_session, scope="function")]
 Caller = Annotated[Subject, Depends(current_subject)]
 Authz = Annotated[Authorizer, Depends(authorizer)]
 
@@ -77,10 +86,27 @@ async def _audit_events(audit: AuditLog, oauth_request: OAuthRequest) -> None:
         )
 
 
+async def _audience(request: Request, session: AsyncSession, resource: str | None) -> str | None:
+    """The audience a token may be issued for (RFC 8707 `resource`): this hub, or a registered
+    node's URL. Each service accepts only tokens for itself, so a token replayed elsewhere fails."""
+    settings: HubSettings = request.app.state.settings
+    if resource is None or resource.rstrip("/") == settings.audience:
+        return settings.audience
+    target = resource.rstrip("/")
+    known = await session.scalar(select(RegionalNode.name).where(RegionalNode.base_url == target))
+    return target if known else None
+
+
 @router.post("/oauth/token", summary="Token endpoint (client credentials, authorization code)")
-async def token(request: Request) -> Response:
+async def token(request: Request, session: Session) -> Response:
     _, server, store, audit = _hub(request)
     oauth_request = await _capture(request)
+    audience = await _audience(request, session, oauth_request.form.get("resource"))
+    if audience is None:
+        return JSONResponse(
+            {"error": "invalid_target", "error_description": "unknown resource"}, status_code=400
+        )
+    audience_var.set(audience)
     status, body, headers = await asyncio.to_thread(
         store.run, lambda: server.create_token_response(oauth_request)
     )
@@ -277,9 +303,13 @@ async def rotate(
 ) -> dict[str, str]:
     await authz.check(caller, "hub.keys.rotate")
     settings: HubSettings = request.app.state.settings
-    key = await rotate_keys(session, passphrase=settings.key_passphrase)
+    key = await rotate_keys(
+        session,
+        passphrase=settings.key_passphrase,
+        retire_after=dt.timedelta(seconds=settings.token_lifetime_s),
+    )
     await session.commit()
-    await request.app.state.keyring.refresh()
+    await request.app.state.keyring.load()
     await request.app.state.audit.append(
         actor=caller, action="keys.rotated", resource=key.kid, outcome="ok"
     )

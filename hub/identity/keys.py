@@ -8,12 +8,14 @@ done from the console reaches running hubs without a restart.
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import structlog
 from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet
 from sqlalchemy import select
@@ -21,8 +23,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.identity.models import KeyStatus, SigningKey
 from yunfab.db import session_scope, utcnow
-from yunfab.errors import ServiceUnavailable
+from yunfab.errors import Conflict, ServiceUnavailable
 from yunfab.tokens import ACCESS_TOKEN_TYPE, ALGORITHM
+
+log = structlog.get_logger(__name__)
+
+
+MIN_RELOAD_S = 5.0
 
 
 def _new_key(passphrase: str | None) -> SigningKey:
@@ -39,15 +46,28 @@ def _new_key(passphrase: str | None) -> SigningKey:
     )
 
 
-async def rotate_keys(session: AsyncSession, *, passphrase: str | None) -> SigningKey:
-    """Make a new active key; the active one becomes previous, the previous one retired."""
+async def rotate_keys(
+    session: AsyncSession, *, passphrase: str | None, retire_after: dt.timedelta
+) -> SigningKey:
+    """Make a new active key. The active one becomes previous; a previous key is retired once
+    `retire_after` (the token lifetime) has passed since it stopped signing, so no live token
+    loses its key. Refuses to add a plain key beside encrypted ones (a console run without the
+    production passphrase)."""
     keys = (
-        await session.scalars(select(SigningKey).where(SigningKey.status != KeyStatus.RETIRED))
+        await session.scalars(
+            select(SigningKey).where(SigningKey.status != KeyStatus.RETIRED).with_for_update()
+        )
     ).all()
+    if passphrase is None and any(key.encrypted for key in keys):
+        raise Conflict(
+            "the signing keys are encrypted: give YUNFAB_HUB_SIGNING_KEY_PASSPHRASE to rotate"
+        )
     now = utcnow()
     for key in keys:
-        key.status = KeyStatus.RETIRED if key.status is KeyStatus.PREVIOUS else KeyStatus.PREVIOUS
-        key.rotated_at = now
+        if key.status is KeyStatus.ACTIVE:
+            key.status, key.rotated_at = KeyStatus.PREVIOUS, now
+        elif key.rotated_at is None or now - key.rotated_at >= retire_after:
+            key.status = KeyStatus.RETIRED
     fresh = _new_key(passphrase)
     session.add(fresh)
     await session.flush()
@@ -63,10 +83,16 @@ class LoadedKey:
 
 class KeyRing:
     def __init__(
-        self, sessionmaker: async_sessionmaker[AsyncSession], *, passphrase: str | None
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        *,
+        passphrase: str | None,
+        retire_after: dt.timedelta,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.passphrase = passphrase
+        self.retire_after = retire_after
+        self._loaded_at = float("-inf")
         self._keys: list[LoadedKey] = []
         self._public = KeySet([])
 
@@ -80,7 +106,9 @@ class KeyRing:
         async with session_scope(self.sessionmaker) as session:
             rows = (await session.scalars(live)).all()
             if not any(row.status is KeyStatus.ACTIVE for row in rows):
-                await rotate_keys(session, passphrase=self.passphrase)
+                await rotate_keys(
+                    session, passphrase=self.passphrase, retire_after=self.retire_after
+                )
                 rows = (await session.scalars(live)).all()
         loaded = []
         for row in rows:
@@ -89,9 +117,18 @@ class KeyRing:
             loaded.append(LoadedKey(kid=row.kid, key=key, status=row.status))
         self._keys = loaded
         self._public = KeySet([ECKey.import_key(k.key.as_dict(private=False)) for k in loaded])
+        self._loaded_at = time.monotonic()
 
     async def refresh(self) -> None:
-        await self.load()
+        """For a token naming an unknown `kid`: reload, at most every few seconds, so random
+        `kid`s cannot turn into a database query each; a failed reload leaves the ring as is."""
+        if time.monotonic() - self._loaded_at < MIN_RELOAD_S:
+            return
+        try:
+            await self.load()
+        except Exception:
+            self._loaded_at = time.monotonic()
+            log.exception("key_reload_failed")
 
     def key_set(self) -> KeySet:
         return self._public

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from authlib.oauth2.rfc6749 import (
     AuthorizationServer,
     ClientMixin,
+    InvalidGrantError,
     InvalidRequestError,
     OAuth2Request,
     TokenMixin,
@@ -33,12 +34,12 @@ from authlib.oidc.core import UserInfo
 from authlib.oidc.core.grants import OpenIDCode
 from joserfc import jwt
 from joserfc.errors import JoseError
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.identity.keys import KeyRing, access_token_claims
 from hub.identity.models import ApiClient, AuthorizationCode, RevokedToken, User
-from hub.identity.secrets import code_digest, verify_secret
+from hub.identity.secrets import code_digest, hash_secret, verify_secret
 from hub.organizations.models import Organization
 from hub.settings import HubSettings
 from yunfab.db import utcnow
@@ -51,6 +52,7 @@ SCOPES = {
     "factories:read": "read factories on nodes",
     "audit:read": "read the audit log (auditors)",
     "tokens:introspect": "introspect tokens issued to others",
+    "hub:admin": "administer the hub (with the admin role): keys, clients, users",
     "openid": "sign in with OpenID Connect",
     "profile": "the user's name",
     "email": "the user's email",
@@ -157,7 +159,13 @@ class Request(OAuth2Request):  # type: ignore[misc]
         return self._form
 
 
+_DUMMY_HASH = hash_secret("no account has this password")
+
 _session: contextvars.ContextVar[Session] = contextvars.ContextVar("oauth_session")
+audience_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "token_audience", default=None
+)
+"""The resource (RFC 8707) the token being issued is for; set by the token endpoint."""
 
 
 class OAuthStore:
@@ -206,11 +214,9 @@ def authenticate_person(session: Session, email: str, password: str) -> OAuthUse
     user = session.execute(
         select(User).where(User.email == email.strip().lower())
     ).scalar_one_or_none()
-    if (
-        user is None
-        or user.disabled_at is not None
-        or not verify_secret(password, user.password_hash)
-    ):
+    # Hash even for an unknown email, so the answer's timing does not tell which accounts exist.
+    stored = user.password_hash if user is not None else _DUMMY_HASH
+    if not verify_secret(password, stored) or user is None or user.disabled_at is not None:
         return None
     return load_user(session, user.id)
 
@@ -264,7 +270,15 @@ class AuthorizationCodeWithPkce(AuthorizationCodeGrant):  # type: ignore[misc]
         return StoredCode(row)
 
     def delete_authorization_code(self, authorization_code: StoredCode) -> None:
-        OAuthStore.session().delete(authorization_code.row)
+        # Delete by key and count: of two requests racing with one code, only one deletes it,
+        # and the other fails here before its tokens leave the server.
+        deleted = OAuthStore.session().execute(
+            delete(AuthorizationCode).where(
+                AuthorizationCode.code_hash == authorization_code.row.code_hash
+            )
+        )
+        if deleted.rowcount != 1:  # type: ignore[attr-defined]
+            raise InvalidGrantError("the authorization code was already used")
 
     def authenticate_user(self, authorization_code: StoredCode) -> OAuthUser | None:
         return load_user(OAuthStore.session(), authorization_code.row.user_id)
@@ -474,7 +488,7 @@ class HubAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         if user is None:
             claims = access_token_claims(
                 issuer=settings.issuer_url,
-                audience=settings.token_audience,
+                audience=audience_var.get() or settings.audience,
                 lifetime_s=settings.token_lifetime_s,
                 subject=row.client_id,
                 client_id=row.client_id,
@@ -487,7 +501,7 @@ class HubAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         else:
             claims = access_token_claims(
                 issuer=settings.issuer_url,
-                audience=settings.token_audience,
+                audience=audience_var.get() or settings.audience,
                 lifetime_s=settings.token_lifetime_s,
                 subject=user.get_user_id(),
                 client_id=row.client_id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -69,8 +70,12 @@ async def create_client(
     if input.kind is ClientKind.APP and not input.redirect_uris:
         raise InvalidInput("an app client needs at least one redirect URI")
     for uri in input.redirect_uris:
-        if not uri.startswith(("https://", "http://127.0.0.1", "http://localhost")):
-            raise InvalidInput(f"redirect URI {uri!r} must be https (or loopback http)")
+        parts = urlsplit(uri)
+        loopback = parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1")
+        if not (parts.scheme == "https" and parts.hostname) and not loopback:
+            raise InvalidInput(f"redirect URI {uri!r} must be https (or http on loopback)")
+        if parts.fragment:
+            raise InvalidInput(f"redirect URI {uri!r} must not have a fragment")
     organization = await _organization(session, input.organization)
     secret = None if input.public else new_secret()
     client = ApiClient(

@@ -24,7 +24,9 @@ async def load_revocations(
         rows = (
             await session.scalars(
                 select(RevokedToken).where(
-                    RevokedToken.seq > revocations.last_seq, RevokedToken.expires_at > utcnow()
+                    # Look back: seqs are taken at insert, commits land in any order.
+                    RevokedToken.seq > revocations.last_seq - 100,
+                    RevokedToken.expires_at > utcnow(),
                 )
             )
         ).all()
@@ -42,7 +44,7 @@ async def keep_current(
     while True:
         await asyncio.sleep(interval_s)
         try:
-            await keyring.refresh()
+            await keyring.load()
             await load_revocations(sessionmaker, revocations)
         except Exception:  # keep serving with what we have; readiness shows a dead database
             log.exception("identity_refresh_failed")

@@ -80,18 +80,26 @@ class HubKeys:
         self._http = httpx.AsyncClient(timeout=5.0, transport=transport)
         self._keys = KeySet([])
         self._next_fetch = 0.0
+        self._fetched_at = float("-inf")
 
     def key_set(self) -> KeySet:
         return self._keys
 
-    async def refresh(self, *, force: bool = False) -> None:
-        if not force and time.monotonic() < self._next_fetch:
+    async def refresh(self, *, force: bool = False, max_age_s: float | None = None) -> None:
+        """Fetch again: when forced, when older than `max_age_s`, or (for an unknown `kid`) at
+        most every few seconds."""
+        now = time.monotonic()
+        if max_age_s is not None:
+            if now - self._fetched_at < max_age_s:
+                return
+        elif not force and now < self._next_fetch:
             return
         try:
             response = await self._http.get(self.jwks_url)
             response.raise_for_status()
             self._keys = KeySet.import_key_set(response.json())
-            self._next_fetch = time.monotonic() + MIN_JWKS_REFETCH_S
+            self._fetched_at = time.monotonic()
+            self._next_fetch = self._fetched_at + MIN_JWKS_REFETCH_S
         except (httpx.HTTPError, ValueError) as exc:
             self._next_fetch = time.monotonic() + 1.0
             log.warning("jwks_fetch_failed", url=self.jwks_url, error=str(exc))

@@ -29,6 +29,8 @@ from yunfab.revocations import RevocationSet
 log = structlog.get_logger(__name__)
 
 STOP_NOTICE_TIMEOUT_S = 2.0
+LOOKBACK = 100
+JWKS_MAX_AGE_S = 60.0
 
 
 class LinkState(enum.StrEnum):
@@ -87,10 +89,15 @@ class HubLink:
     async def _sync_revocations(self) -> None:
         """Bring the node's deny-list up to date: revocations reach it within one heartbeat."""
         assert self.revocations is not None
-        feed = await self.client.revocations(after=self.revocations.last_seq)
+        # Look back a little: sequence numbers are taken at insert but commits land in any
+        # order, so an entry below the last one seen may appear later. Re-adding is harmless.
+        feed = await self.client.revocations(after=max(0, self.revocations.last_seq - LOOKBACK))
         for entry in feed["revocations"]:
             self.revocations.add(entry["jti"], entry["exp"], seq=entry["seq"])
         self.revocations.prune()
+        if self.keys is not None:
+            # Keys retired at the hub (rotated out, or compromised) stop verifying here too.
+            await self.keys.refresh(max_age_s=JWKS_MAX_AGE_S)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="hub-link")

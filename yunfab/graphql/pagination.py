@@ -26,13 +26,16 @@ def encode_cursor(key: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, arity: int) -> list[Any]:
+def decode_cursor(cursor: str, arity: int, types: tuple[type, ...] | None = None) -> list[Any]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         key = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
         raise InvalidInput("invalid cursor") from exc
     if not isinstance(key, list) or len(key) != arity:
+        raise InvalidInput("invalid cursor")
+    kinds = types or (str,) * arity
+    if any(type(part) is not kind for part, kind in zip(key, kinds, strict=True)):
         raise InvalidInput("invalid cursor")
     return key
 
@@ -45,10 +48,19 @@ class PageRequest:
     after: list[Any] | None
 
     @classmethod
-    def from_args(cls, first: int, after: str | None, *, max_size: int, arity: int) -> PageRequest:
+    def from_args(
+        cls,
+        first: int,
+        after: str | None,
+        *,
+        max_size: int,
+        arity: int,
+        types: tuple[type, ...] | None = None,
+    ) -> PageRequest:
+        """`types` are the key's column types (all `str` when not given)."""
         if not 1 <= first <= max_size:
             raise InvalidInput(f"first must be between 1 and {max_size}")
-        return cls(limit=first, after=decode_cursor(after, arity) if after else None)
+        return cls(limit=first, after=decode_cursor(after, arity, types) if after else None)
 
 
 Counter = Callable[[], Awaitable[int]]

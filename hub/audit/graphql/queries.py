@@ -59,7 +59,11 @@ class AuditQuery:
         page = await page_entries(
             context.session,
             page=PageRequest.from_args(
-                first, after, max_size=context.settings.graphql_max_page_size, arity=1
+                first,
+                after,
+                max_size=context.settings.graphql_max_page_size,
+                arity=1,
+                types=(int,),
             ),
             action=action,
         )

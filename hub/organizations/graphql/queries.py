@@ -8,6 +8,10 @@ from hub.organizations import service
 from hub.organizations.graphql.types import OrganizationType
 from hub.organizations.models import Organization
 from yunfab.graphql.pagination import Connection, Page, PageRequest
+from yunfab.graphql.permissions import allowed
+
+CHUNK = 200
+MAX_CHUNKS = 5
 
 
 def _resource(organization: Organization) -> dict[str, str]:
@@ -20,7 +24,10 @@ def _resource(organization: Organization) -> dict[str, str]:
 
 @strawberry.type
 class OrganizationQuery:
-    @strawberry.field(description="Organizations you may see, ordered by name.")
+    @strawberry.field(
+        description="Organizations you may see, ordered by name.",
+        permission_classes=[allowed("hub.organizations.list")],
+    )
     async def organizations(
         self, info: Info[HubContext, None], first: int = 50, after: str | None = None
     ) -> Connection[OrganizationType]:
@@ -30,12 +37,13 @@ class OrganizationQuery:
         )
         visible: list[Organization] = []
         cursor, more = request.after, True
-        # Read in chunks and let the policy decide each chunk in one call, until a page is full.
-        while more and len(visible) <= request.limit:
+        # Read in chunks and let the policy decide each chunk in one call, until a page is full;
+        # a few chunks at most, so a sparse view cannot turn into a scan of the whole table.
+        for _ in range(MAX_CHUNKS):
+            if not more or len(visible) > request.limit:
+                break
             chunk = await service.list_organizations(
-                context.session,
-                context.subject,
-                page=PageRequest(limit=request.limit, after=cursor),
+                context.session, context.subject, page=PageRequest(limit=CHUNK, after=cursor)
             )
             visible += await context.authorizer.filter(
                 context.subject, "hub.organization.read", chunk.rows, _resource
