@@ -439,3 +439,42 @@ async def test_audit_chain_detects_tampering(
         result = await verify_chain(session)
     assert not result.ok
     assert result.seq == {"edit": 3, "delete_middle": 2, "delete_tail": 5}[tamper]
+
+
+async def test_redirect_uris_must_be_https_or_exactly_loopback(hub: InProcessService) -> None:
+    from yunfab.errors import InvalidInput
+
+    for bad in ["http://localhost.evil.test/cb", "http://example.test/cb", "https://a.test/cb#x"]:
+        with pytest.raises(InvalidInput):
+            await create_client(
+                hub,
+                org="Apps",
+                org_kind="publisher",
+                kind="app",
+                public=True,
+                scopes=["openid"],
+                redirect_uris=[bad],
+            )
+    client_id, _ = await create_client(
+        hub,
+        org="Apps",
+        org_kind="publisher",
+        kind="app",
+        public=True,
+        scopes=["openid"],
+        redirect_uris=["http://127.0.0.1:8123/cb", "https://app.test/cb"],
+    )
+    assert client_id.startswith("yf_")
+
+
+async def test_a_plain_key_is_never_added_beside_encrypted_ones(hub_factory: HubFactory) -> None:
+    from hub.identity.keys import rotate_keys
+    from yunfab.db import session_scope
+    from yunfab.errors import Conflict
+
+    async with hub_factory(signing_key_passphrase="a passphrase from the secret store") as hub:
+        with pytest.raises(Conflict, match="encrypted"):
+            async with session_scope(hub.app.state.db.sessionmaker) as session:
+                await rotate_keys(session, passphrase=None, retire_after=dt.timedelta(minutes=10))
+        jwks = (await hub.client.get("/.well-known/jwks.json")).json()
+        assert len(jwks["keys"]) == 1

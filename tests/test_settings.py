@@ -91,6 +91,17 @@ def test_production_refuses_to_start_without_its_secrets(monkeypatch: pytest.Mon
         )
     with pytest.raises(SettingsError, match="YUNFAB_NODE_CLIENT_ID"):
         load_settings(NodeSettings, env="production", name="n", region="CN", industry="x")
+    with pytest.raises(SettingsError, match="YUNFAB_NODE_HUB_URL: an https URL"):
+        load_settings(
+            NodeSettings,
+            env="production",
+            name="n",
+            region="CN",
+            industry="x",
+            client_id="c",
+            client_secret="s",
+            hub_url="http://hub.example.cn",
+        )
 
 
 def test_a_missing_required_setting_is_named() -> None:
