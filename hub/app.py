@@ -24,6 +24,7 @@ from yunfab.authorization import Authorizer
 from yunfab.db import create_sync_engine, session_scope
 from yunfab.migrations import TREES
 from yunfab.policy import create_engine as create_policy_engine
+from yunfab.ratelimit import FailureThrottle
 from yunfab.revocations import RevocationSet
 from yunfab.service import Database, create_service_app
 from yunfab.tokens import TokenValidator
@@ -55,6 +56,7 @@ def create_app(settings: HubSettings) -> FastAPI:
         state.db = Database.open(settings.db_url)
         sessions = state.db.sessionmaker
         state.node_events = NodeEvents()
+        state.throttle = FailureThrottle(limit=10, window_s=60)
         state.audit = AuditLog(sessions)
         state.keyring = KeyRing(
             sessions,

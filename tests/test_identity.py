@@ -478,3 +478,21 @@ async def test_a_plain_key_is_never_added_beside_encrypted_ones(hub_factory: Hub
                 await rotate_keys(session, passphrase=None, retire_after=dt.timedelta(minutes=10))
         jwks = (await hub.client.get("/.well-known/jwks.json")).json()
         assert len(jwks["keys"]) == 1
+
+
+async def test_guessing_client_secrets_is_throttled(hub: InProcessService) -> None:
+    client_id, secret = await create_client(hub, org="Buyer Co", org_kind="consumer", scopes=[])
+    form = {"grant_type": "client_credentials"}
+    for _ in range(10):
+        wrong = await hub.client.post("/oauth/token", data=form, auth=(client_id, "guess"))
+        assert wrong.status_code == 401
+    # Over the limit even the right secret waits: the guesser learns nothing more.
+    limited = await hub.client.post("/oauth/token", data=form, auth=(client_id, secret or ""))
+    assert limited.status_code == 429
+    assert limited.json()["error"] == "rate_limited"
+    assert int(limited.headers["retry-after"]) > 0
+    other_id, other_secret = await create_client(
+        hub, org="Other Co", org_kind="consumer", scopes=[]
+    )
+    ok = await hub.client.post("/oauth/token", data=form, auth=(other_id, other_secret or ""))
+    assert ok.status_code == 200

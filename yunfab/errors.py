@@ -86,6 +86,8 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code >= 500:
             log.error("request_failed", code=exc.code, detail=exc.detail)
         headers = None
+        if exc.status_code == 429 and "retry_after_s" in exc.extra:
+            headers = {"Retry-After": str(exc.extra["retry_after_s"])}
         if exc.status_code == 401:
             # RFC 6750: say what kind of credentials are wanted and why these failed.
             headers = {

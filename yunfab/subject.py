@@ -32,6 +32,8 @@ class Subject:
     scopes: frozenset[str] = field(default_factory=frozenset)
     roles: frozenset[str] = field(default_factory=frozenset)
     token_id: str | None = None
+    expires_at: float | None = None
+    """When the token this subject came from expires (epoch seconds)."""
 
     def policy_input(self) -> dict[str, Any]:
         return {

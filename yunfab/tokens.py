@@ -137,6 +137,7 @@ class AccessClaims:
             scopes=self.scopes,
             roles=frozenset(claims.get("roles", [])),
             token_id=self.jti,
+            expires_at=float(claims["exp"]),
         )
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime as dt
 import html
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -97,10 +98,32 @@ async def _audience(request: Request, session: AsyncSession, resource: str | Non
     return target if known else None
 
 
-@router.post("/oauth/token", summary="Token endpoint (client credentials, authorization code)")
+def _throttle_key(request: Request, who: str) -> str:
+    return f"{who}|{request.client.host if request.client else '?'}"
+
+
+def _client_id_of(oauth_request: OAuthRequest) -> str:
+    """The client a token request claims to be (Basic auth or form), for throttling only."""
+    authorization = oauth_request.headers.get("authorization", "")
+    if authorization.lower().startswith("basic "):
+        try:
+            decoded = base64.b64decode(authorization[6:]).decode()
+            return unquote(decoded.partition(":")[0])
+        except (ValueError, UnicodeDecodeError):
+            return "?"
+    return oauth_request.form.get("client_id", "?")
+
+
+@router.post(
+    "/oauth/token",
+    summary="Token endpoint (client credentials, authorization code)",
+    responses={429: {"description": "Too many failed client authentications"}},
+)
 async def token(request: Request, session: Session) -> Response:
     _, server, store, audit = _hub(request)
     oauth_request = await _capture(request)
+    throttle_key = _throttle_key(request, _client_id_of(oauth_request))
+    request.app.state.throttle.check(throttle_key)
     audience = await _audience(request, session, oauth_request.form.get("resource"))
     if audience is None:
         return JSONResponse(
@@ -111,6 +134,8 @@ async def token(request: Request, session: Session) -> Response:
         store.run, lambda: server.create_token_response(oauth_request)
     )
     await _audit_events(audit, oauth_request)
+    if status == 401:
+        request.app.state.throttle.failed(throttle_key)
     return _respond(status, body, headers)
 
 
@@ -187,7 +212,9 @@ async def authorize_decision(request: Request) -> Response:
 async def authorize(request: Request) -> Response:
     _, server, store, audit = _hub(request)
     oauth_request = await _capture(request)
+    throttle_key = _throttle_key(request, oauth_request.form.get("email", "").strip().lower())
     if request.method == "POST":
+        request.app.state.throttle.check(throttle_key)
         oauth_request.payload = type(oauth_request.payload)(
             {**oauth_request.args, **oauth_request.form}
         )
@@ -226,6 +253,7 @@ async def authorize(request: Request) -> Response:
     if kind == "form":
         return _login_page(oauth_request, value)
     if kind == "retry":
+        request.app.state.throttle.failed(throttle_key)
         return _login_page(oauth_request, value, "Wrong email or password.")
     user = getattr(oauth_request, "user", None)
     if user is not None:

@@ -1,16 +1,17 @@
 """Keeps a hub process's key ring and deny-list current with the database, so a rotation or a
-revocation made by another hub process or the console takes effect here within one interval."""
+revocation made by another hub process or the console takes effect here within one interval;
+and clears authorization codes that expired unused."""
 
 from __future__ import annotations
 
 import asyncio
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.identity.keys import KeyRing
-from hub.identity.models import RevokedToken
+from hub.identity.models import AuthorizationCode, RevokedToken
 from yunfab.db import session_scope, utcnow
 from yunfab.revocations import RevocationSet
 
@@ -46,5 +47,9 @@ async def keep_current(
         try:
             await keyring.load()
             await load_revocations(sessionmaker, revocations)
+            async with session_scope(sessionmaker) as session:
+                await session.execute(
+                    delete(AuthorizationCode).where(AuthorizationCode.expires_at < utcnow())
+                )
         except Exception:  # keep serving with what we have; readiness shows a dead database
             log.exception("identity_refresh_failed")

@@ -70,4 +70,5 @@ class NodeSubscription:
         self, info: Info[NodeContext, None]
     ) -> AsyncGenerator[HubLinkType, None]:
         async for status in info.context.hub_link.changes.subscribe():
+            info.context.ensure_current()
             yield HubLinkType.from_status(status)

@@ -8,6 +8,7 @@ and an earlier successful one in the same document stays committed.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, TypeVar
@@ -18,8 +19,10 @@ from strawberry.fastapi import BaseContext
 
 from yunfab.authorization import Authorizer
 from yunfab.db import session_scope
+from yunfab.revocations import RevocationSet
 from yunfab.settings import ServiceSettings
 from yunfab.subject import Subject
+from yunfab.tokens import TokenExpired, TokenRevoked
 
 
 class ServiceContext(BaseContext):
@@ -38,7 +41,22 @@ class ServiceContext(BaseContext):
         self.authorizer = authorizer
         self._read_session: AsyncSession | None = None
         self._decisions: dict[tuple[str, str], bool] = {}
+        self.revocations: RevocationSet | None = None
         self.loaders: dict[str, Any] = {}
+
+    def ensure_current(self) -> None:
+        """For long-lived operations (subscriptions): end them once the caller's token expires
+        or is revoked, instead of streaming on the strength of a token no longer valid."""
+        subject = self.subject
+        if subject.expires_at is not None and time.time() > subject.expires_at:
+            raise TokenExpired("the token has expired")
+        revocations = getattr(self, "revocations", None)
+        if (
+            subject.token_id
+            and revocations is not None
+            and revocations.is_revoked(subject.token_id)
+        ):
+            raise TokenRevoked("the token has been revoked")
 
     async def allows(self, action: str, resource: dict[str, Any] | None = None) -> bool:
         key = (action, json.dumps(resource or {}, sort_keys=True, default=str))
@@ -77,6 +95,7 @@ async def request_context(
         subject=subject,
         authorizer=state.authorizer,
     )
+    context.revocations = state.tokens.revocations
     for name, value in extra.items():
         setattr(context, name, value)
     try:

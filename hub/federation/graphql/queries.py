@@ -66,4 +66,5 @@ class FederationSubscription:
     ) -> AsyncGenerator[RegionalNodeEventType, None]:
         context = info.context
         async for event in context.node_events.subscribe():
+            context.ensure_current()
             yield RegionalNodeEventType.from_event(event, context.settings)

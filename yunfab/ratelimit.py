@@ -1,0 +1,53 @@
+"""Failure throttling for credential checks (client secrets, passwords).
+
+Counts failures per key (e.g. client id and address, or email and address) in a sliding window;
+once a key has failed too often it is refused with 429 until the window moves on, whether or not
+the next guess is right. In-process: several hub replicas each keep their own counts, so the
+effective limit is per replica (a shared store would make it global).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+
+from yunfab.errors import YunfabError
+
+
+class TooManyFailures(YunfabError):
+    code = "rate_limited"
+    status_code = 429
+
+
+class FailureThrottle:
+    def __init__(self, *, limit: int, window_s: float, max_keys: int = 100_000) -> None:
+        self.limit = limit
+        self.window_s = window_s
+        self.max_keys = max_keys
+        self._failures: dict[str, deque[float]] = {}
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        failures = self._failures.get(key)
+        if failures is None:
+            return deque()
+        while failures and failures[0] <= now - self.window_s:
+            failures.popleft()
+        if not failures:
+            del self._failures[key]
+        return failures
+
+    def check(self, key: str) -> None:
+        """Raise 429 (with the seconds to wait) while `key` is over its limit."""
+        now = time.monotonic()
+        failures = self._recent(key, now)
+        if len(failures) >= self.limit:
+            retry_after = int(failures[0] + self.window_s - now) + 1
+            raise TooManyFailures(
+                "too many failed attempts; try again later", retry_after_s=retry_after
+            )
+
+    def failed(self, key: str) -> None:
+        now = time.monotonic()
+        if len(self._failures) >= self.max_keys:
+            self._failures.pop(next(iter(self._failures)))
+        self._failures.setdefault(key, deque()).append(now)
