@@ -309,3 +309,39 @@ async def handshake(ws_url: str, subprotocol: str) -> None:
     async with websockets.connect(ws_url, subprotocols=[subprotocol]) as ws:  # type: ignore[list-item]
         await ws.send(json.dumps({"type": "connection_init"}))
         await asyncio.wait_for(ws.recv(), 5)
+
+
+async def test_a_subscription_ends_when_its_token_expires(processes: Start, tmp_path: Path) -> None:
+    credentials = node_client(tmp_path, "gd-injection-moulding", "CN-GD")
+    hub = processes(
+        "hub",
+        "hub",
+        "serve",
+        "--data-dir",
+        str(tmp_path),
+        env={"YUNFAB_HUB_TOKEN_LIFETIME_S": "1"},
+    )
+    short_lived = await hub_token(hub.url, credentials)
+    ws_url = hub.url.replace("http://", "ws://") + "/graphql"
+    async with websockets.connect(
+        ws_url,
+        subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+        additional_headers={"authorization": f"Bearer {short_lived}"},
+    ) as ws:
+        await ws.send(json.dumps({"type": "connection_init"}))
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        await ws.send(
+            json.dumps({"id": "1", "type": "subscribe", "payload": {"query": NODE_EVENTS}})
+        )
+        await asyncio.sleep(2.0)  # past the token's expiry
+        fresh = {"authorization": f"Bearer {await hub_token(hub.url, credentials)}"}
+        body = {"region": "CN-GD", "industry": "injection-moulding", "base_url": "http://gd.test"}
+        async with httpx.AsyncClient(base_url=hub.url) as client:
+            response = await client.put(
+                "/api/v1/nodes/gd-injection-moulding", json=body, headers=fresh
+            )
+            assert response.status_code == 200
+        message = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        assert message["type"] in ("next", "error"), message
+        errors = message["payload"]["errors"] if message["type"] == "next" else message["payload"]
+        assert errors[0]["extensions"]["code"] == "TOKEN_EXPIRED"
