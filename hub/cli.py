@@ -17,7 +17,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.audit.service import AuditLog, verify_chain
+from hub.audit.service import append_entry, verify_chain
 from hub.identity import service
 from hub.identity.keys import rotate_keys
 from hub.identity.models import ClientKind
@@ -79,7 +79,6 @@ def _console(
 
     async def run() -> T:
         db = Database.open(settings.db_url)
-        audit = AuditLog(db.sessionmaker)
         authorizer = Authorizer(
             create_policy_engine(settings.policy_engine, settings.opa_url),
             context={"service": "hub", "env": settings.env.value},
@@ -88,12 +87,14 @@ def _console(
             await authorizer.check(SYSTEM, action)
             async with session_scope(db.sessionmaker) as session:
                 result = await work(session, settings)
-            await audit.append(
-                actor=SYSTEM,
-                action=action.removeprefix("hub."),
-                resource=resource(result),
-                outcome="ok",
-            )
+                # In the same transaction: the action and its audit entry land together.
+                await append_entry(
+                    session,
+                    actor=SYSTEM,
+                    action=action.removeprefix("hub."),
+                    resource=resource(result),
+                    outcome="ok",
+                )
             return result
         finally:
             await db.close()

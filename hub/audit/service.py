@@ -17,6 +17,7 @@ from typing import Any
 
 import structlog
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.audit.models import AuditEntry, AuditHead
@@ -52,7 +53,48 @@ def entry_hash(entry: AuditEntry) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+async def append_entry(
+    session: AsyncSession,
+    *,
+    actor: Subject,
+    action: str,
+    resource: str,
+    outcome: str,
+    detail: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Append within the caller's transaction: the entry commits with the action it records,
+    or neither does."""
+    if (await session.connection()).dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK})
+    head = await session.get(AuditHead, _HEAD_ID, with_for_update=True)
+    entry = AuditEntry(
+        seq=(head.seq if head else 0) + 1,
+        at=utcnow(),
+        actor=actor.label,
+        actor_org=actor.org_id,
+        action=action,
+        resource=resource[:512],
+        outcome=outcome,
+        detail=json.loads(json.dumps(detail or {}, default=str)),
+        prev_hash=head.hash if head else GENESIS,
+    )
+    entry.hash = entry_hash(entry)
+    session.add(entry)
+    if head is None:
+        session.add(AuditHead(id=_HEAD_ID, seq=entry.seq, hash=entry.hash))
+    else:
+        head.seq, head.hash = entry.seq, entry.hash
+    await session.flush()
+    return entry
+
+
 class AuditLog:
+    """Appends events that are their own action (a decision, a token issued) in their own
+    transaction, serialized in this process; retried when another process (the console on the
+    same SQLite file) took the same sequence number first."""
+
+    ATTEMPTS = 5
+
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         self.sessionmaker = sessionmaker
         self._lock = asyncio.Lock()
@@ -66,30 +108,24 @@ class AuditLog:
         outcome: str,
         detail: dict[str, Any] | None = None,
     ) -> AuditEntry:
-        async with self._lock, session_scope(self.sessionmaker) as session:
-            if (await session.connection()).dialect.name == "postgresql":
-                await session.execute(
-                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK}
-                )
-            head = await session.get(AuditHead, _HEAD_ID)
-            entry = AuditEntry(
-                seq=(head.seq if head else 0) + 1,
-                at=utcnow(),
-                actor=actor.label,
-                actor_org=actor.org_id,
-                action=action,
-                resource=resource[:512],
-                outcome=outcome,
-                detail=json.loads(json.dumps(detail or {}, default=str)),
-                prev_hash=head.hash if head else GENESIS,
-            )
-            entry.hash = entry_hash(entry)
-            session.add(entry)
-            if head is None:
-                session.add(AuditHead(id=_HEAD_ID, seq=entry.seq, hash=entry.hash))
-            else:
-                head.seq, head.hash = entry.seq, entry.hash
-            return entry
+        async with self._lock:
+            for attempt in range(1, self.ATTEMPTS + 1):
+                try:
+                    async with session_scope(self.sessionmaker) as session:
+                        return await append_entry(
+                            session,
+                            actor=actor,
+                            action=action,
+                            resource=resource,
+                            outcome=outcome,
+                            detail=detail,
+                        )
+                except (IntegrityError, OperationalError):
+                    if attempt == self.ATTEMPTS:
+                        log.exception("audit_append_failed", action=action)
+                        raise
+                    await asyncio.sleep(0.05 * attempt)
+        raise AssertionError("unreachable")
 
 
 @dataclass(frozen=True)

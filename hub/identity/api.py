@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.audit.service import AuditLog
+from hub.audit.service import AuditLog, append_entry
 from hub.federation.models import RegionalNode
 from hub.identity import service
 from hub.identity.auth import authorizer, current_subject
@@ -336,11 +336,9 @@ async def rotate(
         passphrase=settings.key_passphrase,
         retire_after=dt.timedelta(seconds=settings.token_lifetime_s),
     )
+    await append_entry(session, actor=caller, action="keys.rotated", resource=key.kid, outcome="ok")
     await session.commit()
     await request.app.state.keyring.load()
-    await request.app.state.audit.append(
-        actor=caller, action="keys.rotated", resource=key.kid, outcome="ok"
-    )
     return {"kid": key.kid}
 
 
