@@ -7,7 +7,7 @@ import base64
 import datetime as dt
 import html
 from typing import Annotated, Any
-from urllib.parse import unquote, urlencode
+from urllib.parse import unquote
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -195,7 +195,15 @@ def _login_page(oauth_request: OAuthRequest, client_name: str, error: str = "") 
         error=f'<p class="err">{html.escape(error)}</p>' if error else "",
     )
     return HTMLResponse(
-        page, status_code=401 if error else 200, headers={"Cache-Control": "no-store"}
+        page,
+        status_code=401 if error else 200,
+        headers={
+            "Cache-Control": "no-store",
+            # The sign-in page is never framed: no clickjacking of the "allow" button.
+            "X-Frame-Options": "DENY",
+            "Content-Security-Policy": "frame-ancestors 'none'; default-src 'self'; "
+            "style-src 'unsafe-inline'",
+        },
     )
 
 
@@ -340,6 +348,3 @@ async def rotate(
     await session.commit()
     await request.app.state.keyring.load()
     return {"kid": key.kid}
-
-
-__all__ = ["router", "urlencode"]
