@@ -63,13 +63,19 @@ async def hub_status(hub: InProcessService, name: str = "zj-textile") -> str | N
 async def test_node_registers_and_the_hub_lists_it_online(
     hub_factory: HubFactory, node_factory: NodeFactory
 ) -> None:
-    async with hub_factory() as hub, node_factory(hub=hub) as node:
+    async with hub_factory() as hub, node_factory(hub=hub, heartbeat_interval_s=0.05) as node:
 
         async def online() -> bool:
             return await link_state(node, hub) == "ONLINE"
 
         await eventually(online)
         data = await node_view(node, hub)
+
+        async def beating() -> bool:
+            link = (await node_view(node, hub))["hubLink"]
+            return bool(link["lastHeartbeatAt"] > link["registeredAt"])
+
+        await eventually(beating)
         assert data["name"] == "zj-textile"
         assert data["region"] == "CN-ZJ"
         assert data["publicUrl"] == "http://zj-textile.test"

@@ -153,8 +153,6 @@ class HubLink:
                     )
                 else:
                     await self.client.heartbeat(self.registration.name)
-                if self.revocations is not None:
-                    await self._sync_revocations()
                     self._set(
                         replace(
                             self.status,
@@ -165,6 +163,8 @@ class HubLink:
                             next_attempt_at=None,
                         )
                     )
+                if self.revocations is not None:
+                    await self._sync_revocations()
                 await asyncio.sleep(interval)
             except HubError as exc:
                 if exc.code == "node_not_registered":
