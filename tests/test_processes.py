@@ -216,7 +216,7 @@ async def test_a_node_started_before_its_hub_retries_then_registers(
             assert json.loads(await ws.recv())["type"] == "connection_ack"
             subscribe = {"query": "subscription { hubLinkChanges { state } }"}
             await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": subscribe}))
-            await asyncio.sleep(0.3)
+            await asyncio.sleep(1.0)
             hub.process.stop()
             message = json.loads(await asyncio.wait_for(ws.recv(), 30))
             assert message["payload"]["data"]["hubLinkChanges"] == {"state": "RETRYING"}
@@ -262,7 +262,7 @@ async def test_node_events_stream_over_graphql_transport_ws(
                 }
             )
         )
-        await asyncio.sleep(0.3)  # let the subscription attach before the event happens
+        await asyncio.sleep(1.0)  # let the subscription attach before the event happens
         async with httpx.AsyncClient(base_url=hub.url) as client:
             body = {
                 "region": "CN-GD",
