@@ -61,7 +61,7 @@ def create_app(settings: HubSettings) -> FastAPI:
         state.keyring = KeyRing(
             sessions,
             passphrase=settings.key_passphrase,
-            retire_after=dt.timedelta(seconds=settings.token_lifetime_s),
+            retire_after=settings.key_retire_after,
         )
         state.revocations = RevocationSet()
         try:

@@ -7,7 +7,6 @@ its action to the audit log. Secrets are printed once, in the JSON the command p
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import json
 import sys
 from collections.abc import Awaitable, Callable
@@ -273,7 +272,7 @@ def keys_rotate(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> N
         return await rotate_keys(
             session,
             passphrase=settings.key_passphrase,
-            retire_after=dt.timedelta(seconds=settings.token_lifetime_s),
+            retire_after=settings.key_retire_after,
         )
 
     key = _console(data_dir, database_url, "hub.keys.rotate", work, resource=lambda k: k.kid)

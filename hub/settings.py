@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import datetime as dt
 from typing import ClassVar
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from yunfab.settings import ServiceSettings
+from yunfab.settings import ServiceSettings, normalize_url
+from yunfab.tokens import LEEWAY_S
 
 
 class HubSettings(ServiceSettings):
@@ -39,8 +41,14 @@ class HubSettings(ServiceSettings):
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
+    def key_retire_after(self) -> dt.timedelta:
+        """How long a key that stopped signing must still verify: a token lifetime, plus the
+        time other hub processes may keep signing with it, plus the validators' leeway."""
+        return dt.timedelta(seconds=self.token_lifetime_s + self.key_refresh_interval_s + LEEWAY_S)
+
+    @property
     def audience(self) -> str:
-        return self.token_audience or self.issuer_url
+        return normalize_url(self.token_audience or self.issuer_url)
 
     @property
     def key_passphrase(self) -> str | None:

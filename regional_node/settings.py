@@ -5,7 +5,7 @@ from typing import ClassVar
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from yunfab.settings import Region, ServiceSettings, Slug
+from yunfab.settings import Region, ServiceSettings, Slug, normalize_url
 
 
 class NodeStorageSettings(ServiceSettings):
@@ -50,9 +50,9 @@ class NodeSettings(NodeStorageSettings):
 
     @property
     def audience(self) -> str:
-        return (self.token_audience or self.public_url or f"http://{self.host}:{self.port}").rstrip(
-            "/"
-        )
+        """Tokens for this node carry its public URL, as the hub registered it."""
+        url = self.token_audience or self.public_url or f"http://{self.host}:{self.port}"
+        return normalize_url(url)
 
     @property
     def issuer(self) -> str:

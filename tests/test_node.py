@@ -202,6 +202,21 @@ async def test_factories_page_by_name(
             auth=await _client_auth(hub),
         )
         assert (unknown.status_code, unknown.json()["error"]) == (400, "invalid_target")
+        # Without valid client credentials the hub says nothing about which URLs are nodes.
+        probe = await hub.client.post(
+            "/oauth/token",
+            data={"grant_type": "client_credentials", "resource": NODE_URL},
+            auth=("yf_nobody", "wrong"),
+        )
+        assert (probe.status_code, probe.json()["error"]) == (401, "invalid_client")
+        # The node's URL in another spelling names the same audience.
+        client_id, secret = await _client_auth(hub)
+        shouted = await hub.client.post(
+            "/oauth/token",
+            data={"grant_type": "client_credentials", "resource": "HTTP://ZJ-TEXTILE.test:80/"},
+            auth=(client_id, secret),
+        )
+        assert shouted.status_code == 200, shouted.text
 
 
 async def _client_auth(hub: InProcessService) -> tuple[str, str]:

@@ -102,7 +102,7 @@ def hub_serve(
     settings.port = sock.getsockname()[1]
     configure_logging(settings, service="hub")
     _prepare_database(settings, TREES["hub"], migrate=bool(settings.auto_migrate))
-    run(create_app(settings), sock)
+    run(create_app(settings), sock, settings)
 
 
 @node_app.command("serve")
@@ -152,7 +152,7 @@ def node_serve(
         asyncio.run(_check_node_identity(settings))
     except IdentityMismatch as exc:
         fail(f"{exc.detail} (YUNFAB_NODE_DATABASE_URL / --data-dir)")
-    run(create_app(settings), sock)
+    run(create_app(settings), sock, settings)
 
 
 async def _check_node_identity(settings: ServiceSettings) -> None:

@@ -2,14 +2,15 @@
 
 Counts failures per key (e.g. client id and address, or email and address) in a sliding window;
 once a key has failed too often it is refused with 429 until the window moves on, whether or not
-the next guess is right. In-process: several hub replicas each keep their own counts, so the
-effective limit is per replica (a shared store would make it global).
+the next guess is right. Keys include the caller's address, which is only the real one when the
+ingress is listed in `FORWARDED_ALLOW_IPS` (else every caller shares the ingress's address, and
+one attacker could lock a client out). In-process: each hub replica keeps its own counts.
 """
 
 from __future__ import annotations
 
 import time
-from collections import deque
+from collections import OrderedDict, deque
 
 from yunfab.errors import YunfabError
 
@@ -24,7 +25,7 @@ class FailureThrottle:
         self.limit = limit
         self.window_s = window_s
         self.max_keys = max_keys
-        self._failures: dict[str, deque[float]] = {}
+        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
 
     def _recent(self, key: str, now: float) -> deque[float]:
         failures = self._failures.get(key)
@@ -47,7 +48,10 @@ class FailureThrottle:
             )
 
     def failed(self, key: str) -> None:
+        """Record a failure. When full, forget the key that failed least recently, never this
+        one: spraying new keys cannot wash out the history of the key under attack."""
         now = time.monotonic()
-        if len(self._failures) >= self.max_keys:
-            self._failures.pop(next(iter(self._failures)))
+        if key not in self._failures and len(self._failures) >= self.max_keys:
+            self._failures.popitem(last=False)
         self._failures.setdefault(key, deque()).append(now)
+        self._failures.move_to_end(key)

@@ -39,12 +39,14 @@ def bound_url(sock: socket.socket) -> str:
     return f"http://{f'[{host}]' if ':' in host else host}:{port}"
 
 
-def run(app: FastAPI, sock: socket.socket) -> None:
+def run(app: FastAPI, sock: socket.socket, settings: ServiceSettings) -> None:
+    trusted = settings.forwarded_allow_ips
     config = uvicorn.Config(
         app,
         log_config=None,
         lifespan="on",
-        proxy_headers=False,
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted or "",
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
     )
     uvicorn.Server(config).run(sockets=[sock])

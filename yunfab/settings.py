@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
-from pydantic import AfterValidator, ValidationError, model_validator
+from pydantic import AfterValidator, AnyHttpUrl, TypeAdapter, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
@@ -86,6 +86,16 @@ def normalize_database_url(value: str) -> str:
     return url.set(drivername=_ASYNC_DRIVERS[backend]).render_as_string(hide_password=False)
 
 
+def normalize_url(url: str) -> str:
+    """A service URL in one spelling: lower-case scheme and host, no default port, no trailing
+    slash. Raises ValueError for anything that is not an absolute http(s) URL."""
+    parsed = _HTTP_URL.validate_python(url)
+    return str(parsed).rstrip("/")
+
+
+_HTTP_URL: TypeAdapter[AnyHttpUrl] = TypeAdapter(AnyHttpUrl)
+
+
 def sqlite_url(path: Path) -> str:
     return URL.create("sqlite+aiosqlite", database=str(path)).render_as_string()
 
@@ -115,6 +125,9 @@ class ServiceSettings(BaseSettings):
     token_audience: str | None = None
     """The `aud` access tokens must carry to be accepted here (RFC 8707 resource); defaults to
     this service's own public URL, so a token for one node is useless at another."""
+    forwarded_allow_ips: str | None = None
+    """Proxies (comma-separated addresses, e.g. the ingress) whose X-Forwarded-For is believed,
+    so per-caller limits see the real client; none by default."""
     graphiql_assets_dir: Path = DEFAULT_ASSETS_DIR
     """Local GraphiQL files (`yunfab graphiql-assets`); without them GraphiQL loads from a CDN."""
 

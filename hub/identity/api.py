@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import datetime as dt
 import html
 from typing import Annotated, Any
 from urllib.parse import unquote
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.audit.service import AuditLog, append_entry
-from hub.federation.models import RegionalNode
 from hub.identity import service
 from hub.identity.auth import authorizer, current_subject
 from hub.identity.keys import rotate_keys
@@ -23,7 +20,6 @@ from hub.identity.oauth import (
     SCOPES,
     HubAuthorizationServer,
     OAuthStore,
-    audience_var,
     authenticate_person,
 )
 from hub.identity.oauth import Request as OAuthRequest
@@ -87,17 +83,6 @@ async def _audit_events(audit: AuditLog, oauth_request: OAuthRequest) -> None:
         )
 
 
-async def _audience(request: Request, session: AsyncSession, resource: str | None) -> str | None:
-    """The audience a token may be issued for (RFC 8707 `resource`): this hub, or a registered
-    node's URL. Each service accepts only tokens for itself, so a token replayed elsewhere fails."""
-    settings: HubSettings = request.app.state.settings
-    if resource is None or resource.rstrip("/") == settings.audience:
-        return settings.audience
-    target = resource.rstrip("/")
-    known = await session.scalar(select(RegionalNode.name).where(RegionalNode.base_url == target))
-    return target if known else None
-
-
 def _throttle_key(request: Request, who: str) -> str:
     return f"{who}|{request.client.host if request.client else '?'}"
 
@@ -119,21 +104,16 @@ def _client_id_of(oauth_request: OAuthRequest) -> str:
     summary="Token endpoint (client credentials, authorization code)",
     responses={429: {"description": "Too many failed client authentications"}},
 )
-async def token(request: Request, session: Session) -> Response:
+async def token(request: Request) -> Response:
     _, server, store, audit = _hub(request)
     oauth_request = await _capture(request)
     throttle_key = _throttle_key(request, _client_id_of(oauth_request))
     request.app.state.throttle.check(throttle_key)
-    audience = await _audience(request, session, oauth_request.form.get("resource"))
-    if audience is None:
-        return JSONResponse(
-            {"error": "invalid_target", "error_description": "unknown resource"}, status_code=400
-        )
-    audience_var.set(audience)
     status, body, headers = await asyncio.to_thread(
         store.run, lambda: server.create_token_response(oauth_request)
     )
-    await _audit_events(audit, oauth_request)
+    if status == 200:  # only tokens that actually left the server are recorded as issued
+        await _audit_events(audit, oauth_request)
     if status == 401:
         request.app.state.throttle.failed(throttle_key)
     return _respond(status, body, headers)
@@ -342,7 +322,7 @@ async def rotate(
     key = await rotate_keys(
         session,
         passphrase=settings.key_passphrase,
-        retire_after=dt.timedelta(seconds=settings.token_lifetime_s),
+        retire_after=settings.key_retire_after,
     )
     await append_entry(session, actor=caller, action="keys.rotated", resource=key.kid, outcome="ok")
     await session.commit()

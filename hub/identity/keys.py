@@ -124,10 +124,10 @@ class KeyRing:
         `kid`s cannot turn into a database query each; a failed reload leaves the ring as is."""
         if time.monotonic() - self._loaded_at < MIN_RELOAD_S:
             return
+        self._loaded_at = time.monotonic()  # claimed before awaiting: one reload per burst
         try:
             await self.load()
         except Exception:
-            self._loaded_at = time.monotonic()
             log.exception("key_reload_failed")
 
     def key_set(self) -> KeySet:

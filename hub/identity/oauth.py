@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import (
     AuthorizationServer,
     ClientMixin,
@@ -37,12 +38,14 @@ from joserfc.errors import JoseError
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from hub.federation.models import RegionalNode
 from hub.identity.keys import KeyRing, access_token_claims
 from hub.identity.models import ApiClient, AuthorizationCode, RevokedToken, User
 from hub.identity.secrets import code_digest, hash_secret, verify_secret
 from hub.organizations.models import Organization
 from hub.settings import HubSettings
 from yunfab.db import utcnow
+from yunfab.settings import normalize_url
 from yunfab.tokens import ALGORITHM
 
 SCOPES = {
@@ -221,8 +224,50 @@ def authenticate_person(session: Session, email: str, password: str) -> OAuthUse
     return load_user(session, user.id)
 
 
-class ClientCredentials(ClientCredentialsGrant):  # type: ignore[misc]
+class InvalidTarget(OAuth2Error):  # type: ignore[misc]
+    error = "invalid_target"
+    status_code = 400
+
+
+def normalize_resource(url: str) -> str:
+    """One spelling per service URL (lower-case host, no default port, no trailing slash), so a
+    token's `aud` and the URL a service checks against always compare equal."""
+    return normalize_url(url)
+
+
+class ResourceIndicator:
+    """RFC 8707: a token is for one service, named by `resource`: this hub (the default) or a
+    registered node. Checked after the client has authenticated, so an anonymous caller cannot
+    use the answer to learn which URLs belong to nodes."""
+
+    server: HubAuthorizationServer
+    request: Request
+
+    def validate_resource(self) -> None:
+        hub_audience = self.server.settings.audience
+        resource = self.request.form.get("resource")
+        if resource is None:
+            audience_var.set(hub_audience)
+            return
+        try:
+            target = normalize_resource(resource)
+        except ValueError as exc:
+            raise InvalidTarget("resource must be an absolute URL") from exc
+        if target != hub_audience:
+            known = OAuthStore.session().execute(
+                select(RegionalNode.name).where(RegionalNode.base_url == target)
+            )
+            if known.first() is None:
+                raise InvalidTarget("unknown resource")
+        audience_var.set(target)
+
+
+class ClientCredentials(ResourceIndicator, ClientCredentialsGrant):  # type: ignore[misc]
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+
+    def validate_token_request(self) -> None:
+        super().validate_token_request()
+        self.validate_resource()
 
 
 class S256Only(CodeChallenge):  # type: ignore[misc]
@@ -243,8 +288,12 @@ class S256Only(CodeChallenge):  # type: ignore[misc]
         super().validate_code_verifier(grant, result)
 
 
-class AuthorizationCodeWithPkce(AuthorizationCodeGrant):  # type: ignore[misc]
+class AuthorizationCodeWithPkce(ResourceIndicator, AuthorizationCodeGrant):  # type: ignore[misc]
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+
+    def validate_token_request(self) -> None:
+        super().validate_token_request()
+        self.validate_resource()
 
     def save_authorization_code(self, code: str, request: Request) -> None:
         payload = request.payload.data

@@ -94,6 +94,7 @@ class HubKeys:
                 return
         elif not force and now < self._next_fetch:
             return
+        self._next_fetch = now + MIN_JWKS_REFETCH_S  # claimed before awaiting: one per burst
         try:
             response = await self._http.get(self.jwks_url)
             response.raise_for_status()

@@ -7,7 +7,7 @@ from hub.graphql.context import HubContext
 from hub.organizations import service
 from hub.organizations.graphql.types import OrganizationType
 from hub.organizations.models import Organization
-from yunfab.graphql.pagination import Connection, Page, PageRequest
+from yunfab.graphql.pagination import Connection, Page, PageRequest, encode_cursor
 from yunfab.graphql.permissions import allowed
 
 CHUNK = 200
@@ -53,9 +53,14 @@ class OrganizationQuery:
         page = Page(
             rows=visible[: request.limit], has_next=len(visible) > request.limit or more, count=None
         )
-        return Connection[OrganizationType].from_page(
+        connection = Connection[OrganizationType].from_page(
             page,
             key=lambda organization: (organization.name,),
             node=OrganizationType.from_model,
             after=after,
         )
+        if more and len(visible) <= request.limit and cursor is not None:
+            # Stopped at the chunk cap with a short page: continue after the last row *read*,
+            # not the last row shown, or a run of hidden rows would be read again forever.
+            connection.page_info.end_cursor = encode_cursor(cursor)
+        return connection
