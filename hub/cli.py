@@ -20,6 +20,7 @@ from hub.audit.service import append_entry, verify_chain
 from hub.identity import service
 from hub.identity.keys import rotate_keys
 from hub.identity.models import ClientKind
+from hub.organizations import service as organizations
 from hub.organizations.models import OrganizationKind
 from hub.settings import HubSettings
 from yunfab.authorization import Authorizer
@@ -115,7 +116,7 @@ def org_create(
     """Create an organization (or confirm it exists with that kind)."""
 
     async def work(session: AsyncSession, settings: HubSettings) -> Any:
-        return await service.ensure_organization(session, name=name, kind=kind)
+        return await organizations.ensure_organization(session, name=name, kind=kind)
 
     org = _console(
         data_dir, database_url, "hub.organizations.create", work, resource=lambda o: str(o.id)
@@ -148,7 +149,7 @@ def client_create(
 
     async def work(session: AsyncSession, settings: HubSettings) -> Any:
         if create_org is not None:
-            await service.ensure_organization(session, name=org, kind=create_org)
+            await organizations.ensure_organization(session, name=org, kind=create_org)
         return await service.create_client(
             session,
             SYSTEM,
@@ -206,7 +207,7 @@ def _create_user(
 ) -> dict[str, Any]:
     async def work(session: AsyncSession, settings: HubSettings) -> Any:
         if org_kind is not None:
-            await service.ensure_organization(session, name=org, kind=org_kind)
+            await organizations.ensure_organization(session, name=org, kind=org_kind)
         return await service.create_user(
             session,
             SYSTEM,

@@ -250,11 +250,12 @@ async def create_client(
     from hub.identity import service
     from hub.identity.models import ClientKind
     from hub.organizations.models import OrganizationKind
+    from hub.organizations.service import ensure_organization
     from yunfab.db import session_scope
     from yunfab.subject import SYSTEM
 
     async with session_scope(hub.app.state.db.sessionmaker) as session:
-        await service.ensure_organization(session, name=org, kind=OrganizationKind(org_kind))
+        await ensure_organization(session, name=org, kind=OrganizationKind(org_kind))
         created = await service.create_client(
             session,
             SYSTEM,

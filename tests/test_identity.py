@@ -17,6 +17,7 @@ from joserfc.jwk import KeySet
 from sqlalchemy import text
 
 from hub.organizations.models import OrganizationKind
+from hub.organizations.service import ensure_organization
 from tests.conftest import HubFactory, NodeFactory
 from tests.support import (
     InProcessService,
@@ -272,9 +273,7 @@ async def test_people_sign_in_with_code_and_pkce_and_get_an_id_token(hub: InProc
     from yunfab.subject import SYSTEM
 
     async with session_scope(hub.app.state.db.sessionmaker) as session:
-        await service.ensure_organization(
-            session, name="Hub Operator", kind=OrganizationKind.HUB_OPERATOR
-        )
+        await ensure_organization(session, name="Hub Operator", kind=OrganizationKind.HUB_OPERATOR)
         await service.create_user(
             session,
             SYSTEM,
@@ -370,7 +369,6 @@ async def test_people_sign_in_with_code_and_pkce_and_get_an_id_token(hub: InProc
 
 
 async def test_organizations_are_filtered_row_by_row(hub: InProcessService) -> None:
-    from hub.identity import service
     from yunfab.db import session_scope
 
     async with session_scope(hub.app.state.db.sessionmaker) as session:
@@ -380,7 +378,7 @@ async def test_organizations_are_filtered_row_by_row(hub: InProcessService) -> N
             ("Textile Cloud", "publisher"),
             ("Hub Operator", "hub_operator"),
         ]:
-            await service.ensure_organization(session, name=name, kind=OrganizationKind(kind))
+            await ensure_organization(session, name=name, kind=OrganizationKind(kind))
     factory = await token_for(hub, org="Haining Knit", org_kind="factory", scopes=["orgs:read"])
     operator = await token_for(
         hub, org="Hub Operator", org_kind="hub_operator", scopes=["orgs:read"]
@@ -496,3 +494,13 @@ async def test_guessing_client_secrets_is_throttled(hub: InProcessService) -> No
     )
     ok = await hub.client.post("/oauth/token", data=form, auth=(other_id, other_secret or ""))
     assert ok.status_code == 200
+
+
+async def test_organizations_keep_their_kind_and_need_a_name(hub: InProcessService) -> None:
+    from yunfab.errors import Conflict, InvalidInput
+
+    await create_client(hub, org="Keqiao Dye", org_kind="factory", scopes=[])
+    with pytest.raises(Conflict, match="exists with kind factory"):
+        await create_client(hub, org="Keqiao Dye", org_kind="publisher", scopes=[])
+    with pytest.raises(InvalidInput, match="organization name"):
+        await create_client(hub, org="   ", org_kind="consumer", scopes=[])

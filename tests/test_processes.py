@@ -7,7 +7,8 @@ import asyncio
 import json
 import socket
 import subprocess
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -37,6 +38,24 @@ def run_cli(
         env={**os.environ, **(env or {})},
         check=False,
     )
+
+
+@asynccontextmanager
+async def subscribed(
+    url: str, query: str, token: str | None = None
+) -> AsyncIterator[websockets.ClientConnection]:
+    """A graphql-transport-ws connection with one subscription started (id "1")."""
+    headers = {"authorization": f"Bearer {token}"} if token else None
+    ws_url = url.replace("http://", "ws://") + "/graphql"
+    async with websockets.connect(
+        ws_url,
+        subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+        additional_headers=headers,
+    ) as ws:
+        await ws.send(json.dumps({"type": "connection_init"}))
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}))
+        yield ws
 
 
 def node_client(hub_data_dir: Path, name: str, region: str) -> dict[str, str]:
@@ -206,16 +225,8 @@ async def test_a_node_started_before_its_hub_retries_then_registers(
             "code"
         ] == "UNAUTHENTICATED"
 
-        ws_url = node.url.replace("http://", "ws://") + "/graphql"
-        async with websockets.connect(
-            ws_url,
-            subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
-            additional_headers={"authorization": f"Bearer {token}"},
-        ) as ws:
-            await ws.send(json.dumps({"type": "connection_init"}))
-            assert json.loads(await ws.recv())["type"] == "connection_ack"
-            subscribe = {"query": "subscription { hubLinkChanges { state } }"}
-            await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": subscribe}))
+        subscription = "subscription { hubLinkChanges { state } }"
+        async with subscribed(node.url, subscription, token) as ws:
             await asyncio.sleep(1.0)
             hub.process.stop()
             message = json.loads(await asyncio.wait_for(ws.recv(), 30))
@@ -249,19 +260,7 @@ async def test_node_events_stream_over_graphql_transport_ws(
     credentials = node_client(tmp_path, "gd-injection-moulding", "CN-GD")
     hub = processes("hub", "hub", "serve", "--data-dir", str(tmp_path))
     headers = {"authorization": f"Bearer {await hub_token(hub.url, credentials)}"}
-    ws_url = hub.url.replace("http://", "ws://") + "/graphql"
-    async with websockets.connect(ws_url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
-        await ws.send(json.dumps({"type": "connection_init"}))
-        assert json.loads(await ws.recv())["type"] == "connection_ack"
-        await ws.send(
-            json.dumps(
-                {
-                    "id": "1",
-                    "type": "subscribe",
-                    "payload": {"query": NODE_EVENTS},
-                }
-            )
-        )
+    async with subscribed(hub.url, NODE_EVENTS) as ws:
         await asyncio.sleep(1.0)  # let the subscription attach before the event happens
         async with httpx.AsyncClient(base_url=hub.url) as client:
             body = {
@@ -322,17 +321,7 @@ async def test_a_subscription_ends_when_its_token_expires(processes: Start, tmp_
         env={"YUNFAB_HUB_TOKEN_LIFETIME_S": "1"},
     )
     short_lived = await hub_token(hub.url, credentials)
-    ws_url = hub.url.replace("http://", "ws://") + "/graphql"
-    async with websockets.connect(
-        ws_url,
-        subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
-        additional_headers={"authorization": f"Bearer {short_lived}"},
-    ) as ws:
-        await ws.send(json.dumps({"type": "connection_init"}))
-        assert json.loads(await ws.recv())["type"] == "connection_ack"
-        await ws.send(
-            json.dumps({"id": "1", "type": "subscribe", "payload": {"query": NODE_EVENTS}})
-        )
+    async with subscribed(hub.url, NODE_EVENTS, short_lived) as ws:
         await asyncio.sleep(2.0)  # past the token's expiry
         fresh = {"authorization": f"Bearer {await hub_token(hub.url, credentials)}"}
         body = {"region": "CN-GD", "industry": "injection-moulding", "base_url": "http://gd.test"}

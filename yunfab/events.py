@@ -39,7 +39,3 @@ class Broadcaster(Generic[E]):
                 yield await queue.get()
         finally:
             self._subscribers.discard(queue)
-
-    @property
-    def subscriber_count(self) -> int:
-        return len(self._subscribers)

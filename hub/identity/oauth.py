@@ -229,12 +229,6 @@ class InvalidTarget(OAuth2Error):  # type: ignore[misc]
     status_code = 400
 
 
-def normalize_resource(url: str) -> str:
-    """One spelling per service URL (lower-case host, no default port, no trailing slash), so a
-    token's `aud` and the URL a service checks against always compare equal."""
-    return normalize_url(url)
-
-
 class ResourceIndicator:
     """RFC 8707: a token is for one service, named by `resource`: this hub (the default) or a
     registered node. Checked after the client has authenticated, so an anonymous caller cannot
@@ -250,7 +244,7 @@ class ResourceIndicator:
             audience_var.set(hub_audience)
             return
         try:
-            target = normalize_resource(resource)
+            target = normalize_url(resource)
         except ValueError as exc:
             raise InvalidTarget("resource must be an absolute URL") from exc
         if target != hub_audience:

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.identity.models import ApiClient, ClientKind, RevokedToken, User
 from hub.identity.oauth import SCOPES
 from hub.identity.secrets import hash_secret, new_client_id, new_secret
-from hub.organizations.models import Organization, OrganizationKind
+from hub.organizations.models import Organization
 from hub.organizations.repository import OrganizationRepository
 from yunfab.db import utcnow
 from yunfab.errors import Conflict, InvalidInput, NotFound
@@ -122,20 +122,6 @@ async def create_user(session: AsyncSession, subject: Subject, *, input: NewUser
     session.add(user)
     await session.flush()
     return user
-
-
-async def ensure_organization(
-    session: AsyncSession, *, name: str, kind: OrganizationKind
-) -> Organization:
-    repository = OrganizationRepository(session)
-    organization = await repository.get_by_name(name)
-    if organization is None:
-        organization = Organization(name=name, kind=kind)
-        repository.add(organization)
-        await session.flush()
-    elif organization.kind is not kind:
-        raise Conflict(f"organization {name!r} exists with kind {organization.kind.value}")
-    return organization
 
 
 async def revocations_after(

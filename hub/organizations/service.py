@@ -1,9 +1,7 @@
 """Organizations: who takes part in the platform (hub and node operators, publishers, factories,
-consumers). Issue #3 adds users, roles and API clients on top."""
+consumers). Their people and API clients live in `hub.identity`."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,28 +12,27 @@ from yunfab.graphql.pagination import Page, PageRequest
 from yunfab.subject import Subject
 
 
-class OrganizationExists(Conflict):
-    code = "organization_exists"
+class OrganizationKindConflict(Conflict):
+    code = "organization_kind_conflict"
 
 
-@dataclass(frozen=True)
-class NewOrganization:
-    name: str
-    kind: OrganizationKind
-
-
-async def create_organization(
-    session: AsyncSession, subject: Subject, *, input: NewOrganization
+async def ensure_organization(
+    session: AsyncSession, *, name: str, kind: OrganizationKind
 ) -> Organization:
-    name = input.name.strip()
+    """The organization of that name, created if missing; refused if it exists as another kind."""
+    name = name.strip()
     if not 1 <= len(name) <= 200:
         raise InvalidInput("organization name must be 1 to 200 characters")
     repository = OrganizationRepository(session)
-    if await repository.get_by_name(name) is not None:
-        raise OrganizationExists(f"an organization named {name!r} already exists")
-    organization = Organization(name=name, kind=input.kind)
-    repository.add(organization)
-    await session.flush()
+    organization = await repository.get_by_name(name)
+    if organization is None:
+        organization = Organization(name=name, kind=kind)
+        repository.add(organization)
+        await session.flush()
+    elif organization.kind is not kind:
+        raise OrganizationKindConflict(
+            f"organization {name!r} exists with kind {organization.kind.value}"
+        )
     return organization
 
 

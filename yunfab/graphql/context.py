@@ -1,8 +1,8 @@
 """Per-request GraphQL context shared by both services.
 
-Reads share one lazily opened session per request; each mutation runs in its own unit of work
-(`async with context.unit_of_work() as session`) so a failing mutation leaves nothing half-written
-and an earlier successful one in the same document stays committed.
+Reads share one lazily opened session per request, closed when the request ends. (Mutations,
+when they come, should each run in their own `session_scope`, so a failing one leaves nothing
+half-written and an earlier one in the same document stays committed.)
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -18,7 +18,6 @@ from starlette.requests import HTTPConnection
 from strawberry.fastapi import BaseContext
 
 from yunfab.authorization import Authorizer
-from yunfab.db import session_scope
 from yunfab.revocations import RevocationSet
 from yunfab.settings import ServiceSettings
 from yunfab.subject import Subject
@@ -70,9 +69,6 @@ class ServiceContext(BaseContext):
         if self._read_session is None:
             self._read_session = self.sessionmaker()
         return self._read_session
-
-    def unit_of_work(self) -> AbstractAsyncContextManager[AsyncSession]:
-        return session_scope(self.sessionmaker)
 
     async def close(self) -> None:
         if self._read_session is not None:
