@@ -1,7 +1,34 @@
 """Every node model, imported so that `Base.metadata` is complete for alembic and tests."""
 
+from regional_node.alerts.models import Alert, AlertRule
+from regional_node.audit.models import AuditEntry, AuditHead
 from regional_node.db import Base
-from regional_node.factories.models import Factory
+from regional_node.devices.models import Device, DeviceMetric
+from regional_node.factories.models import CapacityDay, Equipment, Factory
 from regional_node.identity.models import NodeIdentity
+from regional_node.telemetry.models import (
+    DeadLetter,
+    DirtyRange,
+    HourRollup,
+    MinuteRollup,
+    Reading,
+)
 
-__all__ = ["Base", "Factory", "NodeIdentity"]
+__all__ = [
+    "Alert",
+    "AlertRule",
+    "AuditEntry",
+    "AuditHead",
+    "Base",
+    "CapacityDay",
+    "DeadLetter",
+    "Device",
+    "DeviceMetric",
+    "DirtyRange",
+    "Equipment",
+    "Factory",
+    "HourRollup",
+    "MinuteRollup",
+    "NodeIdentity",
+    "Reading",
+]

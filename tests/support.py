@@ -135,7 +135,8 @@ class Databases:
             name = f"yunfab_template_{tree.name}_{uuid.uuid4().hex[:10]}"
             pg_execute(f'CREATE DATABASE "{name}"')
             self._pg_databases.append(name)
-            upgrade(tree, pg_url(name))
+            url = pg_url(name)
+            run_sync(lambda: asyncio.to_thread(upgrade, tree, url))
             self._pg_templates[tree.name] = name
         return self._pg_templates[tree.name]
 

@@ -11,7 +11,12 @@ import typer
 from sqlalchemy.engine import make_url
 
 from yunfab.migrations import TREES, MigrationTree, revision, upgrade
-from yunfab.settings import ServiceSettings, SettingsError, load_settings
+from yunfab.settings import (
+    ServiceSettings,
+    SettingsError,
+    load_settings,
+    normalize_database_url,
+)
 
 app = typer.Typer(
     name="yunfab",
@@ -207,7 +212,7 @@ def db_revision(
     import tempfile
 
     with tempfile.TemporaryDirectory() as scratch:
-        url = database_url or f"sqlite+aiosqlite:///{scratch}/scratch.db"
+        url = normalize_database_url(database_url or f"sqlite:///{scratch}/scratch.db")
         tree = TREES[service.value]
         upgrade(tree, url)
         revision(tree, url, message)

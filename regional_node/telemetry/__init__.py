@@ -1,0 +1,1 @@
+"""Device telemetry: MQTT (plain JSON and Sparkplug B) and HTTP ingest, storage, alerts."""

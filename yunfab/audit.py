@@ -1,0 +1,237 @@
+"""Hash-chained audit logs: one per service database (the hub's, and each node's).
+
+Each entry's hash covers its own fields and the previous entry's hash; the head (newest sequence
+and hash) is kept in its own row. Editing an entry, deleting one from the middle, or cutting the
+tail all show up in `verify`. Appends are serialized: an in-process lock, plus a transaction-level
+advisory lock on PostgreSQL so several processes cannot fork the chain.
+
+A service declares its two tables from the column mixins below and wraps them in an `AuditChain`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import structlog
+from sqlalchemy import JSON, Integer, String, func, select, text
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Mapped, mapped_column
+
+from yunfab.db import UTCDateTime, session_scope, utcnow
+from yunfab.graphql.pagination import Page, PageRequest
+from yunfab.subject import Subject
+
+log = structlog.get_logger(__name__)
+
+GENESIS = "0" * 64
+_HEAD_ID = 1
+
+
+class AuditEntryColumns:
+    """One audited event. `hash` covers every other column and the previous entry's hash, so an
+    edited or deleted entry breaks the chain at that point."""
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    actor: Mapped[str] = mapped_column(String(128))
+    actor_org: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(128), index=True)
+    resource: Mapped[str] = mapped_column(String(512))
+    outcome: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[dict[str, object]] = mapped_column(JSON)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditHeadColumns:
+    """The newest entry's sequence and hash, kept apart so a deleted tail is detected too."""
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+EntryT = TypeVar("EntryT", bound=AuditEntryColumns)
+HeadT = TypeVar("HeadT", bound=AuditHeadColumns)
+
+
+def entry_hash(entry: AuditEntryColumns) -> str:
+    at = entry.at.astimezone(dt.UTC).isoformat(timespec="microseconds")
+    body = json.dumps(
+        [
+            entry.prev_hash,
+            entry.seq,
+            at,
+            entry.actor,
+            entry.actor_org,
+            entry.action,
+            entry.resource,
+            entry.outcome,
+            entry.detail,
+        ],
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
+    )
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Verification:
+    ok: bool
+    checked: int
+    problem: str | None = None
+    seq: int | None = None
+
+
+class AuditChain(Generic[EntryT, HeadT]):
+    """The chain kept in one pair of tables. `lock_key` is the PostgreSQL advisory lock that
+    serializes appends across processes; each chain has its own."""
+
+    def __init__(self, entry: type[EntryT], head: type[HeadT], *, lock_key: int) -> None:
+        self.entry = entry
+        self.head = head
+        self.lock_key = lock_key
+
+    async def append(
+        self,
+        session: AsyncSession,
+        *,
+        actor: Subject,
+        action: str,
+        resource: str,
+        outcome: str,
+        detail: dict[str, Any] | None = None,
+    ) -> EntryT:
+        """Append within the caller's transaction: the entry commits with the action it records,
+        or neither does."""
+        if (await session.connection()).dialect.name == "postgresql":
+            await session.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": self.lock_key}
+            )
+        head = await session.get(self.head, _HEAD_ID, with_for_update=True)
+        entry = self.entry()
+        entry.seq = (head.seq if head else 0) + 1
+        entry.at = utcnow()
+        entry.actor = actor.label
+        entry.actor_org = actor.org_id
+        entry.action = action
+        entry.resource = resource[:512]
+        entry.outcome = outcome
+        entry.detail = json.loads(json.dumps(detail or {}, default=str))
+        entry.prev_hash = head.hash if head else GENESIS
+        entry.hash = entry_hash(entry)
+        session.add(entry)
+        if head is None:
+            head = self.head()
+            head.id, head.seq, head.hash = _HEAD_ID, entry.seq, entry.hash
+            session.add(head)
+        else:
+            head.seq, head.hash = entry.seq, entry.hash
+        await session.flush()
+        return entry
+
+    async def verify(self, session: AsyncSession, *, batch: int = 1000) -> Verification:
+        """Walk the whole chain; report the first entry that does not hold."""
+        entry_cls: Any = self.entry
+        expected_prev, expected_seq, checked = GENESIS, 1, 0
+        last_seq = 0
+        while True:
+            rows = (
+                await session.scalars(
+                    select(entry_cls)
+                    .where(entry_cls.seq > last_seq)
+                    .order_by(entry_cls.seq)
+                    .limit(batch)
+                )
+            ).all()
+            if not rows:
+                break
+            for entry in rows:
+                if entry.seq != expected_seq:
+                    return Verification(
+                        False, checked, f"entry {expected_seq} is missing", expected_seq
+                    )
+                if entry.prev_hash != expected_prev:
+                    return Verification(False, checked, "chain broken before this entry", entry.seq)
+                if entry_hash(entry) != entry.hash:
+                    return Verification(False, checked, "entry was altered", entry.seq)
+                expected_prev, expected_seq = entry.hash, entry.seq + 1
+                checked += 1
+                last_seq = entry.seq
+        head = await session.get(self.head, _HEAD_ID)
+        if head is None and checked:
+            return Verification(False, checked, "the chain head is missing")
+        if head is not None and (head.seq != last_seq or head.hash != expected_prev):
+            return Verification(
+                False, checked, f"entries after {last_seq} were removed", last_seq + 1
+            )
+        return Verification(True, checked)
+
+    async def page(
+        self, session: AsyncSession, *, page: PageRequest, action: str | None = None
+    ) -> Page[EntryT]:
+        """Newest first."""
+        entry_cls: Any = self.entry
+        query = select(entry_cls).order_by(entry_cls.seq.desc())
+        counting = select(func.count()).select_from(entry_cls)
+        if action is not None:
+            query = query.where(entry_cls.action == action)
+            counting = counting.where(entry_cls.action == action)
+        if page.after is not None:
+            query = query.where(entry_cls.seq < int(page.after[0]))
+        rows = (await session.scalars(query.limit(page.limit + 1))).all()
+
+        async def count() -> int:
+            return await session.scalar(counting) or 0
+
+        return Page.from_rows(rows, page.limit, count)
+
+
+class AuditLog(Generic[EntryT, HeadT]):
+    """Appends events that are their own action (a decision, a token issued) in their own
+    transaction, serialized in this process; retried when another process (a console on the
+    same SQLite file) took the same sequence number first."""
+
+    ATTEMPTS = 5
+
+    def __init__(
+        self, sessionmaker: async_sessionmaker[AsyncSession], chain: AuditChain[EntryT, HeadT]
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.chain = chain
+        self._lock = asyncio.Lock()
+
+    async def append(
+        self,
+        *,
+        actor: Subject,
+        action: str,
+        resource: str,
+        outcome: str,
+        detail: dict[str, Any] | None = None,
+    ) -> EntryT:
+        async with self._lock:
+            for attempt in range(1, self.ATTEMPTS + 1):
+                try:
+                    async with session_scope(self.sessionmaker) as session:
+                        return await self.chain.append(
+                            session,
+                            actor=actor,
+                            action=action,
+                            resource=resource,
+                            outcome=outcome,
+                            detail=detail,
+                        )
+                except (IntegrityError, OperationalError):
+                    if attempt == self.ATTEMPTS:
+                        log.exception("audit_append_failed", action=action)
+                        raise
+                    await asyncio.sleep(0.05 * attempt)
+        raise AssertionError("unreachable")
