@@ -1,16 +1,116 @@
-# Decisions taken on a regional node (context.node_name, context.node_region).
+# Decisions taken on a regional node (context.node_name, context.node_region, and
+# context.operator_org: the hub organization that runs the node, when configured).
+#
+# Resources on a node are about one factory: {"factory": slug, "org": the factory's
+# organization at the hub (or null)}. Actions checked before a factory is known (listing,
+# inviting) come with no resource.
 package yunfab.authz
 
 import rego.v1
 
-node_actions := {"node.info.read", "node.factory.read"}
+node_actions := {
+	"node.info.read",
+	"node.factory.list",
+	"node.factory.read",
+	"node.factory.invite",
+	"node.factory.edit",
+	"node.factory.submit",
+	"node.factory.review",
+	"node.device.read",
+	"node.device.manage",
+	"node.telemetry.read",
+	"node.alert.read",
+	"node.alert.manage",
+	"node.alert.respond",
+	"node.deadletter.read",
+	"node.audit.read",
+}
 
 # Anyone signed in on the platform may see which node this is and how its hub link is doing.
 node(subject, "node.info.read", _, _) if authenticated(subject)
 
-# Factories: the node's own operator organization and the hub operator, or a platform member of
-# the same region who asked to read factories.
-node(subject, "node.factory.read", _, context) if {
+# Listing factories: operators, platforms of the region that read factories, and factory people
+# (who then see their own factory only: each row is decided by node.factory.read).
+node(subject, "node.factory.list", _, context) if node_operator(subject, context)
+
+node(subject, "node.factory.list", _, context) if _region_reader(subject, context)
+
+node(subject, "node.factory.list", _, _) if factory_person(subject)
+
+node(subject, "node.factory.read", _, context) if node_operator(subject, context)
+
+node(subject, "node.factory.read", _, context) if _region_reader(subject, context)
+
+node(subject, "node.factory.read", resource, _) if factory_member(subject, resource)
+
+node(subject, "node.factory.invite", _, context) if node_operator(subject, context)
+
+# A factory fills in its own profile and submits it; review is the operator's.
+node(subject, action, _, context) if {
+	action in {"node.factory.edit", "node.factory.submit", "node.factory.review"}
+	node_operator(subject, context)
+}
+
+node(subject, action, resource, _) if {
+	action in {"node.factory.edit", "node.factory.submit"}
+	factory_member(subject, resource)
+	has_scope(subject, "factories:write")
+}
+
+# Devices, telemetry and alerts of a factory: its own people and the node operator. Platforms
+# of the region do not see machine data here; that is shared through the hub's data exchange.
+node(subject, action, _, context) if {
+	action in {
+		"node.device.read", "node.device.manage", "node.telemetry.read",
+		"node.alert.read", "node.alert.manage", "node.alert.respond",
+	}
+	node_operator(subject, context)
+}
+
+node(subject, action, resource, _) if {
+	action in {"node.device.read", "node.telemetry.read", "node.alert.read", "node.alert.respond"}
+	factory_member(subject, resource)
+}
+
+node(subject, action, resource, _) if {
+	action in {"node.device.manage", "node.alert.manage"}
+	factory_member(subject, resource)
+	has_scope(subject, "devices:write")
+}
+
+node(subject, action, _, context) if {
+	action in {"node.deadletter.read", "node.audit.read"}
+	node_operator(subject, context)
+}
+
+# Who operates this node: its own client (the node's credentials at the hub), the console on
+# the node's machine, or people and clients of the operator organization with node:operate.
+node_operator(subject, context) if {
+	authenticated(subject)
+	subject.node == context.node_name
+}
+
+node_operator(subject, _) if system(subject)
+
+node_operator(subject, context) if {
+	authenticated(subject)
+	context.operator_org != null
+	subject.org == context.operator_org
+	has_scope(subject, "node:operate")
+}
+
+factory_person(subject) if {
+	authenticated(subject)
+	subject.org_kind == "factory"
+}
+
+factory_member(subject, resource) if {
+	factory_person(subject)
+	resource.org != null
+	subject.org == resource.org
+}
+
+_region_reader(subject, context) if {
 	has_scope(subject, "factories:read")
 	_serves_region(subject, context)
 }

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import asyncio
+import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -8,17 +10,31 @@ import httpx
 import structlog
 from fastapi import FastAPI
 
+from regional_node.alerts.engine import AlertEngine, AlertEvent
+from regional_node.audit.service import AuditLog
+from regional_node.devices.credentials import VerifiedSecrets
+from regional_node.devices.registry import DeviceRegistry
 from regional_node.graphql.context import get_context
 from regional_node.graphql.schema import build_schema
 from regional_node.hub_link.auth import ClientCredentials, HubKeys
 from regional_node.hub_link.client import HubClient, Registration
 from regional_node.hub_link.link import Backoff, HubLink
 from regional_node.identity.service import ensure_identity
+from regional_node.runtime import NodeRuntime
 from regional_node.settings import NodeSettings
+from regional_node.telemetry import api as telemetry_api
+from regional_node.telemetry import rollups
+from regional_node.telemetry.broker import BrokerAdmin
+from regional_node.telemetry.metrics import IngestMetrics
+from regional_node.telemetry.mqtt import MqttIngest, MqttOptions
+from regional_node.telemetry.pipeline import IngestPipeline, TelemetryEvent
+from regional_node.telemetry.store import TelemetryStore
 from yunfab.authorization import Authorizer
 from yunfab.db import session_scope
+from yunfab.events import Broadcaster
 from yunfab.migrations import TREES
 from yunfab.policy import create_engine as create_policy_engine
+from yunfab.ratelimit import FailureThrottle
 from yunfab.revocations import RevocationSet
 from yunfab.service import Database, create_service_app
 from yunfab.tokens import TokenValidator
@@ -85,10 +101,38 @@ def create_app(
         app.state.hub_link = link
         await keys.refresh()
         link.start()
+        runtime, mqtt, broker = await _start_runtime(app, settings, db)
+        tasks = [
+            asyncio.create_task(
+                rollups.maintain(
+                    db.engine,
+                    rollups.Retention(
+                        raw_s=settings.raw_retention_days * 86400,
+                        minute_s=settings.minute_retention_days * 86400,
+                        hour_s=settings.hour_retention_days * 86400
+                        if settings.hour_retention_days
+                        else None,
+                    ),
+                    rollup_every_s=settings.rollup_interval_s,
+                ),
+                name="telemetry-maintenance",
+            ),
+            asyncio.create_task(
+                runtime.alerts.run_stale_checks(settings.stale_check_interval_s),
+                name="stale-alerts",
+            ),
+        ]
         log.info("node_started", public_url=public_url, hub=settings.hub_url)
         try:
             yield
         finally:
+            if mqtt is not None:
+                await mqtt.stop()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if broker is not None:
+                await broker.close()
             await link.stop()
             await keys.close()
             await db.close()
@@ -96,19 +140,26 @@ def create_app(
 
     async def hub_link_check() -> dict[str, Any]:
         status = app.state.hub_link.status
-        return {
+        checks: dict[str, Any] = {
             "hub": {
                 "state": status.state.value,
                 "url": status.hub_url,
                 "last_error": status.last_error,
             }
         }
+        mqtt: MqttIngest | None = app.state.mqtt
+        if mqtt is not None:
+            checks["mqtt"] = {
+                "connected": mqtt.status.connected,
+                "last_error": mqtt.status.last_error,
+                "messages": mqtt.status.messages,
+            }
+        return checks
 
     policy = create_policy_engine(settings.policy_engine, settings.opa_url)
 
     async def audit_line(**entry: Any) -> None:
-        # Nodes keep no audit chain of their own yet; cross-organization decisions are logged.
-        log.info("cross_org_access", **{k: str(v) for k, v in entry.items()})
+        await app.state.audit.append(**entry)
 
     app = create_service_app(
         title=f"Yunfab node {settings.name}",
@@ -119,11 +170,92 @@ def create_app(
         schema=build_schema(settings),
         context_getter=get_context,
         readiness_extra=hub_link_check,
+        routers=[telemetry_api.router],
     )
     app.state.settings = settings
+    app.state.mqtt = None
+    app.state.device_throttle = FailureThrottle(limit=20, window_s=60)
+    app.state.device_secrets = VerifiedSecrets()
     app.state.authorizer = Authorizer(
         policy,
-        context={"service": "node", "node_name": settings.name, "node_region": settings.region},
+        context={
+            "service": "node",
+            "node_name": settings.name,
+            "node_region": settings.region,
+            "operator_org": settings.operator_org,
+        },
         audit=audit_line,
     )
     return app
+
+
+async def _start_runtime(
+    app: FastAPI, settings: NodeSettings, db: Database
+) -> tuple[NodeRuntime, MqttIngest | None, BrokerAdmin | None]:
+    """Device registry, ingest pipeline, alerts; the broker admin and MQTT consumer if set."""
+    app.state.audit = AuditLog(db.sessionmaker)
+    registry = DeviceRegistry(db.sessionmaker)
+    await registry.reload()
+    metrics = IngestMetrics()
+    telemetry_events: Broadcaster[TelemetryEvent] = Broadcaster(queue_size=1024)
+    alert_events: Broadcaster[AlertEvent] = Broadcaster()
+    pipeline = IngestPipeline(
+        registry=registry,
+        store=TelemetryStore(db.engine),
+        metrics=metrics,
+        events=telemetry_events,
+        raw_retention_s=settings.raw_retention_days * 86400,
+    )
+    alerts = AlertEngine(db.sessionmaker, registry, alert_events, metrics)
+    pipeline.on_accepted.append(alerts.on_readings)
+    endpoint = settings.mqtt_endpoint
+    tls = ssl.create_default_context() if endpoint and endpoint[2] else None
+    broker = None
+    if endpoint is not None and settings.broker_admin_username and settings.broker_admin_password:
+        broker = BrokerAdmin(
+            endpoint[0],
+            endpoint[1],
+            settings.broker_admin_username,
+            settings.broker_admin_password.get_secret_value(),
+            tls=tls,
+        )
+        await broker.start()
+        if settings.mqtt_username and settings.mqtt_password:
+            await broker.ensure_ingest_client(
+                settings.mqtt_username, settings.mqtt_password.get_secret_value(), settings.name
+            )
+    runtime = NodeRuntime(
+        node_name=settings.name,
+        authorizer=app.state.authorizer,
+        audit=app.state.audit,
+        registry=registry,
+        pipeline=pipeline,
+        alerts=alerts,
+        metrics=metrics,
+        telemetry_events=telemetry_events,
+        alert_events=alert_events,
+        broker=broker,
+    )
+    app.state.runtime = runtime
+    mqtt = None
+    if endpoint is not None:
+        mqtt = MqttIngest(
+            MqttOptions(
+                host=endpoint[0],
+                port=endpoint[1],
+                tls=tls,
+                client_id=settings.mqtt_client_id or f"yunfab-node-{settings.name}",
+                host_id=settings.name,
+                username=settings.mqtt_username,
+                password=settings.mqtt_password.get_secret_value()
+                if settings.mqtt_password
+                else None,
+                shared_group=settings.mqtt_shared_group,
+            ),
+            pipeline=pipeline,
+            registry=registry,
+            metrics=metrics,
+        )
+        await mqtt.start()
+    app.state.mqtt = mqtt
+    return runtime, mqtt, broker

@@ -37,6 +37,25 @@ class NodeSettings(NodeStorageSettings):
     client_id: str | None = None
     """This node's OAuth2 client at the hub (`yunfab hub client create --kind node`)."""
     client_secret: SecretStr | None = None
+    operator_org: str | None = None
+    """The hub organization that runs this node: its people with `node:operate` operate it."""
+
+    mqtt_url: str | None = None
+    """mqtt://host:port or mqtts://host:port of the device broker; unset: no MQTT ingest."""
+    mqtt_username: str | None = None
+    mqtt_password: SecretStr | None = None
+    mqtt_client_id: str | None = None
+    """Fixed, so the broker keeps this node's session (and its messages) across restarts."""
+    mqtt_shared_group: str | None = None
+    """Consume through a shared subscription, to split the stream across several node processes."""
+    broker_admin_username: str | None = None
+    """The broker's dynamic-security admin: set it and the node manages device credentials."""
+    broker_admin_password: SecretStr | None = None
+    raw_retention_days: float = Field(default=7.0, gt=0)
+    minute_retention_days: float = Field(default=90.0, gt=0)
+    hour_retention_days: float | None = Field(default=None, gt=0)
+    rollup_interval_s: float = Field(default=5.0, gt=0)
+    stale_check_interval_s: float = Field(default=10.0, gt=0)
 
     @model_validator(mode="after")
     def _credentials(self) -> NodeSettings:
@@ -46,7 +65,33 @@ class NodeSettings(NodeStorageSettings):
             raise ValueError("client_id: required outside development")
         if not self.development and not self.hub_url.startswith("https://"):
             raise ValueError("hub_url: an https URL is required outside development")
+        if (self.broker_admin_username is None) != (self.broker_admin_password is None):
+            raise ValueError("broker_admin_password: give both admin username and password")
+        if self.mqtt_url is not None:
+            scheme = self.mqtt_url.split("://", 1)[0]
+            if scheme not in ("mqtt", "mqtts") or "://" not in self.mqtt_url:
+                raise ValueError("mqtt_url: mqtt://host:port or mqtts://host:port")
+            if not self.development:
+                if scheme != "mqtts":
+                    raise ValueError("mqtt_url: mqtts (TLS) is required outside development")
+                if self.broker_admin_username is None:
+                    raise ValueError(
+                        "broker_admin_username: outside development the node must manage the "
+                        "broker's device credentials"
+                    )
         return self
+
+    @property
+    def mqtt_endpoint(self) -> tuple[str, int, bool] | None:
+        """(host, port, tls) of the broker, or None without MQTT ingest."""
+        if self.mqtt_url is None:
+            return None
+        tls = self.mqtt_url.startswith("mqtts://")
+        address = self.mqtt_url.split("://", 1)[1].rstrip("/")
+        host, _, port = address.rpartition(":")
+        if not host:
+            return address, 8883 if tls else 1883, tls
+        return host.strip("[]"), int(port), tls
 
     @property
     def audience(self) -> str:

@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from regional_node.factories.models import Factory
+from regional_node.factories.models import CapacityDay, Equipment, Factory
 from yunfab.graphql.pagination import Page, PageRequest
 
 
@@ -16,8 +20,37 @@ class FactoryRepository:
             await self.session.execute(select(Factory).where(Factory.name == name))
         ).scalar_one_or_none()
 
+    async def get_by_slug(self, slug: str) -> Factory | None:
+        return (
+            await self.session.execute(select(Factory).where(Factory.slug == slug))
+        ).scalar_one_or_none()
+
     def add(self, factory: Factory) -> None:
         self.session.add(factory)
+
+    async def equipment(self, factory_id: uuid.UUID) -> Sequence[Equipment]:
+        return (
+            await self.session.scalars(
+                select(Equipment)
+                .where(Equipment.factory_id == factory_id)
+                .order_by(Equipment.type, Equipment.model)
+            )
+        ).all()
+
+    async def capacity(
+        self, factory_id: uuid.UUID, start: dt.date, end: dt.date
+    ) -> Sequence[CapacityDay]:
+        return (
+            await self.session.scalars(
+                select(CapacityDay)
+                .where(
+                    CapacityDay.factory_id == factory_id,
+                    CapacityDay.day >= start,
+                    CapacityDay.day <= end,
+                )
+                .order_by(CapacityDay.day, CapacityDay.process)
+            )
+        ).all()
 
     async def page(self, request: PageRequest) -> Page[Factory]:
         query = select(Factory).order_by(Factory.name)

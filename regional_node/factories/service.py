@@ -1,39 +1,435 @@
+"""Factories on a node: invitation, profile, onboarding review, capacity calendar.
+
+Onboarding runs invited -> submitted -> verified -> active, or submitted -> rejected (with a
+reason; the factory fixes its profile and submits again); an active factory may be suspended (with
+a reason) and reactivated. Each change is decided by the policy for the acting subject and this
+factory, and written to the node's audit chain in the same transaction.
+"""
+
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+import enum
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from regional_node.factories.models import Factory
+from regional_node.audit.service import append_entry
+from regional_node.devices.models import Device
+from regional_node.factories.models import CapacityDay, Equipment, Factory, FactoryStatus
 from regional_node.factories.repository import FactoryRepository
-from yunfab.errors import Conflict, InvalidInput
+from regional_node.runtime import NodeRuntime
+from yunfab.db import after_commit, utcnow
+from yunfab.errors import Conflict, InvalidInput, NotFound
 from yunfab.graphql.pagination import Page, PageRequest
 from yunfab.subject import Subject
+
+SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+MAX_EQUIPMENT = 200
+MAX_LIST = 100
+MAX_CAPACITY_DAYS = 1000
 
 
 class FactoryExists(Conflict):
     code = "factory_exists"
 
 
+class FactoryNotFound(NotFound):
+    code = "factory_not_found"
+
+
+class TransitionNotAllowed(Conflict):
+    code = "transition_not_allowed"
+
+
+class ProfileIncomplete(InvalidInput):
+    code = "profile_incomplete"
+
+
+class Transition(enum.StrEnum):
+    SUBMIT = "submit"
+    VERIFY = "verify"
+    REJECT = "reject"
+    ACTIVATE = "activate"
+    SUSPEND = "suspend"
+    REACTIVATE = "reactivate"
+
+
+_MOVES: dict[Transition, tuple[frozenset[FactoryStatus], FactoryStatus]] = {
+    Transition.SUBMIT: (
+        frozenset({FactoryStatus.INVITED, FactoryStatus.REJECTED}),
+        FactoryStatus.SUBMITTED,
+    ),
+    Transition.VERIFY: (frozenset({FactoryStatus.SUBMITTED}), FactoryStatus.VERIFIED),
+    Transition.REJECT: (
+        frozenset({FactoryStatus.SUBMITTED, FactoryStatus.VERIFIED}),
+        FactoryStatus.REJECTED,
+    ),
+    Transition.ACTIVATE: (frozenset({FactoryStatus.VERIFIED}), FactoryStatus.ACTIVE),
+    Transition.SUSPEND: (frozenset({FactoryStatus.ACTIVE}), FactoryStatus.SUSPENDED),
+    Transition.REACTIVATE: (frozenset({FactoryStatus.SUSPENDED}), FactoryStatus.ACTIVE),
+}
+_NEEDS_REASON = {Transition.REJECT, Transition.SUSPEND}
+_ACTION: dict[Transition, str] = {
+    t: "node.factory.submit" if t is Transition.SUBMIT else "node.factory.review"
+    for t in Transition
+}
+
+
+def factory_resource(factory: Factory) -> dict[str, Any]:
+    """How the policy sees a factory: `org` makes decisions by other organizations audited."""
+    return {"factory": factory.slug, "org": factory.organization_id}
+
+
 @dataclass(frozen=True)
 class NewFactory:
+    slug: str
     name: str
+    organization_id: str | None = None
+    contact: dict[str, Any] = field(default_factory=dict)
 
 
-async def create_factory(session: AsyncSession, subject: Subject, *, input: NewFactory) -> Factory:
-    name = input.name.strip()
-    if not 1 <= len(name) <= 200:
-        raise InvalidInput("factory name must be 1 to 200 characters")
-    repository = FactoryRepository(session)
-    if await repository.get_by_name(name) is not None:
-        raise FactoryExists(f"a factory named {name!r} already exists on this node")
-    factory = Factory(name=name)
-    repository.add(factory)
-    await session.flush()
+@dataclass(frozen=True)
+class EquipmentInput:
+    type: str
+    model: str
+    count: int
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ProfileInput:
+    name: str | None = None
+    location: dict[str, Any] | None = None
+    contact: dict[str, Any] | None = None
+    skills: list[str] | None = None
+    certifications: list[dict[str, Any]] | None = None
+    products: list[str] | None = None
+    equipment: list[EquipmentInput] | None = None
+    """Replaces the whole equipment list when given."""
+
+
+@dataclass(frozen=True)
+class CapacityInput:
+    process: str
+    day: dt.date
+    available_hours: float | None = None
+    available_units: int | None = None
+    downtime_hours: float = 0.0
+    note: str | None = None
+
+
+async def get_factory(session: AsyncSession, factory_id: uuid.UUID) -> Factory:
+    factory = await session.get(Factory, factory_id)
+    if factory is None:
+        raise FactoryNotFound(f"no factory {factory_id} on this node")
     return factory
 
 
-async def list_factories(
-    session: AsyncSession, subject: Subject, *, page: PageRequest
-) -> Page[Factory]:
+async def get_factory_by_slug(session: AsyncSession, slug: str) -> Factory:
+    factory = await FactoryRepository(session).get_by_slug(slug)
+    if factory is None:
+        raise FactoryNotFound(f"no factory {slug!r} on this node")
+    return factory
+
+
+async def readable_factory(
+    session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, factory_id: uuid.UUID
+) -> Factory:
+    factory = await get_factory(session, factory_id)
+    await runtime.authorizer.check(subject, "node.factory.read", factory_resource(factory))
+    return factory
+
+
+async def invite_factory(
+    session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, input: NewFactory
+) -> Factory:
+    await runtime.authorizer.check(subject, "node.factory.invite")
+    slug = input.slug.strip()
+    name = input.name.strip()
+    if not SLUG.match(slug):
+        raise InvalidInput("slug: lowercase letters, digits and hyphens, at most 63 characters")
+    if not 1 <= len(name) <= 200:
+        raise InvalidInput("name: 1 to 200 characters")
+    repository = FactoryRepository(session)
+    if await repository.get_by_slug(slug) is not None:
+        raise FactoryExists(f"a factory with slug {slug!r} already exists on this node")
+    if await repository.get_by_name(name) is not None:
+        raise FactoryExists(f"a factory named {name!r} already exists on this node")
+    factory = Factory(
+        slug=slug,
+        name=name,
+        organization_id=input.organization_id,
+        contact=_checked_object("contact", input.contact),
+        status=FactoryStatus.INVITED,
+    )
+    repository.add(factory)
+    await session.flush()
+    await append_entry(
+        session,
+        actor=subject,
+        action="node.factory.invite",
+        resource=f"factory:{slug}",
+        outcome="ok",
+        detail={"name": name, "organization": input.organization_id},
+    )
+    return factory
+
+
+async def save_profile(
+    session: AsyncSession,
+    subject: Subject,
+    *,
+    runtime: NodeRuntime,
+    factory_id: uuid.UUID,
+    input: ProfileInput,
+) -> Factory:
+    factory = await get_factory(session, factory_id)
+    await runtime.authorizer.check(subject, "node.factory.edit", factory_resource(factory))
+    changed: list[str] = []
+    if input.name is not None:
+        name = input.name.strip()
+        if not 1 <= len(name) <= 200:
+            raise InvalidInput("name: 1 to 200 characters")
+        other = await FactoryRepository(session).get_by_name(name)
+        if other is not None and other.id != factory.id:
+            raise FactoryExists(f"a factory named {name!r} already exists on this node")
+        factory.name = name
+        changed.append("name")
+    if input.location is not None:
+        factory.location = _checked_location(input.location)
+        changed.append("location")
+    if input.contact is not None:
+        factory.contact = _checked_object("contact", input.contact)
+        changed.append("contact")
+    for attribute in ("skills", "products"):
+        values = getattr(input, attribute)
+        if values is not None:
+            setattr(factory, attribute, _checked_strings(attribute, values))
+            changed.append(attribute)
+    if input.certifications is not None:
+        factory.certifications = _checked_certifications(input.certifications)
+        changed.append("certifications")
+    if input.equipment is not None:
+        await _replace_equipment(session, factory, input.equipment)
+        changed.append("equipment")
+    factory.updated_at = utcnow()
+    await session.flush()
+    await append_entry(
+        session,
+        actor=subject,
+        action="node.factory.edit",
+        resource=f"factory:{factory.slug}",
+        outcome="ok",
+        detail={"changed": changed},
+    )
+    return factory
+
+
+async def change_status(
+    session: AsyncSession,
+    subject: Subject,
+    *,
+    runtime: NodeRuntime,
+    factory_id: uuid.UUID,
+    transition: Transition,
+    reason: str | None = None,
+) -> Factory:
+    factory = await get_factory(session, factory_id)
+    await runtime.authorizer.check(subject, _ACTION[transition], factory_resource(factory))
+    sources, target = _MOVES[transition]
+    if factory.status not in sources:
+        raise TransitionNotAllowed(
+            f"cannot {transition.value} a factory that is {factory.status.value}"
+        )
+    reason = (reason or "").strip() or None
+    if transition in _NEEDS_REASON and reason is None:
+        raise InvalidInput(f"reason: required to {transition.value} a factory")
+    if transition is Transition.SUBMIT:
+        missing = await missing_for_submission(session, factory)
+        if missing:
+            raise ProfileIncomplete("profile incomplete: " + ", ".join(missing))
+    previous = factory.status
+    factory.status = target
+    factory.status_reason = reason if transition in _NEEDS_REASON else None
+    factory.status_changed_at = utcnow()
+    await session.flush()
+    await append_entry(
+        session,
+        actor=subject,
+        action=f"node.factory.{transition.value}",
+        resource=f"factory:{factory.slug}",
+        outcome="ok",
+        detail={"from": previous.value, "to": target.value, "reason": reason},
+    )
+    if transition in (Transition.SUSPEND, Transition.REACTIVATE, Transition.ACTIVATE):
+        # Its devices are accepted or refused from now on.
+        keys = (
+            await session.scalars(select(Device.key).where(Device.factory_id == factory.id))
+        ).all()
+        after_commit(session, lambda: runtime.registry.invalidate(keys))
+    return factory
+
+
+async def missing_for_submission(session: AsyncSession, factory: Factory) -> list[str]:
+    missing = []
+    if not factory.location.get("address") or not factory.location.get("region"):
+        missing.append("location (address and region)")
+    if not factory.contact.get("name") or not (
+        factory.contact.get("phone") or factory.contact.get("email")
+    ):
+        missing.append("contact (name and phone or email)")
+    if not await FactoryRepository(session).equipment(factory.id):
+        missing.append("equipment")
+    if not factory.products:
+        missing.append("products")
+    return missing
+
+
+async def set_capacity(
+    session: AsyncSession,
+    subject: Subject,
+    *,
+    runtime: NodeRuntime,
+    factory_id: uuid.UUID,
+    days: Sequence[CapacityInput],
+) -> int:
+    """Set (insert or replace) capacity entries; returns how many were written."""
+    factory = await get_factory(session, factory_id)
+    await runtime.authorizer.check(subject, "node.factory.edit", factory_resource(factory))
+    if len(days) > MAX_CAPACITY_DAYS:
+        raise InvalidInput(f"at most {MAX_CAPACITY_DAYS} capacity entries per call")
+    seen: set[tuple[str, dt.date]] = set()
+    for index, day in enumerate(days):
+        where = f"days[{index}]"
+        if not SLUG.match(day.process):
+            raise InvalidInput(f"{where}.process: a lowercase slug such as 'injection-moulding'")
+        if (day.process, day.day) in seen:
+            raise InvalidInput(f"{where}: {day.process} on {day.day} given twice")
+        seen.add((day.process, day.day))
+        if day.available_hours is None and day.available_units is None:
+            raise InvalidInput(f"{where}: give availableHours or availableUnits")
+        if day.available_hours is not None and not 0 <= day.available_hours <= 24:
+            raise InvalidInput(f"{where}.availableHours: between 0 and 24")
+        if day.available_units is not None and day.available_units < 0:
+            raise InvalidInput(f"{where}.availableUnits: not negative")
+        if not 0 <= day.downtime_hours <= 24:
+            raise InvalidInput(f"{where}.downtimeHours: between 0 and 24")
+    for day in days:
+        existing = await session.get(CapacityDay, (factory.id, day.process, day.day))
+        row = existing or CapacityDay(factory_id=factory.id, process=day.process, day=day.day)
+        row.available_hours = day.available_hours
+        row.available_units = day.available_units
+        row.downtime_hours = day.downtime_hours
+        row.note = day.note
+        if existing is None:
+            session.add(row)
+    await session.flush()
+    await append_entry(
+        session,
+        actor=subject,
+        action="node.factory.capacity",
+        resource=f"factory:{factory.slug}",
+        outcome="ok",
+        detail={"entries": len(days)},
+    )
+    return len(days)
+
+
+async def list_factories(session: AsyncSession, *, page: PageRequest) -> Page[Factory]:
+    """One page by name; the caller filters it through the policy (see `visible_connection`)."""
     return await FactoryRepository(session).page(page)
+
+
+async def _replace_equipment(
+    session: AsyncSession, factory: Factory, equipment: Sequence[EquipmentInput]
+) -> None:
+    if len(equipment) > MAX_EQUIPMENT:
+        raise InvalidInput(f"equipment: at most {MAX_EQUIPMENT} entries")
+    rows = []
+    for index, item in enumerate(equipment):
+        where = f"equipment[{index}]"
+        if not SLUG.match(item.type):
+            raise InvalidInput(
+                f"{where}.type: a lowercase slug such as 'injection-moulding-machine'"
+            )
+        if not 1 <= len(item.model.strip()) <= 120:
+            raise InvalidInput(f"{where}.model: 1 to 120 characters")
+        if not 1 <= item.count <= 100_000:
+            raise InvalidInput(f"{where}.count: 1 to 100000")
+        parameters = _checked_object(f"{where}.parameters", item.parameters)
+        for key, value in parameters.items():
+            if not isinstance(value, int | float | str) or isinstance(value, bool):
+                raise InvalidInput(f"{where}.parameters.{key}: a number or a string")
+        rows.append(
+            Equipment(
+                factory_id=factory.id,
+                type=item.type,
+                model=item.model.strip(),
+                count=item.count,
+                parameters=parameters,
+            )
+        )
+    await session.execute(delete(Equipment).where(Equipment.factory_id == factory.id))
+    session.add_all(rows)
+
+
+def _checked_object(what: str, value: dict[str, Any]) -> dict[str, Any]:
+    if len(value) > 50:
+        raise InvalidInput(f"{what}: at most 50 entries")
+    for key, item in value.items():
+        if not isinstance(key, str) or len(key) > 63:
+            raise InvalidInput(f"{what}: keys are names of at most 63 characters")
+        if isinstance(item, str) and len(item) > 500:
+            raise InvalidInput(f"{what}.{key}: at most 500 characters")
+        if isinstance(item, dict | list):
+            raise InvalidInput(f"{what}.{key}: plain values only")
+    return dict(value)
+
+
+def _checked_location(value: dict[str, Any]) -> dict[str, Any]:
+    location = _checked_object("location", value)
+    for axis, limit in (("lat", 90.0), ("lon", 180.0)):
+        if axis in location:
+            coordinate = location[axis]
+            if not isinstance(coordinate, int | float) or not -limit <= coordinate <= limit:
+                raise InvalidInput(f"location.{axis}: a number within +-{limit:g}")
+    return location
+
+
+def _checked_strings(what: str, values: list[str]) -> list[str]:
+    if len(values) > MAX_LIST:
+        raise InvalidInput(f"{what}: at most {MAX_LIST} entries")
+    cleaned = []
+    for value in values:
+        text = value.strip()
+        if not 1 <= len(text) <= 200:
+            raise InvalidInput(f"{what}: entries of 1 to 200 characters")
+        if text not in cleaned:
+            cleaned.append(text)
+    return cleaned
+
+
+def _checked_certifications(values: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if len(values) > MAX_LIST:
+        raise InvalidInput(f"certifications: at most {MAX_LIST} entries")
+    result = []
+    for index, value in enumerate(values):
+        item = _checked_object(f"certifications[{index}]", value)
+        if not item.get("name"):
+            raise InvalidInput(f"certifications[{index}].name: required")
+        valid_until = item.get("valid_until")
+        if valid_until is not None:
+            try:
+                dt.date.fromisoformat(str(valid_until))
+            except ValueError as exc:
+                raise InvalidInput(
+                    f"certifications[{index}].valid_until: a date (YYYY-MM-DD)"
+                ) from exc
+        result.append(item)
+    return result

@@ -7,6 +7,7 @@ from fastapi import Depends
 from starlette.requests import HTTPConnection
 
 from regional_node.hub_link.link import HubLink
+from regional_node.runtime import NodeRuntime
 from regional_node.settings import NodeSettings
 from yunfab.graphql.context import ServiceContext, request_context
 from yunfab.subject import ANONYMOUS, Subject
@@ -25,11 +26,14 @@ async def current_subject(connection: HTTPConnection) -> Subject:
 class NodeContext(ServiceContext):
     settings: NodeSettings
     hub_link: HubLink
+    runtime: NodeRuntime
 
 
 async def get_context(
     connection: HTTPConnection, subject: Annotated[Subject, Depends(current_subject)]
 ) -> AsyncIterator[NodeContext]:
-    hub_link = connection.app.state.hub_link
-    async with request_context(NodeContext, connection, subject, hub_link=hub_link) as context:
+    state = connection.app.state
+    async with request_context(
+        NodeContext, connection, subject, hub_link=state.hub_link, runtime=state.runtime
+    ) as context:
         yield context

@@ -5,17 +5,31 @@ from pathlib import Path
 import strawberry
 from strawberry.tools import merge_types
 
+from regional_node.alerts.graphql.schema import AlertMutation, AlertSubscription
+from regional_node.audit.graphql.queries import AuditQuery
+from regional_node.devices.graphql.mutations import DeviceMutation
+from regional_node.devices.graphql.queries import DeviceQuery
+from regional_node.factories.graphql.mutations import FactoryMutation
 from regional_node.factories.graphql.queries import FactoryQuery
 from regional_node.hub_link.graphql import NodeQuery, NodeSubscription
 from regional_node.settings import NodeSettings
+from regional_node.telemetry.graphql.schema import TelemetryQuery, TelemetrySubscription
 from yunfab.graphql.errors import Schema
 from yunfab.graphql.http import schema_extensions
 
 SCHEMA_FILE = Path(__file__).with_name("schema.graphql")
 
-Query = merge_types("Query", (NodeQuery, FactoryQuery))
-Subscription = merge_types("Subscription", (NodeSubscription,))
+Query = merge_types("Query", (NodeQuery, FactoryQuery, DeviceQuery, TelemetryQuery, AuditQuery))
+Mutation = merge_types("Mutation", (FactoryMutation, DeviceMutation, AlertMutation))
+Subscription = merge_types(
+    "Subscription", (NodeSubscription, TelemetrySubscription, AlertSubscription)
+)
 
 
 def build_schema(settings: NodeSettings) -> strawberry.Schema:
-    return Schema(query=Query, subscription=Subscription, extensions=schema_extensions(settings))
+    return Schema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=schema_extensions(settings),
+    )

@@ -128,3 +128,42 @@ class Connection(Generic[T]):
             ),
             count=page.count,
         )
+
+
+CHUNK = 200
+MAX_CHUNKS = 5
+
+
+async def visible_connection(
+    request: PageRequest,
+    *,
+    fetch: Callable[[PageRequest], Awaitable[Page[Row]]],
+    keep: Callable[[list[Row]], Awaitable[list[Row]]],
+    key: Callable[[Row], Sequence[Any]],
+    node: Callable[[Row], T],
+    after: str | None,
+) -> Connection[T]:
+    """A page of the rows a policy lets the caller see, when it decides row by row.
+
+    Reads in chunks and lets `keep` (one policy call per chunk) filter each, until a page is full;
+    a few chunks at most, so a sparse view cannot turn into a scan of the whole table. The total
+    is not offered: counting would mean deciding every row.
+    """
+    visible: list[Row] = []
+    cursor, more = request.after, True
+    for _ in range(MAX_CHUNKS):
+        if not more or len(visible) > request.limit:
+            break
+        chunk = await fetch(PageRequest(limit=CHUNK, after=cursor))
+        visible += await keep(chunk.rows)
+        more = chunk.has_next
+        cursor = list(key(chunk.rows[-1])) if chunk.rows else cursor
+    page = Page(
+        rows=visible[: request.limit], has_next=len(visible) > request.limit or more, count=None
+    )
+    connection = Connection[T].from_page(page, key=key, node=node, after=after)
+    if more and len(visible) <= request.limit and cursor is not None:
+        # Stopped at the chunk cap with a short page: continue after the last row *read*,
+        # not the last row shown, or a run of hidden rows would be read again forever.
+        connection.page_info.end_cursor = encode_cursor(cursor)
+    return connection

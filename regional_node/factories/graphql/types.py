@@ -4,17 +4,198 @@ import datetime as dt
 import uuid
 
 import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
 
-from regional_node.factories.models import Factory
+from regional_node.alerts.graphql.types import AlertStatusEnum, AlertType
+from regional_node.alerts.service import list_alerts
+from regional_node.devices.graphql.types import DeviceType
+from regional_node.devices.service import list_devices
+from regional_node.factories import evaluation
+from regional_node.factories.models import CapacityDay, Equipment, Factory, FactoryStatus
+from regional_node.factories.repository import FactoryRepository
+from regional_node.graphql.context import NodeContext
+from yunfab.errors import InvalidInput
+from yunfab.graphql.pagination import Connection, PageRequest
+
+FactoryStatusEnum = strawberry.enum(FactoryStatus, name="FactoryStatus")
+MAX_CAPACITY_SPAN_DAYS = 366
+
+
+@strawberry.type(name="Equipment")
+class EquipmentType:
+    type: str
+    model: str
+    count: int
+    parameters: JSON
+
+    @classmethod
+    def from_model(cls, item: Equipment) -> EquipmentType:
+        return cls(
+            type=item.type,
+            model=item.model,
+            count=item.count,
+            parameters=item.parameters,  # type: ignore[arg-type]
+        )
+
+
+@strawberry.type(name="CapacityDay")
+class CapacityDayType:
+    process: str
+    day: dt.date
+    available_hours: float | None
+    available_units: int | None
+    downtime_hours: float
+    note: str | None
+
+    @classmethod
+    def from_model(cls, row: CapacityDay) -> CapacityDayType:
+        return cls(
+            process=row.process,
+            day=row.day,
+            available_hours=row.available_hours,
+            available_units=row.available_units,
+            downtime_hours=row.downtime_hours,
+            note=row.note,
+        )
+
+
+@strawberry.type(name="ScoreInput")
+class ScoreInputType:
+    name: str
+    value: float
+    unit: str
+
+
+@strawberry.type(name="Score")
+class ScoreType:
+    name: str
+    value: float | None = strawberry.field(description="0-100; null while there is no data.")
+    explanation: str
+    inputs: list[ScoreInputType]
+
+
+@strawberry.type(name="Evaluation")
+class EvaluationType:
+    computed_at: dt.datetime
+    window_days: int
+    scores: list[ScoreType]
 
 
 @strawberry.type(name="Factory")
 class FactoryType:
     id: uuid.UUID
-    name: str
+    slug: str
+    name: str = strawberry.field(description="Legal name.")
+    status: FactoryStatusEnum  # type: ignore[valid-type]
+    status_reason: str | None
+    organization_id: str | None
+    location: JSON
+    contact: JSON
+    skills: list[str]
+    certifications: JSON
+    products: list[str]
     created_at: dt.datetime
+    updated_at: dt.datetime
+    status_changed_at: dt.datetime
     model: strawberry.Private[Factory]
 
     @classmethod
     def from_model(cls, factory: Factory) -> FactoryType:
-        return cls(id=factory.id, name=factory.name, created_at=factory.created_at, model=factory)
+        return cls(
+            id=factory.id,
+            slug=factory.slug,
+            name=factory.name,
+            status=factory.status,
+            status_reason=factory.status_reason,
+            organization_id=factory.organization_id,
+            location=factory.location,  # type: ignore[arg-type]
+            contact=factory.contact,  # type: ignore[arg-type]
+            skills=factory.skills,
+            certifications=factory.certifications,  # type: ignore[arg-type]
+            products=factory.products,
+            created_at=factory.created_at,
+            updated_at=factory.updated_at,
+            status_changed_at=factory.status_changed_at,
+            model=factory,
+        )
+
+    @strawberry.field
+    async def equipment(self, info: Info[NodeContext, None]) -> list[EquipmentType]:
+        rows = await FactoryRepository(info.context.session).equipment(self.id)
+        return [EquipmentType.from_model(row) for row in rows]
+
+    @strawberry.field(description="Capacity entries from `start` to `end` (inclusive).")
+    async def capacity(
+        self, info: Info[NodeContext, None], start: dt.date, end: dt.date
+    ) -> list[CapacityDayType]:
+        if not 0 <= (end - start).days <= MAX_CAPACITY_SPAN_DAYS:
+            raise InvalidInput(
+                f"end must be on or after start, within {MAX_CAPACITY_SPAN_DAYS} days"
+            )
+        rows = await FactoryRepository(info.context.session).capacity(self.id, start, end)
+        return [CapacityDayType.from_model(row) for row in rows]
+
+    @strawberry.field(description="Scores computed now from what the node holds, with inputs.")
+    async def evaluation(self, info: Info[NodeContext, None]) -> EvaluationType:
+        result = await evaluation.evaluate(info.context.session, self.model)
+        return EvaluationType(
+            computed_at=result.computed_at,
+            window_days=result.window_days,
+            scores=[
+                ScoreType(
+                    name=score.name,
+                    value=score.value,
+                    explanation=score.explanation,
+                    inputs=[
+                        ScoreInputType(name=i.name, value=i.value, unit=i.unit)
+                        for i in score.inputs
+                    ],
+                )
+                for score in result.scores
+            ],
+        )
+
+    @strawberry.field
+    async def devices(
+        self, info: Info[NodeContext, None], first: int = 50, after: str | None = None
+    ) -> Connection[DeviceType]:
+        context = info.context
+        page = await list_devices(
+            context.session,
+            context.subject,
+            runtime=context.runtime,
+            factory_id=self.id,
+            page=PageRequest.from_args(
+                first, after, max_size=context.settings.graphql_max_page_size, arity=1
+            ),
+        )
+        return Connection[DeviceType].from_page(
+            page, key=lambda device: (device.key,), node=DeviceType.from_model, after=after
+        )
+
+    @strawberry.field(description="Alerts of this factory, newest first.")
+    async def alerts(
+        self,
+        info: Info[NodeContext, None],
+        status: AlertStatusEnum | None = None,  # type: ignore[valid-type]
+        first: int = 50,
+        after: str | None = None,
+    ) -> Connection[AlertType]:
+        context = info.context
+        page = await list_alerts(
+            context.session,
+            context.subject,
+            runtime=context.runtime,
+            factory_id=self.id,
+            status=status,
+            page=PageRequest.from_args(
+                first, after, max_size=context.settings.graphql_max_page_size, arity=2
+            ),
+        )
+        return Connection[AlertType].from_page(
+            page,
+            key=lambda alert: (alert.opened_at.isoformat(), str(alert.id)),
+            node=AlertType.from_model,
+            after=after,
+        )

@@ -1,0 +1,312 @@
+"""Devices: provisioning with their own credentials, lifecycle, metric declarations.
+
+Lifecycle: provisioned -> active (on its first accepted reading) -> suspended <-> active, and
+retired from any state for good. When the node manages the broker, each change is made there
+first, inside the database transaction: if the broker refuses, nothing changes on the node; if
+the node's commit then failed, the broker would know a device the node does not, which refuses
+its data anyway.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import uuid
+from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from regional_node.audit.service import append_entry
+from regional_node.devices.credentials import hash_secret, new_secret
+from regional_node.devices.models import Device, DeviceKind, DeviceMetric, DeviceStatus
+from regional_node.factories.models import Factory, FactoryStatus
+from regional_node.factories.service import factory_resource, get_factory
+from regional_node.runtime import NodeRuntime
+from regional_node.telemetry.broker import BrokerAdminError
+from yunfab.db import after_commit, utcnow
+from yunfab.errors import Conflict, InvalidInput, NotFound, ServiceUnavailable
+from yunfab.graphql.pagination import Page, PageRequest
+from yunfab.subject import Subject
+
+KEY = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+METRIC = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+MAX_METRICS = 200
+
+
+class DeviceExists(Conflict):
+    code = "device_exists"
+
+
+class DeviceNotFound(NotFound):
+    code = "device_not_found"
+
+
+class DeviceTransitionNotAllowed(Conflict):
+    code = "transition_not_allowed"
+
+
+class FactoryNotActive(Conflict):
+    code = "factory_not_active"
+
+
+class BrokerUnavailable(ServiceUnavailable):
+    code = "broker_unavailable"
+
+
+class DeviceTransition(enum.StrEnum):
+    SUSPEND = "suspend"
+    REACTIVATE = "reactivate"
+    RETIRE = "retire"
+
+
+@dataclass(frozen=True)
+class MetricInput:
+    name: str
+    unit: str
+    min_value: float | None = None
+    max_value: float | None = None
+
+
+@dataclass(frozen=True)
+class NewDevice:
+    factory_id: uuid.UUID
+    key: str
+    name: str
+    type: str
+    kind: DeviceKind = DeviceKind.DEVICE
+    edge_node_key: str | None = None
+    metrics: Sequence[MetricInput] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Provisioned:
+    device: Device
+    secret: str
+    """Shown once: the node keeps only a hash."""
+
+
+async def get_device(session: AsyncSession, device_id: uuid.UUID) -> Device:
+    device = await session.get(Device, device_id)
+    if device is None:
+        raise DeviceNotFound(f"no device {device_id} on this node")
+    return device
+
+
+async def device_with_factory(
+    session: AsyncSession,
+    subject: Subject,
+    *,
+    runtime: NodeRuntime,
+    device_id: uuid.UUID,
+    action: str,
+) -> tuple[Device, Factory]:
+    """The device, once the policy allowed `action` on it (decided on its factory)."""
+    device = await get_device(session, device_id)
+    factory = await get_factory(session, device.factory_id)
+    await runtime.authorizer.check(subject, action, factory_resource(factory))
+    return device, factory
+
+
+async def provision_device(
+    session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, input: NewDevice
+) -> Provisioned:
+    factory = await get_factory(session, input.factory_id)
+    await runtime.authorizer.check(subject, "node.device.manage", factory_resource(factory))
+    if factory.status is not FactoryStatus.ACTIVE:
+        raise FactoryNotActive(f"factory {factory.slug} is {factory.status.value}, not active")
+    if not KEY.match(input.key):
+        raise InvalidInput("key: lowercase letters, digits and hyphens, at most 63 characters")
+    if not KEY.match(input.type.replace("_", "-")):
+        raise InvalidInput("type: a short lowercase name such as injection_moulding")
+    name = input.name.strip()
+    if not 1 <= len(name) <= 200:
+        raise InvalidInput("name: 1 to 200 characters")
+    if await session.scalar(select(Device.id).where(Device.key == input.key)) is not None:
+        raise DeviceExists(f"a device with key {input.key!r} already exists on this node")
+    edge_node_id = None
+    if input.edge_node_key is not None:
+        if input.kind is DeviceKind.EDGE_NODE:
+            raise InvalidInput("edgeNodeKey: an edge node is not under another edge node")
+        edge = (
+            await session.scalars(select(Device).where(Device.key == input.edge_node_key))
+        ).one_or_none()
+        if edge is None or edge.factory_id != factory.id or edge.kind is not DeviceKind.EDGE_NODE:
+            raise InvalidInput(
+                f"edgeNodeKey: no edge node {input.edge_node_key!r} in factory {factory.slug}"
+            )
+        edge_node_id = edge.id
+    metrics = _checked_metrics(input.metrics)
+    secret = new_secret()
+    device = Device(
+        key=input.key,
+        factory_id=factory.id,
+        kind=input.kind,
+        type=input.type,
+        name=name,
+        edge_node_id=edge_node_id,
+        status=DeviceStatus.PROVISIONED,
+        secret_hash=hash_secret(secret),
+    )
+    session.add(device)
+    await session.flush()
+    session.add_all(
+        DeviceMetric(
+            device_id=device.id,
+            name=metric.name,
+            unit=metric.unit,
+            min_value=metric.min_value,
+            max_value=metric.max_value,
+        )
+        for metric in metrics
+    )
+    await session.flush()
+    await append_entry(
+        session,
+        actor=subject,
+        action="node.device.provision",
+        resource=f"device:{device.key}",
+        outcome="ok",
+        detail={"factory": factory.slug, "kind": device.kind.value, "metrics": len(metrics)},
+    )
+    if runtime.broker is not None:
+        group = factory.slug if device.kind is DeviceKind.EDGE_NODE else None
+        await _broker_call(
+            runtime.broker.provision_device(device.key, secret, edge_node_group=group)
+        )
+    after_commit(session, lambda: runtime.registry.invalidate([device.key]))
+    return Provisioned(device=device, secret=secret)
+
+
+async def change_status(
+    session: AsyncSession,
+    subject: Subject,
+    *,
+    runtime: NodeRuntime,
+    device_id: uuid.UUID,
+    transition: DeviceTransition,
+    reason: str | None = None,
+) -> Device:
+    device, _ = await device_with_factory(
+        session, subject, runtime=runtime, device_id=device_id, action="node.device.manage"
+    )
+    previous = device.status
+    if previous is DeviceStatus.RETIRED:
+        raise DeviceTransitionNotAllowed(f"device {device.key} is retired")
+    if transition is DeviceTransition.SUSPEND:
+        if previous is DeviceStatus.SUSPENDED:
+            raise DeviceTransitionNotAllowed(f"device {device.key} is already suspended")
+        device.status = DeviceStatus.SUSPENDED
+    elif transition is DeviceTransition.REACTIVATE:
+        if previous is not DeviceStatus.SUSPENDED:
+            raise DeviceTransitionNotAllowed(f"device {device.key} is not suspended")
+        device.status = DeviceStatus.ACTIVE
+    else:
+        device.status = DeviceStatus.RETIRED
+    device.status_changed_at = utcnow()
+    await session.flush()
+    await append_entry(
+        session,
+        actor=subject,
+        action=f"node.device.{transition.value}",
+        resource=f"device:{device.key}",
+        outcome="ok",
+        detail={"from": previous.value, "to": device.status.value, "reason": reason},
+    )
+    if runtime.broker is not None:
+        if transition is DeviceTransition.SUSPEND:
+            await _broker_call(runtime.broker.disable_device(device.key))
+        elif transition is DeviceTransition.REACTIVATE:
+            await _broker_call(runtime.broker.enable_device(device.key))
+        else:
+            await _broker_call(runtime.broker.delete_device(device.key))
+    key = device.key
+    after_commit(session, lambda: runtime.registry.invalidate([key]))
+    return device
+
+
+async def rotate_credentials(
+    session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, device_id: uuid.UUID
+) -> Provisioned:
+    device, _ = await device_with_factory(
+        session, subject, runtime=runtime, device_id=device_id, action="node.device.manage"
+    )
+    if device.status is DeviceStatus.RETIRED:
+        raise DeviceTransitionNotAllowed(f"device {device.key} is retired")
+    secret = new_secret()
+    device.secret_hash = hash_secret(secret)
+    await session.flush()
+    await append_entry(
+        session,
+        actor=subject,
+        action="node.device.rotate_credentials",
+        resource=f"device:{device.key}",
+        outcome="ok",
+    )
+    if runtime.broker is not None:
+        await _broker_call(runtime.broker.set_password(device.key, secret))
+    key = device.key
+    after_commit(session, lambda: runtime.registry.invalidate([key]))
+    return Provisioned(device=device, secret=secret)
+
+
+async def device_metrics(session: AsyncSession, device_id: uuid.UUID) -> Sequence[DeviceMetric]:
+    return (
+        await session.scalars(
+            select(DeviceMetric)
+            .where(DeviceMetric.device_id == device_id)
+            .order_by(DeviceMetric.name)
+        )
+    ).all()
+
+
+async def list_devices(
+    session: AsyncSession,
+    subject: Subject,
+    *,
+    runtime: NodeRuntime,
+    factory_id: uuid.UUID,
+    page: PageRequest,
+) -> Page[Device]:
+    factory = await get_factory(session, factory_id)
+    await runtime.authorizer.check(subject, "node.device.read", factory_resource(factory))
+    query = select(Device).where(Device.factory_id == factory.id).order_by(Device.key)
+    if page.after is not None:
+        query = query.where(Device.key > page.after[0])
+    rows = (await session.scalars(query.limit(page.limit + 1))).all()
+
+    async def count() -> int:
+        counting = select(func.count()).select_from(Device).where(Device.factory_id == factory.id)
+        return await session.scalar(counting) or 0
+
+    return Page.from_rows(rows, page.limit, count)
+
+
+def _checked_metrics(metrics: Sequence[MetricInput]) -> list[MetricInput]:
+    if len(metrics) > MAX_METRICS:
+        raise InvalidInput(f"metrics: at most {MAX_METRICS}")
+    names: set[str] = set()
+    for index, metric in enumerate(metrics):
+        where = f"metrics[{index}]"
+        if not METRIC.match(metric.name):
+            raise InvalidInput(f"{where}.name: lowercase letters, digits and underscores")
+        if metric.name in names:
+            raise InvalidInput(f"{where}.name: {metric.name} declared twice")
+        names.add(metric.name)
+        if not 1 <= len(metric.unit) <= 16:
+            raise InvalidInput(f"{where}.unit: 1 to 16 characters (e.g. kN, degC, rpm, 1)")
+        if (
+            metric.min_value is not None
+            and metric.max_value is not None
+            and metric.min_value >= metric.max_value
+        ):
+            raise InvalidInput(f"{where}: minValue must be below maxValue")
+    return list(metrics)
+
+
+async def _broker_call(call: Awaitable[None]) -> None:
+    try:
+        await call
+    except BrokerAdminError as exc:
+        raise BrokerUnavailable(f"the broker refused the change: {exc}") from exc

@@ -1,0 +1,181 @@
+"""Factory evaluation: four scores from data the node holds, each with the inputs behind it.
+
+Scores run 0-100 and are null when the node has no data for them yet; `explanation` says how
+the number came about, so a buyer or an operator can check it rather than trust it. Sources grow
+with the platform: delivery needs work orders (scheduling), quality uses process stability from
+telemetry until inspection records exist (factory vision).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import statistics
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from regional_node.alerts.models import Alert
+from regional_node.devices.models import Device, DeviceMetric
+from regional_node.factories.models import Factory
+from regional_node.factories.repository import FactoryRepository
+from regional_node.telemetry.models import DeadLetter, HourRollup
+from yunfab.db import utcnow
+
+WINDOW_DAYS = 90
+FAST_ACK_MIN = 5.0
+SLOW_ACK_MIN = 240.0
+
+
+@dataclass(frozen=True)
+class ScoreInput:
+    name: str
+    value: float
+    unit: str
+
+
+@dataclass(frozen=True)
+class Score:
+    name: str
+    value: float | None
+    explanation: str
+    inputs: list[ScoreInput] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    computed_at: dt.datetime
+    window_days: int
+    scores: list[Score]
+
+
+async def evaluate(session: AsyncSession, factory: Factory) -> Evaluation:
+    now = utcnow()
+    since = now - dt.timedelta(days=WINDOW_DAYS)
+    return Evaluation(
+        computed_at=now,
+        window_days=WINDOW_DAYS,
+        scores=[
+            await _development(session, factory),
+            await _quality(session, factory, since),
+            await _response(session, factory, since, now),
+            Score(
+                name="delivery",
+                value=None,
+                explanation="No work orders have been completed on this node yet; the score "
+                "is the share of work orders delivered on time once they exist.",
+            ),
+        ],
+    )
+
+
+async def _development(session: AsyncSession, factory: Factory) -> Score:
+    equipment = await FactoryRepository(session).equipment(factory.id)
+    types = len({item.type for item in equipment})
+    machines = sum(item.count for item in equipment)
+    today = utcnow().date()
+    valid_certificates = sum(
+        1
+        for cert in factory.certifications
+        if cert.get("valid_until") is None
+        or dt.date.fromisoformat(str(cert["valid_until"])) >= today
+    )
+    skills = len(factory.skills)
+    value = (
+        40 * min(types, 5) / 5
+        + 20 * min(math.log10(machines + 1) / 2, 1.0)
+        + 20 * min(skills, 5) / 5
+        + 20 * min(valid_certificates, 3) / 3
+    )
+    return Score(
+        name="development_capability",
+        value=round(value, 1),
+        explanation="40 for equipment variety (5 kinds or more), 20 for machine count "
+        "(100 or more, log scale), 20 for special skills (5 or more), 20 for valid "
+        "certifications (3 or more).",
+        inputs=[
+            ScoreInput("equipment_types", types, "kinds"),
+            ScoreInput("machines", machines, "machines"),
+            ScoreInput("special_skills", skills, "skills"),
+            ScoreInput("valid_certifications", valid_certificates, "certificates"),
+        ],
+    )
+
+
+async def _quality(session: AsyncSession, factory: Factory, since: dt.datetime) -> Score:
+    since_ms = int(since.timestamp() * 1000)
+    accepted = await session.scalar(
+        select(func.coalesce(func.sum(HourRollup.count), 0))
+        .join(DeviceMetric, DeviceMetric.id == HourRollup.series_id)
+        .join(Device, Device.id == DeviceMetric.device_id)
+        .where(Device.factory_id == factory.id, HourRollup.bucket_ms >= since_ms)
+    )
+    keys = select(Device.key).where(Device.factory_id == factory.id).scalar_subquery()
+    out_of_range = await session.scalar(
+        select(func.count())
+        .select_from(DeadLetter)
+        .where(
+            DeadLetter.reason == "out_of_range",
+            DeadLetter.device_key.in_(keys),
+            DeadLetter.received_at >= since,
+        )
+    )
+    accepted, out_of_range = int(accepted or 0), int(out_of_range or 0)
+    inputs = [
+        ScoreInput("readings_in_range", accepted, "readings"),
+        ScoreInput("messages_out_of_range", out_of_range, "messages"),
+    ]
+    if accepted + out_of_range == 0:
+        return Score(
+            name="quality_control",
+            value=None,
+            explanation="No process telemetry in the window yet.",
+            inputs=inputs,
+        )
+    share = out_of_range / (accepted + out_of_range)
+    return Score(
+        name="quality_control",
+        value=round(max(0.0, 100.0 - 2000.0 * share), 1),
+        explanation="Process stability until inspection records exist: 100 less 20 points per "
+        "percent of process messages carrying values outside the machines' valid ranges.",
+        inputs=inputs,
+    )
+
+
+async def _response(
+    session: AsyncSession, factory: Factory, since: dt.datetime, now: dt.datetime
+) -> Score:
+    rows = (
+        await session.execute(
+            select(Alert.opened_at, Alert.acknowledged_at).where(
+                Alert.factory_id == factory.id, Alert.opened_at >= since
+            )
+        )
+    ).all()
+    minutes: list[float] = []
+    for opened, acknowledged in rows:
+        end = acknowledged or now
+        waited = (end - opened).total_seconds() / 60
+        if acknowledged is not None or waited >= SLOW_ACK_MIN:
+            minutes.append(min(waited, SLOW_ACK_MIN))
+    if not minutes:
+        return Score(
+            name="quick_response",
+            value=None,
+            explanation="No alerts acknowledged (or left waiting) in the window yet.",
+            inputs=[ScoreInput("alerts", len(rows), "alerts")],
+        )
+    median = statistics.median(minutes)
+    value = 100.0 * (SLOW_ACK_MIN - max(median, FAST_ACK_MIN)) / (SLOW_ACK_MIN - FAST_ACK_MIN)
+    return Score(
+        name="quick_response",
+        value=round(value, 1),
+        explanation=f"Median time to acknowledge an alert: 100 at {FAST_ACK_MIN:g} minutes or "
+        f"less, 0 at {SLOW_ACK_MIN:g} minutes (an alert left unacknowledged that long counts "
+        "as that long).",
+        inputs=[
+            ScoreInput("alerts_counted", len(minutes), "alerts"),
+            ScoreInput("median_minutes_to_acknowledge", round(median, 2), "min"),
+        ],
+    )

@@ -1,0 +1,181 @@
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from regional_node.factories import service
+from regional_node.factories.graphql.types import FactoryType
+from regional_node.graphql.context import NodeContext
+from yunfab.db import session_scope
+from yunfab.errors import InvalidInput
+
+TransitionEnum = strawberry.enum(service.Transition, name="FactoryTransition")
+
+
+@strawberry.input
+class InviteFactoryInput:
+    slug: str = strawberry.field(description="Short name for topics, e.g. keqiao-weaving-03.")
+    name: str = strawberry.field(description="Legal name.")
+    organization_id: str | None = strawberry.field(
+        default=None, description="The factory's organization at the hub, for its people."
+    )
+    contact: JSON | None = None
+
+
+@strawberry.input
+class EquipmentInput:
+    type: str
+    model: str
+    count: int
+    parameters: JSON | None = None
+
+
+@strawberry.input
+class FactoryProfileInput:
+    name: str | None = None
+    location: JSON | None = strawberry.field(
+        default=None, description="address, city, region (ISO 3166-2), lat, lon"
+    )
+    contact: JSON | None = strawberry.field(default=None, description="name, phone, email")
+    skills: list[str] | None = None
+    certifications: JSON | None = strawberry.field(
+        default=None, description="[{name, issuer, valid_until (YYYY-MM-DD)}]"
+    )
+    products: list[str] | None = None
+    equipment: list[EquipmentInput] | None = strawberry.field(
+        default=None, description="Replaces the whole list."
+    )
+
+
+@strawberry.input
+class CapacityDayInput:
+    process: str
+    day: dt.date
+    available_hours: float | None = None
+    available_units: int | None = None
+    downtime_hours: float = 0.0
+    note: str | None = None
+
+
+@strawberry.type
+class FactoryMutation:
+    @strawberry.mutation(description="Invite a factory to join this node (node operators).")
+    async def invite_factory(
+        self, info: Info[NodeContext, None], input: InviteFactoryInput
+    ) -> FactoryType:
+        context = info.context
+        async with session_scope(context.sessionmaker) as session:
+            factory = await service.invite_factory(
+                session,
+                context.subject,
+                runtime=context.runtime,
+                input=service.NewFactory(
+                    slug=input.slug,
+                    name=input.name,
+                    organization_id=input.organization_id,
+                    contact=_object("contact", input.contact),
+                ),
+            )
+        return FactoryType.from_model(factory)
+
+    @strawberry.mutation(description="Fill in or change a factory's profile.")
+    async def save_factory_profile(
+        self, info: Info[NodeContext, None], factory_id: uuid.UUID, input: FactoryProfileInput
+    ) -> FactoryType:
+        context = info.context
+        profile = service.ProfileInput(
+            name=input.name,
+            location=_object("location", input.location) if input.location is not None else None,
+            contact=_object("contact", input.contact) if input.contact is not None else None,
+            skills=input.skills,
+            certifications=_objects("certifications", input.certifications),
+            products=input.products,
+            equipment=None
+            if input.equipment is None
+            else [
+                service.EquipmentInput(
+                    type=item.type,
+                    model=item.model,
+                    count=item.count,
+                    parameters=_object("parameters", item.parameters),
+                )
+                for item in input.equipment
+            ],
+        )
+        async with session_scope(context.sessionmaker) as session:
+            factory = await service.save_profile(
+                session,
+                context.subject,
+                runtime=context.runtime,
+                factory_id=factory_id,
+                input=profile,
+            )
+        return FactoryType.from_model(factory)
+
+    @strawberry.mutation(
+        description="Move a factory through onboarding: submit, verify, reject (with a reason), "
+        "activate, suspend (with a reason), reactivate."
+    )
+    async def change_factory_status(
+        self,
+        info: Info[NodeContext, None],
+        factory_id: uuid.UUID,
+        transition: TransitionEnum,  # type: ignore[valid-type]
+        reason: str | None = None,
+    ) -> FactoryType:
+        context = info.context
+        async with session_scope(context.sessionmaker) as session:
+            factory = await service.change_status(
+                session,
+                context.subject,
+                runtime=context.runtime,
+                factory_id=factory_id,
+                transition=transition,
+                reason=reason,
+            )
+        return FactoryType.from_model(factory)
+
+    @strawberry.mutation(description="Set capacity entries (insert or replace); returns the count.")
+    async def set_factory_capacity(
+        self, info: Info[NodeContext, None], factory_id: uuid.UUID, days: list[CapacityDayInput]
+    ) -> int:
+        context = info.context
+        async with session_scope(context.sessionmaker) as session:
+            return await service.set_capacity(
+                session,
+                context.subject,
+                runtime=context.runtime,
+                factory_id=factory_id,
+                days=[
+                    service.CapacityInput(
+                        process=day.process,
+                        day=day.day,
+                        available_hours=day.available_hours,
+                        available_units=day.available_units,
+                        downtime_hours=day.downtime_hours,
+                        note=day.note,
+                    )
+                    for day in days
+                ],
+            )
+
+
+def _object(what: str, value: object) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InvalidInput(f"{what}: a JSON object")
+    return value
+
+
+def _objects(what: str, value: object) -> list[dict[str, Any]] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise InvalidInput(f"{what}: a list of JSON objects")
+    return value

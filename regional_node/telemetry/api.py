@@ -1,0 +1,112 @@
+"""HTTP batch ingest for gateways without MQTT, and the Prometheus `/metrics` endpoint."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from regional_node.devices.models import DeviceKind
+from regional_node.devices.registry import DeviceEntry
+from regional_node.runtime import NodeRuntime
+from regional_node.telemetry.codec import Decoded, MalformedMessage, decode_readings
+from regional_node.telemetry.pipeline import Envelope, describe
+from yunfab.errors import Forbidden, InvalidInput, Unauthenticated, YunfabError
+
+MAX_BODY_BYTES = 8 * 1024 * 1024
+MAX_DEVICES = 1000
+
+router = APIRouter()
+
+
+class DeviceAuthFailed(Unauthenticated):
+    code = "device_auth_failed"
+
+
+class PayloadTooLarge(YunfabError):
+    status_code = 413
+    code = "payload_too_large"
+
+
+def _runtime(request: Request) -> NodeRuntime:
+    runtime: NodeRuntime = request.app.state.runtime
+    return runtime
+
+
+async def _device(request: Request, runtime: NodeRuntime) -> DeviceEntry:
+    """The device named by HTTP Basic credentials (its key and secret)."""
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    client = request.client.host if request.client else "unknown"
+    throttle = request.app.state.device_throttle
+    throttle.check(client)
+    if scheme.lower() != "basic" or not value:
+        raise DeviceAuthFailed("send the device key and secret with HTTP Basic")
+    try:
+        key, _, secret = base64.b64decode(value, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise DeviceAuthFailed("malformed Basic credentials") from exc
+    entry = await runtime.registry.get(key)
+    verified = request.app.state.device_secrets
+    if entry is None or not verified.verify(key, secret, entry.secret_hash):
+        throttle.failed(client)
+        raise DeviceAuthFailed("unknown device or wrong secret")
+    return entry
+
+
+@router.post(
+    "/api/v1/telemetry",
+    summary="Batch of readings from a device or an edge node (HTTP Basic device credentials).",
+)
+async def post_telemetry(request: Request) -> dict[str, Any]:
+    runtime = _runtime(request)
+    sender = await _device(request, runtime)
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"at most {MAX_BODY_BYTES} bytes per request")
+    body = await request.body()
+    if len(body) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"at most {MAX_BODY_BYTES} bytes per request")
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput(f"body is not JSON: {exc}") from exc
+    devices = parsed.get("devices") if isinstance(parsed, dict) else None
+    if not isinstance(devices, dict) or not devices:
+        raise InvalidInput('expected {"devices": {"<device key>": {"readings": [...]}}}')
+    if len(devices) > MAX_DEVICES:
+        raise InvalidInput(f"at most {MAX_DEVICES} devices per request")
+    envelopes = []
+    for key, message in devices.items():
+        if key != sender.key:
+            target = await runtime.registry.get(key)
+            if (
+                sender.kind is not DeviceKind.EDGE_NODE
+                or target is None
+                or target.edge_node_key != sender.key
+            ):
+                raise Forbidden(f"{sender.key} may not send readings for {key!r}")
+        decoded = Decoded()
+        try:
+            if not isinstance(message, dict) or "readings" not in message:
+                raise MalformedMessage("bad_shape", f'{key}: expected {{"readings": [...]}}')
+            decode_readings(message["readings"], decoded)
+        except MalformedMessage as exc:
+            raise InvalidInput(exc.detail) from exc
+        envelopes.append(Envelope(source="http", payload=body, device_key=key, decoded=decoded))
+    outcome = await runtime.pipeline.ingest(envelopes)
+    refusal = sender.refusal()
+    if refusal is not None:
+        # Counted and kept as a dead letter by the pipeline; the gateway is told plainly.
+        raise Forbidden(f"device {sender.key} is refused: {refusal.replace('_', ' ')}")
+    return describe(outcome)
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics(request: Request) -> Response:
+    registry = _runtime(request).metrics.registry
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,373 @@
+"""The node's MQTT consumer: plain JSON and Sparkplug B from the broker into the pipeline.
+
+Delivery guarantees come from the broker and the order of operations here:
+- MQTT 5 with a persistent session (clean start off, a long session expiry) and QoS 1
+  subscriptions: while the node is down the broker keeps its messages.
+- Manual acknowledgement: a message is acknowledged only after the batch holding it committed
+  (readings and dead letters alike). A crash before that means redelivery, and the telemetry
+  primary key drops what was already stored.
+- A bounded receive window (MQTT 5 Receive Maximum) caps how many unacknowledged messages the
+  broker pushes at once, so a slow database slows the broker down instead of filling memory.
+
+paho runs its network loop in its own thread; messages cross into asyncio through a queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import paho.mqtt.client as paho
+import structlog
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from regional_node.devices.models import Connection
+from regional_node.devices.registry import DeviceRegistry
+from regional_node.telemetry import sparkplug
+from regional_node.telemetry.codec import (
+    TELEMETRY_PREFIX,
+    Decoded,
+    RawReading,
+    device_key_from_topic,
+)
+from regional_node.telemetry.metrics import IngestMetrics
+from regional_node.telemetry.pipeline import Envelope, IngestPipeline
+
+log = structlog.get_logger(__name__)
+
+JSON_TOPIC = TELEMETRY_PREFIX + "+"
+SPARKPLUG_TOPIC = "spBv1.0/#"
+
+
+@dataclass(frozen=True)
+class MqttOptions:
+    host: str
+    port: int
+    client_id: str
+    host_id: str
+    """This node's Sparkplug host application id (its STATE topic)."""
+    username: str | None = None
+    password: str | None = None
+    tls: ssl.SSLContext | None = None
+    receive_maximum: int = 2000
+    session_expiry_s: int = 7 * 24 * 3600
+    max_batch_messages: int = 1000
+    max_batch_readings: int = 20_000
+    linger_s: float = 0.02
+    shared_group: str | None = None
+    """Subscribe through `$share/<group>/...` so several consumers split the stream."""
+
+
+@dataclass
+class _Inbound:
+    topic: str
+    payload: bytes
+    mid: int
+    qos: int
+    received_ms: int
+
+
+@dataclass
+class ConsumerStatus:
+    connected: bool = False
+    last_error: str | None = None
+    batches: int = 0
+    messages: int = 0
+    pending_ack: int = field(default=0)
+
+
+class MqttIngest:
+    def __init__(
+        self,
+        options: MqttOptions,
+        *,
+        pipeline: IngestPipeline,
+        registry: DeviceRegistry,
+        metrics: IngestMetrics,
+    ) -> None:
+        self.options = options
+        self.pipeline = pipeline
+        self.registry = registry
+        self.metrics = metrics
+        self.status = ConsumerStatus()
+        self.sparkplug = sparkplug.SparkplugHost()
+        self._queue: asyncio.Queue[_Inbound] = asyncio.Queue()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._rebirth_sent: dict[tuple[str, str], float] = {}
+        self._client = self._make_client()
+
+    def _make_client(self) -> paho.Client:
+        client = paho.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=self.options.client_id,
+            protocol=paho.MQTTv5,
+            manual_ack=True,
+        )
+        if self.options.username is not None:
+            client.username_pw_set(self.options.username, self.options.password)
+        if self.options.tls is not None:
+            client.tls_set_context(self.options.tls)
+        client.will_set(
+            sparkplug.state_topic(self.options.host_id),
+            sparkplug.state_payload(False, int(time.time() * 1000)),
+            qos=1,
+            retain=True,
+        )
+        client.reconnect_delay_set(min_delay=1, max_delay=30)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        return client
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        properties.SessionExpiryInterval = self.options.session_expiry_s
+        properties.ReceiveMaximum = self.options.receive_maximum
+        self._client.connect_async(
+            self.options.host,
+            self.options.port,
+            keepalive=30,
+            clean_start=False,
+            properties=properties,
+        )
+        self._client.loop_start()
+        self._task = asyncio.create_task(self._consume(), name="mqtt-ingest")
+
+    async def stop(self) -> None:
+        """Stop taking messages; what was received and not committed is redelivered later."""
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+        if self.status.connected:
+            info = self._client.publish(
+                sparkplug.state_topic(self.options.host_id),
+                sparkplug.state_payload(False, int(time.time() * 1000)),
+                qos=1,
+                retain=True,
+            )
+            await asyncio.to_thread(info.wait_for_publish, 2.0)
+        self._client.disconnect()
+        self._client.loop_stop()
+        self.metrics.mqtt_connected.set(0)
+
+    # paho's thread -------------------------------------------------------------------------
+
+    def _topics(self) -> list[str]:
+        topics = [JSON_TOPIC, SPARKPLUG_TOPIC]
+        group = self.options.shared_group
+        return [f"$share/{group}/{topic}" for topic in topics] if group else topics
+
+    def _on_connect(
+        self,
+        client: paho.Client,
+        userdata: Any,
+        flags: Any,
+        reason: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        if reason.is_failure:
+            self.status.connected = False
+            self.status.last_error = f"broker refused the connection: {reason}"
+            log.warning("mqtt_connect_refused", reason=str(reason))
+            return
+        self.status.connected = True
+        self.status.last_error = None
+        self.metrics.mqtt_connected.set(1)
+        client.subscribe([(topic, 1) for topic in self._topics()])
+        client.publish(
+            sparkplug.state_topic(self.options.host_id),
+            sparkplug.state_payload(True, int(time.time() * 1000)),
+            qos=1,
+            retain=True,
+        )
+        log.info("mqtt_connected", broker=f"{self.options.host}:{self.options.port}")
+
+    def _on_disconnect(
+        self,
+        client: paho.Client,
+        userdata: Any,
+        flags: Any,
+        reason: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        self.status.connected = False
+        self.metrics.mqtt_connected.set(0)
+        if reason.is_failure:
+            self.status.last_error = f"disconnected: {reason}"
+            log.warning("mqtt_disconnected", reason=str(reason))
+
+    def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
+        inbound = _Inbound(
+            topic=message.topic,
+            payload=bytes(message.payload),
+            mid=message.mid,
+            qos=message.qos,
+            received_ms=int(time.time() * 1000),
+        )
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(self._queue.put_nowait, inbound)
+
+    # asyncio side ---------------------------------------------------------------------------
+
+    async def _next_batch(self) -> list[_Inbound]:
+        items = [await self._queue.get()]
+        size = len(items[0].payload)
+        deadline = time.monotonic() + self.options.linger_s
+        # Roughly 40 bytes a reading in JSON: stop well before the batch gets unwieldy.
+        budget = self.options.max_batch_readings * 40
+        while len(items) < self.options.max_batch_messages and size < budget:
+            try:
+                item = self._queue.get_nowait()
+            except asyncio.QueueEmpty:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                try:
+                    item = await asyncio.wait_for(self._queue.get(), remaining)
+                except TimeoutError:
+                    break
+            items.append(item)
+            size += len(item.payload)
+        return items
+
+    async def _consume(self) -> None:
+        while True:
+            items = await self._next_batch()
+            envelopes, connections = await self._envelopes(items)
+            delay = 0.5
+            while True:
+                try:
+                    await self.pipeline.ingest(envelopes, connections=connections)
+                    break
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    # Not acknowledged: the broker keeps the messages. Retry the same batch.
+                    self.status.last_error = f"storing a batch failed: {exc}"
+                    log.exception("ingest_batch_failed", messages=len(items))
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 10.0)
+            for item in items:
+                if item.qos > 0:
+                    self._client.ack(item.mid, item.qos)
+            self.status.batches += 1
+            self.status.messages += len(items)
+
+    async def _envelopes(
+        self, items: list[_Inbound]
+    ) -> tuple[list[Envelope], dict[str, Connection]]:
+        envelopes: list[Envelope] = []
+        connections: dict[str, Connection] = {}
+        for item in items:
+            if item.topic.startswith(TELEMETRY_PREFIX):
+                envelopes.append(
+                    Envelope(
+                        source="mqtt",
+                        payload=item.payload,
+                        device_key=device_key_from_topic(item.topic),
+                        topic=item.topic,
+                    )
+                )
+            elif item.topic.startswith("spBv1.0/"):
+                envelopes.extend(self._sparkplug(item, connections))
+        return envelopes, connections
+
+    def _sparkplug(self, item: _Inbound, connections: dict[str, Connection]) -> list[Envelope]:
+        try:
+            events = self.sparkplug.handle(item.topic, item.payload, item.received_ms)
+        except sparkplug.SparkplugError as exc:
+            edge = _edge_from_topic(item.topic)
+            return [
+                Envelope(
+                    source="mqtt",
+                    payload=item.payload,
+                    device_key=edge,
+                    topic=item.topic,
+                    refusal=("malformed_sparkplug", str(exc)),
+                )
+            ]
+        envelopes: list[Envelope] = []
+        for event in events:
+            if isinstance(event, sparkplug.Readings):
+                envelopes.append(self._readings_envelope(item, event))
+            elif isinstance(event, sparkplug.EdgeOnline | sparkplug.EdgeOffline):
+                connections[event.edge_node_id] = _state(event)
+            elif isinstance(event, sparkplug.DeviceOnline | sparkplug.DeviceOffline):
+                connections[event.device_id] = _state(event)
+            elif isinstance(event, sparkplug.RebirthNeeded | sparkplug.SequenceGap):
+                self._request_rebirth(event.group_id, event.edge_node_id, event)
+                if isinstance(event, sparkplug.RebirthNeeded):
+                    envelopes.append(
+                        Envelope(
+                            source="mqtt",
+                            payload=item.payload,
+                            device_key=event.edge_node_id,
+                            topic=item.topic,
+                            refusal=("sparkplug_unresolved", event.reason),
+                        )
+                    )
+        return envelopes
+
+    def _readings_envelope(self, item: _Inbound, event: sparkplug.Readings) -> Envelope:
+        key = event.device_id or event.edge_node_id
+        decoded = Decoded()
+        for reading in event.readings:
+            value = reading.value
+            if value is None:
+                continue
+            if isinstance(value, bool):
+                value = 1.0 if value else 0.0
+            if not isinstance(value, int | float):
+                decoded.problems.append(("bad_value", f"{reading.metric} is not a number"))
+                continue
+            decoded.readings.append(RawReading(reading.metric, reading.timestamp_ms, float(value)))
+        refusal = None
+        entry = self.registry.cached(key)
+        if entry is not None and (
+            entry.factory_slug != event.group_id
+            or (event.device_id is not None and entry.edge_node_key != event.edge_node_id)
+        ):
+            refusal = (
+                "sparkplug_mismatch",
+                f"{key} is not a device of edge node {event.edge_node_id} "
+                f"in group {event.group_id}",
+            )
+        return Envelope(
+            source="mqtt",
+            payload=item.payload,
+            device_key=key,
+            topic=item.topic,
+            decoded=decoded,
+            refusal=refusal,
+        )
+
+    def _request_rebirth(self, group: str, edge: str, why: object) -> None:
+        now = time.monotonic()
+        if now - self._rebirth_sent.get((group, edge), -1e9) < 5.0:
+            return
+        self._rebirth_sent[(group, edge)] = now
+        topic, payload = sparkplug.rebirth_command(group, edge, int(time.time() * 1000))
+        self._client.publish(topic, payload, qos=0)
+        self.metrics.sparkplug_rebirths.inc()
+        log.info("sparkplug_rebirth_requested", group=group, edge_node=edge, why=str(why))
+
+
+def _state(event: object) -> Connection:
+    online = isinstance(event, sparkplug.EdgeOnline | sparkplug.DeviceOnline)
+    return Connection.ONLINE if online else Connection.OFFLINE
+
+
+def _edge_from_topic(topic: str) -> str | None:
+    parts = topic.split("/")
+    return parts[3] if len(parts) >= 4 else None

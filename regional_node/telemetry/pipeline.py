@@ -1,0 +1,250 @@
+"""From inbound messages to committed readings, dead letters, live events and alerts.
+
+Every transport (MQTT plain JSON, Sparkplug B, HTTP batches) hands the pipeline `Envelope`s, one
+per device message. The pipeline decides per reading: accepted, or a dead letter with a reason.
+Nothing from an unknown, suspended or retired device (or one whose factory is not active) is
+stored as telemetry. A message with some bad readings keeps its good ones.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+
+from regional_node.devices.models import Connection
+from regional_node.devices.registry import DeviceEntry, DeviceRegistry
+from regional_node.telemetry.codec import Decoded, MalformedMessage, RawReading, decode_message
+from regional_node.telemetry.metrics import IngestMetrics
+from regional_node.telemetry.store import TelemetryStore, WriteBatch
+from yunfab.db import utcnow
+from yunfab.events import Broadcaster
+
+log = structlog.get_logger(__name__)
+
+MAX_DETAIL = 2000
+MAX_PROBLEMS_LISTED = 20
+
+
+@dataclass
+class Envelope:
+    source: str
+    """mqtt or http."""
+    payload: bytes
+    device_key: str | None
+    topic: str | None = None
+    decoded: Decoded | None = None
+    """Readings already decoded by the transport (Sparkplug, HTTP); else `payload` is JSON."""
+    refusal: tuple[str, str] | None = None
+    """(reason, detail) when the transport already refused the whole message."""
+
+
+@dataclass(frozen=True)
+class TelemetryEvent:
+    """Readings of one device just committed, for live subscribers."""
+
+    device_id: uuid.UUID
+    device_key: str
+    factory_id: uuid.UUID
+    readings: tuple[tuple[str, int, float], ...]
+
+
+@dataclass
+class Outcome:
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    problems: list[dict[str, str]] = field(default_factory=list)
+
+
+AcceptedHook = Callable[[DeviceEntry, list[RawReading]], Awaitable[None]]
+
+
+class IngestPipeline:
+    def __init__(
+        self,
+        *,
+        registry: DeviceRegistry,
+        store: TelemetryStore,
+        metrics: IngestMetrics,
+        events: Broadcaster[TelemetryEvent],
+        raw_retention_s: float,
+        future_skew_s: float = 300.0,
+        seen_every_s: float = 5.0,
+    ) -> None:
+        self.registry = registry
+        self.store = store
+        self.metrics = metrics
+        self.events = events
+        self.raw_retention_s = raw_retention_s
+        self.future_skew_s = future_skew_s
+        self.seen_every_s = seen_every_s
+        self.on_accepted: list[AcceptedHook] = []
+        self._last_seen_written: dict[uuid.UUID, float] = {}
+
+    async def ingest(
+        self,
+        envelopes: Sequence[Envelope],
+        *,
+        connections: Mapping[str, Connection] | None = None,
+    ) -> Outcome:
+        """Decide and commit a batch; `connections` are online/offline changes by device key
+        (Sparkplug births and deaths). Raises only when the database write fails: nothing of the
+        batch is then committed, and the caller retries or refuses."""
+        outcome = Outcome()
+        batch = WriteBatch()
+        for key, state in (connections or {}).items():
+            entry = await self.registry.get(key)
+            if entry is not None:
+                batch.connections[entry.id] = state
+        accepted: dict[str, tuple[DeviceEntry, list[RawReading]]] = {}
+        now_ms = int(time.time() * 1000)
+        oldest_ms = now_ms - int(self.raw_retention_s * 1000)
+        newest_ms = now_ms + int(self.future_skew_s * 1000)
+        rejected_by_reason: dict[str, int] = defaultdict(int)
+        for envelope in envelopes:
+            self.metrics.messages.labels(envelope.source).inc()
+            problems = await self._decide(
+                envelope, batch, accepted, oldest_ms=oldest_ms, newest_ms=newest_ms
+            )
+            for reason, count, details in problems:
+                rejected_by_reason[reason] += count
+                outcome.rejected += count
+                if len(outcome.problems) < MAX_PROBLEMS_LISTED:
+                    outcome.problems.append(
+                        {"device": envelope.device_key or "", "reason": reason, "detail": details}
+                    )
+                batch.dead_letters.append(
+                    {
+                        "received_at": utcnow(),
+                        "source": envelope.source,
+                        "topic": envelope.topic,
+                        "device_key": (envelope.device_key or "")[:63] or None,
+                        "reason": reason,
+                        "detail": details[:MAX_DETAIL],
+                        "payload": envelope.payload,
+                    }
+                )
+        self._note_seen(batch, accepted)
+        started = time.perf_counter()
+        inserted = await self.store.write(batch)
+        self.metrics.batch_seconds.observe(time.perf_counter() - started)
+        outcome.accepted = inserted
+        outcome.duplicates = len(batch.rows) - inserted
+        self.metrics.readings.labels("accepted").inc(inserted)
+        self.metrics.readings.labels("duplicate").inc(outcome.duplicates)
+        for reason, count in rejected_by_reason.items():
+            self.metrics.rejected.labels(reason).inc(count)
+        self.metrics.dead_letters.inc(len(batch.dead_letters))
+        for entry, readings in accepted.values():
+            self.events.publish(
+                TelemetryEvent(
+                    device_id=entry.id,
+                    device_key=entry.key,
+                    factory_id=entry.factory_id,
+                    readings=tuple((r.metric, r.ts_ms, r.value) for r in readings),
+                )
+            )
+            for hook in self.on_accepted:
+                try:
+                    await hook(entry, readings)
+                except Exception:
+                    log.exception("accepted_hook_failed", device=entry.key)
+        return outcome
+
+    async def _decide(
+        self,
+        envelope: Envelope,
+        batch: WriteBatch,
+        accepted: dict[str, tuple[DeviceEntry, list[RawReading]]],
+        *,
+        oldest_ms: int,
+        newest_ms: int,
+    ) -> list[tuple[str, int, str]]:
+        """Add the envelope's good readings to the batch; return (reason, count, detail)."""
+        if envelope.refusal is not None:
+            return [(envelope.refusal[0], 1, envelope.refusal[1])]
+        if envelope.device_key is None:
+            return [("unknown_topic", 1, f"no device in topic {envelope.topic!r}")]
+        entry = await self.registry.get(envelope.device_key)
+        if entry is None:
+            return [("unknown_device", 1, f"no device {envelope.device_key!r} on this node")]
+        refusal = entry.refusal()
+        if refusal is not None:
+            return [(refusal, 1, f"device {entry.key} is refused: {refusal.replace('_', ' ')}")]
+        decoded = envelope.decoded
+        if decoded is None:
+            try:
+                decoded = decode_message(envelope.payload)
+            except MalformedMessage as exc:
+                return [(exc.reason, 1, exc.detail)]
+        problems: dict[str, list[str]] = defaultdict(list)
+        for reason, detail in decoded.problems:
+            problems[reason].append(detail)
+        kept: list[RawReading] = []
+        metrics = entry.metrics
+        for reading in decoded.readings:
+            spec = metrics.get(reading.metric)
+            if spec is None:
+                problems["unknown_metric"].append(f"{reading.metric} is not declared")
+            elif spec.out_of_range(reading.value):
+                problems["out_of_range"].append(
+                    f"{reading.metric}={reading.value:g} {spec.unit} outside "
+                    f"[{_bound(spec.min_value, '-inf')}, {_bound(spec.max_value, '+inf')}] "
+                    f"at {reading.ts_ms}"
+                )
+            elif reading.ts_ms < oldest_ms:
+                problems["too_old"].append(
+                    f"{reading.metric} at {reading.ts_ms} is older than the raw retention"
+                )
+            elif reading.ts_ms > newest_ms:
+                problems["from_future"].append(
+                    f"{reading.metric} at {reading.ts_ms} is ahead of the node's clock"
+                )
+            else:
+                batch.add((spec.series_id, reading.ts_ms, reading.value))
+                kept.append(reading)
+        if kept:
+            previous = accepted.get(entry.key)
+            if previous is None:
+                accepted[entry.key] = (entry, kept)
+            else:
+                previous[1].extend(kept)
+        return [
+            (reason, len(details), "; ".join(details[:MAX_PROBLEMS_LISTED]))
+            for reason, details in problems.items()
+        ]
+
+    def _note_seen(
+        self, batch: WriteBatch, accepted: dict[str, tuple[DeviceEntry, list[RawReading]]]
+    ) -> None:
+        """Write `last_seen_at` at most every few seconds per device: it is for people, and a
+        row update per message would cost more than the readings."""
+        now = time.monotonic()
+        stamp = utcnow()
+        for entry, _ in accepted.values():
+            last = self._last_seen_written.get(entry.id)
+            first = entry.status.value == "provisioned"
+            if first or last is None or now - last >= self.seen_every_s:
+                batch.seen[entry.id] = stamp
+                self._last_seen_written[entry.id] = now
+                if first:
+                    self.registry.invalidate([entry.key])
+
+
+def _bound(value: float | None, unbounded: str) -> str:
+    return unbounded if value is None else f"{value:g}"
+
+
+def describe(outcome: Outcome) -> dict[str, Any]:
+    return {
+        "accepted": outcome.accepted,
+        "duplicates": outcome.duplicates,
+        "rejected": outcome.rejected,
+        "problems": outcome.problems,
+    }

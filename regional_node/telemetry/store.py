@@ -1,0 +1,151 @@
+"""Writing telemetry: one transaction per ingest batch, binary COPY on PostgreSQL.
+
+A batch carries accepted readings, dead letters, the time range each series was written in (for
+rollups) and device bookkeeping (last seen, first reading). All of it commits together or not at
+all; the MQTT consumer acknowledges messages only after that commit, so a crash in between means
+redelivery, and the primary key drops what was already stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import bindparam, case, func, insert, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from regional_node.devices.models import Connection, Device, DeviceStatus
+from regional_node.telemetry.models import DeadLetter, DirtyRange
+
+Row = tuple[int, int, float]
+"""(series id, device time in ms, value)"""
+
+
+@dataclass
+class WriteBatch:
+    rows: list[Row] = field(default_factory=list)
+    dead_letters: list[dict[str, Any]] = field(default_factory=list)
+    dirty: dict[int, tuple[int, int]] = field(default_factory=dict)
+    seen: dict[uuid.UUID, dt.datetime] = field(default_factory=dict)
+    """Devices heard from (a reading accepted), with when: marks them active."""
+    connections: dict[uuid.UUID, Connection] = field(default_factory=dict)
+
+    def add(self, row: Row) -> None:
+        self.rows.append(row)
+        series, ts = row[0], row[1]
+        span = self.dirty.get(series)
+        if span is None:
+            self.dirty[series] = (ts, ts)
+        elif ts < span[0] or ts > span[1]:
+            self.dirty[series] = (min(ts, span[0]), max(ts, span[1]))
+
+    @property
+    def empty(self) -> bool:
+        return not (self.rows or self.dead_letters or self.seen or self.connections)
+
+
+class TelemetryStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.postgres = engine.dialect.name == "postgresql"
+
+    async def write(self, batch: WriteBatch) -> int:
+        """Commit the batch; returns how many readings were new (the rest were duplicates)."""
+        async with self.engine.begin() as conn:
+            inserted = 0
+            if batch.rows:
+                if self.postgres:
+                    inserted = await _copy_postgres(conn, batch.rows)
+                else:
+                    inserted = await _insert_sqlite(conn, batch.rows)
+                await _mark_dirty(conn, batch.dirty, postgres=self.postgres)
+            if batch.dead_letters:
+                await conn.execute(insert(DeadLetter), batch.dead_letters)
+            if batch.seen:
+                await conn.execute(
+                    update(Device)
+                    .where(Device.id == bindparam("device_id"))
+                    .values(
+                        last_seen_at=bindparam("seen_at", type_=Device.last_seen_at.type),
+                        status=case(
+                            (Device.status == DeviceStatus.PROVISIONED, DeviceStatus.ACTIVE),
+                            else_=Device.status,
+                        ),
+                    ),
+                    [
+                        {"device_id": device_id, "seen_at": seen_at}
+                        for device_id, seen_at in batch.seen.items()
+                    ],
+                )
+            for device_id, state in batch.connections.items():
+                await conn.execute(
+                    update(Device).where(Device.id == device_id).values(connection=state)
+                )
+        return inserted
+
+
+async def _copy_postgres(conn: AsyncConnection, rows: list[Row]) -> int:
+    # The session's transaction is open (the statement below runs in it) before COPY uses the
+    # same connection, so the COPY commits or rolls back with everything else.
+    await conn.execute(
+        text(
+            "CREATE TEMP TABLE IF NOT EXISTS telemetry_stage "
+            "(series_id integer, ts_ms bigint, value double precision) ON COMMIT DELETE ROWS"
+        )
+    )
+    raw = await conn.get_raw_connection()
+    driver: Any = raw.driver_connection
+    await driver.copy_records_to_table(
+        "telemetry_stage", records=rows, columns=("series_id", "ts_ms", "value")
+    )
+    result = await conn.execute(
+        text(
+            "INSERT INTO telemetry (series_id, ts_ms, value) "
+            "SELECT series_id, ts_ms, value FROM telemetry_stage "
+            "ON CONFLICT (series_id, ts_ms) DO NOTHING"
+        )
+    )
+    return int(result.rowcount)
+
+
+async def _insert_sqlite(conn: AsyncConnection, rows: list[Row]) -> int:
+    before = (await conn.execute(text("SELECT total_changes()"))).scalar_one()
+    await conn.exec_driver_sql(
+        "INSERT OR IGNORE INTO telemetry (series_id, ts_ms, value) VALUES (?, ?, ?)", rows
+    )
+    after = (await conn.execute(text("SELECT total_changes()"))).scalar_one()
+    return int(after - before)
+
+
+async def _mark_dirty(
+    conn: AsyncConnection, dirty: dict[int, tuple[int, int]], *, postgres: bool
+) -> None:
+    values = [{"series_id": s, "lo_ms": lo, "hi_ms": hi} for s, (lo, hi) in dirty.items()]
+    if postgres:
+        pg = pg_insert(DirtyRange)
+        await conn.execute(
+            pg.on_conflict_do_update(
+                index_elements=[DirtyRange.series_id],
+                set_={
+                    "lo_ms": func.least(DirtyRange.lo_ms, pg.excluded.lo_ms),
+                    "hi_ms": func.greatest(DirtyRange.hi_ms, pg.excluded.hi_ms),
+                },
+            ),
+            values,
+        )
+    else:
+        lite = sqlite_insert(DirtyRange)
+        await conn.execute(
+            lite.on_conflict_do_update(
+                index_elements=[DirtyRange.series_id],
+                set_={
+                    "lo_ms": func.min(DirtyRange.lo_ms, lite.excluded.lo_ms),
+                    "hi_ms": func.max(DirtyRange.hi_ms, lite.excluded.hi_ms),
+                },
+            ),
+            values,
+        )
