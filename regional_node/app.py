@@ -251,6 +251,7 @@ async def _start_runtime(
                 if settings.mqtt_password
                 else None,
                 shared_group=settings.mqtt_shared_group,
+                session_expiry_s=settings.mqtt_session_expiry_s,
             ),
             pipeline=pipeline,
             registry=registry,

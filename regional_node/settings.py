@@ -46,6 +46,8 @@ class NodeSettings(NodeStorageSettings):
     mqtt_password: SecretStr | None = None
     mqtt_client_id: str | None = None
     """Fixed, so the broker keeps this node's session (and its messages) across restarts."""
+    mqtt_session_expiry_s: int = Field(default=7 * 24 * 3600, ge=0)
+    """How long the broker keeps this node's session (and queues its messages) while it is away."""
     mqtt_shared_group: str | None = None
     """Consume through a shared subscription, to split the stream across several node processes."""
     broker_admin_username: str | None = None

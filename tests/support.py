@@ -336,3 +336,25 @@ PRODUCTION_HUB = {
     "public_url": "https://hub.test",
 }
 """Hub settings a production deployment must give (an https issuer, a key passphrase)."""
+
+
+@asynccontextmanager
+async def served(app: FastAPI, port: int) -> AsyncIterator[str]:
+    """Serve `app` with uvicorn on loopback in this event loop (real HTTP and websockets, and
+    in-process state the test can share); returns the base URL."""
+    import uvicorn
+
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
+    )
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            if task.done():
+                task.result()
+                raise AssertionError("server stopped before it started")
+            await asyncio.sleep(0.02)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
