@@ -31,7 +31,9 @@ query($id: UUID!) {
 }
 """
 CAPACITY = """
-mutation($id: UUID!, $days: [CapacityDayInput!]!) { setFactoryCapacity(factoryId: $id, days: $days) }
+mutation($id: UUID!, $days: [CapacityDayInput!]!) {
+  setFactoryCapacity(factoryId: $id, days: $days)
+}
 """
 
 
@@ -56,7 +58,8 @@ async def test_onboarding_runs_invited_to_active_with_review_and_audit(
         )
         error = refused["errors"][0]
         assert error["extensions"]["code"] == "PROFILE_INCOMPLETE"
-        assert "equipment" in error["message"] and "location" in error["message"]
+        assert "equipment" in error["message"]
+        assert "location" in error["message"]
 
         await node.graphql(PROFILE, {"id": factory_id, "input": COMPLETE_PROFILE}, headers=operator)
         submitted = await node.graphql(MOVE, {"id": factory_id, "t": "SUBMIT"}, headers=operator)

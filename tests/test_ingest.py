@@ -16,7 +16,9 @@ from tests.support import eventually
 NODE_URL = "http://zj-textile.test"
 
 SERIES = """
-query($id: UUID!, $metric: String!, $start: DateTime!, $end: DateTime!, $res: TelemetryResolution!) {
+query(
+  $id: UUID!, $metric: String!, $start: DateTime!, $end: DateTime!, $res: TelemetryResolution!
+) {
   telemetry(deviceId: $id, metric: $metric, start: $start, end: $end, resolution: $res) {
     unit points { at value count min max }
   }
@@ -323,7 +325,7 @@ async def test_alert_rules_open_acknowledge_and_close(
         opened = {a["message"].split(":")[0]: a for a in await alerts()}
         assert set(opened) == {"Clamp force high", "Mould temperature jump"}
         clamp = opened["Clamp force high"]
-        assert clamp["status"] == "OPEN" and clamp["value"] == 950
+        assert (clamp["status"], clamp["value"]) == ("OPEN", 950)
         acknowledged = await node.graphql(
             "mutation($id: UUID!) { acknowledgeAlert(id: $id) { status } }",
             {"id": clamp["id"]},
