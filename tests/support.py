@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import threading
@@ -15,6 +16,7 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
+import websockets
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
@@ -358,3 +360,21 @@ async def served(app: FastAPI, port: int) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await task
+
+
+@asynccontextmanager
+async def subscribed(
+    url: str, query: str, token: str | None = None
+) -> AsyncIterator[websockets.ClientConnection]:
+    """A graphql-transport-ws connection with one subscription started (id "1")."""
+    headers = {"authorization": f"Bearer {token}"} if token else None
+    ws_url = url.replace("http://", "ws://") + "/graphql"
+    async with websockets.connect(
+        ws_url,
+        subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+        additional_headers=headers,
+    ) as ws:
+        await ws.send(json.dumps({"type": "connection_init"}))
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}))
+        yield ws

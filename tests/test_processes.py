@@ -7,15 +7,14 @@ import asyncio
 import json
 import socket
 import subprocess
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
 import websockets
 
-from tests.support import RunningService, eventually
+from tests.support import RunningService, eventually, subscribed
 from yunfab.processes import create_node_client, free_port, yunfab_argv
 
 pytestmark = pytest.mark.slow
@@ -38,24 +37,6 @@ def run_cli(
         env={**os.environ, **(env or {})},
         check=False,
     )
-
-
-@asynccontextmanager
-async def subscribed(
-    url: str, query: str, token: str | None = None
-) -> AsyncIterator[websockets.ClientConnection]:
-    """A graphql-transport-ws connection with one subscription started (id "1")."""
-    headers = {"authorization": f"Bearer {token}"} if token else None
-    ws_url = url.replace("http://", "ws://") + "/graphql"
-    async with websockets.connect(
-        ws_url,
-        subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
-        additional_headers=headers,
-    ) as ws:
-        await ws.send(json.dumps({"type": "connection_init"}))
-        assert json.loads(await ws.recv())["type"] == "connection_ack"
-        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}))
-        yield ws
 
 
 def node_client(hub_data_dir: Path, name: str, region: str) -> dict[str, str]:
