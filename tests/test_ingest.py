@@ -123,7 +123,7 @@ async def test_bad_readings_become_dead_letters_and_the_rest_is_kept(
         factory = await active_factory(node.client, operator)
         device = await provision(node.client, operator, factory["id"])
         t = now_ms() - 5_000
-        readings = [
+        readings: list[dict[str, Any]] = [
             {"ts": t, "metrics": {"clamp_force_kn": 810.0, "mould_temp_c": 999.0}},
             {"ts": t + 1, "metrics": {"spindle_load_pct": 50}},
             {"ts": "yesterday", "metrics": {"clamp_force_kn": 1}},

@@ -285,6 +285,131 @@ def demo(
     raise typer.Exit(run_demo(data_dir, host, port))
 
 
+class SimProtocol(enum.StrEnum):
+    JSON = "json"
+    SPARKPLUG = "sparkplug"
+
+
+@app.command("sim")
+def sim(
+    broker: Annotated[
+        str, typer.Option(help="mqtt://HOST[:PORT] or mqtts://HOST[:PORT] (TLS).")
+    ] = "mqtt://127.0.0.1:1883",
+    fleet: Annotated[
+        Path | None, typer.Option(help="Fleet file (JSON list of devices with credentials).")
+    ] = None,
+    devices: Annotated[
+        int | None, typer.Option(help="Simulate N anonymous devices instead of a fleet file.")
+    ] = None,
+    profile: Annotated[
+        str, typer.Option(help="Profile of the --devices: injection_moulding, sewing_line, cnc.")
+    ] = "injection_moulding",
+    prefix: Annotated[str, typer.Option(help="Key prefix of the --devices.")] = "sim",
+    factory: Annotated[str, typer.Option(help="Factory (Sparkplug group) of the --devices.")] = (
+        "sim-factory"
+    ),
+    protocol: Annotated[
+        SimProtocol | None, typer.Option(help="Protocol of the --devices (default json).")
+    ] = None,
+    rate: Annotated[float, typer.Option(help="Readings per second per device.")] = 1.0,
+    batch: Annotated[int, typer.Option(help="Readings per message.")] = 1,
+    duration: Annotated[
+        float | None, typer.Option(help="Seconds to run (default: until Ctrl-C).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed: same seed, same readings.")] = 0,
+    drift: Annotated[
+        list[str] | None, typer.Option(help="METRIC:PER_HOUR ramp; repeatable.")
+    ] = None,
+    spike_prob: Annotated[float, typer.Option(help="Spike probability per reading.")] = 0.0,
+    dropout_prob: Annotated[float, typer.Option(help="Chance a reading is lost.")] = 0.0,
+    offline_every: Annotated[
+        float | None, typer.Option(help="Go offline after this many seconds online...")
+    ] = None,
+    offline_for: Annotated[
+        float | None, typer.Option(help="...for this many seconds, buffering readings.")
+    ] = None,
+    window: Annotated[int, typer.Option(help="Unacknowledged messages per connection.")] = 32,
+    ca_file: Annotated[
+        Path | None, typer.Option(help="CA bundle for mqtts:// (default: system store).")
+    ] = None,
+    log_level: Annotated[str, typer.Option(help="Log level (logs go to stderr).")] = "warning",
+) -> None:
+    """Simulate factory devices publishing telemetry over MQTT; prints a JSON summary at the end."""
+    import signal
+    from urllib.parse import urlsplit
+
+    import orjson
+
+    from regional_node.simulator import (
+        Drift,
+        FaultError,
+        Faults,
+        FleetError,
+        Simulator,
+        SimulatorError,
+        TlsConfig,
+        load_fleet,
+        synthetic_fleet,
+    )
+    from yunfab.logs import configure_logging
+    from yunfab.settings import LogFormat
+
+    configure_logging(
+        ServiceSettings.model_construct(log_level=log_level, log_format=LogFormat.AUTO)
+    )
+    url = urlsplit(broker)
+    if url.scheme not in ("mqtt", "mqtts") or not url.hostname:
+        fail(f"--broker must be mqtt://HOST[:PORT] or mqtts://HOST[:PORT], got {broker!r}")
+    tls = TlsConfig(ca_certs=str(ca_file) if ca_file else None) if url.scheme == "mqtts" else None
+    try:
+        port = url.port or (8883 if tls else 1883)
+    except ValueError:
+        fail(f"--broker has an invalid port: {broker!r}")
+    if (fleet is None) == (devices is None):
+        fail("give either --fleet FILE or --devices N")
+    try:
+        if fleet is not None:
+            if protocol is not None:
+                fail("--protocol applies to --devices; a fleet file names each device's protocol")
+            chosen = load_fleet(fleet)
+        else:
+            assert devices is not None
+            chosen = synthetic_fleet(
+                devices,
+                profile,
+                prefix,
+                factory=factory,
+                protocol="sparkplug" if protocol is SimProtocol.SPARKPLUG else "json",
+            )
+        faults = Faults(
+            drift=tuple(Drift.parse(text) for text in drift or ()),
+            spike_prob=spike_prob,
+            dropout_prob=dropout_prob,
+            offline_every_s=offline_every,
+            offline_for_s=offline_for,
+        )
+        simulator = Simulator(
+            url.hostname,
+            port,
+            chosen,
+            rate_hz=rate,
+            batch=batch,
+            seed=seed,
+            faults=faults,
+            duration_s=duration,
+            tls=tls,
+            window=window,
+        )
+        # SIGTERM (docker stop, systemd) ends a run as cleanly as Ctrl-C: flush, wait for PUBACKs.
+        signal.signal(signal.SIGTERM, lambda signum, frame: simulator.stop())
+        stats = simulator.run()
+    except (FleetError, FaultError) as exc:
+        fail(str(exc))
+    except SimulatorError as exc:
+        fail(str(exc), code=1)
+    typer.echo(orjson.dumps(stats.as_dict()).decode())
+
+
 _register_hub_console(hub_app)
 
 

@@ -24,6 +24,11 @@ class Broadcaster(Generic[E]):
         self._queue_size = queue_size
         self._subscribers: set[asyncio.Queue[E]] = set()
 
+    @property
+    def has_subscribers(self) -> bool:
+        """Publishers with costly events may skip building them when nobody listens."""
+        return bool(self._subscribers)
+
     def publish(self, event: E) -> None:
         for queue in self._subscribers:
             if queue.full():

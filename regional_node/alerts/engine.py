@@ -122,39 +122,39 @@ class AlertEngine:
         async with self._lock:
             await self._ensure_loaded()
             now = time.monotonic()
-            for reading in readings:
-                self._last_heard[(device.id, reading.metric)] = now
+            for metric in {reading[0] for reading in readings}:
+                self._last_heard[(device.id, metric)] = now
             rules = [rule for rule in self._rules if rule.applies_to(device)]
-            if not rules:
-                for reading in readings:
-                    self._last_value[(device.id, reading.metric)] = (reading.ts_ms, reading.value)
+            watched = {rule.metric for rule in rules}
+            if not watched:
                 return
-            for reading in sorted(readings, key=lambda r: r.ts_ms):
+            for reading in sorted((r for r in readings if r[0] in watched), key=lambda r: r[1]):
+                metric, ts_ms, value = reading
                 for rule in rules:
-                    if rule.metric != reading.metric:
+                    if rule.metric != metric:
                         continue
                     if rule.kind is RuleKind.STALE:
                         await self._close(rule, device, "data arrived again")
                         continue
                     breach = self._breach(rule, device, reading)
                     if breach is not None:
-                        await self._open(rule, device, reading.value, breach)
+                        await self._open(rule, device, value, breach)
                     else:
                         await self._close(rule, device, "back within bounds")
-                self._last_value[(device.id, reading.metric)] = (reading.ts_ms, reading.value)
+                self._last_value[(device.id, metric)] = (ts_ms, value)
 
     def _breach(self, rule: RuleView, device: DeviceEntry, reading: RawReading) -> str | None:
-        value = reading.value
+        metric, ts_ms, value = reading
         if rule.kind is RuleKind.THRESHOLD:
             if rule.above is not None and value > rule.above:
                 return f"{rule.metric} {value:g} above {rule.above:g}"
             if rule.below is not None and value < rule.below:
                 return f"{rule.metric} {value:g} below {rule.below:g}"
             return None
-        previous = self._last_value.get((device.id, reading.metric))
-        if rule.rate_per_min is None or previous is None or reading.ts_ms <= previous[0]:
+        previous = self._last_value.get((device.id, metric))
+        if rule.rate_per_min is None or previous is None or ts_ms <= previous[0]:
             return None
-        rate = abs(value - previous[1]) / ((reading.ts_ms - previous[0]) / 60_000)
+        rate = abs(value - previous[1]) / ((ts_ms - previous[0]) / 60_000)
         if rate > rule.rate_per_min:
             return f"{rule.metric} changing {rate:.3g}/min, limit {rule.rate_per_min:g}/min"
         return None

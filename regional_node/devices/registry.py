@@ -9,6 +9,7 @@ once per `miss_ttl_s`, so a flood from an unknown device does not become a flood
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
 from collections.abc import Iterable
@@ -50,6 +51,21 @@ class DeviceEntry:
     edge_node_key: str | None
     secret_hash: str
     metrics: dict[str, MetricSpec] = field(default_factory=dict)
+    bounds: dict[str, tuple[int, float, float]] = field(default_factory=dict)
+    """metric -> (series id, min, max) with open bounds as infinities: what ingest checks."""
+
+    def __post_init__(self) -> None:
+        if not self.bounds and self.metrics:
+            self.bounds.update(
+                {
+                    name: (
+                        spec.series_id,
+                        -math.inf if spec.min_value is None else spec.min_value,
+                        math.inf if spec.max_value is None else spec.max_value,
+                    )
+                    for name, spec in self.metrics.items()
+                }
+            )
 
     def refusal(self) -> str | None:
         """Why this device's readings are refused now, or None when they are accepted."""

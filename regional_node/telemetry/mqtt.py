@@ -15,10 +15,12 @@ paho runs its network loop in its own thread; messages cross into asyncio throug
 from __future__ import annotations
 
 import asyncio
+import functools
 import ssl
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import paho.mqtt.client as paho
 import structlog
@@ -33,13 +35,14 @@ from regional_node.telemetry import sparkplug
 from regional_node.telemetry.codec import (
     TELEMETRY_PREFIX,
     Decoded,
-    RawReading,
     device_key_from_topic,
 )
 from regional_node.telemetry.metrics import IngestMetrics
-from regional_node.telemetry.pipeline import Envelope, IngestPipeline
+from regional_node.telemetry.pipeline import Envelope, IngestPipeline, Prepared
 
 log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
 
 JSON_TOPIC = TELEMETRY_PREFIX + "+"
 SPARKPLUG_TOPIC = "spBv1.0/#"
@@ -242,27 +245,46 @@ class MqttIngest:
         return items
 
     async def _consume(self) -> None:
-        while True:
-            items = await self._next_batch()
-            envelopes, connections = await self._envelopes(items)
-            delay = 0.5
+        """Two stages: decide batch N+1 (CPU) while batch N commits (database)."""
+        ready: asyncio.Queue[tuple[list[_Inbound], Prepared]] = asyncio.Queue(maxsize=1)
+        committer = asyncio.create_task(self._commit(ready), name="mqtt-ingest-commit")
+        try:
             while True:
-                try:
-                    await self.pipeline.ingest(envelopes, connections=connections)
-                    break
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:
-                    # Not acknowledged: the broker keeps the messages. Retry the same batch.
-                    self.status.last_error = f"storing a batch failed: {exc}"
-                    log.exception("ingest_batch_failed", messages=len(items))
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, 10.0)
+                items = await self._next_batch()
+                envelopes, connections = await self._envelopes(items)
+                prepared = await self._retrying(
+                    "preparing",
+                    functools.partial(self.pipeline.prepare, envelopes, connections=connections),
+                )
+                await ready.put((items, prepared))
+        finally:
+            committer.cancel()
+            await asyncio.gather(committer, return_exceptions=True)
+
+    async def _commit(self, ready: asyncio.Queue[tuple[list[_Inbound], Prepared]]) -> None:
+        while True:
+            items, prepared = await ready.get()
+            await self._retrying("storing", functools.partial(self.pipeline.commit, prepared))
+            # Only now: the broker may forget these messages.
             for item in items:
                 if item.qos > 0:
                     self._client.ack(item.mid, item.qos)
             self.status.batches += 1
             self.status.messages += len(items)
+
+    async def _retrying(self, what: str, step: Callable[[], Awaitable[T]]) -> T:
+        """Not acknowledged while this fails: the broker keeps the messages. Retry the step."""
+        delay = 0.5
+        while True:
+            try:
+                return await step()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.status.last_error = f"{what} a batch failed: {exc}"
+                log.exception("ingest_batch_failed", step=what)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
 
     async def _envelopes(
         self, items: list[_Inbound]
@@ -331,7 +353,7 @@ class MqttIngest:
             if not isinstance(value, int | float):
                 decoded.problems.append(("bad_value", f"{reading.metric} is not a number"))
                 continue
-            decoded.readings.append(RawReading(reading.metric, reading.timestamp_ms, float(value)))
+            decoded.readings.append((reading.metric, reading.timestamp_ms, float(value)))
         refusal = None
         entry = self.registry.cached(key)
         if entry is not None and (

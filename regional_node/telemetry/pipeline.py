@@ -65,6 +65,16 @@ class Outcome:
 AcceptedHook = Callable[[DeviceEntry, list[RawReading]], Awaitable[None]]
 
 
+@dataclass
+class Prepared:
+    """A decided batch, not yet written."""
+
+    batch: WriteBatch = field(default_factory=WriteBatch)
+    outcome: Outcome = field(default_factory=Outcome)
+    accepted: dict[str, tuple[DeviceEntry, list[RawReading]]] = field(default_factory=dict)
+    rejected_by_reason: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+
 class IngestPipeline:
     def __init__(
         self,
@@ -96,24 +106,33 @@ class IngestPipeline:
         """Decide and commit a batch; `connections` are online/offline changes by device key
         (Sparkplug births and deaths). Raises only when the database write fails: nothing of the
         batch is then committed, and the caller retries or refuses."""
-        outcome = Outcome()
-        batch = WriteBatch()
+        return await self.commit(await self.prepare(envelopes, connections=connections))
+
+    async def prepare(
+        self,
+        envelopes: Sequence[Envelope],
+        *,
+        connections: Mapping[str, Connection] | None = None,
+    ) -> Prepared:
+        """Decide every reading (CPU work, and a registry lookup for unknown keys); nothing is
+        written yet. The MQTT consumer prepares the next batch while this one commits."""
+        prepared = Prepared()
+        batch = prepared.batch
         for key, state in (connections or {}).items():
             entry = await self.registry.get(key)
             if entry is not None:
                 batch.connections[entry.id] = state
-        accepted: dict[str, tuple[DeviceEntry, list[RawReading]]] = {}
         now_ms = int(time.time() * 1000)
         oldest_ms = now_ms - int(self.raw_retention_s * 1000)
         newest_ms = now_ms + int(self.future_skew_s * 1000)
-        rejected_by_reason: dict[str, int] = defaultdict(int)
+        outcome = prepared.outcome
         for envelope in envelopes:
             self.metrics.messages.labels(envelope.source).inc()
             problems = await self._decide(
-                envelope, batch, accepted, oldest_ms=oldest_ms, newest_ms=newest_ms
+                envelope, prepared, oldest_ms=oldest_ms, newest_ms=newest_ms
             )
             for reason, count, details in problems:
-                rejected_by_reason[reason] += count
+                prepared.rejected_by_reason[reason] += count
                 outcome.rejected += count
                 if len(outcome.problems) < MAX_PROBLEMS_LISTED:
                     outcome.problems.append(
@@ -130,7 +149,13 @@ class IngestPipeline:
                         "payload": envelope.payload,
                     }
                 )
-        self._note_seen(batch, accepted)
+        self._note_seen(batch, prepared.accepted)
+        return prepared
+
+    async def commit(self, prepared: Prepared) -> Outcome:
+        """Write a prepared batch in one transaction, then count it and tell subscribers and
+        alert rules."""
+        batch, outcome = prepared.batch, prepared.outcome
         started = time.perf_counter()
         inserted = await self.store.write(batch)
         self.metrics.batch_seconds.observe(time.perf_counter() - started)
@@ -138,18 +163,20 @@ class IngestPipeline:
         outcome.duplicates = len(batch.rows) - inserted
         self.metrics.readings.labels("accepted").inc(inserted)
         self.metrics.readings.labels("duplicate").inc(outcome.duplicates)
-        for reason, count in rejected_by_reason.items():
+        for reason, count in prepared.rejected_by_reason.items():
             self.metrics.rejected.labels(reason).inc(count)
         self.metrics.dead_letters.inc(len(batch.dead_letters))
-        for entry, readings in accepted.values():
-            self.events.publish(
-                TelemetryEvent(
-                    device_id=entry.id,
-                    device_key=entry.key,
-                    factory_id=entry.factory_id,
-                    readings=tuple((r.metric, r.ts_ms, r.value) for r in readings),
+        live = self.events.has_subscribers
+        for entry, readings in prepared.accepted.values():
+            if live:
+                self.events.publish(
+                    TelemetryEvent(
+                        device_id=entry.id,
+                        device_key=entry.key,
+                        factory_id=entry.factory_id,
+                        readings=tuple(readings),
+                    )
                 )
-            )
             for hook in self.on_accepted:
                 try:
                     await hook(entry, readings)
@@ -160,8 +187,7 @@ class IngestPipeline:
     async def _decide(
         self,
         envelope: Envelope,
-        batch: WriteBatch,
-        accepted: dict[str, tuple[DeviceEntry, list[RawReading]]],
+        prepared: Prepared,
         *,
         oldest_ms: int,
         newest_ms: int,
@@ -186,33 +212,52 @@ class IngestPipeline:
         problems: dict[str, list[str]] = defaultdict(list)
         for reason, detail in decoded.problems:
             problems[reason].append(detail)
+        # The hot loop: one dict lookup and a few comparisons per reading. Readings outside a
+        # metric's range or the accepted time window are rare and explained after it.
+        bounds = entry.bounds
+        rows = prepared.batch.rows
         kept: list[RawReading] = []
-        metrics = entry.metrics
+        keep = kept.append
+        add = rows.append
+        unusual: list[RawReading] = []
+        touched: set[int] = set()
+        lo_ts, hi_ts = newest_ms, oldest_ms
         for reading in decoded.readings:
-            spec = metrics.get(reading.metric)
+            metric, ts, value = reading
+            bound = bounds.get(metric)
+            if bound is None or not (
+                bound[1] <= value <= bound[2] and oldest_ms <= ts <= newest_ms
+            ):
+                unusual.append(reading)
+                continue
+            add((bound[0], ts, value))
+            keep(reading)
+            touched.add(bound[0])
+            if ts < lo_ts:
+                lo_ts = ts
+            if ts > hi_ts:
+                hi_ts = ts
+        for metric, ts, value in unusual:
+            spec = entry.metrics.get(metric)
             if spec is None:
-                problems["unknown_metric"].append(f"{reading.metric} is not declared")
-            elif spec.out_of_range(reading.value):
+                problems["unknown_metric"].append(f"{metric} is not declared")
+            elif value != value:  # NaN
+                problems["bad_value"].append(f"{metric} at {ts} is not a number")
+            elif spec.out_of_range(value):
                 problems["out_of_range"].append(
-                    f"{reading.metric}={reading.value:g} {spec.unit} outside "
+                    f"{metric}={value:g} {spec.unit} outside "
                     f"[{_bound(spec.min_value, '-inf')}, {_bound(spec.max_value, '+inf')}] "
-                    f"at {reading.ts_ms}"
+                    f"at {ts}"
                 )
-            elif reading.ts_ms < oldest_ms:
-                problems["too_old"].append(
-                    f"{reading.metric} at {reading.ts_ms} is older than the raw retention"
-                )
-            elif reading.ts_ms > newest_ms:
-                problems["from_future"].append(
-                    f"{reading.metric} at {reading.ts_ms} is ahead of the node's clock"
-                )
+            elif ts < oldest_ms:
+                problems["too_old"].append(f"{metric} at {ts} is older than the raw retention")
             else:
-                batch.add((spec.series_id, reading.ts_ms, reading.value))
-                kept.append(reading)
+                problems["from_future"].append(f"{metric} at {ts} is ahead of the node's clock")
         if kept:
-            previous = accepted.get(entry.key)
+            prepared.batch.touch(touched, lo_ts, hi_ts)
+            previous = prepared.accepted.get(entry.key)
             if previous is None:
-                accepted[entry.key] = (entry, kept)
+                prepared.accepted[entry.key] = (entry, kept)
             else:
                 previous[1].extend(kept)
         return [

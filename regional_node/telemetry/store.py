@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from asyncpg.exceptions import UniqueViolationError
 from sqlalchemy import bindparam, case, func, insert, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -34,14 +35,16 @@ class WriteBatch:
     """Devices heard from (a reading accepted), with when: marks them active."""
     connections: dict[uuid.UUID, Connection] = field(default_factory=dict)
 
-    def add(self, row: Row) -> None:
-        self.rows.append(row)
-        series, ts = row[0], row[1]
-        span = self.dirty.get(series)
-        if span is None:
-            self.dirty[series] = (ts, ts)
-        elif ts < span[0] or ts > span[1]:
-            self.dirty[series] = (min(ts, span[0]), max(ts, span[1]))
+    def touch(self, series: set[int], lo_ms: int, hi_ms: int) -> None:
+        """Mark [lo, hi] written for these series (a message's span: a little wider than each
+        series' own span at worst, which only recomputes a few more rollup buckets)."""
+        dirty = self.dirty
+        for series_id in series:
+            span = dirty.get(series_id)
+            if span is None:
+                dirty[series_id] = (lo_ms, hi_ms)
+            elif lo_ms < span[0] or hi_ms > span[1]:
+                dirty[series_id] = (min(lo_ms, span[0]), max(hi_ms, span[1]))
 
     @property
     def empty(self) -> bool:
@@ -89,16 +92,30 @@ class TelemetryStore:
 
 
 async def _copy_postgres(conn: AsyncConnection, rows: list[Row]) -> int:
-    # The session's transaction is open (the statement below runs in it) before COPY uses the
-    # same connection, so the COPY commits or rolls back with everything else.
+    """COPY straight into the table when nothing in the batch is already stored (the usual
+    case); when something is (a redelivery, a gateway's retry), COPY into a staging table and
+    insert what is new. The straight COPY runs under a savepoint, so its failure on a duplicate
+    undoes only itself."""
+    # The transaction is open (the statement below runs in it) before COPY uses the same
+    # connection, so the COPY commits or rolls back with everything else.
+    await conn.execute(text("SAVEPOINT telemetry_copy"))
+    raw = await conn.get_raw_connection()
+    driver: Any = raw.driver_connection
+    try:
+        await driver.copy_records_to_table(
+            "telemetry", records=rows, columns=("series_id", "ts_ms", "value")
+        )
+    except UniqueViolationError:
+        await conn.execute(text("ROLLBACK TO SAVEPOINT telemetry_copy"))
+    else:
+        await conn.execute(text("RELEASE SAVEPOINT telemetry_copy"))
+        return len(rows)
     await conn.execute(
         text(
             "CREATE TEMP TABLE IF NOT EXISTS telemetry_stage "
             "(series_id integer, ts_ms bigint, value double precision) ON COMMIT DELETE ROWS"
         )
     )
-    raw = await conn.get_raw_connection()
-    driver: Any = raw.driver_connection
     await driver.copy_records_to_table(
         "telemetry_stage", records=rows, columns=("series_id", "ts_ms", "value")
     )
