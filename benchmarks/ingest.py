@@ -6,8 +6,14 @@ PostgreSQL, beside the two raw ceilings measured in the same run:
 - the database's raw bulk-insert rate for the same rows into a table of the same shape
   (binary COPY on PostgreSQL, executemany on SQLite, 10k-row transactions).
 
-    python -m benchmarks.ingest [--quick] [--broker mqtt://127.0.0.1:1883]
+    python -m benchmarks.ingest [--quick] [--broker mqtt://HOST:PORT]
                                 [--database-url postgresql://postgres@127.0.0.1:5432/postgres]
+
+By default it starts the broker a node manages (Mosquitto with dynamic security, and queues
+sized for a node that falls behind: see regional_node/telemetry/mosquitto.py) on a free port;
+`--broker` uses an existing anonymous broker instead. (A stock Mosquitto keeps at most 1000
+queued messages per client and drops the rest: the broker ceiling itself would then lose
+messages.)
 
 The node side is the real ingest: the MQTT consumer (persistent MQTT 5 session, manual
 acknowledgement after commit), the pipeline (registry lookup, range checks, dead letters) and the
@@ -20,7 +26,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import secrets
 import tempfile
 import threading
 import time
@@ -39,14 +47,17 @@ from sqlalchemy.engine import make_url
 from regional_node.devices.models import Device, DeviceKind, DeviceMetric, DeviceStatus
 from regional_node.devices.registry import DeviceRegistry
 from regional_node.factories.models import Factory, FactoryStatus
+from regional_node.telemetry.broker import BrokerAdmin
 from regional_node.telemetry.metrics import IngestMetrics
 from regional_node.telemetry.models import Reading
+from regional_node.telemetry.mosquitto import ManagedBrokerConfig, start_broker, stop_broker
 from regional_node.telemetry.mqtt import MqttIngest, MqttOptions
 from regional_node.telemetry.pipeline import IngestPipeline, TelemetryEvent
 from regional_node.telemetry.store import TelemetryStore
 from yunfab.db import create_engine, create_sessionmaker, session_scope
 from yunfab.events import Broadcaster
 from yunfab.migrations import TREES, upgrade
+from yunfab.processes import free_port
 from yunfab.settings import normalize_database_url, sqlite_url
 
 METRICS = ("clamp_force_kn", "mould_temp_c", "melt_temp_c", "cycle_time_s")
@@ -87,15 +98,33 @@ def messages(load: Load, prefix: str, start_ms: int) -> Iterator[tuple[str, byte
             yield f"yunfab/v1/telemetry/{prefix}-{d:03d}", json.dumps(body).encode()
 
 
+@dataclass(frozen=True)
+class Broker:
+    host: str
+    port: int
+    publisher: tuple[str, str] | None = None
+    """(username, password) allowed to publish every device's telemetry."""
+    ingest: tuple[str, str] | None = None
+    """(username, password) of the node's consumer (and the ceiling's counting subscriber)."""
+
+
+def client(broker: Broker, prefix: str, credentials: tuple[str, str] | None) -> paho.Client:
+    made = paho.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=f"{prefix}-{uuid.uuid4().hex[:8]}",
+        protocol=paho.MQTTv5,
+    )
+    if credentials is not None:
+        made.username_pw_set(*credentials)
+    return made
+
+
 class Publisher:
     """QoS 1 with a bounded in-flight window, as a well-behaved gateway publishes."""
 
-    def __init__(self, host: str, port: int, window: int = 1000) -> None:
-        self.client = paho.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=f"bench-pub-{uuid.uuid4().hex[:8]}",
-            protocol=paho.MQTTv5,
-        )
+    def __init__(self, broker: Broker, window: int = 1000) -> None:
+        self.client = client(broker, "bench-pub", broker.publisher)
+        host, port = broker.host, broker.port
         self.client.max_inflight_messages_set(window)
         self.client.max_queued_messages_set(0)
         self.client.connect(host, port)
@@ -111,9 +140,7 @@ class Publisher:
         self.client.loop_stop()
 
 
-def broker_ceiling(
-    host: str, port: int, stream: list[tuple[str, bytes]], per_message: int
-) -> float:
+def broker_ceiling(broker: Broker, stream: list[tuple[str, bytes]], per_message: int) -> float:
     """Readings/s from first publish to last delivery at a subscriber that only counts."""
     prefix = stream[0][0].rsplit("-", 1)[0]
     done = threading.Event()
@@ -128,18 +155,14 @@ def broker_ceiling(
         if received == len(stream):
             done.set()
 
-    subscriber = paho.Client(
-        CallbackAPIVersion.VERSION2,
-        client_id=f"bench-sub-{uuid.uuid4().hex[:8]}",
-        protocol=paho.MQTTv5,
-    )
+    subscriber = client(broker, "bench-sub", broker.ingest)
     subscriber.on_message = on_message
     subscriber.on_subscribe = lambda *args: subscribed.set()
-    subscriber.connect(host, port)
+    subscriber.connect(broker.host, broker.port)
     subscriber.loop_start()
     subscriber.subscribe("yunfab/v1/telemetry/+", qos=1)
     assert subscribed.wait(10)
-    publisher = Publisher(host, port)
+    publisher = Publisher(broker)
     started = time.perf_counter()
     publisher.publish_all(stream)
     assert done.wait(120), f"broker ceiling: {received} of {len(stream)} delivered"
@@ -222,7 +245,7 @@ async def provision(url: str, load: Load, prefix: str) -> dict[tuple[str, str], 
 
 
 async def node_rate(
-    url: str, host: str, port: int, stream: list[tuple[str, bytes]], expected: int
+    url: str, broker: Broker, stream: list[tuple[str, bytes]], expected: int
 ) -> tuple[float, int]:
     """Readings/s from first publish to the last commit, and readings lost."""
     engine = create_engine(url)
@@ -239,8 +262,10 @@ async def node_rate(
     )
     consumer = MqttIngest(
         MqttOptions(
-            host=host,
-            port=port,
+            host=broker.host,
+            port=broker.port,
+            username=broker.ingest[0] if broker.ingest else None,
+            password=broker.ingest[1] if broker.ingest else None,
             client_id=f"bench-node-{uuid.uuid4().hex[:8]}",
             host_id="bench",
             session_expiry_s=60,
@@ -253,7 +278,7 @@ async def node_rate(
     while not consumer.status.connected:
         await asyncio.sleep(0.05)
     await asyncio.sleep(0.3)  # subscriptions in place
-    publisher = Publisher(host, port)
+    publisher = Publisher(broker)
     started = time.perf_counter()
     publishing = asyncio.create_task(asyncio.to_thread(publisher.publish_all, stream))
     accepted = metrics.readings.labels("accepted")
@@ -300,7 +325,7 @@ def drop_database(pg_url: str, name: str) -> None:
 
 
 def run_backend(
-    kind: str, load: Load, host: str, port: int, pg_url: str, scratch: Path
+    kind: str, load: Load, broker: Broker, pg_url: str, scratch: Path
 ) -> dict[str, Any]:
     url, pg_name = fresh_database(kind, scratch, pg_url)
     try:
@@ -315,15 +340,15 @@ def run_backend(
             for reading in json.loads(payload)["readings"]
             for name, value in reading["metrics"].items()
         ]
-        broker = broker_ceiling(host, port, stream, load.readings_per_message)
+        broker_rate = broker_ceiling(broker, stream, load.readings_per_message)
         database = asyncio.run(db_ceiling(url, rows))
-        accepted, lost = asyncio.run(node_rate(url, host, port, stream, len(rows)))
-        lower = min(broker, database)
+        accepted, lost = asyncio.run(node_rate(url, broker, stream, len(rows)))
+        lower = min(broker_rate, database)
         return {
             "backend": kind,
             "readings": len(rows),
             "accepted_per_s": round(accepted),
-            "broker_ceiling_per_s": round(broker),
+            "broker_ceiling_per_s": round(broker_rate),
             "db_ceiling_per_s": round(database),
             "ratio": round(accepted / lower, 3),
             "lost": lost,
@@ -333,10 +358,63 @@ def run_backend(
             drop_database(pg_url, pg_name)
 
 
+@contextlib.contextmanager
+def broker_for(url: str | None, scratch: Path) -> Iterator[Broker]:
+    if url is not None:
+        host, port = url.split("://", 1)[1].rsplit(":", 1)
+        yield Broker(host, int(port))
+        return
+    cfg = ManagedBrokerConfig(
+        host="127.0.0.1",
+        port=free_port(),
+        data_dir=scratch / "broker",
+        admin_username="bench-admin",
+        admin_password=secrets.token_urlsafe(16),
+    )
+    cfg.data_dir.mkdir()
+    popen = start_broker(cfg)
+    try:
+        publisher = ("bench-publisher", secrets.token_urlsafe(16))
+        ingest = ("bench-ingest", secrets.token_urlsafe(16))
+
+        async def accounts() -> None:
+            async with BrokerAdmin(
+                cfg.host, cfg.port, cfg.admin_username, cfg.admin_password
+            ) as admin:
+                await admin.ensure_ingest_client(*ingest, host_id="bench")
+                # One gateway publishing for every benchmark device.
+                await admin.execute(
+                    {
+                        "command": "createRole",
+                        "rolename": "bench-publisher",
+                        "acls": [
+                            {
+                                "acltype": "publishClientSend",
+                                "topic": "yunfab/v1/telemetry/#",
+                                "allow": True,
+                            }
+                        ],
+                    }
+                )
+                await admin.execute(
+                    {
+                        "command": "createClient",
+                        "username": publisher[0],
+                        "password": publisher[1],
+                        "roles": [{"rolename": "bench-publisher"}],
+                    }
+                )
+
+        asyncio.run(accounts())
+        yield Broker(cfg.host, cfg.port, publisher=publisher, ingest=ingest)
+    finally:
+        stop_broker(popen)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a smaller load, within 60 s")
-    parser.add_argument("--broker", default="mqtt://127.0.0.1:1883")
+    parser.add_argument("--broker", help="mqtt://HOST:PORT of an existing anonymous broker")
     parser.add_argument(
         "--database-url",
         default="postgresql://postgres@127.0.0.1:5432/postgres",
@@ -344,17 +422,15 @@ def main() -> None:
     )
     parser.add_argument("--backends", default="sqlite,postgresql")
     args = parser.parse_args()
-    address = args.broker.split("://", 1)[1]
-    host, port = address.rsplit(":", 1)
     load = (
         Load(devices=20, messages_per_device=25, readings_per_message=200)
         if args.quick
         else Load(devices=50, messages_per_device=60, readings_per_message=200)
     )
     results = []
-    with tempfile.TemporaryDirectory() as scratch:
+    with tempfile.TemporaryDirectory() as scratch, broker_for(args.broker, Path(scratch)) as broker:
         for kind in args.backends.split(","):
-            result = run_backend(kind, load, host, int(port), args.database_url, Path(scratch))
+            result = run_backend(kind, load, broker, args.database_url, Path(scratch))
             results.append(result)
             print(
                 f"{kind:10s} accepted {result['accepted_per_s']:>9,} readings/s"
