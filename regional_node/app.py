@@ -10,28 +10,22 @@ import httpx
 import structlog
 from fastapi import FastAPI
 
-from regional_node.alerts.engine import AlertEngine, AlertEvent
 from regional_node.audit.service import AuditLog
 from regional_node.devices.credentials import VerifiedSecrets
-from regional_node.devices.registry import DeviceRegistry
 from regional_node.graphql.context import get_context
 from regional_node.graphql.schema import build_schema
 from regional_node.hub_link.auth import ClientCredentials, HubKeys
 from regional_node.hub_link.client import HubClient, Registration
 from regional_node.hub_link.link import Backoff, HubLink
 from regional_node.identity.service import ensure_identity
-from regional_node.runtime import NodeRuntime
+from regional_node.runtime import NodeRuntime, build_runtime, reconcile_broker
 from regional_node.settings import NodeSettings
 from regional_node.telemetry import api as telemetry_api
 from regional_node.telemetry import rollups
 from regional_node.telemetry.broker import BrokerAdmin
-from regional_node.telemetry.metrics import IngestMetrics
 from regional_node.telemetry.mqtt import MqttIngest, MqttOptions
-from regional_node.telemetry.pipeline import IngestPipeline, TelemetryEvent
-from regional_node.telemetry.store import TelemetryStore
 from yunfab.authorization import Authorizer
 from yunfab.db import session_scope
-from yunfab.events import Broadcaster
 from yunfab.migrations import TREES
 from yunfab.policy import create_engine as create_policy_engine
 from yunfab.ratelimit import FailureThrottle
@@ -192,58 +186,25 @@ def create_app(
 async def _start_runtime(
     app: FastAPI, settings: NodeSettings, db: Database
 ) -> tuple[NodeRuntime, MqttIngest | None, BrokerAdmin | None]:
-    """Device registry, ingest pipeline, alerts; the broker admin and MQTT consumer if set."""
+    """The node's runtime, its broker admin (when it manages the broker) and MQTT consumer."""
     app.state.audit = AuditLog(db.sessionmaker)
-    registry = DeviceRegistry(db.sessionmaker)
-    await registry.reload()
-    metrics = IngestMetrics()
-    telemetry_events: Broadcaster[TelemetryEvent] = Broadcaster(queue_size=1024)
-    alert_events: Broadcaster[AlertEvent] = Broadcaster()
-    pipeline = IngestPipeline(
-        registry=registry,
-        store=TelemetryStore(db.engine),
-        metrics=metrics,
-        events=telemetry_events,
-        raw_retention_s=settings.raw_retention_days * 86400,
-    )
-    alerts = AlertEngine(db.sessionmaker, registry, alert_events, metrics)
-    pipeline.on_accepted.append(alerts.on_readings)
-    endpoint = settings.mqtt_endpoint
-    tls = ssl.create_default_context() if endpoint and endpoint[2] else None
-    broker = None
-    if endpoint is not None and settings.broker_admin_username and settings.broker_admin_password:
-        broker = BrokerAdmin(
-            endpoint[0],
-            endpoint[1],
-            settings.broker_admin_username,
-            settings.broker_admin_password.get_secret_value(),
-            tls=tls,
-        )
-        await broker.start()
-        if settings.mqtt_username and settings.mqtt_password:
-            await broker.ensure_ingest_client(
-                settings.mqtt_username, settings.mqtt_password.get_secret_value(), settings.name
-            )
-    runtime = NodeRuntime(
-        node_name=settings.name,
-        authorizer=app.state.authorizer,
-        audit=app.state.audit,
-        registry=registry,
-        pipeline=pipeline,
-        alerts=alerts,
-        metrics=metrics,
-        telemetry_events=telemetry_events,
-        alert_events=alert_events,
-        broker=broker,
-    )
+    runtime = await build_runtime(settings, db, app.state.authorizer, app.state.audit)
     app.state.runtime = runtime
+    broker = runtime.broker if isinstance(runtime.broker, BrokerAdmin) else None
+    endpoint = settings.mqtt_endpoint
+    if broker is not None and settings.mqtt_username and settings.mqtt_password:
+        await broker.ensure_ingest_client(
+            settings.mqtt_username, settings.mqtt_password.get_secret_value(), settings.name
+        )
+    if broker is not None:
+        await reconcile_broker(db, broker)
     mqtt = None
     if endpoint is not None:
         mqtt = MqttIngest(
             MqttOptions(
                 host=endpoint[0],
                 port=endpoint[1],
-                tls=tls,
+                tls=ssl.create_default_context() if endpoint[2] else None,
                 client_id=settings.mqtt_client_id or f"yunfab-node-{settings.name}",
                 host_id=settings.name,
                 username=settings.mqtt_username,
@@ -253,9 +214,9 @@ async def _start_runtime(
                 shared_group=settings.mqtt_shared_group,
                 session_expiry_s=settings.mqtt_session_expiry_s,
             ),
-            pipeline=pipeline,
-            registry=registry,
-            metrics=metrics,
+            pipeline=runtime.pipeline,
+            registry=runtime.registry,
+            metrics=runtime.metrics,
         )
         await mqtt.start()
     app.state.mqtt = mqtt

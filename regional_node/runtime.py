@@ -1,17 +1,29 @@
-"""What a node's services need beside the session and the subject, built once per app."""
+"""What a node's services need beside the session and the subject, built once per process
+(the server, or one console command)."""
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass
 from typing import Protocol
 
+import structlog
+from sqlalchemy import select
+
 from regional_node.alerts.engine import AlertEngine, AlertEvent
 from regional_node.audit.service import AuditLog
+from regional_node.devices.models import Device, DeviceStatus
 from regional_node.devices.registry import DeviceRegistry
+from regional_node.settings import NodeSettings
+from regional_node.telemetry.broker import BrokerAdmin
 from regional_node.telemetry.metrics import IngestMetrics
 from regional_node.telemetry.pipeline import IngestPipeline, TelemetryEvent
+from regional_node.telemetry.store import TelemetryStore
 from yunfab.authorization import Authorizer
 from yunfab.events import Broadcaster
+from yunfab.service import Database
+
+log = structlog.get_logger(__name__)
 
 
 class BrokerAccess(Protocol):
@@ -43,3 +55,67 @@ class NodeRuntime:
     alert_events: Broadcaster[AlertEvent]
     broker: BrokerAccess | None = None
     """None when the node does not manage its broker (development on an open broker)."""
+
+
+async def build_runtime(
+    settings: NodeSettings, db: Database, authorizer: Authorizer, audit: AuditLog
+) -> NodeRuntime:
+    """Registry, ingest pipeline and alerts on `db`; the broker admin, started, when the node
+    manages its broker (close it with `runtime.broker.close()`)."""
+    registry = DeviceRegistry(db.sessionmaker)
+    await registry.reload()
+    metrics = IngestMetrics()
+    telemetry_events: Broadcaster[TelemetryEvent] = Broadcaster(queue_size=1024)
+    alert_events: Broadcaster[AlertEvent] = Broadcaster()
+    pipeline = IngestPipeline(
+        registry=registry,
+        store=TelemetryStore(db.engine),
+        metrics=metrics,
+        events=telemetry_events,
+        raw_retention_s=settings.raw_retention_days * 86400,
+    )
+    alerts = AlertEngine(db.sessionmaker, registry, alert_events, metrics)
+    pipeline.on_accepted.append(alerts.on_readings)
+    broker = None
+    endpoint = settings.mqtt_endpoint
+    if endpoint is not None and settings.broker_admin_username and settings.broker_admin_password:
+        broker = BrokerAdmin(
+            endpoint[0],
+            endpoint[1],
+            settings.broker_admin_username,
+            settings.broker_admin_password.get_secret_value(),
+            tls=ssl.create_default_context() if endpoint[2] else None,
+        )
+        await broker.start()
+    return NodeRuntime(
+        node_name=settings.name,
+        authorizer=authorizer,
+        audit=audit,
+        registry=registry,
+        pipeline=pipeline,
+        alerts=alerts,
+        metrics=metrics,
+        telemetry_events=telemetry_events,
+        alert_events=alert_events,
+        broker=broker,
+    )
+
+
+async def reconcile_broker(db: Database, broker: BrokerAdmin) -> None:
+    """Bring the broker in line with the node's device states at startup: a device suspended
+    or retired while the broker could not be told is disabled or removed there now. (An active
+    device missing from the broker cannot be restored without its secret: it is reported, and
+    rotating its credentials provisions it again.)"""
+    clients = {client.username: client for client in await broker.list_clients()}
+    async with db.sessionmaker() as session:
+        devices = (await session.execute(select(Device.key, Device.status))).all()
+    for key, status in devices:
+        client = clients.get(key)
+        if status is DeviceStatus.RETIRED and client is not None:
+            await broker.delete_device(key)
+            log.info("broker_reconciled", device=key, action="deleted")
+        elif status is DeviceStatus.SUSPENDED and client is not None and not client.disabled:
+            await broker.disable_device(key)
+            log.info("broker_reconciled", device=key, action="disabled")
+        elif status in (DeviceStatus.PROVISIONED, DeviceStatus.ACTIVE) and client is None:
+            log.warning("device_missing_at_broker", device=key, fix="rotate its credentials")

@@ -1,4 +1,5 @@
-"""`yunfab demo`: hub and two nodes start, the hub lists both online, a stop leaves nothing."""
+"""`yunfab demo`: hub, two nodes, their brokers and simulated machines start; the hub lists both
+nodes online, telemetry reaches both nodes, a stop leaves nothing."""
 
 from __future__ import annotations
 
@@ -37,13 +38,21 @@ def start_demo(data_dir: Path) -> tuple[subprocess.Popen[str], dict[str, str]]:
     return demo, urls
 
 
+def accepted_readings(node_url: str) -> float:
+    for line in httpx.get(f"{node_url}/metrics").text.splitlines():
+        if line.startswith('yunfab_ingest_readings_total{outcome="accepted"}'):
+            return float(line.split()[-1])
+    return 0.0
+
+
 def test_demo_lists_two_online_nodes_and_stops_cleanly(tmp_path: Path) -> None:
     demo, urls = start_demo(tmp_path / "demo")
     children: list[psutil.Process] = []
     try:
         assert set(urls) == {"hub", "node zj-textile", "node gd-injection-moulding"}, demo.stderr
         children = psutil.Process(demo.pid).children(recursive=True)
-        assert len(children) == 3
+        # The hub, two nodes, each node's Mosquitto and each node's simulated machines.
+        assert len(children) == 7
 
         nodes = httpx.post(f"{urls['hub']}/graphql", json={"query": NODES}).json()["data"][
             "regionalNodes"
@@ -57,7 +66,14 @@ def test_demo_lists_two_online_nodes_and_stops_cleanly(tmp_path: Path) -> None:
         graphiql = httpx.get(f"{urls['hub']}/graphql", headers={"accept": "text/html"})
         assert graphiql.status_code == 200
         for name in ("zj-textile", "gd-injection-moulding"):
-            assert httpx.get(f"{urls[f'node {name}']}/readyz").status_code == 200
+            node_url = urls[f"node {name}"]
+            assert httpx.get(f"{node_url}/readyz").status_code == 200
+            # Simulated machines publish (plain JSON on one node, Sparkplug B on the other) and
+            # the node accepts their readings.
+            deadline = time.monotonic() + 60
+            while accepted_readings(node_url) == 0 and time.monotonic() < deadline:
+                time.sleep(0.5)
+            assert accepted_readings(node_url) > 0, name
         assert (tmp_path / "demo" / "hub" / "hub.db").exists()
         assert (tmp_path / "demo" / "nodes" / "zj-textile" / "node.db").exists()
     finally:
@@ -73,7 +89,7 @@ def test_children_die_with_a_killed_demo(tmp_path: Path) -> None:
     try:
         assert "hub" in urls
         children = psutil.Process(demo.pid).children(recursive=True)
-        assert len(children) == 3
+        assert len(children) == 7
     finally:
         demo.kill()
         demo.wait(30)

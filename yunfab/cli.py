@@ -38,6 +38,12 @@ def _register_hub_console(hub: typer.Typer) -> None:
     register(hub)
 
 
+def _register_node_console(node: typer.Typer) -> None:
+    from regional_node.cli import register
+
+    register(node)
+
+
 class Service(enum.StrEnum):
     HUB = "hub"
     NODE = "node"
@@ -411,6 +417,7 @@ def sim(
 
 
 _register_hub_console(hub_app)
+_register_node_console(node_app)
 
 
 def main() -> None:

@@ -1,17 +1,24 @@
 """`yunfab demo`: the hub and two regional nodes as real processes on loopback.
 
 A Zhejiang textile node and a Guangdong injection-moulding node, each with its own SQLite file
-under one data folder. Later features add their processes (broker, Flower) to `demo_processes`.
+under one data folder, its own Mosquitto (dynamic security, managed by the node) and a factory
+whose simulated machines publish telemetry: sewing lines in plain JSON on the textile node, a
+Sparkplug B gateway in front of injection-moulding machines on the other. Without Mosquitto
+installed, the nodes use an open broker on 127.0.0.1:1883 if one answers, or run without MQTT.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import secrets
 import signal
+import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -32,15 +39,73 @@ ONLINE_TIMEOUT_S = 60.0
 
 
 @dataclass(frozen=True)
+class DemoFactory:
+    slug: str
+    name: str
+    machines: str
+    """A `yunfab sim` profile."""
+    protocol: str
+    devices: int
+    profile: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class DemoNode:
     name: str
     region: str
     industry: str
+    factory: DemoFactory
 
 
 DEMO_NODES = (
-    DemoNode(name="zj-textile", region="CN-ZJ", industry="textile"),
-    DemoNode(name="gd-injection-moulding", region="CN-GD", industry="injection-moulding"),
+    DemoNode(
+        name="zj-textile",
+        region="CN-ZJ",
+        industry="textile",
+        factory=DemoFactory(
+            slug="keqiao-weaving",
+            name="Shaoxing Keqiao Weaving Co.",
+            machines="sewing_line",
+            protocol="json",
+            devices=4,
+            profile={
+                "location": {"address": "Keqiao District", "city": "Shaoxing", "region": "CN-ZJ"},
+                "contact": {"name": "Chen Li", "phone": "+86 575 8000 0000"},
+                "products": ["workwear", "grey fabric"],
+                "skills": ["jacquard", "flat-felled seams"],
+                "equipment": [
+                    {"type": "lockstitch-sewing-machine", "model": "Juki DDL-9000C", "count": 60},
+                    {"type": "air-jet-loom", "model": "Toyota JAT810", "count": 24},
+                ],
+            },
+        ),
+    ),
+    DemoNode(
+        name="gd-injection-moulding",
+        region="CN-GD",
+        industry="injection-moulding",
+        factory=DemoFactory(
+            slug="dongguan-mould",
+            name="Dongguan Precision Mould Co.",
+            machines="injection_moulding",
+            protocol="sparkplug",
+            devices=6,
+            profile={
+                "location": {"address": "Chang'an Town", "city": "Dongguan", "region": "CN-GD"},
+                "contact": {"name": "Li Wei", "email": "ops@dongguan-mould.example"},
+                "products": ["licence plate frames", "bicycle mudguards"],
+                "skills": ["two-shot moulding", "mould repair"],
+                "equipment": [
+                    {
+                        "type": "injection-moulding-machine",
+                        "model": "Haitian MA2500",
+                        "count": 12,
+                        "parameters": {"clamp_force_kn": 2500},
+                    }
+                ],
+            },
+        ),
+    ),
 )
 
 # Quicker liveness than the production defaults, so a stopped node shows offline within seconds.
@@ -59,16 +124,26 @@ class DemoLayout:
     host: str
     hub_port: int
     node_ports: tuple[int, ...]
+    broker_ports: tuple[int, ...]
 
     @classmethod
     def plan(cls, data_dir: Path, host: str, port: int) -> DemoLayout:
+        count = 1 + 2 * len(DEMO_NODES)
         if port == 0:
-            ports = [free_port(host) for _ in range(1 + len(DEMO_NODES))]
+            ports = [free_port(host) for _ in range(count)]
         else:
-            ports = [port + offset for offset in range(1 + len(DEMO_NODES))]
+            ports = [port + offset for offset in range(count)]
+        nodes = len(DEMO_NODES)
         return cls(
-            data_dir=data_dir.resolve(), host=host, hub_port=ports[0], node_ports=tuple(ports[1:])
+            data_dir=data_dir.resolve(),
+            host=host,
+            hub_port=ports[0],
+            node_ports=tuple(ports[1 : 1 + nodes]),
+            broker_ports=tuple(ports[1 + nodes :]),
         )
+
+    def node_dir(self, node: DemoNode) -> Path:
+        return self.data_dir / "nodes" / node.name
 
     def url(self, port: int) -> str:
         return f"http://{self.host}:{port}"
@@ -119,7 +194,7 @@ def demo_processes(layout: DemoLayout) -> list[ProcessSpec]:
                     "--port",
                     str(port),
                     "--data-dir",
-                    str(layout.data_dir / "nodes" / node.name),
+                    str(layout.node_dir(node)),
                 ),
                 log_path=logs / f"{node.name}.log",
                 ready_url=f"{layout.url(port)}/readyz",
@@ -142,6 +217,132 @@ def node_credentials(layout: DemoLayout, node: DemoNode) -> dict[str, str]:
         "YUNFAB_NODE_CLIENT_ID": client["client_id"],
         "YUNFAB_NODE_CLIENT_SECRET": client["client_secret"],
     }
+
+
+@dataclass(frozen=True)
+class DemoBroker:
+    """How one node reaches its devices' broker."""
+
+    url: str | None
+    env: dict[str, str]
+    spec: ProcessSpec | None = None
+    ready: Any = None
+
+
+def demo_broker(layout: DemoLayout, node: DemoNode, port: int) -> DemoBroker:
+    """The node's own Mosquitto when it can run here; else an open local broker; else none."""
+    from regional_node.telemetry.mosquitto import (
+        ManagedBrokerConfig,
+        MosquittoError,
+        find_dynsec_plugin,
+        find_mosquitto,
+        find_mosquitto_ctrl,
+        port_open,
+        process_spec,
+    )
+
+    try:
+        find_mosquitto()
+        find_mosquitto_ctrl()
+        find_dynsec_plugin()
+    except MosquittoError:
+        if port_open("127.0.0.1", 1883):
+            return DemoBroker(url="mqtt://127.0.0.1:1883", env={})
+        return DemoBroker(url=None, env={})
+    secrets_path = layout.node_dir(node) / "broker.json"
+    if not secrets_path.exists():
+        secrets_path.parent.mkdir(parents=True, exist_ok=True)
+        secrets_path.touch(mode=0o600)
+        secrets_path.write_text(
+            json.dumps({"admin": secrets.token_urlsafe(24), "ingest": secrets.token_urlsafe(24)})
+        )
+    passwords = json.loads(secrets_path.read_text())
+    cfg = ManagedBrokerConfig(
+        host=layout.host,
+        port=port,
+        data_dir=layout.node_dir(node) / "broker",
+        admin_username="yunfab-admin",
+        admin_password=passwords["admin"],
+    )
+    cfg.data_dir.mkdir(parents=True, exist_ok=True)
+    spec = process_spec(cfg, name=f"mosquitto {node.name}")
+    spec.log_path = layout.data_dir / "logs" / f"mosquitto-{node.name}.log"
+    url = f"mqtt://{layout.host}:{port}"
+    return DemoBroker(
+        url=url,
+        env={
+            "YUNFAB_NODE_BROKER_ADMIN_USERNAME": cfg.admin_username,
+            "YUNFAB_NODE_BROKER_ADMIN_PASSWORD": cfg.admin_password,
+            "YUNFAB_NODE_MQTT_USERNAME": f"{node.name}-ingest",
+            "YUNFAB_NODE_MQTT_PASSWORD": passwords["ingest"],
+        },
+        spec=spec,
+        ready=lambda: port_open(cfg.host, cfg.port),
+    )
+
+
+def node_env(node: DemoNode, broker: DemoBroker) -> dict[str, str]:
+    env = {
+        "YUNFAB_NODE_NAME": node.name,
+        "YUNFAB_NODE_REGION": node.region,
+        "YUNFAB_NODE_INDUSTRY": node.industry,
+        **broker.env,
+    }
+    if broker.url is not None:
+        env["YUNFAB_NODE_MQTT_URL"] = broker.url
+    return env
+
+
+def provision_demo_factory(layout: DemoLayout, node: DemoNode, env: dict[str, str]) -> Path:
+    """Onboard the node's demo factory and provision its machines, once; returns the fleet
+    file `yunfab sim` publishes from."""
+    folder = layout.node_dir(node)
+    fleet = folder / "fleet.json"
+    if fleet.exists():
+        return fleet
+    factory = node.factory
+    profile = folder / "factory-profile.json"
+    profile.write_text(json.dumps(factory.profile, indent=2))
+    full_env = {**os.environ, **DEMO_ENV, **env}
+    for args in (
+        (
+            "node", "factory", "add", "--slug", factory.slug, "--name", factory.name,
+            "--profile", str(profile), "--activate", "--data-dir", str(folder),
+        ),
+        (
+            "node", "device", "provision-fleet", "--factory", factory.slug,
+            "--profile", factory.machines, "--count", str(factory.devices),
+            "--protocol", factory.protocol, "--out", str(fleet), "--data-dir", str(folder),
+        ),
+    ):  # fmt: skip
+        done = subprocess.run(
+            yunfab_argv(*args), capture_output=True, text=True, env=full_env, check=False
+        )
+        if done.returncode != 0:
+            raise ProcessFailed(f"demo set-up of {node.name} failed: {done.stderr.strip()}")
+    return fleet
+
+
+def sim_spec(layout: DemoLayout, node: DemoNode, fleet: Path, broker_url: str) -> ProcessSpec:
+    return ProcessSpec(
+        name=f"sim {node.name}",
+        argv=yunfab_argv(
+            "sim",
+            "--fleet",
+            str(fleet),
+            "--broker",
+            broker_url,
+            "--rate",
+            "1",
+            "--batch",
+            "2",
+            "--spike-prob",
+            "0.002",
+            "--seed",
+            str(len(node.name)),
+        ),  # fmt: skip
+        log_path=layout.data_dir / "logs" / f"sim-{node.name}.log",
+    )
 
 
 def online_nodes(hub_url: str) -> set[str]:
@@ -173,16 +374,41 @@ def run_demo(data_dir: Path, host: str, port: int) -> int:
         specs = demo_processes(layout)
         hub = supervisor.start(specs[0])
         hub.wait_ready(READY_TIMEOUT_S)
-        for spec, demo_node in zip(specs[1:], DEMO_NODES, strict=True):
-            spec.env = {**spec.env, **node_credentials(layout, demo_node)}
+        brokers = [
+            demo_broker(layout, demo_node, port)
+            for demo_node, port in zip(DEMO_NODES, layout.broker_ports, strict=True)
+        ]
+        for broker in brokers:
+            if broker.spec is not None:
+                supervisor.start(broker.spec).wait_ready(READY_TIMEOUT_S, check=broker.ready)
+        for spec, demo_node, broker in zip(specs[1:], DEMO_NODES, brokers, strict=True):
+            spec.env = {
+                **spec.env,
+                **node_credentials(layout, demo_node),
+                **node_env(demo_node, broker),
+            }
         nodes = [supervisor.start(spec) for spec in specs[1:]]
         for node in nodes:
             node.wait_ready(READY_TIMEOUT_S)
+        for demo_node, broker in zip(DEMO_NODES, brokers, strict=True):
+            if broker.url is None:
+                typer.echo(f"no MQTT broker for {demo_node.name}: telemetry is off", err=True)
+                continue
+            fleet = provision_demo_factory(layout, demo_node, node_env(demo_node, broker))
+            supervisor.start(sim_spec(layout, demo_node, fleet, broker.url))
         expected = {node.name for node in DEMO_NODES}
         hub.wait_ready(ONLINE_TIMEOUT_S, check=lambda: expected <= online_nodes(layout.hub_url))
         typer.echo(f"hub: {layout.hub_url}")
-        for node_spec, node_port in zip(DEMO_NODES, layout.node_ports, strict=True):
+        for node_spec, node_port, broker in zip(
+            DEMO_NODES, layout.node_ports, brokers, strict=True
+        ):
             typer.echo(f"node {node_spec.name}: {layout.url(node_port)}")
+            if broker.url is not None:
+                factory = node_spec.factory
+                typer.echo(
+                    f"  {factory.devices} simulated {factory.machines.replace('_', ' ')} "
+                    f"machines ({factory.protocol}) of {factory.slug} -> {broker.url}"
+                )
         typer.echo(f"GraphiQL: {layout.hub_url}/graphql?q={quote(TRY_QUERY)}")
         typer.echo(f"data and logs: {layout.data_dir}")
         typer.echo("Ctrl-C stops everything.")

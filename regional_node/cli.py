@@ -1,0 +1,240 @@
+"""The node operator's console: onboard factories and provision devices in bulk.
+
+Commands act as the `system` subject on the node's own database, through the same services as
+GraphQL (so the same policy, validation and audit entries), and, when the node manages its
+broker, on the broker too. Device secrets are printed once, or written to a 0600 fleet file that
+`yunfab sim` reads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from regional_node.audit.service import AuditLog
+from regional_node.devices import service as devices
+from regional_node.devices.models import DeviceKind
+from regional_node.factories import service as factories
+from regional_node.runtime import NodeRuntime, build_runtime
+from regional_node.settings import NodeSettings
+from regional_node.simulator.fleet import FleetDevice, save_fleet
+from regional_node.simulator.profiles import PROFILES
+from yunfab.authorization import Authorizer
+from yunfab.db import session_scope
+from yunfab.errors import YunfabError
+from yunfab.policy import create_engine as create_policy_engine
+from yunfab.service import Database
+from yunfab.settings import SettingsError, load_settings
+from yunfab.subject import SYSTEM
+
+T = TypeVar("T")
+
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="The node's data folder.")]
+DatabaseUrl = Annotated[str | None, typer.Option("--database-url", help="The node's database.")]
+Name = Annotated[str | None, typer.Option(help="The node's name (YUNFAB_NODE_NAME).")]
+Region = Annotated[str | None, typer.Option(help="The node's region (YUNFAB_NODE_REGION).")]
+Industry = Annotated[str | None, typer.Option(help="The node's industry (YUNFAB_NODE_INDUSTRY).")]
+
+factory_app = typer.Typer(help="Factories on this node.", no_args_is_help=True)
+device_app = typer.Typer(help="Devices on this node.", no_args_is_help=True)
+
+
+def register(node_app: typer.Typer) -> None:
+    node_app.add_typer(factory_app, name="factory")
+    node_app.add_typer(device_app, name="device")
+
+
+def _fail(message: str, code: int = 2) -> None:
+    typer.echo(f"yunfab: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _console(options: dict[str, Any], work: Callable[[NodeRuntime, Database], Awaitable[T]]) -> T:
+    try:
+        settings = load_settings(NodeSettings, **options)
+    except SettingsError as exc:
+        _fail(str(exc))
+        raise
+
+    async def run() -> T:
+        db = Database.open(settings.db_url)
+        audit = AuditLog(db.sessionmaker)
+        authorizer = Authorizer(
+            create_policy_engine(settings.policy_engine, settings.opa_url),
+            context={
+                "service": "node",
+                "node_name": settings.name,
+                "node_region": settings.region,
+                "operator_org": settings.operator_org,
+            },
+            audit=audit.append,
+        )
+        runtime = await build_runtime(settings, db, authorizer, audit)
+        try:
+            return await work(runtime, db)
+        finally:
+            broker: Any = runtime.broker
+            if broker is not None:
+                await broker.close()
+            await db.close()
+
+    try:
+        return asyncio.run(run())
+    except YunfabError as exc:
+        _fail(f"{exc.code}: {exc.detail}", code=1)
+        raise
+
+
+@factory_app.command("add")
+def factory_add(
+    slug: Annotated[str, typer.Option(help="Short name, e.g. keqiao-weaving-03.")],
+    name: Annotated[str, typer.Option(help="Legal name.")],
+    profile: Annotated[
+        Path | None,
+        typer.Option(
+            help="JSON profile: location, contact, skills, certifications, products, equipment "
+            "([{type, model, count, parameters}]).",
+        ),
+    ] = None,
+    activate: Annotated[
+        bool, typer.Option(help="Submit, verify and activate at once (needs a full profile).")
+    ] = False,
+    organization_id: Annotated[
+        str | None, typer.Option(help="The factory's organization at the hub.")
+    ] = None,
+    node_name: Name = None,
+    region: Region = None,
+    industry: Industry = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Invite a factory (and, with --activate, take it through onboarding), as the operator."""
+    fields: dict[str, Any] = json.loads(profile.read_text()) if profile else {}
+
+    async def work(runtime: NodeRuntime, db: Database) -> dict[str, Any]:
+        async with session_scope(db.sessionmaker) as session:
+            factory = await factories.invite_factory(
+                session,
+                SYSTEM,
+                runtime=runtime,
+                input=factories.NewFactory(slug=slug, name=name, organization_id=organization_id),
+            )
+            if fields:
+                equipment = [
+                    factories.EquipmentInput(**item) for item in fields.pop("equipment", [])
+                ]
+                await factories.save_profile(
+                    session,
+                    SYSTEM,
+                    runtime=runtime,
+                    factory_id=factory.id,
+                    input=factories.ProfileInput(**fields, equipment=equipment or None),
+                )
+            if activate:
+                for transition in (
+                    factories.Transition.SUBMIT,
+                    factories.Transition.VERIFY,
+                    factories.Transition.ACTIVATE,
+                ):
+                    await factories.change_status(
+                        session,
+                        SYSTEM,
+                        runtime=runtime,
+                        factory_id=factory.id,
+                        transition=transition,
+                    )
+            return {"id": str(factory.id), "slug": factory.slug, "status": factory.status.value}
+
+    typer.echo(json.dumps(_console(_options(locals()), work), indent=2))
+
+
+@device_app.command("provision-fleet")
+def provision_fleet(
+    factory: Annotated[str, typer.Option(help="The factory's slug.")],
+    profile: Annotated[str, typer.Option(help=f"Machine kind: {', '.join(sorted(PROFILES))}.")],
+    count: Annotated[int, typer.Option(min=1, max=10_000, help="How many devices.")],
+    out: Annotated[Path, typer.Option(help="Fleet file to write (0600, holds secrets).")],
+    prefix: Annotated[str | None, typer.Option(help="Device key prefix.")] = None,
+    protocol: Annotated[
+        str, typer.Option(help="json, or sparkplug (devices behind one edge node per 10).")
+    ] = "json",
+    node_name: Name = None,
+    region: Region = None,
+    industry: Industry = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Provision devices of one machine kind, with the kind's metrics and ranges, and write their
+    credentials as a fleet file for `yunfab sim`."""
+    if profile not in PROFILES:
+        _fail(f"--profile: one of {', '.join(sorted(PROFILES))}")
+    if protocol not in ("json", "sparkplug"):
+        _fail("--protocol: json or sparkplug")
+    kind = PROFILES[profile]
+    metrics = [
+        devices.MetricInput(name=m.name, unit=m.unit, min_value=m.min, max_value=m.max)
+        for m in kind.metrics
+    ]
+    key_prefix = prefix or f"{factory}-{profile.replace('_', '-')}"
+
+    async def work(runtime: NodeRuntime, db: Database) -> list[FleetDevice]:
+        fleet: list[FleetDevice] = []
+        async with session_scope(db.sessionmaker) as session:
+            owner = await factories.get_factory_by_slug(session, factory)
+            edge: str | None = None
+            for index in range(count):
+                if protocol == "sparkplug" and index % 10 == 0:
+                    edge = f"{key_prefix}-gw{index // 10:02d}"
+                    made = await devices.provision_device(
+                        session,
+                        SYSTEM,
+                        runtime=runtime,
+                        input=devices.NewDevice(
+                            factory_id=owner.id,
+                            key=edge,
+                            name=f"Gateway {edge}",
+                            type="gateway",
+                            kind=DeviceKind.EDGE_NODE,
+                        ),
+                    )
+                    fleet.append(
+                        FleetDevice(edge, None, factory, edge, made.secret, "sparkplug", None)
+                    )
+                key = f"{key_prefix}-{index:03d}"
+                made = await devices.provision_device(
+                    session,
+                    SYSTEM,
+                    runtime=runtime,
+                    input=devices.NewDevice(
+                        factory_id=owner.id,
+                        key=key,
+                        name=f"{kind.description} {index + 1}",
+                        type=profile,
+                        edge_node_key=edge if protocol == "sparkplug" else None,
+                        metrics=metrics,
+                    ),
+                )
+                if protocol == "sparkplug":
+                    fleet.append(FleetDevice(key, profile, factory, None, None, "sparkplug", edge))
+                else:
+                    fleet.append(FleetDevice(key, profile, factory, key, made.secret, "json", None))
+        return fleet
+
+    fleet = _console(_options(locals()), work)
+    save_fleet(out, fleet)
+    typer.echo(json.dumps({"devices": len(fleet), "fleet": str(out)}))
+
+
+def _options(values: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": values["node_name"],
+        "region": values["region"],
+        "industry": values["industry"],
+        "data_dir": values["data_dir"],
+        "database_url": values["database_url"],
+    }
