@@ -24,11 +24,10 @@ from hub.organizations import service as organizations
 from hub.organizations.models import OrganizationKind
 from hub.settings import HubSettings
 from yunfab.authorization import Authorizer
+from yunfab.console import run_command, settings_or_exit
 from yunfab.db import session_scope
-from yunfab.errors import YunfabError
 from yunfab.policy import create_engine as create_policy_engine
 from yunfab.service import Database
-from yunfab.settings import SettingsError, load_settings
 from yunfab.subject import SYSTEM
 
 T = TypeVar("T")
@@ -54,11 +53,6 @@ def register(hub_app: typer.Typer) -> None:
     hub_app.command("bootstrap")(bootstrap)
 
 
-def _fail(message: str, code: int = 2) -> None:
-    typer.echo(f"yunfab: {message}", err=True)
-    raise typer.Exit(code)
-
-
 def _print(payload: dict[str, Any]) -> None:
     typer.echo(json.dumps(payload, indent=2, default=str))
 
@@ -71,11 +65,7 @@ def _console(
     *,
     resource: Callable[[T], str] = lambda _: "",
 ) -> T:
-    try:
-        settings = load_settings(HubSettings, data_dir=data_dir, database_url=database_url)
-    except SettingsError as exc:
-        _fail(str(exc))
-        raise
+    settings = settings_or_exit(HubSettings, data_dir=data_dir, database_url=database_url)
 
     async def run() -> T:
         db = Database.open(settings.db_url)
@@ -99,11 +89,7 @@ def _console(
         finally:
             await db.close()
 
-    try:
-        return asyncio.run(run())
-    except YunfabError as exc:
-        _fail(f"{exc.code}: {exc.detail}", code=1)
-        raise
+    return run_command(run)
 
 
 @org_app.command("create")
@@ -285,11 +271,7 @@ def keys_rotate(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> N
 @audit_app.command("verify")
 def audit_verify(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """Check the whole chain; exit 1 naming the first bad entry if any was edited or removed."""
-    try:
-        settings = load_settings(HubSettings, data_dir=data_dir, database_url=database_url)
-    except SettingsError as exc:
-        _fail(str(exc))
-        return
+    settings = settings_or_exit(HubSettings, data_dir=data_dir, database_url=database_url)
 
     async def run() -> Any:
         db = Database.open(settings.db_url)

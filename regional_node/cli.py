@@ -8,7 +8,6 @@ broker, on the broker too. Device secrets are printed once, or written to a 0600
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -25,11 +24,10 @@ from regional_node.settings import NodeSettings
 from regional_node.simulator.fleet import FleetDevice, save_fleet
 from regional_node.simulator.profiles import PROFILES
 from yunfab.authorization import Authorizer
+from yunfab.console import fail, run_command, settings_or_exit
 from yunfab.db import session_scope
-from yunfab.errors import YunfabError
 from yunfab.policy import create_engine as create_policy_engine
 from yunfab.service import Database
-from yunfab.settings import SettingsError, load_settings
 from yunfab.subject import SYSTEM
 
 T = TypeVar("T")
@@ -49,17 +47,8 @@ def register(node_app: typer.Typer) -> None:
     node_app.add_typer(device_app, name="device")
 
 
-def _fail(message: str, code: int = 2) -> None:
-    typer.echo(f"yunfab: {message}", err=True)
-    raise typer.Exit(code)
-
-
 def _console(options: dict[str, Any], work: Callable[[NodeRuntime, Database], Awaitable[T]]) -> T:
-    try:
-        settings = load_settings(NodeSettings, **options)
-    except SettingsError as exc:
-        _fail(str(exc))
-        raise
+    settings = settings_or_exit(NodeSettings, **options)
 
     async def run() -> T:
         db = Database.open(settings.db_url)
@@ -83,11 +72,7 @@ def _console(options: dict[str, Any], work: Callable[[NodeRuntime, Database], Aw
                 await broker.close()
             await db.close()
 
-    try:
-        return asyncio.run(run())
-    except YunfabError as exc:
-        _fail(f"{exc.code}: {exc.detail}", code=1)
-        raise
+    return run_command(run)
 
 
 @factory_app.command("add")
@@ -172,9 +157,9 @@ def provision_fleet(
     """Provision devices of one machine kind, with the kind's metrics and ranges, and write their
     credentials as a fleet file for `yunfab sim`."""
     if profile not in PROFILES:
-        _fail(f"--profile: one of {', '.join(sorted(PROFILES))}")
+        fail(f"--profile: one of {', '.join(sorted(PROFILES))}")
     if protocol not in ("json", "sparkplug"):
-        _fail("--protocol: json or sparkplug")
+        fail("--protocol: json or sparkplug")
     kind = PROFILES[profile]
     metrics = [
         devices.MetricInput(name=m.name, unit=m.unit, min_value=m.min, max_value=m.max)

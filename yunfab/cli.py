@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import enum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from sqlalchemy.engine import make_url
 
+from yunfab.console import fail
 from yunfab.migrations import TREES, MigrationTree, revision, upgrade
 from yunfab.settings import (
     ServiceSettings,
@@ -61,11 +62,6 @@ DatabaseUrl = Annotated[
         help="sqlite:///PATH or postgresql://USER@HOST/DB (default: SQLite in the data folder).",
     ),
 ]
-
-
-def fail(message: str, code: int = 2) -> NoReturn:
-    typer.echo(f"yunfab: {message}", err=True)
-    raise typer.Exit(code)
 
 
 def _shown(url: str) -> str:
