@@ -208,10 +208,11 @@ def provision_fleet(
                     fleet.append(FleetDevice(key, profile, factory, None, None, "sparkplug", edge))
                 else:
                     fleet.append(FleetDevice(key, profile, factory, key, made.secret, "json", None))
+            # Before the commit: secrets nobody could read must not be left provisioned.
+            save_fleet(out, fleet)
         return fleet
 
     fleet = _console(_options(locals()), work)
-    save_fleet(out, fleet)
     typer.echo(json.dumps({"devices": len(fleet), "fleet": str(out)}))
 
 

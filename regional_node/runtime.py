@@ -55,6 +55,8 @@ class NodeRuntime:
     alert_events: Broadcaster[AlertEvent]
     broker: BrokerAccess | None = None
     """None when the node does not manage its broker (development on an open broker)."""
+    reserved_keys: frozenset[str] = frozenset()
+    """Broker logins of the node itself: no device may be provisioned under these names."""
 
 
 async def build_runtime(
@@ -98,6 +100,15 @@ async def build_runtime(
         telemetry_events=telemetry_events,
         alert_events=alert_events,
         broker=broker,
+        reserved_keys=frozenset(
+            name
+            for name in (
+                settings.mqtt_username,
+                settings.broker_admin_username,
+                settings.mqtt_client_id or f"yunfab-node-{settings.name}",
+            )
+            if name
+        ),
     )
 
 

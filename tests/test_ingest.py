@@ -364,3 +364,125 @@ async def test_alert_rules_open_acknowledge_and_close(
             return any(a["message"].startswith("Clamp force silent") for a in await alerts())
 
         await eventually(stale_alert, timeout_s=15)
+
+
+async def test_a_refused_edge_node_speaks_for_nobody(
+    hub_factory: HubFactory, node_factory: NodeFactory
+) -> None:
+    async with hub_factory() as hub, node_factory(hub=hub) as node:
+        operator = await operator_headers(hub, NODE_URL)
+        factory = await active_factory(node.client, operator)
+        edge = await provision(node.client, operator, factory["id"], kind="EDGE_NODE", metrics=[])
+        child = await provision(node.client, operator, factory["id"], edgeNodeKey=edge["username"])
+        reading = [{"ts": now_ms(), "metrics": {"clamp_force_kn": 800}}]
+        sent = await send(node.client, edge, reading, key=child["username"])
+        assert sent.json()["accepted"] == 1
+
+        await node.graphql(STATUS, {"id": edge["device"]["id"], "t": "SUSPEND"}, headers=operator)
+        later = [{"ts": now_ms() + 1, "metrics": {"clamp_force_kn": 801}}]
+        refused = await send(node.client, edge, later, key=child["username"])
+        assert refused.status_code == 403
+        # Nor can its devices go around it while it is suspended.
+        around = (await send(node.client, child, later)).json()
+        assert (around["accepted"], around["problems"][0]["reason"]) == (0, "edge_node_suspended")
+        start, end = iso(now_ms() - 60_000), iso(now_ms() + 60_000)
+        stored = await node.graphql(
+            SERIES,
+            {
+                "id": child["device"]["id"],
+                "metric": "clamp_force_kn",
+                "start": start,
+                "end": end,
+                "res": "RAW",
+            },
+            headers=operator,
+        )
+        assert [p["value"] for p in stored["telemetry"]["points"]] == [800.0]
+
+
+async def test_hostile_text_is_kept_as_a_dead_letter_without_blocking_ingest(
+    hub_factory: HubFactory, node_factory: NodeFactory
+) -> None:
+    async with hub_factory() as hub, node_factory(hub=hub) as node:
+        operator = await operator_headers(hub, NODE_URL)
+        factory = await active_factory(node.client, operator)
+        device = await provision(node.client, operator, factory["id"])
+        t = now_ms()
+        readings = [
+            {"ts": t, "metrics": {"bad\u0000name": 1, "clamp_force_kn": 800}},
+            {"ts": t + 1, "metrics": {"x" * 5000: 2}},
+        ]
+        response = await send(node.client, device, readings)
+        assert response.status_code == 200, response.text
+        assert (response.json()["accepted"], response.json()["rejected"]) == (1, 2)
+        letters = await node.graphql(DEAD, {"reason": "unknown_metric"}, headers=operator)
+        (letter,) = letters["deadLetters"]["edges"]
+        assert "\x00" not in letter["node"]["detail"]
+        # The node goes on ingesting.
+        assert (
+            await send(node.client, device, [{"ts": t + 2, "metrics": {"clamp_force_kn": 1}}])
+        ).json()["accepted"] == 1
+
+
+async def test_a_retried_batch_does_not_reopen_a_closed_alert(
+    hub_factory: HubFactory, node_factory: NodeFactory
+) -> None:
+    async with hub_factory() as hub, node_factory(hub=hub) as node:
+        operator = await operator_headers(hub, NODE_URL)
+        factory = await active_factory(node.client, operator)
+        device = await provision(node.client, operator, factory["id"])
+        await node.graphql(
+            RULE,
+            {
+                "input": {
+                    "name": "Clamp force high",
+                    "kind": "THRESHOLD",
+                    "metric": "clamp_force_kn",
+                    "deviceId": device["device"]["id"],
+                    "above": 900,
+                }
+            },
+            headers=operator,
+        )
+        batch = [{"ts": now_ms() - 1000, "metrics": {"clamp_force_kn": 950}}]
+        await send(node.client, device, batch)
+        (alert,) = (await node.graphql(ALERTS, {"id": factory["id"]}, headers=operator))["factory"][
+            "alerts"
+        ]["edges"]
+        await node.graphql(
+            'mutation($id: UUID!) { closeAlert(id: $id, note: "checked the mould") { status } }',
+            {"id": alert["node"]["id"]},
+            headers=operator,
+        )
+        # The gateway did not hear back and sends the same batch again.
+        again = (await send(node.client, device, batch)).json()
+        assert (again["accepted"], again["duplicates"]) == (0, 1)
+        alerts = (await node.graphql(ALERTS, {"id": factory["id"]}, headers=operator))["factory"][
+            "alerts"
+        ]["edges"]
+        assert [a["node"]["status"] for a in alerts] == ["CLOSED"]
+
+
+async def test_the_node_keeps_its_own_broker_names(
+    hub_factory: HubFactory, node_factory: NodeFactory
+) -> None:
+    async with hub_factory() as hub, node_factory(hub=hub, mqtt_username="zj-ingest") as node:
+        operator = await operator_headers(hub, NODE_URL)
+        factory = await active_factory(node.client, operator)
+        for key in ("zj-ingest", "yunfab-node-zj-textile"):
+            body = await node.graphql(
+                "mutation($input: ProvisionDeviceInput!) "
+                "{ provisionDevice(input: $input) { username } }",
+                {
+                    "input": {
+                        "factoryId": factory["id"],
+                        "key": key,
+                        "name": "Impostor",
+                        "type": "injection_moulding",
+                    }
+                },
+                headers=operator,
+                expect_errors=True,
+            )
+            assert body["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
+            assert "reserved" in body["errors"][0]["message"]

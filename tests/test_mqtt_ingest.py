@@ -168,8 +168,14 @@ class Publisher:
         def on_disconnect(client: Any, userdata: Any, flags: Any, reason: Any, p: Any) -> None:
             self.disconnected.set()
 
+        self.acks: dict[int, Any] = {}
+
+        def on_publish(client: Any, userdata: Any, mid: int, reason: Any, props: Any) -> None:
+            self.acks[mid] = reason
+
         self.client.on_connect = on_connect
         self.client.on_disconnect = on_disconnect
+        self.client.on_publish = on_publish
         self.client.connect(host, port)
         self.client.loop_start()
 
@@ -301,7 +307,8 @@ async def test_readings_published_while_the_node_is_down_are_ingested_when_it_re
 
             await eventually(all_stored, timeout_s=30)
             points = await stored(node, device_id)
-            assert len({p["at"] for p in points}) == messages * per_message
+            expected_values = [800.0 + i % 100 for m in range(messages) for i in range(per_message)]
+            assert [p["value"] for p in points] == expected_values
 
 
 async def test_sparkplug_births_and_deaths_drive_device_state(
@@ -470,9 +477,10 @@ async def test_the_broker_refuses_what_the_node_refuses(
             )
             publisher.wait_connected()
             now = int(time.time() * 1000)
-            # Another device's topic: the broker refuses the publish.
+            # Another device's topic: the broker refuses the publish (MQTT 5 says so in PUBACK).
             refused = publisher.publish(other["device"]["telemetryTopic"], readings_message(now, 1))
-            assert refused.rc == paho.MQTT_ERR_SUCCESS
+            assert publisher.acks[refused.mid].is_failure
+            assert publisher.acks[refused.mid].value == 0x87  # Not authorized
             publisher.publish(device["device"]["telemetryTopic"], readings_message(now, 4))
 
             async def four() -> bool:

@@ -130,6 +130,11 @@ class AlertEngine:
                 return
             for reading in sorted((r for r in readings if r[0] in watched), key=lambda r: r[1]):
                 metric, ts_ms, value = reading
+                last = self._last_value.get((device.id, metric))
+                if last is not None and ts_ms <= last[0]:
+                    # A retry, a redelivery, or a backlog older than what was already judged:
+                    # it neither opens nor clears anything.
+                    continue
                 for rule in rules:
                     if rule.metric != metric:
                         continue

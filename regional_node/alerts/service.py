@@ -159,10 +159,13 @@ async def list_alerts(
         conditions.append(Alert.status == status)
     query = select(Alert).where(*conditions).order_by(Alert.opened_at.desc(), Alert.id.desc())
     if page.after is not None:
-        opened = dt.datetime.fromisoformat(page.after[0])
+        try:
+            opened = dt.datetime.fromisoformat(page.after[0])
+            after_id = uuid.UUID(page.after[1])
+        except ValueError as exc:
+            raise InvalidInput("invalid cursor") from exc
         query = query.where(
-            (Alert.opened_at < opened)
-            | ((Alert.opened_at == opened) & (Alert.id < uuid.UUID(page.after[1])))
+            (Alert.opened_at < opened) | ((Alert.opened_at == opened) & (Alert.id < after_id))
         )
     rows = (await session.scalars(query.limit(page.limit + 1))).all()
 

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from regional_node.audit.service import append_entry
@@ -118,6 +119,8 @@ async def provision_device(
         raise FactoryNotActive(f"factory {factory.slug} is {factory.status.value}, not active")
     if not KEY.match(input.key):
         raise InvalidInput("key: lowercase letters, digits and hyphens, at most 63 characters")
+    if input.key in runtime.reserved_keys:
+        raise InvalidInput(f"key: {input.key!r} is reserved for the node itself")
     if not KEY.match(input.type.replace("_", "-")):
         raise InvalidInput("type: a short lowercase name such as injection_moulding")
     name = input.name.strip()
@@ -150,7 +153,11 @@ async def provision_device(
         secret_hash=hash_secret(secret),
     )
     session.add(device)
-    await session.flush()
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:
+        raise DeviceExists(f"a device with key {input.key!r} already exists on this node") from exc
     session.add_all(
         DeviceMetric(
             device_id=device.id,

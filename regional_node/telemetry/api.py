@@ -10,6 +10,7 @@ import orjson
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from regional_node.devices.credentials import VerifiedSecrets
 from regional_node.devices.models import DeviceKind
 from regional_node.devices.registry import DeviceEntry
 from regional_node.runtime import NodeRuntime
@@ -51,8 +52,9 @@ async def _device(request: Request, runtime: NodeRuntime) -> DeviceEntry:
     except (binascii.Error, UnicodeDecodeError) as exc:
         raise DeviceAuthFailed("malformed Basic credentials") from exc
     entry = await runtime.registry.get(key)
-    verified = request.app.state.device_secrets
-    if entry is None or not verified.verify(key, secret, entry.secret_hash):
+    verified: VerifiedSecrets = request.app.state.device_secrets
+    # A secret not seen before costs a PBKDF2 run: off the event loop, so ingest goes on.
+    if entry is None or not await verified.verify_async(key, secret, entry.secret_hash):
         throttle.failed(client)
         raise DeviceAuthFailed("unknown device or wrong secret")
     return entry
@@ -65,6 +67,20 @@ async def _device(request: Request, runtime: NodeRuntime) -> DeviceEntry:
 async def post_telemetry(request: Request) -> dict[str, Any]:
     runtime = _runtime(request)
     sender = await _device(request, runtime)
+    refusal = sender.refusal()
+    if refusal is not None:
+        # Counted and kept as a dead letter; nothing it sends is stored, its devices' included.
+        await runtime.pipeline.ingest(
+            [
+                Envelope(
+                    source="http",
+                    payload=b"",
+                    device_key=sender.key,
+                    refusal=(refusal, f"{sender.key} is refused: {refusal.replace('_', ' ')}"),
+                )
+            ]
+        )
+        raise Forbidden(f"device {sender.key} is refused: {refusal.replace('_', ' ')}")
     length = request.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"at most {MAX_BODY_BYTES} bytes per request")
@@ -97,12 +113,11 @@ async def post_telemetry(request: Request) -> dict[str, Any]:
             decode_readings(message["readings"], decoded)
         except MalformedMessage as exc:
             raise InvalidInput(exc.detail) from exc
-        envelopes.append(Envelope(source="http", payload=body, device_key=key, decoded=decoded))
+        # A dead letter keeps this device's part of the request, not the whole body.
+        envelopes.append(
+            Envelope(source="http", payload=orjson.dumps(message), device_key=key, decoded=decoded)
+        )
     outcome = await runtime.pipeline.ingest(envelopes)
-    refusal = sender.refusal()
-    if refusal is not None:
-        # Counted and kept as a dead letter by the pipeline; the gateway is told plainly.
-        raise Forbidden(f"device {sender.key} is refused: {refusal.replace('_', ' ')}")
     return describe(outcome)
 
 

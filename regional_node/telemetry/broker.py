@@ -463,6 +463,10 @@ class BrokerAdmin:
         client = data.get("client", {})
         roles = {entry.get("rolename") for entry in client.get("roles", [])}
         groups = {entry.get("groupname") for entry in client.get("groups", [])}
+        if rolename.startswith(DEVICE_ROLE_PREFIX) and rolename not in roles:
+            # Provisioning may re-provision a device, never take over another broker client
+            # (the node's own consumer, a person's login) that happens to have that name.
+            raise BrokerAdminError(f"{username!r} is a broker client that is not this device")
         if not (keep_sessions and await self._login_works(username, password)):
             await self.execute(
                 {"command": "setClientPassword", "username": username, "password": password}

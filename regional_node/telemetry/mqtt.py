@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import math
 import ssl
 import time
 from collections.abc import Awaitable, Callable
@@ -38,7 +39,12 @@ from regional_node.telemetry.codec import (
     device_key_from_topic,
 )
 from regional_node.telemetry.metrics import IngestMetrics
-from regional_node.telemetry.pipeline import Envelope, IngestPipeline, Prepared
+from regional_node.telemetry.pipeline import (
+    ConnectionChange,
+    Envelope,
+    IngestPipeline,
+    Prepared,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -288,9 +294,9 @@ class MqttIngest:
 
     async def _envelopes(
         self, items: list[_Inbound]
-    ) -> tuple[list[Envelope], dict[str, Connection]]:
+    ) -> tuple[list[Envelope], list[ConnectionChange]]:
         envelopes: list[Envelope] = []
-        connections: dict[str, Connection] = {}
+        connections: list[ConnectionChange] = []
         for item in items:
             if item.topic.startswith(TELEMETRY_PREFIX):
                 envelopes.append(
@@ -305,7 +311,7 @@ class MqttIngest:
                 envelopes.extend(self._sparkplug(item, connections))
         return envelopes, connections
 
-    def _sparkplug(self, item: _Inbound, connections: dict[str, Connection]) -> list[Envelope]:
+    def _sparkplug(self, item: _Inbound, connections: list[ConnectionChange]) -> list[Envelope]:
         try:
             events = self.sparkplug.handle(item.topic, item.payload, item.received_ms)
         except sparkplug.SparkplugError as exc:
@@ -324,9 +330,17 @@ class MqttIngest:
             if isinstance(event, sparkplug.Readings):
                 envelopes.append(self._readings_envelope(item, event))
             elif isinstance(event, sparkplug.EdgeOnline | sparkplug.EdgeOffline):
-                connections[event.edge_node_id] = _state(event)
+                connections.append(
+                    ConnectionChange(
+                        event.edge_node_id, event.group_id, event.edge_node_id, _state(event)
+                    )
+                )
             elif isinstance(event, sparkplug.DeviceOnline | sparkplug.DeviceOffline):
-                connections[event.device_id] = _state(event)
+                connections.append(
+                    ConnectionChange(
+                        event.device_id, event.group_id, event.edge_node_id, _state(event)
+                    )
+                )
             elif isinstance(event, sparkplug.RebirthNeeded | sparkplug.SequenceGap):
                 self._request_rebirth(event.group_id, event.edge_node_id, event)
                 if isinstance(event, sparkplug.RebirthNeeded):
@@ -350,28 +364,17 @@ class MqttIngest:
                 continue
             if isinstance(value, bool):
                 value = 1.0 if value else 0.0
-            if not isinstance(value, int | float):
-                decoded.problems.append(("bad_value", f"{reading.metric} is not a number"))
+            if not isinstance(value, int | float) or not math.isfinite(value):
+                decoded.problems.append(("bad_value", f"{reading.metric!r} is not a number"))
                 continue
             decoded.readings.append((reading.metric, reading.timestamp_ms, float(value)))
-        refusal = None
-        entry = self.registry.cached(key)
-        if entry is not None and (
-            entry.factory_slug != event.group_id
-            or (event.device_id is not None and entry.edge_node_key != event.edge_node_id)
-        ):
-            refusal = (
-                "sparkplug_mismatch",
-                f"{key} is not a device of edge node {event.edge_node_id} "
-                f"in group {event.group_id}",
-            )
         return Envelope(
             source="mqtt",
             payload=item.payload,
             device_key=key,
             topic=item.topic,
             decoded=decoded,
-            refusal=refusal,
+            sparkplug=(event.group_id, event.edge_node_id),
         )
 
     def _request_rebirth(self, group: str, edge: str, why: object) -> None:

@@ -11,13 +11,13 @@ from __future__ import annotations
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
 
-from regional_node.devices.models import Connection
+from regional_node.devices.models import Connection, DeviceKind
 from regional_node.devices.registry import DeviceEntry, DeviceRegistry
 from regional_node.telemetry.codec import Decoded, MalformedMessage, RawReading, decode_message
 from regional_node.telemetry.metrics import IngestMetrics
@@ -29,6 +29,8 @@ log = structlog.get_logger(__name__)
 
 MAX_DETAIL = 2000
 MAX_PROBLEMS_LISTED = 20
+MAX_PAYLOAD = 64 * 1024
+"""Bytes of a message kept with its dead letter: enough to diagnose, bounded per record."""
 
 
 @dataclass
@@ -42,6 +44,19 @@ class Envelope:
     """Readings already decoded by the transport (Sparkplug, HTTP); else `payload` is JSON."""
     refusal: tuple[str, str] | None = None
     """(reason, detail) when the transport already refused the whole message."""
+    sparkplug: tuple[str, str] | None = None
+    """(group id, edge node id) the message came under: the device must belong to them."""
+
+
+@dataclass(frozen=True)
+class ConnectionChange:
+    """A Sparkplug birth or death: `device_key` went online or offline, as told under
+    (group, edge node); applied only if the device belongs to them."""
+
+    device_key: str
+    group: str
+    edge_node: str
+    state: Connection
 
 
 @dataclass(frozen=True)
@@ -101,27 +116,27 @@ class IngestPipeline:
         self,
         envelopes: Sequence[Envelope],
         *,
-        connections: Mapping[str, Connection] | None = None,
+        connections: Sequence[ConnectionChange] = (),
     ) -> Outcome:
-        """Decide and commit a batch; `connections` are online/offline changes by device key
-        (Sparkplug births and deaths). Raises only when the database write fails: nothing of the
-        batch is then committed, and the caller retries or refuses."""
+        """Decide and commit a batch; `connections` are online/offline changes (Sparkplug births
+        and deaths). Raises only when the database write fails: nothing of the batch is then
+        committed, and the caller retries or refuses."""
         return await self.commit(await self.prepare(envelopes, connections=connections))
 
     async def prepare(
         self,
         envelopes: Sequence[Envelope],
         *,
-        connections: Mapping[str, Connection] | None = None,
+        connections: Sequence[ConnectionChange] = (),
     ) -> Prepared:
         """Decide every reading (CPU work, and a registry lookup for unknown keys); nothing is
         written yet. The MQTT consumer prepares the next batch while this one commits."""
         prepared = Prepared()
         batch = prepared.batch
-        for key, state in (connections or {}).items():
-            entry = await self.registry.get(key)
-            if entry is not None:
-                batch.connections[entry.id] = state
+        for change in connections:
+            entry = await self.registry.get(change.device_key)
+            if entry is not None and sparkplug_member(entry, change.group, change.edge_node):
+                batch.connections[entry.id] = change.state
         now_ms = int(time.time() * 1000)
         oldest_ms = now_ms - int(self.raw_retention_s * 1000)
         newest_ms = now_ms + int(self.future_skew_s * 1000)
@@ -142,11 +157,11 @@ class IngestPipeline:
                     {
                         "received_at": utcnow(),
                         "source": envelope.source,
-                        "topic": envelope.topic,
-                        "device_key": (envelope.device_key or "")[:63] or None,
+                        "topic": _text(envelope.topic, 512),
+                        "device_key": _text(envelope.device_key, 63),
                         "reason": reason,
-                        "detail": details[:MAX_DETAIL],
-                        "payload": envelope.payload,
+                        "detail": _text(details, MAX_DETAIL) or "",
+                        "payload": envelope.payload[:MAX_PAYLOAD],
                     }
                 )
         self._note_seen(batch, prepared.accepted)
@@ -166,6 +181,9 @@ class IngestPipeline:
         for reason, count in prepared.rejected_by_reason.items():
             self.metrics.rejected.labels(reason).inc(count)
         self.metrics.dead_letters.inc(len(batch.dead_letters))
+        if inserted == 0:
+            # All of it was stored before (a retry, a redelivery): nothing new to tell anyone.
+            return outcome
         live = self.events.has_subscribers
         for entry, readings in prepared.accepted.values():
             if live:
@@ -203,6 +221,26 @@ class IngestPipeline:
         refusal = entry.refusal()
         if refusal is not None:
             return [(refusal, 1, f"device {entry.key} is refused: {refusal.replace('_', ' ')}")]
+        if entry.edge_node_key is not None:
+            edge = await self.registry.get(entry.edge_node_key)
+            edge_refusal = edge.refusal() if edge is not None else "device_retired"
+            if edge_refusal is not None:
+                return [
+                    (
+                        f"edge_node_{edge_refusal.removeprefix('device_')}",
+                        1,
+                        f"edge node {entry.edge_node_key} of {entry.key} is refused",
+                    )
+                ]
+        if envelope.sparkplug is not None and not sparkplug_member(entry, *envelope.sparkplug):
+            group, edge_key = envelope.sparkplug
+            return [
+                (
+                    "sparkplug_mismatch",
+                    1,
+                    f"{entry.key} is not {edge_key} or one of its devices in group {group}",
+                )
+            ]
         decoded = envelope.decoded
         if decoded is None:
             try:
@@ -280,6 +318,24 @@ class IngestPipeline:
                 self._last_seen_written[entry.id] = now
                 if first:
                     self.registry.invalidate([entry.key])
+
+
+def sparkplug_member(entry: DeviceEntry, group: str, edge_key: str) -> bool:
+    """Whether a Sparkplug message under (group, edge node) may speak for this device: the edge
+    node itself, or a device provisioned under it, in the factory the group names."""
+    if entry.factory_slug != group:
+        return False
+    if entry.kind is DeviceKind.EDGE_NODE:
+        return entry.key == edge_key
+    return entry.edge_node_key == edge_key
+
+
+def _text(value: str | None, limit: int) -> str | None:
+    """What devices send ends up in text columns: no NUL (PostgreSQL refuses it, and one such
+    message would block the batch it is in), and no more than the column holds."""
+    if not value:
+        return None
+    return value.replace("\x00", "\\0")[:limit]
 
 
 def _bound(value: float | None, unbounded: str) -> str:

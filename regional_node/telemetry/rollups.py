@@ -11,6 +11,7 @@ misses raw rows that retention already removed.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
 from dataclasses import dataclass
 
@@ -18,7 +19,15 @@ import structlog
 from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from regional_node.telemetry.models import DirtyRange, HourRollup, MinuteRollup, Reading
+from regional_node.telemetry.models import (
+    DeadLetter,
+    DirtyRange,
+    HourRollup,
+    MinuteRollup,
+    Reading,
+)
+from regional_node.telemetry.store import mark_dirty
+from yunfab.db import utcnow
 
 log = structlog.get_logger(__name__)
 
@@ -32,6 +41,7 @@ class Retention:
     minute_s: float
     hour_s: float | None
     """None keeps hourly rollups for good."""
+    dead_letter_s: float = 30 * 86400
 
 
 def _upsert(target: str, source_select: str) -> str:
@@ -57,30 +67,38 @@ _HOURS = _upsert(
 
 
 async def refresh(engine: AsyncEngine, *, limit: int = 500) -> int:
-    """Recompute the rollups of up to `limit` dirty series; returns how many were done."""
+    """Recompute the rollups of up to `limit` dirty series; returns how many were done.
+
+    The dirty ranges are claimed (deleted) before the raw table is read: a reading committed
+    after the claim marks its series dirty again and is picked up next time, so none is missed.
+    If the recompute fails, the claimed ranges are marked dirty again.
+    """
     async with engine.begin() as conn:
-        dirty = (
+        chosen = select(DirtyRange.series_id).order_by(DirtyRange.series_id).limit(limit)
+        claimed = (
             await conn.execute(
-                select(DirtyRange.series_id, DirtyRange.lo_ms, DirtyRange.hi_ms).limit(limit)
+                delete(DirtyRange)
+                .where(DirtyRange.series_id.in_(chosen.scalar_subquery()))
+                .returning(DirtyRange.series_id, DirtyRange.lo_ms, DirtyRange.hi_ms)
             )
         ).all()
-        for series, lo, hi in dirty:
-            minute_lo = lo - lo % MINUTE_MS
-            minute_hi = hi - hi % MINUTE_MS + MINUTE_MS
-            await conn.execute(text(_MINUTES), {"series": series, "lo": minute_lo, "hi": minute_hi})
-            hour_lo = lo - lo % HOUR_MS
-            hour_hi = hi - hi % HOUR_MS + HOUR_MS
-            await conn.execute(text(_HOURS), {"series": series, "lo": hour_lo, "hi": hour_hi})
-            # Only the range just recomputed: ingest may have widened it meanwhile on PostgreSQL
-            # (a concurrent transaction); then the row stays, with its new range, for next time.
-            await conn.execute(
-                delete(DirtyRange).where(
-                    DirtyRange.series_id == series,
-                    DirtyRange.lo_ms == lo,
-                    DirtyRange.hi_ms == hi,
+    ranges = sorted((int(s), int(lo), int(hi)) for s, lo, hi in claimed)
+    try:
+        async with engine.begin() as conn:
+            for series, lo, hi in ranges:
+                minute_lo = lo - lo % MINUTE_MS
+                minute_hi = hi - hi % MINUTE_MS + MINUTE_MS
+                await conn.execute(
+                    text(_MINUTES), {"series": series, "lo": minute_lo, "hi": minute_hi}
                 )
-            )
-    return len(dirty)
+                hour_lo = lo - lo % HOUR_MS
+                hour_hi = hi - hi % HOUR_MS + HOUR_MS
+                await conn.execute(text(_HOURS), {"series": series, "lo": hour_lo, "hi": hour_hi})
+    except Exception:
+        async with engine.begin() as conn:
+            await mark_dirty(conn, {series: (lo, hi) for series, lo, hi in ranges})
+        raise
+    return len(ranges)
 
 
 async def apply_retention(engine: AsyncEngine, retention: Retention) -> dict[str, int]:
@@ -97,6 +115,12 @@ async def apply_retention(engine: AsyncEngine, retention: Retention) -> dict[str
             )
         )
         removed["minute"] = int(result.rowcount)
+        result = await conn.execute(
+            delete(DeadLetter).where(
+                DeadLetter.received_at < utcnow() - dt.timedelta(seconds=retention.dead_letter_s)
+            )
+        )
+        removed["dead_letters"] = int(result.rowcount)
         if retention.hour_s is not None:
             result = await conn.execute(
                 delete(HourRollup).where(

@@ -65,7 +65,7 @@ class TelemetryStore:
                     inserted = await _copy_postgres(conn, batch.rows)
                 else:
                     inserted = await _insert_sqlite(conn, batch.rows)
-                await _mark_dirty(conn, batch.dirty, postgres=self.postgres)
+                await mark_dirty(conn, batch.dirty)
             if batch.dead_letters:
                 await conn.execute(insert(DeadLetter), batch.dead_letters)
             if batch.seen:
@@ -138,11 +138,11 @@ async def _insert_sqlite(conn: AsyncConnection, rows: list[Row]) -> int:
     return int(after - before)
 
 
-async def _mark_dirty(
-    conn: AsyncConnection, dirty: dict[int, tuple[int, int]], *, postgres: bool
-) -> None:
-    values = [{"series_id": s, "lo_ms": lo, "hi_ms": hi} for s, (lo, hi) in dirty.items()]
-    if postgres:
+async def mark_dirty(conn: AsyncConnection, dirty: dict[int, tuple[int, int]]) -> None:
+    """Widen each series' dirty range (rows in series order: concurrent writers lock them in
+    the same order and cannot deadlock)."""
+    values = [{"series_id": s, "lo_ms": lo, "hi_ms": hi} for s, (lo, hi) in sorted(dirty.items())]
+    if conn.dialect.name == "postgresql":
         pg = pg_insert(DirtyRange)
         await conn.execute(
             pg.on_conflict_do_update(
