@@ -122,7 +122,11 @@ class Probe:
         self.loop = asyncio.get_running_loop()
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
-            client_id=client_id or f"probe-{uuid.uuid4().hex[:8]}",
+            # Devices are bound to their key as client id; other logins use a random one.
+            client_id=client_id
+            or (
+                username if username and username != INGEST[0] else f"probe-{uuid.uuid4().hex[:8]}"
+            ),
             protocol=mqtt.MQTTv5,
             reconnect_on_failure=False,
         )
@@ -311,6 +315,20 @@ async def test_wrong_credentials_are_refused(
         await BrokerAdmin(HOST, broker.cfg.port, ADMIN[0], "wrong", timeout_s=WAIT_S).start()
     with pytest.raises(BrokerAdminError, match="cannot reach broker"):
         await BrokerAdmin(HOST, free_port(HOST), *ADMIN, timeout_s=WAIT_S).start()
+
+
+async def test_a_device_connects_only_under_its_own_client_id(
+    admin: BrokerAdmin, open_probe: Any
+) -> None:
+    # Taking another client id would push that session (the node's consumer) off the broker.
+    await admin.provision_device("imm-01", "pw")
+    _, code = await open_probe("imm-01", "pw", client_id="yunfab-node-gd")
+    assert refused(code)
+    await connected(open_probe, "imm-01", "pw")
+    # A name that is already another kind of broker client is never taken over.
+    await admin.ensure_ingest_client(*INGEST, host_id=HOST_ID)
+    with pytest.raises(BrokerAdminError, match="not this device"):
+        await admin.provision_device(INGEST[0], "stolen")
 
 
 async def test_device_publishes_only_its_own_telemetry(

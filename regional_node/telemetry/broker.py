@@ -438,7 +438,13 @@ class BrokerAdmin:
                 )
 
     async def _ensure_client(
-        self, username: str, password: str, rolename: str, *, keep_sessions: bool
+        self,
+        username: str,
+        password: str,
+        rolename: str,
+        *,
+        keep_sessions: bool,
+        clientid: str | None = None,
     ) -> None:
         """Create the client holding only `rolename`, or bring an existing one to that state.
 
@@ -456,6 +462,7 @@ class BrokerAdmin:
                     "username": username,
                     "password": password,
                     "roles": [{"rolename": rolename}],
+                    **({"clientid": clientid} if clientid else {}),
                 }
             )
             log.info("broker_admin.client_created", username=username, role=rolename)
@@ -482,6 +489,10 @@ class BrokerAdmin:
         if rolename not in roles:
             await self.execute(
                 {"command": "addClientRole", "username": username, "rolename": rolename}
+            )
+        if clientid is not None and client.get("clientid") != clientid:
+            await self.execute(
+                {"command": "setClientId", "username": username, "clientid": clientid}
             )
         log.info("broker_admin.client_updated", username=username, role=rolename)
 
@@ -545,7 +556,11 @@ class BrokerAdmin:
         self._check_not_admin(device_key)
         rolename = device_role(device_key)
         await self._ensure_role(rolename, acls)
-        await self._ensure_client(device_key, password, rolename, keep_sessions=False)
+        # Bound to its own client id too: a device cannot connect as another client (the node's
+        # consumer, another device) and push that session off the broker.
+        await self._ensure_client(
+            device_key, password, rolename, keep_sessions=False, clientid=device_key
+        )
         log.info(
             "broker_admin.device_provisioned",
             device_key=device_key,
