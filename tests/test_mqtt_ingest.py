@@ -29,7 +29,7 @@ from regional_node.telemetry.mosquitto import (
     stop_broker,
 )
 from tests.conftest import HubFactory
-from tests.nodes import MOULDING_METRICS, active_factory, operator_headers, provision
+from tests.nodes import MOULDING_METRICS, MOVE, active_factory, operator_headers, provision
 from tests.support import (
     InProcessService,
     create_client,
@@ -501,3 +501,18 @@ async def test_the_broker_refuses_what_the_node_refuses(
             assert again.disconnected.wait(5)
             assert again.refused is not None
             again.client.loop_stop()
+
+            # Suspending the whole factory takes its other machines off the broker too.
+            sibling = Publisher(
+                other["username"],
+                host=cfg.host,
+                port=cfg.port,
+                username=other["username"],
+                password=other["password"],
+            )
+            sibling.wait_connected()
+            await node.graphql(
+                MOVE, {"id": factory["id"], "t": "SUSPEND", "reason": "overdue fire inspection"}
+            )
+            assert await asyncio.to_thread(sibling.disconnected.wait, 10)
+            sibling.client.loop_stop()

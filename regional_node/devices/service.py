@@ -23,11 +23,11 @@ from regional_node.audit.service import append_entry
 from regional_node.devices.credentials import hash_secret, new_secret
 from regional_node.devices.models import Device, DeviceKind, DeviceMetric, DeviceStatus
 from regional_node.factories.models import Factory, FactoryStatus
-from regional_node.factories.service import factory_resource, get_factory
+from regional_node.factories.service import BrokerUnavailable, factory_resource, get_factory
 from regional_node.runtime import NodeRuntime
 from regional_node.telemetry.broker import BrokerAdminError
 from yunfab.db import after_commit, utcnow
-from yunfab.errors import Conflict, InvalidInput, NotFound, ServiceUnavailable
+from yunfab.errors import Conflict, InvalidInput, NotFound
 from yunfab.graphql.pagination import Page, PageRequest
 from yunfab.subject import Subject
 
@@ -50,10 +50,6 @@ class DeviceTransitionNotAllowed(Conflict):
 
 class FactoryNotActive(Conflict):
     code = "factory_not_active"
-
-
-class BrokerUnavailable(ServiceUnavailable):
-    code = "broker_unavailable"
 
 
 class DeviceTransition(enum.StrEnum):

@@ -20,12 +20,13 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from regional_node.audit.service import append_entry
-from regional_node.devices.models import Device
+from regional_node.devices.models import Device, DeviceStatus
 from regional_node.factories.models import CapacityDay, Equipment, Factory, FactoryStatus
 from regional_node.factories.repository import FactoryRepository
 from regional_node.runtime import NodeRuntime
+from regional_node.telemetry.broker import BrokerAdminError
 from yunfab.db import after_commit, utcnow
-from yunfab.errors import Conflict, InvalidInput, NotFound
+from yunfab.errors import Conflict, InvalidInput, NotFound, ServiceUnavailable
 from yunfab.graphql.pagination import Page, PageRequest
 from yunfab.subject import Subject
 
@@ -45,6 +46,10 @@ class FactoryNotFound(NotFound):
 
 class TransitionNotAllowed(Conflict):
     code = "transition_not_allowed"
+
+
+class BrokerUnavailable(ServiceUnavailable):
+    code = "broker_unavailable"
 
 
 class ProfileIncomplete(InvalidInput):
@@ -268,10 +273,25 @@ async def change_status(
         detail={"from": previous.value, "to": target.value, "reason": reason},
     )
     if transition in (Transition.SUSPEND, Transition.REACTIVATE, Transition.ACTIVATE):
-        # Its devices are accepted or refused from now on.
-        keys = (
-            await session.scalars(select(Device.key).where(Device.factory_id == factory.id))
+        # Its devices are accepted or refused from now on, by the node and by the broker (a
+        # suspended factory's machines are not even let in, rather than dead-lettered forever).
+        rows = (
+            await session.execute(
+                select(Device.key, Device.status).where(Device.factory_id == factory.id)
+            )
         ).all()
+        keys = [key for key, _ in rows]
+        if runtime.broker is not None:
+            for key, status in rows:
+                if status in (DeviceStatus.RETIRED, DeviceStatus.SUSPENDED):
+                    continue  # retired: gone from the broker; suspended: stays disabled
+                try:
+                    if transition is Transition.SUSPEND:
+                        await runtime.broker.disable_device(key)
+                    elif previous is FactoryStatus.SUSPENDED:
+                        await runtime.broker.enable_device(key)
+                except BrokerAdminError as exc:
+                    raise BrokerUnavailable(f"the broker refused the change: {exc}") from exc
         after_commit(session, lambda: runtime.registry.invalidate(keys))
     return factory
 
