@@ -15,7 +15,8 @@ sized for a node that falls behind: see regional_node/telemetry/mosquitto.py) on
 queued messages per client and drops the rest: the broker ceiling itself would then lose
 messages.)
 
-The node side is the real ingest: the MQTT consumer (persistent MQTT 5 session, manual
+The devices publish from a process of their own (as they do from machines of their own). The
+node side is the real ingest: the MQTT consumer (persistent MQTT 5 session, manual
 acknowledgement after commit), the pipeline (registry lookup, range checks, dead letters) and the
 store (COPY into a staging table and de-duplicating insert on PostgreSQL). `lost` counts readings
 published but not committed. Goal: accepted >= 0.5 x the lower ceiling, zero lost. Ends with one
@@ -28,6 +29,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import multiprocessing
 import secrets
 import tempfile
 import threading
@@ -140,6 +142,37 @@ class Publisher:
         self.client.loop_stop()
 
 
+def _publish_in_child(broker: Broker, stream: list[tuple[str, bytes]], ready: Any, go: Any) -> None:
+    publisher = Publisher(broker)
+    ready.set()
+    go.wait(60)
+    publisher.publish_all(stream)
+    publisher.close()
+
+
+class Devices:
+    """The devices' side in a process of its own, as they are on machines of their own: their
+    publishing must not share the node's interpreter (and its GIL) in the measurement."""
+
+    def __init__(self, broker: Broker, stream: list[tuple[str, bytes]]) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.ready, self.go = context.Event(), context.Event()
+        self.process = context.Process(
+            target=_publish_in_child, args=(broker, stream, self.ready, self.go), daemon=True
+        )
+        self.process.start()
+        if not self.ready.wait(60):
+            raise RuntimeError("the publishing process did not connect")
+
+    def start(self) -> None:
+        self.go.set()
+
+    def join(self) -> None:
+        self.process.join(180)
+        if self.process.exitcode != 0:
+            raise RuntimeError(f"the publishing process failed ({self.process.exitcode})")
+
+
 def broker_ceiling(broker: Broker, stream: list[tuple[str, bytes]], per_message: int) -> float:
     """Readings/s from first publish to last delivery at a subscriber that only counts."""
     prefix = stream[0][0].rsplit("-", 1)[0]
@@ -162,12 +195,12 @@ def broker_ceiling(broker: Broker, stream: list[tuple[str, bytes]], per_message:
     subscriber.loop_start()
     subscriber.subscribe("yunfab/v1/telemetry/+", qos=1)
     assert subscribed.wait(10)
-    publisher = Publisher(broker)
+    devices = Devices(broker, stream)
     started = time.perf_counter()
-    publisher.publish_all(stream)
+    devices.start()
     assert done.wait(120), f"broker ceiling: {received} of {len(stream)} delivered"
     elapsed = time.perf_counter() - started
-    publisher.close()
+    devices.join()
     subscriber.disconnect()
     subscriber.loop_stop()
     return len(stream) * per_message / elapsed
@@ -278,16 +311,15 @@ async def node_rate(
     while not consumer.status.connected:
         await asyncio.sleep(0.05)
     await asyncio.sleep(0.3)  # subscriptions in place
-    publisher = Publisher(broker)
+    devices = await asyncio.to_thread(Devices, broker, stream)
     started = time.perf_counter()
-    publishing = asyncio.create_task(asyncio.to_thread(publisher.publish_all, stream))
+    devices.start()
     accepted = metrics.readings.labels("accepted")
     deadline = time.monotonic() + 180
     while accepted._value.get() < expected and time.monotonic() < deadline:
         await asyncio.sleep(0.005)
     elapsed = time.perf_counter() - started
-    await publishing
-    publisher.close()
+    await asyncio.to_thread(devices.join)
     await consumer.stop()
     async with sessionmaker() as session:
         count = await session.scalar(select(func.count()).select_from(Reading)) or 0

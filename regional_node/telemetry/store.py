@@ -130,17 +130,19 @@ async def _copy_postgres(conn: AsyncConnection, rows: list[Row]) -> int:
 
 
 async def _insert_sqlite(conn: AsyncConnection, rows: list[Row]) -> int:
-    before = (await conn.execute(text("SELECT total_changes()"))).scalar_one()
-    await conn.exec_driver_sql(
+    # sqlite3 sums the rows each execution changed into the cursor's rowcount: ignored
+    # duplicates are not counted.
+    result = await conn.exec_driver_sql(
         "INSERT OR IGNORE INTO telemetry (series_id, ts_ms, value) VALUES (?, ?, ?)", rows
     )
-    after = (await conn.execute(text("SELECT total_changes()"))).scalar_one()
-    return int(after - before)
+    return int(result.rowcount)
 
 
 async def mark_dirty(conn: AsyncConnection, dirty: dict[int, tuple[int, int]]) -> None:
     """Widen each series' dirty range (rows in series order: concurrent writers lock them in
     the same order and cannot deadlock)."""
+    if not dirty:
+        return
     values = [{"series_id": s, "lo_ms": lo, "hi_ms": hi} for s, (lo, hi) in sorted(dirty.items())]
     if conn.dialect.name == "postgresql":
         pg = pg_insert(DirtyRange)
