@@ -125,3 +125,13 @@ async def provision(
         "provisionDevice"
     ]
     return result
+
+
+async def with_device(
+    hub: InProcessService, node: InProcessService, node_url: str
+) -> tuple[dict[str, str], dict[str, Any], dict[str, Any]]:
+    """The operator's headers, an active factory and one provisioned moulding machine."""
+    operator = await operator_headers(hub, node_url)
+    factory = await active_factory(node.client, operator)
+    device = await provision(node.client, operator, factory["id"])
+    return operator, factory, device

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from tests.conftest import HubFactory, NodeFactory
-from tests.nodes import active_factory, operator_headers, provision
+from tests.nodes import active_factory, operator_headers, provision, with_device
 from tests.support import eventually
 
 NODE_URL = "http://zj-textile.test"
@@ -75,9 +75,7 @@ async def test_batches_are_stored_once_and_read_back(
     hub_factory: HubFactory, node_factory: NodeFactory
 ) -> None:
     async with hub_factory() as hub, node_factory(hub=hub) as node:
-        operator = await operator_headers(hub, NODE_URL)
-        factory = await active_factory(node.client, operator)
-        device = await provision(node.client, operator, factory["id"])
+        operator, factory, device = await with_device(hub, node, NODE_URL)
         assert device["device"]["status"] == "PROVISIONED"
         start = now_ms() - 60_000
         readings = [
@@ -119,9 +117,7 @@ async def test_bad_readings_become_dead_letters_and_the_rest_is_kept(
     hub_factory: HubFactory, node_factory: NodeFactory
 ) -> None:
     async with hub_factory() as hub, node_factory(hub=hub) as node:
-        operator = await operator_headers(hub, NODE_URL)
-        factory = await active_factory(node.client, operator)
-        device = await provision(node.client, operator, factory["id"])
+        operator, factory, device = await with_device(hub, node, NODE_URL)
         t = now_ms() - 5_000
         readings: list[dict[str, Any]] = [
             {"ts": t, "metrics": {"clamp_force_kn": 810.0, "mould_temp_c": 999.0}},
@@ -172,9 +168,7 @@ async def test_credentials_and_lifecycle_decide_who_may_send(
     hub_factory: HubFactory, node_factory: NodeFactory
 ) -> None:
     async with hub_factory() as hub, node_factory(hub=hub) as node:
-        operator = await operator_headers(hub, NODE_URL)
-        factory = await active_factory(node.client, operator)
-        device = await provision(node.client, operator, factory["id"])
+        operator, factory, device = await with_device(hub, node, NODE_URL)
         other = await provision(node.client, operator, factory["id"])
         reading = [{"ts": now_ms(), "metrics": {"clamp_force_kn": 800}}]
 
@@ -229,9 +223,7 @@ async def test_minute_and_hour_rollups_follow_late_readings(
     hub_factory: HubFactory, node_factory: NodeFactory
 ) -> None:
     async with hub_factory() as hub, node_factory(hub=hub, rollup_interval_s=0.1) as node:
-        operator = await operator_headers(hub, NODE_URL)
-        factory = await active_factory(node.client, operator)
-        device = await provision(node.client, operator, factory["id"])
+        operator, factory, device = await with_device(hub, node, NODE_URL)
         hour = (now_ms() - 3 * 3_600_000) // 3_600_000 * 3_600_000
         # Three minutes of one reading every 10 s: values 0..17.
         readings = [
@@ -277,9 +269,7 @@ async def test_alert_rules_open_acknowledge_and_close(
     hub_factory: HubFactory, node_factory: NodeFactory
 ) -> None:
     async with hub_factory() as hub, node_factory(hub=hub, stale_check_interval_s=0.2) as node:
-        operator = await operator_headers(hub, NODE_URL)
-        factory = await active_factory(node.client, operator)
-        device = await provision(node.client, operator, factory["id"])
+        operator, factory, device = await with_device(hub, node, NODE_URL)
         await node.graphql(
             RULE,
             {
@@ -404,9 +394,7 @@ async def test_hostile_text_is_kept_as_a_dead_letter_without_blocking_ingest(
     hub_factory: HubFactory, node_factory: NodeFactory
 ) -> None:
     async with hub_factory() as hub, node_factory(hub=hub) as node:
-        operator = await operator_headers(hub, NODE_URL)
-        factory = await active_factory(node.client, operator)
-        device = await provision(node.client, operator, factory["id"])
+        operator, factory, device = await with_device(hub, node, NODE_URL)
         t = now_ms()
         readings = [
             {"ts": t, "metrics": {"bad\u0000name": 1, "clamp_force_kn": 800}},
@@ -428,9 +416,7 @@ async def test_a_retried_batch_does_not_reopen_a_closed_alert(
     hub_factory: HubFactory, node_factory: NodeFactory
 ) -> None:
     async with hub_factory() as hub, node_factory(hub=hub) as node:
-        operator = await operator_headers(hub, NODE_URL)
-        factory = await active_factory(node.client, operator)
-        device = await provision(node.client, operator, factory["id"])
+        operator, factory, device = await with_device(hub, node, NODE_URL)
         await node.graphql(
             RULE,
             {
