@@ -12,6 +12,7 @@ from regional_node.telemetry.models import (
     HourRollup,
     MinuteRollup,
     Reading,
+    SparkplugBirth,
 )
 
 __all__ = [
@@ -31,4 +32,5 @@ __all__ = [
     "MinuteRollup",
     "NodeIdentity",
     "Reading",
+    "SparkplugBirth",
 ]

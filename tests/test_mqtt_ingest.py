@@ -369,6 +369,51 @@ async def test_sparkplug_births_and_deaths_drive_device_state(
             await eventually(lambda: connection(edge["device"]["id"], "OFFLINE"), timeout_s=90)
 
 
+async def test_sparkplug_data_queued_while_the_node_was_down_is_resolved_by_kept_births(
+    hub_factory: HubFactory, node_db_url: str, tmp_path: Path
+) -> None:
+    async with hub_factory() as hub:
+        runner = NodeRunner(hub, node_db_url, tmp_path / "node")
+        async with runner.run() as node:
+            factory = await active_factory(node.client, node.headers)
+            edge = await provision(
+                node.client, node.headers, factory["id"], kind="EDGE_NODE", metrics=[]
+            )
+            device = await provision(
+                node.client, node.headers, factory["id"], edgeNodeKey=edge["username"]
+            )
+            session = sparkplug.EdgeNodeSession(factory["slug"], edge["username"])
+            publisher = Publisher(f"edge-{uuid.uuid4().hex[:8]}", will=session.ndeath())
+            publisher.wait_connected()
+            now = int(time.time() * 1000)
+            clamp = sparkplug.Metric(
+                name="clamp_force_kn", alias=7, datatype=sparkplug.DataType.Double, value=800.0
+            )
+            publisher.publish(*session.nbirth([], now))
+            publisher.publish(*session.dbirth(device["username"], [clamp], now))
+
+            async def born() -> bool:
+                return len(await stored(node, device["device"]["id"])) == 1
+
+            await eventually(born)
+        # The node is down; the gateway goes on, naming the metric by its alias only.
+        for i in range(5):
+            by_alias = sparkplug.Metric(
+                alias=7, timestamp_ms=now + 100 * (i + 1), datatype=sparkplug.DataType.Double,
+                value=810.0 + i,
+            )  # fmt: skip
+            publisher.publish(*session.ddata(device["username"], [by_alias], now + 100 * (i + 1)))
+        async with runner.run() as node:
+
+            async def all_six() -> bool:
+                return len(await stored(node, device["device"]["id"])) == 6
+
+            await eventually(all_six)
+            values = [p["value"] for p in await stored(node, device["device"]["id"])]
+            assert values == [800.0, 810.0, 811.0, 812.0, 813.0, 814.0]
+        publisher.close()
+
+
 async def test_bad_messages_land_in_dead_letters_with_their_reasons(
     hub_factory: HubFactory, node_db_url: str, tmp_path: Path
 ) -> None:

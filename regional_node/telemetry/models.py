@@ -72,3 +72,21 @@ class DeadLetter(Base):
     reason: Mapped[str] = mapped_column(String(32), index=True)
     detail: Mapped[str] = mapped_column(Text)
     payload: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class SparkplugBirth(Base):
+    """The last birth certificate of each Sparkplug edge node and device the node accepted.
+
+    Kept so that a restarted node can replay them into its host state: messages the broker kept
+    for it while it was down name metrics by alias, and only a birth says what an alias means.
+    """
+
+    __tablename__ = "sparkplug_births"
+
+    group_id: Mapped[str] = mapped_column(String(63), primary_key=True)
+    edge_node_id: Mapped[str] = mapped_column(String(63), primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(63), primary_key=True)
+    """Empty for the edge node's own NBIRTH."""
+    topic: Mapped[str] = mapped_column(String(512))
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -45,6 +45,7 @@ from regional_node.telemetry.pipeline import (
     IngestPipeline,
     Prepared,
 )
+from regional_node.telemetry.store import BirthChange
 
 log = structlog.get_logger(__name__)
 
@@ -137,6 +138,13 @@ class MqttIngest:
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        # The births accepted before a restart: what queued Sparkplug data refers to by alias.
+        now_ms = int(time.time() * 1000)
+        for topic, payload in await self.pipeline.store.births():
+            try:
+                self.sparkplug.handle(topic, payload, now_ms)
+            except sparkplug.SparkplugError:
+                log.warning("sparkplug_birth_not_replayed", topic=topic)
         properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         properties.SessionExpiryInterval = self.options.session_expiry_s
         properties.ReceiveMaximum = self.options.receive_maximum
@@ -330,15 +338,39 @@ class MqttIngest:
             if isinstance(event, sparkplug.Readings):
                 envelopes.append(self._readings_envelope(item, event))
             elif isinstance(event, sparkplug.EdgeOnline | sparkplug.EdgeOffline):
+                online = isinstance(event, sparkplug.EdgeOnline)
+                birth = BirthChange(
+                    event.group_id,
+                    event.edge_node_id,
+                    "",
+                    item.topic,
+                    item.payload if online else None,
+                )
                 connections.append(
                     ConnectionChange(
-                        event.edge_node_id, event.group_id, event.edge_node_id, _state(event)
+                        event.edge_node_id,
+                        event.group_id,
+                        event.edge_node_id,
+                        _state(event),
+                        birth,
                     )
                 )
             elif isinstance(event, sparkplug.DeviceOnline | sparkplug.DeviceOffline):
+                online = isinstance(event, sparkplug.DeviceOnline)
+                birth = BirthChange(
+                    event.group_id,
+                    event.edge_node_id,
+                    event.device_id,
+                    item.topic,
+                    item.payload if online else None,
+                )
                 connections.append(
                     ConnectionChange(
-                        event.device_id, event.group_id, event.edge_node_id, _state(event)
+                        event.device_id,
+                        event.group_id,
+                        event.edge_node_id,
+                        _state(event),
+                        birth,
                     )
                 )
             elif isinstance(event, sparkplug.RebirthNeeded | sparkplug.SequenceGap):

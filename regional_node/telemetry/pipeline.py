@@ -21,7 +21,7 @@ from regional_node.devices.models import Connection, DeviceKind
 from regional_node.devices.registry import DeviceEntry, DeviceRegistry
 from regional_node.telemetry.codec import Decoded, MalformedMessage, RawReading, decode_message
 from regional_node.telemetry.metrics import IngestMetrics
-from regional_node.telemetry.store import TelemetryStore, WriteBatch
+from regional_node.telemetry.store import BirthChange, TelemetryStore, WriteBatch
 from yunfab.db import utcnow
 from yunfab.events import Broadcaster
 
@@ -57,6 +57,8 @@ class ConnectionChange:
     group: str
     edge_node: str
     state: Connection
+    birth: BirthChange | None = None
+    """The birth certificate to keep (or, for a death, to forget) with the change."""
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,8 @@ class IngestPipeline:
             entry = await self.registry.get(change.device_key)
             if entry is not None and sparkplug_member(entry, change.group, change.edge_node):
                 batch.connections[entry.id] = change.state
+                if change.birth is not None:
+                    batch.births.append(change.birth)
         now_ms = int(time.time() * 1000)
         oldest_ms = now_ms - int(self.raw_retention_s * 1000)
         newest_ms = now_ms + int(self.future_skew_s * 1000)

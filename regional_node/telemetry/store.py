@@ -14,16 +14,29 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from asyncpg.exceptions import UniqueViolationError
-from sqlalchemy import bindparam, case, func, insert, text, update
+from sqlalchemy import bindparam, case, delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from regional_node.devices.models import Connection, Device, DeviceStatus
-from regional_node.telemetry.models import DeadLetter, DirtyRange
+from regional_node.telemetry.models import DeadLetter, DirtyRange, SparkplugBirth
+from yunfab.db import utcnow
 
 Row = tuple[int, int, float]
 """(series id, device time in ms, value)"""
+
+
+@dataclass(frozen=True)
+class BirthChange:
+    """A Sparkplug birth (kept: `payload` set) or death (forgotten) of an edge node (`device_id`
+    empty) or a device. A new edge-node birth or death also forgets its devices' births."""
+
+    group_id: str
+    edge_node_id: str
+    device_id: str
+    topic: str
+    payload: bytes | None
 
 
 @dataclass
@@ -34,6 +47,8 @@ class WriteBatch:
     seen: dict[uuid.UUID, dt.datetime] = field(default_factory=dict)
     """Devices heard from (a reading accepted), with when: marks them active."""
     connections: dict[uuid.UUID, Connection] = field(default_factory=dict)
+    births: list[BirthChange] = field(default_factory=list)
+    """Sparkplug birth certificates to keep or forget, in the order they happened."""
 
     def touch(self, series: set[int], lo_ms: int, hi_ms: int) -> None:
         """Mark [lo, hi] written for these series (a message's span: a little wider than each
@@ -48,13 +63,27 @@ class WriteBatch:
 
     @property
     def empty(self) -> bool:
-        return not (self.rows or self.dead_letters or self.seen or self.connections)
+        return not (self.rows or self.dead_letters or self.seen or self.connections or self.births)
 
 
 class TelemetryStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.postgres = engine.dialect.name == "postgresql"
+
+    async def births(self) -> list[tuple[str, bytes]]:
+        """Kept births as (topic, payload): each edge node's NBIRTH before its devices'."""
+        async with self.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(SparkplugBirth.topic, SparkplugBirth.payload).order_by(
+                        SparkplugBirth.group_id,
+                        SparkplugBirth.edge_node_id,
+                        SparkplugBirth.device_id,
+                    )
+                )
+            ).all()
+        return [(topic, bytes(payload)) for topic, payload in rows]
 
     async def write(self, batch: WriteBatch) -> int:
         """Commit the batch; returns how many readings were new (the rest were duplicates)."""
@@ -84,11 +113,36 @@ class TelemetryStore:
                         for device_id, seen_at in batch.seen.items()
                     ],
                 )
+            for birth in batch.births:
+                await _apply_birth(conn, birth)
             for device_id, state in batch.connections.items():
                 await conn.execute(
                     update(Device).where(Device.id == device_id).values(connection=state)
                 )
         return inserted
+
+
+async def _apply_birth(conn: AsyncConnection, birth: BirthChange) -> None:
+    same_edge = (SparkplugBirth.group_id == birth.group_id) & (
+        SparkplugBirth.edge_node_id == birth.edge_node_id
+    )
+    if birth.device_id:
+        await conn.execute(
+            delete(SparkplugBirth).where(same_edge, SparkplugBirth.device_id == birth.device_id)
+        )
+    else:
+        await conn.execute(delete(SparkplugBirth).where(same_edge))
+    if birth.payload is not None:
+        await conn.execute(
+            insert(SparkplugBirth).values(
+                group_id=birth.group_id,
+                edge_node_id=birth.edge_node_id,
+                device_id=birth.device_id,
+                topic=birth.topic[:512],
+                payload=birth.payload,
+                received_at=utcnow(),
+            )
+        )
 
 
 async def _copy_postgres(conn: AsyncConnection, rows: list[Row]) -> int:
