@@ -28,6 +28,8 @@ app = typer.Typer(
 hub_app = typer.Typer(help="The hub.", no_args_is_help=True)
 node_app = typer.Typer(help="A regional or industry node.", no_args_is_help=True)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+schedule_app = typer.Typer(help="Shop scheduling with CP-SAT.", no_args_is_help=True)
+app.add_typer(schedule_app, name="schedule")
 app.add_typer(hub_app, name="hub")
 app.add_typer(node_app, name="node")
 app.add_typer(db_app, name="db")
@@ -414,6 +416,46 @@ def sim(
 
 _register_hub_console(hub_app)
 _register_node_console(node_app)
+
+
+TimeLimit = Annotated[float, typer.Option("--time-limit", min=0.1, help="Seconds to search.")]
+Workers = Annotated[int, typer.Option(min=1, max=64, help="Solver threads.")]
+
+
+def _schedule(file: Path, *, flexible: bool, time_limit: float, workers: int) -> None:
+    import json
+
+    from regional_node.scheduling.instances import InstanceError, load
+    from regional_node.scheduling.jobshop import solve
+
+    try:
+        instance = load(file, flexible=flexible)
+    except (OSError, InstanceError) as exc:
+        fail(str(exc))
+    result = solve(instance, time_limit_s=time_limit, workers=workers)
+    typer.echo(json.dumps(result.as_json()))
+    if result.makespan is None:
+        raise typer.Exit(1)
+
+
+@schedule_app.command("jobshop")
+def schedule_jobshop(
+    file: Annotated[Path, typer.Argument(help="Job shop instance (Taillard/OR-Library form).")],
+    time_limit: TimeLimit = 10.0,
+    workers: Workers = 2,
+) -> None:
+    """Solve a job shop: prints makespan, lower bound, status, solve time and the schedule."""
+    _schedule(file, flexible=False, time_limit=time_limit, workers=workers)
+
+
+@schedule_app.command("fjsp")
+def schedule_fjsp(
+    file: Annotated[Path, typer.Argument(help="Flexible job shop instance (Brandimarte form).")],
+    time_limit: TimeLimit = 10.0,
+    workers: Workers = 2,
+) -> None:
+    """Solve a flexible job shop: prints makespan, lower bound, status, time and the schedule."""
+    _schedule(file, flexible=True, time_limit=time_limit, workers=workers)
 
 
 def main() -> None:

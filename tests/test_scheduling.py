@@ -1,0 +1,148 @@
+"""Shop scheduling: instance files, schedules checked independently of the solver, known optima."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from regional_node.scheduling.instances import (
+    Instance,
+    InstanceError,
+    Operation,
+    load,
+    parse_fjsp,
+    parse_jobshop,
+)
+from regional_node.scheduling.jobshop import Assignment, greedy, solve, violations
+from yunfab.processes import yunfab_argv
+
+BENCHMARKS = Path(__file__).resolve().parents[2] / "shared" / "benchmarks"
+
+
+def best_known(folder: str) -> dict[str, dict[str, object]]:
+    rows = json.loads((BENCHMARKS / folder / "best_known.json").read_text())
+    return {row["instance"]: row for row in rows}
+
+
+@pytest.fixture(scope="module")
+def benchmarks() -> Path:
+    if not BENCHMARKS.is_dir():
+        pytest.skip(f"public benchmark instances not found at {BENCHMARKS}")
+    return BENCHMARKS
+
+
+def test_standard_files_read_as_their_shape(benchmarks: Path) -> None:
+    ft06 = load(benchmarks / "jobshop" / "ft06.txt", flexible=False)
+    assert (len(ft06.jobs), ft06.machines, ft06.operations) == (6, 6, 36)
+    assert ft06.jobs[0][0].alternatives == ((2, 1),)
+    assert not ft06.flexible
+    mk01 = load(benchmarks / "fjsp" / "mk01.txt", flexible=True)
+    assert (len(mk01.jobs), mk01.machines) == (10, 6)
+    assert mk01.flexible
+    # First operation of mk01's first job: 2 machines, machine 1 (0-based 0) for 5, 3 for 4.
+    assert mk01.jobs[0][0].alternatives == ((0, 5), (2, 4))
+
+
+@pytest.mark.parametrize(
+    ("parser", "text", "message"),
+    [
+        (parse_jobshop, "", "empty"),
+        (parse_jobshop, "2 2\n0 3 1 4\n", "2 jobs announced, 1 given"),
+        (parse_jobshop, "1 2\n0 3 5 4\n", "machine 5 outside 0..1"),
+        (parse_jobshop, "1 2\n0 3 1\n", "pairs of `machine duration`"),
+        (parse_fjsp, "1 2 1\n2 1 1 3\n", "ends in the middle of a job"),
+        (parse_fjsp, "1 2 1\n1 1 3 4\n", "machine 2 outside 0..1"),
+        (parse_fjsp, "1 x", "whole number"),
+    ],
+)
+def test_malformed_files_are_refused_with_the_reason(parser, text: str, message: str) -> None:
+    with pytest.raises(InstanceError, match=message.replace(".", r"\.").replace("`", "`")):
+        parser(text, "bad")
+
+
+def test_the_greedy_plan_is_valid_on_every_public_instance(benchmarks: Path) -> None:
+    for folder, flexible in (("jobshop", False), ("fjsp", True)):
+        known = best_known(folder)
+        for path in sorted((benchmarks / folder).glob("*.txt")):
+            instance = load(path, flexible=flexible)
+            plan = tuple(greedy(instance))
+            assert violations(instance, plan) == [], path.name
+            makespan = max(a.end for a in plan)
+            assert makespan >= int(str(known[path.stem]["lower_bound"])), path.name
+            assert instance.trivial_lower_bound() <= int(str(known[path.stem]["upper_bound"]))
+
+
+def test_ft06_is_solved_to_its_known_optimum(benchmarks: Path) -> None:
+    instance = load(benchmarks / "jobshop" / "ft06.txt", flexible=False)
+    result = solve(instance, time_limit_s=10, workers=2)
+    assert (result.status, result.makespan, result.lower_bound) == ("optimal", 55, 55)
+    assert violations(instance, result.assignments) == []
+
+
+def test_a_flexible_instance_is_solved_within_its_known_bounds(benchmarks: Path) -> None:
+    instance = load(benchmarks / "fjsp" / "mk01.txt", flexible=True)
+    result = solve(instance, time_limit_s=10, workers=2)
+    assert result.makespan is not None
+    assert violations(instance, result.assignments) == []
+    assert 40 <= result.makespan  # best known, proven optimal
+    assert result.lower_bound <= result.makespan
+
+
+def test_a_machine_choice_is_made_where_it_pays() -> None:
+    # Job 0 may run on the fast machine 0 (3) or the slow machine 1 (4); job 1 needs machine 0
+    # for 2. Both on machine 0 would take 5; the optimum sends job 0 to machine 1: makespan 4.
+    instance = Instance(
+        name="choice",
+        machines=2,
+        jobs=(
+            (Operation(((0, 3), (1, 4))),),
+            (Operation(((0, 2),)),),
+        ),
+    )
+    result = solve(instance, time_limit_s=5)
+    assert (result.status, result.makespan) == ("optimal", 4)
+    assert {a.job: a.machine for a in result.assignments} == {0: 1, 1: 0}
+
+
+def test_the_independent_check_finds_what_is_wrong() -> None:
+    instance = Instance(
+        name="check",
+        machines=1,
+        jobs=((Operation(((0, 3),)), Operation(((0, 2),))), (Operation(((0, 1),)),)),
+    )
+    broken = (
+        Assignment(0, 0, 0, 0, 3),
+        Assignment(0, 1, 0, 2, 4),  # before its predecessor ends, and overlapping it
+        Assignment(1, 0, 0, 10, 12),  # wrong duration
+    )
+    problems = violations(instance, broken)
+    assert any("starts before operation 0 ends" in p for p in problems)
+    assert any("overlap" in p for p in problems)
+    assert any("lasts 2" in p for p in problems)
+
+
+@pytest.mark.slow
+def test_the_cli_prints_one_json_object(benchmarks: Path) -> None:
+    done = subprocess.run(
+        yunfab_argv(
+            "schedule", "jobshop", str(benchmarks / "jobshop" / "ft06.txt"), "--time-limit", "5"
+        ),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert (result["makespan"], result["lower_bound"], result["status"]) == (55, 55, "optimal")
+    assert len(result["schedule"]) == 36
+    bad = subprocess.run(
+        yunfab_argv("schedule", "fjsp", str(benchmarks / "README.md")),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert bad.returncode == 2
+    assert bad.stderr.startswith("yunfab: README")
