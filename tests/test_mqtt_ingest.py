@@ -29,7 +29,7 @@ from regional_node.telemetry.mosquitto import (
     stop_broker,
 )
 from tests.conftest import HubFactory
-from tests.nodes import MOULDING_METRICS, MOVE, active_factory, operator_headers, provision
+from tests.nodes import MOVE, active_factory, operator_headers, provision
 from tests.support import (
     InProcessService,
     create_client,
@@ -192,6 +192,14 @@ class Publisher:
         self.client.loop_stop()
 
 
+async def gateway_with_machine(node: Node) -> tuple[dict[str, Any], ...]:
+    """An active factory, a Sparkplug edge node and one moulding machine behind it."""
+    factory = await active_factory(node.client, node.headers)
+    edge = await provision(node.client, node.headers, factory["id"], kind="EDGE_NODE", metrics=[])
+    device = await provision(node.client, node.headers, factory["id"], edgeNodeKey=edge["username"])
+    return factory, edge, device
+
+
 def readings_message(start_ms: int, count: int, base: float = 800.0) -> bytes:
     return json.dumps(
         {
@@ -317,17 +325,7 @@ async def test_sparkplug_births_and_deaths_drive_device_state(
     async with hub_factory() as hub:
         runner = NodeRunner(hub, node_db_url, tmp_path / "node")
         async with runner.run() as node:
-            factory = await active_factory(node.client, node.headers)
-            edge = await provision(
-                node.client, node.headers, factory["id"], kind="EDGE_NODE", metrics=[]
-            )
-            device = await provision(
-                node.client,
-                node.headers,
-                factory["id"],
-                edgeNodeKey=edge["username"],
-                metrics=MOULDING_METRICS,
-            )
+            factory, edge, device = await gateway_with_machine(node)
             group, edge_key, device_key = factory["slug"], edge["username"], device["username"]
             session = sparkplug.EdgeNodeSession(group, edge_key)
             publisher = Publisher(f"edge-{uuid.uuid4().hex[:8]}", will=session.ndeath())
@@ -375,13 +373,7 @@ async def test_sparkplug_data_queued_while_the_node_was_down_is_resolved_by_kept
     async with hub_factory() as hub:
         runner = NodeRunner(hub, node_db_url, tmp_path / "node")
         async with runner.run() as node:
-            factory = await active_factory(node.client, node.headers)
-            edge = await provision(
-                node.client, node.headers, factory["id"], kind="EDGE_NODE", metrics=[]
-            )
-            device = await provision(
-                node.client, node.headers, factory["id"], edgeNodeKey=edge["username"]
-            )
+            factory, edge, device = await gateway_with_machine(node)
             session = sparkplug.EdgeNodeSession(factory["slug"], edge["username"])
             publisher = Publisher(f"edge-{uuid.uuid4().hex[:8]}", will=session.ndeath())
             publisher.wait_connected()
