@@ -1,0 +1,1 @@
+"""Cloud-factory allocation of an order's processes across factories (MathOpt + HiGHS)."""
