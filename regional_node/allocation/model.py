@@ -72,6 +72,9 @@ class Plan:
     status: str
     objective: float
     lp_bound: float
+    """The solver's proven lower bound for the model on the candidate factories (its LP
+    relaxation strengthened by branching): the plan is within `gap` of it. The relaxation of the
+    whole model only picks the candidates, because the resilience terms differ between them."""
     gap: float
     solve_time_s: float
     units: dict[tuple[str, str, int], float] = field(default_factory=dict)
@@ -150,7 +153,7 @@ def plan(
     lp = _solve(ordered, options, order, weights, needed, integral=False, time_limit_s=time_limit_s)
     if not isinstance(lp, tuple):
         raise AllocationError("the LP relaxation has no solution (check capacities and lags)")
-    lp_objective, lp_units = lp
+    _, lp_units = lp
     # The MIP keeps, per step, what the LP used and the cheapest others.
     narrowed: dict[str, list[Factory]] = {}
     for s in ordered:
@@ -168,8 +171,7 @@ def plan(
     if not isinstance(mip, Plan):
         raise AllocationError("no plan found within the time limit")
     result = mip
-    result.lp_bound = lp_objective
-    result.gap = (result.objective - lp_objective) / max(abs(result.objective), 1e-9)
+    result.gap = (result.objective - result.lp_bound) / max(abs(result.objective), 1e-9)
     result.solve_time_s = time.perf_counter() - started
     return result
 
@@ -301,7 +303,7 @@ def _solve(
     return Plan(
         status=status,
         objective=result.objective_value(),
-        lp_bound=math.nan,
+        lp_bound=result.termination.objective_bounds.dual_bound,
         gap=math.nan,
         solve_time_s=0.0,
         units=units,
