@@ -85,3 +85,42 @@ def test_a_short_capacity_is_reported_as_shortfall_not_hidden() -> None:
     assert hard_violations(steps, factories, order, Weights(max_share=0.6), result) == []
     assert sum(result.shortfall.values()) > 0
     assert result.weak_points  # losing either factory leaves the process short
+
+
+def test_taking_part_means_making_something() -> None:
+    # Two factories, one much dearer: the minimum of two factories is met by both making
+    # some of the step, not by the dear one standing idle.
+    steps = [Step("mould", hours_per_unit=1.0, equipment="imm")]
+    factories = [
+        Factory("cheap", frozenset({"imm"}), frozenset(), (100.0,) * 3, 10.0),
+        Factory("dear", frozenset({"imm"}), frozenset(), (100.0,) * 3, 90.0),
+    ]
+    order = Order(quantity=300, days=3, daily_target=100)
+    weights = Weights(max_share=1.0, min_factories=2)
+    result = plan(steps, factories, order, weights)
+    assert hard_violations(steps, factories, order, weights, result) == []
+    makers = {fid for (_, fid, _), units in result.units.items() if units > 0}
+    assert makers == {"cheap", "dear"}
+
+
+def test_what_cannot_be_made_is_reported_once() -> None:
+    steps = [Step("mould", hours_per_unit=1.0, equipment="imm")]
+    factories = [Factory("only", frozenset({"imm"}), frozenset(), (100.0,) * 3, 10.0)]
+    order = Order(quantity=1000, days=3, daily_target=100)
+    result = plan(steps, factories, order, Weights())
+    # One eligible factory: the share cap gives way (it may make everything it can).
+    assert sum(result.units.values()) == pytest.approx(300)
+    assert result.missing == {"mould": pytest.approx(700)}
+    # Priced once: 700 missing at 1000, 300 made at 10, and the lone factory is a single point
+    # of failure for the 100-a-day target (50 per unit short). Nothing is behind on days 1-2.
+    assert result.objective == pytest.approx(700 * 1000 + 300 * 10 + 50 * 100, rel=1e-3)
+    assert result.shortfall == {}
+
+
+def test_nonsense_steps_are_refused() -> None:
+    factories = [Factory("f", frozenset({"imm"}), frozenset(), (8.0,), 10.0)]
+    order = Order(quantity=10, days=1, daily_target=10)
+    with pytest.raises(AllocationError, match="hours per unit must be positive"):
+        plan([Step("a", 0.0, "imm")], factories, order)
+    with pytest.raises(AllocationError, match="yield must be in"):
+        plan([Step("a", 0.1, "imm", yield_=0.0)], factories, order)

@@ -87,8 +87,9 @@ def test_a_flexible_instance_is_solved_within_its_known_bounds(benchmarks: Path)
     result = solve(instance, time_limit_s=10, workers=2)
     assert result.makespan is not None
     assert violations(instance, result.assignments) == []
-    assert 40 <= result.makespan  # best known, proven optimal
-    assert result.lower_bound <= result.makespan
+    # Better than the greedy start, and within 10% of the proven optimum (40).
+    assert result.makespan <= max(a.end for a in greedy(instance))
+    assert result.makespan <= 44
 
 
 def test_a_machine_choice_is_made_where_it_pays() -> None:
@@ -105,6 +106,13 @@ def test_a_machine_choice_is_made_where_it_pays() -> None:
     result = solve(instance, time_limit_s=5)
     assert (result.status, result.makespan) == ("optimal", 4)
     assert {a.job: a.machine for a in result.assignments} == {0: 1, 1: 0}
+
+
+def test_a_machine_listed_twice_keeps_its_shorter_time() -> None:
+    instance = Instance(name="twice", machines=1, jobs=((Operation(((0, 5), (0, 3))),),))
+    result = solve(instance, time_limit_s=5)
+    assert (result.status, result.makespan) == ("optimal", 3)
+    assert violations(instance, result.assignments) == []
 
 
 def test_the_independent_check_finds_what_is_wrong() -> None:

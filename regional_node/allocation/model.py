@@ -5,10 +5,11 @@ eligible factory on each day are continuous; whether a factory takes part in a p
 
 Hard: capacity (a factory's hours are shared by the processes it takes on each day), eligibility
 (equipment and skills), precedence with yield and transport lag (a process can only have made
-what its predecessors delivered, `lag` days earlier), no factory above `max_share` of a process,
-and at least `min_factories` per process where that many are eligible. Soft, priced and reported:
-the daily target (shortfall), the order quantity by the last day, and single-failure resilience
-(losing any one factory must not drop a process's daily capacity below the daily target).
+what its predecessors delivered, `lag` days earlier), and no factory above its share of a
+process (`max_share`, at most 1/`min_factories`, so a process made in full has that many
+makers). Soft, priced and reported: the daily target (shortfall), the order quantity by the last
+day (missing), and single-failure resilience (losing any one factory must not drop a process's
+daily capacity below the daily target).
 
 Size is kept down the way the issue suggests: the LP relaxation is solved first, and the MIP only
 keeps, per process, the factories the LP used plus the cheapest others up to `candidates`.
@@ -81,8 +82,18 @@ class Plan:
     """(step, factory, day) -> units."""
     shortfall: dict[int, float] = field(default_factory=dict)
     """Day -> units of finished product behind the daily target."""
+    missing: dict[str, float] = field(default_factory=dict)
+    """Final step -> units of the order not made by the last day."""
     weak_points: list[str] = field(default_factory=list)
     """Processes that would fall below the daily target if one named factory failed."""
+
+
+def share_cap(weights: Weights, eligible_factories: int) -> float:
+    """The cap on one factory's share of a step. It also spreads the step over at least
+    `min_factories` makers whenever the step is made in full (a cap of 1/n needs n factories),
+    without a binary per factory; and it gives way when too few factories can do the step."""
+    cap = min(weights.max_share, 1.0 / max(weights.min_factories, 1))
+    return max(cap, 1.0 / max(eligible_factories, 1))
 
 
 def eligible(step: Step, factory: Factory) -> bool:
@@ -141,6 +152,11 @@ def plan(
     for f in factories:
         if len(f.hours) < order.days:
             raise AllocationError(f"factory {f.id}: capacity calendar shorter than the order")
+    for s in ordered:
+        if s.hours_per_unit <= 0:
+            raise AllocationError(f"step {s.id}: hours per unit must be positive")
+        if not 0 < s.yield_ <= 1:
+            raise AllocationError(f"step {s.id}: yield must be in (0, 1]")
     options: dict[str, list[Factory]] = {}
     for s in ordered:
         options[s.id] = [f for f in factories if eligible(s, f) and any(f.hours[: order.days])]
@@ -239,27 +255,27 @@ def _solve(
                     model.add_linear_constraint(
                         made[(s.id, d)] <= q.yield_ * made[(before, d - s.lag_days)]
                     )
-    # Every step makes what the order needs of it (shortfall priced, not forbidden).
+    finals = [s for s in ordered if not any(s.id in t.after for t in ordered)]
+    # The order's quantity by the last day (shortfall priced, not forbidden). Only finished
+    # goods are priced: precedence makes every upstream step keep pace with them.
     missing: dict[str, mathopt.Variable] = {}
-    for s in ordered:
+    for s in finals:
         missing[s.id] = model.add_variable(lb=0)
         model.add_linear_constraint(made[(s.id, order.days - 1)] + missing[s.id] >= needed[s.id])
+    for s in ordered:
+        cap = share_cap(weights, len(options[s.id]))
         for f in options[s.id]:
             share = per_step_factory.get((s.id, f.id), [])
             if share:
-                model.add_linear_constraint(
-                    mathopt.fast_sum(share) <= weights.max_share * needed[s.id]
-                )
-        enough = min(weights.min_factories, len(options[s.id]))
-        model.add_linear_constraint(
-            mathopt.fast_sum(y[(s.id, f.id)] for f in options[s.id]) >= enough
-        )
-    # Daily target on finished goods, with a ramp.
-    finals = [s for s in ordered if not any(s.id in t.after for t in ordered)]
+                model.add_linear_constraint(mathopt.fast_sum(share) <= cap * needed[s.id])
+            else:
+                model.add_linear_constraint(y[(s.id, f.id)] <= 0)
+    # Daily target on finished goods, with a ramp (the last day's is the quantity itself,
+    # already priced as missing).
     behind: dict[int, mathopt.Variable] = {}
     for d in days:
         target = min(order.quantity, order.daily_target * max(0, d + 1 - order.ramp_days))
-        if target <= 0:
+        if target <= 0 or (d == order.days - 1 and target >= order.quantity):
             continue
         behind[d] = model.add_variable(lb=0)
         for s in finals:
@@ -267,8 +283,11 @@ def _solve(
     # Resilience: the other factories of a step must cover the daily target without one of them.
     weak: dict[tuple[str, str], mathopt.Variable] = {}
     for s in ordered:
-        daily_need = order.daily_target / s.yield_
-        capacity = {f.id: min(f.hours[: order.days]) / s.hours_per_unit for f in options[s.id]}
+        # What the step must make a day for the daily target, through every yield after it.
+        daily_need = order.daily_target * needed[s.id] / order.quantity
+        capacity = {
+            f.id: sum(f.hours[: order.days]) / order.days / s.hours_per_unit for f in options[s.id]
+        }
         everyone = mathopt.fast_sum(capacity[f.id] * y[(s.id, f.id)] for f in options[s.id])
         for f in options[s.id]:
             slack = model.add_variable(lb=0)
@@ -308,6 +327,7 @@ def _solve(
         solve_time_s=0.0,
         units=units,
         shortfall={d: values[v] for d, v in behind.items() if values[v] > 1e-6},
+        missing={sid: values[v] for sid, v in missing.items() if values[v] > 1e-6},
         weak_points=[f"{sid} without {fid}" for (sid, fid), v in weak.items() if values[v] > 1e-6],
     )
 
@@ -342,12 +362,17 @@ def hard_violations(
             )
     needed = required_units(steps, order.quantity)
     for (sid, fid), units in share.items():
-        if units > weights.max_share * needed[sid] * (1 + tolerance) + tolerance:
+        options = sum(
+            1 for f in factories if eligible(by_step[sid], f) and any(f.hours[: order.days])
+        )
+        if units > share_cap(weights, options) * needed[sid] * (1 + tolerance) + tolerance:
             problems.append(f"{fid} makes {units:.0f} of {sid}, over its share cap")
     for s in steps:
         users = {fid for (sid, fid) in share if sid == s.id}
-        eligible_count = sum(1 for f in factories if eligible(s, f) and any(f.hours))
-        if len(users) < min(weights.min_factories, eligible_count):
+        eligible_count = sum(1 for f in factories if eligible(s, f) and any(f.hours[: order.days]))
+        total = sum(u for (sid, _), u in share.items() if sid == s.id)
+        made_in_full = total >= needed[s.id] * (1 - tolerance)
+        if made_in_full and len(users) < min(weights.min_factories, eligible_count):
             problems.append(f"{s.id} is made by {len(users)} factories")
         for before in s.after:
             q = by_step[before]

@@ -22,7 +22,14 @@ class InstanceError(ValueError):
 @dataclass(frozen=True)
 class Operation:
     alternatives: tuple[tuple[int, int], ...]
-    """(machine, duration) pairs, machines numbered from 0."""
+    """(machine, duration) pairs, machines numbered from 0; a machine listed twice keeps its
+    shorter duration."""
+
+    def __post_init__(self) -> None:
+        shortest: dict[int, int] = {}
+        for machine, duration in self.alternatives:
+            shortest[machine] = min(duration, shortest.get(machine, duration))
+        object.__setattr__(self, "alternatives", tuple(shortest.items()))
 
 
 @dataclass(frozen=True)

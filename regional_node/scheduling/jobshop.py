@@ -213,13 +213,21 @@ def solve(
 def violations(instance: Instance, assignments: tuple[Assignment, ...]) -> list[str]:
     """Everything wrong with a schedule, checked without the solver (for tests and callers)."""
     problems = []
-    seen = {(a.job, a.operation): a for a in assignments}
+    seen: dict[tuple[int, int], Assignment] = {}
+    for given in assignments:
+        key = (given.job, given.operation)
+        if key in seen:
+            problems.append(f"job {given.job} operation {given.operation} is scheduled twice")
+        elif given.job >= len(instance.jobs) or given.operation >= len(instance.jobs[given.job]):
+            problems.append(f"job {given.job} operation {given.operation} does not exist")
+        seen[key] = given
     for j, job in enumerate(instance.jobs):
         for o, op in enumerate(job):
-            a = seen.get((j, o))
-            if a is None:
+            found = seen.get((j, o))
+            if found is None:
                 problems.append(f"job {j} operation {o} is not scheduled")
                 continue
+            a = found
             durations = dict(op.alternatives)
             if a.machine not in durations:
                 problems.append(f"job {j} operation {o} on machine {a.machine}, not allowed")
@@ -233,7 +241,7 @@ def violations(instance: Instance, assignments: tuple[Assignment, ...]) -> list[
     for a in assignments:
         by_machine.setdefault(a.machine, []).append(a)
     for machine, items in by_machine.items():
-        items.sort(key=lambda a: a.start)
+        items.sort(key=lambda a: (a.start, a.end))
         for first, second in zip(items, items[1:], strict=False):
             if second.start < first.end:
                 problems.append(f"machine {machine}: operations overlap at {second.start}")
