@@ -17,6 +17,7 @@ from regional_node.scheduling.instances import (
     parse_jobshop,
 )
 from regional_node.scheduling.jobshop import Assignment, greedy, solve, violations
+from tests.support import skip_or_fail
 from yunfab.processes import yunfab_argv
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "shared" / "benchmarks"
@@ -30,7 +31,7 @@ def best_known(folder: str) -> dict[str, dict[str, object]]:
 @pytest.fixture(scope="module")
 def benchmarks() -> Path:
     if not BENCHMARKS.is_dir():
-        pytest.skip(f"public benchmark instances not found at {BENCHMARKS}")
+        skip_or_fail(f"public benchmark instances not found at {BENCHMARKS}")
     return BENCHMARKS
 
 

@@ -3,7 +3,7 @@
 The broker keeps its own hash of the same secret (dynamic security hashes what the node hands it
 at provisioning); the node's copy serves HTTP ingest. Checking a PBKDF2 hash on every HTTP batch
 would cost tens of milliseconds, so a secret that verified once is remembered (as a keyed digest,
-not in clear) until the device's credentials or status change.
+not in clear) for as long as the stored hash is the same: rotated credentials miss at once.
 """
 
 from __future__ import annotations
@@ -61,19 +61,9 @@ class VerifiedSecrets:
         message = f"{device_key}\0{secret}\0{stored}".encode()
         return hmac.new(self._key, message, hashlib.sha256).digest()
 
-    def verify(self, device_key: str, secret: str, stored: str) -> bool:
-        mac = self._mac(device_key, secret, stored)
-        known = self._seen.get(device_key)
-        if known is not None and hmac.compare_digest(known, mac):
-            self._seen.move_to_end(device_key)
-            return True
-        if not verify_secret(secret, stored):
-            return False
-        self._remember(device_key, mac)
-        return True
-
-    async def verify_async(self, device_key: str, secret: str, stored: str) -> bool:
-        """`verify`, with the PBKDF2 run (a secret not seen before) in a worker thread."""
+    async def verify(self, device_key: str, secret: str, stored: str) -> bool:
+        """Whether `secret` is the device's; a secret not seen before costs a PBKDF2 run, done
+        in a worker thread so the event loop goes on."""
         mac = self._mac(device_key, secret, stored)
         known = self._seen.get(device_key)
         if known is not None and hmac.compare_digest(known, mac):
@@ -88,6 +78,3 @@ class VerifiedSecrets:
         self._seen.move_to_end(device_key)
         if len(self._seen) > self._capacity:
             self._seen.popitem(last=False)
-
-    def forget(self, device_key: str) -> None:
-        self._seen.pop(device_key, None)

@@ -114,9 +114,6 @@ class DeviceRegistry:
                 self._misses.clear()
         return entry
 
-    def cached(self, key: str) -> DeviceEntry | None:
-        return self._entries.get(key)
-
     def invalidate(self, keys: Iterable[str]) -> None:
         """Reload these devices on their next lookup (call after the change commits)."""
         for key in keys:

@@ -54,7 +54,7 @@ async def _device(request: Request, runtime: NodeRuntime) -> DeviceEntry:
     entry = await runtime.registry.get(key)
     verified: VerifiedSecrets = request.app.state.device_secrets
     # A secret not seen before costs a PBKDF2 run: off the event loop, so ingest goes on.
-    if entry is None or not await verified.verify_async(key, secret, entry.secret_hash):
+    if entry is None or not await verified.verify(key, secret, entry.secret_hash):
         throttle.failed(client)
         raise DeviceAuthFailed("unknown device or wrong secret")
     return entry

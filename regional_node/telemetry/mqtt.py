@@ -20,7 +20,7 @@ import math
 import ssl
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import paho.mqtt.client as paho
@@ -89,7 +89,6 @@ class ConsumerStatus:
     last_error: str | None = None
     batches: int = 0
     messages: int = 0
-    pending_ack: int = field(default=0)
 
 
 class MqttIngest:

@@ -61,10 +61,6 @@ class WriteBatch:
             elif lo_ms < span[0] or hi_ms > span[1]:
                 dirty[series_id] = (min(lo_ms, span[0]), max(hi_ms, span[1]))
 
-    @property
-    def empty(self) -> bool:
-        return not (self.rows or self.dead_letters or self.seen or self.connections or self.births)
-
 
 class TelemetryStore:
     def __init__(self, engine: AsyncEngine) -> None:
