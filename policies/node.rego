@@ -24,6 +24,20 @@ node_actions := {
 	"node.alert.respond",
 	"node.deadletter.read",
 	"node.audit.read",
+	"node.routing.read",
+	"node.routing.manage",
+	"node.order.place",
+	"node.order.list",
+	"node.order.read",
+	"node.order.plan",
+	"node.order.advance",
+	"node.order.receive",
+	"node.order.cancel",
+	"node.workorder.read",
+	"node.workorder.report",
+	"node.breakdown.report",
+	"node.schedule.read",
+	"node.schedule.manage",
 }
 
 # Anyone signed in on the platform may see which node this is and how its hub link is doing.
@@ -81,6 +95,62 @@ node(subject, action, resource, _) if {
 node(subject, action, _, context) if {
 	action in {"node.deadletter.read", "node.audit.read"}
 	node_operator(subject, context)
+}
+
+# Routings (product templates) are public to everyone signed in; the operator imports them.
+node(subject, "node.routing.read", _, _) if authenticated(subject)
+
+node(subject, "node.routing.manage", _, context) if node_operator(subject, context)
+
+# Orders: a buyer's people place and follow their organization's orders; the node operator
+# sees them all, plans, dispatches, re-plans and records inspection and shipping. Only the
+# buyer confirms delivery; either may cancel.
+node(subject, "node.order.place", resource, _) if {
+	buyer(subject, resource)
+	has_scope(subject, "orders:write")
+}
+
+node(subject, action, _, context) if {
+	action in {"node.order.list", "node.order.read", "node.order.plan", "node.order.advance", "node.order.cancel"}
+	node_operator(subject, context)
+}
+
+node(subject, "node.order.read", resource, _) if {
+	buyer(subject, resource)
+	some scope in {"orders:read", "orders:write"}
+	has_scope(subject, scope)
+}
+
+node(subject, action, resource, _) if {
+	action in {"node.order.receive", "node.order.cancel"}
+	buyer(subject, resource)
+	has_scope(subject, "orders:write")
+}
+
+# Work orders, breakdowns and in-factory schedules: the factory's own people and the operator.
+node(subject, action, _, context) if {
+	action in {
+		"node.workorder.read", "node.workorder.report", "node.breakdown.report",
+		"node.schedule.read", "node.schedule.manage",
+	}
+	node_operator(subject, context)
+}
+
+node(subject, action, resource, _) if {
+	action in {"node.workorder.read", "node.schedule.read"}
+	factory_member(subject, resource)
+}
+
+node(subject, action, resource, _) if {
+	action in {"node.workorder.report", "node.breakdown.report", "node.schedule.manage"}
+	factory_member(subject, resource)
+	has_scope(subject, "factories:write")
+}
+
+buyer(subject, resource) if {
+	authenticated(subject)
+	resource.org != null
+	subject.org == resource.org
 }
 
 # Who operates this node: its own client (the node's credentials at the hub), the console on

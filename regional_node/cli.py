@@ -19,6 +19,8 @@ from regional_node.audit.service import AuditLog
 from regional_node.devices import service as devices
 from regional_node.devices.models import DeviceKind
 from regional_node.factories import service as factories
+from regional_node.orders import routings
+from regional_node.orders import service as orders
 from regional_node.runtime import NodeRuntime, build_runtime
 from regional_node.settings import NodeSettings
 from regional_node.simulator.fleet import FleetDevice, save_fleet
@@ -40,11 +42,13 @@ Industry = Annotated[str | None, typer.Option(help="The node's industry (YUNFAB_
 
 factory_app = typer.Typer(help="Factories on this node.", no_args_is_help=True)
 device_app = typer.Typer(help="Devices on this node.", no_args_is_help=True)
+routing_app = typer.Typer(help="Product routings (templates orders decompose into).")
 
 
 def register(node_app: typer.Typer) -> None:
     node_app.add_typer(factory_app, name="factory")
     node_app.add_typer(device_app, name="device")
+    node_app.add_typer(routing_app, name="routing")
 
 
 def _console(options: dict[str, Any], work: Callable[[NodeRuntime, Database], Awaitable[T]]) -> T:
@@ -214,6 +218,36 @@ def provision_fleet(
 
     fleet = _console(_options(locals()), work)
     typer.echo(json.dumps({"devices": len(fleet), "fleet": str(out)}))
+
+
+@routing_app.command("import")
+def routing_import(
+    file: Annotated[Path, typer.Argument(help="A routing in TOML or JSON (docs/routings/).")],
+    node_name: Name = None,
+    region: Region = None,
+    industry: Industry = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Import a product routing; the same routing again changes nothing."""
+    try:
+        spec = routings.load_file(file)
+    except routings.RoutingInvalid as exc:
+        fail(exc.detail)
+
+    async def work(runtime: NodeRuntime, db: Database) -> dict[str, Any]:
+        async with session_scope(db.sessionmaker) as session:
+            row, created = await orders.import_routing(
+                session, SYSTEM, runtime=runtime, spec=spec, source=file.name
+            )
+            return {
+                "product": row.product,
+                "version": row.version,
+                "steps": len(row.steps),
+                "created": created,
+            }
+
+    typer.echo(json.dumps(_console(_options(locals()), work)))
 
 
 def _options(values: dict[str, Any]) -> dict[str, Any]:

@@ -6,6 +6,16 @@ from regional_node.db import Base
 from regional_node.devices.models import Device, DeviceMetric
 from regional_node.factories.models import CapacityDay, Equipment, Factory
 from regional_node.identity.models import NodeIdentity
+from regional_node.orders.models import (
+    Breakdown,
+    FactorySchedule,
+    Order,
+    OrderPlan,
+    PlanAllocation,
+    ProgressEvent,
+    Routing,
+    WorkOrder,
+)
 from regional_node.telemetry.models import (
     DeadLetter,
     DirtyRange,
@@ -21,6 +31,7 @@ __all__ = [
     "AuditEntry",
     "AuditHead",
     "Base",
+    "Breakdown",
     "CapacityDay",
     "DeadLetter",
     "Device",
@@ -28,9 +39,16 @@ __all__ = [
     "DirtyRange",
     "Equipment",
     "Factory",
+    "FactorySchedule",
     "HourRollup",
     "MinuteRollup",
     "NodeIdentity",
+    "Order",
+    "OrderPlan",
+    "PlanAllocation",
+    "ProgressEvent",
     "Reading",
+    "Routing",
     "SparkplugBirth",
+    "WorkOrder",
 ]

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import structlog
@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from regional_node.alerts.engine import AlertEngine, AlertEvent
 from regional_node.audit.service import AuditLog
+from regional_node.orders.events import OrderNotice
 from regional_node.devices.models import Device, DeviceStatus
 from regional_node.devices.registry import DeviceRegistry
 from regional_node.settings import NodeSettings
@@ -57,6 +58,8 @@ class NodeRuntime:
     """None when the node does not manage its broker (development on an open broker)."""
     reserved_keys: frozenset[str] = frozenset()
     """Broker logins of the node itself: no device may be provisioned under these names."""
+    order_events: Broadcaster[OrderNotice] = field(default_factory=Broadcaster)
+    """Progress of orders, for the buyers' live view."""
 
 
 async def build_runtime(

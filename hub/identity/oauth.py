@@ -55,6 +55,8 @@ SCOPES = {
     "factories:read": "read factories on nodes",
     "factories:write": "fill in one's own factory profile on a node and submit it",
     "devices:write": "provision and manage one's own factory's devices and alert rules on a node",
+    "orders:read": "follow one's own organization's orders on nodes",
+    "orders:write": "place, cancel and take delivery of one's own organization's orders on nodes",
     "node:operate": "operate a node (with the node's operator organization)",
     "audit:read": "read the audit log (auditors)",
     "tokens:introspect": "introspect tokens issued to others",

@@ -84,4 +84,7 @@ class CapacityDay(Base):
     available_hours: Mapped[float | None] = mapped_column(Float)
     available_units: Mapped[int | None] = mapped_column(Integer)
     downtime_hours: Mapped[float] = mapped_column(Float, default=0.0)
+    hourly_rate: Mapped[float | None] = mapped_column(Float)
+    """What the factory charges for an hour of this process that day (allocation's cost); when
+    missing, the routing's standard cost is assumed."""
     note: Mapped[str | None] = mapped_column(Text)

@@ -126,6 +126,7 @@ class CapacityInput:
     available_hours: float | None = None
     available_units: int | None = None
     downtime_hours: float = 0.0
+    hourly_rate: float | None = None
     note: str | None = None
 
 
@@ -340,12 +341,15 @@ async def set_capacity(
             raise InvalidInput(f"{where}.availableUnits: not negative")
         if not 0 <= day.downtime_hours <= 24:
             raise InvalidInput(f"{where}.downtimeHours: between 0 and 24")
+        if day.hourly_rate is not None and not day.hourly_rate >= 0:
+            raise InvalidInput(f"{where}.hourlyRate: not negative")
     for day in days:
         existing = await session.get(CapacityDay, (factory.id, day.process, day.day))
         row = existing or CapacityDay(factory_id=factory.id, process=day.process, day=day.day)
         row.available_hours = day.available_hours
         row.available_units = day.available_units
         row.downtime_hours = day.downtime_hours
+        row.hourly_rate = day.hourly_rate
         row.note = day.note
         if existing is None:
             session.add(row)

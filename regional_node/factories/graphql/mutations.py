@@ -59,6 +59,9 @@ class CapacityDayInput:
     available_hours: float | None = None
     available_units: int | None = None
     downtime_hours: float = 0.0
+    hourly_rate: float | None = strawberry.field(
+        default=None, description="Price of an hour of this process that day (allocation cost)."
+    )
     note: str | None = None
 
 
@@ -158,6 +161,7 @@ class FactoryMutation:
                         available_hours=day.available_hours,
                         available_units=day.available_units,
                         downtime_hours=day.downtime_hours,
+                        hourly_rate=day.hourly_rate,
                         note=day.note,
                     )
                     for day in days

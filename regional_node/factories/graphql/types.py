@@ -46,6 +46,7 @@ class CapacityDayType:
     available_hours: float | None
     available_units: int | None
     downtime_hours: float
+    hourly_rate: float | None
     note: str | None
 
     @classmethod
@@ -56,6 +57,7 @@ class CapacityDayType:
             available_hours=row.available_hours,
             available_units=row.available_units,
             downtime_hours=row.downtime_hours,
+            hourly_rate=row.hourly_rate,
             note=row.note,
         )
 

@@ -1,0 +1,1 @@
+"""Orders, routings, cloud-factory plans, work orders and progress."""

@@ -1,0 +1,316 @@
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import AsyncGenerator
+
+import strawberry
+from strawberry.types import Info
+
+from regional_node.graphql.context import NodeContext
+from regional_node.orders import routings, service
+from regional_node.orders.graphql.types import (
+    OrderEventType,
+    OrderPlanType,
+    OrderStageEnum,
+    OrderStatusEnum,
+    OrderType,
+    RoutingType,
+    WorkOrderStatusEnum,
+    WorkOrderType,
+)
+from regional_node.orders.models import ProgressEvent
+from yunfab.db import session_scope
+from yunfab.graphql.pagination import Connection, PageRequest
+
+
+@strawberry.type
+class OrderQuery:
+    @strawberry.field(description="The latest routing of every product on this node.")
+    async def routings(self, info: Info[NodeContext, None]) -> list[RoutingType]:
+        context = info.context
+        rows = await service.list_routings(
+            context.session, context.subject, runtime=context.runtime
+        )
+        return [RoutingType.from_model(row) for row in rows]
+
+    @strawberry.field(description="A product's routing: the latest version unless one is named.")
+    async def routing(
+        self, info: Info[NodeContext, None], product: str, version: int | None = None
+    ) -> RoutingType:
+        context = info.context
+        row = await service.get_routing(
+            context.session, context.subject, runtime=context.runtime, product=product,
+            version=version,
+        )  # fmt: skip
+        return RoutingType.from_model(row)
+
+    @strawberry.field(
+        description="Orders, newest first: all of them for the node operator, otherwise your "
+        "organization's."
+    )
+    async def orders(
+        self,
+        info: Info[NodeContext, None],
+        status: OrderStatusEnum | None = None,  # type: ignore[valid-type]
+        first: int = 50,
+        after: str | None = None,
+    ) -> Connection[OrderType]:
+        context = info.context
+        page = await service.list_orders(
+            context.session,
+            context.subject,
+            runtime=context.runtime,
+            status=status,
+            page=PageRequest.from_args(
+                first, after, max_size=context.settings.graphql_max_page_size, arity=2
+            ),
+        )
+        return Connection[OrderType].from_page(
+            page,
+            key=lambda order: (order.created_at.isoformat(), str(order.id)),
+            node=OrderType.from_model,
+            after=after,
+        )
+
+    @strawberry.field
+    async def order(self, info: Info[NodeContext, None], id: uuid.UUID) -> OrderType:
+        context = info.context
+        row = await service.get_order(
+            context.session, context.subject, runtime=context.runtime, order_id=id
+        )
+        return OrderType.from_model(row)
+
+    @strawberry.field(description="A factory's work orders (open ones unless `all`).")
+    async def work_orders(
+        self, info: Info[NodeContext, None], factory_id: uuid.UUID, all: bool = False
+    ) -> list[WorkOrderType]:
+        context = info.context
+        rows = await service.factory_work_orders(
+            context.session, context.subject, runtime=context.runtime, factory_id=factory_id,
+            open_only=not all,
+        )  # fmt: skip
+        return [WorkOrderType.from_model(row) for row in rows]
+
+
+@strawberry.input
+class PlaceOrderInput:
+    product: str
+    quantity: int
+    due_date: dt.date
+    daily_target: int
+    start_date: dt.date | None = strawberry.field(default=None, description="Default: today.")
+    ramp_days: int = strawberry.field(
+        default=0, description="Days before the daily target applies in full (it ramps up)."
+    )
+    buyer_reference: str | None = None
+    note: str | None = None
+
+
+@strawberry.input
+class WorkReportInput:
+    kind: WorkOrderStatusEnum = strawberry.field(  # type: ignore[valid-type]
+        description="confirmed, materials_ready, in_production (with units) or done."
+    )
+    day: dt.date | None = strawberry.field(default=None, description="When the units were made.")
+    good: int = 0
+    scrap: int = 0
+    note: str | None = None
+
+
+@strawberry.input
+class BreakdownInput:
+    factory_id: uuid.UUID
+    first_day: dt.date
+    last_day: dt.date
+    process: str | None = strawberry.field(default=None, description="Null: the whole factory.")
+    alert_id: uuid.UUID | None = strawberry.field(
+        default=None, description="The alert that revealed it, if any."
+    )
+    note: str | None = None
+
+
+@strawberry.type(name="BreakdownResult")
+class BreakdownResultType:
+    breakdown_id: uuid.UUID
+    replanned: list[OrderPlanType] = strawberry.field(
+        description="A new plan for every open order that had work there."
+    )
+
+
+@strawberry.type
+class OrderMutation:
+    @strawberry.mutation(
+        description="Import a routing (product template) from TOML or JSON text; the same "
+        "routing again returns the stored version."
+    )
+    async def import_routing(
+        self, info: Info[NodeContext, None], text: str, format: str = "toml",
+        source: str = "graphql",
+    ) -> RoutingType:  # fmt: skip
+        if format not in ("toml", "json"):
+            raise routings.RoutingInvalid("format: toml or json")
+        spec = routings.parse(text, fmt=format, source=source)
+        context = info.context
+        async with session_scope(context.sessionmaker) as session:
+            row, _ = await service.import_routing(
+                session, context.subject, runtime=context.runtime, spec=spec, source=source
+            )
+        return RoutingType.from_model(row)
+
+    @strawberry.mutation(description="Place an order for a product with a routing on this node.")
+    async def place_order(self, info: Info[NodeContext, None], input: PlaceOrderInput) -> OrderType:
+        context = info.context
+        async with session_scope(context.sessionmaker) as session:
+            row = await service.place_order(
+                session,
+                context.subject,
+                runtime=context.runtime,
+                input=service.NewOrder(
+                    product=input.product,
+                    quantity=input.quantity,
+                    due_date=input.due_date,
+                    daily_target=input.daily_target,
+                    start_date=input.start_date,
+                    ramp_days=input.ramp_days,
+                    buyer_reference=input.buyer_reference,
+                    note=input.note,
+                ),
+            )
+        return OrderType.from_model(row)
+
+    @strawberry.mutation(
+        description="Allocate the order over the node's factories (node operator). An order "
+        "that cannot be planned fails with code order_infeasible and the constraint."
+    )
+    async def plan_order(
+        self, info: Info[NodeContext, None], id: uuid.UUID, time_limit_s: float = 30.0
+    ) -> OrderPlanType:
+        context = info.context
+        async with session_scope(context.sessionmaker) as session:
+            row = await service.plan_order(
+                session, context.subject, runtime=context.runtime, order_id=id,
+                time_limit_s=min(max(time_limit_s, 1.0), 120.0),
+            )  # fmt: skip
+        return OrderPlanType.from_model(row)
+
+    @strawberry.mutation(description="Send the plan to the factories as work orders.")
+    async def dispatch_order(
+        self, info: Info[NodeContext, None], id: uuid.UUID
+    ) -> list[WorkOrderType]:
+        context = info.context
+        async with session_scope(context.sessionmaker) as session:
+            rows = await service.dispatch_order(
+                session, context.subject, runtime=context.runtime, order_id=id
+            )
+        return [WorkOrderType.from_model(row) for row in rows]
+
+    @strawberry.mutation(
+        description="Re-plan from `asOf` (default today), keeping what was reported as made."
+    )
+    async def replan_order(
+        self, info: Info[NodeContext, None], id: uuid.UUID, as_of: dt.date | None = None,
+        reason: str = "re-planned by the operator", time_limit_s: float = 30.0,
+    ) -> OrderPlanType:  # fmt: skip
+        context = info.context
+        async with session_scope(context.sessionmaker) as session:
+            row = await service.replan_order(
+                session, context.subject, runtime=context.runtime, order_id=id, as_of=as_of,
+                reason=reason[:500], time_limit_s=min(max(time_limit_s, 1.0), 120.0),
+            )  # fmt: skip
+        return OrderPlanType.from_model(row)
+
+    @strawberry.mutation(description="A factory reports on its work order.")
+    async def report_work(
+        self, info: Info[NodeContext, None], work_order_id: uuid.UUID, input: WorkReportInput
+    ) -> WorkOrderType:
+        context = info.context
+        async with session_scope(context.sessionmaker) as session:
+            row = await service.report_progress(
+                session,
+                context.subject,
+                runtime=context.runtime,
+                work_order_id=work_order_id,
+                report=service.Report(
+                    kind=input.kind, day=input.day, good=input.good, scrap=input.scrap,
+                    note=input.note,
+                ),
+            )  # fmt: skip
+        return WorkOrderType.from_model(row)
+
+    @strawberry.mutation(
+        description="Inspected and shipped (node operator), delivered (the buyer)."
+    )
+    async def advance_order(
+        self, info: Info[NodeContext, None], id: uuid.UUID,
+        stage: OrderStageEnum,  # type: ignore[valid-type]
+        note: str | None = None,
+    ) -> OrderType:  # fmt: skip
+        context = info.context
+        async with session_scope(context.sessionmaker) as session:
+            row = await service.advance_order(
+                session, context.subject, runtime=context.runtime, order_id=id, stage=stage,
+                note=note,
+            )  # fmt: skip
+        return OrderType.from_model(row)
+
+    @strawberry.mutation(description="Cancel an order (its buyer or the node operator).")
+    async def cancel_order(
+        self, info: Info[NodeContext, None], id: uuid.UUID, reason: str
+    ) -> OrderType:
+        context = info.context
+        async with session_scope(context.sessionmaker) as session:
+            row = await service.cancel_order(
+                session, context.subject, runtime=context.runtime, order_id=id, reason=reason
+            )
+        return OrderType.from_model(row)
+
+    @strawberry.mutation(
+        description="Equipment at a factory is down for some days: its capacity goes and every "
+        "open order with work there is re-planned from `asOf` (default today)."
+    )
+    async def report_breakdown(
+        self, info: Info[NodeContext, None], input: BreakdownInput, as_of: dt.date | None = None
+    ) -> BreakdownResultType:
+        context = info.context
+        async with session_scope(context.sessionmaker) as session:
+            breakdown, plans = await service.report_breakdown(
+                session,
+                context.subject,
+                runtime=context.runtime,
+                input=service.NewBreakdown(
+                    factory_id=input.factory_id,
+                    first_day=input.first_day,
+                    last_day=input.last_day,
+                    process=input.process,
+                    alert_id=input.alert_id,
+                    note=input.note,
+                ),
+                as_of=as_of,
+            )
+        return BreakdownResultType(
+            breakdown_id=breakdown.id, replanned=[OrderPlanType.from_model(p) for p in plans]
+        )
+
+
+@strawberry.type
+class OrderSubscription:
+    @strawberry.subscription(
+        description="An order's progress as it happens: plans, work reports, stages."
+    )
+    async def order_progress(
+        self, info: Info[NodeContext, None], order_id: uuid.UUID
+    ) -> AsyncGenerator[OrderEventType, None]:
+        context = info.context
+        async with context.sessionmaker() as session:
+            await service.get_order(
+                session, context.subject, runtime=context.runtime, order_id=order_id
+            )
+        async for notice in context.runtime.order_events.subscribe():
+            if notice.order_id != order_id:
+                continue
+            context.ensure_current()
+            async with context.sessionmaker() as session:
+                event = await session.get(ProgressEvent, notice.event_id)
+            if event is not None:
+                yield OrderEventType.from_model(event)

@@ -1,0 +1,292 @@
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from regional_node.graphql.context import NodeContext
+from regional_node.orders import service
+from regional_node.orders.models import (
+    Order,
+    OrderPlan,
+    OrderStage,
+    OrderStatus,
+    ProgressEvent,
+    Routing,
+    WorkOrder,
+    WorkOrderStatus,
+)
+
+OrderStageEnum = strawberry.enum(
+    OrderStage, name="OrderStage", description="The twelve progress nodes, in order."
+)
+OrderStatusEnum = strawberry.enum(OrderStatus, name="OrderStatus")
+WorkOrderStatusEnum = strawberry.enum(WorkOrderStatus, name="WorkOrderStatus")
+
+
+@strawberry.type(name="RoutingStep")
+class RoutingStepType:
+    id: str
+    name: str
+    process: str = strawberry.field(description="The capacity calendar's process.")
+    equipment: str | None
+    skills: list[str]
+    after: list[str]
+    hours_per_unit: float
+    unit_cost: float
+    yield_: float = strawberry.field(name="yield")
+    lag_days: int
+
+
+@strawberry.type(name="Routing")
+class RoutingType:
+    id: uuid.UUID
+    product: str
+    version: int
+    name: str
+    unit: str
+    source: str
+    created_at: dt.datetime
+    steps: list[RoutingStepType]
+
+    @classmethod
+    def from_model(cls, row: Routing) -> RoutingType:
+        return cls(
+            id=row.id,
+            product=row.product,
+            version=row.version,
+            name=row.name,
+            unit=row.unit,
+            source=row.source,
+            created_at=row.created_at,
+            steps=[
+                RoutingStepType(
+                    id=s.id,
+                    name=s.name,
+                    process=s.process,
+                    equipment=s.equipment,
+                    skills=list(s.skills),
+                    after=list(s.after),
+                    hours_per_unit=s.hours_per_unit,
+                    unit_cost=s.unit_cost,
+                    yield_=s.yield_,
+                    lag_days=s.lag_days,
+                )
+                for s in service.steps_from_json(row.steps)
+            ],
+        )
+
+
+@strawberry.type(name="Allocation")
+class AllocationType:
+    step: str
+    factory_id: uuid.UUID
+    day: dt.date
+    units: float
+
+
+@strawberry.type(name="OrderPlan")
+class OrderPlanType:
+    id: uuid.UUID
+    version: int
+    reason: str
+    status: str = strawberry.field(description="optimal or feasible (time limit reached).")
+    objective: float
+    bound: float = strawberry.field(description="The solver's proven lower bound.")
+    gap: float
+    solve_time_s: float
+    explanation: JSON = strawberry.field(
+        description="Why each factory, the constraints that bind, the gap, the risk left."
+    )
+    effect: JSON | None = strawberry.field(
+        description="For a re-plan: units moved, and the daily target before and after."
+    )
+    created_by: str
+    created_at: dt.datetime
+
+    @classmethod
+    def from_model(cls, row: OrderPlan) -> OrderPlanType:
+        return cls(
+            id=row.id,
+            version=row.version,
+            reason=row.reason,
+            status=row.status,
+            objective=row.objective,
+            bound=row.bound,
+            gap=row.gap,
+            solve_time_s=row.solve_time_s,
+            explanation=row.explanation,  # type: ignore[arg-type]
+            effect=row.effect,  # type: ignore[arg-type]
+            created_by=row.created_by,
+            created_at=row.created_at,
+        )
+
+    @strawberry.field(description="Units per step, factory and day.")
+    async def allocations(self, info: Info[NodeContext, None]) -> list[AllocationType]:
+        row = await info.context.session.get(OrderPlan, self.id)
+        assert row is not None
+        return [
+            AllocationType(step=a.step, factory_id=a.factory_id, day=a.day, units=a.units)
+            for a in await service.plan_allocations(info.context.session, row)
+        ]
+
+
+@strawberry.type(name="WorkOrder")
+class WorkOrderType:
+    id: uuid.UUID
+    order_id: uuid.UUID
+    factory_id: uuid.UUID
+    step: str
+    process: str
+    quantity: int
+    daily: JSON = strawberry.field(description="Planned units per day (ISO date -> units).")
+    produced: JSON = strawberry.field(description="Good units reported per day.")
+    start_date: dt.date
+    end_date: dt.date
+    status: WorkOrderStatusEnum  # type: ignore[valid-type]
+    made: int
+    scrapped: int
+    plan_version: int
+    completed_at: dt.datetime | None
+    updated_at: dt.datetime
+
+    @classmethod
+    def from_model(cls, row: WorkOrder) -> WorkOrderType:
+        return cls(
+            id=row.id,
+            order_id=row.order_id,
+            factory_id=row.factory_id,
+            step=row.step,
+            process=row.process,
+            quantity=row.quantity,
+            daily=row.daily,  # type: ignore[arg-type]
+            produced=row.produced,  # type: ignore[arg-type]
+            start_date=row.start_date,
+            end_date=row.end_date,
+            status=row.status,
+            made=row.made,
+            scrapped=row.scrapped,
+            plan_version=row.plan_version,
+            completed_at=row.completed_at,
+            updated_at=row.updated_at,
+        )
+
+
+@strawberry.type(name="OrderEvent")
+class OrderEventType:
+    id: uuid.UUID
+    order_id: uuid.UUID
+    work_order_id: uuid.UUID | None
+    kind: str = strawberry.field(
+        description="placed, planned, dispatched, work_order, stage, replanned, cancelled."
+    )
+    stage: OrderStageEnum  # type: ignore[valid-type]
+    detail: JSON
+    actor: str
+    at: dt.datetime
+
+    @classmethod
+    def from_model(cls, row: ProgressEvent) -> OrderEventType:
+        return cls(
+            id=row.id,
+            order_id=row.order_id,
+            work_order_id=row.work_order_id,
+            kind=row.kind,
+            stage=row.stage,
+            detail=row.detail,  # type: ignore[arg-type]
+            actor=row.actor,
+            at=row.at,
+        )
+
+
+@strawberry.type(name="OrderStageProgress")
+class StageProgressType:
+    stage: OrderStageEnum  # type: ignore[valid-type]
+    reached: bool
+    at: dt.datetime | None
+
+
+@strawberry.type(name="Order")
+class OrderType:
+    id: uuid.UUID
+    number: str
+    buyer_org: str
+    buyer_reference: str | None
+    product: str
+    quantity: int
+    start_date: dt.date
+    due_date: dt.date
+    daily_target: int
+    ramp_days: int
+    stage: OrderStageEnum  # type: ignore[valid-type]
+    status: OrderStatusEnum  # type: ignore[valid-type]
+    plan_version: int
+    note: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    model: strawberry.Private[Order]
+
+    @classmethod
+    def from_model(cls, row: Order) -> OrderType:
+        return cls(
+            id=row.id,
+            number=row.number,
+            buyer_org=row.buyer_org,
+            buyer_reference=row.buyer_reference,
+            product=row.product,
+            quantity=row.quantity,
+            start_date=row.start_date,
+            due_date=row.due_date,
+            daily_target=row.daily_target,
+            ramp_days=row.ramp_days,
+            stage=row.stage,
+            status=row.status,
+            plan_version=row.plan_version,
+            note=row.note,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            model=row,
+        )
+
+    @strawberry.field(description="The routing version the order was decomposed into.")
+    async def routing(self, info: Info[NodeContext, None]) -> RoutingType:
+        row = await info.context.session.get(Routing, self.model.routing_id)
+        assert row is not None
+        return RoutingType.from_model(row)
+
+    @strawberry.field(description="The plan in force; null before planning.")
+    async def plan(self, info: Info[NodeContext, None]) -> OrderPlanType | None:
+        row = await service.current_plan(info.context.session, self.model)
+        return OrderPlanType.from_model(row) if row else None
+
+    @strawberry.field(description="Every plan version, first to last.")
+    async def plans(self, info: Info[NodeContext, None]) -> list[OrderPlanType]:
+        return [
+            OrderPlanType.from_model(row)
+            for row in await service.plan_history(info.context.session, self.id)
+        ]
+
+    @strawberry.field
+    async def work_orders(self, info: Info[NodeContext, None]) -> list[WorkOrderType]:
+        rows = await service.work_orders_of(info.context.session, self.id)
+        return [WorkOrderType.from_model(row) for row in rows]
+
+    @strawberry.field(description="What happened, oldest first.")
+    async def events(self, info: Info[NodeContext, None]) -> list[OrderEventType]:
+        rows = await service.order_events(info.context.session, self.id)
+        return [OrderEventType.from_model(row) for row in rows]
+
+    @strawberry.field(description="The twelve progress nodes and when each was reached.")
+    async def progress(self, info: Info[NodeContext, None]) -> list[StageProgressType]:
+        reached: dict[OrderStage, dt.datetime] = {}
+        for event in await service.order_events(info.context.session, self.id):
+            for stage in OrderStage:
+                if stage.rank <= event.stage.rank:
+                    reached.setdefault(stage, event.at)
+        return [
+            StageProgressType(stage=stage, reached=stage in reached, at=reached.get(stage))
+            for stage in OrderStage
+        ]

@@ -1,0 +1,169 @@
+"""From the node's database to the allocation model and back.
+
+A factory's capacity calendar is per process and day, so the model sees one "line" per factory
+and process: the steps of a routing that share a process share that line's hours. Eligibility
+is the line's process plus the step's equipment type (as an `equipment:` skill) and skills.
+Breakdowns take the line's hours away for their days.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from regional_node.allocation import model
+from regional_node.factories.models import CapacityDay, Equipment, Factory, FactoryStatus
+from regional_node.orders.models import Breakdown, Order
+from regional_node.orders.routings import RoutingStep
+
+
+@dataclass(frozen=True)
+class Line:
+    factory_id: uuid.UUID
+    slug: str
+    process: str
+
+
+@dataclass
+class PlanningInputs:
+    steps: list[model.Step]
+    factories: list[model.Factory]
+    order: model.Order
+    lines: dict[str, Line]
+    """Model factory id -> the factory and process it stands for."""
+    start: dt.date
+
+    def day(self, index: int) -> dt.date:
+        return self.start + dt.timedelta(days=index)
+
+    def index(self, day: dt.date) -> int:
+        return (day - self.start).days
+
+
+def line_id(slug: str, process: str) -> str:
+    return f"{slug}/{process}"
+
+
+def model_order(order: Order) -> model.Order:
+    return model.Order(
+        quantity=float(order.quantity),
+        days=(order.due_date - order.start_date).days + 1,
+        daily_target=float(order.daily_target),
+        ramp_days=order.ramp_days,
+    )
+
+
+async def load_inputs(
+    session: AsyncSession, order: Order, routing: Sequence[RoutingStep]
+) -> PlanningInputs:
+    start = order.start_date
+    spec = model_order(order)
+    last = start + dt.timedelta(days=spec.days - 1)
+    processes = {s.process for s in routing}
+    factories = (
+        await session.scalars(select(Factory).where(Factory.status == FactoryStatus.ACTIVE))
+    ).all()
+    by_id = {f.id: f for f in factories}
+    equipment: dict[uuid.UUID, set[str]] = defaultdict(set)
+    for row in (await session.scalars(select(Equipment))).all():
+        if row.count > 0:
+            equipment[row.factory_id].add(row.type)
+    capacity = (
+        await session.scalars(
+            select(CapacityDay).where(
+                CapacityDay.process.in_(processes),
+                CapacityDay.day >= start,
+                CapacityDay.day <= last,
+            )
+        )
+    ).all()
+    down = await _down_days(session, start, last)
+    # Hours per unit of a process, for calendars given in units: its fastest step.
+    unit_hours = {p: min(s.hours_per_unit for s in routing if s.process == p) for p in processes}
+    standard_rate = {
+        p: next(s.unit_cost / s.hours_per_unit for s in routing if s.process == p)
+        for p in processes
+    }
+    hours: dict[tuple[uuid.UUID, str], list[float]] = {}
+    rates: dict[tuple[uuid.UUID, str], list[float]] = defaultdict(list)
+    for row in capacity:
+        if row.factory_id not in by_id:
+            continue
+        key = (row.factory_id, row.process)
+        days = hours.setdefault(key, [0.0] * spec.days)
+        if row.available_hours is not None:
+            available = row.available_hours
+        else:
+            available = (row.available_units or 0) * unit_hours[row.process]
+        index = (row.day - start).days
+        if (row.factory_id, row.process, row.day) in down or (
+            row.factory_id,
+            None,
+            row.day,
+        ) in down:
+            available = 0.0
+        days[index] = max(0.0, available - row.downtime_hours)
+        if row.hourly_rate is not None:
+            rates[key].append(row.hourly_rate)
+    lines: dict[str, Line] = {}
+    model_factories: list[model.Factory] = []
+    for (factory_id, process), days in sorted(
+        hours.items(), key=lambda kv: (str(kv[0][0]), kv[0][1])
+    ):
+        factory = by_id[factory_id]
+        ident = line_id(factory.slug, process)
+        lines[ident] = Line(factory_id, factory.slug, process)
+        quoted = rates.get((factory_id, process))
+        model_factories.append(
+            model.Factory(
+                id=ident,
+                equipment=frozenset({process}),
+                skills=frozenset(factory.skills)
+                | {f"equipment:{kind}" for kind in equipment[factory_id]},
+                hours=tuple(days),
+                cost_per_hour=sum(quoted) / len(quoted) if quoted else standard_rate[process],
+            )
+        )
+    return PlanningInputs(
+        steps=[s.model_step() for s in routing],
+        factories=model_factories,
+        order=spec,
+        lines=lines,
+        start=start,
+    )
+
+
+async def _down_days(
+    session: AsyncSession, first: dt.date, last: dt.date
+) -> set[tuple[uuid.UUID, str | None, dt.date]]:
+    rows = (
+        await session.scalars(
+            select(Breakdown).where(Breakdown.first_day <= last, Breakdown.last_day >= first)
+        )
+    ).all()
+    down: set[tuple[uuid.UUID, str | None, dt.date]] = set()
+    for row in rows:
+        day = max(row.first_day, first)
+        while day <= min(row.last_day, last):
+            down.add((row.factory_id, row.process, day))
+            day += dt.timedelta(days=1)
+    return down
+
+
+def by_factory_step(
+    inputs: PlanningInputs, units: Iterable[tuple[tuple[str, str, int], float]]
+) -> dict[tuple[str, uuid.UUID], dict[dt.date, float]]:
+    """(step, factory) -> day -> units, from the model's (step, line, day index) keys."""
+    out: dict[tuple[str, uuid.UUID], dict[dt.date, float]] = defaultdict(dict)
+    for (step, line, index), value in units:
+        factory_id = inputs.lines[line].factory_id
+        day = inputs.day(index)
+        cell = out[(step, factory_id)]
+        cell[day] = cell.get(day, 0.0) + value
+    return out
