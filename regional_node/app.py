@@ -18,6 +18,7 @@ from regional_node.hub_link.auth import ClientCredentials, HubKeys
 from regional_node.hub_link.client import HubClient, Registration
 from regional_node.hub_link.link import Backoff, HubLink
 from regional_node.identity.service import ensure_identity
+from regional_node.orders import api as orders_api
 from regional_node.runtime import NodeRuntime, build_runtime, reconcile_broker
 from regional_node.settings import NodeSettings
 from regional_node.telemetry import api as telemetry_api
@@ -164,7 +165,7 @@ def create_app(
         schema=build_schema(settings),
         context_getter=get_context,
         readiness_extra=hub_link_check,
-        routers=[telemetry_api.router],
+        routers=[telemetry_api.router, orders_api.router],
     )
     app.state.settings = settings
     app.state.mqtt = None

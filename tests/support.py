@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import httpx
 import pytest
@@ -341,13 +341,16 @@ PRODUCTION_HUB = {
 
 
 @asynccontextmanager
-async def served(app: FastAPI, port: int) -> AsyncIterator[str]:
+async def served(
+    app: FastAPI, port: int, *, lifespan: Literal["on", "off"] = "on"
+) -> AsyncIterator[str]:
     """Serve `app` with uvicorn on loopback in this event loop (real HTTP and websockets, and
-    in-process state the test can share); returns the base URL."""
+    in-process state the test can share); returns the base URL. `lifespan="off"` serves an app
+    already started in process."""
     import uvicorn
 
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan=lifespan)
     )
     task = asyncio.create_task(server.serve())
     try:

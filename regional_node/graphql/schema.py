@@ -12,6 +12,7 @@ from regional_node.devices.graphql.queries import DeviceQuery
 from regional_node.factories.graphql.mutations import FactoryMutation
 from regional_node.factories.graphql.queries import FactoryQuery
 from regional_node.hub_link.graphql import NodeQuery, NodeSubscription
+from regional_node.orders.graphql.schedules import ScheduleMutation, ScheduleQuery
 from regional_node.orders.graphql.schema import OrderMutation, OrderQuery, OrderSubscription
 from regional_node.settings import NodeSettings
 from regional_node.telemetry.graphql.schema import TelemetryQuery, TelemetrySubscription
@@ -21,9 +22,13 @@ from yunfab.graphql.http import schema_extensions
 SCHEMA_FILE = Path(__file__).with_name("schema.graphql")
 
 Query = merge_types(
-    "Query", (NodeQuery, FactoryQuery, DeviceQuery, TelemetryQuery, AuditQuery, OrderQuery)
+    "Query",
+    (NodeQuery, FactoryQuery, DeviceQuery, TelemetryQuery, AuditQuery, OrderQuery, ScheduleQuery),
 )
-Mutation = merge_types("Mutation", (FactoryMutation, DeviceMutation, AlertMutation, OrderMutation))
+Mutation = merge_types(
+    "Mutation",
+    (FactoryMutation, DeviceMutation, AlertMutation, OrderMutation, ScheduleMutation),
+)
 Subscription = merge_types(
     "Subscription",
     (NodeSubscription, TelemetrySubscription, AlertSubscription, OrderSubscription),

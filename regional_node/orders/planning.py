@@ -71,9 +71,9 @@ async def load_inputs(
     ).all()
     by_id = {f.id: f for f in factories}
     equipment: dict[uuid.UUID, set[str]] = defaultdict(set)
-    for row in (await session.scalars(select(Equipment))).all():
-        if row.count > 0:
-            equipment[row.factory_id].add(row.type)
+    for kit in (await session.scalars(select(Equipment))).all():
+        if kit.count > 0:
+            equipment[kit.factory_id].add(kit.type)
     capacity = (
         await session.scalars(
             select(CapacityDay).where(

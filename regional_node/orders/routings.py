@@ -162,12 +162,12 @@ def _step(raw: Any, where: str) -> RoutingStep:
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
             raise RoutingInvalid(f"{where}.{key}: a list of names")
     hours, cost = raw.get("hours_per_unit"), raw.get("unit_cost", 0.0)
-    if not _number(hours) or not 0 < hours <= 1000:
+    if not isinstance(hours, int | float) or isinstance(hours, bool) or not 0 < hours <= 1000:
         raise RoutingInvalid(f"{where}.hours_per_unit: a positive number of hours")
-    if not _number(cost) or cost < 0:
+    if not isinstance(cost, int | float) or isinstance(cost, bool) or cost < 0:
         raise RoutingInvalid(f"{where}.unit_cost: a number, not negative")
     good = raw.get("yield", 1.0)
-    if not _number(good) or not 0 < good <= 1:
+    if not isinstance(good, int | float) or isinstance(good, bool) or not 0 < good <= 1:
         raise RoutingInvalid(f"{where}.yield: in (0, 1]")
     lag = raw.get("lag_days", 0)
     if not isinstance(lag, int) or isinstance(lag, bool) or not 0 <= lag <= 60:
@@ -187,10 +187,6 @@ def _step(raw: Any, where: str) -> RoutingStep:
         yield_=float(good),
         lag_days=lag,
     )
-
-
-def _number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def steps_from_json(rows: list[dict[str, Any]]) -> tuple[RoutingStep, ...]:

@@ -290,7 +290,7 @@ async def plan_order(
             time_limit_s=time_limit_s,
         )  # fmt: skip
     except model.AllocationError as exc:
-        raise OrderInfeasible(str(exc), constraint=getattr(exc, "code", "INFEASIBLE")) from exc
+        raise OrderInfeasible(exc.detail, constraint=exc.code, **exc.extra) from exc
     why = explaining.explain(inputs.steps, inputs.factories, inputs.order, WEIGHTS, result)
     row = await _store_plan(
         session, order, inputs, result, subject,
@@ -402,10 +402,20 @@ async def _sync_work_orders(session: AsyncSession, order: Order) -> list[dict[st
     plan = await current_plan(session, order)
     assert plan is not None
     steps = {s.id: s for s in await routing_steps(session, order)}
-    planned: dict[tuple[str, uuid.UUID], dict[str, int]] = {}
+    exact: dict[tuple[str, uuid.UUID], dict[str, float]] = {}
     for cell in await plan_allocations(session, plan):
-        days = planned.setdefault((cell.step, cell.factory_id), {})
-        days[cell.day.isoformat()] = days.get(cell.day.isoformat(), 0) + round(cell.units)
+        days = exact.setdefault((cell.step, cell.factory_id), {})
+        days[cell.day.isoformat()] = days.get(cell.day.isoformat(), 0.0) + cell.units
+    # Whole units: the running total is rounded up, so every factory's total covers its share
+    # (and the step's total the order) without a day's rounding adding up.
+    planned: dict[tuple[str, uuid.UUID], dict[str, int]] = {}
+    for key, days in exact.items():
+        running, given = 0.0, 0
+        for day, units in sorted(days.items()):
+            running += units
+            whole = math.ceil(running - 1e-6)
+            planned.setdefault(key, {})[day] = whole - given
+            given = whole
     existing = {(w.step, w.factory_id): w for w in await work_orders_of(session, order.id)}
     changes: list[dict[str, Any]] = []
     for key in sorted(set(planned) | set(existing), key=lambda k: (k[0], str(k[1]))):
@@ -809,11 +819,11 @@ async def _replan(
     )  # fmt: skip
     try:
         outcome = await asyncio.to_thread(
-            explaining.replan, inputs.steps, inputs.factories, inputs.order, WEIGHTS, previous,
+            model.replan, inputs.steps, inputs.factories, inputs.order, WEIGHTS, previous,
             today=today_index, done=done, time_limit_s=time_limit_s,
         )  # fmt: skip
     except model.AllocationError as exc:
-        raise OrderInfeasible(str(exc), constraint=getattr(exc, "code", "INFEASIBLE")) from exc
+        raise OrderInfeasible(exc.detail, constraint=exc.code, **exc.extra) from exc
     why = explaining.explain(inputs.steps, inputs.factories, inputs.order, WEIGHTS, outcome.plan)
     effect = _named(outcome.as_json(), inputs)
     effect["as_of"] = today.isoformat()

@@ -54,7 +54,12 @@ class ErrorCodes(MaskErrors):
     def _classify(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error
         if isinstance(original, YunfabError):
-            return _with_code(error, original.code.upper())
+            error = _with_code(error, original.code.upper())
+            if original.extra:
+                # Details a client branches on, e.g. the constraint that makes an order
+                # infeasible.
+                error.extensions = {**original.extra, **(error.extensions or {})}
+            return error
         if error.extensions and "code" in error.extensions:
             return error
         if not self._executing:

@@ -19,6 +19,7 @@ from regional_node.orders.models import (
     WorkOrder,
     WorkOrderStatus,
 )
+from regional_node.orders.routings import steps_from_json
 
 OrderStageEnum = strawberry.enum(
     OrderStage, name="OrderStage", description="The twelve progress nodes, in order."
@@ -75,7 +76,7 @@ class RoutingType:
                     yield_=s.yield_,
                     lag_days=s.lag_days,
                 )
-                for s in service.steps_from_json(row.steps)
+                for s in steps_from_json(row.steps)
             ],
         )
 

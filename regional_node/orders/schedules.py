@@ -1,0 +1,216 @@
+"""In-factory schedules (flexible job shop, `regional_node.scheduling.shop`) kept per factory:
+solved, rush jobs inserted into them, compared side by side, drawn as Gantt charts."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from regional_node.audit.service import append_entry
+from regional_node.factories.service import factory_resource, get_factory
+from regional_node.orders.models import FactorySchedule
+from regional_node.runtime import NodeRuntime
+from regional_node.scheduling import shop
+from regional_node.scheduling.gantt import gantt_json, render
+from yunfab.errors import InvalidInput, NotFound
+from yunfab.subject import Subject
+
+MAX_OPERATIONS = 2000
+
+
+class ScheduleNotFound(NotFound):
+    code = "schedule_not_found"
+
+
+class ScheduleInvalid(InvalidInput):
+    code = "schedule_invalid"
+
+
+def problem_json(problem: shop.Problem) -> dict[str, Any]:
+    return {
+        "machines": [
+            {"id": m.id, "name": m.name, "shifts": [list(w) for w in m.shifts],
+             "downtime": [list(w) for w in m.downtime]}
+            for m in problem.machines
+        ],
+        "jobs": [
+            {"id": j.id, "release": j.release, "due": j.due, "weight": j.weight,
+             "family": j.family,
+             "operations": [dict(op.options) for op in j.operations]}
+            for j in problem.jobs
+        ],
+        "setups": [
+            {"before": before, "after": after, "minutes": minutes}
+            for (before, after), minutes in problem.setups.items()
+        ],
+        "horizon": problem.horizon,
+    }  # fmt: skip
+
+
+def problem_from_json(data: dict[str, Any]) -> shop.Problem:
+    return shop.Problem(
+        machines=tuple(
+            shop.Machine(
+                id=m["id"], name=m.get("name", ""),
+                shifts=tuple((int(a), int(b)) for a, b in m.get("shifts", ())),
+                downtime=tuple((int(a), int(b)) for a, b in m.get("downtime", ())),
+            )
+            for m in data["machines"]
+        ),
+        jobs=tuple(job_from_json(j) for j in data["jobs"]),
+        setups={(s["before"], s["after"]): int(s["minutes"]) for s in data.get("setups", ())},
+        horizon=data.get("horizon"),
+    )  # fmt: skip
+
+
+def job_from_json(data: dict[str, Any]) -> shop.Job:
+    return shop.Job(
+        id=data["id"],
+        operations=tuple(
+            shop.Operation(options={str(k): int(v) for k, v in op.items()})
+            for op in data["operations"]
+        ),
+        release=int(data.get("release", 0)),
+        due=None if data.get("due") is None else int(data["due"]),
+        weight=float(data.get("weight", 1.0)),
+        family=data.get("family", ""),
+    )
+
+
+def plan_from_json(data: dict[str, Any]) -> shop.ShopPlan:
+    tasks = [
+        shop.Task(
+            job=t["job"], operation=t["operation"], machine=t["machine"], start=t["start"],
+            end=t["end"], setup=t.get("setup", 0),
+        )
+        for t in data["tasks"]
+    ]  # fmt: skip
+    by_key = {t.key: t for t in tasks}
+    return shop.ShopPlan(
+        status=data["status"],
+        objective=data["objective"],
+        bound=data["bound"],
+        makespan=data["makespan"],
+        weighted_lateness=data["weighted_lateness"],
+        lateness=dict(data["lateness"]),
+        tasks=tasks,
+        solve_time_s=data["solve_time_s"],
+        changed=[(c["job"], c["operation"]) for c in data.get("changed", ())],
+        pinned=[by_key[(p["job"], p["operation"])] for p in data.get("pinned", ())],
+        frozen_before=data.get("frozen_before"),
+    )
+
+
+def _check_size(problem: shop.Problem) -> None:
+    operations = sum(len(j.operations) for j in problem.jobs)
+    if operations > MAX_OPERATIONS:
+        raise ScheduleInvalid(f"at most {MAX_OPERATIONS} operations in one schedule")
+
+
+async def create_schedule(
+    session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, factory_id: uuid.UUID,
+    name: str, problem: shop.Problem, objective: shop.Objective, time_limit_s: float,
+) -> FactorySchedule:  # fmt: skip
+    factory = await get_factory(session, factory_id)
+    await runtime.authorizer.check(subject, "node.schedule.manage", factory_resource(factory))
+    _check_size(problem)
+    try:
+        plan = await asyncio.to_thread(
+            shop.schedule, problem, objective, time_limit_s=time_limit_s, workers=2
+        )
+    except shop.ShopError as exc:
+        raise ScheduleInvalid(str(exc)) from exc
+    return await _store(
+        session, subject, factory.id, factory.slug, name, problem, plan, objective=objective
+    )
+
+
+async def insert_rush(
+    session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, schedule_id: uuid.UUID,
+    rush: shop.Job, now: int, change_penalty: float, name: str, time_limit_s: float,
+) -> FactorySchedule:  # fmt: skip
+    """A new schedule: the old one with the rush job inserted, tasks begun before `now` kept,
+    every other change penalised."""
+    base = await get_schedule(session, subject, runtime=runtime, schedule_id=schedule_id)
+    factory = await get_factory(session, base.factory_id)
+    await runtime.authorizer.check(subject, "node.schedule.manage", factory_resource(factory))
+    problem = problem_from_json(base.problem)
+    objective = shop.Objective(**base.plan.get("objective_weights", {}))
+    objective = shop.Objective(
+        lateness=objective.lateness, makespan=objective.makespan, changes=change_penalty
+    )
+    try:
+        plan = await asyncio.to_thread(
+            shop.insert_rush, problem, plan_from_json(base.plan), rush, now=now,
+            objective=objective, time_limit_s=time_limit_s, workers=2,
+        )  # fmt: skip
+    except shop.ShopError as exc:
+        raise ScheduleInvalid(str(exc)) from exc
+    return await _store(
+        session, subject, factory.id, factory.slug, name, shop.add_job(problem, rush), plan,
+        objective=objective,
+    )  # fmt: skip
+
+
+async def _store(
+    session: AsyncSession, subject: Subject, factory_id: uuid.UUID, slug: str, name: str,
+    problem: shop.Problem, plan: shop.ShopPlan, objective: shop.Objective | None = None,
+) -> FactorySchedule:  # fmt: skip
+    if not 1 <= len(name.strip()) <= 200:
+        raise ScheduleInvalid("name: 1 to 200 characters")
+    stored = plan.as_json()
+    if objective is not None:
+        stored["objective_weights"] = {
+            "lateness": objective.lateness, "makespan": objective.makespan,
+        }  # fmt: skip
+    row = FactorySchedule(
+        factory_id=factory_id,
+        name=name.strip(),
+        problem=problem_json(problem),
+        plan=stored,
+        created_by=subject.label,
+    )
+    session.add(row)
+    await session.flush()
+    await append_entry(
+        session, actor=subject, action="node.schedule.create", resource=f"factory:{slug}",
+        outcome="ok", detail={"schedule": str(row.id), "name": row.name, "status": plan.status},
+    )  # fmt: skip
+    return row
+
+
+async def get_schedule(
+    session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, schedule_id: uuid.UUID
+) -> FactorySchedule:
+    row = await session.get(FactorySchedule, schedule_id)
+    if row is None:
+        raise ScheduleNotFound(f"no schedule {schedule_id} on this node")
+    factory = await get_factory(session, row.factory_id)
+    await runtime.authorizer.check(subject, "node.schedule.read", factory_resource(factory))
+    return row
+
+
+async def compare_schedules(
+    session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, ids: Sequence[uuid.UUID]
+) -> dict[str, Any]:
+    if not 1 <= len(ids) <= 10:
+        raise InvalidInput("compare 1 to 10 schedules")
+    rows = [await get_schedule(session, subject, runtime=runtime, schedule_id=i) for i in ids]
+    names = [f"{row.name} ({str(row.id)[:8]})" for row in rows]
+    return shop.compare({n: plan_from_json(row.plan) for n, row in zip(names, rows, strict=True)})
+
+
+def gantt(row: FactorySchedule) -> dict[str, Any]:
+    return gantt_json(problem_from_json(row.problem), plan_from_json(row.plan))
+
+
+def chart(row: FactorySchedule, fmt: Literal["png", "svg"]) -> bytes:
+    return render(problem_from_json(row.problem), plan_from_json(row.plan), fmt, title=row.name)
+
+
+def violations(row: FactorySchedule) -> list[str]:
+    return shop.violations(problem_from_json(row.problem), plan_from_json(row.plan))

@@ -1,0 +1,127 @@
+"""In-factory scheduling through the node's API: a schedule solved, a rush job inserted without
+moving what has started, the two compared, the Gantt chart fetched as data and as pictures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.conftest import HubFactory, NodeFactory
+from tests.nodes import active_factory, operator_headers
+from tests.support import bearer, client_token, create_client
+
+NODE_URL = "http://zj-textile.test"
+
+SCHEDULE = """
+mutation($factoryId: UUID!, $input: ShopInput!) {
+  scheduleFactory(factoryId: $factoryId, name: "Monday", input: $input, timeLimitS: 5) {
+    id status makespan weightedLateness plan gantt chartPath
+  }
+}
+"""
+RUSH = """
+mutation($id: UUID!, $job: ShopJobInput!, $now: Int!) {
+  insertRushJob(scheduleId: $id, job: $job, now: $now, name: "Monday + rush", timeLimitS: 5) {
+    id status plan chartPath
+  }
+}
+"""
+COMPARE = "query($ids: [UUID!]!) { compareSchedules(ids: $ids) }"
+
+
+def _op(*options: tuple[str, int]) -> dict[str, Any]:
+    return {"options": [{"machine": m, "minutes": t} for m, t in options]}
+
+
+# Two looms on one day shift with a family change-over; three jobs.
+SHOP: dict[str, Any] = {
+    "machines": [
+        {"id": "loom-1", "shifts": [{"start": 0, "end": 480}]},
+        {"id": "loom-2", "shifts": [{"start": 0, "end": 480}],
+         "downtime": [{"start": 60, "end": 120}]},
+    ],
+    "jobs": [
+        {"id": "A", "family": "denim", "due": 200,
+         "operations": [_op(("loom-1", 90), ("loom-2", 100))]},
+        {"id": "B", "family": "poplin", "due": 300, "operations": [_op(("loom-1", 60))]},
+        {"id": "C", "family": "denim", "due": 400, "weight": 2,
+         "operations": [_op(("loom-2", 50)), _op(("loom-1", 40), ("loom-2", 40))]},
+    ],
+    "setups": [{"before": "denim", "after": "poplin", "minutes": 20},
+               {"before": "poplin", "after": "denim", "minutes": 20}],
+}  # fmt: skip
+
+
+async def test_schedule_rush_insertion_comparison_and_gantt_export(
+    hub_factory: HubFactory, node_factory: NodeFactory
+) -> None:
+    async with hub_factory() as hub, node_factory(hub=hub) as node:
+        operator = await operator_headers(hub, NODE_URL)
+        factory = await active_factory(node.client, operator)
+        first = (
+            await node.graphql(
+                SCHEDULE, {"factoryId": factory["id"], "input": SHOP}, headers=operator
+            )
+        )["scheduleFactory"]
+        assert first["status"] in ("optimal", "feasible")
+        assert first["weightedLateness"] == 0
+        # Every task within the shift, none on loom-2 while it is down.
+        for task in first["plan"]["tasks"]:
+            assert task["start"] - task["setup"] >= 0
+            assert task["end"] <= 480
+            if task["machine"] == "loom-2":
+                assert task["end"] <= 60 or task["start"] - task["setup"] >= 120
+        machines = {m["id"]: m for m in first["gantt"]["machines"]}
+        assert {"start": 60, "end": 120, "kind": "downtime"} in machines["loom-2"]["unavailable"]
+
+        now = 30
+        rush = {"id": "RUSH", "family": "poplin", "due": 160, "weight": 10,
+                "operations": [_op(("loom-1", 45), ("loom-2", 45))]}  # fmt: skip
+        second = (
+            await node.graphql(RUSH, {"id": first["id"], "job": rush, "now": now}, headers=operator)
+        )["insertRushJob"]
+        assert second["status"] in ("optimal", "feasible")
+        ends = {t["job"]: t["end"] for t in second["plan"]["tasks"]}
+        # Loom-1 is busy with A until 90 and needs a 20-minute change-over: 155 is the earliest.
+        assert ends["RUSH"] <= 160
+        before = {(t["job"], t["operation"]): t for t in first["plan"]["tasks"]}
+        for task in second["plan"]["tasks"]:
+            old = before.get((task["job"], task["operation"]))
+            if old is not None and old["start"] - old["setup"] < now:
+                assert task == old  # started before the rush came in: untouched
+            elif task["job"] == "RUSH" or old != task:
+                assert task["start"] - task["setup"] >= now
+
+        compared = (
+            await node.graphql(COMPARE, {"ids": [first["id"], second["id"]]}, headers=operator)
+        )["compareSchedules"]
+        assert len(compared["scenarios"]) == 2
+        assert {row["name"].split(" (")[0] for row in compared["scenarios"]} == {
+            "Monday", "Monday + rush",
+        }  # fmt: skip
+
+        png = await node.client.get(f"{second['chartPath']}.png", headers=operator)
+        assert png.status_code == 200
+        assert png.headers["content-type"] == "image/png"
+        assert png.content.startswith(b"\x89PNG")
+        svg = await node.client.get(f"{second['chartPath']}.svg", headers=operator)
+        assert svg.status_code == 200
+        assert b"<svg" in svg.content
+        bad = await node.client.get(f"{second['chartPath']}.gif", headers=operator)
+        assert bad.status_code == 422
+        anonymous = await node.client.get(f"{second['chartPath']}.png")
+        assert anonymous.status_code == 401
+        # People of another factory see nothing of this one's schedules.
+        client_id, secret = await create_client(
+            hub, org="Another Mill", org_kind="factory", scopes=["factories:write"]
+        )
+        stranger = bearer(await client_token(hub, client_id, secret, "factories:write", NODE_URL))
+        denied = await node.client.get(f"{second['chartPath']}.png", headers=stranger)
+        assert denied.status_code == 403
+
+        broken = dict(SHOP, jobs=[{"id": "X", "operations": [_op(("no-such-loom", 10))]}])
+        refused = await node.graphql(
+            SCHEDULE, {"factoryId": factory["id"], "input": broken}, headers=operator,
+            expect_errors=True,
+        )  # fmt: skip
+        assert refused["errors"][0]["extensions"]["code"] == "SCHEDULE_INVALID"
+        assert "no-such-loom" in refused["errors"][0]["message"]

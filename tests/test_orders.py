@@ -1,0 +1,367 @@
+"""Orders on a node through GraphQL: a routing imported, an order placed by a buyer, planned
+over the node's factories with an explanation, dispatched as work orders, followed through the
+twelve stages live, re-planned after a breakdown keeping finished work; infeasible orders are
+answered with the constraint."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+from collections import defaultdict
+from typing import Any
+
+from tests.conftest import HubFactory, NodeFactory
+from tests.nodes import active_factory, operator_headers
+from tests.support import InProcessService, bearer, client_token, create_client, served, subscribed
+from yunfab.processes import free_port
+
+NODE_URL = "http://zj-textile.test"
+DAYS = 8
+# Production is reported for days that have passed: the order ran last week.
+START = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=DAYS)
+
+# Weaving on looms (every test factory has them), then dyeing and packing.
+ROUTING = """
+product = "grey-shirting"
+name = "Dyed shirting, 100 m rolls"
+unit = "roll"
+
+[[steps]]
+id = "weave"
+process = "weaving"
+equipment = "air-jet-loom"
+hours_per_unit = 0.5
+unit_cost = 20.0
+yield = 0.95
+
+[[steps]]
+id = "dye"
+process = "dyeing"
+after = ["weave"]
+hours_per_unit = 0.25
+unit_cost = 8.0
+yield = 0.98
+lag_days = 1
+
+[[steps]]
+id = "pack"
+process = "packing"
+after = ["dye"]
+hours_per_unit = 0.1
+unit_cost = 1.0
+"""
+
+IMPORT = """
+mutation($text: String!) {
+  importRouting(text: $text) { product version steps { id process after yield lagDays } }
+}
+"""
+CAPACITY = """
+mutation($id: UUID!, $days: [CapacityDayInput!]!) {
+  setFactoryCapacity(factoryId: $id, days: $days)
+}
+"""
+PLACE = """
+mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id number stage status } }
+"""
+PLAN = """
+mutation($id: UUID!) {
+  planOrder(id: $id, timeLimitS: 20) {
+    version status gap bound objective explanation allocations { step factoryId day units }
+  }
+}
+"""
+DISPATCH = """
+mutation($id: UUID!) {
+  dispatchOrder(id: $id) { id factoryId step quantity daily startDate endDate status }
+}
+"""
+REPORT = """
+mutation($id: UUID!, $input: WorkReportInput!) {
+  reportWork(workOrderId: $id, input: $input) { id status made quantity }
+}
+"""
+ADVANCE = """
+mutation($id: UUID!, $stage: OrderStage!) { advanceOrder(id: $id, stage: $stage) { stage status } }
+"""
+ORDER = """
+query($id: UUID!) {
+  order(id: $id) {
+    number stage status planVersion
+    plan { version reason effect explanation allocations { step factoryId day units } }
+    workOrders { id factoryId step quantity made status daily produced }
+    progress { stage reached at }
+    events { kind stage }
+  }
+}
+"""
+BREAKDOWN = """
+mutation($input: BreakdownInput!, $asOf: Date) {
+  reportBreakdown(input: $input, asOf: $asOf) { breakdownId replanned { version reason effect } }
+}
+"""
+
+# (weaving hours, dyeing hours, packing hours, hourly rate) per factory.
+FACTORIES = [
+    (16, 0, 0, 30.0),
+    (16, 0, 0, 34.0),
+    (12, 8, 0, 32.0),
+    (0, 12, 8, 28.0),
+    (0, 10, 8, 29.0),
+]
+
+
+async def _setup(hub: InProcessService, node: InProcessService) -> dict[str, Any]:
+    operator = await operator_headers(hub, NODE_URL)
+    routing = (await node.graphql(IMPORT, {"text": ROUTING}, headers=operator))["importRouting"]
+    assert routing["version"] == 1
+    assert [s["id"] for s in routing["steps"]] == [
+        "weave",
+        "dye",
+        "pack",
+    ]
+    again = (await node.graphql(IMPORT, {"text": ROUTING}, headers=operator))["importRouting"]
+    assert again["version"] == 1  # the same routing again adds nothing
+    factories = []
+    for index, (weave, dye, pack, rate) in enumerate(FACTORIES):
+        factory = await active_factory(node.client, operator, slug=f"mill-{index}")
+        days = [
+            {"process": process, "day": (START + dt.timedelta(d)).isoformat(),
+             "availableHours": hours, "hourlyRate": rate}
+            for process, hours in (("weaving", weave), ("dyeing", dye), ("packing", pack))
+            if hours
+            for d in range(DAYS)
+        ]  # fmt: skip
+        await node.graphql(CAPACITY, {"id": factory["id"], "days": days}, headers=operator)
+        factories.append({**factory, "hours": (weave, dye, pack)})
+    buyer_id, buyer_secret = await create_client(
+        hub, org="Hangzhou Shirts Ltd", org_kind="consumer", scopes=["orders:write"]
+    )
+    buyer_token = await client_token(hub, buyer_id, buyer_secret, "orders:write", NODE_URL)
+    return {
+        "operator": operator,
+        "factories": factories,
+        "buyer": bearer(buyer_token),
+        "buyer_token": buyer_token,
+    }
+
+
+def _order(quantity: int = 200, daily_target: int = 30, **extra: Any) -> dict[str, Any]:
+    return {
+        "input": {
+            "product": "grey-shirting",
+            "quantity": quantity,
+            "startDate": START.isoformat(),
+            "dueDate": (START + dt.timedelta(DAYS - 1)).isoformat(),
+            "dailyTarget": daily_target,
+            "rampDays": 3,
+            **extra,
+        }
+    }
+
+
+def _check_capacity(allocations: list[dict[str, Any]], factories: list[dict[str, Any]]) -> None:
+    hours = {"weave": 0.5, "dye": 0.25, "pack": 0.1}
+    index = {"weave": 0, "dye": 1, "pack": 2}
+    by_id = {f["id"]: f for f in factories}
+    load: dict[tuple[str, str, str], float] = defaultdict(float)
+    for a in allocations:
+        load[(a["factoryId"], a["step"], a["day"])] += a["units"] * hours[a["step"]]
+    for (factory_id, step, _), used in load.items():
+        assert used <= by_id[factory_id]["hours"][index[step]] + 1e-6
+
+
+async def test_an_order_is_planned_dispatched_and_followed_through_twelve_stages(
+    hub_factory: HubFactory, node_factory: NodeFactory
+) -> None:
+    async with hub_factory() as hub, node_factory(hub=hub) as node:
+        setup = await _setup(hub, node)
+        operator, buyer = setup["operator"], setup["buyer"]
+        placed = (await node.graphql(PLACE, _order(), headers=buyer))["placeOrder"]
+        assert placed["stage"] == "PLACED"
+        assert placed["status"] == "OPEN"
+        order_id = placed["id"]
+
+        async with served(node.app, free_port(), lifespan="off") as url:
+            live = f'subscription {{ orderProgress(orderId: "{order_id}") {{ kind stage }} }}'
+            async with subscribed(url, live, setup["buyer_token"]) as ws:
+                await asyncio.sleep(0.2)
+                plan = (await node.graphql(PLAN, {"id": order_id}, headers=operator))["planOrder"]
+                message = json.loads(await asyncio.wait_for(ws.recv(), 10))
+                assert message["payload"]["data"]["orderProgress"] == {
+                    "kind": "planned", "stage": "PLANNED",
+                }  # fmt: skip
+
+        # The plan: within capacity, explained, every step made by at least two factories.
+        assert plan["status"] in ("optimal", "feasible")
+        assert plan["gap"] >= 0
+        _check_capacity(plan["allocations"], setup["factories"])
+        makers = defaultdict(set)
+        for a in plan["allocations"]:
+            makers[a["step"]].add(a["factoryId"])
+        assert all(len(makers[step]) >= 2 for step in ("weave", "dye", "pack"))
+        explanation = plan["explanation"]
+        assert explanation
+        assert "lines" in explanation
+        assert "mill-3/dyeing" in explanation["lines"]
+
+        work_orders = (await node.graphql(DISPATCH, {"id": order_id}, headers=operator))[
+            "dispatchOrder"
+        ]
+        assert {w["status"] for w in work_orders} == {"ISSUED"}
+        assert sum(w["quantity"] for w in work_orders if w["step"] == "pack") >= 200 - 2
+
+        # Factories confirm, get materials, make everything; the order's stage follows.
+        for kind in ("CONFIRMED", "MATERIALS_READY"):
+            for w in work_orders:
+                await node.graphql(
+                    REPORT, {"id": w["id"], "input": {"kind": kind}}, headers=operator
+                )
+        for step in ("weave", "dye", "pack"):
+            for w in (w for w in work_orders if w["step"] == step):
+                for day, units in w["daily"].items():
+                    report = {"kind": "IN_PRODUCTION", "day": day, "good": units}
+                    await node.graphql(REPORT, {"id": w["id"], "input": report}, headers=operator)
+        state = (await node.graphql(ORDER, {"id": order_id}, headers=buyer))["order"]
+        assert state["stage"] == "FINISHED"
+        assert {w["status"] for w in state["workOrders"]} == {"DONE"}
+
+        # The buyer cannot record inspection; the operator can, then shipping; the buyer
+        # confirms delivery, which closes the order.
+        denied = await node.graphql(
+            ADVANCE, {"id": order_id, "stage": "INSPECTED"}, headers=buyer, expect_errors=True
+        )
+        assert denied["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+        early = await node.graphql(
+            ADVANCE, {"id": order_id, "stage": "SHIPPED"}, headers=operator, expect_errors=True
+        )
+        assert early["errors"][0]["extensions"]["code"] == "STAGE_OUT_OF_ORDER"
+        for stage, who in (("INSPECTED", operator), ("SHIPPED", operator), ("DELIVERED", buyer)):
+            await node.graphql(ADVANCE, {"id": order_id, "stage": stage}, headers=who)
+        state = (await node.graphql(ORDER, {"id": order_id}, headers=buyer))["order"]
+        assert state["status"] == "DONE"
+        assert [p["stage"] for p in state["progress"]] == [
+            "PLACED", "ACCEPTED", "PLANNED", "DISPATCHED", "CONFIRMED", "MATERIALS_READY",
+            "IN_PRODUCTION", "SEMI_FINISHED", "FINISHED", "INSPECTED", "SHIPPED", "DELIVERED",
+        ]  # fmt: skip
+        assert all(p["reached"] for p in state["progress"])
+
+        # Another buyer sees nothing of it.
+        other_id, other_secret = await create_client(
+            hub, org="Someone Else", org_kind="consumer", scopes=["orders:read"]
+        )
+        other = bearer(await client_token(hub, other_id, other_secret, "orders:read", NODE_URL))
+        hidden = await node.graphql(ORDER, {"id": order_id}, headers=other, expect_errors=True)
+        assert hidden["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+        listed = await node.graphql("{ orders { edges { node { id } } } }", headers=other)
+        assert listed["orders"]["edges"] == []
+
+
+async def test_a_breakdown_replans_from_today_keeping_finished_work(
+    hub_factory: HubFactory, node_factory: NodeFactory
+) -> None:
+    async with hub_factory() as hub, node_factory(hub=hub) as node:
+        setup = await _setup(hub, node)
+        operator, buyer = setup["operator"], setup["buyer"]
+        order_id = (await node.graphql(PLACE, _order(), headers=buyer))["placeOrder"]["id"]
+        await node.graphql(PLAN, {"id": order_id}, headers=operator)
+        work_orders = (await node.graphql(DISPATCH, {"id": order_id}, headers=operator))[
+            "dispatchOrder"
+        ]
+        # Two days of production as planned, reported.
+        reported: dict[tuple[str, str, str], int] = {}
+        for w in work_orders:
+            for day, units in w["daily"].items():
+                if dt.date.fromisoformat(day) < START + dt.timedelta(2):
+                    report = {"kind": "IN_PRODUCTION", "day": day, "good": units}
+                    await node.graphql(REPORT, {"id": w["id"], "input": report}, headers=operator)
+                    reported[(w["step"], w["factoryId"], day)] = units
+        assert reported
+        # The busiest weaver's looms break on day 3 for three days.
+        weaving: dict[str, int] = defaultdict(int)
+        for w in work_orders:
+            if w["step"] == "weave":
+                weaving[w["factoryId"]] += w["quantity"]
+        broken = max(weaving, key=weaving.__getitem__)
+        first, last = START + dt.timedelta(2), START + dt.timedelta(4)
+        result = (
+            await node.graphql(
+                BREAKDOWN,
+                {
+                    "input": {
+                        "factoryId": broken, "process": "weaving",
+                        "firstDay": first.isoformat(), "lastDay": last.isoformat(),
+                        "note": "main drive failed",
+                    },
+                    "asOf": first.isoformat(),
+                },
+                headers=operator,
+            )
+        )["reportBreakdown"]  # fmt: skip
+        assert len(result["replanned"]) == 1
+        assert result["replanned"][0]["version"] == 2
+        assert result["replanned"][0]["effect"]
+
+        state = (await node.graphql(ORDER, {"id": order_id}, headers=operator))["order"]
+        allocations = state["plan"]["allocations"]
+        _check_capacity(allocations, setup["factories"])
+        # Finished work is kept exactly: before day 3 the plan is what was reported.
+        past = {
+            (a["step"], a["factoryId"], a["day"]): a["units"]
+            for a in allocations
+            if dt.date.fromisoformat(a["day"]) < first
+        }
+        assert set(past) == set(reported)
+        for key, units in reported.items():
+            assert abs(past[key] - units) < 1e-6
+        # The broken looms get no weaving while they are down.
+        for a in allocations:
+            if a["factoryId"] == broken and a["step"] == "weave":
+                assert not first <= dt.date.fromisoformat(a["day"]) <= last
+        # Work orders follow the new plan and keep what was made.
+        for w in state["workOrders"]:
+            made = sum(w["produced"].values())
+            assert w["made"] == made
+            assert w["quantity"] >= made
+        assert [e["kind"] for e in state["events"]][-1] == "replanned"
+
+
+async def test_an_order_that_cannot_be_planned_names_the_constraint_and_writes_nothing(
+    hub_factory: HubFactory, node_factory: NodeFactory
+) -> None:
+    async with hub_factory() as hub, node_factory(hub=hub) as node:
+        setup = await _setup(hub, node)
+        operator, buyer = setup["operator"], setup["buyer"]
+        needs_printing = ROUTING.replace('process = "packing"', 'process = "screen-printing"')
+        needs_printing = needs_printing.replace('product = "grey-shirting"', 'product = "printed"')
+        await node.graphql(IMPORT, {"text": needs_printing}, headers=operator)
+        order = _order()
+        order["input"]["product"] = "printed"
+        order_id = (await node.graphql(PLACE, order, headers=buyer))["placeOrder"]["id"]
+        refused = await node.graphql(PLAN, {"id": order_id}, headers=operator, expect_errors=True)
+        error = refused["errors"][0]
+        assert error["extensions"]["code"] == "ORDER_INFEASIBLE"
+        assert error["extensions"]["constraint"] == "NO_ELIGIBLE_FACTORY"
+        assert "pack" in error["message"]
+        state = (await node.graphql(ORDER, {"id": order_id}, headers=operator))["order"]
+        assert state["plan"] is None
+        assert state["stage"] == "PLACED"
+
+        # Bad input elsewhere: a broken routing, an unknown product, a buyer without the scope.
+        broken = await node.graphql(
+            IMPORT, {"text": ROUTING.replace('after = ["dye"]', 'after = ["spin"]')},
+            headers=operator, expect_errors=True,
+        )  # fmt: skip
+        assert broken["errors"][0]["extensions"]["code"] == "ROUTING_INVALID"
+        assert "spin" in broken["errors"][0]["message"]
+        unknown = _order()
+        unknown["input"]["product"] = "no-such-thing"
+        missing = await node.graphql(PLACE, unknown, headers=buyer, expect_errors=True)
+        assert missing["errors"][0]["extensions"]["code"] == "ROUTING_NOT_FOUND"
+        reader_id, reader_secret = await create_client(
+            hub, org="Reader Co", org_kind="consumer", scopes=["orders:read"]
+        )
+        reader = bearer(await client_token(hub, reader_id, reader_secret, "orders:read", NODE_URL))
+        denied = await node.graphql(PLACE, _order(), headers=reader, expect_errors=True)
+        assert denied["errors"][0]["extensions"]["code"] == "FORBIDDEN"
