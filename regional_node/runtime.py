@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from regional_node.alerts.engine import AlertEngine, AlertEvent
 from regional_node.audit.service import AuditLog
-from regional_node.orders.events import OrderNotice
 from regional_node.devices.models import Device, DeviceStatus
 from regional_node.devices.registry import DeviceRegistry
+from regional_node.orders.events import OrderNotice
 from regional_node.settings import NodeSettings
 from regional_node.telemetry.broker import BrokerAdmin
 from regional_node.telemetry.metrics import IngestMetrics
