@@ -226,6 +226,14 @@ async def test_an_order_is_planned_dispatched_and_followed_through_twelve_stages
         state = (await node.graphql(ORDER, {"id": order_id}, headers=buyer))["order"]
         assert state["stage"] == "FINISHED"
         assert {w["status"] for w in state["workOrders"]} == {"DONE"}
+        # Every factory kept pace with its daily plan: its delivery score says so.
+        evaluation = """query($id: UUID!) { factory(id: $id) { evaluation { scores {
+            name value inputs { name value } } } } }"""
+        shown = await node.graphql(
+            evaluation, {"id": work_orders[0]["factoryId"]}, headers=operator
+        )
+        scores = {s["name"]: s for s in shown["factory"]["evaluation"]["scores"]}
+        assert scores["delivery"]["value"] == 100
 
         # The buyer cannot record inspection; the operator can, then shipping; the buyer
         # confirms delivery, which closes the order.

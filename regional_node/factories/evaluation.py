@@ -2,8 +2,8 @@
 
 Scores run 0-100 and are null when the node has no data for them yet; `explanation` says how
 the number came about, so a buyer or an operator can check it rather than trust it. Sources grow
-with the platform: delivery needs work orders (scheduling), quality uses process stability from
-telemetry until inspection records exist (factory vision).
+with the platform: delivery keeps pace with work orders' daily plans, quality uses process
+stability from telemetry until inspection records exist (factory vision).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from regional_node.alerts.models import Alert
 from regional_node.devices.models import Device, DeviceMetric
 from regional_node.factories.models import Factory
 from regional_node.factories.repository import FactoryRepository
+from regional_node.orders.models import WorkOrder, WorkOrderStatus
 from regional_node.telemetry.models import DeadLetter, HourRollup
 from yunfab.db import utcnow
 
@@ -60,13 +61,55 @@ async def evaluate(session: AsyncSession, factory: Factory) -> Evaluation:
             await _development(session, factory),
             await _quality(session, factory, since),
             await _response(session, factory, since, now),
-            Score(
-                name="delivery",
-                value=None,
-                explanation="No work orders have been completed on this node yet; the score "
-                "is the share of work orders delivered on time once they exist.",
-            ),
+            await _delivery(session, factory, since.date(), now.date()),
         ],
+    )
+
+
+async def _delivery(
+    session: AsyncSession, factory: Factory, since: dt.date, today: dt.date
+) -> Score:
+    """How well the factory kept pace with its work orders' daily plans: for every planned day
+    that has passed, the units it had made by then (as reported per day) against the units
+    planned by then, capped at the plan. 100 is on plan every day."""
+    works = (
+        await session.scalars(
+            select(WorkOrder).where(
+                WorkOrder.factory_id == factory.id,
+                WorkOrder.status != WorkOrderStatus.CANCELLED,
+                WorkOrder.end_date >= since,
+                WorkOrder.start_date < today,
+            )
+        )
+    ).all()
+    planned_total = kept_total = 0.0
+    for work in works:
+        planned = made = 0.0
+        for day in sorted(set(work.daily) | set(work.produced)):
+            if dt.date.fromisoformat(day) >= today:
+                break
+            planned += work.daily.get(day, 0)
+            made += work.produced.get(day, 0)
+            planned_total += planned
+            kept_total += min(made, planned)
+    inputs = [
+        ScoreInput("work_orders", len(works), "work orders"),
+        ScoreInput("planned_unit_days", planned_total, "unit-days"),
+        ScoreInput("unit_days_on_plan", kept_total, "unit-days"),
+    ]
+    if planned_total == 0:
+        return Score(
+            name="delivery",
+            value=None,
+            explanation="No work order has had a planned day pass yet.",
+            inputs=inputs,
+        )
+    return Score(
+        name="delivery",
+        value=round(100.0 * kept_total / planned_total, 1),
+        explanation="For every planned day that has passed, units made by then against units "
+        "planned by then (capped at the plan), over all work orders in the window.",
+        inputs=inputs,
     )
 
 
