@@ -1,11 +1,14 @@
 """Seeded allocation instances shaped like seed 002's order: 14 processes, 62 small factories,
-30 days, 100k finished sets a day after a ramp (for tests, the demo and the benchmark)."""
+30 days, 100k finished sets a day after a ramp (for tests, the demo and the benchmark), and the
+breakdowns that re-planning is tried on."""
 
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
+from dataclasses import replace
 
-from regional_node.allocation.model import Factory, Order, Step
+from regional_node.allocation.model import Factory, Order, Plan, Step
 
 EQUIPMENT = (
     "injection-moulding-machine",
@@ -51,3 +54,25 @@ def seeded(
         )
     order = Order(quantity=daily * (days - 12), days=days, daily_target=daily, ramp_days=3)
     return steps, plants, order
+
+
+def most_loaded(steps: Sequence[Step], result: Plan) -> str:
+    """The factory with the most planned hours (the lowest id among equals)."""
+    hours_per_unit = {s.id: s.hours_per_unit for s in steps}
+    load: dict[str, float] = {}
+    for (sid, fid, _), units in result.units.items():
+        load[fid] = load.get(fid, 0.0) + units * hours_per_unit[sid]
+    return max(sorted(load), key=lambda fid: load[fid])
+
+
+def with_breakdown(
+    factories: Sequence[Factory], factory_id: str, *, first_day: int, days: int
+) -> list[Factory]:
+    """The factories with one of them down (no hours) from `first_day` for `days` days."""
+    down = range(first_day, first_day + days)
+    return [
+        replace(f, hours=tuple(0.0 if d in down else h for d, h in enumerate(f.hours)))
+        if f.id == factory_id
+        else f
+        for f in factories
+    ]
