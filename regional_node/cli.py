@@ -8,17 +8,21 @@ broker, on the broker too. Device secrets are printed once, or written to a 0600
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from regional_node.audit.service import AuditLog
 from regional_node.devices import service as devices
 from regional_node.devices.models import DeviceKind
 from regional_node.factories import service as factories
+from regional_node.factories.models import Factory
+from regional_node.factories.repository import FactoryRepository
 from regional_node.orders import routings
 from regional_node.orders import service as orders
 from regional_node.runtime import NodeRuntime, build_runtime
@@ -107,39 +111,80 @@ def factory_add(
 
     async def work(runtime: NodeRuntime, db: Database) -> dict[str, Any]:
         async with session_scope(db.sessionmaker) as session:
-            factory = await factories.invite_factory(
-                session,
-                SYSTEM,
-                runtime=runtime,
-                input=factories.NewFactory(slug=slug, name=name, organization_id=organization_id),
+            factory = await _onboard(
+                session, runtime, slug, name, organization_id, fields, activate
             )
-            if fields:
-                equipment = [
-                    factories.EquipmentInput(**item) for item in fields.pop("equipment", [])
-                ]
-                await factories.save_profile(
-                    session,
-                    SYSTEM,
-                    runtime=runtime,
-                    factory_id=factory.id,
-                    input=factories.ProfileInput(**fields, equipment=equipment or None),
-                )
-            if activate:
-                for transition in (
-                    factories.Transition.SUBMIT,
-                    factories.Transition.VERIFY,
-                    factories.Transition.ACTIVATE,
-                ):
-                    await factories.change_status(
-                        session,
-                        SYSTEM,
-                        runtime=runtime,
-                        factory_id=factory.id,
-                        transition=transition,
-                    )
             return {"id": str(factory.id), "slug": factory.slug, "status": factory.status.value}
 
     typer.echo(json.dumps(_console(_options(locals()), work), indent=2))
+
+
+@factory_app.command("import")
+def factory_import(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="JSON list of factories: slug, name, organization_id, profile fields and "
+            "capacity ([{process, from, days, hours | units, rate, downtime_hours}])."
+        ),
+    ],
+    activate: Annotated[
+        bool, typer.Option(help="Submit, verify and activate each (needs full profiles).")
+    ] = False,
+    node_name: Name = None,
+    region: Region = None,
+    industry: Industry = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Onboard many factories at once (a node taking over an existing network), with their
+    capacity calendars; all or nothing, and factories already here (by slug) are left alone."""
+    try:
+        entries = json.loads(file.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        fail(f"{file}: {exc}")
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        fail(f"{file}: expected a JSON list of factories")
+
+    async def work(runtime: NodeRuntime, db: Database) -> dict[str, Any]:
+        added = skipped = days = 0
+        async with session_scope(db.sessionmaker) as session:
+            for index, entry in enumerate(entries):
+                fields = dict(entry)
+                try:
+                    slug, name = fields.pop("slug"), fields.pop("name")
+                except KeyError as exc:
+                    fail(f"{file}: factory {index} has no {exc.args[0]}")
+                if await FactoryRepository(session).get_by_slug(slug) is not None:
+                    skipped += 1
+                    continue
+                capacity = fields.pop("capacity", [])
+                factory = await _onboard(
+                    session, runtime, slug, name, fields.pop("organization_id", None),
+                    fields, activate,
+                )  # fmt: skip
+                rows = [
+                    factories.CapacityInput(
+                        process=item["process"],
+                        day=dt.date.fromisoformat(item["from"]) + dt.timedelta(days=offset),
+                        available_hours=item.get("hours"),
+                        available_units=item.get("units"),
+                        downtime_hours=item.get("downtime_hours", 0.0),
+                        hourly_rate=item.get("rate"),
+                    )
+                    for item in capacity
+                    for offset in range(int(item.get("days", 1)))
+                ]
+                for start in range(0, len(rows), factories.MAX_CAPACITY_DAYS):
+                    await factories.set_capacity(
+                        session, SYSTEM, runtime=runtime, factory_id=factory.id,
+                        days=rows[start : start + factories.MAX_CAPACITY_DAYS],
+                    )  # fmt: skip
+                added += 1
+                days += len(rows)
+        return {"added": added, "skipped": skipped, "capacity_entries": days}
+
+    typer.echo(json.dumps(_console(_options(locals()), work)))
 
 
 @device_app.command("provision-fleet")
@@ -248,6 +293,44 @@ def routing_import(
             }
 
     typer.echo(json.dumps(_console(_options(locals()), work)))
+
+
+async def _onboard(
+    session: AsyncSession,
+    runtime: NodeRuntime,
+    slug: str,
+    name: str,
+    organization_id: str | None,
+    fields: dict[str, Any],
+    activate: bool,
+) -> Factory:
+    """Invite, fill in the profile and, with `activate`, take the factory through review."""
+    fields = dict(fields)
+    factory = await factories.invite_factory(
+        session,
+        SYSTEM,
+        runtime=runtime,
+        input=factories.NewFactory(slug=slug, name=name, organization_id=organization_id),
+    )
+    if fields:
+        equipment = [factories.EquipmentInput(**item) for item in fields.pop("equipment", [])]
+        await factories.save_profile(
+            session,
+            SYSTEM,
+            runtime=runtime,
+            factory_id=factory.id,
+            input=factories.ProfileInput(**fields, equipment=equipment or None),
+        )
+    if activate:
+        for transition in (
+            factories.Transition.SUBMIT,
+            factories.Transition.VERIFY,
+            factories.Transition.ACTIVATE,
+        ):
+            await factories.change_status(
+                session, SYSTEM, runtime=runtime, factory_id=factory.id, transition=transition
+            )
+    return factory
 
 
 def _options(values: dict[str, Any]) -> dict[str, Any]:

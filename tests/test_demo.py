@@ -1,8 +1,10 @@
 """`yunfab demo`: hub, two nodes, their brokers and simulated machines start; the hub lists both
-nodes online, telemetry reaches both nodes, a stop leaves nothing."""
+nodes online, telemetry reaches both nodes, a cloud-factory order is planned, a stop leaves
+nothing."""
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import time
@@ -33,6 +35,8 @@ def start_demo(data_dir: Path) -> tuple[subprocess.Popen[str], dict[str, str]]:
         name, _, url = line.strip().partition(": ")
         if name == "hub" or name.startswith("node "):
             urls[name] = url
+        if line.strip().startswith("order SO-"):
+            urls["cloud order"] = line.strip()
         if line.startswith("Ctrl-C") or time.monotonic() > deadline:
             break
     return demo, urls
@@ -49,7 +53,9 @@ def test_demo_lists_two_online_nodes_and_stops_cleanly(tmp_path: Path) -> None:
     demo, urls = start_demo(tmp_path / "demo")
     children: list[psutil.Process] = []
     try:
-        assert set(urls) == {"hub", "node zj-textile", "node gd-injection-moulding"}, demo.stderr
+        assert set(urls) == {
+            "hub", "node zj-textile", "node gd-injection-moulding", "cloud order",
+        }, demo.stderr  # fmt: skip
         children = psutil.Process(demo.pid).children(recursive=True)
         # The hub, two nodes, each node's Mosquitto and each node's simulated machines.
         assert len(children) == 7
@@ -74,6 +80,13 @@ def test_demo_lists_two_online_nodes_and_stops_cleanly(tmp_path: Path) -> None:
             while accepted_readings(node_url) == 0 and time.monotonic() < deadline:
                 time.sleep(0.5)
             assert accepted_readings(node_url) > 0, name
+        # Seed 002's order, planned over the moulding node's network of small factories.
+        record = tmp_path / "demo" / "nodes" / "gd-injection-moulding" / "cloud-order.json"
+        cloud = json.loads(record.read_text())
+        assert cloud["status"] in ("optimal", "feasible")
+        assert cloud["factories"] == 62
+        assert cloud["makers"] >= 2 * 14  # every process spread over several makers
+        assert cloud["order"] in urls["cloud order"]
         assert (tmp_path / "demo" / "hub" / "hub.db").exists()
         assert (tmp_path / "demo" / "nodes" / "zj-textile" / "node.db").exists()
     finally:

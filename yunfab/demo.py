@@ -9,6 +9,7 @@ installed, the nodes use an open broker on 127.0.0.1:1883 if one answers, or run
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import secrets
@@ -323,6 +324,150 @@ def provision_demo_factory(layout: DemoLayout, node: DemoNode, env: dict[str, st
     return fleet
 
 
+@dataclass(frozen=True)
+class CloudOrder:
+    """Seed 002 on the moulding node: a buyer orders 2.3 million licence plates, the node plans
+    them over a network of small factories and sends the work orders out."""
+
+    product: str = "bike-licence-plate"
+    quantity: int = 2_300_000
+    daily_target: int = 100_000
+    ramp_days: int = 7
+    days: int = 30
+    buyer: str = "Shared Bike Mobility Co."
+
+
+CLOUD_ORDER_NODE = "gd-injection-moulding"
+PLACE_ORDER = """
+mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id number } }
+"""
+PLAN_ORDER = """
+mutation($id: UUID!) { planOrder(id: $id, timeLimitS: 30) { status gap solveTimeS explanation } }
+"""
+DISPATCH_ORDER = "mutation($id: UUID!) { dispatchOrder(id: $id) { id factoryId } }"
+
+
+def _console_run(args: tuple[str, ...], env: dict[str, str], what: str) -> dict[str, Any]:
+    done = subprocess.run(
+        yunfab_argv(*args), capture_output=True, text=True, env={**os.environ, **env}, check=False
+    )
+    if done.returncode != 0:
+        raise ProcessFailed(f"{what} failed: {done.stderr.strip()}")
+    # The console prints its answer last, as JSON (log lines may come before it).
+    lines = done.stdout.splitlines()
+    for start in reversed(range(len(lines))):
+        if lines[start].startswith("{"):
+            try:
+                result: dict[str, Any] = json.loads("\n".join(lines[start:]))
+            except ValueError:
+                continue
+            return result
+    raise ProcessFailed(f"{what}: no answer in its output")
+
+
+def _token(hub_url: str, client_id: str, secret: str, scope: str, resource: str) -> str:
+    response = httpx.post(
+        f"{hub_url}/oauth/token",
+        data={"grant_type": "client_credentials", "scope": scope, "resource": resource},
+        auth=(client_id, secret),
+        timeout=10.0,
+    )
+    if response.status_code != 200:
+        raise ProcessFailed(f"token for {client_id}: {response.status_code} {response.text}")
+    token: str = response.json()["access_token"]
+    return token
+
+
+def _graphql(url: str, query: str, variables: dict[str, Any], token: str) -> dict[str, Any]:
+    response = httpx.post(
+        f"{url}/graphql",
+        json={"query": query, "variables": variables},
+        headers={"authorization": f"Bearer {token}"},
+        timeout=120.0,
+    )
+    body = response.json()
+    if body.get("errors"):
+        raise ProcessFailed(f"{query.split('(')[0].strip()}: {body['errors'][0]['message']}")
+    data: dict[str, Any] = body["data"]
+    return data
+
+
+def place_cloud_order(
+    layout: DemoLayout, node: DemoNode, node_url: str, env: dict[str, str], order: CloudOrder
+) -> dict[str, Any]:
+    """Once per data folder: onboard the factory network, import the routing, place the order
+    as the buyer and plan and dispatch it as the node operator; returns what happened."""
+    from importlib.resources import files
+
+    from regional_node.orders.routings import parse
+    from regional_node.simulator.network import cloud_network
+
+    folder = layout.node_dir(node)
+    record = folder / "cloud-order.json"
+    if record.exists():
+        kept: dict[str, Any] = json.loads(record.read_text())
+        return kept
+    env = {**DEMO_ENV, **env}
+    template = files("regional_node.orders") / "templates" / f"{order.product}.toml"
+    routing = parse(template.read_text(encoding="utf-8"), source=template.name)
+    start = dt.datetime.now(dt.UTC).date()
+    network = folder / "cloud-factories.json"
+    network.write_text(json.dumps(cloud_network(routing, start=start, days=order.days)))
+    data = ("--data-dir", str(folder))
+    imported = _console_run(
+        ("node", "factory", "import", str(network), "--activate", *data), env, "factory import"
+    )
+    routing_file = folder / template.name
+    routing_file.write_text(template.read_text(encoding="utf-8"))
+    _console_run(("node", "routing", "import", str(routing_file), *data), env, "routing import")
+    buyer = _console_run(
+        (
+            "hub", "client", "create", "--org", order.buyer, "--create-org", "consumer",
+            "--name", "procurement", "--kind", "platform", "--scope", "orders:write",
+            "--data-dir", str(layout.data_dir / "hub"),
+        ),
+        {},
+        "buyer client",
+    )  # fmt: skip
+    buyer_token = _token(
+        layout.hub_url, buyer["client_id"], buyer["client_secret"], "orders:write", node_url
+    )
+    placed = _graphql(
+        node_url,
+        PLACE_ORDER,
+        {"input": {
+            "product": order.product, "quantity": order.quantity,
+            "startDate": start.isoformat(),
+            "dueDate": (start + dt.timedelta(days=order.days - 1)).isoformat(),
+            "dailyTarget": order.daily_target, "rampDays": order.ramp_days,
+        }},
+        buyer_token,
+    )["placeOrder"]  # fmt: skip
+    credentials = node_credentials(layout, node)
+    operator = _token(
+        layout.hub_url,
+        credentials["YUNFAB_NODE_CLIENT_ID"],
+        credentials["YUNFAB_NODE_CLIENT_SECRET"],
+        "nodes:register",
+        node_url,
+    )
+    plan = _graphql(node_url, PLAN_ORDER, {"id": placed["id"]}, operator)["planOrder"]
+    work = _graphql(node_url, DISPATCH_ORDER, {"id": placed["id"]}, operator)["dispatchOrder"]
+    summary = {
+        "order": placed["number"],
+        "id": placed["id"],
+        "factories": imported["added"],
+        "status": plan["status"],
+        "gap": plan["gap"],
+        "solve_time_s": round(plan["solveTimeS"], 2),
+        "summary": plan["explanation"].get("summary"),
+        "work_orders": len(work),
+        "makers": len({w["factoryId"] for w in work}),
+    }
+    record.write_text(json.dumps(summary, indent=2))
+    return summary
+
+
 def sim_spec(layout: DemoLayout, node: DemoNode, fleet: Path, broker_url: str) -> ProcessSpec:
     return ProcessSpec(
         name=f"sim {node.name}",
@@ -396,6 +541,15 @@ def run_demo(data_dir: Path, host: str, port: int) -> int:
                 continue
             fleet = provision_demo_factory(layout, demo_node, node_env(demo_node, broker))
             supervisor.start(sim_spec(layout, demo_node, fleet, broker.url))
+        cloud: dict[str, Any] | None = None
+        for demo_node, node_port, broker in zip(
+            DEMO_NODES, layout.node_ports, brokers, strict=True
+        ):
+            if demo_node.name == CLOUD_ORDER_NODE:
+                cloud = place_cloud_order(
+                    layout, demo_node, layout.url(node_port), node_env(demo_node, broker),
+                    CloudOrder(),
+                )  # fmt: skip
         expected = {node.name for node in DEMO_NODES}
         hub.wait_ready(ONLINE_TIMEOUT_S, check=lambda: expected <= online_nodes(layout.hub_url))
         typer.echo(f"hub: {layout.hub_url}")
@@ -408,6 +562,13 @@ def run_demo(data_dir: Path, host: str, port: int) -> int:
                 typer.echo(
                     f"  {factory.devices} simulated {factory.machines.replace('_', ' ')} "
                     f"machines ({factory.protocol}) of {factory.slug} -> {broker.url}"
+                )
+            if cloud is not None and node_spec.name == CLOUD_ORDER_NODE:
+                typer.echo(
+                    f"  order {cloud['order']}: {CloudOrder().quantity:,} sets over "
+                    f"{cloud['factories']} small factories, planned {cloud['status']} "
+                    f"(gap {cloud['gap']:.2%}, {cloud['solve_time_s']} s), "
+                    f"{cloud['work_orders']} work orders to {cloud['makers']} of them"
                 )
         typer.echo(f"GraphiQL: {layout.hub_url}/graphql?q={quote(TRY_QUERY)}")
         typer.echo(f"data and logs: {layout.data_dir}")
