@@ -118,6 +118,23 @@ async def test_schedule_rush_insertion_comparison_and_gantt_export(
         denied = await node.client.get(f"{second['chartPath']}.png", headers=stranger)
         assert denied.status_code == 403
 
+        # Sizes are checked before the solver runs, for a rush job too: input comes as
+        # variables, which the query's token limit does not count.
+        huge_rush = {"id": "HUGE", "operations": [_op(("loom-1", 1))] * 2000}
+        too_big = await node.graphql(
+            RUSH, {"id": second["id"], "job": huge_rush, "now": now}, headers=operator,
+            expect_errors=True,
+        )  # fmt: skip
+        assert too_big["errors"][0]["extensions"]["code"] == "SCHEDULE_INVALID"
+        assert "operations" in too_big["errors"][0]["message"]
+        crowded = dict(SHOP, machines=[{"id": f"m-{i}"} for i in range(1000)])
+        too_many = await node.graphql(
+            SCHEDULE, {"factoryId": factory["id"], "input": crowded}, headers=operator,
+            expect_errors=True,
+        )  # fmt: skip
+        assert too_many["errors"][0]["extensions"]["code"] == "SCHEDULE_INVALID"
+        assert "machines" in too_many["errors"][0]["message"]
+
         broken = dict(SHOP, jobs=[{"id": "X", "operations": [_op(("no-such-loom", 10))]}])
         refused = await node.graphql(
             SCHEDULE, {"factoryId": factory["id"], "input": broken}, headers=operator,

@@ -96,6 +96,8 @@ query($id: UUID!) {
   }
 }
 """
+# What a buyer asks: the plan without its costs and explanation (the operator's business).
+BUYER_ORDER = ORDER.replace("plan { version reason effect explanation", "plan { version reason")
 BREAKDOWN = """
 mutation($input: BreakdownInput!, $asOf: Date) {
   reportBreakdown(input: $input, asOf: $asOf) { breakdownId replanned { version reason effect } }
@@ -112,7 +114,12 @@ FACTORIES = [
 ]
 
 
-async def _setup(hub: InProcessService, node: InProcessService) -> dict[str, Any]:
+async def _setup(
+    hub: InProcessService,
+    node: InProcessService,
+    start: dt.date = START,
+    first_factory_org: str | None = None,
+) -> dict[str, Any]:
     operator = await operator_headers(hub, NODE_URL)
     routing = (await node.graphql(IMPORT, {"text": ROUTING}, headers=operator))["importRouting"]
     assert routing["version"] == 1
@@ -125,9 +132,12 @@ async def _setup(hub: InProcessService, node: InProcessService) -> dict[str, Any
     assert again["version"] == 1  # the same routing again adds nothing
     factories = []
     for index, (weave, dye, pack, rate) in enumerate(FACTORIES):
-        factory = await active_factory(node.client, operator, slug=f"mill-{index}")
+        factory = await active_factory(
+            node.client, operator, slug=f"mill-{index}",
+            organization_id=first_factory_org if index == 0 else None,
+        )  # fmt: skip
         days = [
-            {"process": process, "day": (START + dt.timedelta(d)).isoformat(),
+            {"process": process, "day": (start + dt.timedelta(d)).isoformat(),
              "availableHours": hours, "hourlyRate": rate}
             for process, hours in (("weaving", weave), ("dyeing", dye), ("packing", pack))
             if hours
@@ -147,13 +157,15 @@ async def _setup(hub: InProcessService, node: InProcessService) -> dict[str, Any
     }
 
 
-def _order(quantity: int = 200, daily_target: int = 30, **extra: Any) -> dict[str, Any]:
+def _order(
+    quantity: int = 200, daily_target: int = 30, start: dt.date = START, **extra: Any
+) -> dict[str, Any]:
     return {
         "input": {
             "product": "grey-shirting",
             "quantity": quantity,
-            "startDate": START.isoformat(),
-            "dueDate": (START + dt.timedelta(DAYS - 1)).isoformat(),
+            "startDate": start.isoformat(),
+            "dueDate": (start + dt.timedelta(DAYS - 1)).isoformat(),
             "dailyTarget": daily_target,
             "rampDays": 3,
             **extra,
@@ -212,7 +224,27 @@ async def test_an_order_is_planned_dispatched_and_followed_through_twelve_stages
         assert {w["status"] for w in work_orders} == {"ISSUED"}
         assert sum(w["quantity"] for w in work_orders if w["step"] == "pack") >= 200 - 2
 
+        # The buyer sees the plan, not the factories' rates, costs and capacity behind it.
+        seen = (await node.graphql(BUYER_ORDER, {"id": order_id}, headers=buyer))["order"]
+        assert sorted(map(str, seen["plan"]["allocations"])) == sorted(
+            map(str, plan["allocations"])
+        )
+        for field in ("explanation", "effect", "objective", "bound"):
+            query = f"query($id: UUID!) {{ order(id: $id) {{ plan {{ version {field} }} }} }}"
+            hidden = await node.graphql(query, {"id": order_id}, headers=buyer, expect_errors=True)
+            assert hidden["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+            assert hidden["errors"][0]["path"][-1] == field
+            assert (hidden["data"]["order"]["plan"] or {}).get(field) is None
+            shown = await node.graphql(query, {"id": order_id}, headers=operator)
+            assert shown["order"]["plan"][field] is not None or field == "effect"
+
         # Factories confirm, get materials, make everything; the order's stage follows.
+        giant = {"kind": "IN_PRODUCTION", "day": START.isoformat(), "scrap": 2_000_000_000}
+        refused = await node.graphql(
+            REPORT, {"id": work_orders[0]["id"], "input": giant}, headers=operator,
+            expect_errors=True,
+        )  # fmt: skip
+        assert refused["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
         for kind in ("CONFIRMED", "MATERIALS_READY"):
             for w in work_orders:
                 await node.graphql(
@@ -223,7 +255,7 @@ async def test_an_order_is_planned_dispatched_and_followed_through_twelve_stages
                 for day, units in w["daily"].items():
                     report = {"kind": "IN_PRODUCTION", "day": day, "good": units}
                     await node.graphql(REPORT, {"id": w["id"], "input": report}, headers=operator)
-        state = (await node.graphql(ORDER, {"id": order_id}, headers=buyer))["order"]
+        state = (await node.graphql(BUYER_ORDER, {"id": order_id}, headers=buyer))["order"]
         assert state["stage"] == "FINISHED"
         assert {w["status"] for w in state["workOrders"]} == {"DONE"}
         # Every factory kept pace with its daily plan: its delivery score says so.
@@ -247,7 +279,7 @@ async def test_an_order_is_planned_dispatched_and_followed_through_twelve_stages
         assert early["errors"][0]["extensions"]["code"] == "STAGE_OUT_OF_ORDER"
         for stage, who in (("INSPECTED", operator), ("SHIPPED", operator), ("DELIVERED", buyer)):
             await node.graphql(ADVANCE, {"id": order_id, "stage": stage}, headers=who)
-        state = (await node.graphql(ORDER, {"id": order_id}, headers=buyer))["order"]
+        state = (await node.graphql(BUYER_ORDER, {"id": order_id}, headers=buyer))["order"]
         assert state["status"] == "DONE"
         assert [p["stage"] for p in state["progress"]] == [
             "PLACED", "ACCEPTED", "PLANNED", "DISPATCHED", "CONFIRMED", "MATERIALS_READY",
@@ -335,6 +367,138 @@ async def test_a_breakdown_replans_from_today_keeping_finished_work(
         assert [e["kind"] for e in state["events"]][-1] == "replanned"
 
 
+async def test_orders_share_the_calendars_and_a_breakdown_ahead_replans_from_today(
+    hub_factory: HubFactory, node_factory: NodeFactory
+) -> None:
+    """Two orders on the same factories book hours once; a breakdown two days ahead re-plans
+    from today (the days before it are still to be made), re-plans the order not yet
+    dispatched too, does not fail because a dyer reported before its weaver, and shows a
+    factory that reports it none of the orders' plans."""
+    today = dt.datetime.now(dt.UTC).date()
+    start = today - dt.timedelta(2)
+    async with hub_factory() as hub, node_factory(hub=hub) as node:
+        mill_id, mill_secret = await create_client(
+            hub, org="Keqiao Weavers", org_kind="factory", scopes=["factories:write"]
+        )
+        mill_org = (
+            await hub.graphql(
+                "{ viewer { organizationId } }",
+                headers=bearer(await client_token(hub, mill_id, mill_secret, "factories:write")),
+            )
+        )["viewer"]["organizationId"]
+        mill = bearer(await client_token(hub, mill_id, mill_secret, "factories:write", NODE_URL))
+        setup = await _setup(hub, node, start=start, first_factory_org=mill_org)
+        operator, buyer = setup["operator"], setup["buyer"]
+        first = (await node.graphql(PLACE, _order(start=start), headers=buyer))["placeOrder"]
+        await node.graphql(PLAN, {"id": first["id"]}, headers=operator)
+        work_orders = (await node.graphql(DISPATCH, {"id": first["id"]}, headers=operator))[
+            "dispatchOrder"
+        ]
+        second = (
+            await node.graphql(PLACE, _order(150, 20, start=start), headers=buyer)
+        )["placeOrder"]  # fmt: skip
+        await node.graphql(PLAN, {"id": second["id"]}, headers=operator)
+
+        async def allocations(order_id: str) -> list[dict[str, Any]]:
+            state = (await node.graphql(ORDER, {"id": order_id}, headers=operator))["order"]
+            return list(state["plan"]["allocations"])
+
+        # The second order is planned on the hours the first one left.
+        _check_capacity(
+            await allocations(first["id"]) + await allocations(second["id"]), setup["factories"]
+        )
+
+        # A dyer reports yesterday's units before any weaver has reported.
+        dyer = next(w for w in work_orders if w["step"] == "dye")
+        yesterday = (today - dt.timedelta(1)).isoformat()
+        report = {"kind": "IN_PRODUCTION", "day": yesterday, "good": 5}
+        await node.graphql(REPORT, {"id": dyer["id"], "input": report}, headers=operator)
+
+        # A weaver both orders have weaving with in two days' time breaks down then.
+        down_first, down_last = today + dt.timedelta(2), today + dt.timedelta(3)
+        window = (down_first.isoformat(), down_last.isoformat())
+        weaving: dict[str, float] = defaultdict(float)
+        for a in await allocations(second["id"]):
+            if a["step"] == "weave" and window[0] <= a["day"] <= window[1]:
+                weaving[a["factoryId"]] += a["units"]
+        dispatched_there = {
+            w["factoryId"]
+            for w in work_orders
+            if w["step"] == "weave"
+            and min(w["daily"]) <= window[1]
+            and max(w["daily"]) >= window[0]
+        }
+        assert set(weaving) & dispatched_there
+        broken = max(set(weaving) & dispatched_there, key=weaving.__getitem__)
+        result = (
+            await node.graphql(
+                BREAKDOWN,
+                {"input": {"factoryId": broken, "process": "weaving",
+                           "firstDay": down_first.isoformat(), "lastDay": down_last.isoformat()}},
+                headers=operator,
+            )
+        )["reportBreakdown"]  # fmt: skip
+        assert result["breakdownId"]
+        assert len(result["replanned"]) == 2  # the dispatched order and the planned one
+        # A re-plan "as of" a day ahead would keep the days until then as made (nothing).
+        ahead = await node.graphql(
+            BREAKDOWN,
+            {"input": {"factoryId": broken, "firstDay": window[0], "lastDay": window[1]},
+             "asOf": (today + dt.timedelta(5)).isoformat()},
+            headers=operator, expect_errors=True,
+        )  # fmt: skip
+        assert ahead["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
+        state = (await node.graphql(ORDER, {"id": first["id"]}, headers=operator))["order"]
+        effect = state["plan"]["effect"]
+        assert effect["as_of"] == today.isoformat()
+        # The dyer's report is kept on its work order, not counted on by the re-plan.
+        assert effect["reports_ahead"] == [
+            {"step": "dye", "factory": effect["reports_ahead"][0]["factory"],
+             "day": yesterday, "reported": 5.0, "kept": 0.0},
+        ]  # fmt: skip
+        # Today and tomorrow are still to be made: the re-plan weaves on them.
+        soon = [
+            a for a in state["plan"]["allocations"]
+            if a["step"] == "weave" and today.isoformat() <= a["day"] < window[0]
+        ]  # fmt: skip
+        assert sum(a["units"] for a in soon) > 0
+        dyed = next(w for w in state["workOrders"] if w["id"] == dyer["id"])
+        assert dyed["made"] == 5
+        assert dyed["produced"] == {yesterday: 5}
+        both = await allocations(first["id"]) + await allocations(second["id"])
+        _check_capacity(both, setup["factories"])
+        for a in both:
+            if a["factoryId"] == broken and a["step"] == "weave":
+                assert not window[0] <= a["day"] <= window[1]
+
+        # The first mill's people may report a breakdown there; the orders it re-plans are
+        # not theirs to read.
+        mill_0 = setup["factories"][0]["id"]
+        versions = {
+            o["id"]: (await node.graphql(ORDER, {"id": o["id"]}, headers=operator))["order"][
+                "planVersion"
+            ]
+            for o in (first, second)
+        }
+        theirs = (
+            await node.graphql(
+                BREAKDOWN,
+                {"input": {"factoryId": mill_0, "firstDay": start.isoformat(),
+                           "lastDay": (start + dt.timedelta(DAYS - 1)).isoformat()}},
+                headers=mill,
+            )
+        )["reportBreakdown"]  # fmt: skip
+        assert theirs["breakdownId"]
+        assert theirs["replanned"] == []
+        after = {
+            o["id"]: (await node.graphql(ORDER, {"id": o["id"]}, headers=operator))["order"][
+                "planVersion"
+            ]
+            for o in (first, second)
+        }
+        assert any(after[k] == versions[k] + 1 for k in versions)  # something was re-planned
+
+
 async def test_an_order_that_cannot_be_planned_names_the_constraint_and_writes_nothing(
     hub_factory: HubFactory, node_factory: NodeFactory
 ) -> None:
@@ -363,6 +527,23 @@ async def test_an_order_that_cannot_be_planned_names_the_constraint_and_writes_n
         )  # fmt: skip
         assert broken["errors"][0]["extensions"]["code"] == "ROUTING_INVALID"
         assert "spin" in broken["errors"][0]["message"]
+        import_json = (
+            'mutation($text: String!) { importRouting(text: $text, format: "json") { version } }'
+        )
+        for cost in ("NaN", "Infinity", "1e300", "true"):
+            text = (
+                '{"product": "nan-cost", "steps": [{"id": "weave", "process": "weaving", '
+                f'"hours_per_unit": 0.5, "unit_cost": {cost}}}]}}'
+            )
+            bad = await node.graphql(
+                import_json, {"text": text}, headers=operator, expect_errors=True
+            )
+            assert bad["errors"][0]["extensions"]["code"] == "ROUTING_INVALID", cost
+            assert "unit_cost" in bad["errors"][0]["message"]
+        huge = await node.graphql(
+            PLACE, _order(quantity=2_000_000_000), headers=buyer, expect_errors=True
+        )
+        assert huge["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
         unknown = _order()
         unknown["input"]["product"] = "no-such-thing"
         missing = await node.graphql(PLACE, unknown, headers=buyer, expect_errors=True)

@@ -3,7 +3,8 @@
 A factory's capacity calendar is per process and day, so the model sees one "line" per factory
 and process: the steps of a routing that share a process share that line's hours. Eligibility
 is the line's process plus the step's equipment type (as an `equipment:` skill) and skills.
-Breakdowns take the line's hours away for their days.
+Breakdowns take the line's hours away for their days, and the plans in force of the node's
+other open orders take the hours they booked: orders share the factories' calendars.
 """
 
 from __future__ import annotations
@@ -19,8 +20,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from regional_node.allocation import model
 from regional_node.factories.models import CapacityDay, Equipment, Factory, FactoryStatus
-from regional_node.orders.models import Breakdown, Order
-from regional_node.orders.routings import RoutingStep
+from regional_node.orders.models import (
+    Breakdown,
+    Order,
+    OrderPlan,
+    OrderStage,
+    OrderStatus,
+    PlanAllocation,
+    Routing,
+)
+from regional_node.orders.routings import RoutingStep, steps_from_json
+
+BOOKING = [
+    OrderStage.PLANNED, OrderStage.DISPATCHED, OrderStage.CONFIRMED, OrderStage.MATERIALS_READY,
+    OrderStage.IN_PRODUCTION, OrderStage.SEMI_FINISHED,
+]  # fmt: skip
+"""Stages in which an order's plan holds factory hours: planned, and not yet all made."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +99,7 @@ async def load_inputs(
         )
     ).all()
     down = await _down_days(session, start, last)
+    booked = await _booked_hours(session, order, start, last)
     # Hours per unit of a process, for calendars given in units: its fastest step.
     unit_hours = {p: min(s.hours_per_unit for s in routing if s.process == p) for p in processes}
     standard_rate = {
@@ -108,7 +124,8 @@ async def load_inputs(
             row.day,
         ) in down:
             available = 0.0
-        days[index] = max(0.0, available - row.downtime_hours)
+        booked_here = booked.get((row.factory_id, row.process, row.day), 0.0)
+        days[index] = max(0.0, available - row.downtime_hours - booked_here)
         if row.hourly_rate is not None:
             rates[key].append(row.hourly_rate)
     lines: dict[str, Line] = {}
@@ -154,6 +171,46 @@ async def _down_days(
             down.add((row.factory_id, row.process, day))
             day += dt.timedelta(days=1)
     return down
+
+
+async def _booked_hours(
+    session: AsyncSession, order: Order, first: dt.date, last: dt.date
+) -> dict[tuple[uuid.UUID, str, dt.date], float]:
+    """(factory, process, day) -> hours the plans in force of the node's other open orders
+    give that line: without them, two orders would each be planned on the same hours."""
+    rows = (
+        await session.execute(
+            select(
+                Order.routing_id,
+                PlanAllocation.step,
+                PlanAllocation.factory_id,
+                PlanAllocation.day,
+                PlanAllocation.units,
+            )
+            .join(OrderPlan, PlanAllocation.plan_id == OrderPlan.id)
+            .join(
+                Order,
+                (Order.id == OrderPlan.order_id) & (Order.plan_version == OrderPlan.version),
+            )
+            .where(
+                Order.id != order.id,
+                Order.status == OrderStatus.OPEN,
+                Order.stage.in_(BOOKING),
+                PlanAllocation.day >= first,
+                PlanAllocation.day <= last,
+            )
+        )
+    ).all()
+    steps: dict[uuid.UUID, dict[str, RoutingStep]] = {}
+    booked: dict[tuple[uuid.UUID, str, dt.date], float] = defaultdict(float)
+    for routing_id, step_id, factory_id, day, units in rows:
+        if routing_id not in steps:
+            routing = await session.get(Routing, routing_id)
+            assert routing is not None  # a foreign key
+            steps[routing_id] = {s.id: s for s in steps_from_json(routing.steps)}
+        step = steps[routing_id][step_id]
+        booked[(factory_id, step.process, day)] += units * step.hours_per_unit
+    return booked
 
 
 def by_factory_step(

@@ -26,13 +26,16 @@ import re
 import tomllib
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from regional_node.allocation.model import AllocationError, Step, required_units
 from yunfab.errors import InvalidInput
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 MAX_STEPS = 200
+MIN_HOURS = 1e-6
+"""Hours per unit below this (3.6 ms) are a typo, and dividing a cost by them overflows."""
+MAX_UNIT_COST = 1e9
 
 
 class RoutingInvalid(InvalidInput):
@@ -159,15 +162,22 @@ def _step(raw: Any, where: str) -> RoutingStep:
         raise RoutingInvalid(f"{where}.equipment: a lowercase slug")
     skills, after = raw.get("skills", []), raw.get("after", [])
     for key, value in (("skills", skills), ("after", after)):
-        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-            raise RoutingInvalid(f"{where}.{key}: a list of names")
+        if (
+            not isinstance(value, list)
+            or len(value) > MAX_STEPS
+            or not all(isinstance(v, str) and 0 < len(v) <= 100 for v in value)
+        ):
+            raise RoutingInvalid(f"{where}.{key}: a list of names (at most {MAX_STEPS})")
     hours, cost = raw.get("hours_per_unit"), raw.get("unit_cost", 0.0)
-    if not isinstance(hours, int | float) or isinstance(hours, bool) or not 0 < hours <= 1000:
-        raise RoutingInvalid(f"{where}.hours_per_unit: a positive number of hours")
-    if not isinstance(cost, int | float) or isinstance(cost, bool) or cost < 0:
-        raise RoutingInvalid(f"{where}.unit_cost: a number, not negative")
+    if not _number(hours) or not MIN_HOURS <= hours <= 1000:
+        raise RoutingInvalid(
+            f"{where}.hours_per_unit: a number of hours, {MIN_HOURS:g} to 1000 (a unit)"
+        )
+    # NaN passes `cost < 0`: bounds are written so that it fails them (and infinity too).
+    if not _number(cost) or not 0 <= cost <= MAX_UNIT_COST:
+        raise RoutingInvalid(f"{where}.unit_cost: a number, 0 to {MAX_UNIT_COST:g}")
     good = raw.get("yield", 1.0)
-    if not isinstance(good, int | float) or isinstance(good, bool) or not 0 < good <= 1:
+    if not _number(good) or not 0 < good <= 1:
         raise RoutingInvalid(f"{where}.yield: in (0, 1]")
     lag = raw.get("lag_days", 0)
     if not isinstance(lag, int) or isinstance(lag, bool) or not 0 <= lag <= 60:
@@ -187,6 +197,11 @@ def _step(raw: Any, where: str) -> RoutingStep:
         yield_=float(good),
         lag_days=lag,
     )
+
+
+def _number(value: Any) -> TypeGuard[int | float]:
+    """An int or a float, not a bool (TOML's and JSON's true are ints to Python)."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def steps_from_json(rows: list[dict[str, Any]]) -> tuple[RoutingStep, ...]:

@@ -20,6 +20,11 @@ from yunfab.errors import InvalidInput, NotFound
 from yunfab.subject import Subject
 
 MAX_OPERATIONS = 2000
+MAX_MACHINES = 500
+MAX_OPTIONS = 20_000
+"""(operation, machine) pairs: CP-SAT gets an interval for each."""
+MAX_WINDOWS = 20_000
+"""Shift and downtime windows over all machines, and setup pairs."""
 
 
 class ScheduleNotFound(NotFound):
@@ -106,9 +111,24 @@ def plan_from_json(data: dict[str, Any]) -> shop.ShopPlan:
 
 
 def _check_size(problem: shop.Problem) -> None:
+    """The problem's size, before the solver sees it: input comes as variables, which the
+    GraphQL token limit does not count."""
     operations = sum(len(j.operations) for j in problem.jobs)
     if operations > MAX_OPERATIONS:
         raise ScheduleInvalid(f"at most {MAX_OPERATIONS} operations in one schedule")
+    if len(problem.machines) > MAX_MACHINES:
+        raise ScheduleInvalid(f"at most {MAX_MACHINES} machines in one schedule")
+    if sum(len(op.options) for j in problem.jobs for op in j.operations) > MAX_OPTIONS:
+        raise ScheduleInvalid(f"at most {MAX_OPTIONS} machine options over all operations")
+    windows = sum(len(m.shifts) + len(m.downtime) for m in problem.machines)
+    if windows > MAX_WINDOWS or len(problem.setups) > MAX_WINDOWS:
+        raise ScheduleInvalid(f"at most {MAX_WINDOWS} shift and downtime windows, and setups")
+
+
+def _check_name(name: str) -> str:
+    if not 1 <= len(name.strip()) <= 200:
+        raise ScheduleInvalid("name: 1 to 200 characters")
+    return name.strip()
 
 
 async def create_schedule(
@@ -117,6 +137,7 @@ async def create_schedule(
 ) -> FactorySchedule:  # fmt: skip
     factory = await get_factory(session, factory_id)
     await runtime.authorizer.check(subject, "node.schedule.manage", factory_resource(factory))
+    _check_name(name)
     _check_size(problem)
     try:
         plan = await asyncio.to_thread(
@@ -138,7 +159,12 @@ async def insert_rush(
     base = await get_schedule(session, subject, runtime=runtime, schedule_id=schedule_id)
     factory = await get_factory(session, base.factory_id)
     await runtime.authorizer.check(subject, "node.schedule.manage", factory_resource(factory))
+    _check_name(name)
     problem = problem_from_json(base.problem)
+    try:
+        _check_size(shop.add_job(problem, rush))
+    except shop.ShopError as exc:
+        raise ScheduleInvalid(str(exc)) from exc
     objective = shop.Objective(**base.plan.get("objective_weights", {}))
     objective = shop.Objective(
         lateness=objective.lateness, makespan=objective.makespan, changes=change_penalty
@@ -160,8 +186,6 @@ async def _store(
     session: AsyncSession, subject: Subject, factory_id: uuid.UUID, slug: str, name: str,
     problem: shop.Problem, plan: shop.ShopPlan, objective: shop.Objective | None = None,
 ) -> FactorySchedule:  # fmt: skip
-    if not 1 <= len(name.strip()) <= 200:
-        raise ScheduleInvalid("name: 1 to 200 characters")
     stored = plan.as_json()
     if objective is not None:
         stored["objective_weights"] = {
@@ -169,7 +193,7 @@ async def _store(
         }  # fmt: skip
     row = FactorySchedule(
         factory_id=factory_id,
-        name=name.strip(),
+        name=_check_name(name),
         problem=problem_json(problem),
         plan=stored,
         created_by=subject.label,

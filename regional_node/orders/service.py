@@ -44,6 +44,8 @@ from yunfab.subject import Subject
 PLAN_TIME_LIMIT_S = 30.0
 WEIGHTS = model.Weights()
 ORDER_OF_WORK = list(WorkOrderStatus)
+MAX_QUANTITY = 10_000_000
+"""Units of one order: work orders (through yields) and reports stay far from 32-bit counts."""
 
 
 class RoutingNotFound(NotFound):
@@ -177,10 +179,10 @@ async def place_order(
     if not SLUG.match(input.product):
         raise InvalidInput("product: a lowercase slug")
     start = input.start_date or utcnow().date()
-    if input.quantity <= 0:
-        raise InvalidInput("quantity: positive")
-    if input.daily_target <= 0:
-        raise InvalidInput("dailyTarget: positive")
+    if not 0 < input.quantity <= MAX_QUANTITY:
+        raise InvalidInput(f"quantity: positive, at most {MAX_QUANTITY:,}")
+    if not 0 < input.daily_target <= MAX_QUANTITY:
+        raise InvalidInput(f"dailyTarget: positive, at most {MAX_QUANTITY:,}")
     if input.due_date < start:
         raise InvalidInput(f"dueDate {input.due_date} is before the start {start}")
     if (input.due_date - start).days > 366:
@@ -273,9 +275,10 @@ async def routing_steps(session: AsyncSession, order: Order) -> tuple[RoutingSte
 async def plan_order(
     session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, order_id: uuid.UUID,
     time_limit_s: float = PLAN_TIME_LIMIT_S,
-) -> OrderPlan:  # fmt: skip
+) -> tuple[OrderPlan, Order]:  # fmt: skip
     """Allocate the order over the node's active factories. An order that cannot be planned is
-    refused with the constraint that makes it so; nothing is written then."""
+    refused with the constraint that makes it so; nothing is written then. Returns the plan
+    and its order."""
     order = await get_order(
         session, subject, runtime=runtime, order_id=order_id, action="node.order.plan", lock=True
     )
@@ -304,7 +307,7 @@ async def plan_order(
         "version": row.version, "status": row.status, "gap": row.gap,
         "missing": result.missing, "weak_points": result.weak_points,
     })  # fmt: skip
-    return row
+    return row, order
 
 
 def _named(data: dict[str, Any], inputs: planning.PlanningInputs) -> dict[str, Any]:
@@ -506,13 +509,17 @@ async def report_progress(
     report: Report,
 ) -> WorkOrder:  # fmt: skip
     """A factory reports on its work order; the order's stage follows."""
-    work = await session.get(WorkOrder, work_order_id, with_for_update=True)
+    work = await session.get(WorkOrder, work_order_id)
     if work is None:
         raise WorkOrderNotFound(f"no work order {work_order_id} on this node")
     factory = await get_factory(session, work.factory_id)
     await runtime.authorizer.check(subject, "node.workorder.report", factory_resource(factory))
+    # The order's row first, then the work order's: plans, re-plans and cancels take them in
+    # that order, so a report and a re-plan wait on each other instead of deadlocking.
     order = await session.get(Order, work.order_id, with_for_update=True)
     assert order is not None
+    work = await session.get(WorkOrder, work_order_id, with_for_update=True, populate_existing=True)
+    assert work is not None
     _open(order)
     if work.status is WorkOrderStatus.CANCELLED:
         raise Conflict("the work order was cancelled by a re-plan")
@@ -530,7 +537,8 @@ async def report_progress(
             )
         if report.day > utcnow().date() + dt.timedelta(days=1):
             raise InvalidInput(f"day {report.day} is in the future")
-        if work.made + report.good > 10 * max(work.quantity, 1):
+        ceiling = 10 * max(work.quantity, 1)
+        if work.made + report.good > ceiling or work.scrapped + report.scrap > ceiling:
             raise InvalidInput("far more units than the work order asks for: check the report")
         key = report.day.isoformat()
         work.produced = {**work.produced, key: work.produced.get(key, 0) + report.good}
@@ -705,9 +713,12 @@ class NewBreakdown:
 async def report_breakdown(
     session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, input: NewBreakdown,
     as_of: dt.date | None = None, time_limit_s: float = PLAN_TIME_LIMIT_S,
-) -> tuple[Breakdown, list[OrderPlan]]:  # fmt: skip
+) -> tuple[Breakdown, list[tuple[OrderPlan, Order]]]:  # fmt: skip
     """Equipment at a factory is down for some days (from an alert or the operator): its
-    capacity goes, and every open order with work there from then on is re-planned."""
+    capacity goes, and every open order with work there on those days (work orders, or a plan
+    not yet dispatched) is re-planned from `as_of` (default today). The new plans (with their
+    orders) come back for the orders the caller may read: a factory's people see their own
+    work orders change, not other factories' shares of the orders."""
     factory = await get_factory(session, input.factory_id)
     await runtime.authorizer.check(subject, "node.breakdown.report", factory_resource(factory))
     if input.last_day < input.first_day:
@@ -720,6 +731,34 @@ async def report_breakdown(
         alert = await session.get(Alert, input.alert_id)
         if alert is None or alert.factory_id != factory.id:
             raise InvalidInput(f"alert {input.alert_id} is not an alert of {factory.slug}")
+    # From today, not from the breakdown's first day: the days in between are yet to be made,
+    # and a re-plan holds days before its `today` at what was reported.
+    today = _as_of(as_of)
+    affected = select(WorkOrder.order_id).where(
+        WorkOrder.factory_id == factory.id,
+        WorkOrder.status.not_in([WorkOrderStatus.DONE, WorkOrderStatus.CANCELLED]),
+        WorkOrder.end_date >= input.first_day,
+        WorkOrder.start_date <= input.last_day,
+    )
+    if input.process is not None:
+        affected = affected.where(WorkOrder.process == input.process)
+    planned = await _planned_with_work_at(session, factory.id, input)
+    orders = (
+        await session.scalars(
+            select(Order)
+            .where(Order.id.in_(affected) | Order.id.in_(planned), Order.status == OrderStatus.OPEN)
+            .order_by(Order.created_at)
+            .with_for_update()
+        )
+    ).all()
+    # Decided before anything is written: a decision on others' orders is audited in a
+    # transaction of its own, which SQLite would find locked by this one.
+    readable = {
+        order.id
+        for order in await runtime.authorizer.filter(
+            subject, "node.order.read", list(orders), order_resource
+        )
+    }
     breakdown = Breakdown(
         factory_id=factory.id,
         process=input.process,
@@ -740,23 +779,6 @@ async def report_breakdown(
             "alert": str(input.alert_id) if input.alert_id else None,
         },
     )  # fmt: skip
-    today = max(as_of or utcnow().date(), input.first_day)
-    affected = select(WorkOrder.order_id).where(
-        WorkOrder.factory_id == factory.id,
-        WorkOrder.status.not_in([WorkOrderStatus.DONE, WorkOrderStatus.CANCELLED]),
-        WorkOrder.end_date >= input.first_day,
-        WorkOrder.start_date <= input.last_day,
-    )
-    if input.process is not None:
-        affected = affected.where(WorkOrder.process == input.process)
-    orders = (
-        await session.scalars(
-            select(Order)
-            .where(Order.id.in_(affected), Order.status == OrderStatus.OPEN)
-            .order_by(Order.created_at)
-            .with_for_update()
-        )
-    ).all()
     reason = (
         f"breakdown at {factory.slug}"
         + (f" ({input.process})" if input.process else "")
@@ -767,24 +789,77 @@ async def report_breakdown(
                       time_limit_s=time_limit_s)
         for order in orders
     ]  # fmt: skip
-    return breakdown, plans
+    return breakdown, [
+        (plan, order) for plan, order in zip(plans, orders, strict=True) if order.id in readable
+    ]
+
+
+async def _planned_with_work_at(
+    session: AsyncSession, factory_id: uuid.UUID, breakdown: NewBreakdown
+) -> list[uuid.UUID]:
+    """Orders planned but not dispatched whose plan has the factory (for the process, when
+    the breakdown names one) working on a day it is down: dispatched as they are, they would
+    send it work it cannot do."""
+    rows = (
+        await session.execute(
+            select(Order.id, Order.routing_id, PlanAllocation.step)
+            .join(
+                OrderPlan,
+                (OrderPlan.order_id == Order.id) & (OrderPlan.version == Order.plan_version),
+            )
+            .join(PlanAllocation, PlanAllocation.plan_id == OrderPlan.id)
+            .where(
+                Order.status == OrderStatus.OPEN,
+                Order.stage == OrderStage.PLANNED,
+                PlanAllocation.factory_id == factory_id,
+                PlanAllocation.day >= breakdown.first_day,
+                PlanAllocation.day <= breakdown.last_day,
+                PlanAllocation.units > 0,
+            )
+            .distinct()
+        )
+    ).all()
+    if breakdown.process is None:
+        return sorted({order_id for order_id, _, _ in rows})
+    processes: dict[uuid.UUID, dict[str, str]] = {}
+    for routing_id in {routing_id for _, routing_id, _ in rows}:
+        routing = await session.get(Routing, routing_id)
+        assert routing is not None  # a foreign key
+        processes[routing_id] = {s.id: s.process for s in steps_from_json(routing.steps)}
+    return sorted(
+        {
+            order_id
+            for order_id, routing_id, step in rows
+            if processes[routing_id].get(step) == breakdown.process
+        }
+    )
 
 
 async def replan_order(
     session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, order_id: uuid.UUID,
     as_of: dt.date | None = None, reason: str = "re-planned by the operator",
     time_limit_s: float = PLAN_TIME_LIMIT_S,
-) -> OrderPlan:  # fmt: skip
+) -> tuple[OrderPlan, Order]:  # fmt: skip
     order = await get_order(
         session, subject, runtime=runtime, order_id=order_id, action="node.order.plan", lock=True
     )
     _open(order)
     if order.plan_version == 0:
         raise StageOutOfOrder("the order has no plan yet: plan it first")
-    return await _replan(
-        session, runtime, order, subject, today=as_of or utcnow().date(), reason=reason,
+    plan = await _replan(
+        session, runtime, order, subject, today=_as_of(as_of), reason=reason,
         time_limit_s=time_limit_s,
     )  # fmt: skip
+    return plan, order
+
+
+def _as_of(as_of: dt.date | None) -> dt.date:
+    """A re-plan's today. Not a day ahead (a report may be for tomorrow, a time zone away): it
+    would hold the days until then at what was reported of them, nothing."""
+    today = utcnow().date()
+    if as_of is not None and as_of > today + dt.timedelta(days=1):
+        raise InvalidInput(f"asOf {as_of} is in the future: a re-plan keeps days before it as made")
+    return as_of or today
 
 
 async def _replan(
@@ -805,13 +880,14 @@ async def _replan(
         ident = line_of.get((cell.factory_id, process_of[cell.step]))
         if ident is not None:
             previous_units[(cell.step, ident, inputs.index(cell.day))] = cell.units
-    done: dict[tuple[str, str, int], float] = {}
+    reported: dict[tuple[str, str, int], float] = {}
     for work in await work_orders_of(session, order.id):
         ident = line_of.get((work.factory_id, work.process))
         for day, units in work.produced.items():
             index = inputs.index(dt.date.fromisoformat(day))
             if ident is not None and 0 <= index < today_index and units > 0:
-                done[(work.step, ident, index)] = float(units)
+                reported[(work.step, ident, index)] = float(units)
+    done, ahead = _within_supply(steps, reported, today_index)
     previous = model.Plan(
         status=previous_row.status, objective=previous_row.objective,
         lp_bound=previous_row.bound, gap=previous_row.gap,
@@ -827,6 +903,17 @@ async def _replan(
     why = explaining.explain(inputs.steps, inputs.factories, inputs.order, WEIGHTS, outcome.plan)
     effect = _named(outcome.as_json(), inputs)
     effect["as_of"] = today.isoformat()
+    if ahead:
+        effect["reports_ahead"] = [
+            {
+                "step": key[0],
+                "factory": inputs.lines[key[1]].slug,
+                "day": inputs.day(key[2]).isoformat(),
+                "reported": reported[key],
+                "kept": done.get(key, 0.0),
+            }
+            for key in sorted(ahead)
+        ]
     row = await _store_plan(
         session, order, inputs, outcome.plan, subject, reason=reason,
         explanation=_named(why.as_json(), inputs), effect=effect,
@@ -836,9 +923,50 @@ async def _replan(
         changes = await _sync_work_orders(session, order)
     await _event(session, runtime, order, subject, "replanned", {
         "version": row.version, "reason": reason, "work_order_changes": changes,
-        "effect": {k: effect[k] for k in ("missed_days", "units_moved") if k in effect},
+        "effect": {
+            k: effect[k] for k in ("missed_days", "units_moved", "reports_ahead") if k in effect
+        },
     })  # fmt: skip
     return row
+
+
+def _within_supply(
+    steps: Sequence[RoutingStep], reported: dict[tuple[str, str, int], float], days: int
+) -> tuple[dict[tuple[str, str, int], float], dict[tuple[str, str, int], float]]:
+    """What was reported as made on the first `days` days, cut where a step ran ahead of what
+    the steps before it had made by then (after its lag). Factories report when they get to
+    it, so a dyer's day may come in before the weaver's; the model refuses such progress, and a
+    re-plan (a breakdown's above all) must not fail on it. The cut units stay reported on the
+    work orders; the re-plan just does not count on them. Returns what is kept and what was
+    cut, per (step, line, day)."""
+    ordered: list[RoutingStep] = []
+    placed: set[str] = set()
+    while len(ordered) < len(steps):
+        ready = [s for s in steps if s.id not in placed and set(s.after) <= placed]
+        assert ready, "routings are checked for cycles on import"
+        ordered += ready
+        placed |= {s.id for s in ready}
+    kept: dict[tuple[str, str, int], float] = {}
+    cut: dict[tuple[str, str, int], float] = {}
+    made: dict[str, list[float]] = {}
+    for step in ordered:
+        cells = sorted(key for key in reported if key[0] == step.id)
+        total, made[step.id] = 0.0, []
+        for day in range(days):
+            limit = min(
+                (made[before][day - step.lag_days] if day >= step.lag_days else 0.0
+                 for before in step.after),
+                default=math.inf,
+            )  # fmt: skip
+            for key in (key for key in cells if key[2] == day):
+                take = max(0.0, min(reported[key], limit - total))
+                if take > 0:
+                    kept[key] = take
+                if reported[key] - take > 1e-9:
+                    cut[key] = reported[key] - take
+                total += take
+            made[step.id].append(total)
+    return kept, cut
 
 
 async def plan_history(session: AsyncSession, order_id: uuid.UUID) -> Sequence[OrderPlan]:

@@ -188,11 +188,11 @@ class OrderMutation:
     ) -> OrderPlanType:
         context = info.context
         async with session_scope(context.sessionmaker) as session:
-            row = await service.plan_order(
+            row, order = await service.plan_order(
                 session, context.subject, runtime=context.runtime, order_id=id,
                 time_limit_s=min(max(time_limit_s, 1.0), 120.0),
             )  # fmt: skip
-        return OrderPlanType.from_model(row)
+        return OrderPlanType.from_model(row, order)
 
     @strawberry.mutation(description="Send the plan to the factories as work orders.")
     async def dispatch_order(
@@ -214,11 +214,11 @@ class OrderMutation:
     ) -> OrderPlanType:  # fmt: skip
         context = info.context
         async with session_scope(context.sessionmaker) as session:
-            row = await service.replan_order(
+            row, order = await service.replan_order(
                 session, context.subject, runtime=context.runtime, order_id=id, as_of=as_of,
                 reason=reason[:500], time_limit_s=min(max(time_limit_s, 1.0), 120.0),
             )  # fmt: skip
-        return OrderPlanType.from_model(row)
+        return OrderPlanType.from_model(row, order)
 
     @strawberry.mutation(description="A factory reports on its work order.")
     async def report_work(
@@ -289,7 +289,8 @@ class OrderMutation:
                 as_of=as_of,
             )
         return BreakdownResultType(
-            breakdown_id=breakdown.id, replanned=[OrderPlanType.from_model(p) for p in plans]
+            breakdown_id=breakdown.id,
+            replanned=[OrderPlanType.from_model(plan, order) for plan, order in plans],
         )
 
 

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
 import strawberry
+from strawberry.permission import BasePermission
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
@@ -89,40 +91,82 @@ class AllocationType:
     units: float
 
 
+class PlansTheOrder(BasePermission):
+    """A plan's cost figures and explanation carry the factories' rates, costs per unit and
+    capacity: the node operator's business with its factories. Who may plan the order sees
+    them; its buyer sees the plan without them (FORBIDDEN on these fields)."""
+
+    message = "not allowed"
+    error_extensions = {"code": "FORBIDDEN"}
+
+    async def has_permission(
+        self, source: Any, info: Info[NodeContext, None], **kwargs: Any
+    ) -> bool:
+        # The order as the parent saw it: sibling fields resolve concurrently, and the
+        # request's session takes one query at a time.
+        return await info.context.allows("node.order.plan", source.order)
+
+
+def _objective(root: OrderPlanType) -> float:
+    return root.model.objective
+
+
+def _bound(root: OrderPlanType) -> float:
+    return root.model.bound
+
+
+def _explanation(root: OrderPlanType) -> JSON:
+    return root.model.explanation  # type: ignore[return-value]
+
+
+def _effect(root: OrderPlanType) -> JSON | None:
+    return root.model.effect  # type: ignore[return-value]
+
+
 @strawberry.type(name="OrderPlan")
 class OrderPlanType:
     id: uuid.UUID
     version: int
     reason: str
     status: str = strawberry.field(description="optimal or feasible (time limit reached).")
-    objective: float
-    bound: float = strawberry.field(description="The solver's proven lower bound.")
+    objective: float = strawberry.field(resolver=_objective, permission_classes=[PlansTheOrder])
+    bound: float = strawberry.field(
+        resolver=_bound,
+        description="The solver's proven lower bound.",
+        permission_classes=[PlansTheOrder],
+    )
     gap: float
     solve_time_s: float
     explanation: JSON = strawberry.field(
-        description="Why each factory, the constraints that bind, the gap, the risk left."
+        resolver=_explanation,
+        description="Why each factory, the constraints that bind, the gap, the risk left.",
+        permission_classes=[PlansTheOrder],
     )
     effect: JSON | None = strawberry.field(
-        description="For a re-plan: units moved, and the daily target before and after."
+        resolver=_effect,
+        description="For a re-plan: units moved, and the daily target before and after.",
+        permission_classes=[PlansTheOrder],
     )
     created_by: str
     created_at: dt.datetime
+    model: strawberry.Private[OrderPlan]
+    order: strawberry.Private[dict[str, Any]]
+    """The plan's order as the policy sees it (`service.order_resource`)."""
 
     @classmethod
-    def from_model(cls, row: OrderPlan) -> OrderPlanType:
+    def from_model(cls, row: OrderPlan, order: Order) -> OrderPlanType:
+        assert row.order_id == order.id
         return cls(
             id=row.id,
             version=row.version,
             reason=row.reason,
             status=row.status,
-            objective=row.objective,
-            bound=row.bound,
             gap=row.gap,
             solve_time_s=row.solve_time_s,
-            explanation=row.explanation,  # type: ignore[arg-type]
-            effect=row.effect,  # type: ignore[arg-type]
             created_by=row.created_by,
             created_at=row.created_at,
+            model=row,
+            order=service.order_resource(order),
         )
 
     @strawberry.field(description="Units per step, factory and day.")
@@ -261,12 +305,12 @@ class OrderType:
     @strawberry.field(description="The plan in force; null before planning.")
     async def plan(self, info: Info[NodeContext, None]) -> OrderPlanType | None:
         row = await service.current_plan(info.context.session, self.model)
-        return OrderPlanType.from_model(row) if row else None
+        return OrderPlanType.from_model(row, self.model) if row else None
 
     @strawberry.field(description="Every plan version, first to last.")
     async def plans(self, info: Info[NodeContext, None]) -> list[OrderPlanType]:
         return [
-            OrderPlanType.from_model(row)
+            OrderPlanType.from_model(row, self.model)
             for row in await service.plan_history(info.context.session, self.id)
         ]
 
