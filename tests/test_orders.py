@@ -98,6 +98,11 @@ query($id: UUID!) {
 """
 # What a buyer asks: the plan without its costs and explanation (the operator's business).
 BUYER_ORDER = ORDER.replace("plan { version reason effect explanation", "plan { version reason")
+SHOP_DAY = """
+mutation($factoryId: UUID!, $day: Date!) {
+  scheduleWorkOrders(factoryId: $factoryId, day: $day, timeLimitS: 5) { status plan }
+}
+"""
 BREAKDOWN = """
 mutation($input: BreakdownInput!, $asOf: Date) {
   reportBreakdown(input: $input, asOf: $asOf) { breakdownId replanned { version reason effect } }
@@ -223,6 +228,21 @@ async def test_an_order_is_planned_dispatched_and_followed_through_twelve_stages
         ]
         assert {w["status"] for w in work_orders} == {"ISSUED"}
         assert sum(w["quantity"] for w in work_orders if w["step"] == "pack") >= 200 - 2
+
+        # A weaver schedules its day of work orders on its own looms.
+        weave = next(w for w in work_orders if w["step"] == "weave")
+        day, units = next(iter(weave["daily"].items()))
+        shop = (
+            await node.graphql(
+                SHOP_DAY, {"factoryId": weave["factoryId"], "day": day}, headers=operator
+            )
+        )["scheduleWorkOrders"]
+        assert shop["status"] in ("optimal", "feasible")
+        mine = [t for t in shop["plan"]["tasks"] if shop["plan"]["lots"][t["job"]] == weave["id"]]
+        assert mine
+        assert all(t["machine"].startswith("air-jet-loom-") for t in shop["plan"]["tasks"])
+        # Lots add up to the day's units at half an hour each (rounded up per lot).
+        assert 0 <= sum(t["end"] - t["start"] for t in mine) - units * 30 < len(mine)
 
         # The buyer sees the plan, not the factories' rates, costs and capacity behind it.
         seen = (await node.graphql(BUYER_ORDER, {"id": order_id}, headers=buyer))["order"]

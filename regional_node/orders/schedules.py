@@ -4,6 +4,8 @@ solved, rush jobs inserted into them, compared side by side, drawn as Gantt char
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import math
 import uuid
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -11,8 +13,10 @@ from typing import Any, Literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from regional_node.audit.service import append_entry
+from regional_node.factories.repository import FactoryRepository
 from regional_node.factories.service import factory_resource, get_factory
-from regional_node.orders.models import FactorySchedule
+from regional_node.orders import service as orders
+from regional_node.orders.models import FactorySchedule, Order
 from regional_node.runtime import NodeRuntime
 from regional_node.scheduling import shop
 from regional_node.scheduling.gantt import gantt_json, render
@@ -134,6 +138,7 @@ def _check_name(name: str) -> str:
 async def create_schedule(
     session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, factory_id: uuid.UUID,
     name: str, problem: shop.Problem, objective: shop.Objective, time_limit_s: float,
+    notes: dict[str, Any] | None = None,
 ) -> FactorySchedule:  # fmt: skip
     factory = await get_factory(session, factory_id)
     await runtime.authorizer.check(subject, "node.schedule.manage", factory_resource(factory))
@@ -146,8 +151,88 @@ async def create_schedule(
     except shop.ShopError as exc:
         raise ScheduleInvalid(str(exc)) from exc
     return await _store(
-        session, subject, factory.id, factory.slug, name, problem, plan, objective=objective
+        session, subject, factory.id, factory.slug, name, problem, plan, objective=objective,
+        notes=notes,
+    )  # fmt: skip
+
+
+LOT_MINUTES = 120
+"""Work for one day is cut into lots of about this length, so it spreads over machines."""
+MACHINES_PER_TYPE = 20
+
+
+async def schedule_work_orders(
+    session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, factory_id: uuid.UUID,
+    day: dt.date, shift_minutes: int = 720, changeover_minutes: int = 0,
+    time_limit_s: float = 10.0,
+) -> FactorySchedule:  # fmt: skip
+    """One day of the factory's open work orders on its own machines: what the plan asks of it
+    that day (less what it already reported for the day), cut into lots, each lot on any machine
+    of the equipment type its step needs. Minutes count from the shift's start; work past the
+    shift's end is lateness (overtime). A change of product on a machine costs
+    `changeover_minutes`. Work orders whose step needs equipment the factory has not listed are
+    named in the schedule's `skipped`."""
+    factory = await get_factory(session, factory_id)
+    await runtime.authorizer.check(subject, "node.schedule.manage", factory_resource(factory))
+    if not 60 <= shift_minutes <= 1440:
+        raise ScheduleInvalid("shiftMinutes: 60 to 1440")
+    if not 0 <= changeover_minutes <= shift_minutes:
+        raise ScheduleInvalid("changeoverMinutes: 0 to the shift's length")
+    kit = await FactoryRepository(session).equipment(factory.id)
+    machines: dict[str, list[str]] = {}
+    for item in kit:
+        for n in range(min(item.count, MACHINES_PER_TYPE)):
+            machines.setdefault(item.type, []).append(f"{item.type}-{n + 1}")
+    key = day.isoformat()
+    works = await orders.factory_work_orders(
+        session, subject, runtime=runtime, factory_id=factory.id
     )
+    jobs: list[shop.Job] = []
+    lots: dict[str, str] = {}
+    skipped: list[dict[str, Any]] = []
+    products: set[str] = set()
+    for work in works:
+        units = work.daily.get(key, 0) - work.produced.get(key, 0)
+        if units <= 0:
+            continue
+        order = await session.get(Order, work.order_id)
+        assert order is not None
+        step = next(s for s in await orders.routing_steps(session, order) if s.id == work.step)
+        kind = step.equipment or f"{step.process}-line"
+        options = machines.get(kind, [])
+        if not options:
+            skipped.append({"work_order": str(work.id), "step": work.step, "units": units,
+                            "reason": f"no {kind} listed in the factory's equipment"})  # fmt: skip
+            continue
+        total = units * step.hours_per_unit * 60
+        count = max(1, min(len(options), math.ceil(total / LOT_MINUTES)))
+        products.add(order.product)
+        for k in range(count):
+            share = units // count + (1 if k < units % count else 0)
+            minutes = max(1, math.ceil(share * step.hours_per_unit * 60))
+            job_id = f"{order.number}/{work.step}#{k + 1}"
+            lots[job_id] = str(work.id)
+            jobs.append(
+                shop.Job(
+                    id=job_id,
+                    operations=(shop.Operation(options=dict.fromkeys(options, minutes)),),
+                    due=shift_minutes,
+                    family=order.product,
+                )
+            )
+    if not jobs:
+        raise ScheduleInvalid(f"no work for {factory.slug} on {day} that its machines can do")
+    used = {m for job in jobs for op in job.operations for m in op.options}
+    problem = shop.Problem(
+        machines=tuple(shop.Machine(id=m) for kind in machines.values() for m in kind if m in used),
+        jobs=tuple(jobs),
+        setups={(a, b): changeover_minutes for a in products for b in products if a != b},
+    )
+    return await create_schedule(
+        session, subject, runtime=runtime, factory_id=factory.id, name=f"work orders {day}",
+        problem=problem, objective=shop.Objective(lateness=1.0, makespan=0.1),
+        time_limit_s=time_limit_s, notes={"lots": lots, "skipped": skipped, "day": key},
+    )  # fmt: skip
 
 
 async def insert_rush(
@@ -185,8 +270,9 @@ async def insert_rush(
 async def _store(
     session: AsyncSession, subject: Subject, factory_id: uuid.UUID, slug: str, name: str,
     problem: shop.Problem, plan: shop.ShopPlan, objective: shop.Objective | None = None,
+    notes: dict[str, Any] | None = None,
 ) -> FactorySchedule:  # fmt: skip
-    stored = plan.as_json()
+    stored = {**plan.as_json(), **(notes or {})}
     if objective is not None:
         stored["objective_weights"] = {
             "lateness": objective.lateness, "makespan": objective.makespan,

@@ -192,6 +192,29 @@ class ScheduleMutation:
         return FactoryScheduleType.from_model(row)
 
     @strawberry.mutation(
+        description="Schedule one day of the factory's open work orders on its machines: the "
+        "day's planned units cut into lots, each on any machine of the type its step needs; "
+        "minutes from the shift's start, work past its end counts as late (overtime)."
+    )
+    async def schedule_work_orders(
+        self,
+        info: Info[NodeContext, None],
+        factory_id: uuid.UUID,
+        day: dt.date,
+        shift_minutes: int = 720,
+        changeover_minutes: int = 0,
+        time_limit_s: float = 10.0,
+    ) -> FactoryScheduleType:
+        context = info.context
+        async with session_scope(context.sessionmaker) as session:
+            row = await schedules.schedule_work_orders(
+                session, context.subject, runtime=context.runtime, factory_id=factory_id,
+                day=day, shift_minutes=shift_minutes, changeover_minutes=changeover_minutes,
+                time_limit_s=min(max(time_limit_s, 1.0), 60.0),
+            )  # fmt: skip
+        return FactoryScheduleType.from_model(row)
+
+    @strawberry.mutation(
         description="A new schedule with a rush job inserted: tasks begun before `now` stay, "
         "every other moved operation costs `changePenalty` (in weighted minutes late)."
     )
