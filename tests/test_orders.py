@@ -273,8 +273,12 @@ async def test_an_order_is_planned_dispatched_and_followed_through_twelve_stages
         for step in ("weave", "dye", "pack"):
             for w in (w for w in work_orders if w["step"] == step):
                 for day, units in w["daily"].items():
-                    report = {"kind": "IN_PRODUCTION", "day": day, "good": units}
+                    report = {"kind": "IN_PRODUCTION", "day": day, "good": units, "key": day}
                     await node.graphql(REPORT, {"id": w["id"], "input": report}, headers=operator)
+        # A report sent again (its reply was lost) is applied once.
+        again = {"kind": "IN_PRODUCTION", "day": day, "good": units, "key": day}
+        replayed = await node.graphql(REPORT, {"id": w["id"], "input": again}, headers=operator)
+        assert replayed["reportWork"]["made"] == w["quantity"]
         state = (await node.graphql(BUYER_ORDER, {"id": order_id}, headers=buyer))["order"]
         assert state["stage"] == "FINISHED"
         assert {w["status"] for w in state["workOrders"]} == {"DONE"}

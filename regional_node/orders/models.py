@@ -175,6 +175,7 @@ class ProgressEvent(Base):
     """Something that happened to an order: a stage reached, a report from a factory, a plan."""
 
     __tablename__ = "order_events"
+    __table_args__ = (UniqueConstraint("work_order_id", "report_key"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     order_id: Mapped[uuid.UUID] = mapped_column(
@@ -187,6 +188,8 @@ class ProgressEvent(Base):
     stage: Mapped[OrderStage] = mapped_column(str_enum(OrderStage))
     """The order's stage after the event."""
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    report_key: Mapped[str | None] = mapped_column(String(64))
+    """A factory's own id for a work report: the same report sent again is applied once."""
     actor: Mapped[str] = mapped_column(String(200))
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 

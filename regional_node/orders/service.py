@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from regional_node.alerts.models import Alert
@@ -42,6 +42,9 @@ from yunfab.graphql.pagination import Page, PageRequest
 from yunfab.subject import Subject
 
 PLAN_TIME_LIMIT_S = 30.0
+PLANNING_LOCK = 7_216_116
+"""PostgreSQL advisory lock held while an order is planned: plans read the hours other orders
+booked, so two at once could overbook a factory. (SQLite lets one writer in at a time.)"""
 WEIGHTS = model.Weights()
 ORDER_OF_WORK = list(WorkOrderStatus)
 MAX_QUANTITY = 10_000_000
@@ -279,6 +282,8 @@ async def plan_order(
     """Allocate the order over the node's active factories. An order that cannot be planned is
     refused with the constraint that makes it so; nothing is written then. Returns the plan
     and its order."""
+    # Taken before the order's row lock, as a breakdown report takes it before its orders'.
+    await _planning_lock(session)
     order = await get_order(
         session, subject, runtime=runtime, order_id=order_id, action="node.order.plan", lock=True
     )
@@ -502,6 +507,8 @@ class Report:
     good: int = 0
     scrap: int = 0
     note: str | None = None
+    key: str | None = None
+    """The reporter's id for this report: sent again (a retry), it is applied only once."""
 
 
 async def report_progress(
@@ -520,6 +527,16 @@ async def report_progress(
     assert order is not None
     work = await session.get(WorkOrder, work_order_id, with_for_update=True, populate_existing=True)
     assert work is not None
+    if report.key is not None:
+        if not 1 <= len(report.key) <= 64:
+            raise InvalidInput("key: 1 to 64 characters")
+        seen = await session.scalar(
+            select(ProgressEvent.id).where(
+                ProgressEvent.work_order_id == work.id, ProgressEvent.report_key == report.key
+            )
+        )
+        if seen is not None:
+            return work  # a retry of a report already applied
     _open(order)
     if work.status is WorkOrderStatus.CANCELLED:
         raise Conflict("the work order was cancelled by a re-plan")
@@ -565,7 +582,7 @@ async def report_progress(
     if report.note:
         detail["note"] = report.note.strip()[:500]
     await session.flush()
-    await _event(session, runtime, order, subject, "work_order", detail, work=work)
+    await _event(session, runtime, order, subject, "work_order", detail, work=work, key=report.key)
     await _advance_from_work(session, runtime, order, subject)
     return work
 
@@ -670,7 +687,7 @@ def _open(order: Order) -> None:
 
 async def _event(
     session: AsyncSession, runtime: NodeRuntime, order: Order, subject: Subject, kind: str,
-    detail: dict[str, Any], *, work: WorkOrder | None = None,
+    detail: dict[str, Any], *, work: WorkOrder | None = None, key: str | None = None,
 ) -> ProgressEvent:  # fmt: skip
     event = ProgressEvent(
         order_id=order.id,
@@ -678,6 +695,7 @@ async def _event(
         kind=kind,
         stage=order.stage,
         detail=detail,
+        report_key=key,
         actor=subject.label,
     )
     session.add(event)
@@ -727,6 +745,8 @@ async def report_breakdown(
         raise InvalidInput("a breakdown lasts at most a year")
     if input.process is not None and not SLUG.match(input.process):
         raise InvalidInput("process: a lowercase slug")
+    # Before anything is written (the audit chain's lock comes after this one everywhere).
+    await _planning_lock(session)
     if input.alert_id is not None:
         alert = await session.get(Alert, input.alert_id)
         if alert is None or alert.factory_id != factory.id:
@@ -840,6 +860,7 @@ async def replan_order(
     as_of: dt.date | None = None, reason: str = "re-planned by the operator",
     time_limit_s: float = PLAN_TIME_LIMIT_S,
 ) -> tuple[OrderPlan, Order]:  # fmt: skip
+    await _planning_lock(session)
     order = await get_order(
         session, subject, runtime=runtime, order_id=order_id, action="node.order.plan", lock=True
     )
@@ -851,6 +872,11 @@ async def replan_order(
         time_limit_s=time_limit_s,
     )  # fmt: skip
     return plan, order
+
+
+async def _planning_lock(session: AsyncSession) -> None:
+    if (await session.connection()).dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PLANNING_LOCK})
 
 
 def _as_of(as_of: dt.date | None) -> dt.date:

@@ -116,6 +116,11 @@ class WorkReportInput:
     good: int = 0
     scrap: int = 0
     note: str | None = None
+    key: str | None = strawberry.field(
+        default=None,
+        description="Your id for this report (up to 64 characters): sent again, as a retry "
+        "after a lost reply, it is applied only once.",
+    )
 
 
 @strawberry.input
@@ -233,7 +238,7 @@ class OrderMutation:
                 work_order_id=work_order_id,
                 report=service.Report(
                     kind=input.kind, day=input.day, good=input.good, scrap=input.scrap,
-                    note=input.note,
+                    note=input.note, key=input.key,
                 ),
             )  # fmt: skip
         return WorkOrderType.from_model(row)
