@@ -94,6 +94,13 @@ def test_a_short_capacity_is_reported_as_shortfall_not_hidden() -> None:
     assert hard_violations(steps, factories, order, Weights(max_share=0.6), result) == []
     assert sum(result.shortfall.values()) > 0
     assert result.weak_points  # losing either factory leaves the process short
+    # The explanation says the same, with the numbers: 80 a day left against 300 needed.
+    risk = {
+        w.factory: w for w in explain(steps, factories, order, Weights(max_share=0.6), result).risk
+    }
+    assert set(risk) == {"f0", "f1"}
+    assert risk["f0"].capacity_left_per_day == pytest.approx(80.0)
+    assert risk["f0"].shortfall_per_day == pytest.approx(220.0)
 
 
 def test_taking_part_means_making_something() -> None:
