@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import uuid
 from collections import defaultdict
 from typing import Any
 
@@ -349,6 +350,17 @@ async def test_a_breakdown_replans_from_today_keeping_finished_work(
                 weaving[w["factoryId"]] += w["quantity"]
         broken = max(weaving, key=weaving.__getitem__)
         first, last = START + dt.timedelta(2), START + dt.timedelta(4)
+        # A breakdown names the alert that revealed it only if that alert is the factory's.
+        stray = {
+            "input": {
+                "factoryId": broken, "firstDay": first.isoformat(), "lastDay": last.isoformat(),
+                "alertId": str(uuid.uuid4()),
+            },
+            "asOf": first.isoformat(),
+        }  # fmt: skip
+        refused = await node.graphql(BREAKDOWN, stray, headers=operator, expect_errors=True)
+        assert refused["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
+        assert "not an alert of" in refused["errors"][0]["message"]
         result = (
             await node.graphql(
                 BREAKDOWN,
