@@ -8,8 +8,9 @@ Hard: capacity (a factory's hours are shared by the processes it takes on each d
 what its predecessors delivered, `lag` days earlier), and no factory above its share of a
 process (`max_share`, at most 1/`min_factories`, so a process made in full has that many
 makers). Soft, priced and reported: the daily target (shortfall), the order quantity by the last
-day (missing), and single-failure resilience (losing any one factory must not drop a process's
-daily capacity below the daily target).
+day (missing), single-failure resilience (losing any one factory must not drop a process's
+daily capacity below the daily target), and concentration (units a maker makes beyond an even
+share of the process).
 
 Size is kept down the way the issue suggests: the LP relaxation is solved first, and the MIP only
 keeps, per process, the factories the LP used plus the cheapest others up to `candidates`.
@@ -139,6 +140,10 @@ class Order:
 class Weights:
     shortfall: float = 1000.0
     resilience: float = 50.0
+    concentration: float = 0.1
+    """Price of concentration: this fraction of a step's mean unit cost on every unit a maker
+    makes beyond an even share (the step over twice `min_factories` makers), so the plan spreads
+    a step when costs are close; the share cap is the hard limit."""
     max_share: float = 0.4
     min_factories: int = 2
     candidates: int = 8
@@ -788,11 +793,31 @@ def _solve(
             else:
                 change += var
         change += sum(v for k, v in problem.previous.items() if k not in x)
+    # Concentration: what a maker makes beyond an even share of the step (the step spread over
+    # twice the minimum number of makers, or all eligible ones if fewer), priced per unit.
+    concentration = mathopt.LinearExpression()
+    if weights.concentration > 0:
+        for s in ordered:
+            makers = [f for f in options[s.id] if per_step_factory.get((s.id, f.id))]
+            if len(makers) < 2:
+                continue
+            even = needed[s.id] / min(len(makers), 2 * max(weights.min_factories, 1))
+            mean_cost = sum(f.cost_per_hour for f in makers) / len(makers) * s.hours_per_unit
+            for f in makers:
+                excess = model.add_variable(lb=0)
+                model.add_linear_constraint(
+                    excess
+                    >= mathopt.fast_sum(per_step_factory[(s.id, f.id)])
+                    + fixed_factory.get((s.id, f.id), 0.0)
+                    - even
+                )
+                concentration += weights.concentration * mean_cost * excess
     objective = (
         cost
         + weights.shortfall
         * (mathopt.fast_sum(behind.values()) + mathopt.fast_sum(missing.values()))
         + weights.resilience * mathopt.fast_sum(weak.values())
+        + concentration
         + problem.change_weight * change
     )
     model.minimize(objective)
