@@ -1,0 +1,1 @@
+"""Factory vision: inspection, privacy masking, progress from cameras."""
