@@ -18,6 +18,7 @@ from yunfab.settings import (
     load_settings,
     normalize_database_url,
 )
+from yunfab.vision_cli import vision_app
 
 app = typer.Typer(
     name="yunfab",
@@ -30,6 +31,7 @@ node_app = typer.Typer(help="A regional or industry node.", no_args_is_help=True
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 schedule_app = typer.Typer(help="Shop scheduling with CP-SAT.", no_args_is_help=True)
 app.add_typer(schedule_app, name="schedule")
+app.add_typer(vision_app, name="vision")
 app.add_typer(hub_app, name="hub")
 app.add_typer(node_app, name="node")
 app.add_typer(db_app, name="db")

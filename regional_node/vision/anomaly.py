@@ -1,0 +1,382 @@
+"""An anomaly model learnt from good images only: memory banks of their patch features.
+
+A patch of a new image is as anomalous as its distance to the nearest good patch (PatchCore). A
+bank is a greedy k-centre coreset of all training patches, so it covers every kind of good patch
+while staying small enough for a 20 ms nearest-neighbour search on two cores. Texture and colour
+have a bank each, their distances put on one scale by scoring every training image against the
+others (leave one image out). The image score is the hottest pixel of the blurred anomaly map,
+and defects are located by thresholding that map.
+
+The outer ring of grid cells is not scored (`AnomalyParams.border`): there the backbone's zero
+padding shapes the features, and on the generator's fabric good images lit up at their corners
+more than defective ones did in the middle. A defect lying entirely within 1/32 of the image's
+side from its edge is missed; frame parts with a margin.
+
+Model files are `torch.save`d dicts of plain tensors plus JSON metadata, read back with
+`weights_only=True`: loading a model never runs code from the file.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import pickle
+import statistics
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import cv2
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from regional_node.vision import features
+from yunfab.errors import InvalidInput
+
+FILE_FORMAT = "yunfab-vision-model"
+FILE_VERSION = 1
+_QUERY_CHUNK = 256
+_MAX_BOXES = 10
+
+
+class ModelFileError(InvalidInput):
+    """A file that is not a vision model we wrote, or one written by a newer version."""
+
+    code = "invalid_vision_model"
+
+
+@dataclass(frozen=True)
+class AnomalyParams:
+    """What a model was fitted with; stored in the model file so inference repeats it."""
+
+    area: int = features.INPUT_AREA
+    coreset_ratio: float = 0.1
+    coreset_min: int = 500  # small training sets keep (up to) this many patches
+    # Bounds inference time whatever the number of images. On the generator's SKUs 1000 did as
+    # well as 2000 and 4000 (fabric a little better), 500 worse.
+    coreset_max: int = 1000
+    colour_bank: int = 500  # three numbers per patch need few examples
+    colour_weight: float = 0.25  # measured: higher starts flagging good metal mottling
+    sigma: float = 4.0  # Gaussian blur of the anomaly map, in backbone input pixels
+    border: int = 1  # outer grid cells whose scores are replaced by their inner neighbours'
+    backbone: str = "efficientnet-lite0/blocks2+4+colour"
+
+
+class Box(NamedTuple):
+    """A hot region of the anomaly map in original image pixels, with its peak score."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+    peak: float
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """The result for one image. `verdict` is None until the model's threshold is calibrated."""
+
+    score: float
+    verdict: str | None
+    heatmap: np.ndarray = field(repr=False)  # float32, the image's height x width
+    boxes: list[Box]
+    elapsed_ms: float
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready, without the heatmap."""
+        return {
+            "score": self.score,
+            "verdict": self.verdict,
+            "boxes": [box._asdict() for box in self.boxes],
+            "elapsed_ms": round(self.elapsed_ms, 3),
+        }
+
+
+def coreset(patches: torch.Tensor, size: int, *, seed: int = 0) -> torch.Tensor:
+    """Indices of `size` rows chosen greedily, each the farthest from those already chosen."""
+    count = patches.shape[0]
+    if size >= count:
+        return torch.arange(count)
+    generator = torch.Generator().manual_seed(seed)
+    norms = (patches * patches).sum(dim=1)
+    chosen = torch.empty(size, dtype=torch.long)
+    chosen[0] = int(torch.randint(count, (1,), generator=generator).item())
+    nearest = torch.full((count,), math.inf)
+    for step in range(1, size + 1):
+        last = chosen[step - 1]
+        distance = norms + norms[last] - 2.0 * (patches @ patches[last])
+        torch.minimum(nearest, distance, out=nearest)
+        if step < size:
+            chosen[step] = torch.argmax(nearest)
+    return chosen
+
+
+class _Bank:
+    """Nearest-neighbour distances to a fixed set of patch features."""
+
+    def __init__(self, memory: torch.Tensor) -> None:
+        self.memory = memory
+        self.norms = (memory * memory).sum(dim=1)
+
+    def nearest(self, patches: torch.Tensor) -> torch.Tensor:
+        out = []
+        for start in range(0, patches.shape[0], _QUERY_CHUNK):
+            chunk = patches[start : start + _QUERY_CHUNK]
+            squared = (chunk * chunk).sum(dim=1, keepdim=True) + self.norms[None, :]
+            squared = torch.addmm(squared, chunk, self.memory.T, alpha=-2.0)
+            out.append(squared.amin(dim=1).clamp_min_(0.0).sqrt_())
+        return torch.cat(out)
+
+
+def _without_border(grid: torch.Tensor, border: int) -> torch.Tensor:
+    """Replace the outer `border` cells by their nearest inner cell: there the backbone's zero
+    padding, not the part, decides the features, and good images light up."""
+    height, width = grid.shape[-2:]
+    if border <= 0 or height <= 2 * border or width <= 2 * border:
+        return grid
+    inner = grid[..., border : height - border, border : width - border]
+    return F.pad(inner, (border, border, border, border), mode="replicate")
+
+
+def _channel_bank(
+    patches: torch.Tensor, owners: torch.Tensor, cap: int, params: AnomalyParams, seed: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    size = round(patches.shape[0] * params.coreset_ratio)
+    size = min(patches.shape[0], cap, max(size, params.coreset_min))
+    chosen = coreset(patches, size, seed=seed)
+    return patches[chosen].clone(), owners[chosen]
+
+
+def _scale(
+    grids: Sequence[torch.Tensor], memory: torch.Tensor, owners: torch.Tensor, border: int
+) -> float:
+    """The typical hottest cell of a good image, each image scored against the bank without its
+    own patches (leave one image out): it makes both channels' distances comparable."""
+    images = len(grids)
+    chosen = (
+        sorted({round(i * (images - 1) / 15) for i in range(16)}) if images > 16 else range(images)
+    )
+    hottest = []
+    for index in chosen:
+        others = owners != index
+        if not others.any():
+            continue
+        grid = grids[index]
+        distances = _Bank(memory[others]).nearest(grid.reshape(-1, grid.shape[-1]))
+        cells = _without_border(distances.reshape(1, 1, grid.shape[0], grid.shape[1]), border)
+        hottest.append(float(cells.max()))
+    return max(statistics.fmean(hottest), 1e-6) if hottest else 1.0
+
+
+def _boxes(heatmap: np.ndarray, threshold: float, scale: tuple[float, float]) -> list[Box]:
+    hot = (heatmap >= threshold).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(hot, connectivity=8)
+    sx, sy = scale
+    found = []
+    for label in range(1, count):
+        x, y, w, h, _area = (int(v) for v in stats[label])
+        region = heatmap[y : y + h, x : x + w][labels[y : y + h, x : x + w] == label]
+        found.append(
+            Box(
+                x=int(x * sx),
+                y=int(y * sy),
+                w=max(1, round(w * sx)),
+                h=max(1, round(h * sy)),
+                peak=float(region.max()),
+            )
+        )
+    found.sort(key=lambda box: -box.peak)
+    return found[:_MAX_BOXES]
+
+
+@dataclass
+class AnomalyModel:
+    """Two memory banks: texture (backbone blocks 2 and 4) and colour. A cell's anomaly is the
+    larger of its two nearest-neighbour distances, each divided by its channel's scale, so a
+    score of about 1 is what the hottest cell of a typical good image reaches; colour then counts
+    `colour_weight` as much, since its good hottest cells vary more from image to image."""
+
+    texture: torch.Tensor  # (bank size, 64) float32
+    colour: torch.Tensor  # (bank size, 3) float32
+    scales: tuple[float, float]  # texture, colour
+    params: AnomalyParams = field(default_factory=AnomalyParams)
+    image_threshold: float | None = None
+    pixel_threshold: float | None = None  # boxes; falls back to the image threshold
+    _banks: tuple[_Bank, _Bank] | None = field(default=None, init=False, repr=False, compare=False)
+
+    @classmethod
+    def fit(
+        cls,
+        images: Sequence[np.ndarray],
+        *,
+        params: AnomalyParams | None = None,
+        seed: int = 0,
+    ) -> AnomalyModel:
+        """Learn the memory banks from good images (tens are enough, two at the least)."""
+        params = params or AnomalyParams()
+        if len(images) < 2:
+            raise InvalidInput("an anomaly model needs at least two good images")
+        grids = features.patch_features(images, area=params.area)
+        owners = torch.cat(
+            [
+                torch.full((g.shape[0] * g.shape[1],), i, dtype=torch.long)
+                for i, g in enumerate(grids)
+            ]
+        )
+        banks, scales = [], []
+        for channel, cap in (
+            (features.TEXTURE, params.coreset_max),
+            (features.COLOUR, params.colour_bank),
+        ):
+            parts = [g[..., channel] for g in grids]
+            patches = torch.cat([p.reshape(-1, p.shape[-1]) for p in parts])
+            memory, memory_owners = _channel_bank(patches, owners, cap, params, seed)
+            banks.append(memory)
+            scales.append(_scale(parts, memory, memory_owners, params.border))
+        return cls(banks[0], banks[1], (scales[0], scales[1]), params)
+
+    def with_thresholds(self, image: float | None, pixel: float | None) -> AnomalyModel:
+        return replace(self, image_threshold=image, pixel_threshold=pixel)
+
+    @property
+    def bank_size(self) -> int:
+        return int(self.texture.shape[0])
+
+    def _cell_map(self, grid: torch.Tensor) -> torch.Tensor:
+        if self._banks is None:
+            self._banks = (_Bank(self.texture), _Bank(self.colour))
+        maps = []
+        weights = (1.0, self.params.colour_weight)
+        for bank, channel, scale, weight in zip(
+            self._banks, (features.TEXTURE, features.COLOUR), self.scales, weights, strict=True
+        ):
+            patches = grid[..., channel].reshape(-1, channel.stop - channel.start)
+            maps.append(bank.nearest(patches) * (weight / scale))
+        cells = torch.maximum(maps[0], maps[1]).reshape(1, 1, grid.shape[0], grid.shape[1])
+        return _without_border(cells, self.params.border)
+
+    def _input_map(self, grid: torch.Tensor, input_shape: tuple[int, int]) -> np.ndarray:
+        """The blurred anomaly map at the backbone's input size."""
+        with torch.inference_mode():
+            cells = self._cell_map(grid)
+            fine = F.interpolate(cells, size=input_shape, mode="bilinear", align_corners=False)
+        heat = np.ascontiguousarray(fine[0, 0].numpy(), dtype=np.float32)
+        return cv2.GaussianBlur(heat, (0, 0), self.params.sigma)
+
+    def score(self, image: np.ndarray) -> Inspection:
+        started = time.perf_counter()
+        height, width = image.shape[:2]
+        grid = features.patch_features([image], area=self.params.area)[0]
+        input_shape = features.input_size(height, width, self.params.area)
+        heat = self._input_map(grid, input_shape)
+        score = float(heat.max())
+        verdict = None
+        if self.image_threshold is not None:
+            verdict = "defective" if score >= self.image_threshold else "good"
+        box_threshold = self.image_threshold
+        if self.pixel_threshold is not None:
+            box_threshold = self.pixel_threshold
+        scale = (width / input_shape[1], height / input_shape[0])
+        boxes = [] if box_threshold is None else _boxes(heat, box_threshold, scale)
+        if (height, width) != input_shape:
+            heat = cv2.resize(heat, (width, height), interpolation=cv2.INTER_LINEAR)
+        elapsed_ms = (time.perf_counter() - started) * 1000.0
+        return Inspection(score, verdict, heat, boxes, elapsed_ms)
+
+    def state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """Tensors and JSON metadata, for a model file that may hold more than this model."""
+        metadata = {
+            "params": asdict(self.params),
+            "scales": list(self.scales),
+            "image_threshold": self.image_threshold,
+            "pixel_threshold": self.pixel_threshold,
+        }
+        tensors = {"texture": self.texture.contiguous(), "colour": self.colour.contiguous()}
+        return tensors, metadata
+
+    @classmethod
+    def from_state(cls, tensors: dict[str, torch.Tensor], metadata: dict[str, Any]) -> AnomalyModel:
+        try:
+            texture, colour = tensors["texture"].float(), tensors["colour"].float()
+            texture_scale, colour_scale = (float(s) for s in metadata["scales"])
+            model = cls(
+                texture=texture,
+                colour=colour,
+                scales=(texture_scale, colour_scale),
+                params=AnomalyParams(**metadata["params"]),
+                image_threshold=metadata.get("image_threshold"),
+                pixel_threshold=metadata.get("pixel_threshold"),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ModelFileError(f"incomplete anomaly model: {exc}") from exc
+        for bank, channel in ((texture, features.TEXTURE), (colour, features.COLOUR)):
+            if (
+                bank.ndim != 2
+                or bank.shape[0] == 0
+                or bank.shape[1] != channel.stop - channel.start
+            ):
+                raise ModelFileError(f"memory bank of shape {tuple(bank.shape)} does not fit")
+        return model
+
+    def save(self, path: Path) -> None:
+        tensors, metadata = self.state()
+        write_model_file(path, "anomaly", tensors, {"anomaly": metadata})
+
+    @classmethod
+    def load(cls, path: Path) -> AnomalyModel:
+        """Read a model file; an inspection model's file holds an anomaly model too."""
+        tensors, metadata = read_model_file(path)
+        if "anomaly" not in metadata:
+            raise ModelFileError(f"{path} holds no anomaly model")
+        return cls.from_state(tensors, metadata["anomaly"])
+
+
+def fit(
+    images: Sequence[np.ndarray], *, params: AnomalyParams | None = None, seed: int = 0
+) -> AnomalyModel:
+    return AnomalyModel.fit(images, params=params, seed=seed)
+
+
+def write_model_file(
+    path: Path, kind: str, tensors: dict[str, torch.Tensor], metadata: dict[str, Any]
+) -> None:
+    """Write atomically (a reader never sees half a model)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "format": FILE_FORMAT,
+        "version": FILE_VERSION,
+        "kind": kind,
+        "metadata": json.dumps(metadata, sort_keys=True),
+        "tensors": tensors,
+    }
+    partial = path.with_name(f".{path.name}.partial")
+    torch.save(payload, partial)
+    os.replace(partial, path)
+
+
+def read_model_file(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError as exc:
+        raise ModelFileError(f"no model file at {path}") from exc
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, IsADirectoryError) as exc:
+        raise ModelFileError(f"{path} is not a vision model file") from exc
+    if not isinstance(payload, dict) or payload.get("format") != FILE_FORMAT:
+        raise ModelFileError(f"{path} is not a vision model file")
+    version = payload.get("version")
+    if not isinstance(version, int) or version > FILE_VERSION:
+        raise ModelFileError(f"{path} was written by a newer version (format {version})")
+    tensors = payload.get("tensors")
+    try:
+        metadata = json.loads(payload.get("metadata", ""))
+    except (TypeError, json.JSONDecodeError) as exc:
+        raise ModelFileError(f"{path} has unreadable metadata") from exc
+    if not isinstance(tensors, dict) or not isinstance(metadata, dict):
+        raise ModelFileError(f"{path} is not a vision model file")
+    if not all(isinstance(value, torch.Tensor) for value in tensors.values()):
+        raise ModelFileError(f"{path} holds something other than tensors")
+    return tensors, metadata
