@@ -556,6 +556,22 @@ async def test_an_order_that_cannot_be_planned_names_the_constraint_and_writes_n
         assert state["plan"] is None
         assert state["stage"] == "PLACED"
 
+        # The buyer pages through its orders, newest first; a forged cursor is refused.
+        second = (await node.graphql(PLACE, _order(), headers=buyer))["placeOrder"]["id"]
+        page = """query($after: String) {
+            orders(first: 1, after: $after) { edges { cursor node { id } } } }"""
+        first_page = (await node.graphql(page, {}, headers=buyer))["orders"]["edges"]
+        assert [e["node"]["id"] for e in first_page] == [second]
+        next_page = (await node.graphql(page, {"after": first_page[0]["cursor"]}, headers=buyer))[
+            "orders"
+        ]["edges"]
+        assert [e["node"]["id"] for e in next_page] == [order_id]
+        # A well-formed cursor whose key is not (time, id): ["x", "y"].
+        forged = await node.graphql(
+            page, {"after": "WyJ4IiwieSJd"}, headers=buyer, expect_errors=True
+        )
+        assert forged["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
+
         # Bad input elsewhere: a broken routing, an unknown product, a buyer without the scope.
         broken = await node.graphql(
             IMPORT, {"text": ROUTING.replace('after = ["dye"]', 'after = ["spin"]')},

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from dataclasses import dataclass
 
@@ -17,7 +16,7 @@ from regional_node.factories.service import factory_resource, get_factory
 from regional_node.runtime import NodeRuntime
 from yunfab.db import after_commit, utcnow
 from yunfab.errors import Conflict, InvalidInput, NotFound
-from yunfab.graphql.pagination import Page, PageRequest
+from yunfab.graphql.pagination import Page, PageRequest, newest_first
 from yunfab.subject import Subject
 
 
@@ -157,16 +156,7 @@ async def list_alerts(
     conditions = [Alert.factory_id == factory.id]
     if status is not None:
         conditions.append(Alert.status == status)
-    query = select(Alert).where(*conditions).order_by(Alert.opened_at.desc(), Alert.id.desc())
-    if page.after is not None:
-        try:
-            opened = dt.datetime.fromisoformat(page.after[0])
-            after_id = uuid.UUID(page.after[1])
-        except ValueError as exc:
-            raise InvalidInput("invalid cursor") from exc
-        query = query.where(
-            (Alert.opened_at < opened) | ((Alert.opened_at == opened) & (Alert.id < after_id))
-        )
+    query = newest_first(select(Alert).where(*conditions), Alert.opened_at, Alert.id, page.after)
     rows = (await session.scalars(query.limit(page.limit + 1))).all()
 
     async def count() -> int:

@@ -38,7 +38,7 @@ from regional_node.orders.routings import RoutingSpec, RoutingStep, steps_from_j
 from regional_node.runtime import NodeRuntime
 from yunfab.db import after_commit, utcnow
 from yunfab.errors import Conflict, InvalidInput, NotFound
-from yunfab.graphql.pagination import Page, PageRequest
+from yunfab.graphql.pagination import Page, PageRequest, newest_first
 from yunfab.subject import Subject
 
 PLAN_TIME_LIMIT_S = 30.0
@@ -251,16 +251,7 @@ async def list_orders(
         conditions.append(Order.buyer_org == subject.org_id)
     if status is not None:
         conditions.append(Order.status == status)
-    query = select(Order).where(*conditions).order_by(Order.created_at.desc(), Order.id.desc())
-    if page.after is not None:
-        try:
-            created = dt.datetime.fromisoformat(page.after[0])
-            after_id = uuid.UUID(page.after[1])
-        except ValueError as exc:
-            raise InvalidInput("invalid cursor") from exc
-        query = query.where(
-            (Order.created_at < created) | ((Order.created_at == created) & (Order.id < after_id))
-        )
+    query = newest_first(select(Order).where(*conditions), Order.created_at, Order.id, page.after)
     rows = (await session.scalars(query.limit(page.limit + 1))).all()
 
     async def count() -> int:

@@ -8,17 +8,22 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import json
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import strawberry
+from sqlalchemy import Select
+from sqlalchemy.orm import QueryableAttribute
 
 from yunfab.errors import InvalidInput
 
 T = TypeVar("T")
 Row = TypeVar("Row")
+RowT = TypeVar("RowT")
 
 
 def encode_cursor(key: Sequence[Any]) -> str:
@@ -38,6 +43,24 @@ def decode_cursor(cursor: str, arity: int, types: tuple[type, ...] | None = None
     if any(type(part) is not kind for part, kind in zip(key, kinds, strict=True)):
         raise InvalidInput("invalid cursor")
     return key
+
+
+def newest_first(
+    query: Select[RowT],
+    at: QueryableAttribute[Any],
+    ident: QueryableAttribute[Any],
+    after: list[Any] | None,
+) -> Select[RowT]:
+    """`query` ordered newest first by (`at`, `ident`), after the cursor `[iso time, uuid]`."""
+    query = query.order_by(at.desc(), ident.desc())
+    if after is None:
+        return query
+    try:
+        when = dt.datetime.fromisoformat(after[0])
+        after_id = uuid.UUID(after[1])
+    except (ValueError, TypeError, IndexError) as exc:
+        raise InvalidInput("invalid cursor") from exc
+    return query.where((at < when) | ((at == when) & (ident < after_id)))
 
 
 @dataclass(frozen=True)
