@@ -294,6 +294,24 @@ def node_env(node: DemoNode, broker: DemoBroker) -> dict[str, str]:
     return env
 
 
+def _console_run(args: tuple[str, ...], env: dict[str, str], what: str) -> dict[str, Any]:
+    done = subprocess.run(
+        yunfab_argv(*args), capture_output=True, text=True, env={**os.environ, **env}, check=False
+    )
+    if done.returncode != 0:
+        raise ProcessFailed(f"{what} failed: {done.stderr.strip()}")
+    # The console prints its answer last, as JSON (log lines may come before it).
+    lines = done.stdout.splitlines()
+    for start in reversed(range(len(lines))):
+        if lines[start].startswith("{"):
+            try:
+                result: dict[str, Any] = json.loads("\n".join(lines[start:]))
+            except ValueError:
+                continue
+            return result
+    raise ProcessFailed(f"{what}: no answer in its output")
+
+
 def provision_demo_factory(layout: DemoLayout, node: DemoNode, env: dict[str, str]) -> Path:
     """Onboard the node's demo factory and provision its machines, once; returns the fleet
     file `yunfab sim` publishes from."""
@@ -304,7 +322,6 @@ def provision_demo_factory(layout: DemoLayout, node: DemoNode, env: dict[str, st
     factory = node.factory
     profile = folder / "factory-profile.json"
     profile.write_text(json.dumps(factory.profile, indent=2))
-    full_env = {**os.environ, **DEMO_ENV, **env}
     for args in (
         (
             "node", "factory", "add", "--slug", factory.slug, "--name", factory.name,
@@ -316,11 +333,7 @@ def provision_demo_factory(layout: DemoLayout, node: DemoNode, env: dict[str, st
             "--protocol", factory.protocol, "--out", str(fleet), "--data-dir", str(folder),
         ),
     ):  # fmt: skip
-        done = subprocess.run(
-            yunfab_argv(*args), capture_output=True, text=True, env=full_env, check=False
-        )
-        if done.returncode != 0:
-            raise ProcessFailed(f"demo set-up of {node.name} failed: {done.stderr.strip()}")
+        _console_run(args, {**DEMO_ENV, **env}, f"demo set-up of {node.name}")
     return fleet
 
 
@@ -345,24 +358,6 @@ PLAN_ORDER = """
 mutation($id: UUID!) { planOrder(id: $id, timeLimitS: 30) { status gap solveTimeS explanation } }
 """
 DISPATCH_ORDER = "mutation($id: UUID!) { dispatchOrder(id: $id) { id factoryId } }"
-
-
-def _console_run(args: tuple[str, ...], env: dict[str, str], what: str) -> dict[str, Any]:
-    done = subprocess.run(
-        yunfab_argv(*args), capture_output=True, text=True, env={**os.environ, **env}, check=False
-    )
-    if done.returncode != 0:
-        raise ProcessFailed(f"{what} failed: {done.stderr.strip()}")
-    # The console prints its answer last, as JSON (log lines may come before it).
-    lines = done.stdout.splitlines()
-    for start in reversed(range(len(lines))):
-        if lines[start].startswith("{"):
-            try:
-                result: dict[str, Any] = json.loads("\n".join(lines[start:]))
-            except ValueError:
-                continue
-            return result
-    raise ProcessFailed(f"{what}: no answer in its output")
 
 
 def _token(hub_url: str, client_id: str, secret: str, scope: str, resource: str) -> str:
