@@ -17,6 +17,7 @@ from regional_node.factories.repository import FactoryRepository
 from regional_node.factories.service import factory_resource, get_factory
 from regional_node.orders import service as orders
 from regional_node.orders.models import FactorySchedule, Order
+from regional_node.orders.routings import RoutingStep
 from regional_node.runtime import NodeRuntime
 from regional_node.scheduling import shop
 from regional_node.scheduling.gantt import gantt_json, render
@@ -191,13 +192,16 @@ async def schedule_work_orders(
     lots: dict[str, str] = {}
     skipped: list[dict[str, Any]] = []
     products: set[str] = set()
+    routing: dict[uuid.UUID, dict[str, RoutingStep]] = {}
     for work in works:
         units = work.daily.get(key, 0) - work.produced.get(key, 0)
         if units <= 0:
             continue
         order = await session.get(Order, work.order_id)
         assert order is not None
-        step = next(s for s in await orders.routing_steps(session, order) if s.id == work.step)
+        if order.id not in routing:
+            routing[order.id] = {s.id: s for s in await orders.routing_steps(session, order)}
+        step = routing[order.id][work.step]
         kind = step.equipment or f"{step.process}-line"
         options = machines.get(kind, [])
         if not options:
