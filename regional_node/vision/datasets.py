@@ -66,32 +66,29 @@ def _image_files(folder: Path) -> list[Path]:
     return sorted(files, key=_natural_key)
 
 
-def _decode(path: Path, flags: int) -> npt.NDArray[np.generic]:
+def _file_bytes(path: Path) -> npt.NDArray[np.uint8]:
     try:
         data = np.fromfile(path, dtype=np.uint8)  # unlike cv2.imread, any characters in the path
     except OSError as exc:
         raise DatasetError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    return data
+
+
+def _decode(data: npt.NDArray[np.uint8], name: object, flags: int) -> npt.NDArray[np.generic]:
     if data.size == 0:
-        raise DatasetError(f"cannot read {path}: the file is empty")
+        raise DatasetError(f"cannot read {name}: the file is empty")
     try:
         decoded = cv2.imdecode(data, flags)
     except cv2.error as exc:
-        raise DatasetError(f"cannot read {path}: OpenCV failed to decode it ({exc})") from exc
+        raise DatasetError(f"cannot read {name}: OpenCV failed to decode it ({exc})") from exc
     if decoded is None or decoded.size == 0:
-        raise DatasetError(f"cannot read {path}: not an image format OpenCV can decode")
+        raise DatasetError(f"cannot read {name}: not an image format OpenCV can decode")
     return np.asarray(decoded)
 
 
-def _png_has_alpha(path: Path) -> bool:
+def _png_has_alpha(head: bytes) -> bool:
     """PNG colour types 4 and 6 carry alpha; byte 25 of every PNG is the IHDR colour type."""
-    if path.suffix.lower() != ".png":
-        return False
-    try:
-        with path.open("rb") as file:
-            head = file.read(26)
-    except OSError:
-        return False
-    return len(head) == 26 and head[:8] == b"\x89PNG\r\n\x1a\n" and head[25] in (4, 6)
+    return len(head) >= 26 and head[:8] == b"\x89PNG\r\n\x1a\n" and head[25] in (4, 6)
 
 
 def _to_8bit(pixels: npt.NDArray[np.generic]) -> npt.NDArray[np.float32] | Image:
@@ -122,14 +119,20 @@ def _as_uint8(pixels: npt.NDArray[np.generic]) -> Image:
 
 
 def read_image(path: Path) -> Image:
-    """Any image OpenCV decodes, as HxWx3 uint8 BGR at its own size.
+    """Any image OpenCV decodes, as HxWx3 uint8 BGR at its own size (see `decode_image`)."""
+    return decode_image(_file_bytes(path), name=path)
+
+
+def decode_image(data: bytes | npt.NDArray[np.uint8], *, name: object = "the image") -> Image:
+    """An image file's bytes (an upload, a file) as HxWx3 uint8 BGR at its own size.
 
     Grey becomes three equal channels, 16-bit and float depth are scaled to 8 bits, EXIF
     orientation is applied, and a PNG's transparency is flattened onto black (what lies under
-    transparent pixels is arbitrary, and a detector should not learn it).
+    transparent pixels is arbitrary, and a detector should not learn it). Errors name `name`.
     """
-    if _png_has_alpha(path):
-        pixels = _decode(path, cv2.IMREAD_UNCHANGED)
+    buffer = np.frombuffer(data, dtype=np.uint8) if isinstance(data, bytes) else data
+    if _png_has_alpha(buffer[:26].tobytes()):
+        pixels = _decode(buffer, name, cv2.IMREAD_UNCHANGED)
         if pixels.ndim == 3 and pixels.shape[2] == 4:
             colour = _to_8bit(pixels[..., :3]).astype(np.float32)
             alpha = _to_8bit(pixels[..., 3]).astype(np.float32)[..., None] / 255
@@ -137,7 +140,7 @@ def read_image(path: Path) -> Image:
     else:
         # IMREAD_COLOR makes grey three channels and applies EXIF rotation (IMREAD_UNCHANGED
         # does neither); ANYDEPTH keeps 16 bits so they are scaled, not truncated.
-        pixels = _decode(path, cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH)
+        pixels = _decode(buffer, name, cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH)
     image = _as_uint8(_to_8bit(pixels))
     if image.ndim == 2:
         image = np.asarray(cv2.cvtColor(image, cv2.COLOR_GRAY2BGR), dtype=np.uint8)
@@ -149,7 +152,7 @@ def read_image(path: Path) -> Image:
 def read_mask(path: Path) -> Mask:
     """A mask image as 0/255: above half its brightest value counts, so 0/1 and 0/255 masks,
     coloured annotations, anti-aliased edges and JPEG ringing all read as meant."""
-    pixels = _decode(path, cv2.IMREAD_ANYCOLOR | cv2.IMREAD_ANYDEPTH)
+    pixels = _decode(_file_bytes(path), path, cv2.IMREAD_ANYCOLOR | cv2.IMREAD_ANYDEPTH)
     values = pixels.astype(np.float32)
     if values.ndim == 3:  # any colour marks the defect; a fourth (alpha) channel does not
         values = values[..., :3].max(axis=2)
