@@ -38,6 +38,14 @@ node_actions := {
 	"node.breakdown.report",
 	"node.schedule.read",
 	"node.schedule.manage",
+	"node.vision.model.read",
+	"node.vision.model.train",
+	"node.vision.station.read",
+	"node.vision.station.manage",
+	"node.vision.inspect",
+	"node.vision.count",
+	"node.vision.quality.read",
+	"node.vision.image.read",
 }
 
 # Anyone signed in on the platform may see which node this is and how its hub link is doing.
@@ -143,6 +151,32 @@ node(subject, action, resource, _) if {
 
 node(subject, action, resource, _) if {
 	action in {"node.workorder.report", "node.breakdown.report", "node.schedule.manage"}
+	factory_member(subject, resource)
+	has_scope(subject, "factories:write")
+}
+
+# Factory vision: the factory's own people and the node operator, nobody else. Raw images and
+# frames (node.vision.image.read) never leave the node: no scope, region or hub role opens them
+# to a subject outside it (buyers, other platforms, the hub's operators).
+node(subject, action, _, context) if {
+	startswith(action, "node.vision.")
+	action in node_actions
+	node_operator(subject, context)
+}
+
+node(subject, action, resource, _) if {
+	action in {
+		"node.vision.model.read", "node.vision.station.read", "node.vision.quality.read",
+		"node.vision.image.read",
+	}
+	factory_member(subject, resource)
+}
+
+node(subject, action, resource, _) if {
+	action in {
+		"node.vision.model.train", "node.vision.station.manage", "node.vision.inspect",
+		"node.vision.count",
+	}
 	factory_member(subject, resource)
 	has_scope(subject, "factories:write")
 }

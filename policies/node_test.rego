@@ -27,3 +27,40 @@ test_hub_operator_sees_every_node if {
 		"action": "node.factory.read", "context": zj_context,
 	}
 }
+
+vision_image := {"factory": "mill-1", "org": "org-mill-1"}
+
+test_raw_images_stay_with_the_factory_and_the_node if {
+	authz.allow with input as {
+		"subject": {"kind": "user", "org": "org-mill-1", "org_kind": "factory", "scopes": []},
+		"action": "node.vision.image.read", "resource": vision_image, "context": zj_context,
+	}
+	authz.allow with input as {
+		"subject": {"kind": "client", "node": "zj-textile", "scopes": ["nodes:register"]},
+		"action": "node.vision.image.read", "resource": vision_image, "context": zj_context,
+	}
+	# another factory, a buyer of the same organization kind, a platform of the region, the hub
+	not authz.allow with input as {
+		"subject": {"kind": "user", "org": "org-mill-2", "org_kind": "factory", "scopes": ["factories:write"]},
+		"action": "node.vision.image.read", "resource": vision_image, "context": zj_context,
+	}
+	not authz.allow with input as {
+		"subject": {"kind": "client", "org": "org-buyer", "org_kind": "consumer", "region": "CN-ZJ", "scopes": ["factories:read", "orders:write"]},
+		"action": "node.vision.image.read", "resource": vision_image, "context": zj_context,
+	}
+	not authz.allow with input as {
+		"subject": {"kind": "user", "org": "org-hub", "org_kind": "hub_operator", "scopes": ["factories:read", "node:operate"]},
+		"action": "node.vision.image.read", "resource": vision_image, "context": zj_context,
+	}
+}
+
+test_factory_people_need_write_scope_to_train_and_inspect if {
+	authz.allow with input as {
+		"subject": {"kind": "user", "org": "org-mill-1", "org_kind": "factory", "scopes": ["factories:write"]},
+		"action": "node.vision.model.train", "resource": vision_image, "context": zj_context,
+	}
+	not authz.allow with input as {
+		"subject": {"kind": "user", "org": "org-mill-1", "org_kind": "factory", "scopes": []},
+		"action": "node.vision.inspect", "resource": vision_image, "context": zj_context,
+	}
+}

@@ -25,6 +25,7 @@ from regional_node.telemetry import api as telemetry_api
 from regional_node.telemetry import rollups
 from regional_node.telemetry.broker import BrokerAdmin
 from regional_node.telemetry.mqtt import MqttIngest, MqttOptions
+from regional_node.vision import api as vision_api
 from yunfab.authorization import Authorizer
 from yunfab.db import session_scope
 from yunfab.migrations import TREES
@@ -165,7 +166,7 @@ def create_app(
         schema=build_schema(settings),
         context_getter=get_context,
         readiness_extra=hub_link_check,
-        routers=[telemetry_api.router, orders_api.router],
+        routers=[telemetry_api.router, orders_api.router, vision_api.router],
     )
     app.state.settings = settings
     app.state.mqtt = None

@@ -24,6 +24,7 @@ from regional_node.telemetry.models import (
     Reading,
     SparkplugBirth,
 )
+from regional_node.vision.models import InspectionModel, QualityRecord, Station
 
 __all__ = [
     "Alert",
@@ -41,14 +42,17 @@ __all__ = [
     "Factory",
     "FactorySchedule",
     "HourRollup",
+    "InspectionModel",
     "MinuteRollup",
     "NodeIdentity",
     "Order",
     "OrderPlan",
     "PlanAllocation",
     "ProgressEvent",
+    "QualityRecord",
     "Reading",
     "Routing",
     "SparkplugBirth",
+    "Station",
     "WorkOrder",
 ]

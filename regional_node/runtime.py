@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ssl
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 import structlog
@@ -20,6 +21,7 @@ from regional_node.telemetry.broker import BrokerAdmin
 from regional_node.telemetry.metrics import IngestMetrics
 from regional_node.telemetry.pipeline import IngestPipeline, TelemetryEvent
 from regional_node.telemetry.store import TelemetryStore
+from regional_node.vision.engine import VisionEngine
 from yunfab.authorization import Authorizer
 from yunfab.events import Broadcaster
 from yunfab.service import Database
@@ -60,6 +62,8 @@ class NodeRuntime:
     """Broker logins of the node itself: no device may be provisioned under these names."""
     order_events: Broadcaster[OrderNotice] = field(default_factory=Broadcaster)
     """Progress of orders, for the buyers' live view."""
+    vision: VisionEngine = field(default_factory=lambda: VisionEngine(Path("var") / "vision"))
+    """Inspection models and kept images (under the node's data directory)."""
 
 
 async def build_runtime(
@@ -103,6 +107,12 @@ async def build_runtime(
         telemetry_events=telemetry_events,
         alert_events=alert_events,
         broker=broker,
+        vision=VisionEngine(
+            settings.data_dir / "vision",
+            max_image_bytes=settings.vision_max_image_mb * 1024 * 1024,
+            max_pixels=settings.vision_max_megapixels * 1_000_000,
+            threads=settings.vision_threads,
+        ),
         reserved_keys=frozenset(
             name
             for name in (

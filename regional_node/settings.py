@@ -58,6 +58,11 @@ class NodeSettings(NodeStorageSettings):
     hour_retention_days: float | None = Field(default=None, gt=0)
     rollup_interval_s: float = Field(default=5.0, gt=0)
     stale_check_interval_s: float = Field(default=10.0, gt=0)
+    vision_max_image_mb: int = Field(default=20, ge=1, le=200)
+    """The largest image file an inspection or training upload may send."""
+    vision_max_megapixels: int = Field(default=50, ge=1, le=500)
+    vision_threads: int | None = Field(default=None, ge=1, le=64)
+    """CPU threads a training or an inspection uses; defaults to the cores, at most 4."""
 
     @model_validator(mode="after")
     def _credentials(self) -> NodeSettings:

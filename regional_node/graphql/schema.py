@@ -16,6 +16,7 @@ from regional_node.orders.graphql.schedules import ScheduleMutation, ScheduleQue
 from regional_node.orders.graphql.schema import OrderMutation, OrderQuery, OrderSubscription
 from regional_node.settings import NodeSettings
 from regional_node.telemetry.graphql.schema import TelemetryQuery, TelemetrySubscription
+from regional_node.vision.graphql import VisionMutation, VisionQuery
 from yunfab.graphql.errors import Schema
 from yunfab.graphql.http import schema_extensions
 
@@ -23,11 +24,27 @@ SCHEMA_FILE = Path(__file__).with_name("schema.graphql")
 
 Query = merge_types(
     "Query",
-    (NodeQuery, FactoryQuery, DeviceQuery, TelemetryQuery, AuditQuery, OrderQuery, ScheduleQuery),
+    (
+        NodeQuery,
+        FactoryQuery,
+        DeviceQuery,
+        TelemetryQuery,
+        AuditQuery,
+        OrderQuery,
+        ScheduleQuery,
+        VisionQuery,
+    ),
 )
 Mutation = merge_types(
     "Mutation",
-    (FactoryMutation, DeviceMutation, AlertMutation, OrderMutation, ScheduleMutation),
+    (
+        FactoryMutation,
+        DeviceMutation,
+        AlertMutation,
+        OrderMutation,
+        ScheduleMutation,
+        VisionMutation,
+    ),
 )
 Subscription = merge_types(
     "Subscription",

@@ -11,6 +11,8 @@ from typing import Any
 
 import httpx
 
+from regional_node.hub_link import outbound
+
 
 class HubError(Exception):
     """The hub could not be used; `retryable` says whether trying again may help."""
@@ -68,6 +70,8 @@ class HubClient:
         )
 
     async def _call(self, method: str, path: str, body: dict[str, Any] | None) -> dict[str, Any]:
+        """Every request to the hub; a body carrying picture data is refused before sending."""
+        outbound.check(body)
         try:
             response = await self._http.request(method, path, json=body)
         except httpx.TransportError as exc:

@@ -1,0 +1,199 @@
+"""Factory vision over REST, for cameras and line PCs that send files rather than GraphQL:
+
+- `POST /api/v1/vision/models`: multipart, `factory_id`, `sku`, image files under `good` and
+  under `defects.<class>` (e.g. `defects.scratch`); optional `holdout`, `seed`;
+- `POST /api/v1/stations/{id}/inspections`: multipart `image`, optional `batch`, `part`;
+- `POST /api/v1/stations/{id}/clips`: multipart `video` and `started_at` (ISO time with zone):
+  the items counted in it move the station's work order;
+- `GET /api/v1/quality-records/{id}/image`: the kept, masked image, to the factory and the
+  node's operator only.
+
+Answers are the same JSON the GraphQL API gives (camelCase fields).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import datetime as dt
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from starlette.datastructures import FormData, UploadFile
+
+from regional_node.graphql.context import current_subject
+from regional_node.vision import service
+from regional_node.vision.models import InspectionModel, QualityRecord
+from yunfab.db import session_scope
+from yunfab.errors import InvalidInput
+from yunfab.subject import Subject
+
+router = APIRouter(tags=["vision"])
+MAX_FILES = service.MAX_TRAINING_IMAGES
+
+
+async def _form(request: Request) -> FormData:
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise InvalidInput("send multipart/form-data")
+    return await request.form(max_files=MAX_FILES + 10, max_fields=100)
+
+
+def _text(form: FormData, name: str, *, required: bool = True) -> str | None:
+    value = form.get(name)
+    if value is None:
+        if required:
+            raise InvalidInput(f"{name}: required")
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(f"{name}: a form field, not a file")
+    return value
+
+
+async def _file(form: FormData, name: str) -> bytes:
+    value = form.get(name)
+    if not isinstance(value, UploadFile):
+        raise InvalidInput(f"{name}: attach a file")
+    return await value.read()
+
+
+def _uuid(value: str | None, name: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value or "")
+    except ValueError as exc:
+        raise InvalidInput(f"{name}: not a UUID") from exc
+
+
+@router.post("/api/v1/vision/models", status_code=201, summary="Train a SKU's inspection model")
+async def train_model(
+    request: Request, subject: Annotated[Subject, Depends(current_subject)]
+) -> dict[str, Any]:
+    form = await _form(request)
+    factory_id = _uuid(_text(form, "factory_id"), "factory_id")
+    sku = _text(form, "sku") or ""
+    try:
+        holdout = float(_text(form, "holdout", required=False) or 0.2)
+        seed = int(_text(form, "seed", required=False) or 0)
+    except ValueError as exc:
+        raise InvalidInput(f"holdout and seed are numbers: {exc}") from exc
+    raw: list[tuple[str, bytes]] = []
+    names: list[str] = []
+    for key, value in form.multi_items():
+        if key != "good" and not key.startswith("defects."):
+            continue
+        if not isinstance(value, UploadFile):
+            raise InvalidInput(f"{key}: attach image files")
+        raw.append(("good" if key == "good" else key.removeprefix("defects."), await value.read()))
+        names.append(value.filename or key)
+    runtime = request.app.state.runtime
+    images = await asyncio.to_thread(
+        lambda: [
+            runtime.vision.decode(data, name) for (_, data), name in zip(raw, names, strict=True)
+        ]
+    )
+    data = service.TrainingData(
+        good=[image for (label, _), image in zip(raw, images, strict=True) if label == "good"],
+        defects=[
+            (label, image) for (label, _), image in zip(raw, images, strict=True) if label != "good"
+        ],
+        digest=service.data_digest(raw),
+    )
+    async with session_scope(request.app.state.db.sessionmaker) as session:
+        row = await service.train_model(
+            session, subject, runtime=runtime, factory_id=factory_id, sku=sku, data=data,
+            holdout=holdout, seed=seed,
+        )  # fmt: skip
+    return model_json(row)
+
+
+@router.post("/api/v1/stations/{station_id}/inspections", summary="Inspect one part's image")
+async def inspect(
+    station_id: uuid.UUID, request: Request, subject: Annotated[Subject, Depends(current_subject)]
+) -> dict[str, Any]:
+    form = await _form(request)
+    image = await _file(form, "image")
+    async with session_scope(request.app.state.db.sessionmaker) as session:
+        result = await service.inspect(
+            session, subject, runtime=request.app.state.runtime, station_id=station_id,
+            image=image, batch=_text(form, "batch", required=False),
+            part=_text(form, "part", required=False),
+        )  # fmt: skip
+    return {
+        "record": record_json(result.record),
+        "heatmapPng": base64.b64encode(result.heatmap_png).decode(),
+        "imageThreshold": result.image_threshold,
+        "totalMs": result.total_ms,
+        "peopleMasked": result.people_masked,
+    }
+
+
+@router.post("/api/v1/stations/{station_id}/clips", summary="Count items in a camera clip")
+async def count_clip(
+    station_id: uuid.UUID, request: Request, subject: Annotated[Subject, Depends(current_subject)]
+) -> dict[str, Any]:
+    form = await _form(request)
+    video = await _file(form, "video")
+    try:
+        started_at = dt.datetime.fromisoformat(_text(form, "started_at") or "")
+    except ValueError as exc:
+        raise InvalidInput("started_at: an ISO 8601 time with its zone") from exc
+    async with session_scope(request.app.state.db.sessionmaker) as session:
+        result = await service.count_clip(
+            session, subject, runtime=request.app.state.runtime, station_id=station_id,
+            video=video, started_at=started_at,
+        )  # fmt: skip
+        work = result.work_order
+        return {
+            "counted": result.counted,
+            "reported": result.reported,
+            "workOrder": {"id": str(work.id), "made": work.made, "status": work.status.value}
+            if work
+            else None,
+        }
+
+
+@router.get("/api/v1/quality-records/{record_id}/image", summary="An inspected part's image")
+async def quality_image(
+    record_id: uuid.UUID, request: Request, subject: Annotated[Subject, Depends(current_subject)]
+) -> Response:
+    async with request.app.state.db.sessionmaker() as session:
+        data = await service.quality_image(
+            session, subject, runtime=request.app.state.runtime, record_id=record_id
+        )
+    return Response(data, media_type="image/jpeg", headers={"cache-control": "private, no-store"})
+
+
+def model_json(row: InspectionModel) -> dict[str, Any]:
+    return {
+        "id": str(row.id),
+        "factoryId": str(row.factory_id),
+        "sku": row.sku,
+        "number": row.number,
+        "digest": row.digest,
+        "kind": row.kind,
+        "metrics": row.metrics,
+        "params": row.params,
+        "lineage": row.lineage,
+        "createdAt": row.created_at.isoformat(),
+    }
+
+
+def record_json(row: QualityRecord) -> dict[str, Any]:
+    return {
+        "id": str(row.id),
+        "stationId": str(row.station_id),
+        "factoryId": str(row.factory_id),
+        "modelId": str(row.model_id),
+        "sku": row.sku,
+        "batch": row.batch,
+        "part": row.part,
+        "score": row.score,
+        "verdict": row.verdict,
+        "defectClass": row.defect_class,
+        "boxes": [{k: b[k] for k in ("x", "y", "w", "h", "peak")} for b in row.boxes],
+        "width": row.width,
+        "height": row.height,
+        "elapsedMs": row.elapsed_ms,
+        "imageKept": row.image_file is not None,
+        "inspectedAt": row.inspected_at.isoformat(),
+    }

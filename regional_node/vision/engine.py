@@ -1,0 +1,193 @@
+"""The node's vision work off the event loop: models trained and run in worker threads, loaded
+models kept in a small cache, and image files kept under the node's data directory.
+
+Training takes every core it is given and runs one at a time; inspections run side by side up
+to `inference_slots`. torch and the backbone are imported on first use, so console commands that
+never inspect anything start fast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import importlib
+import os
+import threading
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from regional_node.vision.datasets import DatasetError, Image, decode_image
+from yunfab.errors import InvalidInput, ServiceUnavailable
+
+if TYPE_CHECKING:
+    from regional_node.vision.training import Example, TrainedModel
+
+T = TypeVar("T")
+HEATMAP_SIDE = 256
+"""Heatmaps come back at most this many pixels on their long side: enough to see where."""
+
+
+class ImageRejected(InvalidInput):
+    code = "invalid_image"
+
+
+class VisionUnavailable(ServiceUnavailable):
+    code = "vision_unavailable"
+
+
+def _ml(module: str) -> Any:
+    """A vision module that needs torch and the backbone (the `ml` extra)."""
+    try:
+        return importlib.import_module(f"regional_node.vision.{module}")
+    except ImportError as exc:
+        raise VisionUnavailable(
+            f"inspection models need the ml extra on this node (pip install 'yunfab[ml]'): {exc}"
+        ) from exc
+
+
+class VisionEngine:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        max_image_bytes: int = 20 * 1024 * 1024,
+        max_pixels: int = 50_000_000,
+        inference_slots: int = 2,
+        cached_models: int = 8,
+        threads: int | None = None,
+    ) -> None:
+        self.directory = directory
+        self.max_image_bytes = max_image_bytes
+        self.max_pixels = max_pixels
+        self.threads = threads or min(4, os.cpu_count() or 1)
+        self._training = asyncio.Semaphore(1)
+        self._inference = asyncio.Semaphore(inference_slots)
+        self._models: OrderedDict[uuid.UUID, TrainedModel] = OrderedDict()
+        self._cached = cached_models
+        self._lock = threading.Lock()
+
+    def decode(self, data: bytes, name: str) -> Image:
+        """An uploaded image, refused with a reason when too large or not an image."""
+        if not data:
+            raise ImageRejected(f"{name}: empty")
+        if len(data) > self.max_image_bytes:
+            raise ImageRejected(
+                f"{name}: {len(data)} bytes, more than the {self.max_image_bytes} allowed"
+            )
+        size = _declared_size(data)
+        if size is not None and size[0] * size[1] > self.max_pixels:
+            raise ImageRejected(f"{name}: {size[0]}x{size[1]} pixels, too many to inspect")
+        try:
+            image = decode_image(data, name=name)
+        except DatasetError as exc:
+            raise ImageRejected(str(exc)) from exc
+        if image.shape[0] * image.shape[1] > self.max_pixels:
+            raise ImageRejected(f"{name}: {image.shape[1]}x{image.shape[0]} pixels, too many")
+        return image
+
+    async def run(self, job: Callable[[], T], *, training: bool = False) -> T:
+        slots = self._training if training else self._inference
+        async with slots:
+            return await asyncio.to_thread(self._with_threads, job)
+
+    def _with_threads(self, job: Callable[[], T]) -> T:
+        _ml("features").set_threads(self.threads)
+        return job()
+
+    async def train(
+        self,
+        sku: str,
+        good: Sequence[Image],
+        defects: Sequence[Example],
+        *,
+        holdout: float,
+        seed: int,
+    ) -> TrainedModel:
+        job = functools.partial(
+            _ml("training").train, sku, good, defects, holdout=holdout, seed=seed
+        )
+        return await self.run(job, training=True)
+
+    def path(self, relative: str) -> Path:
+        path = (self.directory / relative).resolve()
+        if not path.is_relative_to(self.directory.resolve()):
+            raise InvalidInput("a vision file outside the node's vision directory")
+        return path
+
+    def save_model(self, model: TrainedModel, relative: str) -> None:
+        path = self.path(relative)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".partial")
+        model.save(partial)
+        partial.replace(path)
+
+    def model(self, model_id: uuid.UUID, relative: str) -> TrainedModel:
+        """A stored model, loaded once and kept while it is among the recently used."""
+        with self._lock:
+            cached = self._models.get(model_id)
+            if cached is not None:
+                self._models.move_to_end(model_id)
+                return cached
+        loaded: TrainedModel = _ml("training").TrainedModel.load(self.path(relative))
+        with self._lock:
+            self._models[model_id] = loaded
+            while len(self._models) > self._cached:
+                self._models.popitem(last=False)
+        return loaded
+
+    def save_image(self, image: Image, relative: str) -> None:
+        path = self.path(relative)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 92])
+        if not ok:
+            raise RuntimeError("OpenCV could not encode the image")
+        partial = path.with_suffix(".partial")
+        partial.write_bytes(encoded.tobytes())
+        partial.replace(path)
+
+    def read_file(self, relative: str) -> bytes:
+        return self.path(relative).read_bytes()
+
+
+def heatmap_png(heatmap: npt.NDArray[np.floating[Any]], threshold: float | None) -> bytes:
+    """The anomaly map as a small colour PNG: blue is ordinary, red at and above twice the
+    threshold (or the map's own peak when the model has none)."""
+    top = 2 * threshold if threshold else float(heatmap.max()) or 1.0
+    scaled = np.clip(heatmap / top * 255, 0, 255).astype(np.uint8)
+    height, width = scaled.shape
+    factor = HEATMAP_SIDE / max(height, width)
+    if factor < 1:
+        size = (max(1, round(width * factor)), max(1, round(height * factor)))
+        scaled = cv2.resize(scaled, size, interpolation=cv2.INTER_AREA)
+    ok, encoded = cv2.imencode(".png", cv2.applyColorMap(scaled, cv2.COLORMAP_JET))
+    if not ok:
+        raise RuntimeError("OpenCV could not encode the heatmap")
+    return bytes(encoded.tobytes())
+
+
+def _declared_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height from a PNG or JPEG header, read before decoding: a small file can
+    declare a huge image (a decompression bomb)."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) >= 24:
+        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    if data[:2] != b"\xff\xd8":
+        return None
+    at = 2
+    while at + 9 < len(data):
+        if data[at] != 0xFF:
+            return None
+        marker = data[at + 1]
+        length = int.from_bytes(data[at + 2 : at + 4], "big")
+        if marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF):
+            height = int.from_bytes(data[at + 5 : at + 7], "big")
+            width = int.from_bytes(data[at + 7 : at + 9], "big")
+            return width, height
+        at += 2 + length
+    return None

@@ -1,0 +1,663 @@
+"""Factory vision on a node: the model registry (train, list, activate one per station, roll
+back), inspections that become quality records, camera counts that report work-order progress,
+and root causes of defects from the same machine's telemetry.
+
+Who may do what is decided by `policies/node.rego` (`node.vision.*`): the factory's own people
+and the node operator. Images and frames (`node.vision.image.read`) go to nobody else, and no
+image is ever part of what the node sends to the hub (`hub_link.outbound`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import tempfile
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from regional_node.audit.service import append_entry
+from regional_node.devices.models import Device, DeviceMetric
+from regional_node.factories.models import Factory
+from regional_node.factories.service import factory_resource, get_factory
+from regional_node.orders import service as orders
+from regional_node.orders.models import WorkOrder, WorkOrderStatus
+from regional_node.runtime import NodeRuntime
+from regional_node.telemetry.models import Reading
+from regional_node.vision import counting, privacy, rootcause
+from regional_node.vision.datasets import GOOD, Image
+from regional_node.vision.engine import heatmap_png
+from regional_node.vision.models import InspectionModel, QualityRecord, Station
+from yunfab.db import utcnow
+from yunfab.errors import Conflict, InvalidInput, NotFound
+from yunfab.graphql.pagination import Page, PageRequest, newest_first
+from yunfab.subject import Subject
+
+SKU = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+CLASS = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+MAX_TRAINING_IMAGES = 2000
+MAX_CLIP_BYTES = 200 * 1024 * 1024
+ROOT_CAUSE_PARTS = 50_000
+
+
+class StationNotFound(NotFound):
+    code = "station_not_found"
+
+
+class VisionModelNotFound(NotFound):
+    code = "vision_model_not_found"
+
+
+class QualityRecordNotFound(NotFound):
+    code = "quality_record_not_found"
+
+
+class NoActiveModel(Conflict):
+    code = "no_active_model"
+
+
+class NothingToRollBack(Conflict):
+    code = "nothing_to_roll_back"
+
+
+class NoWorkOrder(Conflict):
+    code = "no_work_order"
+
+
+def _resource(factory: Factory) -> dict[str, Any]:
+    return factory_resource(factory)
+
+
+# The registry
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """Images a model is trained on, as decoded from an upload, with a digest of the uploaded
+    bytes (the model's lineage names its data without keeping it)."""
+
+    good: Sequence[Image]
+    defects: Sequence[tuple[str, Image]] = ()
+    digest: str = ""
+    sources: dict[str, int] = field(default_factory=dict)
+
+
+def data_digest(named_bytes: Sequence[tuple[str, bytes]]) -> str:
+    """One digest over labelled uploads, in a canonical order."""
+    digest = hashlib.sha256()
+    for label, data in sorted((label, hashlib.sha256(b).hexdigest()) for label, b in named_bytes):
+        digest.update(f"{label}:{data}\n".encode())
+    return digest.hexdigest()
+
+
+async def train_model(
+    session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, factory_id: uuid.UUID,
+    sku: str, data: TrainingData, holdout: float = 0.2, seed: int = 0,
+) -> InspectionModel:  # fmt: skip
+    """Train the SKU's next model version on the node and store it (inactive until activated)."""
+    from regional_node.vision.training import Example
+
+    factory = await get_factory(session, factory_id)
+    await runtime.authorizer.check(subject, "node.vision.model.train", _resource(factory))
+    if not SKU.fullmatch(sku):
+        raise InvalidInput("sku: 1-64 letters, digits, '.', '_' or '-', starting alphanumeric")
+    if len(data.good) + len(data.defects) > MAX_TRAINING_IMAGES:
+        raise InvalidInput(f"at most {MAX_TRAINING_IMAGES} images train one model")
+    for label, _ in data.defects:
+        if label == GOOD or not CLASS.fullmatch(label):
+            raise InvalidInput(f"defect class {label!r}: lowercase letters, digits, '_' or '-'")
+    examples = [Example(label, image) for label, image in data.defects]
+    trained = await runtime.vision.train(sku, data.good, examples, holdout=holdout, seed=seed)
+    number = (
+        await session.scalar(
+            select(func.max(InspectionModel.number)).where(
+                InspectionModel.factory_id == factory.id, InspectionModel.sku == sku
+            )
+        )
+        or 0
+    ) + 1
+    relative = f"{factory.slug}/models/{sku}-v{number}-{trained.version}.pt"
+    # The file first: a row never points at weights that are not there (a file whose row was
+    # rolled back is only unused bytes).
+    runtime.vision.save_model(trained, relative)
+    classes: dict[str, int] = {}
+    for label, _ in data.defects:
+        classes[label] = classes.get(label, 0) + 1
+    row = InspectionModel(
+        factory_id=factory.id,
+        sku=sku,
+        number=number,
+        digest=trained.version,
+        kind="anomaly+supervised" if getattr(trained, "classifier", None) else "anomaly",
+        file=relative,
+        metrics=trained.metrics,
+        params=trained.params,
+        lineage={
+            "source": "trained",
+            "node": runtime.node_name,
+            "data": {
+                "digest": data.digest,
+                "good_images": len(data.good),
+                "defect_images": classes,
+                **data.sources,
+            },
+            "parameters": {"holdout": holdout, "seed": seed},
+        },
+        created_by=subject.label,
+    )
+    session.add(row)
+    await session.flush()
+    await append_entry(
+        session,
+        actor=subject,
+        action="node.vision.model.train",
+        resource=f"vision-model:{factory.slug}/{sku}@{number}",
+        outcome="ok",
+        detail={"digest": trained.version, "good": len(data.good), "defects": classes},
+    )
+    return row
+
+
+async def get_model(
+    session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, model_id: uuid.UUID
+) -> InspectionModel:
+    model = await session.get(InspectionModel, model_id)
+    if model is None:
+        raise VisionModelNotFound(f"no vision model {model_id} on this node")
+    factory = await get_factory(session, model.factory_id)
+    await runtime.authorizer.check(subject, "node.vision.model.read", _resource(factory))
+    return model
+
+
+async def list_models(
+    session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, factory_id: uuid.UUID,
+    sku: str | None = None,
+) -> Sequence[InspectionModel]:  # fmt: skip
+    factory = await get_factory(session, factory_id)
+    await runtime.authorizer.check(subject, "node.vision.model.read", _resource(factory))
+    query = select(InspectionModel).where(InspectionModel.factory_id == factory.id)
+    if sku is not None:
+        query = query.where(InspectionModel.sku == sku)
+    return (
+        await session.scalars(query.order_by(InspectionModel.sku, InspectionModel.number.desc()))
+    ).all()
+
+
+# Stations
+
+
+@dataclass(frozen=True)
+class StationInput:
+    slug: str
+    name: str
+    device_id: uuid.UUID | None = None
+    keep_images: bool = True
+    privacy: dict[str, Any] | None = None
+    counting: dict[str, Any] | None = None
+    work_order_id: uuid.UUID | None = None
+
+
+def privacy_policy(config: dict[str, Any] | None) -> privacy.PrivacyPolicy:
+    """A station's stored privacy settings as a policy; bad settings are refused on input."""
+    config = config or {}
+    try:
+        return privacy.PrivacyPolicy(
+            mode=privacy.PrivacyMode(config.get("mode", "mask")),
+            zones=tuple(
+                tuple((int(x), int(y)) for x, y in zone) for zone in config.get("zones", [])
+            ),
+            style=privacy.MaskStyle(config.get("style", "fill")),
+        )
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput(f"privacy: {exc}") from exc
+
+
+def counter(config: dict[str, Any]) -> counting.ItemCounter:
+    """A station's counting line or zone (frame pixels) as a fresh counter."""
+    try:
+        line = config.get("line")
+        zone = config.get("zone")
+        return counting.ItemCounter(
+            line=counting.CountLine(
+                tuple(line["a"]), tuple(line["b"]), line.get("direction", "both")
+            )
+            if line
+            else None,
+            zone=counting.CountZone(tuple(tuple(p) for p in zone)) if zone else None,
+            min_area=int(config.get("min_area", 150)),
+            max_area=config.get("max_area"),
+        )
+    except (ValueError, TypeError, KeyError) as exc:
+        raise InvalidInput(f"counting: {exc}") from exc
+
+
+async def _check_links(
+    session: AsyncSession, factory: Factory, device_id: uuid.UUID | None,
+    work_order_id: uuid.UUID | None,
+) -> None:  # fmt: skip
+    if device_id is not None:
+        device = await session.get(Device, device_id)
+        if device is None or device.factory_id != factory.id:
+            raise InvalidInput(f"device {device_id} is not a machine of {factory.slug}")
+    if work_order_id is not None:
+        work = await session.get(WorkOrder, work_order_id)
+        if work is None or work.factory_id != factory.id:
+            raise InvalidInput(f"work order {work_order_id} is not {factory.slug}'s")
+
+
+async def create_station(
+    session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, factory_id: uuid.UUID,
+    input: StationInput,
+) -> Station:  # fmt: skip
+    factory = await get_factory(session, factory_id)
+    await runtime.authorizer.check(subject, "node.vision.station.manage", _resource(factory))
+    if not SLUG.fullmatch(input.slug):
+        raise InvalidInput("slug: lowercase letters, digits and hyphens, at most 63 characters")
+    if not 1 <= len(input.name.strip()) <= 200:
+        raise InvalidInput("name: 1 to 200 characters")
+    taken = await session.scalar(
+        select(Station.id).where(Station.factory_id == factory.id, Station.slug == input.slug)
+    )
+    if taken is not None:
+        raise Conflict(f"{factory.slug} already has a station {input.slug!r}")
+    privacy_policy(input.privacy)
+    if input.counting is not None:
+        counter(input.counting)
+    await _check_links(session, factory, input.device_id, input.work_order_id)
+    station = Station(
+        factory_id=factory.id,
+        slug=input.slug,
+        name=input.name.strip(),
+        device_id=input.device_id,
+        keep_images=input.keep_images,
+        privacy=input.privacy or {},
+        counting=input.counting,
+        work_order_id=input.work_order_id,
+    )
+    session.add(station)
+    await session.flush()
+    await _audit(session, subject, "node.vision.station.create", factory, station, {})
+    return station
+
+
+async def configure_station(
+    session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, station_id: uuid.UUID,
+    work_order_id: uuid.UUID | None, counting_config: dict[str, Any] | None,
+) -> Station:  # fmt: skip
+    """Point the station's camera counts at a work order (or none), with a line or zone."""
+    station, factory = await _station(session, station_id)
+    await runtime.authorizer.check(subject, "node.vision.station.manage", _resource(factory))
+    if counting_config is not None:
+        counter(counting_config)
+        station.counting = counting_config
+    await _check_links(session, factory, None, work_order_id)
+    station.work_order_id = work_order_id
+    station.updated_at = utcnow()
+    await _audit(
+        session, subject, "node.vision.station.configure", factory, station,
+        {"work_order": str(work_order_id) if work_order_id else None},
+    )  # fmt: skip
+    return station
+
+
+async def _station(
+    session: AsyncSession, station_id: uuid.UUID, *, lock: bool = False
+) -> tuple[Station, Factory]:
+    station = await session.get(Station, station_id, with_for_update=lock)
+    if station is None:
+        raise StationNotFound(f"no station {station_id} on this node")
+    return station, await get_factory(session, station.factory_id)
+
+
+async def get_station(
+    session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, station_id: uuid.UUID
+) -> Station:
+    station, factory = await _station(session, station_id)
+    await runtime.authorizer.check(subject, "node.vision.station.read", _resource(factory))
+    return station
+
+
+async def list_stations(
+    session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, factory_id: uuid.UUID
+) -> Sequence[Station]:
+    factory = await get_factory(session, factory_id)
+    await runtime.authorizer.check(subject, "node.vision.station.read", _resource(factory))
+    query = select(Station).where(Station.factory_id == factory.id).order_by(Station.slug)
+    return (await session.scalars(query)).all()
+
+
+async def activate_model(
+    session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, station_id: uuid.UUID,
+    model_id: uuid.UUID,
+) -> Station:  # fmt: skip
+    """Switch the station to `model_id` in one step (another version, or another SKU's model
+    when the line changes parts); the model it ran before is kept for a rollback."""
+    station, factory = await _station(session, station_id, lock=True)
+    await runtime.authorizer.check(subject, "node.vision.station.manage", _resource(factory))
+    model = await session.get(InspectionModel, model_id)
+    if model is None or model.factory_id != factory.id:
+        raise VisionModelNotFound(f"no vision model {model_id} of {factory.slug}")
+    if station.model_id == model.id:
+        return station
+    runtime.vision.model(model.id, model.file)  # a file that does not load is refused now
+    station.previous_model_id, station.model_id = station.model_id, model.id
+    station.updated_at = utcnow()
+    await _audit(
+        session, subject, "node.vision.model.activate", factory, station,
+        {"model": f"{model.sku}@{model.number}", "previous": str(station.previous_model_id)},
+    )  # fmt: skip
+    return station
+
+
+async def rollback_station(
+    session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, station_id: uuid.UUID
+) -> Station:
+    """Back to the model the station ran before its last switch (again: forward once more)."""
+    station, factory = await _station(session, station_id, lock=True)
+    await runtime.authorizer.check(subject, "node.vision.station.manage", _resource(factory))
+    if station.previous_model_id is None:
+        raise NothingToRollBack(f"station {station.slug} has run no other model")
+    station.model_id, station.previous_model_id = station.previous_model_id, station.model_id
+    station.updated_at = utcnow()
+    await _audit(
+        session, subject, "node.vision.model.rollback", factory, station,
+        {"model": str(station.model_id)},
+    )  # fmt: skip
+    return station
+
+
+async def _audit(
+    session: AsyncSession, subject: Subject, action: str, factory: Factory, station: Station,
+    detail: dict[str, Any],
+) -> None:  # fmt: skip
+    await append_entry(
+        session,
+        actor=subject,
+        action=action,
+        resource=f"station:{factory.slug}/{station.slug}",
+        outcome="ok",
+        detail=detail,
+    )
+
+
+# Inspection
+
+
+@dataclass(frozen=True)
+class InspectionResult:
+    record: QualityRecord
+    heatmap_png: bytes
+    image_threshold: float | None
+    total_ms: float
+    people_masked: int = 0
+
+
+async def inspect(
+    session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, station_id: uuid.UUID,
+    image: bytes, batch: str | None = None, part: str | None = None,
+) -> InspectionResult:  # fmt: skip
+    """Inspect one part's image with the station's active model and record the result."""
+    started = dt.datetime.now(dt.UTC)
+    station, factory = await _station(session, station_id)
+    await runtime.authorizer.check(subject, "node.vision.inspect", _resource(factory))
+    if station.model_id is None:
+        raise NoActiveModel(f"station {station.slug} has no active model: activate one first")
+    for name, value in (("batch", batch), ("part", part)):
+        if value is not None and not 1 <= len(value) <= 64:
+            raise InvalidInput(f"{name}: 1 to 64 characters")
+    model_row = await session.get(InspectionModel, station.model_id)
+    assert model_row is not None
+    picture = runtime.vision.decode(image, "image")
+    policy = privacy_policy(station.privacy)
+    keep = station.keep_images and policy.mode is not privacy.PrivacyMode.COUNTS_ONLY
+
+    def work() -> tuple[Any, bytes, Image | None, int]:
+        trained = runtime.vision.model(model_row.id, model_row.file)
+        result = trained.inspect(picture)
+        heat = heatmap_png(result.heatmap, trained.image_threshold)
+        masked = privacy.mask_frame(picture, policy) if keep else None
+        return result, heat, masked.frame if masked else None, masked.people if masked else 0
+
+    result, heat, kept, people = await runtime.vision.run(work)
+    height, width = picture.shape[:2]
+    record = QualityRecord(
+        station_id=station.id,
+        factory_id=factory.id,
+        model_id=model_row.id,
+        device_id=station.device_id,
+        sku=model_row.sku,
+        batch=batch,
+        part=part,
+        score=float(result.score),
+        verdict=result.verdict or "uncalibrated",
+        defect_class=getattr(result, "defect_class", None),
+        boxes=[
+            {
+                **box._asdict(),
+                "fx": box.x / width,
+                "fy": box.y / height,
+                "fw": box.w / width,
+                "fh": box.h / height,
+            }
+            for box in result.boxes
+        ],
+        width=width,
+        height=height,
+        elapsed_ms=float(result.elapsed_ms),
+        actor=subject.label,
+    )
+    session.add(record)
+    await session.flush()
+    if kept is not None:
+        record.image_file = f"{factory.slug}/images/{utcnow():%Y-%m-%d}/{record.id}.jpg"
+        runtime.vision.save_image(kept, record.image_file)
+    total_ms = (dt.datetime.now(dt.UTC) - started).total_seconds() * 1000
+    return InspectionResult(
+        record, heat, model_row.metrics.get("image_threshold"), total_ms, people
+    )
+
+
+async def quality_image(
+    session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, record_id: uuid.UUID
+) -> bytes:
+    """The kept (masked) image of an inspected part: for the factory and the node only."""
+    record = await session.get(QualityRecord, record_id)
+    if record is None:
+        raise QualityRecordNotFound(f"no quality record {record_id} on this node")
+    factory = await get_factory(session, record.factory_id)
+    await runtime.authorizer.check(subject, "node.vision.image.read", _resource(factory))
+    if record.image_file is None:
+        raise NotFound("no image was kept for this part (counts-only or not kept)")
+    return runtime.vision.read_file(record.image_file)
+
+
+async def quality_records(
+    session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, factory_id: uuid.UUID,
+    station_id: uuid.UUID | None = None, sku: str | None = None, batch: str | None = None,
+    verdict: str | None = None, page: PageRequest,
+) -> Page[QualityRecord]:  # fmt: skip
+    factory = await get_factory(session, factory_id)
+    await runtime.authorizer.check(subject, "node.vision.quality.read", _resource(factory))
+    conditions = [QualityRecord.factory_id == factory.id]
+    for column, value in (
+        (QualityRecord.station_id, station_id),
+        (QualityRecord.sku, sku),
+        (QualityRecord.batch, batch),
+        (QualityRecord.verdict, verdict),
+    ):
+        if value is not None:
+            conditions.append(column == value)
+    query = newest_first(
+        select(QualityRecord).where(*conditions),
+        QualityRecord.inspected_at,
+        QualityRecord.id,
+        page.after,
+    )
+    rows = (await session.scalars(query.limit(page.limit + 1))).all()
+
+    async def count() -> int:
+        total = select(func.count()).select_from(QualityRecord).where(*conditions)
+        return await session.scalar(total) or 0
+
+    return Page.from_rows(rows, page.limit, count)
+
+
+# Progress from cameras
+
+
+@dataclass(frozen=True)
+class CameraCount:
+    counted: int
+    work_order: WorkOrder | None
+    reported: bool
+    """False when the window was reported before (a retry) or nothing was counted."""
+
+
+async def report_camera_count(
+    session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, station_id: uuid.UUID,
+    count: int, window_start: dt.datetime, window_end: dt.datetime,
+) -> CameraCount:  # fmt: skip
+    """Items the station's camera counted in a time window become units made on its work order.
+
+    The window is the report's key: a counter that sends the same window again (a retry after
+    a lost answer) moves the work order once."""
+    station, factory = await _station(session, station_id)
+    await runtime.authorizer.check(subject, "node.vision.count", _resource(factory))
+    if count < 0:
+        raise InvalidInput("count: not negative")
+    if window_start.tzinfo is None or window_end.tzinfo is None:
+        raise InvalidInput("the window's times need a time zone")
+    if window_end <= window_start:
+        raise InvalidInput("the window ends after it starts")
+    if station.work_order_id is None:
+        raise NoWorkOrder(f"station {station.slug} counts for no work order: configure one")
+    work = await session.get(WorkOrder, station.work_order_id)
+    assert work is not None
+    if count == 0:
+        return CameraCount(0, work, False)
+    key = f"camera:{station.id.hex[:16]}:{int(window_start.timestamp())}"
+    before = work.made
+    work = await orders.report_progress(
+        session,
+        subject,
+        runtime=runtime,
+        work_order_id=work.id,
+        report=orders.Report(
+            kind=WorkOrderStatus.IN_PRODUCTION,
+            day=window_end.astimezone(dt.UTC).date(),
+            good=count,
+            note=f"counted by camera at {station.slug}",
+            key=key,
+        ),
+    )
+    return CameraCount(count, work, work.made != before)
+
+
+async def count_clip(
+    session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, station_id: uuid.UUID,
+    video: bytes, started_at: dt.datetime,
+) -> CameraCount:  # fmt: skip
+    """Count the items in a recorded clip of the station's camera and report them. The clip is
+    read from a temporary file and deleted: no frame is kept."""
+    station, factory = await _station(session, station_id)
+    await runtime.authorizer.check(subject, "node.vision.count", _resource(factory))
+    if station.counting is None:
+        raise InvalidInput(f"station {station.slug} has no counting line or zone")
+    if not video or len(video) > MAX_CLIP_BYTES:
+        raise InvalidInput(f"a clip holds 1 to {MAX_CLIP_BYTES} bytes")
+    if started_at.tzinfo is None:
+        raise InvalidInput("started_at needs a time zone")
+    config = station.counting
+
+    def work() -> tuple[int, float]:
+        with tempfile.TemporaryDirectory(prefix="yunfab-clip-") as folder:
+            path = Path(folder) / "clip"
+            path.write_bytes(video)
+            items = counter(config)
+            try:
+                counting.count_video(path, items)
+            except ValueError as exc:
+                raise InvalidInput(f"video: {exc}") from exc
+            return items.count, max(items.frame_index + 1, 1) / items.fps
+
+    counted, seconds = await runtime.vision.run(work)
+    return await report_camera_count(
+        session, subject, runtime=runtime, station_id=station_id, count=counted,
+        window_start=started_at, window_end=started_at + dt.timedelta(seconds=max(seconds, 1.0)),
+    )  # fmt: skip
+
+
+# Root cause
+
+
+async def quality_causes(
+    session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, station_id: uuid.UUID,
+    since: dt.datetime, until: dt.datetime, batch: str | None = None,
+    lookback: dt.timedelta = dt.timedelta(minutes=2),
+) -> rootcause.RootCauseReport:  # fmt: skip
+    """Candidate causes of the station's defects in a time window: the machine's parameters that
+    go with defective parts, and positions where defects gather across a batch."""
+    station, factory = await _station(session, station_id)
+    for action in ("node.vision.quality.read", "node.telemetry.read"):
+        await runtime.authorizer.check(subject, action, _resource(factory))
+    if since.tzinfo is None or until.tzinfo is None:
+        raise InvalidInput("since and until need a time zone")
+    if until <= since:
+        raise InvalidInput("until comes after since")
+    query = select(QualityRecord).where(
+        QualityRecord.station_id == station.id,
+        QualityRecord.inspected_at >= since,
+        QualityRecord.inspected_at <= until,
+        QualityRecord.verdict != "uncalibrated",
+    )
+    if batch is not None:
+        query = query.where(QualityRecord.batch == batch)
+    records = (
+        await session.scalars(query.order_by(QualityRecord.inspected_at).limit(ROOT_CAUSE_PARTS))
+    ).all()
+    device = await session.get(Device, station.device_id) if station.device_id else None
+    parts = [
+        rootcause.Part(
+            at=record.inspected_at,
+            defective=record.verdict == "defective",
+            batch=record.batch,
+            defect_class=record.defect_class,
+            boxes=[(b["fx"], b["fy"], b["fw"], b["fh"]) for b in record.boxes],
+            device=device.key if device else None,
+        )
+        for record in records
+    ]
+    telemetry: dict[str, list[tuple[dt.datetime, float]]] = {}
+    if device is not None:
+        metrics = (
+            await session.execute(
+                select(DeviceMetric.id, DeviceMetric.name).where(
+                    DeviceMetric.device_id == device.id
+                )
+            )
+        ).all()
+        start_ms = int((since - lookback).timestamp() * 1000)
+        end_ms = int(until.timestamp() * 1000)
+        for series_id, name in metrics:
+            rows = (
+                await session.execute(
+                    select(Reading.ts_ms, Reading.value)
+                    .where(
+                        Reading.series_id == series_id,
+                        Reading.ts_ms >= start_ms,
+                        Reading.ts_ms <= end_ms,
+                    )
+                    .order_by(Reading.ts_ms)
+                )
+            ).all()
+            telemetry[name] = [
+                (dt.datetime.fromtimestamp(ts / 1000, dt.UTC), value) for ts, value in rows
+            ]
+    return rootcause.analyse(parts, telemetry, lookback=lookback)

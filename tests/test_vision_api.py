@@ -1,0 +1,312 @@
+"""Factory vision through the node's APIs: factory staff train per-SKU models, switch a station
+between them in one call and roll back; inspections come back with score, verdict, heatmap,
+boxes and time and become quality records; kept images stay with the factory and the node;
+bad uploads are refused without a trace."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import cv2
+import numpy as np
+
+from regional_node.vision.synthetic import Sku, generate
+from tests.conftest import HubFactory, NodeFactory
+from tests.nodes import active_factory, operator_headers
+from tests.support import InProcessService, bearer, client_token, create_client
+
+NODE_URL = "http://zj-textile.test"
+SIZE = 128
+BRACKET = Sku("bracket", "metal", seed=3)
+COVER = Sku("cover", "plastic", seed=4)
+
+STATION = """
+mutation($input: StationInput!) { createStation(input: $input) { id slug modelId } }
+"""
+TRAIN = """
+mutation($input: TrainVisionModelInput!) {
+  trainVisionModel(input: $input) { id sku number kind digest metrics lineage }
+}
+"""
+ACTIVATE = """
+mutation($s: UUID!, $m: UUID!) {
+  activateVisionModel(stationId: $s, modelId: $m) { modelId previousModelId model { sku } }
+}
+"""
+ROLLBACK = """
+mutation($s: UUID!) { rollbackStation(stationId: $s) { modelId previousModelId model { sku } } }
+"""
+INSPECT = """
+mutation($s: UUID!, $image: String!, $batch: String) {
+  inspectPart(stationId: $s, image: $image, batch: $batch) {
+    heatmapPng totalMs
+    record { id sku batch score verdict boxes { x y w h peak } elapsedMs imageKept }
+  }
+}
+"""
+RECORDS = """
+query($f: UUID!, $batch: String) {
+  qualityRecords(factoryId: $f, batch: $batch) {
+    totalCount edges { node { sku batch verdict stationId } }
+  }
+}
+"""
+MODELS = "query($f: UUID!) { visionModels(factoryId: $f) { sku number kind } }"
+
+
+def png(image: np.ndarray) -> bytes:
+    ok, encoded = cv2.imencode(".png", image)
+    assert ok
+    return encoded.tobytes()
+
+
+def b64(image: np.ndarray) -> str:
+    return base64.b64encode(png(image)).decode()
+
+
+def flawed(image: np.ndarray) -> np.ndarray:
+    """A dark gouge no good part has."""
+    out = image.copy()
+    cv2.line(out, (70, 30), (100, 52), (20, 20, 20), 4)
+    return out
+
+
+async def factory_staff(
+    hub: InProcessService, node: InProcessService, operator: dict[str, str], name: str
+) -> tuple[dict[str, str], dict[str, Any]]:
+    """Headers of a factory's own people (factories:write) and their active factory."""
+    client_id, secret = await create_client(
+        hub, org=name, org_kind="factory", scopes=["factories:write"]
+    )
+    org = (
+        await hub.graphql(
+            "{ viewer { organizationId } }",
+            headers=bearer(await client_token(hub, client_id, secret, "factories:write")),
+        )
+    )["viewer"]["organizationId"]
+    factory = await active_factory(node.client, operator, organization_id=org)
+    staff = bearer(await client_token(hub, client_id, secret, "factories:write", NODE_URL))
+    return staff, factory
+
+
+async def test_staff_train_switch_inspect_and_roll_back(
+    hub_factory: HubFactory, node_factory: NodeFactory
+) -> None:
+    async with hub_factory() as hub, node_factory(hub=hub) as node:
+        operator = await operator_headers(hub, NODE_URL)
+        staff, factory = await factory_staff(hub, node, operator, "Ningbo Brackets")
+        station = (
+            await node.graphql(
+                STATION,
+                {"input": {"factoryId": factory["id"], "slug": "line-1-end", "name": "Line 1 end"}},
+                headers=staff,
+            )
+        )["createStation"]
+        assert station["modelId"] is None
+
+        # The bracket's model from a multipart upload of good photos...
+        brackets = [s.image for s in generate(BRACKET, good=14, size=SIZE, seed=0)]
+        files = [
+            ("good", (f"{i}.png", png(image), "image/png")) for i, image in enumerate(brackets[:10])
+        ]
+        uploaded = await node.client.post(
+            "/api/v1/vision/models",
+            data={"factory_id": factory["id"], "sku": "bracket"},
+            files=files,
+            headers=staff,
+        )
+        assert uploaded.status_code == 201, uploaded.text
+        bracket = uploaded.json()
+        assert (bracket["sku"], bracket["number"], bracket["kind"]) == ("bracket", 1, "anomaly")
+        assert bracket["metrics"]["image_threshold"] > 0
+        assert bracket["lineage"]["data"]["good_images"] == 10
+        assert len(bracket["lineage"]["data"]["digest"]) == 64
+
+        # ...and the cover's through GraphQL, base64.
+        covers = [s.image for s in generate(COVER, good=12, size=SIZE, seed=0)]
+        cover = (
+            await node.graphql(
+                TRAIN,
+                {"input": {"factoryId": factory["id"], "sku": "cover",
+                           "good": [b64(image) for image in covers[:10]]}},
+                headers=staff,
+            )
+        )["trainVisionModel"]  # fmt: skip
+        assert (cover["sku"], cover["number"]) == ("cover", 1)
+
+        # Nothing is inspected before a model is active.
+        idle = await node.client.post(
+            f"/api/v1/stations/{station['id']}/inspections",
+            files={"image": ("part.png", png(brackets[11]), "image/png")},
+            headers=staff,
+        )
+        assert idle.status_code == 409
+        assert idle.json()["error"] == "no_active_model"
+
+        active = (
+            await node.graphql(ACTIVATE, {"s": station["id"], "m": bracket["id"]}, headers=staff)
+        )["activateVisionModel"]
+        assert active["model"]["sku"] == "bracket"
+
+        good = await node.client.post(
+            f"/api/v1/stations/{station['id']}/inspections",
+            data={"batch": "B-0007"},
+            files={"image": ("part.png", png(brackets[11]), "image/png")},
+            headers=staff,
+        )
+        assert good.status_code == 200, good.text
+        answer = good.json()
+        assert answer["record"]["verdict"] == "good"
+        assert answer["record"]["batch"] == "B-0007"
+        assert answer["record"]["elapsedMs"] > 0
+        heatmap = cv2.imdecode(np.frombuffer(base64.b64decode(answer["heatmapPng"]), np.uint8), 1)
+        assert heatmap.shape[:2] == (SIZE, SIZE)
+
+        bad = (
+            await node.graphql(
+                INSPECT,
+                {"s": station["id"], "image": b64(flawed(brackets[12])), "batch": "B-0007"},
+                headers=staff,
+            )
+        )["inspectPart"]  # fmt: skip
+        assert bad["record"]["verdict"] == "defective"
+        assert bad["record"]["score"] > answer["record"]["score"]
+        box = bad["record"]["boxes"][0]
+        assert box["x"] < 100
+        assert box["x"] + box["w"] > 70
+        assert box["y"] < 52
+        assert bad["record"]["imageKept"]
+
+        # The line changes parts: one call, and the station inspects covers.
+        switched = (
+            await node.graphql(ACTIVATE, {"s": station["id"], "m": cover["id"]}, headers=staff)
+        )["activateVisionModel"]
+        assert switched["model"]["sku"] == "cover"
+        assert switched["previousModelId"] == bracket["id"]
+        on_cover = (
+            await node.graphql(
+                INSPECT, {"s": station["id"], "image": b64(covers[11])}, headers=staff
+            )
+        )["inspectPart"]
+        assert (on_cover["record"]["sku"], on_cover["record"]["verdict"]) == ("cover", "good")
+
+        back = (await node.graphql(ROLLBACK, {"s": station["id"]}, headers=staff))[
+            "rollbackStation"
+        ]
+        assert back["model"]["sku"] == "bracket"
+        forward = (await node.graphql(ROLLBACK, {"s": station["id"]}, headers=staff))[
+            "rollbackStation"
+        ]
+        assert forward["model"]["sku"] == "cover"
+
+        records = (
+            await node.graphql(RECORDS, {"f": factory["id"], "batch": "B-0007"}, headers=staff)
+        )["qualityRecords"]
+        assert records["totalCount"] == 2
+        assert [e["node"]["verdict"] for e in records["edges"]] == ["defective", "good"]
+        assert {e["node"]["stationId"] for e in records["edges"]} == {station["id"]}
+        models = (await node.graphql(MODELS, {"f": factory["id"]}, headers=operator))[
+            "visionModels"
+        ]
+        assert sorted((m["sku"], m["number"]) for m in models) == [("bracket", 1), ("cover", 1)]
+
+        # Another bracket version is number 2: the registry keeps both.
+        again = await node.client.post(
+            "/api/v1/vision/models",
+            data={"factory_id": factory["id"], "sku": "bracket", "seed": "1"},
+            files=files[:8],
+            headers=staff,
+        )
+        assert again.json()["number"] == 2
+
+
+async def test_kept_images_stay_with_the_factory_and_the_node(
+    hub_factory: HubFactory, node_factory: NodeFactory
+) -> None:
+    async with hub_factory() as hub, node_factory(hub=hub) as node:
+        operator = await operator_headers(hub, NODE_URL)
+        staff, factory = await factory_staff(hub, node, operator, "Ningbo Brackets")
+        other_staff, _ = await factory_staff(hub, node, operator, "Cixi Castings")
+        station = (
+            await node.graphql(
+                STATION,
+                {"input": {"factoryId": factory["id"], "slug": "cell-3", "name": "Cell 3"}},
+                headers=staff,
+            )
+        )["createStation"]
+        brackets = [s.image for s in generate(BRACKET, good=8, size=SIZE, seed=0)]
+        model = (
+            await node.graphql(
+                TRAIN,
+                {"input": {"factoryId": factory["id"], "sku": "bracket",
+                           "good": [b64(image) for image in brackets[:7]]}},
+                headers=staff,
+            )
+        )["trainVisionModel"]  # fmt: skip
+        await node.graphql(ACTIVATE, {"s": station["id"], "m": model["id"]}, headers=staff)
+        record = (
+            await node.graphql(
+                INSPECT, {"s": station["id"], "image": b64(brackets[7])}, headers=staff
+            )
+        )["inspectPart"]["record"]
+        path = f"/api/v1/quality-records/{record['id']}/image"
+
+        for allowed in (staff, operator):
+            response = await node.client.get(path, headers=allowed)
+            assert response.status_code == 200
+            assert response.headers["content-type"] == "image/jpeg"
+            assert cv2.imdecode(np.frombuffer(response.content, np.uint8), 1).shape[:2] == (
+                SIZE,
+                SIZE,
+            )
+        # A buyer, a platform of the region and another factory: denied, whatever their scopes.
+        buyer_id, buyer_secret = await create_client(
+            hub, org="Hangzhou Buyers", org_kind="consumer",
+            scopes=["orders:write", "factories:read"], region="CN-ZJ",
+        )  # fmt: skip
+        buyer = bearer(
+            await client_token(hub, buyer_id, buyer_secret, "orders:write factories:read", NODE_URL)
+        )
+        for stranger in (buyer, other_staff):
+            denied = await node.client.get(path, headers=stranger)
+            assert denied.status_code == 403
+            assert denied.json()["error"] == "forbidden"
+            inspect = await node.graphql(
+                INSPECT,
+                {"s": station["id"], "image": b64(brackets[7])},
+                headers=stranger,
+                expect_errors=True,
+            )
+            assert inspect["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+        assert (await node.client.get(path)).status_code == 401
+
+        # Bad uploads are refused with a reason and leave no record behind.
+        for image, code in ((base64.b64encode(b"not an image").decode(), "INVALID_IMAGE"),
+                            ("%%%", "INVALID_INPUT")):  # fmt: skip
+            refused = await node.graphql(
+                INSPECT, {"s": station["id"], "image": image}, headers=staff, expect_errors=True
+            )
+            assert refused["errors"][0]["extensions"]["code"] == code
+        huge = np.zeros(40, np.uint8).tobytes()
+        header = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + (60000).to_bytes(4, "big") * 2
+        bomb = await node.client.post(
+            f"/api/v1/stations/{station['id']}/inspections",
+            files={"image": ("bomb.png", header + huge, "image/png")},
+            headers=staff,
+        )
+        assert bomb.status_code == 422
+        assert "too many" in bomb.json()["detail"]
+        too_few = await node.graphql(
+            TRAIN,
+            {"input": {"factoryId": factory["id"], "sku": "bracket", "good": [b64(brackets[0])]}},
+            headers=staff,
+            expect_errors=True,
+        )
+        assert too_few["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
+        records = (await node.graphql(RECORDS, {"f": factory["id"]}, headers=staff))[
+            "qualityRecords"
+        ]
+        assert records["totalCount"] == 1
+        models = (await node.graphql(MODELS, {"f": factory["id"]}, headers=staff))["visionModels"]
+        assert len(models) == 1
