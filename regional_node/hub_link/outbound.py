@@ -7,8 +7,8 @@ before it is sent, whatever code built it, and one that carries picture data is 
 - bytes of any kind (JSON has none; a body holding them was not meant for the wire);
 - strings that are, or embed, an image file: a `data:image/...` or `data:video/...` URI, or
   base64 (standard or URL-safe) whose decoded start is a known image or video file signature;
-- long arrays of numbers nested two deep or more (pixels: rows of values), beyond
-  `MAX_NUMERIC_CELLS`.
+- picture-shaped arrays: rows of values (or of channel tuples), at least 16 by 16 and more
+  than `MAX_NUMERIC_CELLS` cells.
 
 Metrics, counts, scores, boxes and model metadata pass: they are what the hub may see.
 """
@@ -23,7 +23,8 @@ from typing import Any
 from yunfab.errors import Forbidden
 
 MAX_NUMERIC_CELLS = 4096
-"""A 64x64 grey picture; no summary the hub needs is that large a numeric matrix."""
+"""A 64x64 picture; no summary the hub needs is that large a matrix."""
+_MIN_SIDE = 16
 _MIN_BASE64 = 64
 _DATA_URI = re.compile(r"data:(image|video)/", re.IGNORECASE)
 _BASE64_RUN = re.compile(r"[A-Za-z0-9+/_-]{64,}={0,2}")
@@ -72,16 +73,14 @@ def _walk(value: Any, where: str) -> None:
 
 
 def _numeric_cells(value: list[Any] | tuple[Any, ...]) -> int:
-    """Numbers in a nested list of lists (0 unless it is at least two levels deep)."""
-    if not value or not all(isinstance(row, list | tuple) for row in value):
+    """Cells of a picture-shaped array: at least `_MIN_SIDE` rows of at least `_MIN_SIDE`
+    values each (numbers, or channel tuples); 0 for anything else, such as a long time series
+    of (time, value) pairs."""
+    if len(value) < _MIN_SIDE:
         return 0
-    total = 0
-    for row in value:
-        if row and all(isinstance(item, list | tuple) for item in row):
-            total += _numeric_cells(row)
-        else:
-            total += sum(1 for item in row if isinstance(item, int | float))
-    return total
+    if not all(isinstance(row, list | tuple) and len(row) >= _MIN_SIDE for row in value):
+        return 0
+    return sum(len(row) for row in value)
 
 
 def _picture_in(text: str) -> str | None:

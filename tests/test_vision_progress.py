@@ -1,0 +1,143 @@
+"""Progress from cameras: a station's camera counts items crossing its line, and the counts
+move the factory's work order, so the buyer sees the order progress without anyone typing it."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import cv2
+
+from tests.conftest import HubFactory, NodeFactory
+from tests.support import bearer, client_token, create_client
+from tests.test_orders import DISPATCH, ORDER, PLACE, PLAN, START, _order, _setup
+from tests.test_vision_counting import (
+    HEIGHT,
+    UPWARD_LINE,
+    WIDTH,
+    crossing,
+    frames_needed,
+    scene,
+)
+
+NODE_URL = "http://zj-textile.test"
+STATION = """
+mutation($input: StationInput!) { createStation(input: $input) { id workOrderId counting } }
+"""
+COUNT = """
+mutation($s: UUID!, $n: Int!, $from: DateTime!, $to: DateTime!) {
+  reportCameraCount(stationId: $s, count: $n, windowStart: $from, windowEnd: $to) {
+    counted reported workOrder { id made status produced }
+  }
+}
+"""
+LINE = {
+    "line": {"a": list(UPWARD_LINE[0]), "b": list(UPWARD_LINE[1]), "direction": "left_to_right"}
+}
+
+
+def clip(path: str) -> bytes:
+    items = [crossing(60, 4.0), crossing(180, 9.0, start=25), crossing(120, 6.0, start=50)]
+    writer = cv2.VideoWriter(path, cv2.VideoWriter.fourcc(*"MJPG"), 20.0, (WIDTH, HEIGHT))
+    assert writer.isOpened()
+    for frame in scene(items, frames_needed(items)):
+        writer.write(frame)
+    writer.release()
+    with open(path, "rb") as file:
+        return file.read()
+
+
+async def test_counted_crossings_move_a_work_order(
+    hub_factory: HubFactory, node_factory: NodeFactory, tmp_path: object
+) -> None:
+    async with hub_factory() as hub, node_factory(hub=hub) as node:
+        client_id, secret = await create_client(
+            hub, org="Keqiao Weavers", org_kind="factory", scopes=["factories:write"]
+        )
+        org = (
+            await hub.graphql(
+                "{ viewer { organizationId } }",
+                headers=bearer(await client_token(hub, client_id, secret, "factories:write")),
+            )
+        )["viewer"]["organizationId"]
+        staff = bearer(await client_token(hub, client_id, secret, "factories:write", NODE_URL))
+        setup = await _setup(hub, node, first_factory_org=org)
+        operator, buyer = setup["operator"], setup["buyer"]
+        mill = setup["factories"][0]
+        order_id = (await node.graphql(PLACE, _order(), headers=buyer))["placeOrder"]["id"]
+        await node.graphql(PLAN, {"id": order_id}, headers=operator)
+        work_orders = (await node.graphql(DISPATCH, {"id": order_id}, headers=operator))[
+            "dispatchOrder"
+        ]
+        weaving = next(w for w in work_orders if w["factoryId"] == mill["id"])
+
+        station = (
+            await node.graphql(
+                STATION,
+                {"input": {"factoryId": mill["id"], "slug": "loom-exit", "name": "Loom exit",
+                           "counting": LINE, "workOrderId": weaving["id"],
+                           "privacy": {"mode": "counts_only"}}},
+                headers=staff,
+            )
+        )["createStation"]  # fmt: skip
+        assert station["workOrderId"] == weaving["id"]
+
+        # A minute of counting on the third day of the order.
+        day = START + dt.timedelta(days=2)
+        start = dt.datetime.combine(day, dt.time(9, 0), dt.UTC)
+        window = {"s": station["id"], "n": 12, "from": start.isoformat(),
+                  "to": (start + dt.timedelta(minutes=1)).isoformat()}  # fmt: skip
+        counted = (await node.graphql(COUNT, window, headers=staff))["reportCameraCount"]
+        assert counted["reported"] is True
+        assert counted["workOrder"]["made"] == 12
+        assert counted["workOrder"]["status"] == "IN_PRODUCTION"
+        assert counted["workOrder"]["produced"] == {day.isoformat(): 12}
+        # The counter sends the same window again (its answer was lost): counted once.
+        again = (await node.graphql(COUNT, window, headers=staff))["reportCameraCount"]
+        assert (again["reported"], again["workOrder"]["made"]) == (False, 12)
+
+        # A recorded clip: three items cross the line left to right, the clip itself is not kept.
+        video = clip(str(tmp_path) + "/loom-exit.avi")  # type: ignore[operator]
+        later = start + dt.timedelta(hours=1)
+        response = await node.client.post(
+            f"/api/v1/stations/{station['id']}/clips",
+            data={"started_at": later.isoformat()},
+            files={"video": ("loom-exit.avi", video, "video/x-msvideo")},
+            headers=staff,
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["counted"] == 3
+        assert response.json()["workOrder"]["made"] == 15
+
+        # The buyer sees the order move, and why.
+        seen = (await node.graphql(ORDER, {"id": order_id}, headers=operator))["order"]
+        assert seen["stage"] == "IN_PRODUCTION"
+        mine = next(w for w in seen["workOrders"] if w["id"] == weaving["id"])
+        assert mine["made"] == 15
+        buyer_view = (
+            await node.graphql(
+                "query($id: UUID!) { order(id: $id) { stage events { kind } } }",
+                {"id": order_id},
+                headers=buyer,
+            )
+        )["order"]
+        assert buyer_view["stage"] == "IN_PRODUCTION"
+        assert [e["kind"] for e in buyer_view["events"]].count("work_order") == 2
+
+        # Counts for no work order, or from someone else's factory, are refused.
+        bystander_id, bystander_secret = await create_client(
+            hub, org="Another Mill", org_kind="factory", scopes=["factories:write"]
+        )
+        bystander = bearer(
+            await client_token(hub, bystander_id, bystander_secret, "factories:write", NODE_URL)
+        )
+        refused = await node.graphql(
+            COUNT, {**window, "n": 5}, headers=bystander, expect_errors=True
+        )
+        assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+        await node.graphql(
+            "mutation($s: UUID!) { configureStationCounting(stationId: $s, workOrderId: null) { id } }",
+            {"s": station["id"]},
+            headers=staff,
+        )
+        idle = await node.graphql(COUNT, {**window, "n": 5}, headers=staff, expect_errors=True)
+        assert idle["errors"][0]["extensions"]["code"] == "NO_WORK_ORDER"
