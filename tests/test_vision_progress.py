@@ -135,7 +135,8 @@ async def test_counted_crossings_move_a_work_order(
         )
         assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
         await node.graphql(
-            "mutation($s: UUID!) { configureStationCounting(stationId: $s, workOrderId: null) { id } }",
+            "mutation($s: UUID!) {"
+            " configureStationCounting(stationId: $s, workOrderId: null) { id } }",
             {"s": station["id"]},
             headers=staff,
         )
