@@ -250,3 +250,25 @@ def test_line_sides_follow_the_documented_convention() -> None:
     assert down.side((180, 50)) == -1
     assert down.side((20, 50)) == 1
     assert across.side((50, 100)) == 0
+
+
+def test_a_stream_is_counted_in_contiguous_windows() -> None:
+    import datetime as dt
+
+    from regional_node.vision.camera import windows
+
+    items = [crossing(60, 8.0), crossing(180, 8.0, start=60), crossing(120, 8.0, start=64)]
+    stream = [(index / 20.0, frame) for index, frame in enumerate(scene(items, 110))]
+    counter = ItemCounter(CountLine(*UPWARD_LINE, direction=LineDirection.LEFT_TO_RIGHT))
+    began = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
+
+    counted = list(windows(stream, counter, started_at=began, window_s=2.0))
+
+    # 110 frames at 20 fps: two whole 2 s windows and a short last one, end to end.
+    assert [w.start for w in counted] == [began + dt.timedelta(seconds=s) for s in (0, 2, 4)]
+    assert counted[0].end == counted[1].start and counted[1].end == counted[2].start
+    assert counted[-1].end == began + dt.timedelta(seconds=109 / 20)
+    # Crossings 70 px from the start at 8 px a frame: frame 24 (1.2 s), frames 69 and 73.
+    assert [w.count for w in counted] == [1, 2, 0]
+    with pytest.raises(ValueError, match="time zone"):
+        list(windows(stream, counter, started_at=began.replace(tzinfo=None), window_s=2.0))

@@ -3,12 +3,16 @@ move the factory's work order, so the buyer sees the order progress without anyo
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+from typing import Any
 
 import cv2
 
+from regional_node.vision.camera import NodeReporter, frames, windows
+from regional_node.vision.service import counter
 from tests.conftest import HubFactory, NodeFactory
-from tests.support import bearer, client_token, create_client
+from tests.support import bearer, client_token, create_client, served
 from tests.test_orders import DISPATCH, ORDER, PLACE, PLAN, START, _order, _setup
 from tests.test_vision_counting import (
     HEIGHT,
@@ -18,6 +22,7 @@ from tests.test_vision_counting import (
     frames_needed,
     scene,
 )
+from yunfab.processes import free_port
 
 NODE_URL = "http://zj-textile.test"
 STATION = """
@@ -108,11 +113,36 @@ async def test_counted_crossings_move_a_work_order(
         assert response.json()["counted"] == 3
         assert response.json()["workOrder"]["made"] == 15
 
+        # `yunfab vision watch`: the same camera's stream, counted in 2 s windows over HTTP.
+        def watch(hub_url: str, node_url: str) -> list[dict[str, Any]]:
+            reporter = NodeReporter(node_url, hub_url, client_id, secret or "", audience=NODE_URL)
+            try:
+                config = reporter.station(station["id"])
+                items = counter(config["counting"])
+                stream = frames(str(tmp_path) + "/loom-exit.avi", realtime=False)  # type: ignore[operator]
+                began = later + dt.timedelta(hours=1)
+                return [
+                    reporter.report(station["id"], window)
+                    for window in windows(stream, items, started_at=began, window_s=2.0)
+                    if window.count
+                ]
+            finally:
+                reporter.close()
+
+        async with (
+            served(hub.app, free_port(), lifespan="off") as hub_url,
+            served(node.app, free_port(), lifespan="off") as node_url,
+        ):
+            reports = await asyncio.to_thread(watch, hub_url, node_url)
+        assert sum(r["counted"] for r in reports) == 3
+        assert all(r["reported"] for r in reports)
+        assert reports[-1]["workOrder"]["made"] == 18
+
         # The buyer sees the order move, and why.
         seen = (await node.graphql(ORDER, {"id": order_id}, headers=operator))["order"]
         assert seen["stage"] == "IN_PRODUCTION"
         mine = next(w for w in seen["workOrders"] if w["id"] == weaving["id"])
-        assert mine["made"] == 15
+        assert mine["made"] == 18
         buyer_view = (
             await node.graphql(
                 "query($id: UUID!) { order(id: $id) { stage events { kind } } }",
@@ -121,7 +151,7 @@ async def test_counted_crossings_move_a_work_order(
             )
         )["order"]
         assert buyer_view["stage"] == "IN_PRODUCTION"
-        assert [e["kind"] for e in buyer_view["events"]].count("work_order") == 2
+        assert [e["kind"] for e in buyer_view["events"]].count("work_order") == 2 + len(reports)
 
         # Counts for no work order, or from someone else's factory, are refused.
         bystander_id, bystander_secret = await create_client(

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from sqlalchemy.engine import make_url
 
+from yunfab.camera_cli import watch_command
 from yunfab.console import fail
 from yunfab.migrations import TREES, MigrationTree, revision, upgrade
 from yunfab.settings import (
@@ -31,6 +32,7 @@ node_app = typer.Typer(help="A regional or industry node.", no_args_is_help=True
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 schedule_app = typer.Typer(help="Shop scheduling with CP-SAT.", no_args_is_help=True)
 app.add_typer(schedule_app, name="schedule")
+vision_app.command("watch")(watch_command)
 app.add_typer(vision_app, name="vision")
 app.add_typer(hub_app, name="hub")
 app.add_typer(node_app, name="node")

@@ -247,6 +247,14 @@ class VisionQuery:
         )
         return [StationType.from_model(row) for row in rows]
 
+    @strawberry.field
+    async def station(self, info: Info[NodeContext, None], id: uuid.UUID) -> StationType:
+        context = info.context
+        row = await service.get_station(
+            context.session, context.subject, runtime=context.runtime, station_id=id
+        )
+        return StationType.from_model(row)
+
     @strawberry.field(description="Inspected parts, newest first.")
     async def quality_records(
         self,
