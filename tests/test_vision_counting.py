@@ -266,7 +266,8 @@ def test_a_stream_is_counted_in_contiguous_windows() -> None:
 
     # 110 frames at 20 fps: two whole 2 s windows and a short last one, end to end.
     assert [w.start for w in counted] == [began + dt.timedelta(seconds=s) for s in (0, 2, 4)]
-    assert counted[0].end == counted[1].start and counted[1].end == counted[2].start
+    assert counted[0].end == counted[1].start
+    assert counted[1].end == counted[2].start
     assert counted[-1].end == began + dt.timedelta(seconds=109 / 20)
     # Crossings 70 px from the start at 8 px a frame: frame 24 (1.2 s), frames 69 and 73.
     assert [w.count for w in counted] == [1, 2, 0]
