@@ -37,6 +37,8 @@ def start_demo(data_dir: Path) -> tuple[subprocess.Popen[str], dict[str, str]]:
             urls[name] = url
         if line.strip().startswith("order SO-"):
             urls["cloud order"] = line.strip()
+        if line.strip().startswith("vision:"):
+            urls["vision"] = line.strip()
         if line.startswith("Ctrl-C") or time.monotonic() > deadline:
             break
     return demo, urls
@@ -54,7 +56,7 @@ def test_demo_lists_two_online_nodes_and_stops_cleanly(tmp_path: Path) -> None:
     children: list[psutil.Process] = []
     try:
         assert set(urls) == {
-            "hub", "node zj-textile", "node gd-injection-moulding", "cloud order",
+            "hub", "node zj-textile", "node gd-injection-moulding", "cloud order", "vision",
         }, demo.stderr  # fmt: skip
         children = psutil.Process(demo.pid).children(recursive=True)
         # The hub, two nodes, each node's Mosquitto and each node's simulated machines.
@@ -87,6 +89,12 @@ def test_demo_lists_two_online_nodes_and_stops_cleanly(tmp_path: Path) -> None:
         assert cloud["factories"] == 62
         assert cloud["makers"] >= 2 * 14  # every process spread over several makers
         assert cloud["order"] in urls["cloud order"]
+        # A station learnt a mudguard from good photos and inspected a batch on the node.
+        vision = json.loads(record.with_name("vision.json").read_text())
+        assert vision["good_images"] == 30
+        assert vision["caught"] + vision["missed"] == 8
+        assert vision["caught"] >= 6
+        assert vision["false_alarms"] <= 2
         assert (tmp_path / "demo" / "hub" / "hub.db").exists()
         assert (tmp_path / "demo" / "nodes" / "zj-textile" / "node.db").exists()
     finally:

@@ -463,6 +463,119 @@ def place_cloud_order(
     return summary
 
 
+VISION_NODE = "gd-injection-moulding"
+FACTORIES_PAGE = """
+query($after: String) {
+  factories(first: 100, after: $after) {
+    edges { node { id slug } } pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+DEMO_STATION = """
+mutation($input: StationInput!) { createStation(input: $input) { id } }
+"""
+DEMO_ACTIVATE = """
+mutation($s: UUID!, $m: UUID!) { activateVisionModel(stationId: $s, modelId: $m) { id } }
+"""
+
+
+def _factory_id(node_url: str, slug: str, token: str) -> str:
+    after = None
+    while True:
+        page = _graphql(node_url, FACTORIES_PAGE, {"after": after}, token)["factories"]
+        for edge in page["edges"]:
+            if edge["node"]["slug"] == slug:
+                return str(edge["node"]["id"])
+        if not page["pageInfo"]["hasNextPage"]:
+            raise ProcessFailed(f"no factory {slug} on the node")
+        after = page["pageInfo"]["endCursor"]
+
+
+def inspect_demo_parts(layout: DemoLayout, node: DemoNode, node_url: str) -> dict[str, Any] | None:
+    """Once per data folder: the demo factory's end-of-line station learns a mudguard from 30
+    good photos (the seeded generator's), then inspects a batch of 32 parts, 8 of them flawed.
+    None when the node has no inspection models (torch is the `ml` extra)."""
+    import importlib.util
+
+    folder = layout.node_dir(node)
+    record = folder / "vision.json"
+    if record.exists():
+        kept: dict[str, Any] = json.loads(record.read_text())
+        return kept
+    if importlib.util.find_spec("torch") is None:
+        return None
+    import cv2
+
+    from regional_node.vision.synthetic import Sku, generate
+
+    credentials = node_credentials(layout, node)
+    operator = _token(
+        layout.hub_url,
+        credentials["YUNFAB_NODE_CLIENT_ID"],
+        credentials["YUNFAB_NODE_CLIENT_SECRET"],
+        "nodes:register",
+        node_url,
+    )
+    headers = {"authorization": f"Bearer {operator}"}
+
+    def png(image: Any) -> bytes:
+        return bytes(cv2.imencode(".png", image)[1].tobytes())
+
+    factory_id = _factory_id(node_url, node.factory.slug, operator)
+    station = _graphql(
+        node_url,
+        DEMO_STATION,
+        {"input": {"factoryId": factory_id, "slug": "press-3-exit", "name": "Press 3 exit"}},
+        operator,
+    )["createStation"]
+    mudguard = Sku("mudguard", "plastic", seed=11)
+    trained = httpx.post(
+        f"{node_url}/api/v1/vision/models",
+        data={"factory_id": factory_id, "sku": mudguard.name},
+        files=[
+            ("good", (f"{i}.png", png(sample.image), "image/png"))
+            for i, sample in enumerate(generate(mudguard, good=30, seed=1))
+        ],
+        headers=headers,
+        timeout=300.0,
+    )
+    if trained.status_code != 201:
+        raise ProcessFailed(f"training the demo model: {trained.status_code} {trained.text}")
+    model = trained.json()
+    _graphql(node_url, DEMO_ACTIVATE, {"s": station["id"], "m": model["id"]}, operator)
+    verdicts: dict[str, int] = {"caught": 0, "missed": 0, "false_alarms": 0, "passed": 0}
+    elapsed = []
+    for sample in generate(mudguard, good=24, defective=8, seed=2):
+        answer = httpx.post(
+            f"{node_url}/api/v1/stations/{station['id']}/inspections",
+            data={"batch": "B-0001"},
+            files={"image": ("part.png", png(sample.image), "image/png")},
+            headers=headers,
+            timeout=60.0,
+        )
+        if answer.status_code != 200:
+            raise ProcessFailed(f"inspecting a demo part: {answer.status_code} {answer.text}")
+        inspected = answer.json()["record"]
+        elapsed.append(inspected["elapsedMs"])
+        flagged = inspected["verdict"] == "defective"
+        if sample.label == "good":
+            verdicts["false_alarms" if flagged else "passed"] += 1
+        else:
+            verdicts["caught" if flagged else "missed"] += 1
+    summary = {
+        "station": station["id"],
+        "sku": mudguard.name,
+        "model": model["id"],
+        "version": model["number"],
+        "train_s": model["metrics"]["timings"]["train_s"],
+        "good_images": model["lineage"]["data"]["good_images"],
+        **verdicts,
+        "inference_ms_mean": round(sum(elapsed) / len(elapsed), 1),
+    }
+    record.write_text(json.dumps(summary, indent=2))
+    return summary
+
+
 def sim_spec(layout: DemoLayout, node: DemoNode, fleet: Path, broker_url: str) -> ProcessSpec:
     return ProcessSpec(
         name=f"sim {node.name}",
@@ -537,9 +650,12 @@ def run_demo(data_dir: Path, host: str, port: int) -> int:
             fleet = provision_demo_factory(layout, demo_node, node_env(demo_node, broker))
             supervisor.start(sim_spec(layout, demo_node, fleet, broker.url))
         cloud: dict[str, Any] | None = None
+        vision: dict[str, Any] | None = None
         for demo_node, node_port, broker in zip(
             DEMO_NODES, layout.node_ports, brokers, strict=True
         ):
+            if demo_node.name == VISION_NODE and broker.url is not None:
+                vision = inspect_demo_parts(layout, demo_node, layout.url(node_port))
             if demo_node.name == CLOUD_ORDER_NODE:
                 cloud = place_cloud_order(
                     layout, demo_node, layout.url(node_port), node_env(demo_node, broker),
@@ -564,6 +680,16 @@ def run_demo(data_dir: Path, host: str, port: int) -> int:
                     f"{cloud['factories']} small factories, planned {cloud['status']} "
                     f"(gap {cloud['gap']:.2%}, {cloud['solve_time_s']} s), "
                     f"{cloud['work_orders']} work orders to {cloud['makers']} of them"
+                )
+            if vision is not None and node_spec.name == VISION_NODE:
+                typer.echo(
+                    f"  vision: station press-3-exit of {node_spec.factory.slug} runs "
+                    f"{vision['sku']} v{vision['version']} (trained in {vision['train_s']:.1f} s "
+                    f"from {vision['good_images']} good photos); batch B-0001: "
+                    f"{vision['caught']} of {vision['caught'] + vision['missed']} flawed parts "
+                    f"caught, {vision['false_alarms']} of "
+                    f"{vision['false_alarms'] + vision['passed']} good parts flagged, "
+                    f"{vision['inference_ms_mean']} ms a part"
                 )
         typer.echo(f"GraphiQL: {layout.hub_url}/graphql?q={quote(TRY_QUERY)}")
         typer.echo(f"data and logs: {layout.data_dir}")
