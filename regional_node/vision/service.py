@@ -657,7 +657,17 @@ async def quality_causes(
                     .order_by(Reading.ts_ms)
                 )
             ).all()
+            # The reading in force as the window opens (analyse drops it if too old).
+            earlier = (
+                await session.execute(
+                    select(Reading.ts_ms, Reading.value)
+                    .where(Reading.series_id == series_id, Reading.ts_ms < start_ms)
+                    .order_by(Reading.ts_ms.desc())
+                    .limit(1)
+                )
+            ).all()
             telemetry[name] = [
-                (dt.datetime.fromtimestamp(ts / 1000, dt.UTC), value) for ts, value in rows
+                (dt.datetime.fromtimestamp(ts / 1000, dt.UTC), value)
+                for ts, value in [*earlier, *rows]
             ]
     return rootcause.analyse(parts, telemetry, lookback=lookback)
