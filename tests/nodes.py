@@ -82,6 +82,18 @@ async def operator_headers(hub: InProcessService, node_url: str) -> dict[str, st
     return bearer(await client_token(hub, client_id, secret, "nodes:register", node_url))
 
 
+async def factory_client(hub: InProcessService, org: str) -> tuple[str, str, str]:
+    """A factory organization's client at the hub (factories:write): id, secret, org id."""
+    client_id, secret = await create_client(
+        hub, org=org, org_kind="factory", scopes=["factories:write"]
+    )
+    token = await client_token(hub, client_id, secret, "factories:write")
+    org_id = (await hub.graphql("{ viewer { organizationId } }", headers=bearer(token)))["viewer"][
+        "organizationId"
+    ]
+    return client_id, secret or "", str(org_id)
+
+
 async def active_factory(
     client: httpx.AsyncClient,
     headers: dict[str, str],

@@ -13,7 +13,7 @@ import numpy as np
 
 from regional_node.vision.synthetic import Sku, generate
 from tests.conftest import HubFactory, NodeFactory
-from tests.nodes import active_factory, operator_headers
+from tests.nodes import active_factory, factory_client, operator_headers
 from tests.support import InProcessService, bearer, client_token, create_client
 
 NODE_URL = "http://zj-textile.test"
@@ -65,6 +65,12 @@ def b64(image: np.ndarray) -> str:
     return base64.b64encode(png(image)).decode()
 
 
+def decoded(data: bytes) -> np.ndarray:
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    assert image is not None
+    return np.asarray(image)
+
+
 def flawed(image: np.ndarray) -> np.ndarray:
     """A dark gouge no good part has."""
     out = image.copy()
@@ -76,18 +82,38 @@ async def factory_staff(
     hub: InProcessService, node: InProcessService, operator: dict[str, str], name: str
 ) -> tuple[dict[str, str], dict[str, Any]]:
     """Headers of a factory's own people (factories:write) and their active factory."""
-    client_id, secret = await create_client(
-        hub, org=name, org_kind="factory", scopes=["factories:write"]
-    )
-    org = (
-        await hub.graphql(
-            "{ viewer { organizationId } }",
-            headers=bearer(await client_token(hub, client_id, secret, "factories:write")),
-        )
-    )["viewer"]["organizationId"]
+    client_id, secret, org = await factory_client(hub, name)
     factory = await active_factory(node.client, operator, organization_id=org)
     staff = bearer(await client_token(hub, client_id, secret, "factories:write", NODE_URL))
     return staff, factory
+
+
+async def station_running(
+    node: InProcessService,
+    staff: dict[str, str],
+    factory_id: str,
+    slug: str,
+    good: list[np.ndarray],
+    **station: Any,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A new station running a bracket model trained (through GraphQL) on `good`."""
+    created = (
+        await node.graphql(
+            STATION,
+            {"input": {"factoryId": factory_id, "slug": slug, "name": slug, **station}},
+            headers=staff,
+        )
+    )["createStation"]
+    model = (
+        await node.graphql(
+            TRAIN,
+            {"input": {"factoryId": factory_id, "sku": "bracket",
+                       "good": [b64(image) for image in good]}},
+            headers=staff,
+        )
+    )["trainVisionModel"]  # fmt: skip
+    await node.graphql(ACTIVATE, {"s": created["id"], "m": model["id"]}, headers=staff)
+    return created, model
 
 
 async def test_staff_train_switch_inspect_and_roll_back(
@@ -160,8 +186,7 @@ async def test_staff_train_switch_inspect_and_roll_back(
         assert answer["record"]["verdict"] == "good"
         assert answer["record"]["batch"] == "B-0007"
         assert answer["record"]["elapsedMs"] > 0
-        heatmap = cv2.imdecode(np.frombuffer(base64.b64decode(answer["heatmapPng"]), np.uint8), 1)
-        assert heatmap.shape[:2] == (SIZE, SIZE)
+        assert decoded(base64.b64decode(answer["heatmapPng"])).shape[:2] == (SIZE, SIZE)
 
         bad = (
             await node.graphql(
@@ -228,23 +253,8 @@ async def test_kept_images_stay_with_the_factory_and_the_node(
         operator = await operator_headers(hub, NODE_URL)
         staff, factory = await factory_staff(hub, node, operator, "Ningbo Brackets")
         other_staff, _ = await factory_staff(hub, node, operator, "Cixi Castings")
-        station = (
-            await node.graphql(
-                STATION,
-                {"input": {"factoryId": factory["id"], "slug": "cell-3", "name": "Cell 3"}},
-                headers=staff,
-            )
-        )["createStation"]
         brackets = [s.image for s in generate(BRACKET, good=8, size=SIZE, seed=0)]
-        model = (
-            await node.graphql(
-                TRAIN,
-                {"input": {"factoryId": factory["id"], "sku": "bracket",
-                           "good": [b64(image) for image in brackets[:7]]}},
-                headers=staff,
-            )
-        )["trainVisionModel"]  # fmt: skip
-        await node.graphql(ACTIVATE, {"s": station["id"], "m": model["id"]}, headers=staff)
+        station, _ = await station_running(node, staff, factory["id"], "cell-3", brackets[:7])
         record = (
             await node.graphql(
                 INSPECT, {"s": station["id"], "image": b64(brackets[7])}, headers=staff
@@ -256,10 +266,7 @@ async def test_kept_images_stay_with_the_factory_and_the_node(
             response = await node.client.get(path, headers=allowed)
             assert response.status_code == 200
             assert response.headers["content-type"] == "image/jpeg"
-            assert cv2.imdecode(np.frombuffer(response.content, np.uint8), 1).shape[:2] == (
-                SIZE,
-                SIZE,
-            )
+            assert decoded(response.content).shape[:2] == (SIZE, SIZE)
         # A buyer, a platform of the region and another factory: denied, whatever their scopes.
         buyer_id, buyer_secret = await create_client(
             hub, org="Hangzhou Buyers", org_kind="consumer",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import cv2
@@ -12,6 +13,7 @@ import cv2
 from regional_node.vision.camera import NodeReporter, frames, windows
 from regional_node.vision.service import counter
 from tests.conftest import HubFactory, NodeFactory
+from tests.nodes import factory_client
 from tests.support import bearer, client_token, create_client, served
 from tests.test_orders import DISPATCH, ORDER, PLACE, PLAN, START, _order, _setup
 from tests.test_vision_counting import (
@@ -52,18 +54,10 @@ def clip(path: str) -> bytes:
 
 
 async def test_counted_crossings_move_a_work_order(
-    hub_factory: HubFactory, node_factory: NodeFactory, tmp_path: object
+    hub_factory: HubFactory, node_factory: NodeFactory, tmp_path: Path
 ) -> None:
     async with hub_factory() as hub, node_factory(hub=hub) as node:
-        client_id, secret = await create_client(
-            hub, org="Keqiao Weavers", org_kind="factory", scopes=["factories:write"]
-        )
-        org = (
-            await hub.graphql(
-                "{ viewer { organizationId } }",
-                headers=bearer(await client_token(hub, client_id, secret, "factories:write")),
-            )
-        )["viewer"]["organizationId"]
+        client_id, secret, org = await factory_client(hub, "Keqiao Weavers")
         staff = bearer(await client_token(hub, client_id, secret, "factories:write", NODE_URL))
         setup = await _setup(hub, node, first_factory_org=org)
         operator, buyer = setup["operator"], setup["buyer"]
@@ -101,7 +95,7 @@ async def test_counted_crossings_move_a_work_order(
         assert (again["reported"], again["workOrder"]["made"]) == (False, 12)
 
         # A recorded clip: three items cross the line left to right, the clip itself is not kept.
-        video = clip(str(tmp_path) + "/loom-exit.avi")  # type: ignore[operator]
+        video = clip(str(tmp_path / "loom-exit.avi"))
         later = start + dt.timedelta(hours=1)
         response = await node.client.post(
             f"/api/v1/stations/{station['id']}/clips",
@@ -115,11 +109,11 @@ async def test_counted_crossings_move_a_work_order(
 
         # `yunfab vision watch`: the same camera's stream, counted in 2 s windows over HTTP.
         def watch(hub_url: str, node_url: str) -> list[dict[str, Any]]:
-            reporter = NodeReporter(node_url, hub_url, client_id, secret or "", audience=NODE_URL)
+            reporter = NodeReporter(node_url, hub_url, client_id, secret, audience=NODE_URL)
             try:
                 config = reporter.station(station["id"])
                 items = counter(config["counting"])
-                stream = frames(str(tmp_path) + "/loom-exit.avi", realtime=False)  # type: ignore[operator]
+                stream = frames(str(tmp_path / "loom-exit.avi"), realtime=False)
                 began = later + dt.timedelta(hours=1)
                 return [
                     reporter.report(station["id"], window)

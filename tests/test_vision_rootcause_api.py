@@ -15,7 +15,7 @@ import numpy as np
 from regional_node.vision.synthetic import Sku, generate
 from tests.conftest import HubFactory, NodeFactory
 from tests.nodes import operator_headers, provision
-from tests.test_vision_api import ACTIVATE, INSPECT, STATION, TRAIN, b64, factory_staff
+from tests.test_vision_api import INSPECT, b64, factory_staff, station_running
 
 NODE_URL = "http://zj-textile.test"
 SIZE = 128
@@ -52,24 +52,11 @@ async def test_a_planted_parameter_and_position_cause_is_found(
         staff, factory = await factory_staff(hub, node, operator, "Ningbo Brackets")
         other_staff, _ = await factory_staff(hub, node, operator, "Cixi Castings")
         machine = await provision(node.client, operator, factory["id"])
-        station = (
-            await node.graphql(
-                STATION,
-                {"input": {"factoryId": factory["id"], "slug": "press-1-end",
-                           "name": "Press 1 end", "deviceId": machine["device"]["id"]}},
-                headers=staff,
-            )
-        )["createStation"]  # fmt: skip
         brackets = [s.image for s in generate(BRACKET, good=16, size=SIZE, seed=0)]
-        model = (
-            await node.graphql(
-                TRAIN,
-                {"input": {"factoryId": factory["id"], "sku": "bracket",
-                           "good": [b64(image) for image in brackets[:8]]}},
-                headers=staff,
-            )
-        )["trainVisionModel"]  # fmt: skip
-        await node.graphql(ACTIVATE, {"s": station["id"], "m": model["id"]}, headers=staff)
+        station, _ = await station_running(
+            node, staff, factory["id"], "press-1-end", brackets[:8],
+            deviceId=machine["device"]["id"],
+        )  # fmt: skip
         unseen = [b64(image) for image in brackets[8:]]
         flawed = [b64(gouged(image)) for image in brackets[8:]]
 
