@@ -236,14 +236,36 @@ async def test_staff_train_switch_inspect_and_roll_back(
         ]
         assert sorted((m["sku"], m["number"]) for m in models) == [("bracket", 1), ("cover", 1)]
 
-        # Another bracket version is number 2: the registry keeps both.
+        # Labelled defects too: version 2 has a supervised head that names the defect.
+        flaws = generate(
+            BRACKET, good=0, defective=8, defects=("crack", "scratch"), size=SIZE, seed=5
+        )
+        labelled = [
+            (f"defects.{sample.label}", (f"d{i}.png", png(sample.image), "image/png"))
+            for i, sample in enumerate(flaws)
+        ]
         again = await node.client.post(
             "/api/v1/vision/models",
             data={"factory_id": factory["id"], "sku": "bracket", "seed": "1"},
-            files=files[:8],
+            files=files + labelled,
             headers=staff,
         )
-        assert again.json()["number"] == 2
+        assert again.status_code == 201, again.text
+        second = again.json()
+        assert (second["number"], second["kind"]) == (2, "anomaly+supervised")
+        assert second["lineage"]["data"]["defect_images"] == {"crack": 4, "scratch": 4}
+        assert second["metrics"]["supervised"]["accuracy"] > 0.5
+        await node.graphql(ACTIVATE, {"s": station["id"], "m": second["id"]}, headers=staff)
+        unseen = generate(BRACKET, good=0, defective=2, defects=("crack",), size=SIZE, seed=9)
+        named = (
+            await node.graphql(
+                INSPECT.replace("verdict boxes", "verdict defectClass boxes"),
+                {"s": station["id"], "image": b64(unseen[0].image)},
+                headers=staff,
+            )
+        )["inspectPart"]["record"]
+        assert named["verdict"] == "defective"
+        assert named["defectClass"] == "crack"
 
 
 async def test_kept_images_stay_with_the_factory_and_the_node(

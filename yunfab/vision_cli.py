@@ -59,7 +59,9 @@ def train_command(
         Path | None,
         typer.Option(
             help="Folder with one subfolder of images per defect class (masks/<class>/ "
-            "optional): used to calibrate the threshold; a good/ subfolder there is ignored."
+            "optional): used to calibrate the threshold and, with at least 2 images of every "
+            "class (4 in all), to train a supervised head that names the defect class; a "
+            "good/ subfolder there is ignored."
         ),
     ] = None,
     out: Annotated[
@@ -71,7 +73,10 @@ def train_command(
     seed: Annotated[int, typer.Option(min=0, help="Seed for the split and the coreset.")] = 0,
     threads: Threads = 2,
 ) -> None:
-    """Train an anomaly model on good images, calibrate its threshold, and save it."""
+    """Train an anomaly model on good images, calibrate its threshold, add a supervised head
+    when there are enough labelled defects, and save it. The output's `supervised` holds the
+    head's out-of-fold accuracy, per-class recall and combined image AUROC, or why it was
+    skipped."""
     from regional_node.vision.datasets import GOOD, load_folder, load_images
     from regional_node.vision.features import set_threads
     from regional_node.vision.training import train
@@ -120,7 +125,9 @@ def eval_command(
     model: Annotated[Path | None, typer.Option(help="Evaluate this model file instead.")] = None,
     threads: Threads = 2,
 ) -> None:
-    """Score labelled images with a trained model: AUROC, pixel AUROC, threshold, timings."""
+    """Score labelled images with a trained model: AUROC, pixel AUROC, threshold, timings; with a
+    supervised head, the combined model's AUROC, the anomaly score's beside it, and how often
+    the defect class is right."""
     from regional_node.vision.datasets import load_folder
     from regional_node.vision.features import set_threads
     from regional_node.vision.training import TrainedModel, evaluate

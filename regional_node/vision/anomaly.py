@@ -12,8 +12,15 @@ padding shapes the features, and on the generator's fabric good images lit up at
 more than defective ones did in the middle. A defect lying entirely within 1/32 of the image's
 side from its edge is missed; frame parts with a margin.
 
+`AnomalyModel.analyse` also returns a fixed-length descriptor of the image for a supervised head
+(see `training`): the features of its hottest cells relative to the image's mean patch, the
+extremes of its colour channel, and statistics of both channels' distance maps. It comes from the
+same backbone pass as the score, so a head costs next to nothing at inference.
+
 Model files are `torch.save`d dicts of plain tensors plus JSON metadata, read back with
-`weights_only=True`: loading a model never runs code from the file.
+`weights_only=True`: loading a model never runs code from the file. Files with a supervised head
+are format 2, so that a node too old to apply the head refuses them instead of ignoring it; all
+other files stay format 1.
 """
 
 from __future__ import annotations
@@ -38,8 +45,11 @@ from regional_node.vision import features
 from yunfab.errors import InvalidInput
 
 FILE_FORMAT = "yunfab-vision-model"
-FILE_VERSION = 1
+FILE_VERSION = 2  # the newest format read; see `write_model_file`
 _QUERY_CHUNK = 256
+_HOT_CELLS = 4  # cells whose features describe a defect: a small defect covers a few
+_MAP_STATS = 7
+DESCRIPTOR_DIM = features.FEATURE_DIM + 6 + _MAP_STATS
 _MAX_BOXES = 10
 
 
@@ -85,12 +95,21 @@ class Inspection:
     heatmap: np.ndarray = field(repr=False)  # float32, the image's height x width
     boxes: list[Box]
     elapsed_ms: float
+    # Set by a supervised head (see `training`): the most likely defect class when the verdict is
+    # defective, every class's probability, and the score that decides the verdict, in units of
+    # the thresholds (defective at 1 and above).
+    defect_class: str | None = None
+    class_probabilities: dict[str, float] | None = None
+    combined_score: float | None = None
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready, without the heatmap."""
         return {
             "score": self.score,
             "verdict": self.verdict,
+            "defect_class": self.defect_class,
+            "class_probabilities": self.class_probabilities,
+            "combined_score": self.combined_score,
             "boxes": [box._asdict() for box in self.boxes],
             "elapsed_ms": round(self.elapsed_ms, 3),
         }
@@ -217,6 +236,20 @@ class AnomalyModel:
         seed: int = 0,
     ) -> AnomalyModel:
         """Learn the memory banks from good images (tens are enough, two at the least)."""
+        return cls.fit_with_descriptors(images, params=params, seed=seed, describe=False)[0]
+
+    @classmethod
+    def fit_with_descriptors(
+        cls,
+        images: Sequence[np.ndarray],
+        *,
+        params: AnomalyParams | None = None,
+        seed: int = 0,
+        describe: bool = True,
+    ) -> tuple[AnomalyModel, list[tuple[float, torch.Tensor]]]:
+        """`fit`, plus each training image's score and descriptor as if the model had never
+        seen it (its own patches left out of the banks): good examples for a supervised head
+        that look no more familiar than the good images it will meet."""
         params = params or AnomalyParams()
         if len(images) < 2:
             raise InvalidInput("an anomaly model needs at least two good images")
@@ -227,7 +260,7 @@ class AnomalyModel:
                 for i, g in enumerate(grids)
             ]
         )
-        banks, scales = [], []
+        banks, bank_owners, scales = [], [], []
         for channel, cap in (
             (features.TEXTURE, params.coreset_max),
             (features.COLOUR, params.colour_bank),
@@ -236,8 +269,24 @@ class AnomalyModel:
             patches = torch.cat([p.reshape(-1, p.shape[-1]) for p in parts])
             memory, memory_owners = _channel_bank(patches, owners, cap, params, seed)
             banks.append(memory)
+            bank_owners.append(memory_owners)
             scales.append(_scale(parts, memory, memory_owners, params.border))
-        return cls(banks[0], banks[1], (scales[0], scales[1]), params)
+        model = cls(banks[0], banks[1], (scales[0], scales[1]), params)
+        descriptors = []
+        if describe:
+            with torch.inference_mode():
+                for index, grid in enumerate(grids):
+                    left_out = (
+                        _Bank(banks[0][bank_owners[0] != index]),
+                        _Bank(banks[1][bank_owners[1] != index]),
+                    )
+                    texture, colour = model._channel_maps(grid, left_out)
+                    height, width = images[index].shape[:2]
+                    shape = features.input_size(height, width, params.area)
+                    heat = model._input_map(torch.maximum(texture, colour), shape)
+                    descriptor = model._descriptor(grid, texture, colour)
+                    descriptors.append((float(heat.max()), descriptor))
+        return model, descriptors
 
     def with_thresholds(self, image: float | None, pixel: float | None) -> AnomalyModel:
         return replace(self, image_threshold=image, pixel_threshold=pixel)
@@ -246,33 +295,70 @@ class AnomalyModel:
     def bank_size(self) -> int:
         return int(self.texture.shape[0])
 
-    def _cell_map(self, grid: torch.Tensor) -> torch.Tensor:
-        if self._banks is None:
-            self._banks = (_Bank(self.texture), _Bank(self.colour))
+    def _channel_maps(
+        self, grid: torch.Tensor, banks: tuple[_Bank, _Bank] | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Texture and weighted colour distances per cell, (1, 1, grid_h, grid_w) each."""
+        if banks is None:
+            if self._banks is None:
+                self._banks = (_Bank(self.texture), _Bank(self.colour))
+            banks = self._banks
         maps = []
         weights = (1.0, self.params.colour_weight)
         for bank, channel, scale, weight in zip(
-            self._banks, (features.TEXTURE, features.COLOUR), self.scales, weights, strict=True
+            banks, (features.TEXTURE, features.COLOUR), self.scales, weights, strict=True
         ):
             patches = grid[..., channel].reshape(-1, channel.stop - channel.start)
-            maps.append(bank.nearest(patches) * (weight / scale))
-        cells = torch.maximum(maps[0], maps[1]).reshape(1, 1, grid.shape[0], grid.shape[1])
-        return _without_border(cells, self.params.border)
+            distances = bank.nearest(patches) * (weight / scale)
+            cells = distances.reshape(1, 1, grid.shape[0], grid.shape[1])
+            maps.append(_without_border(cells, self.params.border))
+        return maps[0], maps[1]
 
-    def _input_map(self, grid: torch.Tensor, input_shape: tuple[int, int]) -> np.ndarray:
+    def _descriptor(
+        self, grid: torch.Tensor, texture: torch.Tensor, colour: torch.Tensor
+    ) -> torch.Tensor:
+        """(DESCRIPTOR_DIM,): what the hottest cells look like against the image's mean patch,
+        the colour channel's extremes (stains and dents move it, mostly in brightness), and
+        log statistics of both distance maps (how far, how widely)."""
+        height, width = grid.shape[:2]
+        border = self.params.border
+        if height <= 2 * border or width <= 2 * border:
+            border = 0
+        inner = (slice(border, height - border), slice(border, width - border))
+        patches = grid[inner].reshape(-1, grid.shape[-1])
+        tex, col = texture[0, 0][inner].reshape(-1), colour[0, 0][inner].reshape(-1)
+        cells = torch.maximum(tex, col)
+        count = min(_HOT_CELLS, cells.numel())
+        hottest = cells.topk(count).indices
+        local = patches[hottest].mean(dim=0) - patches.mean(dim=0)
+        tint = patches[:, features.COLOUR]
+        extremes = torch.cat([tint.amax(dim=0), tint.amin(dim=0)])
+        stats = []
+        for values in (tex, col):
+            top = values.topk(count).values
+            stats += [top[0], top.mean(), values.mean()]
+        stats.append((cells >= 1.0).float().mean())
+        return torch.cat([local, extremes, torch.log1p(torch.stack(stats))]).float()
+
+    def _input_map(self, cells: torch.Tensor, input_shape: tuple[int, int]) -> np.ndarray:
         """The blurred anomaly map at the backbone's input size."""
-        with torch.inference_mode():
-            cells = self._cell_map(grid)
-            fine = F.interpolate(cells, size=input_shape, mode="bilinear", align_corners=False)
+        fine = F.interpolate(cells, size=input_shape, mode="bilinear", align_corners=False)
         heat = np.ascontiguousarray(fine[0, 0].numpy(), dtype=np.float32)
         return cv2.GaussianBlur(heat, (0, 0), self.params.sigma)
 
     def score(self, image: np.ndarray) -> Inspection:
+        return self.analyse(image)[0]
+
+    def analyse(self, image: np.ndarray) -> tuple[Inspection, torch.Tensor]:
+        """The inspection and the image's descriptor for a supervised head, from one pass."""
         started = time.perf_counter()
         height, width = image.shape[:2]
         grid = features.patch_features([image], area=self.params.area)[0]
         input_shape = features.input_size(height, width, self.params.area)
-        heat = self._input_map(grid, input_shape)
+        with torch.inference_mode():
+            texture, colour = self._channel_maps(grid)
+            descriptor = self._descriptor(grid, texture, colour)
+            heat = self._input_map(torch.maximum(texture, colour), input_shape)
         score = float(heat.max())
         verdict = None
         if self.image_threshold is not None:
@@ -285,7 +371,7 @@ class AnomalyModel:
         if (height, width) != input_shape:
             heat = cv2.resize(heat, (width, height), interpolation=cv2.INTER_LINEAR)
         elapsed_ms = (time.perf_counter() - started) * 1000.0
-        return Inspection(score, verdict, heat, boxes, elapsed_ms)
+        return Inspection(score, verdict, heat, boxes, elapsed_ms), descriptor
 
     def state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         """Tensors and JSON metadata, for a model file that may hold more than this model."""
@@ -342,13 +428,19 @@ def fit(
 
 
 def write_model_file(
-    path: Path, kind: str, tensors: dict[str, torch.Tensor], metadata: dict[str, Any]
+    path: Path,
+    kind: str,
+    tensors: dict[str, torch.Tensor],
+    metadata: dict[str, Any],
+    *,
+    version: int = 1,
 ) -> None:
-    """Write atomically (a reader never sees half a model)."""
+    """Write atomically (a reader never sees half a model). `version` is the oldest format that
+    holds everything written, so older nodes keep reading what they can apply in full."""
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "format": FILE_FORMAT,
-        "version": FILE_VERSION,
+        "version": version,
         "kind": kind,
         "metadata": json.dumps(metadata, sort_keys=True),
         "tensors": tensors,

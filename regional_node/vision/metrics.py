@@ -1,4 +1,5 @@
-"""Detection metrics without scikit-learn: AUROC from ranks, and thresholds chosen on scores.
+"""Detection metrics without scikit-learn: AUROC from ranks, thresholds chosen on scores, and
+per-class recall for a classifier.
 
 Labels are 1 for defective (the positive class) and 0 for good.
 """
@@ -80,6 +81,17 @@ def pixel_samples(
         score_parts.append(flat.astype(np.float32))
         label_parts.append(truth)
     return np.concatenate(score_parts), np.concatenate(label_parts)
+
+
+def class_recall(truth: Sequence[str], predicted: Sequence[str]) -> dict[str, float]:
+    """For every true class, the share of its items predicted as that class."""
+    if len(truth) != len(predicted):
+        raise ValueError(f"{len(truth)} labels but {len(predicted)} predictions")
+    recall = {}
+    for label in sorted(set(truth)):
+        mine = [p for t, p in zip(truth, predicted, strict=True) if t == label]
+        recall[label] = sum(p == label for p in mine) / len(mine)
+    return recall
 
 
 @dataclass(frozen=True)

@@ -135,7 +135,7 @@ async def train_model(
         sku=sku,
         number=number,
         digest=trained.version,
-        kind="anomaly+supervised" if getattr(trained, "classifier", None) else "anomaly",
+        kind="anomaly+supervised" if trained.head is not None else "anomaly",
         file=relative,
         metrics=trained.metrics,
         params=trained.params,
@@ -437,7 +437,7 @@ async def inspect(
         part=part,
         score=float(result.score),
         verdict=result.verdict or "uncalibrated",
-        defect_class=getattr(result, "defect_class", None),
+        defect_class=result.defect_class,
         boxes=[
             {
                 **box._asdict(),
