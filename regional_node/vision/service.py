@@ -10,6 +10,7 @@ image is ever part of what the node sends to the hub (`hub_link.outbound`).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import re
 import tempfile
@@ -346,7 +347,8 @@ async def activate_model(
         raise VisionModelNotFound(f"no vision model {model_id} of {factory.slug}")
     if station.model_id == model.id:
         return station
-    runtime.vision.model(model.id, model.file)  # a file that does not load is refused now
+    # A file that does not load is refused now, not at the first part (and is then cached).
+    await runtime.vision.run(functools.partial(runtime.vision.model, model.id, model.file))
     station.previous_model_id, station.model_id = station.model_id, model.id
     station.updated_at = utcnow()
     await _audit(
@@ -414,20 +416,31 @@ async def inspect(
             raise InvalidInput(f"{name}: 1 to 64 characters")
     model_row = await session.get(InspectionModel, station.model_id)
     assert model_row is not None
-    picture = runtime.vision.decode(image, "image")
     policy = privacy_policy(station.privacy)
     keep = station.keep_images and policy.mode is not privacy.PrivacyMode.COUNTS_ONLY
+    record_id = uuid.uuid4()
+    image_file = f"{factory.slug}/images/{utcnow():%Y-%m-%d}/{record_id}.jpg" if keep else None
 
-    def work() -> tuple[Any, bytes, Image | None, int]:
+    def work() -> tuple[Any, Image, bytes, int]:
+        # Off the event loop: decoding a large photo takes as long as inspecting it. The kept
+        # image is masked first and written before the record: a record never names a missing
+        # file (a file whose record was rolled back is only unused bytes).
+        picture = runtime.vision.decode(image, "image")
         trained = runtime.vision.model(model_row.id, model_row.file)
         result = trained.inspect(picture)
         heat = heatmap_png(result.heatmap, trained.image_threshold)
-        masked = privacy.mask_frame(picture, policy) if keep else None
-        return result, heat, masked.frame if masked else None, masked.people if masked else 0
+        people = 0
+        if image_file is not None:
+            masked = privacy.mask_frame(picture, policy)
+            assert masked.frame is not None
+            runtime.vision.save_image(masked.frame, image_file)
+            people = masked.people
+        return result, picture, heat, people
 
-    result, heat, kept, people = await runtime.vision.run(work)
+    result, picture, heat, people = await runtime.vision.run(work)
     height, width = picture.shape[:2]
     record = QualityRecord(
+        id=record_id,
         station_id=station.id,
         factory_id=factory.id,
         model_id=model_row.id,
@@ -451,13 +464,11 @@ async def inspect(
         width=width,
         height=height,
         elapsed_ms=float(result.elapsed_ms),
+        image_file=image_file,
         actor=subject.label,
     )
     session.add(record)
     await session.flush()
-    if kept is not None:
-        record.image_file = f"{factory.slug}/images/{utcnow():%Y-%m-%d}/{record.id}.jpg"
-        runtime.vision.save_image(kept, record.image_file)
     total_ms = (dt.datetime.now(dt.UTC) - started).total_seconds() * 1000
     return InspectionResult(
         record, heat, model_row.metrics.get("image_threshold"), total_ms, people
