@@ -10,6 +10,7 @@ import structlog
 from fastapi import FastAPI
 
 from hub.audit.service import AuditLog
+from hub.federated.runner import FlowerRunner
 from hub.federation import api as federation_api
 from hub.federation import service as federation
 from hub.federation.events import NodeEvents
@@ -83,6 +84,7 @@ def create_app(settings: HubSettings) -> FastAPI:
         state.oauth = HubAuthorizationServer(
             settings=settings, keyring=state.keyring, store=state.oauth_store
         )
+        state.federated_runner = FlowerRunner(settings, sessions)
         tasks: list[asyncio.Task[Any]] = [
             asyncio.create_task(_sweep_offline_nodes(app, settings), name="offline-sweeper"),
             asyncio.create_task(
@@ -100,6 +102,7 @@ def create_app(settings: HubSettings) -> FastAPI:
                 task.cancel()
                 with suppress(asyncio.CancelledError):
                     await task
+            await state.federated_runner.close()
             sync_engine.dispose()
             await state.db.close()
             log.info("hub_stopped")

@@ -17,6 +17,7 @@ import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.audit.service import append_entry, verify_chain
+from hub.federated.cli import fl_app
 from hub.identity import service
 from hub.identity.keys import rotate_keys
 from hub.identity.models import ClientKind
@@ -50,6 +51,7 @@ def register(hub_app: typer.Typer) -> None:
     hub_app.add_typer(user_app, name="user")
     hub_app.add_typer(keys_app, name="keys")
     hub_app.add_typer(audit_app, name="audit")
+    hub_app.add_typer(fl_app, name="fl")
     hub_app.command("bootstrap")(bootstrap)
 
 

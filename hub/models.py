@@ -2,6 +2,7 @@
 
 from hub.audit.models import AuditEntry, AuditHead
 from hub.db import Base
+from hub.federated.models import FederatedRun, GlobalModel
 from hub.federation.models import RegionalNode
 from hub.identity.models import ApiClient, AuthorizationCode, RevokedToken, SigningKey, User
 from hub.organizations.models import Organization
@@ -12,6 +13,8 @@ __all__ = [
     "AuditHead",
     "AuthorizationCode",
     "Base",
+    "FederatedRun",
+    "GlobalModel",
     "Organization",
     "RegionalNode",
     "RevokedToken",

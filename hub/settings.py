@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import ClassVar
 
 from pydantic import Field, SecretStr, model_validator
@@ -27,6 +28,11 @@ class HubSettings(ServiceSettings):
     signing_key_passphrase: SecretStr | None = None
     """Encrypts the private signing keys at rest; required outside development."""
     key_refresh_interval_s: float = Field(default=30.0, gt=0)
+    flower_superlink: str | None = None
+    """host:port of the Flower SuperLink that federated runs go through; unset: no runs."""
+    flower_root_certificates: Path | None = None
+    """The CA that signed the SuperLink's certificate; required outside development."""
+    federated_poll_interval_s: float = Field(default=2.0, gt=0)
 
     @model_validator(mode="after")
     def _production_secrets(self) -> HubSettings:
@@ -34,6 +40,8 @@ class HubSettings(ServiceSettings):
             raise ValueError("signing_key_passphrase: required outside development")
         if not self.development and not (self.public_url or "").startswith("https://"):
             raise ValueError("public_url: an https URL is required outside development")
+        if not self.development and self.flower_superlink and not self.flower_root_certificates:
+            raise ValueError("flower_root_certificates: TLS to the SuperLink outside development")
         return self
 
     @property

@@ -34,6 +34,11 @@ permit(subject, action, resource, context) if {
 }
 
 permit(subject, action, resource, context) if {
+	action in federated_actions
+	federated(subject, action, resource, context)
+}
+
+permit(subject, action, resource, context) if {
 	action in identity_actions
 	identity(subject, action, resource, context)
 }

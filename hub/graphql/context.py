@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import Depends
 from starlette.requests import HTTPConnection
 
+from hub.federated.runner import FlowerRunner
 from hub.federation.events import NodeEvents
 from hub.identity.auth import current_subject
 from hub.settings import HubSettings
@@ -16,11 +17,15 @@ from yunfab.subject import Subject
 class HubContext(ServiceContext):
     settings: HubSettings
     node_events: NodeEvents
+    runner: FlowerRunner
 
 
 async def get_context(
     connection: HTTPConnection, subject: Annotated[Subject, Depends(current_subject)]
 ) -> AsyncIterator[HubContext]:
     node_events = connection.app.state.node_events
-    async with request_context(HubContext, connection, subject, node_events=node_events) as context:
+    async with request_context(
+        HubContext, connection, subject, node_events=node_events,
+        runner=connection.app.state.federated_runner,
+    ) as context:  # fmt: skip
         yield context

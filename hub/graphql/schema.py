@@ -6,6 +6,7 @@ import strawberry
 from strawberry.tools import merge_types
 
 from hub.audit.graphql.queries import AuditQuery
+from hub.federated.graphql import FederatedMutation, FederatedQuery
 from hub.federation.graphql.queries import FederationQuery, FederationSubscription
 from hub.identity.graphql import IdentityQuery
 from hub.organizations.graphql.queries import OrganizationQuery
@@ -15,9 +16,17 @@ from yunfab.graphql.http import schema_extensions
 
 SCHEMA_FILE = Path(__file__).with_name("schema.graphql")
 
-Query = merge_types("Query", (FederationQuery, OrganizationQuery, AuditQuery, IdentityQuery))
+Query = merge_types(
+    "Query", (FederationQuery, OrganizationQuery, AuditQuery, IdentityQuery, FederatedQuery)
+)
+Mutation = merge_types("Mutation", (FederatedMutation,))
 Subscription = merge_types("Subscription", (FederationSubscription,))
 
 
 def build_schema(settings: HubSettings) -> strawberry.Schema:
-    return Schema(query=Query, subscription=Subscription, extensions=schema_extensions(settings))
+    return Schema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=schema_extensions(settings),
+    )

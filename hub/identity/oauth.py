@@ -58,6 +58,8 @@ SCOPES = {
     "orders:read": "follow one's own organization's orders on nodes",
     "orders:write": "place, cancel and take delivery of one's own organization's orders on nodes",
     "node:operate": "operate a node (with the node's operator organization)",
+    "federated:run": "start federated learning runs over the nodes (hub operators)",
+    "federated:read": "follow federated runs and read the hub's model registry (hub operators)",
     "audit:read": "read the audit log (auditors)",
     "tokens:introspect": "introspect tokens issued to others",
     "hub:admin": "administer the hub (with the admin role): keys, clients, users",

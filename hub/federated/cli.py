@@ -1,0 +1,92 @@
+"""`yunfab hub fl run`: a federated run from the hub's console, followed to its end."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from hub.federated import service
+from hub.federated.models import GlobalModel
+from hub.federated.runner import FlowerRunner
+from hub.settings import HubSettings
+from yunfab.authorization import Authorizer
+from yunfab.console import fail, settings_or_exit
+from yunfab.db import session_scope
+from yunfab.errors import YunfabError
+from yunfab.policy import create_engine as create_policy_engine
+from yunfab.service import Database
+from yunfab.subject import SYSTEM
+
+fl_app = typer.Typer(help="Federated learning runs over the nodes (Flower).", no_args_is_help=True)
+
+
+@fl_app.command("run")
+def run_command(
+    strategy: Annotated[str, typer.Option(help="fedavg or fedprox.")] = "fedavg",
+    rounds: Annotated[int, typer.Option(min=1, max=100)] = 3,
+    min_nodes: Annotated[int, typer.Option(min=1, help="Nodes a round needs to start.")] = 2,
+    proximal_mu: Annotated[float, typer.Option(min=0, help="FedProx's mu.")] = 0.0,
+    local_epochs: Annotated[int, typer.Option(min=1)] = 20,
+    learning_rate: Annotated[float, typer.Option(min=0)] = 0.1,
+    dp_noise_multiplier: Annotated[
+        float, typer.Option(min=0, help="0: off; else clip and noise the nodes' updates.")
+    ] = 0.0,
+    dp_clipping_norm: Annotated[float, typer.Option(min=0)] = 1.0,
+    round_timeout_s: Annotated[float, typer.Option(min=10)] = 300.0,
+    label: str = "",
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="The hub's data.")] = None,
+    database_url: Annotated[str | None, typer.Option("--database-url")] = None,
+) -> None:
+    """Start a run at the hub's SuperLink, wait for it, and print how it went (JSON)."""
+    settings = settings_or_exit(HubSettings, data_dir=data_dir, database_url=database_url)
+    request = service.RunRequest(
+        strategy=strategy, rounds=rounds, min_nodes=min_nodes, proximal_mu=proximal_mu,
+        local_epochs=local_epochs, learning_rate=learning_rate,
+        dp_noise_multiplier=dp_noise_multiplier, dp_clipping_norm=dp_clipping_norm,
+        round_timeout_s=round_timeout_s, label=label,
+    )  # fmt: skip
+
+    async def run() -> dict[str, Any]:
+        db = Database.open(settings.db_url)
+        authorizer = Authorizer(
+            create_policy_engine(settings.policy_engine, settings.opa_url),
+            context={"service": "hub", "env": settings.env.value},
+        )
+        runner = FlowerRunner(settings, db.sessionmaker)
+        try:
+            async with session_scope(db.sessionmaker) as session:
+                row = await service.create_run(
+                    session, SYSTEM, authorizer=authorizer, request=request,
+                    available=runner.available,
+                )  # fmt: skip
+                run_id = row.id
+            done = await runner.drive(run_id)
+            result: dict[str, Any] = {
+                "run": str(done.id),
+                "status": done.status.value,
+                "flower_run_id": done.flower_run_id,
+                "error": done.error,
+            }
+            if done.model_id is not None:
+                async with db.sessionmaker() as session:
+                    model = await session.get(GlobalModel, done.model_id)
+                    assert model is not None
+                    result["model"] = {
+                        "name": model.name, "version": model.version, "digest": model.digest,
+                        "metrics": model.metrics,
+                    }  # fmt: skip
+            return result
+        finally:
+            await db.close()
+
+    try:
+        outcome = asyncio.run(run())
+    except YunfabError as exc:
+        fail(exc.detail)
+    typer.echo(json.dumps(outcome, indent=2, default=str))
+    if outcome["status"] != "finished":
+        raise typer.Exit(1)

@@ -1,0 +1,137 @@
+"""Drives federated runs through the Flower CLI against the hub's SuperLink: starts the run with
+its config, follows its status, and records the outcome (summary and global model) on the hub.
+
+The hub never talks to nodes here: the SuperLink does, and nodes reach it through their
+SuperNodes. Each run writes its summary and weights into `DATA_DIR/federated/<run id>/`; the
+model is then copied into the registry under `DATA_DIR/models/`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from contextlib import suppress
+from pathlib import Path
+from typing import Any
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from hub.federated import service
+from hub.federated.models import FederatedRun
+from hub.settings import HubSettings
+from yunfab.db import session_scope
+
+log = structlog.get_logger(__name__)
+CONNECTION = "yunfab-hub"
+
+
+class FlowerRunner:
+    def __init__(
+        self, settings: HubSettings, sessionmaker: async_sessionmaker[AsyncSession]
+    ) -> None:
+        self.settings = settings
+        self.sessionmaker = sessionmaker
+        self.home = settings.data_dir.resolve() / "flwr"
+        self.runs_dir = settings.data_dir.resolve() / "federated"
+        self.models_dir = settings.data_dir.resolve() / "models"
+        self._tasks: dict[uuid.UUID, asyncio.Task[None]] = {}
+        self._configured = False
+
+    @property
+    def available(self) -> bool:
+        return self.settings.flower_superlink is not None
+
+    def _configure(self) -> None:
+        if self._configured:
+            return
+        from federated_learning import deploy
+
+        assert self.settings.flower_superlink is not None
+        deploy.write_flwr_home(
+            self.home,
+            CONNECTION,
+            self.settings.flower_superlink,
+            root_certificates=self.settings.flower_root_certificates,
+        )
+        self._configured = True
+
+    def launch(self, run_id: uuid.UUID) -> None:
+        """Drive the run in the background (the server); see `drive` for the console."""
+        self._tasks[run_id] = asyncio.create_task(self.drive(run_id), name=f"federated-{run_id}")
+
+    async def drive(self, run_id: uuid.UUID) -> FederatedRun:
+        """Start the run at the SuperLink, wait for it, record how it ended; returns the row."""
+        try:
+            await self._drive(run_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("federated_run_failed", run=str(run_id))
+            async with session_scope(self.sessionmaker) as session:
+                await service.record_failed(session, run_id, f"{type(exc).__name__}: {exc}")
+        async with self.sessionmaker() as session:
+            run = await session.get(FederatedRun, run_id)
+            assert run is not None
+            return run
+
+    async def _drive(self, run_id: uuid.UUID) -> None:
+        from federated_learning import deploy
+
+        await asyncio.to_thread(self._configure)
+        async with self.sessionmaker() as session:
+            run = await session.get(FederatedRun, run_id)
+            assert run is not None
+            request = service.request_of(run)
+            flower_id = run.flower_run_id
+        out_dir = self.runs_dir / str(run_id)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        if flower_id is None:
+            flower_id = await asyncio.to_thread(
+                deploy.start_run,
+                deploy.app_dir(),
+                CONNECTION,
+                request.run_config(out_dir, run_id),
+                self.home,
+            )
+            assert flower_id is not None
+            async with session_scope(self.sessionmaker) as session:
+                await service.record_started(session, run_id, flower_id)
+            log.info("federated_run_started", run=str(run_id), flower_run=flower_id)
+        status = await self._wait(flower_id)
+        summary_file, weights = out_dir / "summary.json", out_dir / "global.npz"
+        if not status.startswith("finished:completed") or not weights.exists():
+            reason = f"Flower run {flower_id} ended {status}"
+            if status.startswith("finished:completed"):
+                reason += ", but wrote no global model"
+            async with session_scope(self.sessionmaker) as session:
+                await service.record_failed(session, run_id, reason)
+            return
+        summary: dict[str, Any] = json.loads(await asyncio.to_thread(summary_file.read_text))
+        data = await asyncio.to_thread(weights.read_bytes)
+        async with session_scope(self.sessionmaker) as session:
+            model = await service.record_finished(
+                session, run_id, summary=summary, weights=data, models_dir=self.models_dir
+            )
+        log.info("federated_run_finished", run=str(run_id), model_version=model.version)
+
+    async def _wait(self, flower_id: str) -> str:
+        from federated_learning import deploy
+
+        while True:
+            status = await asyncio.to_thread(deploy.run_status, flower_id, CONNECTION, self.home)
+            if status.startswith("finished"):
+                return status
+            await asyncio.sleep(self.settings.federated_poll_interval_s)
+
+    async def close(self) -> None:
+        for task in self._tasks.values():
+            task.cancel()
+        for task in self._tasks.values():
+            with suppress(asyncio.CancelledError, Exception):
+                await task
+
+
+def runs_dir(settings: HubSettings) -> Path:
+    return settings.data_dir.resolve() / "federated"

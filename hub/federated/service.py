@@ -1,0 +1,264 @@
+"""Federated runs on the hub: asked for by the hub's operators, run by Flower over the nodes'
+SuperNodes, recorded round by round, and ending in a global model in the hub's registry.
+
+What a run may ask for is checked here before anything starts; what the run reports (the
+ServerApp's summary) is stored as it came, and the model file it wrote is copied into the
+registry with its digest and lineage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import math
+import uuid
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.audit.service import append_entry
+from hub.federated.models import FederatedRun, GlobalModel, RunStatus
+from yunfab.authorization import Authorizer
+from yunfab.db import utcnow
+from yunfab.errors import InvalidInput, NotFound, ServiceUnavailable
+from yunfab.graphql.pagination import Page, PageRequest, newest_first
+from yunfab.subject import Subject
+
+MODEL_NAME = "defect-detector"
+MODEL_KIND = "federated-logistic-head"
+STRATEGIES = ("fedavg", "fedprox")
+
+
+class FederatedUnavailable(ServiceUnavailable):
+    code = "federated_unavailable"
+
+
+class RunNotFound(NotFound):
+    code = "federated_run_not_found"
+
+
+class ModelNotFound(NotFound):
+    code = "model_not_found"
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What a run asks of the nodes; `run_config` is what the ServerApp receives."""
+
+    strategy: str = "fedavg"
+    rounds: int = 3
+    min_nodes: int = 2
+    proximal_mu: float = 0.0
+    local_epochs: int = 20
+    learning_rate: float = 0.1
+    dp_noise_multiplier: float = 0.0
+    """0: no differential privacy. Otherwise clipping plus Gaussian noise on the nodes' updates."""
+    dp_clipping_norm: float = 1.0
+    round_timeout_s: float = 300.0
+    label: str = ""
+
+    def validate(self) -> None:
+        if self.strategy not in STRATEGIES:
+            raise InvalidInput(f"strategy: one of {', '.join(STRATEGIES)}")
+        checks = [
+            (1 <= self.rounds <= 100, "rounds: 1 to 100"),
+            (1 <= self.min_nodes <= 1000, "min_nodes: 1 to 1000"),
+            (1 <= self.local_epochs <= 1000, "local_epochs: 1 to 1000"),
+            (0 < self.learning_rate <= 10, "learning_rate: more than 0, at most 10"),
+            (0 <= self.proximal_mu <= 100, "proximal_mu: 0 to 100"),
+            (0 <= self.dp_noise_multiplier <= 100, "dp_noise_multiplier: 0 (off) to 100"),
+            (0 < self.dp_clipping_norm <= 1e6, "dp_clipping_norm: more than 0"),
+            (10 <= self.round_timeout_s <= 86400, "round_timeout_s: 10 s to a day"),
+            (len(self.label) <= 100, "label: at most 100 characters"),
+        ]
+        numbers = (self.learning_rate, self.proximal_mu, self.dp_noise_multiplier,
+                   self.dp_clipping_norm, self.round_timeout_s)  # fmt: skip
+        if not all(math.isfinite(value) for value in numbers):
+            raise InvalidInput("numbers must be finite")
+        for ok, message in checks:
+            if not ok:
+                raise InvalidInput(message)
+        if self.strategy == "fedavg" and self.proximal_mu:
+            raise InvalidInput("proximal_mu belongs to fedprox")
+
+    @property
+    def privacy(self) -> dict[str, Any]:
+        if not self.dp_noise_multiplier:
+            return {"differential_privacy": None}
+        return {
+            "differential_privacy": {
+                "kind": "client-side fixed clipping with Gaussian noise",
+                "noise_multiplier": self.dp_noise_multiplier,
+                "clipping_norm": self.dp_clipping_norm,
+            }
+        }
+
+    def run_config(self, out_dir: Path, run_id: uuid.UUID) -> dict[str, Any]:
+        return {
+            "strategy": self.strategy,
+            "num-server-rounds": self.rounds,
+            "min-nodes": self.min_nodes,
+            "proximal-mu": float(self.proximal_mu),
+            "local-epochs": self.local_epochs,
+            "learning-rate": float(self.learning_rate),
+            "dp-noise-multiplier": float(self.dp_noise_multiplier),
+            "dp-clipping-norm": float(self.dp_clipping_norm),
+            "round-timeout-s": float(self.round_timeout_s),
+            "out-dir": str(out_dir),
+            "run-label": str(run_id),
+        }
+
+
+async def create_run(
+    session: AsyncSession, subject: Subject, *, authorizer: Authorizer, request: RunRequest,
+    available: bool,
+) -> FederatedRun:  # fmt: skip
+    await authorizer.check(subject, "hub.federated.run")
+    if not available:
+        raise FederatedUnavailable(
+            "no Flower SuperLink is configured for this hub (YUNFAB_HUB_FLOWER_SUPERLINK)"
+        )
+    request.validate()
+    run = FederatedRun(
+        label=request.label.strip() or f"{request.strategy} x{request.rounds}",
+        strategy=request.strategy,
+        rounds=request.rounds,
+        min_nodes=request.min_nodes,
+        config=asdict(request),
+        started_by=subject.label,
+    )
+    session.add(run)
+    await session.flush()
+    await append_entry(
+        session,
+        actor=subject,
+        action="hub.federated.run",
+        resource=f"federated-run:{run.id}",
+        outcome="ok",
+        detail={"strategy": run.strategy, "rounds": run.rounds, **request.privacy},
+    )
+    return run
+
+
+def request_of(run: FederatedRun) -> RunRequest:
+    return RunRequest(**run.config)
+
+
+async def get_run(
+    session: AsyncSession, subject: Subject, *, authorizer: Authorizer, run_id: uuid.UUID
+) -> FederatedRun:
+    await authorizer.check(subject, "hub.federated.read")
+    run = await session.get(FederatedRun, run_id)
+    if run is None:
+        raise RunNotFound(f"no federated run {run_id}")
+    return run
+
+
+async def list_runs(
+    session: AsyncSession, subject: Subject, *, authorizer: Authorizer, page: PageRequest
+) -> Page[FederatedRun]:
+    await authorizer.check(subject, "hub.federated.read")
+    query = newest_first(select(FederatedRun), FederatedRun.created_at, FederatedRun.id, page.after)
+    rows = (await session.scalars(query.limit(page.limit + 1))).all()
+
+    async def count() -> int:
+        return await session.scalar(select(func.count()).select_from(FederatedRun)) or 0
+
+    return Page.from_rows(rows, page.limit, count)
+
+
+async def list_models(
+    session: AsyncSession, subject: Subject, *, authorizer: Authorizer
+) -> Sequence[GlobalModel]:
+    await authorizer.check(subject, "hub.model.read")
+    query = select(GlobalModel).order_by(GlobalModel.name, GlobalModel.version.desc())
+    return (await session.scalars(query)).all()
+
+
+async def get_model(
+    session: AsyncSession, subject: Subject, *, authorizer: Authorizer, model_id: uuid.UUID
+) -> GlobalModel:
+    await authorizer.check(subject, "hub.model.read")
+    model = await session.get(GlobalModel, model_id)
+    if model is None:
+        raise ModelNotFound(f"no model {model_id} in the hub's registry")
+    return model
+
+
+# What the runner records as the run goes
+
+
+async def record_started(session: AsyncSession, run_id: uuid.UUID, flower_run_id: str) -> None:
+    run = await session.get(FederatedRun, run_id, with_for_update=True)
+    assert run is not None
+    run.flower_run_id = flower_run_id
+    run.status = RunStatus.RUNNING
+
+
+async def record_failed(session: AsyncSession, run_id: uuid.UUID, error: str) -> None:
+    run = await session.get(FederatedRun, run_id, with_for_update=True)
+    assert run is not None
+    run.status = RunStatus.FAILED
+    run.error = error[:4000]
+    run.finished_at = utcnow()
+
+
+async def record_finished(
+    session: AsyncSession, run_id: uuid.UUID, *, summary: dict[str, Any], weights: bytes,
+    models_dir: Path,
+) -> GlobalModel:  # fmt: skip
+    """Store the run's summary and put its global model into the registry as the next version."""
+    run = await session.get(FederatedRun, run_id, with_for_update=True)
+    assert run is not None
+    version = (
+        await session.scalar(
+            select(func.max(GlobalModel.version)).where(GlobalModel.name == MODEL_NAME)
+        )
+        or 0
+    ) + 1
+    digest = hashlib.sha256(weights).hexdigest()
+    relative = f"{MODEL_NAME}/v{version}-{digest[:12]}.npz"
+    # The file first: a registry row never names a missing file.
+    await asyncio.to_thread(_write, models_dir / relative, weights)
+    request = request_of(run)
+    model = GlobalModel(
+        name=MODEL_NAME,
+        version=version,
+        kind=MODEL_KIND,
+        file=relative,
+        digest=digest,
+        metrics=dict(summary.get("final") or {}),
+        lineage={
+            "source": "federated",
+            "run": str(run.id),
+            "flower_run_id": run.flower_run_id,
+            "strategy": run.strategy,
+            "rounds": run.rounds,
+            "min_nodes": run.min_nodes,
+            "nodes": summary.get("nodes", []),
+            "parameters": {
+                "local_epochs": request.local_epochs,
+                "learning_rate": request.learning_rate,
+                "proximal_mu": request.proximal_mu,
+            },
+            "privacy": request.privacy,
+        },
+    )
+    session.add(model)
+    await session.flush()
+    run.model_id = model.id
+    run.summary = summary
+    run.status = RunStatus.FINISHED
+    run.finished_at = utcnow()
+    return model
+
+
+def _write(target: Path, data: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(".partial")
+    partial.write_bytes(data)
+    partial.replace(target)

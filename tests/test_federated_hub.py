@@ -1,0 +1,58 @@
+"""Federated runs at the hub, without Flower running: who may start one, what a run may ask
+for, and a hub with no SuperLink saying so. (Runs through real Flower processes are in
+`test_federated_flower.py`.)"""
+
+from __future__ import annotations
+
+from tests.conftest import HubFactory
+from tests.support import bearer, token_for
+
+START = """
+mutation($input: FederatedRunInput!) {
+  startFederatedRun(input: $input) { id status strategy rounds }
+}
+"""
+RUNS = "{ federatedRuns { totalCount edges { node { id } } } }"
+MODELS = "{ globalModels { id } }"
+
+
+async def test_runs_are_for_hub_operators_checked_and_need_a_superlink(
+    hub_factory: HubFactory,
+) -> None:
+    async with hub_factory() as hub:
+        operator = bearer(
+            await token_for(hub, org="Hub Ops", org_kind="hub_operator", scopes=["federated:run"])
+        )
+        buyer = bearer(
+            await token_for(hub, org="Buyer", org_kind="consumer", scopes=["orders:write"])
+        )
+        refused = await hub.graphql(
+            START, {"input": {"rounds": 2}}, headers=buyer, expect_errors=True
+        )
+        assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+        for query in (RUNS, MODELS):
+            listing = await hub.graphql(query, headers=buyer, expect_errors=True)
+            assert listing["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+        unavailable = await hub.graphql(
+            START, {"input": {"rounds": 2}}, headers=operator, expect_errors=True
+        )
+        assert unavailable["errors"][0]["extensions"]["code"] == "FEDERATED_UNAVAILABLE"
+        assert (await hub.graphql(RUNS, headers=operator))["federatedRuns"]["totalCount"] == 0
+        assert (await hub.graphql(MODELS, headers=operator))["globalModels"] == []
+
+    async with hub_factory(flower_superlink="127.0.0.1:9") as hub:
+        operator = bearer(
+            await token_for(hub, org="Hub Ops", org_kind="hub_operator", scopes=["federated:run"])
+        )
+        for bad in (
+            {"rounds": 0},
+            {"strategy": "FEDAVG", "proximalMu": 0.5},
+            {"learningRate": -1.0},
+            {"dpNoiseMultiplier": 1e9},
+            {"roundTimeoutS": 1.0},
+        ):
+            answer = await hub.graphql(START, {"input": bad}, headers=operator, expect_errors=True)
+            assert answer["errors"][0]["extensions"]["code"] == "INVALID_INPUT", bad
+        # Nothing was recorded for refused requests.
+        assert (await hub.graphql(RUNS, headers=operator))["federatedRuns"]["totalCount"] == 0
