@@ -25,6 +25,7 @@ from urllib.parse import quote
 import httpx
 import typer
 
+from federated_learning.deploy import FlowerDaemons
 from yunfab.processes import (
     ProcessFailed,
     ProcessSpec,
@@ -126,10 +127,12 @@ class DemoLayout:
     hub_port: int
     node_ports: tuple[int, ...]
     broker_ports: tuple[int, ...]
+    flower_ports: tuple[int, ...]
+    """The Flower SuperLink's, then each node's SuperNode's."""
 
     @classmethod
     def plan(cls, data_dir: Path, host: str, port: int) -> DemoLayout:
-        count = 1 + 2 * len(DEMO_NODES)
+        count = 1 + 3 * len(DEMO_NODES) + 1
         if port == 0:
             ports = [free_port(host) for _ in range(count)]
         else:
@@ -140,8 +143,13 @@ class DemoLayout:
             host=host,
             hub_port=ports[0],
             node_ports=tuple(ports[1 : 1 + nodes]),
-            broker_ports=tuple(ports[1 + nodes :]),
+            broker_ports=tuple(ports[1 + nodes : 1 + 2 * nodes]),
+            flower_ports=tuple(ports[1 + 2 * nodes :]),
         )
+
+    @property
+    def superlink(self) -> str:
+        return f"127.0.0.1:{self.flower_ports[0]}"
 
     def node_dir(self, node: DemoNode) -> Path:
         return self.data_dir / "nodes" / node.name
@@ -172,7 +180,9 @@ def demo_processes(layout: DemoLayout) -> list[ProcessSpec]:
             ),
             log_path=logs / "hub.log",
             ready_url=f"{layout.hub_url}/readyz",
-            env=DEMO_ENV,
+            env={**DEMO_ENV, "YUNFAB_HUB_FLOWER_SUPERLINK": layout.superlink}
+            if federation_available()
+            else DEMO_ENV,
         )
     ]
     for node, port in zip(DEMO_NODES, layout.node_ports, strict=True):
@@ -576,6 +586,102 @@ def inspect_demo_parts(layout: DemoLayout, node: DemoNode, node_url: str) -> dic
     return summary
 
 
+# Each node's image store for federated learning: its own SKUs, surfaces and defects.
+FEDERATED_SKUS = {
+    "zj-textile": (("shirting", "fabric", 21), ("canvas", "fabric", 22)),
+    "gd-injection-moulding": (("mudguard", "plastic", 11), ("bracket", "metal", 12)),
+}
+START_RUN = """
+mutation($input: FederatedRunInput!) { startFederatedRun(input: $input) { id strategy rounds } }
+"""
+
+
+def federation_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("flwr") is not None
+
+
+def _image_store(folder: Path, skus: tuple[tuple[str, str, int], ...]) -> Path:
+    """A node's image store (one dataset folder per SKU), written once."""
+    from regional_node.vision.synthetic import Sku, generate, write_dataset
+
+    if not (folder / ".complete").exists():
+        for name, surface, seed in skus:
+            samples = generate(Sku(name, surface, seed), good=16, defective=8, size=128, seed=1)
+            write_dataset(samples, folder / name)
+        (folder / ".complete").touch()
+    return folder
+
+
+def start_federation(layout: DemoLayout, supervisor: Supervisor) -> list[str]:
+    """The Flower SuperLink beside the hub and a SuperNode beside each node, each SuperNode
+    reading its node's own image store; returns the names of the nodes that joined."""
+    from federated_learning import deploy
+
+    root = layout.data_dir / "flower"
+    link = supervisor.start(
+        deploy.daemon_spec(
+            "flower superlink",
+            deploy.superlink_argv(port=layout.flower_ports[0]),
+            root / "superlink",
+            layout.data_dir / "logs" / "flower-superlink.log",
+        )
+    )
+    deploy.wait_for_log(link, deploy.READY_LINE)
+    joined = []
+    for node, port in zip(DEMO_NODES, layout.flower_ports[1:], strict=True):
+        store = _image_store(layout.node_dir(node) / "image-store", FEDERATED_SKUS[node.name])
+        supernode = supervisor.start(
+            deploy.daemon_spec(
+                f"flower supernode {node.name}",
+                deploy.supernode_argv(
+                    superlink=layout.superlink,
+                    port=port,
+                    node_config={"node-name": node.name, "data-path": str(store)},
+                ),
+                root / node.name,
+                layout.data_dir / "logs" / f"flower-supernode-{node.name}.log",
+            )
+        )
+        deploy.wait_for_log(supernode, deploy.READY_LINE)
+        joined.append(node.name)
+    return joined
+
+
+def start_federated_run(layout: DemoLayout) -> dict[str, Any]:
+    """Once per data folder: a hub operator starts a small FedAvg run over the nodes."""
+    record = layout.data_dir / "hub" / "federated-run.json"
+    if record.exists():
+        kept: dict[str, Any] = json.loads(record.read_text())
+        return kept
+    operator = _console_run(
+        (
+            "hub", "client", "create", "--org", "Yunfab Hub Operations",
+            "--create-org", "hub_operator", "--name", "federated learning",
+            "--kind", "platform", "--scope", "federated:run",
+            "--data-dir", str(layout.data_dir / "hub"),
+        ),
+        {},
+        "hub operator client",
+    )  # fmt: skip
+    token = _token(
+        layout.hub_url,
+        operator["client_id"],
+        operator["client_secret"],
+        "federated:run",
+        layout.hub_url,
+    )
+    run = _graphql(
+        layout.hub_url,
+        START_RUN,
+        {"input": {"rounds": 2, "minNodes": 2, "localEpochs": 10, "label": "demo"}},
+        token,
+    )["startFederatedRun"]
+    record.write_text(json.dumps(run, indent=2))
+    return dict(run)
+
+
 def sim_spec(layout: DemoLayout, node: DemoNode, fleet: Path, broker_url: str) -> ProcessSpec:
     return ProcessSpec(
         name=f"sim {node.name}",
@@ -621,7 +727,7 @@ def run_demo(data_dir: Path, host: str, port: int) -> int:
     """Run until Ctrl-C or SIGTERM; returns the exit code (0 on a requested stop)."""
     layout = DemoLayout.plan(data_dir, host, port)
     previous = {sig: signal.signal(sig, _raise_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    supervisor = Supervisor()
+    supervisor = FlowerDaemons()  # also ends the Flower daemons' helper processes
     code = 0
     try:
         specs = demo_processes(layout)
@@ -663,6 +769,10 @@ def run_demo(data_dir: Path, host: str, port: int) -> int:
                 )  # fmt: skip
         expected = {node.name for node in DEMO_NODES}
         hub.wait_ready(ONLINE_TIMEOUT_S, check=lambda: expected <= online_nodes(layout.hub_url))
+        federated: dict[str, Any] | None = None
+        if federation_available():
+            members = start_federation(layout, supervisor)
+            federated = {**start_federated_run(layout), "nodes": members}
         typer.echo(f"hub: {layout.hub_url}")
         for node_spec, node_port, broker in zip(
             DEMO_NODES, layout.node_ports, brokers, strict=True
@@ -691,6 +801,13 @@ def run_demo(data_dir: Path, host: str, port: int) -> int:
                     f"{vision['false_alarms'] + vision['passed']} good parts flagged, "
                     f"{vision['inference_ms_mean']} ms a part"
                 )
+        if federated is not None:
+            typer.echo(
+                f"federated: run {federated['id']} ({federated['strategy']}, "
+                f"{federated['rounds']} rounds) over {' and '.join(federated['nodes'])}: "
+                "each trains on its own images; follow federatedRun(id) on the hub "
+                "(as a hub operator)"
+            )
         typer.echo(f"GraphiQL: {layout.hub_url}/graphql?q={quote(TRY_QUERY)}")
         typer.echo(f"data and logs: {layout.data_dir}")
         typer.echo("Ctrl-C stops everything.")

@@ -36,7 +36,7 @@ class FlowerRunner:
         self.home = settings.data_dir.resolve() / "flwr"
         self.runs_dir = settings.data_dir.resolve() / "federated"
         self.models_dir = settings.data_dir.resolve() / "models"
-        self._tasks: dict[uuid.UUID, asyncio.Task[None]] = {}
+        self._tasks: dict[uuid.UUID, asyncio.Task[FederatedRun]] = {}
         self._configured = False
 
     @property
@@ -49,11 +49,15 @@ class FlowerRunner:
         from federated_learning import deploy
 
         assert self.settings.flower_superlink is not None
-        deploy.write_flwr_home(
+        deploy.write_cli_config(
             self.home,
-            CONNECTION,
-            self.settings.flower_superlink,
-            root_certificates=self.settings.flower_root_certificates,
+            [
+                deploy.Connection(
+                    CONNECTION,
+                    self.settings.flower_superlink,
+                    root_certificates=self.settings.flower_root_certificates,
+                )
+            ],
         )
         self._configured = True
 
@@ -88,12 +92,14 @@ class FlowerRunner:
         out_dir = self.runs_dir / str(run_id)
         out_dir.mkdir(parents=True, exist_ok=True)
         if flower_id is None:
-            flower_id = await asyncio.to_thread(
-                deploy.start_run,
-                deploy.app_dir(),
-                CONNECTION,
-                request.run_config(out_dir, run_id),
-                self.home,
+            flower_id = str(
+                await asyncio.to_thread(
+                    deploy.start_run,
+                    deploy.app_dir(),
+                    CONNECTION,
+                    request.run_config(out_dir, run_id),
+                    self.home,
+                )
             )
             assert flower_id is not None
             async with session_scope(self.sessionmaker) as session:
@@ -120,7 +126,9 @@ class FlowerRunner:
         from federated_learning import deploy
 
         while True:
-            status = await asyncio.to_thread(deploy.run_status, flower_id, CONNECTION, self.home)
+            status = await asyncio.to_thread(
+                deploy.run_status, int(flower_id), CONNECTION, self.home
+            )
             if status.startswith("finished"):
                 return status
             await asyncio.sleep(self.settings.federated_poll_interval_s)
