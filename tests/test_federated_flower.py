@@ -8,6 +8,8 @@ training round.
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import json
 import multiprocessing
 import time
@@ -31,6 +33,8 @@ from federated_learning.client_app import (
     model_shapes,
 )
 from regional_node.vision.synthetic import Sku, generate, write_dataset
+from tests.conftest import HubFactory
+from tests.support import bearer, token_for
 from yunfab.processes import ManagedProcess, free_port
 
 pytestmark = pytest.mark.slow
@@ -155,33 +159,75 @@ def _failure_context(federation: Federation, run_id: int) -> str:
     return "\n".join(logs)
 
 
+START_RUN = """
+mutation($input: FederatedRunInput!) { startFederatedRun(input: $input) { id status } }
+"""
+RUN = """
+query($id: UUID!) {
+  federatedRun(id: $id) {
+    status error flowerRunId summary
+    model { name version digest kind metrics lineage }
+  }
+}
+"""
+
+
 @pytest.mark.timeout(240)
-def test_run_completes_and_only_model_updates_leave_the_nodes(
-    federation: Federation, stores: dict[str, Path]
+async def test_a_run_from_the_hub_registers_a_model_and_only_model_updates_leave_the_nodes(
+    federation: Federation, stores: dict[str, Path], hub_factory: HubFactory
 ) -> None:
-    """FedProx with DP over two nodes: global model and summary; each reply leaving a node holds
-    the model's arrays and allow-listed metrics only, a tiny fraction of its images."""
+    """A hub operator starts FedProx with DP over two nodes; the hub follows the run and puts
+    its global model in the registry with lineage. Each reply leaving a node holds the model's
+    arrays and allow-listed metrics only, a tiny fraction of its images."""
     federation.start_superlink()
     egress = {name: federation.root / f"egress-{name}.jsonl" for name in stores}
     for name, store in stores.items():
         federation.start_node(name, {"data-path": str(store), "egress-log": str(egress[name])})
-    out_dir = federation.root / "out"
 
-    run_id = federation.run(
-        _run_config(
-            out_dir,
-            strategy="fedprox",
-            **{"proximal-mu": 0.05, "dp-noise-multiplier": 0.1, "dp-clipping-norm": 5.0},
-            **{"run-label": "east+west"},
+    async with hub_factory(
+        flower_superlink=federation.connection.address, federated_poll_interval_s=0.5
+    ) as hub:
+        operator = bearer(
+            await token_for(hub, org="Hub Ops", org_kind="hub_operator", scopes=["federated:run"])
         )
-    )
-    status = federation.wait(run_id)
-    assert status == deploy.COMPLETED, _failure_context(federation, run_id)
+        started = (
+            await hub.graphql(
+                START_RUN,
+                {"input": {"strategy": "FEDPROX", "rounds": 2, "minNodes": 2, "localEpochs": 10,
+                           "proximalMu": 0.05, "dpNoiseMultiplier": 0.1, "dpClippingNorm": 5.0,
+                           "roundTimeoutS": 60.0}},
+                headers=operator,
+            )
+        )["startFederatedRun"]  # fmt: skip
+        deadline = time.monotonic() + 180
+        while True:
+            run = (await hub.graphql(RUN, {"id": started["id"]}, headers=operator))["federatedRun"]
+            if run["status"] in ("FINISHED", "FAILED") or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(1.0)
+        run_id = int(run["flowerRunId"])
+        assert run["status"] == "FINISHED", (run["error"], _failure_context(federation, run_id))
+        registered = run["model"]
+        assert (registered["name"], registered["version"]) == ("defect-detector", 1)
+        lineage = registered["lineage"]
+        assert (lineage["strategy"], lineage["rounds"], lineage["run"]) == (
+            "fedprox",
+            2,
+            started["id"],
+        )
+        assert sorted(n["name"] for n in lineage["nodes"]) == sorted(stores)
+        assert lineage["privacy"]["differential_privacy"]["noise_multiplier"] == 0.1
+        assert set(registered["metrics"]) == {"eval_auroc", "eval_loss"}
+        out_dir = Path(hub.app.state.settings.data_dir) / "federated" / started["id"]
+        models = Path(hub.app.state.settings.data_dir) / "models"
+        stored = next(models.glob("defect-detector/v1-*.npz"))
+        assert hashlib.sha256(stored.read_bytes()).hexdigest() == registered["digest"]
+        assert run["summary"] == _summary(out_dir)
 
     summary = _summary(out_dir)
     assert summary["run_id"] == str(run_id)
     assert (summary["strategy"], summary["rounds"], summary["min_nodes"]) == ("fedprox", 2, 2)
-    assert summary["run_label"] == "east+west"
+    assert summary["run_label"] == started["id"]
     dp = summary["privacy"]["differential_privacy"]
     assert dp["enabled"]
     assert (dp["noise_multiplier"], dp["clipping_norm"]) == (0.1, 5.0)
