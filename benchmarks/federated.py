@@ -19,8 +19,11 @@ trained by FedAvg and by FedProx (`--mu`) over the nodes in process (no Flower, 
 overhead: the reference for a deployment), of the same head trained centrally on the pooled
 training data with as many gradient steps (the reference), and of each node's head trained on
 its own data alone. Goals: federated >= 0.98 x centralized, and above every node alone. Also the
-wall time of a round and of `prepare` (first call, and cached). `--quick` (under a minute on two
-cores) uses 128-pixel images and fewer of them. Ends with one JSON line.
+wall time of a round and of `prepare` (first call, and cached). With `--flower ROUNDS` (on by
+default for a full run) the same FedAvg also runs through a real SuperLink and one SuperNode per
+node on loopback: seconds per round there, the share of it that is Flower's (everything but the
+in-process compute), and the AUROC of the model it made. `--quick` (under a minute on two cores)
+uses 128-pixel images and fewer of them, without Flower. Ends with one JSON line.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import cv2
+import numpy as np
 
 from federated_learning.model import (
     NodeData,
@@ -95,9 +99,20 @@ def main() -> None:
     parser.add_argument("--learning-rate", type=float, default=0.1)
     parser.add_argument("--mu", type=float, default=0.1, help="FedProx proximal term")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--flower",
+        type=int,
+        default=None,
+        metavar="ROUNDS",
+        help="also run ROUNDS training rounds through a real SuperLink and one SuperNode per "
+        "node on loopback (default 3 on a full run, off with --quick: a Flower round takes "
+        "seconds)",
+    )
     args = parser.parse_args()
     if args.quick:
         args.size, args.good, args.defective = 128, 24, 24
+    if args.flower is None:
+        args.flower = 0 if args.quick else 3
     set_threads(args.threads)
     cv2.setNumThreads(args.threads)
 
@@ -106,6 +121,13 @@ def main() -> None:
         stores = write_nodes(Path(folder), args)
         generate_s = time.perf_counter() - started
         datas, prepare_s, cached_s = prepare_nodes(stores, args.seed)
+        report(args, datas, generate_s, prepare_s, cached_s, stores, Path(folder))
+
+
+def report(
+    args: argparse.Namespace, datas: dict[str, NodeData], generate_s: float, prepare_s: float,
+    cached_s: float, stores: dict[str, Path], folder: Path,
+) -> None:  # fmt: skip
     for node, data in datas.items():
         print(f"node {node}: {', '.join(data.skus)} | {json.dumps(data.counts())}", flush=True)
     print(
@@ -154,6 +176,19 @@ def main() -> None:
         " per round in process",
         flush=True,
     )
+    flower = None
+    if args.flower:
+        flower = flower_run(args, stores, folder, test)
+        flower["overhead_share"] = round(
+            1 - fedavg.seconds_per_round / flower["seconds_per_round"], 4
+        )
+        print(
+            f"through Flower ({len(stores)} SuperNodes, {args.flower} training rounds): "
+            f"{flower['seconds_per_round']:.1f} s per round (in process "
+            f"{fedavg.seconds_per_round * 1000:.2f} ms: Flower's share "
+            f"{flower['overhead_share']:.1%}); pooled AUROC {flower['auroc']:.4f}",
+            flush=True,
+        )
     print(
         json.dumps(
             {
@@ -179,10 +214,83 @@ def main() -> None:
                 "prepare_cached_s": round(cached_s, 4),
                 "counts": {node: data.counts() for node, data in datas.items()},
                 "reference": "the same head trained centrally on the pooled training data",
-                "flower": None,
+                "flower": flower,
             }
         )
     )
+
+
+def flower_run(
+    args: argparse.Namespace, stores: dict[str, Path], folder: Path, test: NodeData
+) -> dict[str, Any]:
+    """The same FedAvg through a SuperLink and a SuperNode per node on loopback; the round time
+    is the ServerApp's own (its train and evaluate steps), start-up excluded."""
+    from federated_learning import deploy
+    from federated_learning.model import STATISTICS_ROUNDS
+    from yunfab.processes import free_port
+
+    root = folder / "flower"
+    daemons = deploy.FlowerDaemons()
+    connection = deploy.Connection("bench", f"127.0.0.1:{free_port()}")
+    try:
+        link = daemons.start(
+            deploy.daemon_spec(
+                "superlink",
+                deploy.superlink_argv(port=int(connection.address.rsplit(":", 1)[1])),
+                root / "superlink",
+                root / "superlink.log",
+            )
+        )
+        deploy.wait_for_log(link, deploy.READY_LINE)
+        for name, store in stores.items():
+            node = daemons.start(
+                deploy.daemon_spec(
+                    f"supernode-{name}",
+                    deploy.supernode_argv(
+                        superlink=connection.address,
+                        port=free_port(),
+                        node_config={"node-name": name, "data-path": str(store)},
+                    ),
+                    root / name,
+                    root / f"{name}.log",
+                )
+            )
+            deploy.wait_for_log(node, deploy.READY_LINE)
+        deploy.write_cli_config(root / "cli", [connection])
+        out = root / "out"
+        started = time.perf_counter()
+        run_id = deploy.start_run(
+            deploy.app_dir(),
+            connection.name,
+            {
+                "strategy": "fedavg",
+                "num-server-rounds": args.flower + STATISTICS_ROUNDS,
+                "min-nodes": len(stores),
+                "local-epochs": args.epochs,
+                "learning-rate": args.learning_rate,
+                "round-timeout-s": 120.0,
+                "out-dir": str(out),
+            },
+            root / "cli",
+        )
+        status = deploy.wait_for_run(run_id, connection.name, root / "cli", timeout_s=900)
+        wall_s = time.perf_counter() - started
+    finally:
+        daemons.stop_all(grace_s=5)
+    if status != deploy.COMPLETED:
+        raise SystemExit(f"the Flower run ended {status}")
+    summary = json.loads((out / "summary.json").read_text())
+    training = summary["per_round"][STATISTICS_ROUNDS:]
+    per_round = [sum(step["seconds"] for step in (r["train"], r["evaluate"])) for r in training]
+    with np.load(out / "global.npz") as stored:
+        weights = [stored[f"arr_{i}"] for i in range(len(stored.files))]
+    return {
+        "rounds": args.flower,
+        "nodes": len(stores),
+        "seconds_per_round": round(sum(per_round) / len(per_round), 3),
+        "run_wall_s": round(wall_s, 1),
+        "auroc": round(evaluate(weights, test.test_x, test.test_y)["auroc"], 4),
+    }
 
 
 if __name__ == "__main__":

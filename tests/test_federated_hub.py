@@ -4,8 +4,13 @@ for, and a hub with no SuperLink saying so. (Runs through real Flower processes 
 
 from __future__ import annotations
 
+import os
+import subprocess
+from pathlib import Path
+
 from tests.conftest import HubFactory
 from tests.support import bearer, token_for
+from yunfab.processes import yunfab_argv
 
 START = """
 mutation($input: FederatedRunInput!) {
@@ -56,3 +61,15 @@ async def test_runs_are_for_hub_operators_checked_and_need_a_superlink(
             assert answer["errors"][0]["extensions"]["code"] == "INVALID_INPUT", bad
         # Nothing was recorded for refused requests.
         assert (await hub.graphql(RUNS, headers=operator))["federatedRuns"]["totalCount"] == 0
+
+
+def test_the_console_says_when_the_hub_has_no_superlink(tmp_path: Path) -> None:
+    done = subprocess.run(
+        yunfab_argv("hub", "fl", "run", "--rounds", "2", "--data-dir", str(tmp_path)),
+        capture_output=True,
+        text=True,
+        env={**os.environ, "YUNFAB_HUB_ENV": "development"},
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "no Flower SuperLink is configured" in done.stderr
