@@ -87,6 +87,9 @@ def create_app(
                 region=settings.region,
                 industry=settings.industry,
                 base_url=public_url.rstrip("/"),
+                flower_public_key=settings.flower_public_key_file.read_text().strip()
+                if settings.flower_public_key_file
+                else None,
             ),
             heartbeat_interval_s=settings.heartbeat_interval_s,
             backoff=Backoff(settings.hub_retry_initial_s, settings.hub_retry_max_s),

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 from pydantic import Field, SecretStr, model_validator
@@ -58,6 +59,9 @@ class NodeSettings(NodeStorageSettings):
     hour_retention_days: float | None = Field(default=None, gt=0)
     rollup_interval_s: float = Field(default=5.0, gt=0)
     stale_check_interval_s: float = Field(default=10.0, gt=0)
+    flower_public_key_file: Path | None = None
+    """The public key (OpenSSH) of this node's Flower SuperNode: sent to the hub when the node
+    registers, so the hub's SuperLink accepts that SuperNode (federated learning)."""
     vision_max_image_mb: int = Field(default=20, ge=1, le=200)
     """The largest image file an inspection or training upload may send."""
     vision_max_megapixels: int = Field(default=50, ge=1, le=500)
@@ -72,6 +76,8 @@ class NodeSettings(NodeStorageSettings):
             raise ValueError("client_id: required outside development")
         if not self.development and not self.hub_url.startswith("https://"):
             raise ValueError("hub_url: an https URL is required outside development")
+        if self.flower_public_key_file is not None and not self.flower_public_key_file.is_file():
+            raise ValueError(f"flower_public_key_file: no file {self.flower_public_key_file}")
         if (self.broker_admin_username is None) != (self.broker_admin_password is None):
             raise ValueError("broker_admin_password: give both admin username and password")
         if self.mqtt_url is not None:

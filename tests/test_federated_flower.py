@@ -12,6 +12,8 @@ import asyncio
 import hashlib
 import json
 import multiprocessing
+import os
+import subprocess
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -34,8 +36,8 @@ from federated_learning.client_app import (
 )
 from regional_node.vision.synthetic import Sku, generate, write_dataset
 from tests.conftest import HubFactory
-from tests.support import bearer, token_for
-from yunfab.processes import ManagedProcess, free_port
+from tests.support import bearer, node_token, token_for
+from yunfab.processes import ManagedProcess, free_port, yunfab_argv
 
 pytestmark = pytest.mark.slow
 
@@ -305,10 +307,13 @@ def test_a_node_killed_mid_run_does_not_fail_the_run(
         assert [stored[f"arr_{i}"].shape for i in range(len(stored.files))] == model_shapes()
 
 
-@pytest.mark.timeout(120)
-def test_tls_link_accepts_a_registered_node_and_refuses_an_unregistered_one(
-    tmp_path: Path, stores: dict[str, Path]
+@pytest.mark.timeout(150)
+async def test_tls_link_accepts_nodes_registered_at_the_hub_and_refuses_others(
+    tmp_path: Path, stores: dict[str, Path], hub_factory: HubFactory
 ) -> None:
+    """Production mode: TLS, and the SuperLink accepts only SuperNodes whose keys the hub's
+    node registry holds (a node sends its key when it registers; the hub's console registers
+    them at the SuperLink). A SuperNode with any other key is refused."""
     tls = deploy.generate_server_tls(tmp_path / "certs")
     connection = deploy.Connection("prod", f"127.0.0.1:{free_port()}", tls.ca_cert)
     registered, registered_pub = deploy.generate_node_key(tmp_path / "keys" / "east")
@@ -317,10 +322,37 @@ def test_tls_link_accepts_a_registered_node_and_refuses_an_unregistered_one(
     federation = Federation(tmp_path, daemons, connection)
     try:
         federation.start_superlink(tls=tls, supernode_auth=True)
-        node_id = deploy.register_supernode(
-            registered_pub, connection.name, federation.cli_home, name="east"
-        )
-        assert node_id != 0
+        async with hub_factory(
+            flower_superlink=connection.address, flower_root_certificates=tls.ca_cert
+        ) as hub:
+            node = bearer(await node_token(hub, "east", "CN-ZJ"))
+            body = {"region": "CN-ZJ", "industry": "textile", "base_url": "http://east.test"}
+            junk = await hub.client.put(
+                "/api/v1/nodes/east", json={**body, "flower_public_key": "ssh-rsa AAAA"},
+                headers=node,
+            )  # fmt: skip
+            assert junk.status_code == 422
+            joined = await hub.client.put(
+                "/api/v1/nodes/east",
+                json={**body, "flower_public_key": registered_pub.read_text()},
+                headers=node,
+            )
+            assert joined.status_code == 200, joined.text
+            settings = hub.app.state.settings
+            done = subprocess.run(
+                yunfab_argv(
+                    "hub", "fl", "register-nodes", "--data-dir", str(settings.data_dir),
+                    "--database-url", settings.db_url,
+                ),
+                capture_output=True, text=True, check=False,
+                env={**os.environ, "YUNFAB_HUB_ENV": "development",
+                     "YUNFAB_HUB_FLOWER_SUPERLINK": connection.address,
+                     "YUNFAB_HUB_FLOWER_ROOT_CERTIFICATES": str(tls.ca_cert)},
+            )  # fmt: skip
+            assert done.returncode == 0, done.stdout + done.stderr
+            outcome = json.loads(done.stdout[done.stdout.find("{") :])["nodes"]
+            assert [(o["node"], o["registered"]) for o in outcome] == [("east", True)]
+            node_id = outcome[0]["flower_node_id"]
         federation.start_node(
             "east", {"data-path": str(stores["east"])}, auth_private_key=registered
         )
@@ -335,7 +367,7 @@ def test_tls_link_accepts_a_registered_node_and_refuses_an_unregistered_one(
         deadline = time.monotonic() + 60
         while not deploy.log_has(intruder, "Failed to activate SuperNode"):
             assert time.monotonic() < deadline, intruder.log_tail()
-            time.sleep(0.2)
+            await asyncio.sleep(0.2)
         assert federation.superlink is not None
         assert deploy.log_has(federation.superlink, "No SuperNode found with the given public key")
 

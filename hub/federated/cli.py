@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from sqlalchemy import select
 
 from hub.federated import service
 from hub.federated.models import GlobalModel
 from hub.federated.runner import FlowerRunner
+from hub.federation.models import RegionalNode
 from hub.settings import HubSettings
 from yunfab.authorization import Authorizer
 from yunfab.console import fail, settings_or_exit
@@ -22,6 +24,44 @@ from yunfab.service import Database
 from yunfab.subject import SYSTEM
 
 fl_app = typer.Typer(help="Federated learning runs over the nodes (Flower).", no_args_is_help=True)
+
+
+@fl_app.command("register-nodes")
+def register_nodes_command(
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="The hub's data.")] = None,
+    database_url: Annotated[str | None, typer.Option("--database-url")] = None,
+) -> None:
+    """Register the SuperNode keys of the hub's registered nodes at its SuperLink (TLS, with
+    SuperNode authentication): only these nodes may then join federated runs."""
+    settings = settings_or_exit(HubSettings, data_dir=data_dir, database_url=database_url)
+
+    async def run() -> list[dict[str, Any]]:
+        db = Database.open(settings.db_url)
+        authorizer = Authorizer(
+            create_policy_engine(settings.policy_engine, settings.opa_url),
+            context={"service": "hub", "env": settings.env.value},
+        )
+        runner = FlowerRunner(settings, db.sessionmaker)
+        try:
+            await authorizer.check(SYSTEM, "hub.federated.run")
+            if not runner.available:
+                fail("no Flower SuperLink is configured for this hub (YUNFAB_HUB_FLOWER_SUPERLINK)")
+            async with db.sessionmaker() as session:
+                rows = (
+                    await session.execute(
+                        select(RegionalNode.name, RegionalNode.flower_public_key)
+                        .where(RegionalNode.flower_public_key.is_not(None))
+                        .order_by(RegionalNode.name)
+                    )
+                ).all()
+            return await runner.register_nodes([(name, key) for name, key in rows if key])
+        finally:
+            await db.close()
+
+    outcomes = asyncio.run(run())
+    typer.echo(json.dumps({"nodes": outcomes}, indent=2))
+    if not all(outcome["registered"] for outcome in outcomes):
+        raise typer.Exit(1)
 
 
 @fl_app.command("run")

@@ -133,6 +133,28 @@ class FlowerRunner:
                 return status
             await asyncio.sleep(self.settings.federated_poll_interval_s)
 
+    async def register_nodes(self, keys: list[tuple[str, str]]) -> list[dict[str, Any]]:
+        """Register each (node name, SuperNode public key) at the SuperLink, which then accepts
+        those SuperNodes and refuses any other (it runs with --enable-supernode-auth)."""
+        from federated_learning import deploy
+
+        await asyncio.to_thread(self._configure)
+        outcomes = []
+        for name, key in keys:
+            folder = self.home / "keys"
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"{name}.pub"
+            path.write_text(key + "\n")
+            try:
+                node_id = await asyncio.to_thread(
+                    deploy.register_supernode, path, CONNECTION, self.home, name=name
+                )
+                outcomes.append({"node": name, "registered": True, "flower_node_id": node_id})
+            except deploy.FlowerCommandFailed as exc:
+                reason = str(exc).strip().splitlines()[-1][:300] if str(exc).strip() else ""
+                outcomes.append({"node": name, "registered": False, "reason": reason})
+        return outcomes
+
     async def close(self) -> None:
         for task in self._tasks.values():
             task.cancel()

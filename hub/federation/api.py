@@ -5,8 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import APIRouter, Depends, Path, Request
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.federation import service
@@ -30,6 +33,21 @@ class RegistrationIn(BaseModel):
     region: Region
     industry: Slug
     base_url: AnyHttpUrl
+    flower_public_key: str | None = Field(default=None, max_length=1024)
+    """The node's Flower SuperNode key, OpenSSH format, elliptic curve (what Flower accepts)."""
+
+    @field_validator("flower_public_key")
+    @classmethod
+    def _elliptic_curve_key(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            key = serialization.load_ssh_public_key(value.strip().encode())
+        except (ValueError, UnsupportedAlgorithm) as exc:
+            raise ValueError("not an OpenSSH public key") from exc
+        if not isinstance(key, ec.EllipticCurvePublicKey):
+            raise ValueError("Flower SuperNode keys are elliptic-curve keys (ecdsa-sha2-nistp*)")
+        return value.strip()
 
 
 class HeartbeatIn(BaseModel):
@@ -107,6 +125,7 @@ async def register(
             region=body.region,
             industry=body.industry,
             base_url=str(body.base_url).rstrip("/"),
+            flower_public_key=body.flower_public_key,
         ),
         events=events,
     )

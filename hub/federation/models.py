@@ -4,7 +4,7 @@ import datetime as dt
 import enum
 import uuid
 
-from sqlalchemy import ForeignKey, String, Uuid
+from sqlalchemy import ForeignKey, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.db import Base
@@ -34,3 +34,6 @@ class RegionalNode(Base):
         Uuid, ForeignKey("organizations.id", ondelete="RESTRICT"), index=True
     )
     """The node operator organization; set once nodes authenticate with their own client (#3)."""
+    flower_public_key: Mapped[str | None] = mapped_column(Text)
+    """The public key (OpenSSH, elliptic curve) of the node's Flower SuperNode: only nodes with
+    a key here are registered at the hub's SuperLink (`yunfab hub fl register-nodes`)."""

@@ -37,6 +37,7 @@ class NodeRegistration:
     region: str
     industry: str
     base_url: str
+    flower_public_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ async def register_node(
             last_heartbeat=now,
             registered_at=now,
             operator_id=uuid.UUID(subject.org_id) if subject.org_id else None,
+            flower_public_key=input.flower_public_key,
         )
         repository.add(node)
         try:
@@ -95,6 +97,8 @@ async def register_node(
         )
     was_online = node.status is NodeStatus.ONLINE
     node.base_url = input.base_url
+    if input.flower_public_key is not None:
+        node.flower_public_key = input.flower_public_key
     node.status = NodeStatus.ONLINE
     node.last_heartbeat = now
     await session.flush()

@@ -29,6 +29,8 @@ class Registration:
     region: str
     industry: str
     base_url: str
+    flower_public_key: str | None = None
+    """The public key of this node's Flower SuperNode, for the hub's SuperLink to accept."""
 
 
 class HubClient:
@@ -56,6 +58,11 @@ class HubClient:
                 "region": registration.region,
                 "industry": registration.industry,
                 "base_url": registration.base_url,
+                **(
+                    {"flower_public_key": registration.flower_public_key}
+                    if registration.flower_public_key
+                    else {}
+                ),
             },
         )
 
