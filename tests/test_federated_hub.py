@@ -45,6 +45,11 @@ async def test_runs_are_for_hub_operators_checked_and_need_a_superlink(
         assert unavailable["errors"][0]["extensions"]["code"] == "FEDERATED_UNAVAILABLE"
         assert (await hub.graphql(RUNS, headers=operator))["federatedRuns"]["totalCount"] == 0
         assert (await hub.graphql(MODELS, headers=operator))["globalModels"] == []
+        # Sibling fields that both read the database, resolved side by side on one session.
+        both = await hub.graphql(
+            "{ federatedRuns { totalCount } globalModels { id } }", headers=operator
+        )
+        assert both == {"federatedRuns": {"totalCount": 0}, "globalModels": []}
 
     async with hub_factory(flower_superlink="127.0.0.1:9") as hub:
         operator = bearer(

@@ -7,11 +7,14 @@ half-written and an earlier one in the same document stays committed.)
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import inspect
 import json
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import HTTPConnection
@@ -39,6 +42,7 @@ class ServiceContext(BaseContext):
         self.subject = subject
         self.authorizer = authorizer
         self._read_session: AsyncSession | None = None
+        self._serial: _SerialSession | None = None
         self._decisions: dict[tuple[str, str], bool] = {}
         self.revocations: RevocationSet | None = None
         self.loaders: dict[str, Any] = {}
@@ -65,15 +69,40 @@ class ServiceContext(BaseContext):
 
     @property
     def session(self) -> AsyncSession:
-        """The request's read session, opened on first use and closed by `close()`."""
+        """The request's read session, opened on first use and closed by `close()`.
+
+        GraphQL resolves sibling fields concurrently, and an `AsyncSession` allows one operation
+        at a time: the session handed out runs its operations one after another."""
         if self._read_session is None:
             self._read_session = self.sessionmaker()
-        return self._read_session
+            self._serial = _SerialSession(self._read_session)
+        return cast(AsyncSession, self._serial)
 
     async def close(self) -> None:
         if self._read_session is not None:
             await self._read_session.close()
-            self._read_session = None
+            self._read_session = self._serial = None
+
+
+class _SerialSession:
+    """An `AsyncSession` whose awaitable methods (`get`, `execute`, `scalar`...) wait for one
+    another; everything else is the session's own."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+        self._lock = asyncio.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._session, name)
+        if not inspect.iscoroutinefunction(attribute):
+            return attribute
+
+        @functools.wraps(attribute)
+        async def one_at_a_time(*args: Any, **kwargs: Any) -> Any:
+            async with self._lock:
+                return await attribute(*args, **kwargs)
+
+        return one_at_a_time
 
 
 C = TypeVar("C", bound=ServiceContext)
