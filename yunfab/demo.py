@@ -383,6 +383,18 @@ def _token(hub_url: str, client_id: str, secret: str, scope: str, resource: str)
     return token
 
 
+def _operator_token(layout: DemoLayout, node: DemoNode, node_url: str) -> str:
+    """A token of the node's own client, for the node: its operator."""
+    credentials = node_credentials(layout, node)
+    return _token(
+        layout.hub_url,
+        credentials["YUNFAB_NODE_CLIENT_ID"],
+        credentials["YUNFAB_NODE_CLIENT_SECRET"],
+        "nodes:register",
+        node_url,
+    )
+
+
 def _graphql(url: str, query: str, variables: dict[str, Any], token: str) -> dict[str, Any]:
     response = httpx.post(
         f"{url}/graphql",
@@ -448,14 +460,7 @@ def place_cloud_order(
         }},
         buyer_token,
     )["placeOrder"]  # fmt: skip
-    credentials = node_credentials(layout, node)
-    operator = _token(
-        layout.hub_url,
-        credentials["YUNFAB_NODE_CLIENT_ID"],
-        credentials["YUNFAB_NODE_CLIENT_SECRET"],
-        "nodes:register",
-        node_url,
-    )
+    operator = _operator_token(layout, node, node_url)
     plan = _graphql(node_url, PLAN_ORDER, {"id": placed["id"]}, operator)["planOrder"]
     work = _graphql(node_url, DISPATCH_ORDER, {"id": placed["id"]}, operator)["dispatchOrder"]
     summary = {
@@ -518,14 +523,7 @@ def inspect_demo_parts(layout: DemoLayout, node: DemoNode, node_url: str) -> dic
 
     from regional_node.vision.synthetic import Sku, generate
 
-    credentials = node_credentials(layout, node)
-    operator = _token(
-        layout.hub_url,
-        credentials["YUNFAB_NODE_CLIENT_ID"],
-        credentials["YUNFAB_NODE_CLIENT_SECRET"],
-        "nodes:register",
-        node_url,
-    )
+    operator = _operator_token(layout, node, node_url)
     headers = {"authorization": f"Bearer {operator}"}
 
     def png(image: Any) -> bytes:

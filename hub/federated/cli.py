@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,6 +25,23 @@ from yunfab.policy import create_engine as create_policy_engine
 from yunfab.service import Database
 from yunfab.subject import SYSTEM
 
+
+@asynccontextmanager
+async def _console(
+    settings: HubSettings,
+) -> AsyncIterator[tuple[Database, Authorizer, FlowerRunner]]:
+    """The hub's database, the policy and a Flower runner, for one console command."""
+    db = Database.open(settings.db_url)
+    authorizer = Authorizer(
+        create_policy_engine(settings.policy_engine, settings.opa_url),
+        context={"service": "hub", "env": settings.env.value},
+    )
+    try:
+        yield db, authorizer, FlowerRunner(settings, db.sessionmaker)
+    finally:
+        await db.close()
+
+
 fl_app = typer.Typer(help="Federated learning runs over the nodes (Flower).", no_args_is_help=True)
 
 
@@ -36,13 +55,7 @@ def register_nodes_command(
     settings = settings_or_exit(HubSettings, data_dir=data_dir, database_url=database_url)
 
     async def run() -> list[dict[str, Any]]:
-        db = Database.open(settings.db_url)
-        authorizer = Authorizer(
-            create_policy_engine(settings.policy_engine, settings.opa_url),
-            context={"service": "hub", "env": settings.env.value},
-        )
-        runner = FlowerRunner(settings, db.sessionmaker)
-        try:
+        async with _console(settings) as (db, authorizer, runner):
             await authorizer.check(SYSTEM, "hub.federated.run")
             if not runner.available:
                 fail("no Flower SuperLink is configured for this hub (YUNFAB_HUB_FLOWER_SUPERLINK)")
@@ -55,8 +68,6 @@ def register_nodes_command(
                     )
                 ).all()
             return await runner.register_nodes([(name, key) for name, key in rows if key])
-        finally:
-            await db.close()
 
     outcomes = asyncio.run(run())
     typer.echo(json.dumps({"nodes": outcomes}, indent=2))
@@ -91,13 +102,7 @@ def run_command(
     )  # fmt: skip
 
     async def run() -> dict[str, Any]:
-        db = Database.open(settings.db_url)
-        authorizer = Authorizer(
-            create_policy_engine(settings.policy_engine, settings.opa_url),
-            context={"service": "hub", "env": settings.env.value},
-        )
-        runner = FlowerRunner(settings, db.sessionmaker)
-        try:
+        async with _console(settings) as (db, authorizer, runner):
             async with session_scope(db.sessionmaker) as session:
                 row = await service.create_run(
                     session, SYSTEM, authorizer=authorizer, request=request,
@@ -120,8 +125,6 @@ def run_command(
                         "metrics": model.metrics,
                     }  # fmt: skip
             return result
-        finally:
-            await db.close()
 
     try:
         outcome = asyncio.run(run())
