@@ -16,10 +16,25 @@ of them are the model's statistics rounds (nodes send descriptor moments), the r
 Privacy. `dp-noise-multiplier` > 0 turns on central differential privacy with client-side fixed
 clipping: each node clips its update to `dp-clipping-norm` (Flower's `fixedclipping_mod`) and the
 server adds Gaussian noise to the aggregate, from the first training round on (see
-`StatisticsRoundsInTheClear`). SecAgg+ is not offered: in Flower 1.41 it exists only
-for the legacy API (`SecAggPlusWorkflow` needs a `LegacyContext` and `flwr.server.strategy`
-strategies, and `secaggplus_mod` converts replies to `FitRes`), not for the Message-API strategies
-and ClientApp handlers used here. `summary.json` records this under `privacy.secure_aggregation`.
+`StatisticsRoundsInTheClear`).
+
+`secure-aggregation=true` runs Flower's SecAgg+ instead: the server only ever sees the sum of
+the nodes' masked updates, every round (the statistics round included). In Flower 1.41 SecAgg+
+exists only for the legacy API, so this path runs `DefaultWorkflow(fit_workflow=
+SecAggPlusWorkflow(...))` on a `LegacyContext` with `flwr.server.strategy.FedAvg`/`FedProx`
+(`run_secure`), and the ClientApp answers in the legacy format. Each node sends
+`[q, q * arrays]` with q ~ examples / `secagg-max-weight`, quantized after clipping to
++/- `secagg-clipping-range`; the unmasked sum divided by the summed q is the example-weighted
+mean of every array, i.e. `model.fedavg`, up to the quantization step (about
+nodes * 2 * clipping-range / 2**22 * max-weight / total examples per value). Nodes refuse an
+update that the clipping would change. Parameters: `secagg-num-shares` (> 2; each node's secrets
+are split among that many neighbours, itself included) and `secagg-reconstruction-threshold`
+(2 or more, below num-shares and at most min-nodes: shares needed to unmask; the more, the more
+nodes must collude to unmask one node, the fewer dropouts are tolerated). SecAgg+ needs at
+least 2 nodes, and with exactly 2 each node can derive the other's update from the global model
+and its own, so use 3 or more where that matters. It is not combined with DP here (refused at
+the start): Flower's legacy DP wrappers could sit beside it, but this app's DP (Message-API
+wrappers, `StatisticsRoundsInTheClear`) has no legacy counterpart yet.
 
 Outputs, in `out-dir` (default `./federated-runs/<run id>` beside the SuperLink): `global.npz`
 (the final arrays as arr_0, arr_1, ... in `model.initial_weights()` order) and `summary.json`.
@@ -41,13 +56,19 @@ from typing import Any
 
 import numpy as np
 from flwr.app import ArrayRecord, ConfigRecord, Context, Message, MetricRecord, RecordDict
+from flwr.common import Metrics, Scalar, ndarrays_to_parameters, parameters_to_ndarrays
 from flwr.common.constant import ErrorCode
+from flwr.common.secure_aggregation.secaggplus_constants import Key as SecAggKey
+from flwr.compat.common import recorddict_compat as compat
+from flwr.server import LegacyContext, ServerConfig, SimpleClientManager
+from flwr.server import strategy as legacy
+from flwr.server.workflow import DefaultWorkflow, SecAggPlusWorkflow
+from flwr.server.workflow.constant import MAIN_PARAMS_RECORD
 from flwr.serverapp import Grid, ServerApp
 from flwr.serverapp.strategy import (
     DifferentialPrivacyClientSideFixedClipping,
     FedAvg,
     FedProx,
-    Result,
     Strategy,
 )
 from flwr.supercore.run import Run
@@ -59,6 +80,9 @@ from federated_learning.client_app import (
     METRICS_KEY,
     NODE_NAME_KEY,
     NODE_RECORD,
+    SECAGG_CLIPPING_KEY,
+    SECAGG_MAX_WEIGHT_KEY,
+    SECAGG_RECORD,
     WEIGHT_KEY,
     config_number,
 )
@@ -66,11 +90,8 @@ from federated_learning.client_app import (
 logger = logging.getLogger("flwr")
 
 STRATEGIES = ("fedavg", "fedprox")
-SECAGG_REASON = (
-    "SecAgg+ in Flower 1.41 works only with the legacy API (SecAggPlusWorkflow needs a "
-    "LegacyContext and flwr.server.strategy strategies; secaggplus_mod converts replies to "
-    "FitRes), not with the Message-API strategies and ClientApp used by this app."
-)
+SECAGG_MIN_NODES = 2
+SECAGG_QUANTIZATION_RANGE = 2**22  # Flower's default; its modulus is 2**32
 _WAIT_POLL_S = 1.0
 
 
@@ -95,6 +116,11 @@ class RunSettings:
     dp_clipping_norm: float
     out_dir: Path
     run_label: str
+    secure_aggregation: bool = False
+    secagg_num_shares: int = 3
+    secagg_reconstruction_threshold: int = 2
+    secagg_clipping_range: float = 100.0
+    secagg_max_weight: float = 1000.0
 
     @classmethod
     def from_run_config(cls, config: Mapping[str, Any], run_id: int) -> RunSettings:
@@ -113,6 +139,11 @@ class RunSettings:
             dp_clipping_norm=float(config["dp-clipping-norm"]),
             out_dir=Path(str(config["out-dir"]) or Path.cwd() / "federated-runs" / str(run_id)),
             run_label=str(config["run-label"]),
+            secure_aggregation=bool(config.get("secure-aggregation", False)),
+            secagg_num_shares=int(config.get("secagg-num-shares", 3)),
+            secagg_reconstruction_threshold=int(config.get("secagg-reconstruction-threshold", 2)),
+            secagg_clipping_range=float(config.get("secagg-clipping-range", 100.0)),
+            secagg_max_weight=float(config.get("secagg-max-weight", 1000.0)),
         )
         if settings.rounds <= model.STATISTICS_ROUNDS:
             raise RunConfigError(
@@ -123,7 +154,28 @@ class RunSettings:
             raise RunConfigError("min-nodes and round-timeout-s must be > 0")
         if settings.dp_noise_multiplier < 0 or settings.dp_clipping_norm <= 0:
             raise RunConfigError("dp-noise-multiplier must be >= 0 and dp-clipping-norm > 0")
+        if settings.secure_aggregation:
+            settings.check_secure_aggregation()
         return settings
+
+    def check_secure_aggregation(self) -> None:
+        if self.differential_privacy:
+            raise RunConfigError(
+                "secure-aggregation and differential privacy (dp-noise-multiplier > 0) are not "
+                "offered together: choose one"
+            )
+        if self.min_nodes < SECAGG_MIN_NODES:
+            raise RunConfigError(
+                f"secure-aggregation needs min-nodes >= {SECAGG_MIN_NODES} (3 or more advised)"
+            )
+        shares, threshold = self.secagg_num_shares, self.secagg_reconstruction_threshold
+        if shares <= 2 or not 2 <= threshold < shares or threshold > self.min_nodes:
+            raise RunConfigError(
+                "secagg-num-shares must be > 2 and secagg-reconstruction-threshold at least 2, "
+                f"below num-shares and at most min-nodes; got {shares} and {threshold}"
+            )
+        if self.secagg_clipping_range <= 0 or self.secagg_max_weight <= 0:
+            raise RunConfigError("secagg-clipping-range and secagg-max-weight must be > 0")
 
     @property
     def differential_privacy(self) -> bool:
@@ -141,7 +193,7 @@ class Step:
     aggregated: dict[str, float] = field(default_factory=dict)
 
 
-def _node_metrics(kind: str, metrics: MetricRecord) -> dict[str, Any]:
+def _node_metrics(kind: str, metrics: Mapping[str, Any]) -> dict[str, Any]:
     """A reply's allow-listed metrics under the names summary.json uses."""
     prefix = "train" if kind == "train" else "eval"
     out: dict[str, Any] = {}
@@ -149,6 +201,27 @@ def _node_metrics(kind: str, metrics: MetricRecord) -> dict[str, Any]:
         name = f"{prefix}_examples" if key == WEIGHT_KEY else key
         out[name] = value
     return out
+
+
+def _step_kind(message: Message) -> str:
+    """train/evaluate, or the SecAgg+ stage; its collect stage is the one that trains."""
+    protocol = message.content.config_records.get(SECAGG_RECORD)
+    if protocol is None:
+        return message.metadata.message_type
+    stage = str(protocol.get(SecAggKey.STAGE, ""))
+    return "train" if stage == "collect_masked_vectors" else f"secagg_{stage}"
+
+
+def _reply_metrics(kind: str, content: RecordDict) -> dict[str, Any]:
+    """A reply's metrics, in the Message-API format or the legacy one (SecAgg+ runs)."""
+    if METRICS_KEY in content.metric_records:
+        return _node_metrics(kind, content.metric_records[METRICS_KEY])
+    prefix = "fitres" if kind == "train" else "evaluateres"
+    if f"{prefix}.num_examples" not in content.metric_records:
+        return {}  # a SecAgg+ key exchange: protocol data only
+    examples = content.metric_records[f"{prefix}.num_examples"]["num_examples"]
+    metrics = dict(content.config_records.get(f"{prefix}.metrics", ConfigRecord()))
+    return _node_metrics(kind, {**metrics, WEIGHT_KEY: examples})
 
 
 class RecordingGrid(Grid):
@@ -216,9 +289,13 @@ class RecordingGrid(Grid):
         sent = list(messages)
         if not sent:
             return []
-        kind = sent[0].metadata.message_type
+        kind = _step_kind(sent[0])
         config = sent[0].content.config_records.get(CONFIG_KEY, ConfigRecord())
-        server_round = int(config_number(config, "server-round", 0))
+        group = sent[0].metadata.group_id
+        fallback = int(group) if group.isdigit() else 0  # Flower's workflows: the round
+        server_round = int(config_number(config, "server-round", fallback))
+        # Flower's legacy workflows wait with no limit; every step here is bounded.
+        timeout = self._settings.round_timeout_s if timeout is None else timeout
         started = time.monotonic()
         replies = list(self._grid.send_and_receive(sent, timeout=timeout))
         step = Step(seconds=round(time.monotonic() - started, 3))
@@ -235,9 +312,8 @@ class RecordingGrid(Grid):
             names = reply.content.config_records.get(NODE_RECORD)
             if names is not None and names.get(NODE_NAME_KEY):
                 self.names[node] = str(names[NODE_NAME_KEY])
-            metrics = reply.content.metric_records.get(METRICS_KEY, MetricRecord())
             name = self.names.get(node, "")
-            step.nodes[str(node)] = {"name": name, **_node_metrics(kind, metrics)}
+            step.nodes[str(node)] = {"name": name, **_reply_metrics(kind, reply.content)}
         for message in sent:
             node = message.metadata.dst_node_id
             if node not in replied:
@@ -344,17 +420,27 @@ def privacy_summary(settings: RunSettings, sampled_nodes: int) -> dict[str, Any]
                 "square, sent without clipping or noise"
             ),
         )
-    return {
-        "differential_privacy": dp,
-        "secure_aggregation": {"enabled": False, "reason": SECAGG_REASON},
-    }
+    secagg: dict[str, Any] = {"enabled": settings.secure_aggregation}
+    if settings.secure_aggregation:
+        secagg.update(
+            protocol="SecAgg+ (Flower SecAggPlusWorkflow / secaggplus_mod)",
+            num_shares=settings.secagg_num_shares,
+            reconstruction_threshold=settings.secagg_reconstruction_threshold,
+            clipping_range=settings.secagg_clipping_range,
+            max_weight=settings.secagg_max_weight,
+            quantization_range=SECAGG_QUANTIZATION_RANGE,
+            rounds=f"1-{settings.rounds}",
+            not_covered="each node's example count and training/evaluation metrics",
+        )
+    return {"differential_privacy": dp, "secure_aggregation": secagg}
 
 
 def summarise(
     settings: RunSettings,
     run_id: int,
     grid: RecordingGrid,
-    result: Result,
+    aggregated_train: Mapping[int, Mapping[str, Any]],
+    aggregated_evaluate: Mapping[int, Mapping[str, Any]],
     sampled_nodes: int,
     seconds: float,
 ) -> dict[str, Any]:
@@ -362,8 +448,8 @@ def summarise(
     for server_round in range(1, settings.rounds + 1):
         steps = grid.steps.get(server_round, {})
         for kind, aggregated in (
-            ("train", result.train_metrics_clientapp.get(server_round)),
-            ("evaluate", result.evaluate_metrics_clientapp.get(server_round)),
+            ("train", aggregated_train.get(server_round)),
+            ("evaluate", aggregated_evaluate.get(server_round)),
         ):
             if kind in steps and aggregated is not None:
                 steps[kind].aggregated = dict(_node_metrics(kind, aggregated))
@@ -371,7 +457,7 @@ def summarise(
     took_part = sorted(
         {int(node) for steps in grid.steps.values() for s in steps.values() for node in s.nodes}
     )
-    last = result.evaluate_metrics_clientapp.get(settings.rounds)
+    last = aggregated_evaluate.get(settings.rounds)
     return {
         "run_id": str(run_id),
         "run_label": settings.run_label,
@@ -415,6 +501,92 @@ def write_outputs(out_dir: Path, arrays: list[np.ndarray], summary: Mapping[str,
     _write_atomically(out_dir / "summary.json", text.encode())
 
 
+class BoundedClientManager(SimpleClientManager):
+    """The legacy client manager, waiting at most `timeout_s` for nodes (Flower: a day)."""
+
+    def __init__(self, timeout_s: float) -> None:
+        super().__init__()
+        self._timeout_s = timeout_s
+
+    def wait_for(self, num_clients: int, timeout: int = 86400) -> bool:
+        return super().wait_for(num_clients, int(min(timeout, self._timeout_s)))
+
+
+def _weighted_mean(results: list[tuple[int, Metrics]]) -> Metrics:
+    total = sum(count for count, _ in results)
+    keys = {key for _, metrics in results for key in metrics}
+    if total <= 0:
+        return {}
+    return {
+        key: sum(count * float(m.get(key, 0.0)) for count, m in results) / total
+        for key in sorted(keys)
+    }
+
+
+def _history(metrics: Mapping[str, list[tuple[int, Scalar]]]) -> dict[int, dict[str, Any]]:
+    by_round: dict[int, dict[str, Any]] = {}
+    for key, values in metrics.items():
+        for server_round, value in values:
+            by_round.setdefault(server_round, {})[key] = value
+    return by_round
+
+
+def run_secure(
+    grid: RecordingGrid, context: Context, settings: RunSettings
+) -> tuple[list[np.ndarray], dict[int, dict[str, Any]], dict[int, dict[str, Any]]]:
+    """SecAgg+ rounds on Flower's legacy workflow: (final arrays, train and evaluate metrics)."""
+    initial = model.initial_weights()
+
+    def fit_config(server_round: int) -> dict[str, Scalar]:
+        config: dict[str, Scalar] = {
+            "server-round": server_round,
+            "local-epochs": settings.local_epochs,
+            "learning-rate": settings.learning_rate,
+            SECAGG_CLIPPING_KEY: settings.secagg_clipping_range,
+            SECAGG_MAX_WEIGHT_KEY: settings.secagg_max_weight,
+        }
+        if settings.strategy == "fedprox":
+            config["proximal-mu"] = settings.proximal_mu
+        return config
+
+    common: dict[str, Any] = {
+        "fraction_fit": 1.0,
+        "fraction_evaluate": 1.0,
+        "min_fit_clients": SECAGG_MIN_NODES,
+        "min_evaluate_clients": 1,
+        "min_available_clients": SECAGG_MIN_NODES,
+        "initial_parameters": ndarrays_to_parameters(initial),
+        "on_fit_config_fn": fit_config,
+        "on_evaluate_config_fn": lambda server_round: {"server-round": server_round},
+        "fit_metrics_aggregation_fn": _weighted_mean,
+        "evaluate_metrics_aggregation_fn": _weighted_mean,
+    }
+    strategy: legacy.Strategy
+    if settings.strategy == "fedprox":
+        strategy = legacy.FedProx(proximal_mu=settings.proximal_mu, **common)
+    else:
+        strategy = legacy.FedAvg(**common)
+    legacy_context = LegacyContext(
+        context,
+        config=ServerConfig(num_rounds=settings.rounds, round_timeout=settings.round_timeout_s),
+        strategy=strategy,
+        client_manager=BoundedClientManager(settings.round_timeout_s),
+    )
+    secagg = SecAggPlusWorkflow(
+        num_shares=settings.secagg_num_shares,
+        reconstruction_threshold=settings.secagg_reconstruction_threshold,
+        max_weight=settings.secagg_max_weight,
+        clipping_range=settings.secagg_clipping_range,
+        quantization_range=SECAGG_QUANTIZATION_RANGE,
+        timeout=settings.round_timeout_s,
+    )
+    DefaultWorkflow(fit_workflow=secagg)(grid, legacy_context)
+    arrays = legacy_context.state.array_records[MAIN_PARAMS_RECORD]
+    final = parameters_to_ndarrays(compat.arrayrecord_to_parameters(arrays, keep_input=True))
+    history = legacy_context.history
+    return final, _history(history.metrics_distributed_fit), _history(history.metrics_distributed)
+
+
 app = ServerApp()
 
 
@@ -424,6 +596,15 @@ def main(grid: Grid, context: Context) -> None:
     settings = RunSettings.from_run_config(context.run_config, context.run_id)
     recording = RecordingGrid(grid, settings)
     nodes = recording.wait_for_nodes(settings.min_nodes, settings.round_timeout_s)
+    if settings.secure_aggregation:
+        final, train, evaluate = run_secure(recording, context, settings)
+        summary = summarise(
+            settings, context.run_id, recording, train, evaluate, len(nodes),
+            time.monotonic() - started,
+        )  # fmt: skip
+        write_outputs(settings.out_dir, final or model.initial_weights(), summary)
+        logger.info("Wrote global.npz and summary.json to %s", settings.out_dir)
+        return
     strategy = build_strategy(settings, len(nodes))
     train_config = ConfigRecord(
         {"local-epochs": settings.local_epochs, "learning-rate": settings.learning_rate}
@@ -437,7 +618,13 @@ def main(grid: Grid, context: Context) -> None:
         train_config=train_config,
     )
     summary = summarise(
-        settings, context.run_id, recording, result, len(nodes), time.monotonic() - started
+        settings,
+        context.run_id,
+        recording,
+        result.train_metrics_clientapp,
+        result.evaluate_metrics_clientapp,
+        len(nodes),
+        time.monotonic() - started,
     )
     # No round aggregated anything when every node failed every step: the model is unchanged.
     final = result.arrays.to_numpy_ndarrays() if len(result.arrays) else initial

@@ -26,10 +26,16 @@ import pytest
 from flwr.app import Array, ArrayRecord, ConfigRecord, Message, MetricRecord, RecordDict
 from flwr.app.message_type import MessageType
 from flwr.app.metadata import Metadata
+from flwr.common import Code, FitRes, Status, ndarray_to_bytes, ndarrays_to_parameters
+from flwr.compat.common import recorddict_compat as compat
 
 from federated_learning import deploy, model
 from federated_learning.client_app import (
     ALLOWED_METRICS,
+    LEGACY_EVALUATE_RECORDS,
+    SECAGG_RECORD,
+    SECAGG_STAGE_REPLIES,
+    SECAGG_TRAIN_RECORDS,
     EgressRefused,
     check_reply,
     model_shapes,
@@ -278,6 +284,63 @@ async def test_a_run_from_the_hub_registers_a_model_and_only_model_updates_leave
         assert 0 < sent * 100 < _image_bytes(stores[name]), (sent, _image_bytes(stores[name]))
 
 
+@pytest.mark.timeout(300)
+def test_secure_aggregation_averages_masked_updates_as_fedavg_would(
+    federation: Federation, stores: dict[str, Path]
+) -> None:
+    """SecAgg+ over two nodes: the server unmasks only the sum, which is the example-weighted
+    mean `model.fedavg` takes (up to SecAgg+'s quantization); no reply carries clear arrays."""
+    federation.start_superlink()
+    egress = {name: federation.root / f"egress-{name}.jsonl" for name in stores}
+    for name, store in stores.items():
+        federation.start_node(name, {"data-path": str(store), "egress-log": str(egress[name])})
+    out_dir = federation.root / "out"
+
+    run_id = federation.run(_run_config(out_dir, **{"secure-aggregation": True}))
+    status = federation.wait(run_id, timeout_s=240)
+    assert status == deploy.COMPLETED, _failure_context(federation, run_id)
+    summary = _summary(out_dir)
+    secagg = summary["privacy"]["secure_aggregation"]
+    assert secagg["enabled"] is True
+    assert (secagg["num_shares"], secagg["reconstruction_threshold"]) == (3, 2)
+    assert summary["privacy"]["differential_privacy"]["enabled"] is False
+    for record in summary["per_round"]:
+        stages = {"secagg_setup", "secagg_share_keys", "train", "secagg_unmask", "evaluate"}
+        assert set(record) == {"round", *stages}, record
+        assert sorted(n["name"] for n in record["train"]["nodes"].values()) == sorted(stores)
+        assert all(n["train_examples"] > 0 for n in record["train"]["nodes"].values())
+    assert set(summary["final"]) == {"eval_auroc", "eval_loss"}
+
+    with np.load(out_dir / "global.npz") as stored:
+        arrays = [stored[f"arr_{i}"] for i in range(len(stored.files))]
+    assert [a.shape for a in arrays] == model_shapes()
+    statistics = [
+        model.local_train(model.initial_weights(), model.prepare(store))
+        for store in stores.values()
+    ]
+    expected = model.fedavg([(w, int(m["train_examples"])) for w, m in statistics])
+    for got, want in zip(arrays[:2] + arrays[4:], expected[:2] + expected[4:], strict=True):
+        np.testing.assert_allclose(got, want, atol=1e-2)  # moments and flag
+
+    for path in egress.values():
+        replies = [json.loads(line) for line in path.read_text().splitlines()]
+        assert sorted(r["message_type"] for r in replies) == ["evaluate"] * 2 + ["train"] * 8
+        for reply in replies:
+            assert not reply["has_error"], reply
+            allowed = (
+                SECAGG_TRAIN_RECORDS
+                if reply["message_type"] == "train"
+                else LEGACY_EVALUATE_RECORDS
+            )
+            for key, record in reply["records"].items():
+                if key == SECAGG_RECORD:
+                    assert frozenset(record["keys"]) in SECAGG_STAGE_REPLIES
+                elif record["type"] == "ArrayRecord":
+                    assert (key, record["shapes"]) == ("fitres.parameters", []), reply
+                else:
+                    assert set(record["keys"]) <= allowed[key], reply
+
+
 @pytest.mark.timeout(240)
 def test_a_node_killed_mid_run_does_not_fail_the_run(
     federation: Federation, stores: dict[str, Path]
@@ -416,3 +479,20 @@ def test_egress_guard_refuses_anything_but_model_arrays_and_allowed_metrics() ->
             check_reply(_reply(content), shapes)
     with pytest.raises(EgressRefused):
         check_reply(_reply(RecordDict({"arrays": arrays}), MessageType.EVALUATE), shapes)
+
+    # A SecAgg+ collect-stage reply: the masked vector, never the arrays in the clear.
+    def collect(vector: list[np.ndarray], *, clear: bool = False) -> RecordDict:
+        weights = ndarrays_to_parameters([np.zeros(s) for s in shapes])
+        fitres = FitRes(Status(Code.OK, "Success"), weights, 3, {"train_loss": 0.1})
+        content = compat.fitres_to_recorddict(fitres, keep_input=False)
+        if not clear:
+            content.array_records["fitres.parameters"].clear()  # as secaggplus_mod does
+        masked = [ndarray_to_bytes(v.astype(np.int64)) for v in vector]
+        content[SECAGG_RECORD] = ConfigRecord({"masked_params": masked})
+        return content
+
+    vector = [np.zeros((1,)), *(np.zeros(s) for s in shapes)]
+    check_reply(_reply(collect(vector)), shapes)
+    for content in (collect(vector, clear=True), collect(vector[1:])):
+        with pytest.raises(EgressRefused):
+            check_reply(_reply(content), shapes)

@@ -61,6 +61,8 @@ async def test_runs_are_for_hub_operators_checked_and_need_a_superlink(
             {"learningRate": -1.0},
             {"dpNoiseMultiplier": 1e9},
             {"roundTimeoutS": 1.0},
+            {"secureAggregation": True, "dpNoiseMultiplier": 0.5},
+            {"secureAggregation": True, "minNodes": 1},
         ):
             answer = await hub.graphql(START, {"input": bad}, headers=operator, expect_errors=True)
             assert answer["errors"][0]["extensions"]["code"] == "INVALID_INPUT", bad

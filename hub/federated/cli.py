@@ -87,6 +87,9 @@ def run_command(
         float, typer.Option(min=0, help="0: off; else clip and noise the nodes' updates.")
     ] = 0.0,
     dp_clipping_norm: Annotated[float, typer.Option(min=0)] = 1.0,
+    secure_aggregation: Annotated[
+        bool, typer.Option(help="Flower's SecAgg+: the hub sees only the sum of the updates.")
+    ] = False,
     round_timeout_s: Annotated[float, typer.Option(min=10)] = 300.0,
     label: str = "",
     data_dir: Annotated[Path | None, typer.Option("--data-dir", help="The hub's data.")] = None,
@@ -98,7 +101,7 @@ def run_command(
         strategy=strategy, rounds=rounds, min_nodes=min_nodes, proximal_mu=proximal_mu,
         local_epochs=local_epochs, learning_rate=learning_rate,
         dp_noise_multiplier=dp_noise_multiplier, dp_clipping_norm=dp_clipping_norm,
-        round_timeout_s=round_timeout_s, label=label,
+        secure_aggregation=secure_aggregation, round_timeout_s=round_timeout_s, label=label,
     )  # fmt: skip
 
     async def run() -> dict[str, Any]:

@@ -110,6 +110,11 @@ class FederatedRunInput:
         default=0.0, description="0: off; otherwise updates are clipped and noised on the nodes."
     )
     dp_clipping_norm: float = 1.0
+    secure_aggregation: bool = strawberry.field(
+        default=False,
+        description="Flower's SecAgg+: the server sees only the sum of the nodes' masked "
+        "updates. Not with DP; needs minNodes >= 2 (3 or more advised).",
+    )
     round_timeout_s: float = 300.0
     label: str = ""
 
@@ -123,6 +128,7 @@ class FederatedRunInput:
             learning_rate=self.learning_rate,
             dp_noise_multiplier=self.dp_noise_multiplier,
             dp_clipping_norm=self.dp_clipping_norm,
+            secure_aggregation=self.secure_aggregation,
             round_timeout_s=self.round_timeout_s,
             label=self.label,
         )

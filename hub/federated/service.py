@@ -58,6 +58,9 @@ class RunRequest:
     dp_noise_multiplier: float = 0.0
     """0: no differential privacy. Otherwise clipping plus Gaussian noise on the nodes' updates."""
     dp_clipping_norm: float = 1.0
+    secure_aggregation: bool = False
+    """Flower's SecAgg+: the server sees only the sum of masked updates. Not with DP; needs
+    min_nodes >= 2 (with 2, each node can derive the other's update: 3 or more advised)."""
     round_timeout_s: float = 300.0
     label: str = ""
 
@@ -84,17 +87,25 @@ class RunRequest:
                 raise InvalidInput(message)
         if self.strategy == "fedavg" and self.proximal_mu:
             raise InvalidInput("proximal_mu belongs to fedprox")
+        if self.secure_aggregation and self.dp_noise_multiplier:
+            raise InvalidInput(
+                "secure_aggregation and differential privacy are not offered together: choose one"
+            )
+        if self.secure_aggregation and self.min_nodes < 2:
+            raise InvalidInput("secure_aggregation needs min_nodes >= 2 (3 or more advised)")
 
     @property
     def privacy(self) -> dict[str, Any]:
+        secure = {"kind": "SecAgg+ (Flower)"} if self.secure_aggregation else None
         if not self.dp_noise_multiplier:
-            return {"differential_privacy": None}
+            return {"differential_privacy": None, "secure_aggregation": secure}
         return {
             "differential_privacy": {
                 "kind": "client-side fixed clipping with Gaussian noise",
                 "noise_multiplier": self.dp_noise_multiplier,
                 "clipping_norm": self.dp_clipping_norm,
-            }
+            },
+            "secure_aggregation": secure,
         }
 
     def run_config(self, out_dir: Path, run_id: uuid.UUID) -> dict[str, Any]:
@@ -107,6 +118,7 @@ class RunRequest:
             "learning-rate": float(self.learning_rate),
             "dp-noise-multiplier": float(self.dp_noise_multiplier),
             "dp-clipping-norm": float(self.dp_clipping_norm),
+            "secure-aggregation": bool(self.secure_aggregation),
             "round-timeout-s": float(self.round_timeout_s),
             "out-dir": str(out_dir),
             "run-label": str(run_id),
@@ -245,7 +257,7 @@ async def record_finished(
                 "learning_rate": request.learning_rate,
                 "proximal_mu": request.proximal_mu,
             },
-            "privacy": request.privacy,
+            "privacy": _privacy(request, summary),
         },
     )
     session.add(model)
@@ -255,6 +267,15 @@ async def record_finished(
     run.status = RunStatus.FINISHED
     run.finished_at = utcnow()
     return model
+
+
+def _privacy(request: RunRequest, summary: dict[str, Any]) -> dict[str, Any]:
+    """What was asked for, with the SecAgg+ parameters the ServerApp reports it ran with."""
+    privacy = request.privacy
+    reported = (summary.get("privacy") or {}).get("secure_aggregation") or {}
+    if privacy["secure_aggregation"] and reported.get("enabled"):
+        privacy["secure_aggregation"] = {**privacy["secure_aggregation"], **reported}
+    return privacy
 
 
 def _write(target: Path, data: bytes) -> None:
