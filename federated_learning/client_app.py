@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -70,6 +71,8 @@ CLIPPING_NORM_KEY = "clipping_norm"
 
 TRAIN_METRICS = frozenset({WEIGHT_KEY, "train_loss"})
 EVALUATE_METRICS = frozenset({WEIGHT_KEY, "eval_auroc", "eval_loss"})
+NODE_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+"""What a node may call itself in a reply (its Yunfab node name)."""
 ALLOWED_METRICS = TRAIN_METRICS | EVALUATE_METRICS
 """Every metric key a reply may carry. Adding one here is a decision about what nodes disclose."""
 
@@ -207,9 +210,14 @@ def check_reply(reply: Message, shapes: Sequence[tuple[int, ...]]) -> None:
             unknown = set(record.keys()) - ALLOWED_METRICS
             if key != METRICS_KEY or unknown:
                 raise EgressRefused(f"MetricRecord {key!r} with keys {sorted(unknown)}")
+            if not all(isinstance(value, int | float) for value in record.values()):
+                raise EgressRefused(f"MetricRecord {key!r}: metrics are single numbers")
         elif isinstance(record, ConfigRecord):
             if key != NODE_RECORD or set(record.keys()) != {NODE_NAME_KEY}:
                 raise EgressRefused(f"ConfigRecord {key!r} with keys {sorted(record.keys())}")
+            name = record[NODE_NAME_KEY]
+            if not isinstance(name, str) or not NODE_NAME.fullmatch(name):
+                raise EgressRefused("the node's name is a short slug, nothing else")
         else:
             raise EgressRefused(f"a record {key!r} of type {type(record).__name__}")
     if message_type == MessageType.TRAIN and arrays_seen != 1:

@@ -354,14 +354,14 @@ def generate_node_key(path: Path) -> tuple[Path, Path]:
     """A SuperNode's key pair: EC P-384 in OpenSSH format, `path` and `path.pub`."""
     key = ec.generate_private_key(ec.SECP384R1())
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(
+    _write_secret(
+        path,
         key.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.OpenSSH,
             serialization.NoEncryption(),
-        )
+        ),
     )
-    path.chmod(0o600)
     public = path.with_name(path.name + ".pub")
     public.write_bytes(
         key.public_key().public_bytes(
@@ -369,6 +369,14 @@ def generate_node_key(path: Path) -> tuple[Path, Path]:
         )
     )
     return path, public
+
+
+def _write_secret(path: Path, data: bytes) -> None:
+    """A private key, readable by its owner only from the moment it exists."""
+    path.unlink(missing_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(data)
 
 
 def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
@@ -426,11 +434,9 @@ def generate_server_tls(
     folder.mkdir(parents=True, exist_ok=True)
     tls = ServerTls(folder / "ca.crt", folder / "server.pem", folder / "server.key")
     tls.ca_cert.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    (folder / "ca.key").write_bytes(_pem_key(ca_key))
+    _write_secret(folder / "ca.key", _pem_key(ca_key))
     tls.server_cert.write_bytes(server.public_bytes(serialization.Encoding.PEM))
-    tls.server_key.write_bytes(_pem_key(server_key))
-    for secret in (folder / "ca.key", tls.server_key):
-        secret.chmod(0o600)
+    _write_secret(tls.server_key, _pem_key(server_key))
     return tls
 
 

@@ -85,6 +85,10 @@ def create_app(settings: HubSettings) -> FastAPI:
             settings=settings, keyring=state.keyring, store=state.oauth_store
         )
         state.federated_runner = FlowerRunner(settings, sessions)
+        try:
+            await state.federated_runner.resume()
+        except Exception:  # e.g. not migrated yet: runs are picked up at the next start
+            log.exception("federated_resume_failed")
         tasks: list[asyncio.Task[Any]] = [
             asyncio.create_task(_sweep_offline_nodes(app, settings), name="offline-sweeper"),
             asyncio.create_task(

@@ -162,6 +162,15 @@ node(subject, action, _, context) if {
 	startswith(action, "node.vision.")
 	action in node_actions
 	node_operator(subject, context)
+	_not_hub_staff_for_images(subject, action)
+}
+
+# Even when a deployment makes the hub's own organization a node's operator, hub staff do not
+# open a factory's images.
+_not_hub_staff_for_images(_, action) if action != "node.vision.image.read"
+
+_not_hub_staff_for_images(subject, "node.vision.image.read") if {
+	object.get(subject, "org_kind", null) != "hub_operator"
 }
 
 node(subject, action, resource, _) if {

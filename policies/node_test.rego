@@ -54,6 +54,18 @@ test_raw_images_stay_with_the_factory_and_the_node if {
 	}
 }
 
+test_hub_staff_do_not_open_images_even_as_the_node_operator if {
+	operating := {"node_name": "zj-textile", "node_region": "CN-ZJ", "operator_org": "org-hub"}
+	authz.allow with input as {
+		"subject": {"kind": "user", "org": "org-hub", "org_kind": "hub_operator", "scopes": ["node:operate"]},
+		"action": "node.vision.station.read", "resource": vision_image, "context": operating,
+	}
+	not authz.allow with input as {
+		"subject": {"kind": "user", "org": "org-hub", "org_kind": "hub_operator", "scopes": ["node:operate"]},
+		"action": "node.vision.image.read", "resource": vision_image, "context": operating,
+	}
+}
+
 test_factory_people_need_write_scope_to_train_and_inspect if {
 	authz.allow with input as {
 		"subject": {"kind": "user", "org": "org-mill-1", "org_kind": "factory", "scopes": ["factories:write"]},

@@ -56,7 +56,7 @@ async def test_runs_are_for_hub_operators_checked_and_need_a_superlink(
             await token_for(hub, org="Hub Ops", org_kind="hub_operator", scopes=["federated:run"])
         )
         for bad in (
-            {"rounds": 0},
+            {"rounds": 1},
             {"strategy": "FEDAVG", "proximalMu": 0.5},
             {"learningRate": -1.0},
             {"dpNoiseMultiplier": 1e9},

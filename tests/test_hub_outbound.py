@@ -65,3 +65,10 @@ def test_summaries_pass() -> None:
             "text": "Q" * 200,
         }
     )
+
+
+def test_pictures_after_other_characters_and_in_keys_are_refused() -> None:
+    png = base64.b64encode(encoded(".png")).decode()
+    for body in ({"a": "img/" + png}, {"a": "x" + png}, {"k" + png: 1}):
+        with pytest.raises(outbound.RawImageOutbound):
+            outbound.check(body)

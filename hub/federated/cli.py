@@ -78,7 +78,7 @@ def register_nodes_command(
 @fl_app.command("run")
 def run_command(
     strategy: Annotated[str, typer.Option(help="fedavg or fedprox.")] = "fedavg",
-    rounds: Annotated[int, typer.Option(min=1, max=100)] = 3,
+    rounds: Annotated[int, typer.Option(min=2, max=100, help="The first fits the scaling.")] = 3,
     min_nodes: Annotated[int, typer.Option(min=1, help="Nodes a round needs to start.")] = 2,
     proximal_mu: Annotated[float, typer.Option(min=0, help="FedProx's mu.")] = 0.0,
     local_epochs: Annotated[int, typer.Option(min=1)] = 20,

@@ -10,21 +10,31 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
 import structlog
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.federated import service
-from hub.federated.models import FederatedRun
+from hub.federated.models import FederatedRun, RunStatus
 from hub.settings import HubSettings
 from yunfab.db import session_scope
 
 log = structlog.get_logger(__name__)
 CONNECTION = "yunfab-hub"
+STATUS_ATTEMPTS = 5
+STEPS_PER_ROUND = 5
+"""At most: train and evaluate, or SecAgg+'s setup, key sharing, collection and unmasking."""
+
+
+def _deadline_s(request: service.RunRequest) -> float:
+    """How long a run may take: every step of every round at its timeout, plus start-up."""
+    return request.rounds * STEPS_PER_ROUND * request.round_timeout_s + 600.0
 
 
 class FlowerRunner:
@@ -63,7 +73,9 @@ class FlowerRunner:
 
     def launch(self, run_id: uuid.UUID) -> None:
         """Drive the run in the background (the server); see `drive` for the console."""
-        self._tasks[run_id] = asyncio.create_task(self.drive(run_id), name=f"federated-{run_id}")
+        task = asyncio.create_task(self.drive(run_id), name=f"federated-{run_id}")
+        self._tasks[run_id] = task
+        task.add_done_callback(lambda _: self._tasks.pop(run_id, None))
 
     async def drive(self, run_id: uuid.UUID) -> FederatedRun:
         """Start the run at the SuperLink, wait for it, record how it ended; returns the row."""
@@ -105,7 +117,7 @@ class FlowerRunner:
             async with session_scope(self.sessionmaker) as session:
                 await service.record_started(session, run_id, flower_id)
             log.info("federated_run_started", run=str(run_id), flower_run=flower_id)
-        status = await self._wait(flower_id)
+        status = await self._wait(flower_id, deadline_s=_deadline_s(request))
         summary_file, weights = out_dir / "summary.json", out_dir / "global.npz"
         if not status.startswith("finished:completed") or not weights.exists():
             reason = f"Flower run {flower_id} ended {status}"
@@ -122,16 +134,50 @@ class FlowerRunner:
             )
         log.info("federated_run_finished", run=str(run_id), model_version=model.version)
 
-    async def _wait(self, flower_id: str) -> str:
+    async def _wait(self, flower_id: str, *, deadline_s: float) -> str:
+        """The run's final status. A status call that fails is tried again (the SuperLink may
+        be restarting); a run still going past `deadline_s` is stopped at the SuperLink."""
         from federated_learning import deploy
 
+        deadline = time.monotonic() + deadline_s
+        failures = 0
         while True:
-            status = await asyncio.to_thread(
-                deploy.run_status, int(flower_id), CONNECTION, self.home
-            )
+            try:
+                status = await asyncio.to_thread(
+                    deploy.run_status, int(flower_id), CONNECTION, self.home
+                )
+                failures = 0
+            except deploy.FlowerCommandFailed:
+                failures += 1
+                if failures >= STATUS_ATTEMPTS:
+                    raise
+                status = "unknown"
             if status.startswith("finished"):
                 return status
+            if time.monotonic() > deadline:
+                await asyncio.to_thread(deploy.stop_run, int(flower_id), CONNECTION, self.home)
+                return f"stopped by the hub after {deadline_s:.0f} s ({status})"
             await asyncio.sleep(self.settings.federated_poll_interval_s)
+
+    async def resume(self) -> None:
+        """At start-up: follow again the runs a previous hub process left running."""
+        async with session_scope(self.sessionmaker) as session:
+            rows = (
+                await session.scalars(
+                    select(FederatedRun).where(
+                        FederatedRun.status.in_([RunStatus.STARTING, RunStatus.RUNNING])
+                    )
+                )
+            ).all()
+            for run in rows:
+                if run.flower_run_id is None:
+                    await service.record_failed(
+                        session, run.id, "the hub stopped before the run reached the SuperLink"
+                    )
+        for run in rows:
+            if run.flower_run_id is not None and self.available:
+                log.info("federated_run_resumed", run=str(run.id), flower_run=run.flower_run_id)
+                self.launch(run.id)
 
     async def register_nodes(self, keys: list[tuple[str, str]]) -> list[dict[str, Any]]:
         """Register each (node name, SuperNode public key) at the SuperLink, which then accepts
@@ -156,9 +202,11 @@ class FlowerRunner:
         return outcomes
 
     async def close(self) -> None:
-        for task in self._tasks.values():
+        """Stop following runs; they go on at the SuperLink and `resume` picks them up."""
+        tasks = list(self._tasks.values())
+        for task in tasks:
             task.cancel()
-        for task in self._tasks.values():
+        for task in tasks:
             with suppress(asyncio.CancelledError, Exception):
                 await task
 

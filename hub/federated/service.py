@@ -68,7 +68,7 @@ class RunRequest:
         if self.strategy not in STRATEGIES:
             raise InvalidInput(f"strategy: one of {', '.join(STRATEGIES)}")
         checks = [
-            (1 <= self.rounds <= 100, "rounds: 1 to 100"),
+            (2 <= self.rounds <= 100, "rounds: 2 to 100 (the first fits the feature scaling)"),
             (1 <= self.min_nodes <= 1000, "min_nodes: 1 to 1000"),
             (1 <= self.local_epochs <= 1000, "local_epochs: 1 to 1000"),
             (0 < self.learning_rate <= 10, "learning_rate: more than 0, at most 10"),
@@ -211,9 +211,14 @@ async def record_started(session: AsyncSession, run_id: uuid.UUID, flower_run_id
     run.status = RunStatus.RUNNING
 
 
+FINAL = (RunStatus.FINISHED, RunStatus.FAILED)
+
+
 async def record_failed(session: AsyncSession, run_id: uuid.UUID, error: str) -> None:
     run = await session.get(FederatedRun, run_id, with_for_update=True)
     assert run is not None
+    if run.status in FINAL:
+        return  # another process (the console, a hub before a restart) recorded the end
     run.status = RunStatus.FAILED
     run.error = error[:4000]
     run.finished_at = utcnow()
@@ -226,6 +231,10 @@ async def record_finished(
     """Store the run's summary and put its global model into the registry as the next version."""
     run = await session.get(FederatedRun, run_id, with_for_update=True)
     assert run is not None
+    if run.model_id is not None:  # recorded already, by another process following the run
+        existing = await session.get(GlobalModel, run.model_id)
+        assert existing is not None
+        return existing
     version = (
         await session.scalar(
             select(func.max(GlobalModel.version)).where(GlobalModel.name == MODEL_NAME)

@@ -63,6 +63,7 @@ def _walk(value: Any, where: str) -> None:
         return
     if isinstance(value, dict):
         for key, item in value.items():
+            _walk(key, f"{where} (a key)")
             _walk(item, f"{where}.{key}")
         return
     if isinstance(value, list | tuple):
@@ -88,8 +89,18 @@ def _picture_in(text: str) -> str | None:
         return "an image or video data URI"
     if len(text) < _MIN_BASE64:
         return None
-    for run in _BASE64_RUN.findall(text):
-        head = _decoded_head(run)
+    for found in _BASE64_RUN.findall(text):
+        # A picture's base64 may sit after other characters of the alphabet ("img/iVBOR..."):
+        # try the alignments within the run's first sixteen characters.
+        for run in (found[skip:] for skip in range(min(16, len(found) - 8))):
+            kind = _signature(_decoded_head(run))
+            if kind is not None:
+                return kind
+    return None
+
+
+def _signature(head: bytes) -> str | None:
+    if head:
         for signature, kind in _SIGNATURES:
             if head.startswith(signature):
                 return f"{kind} image"

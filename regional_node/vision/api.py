@@ -50,11 +50,18 @@ def _text(form: FormData, name: str, *, required: bool = True) -> str | None:
     return value
 
 
-async def _file(form: FormData, name: str) -> bytes:
+async def _file(form: FormData, name: str, limit: int) -> bytes:
     value = form.get(name)
     if not isinstance(value, UploadFile):
         raise InvalidInput(f"{name}: attach a file")
-    return await value.read()
+    return await _read(value, limit)
+
+
+async def _read(upload: UploadFile, limit: int) -> bytes:
+    """An uploaded file, refused unread when it is larger than `limit` bytes."""
+    if upload.size is not None and upload.size > limit:
+        raise InvalidInput(f"{upload.filename or 'a file'}: more than the {limit} bytes allowed")
+    return await upload.read()
 
 
 def _uuid(value: str | None, name: str) -> uuid.UUID:
@@ -78,14 +85,21 @@ async def train_model(
         raise InvalidInput(f"holdout and seed are numbers: {exc}") from exc
     raw: list[tuple[str, bytes]] = []
     names: list[str] = []
+    limit = request.app.state.runtime.vision.max_image_bytes
     for key, value in form.multi_items():
         if key != "good" and not key.startswith("defects."):
             continue
         if not isinstance(value, UploadFile):
             raise InvalidInput(f"{key}: attach image files")
-        raw.append(("good" if key == "good" else key.removeprefix("defects."), await value.read()))
+        raw.append(("good" if key == "good" else key.removeprefix("defects."),
+                    await _read(value, limit)))  # fmt: skip
         names.append(value.filename or key)
     runtime = request.app.state.runtime
+    # Who may train, and how many images, before anything is decoded.
+    async with request.app.state.db.sessionmaker() as session:
+        await service.authorize_training(
+            session, subject, runtime=runtime, factory_id=factory_id, images=len(raw)
+        )
     images = await asyncio.to_thread(
         lambda: [
             runtime.vision.decode(data, name) for (_, data), name in zip(raw, names, strict=True)
@@ -111,7 +125,7 @@ async def inspect(
     station_id: uuid.UUID, request: Request, subject: Annotated[Subject, Depends(current_subject)]
 ) -> dict[str, Any]:
     form = await _form(request)
-    image = await _file(form, "image")
+    image = await _file(form, "image", request.app.state.runtime.vision.max_image_bytes)
     async with session_scope(request.app.state.db.sessionmaker) as session:
         result = await service.inspect(
             session, subject, runtime=request.app.state.runtime, station_id=station_id,
@@ -132,7 +146,7 @@ async def count_clip(
     station_id: uuid.UUID, request: Request, subject: Annotated[Subject, Depends(current_subject)]
 ) -> dict[str, Any]:
     form = await _form(request)
-    video = await _file(form, "video")
+    video = await _file(form, "video", service.MAX_CLIP_BYTES)
     try:
         started_at = dt.datetime.fromisoformat(_text(form, "started_at") or "")
     except ValueError as exc:

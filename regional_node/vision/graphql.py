@@ -315,6 +315,11 @@ class VisionMutation:
         self, info: Info[NodeContext, None], input: TrainVisionModelInput
     ) -> VisionModelType:
         context = info.context
+        # Who may train, and how many images, before anything is decoded.
+        await service.authorize_training(
+            context.session, context.subject, runtime=context.runtime,
+            factory_id=input.factory_id, images=len(input.good) + len(input.defects),
+        )  # fmt: skip
         data = await asyncio.to_thread(training_data, input, context.runtime.vision.decode)
         async with session_scope(context.sessionmaker) as session:
             row = await service.train_model(

@@ -9,6 +9,7 @@ image is ever part of what the node sends to the hub (`hub_link.outbound`).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import functools
 import hashlib
@@ -98,6 +99,17 @@ def data_digest(named_bytes: Sequence[tuple[str, bytes]]) -> str:
     return digest.hexdigest()
 
 
+async def authorize_training(
+    session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, factory_id: uuid.UUID,
+    images: int,
+) -> None:  # fmt: skip
+    """Checked before an upload is decoded: who may train here, and how many images."""
+    factory = await get_factory(session, factory_id)
+    await runtime.authorizer.check(subject, "node.vision.model.train", _resource(factory))
+    if images > MAX_TRAINING_IMAGES:
+        raise InvalidInput(f"at most {MAX_TRAINING_IMAGES} images train one model")
+
+
 async def train_model(
     session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, factory_id: uuid.UUID,
     sku: str, data: TrainingData, holdout: float = 0.2, seed: int = 0,
@@ -115,6 +127,8 @@ async def train_model(
         if label == GOOD or not CLASS.fullmatch(label):
             raise InvalidInput(f"defect class {label!r}: lowercase letters, digits, '_' or '-'")
     examples = [Example(label, image) for label, image in data.defects]
+    # Training takes seconds to minutes: no transaction (and no pooled connection) waits on it.
+    await session.commit()
     trained = await runtime.vision.train(sku, data.good, examples, holdout=holdout, seed=seed)
     number = (
         await session.scalar(
@@ -127,7 +141,7 @@ async def train_model(
     relative = f"{factory.slug}/models/{sku}-v{number}-{trained.version}.pt"
     # The file first: a row never points at weights that are not there (a file whose row was
     # rolled back is only unused bytes).
-    runtime.vision.save_model(trained, relative)
+    await asyncio.to_thread(runtime.vision.save_model, trained, relative)
     classes: dict[str, int] = {}
     for label, _ in data.defects:
         classes[label] = classes.get(label, 0) + 1
@@ -208,6 +222,8 @@ class StationInput:
 def privacy_policy(config: dict[str, Any] | None) -> privacy.PrivacyPolicy:
     """A station's stored privacy settings as a policy; bad settings are refused on input."""
     config = config or {}
+    if not isinstance(config, dict):
+        raise InvalidInput('privacy: an object such as {"mode": "mask", "zones": []}')
     try:
         return privacy.PrivacyPolicy(
             mode=privacy.PrivacyMode(config.get("mode", "mask")),
@@ -222,6 +238,8 @@ def privacy_policy(config: dict[str, Any] | None) -> privacy.PrivacyPolicy:
 
 def counter(config: dict[str, Any]) -> counting.ItemCounter:
     """A station's counting line or zone (frame pixels) as a fresh counter."""
+    if not isinstance(config, dict):
+        raise InvalidInput('counting: an object with a "line" or a "zone"')
     try:
         line = config.get("line")
         zone = config.get("zone")
@@ -437,6 +455,7 @@ async def inspect(
             people = masked.people
         return result, picture, heat, people
 
+    await session.commit()  # nothing written yet: no transaction waits on the model
     result, picture, heat, people = await runtime.vision.run(work)
     height, width = picture.shape[:2]
     record = QualityRecord(
@@ -553,7 +572,10 @@ async def report_camera_count(
     assert work is not None
     if count == 0:
         return CameraCount(0, work, False)
-    key = f"camera:{station.id.hex[:16]}:{int(window_start.timestamp())}"
+    key = (
+        f"camera:{station.id.hex[:16]}:{int(window_start.timestamp())}"
+        f":{int(window_end.timestamp())}"
+    )
     before = work.made
     work = await orders.report_progress(
         session,
@@ -581,6 +603,8 @@ async def count_clip(
     await runtime.authorizer.check(subject, "node.vision.count", _resource(factory))
     if station.counting is None:
         raise InvalidInput(f"station {station.slug} has no counting line or zone")
+    if station.work_order_id is None:
+        raise NoWorkOrder(f"station {station.slug} counts for no work order: configure one")
     if not video or len(video) > MAX_CLIP_BYTES:
         raise InvalidInput(f"a clip holds 1 to {MAX_CLIP_BYTES} bytes")
     if started_at.tzinfo is None:
