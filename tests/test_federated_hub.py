@@ -63,6 +63,7 @@ async def test_runs_are_for_hub_operators_checked_and_need_a_superlink(
             {"roundTimeoutS": 1.0},
             {"secureAggregation": True, "dpNoiseMultiplier": 0.5},
             {"secureAggregation": True, "minNodes": 1},
+            {"secureAggregation": True, "secaggMaxWeight": 0.5},
         ):
             answer = await hub.graphql(START, {"input": bad}, headers=operator, expect_errors=True)
             assert answer["errors"][0]["extensions"]["code"] == "INVALID_INPUT", bad

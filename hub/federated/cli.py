@@ -90,6 +90,9 @@ def run_command(
     secure_aggregation: Annotated[
         bool, typer.Option(help="Flower's SecAgg+: the hub sees only the sum of the updates.")
     ] = False,
+    secagg_max_weight: Annotated[
+        float, typer.Option(min=1, help="SecAgg+: the most training examples a node weighs.")
+    ] = 1000.0,
     round_timeout_s: Annotated[float, typer.Option(min=10)] = 300.0,
     label: str = "",
     data_dir: Annotated[Path | None, typer.Option("--data-dir", help="The hub's data.")] = None,
@@ -101,7 +104,8 @@ def run_command(
         strategy=strategy, rounds=rounds, min_nodes=min_nodes, proximal_mu=proximal_mu,
         local_epochs=local_epochs, learning_rate=learning_rate,
         dp_noise_multiplier=dp_noise_multiplier, dp_clipping_norm=dp_clipping_norm,
-        secure_aggregation=secure_aggregation, round_timeout_s=round_timeout_s, label=label,
+        secure_aggregation=secure_aggregation, secagg_max_weight=secagg_max_weight,
+        round_timeout_s=round_timeout_s, label=label,
     )  # fmt: skip
 
     async def run() -> dict[str, Any]:

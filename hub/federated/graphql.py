@@ -115,6 +115,12 @@ class FederatedRunInput:
         description="Flower's SecAgg+: the server sees only the sum of the nodes' masked "
         "updates. Not with DP; needs minNodes >= 2 (3 or more advised).",
     )
+    secagg_clipping_range: float = strawberry.field(
+        default=100.0, description="SecAgg+: values times examples / max weight stay within it."
+    )
+    secagg_max_weight: float = strawberry.field(
+        default=1000.0, description="SecAgg+: the most training examples a node weighs in with."
+    )
     round_timeout_s: float = 300.0
     label: str = ""
 
@@ -129,6 +135,8 @@ class FederatedRunInput:
             dp_noise_multiplier=self.dp_noise_multiplier,
             dp_clipping_norm=self.dp_clipping_norm,
             secure_aggregation=self.secure_aggregation,
+            secagg_clipping_range=self.secagg_clipping_range,
+            secagg_max_weight=self.secagg_max_weight,
             round_timeout_s=self.round_timeout_s,
             label=self.label,
         )

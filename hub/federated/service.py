@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.audit.service import append_entry
@@ -31,6 +31,8 @@ from yunfab.subject import Subject
 MODEL_NAME = "defect-detector"
 MODEL_KIND = "federated-logistic-head"
 STRATEGIES = ("fedavg", "fedprox")
+REGISTRY_LOCK = 7_216_117
+"""PostgreSQL advisory lock held while a model version is allocated."""
 
 
 class FederatedUnavailable(ServiceUnavailable):
@@ -59,6 +61,10 @@ class RunRequest:
     """0: no differential privacy. Otherwise clipping plus Gaussian noise on the nodes' updates."""
     dp_clipping_norm: float = 1.0
     secure_aggregation: bool = False
+    secagg_clipping_range: float = 100.0
+    """SecAgg+ clips each value times examples / max weight to this range (nodes refuse more)."""
+    secagg_max_weight: float = 1000.0
+    """The most training examples a node may weigh in with under SecAgg+."""
     """Flower's SecAgg+: the server sees only the sum of masked updates. Not with DP; needs
     min_nodes >= 2 (with 2, each node can derive the other's update: 3 or more advised)."""
     round_timeout_s: float = 300.0
@@ -68,6 +74,8 @@ class RunRequest:
         if self.strategy not in STRATEGIES:
             raise InvalidInput(f"strategy: one of {', '.join(STRATEGIES)}")
         checks = [
+            (0 < self.secagg_clipping_range <= 1e9, "secagg_clipping_range: more than 0"),
+            (1 <= self.secagg_max_weight <= 1e9, "secagg_max_weight: 1 or more (examples)"),
             (2 <= self.rounds <= 100, "rounds: 2 to 100 (the first fits the feature scaling)"),
             (1 <= self.min_nodes <= 1000, "min_nodes: 1 to 1000"),
             (1 <= self.local_epochs <= 1000, "local_epochs: 1 to 1000"),
@@ -79,7 +87,8 @@ class RunRequest:
             (len(self.label) <= 100, "label: at most 100 characters"),
         ]
         numbers = (self.learning_rate, self.proximal_mu, self.dp_noise_multiplier,
-                   self.dp_clipping_norm, self.round_timeout_s)  # fmt: skip
+                   self.dp_clipping_norm, self.round_timeout_s, self.secagg_clipping_range,
+                   self.secagg_max_weight)  # fmt: skip
         if not all(math.isfinite(value) for value in numbers):
             raise InvalidInput("numbers must be finite")
         for ok, message in checks:
@@ -119,6 +128,8 @@ class RunRequest:
             "dp-noise-multiplier": float(self.dp_noise_multiplier),
             "dp-clipping-norm": float(self.dp_clipping_norm),
             "secure-aggregation": bool(self.secure_aggregation),
+            "secagg-clipping-range": float(self.secagg_clipping_range),
+            "secagg-max-weight": float(self.secagg_max_weight),
             "round-timeout-s": float(self.round_timeout_s),
             "out-dir": str(out_dir),
             "run-label": str(run_id),
@@ -235,6 +246,10 @@ async def record_finished(
         existing = await session.get(GlobalModel, run.model_id)
         assert existing is not None
         return existing
+    # Versions are handed out one run at a time: two runs finishing together would otherwise
+    # both take the next one. (SQLite lets one writer in at a time anyway.)
+    if (await session.connection()).dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": REGISTRY_LOCK})
     version = (
         await session.scalar(
             select(func.max(GlobalModel.version)).where(GlobalModel.name == MODEL_NAME)
