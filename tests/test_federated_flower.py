@@ -473,6 +473,14 @@ def test_egress_guard_refuses_anything_but_model_arrays_and_allowed_metrics() ->
         RecordDict({"arrays": arrays, "metrics": metrics, "node": ConfigRecord({"path": "/x"})}),
         RecordDict({"arrays": arrays, "images": ArrayRecord({"x": Array(np.zeros(3))})}),
         RecordDict({"metrics": metrics}),
+        # Allowed keys carrying more than a number, or a node "name" carrying data.
+        RecordDict({"arrays": arrays, "metrics": MetricRecord({"train_loss": [0.1] * 500})}),
+        RecordDict(
+            {"arrays": arrays, "metrics": metrics, "node": ConfigRecord({"name": b"\x89PNG"})}
+        ),
+        RecordDict(
+            {"arrays": arrays, "metrics": metrics, "node": ConfigRecord({"name": "x" * 500})}
+        ),
     ]
     for content in refused:
         with pytest.raises(EgressRefused):

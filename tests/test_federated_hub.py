@@ -8,9 +8,13 @@ import os
 import subprocess
 from pathlib import Path
 
+from hub.federated import service
+from hub.federated.models import FederatedRun, RunStatus
 from tests.conftest import HubFactory
 from tests.support import bearer, token_for
+from yunfab.db import session_scope
 from yunfab.processes import yunfab_argv
+from yunfab.subject import SYSTEM
 
 START = """
 mutation($input: FederatedRunInput!) {
@@ -81,3 +85,21 @@ def test_the_console_says_when_the_hub_has_no_superlink(tmp_path: Path) -> None:
     )
     assert done.returncode == 2, done.stderr
     assert "no Flower SuperLink is configured" in done.stderr
+
+
+async def test_a_run_left_unsubmitted_by_a_stopped_hub_is_marked_failed_at_start(
+    hub_factory: HubFactory,
+) -> None:
+    async with hub_factory(flower_superlink="127.0.0.1:9") as hub:
+        async with session_scope(hub.app.state.db.sessionmaker) as session:
+            row = await service.create_run(
+                session, SYSTEM, authorizer=hub.app.state.authorizer,
+                request=service.RunRequest(rounds=2), available=True,
+            )  # fmt: skip
+            run_id = row.id
+    async with hub_factory(flower_superlink="127.0.0.1:9") as hub:
+        async with hub.app.state.db.sessionmaker() as session:
+            run = await session.get(FederatedRun, run_id)
+            assert run is not None
+            assert run.status is RunStatus.FAILED
+            assert "before the run reached the SuperLink" in (run.error or "")

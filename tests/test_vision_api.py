@@ -326,6 +326,22 @@ async def test_kept_images_stay_with_the_factory_and_the_node(
         )
         assert bomb.status_code == 422
         assert "too many" in bomb.json()["detail"]
+        # Who may train is settled before an upload is decoded: a caller without a token gets
+        # 401 for a junk upload, not a decoding error.
+        anonymous = await node.client.post(
+            "/api/v1/vision/models",
+            data={"factory_id": factory["id"], "sku": "bracket"},
+            files=[("good", ("junk.png", b"junk", "image/png"))],
+        )
+        assert anonymous.status_code == 401
+        for setting in ({"privacy": ["mask"]}, {"counting": "line"}):
+            odd = await node.graphql(
+                STATION,
+                {"input": {"factoryId": factory["id"], "slug": "odd", "name": "Odd", **setting}},
+                headers=staff,
+                expect_errors=True,
+            )
+            assert odd["errors"][0]["extensions"]["code"] == "INVALID_INPUT", setting
         too_few = await node.graphql(
             TRAIN,
             {"input": {"factoryId": factory["id"], "sku": "bracket", "good": [b64(brackets[0])]}},

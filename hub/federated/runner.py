@@ -13,7 +13,6 @@ import json
 import time
 import uuid
 from contextlib import suppress
-from pathlib import Path
 from typing import Any
 
 import structlog
@@ -210,6 +209,3 @@ class FlowerRunner:
             with suppress(asyncio.CancelledError, Exception):
                 await task
 
-
-def runs_dir(settings: HubSettings) -> Path:
-    return settings.data_dir.resolve() / "federated"

@@ -73,10 +73,6 @@ class NoWorkOrder(Conflict):
     code = "no_work_order"
 
 
-def _resource(factory: Factory) -> dict[str, Any]:
-    return factory_resource(factory)
-
-
 # The registry
 
 
@@ -105,7 +101,7 @@ async def authorize_training(
 ) -> None:  # fmt: skip
     """Checked before an upload is decoded: who may train here, and how many images."""
     factory = await get_factory(session, factory_id)
-    await runtime.authorizer.check(subject, "node.vision.model.train", _resource(factory))
+    await runtime.authorizer.check(subject, "node.vision.model.train", factory_resource(factory))
     if images > MAX_TRAINING_IMAGES:
         raise InvalidInput(f"at most {MAX_TRAINING_IMAGES} images train one model")
 
@@ -118,7 +114,7 @@ async def train_model(
     from regional_node.vision.training import Example
 
     factory = await get_factory(session, factory_id)
-    await runtime.authorizer.check(subject, "node.vision.model.train", _resource(factory))
+    await runtime.authorizer.check(subject, "node.vision.model.train", factory_resource(factory))
     if not SKU.fullmatch(sku):
         raise InvalidInput("sku: 1-64 letters, digits, '.', '_' or '-', starting alphanumeric")
     if len(data.good) + len(data.defects) > MAX_TRAINING_IMAGES:
@@ -187,7 +183,7 @@ async def get_model(
     if model is None:
         raise VisionModelNotFound(f"no vision model {model_id} on this node")
     factory = await get_factory(session, model.factory_id)
-    await runtime.authorizer.check(subject, "node.vision.model.read", _resource(factory))
+    await runtime.authorizer.check(subject, "node.vision.model.read", factory_resource(factory))
     return model
 
 
@@ -196,7 +192,7 @@ async def list_models(
     sku: str | None = None,
 ) -> Sequence[InspectionModel]:  # fmt: skip
     factory = await get_factory(session, factory_id)
-    await runtime.authorizer.check(subject, "node.vision.model.read", _resource(factory))
+    await runtime.authorizer.check(subject, "node.vision.model.read", factory_resource(factory))
     query = select(InspectionModel).where(InspectionModel.factory_id == factory.id)
     if sku is not None:
         query = query.where(InspectionModel.sku == sku)
@@ -276,7 +272,7 @@ async def create_station(
     input: StationInput,
 ) -> Station:  # fmt: skip
     factory = await get_factory(session, factory_id)
-    await runtime.authorizer.check(subject, "node.vision.station.manage", _resource(factory))
+    await runtime.authorizer.check(subject, "node.vision.station.manage", factory_resource(factory))
     if not SLUG.fullmatch(input.slug):
         raise InvalidInput("slug: lowercase letters, digits and hyphens, at most 63 characters")
     if not 1 <= len(input.name.strip()) <= 200:
@@ -312,7 +308,7 @@ async def configure_station(
 ) -> Station:  # fmt: skip
     """Point the station's camera counts at a work order (or none), with a line or zone."""
     station, factory = await _station(session, station_id)
-    await runtime.authorizer.check(subject, "node.vision.station.manage", _resource(factory))
+    await runtime.authorizer.check(subject, "node.vision.station.manage", factory_resource(factory))
     if counting_config is not None:
         counter(counting_config)
         station.counting = counting_config
@@ -339,7 +335,7 @@ async def get_station(
     session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, station_id: uuid.UUID
 ) -> Station:
     station, factory = await _station(session, station_id)
-    await runtime.authorizer.check(subject, "node.vision.station.read", _resource(factory))
+    await runtime.authorizer.check(subject, "node.vision.station.read", factory_resource(factory))
     return station
 
 
@@ -347,7 +343,7 @@ async def list_stations(
     session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, factory_id: uuid.UUID
 ) -> Sequence[Station]:
     factory = await get_factory(session, factory_id)
-    await runtime.authorizer.check(subject, "node.vision.station.read", _resource(factory))
+    await runtime.authorizer.check(subject, "node.vision.station.read", factory_resource(factory))
     query = select(Station).where(Station.factory_id == factory.id).order_by(Station.slug)
     return (await session.scalars(query)).all()
 
@@ -359,7 +355,7 @@ async def activate_model(
     """Switch the station to `model_id` in one step (another version, or another SKU's model
     when the line changes parts); the model it ran before is kept for a rollback."""
     station, factory = await _station(session, station_id, lock=True)
-    await runtime.authorizer.check(subject, "node.vision.station.manage", _resource(factory))
+    await runtime.authorizer.check(subject, "node.vision.station.manage", factory_resource(factory))
     model = await session.get(InspectionModel, model_id)
     if model is None or model.factory_id != factory.id:
         raise VisionModelNotFound(f"no vision model {model_id} of {factory.slug}")
@@ -381,7 +377,7 @@ async def rollback_station(
 ) -> Station:
     """Back to the model the station ran before its last switch (again: forward once more)."""
     station, factory = await _station(session, station_id, lock=True)
-    await runtime.authorizer.check(subject, "node.vision.station.manage", _resource(factory))
+    await runtime.authorizer.check(subject, "node.vision.station.manage", factory_resource(factory))
     if station.previous_model_id is None:
         raise NothingToRollBack(f"station {station.slug} has run no other model")
     station.model_id, station.previous_model_id = station.previous_model_id, station.model_id
@@ -426,7 +422,7 @@ async def inspect(
     """Inspect one part's image with the station's active model and record the result."""
     started = dt.datetime.now(dt.UTC)
     station, factory = await _station(session, station_id)
-    await runtime.authorizer.check(subject, "node.vision.inspect", _resource(factory))
+    await runtime.authorizer.check(subject, "node.vision.inspect", factory_resource(factory))
     if station.model_id is None:
         raise NoActiveModel(f"station {station.slug} has no active model: activate one first")
     for name, value in (("batch", batch), ("part", part)):
@@ -502,7 +498,7 @@ async def quality_image(
     if record is None:
         raise QualityRecordNotFound(f"no quality record {record_id} on this node")
     factory = await get_factory(session, record.factory_id)
-    await runtime.authorizer.check(subject, "node.vision.image.read", _resource(factory))
+    await runtime.authorizer.check(subject, "node.vision.image.read", factory_resource(factory))
     if record.image_file is None:
         raise NotFound("no image was kept for this part (counts-only or not kept)")
     return runtime.vision.read_file(record.image_file)
@@ -514,7 +510,7 @@ async def quality_records(
     verdict: str | None = None, page: PageRequest,
 ) -> Page[QualityRecord]:  # fmt: skip
     factory = await get_factory(session, factory_id)
-    await runtime.authorizer.check(subject, "node.vision.quality.read", _resource(factory))
+    await runtime.authorizer.check(subject, "node.vision.quality.read", factory_resource(factory))
     conditions = [QualityRecord.factory_id == factory.id]
     for column, value in (
         (QualityRecord.station_id, station_id),
@@ -559,7 +555,7 @@ async def report_camera_count(
     The window is the report's key: a counter that sends the same window again (a retry after
     a lost answer) moves the work order once."""
     station, factory = await _station(session, station_id)
-    await runtime.authorizer.check(subject, "node.vision.count", _resource(factory))
+    await runtime.authorizer.check(subject, "node.vision.count", factory_resource(factory))
     if count < 0:
         raise InvalidInput("count: not negative")
     if window_start.tzinfo is None or window_end.tzinfo is None:
@@ -600,7 +596,7 @@ async def count_clip(
     """Count the items in a recorded clip of the station's camera and report them. The clip is
     read from a temporary file and deleted: no frame is kept."""
     station, factory = await _station(session, station_id)
-    await runtime.authorizer.check(subject, "node.vision.count", _resource(factory))
+    await runtime.authorizer.check(subject, "node.vision.count", factory_resource(factory))
     if station.counting is None:
         raise InvalidInput(f"station {station.slug} has no counting line or zone")
     if station.work_order_id is None:
@@ -641,7 +637,7 @@ async def quality_causes(
     go with defective parts, and positions where defects gather across a batch."""
     station, factory = await _station(session, station_id)
     for action in ("node.vision.quality.read", "node.telemetry.read"):
-        await runtime.authorizer.check(subject, action, _resource(factory))
+        await runtime.authorizer.check(subject, action, factory_resource(factory))
     if since.tzinfo is None or until.tzinfo is None:
         raise InvalidInput("since and until need a time zone")
     if until <= since:
