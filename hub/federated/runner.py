@@ -208,4 +208,3 @@ class FlowerRunner:
         for task in tasks:
             with suppress(asyncio.CancelledError, Exception):
                 await task
-
