@@ -10,6 +10,8 @@ import structlog
 from fastapi import FastAPI
 
 from hub.audit.service import AuditLog
+from hub.data_exchange import api as data_exchange_api
+from hub.data_exchange.live import NodeRows
 from hub.federated.runner import FlowerRunner
 from hub.federation import api as federation_api
 from hub.federation import service as federation
@@ -84,6 +86,7 @@ def create_app(settings: HubSettings) -> FastAPI:
         state.oauth = HubAuthorizationServer(
             settings=settings, keyring=state.keyring, store=state.oauth_store
         )
+        state.data_live = NodeRows(settings=settings, keyring=state.keyring, sessionmaker=sessions)
         state.federated_runner = FlowerRunner(settings, sessions)
         try:
             await state.federated_runner.resume()
@@ -119,7 +122,7 @@ def create_app(settings: HubSettings) -> FastAPI:
         lifespan=lifespan,
         schema=build_schema(settings),
         context_getter=get_context,
-        routers=[federation_api.router, identity_api.router],
+        routers=[federation_api.router, identity_api.router, data_exchange_api.router],
     )
     app.state.settings = settings
     return app

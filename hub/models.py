@@ -1,6 +1,8 @@
 """Every hub model, imported so that `Base.metadata` is complete for alembic and tests."""
 
 from hub.audit.models import AuditEntry, AuditHead
+from hub.data_exchange.board.models import BoardPosting
+from hub.data_exchange.models import Contract, DataProduct, DataRow, Offer
 from hub.db import Base
 from hub.federated.models import FederatedRun, GlobalModel
 from hub.federation.models import RegionalNode
@@ -13,8 +15,13 @@ __all__ = [
     "AuditHead",
     "AuthorizationCode",
     "Base",
+    "Contract",
+    "DataProduct",
+    "DataRow",
+    "BoardPosting",
     "FederatedRun",
     "GlobalModel",
+    "Offer",
     "Organization",
     "RegionalNode",
     "RevokedToken",

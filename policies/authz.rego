@@ -39,6 +39,16 @@ permit(subject, action, resource, context) if {
 }
 
 permit(subject, action, resource, context) if {
+	action in exchange_actions
+	exchange(subject, action, resource, context)
+}
+
+permit(subject, action, resource, context) if {
+	action in board_actions
+	board(subject, action, resource, context)
+}
+
+permit(subject, action, resource, context) if {
 	action in identity_actions
 	identity(subject, action, resource, context)
 }

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Annotated, Any
 
 from fastapi import Depends
 from starlette.requests import HTTPConnection
 
+from hub.data_exchange.live import NodeRows
 from hub.federated.runner import FlowerRunner
 from hub.federation.events import NodeEvents
 from hub.identity.auth import current_subject
@@ -18,6 +19,8 @@ class HubContext(ServiceContext):
     settings: HubSettings
     node_events: NodeEvents
     runner: FlowerRunner
+    audit: Callable[..., Awaitable[Any]]
+    live_rows: NodeRows
 
 
 async def get_context(
@@ -27,5 +30,6 @@ async def get_context(
     async with request_context(
         HubContext, connection, subject, node_events=node_events,
         runner=connection.app.state.federated_runner,
+        audit=connection.app.state.audit.append, live_rows=connection.app.state.data_live,
     ) as context:  # fmt: skip
         yield context

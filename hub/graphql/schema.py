@@ -6,6 +6,9 @@ import strawberry
 from strawberry.tools import merge_types
 
 from hub.audit.graphql.queries import AuditQuery
+from hub.data_exchange.board.graphql import BoardMutation, BoardQuery
+from hub.data_exchange.graphql.mutations import DataExchangeMutation
+from hub.data_exchange.graphql.queries import DataExchangeQuery
 from hub.federated.graphql import FederatedMutation, FederatedQuery
 from hub.federation.graphql.queries import FederationQuery, FederationSubscription
 from hub.identity.graphql import IdentityQuery
@@ -17,9 +20,18 @@ from yunfab.graphql.http import schema_extensions
 SCHEMA_FILE = Path(__file__).with_name("schema.graphql")
 
 Query = merge_types(
-    "Query", (FederationQuery, OrganizationQuery, AuditQuery, IdentityQuery, FederatedQuery)
+    "Query",
+    (
+        FederationQuery,
+        OrganizationQuery,
+        AuditQuery,
+        IdentityQuery,
+        FederatedQuery,
+        DataExchangeQuery,
+        BoardQuery,
+    ),
 )
-Mutation = merge_types("Mutation", (FederatedMutation,))
+Mutation = merge_types("Mutation", (FederatedMutation, DataExchangeMutation, BoardMutation))
 Subscription = merge_types("Subscription", (FederationSubscription,))
 
 

@@ -61,6 +61,12 @@ SCOPES = {
     "federated:run": "start federated learning runs over the nodes (hub operators)",
     "federated:read": "follow federated runs and read the hub's model registry (hub operators)",
     "audit:read": "read the audit log (auditors)",
+    "exchange:read": "browse the data catalog and supply-and-demand board; query data under "
+    "one's agreements",
+    "exchange:write": "request, agree to and terminate data contracts; post on the "
+    "supply-and-demand board",
+    "exchange:publish": "publish data products and offers, and decide contract requests as "
+    "their provider",
     "tokens:introspect": "introspect tokens issued to others",
     "hub:admin": "administer the hub (with the admin role): keys, clients, users",
     "openid": "sign in with OpenID Connect",

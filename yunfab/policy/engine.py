@@ -50,6 +50,10 @@ class PolicyInput:
 class PolicyEngine(Protocol):
     async def allows(self, request: PolicyInput) -> bool: ...
 
+    async def decide(self, rule: str, document: Mapping[str, Any]) -> Any:
+        """The value of a rule of the policy package (not a yes/no), e.g. the terms a request
+        breaks. Raises when the engine cannot answer: callers treat that as a refusal."""
+
     async def allows_each(
         self, request: PolicyInput, resources: Sequence[Mapping[str, Any]]
     ) -> list[bool]: ...
@@ -99,6 +103,12 @@ class EmbeddedEngine:
     async def allows(self, request: PolicyInput) -> bool:
         return self.allows_sync(request)
 
+    async def decide(self, rule: str, document: Mapping[str, Any]) -> Any:
+        # Through JSON: a Rego set of objects has no Python set to become.
+        engine = self._engine()
+        engine.set_input_json(json.dumps(dict(document), default=str))
+        return json.loads(engine.eval_rule_as_json(f"{self.entrypoint}.{rule}"))
+
     async def allows_each(
         self, request: PolicyInput, resources: Sequence[Mapping[str, Any]]
     ) -> list[bool]:
@@ -134,6 +144,9 @@ class OpaEngine:
             input_data=json.loads(json.dumps(document)), package_path=self._package, rule_name=rule
         )
         return answer.get("result")
+
+    async def decide(self, rule: str, document: Mapping[str, Any]) -> Any:
+        return await asyncio.to_thread(self._query, document, rule)
 
     async def allows(self, request: PolicyInput) -> bool:
         try:

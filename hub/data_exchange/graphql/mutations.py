@@ -1,0 +1,136 @@
+"""Offers and contract negotiation: each mutation in its own transaction."""
+
+from __future__ import annotations
+
+import uuid
+
+import strawberry
+from pydantic import ValidationError
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from hub.data_exchange import service
+from hub.data_exchange.graphql.types import ContractType, OfferType
+from hub.graphql.context import HubContext
+from yunfab.db import session_scope
+from yunfab.errors import InvalidInput
+from yunfab.usage_policy import Purpose, UsagePolicy
+
+
+def _policy(document: JSON) -> UsagePolicy:
+    try:
+        return UsagePolicy.model_validate(document)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in error['loc']) or 'policy'}: {error['msg']}"
+            for error in exc.errors()[:5]
+        )
+        raise InvalidInput(f"usage policy: {problems}") from exc
+
+
+@strawberry.input(name="ContractRequestInput")
+class ContractRequestInput:
+    offer_id: uuid.UUID
+    purpose: Purpose
+    fields: list[str] | None = strawberry.field(
+        default=None, description="Fewer fields than offered (default: all offered)."
+    )
+    regions: list[str] | None = strawberry.field(
+        default=None, description="Fewer regions than offered (default: all offered)."
+    )
+    accept_terms: bool = strawberry.field(
+        default=True,
+        description="Agree in advance to the offer's terms narrowed to this request: an offer "
+        "approved automatically is then finalized at once.",
+    )
+
+
+@strawberry.type
+class DataExchangeMutation:
+    @strawberry.mutation(
+        description="Offer your product under a usage policy (the closed vocabulary in "
+        "docs/data_exchange.md; unknown terms are refused)."
+    )
+    async def publish_data_offer(
+        self, info: Info[HubContext, None], product_id: uuid.UUID, policy: JSON
+    ) -> OfferType:
+        context = info.context
+        terms = _policy(policy)
+        async with session_scope(context.sessionmaker) as session:
+            row = await service.publish_offer(
+                session, context.subject, authorizer=context.authorizer,
+                product_id=product_id, policy=terms,
+            )  # fmt: skip
+        return OfferType.from_model(row)
+
+    @strawberry.mutation(description="No new contracts on this offer; agreements run on.")
+    async def withdraw_data_offer(self, info: Info[HubContext, None], id: uuid.UUID) -> OfferType:
+        context = info.context
+        async with session_scope(context.sessionmaker) as session:
+            row = await service.withdraw_offer(
+                session, context.subject, authorizer=context.authorizer, offer_id=id
+            )
+        return OfferType.from_model(row)
+
+    @strawberry.mutation(description="Ask for an agreement on an offer.")
+    async def request_data_contract(
+        self, info: Info[HubContext, None], input: ContractRequestInput
+    ) -> ContractType:
+        context = info.context
+        if len(input.fields or []) > 64 or len(input.regions or []) > 64:
+            raise InvalidInput("at most 64 fields and 64 regions")
+        async with session_scope(context.sessionmaker) as session:
+            row = await service.request_contract(
+                session, context.subject, authorizer=context.authorizer,
+                policy_engine=context.authorizer.engine, offer_id=input.offer_id,
+                request=service.ContractRequest(
+                    purpose=input.purpose, fields=input.fields, regions=input.regions,
+                    accept_terms=input.accept_terms,
+                ),
+            )  # fmt: skip
+        return ContractType.from_model(row)
+
+    @strawberry.mutation(description="Provider: answer a request with the offer's terms.")
+    async def offer_data_contract(
+        self, info: Info[HubContext, None], id: uuid.UUID
+    ) -> ContractType:
+        context = info.context
+        async with session_scope(context.sessionmaker) as session:
+            row = await service.offer_contract(
+                session, context.subject, authorizer=context.authorizer, contract_id=id
+            )
+        return ContractType.from_model(row)
+
+    @strawberry.mutation(description="Consumer: accept the offered terms.")
+    async def agree_data_contract(
+        self, info: Info[HubContext, None], id: uuid.UUID
+    ) -> ContractType:
+        context = info.context
+        async with session_scope(context.sessionmaker) as session:
+            row = await service.agree_contract(
+                session, context.subject, authorizer=context.authorizer, contract_id=id
+            )
+        return ContractType.from_model(row)
+
+    @strawberry.mutation(description="Provider: finalize an agreed contract; access begins.")
+    async def finalize_data_contract(
+        self, info: Info[HubContext, None], id: uuid.UUID
+    ) -> ContractType:
+        context = info.context
+        async with session_scope(context.sessionmaker) as session:
+            row = await service.finalize_contract(
+                session, context.subject, authorizer=context.authorizer, contract_id=id
+            )
+        return ContractType.from_model(row)
+
+    @strawberry.mutation(description="Either party: end the contract; access stops at once.")
+    async def terminate_data_contract(
+        self, info: Info[HubContext, None], id: uuid.UUID, reason: str
+    ) -> ContractType:
+        context = info.context
+        async with session_scope(context.sessionmaker) as session:
+            row = await service.terminate_contract(
+                session, context.subject, authorizer=context.authorizer,
+                contract_id=id, reason=reason,
+            )  # fmt: skip
+        return ContractType.from_model(row)

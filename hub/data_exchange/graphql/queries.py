@@ -1,0 +1,116 @@
+"""Catalog, contracts and governed data in the hub's GraphQL API."""
+
+from __future__ import annotations
+
+import uuid
+
+import strawberry
+from strawberry.types import Info
+
+from hub.data_exchange import service
+from hub.data_exchange.graphql.types import (
+    ContractType,
+    DataProductType,
+    DataQueryInput,
+    DataQueryResultType,
+)
+from hub.graphql.context import HubContext
+from yunfab.graphql.pagination import Connection, PageRequest
+
+
+@strawberry.type
+class DataExchangeQuery:
+    @strawberry.field(description="The catalog of data products, newest first.")
+    async def data_products(
+        self,
+        info: Info[HubContext, None],
+        search: str | None = None,
+        region: str | None = None,
+        industry: str | None = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> Connection[DataProductType]:
+        context = info.context
+        page = await service.search_catalog(
+            context.session, context.subject, authorizer=context.authorizer,
+            page=PageRequest.from_args(
+                first, after, max_size=context.settings.graphql_max_page_size, arity=2
+            ),
+            search=(search or "")[:100] or None, region=region, industry=industry,
+        )  # fmt: skip
+        return Connection[DataProductType].from_page(
+            page,
+            key=lambda row: (row.created_at.isoformat(), str(row.id)),
+            node=DataProductType.from_model,
+            after=after,
+        )
+
+    @strawberry.field
+    async def data_product(self, info: Info[HubContext, None], id: uuid.UUID) -> DataProductType:
+        context = info.context
+        row = await service.get_product(
+            context.session, context.subject, authorizer=context.authorizer, product_id=id
+        )
+        return DataProductType.from_model(row)
+
+    @strawberry.field(
+        description="Your organization's contracts, as consumer (default) or as provider."
+    )
+    async def data_contracts(
+        self,
+        info: Info[HubContext, None],
+        as_provider: bool = False,
+        first: int = 20,
+        after: str | None = None,
+    ) -> Connection[ContractType]:
+        context = info.context
+        page = await service.list_contracts(
+            context.session, context.subject, authorizer=context.authorizer,
+            page=PageRequest.from_args(
+                first, after, max_size=context.settings.graphql_max_page_size, arity=2
+            ),
+            as_provider=as_provider,
+        )  # fmt: skip
+        return Connection[ContractType].from_page(
+            page,
+            key=lambda row: (row.created_at.isoformat(), str(row.id)),
+            node=ContractType.from_model,
+            after=after,
+        )
+
+    @strawberry.field
+    async def data_contract(self, info: Info[HubContext, None], id: uuid.UUID) -> ContractType:
+        context = info.context
+        row = await service.get_contract(
+            context.session, context.subject, authorizer=context.authorizer, contract_id=id
+        )
+        return ContractType.from_model(row)
+
+    @strawberry.field(
+        description="Query a product under your agreement: only its fields and regions, only "
+        "aggregates over enough contributors where it says so. Refusals (FORBIDDEN) name the "
+        "term in extensions.term. Every access is audited."
+    )
+    async def governed_data(
+        self, info: Info[HubContext, None], contract_id: uuid.UUID, query: DataQueryInput
+    ) -> DataQueryResultType:
+        context = info.context
+        request = query.query()
+        answer = await service.query_governed(
+            context.session, context.subject, authorizer=context.authorizer,
+            policy_engine=context.authorizer.engine, audit=context.audit,
+            contract_id=contract_id, query=request, live=context.live_rows,
+        )  # fmt: skip
+        return DataQueryResultType.from_answer(answer, request.offset)
+
+    @strawberry.field(description="Query your own organization's product (no agreement).")
+    async def own_data(
+        self, info: Info[HubContext, None], product_id: uuid.UUID, query: DataQueryInput
+    ) -> DataQueryResultType:
+        context = info.context
+        request = query.query()
+        answer = await service.query_own(
+            context.session, context.subject, authorizer=context.authorizer,
+            product_id=product_id, query=request, live=context.live_rows,
+        )  # fmt: skip
+        return DataQueryResultType.from_answer(answer, request.offset)

@@ -1,0 +1,261 @@
+"""Running a query over a product's rows: filters, projection, grouping and aggregates, and the
+k-threshold an aggregation-only agreement sets.
+
+Pure functions over rows already limited to what the agreement's regions allow; the service
+decides which terms apply and what to audit.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from yunfab.errors import Forbidden, InvalidInput
+from yunfab.usage_policy import FieldRole, FieldSpec, FieldType
+
+MAX_FILTERS = 20
+MAX_IN_VALUES = 200
+MAX_GROUP_BY = 6
+MAX_AGGREGATES = 12
+MAX_PAGE = 1000
+
+
+class TermViolated(Forbidden):
+    """A query or request outside an agreement or offer: `term` names the term it breaks."""
+
+    code = "forbidden"
+
+
+class FilterOp(enum.StrEnum):
+    EQ = "eq"
+    IN = "in"
+    GTE = "gte"
+    LTE = "lte"
+    CONTAINS = "contains"
+    """For string lists: the list holds the value."""
+
+
+class AggregateFn(enum.StrEnum):
+    COUNT = "count"
+    SUM = "sum"
+    AVG = "avg"
+    MIN = "min"
+    MAX = "max"
+
+
+@dataclass(frozen=True)
+class Filter:
+    field: str
+    op: FilterOp
+    value: Any
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    fn: AggregateFn
+    field: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.fn.value if self.field is None else f"{self.fn.value}_{self.field}"
+
+
+@dataclass(frozen=True)
+class DataQuery:
+    fields: list[str] | None = None
+    """Columns of a row query; all the caller may see when not given."""
+    filters: list[Filter] = field(default_factory=list)
+    group_by: list[str] = field(default_factory=list)
+    aggregates: list[Aggregate] = field(default_factory=list)
+    limit: int = 100
+    offset: int = 0
+    fresh: bool = False
+
+    @property
+    def aggregate(self) -> bool:
+        return bool(self.aggregates)
+
+    def referenced(self, visible: Sequence[str]) -> list[str]:
+        """Every field the query touches: what the agreement's field term is checked on."""
+        names = list(self.fields if self.fields is not None and not self.aggregate else [])
+        if self.fields is None and not self.aggregate:
+            names = list(visible)
+        names += [f.field for f in self.filters] + self.group_by
+        names += [a.field for a in self.aggregates if a.field is not None]
+        return sorted(set(names))
+
+    def regions(self, schema: Sequence[FieldSpec]) -> list[str]:
+        """The regions the query asks for by name (filters on the region field)."""
+        region = next((f.name for f in schema if f.role is FieldRole.REGION), None)
+        asked: list[str] = []
+        for f in self.filters:
+            if f.field == region and f.op is FilterOp.EQ:
+                asked.append(str(f.value))
+            elif f.field == region and f.op is FilterOp.IN:
+                asked += [str(v) for v in f.value]
+        return sorted(set(asked))
+
+
+@dataclass(frozen=True)
+class Result:
+    columns: list[str]
+    rows: list[dict[str, Any]]
+    total: int
+    """Rows (or groups) before paging."""
+    min_contributors: int | None = None
+    """Aggregates: the fewest contributors behind any group returned."""
+
+
+def validate(query: DataQuery, schema: Sequence[FieldSpec]) -> None:
+    """A query that names no field of the product, or mixes shapes, is bad input (422), not a
+    term violation."""
+    by_name = {f.name: f for f in schema}
+    if not 1 <= query.limit <= MAX_PAGE:
+        raise InvalidInput(f"first must be between 1 and {MAX_PAGE}")
+    if query.offset < 0:
+        raise InvalidInput("after: not a cursor of this query")
+    if len(query.filters) > MAX_FILTERS:
+        raise InvalidInput(f"at most {MAX_FILTERS} filters")
+    if len(query.group_by) > MAX_GROUP_BY or len(query.aggregates) > MAX_AGGREGATES:
+        raise InvalidInput(f"at most {MAX_GROUP_BY} groupBy fields and {MAX_AGGREGATES} aggregates")
+    named = list(query.fields or []) + [f.field for f in query.filters] + query.group_by
+    named += [a.field for a in query.aggregates if a.field is not None]
+    unknown = sorted({n for n in named if n not in by_name})
+    if unknown:
+        raise InvalidInput(f"not fields of this product: {', '.join(unknown)}")
+    if query.group_by and not query.aggregates:
+        raise InvalidInput("groupBy needs at least one aggregate")
+    if query.fields is not None and query.aggregates:
+        raise InvalidInput("ask for fields or for aggregates, not both")
+    for name in query.group_by:
+        if by_name[name].role is FieldRole.MEASURE:
+            raise InvalidInput(f"{name} is a measure: aggregate it, do not group by it")
+    for aggregate in query.aggregates:
+        if aggregate.fn is AggregateFn.COUNT:
+            if aggregate.field is not None:
+                raise InvalidInput("count takes no field")
+            continue
+        spec = by_name.get(aggregate.field or "")
+        if spec is None:
+            raise InvalidInput(f"{aggregate.fn.value} needs a field")
+        numeric = spec.type in (FieldType.INTEGER, FieldType.NUMBER)
+        if aggregate.fn in (AggregateFn.SUM, AggregateFn.AVG) and not numeric:
+            raise InvalidInput(f"{aggregate.fn.value} needs a numeric field, not {spec.name}")
+        if not numeric and spec.type is not FieldType.DATE:
+            raise InvalidInput(f"{aggregate.fn.value} needs a number or a date, not {spec.name}")
+    for f in query.filters:
+        spec = by_name[f.field]
+        if f.op is FilterOp.IN and not (
+            isinstance(f.value, list) and 0 < len(f.value) <= MAX_IN_VALUES
+        ):
+            raise InvalidInput(f"{f.field}: in takes a list of 1 to {MAX_IN_VALUES} values")
+        if f.op is FilterOp.CONTAINS and spec.type is not FieldType.STRING_LIST:
+            raise InvalidInput(f"{f.field}: contains is for lists")
+        if f.op in (FilterOp.GTE, FilterOp.LTE) and spec.type not in (
+            FieldType.INTEGER, FieldType.NUMBER, FieldType.DATE, FieldType.STRING,
+        ):  # fmt: skip
+            raise InvalidInput(f"{f.field}: gte/lte need an ordered field")
+
+
+def _comparable(value: Any, other: Any) -> bool:
+    numbers = (int, float)
+    if isinstance(value, bool) or isinstance(other, bool):
+        return False
+    return (isinstance(value, numbers) and isinstance(other, numbers)) or (
+        isinstance(value, str) and isinstance(other, str)
+    )
+
+
+def _matches(row: dict[str, Any], filters: Sequence[Filter]) -> bool:
+    for f in filters:
+        value = row.get(f.field)
+        if f.op is FilterOp.EQ:
+            if value != f.value:
+                return False
+        elif f.op is FilterOp.IN:
+            if value not in f.value:
+                return False
+        elif f.op is FilterOp.CONTAINS:
+            if not isinstance(value, list) or f.value not in value:
+                return False
+        elif value is None or not _comparable(value, f.value):
+            return False
+        elif f.op is FilterOp.GTE and value < f.value:
+            return False
+        elif f.op is FilterOp.LTE and value > f.value:
+            return False
+    return True
+
+
+def _group_key(row: dict[str, Any], group_by: Sequence[str]) -> str:
+    return json.dumps([row.get(name) for name in group_by], sort_keys=True, default=str)
+
+
+def _aggregate(fn: AggregateFn, values: list[Any]) -> Any:
+    present = [v for v in values if v is not None]
+    if fn is AggregateFn.COUNT:
+        return len(values)
+    if not present:
+        return None
+    if fn is AggregateFn.SUM:
+        total = math.fsum(present)
+        return int(total) if all(isinstance(v, int) for v in present) else total
+    if fn is AggregateFn.AVG:
+        return math.fsum(present) / len(present)
+    return min(present) if fn is AggregateFn.MIN else max(present)
+
+
+def run(
+    rows: Iterable[dict[str, Any]],
+    query: DataQuery,
+    *,
+    visible: Sequence[str],
+    contributor: str | None,
+    min_contributors: int | None,
+) -> Result:
+    """Rows in key order in; the page of the answer out. Raises `TermViolated` (term
+    `aggregation`) when a group is backed by fewer than `min_contributors` contributors."""
+    matching = [row for row in rows if _matches(row, query.filters)]
+    if not query.aggregate:
+        columns = list(query.fields) if query.fields is not None else list(visible)
+        page = matching[query.offset : query.offset + query.limit]
+        return Result(
+            columns=columns,
+            rows=[{name: row.get(name) for name in columns} for row in page],
+            total=len(matching),
+        )
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for row in matching:
+        groups.setdefault(_group_key(row, query.group_by), []).append(row)
+    answers: list[tuple[str, dict[str, Any], int]] = []
+    for key, members in groups.items():
+        backers = {m.get(contributor) for m in members} if contributor else set()
+        contributors = len(backers - {None})
+        answer = {name: members[0].get(name) for name in query.group_by}
+        for aggregate in query.aggregates:
+            values = [m.get(aggregate.field) for m in members] if aggregate.field else members
+            answer[aggregate.name] = _aggregate(aggregate.fn, values)
+        answers.append((key, answer, contributors))
+    if min_contributors is not None:
+        thin = [(answer, n) for _, answer, n in answers if n < min_contributors]
+        if thin:
+            group, found = thin[0]
+            where = ", ".join(f"{k}={v!r}" for k, v in group.items() if k in query.group_by)
+            raise TermViolated(
+                f"aggregation: {where or 'the whole answer'} has {found} contributor(s); "
+                f"the agreement needs at least {min_contributors} behind every figure: group by "
+                "fewer fields or filter less",
+                term="aggregation",
+            )
+    answers.sort(key=lambda item: item[0])
+    shown = answers[query.offset : query.offset + query.limit]
+    return Result(
+        columns=list(query.group_by) + [a.name for a in query.aggregates],
+        rows=[answer for _, answer, _ in shown],
+        total=len(answers),
+        min_contributors=min((n for _, _, n in shown), default=None),
+    )

@@ -1,0 +1,869 @@
+"""The data exchange: catalog, offers, contract negotiation, sync of rows from publishers, and
+governed queries.
+
+Who may do what is the policy's (policies/hub_exchange.rego); which terms a request or a query
+breaks is the policy's too (`contract_decision`, `query_violations`), so the refusal can name
+the term. Every governed query, answered or refused, is written to the hub's audit chain.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import structlog
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.data_exchange import query as engine
+from hub.data_exchange.models import (
+    Contract,
+    ContractState,
+    DataProduct,
+    DataRow,
+    Offer,
+    OfferStatus,
+)
+from yunfab.authorization import Authorizer
+from yunfab.db import utcnow
+from yunfab.errors import Conflict, InvalidInput, NotFound, ServiceUnavailable
+from yunfab.graphql.pagination import Page, PageRequest, newest_first
+from yunfab.policy import PolicyEngine
+from yunfab.subject import Subject
+from yunfab.usage_policy import (
+    FieldRole,
+    FieldSpec,
+    ProductDefinition,
+    Purpose,
+    UsagePolicy,
+    canonical_hash,
+    field_of_role,
+    validate_row,
+)
+
+log = structlog.get_logger(__name__)
+
+MAX_BATCH_ROWS = 5000
+AuditSink = Callable[..., Awaitable[Any]]
+
+
+class DataProductNotFound(NotFound):
+    code = "data_product_not_found"
+
+
+class OfferNotFound(NotFound):
+    code = "offer_not_found"
+
+
+class ContractNotFound(NotFound):
+    code = "contract_not_found"
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_transition"
+
+
+class SyncGap(Conflict):
+    code = "sync_gap"
+
+
+class PolicyUnavailable(ServiceUnavailable):
+    code = "policy_unavailable"
+
+
+TermViolated = engine.TermViolated
+
+
+def schema_of(product: DataProduct) -> list[FieldSpec]:
+    return [FieldSpec.model_validate(f) for f in product.fields]
+
+
+# --- catalog ------------------------------------------------------------------------------
+
+
+async def publish_product(
+    session: AsyncSession,
+    subject: Subject,
+    *,
+    authorizer: Authorizer,
+    key: str,
+    definition: ProductDefinition,
+) -> DataProduct:
+    """Create or update the caller's product `key`, and add the offers it brings. A changed
+    schema starts the rows over: the publisher is told (sync seq 0) to send a snapshot."""
+    await authorizer.check(subject, "hub.exchange.product.publish", {"org": subject.org_id})
+    assert subject.org_id is not None  # the policy allows only subjects of an organization
+    product = await session.scalar(
+        select(DataProduct)
+        .where(DataProduct.publisher_org == subject.org_id, DataProduct.key == key)
+        .with_for_update()
+    )
+    now = utcnow()
+    fields = [f.model_dump(mode="json") for f in definition.fields]
+    if product is None:
+        product = DataProduct(
+            publisher_org=subject.org_id, key=key, fields=fields, created_at=now, sync_seq=0
+        )
+        session.add(product)
+    elif product.fields != fields:
+        await session.execute(delete(DataRow).where(DataRow.product_id == product.id))
+        product.fields, product.sync_seq, product.live_snapshot = fields, 0, None
+        product.row_count, product.data_updated_at = 0, None
+        log.info("data_product_schema_changed", product=key, org=subject.org_id)
+    product.node = subject.node
+    product.title = definition.title
+    product.description = definition.description
+    product.region = definition.region
+    product.industry = definition.industry
+    product.update_frequency = definition.update_frequency.value
+    product.sample = definition.sample
+    product.live = definition.live
+    product.updated_at = now
+    await session.flush()
+    for policy in definition.offers:
+        await _add_offer(session, product, policy)
+    return product
+
+
+async def _add_offer(session: AsyncSession, product: DataProduct, policy: UsagePolicy) -> Offer:
+    document = policy.document()
+    digest = canonical_hash(document)
+    offer = await session.scalar(
+        select(Offer).where(Offer.product_id == product.id, Offer.policy_hash == digest)
+    )
+    if offer is None:
+        offer = Offer(product_id=product.id, policy=document, policy_hash=digest)
+        session.add(offer)
+        await session.flush()
+    return offer
+
+
+async def search_catalog(
+    session: AsyncSession,
+    subject: Subject,
+    *,
+    authorizer: Authorizer,
+    page: PageRequest,
+    search: str | None = None,
+    region: str | None = None,
+    industry: str | None = None,
+) -> Page[DataProduct]:
+    await authorizer.check(subject, "hub.exchange.catalog.read")
+    query = select(DataProduct)
+    if search:
+        pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(
+            or_(
+                DataProduct.title.ilike(pattern, escape="\\"),
+                DataProduct.description.ilike(pattern, escape="\\"),
+                DataProduct.key.ilike(pattern, escape="\\"),
+            )
+        )
+    if region:
+        query = query.where(DataProduct.region == region)
+    if industry:
+        query = query.where(DataProduct.industry == industry)
+    counting = select(func.count()).select_from(query.subquery())
+    rows = (
+        await session.scalars(
+            newest_first(query, DataProduct.created_at, DataProduct.id, page.after).limit(
+                page.limit + 1
+            )
+        )
+    ).all()
+
+    async def count() -> int:
+        return await session.scalar(counting) or 0
+
+    return Page.from_rows(rows, page.limit, count)
+
+
+async def get_product(
+    session: AsyncSession, subject: Subject, *, authorizer: Authorizer, product_id: uuid.UUID
+) -> DataProduct:
+    await authorizer.check(subject, "hub.exchange.catalog.read")
+    product = await session.get(DataProduct, product_id)
+    if product is None:
+        raise DataProductNotFound(f"no data product {product_id}")
+    return product
+
+
+async def offers_of(session: AsyncSession, product_ids: Sequence[uuid.UUID]) -> list[Offer]:
+    """Active offers of these products, oldest first (the catalog shows them with the product)."""
+    if not product_ids:
+        return []
+    rows = await session.scalars(
+        select(Offer)
+        .where(Offer.product_id.in_(product_ids), Offer.status == OfferStatus.ACTIVE)
+        .order_by(Offer.created_at, Offer.id)
+    )
+    return list(rows.all())
+
+
+async def publish_offer(
+    session: AsyncSession,
+    subject: Subject,
+    *,
+    authorizer: Authorizer,
+    product_id: uuid.UUID,
+    policy: UsagePolicy,
+) -> Offer:
+    product = await session.get(DataProduct, product_id)
+    if product is None:
+        raise DataProductNotFound(f"no data product {product_id}")
+    await authorizer.check(subject, "hub.exchange.offer.publish", {"org": product.publisher_org})
+    try:
+        policy.check_against(schema_of(product))
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from exc
+    offer = await _add_offer(session, product, policy)
+    if offer.status is OfferStatus.WITHDRAWN:
+        raise Conflict("this policy was offered before and withdrawn: change a term to offer anew")
+    return offer
+
+
+async def withdraw_offer(
+    session: AsyncSession, subject: Subject, *, authorizer: Authorizer, offer_id: uuid.UUID
+) -> Offer:
+    """No new contracts on it; agreements already made run to their end (or are terminated)."""
+    offer = await session.get(Offer, offer_id, with_for_update=True)
+    product = await session.get(DataProduct, offer.product_id) if offer else None
+    if offer is None or product is None:
+        raise OfferNotFound(f"no offer {offer_id}")
+    await authorizer.check(subject, "hub.exchange.offer.publish", {"org": product.publisher_org})
+    if offer.status is OfferStatus.ACTIVE:
+        offer.status, offer.withdrawn_at = OfferStatus.WITHDRAWN, utcnow()
+    return offer
+
+
+# --- sync from publishers -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Upsert:
+    key: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Batch:
+    seq: int
+    kind: str
+    """"snapshot" or "increment"."""
+    snapshot: int | None = None
+    last: bool = False
+    upserts: list[Upsert] = field(default_factory=list)
+    deletes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Applied:
+    seq: int
+    applied: bool
+
+
+async def own_product(
+    session: AsyncSession, subject: Subject, *, authorizer: Authorizer, key: str
+) -> DataProduct:
+    await authorizer.check(subject, "hub.exchange.product.publish", {"org": subject.org_id})
+    product = await session.scalar(
+        select(DataProduct)
+        .where(DataProduct.publisher_org == subject.org_id, DataProduct.key == key)
+        .with_for_update()
+    )
+    if product is None:
+        raise DataProductNotFound(f"no data product {key!r} of yours: PUT it first")
+    return product
+
+
+async def apply_batch(
+    session: AsyncSession, subject: Subject, *, authorizer: Authorizer, key: str, batch: Batch
+) -> Applied:
+    """Apply one batch in order. A batch already applied is acknowledged again and changes
+    nothing (a resend after a cut connection); one that skips ahead is refused with the seq
+    expected. A snapshot's chunks stay invisible until its last chunk arrives."""
+    product = await own_product(session, subject, authorizer=authorizer, key=key)
+    if batch.seq <= product.sync_seq:
+        return Applied(seq=product.sync_seq, applied=False)
+    expected = product.sync_seq + 1
+    if batch.seq != expected:
+        raise SyncGap(
+            f"batch {batch.seq} skips ahead: the hub has applied up to {product.sync_seq}",
+            expected=expected,
+        )
+    if len(batch.upserts) + len(batch.deletes) > MAX_BATCH_ROWS:
+        raise InvalidInput(f"at most {MAX_BATCH_ROWS} upserts and deletes in one batch")
+    schema = schema_of(product)
+    rows: dict[str, DataRow] = {}
+    region_field = field_of_role(schema, FieldRole.REGION)
+    contributor_field = field_of_role(schema, FieldRole.CONTRIBUTOR)
+    for upsert in batch.upserts:
+        try:
+            validate_row(schema, upsert.data)
+        except ValueError as exc:
+            raise InvalidInput(f"row {upsert.key!r}: {exc}") from exc
+        region = upsert.data.get(region_field.name) if region_field else None
+        contributor = upsert.data.get(contributor_field.name) if contributor_field else None
+        rows[upsert.key] = DataRow(
+            product_id=product.id,
+            key=upsert.key,
+            region=str(region) if region is not None else product.region,
+            contributor=str(contributor) if contributor is not None else None,
+            data=upsert.data,
+            seq=batch.seq,
+        )
+    if batch.kind == "snapshot":
+        await _apply_snapshot_chunk(session, product, batch, rows)
+    elif batch.kind == "increment":
+        await _apply_increment(session, product, batch, rows)
+    else:
+        raise InvalidInput("kind must be snapshot or increment")
+    product.sync_seq = batch.seq
+    product.data_updated_at = utcnow()
+    if product.live_snapshot is not None:
+        product.row_count = (
+            await session.scalar(
+                select(func.count())
+                .select_from(DataRow)
+                .where(DataRow.product_id == product.id, DataRow.snapshot == product.live_snapshot)
+            )
+            or 0
+        )
+    return Applied(seq=batch.seq, applied=True)
+
+
+async def _staging(session: AsyncSession, product: DataProduct) -> int | None:
+    """The snapshot being staged, if any: rows newer than the live snapshot."""
+    query = select(func.max(DataRow.snapshot)).where(DataRow.product_id == product.id)
+    if product.live_snapshot is not None:
+        query = query.where(DataRow.snapshot > product.live_snapshot)
+    staged: int | None = await session.scalar(query)
+    return staged
+
+
+async def _apply_snapshot_chunk(
+    session: AsyncSession, product: DataProduct, batch: Batch, rows: dict[str, DataRow]
+) -> None:
+    if batch.deletes:
+        raise InvalidInput("a snapshot carries rows only: its rows replace all others")
+    if batch.snapshot is None or batch.snapshot > batch.seq:
+        raise InvalidInput("snapshot: the snapshot's id is the seq of its first chunk")
+    if batch.snapshot == batch.seq:
+        # A new snapshot: whatever an abandoned one staged goes.
+        abandoned = delete(DataRow).where(DataRow.product_id == product.id)
+        if product.live_snapshot is not None:
+            abandoned = abandoned.where(DataRow.snapshot != product.live_snapshot)
+        await session.execute(abandoned)
+    elif await _staging(session, product) != batch.snapshot:
+        raise InvalidInput(
+            f"chunk of snapshot {batch.snapshot}, which is not being staged: start it again"
+        )
+    for row in rows.values():
+        row.snapshot = batch.snapshot
+    await _replace(session, product.id, batch.snapshot, rows)
+    if batch.last:
+        if product.live_snapshot is not None:
+            await session.execute(
+                delete(DataRow).where(
+                    DataRow.product_id == product.id, DataRow.snapshot == product.live_snapshot
+                )
+            )
+        product.live_snapshot = batch.snapshot
+
+
+async def _apply_increment(
+    session: AsyncSession, product: DataProduct, batch: Batch, rows: dict[str, DataRow]
+) -> None:
+    if product.live_snapshot is None:
+        raise InvalidInput("no snapshot yet: the first batch of a product is a snapshot")
+    if await _staging(session, product) is not None:
+        raise InvalidInput("a snapshot is being staged: send its remaining chunks first")
+    snapshot = product.live_snapshot
+    for row in rows.values():
+        row.snapshot = snapshot
+    for start in range(0, len(batch.deletes), 500):
+        await session.execute(
+            delete(DataRow).where(
+                DataRow.product_id == product.id,
+                DataRow.snapshot == snapshot,
+                DataRow.key.in_(batch.deletes[start : start + 500]),
+            )
+        )
+    await _replace(session, product.id, snapshot, rows)
+
+
+async def _replace(
+    session: AsyncSession, product_id: uuid.UUID, snapshot: int, rows: dict[str, DataRow]
+) -> None:
+    keys = list(rows)
+    for start in range(0, len(keys), 500):
+        await session.execute(
+            delete(DataRow).where(
+                DataRow.product_id == product_id,
+                DataRow.snapshot == snapshot,
+                DataRow.key.in_(keys[start : start + 500]),
+            )
+        )
+    session.add_all(rows.values())
+    await session.flush()
+
+
+# --- contracts ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ContractRequest:
+    purpose: Purpose
+    fields: list[str] | None = None
+    regions: list[str] | None = None
+    accept_terms: bool = True
+    """Agree in advance to terms that are the offer's narrowed to this request, so an offer that
+    the policy approves is finalized in one step."""
+
+
+def _epoch(when: dt.datetime | None) -> float | None:
+    return when.timestamp() if when is not None else None
+
+
+def _step(contract: Contract, state: ContractState, by: str, note: str = "") -> None:
+    now = utcnow()
+    contract.state, contract.updated_at = state, now
+    contract.history = [
+        *contract.history,
+        {"state": state.value, "at": now.isoformat(), "by": by, **({"note": note} if note else {})},
+    ]
+
+
+def _terms(
+    product: DataProduct, offer: Offer, policy: UsagePolicy, contract: Contract
+) -> dict[str, Any]:
+    request = contract.request
+    fields = request.get("fields") or policy.fields or [f["name"] for f in product.fields]
+    return {
+        "product": str(product.id),
+        "product_key": product.key,
+        "offer": str(offer.id),
+        "offer_hash": offer.policy_hash,
+        "provider_org": product.publisher_org,
+        "consumer_org": contract.consumer_org,
+        "purpose": contract.purpose,
+        "fields": sorted(fields),
+        "regions": sorted(request.get("regions") or policy.regions or []) or None,
+        "aggregation": policy.aggregation.model_dump() if policy.aggregation else None,
+        "retention_days": policy.retention_days,
+        "contract_days": policy.contract_days,
+        "onward_sharing": policy.onward_sharing,
+        "fresh_data": policy.fresh_data,
+    }
+
+
+def _finalize(contract: Contract, policy: UsagePolicy, by: str) -> None:
+    now = utcnow()
+    expires = now + dt.timedelta(days=policy.contract_days)
+    if policy.expires_at is not None:
+        expires = min(expires, policy.expires_at)
+    assert contract.terms is not None
+    contract.terms = {**contract.terms, "expires_at": expires.isoformat()}
+    contract.terms_hash = canonical_hash(contract.terms)
+    contract.finalized_at, contract.expires_at = now, expires
+    _step(contract, ContractState.FINALIZED, by)
+
+
+async def _policy(policy_engine: PolicyEngine, rule: str, document: dict[str, Any]) -> Any:
+    try:
+        return await policy_engine.decide(rule, document)
+    except Exception as exc:  # deny by default: no answer is no
+        log.exception("policy_error", rule=rule)
+        raise PolicyUnavailable("the policy engine could not decide; nothing was done") from exc
+
+
+async def request_contract(
+    session: AsyncSession,
+    subject: Subject,
+    *,
+    authorizer: Authorizer,
+    policy_engine: PolicyEngine,
+    offer_id: uuid.UUID,
+    request: ContractRequest,
+) -> Contract:
+    """Ask for an agreement on an offer. The policy refuses a request outside the offer (naming
+    the term), approves it at once where the offer says approval is automatic, or leaves it to
+    the provider."""
+    await authorizer.check(subject, "hub.exchange.contract.request")
+    offer = await session.get(Offer, offer_id)
+    product = await session.get(DataProduct, offer.product_id) if offer else None
+    if offer is None or product is None:
+        raise OfferNotFound(f"no offer {offer_id}")
+    policy = UsagePolicy.model_validate(offer.policy)
+    names = {f["name"] for f in product.fields}
+    unknown = sorted(set(request.fields or []) - names)
+    if unknown:
+        raise InvalidInput(f"fields: not in the product's schema: {', '.join(unknown)}")
+    asked = {
+        "purpose": request.purpose.value,
+        "fields": sorted(request.fields or policy.fields or names),
+        "regions": sorted(request.regions or []),
+    }
+    decision = await _policy(
+        policy_engine,
+        "contract_decision",
+        {
+            "subject": subject.policy_input(),
+            "offer": {
+                "status": offer.status.value,
+                "expires_at": _epoch(policy.expires_at),
+                "provider_org": product.publisher_org,
+                "policy": offer.policy,
+            },
+            "request": asked,
+            "now": time.time(),
+        },
+    )
+    violations = sorted(decision.get("violations") or [], key=lambda v: v["term"])
+    outcome = decision.get("outcome")
+    if violations or outcome not in ("automatic", "provider"):
+        first = violations[0] if violations else {"term": "policy", "message": "refused"}
+        raise TermViolated(
+            f"{first['term']}: {first['message']}",
+            term=first["term"],
+            terms=[v["term"] for v in violations],
+        )
+    assert subject.org_id is not None
+    contract = Contract(
+        offer_id=offer.id,
+        product_id=product.id,
+        consumer_org=subject.org_id,
+        provider_org=product.publisher_org,
+        purpose=request.purpose.value,
+        request=asked,
+        requested_by=subject.label,
+        history=[],
+    )
+    _step(contract, ContractState.REQUESTED, subject.label)
+    if outcome == "automatic":
+        contract.terms = _terms(product, offer, policy, contract)
+        contract.terms_hash = canonical_hash(contract.terms)
+        _step(contract, ContractState.OFFERED, "policy", "the offer approves such requests")
+        if request.accept_terms:
+            _step(contract, ContractState.AGREED, subject.label, "terms accepted with the request")
+            _finalize(contract, policy, "policy")
+    session.add(contract)
+    await session.flush()
+    return contract
+
+
+async def _contract(
+    session: AsyncSession, contract_id: uuid.UUID
+) -> tuple[Contract, Offer, DataProduct]:
+    contract = await session.get(Contract, contract_id, with_for_update=True)
+    if contract is None:
+        raise ContractNotFound(f"no contract {contract_id}")
+    offer = await session.get(Offer, contract.offer_id)
+    product = await session.get(DataProduct, contract.product_id)
+    assert offer is not None
+    assert product is not None
+    return contract, offer, product
+
+
+def _parties(contract: Contract) -> dict[str, Any]:
+    return {
+        "org": contract.consumer_org,
+        "consumer_org": contract.consumer_org,
+        "provider_org": contract.provider_org,
+    }
+
+
+def _expect(contract: Contract, *states: ContractState) -> None:
+    if contract.state not in states:
+        wanted = " or ".join(s.value for s in states)
+        raise InvalidTransition(f"the contract is {contract.state.value}, not {wanted}")
+
+
+async def offer_contract(
+    session: AsyncSession, subject: Subject, *, authorizer: Authorizer, contract_id: uuid.UUID
+) -> Contract:
+    """The provider answers a request with the offer's terms narrowed to it."""
+    contract, offer, product = await _contract(session, contract_id)
+    await authorizer.check(subject, "hub.exchange.contract.decide", _parties(contract))
+    _expect(contract, ContractState.REQUESTED)
+    if offer.status is not OfferStatus.ACTIVE:
+        raise InvalidTransition("the offer was withdrawn since: terminate the request")
+    contract.terms = _terms(product, offer, UsagePolicy.model_validate(offer.policy), contract)
+    contract.terms_hash = canonical_hash(contract.terms)
+    _step(contract, ContractState.OFFERED, subject.label)
+    return contract
+
+
+async def agree_contract(
+    session: AsyncSession, subject: Subject, *, authorizer: Authorizer, contract_id: uuid.UUID
+) -> Contract:
+    """The consumer accepts the offered terms; an offer approved automatically is finalized at
+    once, otherwise the provider finalizes."""
+    contract, offer, _ = await _contract(session, contract_id)
+    await authorizer.check(subject, "hub.exchange.contract.agree", _parties(contract))
+    _expect(contract, ContractState.OFFERED)
+    _step(contract, ContractState.AGREED, subject.label)
+    policy = UsagePolicy.model_validate(offer.policy)
+    if policy.approval == "automatic":
+        _finalize(contract, policy, "policy")
+    return contract
+
+
+async def finalize_contract(
+    session: AsyncSession, subject: Subject, *, authorizer: Authorizer, contract_id: uuid.UUID
+) -> Contract:
+    contract, offer, _ = await _contract(session, contract_id)
+    await authorizer.check(subject, "hub.exchange.contract.decide", _parties(contract))
+    _expect(contract, ContractState.AGREED)
+    _finalize(contract, UsagePolicy.model_validate(offer.policy), subject.label)
+    return contract
+
+
+async def terminate_contract(
+    session: AsyncSession,
+    subject: Subject,
+    *,
+    authorizer: Authorizer,
+    contract_id: uuid.UUID,
+    reason: str,
+) -> Contract:
+    """Either party ends the contract, in any state but terminated; access stops at once (every
+    query reads the contract's state)."""
+    contract, _, _ = await _contract(session, contract_id)
+    await authorizer.check(subject, "hub.exchange.contract.terminate", _parties(contract))
+    _expect(
+        contract,
+        ContractState.REQUESTED,
+        ContractState.OFFERED,
+        ContractState.AGREED,
+        ContractState.FINALIZED,
+    )
+    if not reason.strip() or len(reason) > 500:
+        raise InvalidInput("reason: say why, in at most 500 characters")
+    contract.terminated_at, contract.termination_reason = utcnow(), reason.strip()
+    _step(contract, ContractState.TERMINATED, subject.label, reason.strip())
+    return contract
+
+
+async def get_contract(
+    session: AsyncSession, subject: Subject, *, authorizer: Authorizer, contract_id: uuid.UUID
+) -> Contract:
+    contract = await session.get(Contract, contract_id)
+    if contract is None:
+        raise ContractNotFound(f"no contract {contract_id}")
+    if not await authorizer.allows(subject, "hub.exchange.contract.read", _parties(contract)):
+        # Someone else's contract is not confirmed to exist.
+        raise ContractNotFound(f"no contract {contract_id}")
+    return contract
+
+
+async def list_contracts(
+    session: AsyncSession,
+    subject: Subject,
+    *,
+    authorizer: Authorizer,
+    page: PageRequest,
+    as_provider: bool,
+) -> Page[Contract]:
+    """The caller's organization's contracts, as consumer or as provider, newest first."""
+    await authorizer.check(subject, "hub.exchange.catalog.read")
+    side = Contract.provider_org if as_provider else Contract.consumer_org
+    query = select(Contract).where(side == (subject.org_id or ""))
+    rows = (
+        await session.scalars(
+            newest_first(query, Contract.created_at, Contract.id, page.after).limit(page.limit + 1)
+        )
+    ).all()
+
+    async def count() -> int:
+        return await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+
+    return Page.from_rows(rows, page.limit, count)
+
+
+# --- queries ------------------------------------------------------------------------------
+
+
+class LiveSource(Protocol):
+    async def rows(self, product: DataProduct) -> list[dict[str, Any]]:
+        """The product's rows now, from its publishing node."""
+        ...
+
+
+@dataclass(frozen=True)
+class Answer:
+    result: engine.Result
+    product: DataProduct
+    snapshot: int | None
+    fresh: bool
+    contract: Contract | None = None
+
+
+async def _stored_rows(
+    session: AsyncSession, product: DataProduct, regions: list[str] | None
+) -> list[dict[str, Any]]:
+    if product.live_snapshot is None:
+        return []
+    query = select(DataRow.data).where(
+        DataRow.product_id == product.id, DataRow.snapshot == product.live_snapshot
+    )
+    if regions is not None:
+        query = query.where(DataRow.region.in_(regions))
+    return list((await session.scalars(query.order_by(DataRow.key))).all())
+
+
+def _in_regions(
+    rows: list[dict[str, Any]], product: DataProduct, regions: list[str] | None
+) -> list[dict[str, Any]]:
+    if regions is None:
+        return rows
+    region = field_of_role(schema_of(product), FieldRole.REGION)
+    allowed = set(regions)
+    return [r for r in rows if (r.get(region.name) if region else product.region) in allowed]
+
+
+async def query_own(
+    session: AsyncSession,
+    subject: Subject,
+    *,
+    authorizer: Authorizer,
+    product_id: uuid.UUID,
+    query: engine.DataQuery,
+    live: LiveSource | None = None,
+) -> Answer:
+    """A publisher reading its own product: no agreement, no terms."""
+    product = await session.get(DataProduct, product_id)
+    if product is None:
+        raise DataProductNotFound(f"no data product {product_id}")
+    await authorizer.check(subject, "hub.exchange.data.own", {"org": product.publisher_org})
+    schema = schema_of(product)
+    engine.validate(query, schema)
+    if query.fresh and (live is None or not product.live):
+        raise InvalidInput("this product's publisher does not answer live queries")
+    rows = (
+        await live.rows(product)
+        if query.fresh and live is not None
+        else await _stored_rows(session, product, None)
+    )
+    visible = [f.name for f in schema]
+    contributor = field_of_role(schema, FieldRole.CONTRIBUTOR)
+    result = engine.run(
+        rows,
+        query,
+        visible=visible,
+        contributor=contributor.name if contributor else None,
+        min_contributors=None,
+    )
+    return Answer(result=result, product=product, snapshot=product.live_snapshot, fresh=query.fresh)
+
+
+async def query_governed(
+    session: AsyncSession,
+    subject: Subject,
+    *,
+    authorizer: Authorizer,
+    policy_engine: PolicyEngine,
+    audit: AuditSink,
+    contract_id: uuid.UUID,
+    query: engine.DataQuery,
+    live: LiveSource | None = None,
+) -> Answer:
+    """A consumer's query under its agreement: only the agreement's fields and regions, only
+    aggregates over k contributors where the agreement says so; anything else is refused with
+    the term it breaks and no data. Answered or refused, the access is audited."""
+    await authorizer.check(subject, "hub.exchange.data.query")
+    contract = await session.get(Contract, contract_id)
+    if contract is None or (
+        contract.consumer_org != subject.org_id and contract.provider_org != subject.org_id
+    ):
+        raise ContractNotFound(f"no contract {contract_id}")
+    product = await session.get(DataProduct, contract.product_id)
+    assert product is not None
+    schema = schema_of(product)
+    engine.validate(query, schema)
+    terms = contract.terms or {}
+    visible = [f.name for f in schema if f.name in set(terms.get("fields") or [])]
+
+    async def record(outcome: str, **detail: Any) -> None:
+        await audit(
+            actor=subject,
+            action="hub.exchange.data.query",
+            resource=f"data_product:{product.id}",
+            outcome=outcome,
+            detail={
+                "contract": str(contract.id),
+                "terms_hash": contract.terms_hash,
+                "provider_org": product.publisher_org,
+                "product": product.key,
+                "fields": query.referenced(visible),
+                "aggregate": query.aggregate,
+                "fresh": query.fresh,
+                **detail,
+            },
+        )
+
+    violations = await _policy(
+        policy_engine,
+        "query_violations",
+        {
+            "subject": subject.policy_input(),
+            "contract": {
+                "state": contract.state.value,
+                "consumer_org": contract.consumer_org,
+                "expires_at": _epoch(contract.expires_at),
+                "terms": terms,
+            },
+            "query": {
+                "fields": query.referenced(visible),
+                "regions": query.regions(schema),
+                "aggregate": query.aggregate,
+                "fresh": query.fresh,
+            },
+            "now": time.time(),
+        },
+    )
+    if violations:
+        ordered = sorted(violations, key=lambda v: v["term"])
+        first = ordered[0]
+        await record("deny", term=first["term"], terms=[v["term"] for v in ordered])
+        raise TermViolated(
+            f"{first['term']}: {first['message']}",
+            term=first["term"],
+            terms=[v["term"] for v in ordered],
+        )
+    regions = terms.get("regions")
+    if query.fresh:
+        if live is None or not product.live:
+            await record("deny", term="fresh_data")
+            raise TermViolated(
+                "fresh_data: the publisher of this product does not answer live queries",
+                term="fresh_data",
+            )
+        rows = _in_regions(await live.rows(product), product, regions)
+    else:
+        rows = await _stored_rows(session, product, regions)
+    contributor = field_of_role(schema, FieldRole.CONTRIBUTOR)
+    aggregation = terms.get("aggregation") or {}
+    try:
+        result = engine.run(
+            rows,
+            query,
+            visible=visible,
+            contributor=contributor.name if contributor else None,
+            min_contributors=aggregation.get("min_contributors"),
+        )
+    except TermViolated as exc:
+        await record("deny", term=exc.extra.get("term"))
+        raise
+    await record("allow", rows=len(result.rows), total=result.total)
+    return Answer(
+        result=result,
+        product=product,
+        snapshot=product.live_snapshot,
+        fresh=query.fresh,
+        contract=contract,
+    )

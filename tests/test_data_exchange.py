@@ -1,0 +1,427 @@
+"""The hub's data exchange through its public interfaces: products and rows over REST, offers,
+contracts and governed queries over GraphQL, the audit chain behind them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from hub.audit.models import AuditEntry
+from tests.support import InProcessService, bearer, create_client, client_token
+
+pytestmark = pytest.mark.usefixtures("backend")
+
+SCHEMA = [
+    {"name": "factory", "type": "string", "role": "contributor"},
+    {"name": "region", "type": "string", "role": "region"},
+    {"name": "city", "type": "string", "role": "dimension"},
+    {"name": "process", "type": "string", "role": "dimension"},
+    {"name": "week", "type": "string", "role": "dimension"},
+    {"name": "free_hours", "type": "number", "role": "measure"},
+    {"name": "hourly_rate", "type": "number", "role": "measure"},
+]
+# (factory, region, city, process, free hours, hourly rate)
+FACTORIES = [
+    ("f1", "CN-ZJ", "Shaoxing", "weaving", 40.0, 30.0),
+    ("f2", "CN-ZJ", "Shaoxing", "weaving", 24.0, 34.0),
+    ("f3", "CN-ZJ", "Hangzhou", "weaving", 16.0, 32.0),
+    ("f4", "CN-ZJ", "Shaoxing", "dyeing", 8.0, 28.0),
+    ("f5", "CN-JS", "Suzhou", "weaving", 30.0, 31.0),
+]
+OPEN_TO_CONSUMERS = {
+    "consumers": {"kinds": ["consumer"]},
+    "purposes": ["capacity-planning", "research"],
+    "retention_days": 30,
+    "contract_days": 90,
+    "approval": "automatic",
+}
+
+PUBLISH_OFFER = """
+mutation($id: UUID!, $policy: JSON!) { publishDataOffer(productId: $id, policy: $policy) { id } }
+"""
+REQUEST = """
+mutation($input: ContractRequestInput!) {
+  requestDataContract(input: $input) { id state terms termsHash history expiresAt }
+}
+"""
+STEP = """
+mutation($id: UUID!) { %s(id: $id) { id state termsHash } }
+"""
+TERMINATE = """
+mutation($id: UUID!, $reason: String!) {
+  terminateDataContract(id: $id, reason: $reason) { state terminationReason }
+}
+"""
+QUERY = """
+query($id: UUID!, $q: DataQueryInput!) {
+  governedData(contractId: $id, query: $q) {
+    columns rows totalCount minContributors termsHash retainUntil hasNextPage endCursor
+  }
+}
+"""
+CATALOG = """
+query($search: String) {
+  dataProducts(search: $search) {
+    edges { node { id key title region schema { name role } offers { id policy } } }
+  }
+}
+"""
+
+
+def _rows(weeks: tuple[str, ...] = ("2026-W48",)) -> list[dict[str, Any]]:
+    return [
+        {
+            "key": f"{factory}:{process}:{week}",
+            "data": {"factory": factory, "region": region, "city": city, "process": process,
+                     "week": week, "free_hours": hours, "hourly_rate": rate},
+        }  # fmt: skip
+        for factory, region, city, process, hours, rate in FACTORIES
+        for week in weeks
+    ]
+
+
+async def _publisher(hub: InProcessService) -> dict[str, str]:
+    client_id, secret = await create_client(
+        hub, org="Feilong Platform", org_kind="publisher", scopes=["exchange:publish"]
+    )
+    return bearer(await client_token(hub, client_id, secret, "exchange:publish"))
+
+
+async def _consumer(
+    hub: InProcessService, org: str = "Hangzhou Shirts Ltd", kind: str = "consumer"
+) -> dict[str, str]:
+    scopes = "exchange:read exchange:write"
+    client_id, secret = await create_client(hub, org=org, org_kind=kind, scopes=scopes.split())
+    return bearer(await client_token(hub, client_id, secret, scopes))
+
+
+async def _product(
+    hub: InProcessService, publisher: dict[str, str], offers: list[dict[str, Any]]
+) -> dict[str, Any]:
+    definition = {
+        "title": "Free capacity by process and week",
+        "description": "Hours each factory has left, per process and ISO week.",
+        "region": "CN-ZJ",
+        "industry": "textile",
+        "update_frequency": "daily",
+        "schema": SCHEMA,
+        "sample": [_rows()[0]["data"]],
+        "offers": offers,
+    }
+    response = await hub.client.put(
+        "/api/v1/data-products/free-capacity", json=definition, headers=publisher
+    )
+    assert response.status_code == 200, response.text
+    product: dict[str, Any] = response.json()
+    assert product["sync"] == {"seq": 0, "snapshot": None}
+    batch = {"seq": 1, "kind": "snapshot", "snapshot": 1, "last": True, "upserts": _rows()}
+    response = await hub.client.post(
+        "/api/v1/data-products/free-capacity/batches", json=batch, headers=publisher
+    )
+    assert response.json() == {"seq": 1, "applied": True}
+    catalog = await hub.graphql(CATALOG, {"search": "capacity"}, headers=publisher)
+    (edge,) = catalog["dataProducts"]["edges"]
+    product["offers"] = edge["node"]["offers"]
+    return product
+
+
+async def _contract(
+    hub: InProcessService, consumer: dict[str, str], offer_id: str, **extra: Any
+) -> dict[str, Any]:
+    request = {"offerId": offer_id, "purpose": "CAPACITY_PLANNING", **extra}
+    answer = await hub.graphql(REQUEST, {"input": request}, headers=consumer)
+    contract: dict[str, Any] = answer["requestDataContract"]
+    return contract
+
+
+async def _refused(
+    hub: InProcessService, query: str, variables: dict[str, Any], headers: dict[str, str]
+) -> dict[str, Any]:
+    body = await hub.graphql(query, variables, headers=headers, expect_errors=True)
+    assert body.get("data") is None, body  # no partial data
+    (error,) = body["errors"]
+    extensions: dict[str, Any] = error["extensions"]
+    return {"message": error["message"], **extensions}
+
+
+async def _audited(hub: InProcessService) -> list[AuditEntry]:
+    async with hub.app.state.db.sessionmaker() as session:
+        rows = await session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.action == "hub.exchange.data.query")
+            .order_by(AuditEntry.seq)
+        )
+        return list(rows.all())
+
+
+async def test_an_automatic_offer_is_agreed_in_one_step_and_its_terms_are_hashed(
+    hub: InProcessService,
+) -> None:
+    publisher = await _publisher(hub)
+    product = await _product(hub, publisher, [OPEN_TO_CONSUMERS])
+    consumer = await _consumer(hub)
+    contract = await _contract(hub, consumer, product["offers"][0]["id"])
+    assert contract["state"] == "FINALIZED"
+    assert [h["state"] for h in contract["history"]] == [
+        "requested", "offered", "agreed", "finalized",
+    ]  # fmt: skip
+    assert [h["by"] for h in contract["history"]][1::2] == ["policy", "policy"]
+    terms = contract["terms"]
+    body = json.dumps(terms, sort_keys=True, separators=(",", ":"))
+    assert contract["termsHash"] == hashlib.sha256(body.encode()).hexdigest()
+    assert terms["purpose"] == "capacity-planning"
+    assert terms["expires_at"] and contract["expiresAt"]
+    assert terms["fields"] == sorted(f["name"] for f in SCHEMA)
+
+
+async def test_a_provider_approved_offer_goes_through_each_step_by_the_right_party(
+    hub: InProcessService,
+) -> None:
+    publisher = await _publisher(hub)
+    product = await _product(hub, publisher, [{**OPEN_TO_CONSUMERS, "approval": "provider"}])
+    consumer = await _consumer(hub)
+    contract = await _contract(hub, consumer, product["offers"][0]["id"])
+    assert contract["state"] == "REQUESTED"
+    assert contract["terms"] is None
+    cid = {"id": contract["id"]}
+    # Nothing to query yet, and the consumer cannot decide for the provider.
+    refused = await _refused(hub, QUERY, {**cid, "q": {"aggregates": [{"fn": "COUNT"}]}}, consumer)
+    assert (refused["code"], refused["term"]) == ("FORBIDDEN", "state")
+    refused = await _refused(hub, STEP % "offerDataContract", cid, consumer)
+    assert refused["code"] == "FORBIDDEN"
+    offered = (await hub.graphql(STEP % "offerDataContract", cid, headers=publisher))
+    assert offered["offerDataContract"]["state"] == "OFFERED"
+    refused = await _refused(hub, STEP % "finalizeDataContract", cid, publisher)
+    assert refused["code"] == "INVALID_TRANSITION"  # the consumer has not agreed yet
+    agreed = await hub.graphql(STEP % "agreeDataContract", cid, headers=consumer)
+    assert agreed["agreeDataContract"]["state"] == "AGREED"
+    final = await hub.graphql(STEP % "finalizeDataContract", cid, headers=publisher)
+    assert final["finalizeDataContract"]["state"] == "FINALIZED"
+    answer = await hub.graphql(
+        QUERY, {**cid, "q": {"fields": ["process", "free_hours"], "first": 2}}, headers=consumer
+    )
+    assert answer["governedData"]["totalCount"] == len(FACTORIES)
+
+
+async def test_requests_outside_the_offer_are_refused_naming_the_term_and_store_nothing(
+    hub: InProcessService,
+) -> None:
+    publisher = await _publisher(hub)
+    offer = {**OPEN_TO_CONSUMERS, "fields": ["process", "week", "free_hours"]}
+    product = await _product(hub, publisher, [offer])
+    offer_id = product["offers"][0]["id"]
+    consumer = await _consumer(hub)
+    cases = [
+        ({"purpose": "CREDIT_ASSESSMENT"}, consumer, "purposes"),
+        ({"fields": ["process", "hourly_rate"]}, consumer, "fields"),
+        ({}, await _consumer(hub, "Ningbo Mould Works", "factory"), "consumers"),
+    ]
+    for extra, headers, term in cases:
+        request = {"offerId": offer_id, "purpose": "CAPACITY_PLANNING", **extra}
+        refused = await _refused(hub, REQUEST, {"input": request}, headers)
+        assert (refused["code"], refused["term"]) == ("FORBIDDEN", term), refused
+    contracts = await hub.graphql("{ dataContracts { edges { node { id } } } }", headers=consumer)
+    assert contracts["dataContracts"]["edges"] == []
+
+
+async def test_offers_and_products_outside_the_vocabulary_are_rejected_with_the_reason(
+    hub: InProcessService,
+) -> None:
+    publisher = await _publisher(hub)
+    product = await _product(hub, publisher, [OPEN_TO_CONSUMERS])
+    unknown_term = {**OPEN_TO_CONSUMERS, "resale_allowed": True}
+    refused = await _refused(
+        hub, PUBLISH_OFFER, {"id": product["id"], "policy": unknown_term}, publisher
+    )
+    assert refused["code"] == "INVALID_INPUT"
+    assert "resale_allowed" in refused["message"]
+    not_a_field = {**OPEN_TO_CONSUMERS, "fields": ["profit"]}
+    refused = await _refused(
+        hub, PUBLISH_OFFER, {"id": product["id"], "policy": not_a_field}, publisher
+    )
+    assert "profit" in refused["message"]
+    bad_schema = {
+        "title": "Broken", "region": "CN-ZJ", "industry": "textile",
+        "update_frequency": "daily",
+        "schema": [{"name": "Free Hours", "type": "float"}],
+    }  # fmt: skip
+    response = await hub.client.put(
+        "/api/v1/data-products/broken", json=bad_schema, headers=publisher
+    )
+    assert response.status_code == 422
+    assert "schema" in response.text
+    catalog = await hub.graphql(CATALOG, {"search": "Broken"}, headers=publisher)
+    assert catalog["dataProducts"]["edges"] == []
+
+
+async def test_a_consumer_gets_only_the_agreed_fields_and_regions_and_every_access_is_audited(
+    hub: InProcessService,
+) -> None:
+    publisher = await _publisher(hub)
+    offer = {
+        **OPEN_TO_CONSUMERS,
+        "fields": ["region", "city", "process", "week", "free_hours"],
+        "regions": ["CN-ZJ"],
+    }
+    product = await _product(hub, publisher, [offer])
+    consumer = await _consumer(hub)
+    contract = await _contract(hub, consumer, product["offers"][0]["id"])
+    cid = contract["id"]
+    answer = (await hub.graphql(QUERY, {"id": cid, "q": {}}, headers=consumer))["governedData"]
+    assert answer["columns"] == ["region", "city", "process", "week", "free_hours"]
+    assert {row["region"] for row in answer["rows"]} == {"CN-ZJ"}
+    assert answer["totalCount"] == 4  # the Jiangsu factory's row is not theirs to see
+    assert all("hourly_rate" not in row and "factory" not in row for row in answer["rows"])
+    assert answer["termsHash"] == contract["termsHash"]
+    assert answer["retainUntil"]
+    # Paging.
+    first = (await hub.graphql(QUERY, {"id": cid, "q": {"first": 3}}, headers=consumer))
+    page = first["governedData"]
+    assert page["hasNextPage"] and len(page["rows"]) == 3
+    rest = await hub.graphql(
+        QUERY, {"id": cid, "q": {"first": 3, "after": page["endCursor"]}}, headers=consumer
+    )
+    assert len(rest["governedData"]["rows"]) == 1
+    # A field or a region outside the agreement: refused, naming the term, no data.
+    for q, term in [
+        ({"fields": ["process", "hourly_rate"]}, "fields"),
+        ({"filters": [{"field": "hourly_rate", "op": "GTE", "value": 30}]}, "fields"),
+        ({"filters": [{"field": "region", "value": "CN-JS"}]}, "regions"),
+        ({"fresh": True}, "fresh_data"),
+    ]:
+        refused = await _refused(hub, QUERY, {"id": cid, "q": q}, consumer)
+        assert (refused["code"], refused["term"]) == ("FORBIDDEN", term), refused
+    # Someone else's agreement does not exist for another consumer.
+    stranger = await _consumer(hub, "Shenzhen Bags Co")
+    refused = await _refused(hub, QUERY, {"id": cid, "q": {}}, stranger)
+    assert refused["code"] == "CONTRACT_NOT_FOUND"
+    audited = await _audited(hub)
+    assert [(e.outcome, e.detail.get("term")) for e in audited] == [
+        ("allow", None), ("allow", None), ("allow", None),
+        ("deny", "fields"), ("deny", "fields"), ("deny", "regions"), ("deny", "fresh_data"),
+    ]  # fmt: skip
+    first_entry = audited[0]
+    assert first_entry.detail["contract"] == cid
+    assert first_entry.detail["rows"] == 4
+    assert first_entry.detail["terms_hash"] == contract["termsHash"]
+    assert first_entry.resource == f"data_product:{product['id']}"
+
+
+async def test_aggregation_only_answers_groups_of_at_least_k_contributors(
+    hub: InProcessService,
+) -> None:
+    publisher = await _publisher(hub)
+    offer = {
+        **OPEN_TO_CONSUMERS,
+        "fields": ["region", "city", "process", "week", "free_hours"],
+        "aggregation": {"min_contributors": 3},
+    }
+    product = await _product(hub, publisher, [offer])
+    consumer = await _consumer(hub)
+    cid = (await _contract(hub, consumer, product["offers"][0]["id"]))["id"]
+    total = {"fn": "SUM", "field": "free_hours"}
+    by_process = {"groupBy": ["process"], "aggregates": [total, {"fn": "COUNT"}],
+                  "filters": [{"field": "process", "value": "weaving"}]}  # fmt: skip
+    answer = (await hub.graphql(QUERY, {"id": cid, "q": by_process}, headers=consumer))[
+        "governedData"
+    ]
+    assert answer["rows"] == [{"process": "weaving", "sum_free_hours": 110.0, "count": 4}]
+    assert answer["minContributors"] == 4
+    # Listing rows, grouping finer than k allows, or narrowing to one factory: refused.
+    too_fine = [
+        {"fields": ["process", "free_hours"]},
+        {"groupBy": ["process"], "aggregates": [total]},  # dyeing has one factory
+        {"groupBy": ["city"], "aggregates": [total],
+         "filters": [{"field": "process", "value": "weaving"}]},
+    ]  # fmt: skip
+    for q in too_fine:
+        refused = await _refused(hub, QUERY, {"id": cid, "q": q}, consumer)
+        assert (refused["code"], refused["term"]) == ("FORBIDDEN", "aggregation"), refused
+    audited = await _audited(hub)
+    assert [e.outcome for e in audited] == ["allow", "deny", "deny", "deny"]
+
+
+async def test_terminating_an_agreement_stops_access_at_once(hub: InProcessService) -> None:
+    publisher = await _publisher(hub)
+    product = await _product(hub, publisher, [OPEN_TO_CONSUMERS])
+    consumer = await _consumer(hub)
+    cid = (await _contract(hub, consumer, product["offers"][0]["id"]))["id"]
+    q = {"id": cid, "q": {"fields": ["process"], "first": 1}}
+    assert (await hub.graphql(QUERY, q, headers=consumer))["governedData"]["rows"]
+    ended = await hub.graphql(
+        TERMINATE, {"id": cid, "reason": "the consumer broke the retention term"},
+        headers=publisher,
+    )  # fmt: skip
+    assert ended["terminateDataContract"]["state"] == "TERMINATED"
+    refused = await _refused(hub, QUERY, q, consumer)
+    assert (refused["code"], refused["term"]) == ("FORBIDDEN", "state")
+    again = await _refused(hub, TERMINATE, {"id": cid, "reason": "twice"}, consumer)
+    assert again["code"] == "INVALID_TRANSITION"
+
+
+async def test_batches_apply_in_order_once_and_a_snapshot_shows_only_when_complete(
+    hub: InProcessService,
+) -> None:
+    publisher = await _publisher(hub)
+    product = await _product(hub, publisher, [OPEN_TO_CONSUMERS])
+    url = "/api/v1/data-products/free-capacity"
+
+    async def post(batch: dict[str, Any]) -> Any:
+        return await hub.client.post(f"{url}/batches", json=batch, headers=publisher)
+
+    async def visible() -> list[dict[str, Any]]:
+        answer = await hub.graphql(
+            "query($id: UUID!) { ownData(productId: $id, query: {first: 1000}) { rows } }",
+            {"id": product["id"]},
+            headers=publisher,
+        )
+        rows: list[dict[str, Any]] = answer["ownData"]["rows"]
+        return rows
+
+    # A resend of batch 1 (after a cut) is acknowledged and changes nothing.
+    again = await post({"seq": 1, "kind": "snapshot", "snapshot": 1, "last": True,
+                        "upserts": _rows()[:1]})  # fmt: skip
+    assert again.json() == {"seq": 1, "applied": False}
+    assert len(await visible()) == len(FACTORIES)
+    # Skipping ahead is refused with the seq expected.
+    gap = await post({"seq": 3, "kind": "increment", "deletes": ["f1:weaving:2026-W48"]})
+    assert gap.status_code == 409
+    assert (gap.json()["error"], gap.json()["expected"]) == ("sync_gap", 2)
+    # A row outside the schema refuses the whole batch.
+    bad = _rows()[:2]
+    bad[1] = {"key": "x", "data": {**bad[1]["data"], "profit": 1.0}}
+    response = await post({"seq": 2, "kind": "increment", "upserts": bad})
+    assert response.status_code == 422
+    assert "profit" in response.json()["detail"]
+    assert (await hub.client.get(f"{url}/sync", headers=publisher)).json()["seq"] == 1
+    # An increment: one row changed, one deleted.
+    changed = _rows()[1]
+    changed["data"] = {**changed["data"], "free_hours": 0.0}
+    response = await post({"seq": 2, "kind": "increment", "upserts": [changed],
+                           "deletes": ["f1:weaving:2026-W48"]})  # fmt: skip
+    assert response.json() == {"seq": 2, "applied": True}
+    rows = await visible()
+    assert len(rows) == len(FACTORIES) - 1
+    assert {r["factory"]: r["free_hours"] for r in rows}["f2"] == 0.0
+    # A two-chunk snapshot of next week: invisible until its last chunk.
+    week = _rows(("2026-W49",))
+    response = await post({"seq": 3, "kind": "snapshot", "snapshot": 3, "upserts": week[:3]})
+    assert response.json()["applied"] is True
+    assert {r["week"] for r in await visible()} == {"2026-W48"}
+    response = await post({"seq": 4, "kind": "snapshot", "snapshot": 3, "last": True,
+                           "upserts": week[3:]})  # fmt: skip
+    assert response.json() == {"seq": 4, "applied": True}
+    rows = await visible()
+    assert {r["week"] for r in rows} == {"2026-W49"} and len(rows) == len(FACTORIES)
+    sync = (await hub.client.get(f"{url}/sync", headers=publisher)).json()
+    assert sync == {"seq": 4, "snapshot": 3}
+    # Only the publisher syncs its product: a consumer's token is refused.
+    consumer = await _consumer(hub)
+    response = await hub.client.post(
+        f"{url}/batches", json={"seq": 5, "kind": "increment"}, headers=consumer
+    )
+    assert response.status_code in (403, 404)
