@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from hub.audit.models import AuditEntry
-from tests.support import InProcessService, bearer, create_client, client_token
+from tests.support import InProcessService, bearer, client_token, create_client
 
 pytestmark = pytest.mark.usefixtures("backend")
 
@@ -76,8 +76,15 @@ def _rows(weeks: tuple[str, ...] = ("2026-W48",)) -> list[dict[str, Any]]:
     return [
         {
             "key": f"{factory}:{process}:{week}",
-            "data": {"factory": factory, "region": region, "city": city, "process": process,
-                     "week": week, "free_hours": hours, "hourly_rate": rate},
+            "data": {
+                "factory": factory,
+                "region": region,
+                "city": city,
+                "process": process,
+                "week": week,
+                "free_hours": hours,
+                "hourly_rate": rate,
+            },
         }  # fmt: skip
         for factory, region, city, process, hours, rate in FACTORIES
         for week in weeks
@@ -174,7 +181,8 @@ async def test_an_automatic_offer_is_agreed_in_one_step_and_its_terms_are_hashed
     body = json.dumps(terms, sort_keys=True, separators=(",", ":"))
     assert contract["termsHash"] == hashlib.sha256(body.encode()).hexdigest()
     assert terms["purpose"] == "capacity-planning"
-    assert terms["expires_at"] and contract["expiresAt"]
+    assert terms["expires_at"]
+    assert contract["expiresAt"]
     assert terms["fields"] == sorted(f["name"] for f in SCHEMA)
 
 
@@ -193,7 +201,7 @@ async def test_a_provider_approved_offer_goes_through_each_step_by_the_right_par
     assert (refused["code"], refused["term"]) == ("FORBIDDEN", "state")
     refused = await _refused(hub, STEP % "offerDataContract", cid, consumer)
     assert refused["code"] == "FORBIDDEN"
-    offered = (await hub.graphql(STEP % "offerDataContract", cid, headers=publisher))
+    offered = await hub.graphql(STEP % "offerDataContract", cid, headers=publisher)
     assert offered["offerDataContract"]["state"] == "OFFERED"
     refused = await _refused(hub, STEP % "finalizeDataContract", cid, publisher)
     assert refused["code"] == "INVALID_TRANSITION"  # the consumer has not agreed yet
@@ -279,9 +287,10 @@ async def test_a_consumer_gets_only_the_agreed_fields_and_regions_and_every_acce
     assert answer["termsHash"] == contract["termsHash"]
     assert answer["retainUntil"]
     # Paging.
-    first = (await hub.graphql(QUERY, {"id": cid, "q": {"first": 3}}, headers=consumer))
+    first = await hub.graphql(QUERY, {"id": cid, "q": {"first": 3}}, headers=consumer)
     page = first["governedData"]
-    assert page["hasNextPage"] and len(page["rows"]) == 3
+    assert page["hasNextPage"]
+    assert len(page["rows"]) == 3
     rest = await hub.graphql(
         QUERY, {"id": cid, "q": {"first": 3, "after": page["endCursor"]}}, headers=consumer
     )
@@ -416,7 +425,8 @@ async def test_batches_apply_in_order_once_and_a_snapshot_shows_only_when_comple
                            "upserts": week[3:]})  # fmt: skip
     assert response.json() == {"seq": 4, "applied": True}
     rows = await visible()
-    assert {r["week"] for r in rows} == {"2026-W49"} and len(rows) == len(FACTORIES)
+    assert {r["week"] for r in rows} == {"2026-W49"}
+    assert len(rows) == len(FACTORIES)
     sync = (await hub.client.get(f"{url}/sync", headers=publisher)).json()
     assert sync == {"seq": 4, "snapshot": 3}
     # Only the publisher syncs its product: a consumer's token is refused.
