@@ -178,11 +178,14 @@ contract_violations contains {
 	not region in _offer_policy.regions
 }
 
-contract_decision := {"outcome": _contract_outcome, "violations": contract_violations}
+contract_decision := {"outcome": outcome, "violations": violations} if {
+	violations := contract_violations
+	outcome := contract_outcome
+}
 
-default _contract_outcome := "provider"
+default contract_outcome := "provider"
 
-_contract_outcome := "refused" if {
+contract_outcome := "refused" if {
 	count(contract_violations) > 0
 } else := "automatic" if {
 	_offer_policy.approval == "automatic"
