@@ -435,3 +435,39 @@ async def test_batches_apply_in_order_once_and_a_snapshot_shows_only_when_comple
         f"{url}/batches", json={"seq": 5, "kind": "increment"}, headers=consumer
     )
     assert response.status_code in (403, 404)
+
+
+def test_the_query_engine_filters_groups_and_counts_contributors() -> None:
+    from hub.data_exchange import query as q
+
+    rows = [
+        {"f": "a", "skills": ["dye", "knit"], "hours": 3, "week": "2026-W48"},
+        {"f": "b", "skills": ["dye"], "hours": 2.5, "week": "2026-W49"},
+        {"f": "c", "skills": None, "hours": None, "week": "2026-W49"},
+        {"f": "c", "skills": ["knit"], "hours": "n/a", "week": None},
+    ]
+    dyers = q.DataQuery(filters=[q.Filter("skills", q.FilterOp.CONTAINS, "dye")], fields=["f"])
+    assert q.run(rows, dyers, visible=["f"], contributor="f", min_contributors=None).rows == [
+        {"f": "a"},
+        {"f": "b"},
+    ]
+    # Comparisons skip values of another type rather than fail.
+    late = q.DataQuery(filters=[q.Filter("week", q.FilterOp.GTE, "2026-W49")], fields=["f"])
+    assert q.run(rows, late, visible=[], contributor="f", min_contributors=None).total == 2
+    much = q.DataQuery(filters=[q.Filter("hours", q.FilterOp.GTE, 2.5)], fields=["f"])
+    assert q.run(rows, much, visible=[], contributor="f", min_contributors=None).total == 2
+    # Lists group like values; sums skip nulls; count counts rows.
+    by_skills = q.DataQuery(
+        group_by=["skills"],
+        aggregates=[q.Aggregate(q.AggregateFn.COUNT), q.Aggregate(q.AggregateFn.MAX, "week")],
+    )
+    result = q.run(rows, by_skills, visible=[], contributor="f", min_contributors=None)
+    assert result.total == 4
+    assert {tuple(r["skills"] or ()): r["count"] for r in result.rows}[("dye", "knit")] == 1
+    whole = q.DataQuery(aggregates=[q.Aggregate(q.AggregateFn.SUM, "hours")])
+    with pytest.raises(q.TermViolated) as refused:
+        q.run(rows[:3], whole, visible=[], contributor="f", min_contributors=4)
+    assert refused.value.extra["term"] == "aggregation"
+    answer = q.run(rows[:3], whole, visible=[], contributor="f", min_contributors=3)
+    assert answer.rows == [{"sum_hours": 5.5}]
+    assert answer.min_contributors == 3

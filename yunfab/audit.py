@@ -83,6 +83,17 @@ def entry_hash(entry: AuditEntryColumns) -> str:
 
 
 @dataclass(frozen=True)
+class Event:
+    """What happened, before it is an entry of the chain."""
+
+    actor: Subject
+    action: str
+    resource: str
+    outcome: str
+    detail: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
 class Verification:
     ok: bool
     checked: int
@@ -111,31 +122,42 @@ class AuditChain(Generic[EntryT, HeadT]):
     ) -> EntryT:
         """Append within the caller's transaction: the entry commits with the action it records,
         or neither does."""
+        (entry,) = await self.append_many(
+            session, [Event(actor, action, resource, outcome, detail)]
+        )
+        return entry
+
+    async def append_many(self, session: AsyncSession, events: list[Event]) -> list[EntryT]:
+        """Append several events in order, reading and moving the head once."""
         if (await session.connection()).dialect.name == "postgresql":
             await session.execute(
                 text("SELECT pg_advisory_xact_lock(:key)"), {"key": self.lock_key}
             )
         head = await session.get(self.head, _HEAD_ID, with_for_update=True)
-        entry = self.entry()
-        entry.seq = (head.seq if head else 0) + 1
-        entry.at = utcnow()
-        entry.actor = actor.label
-        entry.actor_org = actor.org_id
-        entry.action = action
-        entry.resource = resource[:512]
-        entry.outcome = outcome
-        entry.detail = json.loads(json.dumps(detail or {}, default=str))
-        entry.prev_hash = head.hash if head else GENESIS
-        entry.hash = entry_hash(entry)
-        session.add(entry)
+        seq, prev_hash = (head.seq, head.hash) if head else (0, GENESIS)
+        entries = []
+        for event in events:
+            entry = self.entry()
+            seq += 1
+            entry.seq = seq
+            entry.at = utcnow()
+            entry.actor = event.actor.label
+            entry.actor_org = event.actor.org_id
+            entry.action = event.action
+            entry.resource = event.resource[:512]
+            entry.outcome = event.outcome
+            entry.detail = json.loads(json.dumps(event.detail or {}, default=str))
+            entry.prev_hash = prev_hash
+            entry.hash = prev_hash = entry_hash(entry)
+            entries.append(entry)
+        session.add_all(entries)
         if head is None:
             head = self.head()
-            head.id, head.seq, head.hash = _HEAD_ID, entry.seq, entry.hash
+            head.id = _HEAD_ID
             session.add(head)
-        else:
-            head.seq, head.hash = entry.seq, entry.hash
+        head.seq, head.hash = seq, prev_hash
         await session.flush()
-        return entry
+        return entries
 
     async def verify(self, session: AsyncSession, *, batch: int = 1000) -> Verification:
         """Walk the whole chain; report the first entry that does not hold."""
@@ -195,9 +217,14 @@ class AuditChain(Generic[EntryT, HeadT]):
 
 
 class AuditLog(Generic[EntryT, HeadT]):
-    """Appends events that are their own action (a decision, a token issued) in their own
-    transaction, serialized in this process; retried when another process (a console on the
-    same SQLite file) took the same sequence number first."""
+    """Appends events that are their own action (a decision, a token issued, a data access) in
+    their own transaction; retried when another process (a console on the same SQLite file)
+    took the same sequence number first.
+
+    Group commit: entries that arrive while a transaction is being written wait, then go
+    together in the next one. Each caller still returns only once its own entry is committed,
+    so an access is never answered before it is on the record, but a busy service writes one
+    transaction per batch rather than per access."""
 
     ATTEMPTS = 5
 
@@ -207,6 +234,7 @@ class AuditLog(Generic[EntryT, HeadT]):
         self.sessionmaker = sessionmaker
         self.chain = chain
         self._lock = asyncio.Lock()
+        self._queue: list[tuple[Event, asyncio.Future[EntryT]]] = []
 
     async def append(
         self,
@@ -217,21 +245,35 @@ class AuditLog(Generic[EntryT, HeadT]):
         outcome: str,
         detail: dict[str, Any] | None = None,
     ) -> EntryT:
+        done: asyncio.Future[EntryT] = asyncio.get_running_loop().create_future()
+        self._queue.append((Event(actor, action, resource, outcome, detail), done))
         async with self._lock:
-            for attempt in range(1, self.ATTEMPTS + 1):
-                try:
-                    async with session_scope(self.sessionmaker) as session:
-                        return await self.chain.append(
-                            session,
-                            actor=actor,
-                            action=action,
-                            resource=resource,
-                            outcome=outcome,
-                            detail=detail,
-                        )
-                except (IntegrityError, OperationalError):
-                    if attempt == self.ATTEMPTS:
-                        log.exception("audit_append_failed", action=action)
-                        raise
-                    await asyncio.sleep(0.05 * attempt)
-        raise AssertionError("unreachable")
+            if not done.done():
+                batch, self._queue = self._queue, []
+                # The batch is others' too: a caller that goes away does not stop its write.
+                await asyncio.shield(self._write(batch))
+        return await done
+
+    async def _write(self, batch: list[tuple[Event, asyncio.Future[EntryT]]]) -> None:
+        for attempt in range(1, self.ATTEMPTS + 1):
+            try:
+                async with session_scope(self.sessionmaker) as session:
+                    entries = await self.chain.append_many(session, [e for e, _ in batch])
+            except (IntegrityError, OperationalError) as exc:
+                if attempt == self.ATTEMPTS:
+                    log.exception("audit_append_failed", entries=len(batch))
+                    for _, done in batch:
+                        if not done.done():
+                            done.set_exception(exc)
+                    return
+                await asyncio.sleep(0.05 * attempt)
+            except Exception as exc:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                raise
+            else:
+                for (_, done), entry in zip(batch, entries, strict=True):
+                    if not done.done():
+                        done.set_result(entry)
+                return

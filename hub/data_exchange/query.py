@@ -10,7 +10,8 @@ from __future__ import annotations
 import enum
 import json
 import math
-from collections.abc import Iterable, Sequence
+import operator
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -161,38 +162,47 @@ def validate(query: DataQuery, schema: Sequence[FieldSpec]) -> None:
             raise InvalidInput(f"{f.field}: gte/lte need an ordered field")
 
 
-def _comparable(value: Any, other: Any) -> bool:
-    numbers = (int, float)
-    if isinstance(value, bool) or isinstance(other, bool):
+def _ordered(value: Any, bound: Any) -> bool:
+    """Whether value and bound compare (numbers with numbers, strings with strings)."""
+    if isinstance(value, bool) or isinstance(bound, bool):
         return False
-    return (isinstance(value, numbers) and isinstance(other, numbers)) or (
-        isinstance(value, str) and isinstance(other, str)
+    numbers = (int, float)
+    return (isinstance(value, numbers) and isinstance(bound, numbers)) or (
+        isinstance(value, str) and isinstance(bound, str)
     )
 
 
-def _matches(row: dict[str, Any], filters: Sequence[Filter]) -> bool:
-    for f in filters:
-        value = row.get(f.field)
-        if f.op is FilterOp.EQ:
-            if value != f.value:
-                return False
-        elif f.op is FilterOp.IN:
-            if value not in f.value:
-                return False
-        elif f.op is FilterOp.CONTAINS:
-            if not isinstance(value, list) or f.value not in value:
-                return False
-        elif value is None or not _comparable(value, f.value):
-            return False
-        elif f.op is FilterOp.GTE and value < f.value:
-            return False
-        elif f.op is FilterOp.LTE and value > f.value:
-            return False
-    return True
+def _predicate(f: Filter) -> Callable[[dict[str, Any]], bool]:
+    """One filter, compiled once per query rather than interpreted per row."""
+    name, value = f.field, f.value
+    if f.op is FilterOp.EQ:
+        return lambda row: row.get(name) == value
+    if f.op is FilterOp.IN:
+        try:
+            members: Any = frozenset(value)
+        except TypeError:  # lists among the values
+            members = list(value)
+        return lambda row: _member(row.get(name), members)
+    if f.op is FilterOp.CONTAINS:
+        return lambda row: isinstance(row.get(name), list) and value in row[name]
+    if f.op is FilterOp.GTE:
+        return lambda row: _ordered(v := row.get(name), value) and v >= value
+    return lambda row: _ordered(v := row.get(name), value) and v <= value
 
 
-def _group_key(row: dict[str, Any], group_by: Sequence[str]) -> str:
-    return json.dumps([row.get(name) for name in group_by], sort_keys=True, default=str)
+def _member(value: Any, members: Any) -> bool:
+    try:
+        return value in members
+    except TypeError:  # an unhashable value is in no set of hashable ones
+        return False
+
+
+def _hashable(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _group_key(row: dict[str, Any], group_by: Sequence[str]) -> tuple[Any, ...]:
+    return tuple(_hashable(row.get(name)) for name in group_by)
 
 
 def _aggregate(fn: AggregateFn, values: list[Any]) -> Any:
@@ -219,7 +229,13 @@ def run(
 ) -> Result:
     """Rows in key order in; the page of the answer out. Raises `TermViolated` (term
     `aggregation`) when a group is backed by fewer than `min_contributors` contributors."""
-    matching = [row for row in rows if _matches(row, query.filters)]
+    predicates = [_predicate(f) for f in query.filters]
+    if not predicates:
+        matching = list(rows)
+    elif len(predicates) == 1:
+        matching = [row for row in rows if predicates[0](row)]
+    else:
+        matching = [row for row in rows if all(p(row) for p in predicates)]
     if not query.aggregate:
         columns = list(query.fields) if query.fields is not None else list(visible)
         page = matching[query.offset : query.offset + query.limit]
@@ -228,11 +244,20 @@ def run(
             rows=[{name: row.get(name) for name in columns} for row in page],
             total=len(matching),
         )
-    groups: dict[str, list[dict[str, Any]]] = {}
+    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    values_of = operator.itemgetter(*query.group_by) if query.group_by else None
     for row in matching:
-        groups.setdefault(_group_key(row, query.group_by), []).append(row)
+        try:
+            group = values_of(row) if values_of is not None else ()
+            if len(query.group_by) == 1:
+                group = (group,)
+            groups.setdefault(group, []).append(row)
+        except (KeyError, TypeError):  # a field missing from the row, or a list value
+            groups.setdefault(_group_key(row, query.group_by), []).append(row)
     answers: list[tuple[str, dict[str, Any], int]] = []
-    for key, members in groups.items():
+    for group, members in groups.items():
+        # Groups sort by their values as JSON: None, numbers and strings side by side.
+        key = json.dumps(group, default=str)
         backers = {m.get(contributor) for m in members} if contributor else set()
         contributors = len(backers - {None})
         answer = {name: members[0].get(name) for name in query.group_by}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -703,17 +704,68 @@ class Answer:
     contract: Contract | None = None
 
 
+@dataclass(frozen=True)
+class _Cached:
+    rows: list[dict[str, Any]]
+    """In key order."""
+    by_region: dict[str | None, list[dict[str, Any]]]
+    """The same rows per region, each in key order."""
+
+
+class RowCache:
+    """A product's live rows as last read, keyed by how far its sync has gone: any applied batch
+    changes the key, so a query never sees rows older than the database's (in any hub process),
+    and an unchanged product is not decoded again for every query. Bounded by rows held."""
+
+    def __init__(self, max_rows: int = 250_000) -> None:
+        self.max_rows = max_rows
+        self._entries: OrderedDict[tuple[Any, ...], _Cached] = OrderedDict()
+        self._held = 0
+
+    async def get(self, session: AsyncSession, product: DataProduct) -> _Cached:
+        key = (product.id, product.sync_seq, product.live_snapshot, product.data_updated_at)
+        cached = self._entries.get(key)
+        if cached is not None:
+            self._entries.move_to_end(key)
+            return cached
+        if product.live_snapshot is None:
+            return _Cached(rows=[], by_region={})
+        result = await session.execute(
+            select(DataRow.region, DataRow.data)
+            .where(DataRow.product_id == product.id, DataRow.snapshot == product.live_snapshot)
+            .order_by(DataRow.key)
+        )
+        by_region: dict[str | None, list[dict[str, Any]]] = {}
+        rows = []
+        for region, data in result.all():
+            rows.append(data)
+            by_region.setdefault(region, []).append(data)
+        cached = _Cached(rows=rows, by_region=by_region)
+        for stale in [k for k in self._entries if k[0] == product.id]:
+            self._held -= len(self._entries.pop(stale).rows)
+        if len(rows) <= self.max_rows:
+            self._entries[key] = cached
+            self._held += len(rows)
+            while self._held > self.max_rows:
+                _, evicted = self._entries.popitem(last=False)
+                self._held -= len(evicted.rows)
+        return cached
+
+
+ROWS = RowCache()
+
+
 async def _stored_rows(
     session: AsyncSession, product: DataProduct, regions: list[str] | None
 ) -> list[dict[str, Any]]:
-    if product.live_snapshot is None:
-        return []
-    query = select(DataRow.data).where(
-        DataRow.product_id == product.id, DataRow.snapshot == product.live_snapshot
-    )
-    if regions is not None:
-        query = query.where(DataRow.region.in_(regions))
-    return list((await session.scalars(query.order_by(DataRow.key))).all())
+    """The live rows, or those of some regions only: region by region (in the order of the
+    regions), each in key order."""
+    cached = await ROWS.get(session, product)
+    if regions is None:
+        return cached.rows
+    if len(regions) == 1:
+        return cached.by_region.get(regions[0], [])
+    return [row for region in sorted(set(regions)) for row in cached.by_region.get(region, [])]
 
 
 def _in_regions(
