@@ -32,7 +32,7 @@ FACTORIES = [
     ("f4", "CN-ZJ", "Shaoxing", "dyeing", 8.0, 28.0),
     ("f5", "CN-JS", "Suzhou", "weaving", 30.0, 31.0),
 ]
-OPEN_TO_CONSUMERS = {
+OPEN_TO_CONSUMERS: dict[str, Any] = {
     "consumers": {"kinds": ["consumer"]},
     "purposes": ["capacity-planning", "research"],
     "retention_days": 30,
@@ -223,7 +223,7 @@ async def test_requests_outside_the_offer_are_refused_naming_the_term_and_store_
     product = await _product(hub, publisher, [offer])
     offer_id = product["offers"][0]["id"]
     consumer = await _consumer(hub)
-    cases = [
+    cases: list[tuple[dict[str, Any], dict[str, str], str]] = [
         ({"purpose": "CREDIT_ASSESSMENT"}, consumer, "purposes"),
         ({"fields": ["process", "hourly_rate"]}, consumer, "fields"),
         ({}, await _consumer(hub, "Ningbo Mould Works", "factory"), "consumers"),
@@ -440,7 +440,7 @@ async def test_batches_apply_in_order_once_and_a_snapshot_shows_only_when_comple
 def test_the_query_engine_filters_groups_and_counts_contributors() -> None:
     from hub.data_exchange import query as q
 
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"f": "a", "skills": ["dye", "knit"], "hours": 3, "week": "2026-W48"},
         {"f": "b", "skills": ["dye"], "hours": 2.5, "week": "2026-W49"},
         {"f": "c", "skills": None, "hours": None, "week": "2026-W49"},
