@@ -46,6 +46,7 @@ node_actions := {
 	"node.vision.count",
 	"node.vision.quality.read",
 	"node.vision.image.read",
+	"node.data_product.live",
 }
 
 # Anyone signed in on the platform may see which node this is and how its hub link is doing.
@@ -188,6 +189,16 @@ node(subject, action, resource, _) if {
 	}
 	factory_member(subject, resource)
 	has_scope(subject, "factories:write")
+}
+
+# Live rows of the node's data products: only the hub's data exchange asks, with a token the hub
+# mints for itself (client "hub", scope exchange:live, which no client can be granted). The hub
+# checks the consumer's agreement before it asks; nobody else reads a product's rows here.
+node(subject, "node.data_product.live", _, _) if {
+	subject.kind == "client"
+	subject.client_id == "hub"
+	subject.org_kind == "hub_operator"
+	has_scope(subject, "exchange:live")
 }
 
 buyer(subject, resource) if {

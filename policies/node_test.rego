@@ -76,3 +76,26 @@ test_factory_people_need_write_scope_to_train_and_inspect if {
 		"action": "node.vision.inspect", "resource": vision_image, "context": zj_context,
 	}
 }
+
+hub_live := {"kind": "client", "id": "hub", "client_id": "hub", "org": null, "org_kind": "hub_operator", "scopes": ["exchange:live"]}
+
+test_only_the_hub_reads_live_data_product_rows if {
+	authz.allow with input as {
+		"subject": hub_live, "action": "node.data_product.live",
+		"resource": {"product": "regional-capacity"}, "context": zj_context,
+	}
+}
+
+test_live_rows_are_refused_to_anyone_else if {
+	live := {"action": "node.data_product.live", "resource": {"product": "regional-capacity"}, "context": zj_context}
+	# the hub's token without the scope, or not its own client, or not a client token at all
+	not authz.allow with input as object.union(live, {"subject": object.union(hub_live, {"scopes": ["factories:read"]})})
+	not authz.allow with input as object.union(live, {"subject": object.union(hub_live, {"client_id": "c-123"})})
+	not authz.allow with input as object.union(live, {"subject": object.union(hub_live, {"kind": "user"})})
+	not authz.allow with input as object.union(live, {"subject": object.union(hub_live, {"org_kind": "consumer"})})
+	# the node's own client, a platform of the region, the node operator's console
+	not authz.allow with input as object.union(live, {"subject": {"kind": "client", "node": "zj-textile", "scopes": ["nodes:register"]}})
+	not authz.allow with input as object.union(live, {"subject": {"kind": "client", "org_kind": "consumer", "region": "CN-ZJ", "scopes": ["factories:read", "exchange:read"]}})
+	not authz.allow with input as object.union(live, {"subject": {"kind": "system", "scopes": []}})
+	not authz.allow with input as object.union(live, {"subject": {"kind": "anonymous", "scopes": []}})
+}

@@ -11,6 +11,9 @@ import structlog
 from fastapi import FastAPI
 
 from regional_node.audit.service import AuditLog
+from regional_node.data_products import api as data_products_api
+from regional_node.data_products.products import ProducerContext, configured
+from regional_node.data_products.publisher import DataPublisher
 from regional_node.devices.credentials import VerifiedSecrets
 from regional_node.graphql.context import get_context
 from regional_node.graphql.schema import build_schema
@@ -121,6 +124,21 @@ def create_app(
                 name="stale-alerts",
             ),
         ]
+        products = configured(settings.data_products)
+        app.state.data_publisher = None
+        if products:
+            publisher = DataPublisher(
+                client=link.client,
+                sessionmaker=db.sessionmaker,
+                products=products,
+                context=lambda: ProducerContext.of(settings),
+            )
+            app.state.data_publisher = publisher
+            tasks.append(
+                asyncio.create_task(
+                    publisher.run(link, settings.data_publish_interval_s), name="data-products"
+                )
+            )
         log.info("node_started", public_url=public_url, hub=settings.hub_url)
         try:
             yield
@@ -169,7 +187,12 @@ def create_app(
         schema=build_schema(settings),
         context_getter=get_context,
         readiness_extra=hub_link_check,
-        routers=[telemetry_api.router, orders_api.router, vision_api.router],
+        routers=[
+            telemetry_api.router,
+            orders_api.router,
+            vision_api.router,
+            data_products_api.router,
+        ],
     )
     app.state.settings = settings
     app.state.mqtt = None

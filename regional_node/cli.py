@@ -18,11 +18,15 @@ import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from regional_node.audit.service import AuditLog
+from regional_node.data_products.products import ProducerContext, configured
+from regional_node.data_products.publisher import DataPublisher, Published
 from regional_node.devices import service as devices
 from regional_node.devices.models import DeviceKind
 from regional_node.factories import service as factories
 from regional_node.factories.models import Factory
 from regional_node.factories.repository import FactoryRepository
+from regional_node.hub_link.auth import ClientCredentials
+from regional_node.hub_link.client import HubClient
 from regional_node.orders import routings
 from regional_node.orders import service as orders
 from regional_node.runtime import NodeRuntime, build_runtime
@@ -47,12 +51,16 @@ Industry = Annotated[str | None, typer.Option(help="The node's industry (YUNFAB_
 factory_app = typer.Typer(help="Factories on this node.", no_args_is_help=True)
 device_app = typer.Typer(help="Devices on this node.", no_args_is_help=True)
 routing_app = typer.Typer(help="Product routings (templates orders decompose into).")
+data_app = typer.Typer(
+    help="Data products this node publishes at the hub's data exchange.", no_args_is_help=True
+)
 
 
 def register(node_app: typer.Typer) -> None:
     node_app.add_typer(factory_app, name="factory")
     node_app.add_typer(device_app, name="device")
     node_app.add_typer(routing_app, name="routing")
+    node_app.add_typer(data_app, name="data")
 
 
 def _console(options: dict[str, Any], work: Callable[[NodeRuntime, Database], Awaitable[T]]) -> T:
@@ -293,6 +301,72 @@ def routing_import(
             }
 
     typer.echo(json.dumps(_console(_options(locals()), work)))
+
+
+@data_app.command("publish")
+def data_publish(
+    node_name: Name = None,
+    region: Region = None,
+    industry: Industry = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Send the hub what changed in this node's data products (YUNFAB_NODE_DATA_PRODUCTS) now,
+    once, with the node's client (YUNFAB_NODE_CLIENT_ID / _SECRET); prints what went per
+    product. Batches the hub did not acknowledge stay queued for the next round."""
+    settings = settings_or_exit(NodeSettings, **_options(locals()))
+
+    async def run() -> list[Published]:
+        db = Database.open(settings.db_url)
+        auth = None
+        if settings.client_id and settings.client_secret:
+            auth = ClientCredentials(
+                f"{settings.hub_url.rstrip('/')}/oauth/token",
+                settings.client_id,
+                settings.client_secret.get_secret_value(),
+                scope="nodes:register",
+            )
+        client = HubClient(settings.hub_url, timeout_s=settings.hub_timeout_s, auth=auth)
+        publisher = DataPublisher(
+            client=client,
+            sessionmaker=db.sessionmaker,
+            products=configured(settings.data_products),
+            context=lambda: ProducerContext.of(settings),
+        )
+        try:
+            return await publisher.publish()
+        finally:
+            await client.close()
+            await db.close()
+
+    results = run_command(run)
+    for result in results:
+        typer.echo(json.dumps(_published(result)))
+    if any(result.error for result in results):
+        raise typer.Exit(1)
+
+
+def _published(result: Published) -> dict[str, Any]:
+    queued = result.queued
+    return {
+        "product": result.product,
+        "queued": None
+        if queued is None
+        else {
+            "kind": queued.kind,
+            "seqs": list(queued.seqs),
+            "upserts": queued.upserts,
+            "deletes": queued.deletes,
+        },
+        "sent": []
+        if result.flushed is None
+        else [
+            {"seq": s.seq, "kind": s.kind, "rows": s.rows, "applied": s.applied}
+            for s in result.flushed.sent
+        ],
+        "hub_seq": None if result.flushed is None else result.flushed.hub_seq,
+        "error": result.error,
+    }
 
 
 async def _onboard(

@@ -2,6 +2,7 @@
 
 from regional_node.alerts.models import Alert, AlertRule
 from regional_node.audit.models import AuditEntry, AuditHead
+from regional_node.data_products.models import PendingBatch, ProductStream, QueuedRow
 from regional_node.db import Base
 from regional_node.devices.models import Device, DeviceMetric
 from regional_node.factories.models import CapacityDay, Equipment, Factory
@@ -47,9 +48,12 @@ __all__ = [
     "NodeIdentity",
     "Order",
     "OrderPlan",
+    "PendingBatch",
     "PlanAllocation",
+    "ProductStream",
     "ProgressEvent",
     "QualityRecord",
+    "QueuedRow",
     "Reading",
     "Routing",
     "SparkplugBirth",

@@ -1,12 +1,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from yunfab.settings import Region, ServiceSettings, Slug, normalize_url
+
+DataProductKey = Literal["regional-capacity", "factory-profiles", "factory-scores"]
+DATA_PRODUCT_KEYS: tuple[DataProductKey, ...] = (
+    "regional-capacity",
+    "factory-profiles",
+    "factory-scores",
+)
 
 
 class NodeStorageSettings(ServiceSettings):
@@ -67,6 +74,11 @@ class NodeSettings(NodeStorageSettings):
     vision_max_megapixels: int = Field(default=50, ge=1, le=500)
     vision_threads: int | None = Field(default=None, ge=1, le=64)
     """CPU threads a training or an inspection uses; defaults to the cores, at most 4."""
+    data_products: list[DataProductKey] = Field(default_factory=lambda: list(DATA_PRODUCT_KEYS))
+    """The data products this node publishes at the hub's data exchange and answers live
+    queries for (a JSON list in YUNFAB_NODE_DATA_PRODUCTS); empty: none."""
+    data_publish_interval_s: float = Field(default=300.0, gt=0)
+    """How often changed rows of the data products are sent to the hub."""
 
     @model_validator(mode="after")
     def _credentials(self) -> NodeSettings:

@@ -56,7 +56,7 @@ class NodeRows:
                 issuer=self.settings.issuer_url,
                 audience=normalize_url(audience),
                 lifetime_s=LIVE_TOKEN_LIFETIME_S,
-                subject="hub:data-exchange",
+                subject="hub",
                 client_id="hub",
                 scope=LIVE_SCOPE,
                 org=None,

@@ -17,10 +17,19 @@ from regional_node.hub_link import outbound
 class HubError(Exception):
     """The hub could not be used; `retryable` says whether trying again may help."""
 
-    def __init__(self, message: str, *, retryable: bool, code: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool,
+        code: str | None = None,
+        expected: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.retryable = retryable
         self.code = code
+        self.expected = expected
+        """A data product batch refused as `sync_gap`: the seq the hub expects next."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +85,18 @@ class HubClient:
             {"status": "stopping" if stopping else "online"},
         )
 
+    async def put_data_product(self, key: str, definition: dict[str, Any]) -> dict[str, Any]:
+        """Publish (or update) one of this node's data products; answers its sync state."""
+        return await self._call("PUT", f"/api/v1/data-products/{key}", definition)
+
+    async def data_product_sync(self, key: str) -> dict[str, Any]:
+        """{"seq": last batch the hub applied, "snapshot": its live snapshot id or None}."""
+        return await self._call("GET", f"/api/v1/data-products/{key}/sync", None)
+
+    async def push_batch(self, key: str, batch: dict[str, Any]) -> dict[str, Any]:
+        """Send one numbered batch of rows; a batch the hub already applied is acknowledged."""
+        return await self._call("POST", f"/api/v1/data-products/{key}/batches", batch)
+
     async def _call(self, method: str, path: str, body: dict[str, Any] | None) -> dict[str, Any]:
         """Every request to the hub; a body carrying picture data is refused before sending."""
         outbound.check(body)
@@ -93,14 +114,18 @@ class HubClient:
         if response.is_success:
             payload: dict[str, Any] = response.json()
             return payload
+        expected = None
         try:
             error = response.json()
             code, detail = error.get("error"), error.get("detail")
-        except ValueError:
+            if isinstance(error.get("expected"), int):
+                expected = error["expected"]
+        except (ValueError, AttributeError):
             code, detail = None, response.text[:200]
         retryable = response.status_code >= 500 or response.status_code in (408, 429)
         raise HubError(
             f"hub answered {response.status_code} {code or ''}: {detail}".strip(),
             retryable=retryable,
             code=code,
+            expected=expected,
         )

@@ -98,8 +98,8 @@ async def load_inputs(
             )
         )
     ).all()
-    down = await _down_days(session, start, last)
-    booked = await _booked_hours(session, order, start, last)
+    down = await down_days(session, start, last)
+    booked = await booked_hours(session, start, last, excluding=order.id)
     # Hours per unit of a process, for calendars given in units: its fastest step.
     unit_hours = {p: min(s.hours_per_unit for s in routing if s.process == p) for p in processes}
     standard_rate = {
@@ -156,9 +156,10 @@ async def load_inputs(
     )
 
 
-async def _down_days(
+async def down_days(
     session: AsyncSession, first: dt.date, last: dt.date
 ) -> set[tuple[uuid.UUID, str | None, dt.date]]:
+    """(factory, process or None for all, day) of every reported breakdown in the window."""
     rows = (
         await session.scalars(
             select(Breakdown).where(Breakdown.first_day <= last, Breakdown.last_day >= first)
@@ -173,11 +174,12 @@ async def _down_days(
     return down
 
 
-async def _booked_hours(
-    session: AsyncSession, order: Order, first: dt.date, last: dt.date
+async def booked_hours(
+    session: AsyncSession, first: dt.date, last: dt.date, *, excluding: uuid.UUID | None = None
 ) -> dict[tuple[uuid.UUID, str, dt.date], float]:
-    """(factory, process, day) -> hours the plans in force of the node's other open orders
-    give that line: without them, two orders would each be planned on the same hours."""
+    """(factory, process, day) -> hours the plans in force of the node's open orders (but the
+    one being planned) give that line: without them, two orders would each be planned on the
+    same hours."""
     rows = (
         await session.execute(
             select(
@@ -193,7 +195,7 @@ async def _booked_hours(
                 (Order.id == OrderPlan.order_id) & (Order.plan_version == OrderPlan.version),
             )
             .where(
-                Order.id != order.id,
+                Order.id != (excluding or uuid.UUID(int=0)),
                 Order.status == OrderStatus.OPEN,
                 Order.stage.in_(BOOKING),
                 PlanAllocation.day >= first,

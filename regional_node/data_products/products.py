@@ -1,0 +1,351 @@
+"""The node's data products: what each one holds, and its rows computed from the database now.
+
+A product is a definition (schema in the exchange's vocabulary, default usage-policy offers)
+and a producer. Rows are keyed by a stable string, so the outbox can send only what changed,
+and come in key order, so the same data always gives the same batches. Values are plain JSON
+(dates as ISO strings): what the hub receives is what the hash was taken of.
+
+Factories appear only while active: an invited, suspended or rejected factory is not on offer.
+The capacity product names its factories by pseudonym only: its offers let consumers see
+aggregates over several factories, never which factory has which free hours.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from regional_node.data_products.repository import SourceRepository
+from regional_node.factories import evaluation
+from regional_node.factories.models import Factory
+from regional_node.orders import planning
+from regional_node.settings import NodeSettings
+from yunfab.db import utcnow
+from yunfab.usage_policy import (
+    MAX_SAMPLE_ROWS,
+    FieldRole,
+    FieldSpec,
+    FieldType,
+    Frequency,
+    ProductDefinition,
+    UsagePolicy,
+)
+
+CAPACITY_WEEKS = 9
+"""The current ISO week and the next eight."""
+ALL_KINDS = ["consumer", "publisher", "node_operator", "factory", "hub_operator"]
+
+
+def _field(name: str, type: str, role: str, description: str) -> FieldSpec:
+    return FieldSpec(name=name, type=FieldType(type), role=FieldRole(role), description=description)
+
+
+@dataclass(frozen=True)
+class Row:
+    key: str
+    data: dict[str, Any]
+
+    def wire(self) -> dict[str, Any]:
+        return {"key": self.key, "data": self.data}
+
+
+@dataclass(frozen=True)
+class ProducerContext:
+    """What a producer needs besides the database: who this node is, and which day it is."""
+
+    node_name: str
+    region: str
+    industry: str
+    today: dt.date = field(default_factory=lambda: utcnow().date())
+
+    @classmethod
+    def of(cls, settings: NodeSettings) -> ProducerContext:
+        return cls(node_name=settings.name, region=settings.region, industry=settings.industry)
+
+
+Producer = Callable[[AsyncSession, ProducerContext], Awaitable[list[Row]]]
+
+
+@dataclass(frozen=True)
+class DataProduct:
+    key: str
+    title: str
+    description: str
+    update_frequency: Frequency
+    schema: tuple[FieldSpec, ...]
+    offers: tuple[UsagePolicy, ...]
+    produce: Producer
+    public_sample: bool = False
+    """Whether real rows may go into the catalog's sample: only for public information, as
+    the catalog shows the sample to everyone who browses it."""
+
+    async def rows(self, session: AsyncSession, context: ProducerContext) -> list[Row]:
+        return sorted(await self.produce(session, context), key=lambda row: row.key)
+
+    def definition(self, context: ProducerContext, rows: Sequence[Row]) -> dict[str, Any]:
+        """The body of `PUT /api/v1/data-products/{key}` at the hub, checked against the
+        exchange's vocabulary before it leaves."""
+        definition = ProductDefinition(
+            title=self.title,
+            description=self.description,
+            region=context.region,
+            industry=context.industry,
+            update_frequency=self.update_frequency,
+            fields=list(self.schema),
+            sample=[row.data for row in rows[:MAX_SAMPLE_ROWS]] if self.public_sample else [],
+            live=True,
+            offers=list(self.offers),
+        )
+        return definition.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def pseudonym(node_name: str, factory_id: uuid.UUID) -> str:
+    """A factory's name in aggregate-only products: stable on this node, not reversible to it
+    without the node's factory ids."""
+    return hashlib.sha256(f"{node_name}{factory_id}".encode()).hexdigest()[:16]
+
+
+def iso_week(day: dt.date) -> str:
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def _region(factory: Factory, context: ProducerContext) -> str:
+    region = factory.location.get("region")
+    return str(region) if region else context.region
+
+
+def _city(factory: Factory) -> str | None:
+    city = factory.location.get("city")
+    return str(city) if city else None
+
+
+@dataclass
+class _Week:
+    available: float | None = None
+    booked: float = 0.0
+
+
+async def regional_capacity(session: AsyncSession, context: ProducerContext) -> list[Row]:
+    first = context.today - dt.timedelta(days=context.today.weekday())
+    last = first + dt.timedelta(weeks=CAPACITY_WEEKS, days=-1)
+    sources = SourceRepository(session)
+    factories = {f.id: f for f in await sources.active_factories()}
+    down = await planning.down_days(session, first, last)
+    weeks: dict[tuple[uuid.UUID, str, str], _Week] = {}
+    for entry in await sources.capacity(factories, first, last):
+        cell = weeks.setdefault((entry.factory_id, entry.process, iso_week(entry.day)), _Week())
+        if entry.available_hours is None:
+            continue  # a calendar in units: hours only follow from a routing's step
+        hours = max(0.0, entry.available_hours - entry.downtime_hours)
+        if {
+            (entry.factory_id, entry.process, entry.day),
+            (entry.factory_id, None, entry.day),
+        } & down:
+            hours = 0.0
+        cell.available = (cell.available or 0.0) + hours
+    for (factory_id, process, day), hours in (
+        await planning.booked_hours(session, first, last)
+    ).items():
+        if factory_id in factories:
+            weeks.setdefault((factory_id, process, iso_week(day)), _Week()).booked += hours
+    rows = []
+    for (factory_id, process, week), cell in weeks.items():
+        factory = factories[factory_id]
+        who = pseudonym(context.node_name, factory_id)
+        available = None if cell.available is None else round(cell.available, 3)
+        booked = round(cell.booked, 3)
+        rows.append(
+            Row(
+                key=f"{process}:{week}:{who}",
+                data={
+                    "factory": who,
+                    "region": _region(factory, context),
+                    "city": _city(factory),
+                    "process": process,
+                    "week": week,
+                    "available_hours": available,
+                    "booked_hours": booked,
+                    "free_hours": None
+                    if available is None
+                    else round(max(0.0, available - booked), 3),
+                },
+            )
+        )
+    return rows
+
+
+async def factory_profiles(session: AsyncSession, context: ProducerContext) -> list[Row]:
+    sources = SourceRepository(session)
+    equipment = await sources.equipment_types()
+    return [
+        Row(
+            key=factory.slug,
+            data={
+                "factory": factory.slug,
+                "name": factory.name,
+                "region": _region(factory, context),
+                "city": _city(factory),
+                "skills": list(factory.skills),
+                "equipment": equipment.get(factory.id, []),
+                "certifications": [str(cert["name"]) for cert in factory.certifications],
+                "products": list(factory.products),
+            },
+        )
+        for factory in await sources.active_factories()
+    ]
+
+
+SCORE_FIELDS = {
+    "development_capability": "development",
+    "quality_control": "quality",
+    "quick_response": "response",
+    "delivery": "delivery",
+}
+
+
+async def factory_scores(session: AsyncSession, context: ProducerContext) -> list[Row]:
+    rows = []
+    for factory in await SourceRepository(session).active_factories():
+        result = await evaluation.evaluate(session, factory)
+        scores = {SCORE_FIELDS[s.name]: s.value for s in result.scores if s.name in SCORE_FIELDS}
+        rows.append(
+            Row(
+                key=factory.slug,
+                data={
+                    "factory": factory.slug,
+                    "name": factory.name,
+                    "region": _region(factory, context),
+                    **{name: scores.get(name) for name in SCORE_FIELDS.values()},
+                    "computed_on": result.computed_at.date().isoformat(),
+                },
+            )
+        )
+    return rows
+
+
+_FACTORY_SLUG = _field("factory", "string", "contributor", "The factory's short name on this node.")
+_NAME = _field("name", "string", "attribute", "The factory's legal name.")
+_REGION = _field("region", "string", "region", "ISO 3166-2 code of the factory's region.")
+_CAPACITY = (
+    _field("factory", "string", "contributor", "Pseudonym of the contributing factory."),
+    _REGION,
+    _field("city", "string", "dimension", "The city the factory is in."),
+    _field("process", "string", "dimension", "The process, e.g. weaving."),
+    _field("week", "string", "dimension", "ISO week, e.g. 2026-W48."),
+    _field("available_hours", "number", "measure", "Hours the calendar gives the process."),
+    _field("booked_hours", "number", "measure", "Hours the plans of open orders hold."),
+    _field("free_hours", "number", "measure", "Available hours not booked."),
+)
+
+REGIONAL_CAPACITY = DataProduct(
+    key="regional-capacity",
+    title="Regional capacity by process and week",
+    description="Hours the node's active factories can give each process per ISO week, for "
+    "the current week and the next eight: available (calendar less downtime and breakdowns), "
+    "already booked by the plans of open orders, and free. Factories appear under a pseudonym.",
+    update_frequency=Frequency.HOURLY,
+    schema=_CAPACITY,
+    offers=(
+        UsagePolicy.model_validate(
+            {
+                "consumers": {"kinds": ["consumer", "publisher", "node_operator", "factory"]},
+                "purposes": ["capacity-planning", "supply-matching", "research"],
+                "fields": [f.name for f in _CAPACITY if f.role is not FieldRole.CONTRIBUTOR],
+                "aggregation": {"min_contributors": 3},
+                "retention_days": 30,
+                "contract_days": 90,
+                "onward_sharing": False,
+                "fresh_data": True,
+                "approval": "automatic",
+            }
+        ),
+    ),
+    produce=regional_capacity,
+)
+
+FACTORY_PROFILES = DataProduct(
+    key="factory-profiles",
+    title="Factory capability profiles",
+    description="Public profiles of the node's active factories: where they are, their "
+    "special skills, kinds of equipment, certifications and products.",
+    update_frequency=Frequency.DAILY,
+    schema=(
+        _FACTORY_SLUG,
+        _NAME,
+        _REGION,
+        _field("city", "string", "attribute", "The city the factory is in."),
+        _field("skills", "string_list", "attribute", "Special skills."),
+        _field("equipment", "string_list", "attribute", "Kinds of equipment the factory has."),
+        _field("certifications", "string_list", "attribute", "Names of its certifications."),
+        _field("products", "string_list", "attribute", "What it makes."),
+    ),
+    offers=(
+        UsagePolicy.model_validate(
+            {
+                "consumers": {"kinds": list(ALL_KINDS)},
+                "purposes": [
+                    "supply-matching",
+                    "capacity-planning",
+                    "supplier-selection",
+                    "public-information",
+                ],
+                "retention_days": 365,
+                "contract_days": 365,
+                "onward_sharing": False,
+                "fresh_data": True,
+                "approval": "automatic",
+            }
+        ),
+    ),
+    produce=factory_profiles,
+    public_sample=True,
+)
+
+FACTORY_SCORES = DataProduct(
+    key="factory-scores",
+    title="Factory evaluation scores",
+    description="The node's evaluation of its active factories, 0-100 over the last 90 days: "
+    "development capability, quality control, quick response and delivery (null while the "
+    "node has no data for a score).",
+    update_frequency=Frequency.DAILY,
+    schema=(
+        _FACTORY_SLUG,
+        _NAME,
+        _REGION,
+        _field("development", "number", "measure", "Development capability, 0-100."),
+        _field("quality", "number", "measure", "Quality control, 0-100."),
+        _field("response", "number", "measure", "Quick response to alerts, 0-100."),
+        _field("delivery", "number", "measure", "Delivery against daily plans, 0-100."),
+        _field("computed_on", "date", "attribute", "The day the scores were computed."),
+    ),
+    offers=(
+        UsagePolicy.model_validate(
+            {
+                "consumers": {"kinds": ["consumer", "publisher"]},
+                "purposes": ["credit-assessment", "supplier-selection"],
+                "retention_days": 30,
+                "contract_days": 180,
+                "onward_sharing": False,
+                "fresh_data": False,
+                "approval": "provider",
+            }
+        ),
+    ),
+    produce=factory_scores,
+)
+
+PRODUCTS: Mapping[str, DataProduct] = {
+    product.key: product for product in (REGIONAL_CAPACITY, FACTORY_PROFILES, FACTORY_SCORES)
+}
+
+
+def configured(keys: Sequence[str]) -> dict[str, DataProduct]:
+    """The products a node's settings publish, in the order given, each once."""
+    return {key: PRODUCTS[key] for key in dict.fromkeys(keys)}
