@@ -704,3 +704,90 @@ async def test_the_console_publishes_once_and_says_what_it_sent(
             assert all(json.loads(line)["error"] for line in refused.stdout.strip().splitlines())
         _, rows = await _at_hub(hub, "regional-capacity")
         assert rows == await _node_rows(node, "regional-capacity")
+
+
+GOVERNED = """
+query($id: UUID!, $q: DataQueryInput!) {
+  governedData(contractId: $id, query: $q) { rows minContributors fresh }
+}
+"""
+
+
+async def test_a_consumer_queries_a_nodes_capacity_as_synced_and_fresh_from_the_node(
+    hub_factory: HubFactory, node_factory: NodeFactory
+) -> None:
+    """The whole flow: the node publishes, a buyer platform finds the product in the catalog,
+    is agreed automatically on aggregates over 3+ factories, and reads free hours by process:
+    as synced, and fresh from the node (the hub asks it with its own token)."""
+    async with (
+        hub_factory() as hub,
+        node_factory(hub=hub, data_publish_interval_s=3600) as node,
+    ):
+        hub.app.state.data_live.transport = node.transport
+        network = await _network(hub, node)
+        publisher: DataPublisher = node.app.state.data_publisher
+        await publisher.publish()
+        consumer = bearer(
+            await token_for(
+                hub, org="Hangzhou Shirts Ltd", org_kind="consumer",
+                scopes=["exchange:read", "exchange:write"],
+            )
+        )  # fmt: skip
+        catalog = await hub.graphql(
+            '{ dataProducts(search: "capacity") { edges { node { key node offers { id } } } } }',
+            headers=consumer,
+        )
+        (edge,) = catalog["dataProducts"]["edges"]
+        assert (edge["node"]["key"], edge["node"]["node"]) == ("regional-capacity", NODE)
+        contract = await hub.graphql(
+            "mutation($o: UUID!) { requestDataContract(input: {offerId: $o, "
+            "purpose: CAPACITY_PLANNING}) { id state } }",
+            {"o": edge["node"]["offers"][0]["id"]},
+            headers=consumer,
+        )
+        assert contract["requestDataContract"]["state"] == "FINALIZED"
+        cid = contract["requestDataContract"]["id"]
+        this_week = {"field": "week", "value": iso_week(TODAY)}
+        by_process = {
+            "groupBy": ["process"],
+            "aggregates": [{"fn": "SUM", "field": "available_hours"}],
+            "filters": [this_week],
+        }
+
+        async def hours(fresh: bool) -> dict[str, float]:
+            answer = await hub.graphql(
+                GOVERNED, {"id": cid, "q": {**by_process, "fresh": fresh}}, headers=consumer
+            )
+            assert answer["governedData"]["fresh"] is fresh
+            assert answer["governedData"]["minContributors"] >= 3
+            return {r["process"]: r["sum_available_hours"] for r in answer["governedData"]["rows"]}
+
+        expected: dict[str, float] = {}
+        for data in _expected_capacity(network).values():
+            if data["week"] == iso_week(TODAY) and data["available_hours"] is not None:
+                expected[data["process"]] = expected.get(data["process"], 0.0) + float(
+                    data["available_hours"]
+                )
+        assert await hours(fresh=False) == pytest.approx(expected)
+        # Naming one mill's rows is a query finer than the agreement allows.
+        one = {**by_process, "filters": [this_week, {"field": "city", "value": "Suzhou"}]}
+        refused = await hub.graphql(
+            GOVERNED, {"id": cid, "q": one}, headers=consumer, expect_errors=True
+        )
+        assert refused["errors"][0]["extensions"]["term"] == "aggregation"
+
+        # mill-a stops weaving this week: the node knows at once, the hub's copy at the next sync.
+        stop = [
+            {"process": "weaving", "day": (MONDAY + dt.timedelta(days=d)).isoformat(),
+             "availableHours": 0, "hourlyRate": 30.0}
+            for d in range(7)
+        ]  # fmt: skip
+        await node.graphql(
+            CAPACITY, {"id": network.ids["mill-a"], "days": stop}, headers=network.operator
+        )
+        fresh = await hours(fresh=True)
+        assert fresh["weaving"] < expected["weaving"]
+        assert fresh["dyeing"] == pytest.approx(expected["dyeing"])
+        assert await hours(fresh=False) == pytest.approx(expected)
+        await publisher.publish()
+        assert await hours(fresh=False) == pytest.approx(fresh)
