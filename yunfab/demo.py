@@ -478,6 +478,80 @@ def place_cloud_order(
     return summary
 
 
+EXCHANGE_CATALOG = """
+{ dataProducts(search: "capacity", first: 50) { edges { node { id key node offers { id } } } } }
+"""
+EXCHANGE_REQUEST = """
+mutation($offer: UUID!) {
+  requestDataContract(input: {offerId: $offer, purpose: CAPACITY_PLANNING}) {
+    id state termsHash
+  }
+}
+"""
+EXCHANGE_QUERY = """
+query($id: UUID!, $week: JSON!) {
+  governedData(contractId: $id, query: {
+    groupBy: ["process"], aggregates: [{fn: SUM, field: "free_hours"}, {fn: COUNT}],
+    filters: [{field: "week", value: $week}], first: 100
+  }) { rows minContributors }
+}
+"""
+
+
+def share_capacity(layout: DemoLayout, node: DemoNode, env: dict[str, str]) -> dict[str, Any]:
+    """Once per data folder: the node publishes its data products to the hub now (it would at
+    its next round anyway), a supply-chain platform is agreed automatically on the regional
+    capacity offer (aggregates over 3+ factories) and reads this week's free hours by process
+    through the hub."""
+    record = layout.node_dir(node) / "data-exchange.json"
+    if record.exists():
+        kept: dict[str, Any] = json.loads(record.read_text())
+        return kept
+    _console_run(
+        ("node", "data", "publish", "--data-dir", str(layout.node_dir(node))),
+        {**DEMO_ENV, **env, **node_credentials(layout, node),
+         "YUNFAB_NODE_NAME": node.name, "YUNFAB_NODE_HUB_URL": layout.hub_url},
+        "data products publish",
+    )  # fmt: skip
+    platform = _console_run(
+        (
+            "hub", "client", "create", "--org", "Lingang Supply Chain Platform",
+            "--create-org", "consumer", "--name", "capacity planning", "--kind", "platform",
+            "--scope", "exchange:read", "--scope", "exchange:write",
+            "--data-dir", str(layout.data_dir / "hub"),
+        ),
+        {},
+        "supply-chain platform client",
+    )  # fmt: skip
+    scope = "exchange:read exchange:write"
+    token = _token(
+        layout.hub_url, platform["client_id"], platform["client_secret"], scope, layout.hub_url
+    )
+    edges = _graphql(layout.hub_url, EXCHANGE_CATALOG, {}, token)["dataProducts"]["edges"]
+    product = next(
+        e["node"] for e in edges if e["node"]["node"] == node.name and e["node"]["offers"]
+    )
+    contract = _graphql(
+        layout.hub_url, EXCHANGE_REQUEST, {"offer": product["offers"][0]["id"]}, token
+    )["requestDataContract"]
+    week = "{}-W{:02d}".format(*dt.datetime.now(dt.UTC).date().isocalendar()[:2])
+    answer = _graphql(layout.hub_url, EXCHANGE_QUERY, {"id": contract["id"], "week": week}, token)[
+        "governedData"
+    ]
+    free = sorted(answer["rows"], key=lambda r: -(r["sum_free_hours"] or 0))
+    summary = {
+        "product": product["key"],
+        "contract": contract["id"],
+        "state": contract["state"],
+        "terms_hash": contract["termsHash"],
+        "week": week,
+        "min_contributors": answer["minContributors"],
+        "free_hours": {r["process"]: r["sum_free_hours"] for r in free},
+    }
+    record.write_text(json.dumps(summary, indent=2))
+    return summary
+
+
 VISION_NODE = "gd-injection-moulding"
 FACTORIES_PAGE = """
 query($after: String) {
@@ -754,6 +828,7 @@ def run_demo(data_dir: Path, host: str, port: int) -> int:
             fleet = provision_demo_factory(layout, demo_node, node_env(demo_node, broker))
             supervisor.start(sim_spec(layout, demo_node, fleet, broker.url))
         cloud: dict[str, Any] | None = None
+        shared: dict[str, Any] | None = None
         vision: dict[str, Any] | None = None
         for demo_node, node_port, broker in zip(
             DEMO_NODES, layout.node_ports, brokers, strict=True
@@ -765,6 +840,7 @@ def run_demo(data_dir: Path, host: str, port: int) -> int:
                     layout, demo_node, layout.url(node_port), node_env(demo_node, broker),
                     CloudOrder(),
                 )  # fmt: skip
+                shared = share_capacity(layout, demo_node, node_env(demo_node, broker))
         expected = {node.name for node in DEMO_NODES}
         hub.wait_ready(ONLINE_TIMEOUT_S, check=lambda: expected <= online_nodes(layout.hub_url))
         federated: dict[str, Any] | None = None
@@ -788,6 +864,18 @@ def run_demo(data_dir: Path, host: str, port: int) -> int:
                     f"{cloud['factories']} small factories, planned {cloud['status']} "
                     f"(gap {cloud['gap']:.2%}, {cloud['solve_time_s']} s), "
                     f"{cloud['work_orders']} work orders to {cloud['makers']} of them"
+                )
+            if shared is not None and node_spec.name == CLOUD_ORDER_NODE:
+                top = ", ".join(
+                    f"{process} {hours:,.0f} h"
+                    for process, hours in list(shared["free_hours"].items())[:3]
+                    if hours is not None
+                )
+                typer.echo(
+                    f"  data exchange: {shared['product']} published at the hub; a supply-chain "
+                    f"platform was agreed automatically (contract {shared['contract']}, "
+                    f"aggregates over {shared['min_contributors']}+ factories) and reads "
+                    f"{shared['week']}'s free hours by process: {top}, ..."
                 )
             if vision is not None and node_spec.name == VISION_NODE:
                 typer.echo(
