@@ -11,6 +11,7 @@ A service declares its two tables from the column mixins below and wraps them in
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -251,7 +252,8 @@ class AuditLog(Generic[EntryT, HeadT]):
             if not done.done():
                 batch, self._queue = self._queue, []
                 # The batch is others' too: a caller that goes away does not stop its write.
-                await asyncio.shield(self._write(batch))
+                with contextlib.suppress(Exception):  # set on every future, this one's too
+                    await asyncio.shield(self._write(batch))
         return await done
 
     async def _write(self, batch: list[tuple[Event, asyncio.Future[EntryT]]]) -> None:
@@ -268,10 +270,11 @@ class AuditLog(Generic[EntryT, HeadT]):
                     return
                 await asyncio.sleep(0.05 * attempt)
             except Exception as exc:
+                log.exception("audit_append_failed", entries=len(batch))
                 for _, done in batch:
                     if not done.done():
                         done.set_exception(exc)
-                raise
+                return
             else:
                 for (_, done), entry in zip(batch, entries, strict=True):
                     if not done.done():
