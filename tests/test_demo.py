@@ -31,13 +31,15 @@ def start_demo(data_dir: Path) -> tuple[subprocess.Popen[str], dict[str, str]]:
     )
     urls: dict[str, str] = {}
     assert demo.stdout is not None
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 240
     for line in demo.stdout:
         name, _, url = line.strip().partition(": ")
         if name == "hub" or name.startswith("node "):
             urls[name] = url
         if line.strip().startswith("order SO-"):
             urls["cloud order"] = line.strip()
+        if line.strip().startswith("data exchange:"):
+            urls["data exchange"] = line.strip()
         if line.strip().startswith("vision:"):
             urls["vision"] = line.strip()
         if line.strip().startswith("federated:"):
@@ -59,8 +61,8 @@ def test_demo_lists_two_online_nodes_and_stops_cleanly(tmp_path: Path) -> None:
     children: list[psutil.Process] = []
     try:
         assert set(urls) == {
-            "hub", "node zj-textile", "node gd-injection-moulding", "cloud order", "vision",
-            "federated",
+            "hub", "node zj-textile", "node gd-injection-moulding", "cloud order",
+            "data exchange", "vision", "federated",
         }, demo.stderr  # fmt: skip
         # The hub, two nodes, each node's Mosquitto and simulated machines, Flower's SuperLink
         # and each node's SuperNode (which start helpers of their own).
@@ -94,6 +96,13 @@ def test_demo_lists_two_online_nodes_and_stops_cleanly(tmp_path: Path) -> None:
         assert cloud["factories"] == 62
         assert cloud["makers"] >= 2 * 14  # every process spread over several makers
         assert cloud["order"] in urls["cloud order"]
+        # The node's capacity, shared through the hub under an automatic agreement: the order's
+        # plan books hours this week, each figure over at least three factories.
+        shared = json.loads(record.with_name("data-exchange.json").read_text())
+        assert shared["state"] == "FINALIZED"
+        assert shared["min_contributors"] >= 3
+        assert sum(hours or 0 for hours, _ in shared["booked_hours"].values()) > 0
+        assert shared["contract"] in urls["data exchange"]
         # A station learnt a mudguard from good photos and inspected a batch on the node.
         vision = json.loads(record.with_name("vision.json").read_text())
         assert vision["good_images"] == 30

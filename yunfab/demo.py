@@ -491,7 +491,7 @@ mutation($offer: UUID!) {
 EXCHANGE_QUERY = """
 query($id: UUID!, $week: JSON!) {
   governedData(contractId: $id, query: {
-    groupBy: ["process"], aggregates: [{fn: SUM, field: "free_hours"}, {fn: COUNT}],
+    groupBy: ["process"], aggregates: [{fn: SUM, field: "booked_hours"}, {fn: COUNT}],
     filters: [{field: "week", value: $week}], first: 100
   }) { rows minContributors }
 }
@@ -501,8 +501,9 @@ query($id: UUID!, $week: JSON!) {
 def share_capacity(layout: DemoLayout, node: DemoNode, env: dict[str, str]) -> dict[str, Any]:
     """Once per data folder: the node publishes its data products to the hub now (it would at
     its next round anyway), a supply-chain platform is agreed automatically on the regional
-    capacity offer (aggregates over 3+ factories) and reads this week's free hours by process
-    through the hub."""
+    capacity offer (aggregates over 3+ factories) and reads this week's booked hours by
+    process through the hub. (The cloud factories give their calendars in units, so the
+    product has no free hours for them: only hours the plans book.)"""
     record = layout.node_dir(node) / "data-exchange.json"
     if record.exists():
         kept: dict[str, Any] = json.loads(record.read_text())
@@ -510,7 +511,9 @@ def share_capacity(layout: DemoLayout, node: DemoNode, env: dict[str, str]) -> d
     _console_run(
         ("node", "data", "publish", "--data-dir", str(layout.node_dir(node))),
         {**DEMO_ENV, **env, **node_credentials(layout, node),
-         "YUNFAB_NODE_NAME": node.name, "YUNFAB_NODE_HUB_URL": layout.hub_url},
+         "YUNFAB_NODE_NAME": node.name, "YUNFAB_NODE_HUB_URL": layout.hub_url,
+         # The other products follow at the node's next round.
+         "YUNFAB_NODE_DATA_PRODUCTS": '["regional-capacity"]'},
         "data products publish",
     )  # fmt: skip
     platform = _console_run(
@@ -538,7 +541,7 @@ def share_capacity(layout: DemoLayout, node: DemoNode, env: dict[str, str]) -> d
     answer = _graphql(layout.hub_url, EXCHANGE_QUERY, {"id": contract["id"], "week": week}, token)[
         "governedData"
     ]
-    free = sorted(answer["rows"], key=lambda r: -(r["sum_free_hours"] or 0))
+    busiest = sorted(answer["rows"], key=lambda r: -(r["sum_booked_hours"] or 0))
     summary = {
         "product": product["key"],
         "contract": contract["id"],
@@ -546,7 +549,7 @@ def share_capacity(layout: DemoLayout, node: DemoNode, env: dict[str, str]) -> d
         "terms_hash": contract["termsHash"],
         "week": week,
         "min_contributors": answer["minContributors"],
-        "free_hours": {r["process"]: r["sum_free_hours"] for r in free},
+        "booked_hours": {r["process"]: [r["sum_booked_hours"], r["count"]] for r in busiest},
     }
     record.write_text(json.dumps(summary, indent=2))
     return summary
@@ -867,15 +870,14 @@ def run_demo(data_dir: Path, host: str, port: int) -> int:
                 )
             if shared is not None and node_spec.name == CLOUD_ORDER_NODE:
                 top = ", ".join(
-                    f"{process} {hours:,.0f} h"
-                    for process, hours in list(shared["free_hours"].items())[:3]
-                    if hours is not None
+                    f"{process} {hours:,.0f} h over {factories} factories"
+                    for process, (hours, factories) in list(shared["booked_hours"].items())[:3]
                 )
                 typer.echo(
                     f"  data exchange: {shared['product']} published at the hub; a supply-chain "
                     f"platform was agreed automatically (contract {shared['contract']}, "
-                    f"aggregates over {shared['min_contributors']}+ factories) and reads "
-                    f"{shared['week']}'s free hours by process: {top}, ..."
+                    f"aggregates over 3+ factories) and reads {shared['week']}'s booked hours "
+                    f"by process: {top}, ..."
                 )
             if vision is not None and node_spec.name == VISION_NODE:
                 typer.echo(
