@@ -22,6 +22,7 @@ from hub.identity import api as identity_api
 from hub.identity.keys import KeyRing
 from hub.identity.oauth import HubAuthorizationServer, OAuthStore
 from hub.identity.sync import keep_current, load_revocations
+from hub.knowledge_market import api as market_api
 from hub.settings import HubSettings
 from yunfab.authorization import Authorizer
 from yunfab.db import create_sync_engine, session_scope
@@ -122,7 +123,12 @@ def create_app(settings: HubSettings) -> FastAPI:
         lifespan=lifespan,
         schema=build_schema(settings),
         context_getter=get_context,
-        routers=[federation_api.router, identity_api.router, data_exchange_api.router],
+        routers=[
+            federation_api.router,
+            identity_api.router,
+            data_exchange_api.router,
+            market_api.router,
+        ],
     )
     app.state.settings = settings
     return app

@@ -7,6 +7,17 @@ from hub.db import Base
 from hub.federated.models import FederatedRun, GlobalModel
 from hub.federation.models import RegionalNode
 from hub.identity.models import ApiClient, AuthorizationCode, RevokedToken, SigningKey, User
+from hub.knowledge_market.models import (
+    Entitlement,
+    Installation,
+    Listing,
+    ListingReview,
+    MarketKey,
+    MarketPublisher,
+    Release,
+    ReleaseReview,
+    UsageEvent,
+)
 from hub.organizations.models import Organization
 
 __all__ = [
@@ -21,6 +32,15 @@ __all__ = [
     "BoardPosting",
     "FederatedRun",
     "GlobalModel",
+    "Entitlement",
+    "Installation",
+    "Listing",
+    "ListingReview",
+    "MarketKey",
+    "MarketPublisher",
+    "Release",
+    "ReleaseReview",
+    "UsageEvent",
     "Offer",
     "Organization",
     "RegionalNode",

@@ -33,6 +33,8 @@ class HubSettings(ServiceSettings):
     flower_root_certificates: Path | None = None
     """The CA that signed the SuperLink's certificate; required outside development."""
     federated_poll_interval_s: float = Field(default=2.0, gt=0)
+    market_max_artifact_bytes: int = Field(default=200 * 1024 * 1024, gt=0)
+    """The largest release artifact the market accepts."""
 
     @model_validator(mode="after")
     def _production_secrets(self) -> HubSettings:

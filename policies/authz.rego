@@ -54,6 +54,11 @@ permit(subject, action, resource, context) if {
 }
 
 permit(subject, action, resource, context) if {
+	action in market_actions
+	market(subject, action, resource, context)
+}
+
+permit(subject, action, resource, context) if {
 	action in node_actions
 	node(subject, action, resource, context)
 }

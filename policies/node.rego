@@ -47,6 +47,7 @@ node_actions := {
 	"node.vision.quality.read",
 	"node.vision.image.read",
 	"node.data_product.live",
+	"node.market.read",
 }
 
 # Anyone signed in on the platform may see which node this is and how its hub link is doing.
@@ -200,6 +201,10 @@ node(subject, "node.data_product.live", _, _) if {
 	subject.org_kind == "hub_operator"
 	has_scope(subject, "exchange:live")
 }
+
+# What the market installed here (releases, what they activated, failures and their codes): the
+# node operator. The installing itself is the node's own work, on the hub's approval.
+node(subject, "node.market.read", _, context) if node_operator(subject, context)
 
 buyer(subject, resource) if {
 	authenticated(subject)

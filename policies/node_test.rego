@@ -99,3 +99,12 @@ test_live_rows_are_refused_to_anyone_else if {
 	not authz.allow with input as object.union(live, {"subject": {"kind": "system", "scopes": []}})
 	not authz.allow with input as object.union(live, {"subject": {"kind": "anonymous", "scopes": []}})
 }
+
+test_only_the_operator_lists_market_installations if {
+	market := {"action": "node.market.read", "context": zj_context}
+	authz.allow with input as object.union(market, {"subject": {"kind": "client", "node": "zj-textile", "scopes": ["nodes:register"]}})
+	authz.allow with input as object.union(market, {"subject": {"kind": "system", "scopes": []}})
+	not authz.allow with input as object.union(market, {"subject": {"kind": "client", "node": "gd-plastics", "scopes": ["nodes:register"]}})
+	not authz.allow with input as object.union(market, {"subject": {"kind": "user", "org": "org-mill-1", "org_kind": "factory", "scopes": ["factories:write"]}})
+	not authz.allow with input as object.union(market, {"subject": {"kind": "anonymous", "scopes": []}})
+}

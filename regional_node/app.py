@@ -21,6 +21,8 @@ from regional_node.hub_link.auth import ClientCredentials, HubKeys
 from regional_node.hub_link.client import HubClient, Registration
 from regional_node.hub_link.link import Backoff, HubLink
 from regional_node.identity.service import ensure_identity
+from regional_node.market import api as market_api
+from regional_node.market.installer import MarketInstaller
 from regional_node.orders import api as orders_api
 from regional_node.runtime import NodeRuntime, build_runtime, reconcile_broker
 from regional_node.settings import NodeSettings
@@ -139,6 +141,21 @@ def create_app(
                     publisher.run(link, settings.data_publish_interval_s), name="data-products"
                 )
             )
+        installer = MarketInstaller(
+            client=link.client,
+            sessionmaker=db.sessionmaker,
+            runtime=runtime,
+            node_name=settings.name,
+            directory=settings.data_dir / "market",
+            require_verified=settings.market_require_verified,
+            max_artifact_bytes=settings.market_max_artifact_mb * 1024 * 1024,
+        )
+        app.state.market_installer = installer
+        tasks.append(
+            asyncio.create_task(
+                installer.run(link, settings.market_poll_interval_s), name="market-installer"
+            )
+        )
         log.info("node_started", public_url=public_url, hub=settings.hub_url)
         try:
             yield
@@ -192,6 +209,7 @@ def create_app(
             orders_api.router,
             vision_api.router,
             data_products_api.router,
+            market_api.router,
         ],
     )
     app.state.settings = settings

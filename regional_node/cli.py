@@ -26,7 +26,8 @@ from regional_node.factories import service as factories
 from regional_node.factories.models import Factory
 from regional_node.factories.repository import FactoryRepository
 from regional_node.hub_link.auth import ClientCredentials
-from regional_node.hub_link.client import HubClient
+from regional_node.hub_link.client import HubClient, HubError
+from regional_node.market.installer import MarketInstaller, Outcome
 from regional_node.orders import routings
 from regional_node.orders import service as orders
 from regional_node.runtime import NodeRuntime, build_runtime
@@ -54,6 +55,9 @@ routing_app = typer.Typer(help="Product routings (templates orders decompose int
 data_app = typer.Typer(
     help="Data products this node publishes at the hub's data exchange.", no_args_is_help=True
 )
+market_app = typer.Typer(
+    help="Releases from the hub's market installed on this node.", no_args_is_help=True
+)
 
 
 def register(node_app: typer.Typer) -> None:
@@ -61,6 +65,7 @@ def register(node_app: typer.Typer) -> None:
     node_app.add_typer(device_app, name="device")
     node_app.add_typer(routing_app, name="routing")
     node_app.add_typer(data_app, name="data")
+    node_app.add_typer(market_app, name="market")
 
 
 def _console(options: dict[str, Any], work: Callable[[NodeRuntime, Database], Awaitable[T]]) -> T:
@@ -318,15 +323,7 @@ def data_publish(
 
     async def run() -> list[Published]:
         db = Database.open(settings.db_url)
-        auth = None
-        if settings.client_id and settings.client_secret:
-            auth = ClientCredentials(
-                f"{settings.hub_url.rstrip('/')}/oauth/token",
-                settings.client_id,
-                settings.client_secret.get_secret_value(),
-                scope="nodes:register",
-            )
-        client = HubClient(settings.hub_url, timeout_s=settings.hub_timeout_s, auth=auth)
+        client = HubClient(settings.hub_url, timeout_s=settings.hub_timeout_s, auth=_auth(settings))
         publisher = DataPublisher(
             client=client,
             sessionmaker=db.sessionmaker,
@@ -344,6 +341,55 @@ def data_publish(
         typer.echo(json.dumps(_published(result)))
     if any(result.error for result in results):
         raise typer.Exit(1)
+
+
+@market_app.command("sync")
+def market_sync(
+    node_name: Name = None,
+    region: Region = None,
+    industry: Industry = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Carry out what the hub's market asks of this node now, once: install approved releases
+    (verified offline), disable revoked ones, remove removed ones, report usage. Prints what
+    was done per installation as JSON; exits 1 when the hub could not be asked or an
+    installation failed."""
+    settings = settings_or_exit(NodeSettings, **_options(locals()))
+
+    async def work(runtime: NodeRuntime, db: Database) -> list[Outcome]:
+        client = HubClient(settings.hub_url, timeout_s=settings.hub_timeout_s, auth=_auth(settings))
+        installer = MarketInstaller(
+            client=client,
+            sessionmaker=db.sessionmaker,
+            runtime=runtime,
+            node_name=settings.name,
+            directory=settings.data_dir / "market",
+            require_verified=settings.market_require_verified,
+            max_artifact_bytes=settings.market_max_artifact_mb * 1024 * 1024,
+        )
+        try:
+            return await installer.sync()
+        except HubError as exc:
+            fail(f"the hub's market could not be asked: {exc}", 1)
+        finally:
+            await client.close()
+
+    outcomes = _console(_options(locals()), work)
+    typer.echo(json.dumps({"installations": [o.as_json() for o in outcomes]}, indent=2))
+    if any(o.action == "failed" or o.error for o in outcomes):
+        raise typer.Exit(1)
+
+
+def _auth(settings: NodeSettings) -> ClientCredentials | None:
+    if settings.client_id and settings.client_secret:
+        return ClientCredentials(
+            f"{settings.hub_url.rstrip('/')}/oauth/token",
+            settings.client_id,
+            settings.client_secret.get_secret_value(),
+            scope="nodes:register",
+        )
+    return None
 
 
 def _published(result: Published) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from regional_node.db import Base
 from regional_node.devices.models import Device, DeviceMetric
 from regional_node.factories.models import CapacityDay, Equipment, Factory
 from regional_node.identity.models import NodeIdentity
+from regional_node.market.models import Installation, TrustKey
 from regional_node.orders.models import (
     Breakdown,
     FactorySchedule,
@@ -44,6 +45,7 @@ __all__ = [
     "FactorySchedule",
     "HourRollup",
     "InspectionModel",
+    "Installation",
     "MinuteRollup",
     "NodeIdentity",
     "Order",
@@ -58,5 +60,6 @@ __all__ = [
     "Routing",
     "SparkplugBirth",
     "Station",
+    "TrustKey",
     "WorkOrder",
 ]

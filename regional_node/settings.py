@@ -79,6 +79,12 @@ class NodeSettings(NodeStorageSettings):
     queries for (a JSON list in YUNFAB_NODE_DATA_PRODUCTS); empty: none."""
     data_publish_interval_s: float = Field(default=300.0, gt=0)
     """How often changed rows of the data products are sent to the hub."""
+    market_poll_interval_s: float = Field(default=60.0, gt=0)
+    """How often the node asks the hub's market for installations to carry out."""
+    market_require_verified: bool = True
+    """Install only releases a trusted reviewer countersigned (verified), not just signed."""
+    market_max_artifact_mb: int = Field(default=200, ge=1, le=4096)
+    """The largest market artifact the node downloads."""
 
     @model_validator(mode="after")
     def _credentials(self) -> NodeSettings:

@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 
 from yunfab.camera_cli import watch_command
 from yunfab.console import fail
+from yunfab.market_cli import market_app
 from yunfab.migrations import TREES, MigrationTree, revision, upgrade
 from yunfab.settings import (
     ServiceSettings,
@@ -37,6 +38,7 @@ app.add_typer(vision_app, name="vision")
 app.add_typer(hub_app, name="hub")
 app.add_typer(node_app, name="node")
 app.add_typer(db_app, name="db")
+app.add_typer(market_app, name="market")
 
 
 def _register_hub_console(hub: typer.Typer) -> None:

@@ -17,16 +17,20 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import structlog
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.audit.service import append_entry
 from hub.federated.models import FederatedRun, GlobalModel, RunStatus
+from hub.knowledge_market.federated import publish_global_model
 from yunfab.authorization import Authorizer
 from yunfab.db import utcnow
 from yunfab.errors import InvalidInput, NotFound, ServiceUnavailable
 from yunfab.graphql.pagination import Page, PageRequest, newest_first
 from yunfab.subject import Subject
+
+log = structlog.get_logger(__name__)
 
 MODEL_NAME = "defect-detector"
 MODEL_KIND = "federated-logistic-head"
@@ -290,7 +294,19 @@ async def record_finished(
     run.summary = summary
     run.status = RunStatus.FINISHED
     run.finished_at = utcnow()
+    await _publish_on_market(session, model, weights=weights, data_dir=models_dir.parent)
     return model
+
+
+async def _publish_on_market(
+    session: AsyncSession, model: GlobalModel, *, weights: bytes, data_dir: Path
+) -> None:
+    """Publish the model on the market (issue #9); a failure there never loses the run."""
+    try:
+        async with session.begin_nested():
+            await publish_global_model(session, model, weights=weights, data_dir=data_dir)
+    except Exception:
+        log.exception("federated_model_not_published", model=model.name, version=model.version)
 
 
 def _privacy(request: RunRequest, summary: dict[str, Any]) -> dict[str, Any]:

@@ -35,6 +35,10 @@ class RegistrationIn(BaseModel):
     base_url: AnyHttpUrl
     flower_public_key: str | None = Field(default=None, max_length=1024)
     """The node's Flower SuperNode key, OpenSSH format, elliptic curve (what Flower accepts)."""
+    yunfab_version: str | None = Field(
+        default=None, max_length=64, pattern=r"^[0-9][0-9A-Za-z.+!-]*$"
+    )
+    """The Yunfab version the node runs: market releases are checked against it."""
 
     @field_validator("flower_public_key")
     @classmethod
@@ -126,6 +130,7 @@ async def register(
             industry=body.industry,
             base_url=str(body.base_url).rstrip("/"),
             flower_public_key=body.flower_public_key,
+            yunfab_version=body.yunfab_version,
         ),
         events=events,
     )

@@ -37,3 +37,6 @@ class RegionalNode(Base):
     flower_public_key: Mapped[str | None] = mapped_column(Text)
     """The public key (OpenSSH, elliptic curve) of the node's Flower SuperNode: only nodes with
     a key here are registered at the hub's SuperLink (`yunfab hub fl register-nodes`)."""
+    yunfab_version: Mapped[str | None] = mapped_column(String(64))
+    """The Yunfab version the node last registered with; market releases are checked against it
+    (none reported: only releases that set no version range are compatible)."""

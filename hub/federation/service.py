@@ -38,6 +38,7 @@ class NodeRegistration:
     industry: str
     base_url: str
     flower_public_key: str | None = None
+    yunfab_version: str | None = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ async def register_node(
             registered_at=now,
             operator_id=uuid.UUID(subject.org_id) if subject.org_id else None,
             flower_public_key=input.flower_public_key,
+            yunfab_version=input.yunfab_version,
         )
         repository.add(node)
         try:
@@ -99,6 +101,8 @@ async def register_node(
     node.base_url = input.base_url
     if input.flower_public_key is not None:
         node.flower_public_key = input.flower_public_key
+    if input.yunfab_version is not None:
+        node.yunfab_version = input.yunfab_version
     node.status = NodeStatus.ONLINE
     node.last_heartbeat = now
     await session.flush()

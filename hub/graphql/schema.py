@@ -12,6 +12,8 @@ from hub.data_exchange.graphql.queries import DataExchangeQuery
 from hub.federated.graphql import FederatedMutation, FederatedQuery
 from hub.federation.graphql.queries import FederationQuery, FederationSubscription
 from hub.identity.graphql import IdentityQuery
+from hub.knowledge_market.graphql.mutations import MarketMutation
+from hub.knowledge_market.graphql.queries import MarketQuery
 from hub.organizations.graphql.queries import OrganizationQuery
 from hub.settings import HubSettings
 from yunfab.graphql.errors import Schema
@@ -29,9 +31,12 @@ Query = merge_types(
         FederatedQuery,
         DataExchangeQuery,
         BoardQuery,
+        MarketQuery,
     ),
 )
-Mutation = merge_types("Mutation", (FederatedMutation, DataExchangeMutation, BoardMutation))
+Mutation = merge_types(
+    "Mutation", (FederatedMutation, DataExchangeMutation, BoardMutation, MarketMutation)
+)
 Subscription = merge_types("Subscription", (FederationSubscription,))
 
 

@@ -67,6 +67,12 @@ SCOPES = {
     "supply-and-demand board",
     "exchange:publish": "publish data products and offers, and decide contract requests as "
     "their provider",
+    "market:read": "browse the knowledge and app market",
+    "market:publish": "publish releases on the market as a verified publisher, register signing "
+    "keys, grant entitlements, yank and revoke one's own releases",
+    "market:install": "install market releases on one's own nodes, report usage, review "
+    "listings one installed",
+    "market:review": "verify publishers and countersign releases (hub reviewers)",
     "tokens:introspect": "introspect tokens issued to others",
     "hub:admin": "administer the hub (with the admin role): keys, clients, users",
     "openid": "sign in with OpenID Connect",

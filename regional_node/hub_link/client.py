@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+import yunfab
 from regional_node.hub_link import outbound
 
 
@@ -40,6 +41,8 @@ class Registration:
     base_url: str
     flower_public_key: str | None = None
     """The public key of this node's Flower SuperNode, for the hub's SuperLink to accept."""
+    yunfab_version: str = yunfab.__version__
+    """What the hub checks a market release's required Yunfab version against."""
 
 
 class HubClient:
@@ -67,6 +70,7 @@ class HubClient:
                 "region": registration.region,
                 "industry": registration.industry,
                 "base_url": registration.base_url,
+                "yunfab_version": registration.yunfab_version,
                 **(
                     {"flower_public_key": registration.flower_public_key}
                     if registration.flower_public_key
@@ -97,6 +101,61 @@ class HubClient:
         """Send one numbered batch of rows; a batch the hub already applied is acknowledged."""
         return await self._call("POST", f"/api/v1/data-products/{key}/batches", batch)
 
+    async def market_trust(self) -> dict[str, Any]:
+        """The market's trust roots: publishers' and reviewers' public keys."""
+        return await self._call("GET", "/api/v1/market/trust", None)
+
+    async def market_installations(self, node: str) -> dict[str, Any]:
+        """This node's installations that want something done (or are in place)."""
+        return await self._call("GET", f"/api/v1/market/nodes/{node}/installations", None)
+
+    async def market_artifact(self, sha256: str, *, max_bytes: int) -> bytes:
+        """A release's artifact, refused once it grows past `max_bytes` (checked here, not
+        trusted from the hub)."""
+        try:
+            async with self._http.stream("GET", f"/api/v1/market/artifacts/{sha256}") as response:
+                if not response.is_success:
+                    await response.aread()
+                    raise self._error(response)
+                data = bytearray()
+                async for chunk in response.aiter_bytes():
+                    data += chunk
+                    if len(data) > max_bytes:
+                        raise HubError(
+                            f"artifact {sha256[:12]} is larger than {max_bytes} bytes",
+                            retryable=False,
+                            code="artifact_too_large",
+                        )
+                return bytes(data)
+        except httpx.TransportError as exc:
+            raise HubError(f"hub unreachable: {type(exc).__name__}: {exc}", retryable=True) from exc
+        except httpx.HTTPStatusError as exc:  # our token request was refused
+            status = exc.response.status_code
+            raise HubError(
+                f"hub refused this node's credentials ({status})",
+                retryable=status >= 500,
+                code="invalid_client",
+            ) from exc
+
+    async def report_installation(
+        self, installation_id: str, state: str, detail: str
+    ) -> dict[str, Any]:
+        return await self._call(
+            "POST",
+            f"/api/v1/market/installations/{installation_id}/report",
+            {"state": state, "detail": detail},
+        )
+
+    async def report_usage(
+        self, installation_id: str, *, unit: str, count: int, key: str
+    ) -> dict[str, Any]:
+        """Usage of an installed release; the hub counts a `key` once."""
+        return await self._call(
+            "POST",
+            f"/api/v1/market/installations/{installation_id}/usage",
+            {"unit": unit, "count": count, "key": key},
+        )
+
     async def _call(self, method: str, path: str, body: dict[str, Any] | None) -> dict[str, Any]:
         """Every request to the hub; a body carrying picture data is refused before sending."""
         outbound.check(body)
@@ -114,6 +173,10 @@ class HubClient:
         if response.is_success:
             payload: dict[str, Any] = response.json()
             return payload
+        raise self._error(response)
+
+    @staticmethod
+    def _error(response: httpx.Response) -> HubError:
         expected = None
         try:
             error = response.json()
@@ -123,7 +186,7 @@ class HubClient:
         except (ValueError, AttributeError):
             code, detail = None, response.text[:200]
         retryable = response.status_code >= 500 or response.status_code in (408, 429)
-        raise HubError(
+        return HubError(
             f"hub answered {response.status_code} {code or ''}: {detail}".strip(),
             retryable=retryable,
             code=code,

@@ -32,6 +32,9 @@ class Routing(Base):
     """SHA-256 of the canonical steps: importing the same routing twice adds nothing."""
     source: Mapped[str] = mapped_column(String(200))
     """Where it came from: a file name, or a market listing once #9 installs them."""
+    disabled_reason: Mapped[str | None] = mapped_column(String(300))
+    """Set when the routing may plan no new orders (its market release was revoked or removed);
+    orders already planned on it keep it."""
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -55,6 +55,10 @@ class RoutingNotFound(NotFound):
     code = "routing_not_found"
 
 
+class RoutingDisabled(Conflict):
+    code = "routing_disabled"
+
+
 class OrderNotFound(NotFound):
     code = "order_not_found"
 
@@ -94,9 +98,10 @@ async def import_routing(
     latest = await _latest_routing(session, spec.product)
     if latest is not None and latest.digest == spec.digest:
         return latest, False
+    newest = await _latest_routing(session, spec.product, usable_only=False)
     routing = Routing(
         product=spec.product,
-        version=(latest.version + 1) if latest else 1,
+        version=(newest.version + 1) if newest else 1,
         name=spec.name,
         unit=spec.unit,
         steps=[s.as_json() for s in spec.steps],
@@ -116,10 +121,15 @@ async def import_routing(
     return routing, True
 
 
-async def _latest_routing(session: AsyncSession, product: str) -> Routing | None:
-    return await session.scalar(
-        select(Routing).where(Routing.product == product).order_by(Routing.version.desc()).limit(1)
-    )
+async def _latest_routing(
+    session: AsyncSession, product: str, *, usable_only: bool = True
+) -> Routing | None:
+    """The product's newest routing; by default the newest that may still plan orders (a
+    disabled one, such as a revoked market template, is passed over)."""
+    query = select(Routing).where(Routing.product == product)
+    if usable_only:
+        query = query.where(Routing.disabled_reason.is_(None))
+    return await session.scalar(query.order_by(Routing.version.desc()).limit(1))
 
 
 async def get_routing(
@@ -145,6 +155,7 @@ async def list_routings(
     await runtime.authorizer.check(subject, "node.routing.read")
     latest = (
         select(Routing.product, func.max(Routing.version).label("version"))
+        .where(Routing.disabled_reason.is_(None))
         .group_by(Routing.product)
         .subquery()
     )
@@ -281,6 +292,12 @@ async def plan_order(
     _open(order)
     if order.stage.rank >= OrderStage.DISPATCHED.rank:
         raise Conflict("the order is dispatched: a change goes through a re-plan")
+    routing = await session.get(Routing, order.routing_id)
+    if routing is not None and routing.disabled_reason is not None:
+        raise RoutingDisabled(
+            f"routing {routing.product}@{routing.version} is disabled ({routing.disabled_reason}):"
+            " cancel the order and place it again"
+        )
     steps = await routing_steps(session, order)
     inputs = await planning.load_inputs(session, order, steps)
     try:

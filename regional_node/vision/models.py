@@ -41,6 +41,8 @@ class InspectionModel(Base):
     """Where it came from: the training data's digest and counts and the parameters, or a market
     release or federated run once those exist."""
     created_by: Mapped[str] = mapped_column(String(200))
+    disabled_reason: Mapped[str | None] = mapped_column(String(300))
+    """Set when no station may run it any more (its market release was revoked or removed)."""
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -65,6 +65,10 @@ class NoActiveModel(Conflict):
     code = "no_active_model"
 
 
+class VisionModelDisabled(Conflict):
+    code = "vision_model_disabled"
+
+
 class NothingToRollBack(Conflict):
     code = "nothing_to_roll_back"
 
@@ -359,6 +363,10 @@ async def activate_model(
     model = await session.get(InspectionModel, model_id)
     if model is None or model.factory_id != factory.id:
         raise VisionModelNotFound(f"no vision model {model_id} of {factory.slug}")
+    if model.disabled_reason is not None:
+        raise VisionModelDisabled(
+            f"{model.sku}@{model.number} may not run any more: {model.disabled_reason}"
+        )
     if station.model_id == model.id:
         return station
     # A file that does not load is refused now, not at the first part (and is then cached).
@@ -380,6 +388,11 @@ async def rollback_station(
     await runtime.authorizer.check(subject, "node.vision.station.manage", factory_resource(factory))
     if station.previous_model_id is None:
         raise NothingToRollBack(f"station {station.slug} has run no other model")
+    previous = await session.get(InspectionModel, station.previous_model_id)
+    if previous is not None and previous.disabled_reason is not None:
+        raise VisionModelDisabled(
+            f"the model {station.slug} ran before may not run any more: {previous.disabled_reason}"
+        )
     station.model_id, station.previous_model_id = station.previous_model_id, station.model_id
     station.updated_at = utcnow()
     await _audit(

@@ -1,0 +1,150 @@
+"""A finished federated run's global model (issue #7) published on the market.
+
+The hub publishes it as a release of listing `federated-<model name>` under its own publisher
+organization, signed with the hub's market key, and countersigns it with the same key (the hub
+checked the run itself): nodes verify it offline like any other release. The key lives in the
+hub's data directory, owner-only, made on first use; its public half is registered as both a
+publisher and a reviewer key. Publishing a model version twice returns the first release.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from pathlib import Path
+
+import structlog
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+import yunfab
+from hub.federated.models import GlobalModel
+from hub.knowledge_market import service
+from hub.knowledge_market.models import KeyKind, Listing, MarketKey, MarketPublisher, Release
+from hub.knowledge_market.storage import ArtifactStore
+from hub.organizations.models import OrganizationKind
+from hub.organizations.service import ensure_organization
+from yunfab import market
+from yunfab.subject import Subject, SubjectKind
+
+log = structlog.get_logger(__name__)
+
+HUB_PUBLISHER = "Yunfab hub"
+"""The hub operator organization federated models are published under."""
+KEY_FILE = "market-signing-key.pem"
+
+
+def market_dir(data_dir: Path) -> Path:
+    return data_dir.resolve() / "market"
+
+
+def hub_key(data_dir: Path) -> Ed25519PrivateKey:
+    """The hub's market key, made (owner-only) on first use."""
+    path = market_dir(data_dir) / KEY_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pem, _ = market.generate_key()
+        partial = path.with_suffix(".partial")
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(pem)
+        try:
+            os.link(partial, path)  # first writer wins: never replace a key in use
+        except FileExistsError:
+            pass
+        partial.unlink(missing_ok=True)
+    return market.load_private_key(path.read_bytes())
+
+
+def listing_name(model_name: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", model_name.lower()).strip("-")
+    return f"federated-{slug}"[:64].rstrip("-")
+
+
+def _version_range() -> str:
+    """The model format belongs to this minor version of Yunfab."""
+    major, minor = yunfab.__version__.split(".")[:2]
+    return f"=={major}.{minor}.*"
+
+
+async def publish_global_model(
+    session: AsyncSession, model: GlobalModel, *, weights: bytes, data_dir: Path
+) -> Release:
+    actor = Subject(kind=SubjectKind.SYSTEM, id="federated")
+    organization = await ensure_organization(
+        session, name=HUB_PUBLISHER, kind=OrganizationKind.HUB_OPERATOR
+    )
+    name = listing_name(model.name)
+    version = f"{model.version}.0.0"
+    listing = await session.scalar(select(Listing).where(Listing.slug == name))
+    if listing is not None:
+        existing = await session.scalar(
+            select(Release).where(Release.listing_id == listing.id, Release.version == version)
+        )
+        if existing is not None:
+            return existing
+    key = await asyncio.to_thread(hub_key, data_dir)
+    public = market.public_key_b64(key)
+    key_id = market.key_id(market.decode_public_key(public))
+    for kind in (KeyKind.PUBLISHER, KeyKind.REVIEWER):
+        registered = await session.scalar(
+            select(MarketKey).where(MarketKey.kind == kind, MarketKey.key_id == key_id)
+        )
+        if registered is None:
+            session.add(
+                MarketKey(
+                    organization_id=organization.id, kind=kind, key_id=key_id,
+                    public_key=public, registered_by=actor.label,
+                )
+            )  # fmt: skip
+    if await session.get(MarketPublisher, organization.id) is None:
+        session.add(MarketPublisher(organization_id=organization.id, verified_by=actor.label))
+    await session.flush()
+    metrics = {k: v for k, v in (model.metrics or {}).items() if isinstance(v, int | float)}
+    manifest = market.Manifest.from_data(
+        {
+            "name": name,
+            "version": version,
+            "kind": "defect_model",
+            "yunfab": _version_range(),
+            "license": "Apache-2.0",
+            "permissions": ["vision:model"],
+            "pricing": {"model": "free"},
+            "title": f"Federated {model.name} v{model.version}",
+            "summary": f"Defect-detection head trained by federated run across "
+            f"{len(model.lineage.get('nodes') or [])} nodes, version {model.version}.",
+            "industry": "manufacturing",
+            "tags": ["federated", "defect-detection"],
+            "content": {
+                "sku": "any",
+                "format": "federated-head-v1",
+                "global_model_id": str(model.id),
+                "global_model_version": model.version,
+                "run": model.lineage.get("run"),
+                "metrics": metrics,
+            },
+        }
+    )
+    store = ArtifactStore(market_dir(data_dir))
+    staged = await asyncio.to_thread(store.stage_bytes, weights)
+    signature = market.sign(key, market.signing_payload(manifest, staged.sha256))
+    try:
+        release = await service.store_release(
+            session, actor, org=organization.id, manifest=manifest, digest=staged.sha256,
+            size=staged.size, signature=signature, key_id=key_id,
+        )  # fmt: skip
+    except BaseException:
+        store.discard(staged)
+        raise
+    store.commit(staged)
+    countersignature = market.sign(key, market.review_payload(manifest, staged.sha256))
+    await service.countersign(
+        session, release, key_id=key_id, signature=countersignature, by=actor.label
+    )
+    listing = await session.get(Listing, release.listing_id)
+    assert listing is not None
+    await service.refresh_listing(session, listing)
+    log.info("federated_model_published", listing=name, version=version)
+    return release
