@@ -58,6 +58,9 @@ DIM = 80
 """Descriptor length: `regional_node.vision.anomaly.DESCRIPTOR_DIM` (a test keeps them equal;
 written out so that importing this module does not import torch)."""
 PARTS = ("mean", "second_moment", "coef", "intercept", "fitted")
+FIXED_AFTER_STATISTICS = tuple(PARTS.index(p) for p in ("mean", "second_moment", "fitted"))
+"""Arrays no training round changes: a server that adds noise to the whole update (DP) must
+put them back as they were."""
 STATISTICS_ROUNDS = 1
 FIT_SHARE = 0.5
 """Share of a SKU's good images its anomaly model is fitted on; the head sees those images as

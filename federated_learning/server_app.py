@@ -348,6 +348,7 @@ class StatisticsRoundsInTheClear(Strategy):
     def __init__(self, plain: Strategy, private: Strategy) -> None:
         self.plain = plain
         self.private = private
+        self._sent: list[np.ndarray] | None = None
 
     def _for(self, server_round: int) -> Strategy:
         return self.plain if server_round <= model.STATISTICS_ROUNDS else self.private
@@ -355,12 +356,22 @@ class StatisticsRoundsInTheClear(Strategy):
     def configure_train(
         self, server_round: int, arrays: ArrayRecord, config: ConfigRecord, grid: Grid
     ) -> Iterable[Message]:
+        self._sent = arrays.to_numpy_ndarrays()
         return self._for(server_round).configure_train(server_round, arrays, config, grid)
 
     def aggregate_train(
         self, server_round: int, replies: Iterable[Message]
     ) -> tuple[ArrayRecord | None, MetricRecord | None]:
-        return self._for(server_round).aggregate_train(server_round, replies)
+        """In training rounds the noise goes on the whole update, moments and flag included,
+        though nodes send those back unchanged: they are put back as they were sent, so only the
+        head carries noise (and a noised flag cannot unset the standardisation)."""
+        arrays, metrics = self._for(server_round).aggregate_train(server_round, replies)
+        if arrays is None or server_round <= model.STATISTICS_ROUNDS or self._sent is None:
+            return arrays, metrics
+        kept = arrays.to_numpy_ndarrays()
+        for index in model.FIXED_AFTER_STATISTICS:
+            kept[index] = self._sent[index]
+        return ArrayRecord(kept), metrics
 
     def configure_evaluate(
         self, server_round: int, arrays: ArrayRecord, config: ConfigRecord, grid: Grid

@@ -245,3 +245,40 @@ def test_a_federation_beats_every_node_alone_on_everyones_test_images(
     assert fedprox >= 0.98 * reference
     for node, value in alone.items():
         assert federated > value + 0.01, node
+
+
+def test_dp_noise_moves_only_the_head_not_the_moments_or_the_flag() -> None:
+    """Server-side DP noise lands on the whole update; the moments and the fitted flag, which
+    no training round changes, are put back as sent (a noised flag below 0.5 would switch the
+    standardisation off)."""
+    from typing import Any
+
+    from flwr.app import ArrayRecord, ConfigRecord
+
+    from federated_learning.server_app import StatisticsRoundsInTheClear
+
+    class Noisy:
+        def __init__(self) -> None:
+            self.sent: list[np.ndarray] = []
+
+        def configure_train(
+            self, server_round: int, arrays: Any, config: Any, grid: Any
+        ) -> list[Any]:
+            self.sent = arrays.to_numpy_ndarrays()
+            return []
+
+        def aggregate_train(self, server_round: int, replies: Any) -> tuple[Any, None]:
+            return ArrayRecord([a - 0.7 for a in self.sent]), None
+
+    weights = model.initial_weights()
+    weights[model.PARTS.index("fitted")] = np.ones(1)
+    strategy = StatisticsRoundsInTheClear(plain=Noisy(), private=Noisy())  # type: ignore[arg-type]
+    strategy.configure_train(2, ArrayRecord(weights), ConfigRecord(), None)  # type: ignore[arg-type]
+    arrays, _ = strategy.aggregate_train(2, [])
+    assert arrays is not None
+    got = arrays.to_numpy_ndarrays()
+    for index, name in enumerate(model.PARTS):
+        if index in model.FIXED_AFTER_STATISTICS:
+            np.testing.assert_array_equal(got[index], weights[index], err_msg=name)
+        else:
+            np.testing.assert_allclose(got[index], weights[index] - 0.7, err_msg=name)
