@@ -226,10 +226,15 @@ async def online(hub: InProcessService, node: InProcessService) -> dict[str, str
     the test runs the rounds; the operator's headers at the node."""
     from tests.nodes import operator_headers
 
+    await stop_background_installer()
+    return await operator_headers(hub, NODE_URL)
+
+
+async def stop_background_installer() -> None:
+    """From then on the test runs the rounds (a background round would race them)."""
     [task] = [t for t in asyncio.all_tasks() if t.get_name() == "market-installer"]
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
-    return await operator_headers(hub, NODE_URL)
 
 
 # --- offline checks -----------------------------------------------------------------------
@@ -321,6 +326,8 @@ async def test_an_installed_template_plans_an_order(
             return (await hub_side.installation(installation)).state.value == "installed"
 
         await eventually(installed, timeout_s=20)
+        # A background round could take the revocation below before the test's own round.
+        await stop_background_installer()
         at_hub = await hub_side.installation(installation)
         assert at_hub.detail is not None
         assert f"routing {PRODUCT}@1 imported" in at_hub.detail
