@@ -504,3 +504,30 @@ async def test_organizations_keep_their_kind_and_need_a_name(hub: InProcessServi
         await create_client(hub, org="Keqiao Dye", org_kind="publisher", scopes=[])
     with pytest.raises(InvalidInput, match="organization name"):
         await create_client(hub, org="   ", org_kind="consumer", scopes=[])
+
+
+async def test_concurrent_audit_entries_are_group_committed_into_one_unbroken_chain(
+    hub: InProcessService,
+) -> None:
+    """Entries that arrive while a transaction is written go together in the next one; each
+    caller still gets back its own entry, committed, and the chain holds."""
+    import asyncio
+
+    from hub.audit.service import verify_chain
+    from yunfab.db import session_scope
+    from yunfab.subject import SYSTEM
+
+    entries = await asyncio.gather(
+        *(
+            hub.app.state.audit.append(
+                actor=SYSTEM, action="test.burst", resource=f"r{index}", outcome="ok"
+            )
+            for index in range(24)
+        )
+    )
+    assert [entry.resource for entry in entries] == [f"r{index}" for index in range(24)]
+    assert len({entry.seq for entry in entries}) == 24
+    async with session_scope(hub.app.state.db.sessionmaker) as session:
+        result = await verify_chain(session)
+    assert result.ok
+    assert result.checked >= 24

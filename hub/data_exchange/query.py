@@ -82,9 +82,7 @@ class DataQuery:
 
     def referenced(self, visible: Sequence[str]) -> list[str]:
         """Every field the query touches: what the agreement's field term is checked on."""
-        names = list(self.fields if self.fields is not None and not self.aggregate else [])
-        if self.fields is None and not self.aggregate:
-            names = list(visible)
+        names = [] if self.aggregate else list(visible if self.fields is None else self.fields)
         names += [f.field for f in self.filters] + self.group_by
         names += [a.field for a in self.aggregates if a.field is not None]
         return sorted(set(names))
