@@ -136,3 +136,22 @@ class DataRow(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     seq: Mapped[int] = mapped_column(Integer)
     """The batch that last wrote it."""
+
+
+class DisclosedCell(Base):
+    """One aggregate figure a consumer was given under an agreement, as the set of rows behind
+    it and each row's contributor. A later answer is checked against these so that no two
+    answers of one agreement differ by fewer than k contributors (differencing)."""
+
+    __tablename__ = "data_disclosed_cells"
+    __table_args__ = (UniqueConstraint("contract_id", "digest"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    contract_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("data_contracts.id", ondelete="CASCADE"), index=True
+    )
+    digest: Mapped[str] = mapped_column(String(64))
+    """SHA-256 of the cell's row identities: the same cell is stored once."""
+    members: Mapped[dict[str, str]] = mapped_column(JSON)
+    """Row identity -> contributor."""
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
