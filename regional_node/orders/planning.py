@@ -2,7 +2,8 @@
 
 A factory's capacity calendar is per process and day, so the model sees one "line" per factory
 and process: the steps of a routing that share a process share that line's hours. Eligibility
-is the line's process plus the step's equipment type (as an `equipment:` skill) and skills.
+is `regional_node.factories.eligibility`'s, the rule the factory's own schedule follows too: the
+line offers its process, and the capabilities (skills, machines) of the steps it may do.
 Breakdowns take the line's hours away for their days, and the plans in force of the node's
 other open orders take the hours they booked: orders share the factories' calendars.
 """
@@ -19,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from regional_node.allocation import model
+from regional_node.factories import eligibility
 from regional_node.factories.models import CapacityDay, Equipment, Factory, FactoryStatus
 from regional_node.orders.models import (
     Breakdown,
@@ -85,10 +87,9 @@ async def load_inputs(
         await session.scalars(select(Factory).where(Factory.status == FactoryStatus.ACTIVE))
     ).all()
     by_id = {f.id: f for f in factories}
-    equipment: dict[uuid.UUID, set[str]] = defaultdict(set)
+    equipment: dict[uuid.UUID, list[Equipment]] = defaultdict(list)
     for kit in (await session.scalars(select(Equipment))).all():
-        if kit.count > 0:
-            equipment[kit.factory_id].add(kit.type)
+        equipment[kit.factory_id].append(kit)
     capacity = (
         await session.scalars(
             select(CapacityDay).where(
@@ -137,12 +138,14 @@ async def load_inputs(
         ident = line_id(factory.slug, process)
         lines[ident] = Line(factory_id, factory.slug, process)
         quoted = rates.get((factory_id, process))
+        capabilities = eligibility.capabilities(factory.skills, equipment[factory_id], {process})
         model_factories.append(
             model.Factory(
                 id=ident,
                 equipment=frozenset({process}),
-                skills=frozenset(factory.skills)
-                | {f"equipment:{kind}" for kind in equipment[factory_id]},
+                skills=eligibility.offered(
+                    capabilities, (s.needs for s in routing if s.process == process)
+                ),
                 hours=tuple(days),
                 cost_per_hour=sum(quoted) / len(quoted) if quoted else standard_rate[process],
             )

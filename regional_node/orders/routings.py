@@ -10,6 +10,7 @@ package later), validated before anything is stored.
     name = "PC board moulding"
     process = "injection-moulding"  # the factory capacity calendar's process
     equipment = "injection-moulding-machine"   # optional: an equipment type the factory must have
+    parameters = { clamp_force_kn = 800 }   # optional: the machine's key parameters, at least
     skills = ["transparent-pc"]   # optional: special skills the factory must have
     after = []                    # steps whose output this one needs
     hours_per_unit = 0.002        # standard time
@@ -29,9 +30,11 @@ from pathlib import Path
 from typing import Any, TypeGuard
 
 from regional_node.allocation.model import AllocationError, Step, required_units
+from regional_node.factories import eligibility
 from yunfab.errors import InvalidInput
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+PARAMETER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 MAX_STEPS = 200
 MIN_HOURS = 1e-6
 """Hours per unit below this (3.6 ms) are a typo, and dividing a cost by them overflows."""
@@ -54,24 +57,36 @@ class RoutingStep:
     after: tuple[str, ...] = ()
     yield_: float = 1.0
     lag_days: int = 0
+    parameters: tuple[tuple[str, float], ...] = ()
+    """Minimum key parameters of the equipment, sorted by name."""
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["yield"] = data.pop("yield_")
         data["skills"], data["after"] = list(self.skills), list(self.after)
+        # Left out when empty: routings stored before it existed keep their digest.
+        data.pop("parameters")
+        if self.parameters:
+            data["parameters"] = dict(self.parameters)
         return data
 
+    @property
+    def needs(self) -> eligibility.Needs:
+        return eligibility.Needs(
+            process=self.process,
+            equipment=self.equipment,
+            parameters=self.parameters,
+            skills=frozenset(self.skills),
+        )
+
     def model_step(self) -> Step:
-        """The allocation model's view: eligibility is the process's calendar plus equipment
-        and skills (equipment types travel as `equipment:` skills)."""
-        needs = set(self.skills)
-        if self.equipment:
-            needs.add(f"equipment:{self.equipment}")
+        """The allocation model's view: a line of the step's process offering the step's
+        capabilities (`eligibility.offered`)."""
         return Step(
             id=self.id,
             hours_per_unit=self.hours_per_unit,
             equipment=self.process,
-            skills=frozenset(needs),
+            skills=self.needs.capabilities,
             after=self.after,
             yield_=self.yield_,
             lag_days=self.lag_days,
@@ -144,8 +159,8 @@ def _step(raw: Any, where: str) -> RoutingStep:
     if not isinstance(raw, dict):
         raise RoutingInvalid(f"{where}: expected a table")
     known = {
-        "id", "name", "process", "equipment", "skills", "after", "hours_per_unit",
-        "unit_cost", "yield", "lag_days",
+        "id", "name", "process", "equipment", "parameters", "skills", "after",
+        "hours_per_unit", "unit_cost", "yield", "lag_days",
     }  # fmt: skip
     unknown = set(raw) - known
     if unknown:
@@ -160,6 +175,9 @@ def _step(raw: Any, where: str) -> RoutingStep:
     equipment = raw.get("equipment")
     if equipment is not None and (not isinstance(equipment, str) or not SLUG.match(equipment)):
         raise RoutingInvalid(f"{where}.equipment: a lowercase slug")
+    parameters = _parameters(raw.get("parameters", {}), f"{where}.parameters")
+    if parameters and equipment is None:
+        raise RoutingInvalid(f"{where}.parameters: only with an equipment type")
     skills, after = raw.get("skills", []), raw.get("after", [])
     for key, value in (("skills", skills), ("after", after)):
         if (
@@ -190,6 +208,7 @@ def _step(raw: Any, where: str) -> RoutingStep:
         name=name,
         process=process,
         equipment=equipment,
+        parameters=parameters,
         skills=tuple(skills),
         after=tuple(after),
         hours_per_unit=float(hours),
@@ -197,6 +216,17 @@ def _step(raw: Any, where: str) -> RoutingStep:
         yield_=float(good),
         lag_days=lag,
     )
+
+
+def _parameters(raw: Any, where: str) -> tuple[tuple[str, float], ...]:
+    if not isinstance(raw, dict) or len(raw) > 20:
+        raise RoutingInvalid(f"{where}: a table of at most 20 minimums, e.g. clamp_force_kn = 800")
+    for key, value in raw.items():
+        if not PARAMETER.match(key):
+            raise RoutingInvalid(f"{where}: {key!r} is not a parameter name (snake_case)")
+        if not _number(value) or not 0 <= value <= 1e12:
+            raise RoutingInvalid(f"{where}.{key}: a number, 0 to 1e12 (the least a machine has)")
+    return eligibility.parameters_of(raw)
 
 
 def _number(value: Any) -> TypeGuard[int | float]:
@@ -212,6 +242,7 @@ def steps_from_json(rows: list[dict[str, Any]]) -> tuple[RoutingStep, ...]:
             name=row["name"],
             process=row["process"],
             equipment=row.get("equipment"),
+            parameters=eligibility.parameters_of(row.get("parameters", {})),
             skills=tuple(row.get("skills", ())),
             after=tuple(row.get("after", ())),
             hours_per_unit=row["hours_per_unit"],

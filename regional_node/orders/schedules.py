@@ -13,6 +13,7 @@ from typing import Any, Literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from regional_node.audit.service import append_entry
+from regional_node.factories import eligibility
 from regional_node.factories.repository import FactoryRepository
 from regional_node.factories.service import factory_resource, get_factory
 from regional_node.orders import service as orders
@@ -159,7 +160,6 @@ async def create_schedule(
 
 LOT_MINUTES = 120
 """Work for one day is cut into lots of about this length, so it spreads over machines."""
-MACHINES_PER_TYPE = 20
 
 
 async def schedule_work_orders(
@@ -169,21 +169,23 @@ async def schedule_work_orders(
 ) -> FactorySchedule:  # fmt: skip
     """One day of the factory's open work orders on its own machines: what the plan asks of it
     that day (less what it already reported for the day), cut into lots, each lot on any machine
-    of the equipment type its step needs. Minutes count from the shift's start; work past the
-    shift's end is lateness (overtime). A change of product on a machine costs
-    `changeover_minutes`. Work orders whose step needs equipment the factory has not listed are
-    named in the schedule's `skipped`."""
+    that may run its step (`eligibility.machines`, the rule allocation gave it the work by).
+    Minutes count from the shift's start; work past the shift's end is lateness (overtime). A
+    change of product on a machine costs `changeover_minutes`. Work orders the factory may no
+    longer do (its equipment, skills or calendar changed since the plan) are named in the
+    schedule's `skipped`, with the reason."""
     factory = await get_factory(session, factory_id)
     await runtime.authorizer.check(subject, "node.schedule.manage", factory_resource(factory))
     if not 60 <= shift_minutes <= 1440:
         raise ScheduleInvalid("shiftMinutes: 60 to 1440")
     if not 0 <= changeover_minutes <= shift_minutes:
         raise ScheduleInvalid("changeoverMinutes: 0 to the shift's length")
-    kit = await FactoryRepository(session).equipment(factory.id)
-    machines: dict[str, list[str]] = {}
-    for item in kit:
-        for n in range(min(item.count, MACHINES_PER_TYPE)):
-            machines.setdefault(item.type, []).append(f"{item.type}-{n + 1}")
+    repository = FactoryRepository(session)
+    capabilities = eligibility.capabilities(
+        factory.skills,
+        await repository.equipment(factory.id),
+        {row.process for row in await repository.capacity(factory.id, day, day)},
+    )
     key = day.isoformat()
     works = await orders.factory_work_orders(
         session, subject, runtime=runtime, factory_id=factory.id
@@ -202,11 +204,11 @@ async def schedule_work_orders(
         if order.id not in routing:
             routing[order.id] = {s.id: s for s in await orders.routing_steps(session, order)}
         step = routing[order.id][work.step]
-        kind = step.equipment or f"{step.process}-line"
-        options = machines.get(kind, [])
-        if not options:
+        reason = eligibility.shortfall(step.needs, capabilities)
+        options = eligibility.machines(step.needs, capabilities.equipment)
+        if reason is not None:
             skipped.append({"work_order": str(work.id), "step": work.step, "units": units,
-                            "reason": f"no {kind} listed in the factory's equipment"})  # fmt: skip
+                            "reason": reason})  # fmt: skip
             continue
         total = units * step.hours_per_unit * 60
         count = max(1, min(len(options), math.ceil(total / LOT_MINUTES)))
@@ -225,10 +227,14 @@ async def schedule_work_orders(
                 )
             )
     if not jobs:
-        raise ScheduleInvalid(f"no work for {factory.slug} on {day} that its machines can do")
-    used = {m for job in jobs for op in job.operations for m in op.options}
+        why = "; ".join(f"{s['step']}: {s['reason']}" for s in skipped)
+        raise ScheduleInvalid(
+            f"no work for {factory.slug} on {day} that its machines can do"
+            + (f" ({why})" if why else "")
+        )
+    used = dict.fromkeys(m for job in jobs for op in job.operations for m in op.options)
     problem = shop.Problem(
-        machines=tuple(shop.Machine(id=m) for kind in machines.values() for m in kind if m in used),
+        machines=tuple(shop.Machine(id=m) for m in used),
         jobs=tuple(jobs),
         setups={(a, b): changeover_minutes for a in products for b in products if a != b},
     )
