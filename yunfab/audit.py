@@ -5,6 +5,13 @@ and hash) is kept in its own row. Editing an entry, deleting one from the middle
 tail all show up in `verify`. Appends are serialized: an in-process lock, plus a transaction-level
 advisory lock on PostgreSQL so several processes cannot fork the chain.
 
+An event that is its own action (a policy decision) is written by `AuditLog` in its own
+transaction, group-committed, unless the caller's unit of work already holds what that
+transaction would wait for (SQLite's write lock, this chain's advisory lock): then it goes into
+the caller's transaction, and is written again on its own should that one roll back. A second
+connection waiting on its caller's locks is a deadlock ("database is locked" after the busy
+timeout on SQLite, a hang on PostgreSQL).
+
 A service declares its two tables from the column mixins below and wraps them in an `AuditChain`.
 """
 
@@ -15,6 +22,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -24,7 +32,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
-from yunfab.db import UTCDateTime, session_scope, utcnow
+from yunfab.db import UTCDateTime, after_rollback, current_unit_of_work, session_scope, utcnow
 from yunfab.graphql.pagination import Page, PageRequest
 from yunfab.subject import Subject
 
@@ -32,6 +40,8 @@ log = structlog.get_logger(__name__)
 
 GENESIS = "0" * 64
 _HEAD_ID = 1
+_LOCKED = "yunfab.audit.locked"
+"""session.info: chain lock key -> the transaction that holds that chain's locks."""
 
 
 class AuditEntryColumns:
@@ -128,12 +138,13 @@ class AuditChain(Generic[EntryT, HeadT]):
         )
         return entry
 
-    async def append_many(self, session: AsyncSession, events: list[Event]) -> list[EntryT]:
+    async def append_many(self, session: AsyncSession, events: Sequence[Event]) -> list[EntryT]:
         """Append several events in order, reading and moving the head once."""
         if (await session.connection()).dialect.name == "postgresql":
             await session.execute(
                 text("SELECT pg_advisory_xact_lock(:key)"), {"key": self.lock_key}
             )
+        session.info.setdefault(_LOCKED, {})[self.lock_key] = session.sync_session.get_transaction()
         head = await session.get(self.head, _HEAD_ID, with_for_update=True)
         seq, prev_hash = (head.seq, head.hash) if head else (0, GENESIS)
         entries = []
@@ -246,8 +257,43 @@ class AuditLog(Generic[EntryT, HeadT]):
         outcome: str,
         detail: dict[str, Any] | None = None,
     ) -> EntryT:
+        event = Event(actor, action, resource, outcome, detail)
+        session = await self._blocking_unit_of_work()
+        if session is None:
+            return await self._committed(event)
+        (entry,) = await self.chain.append_many(session, [event])
+
+        async def on_its_own() -> None:
+            await self._committed(event)
+
+        # A decision stays on the record when the work it was asked for is rolled back.
+        after_rollback(session, on_its_own)
+        return entry
+
+    async def _blocking_unit_of_work(self) -> AsyncSession | None:
+        """The caller's unit of work on this database when it holds locks our own transaction
+        would wait for: this chain's (it appended already), or SQLite's single write lock."""
+        session = current_unit_of_work()
+        if session is None or not session.in_transaction():
+            return None
+        ours: Any = self.sessionmaker.kw.get("bind")
+        theirs: Any = session.bind
+        if ours is None or theirs is None or ours.url != theirs.url:
+            return None
+        if session.info.get(_LOCKED, {}).get(self.chain.lock_key) is (
+            session.sync_session.get_transaction()
+        ):
+            return session
+        if theirs.dialect.name == "sqlite":
+            raw = await (await session.connection()).get_raw_connection()
+            # The driver opens SQLite's transaction at the first write: then it holds the lock.
+            if getattr(raw.driver_connection, "in_transaction", False):
+                return session
+        return None
+
+    async def _committed(self, event: Event) -> EntryT:
         done: asyncio.Future[EntryT] = asyncio.get_running_loop().create_future()
-        self._queue.append((Event(actor, action, resource, outcome, detail), done))
+        self._queue.append((event, done))
         async with self._lock:
             if not done.done():
                 batch, self._queue = self._queue, []

@@ -7,13 +7,16 @@ used by URL. One session per request: the dependency commits on success and roll
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import enum
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import Any
 
+import structlog
 from sqlalchemy import DateTime, Engine, Enum, MetaData, TypeDecorator, event
 from sqlalchemy import create_engine as create_sync
 from sqlalchemy.engine import Dialect, make_url
@@ -24,6 +27,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.pool import NullPool
+
+log = structlog.get_logger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
@@ -138,7 +143,28 @@ def after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
     session.info.setdefault(_AFTER_COMMIT, []).append(callback)
 
 
+def after_rollback(session: AsyncSession, callback: Callable[[], Awaitable[None]]) -> None:
+    """Await `callback` once the unit of work has rolled back (its locks released); never on
+    commit. A failing callback is logged and does not hide the error that rolled back."""
+    session.info.setdefault(_AFTER_ROLLBACK, []).append(callback)
+
+
+def current_unit_of_work() -> AsyncSession | None:
+    """The session of the `session_scope` the running task is inside, while it is open.
+
+    Code that must write beside the caller's work without a second connection (which would wait
+    on the caller's own locks: SQLite's one writer, a PostgreSQL advisory lock) joins it."""
+    scope = _UNIT_OF_WORK.get()
+    if scope is None or scope[1] is not asyncio.current_task():
+        return None  # a task spawned inside a unit of work does not inherit it
+    return scope[0]
+
+
 _AFTER_COMMIT = "yunfab.after_commit"
+_AFTER_ROLLBACK = "yunfab.after_rollback"
+_UNIT_OF_WORK: ContextVar[tuple[AsyncSession, asyncio.Task[Any] | None] | None] = ContextVar(
+    "yunfab.unit_of_work", default=None
+)
 
 
 @asynccontextmanager
@@ -147,12 +173,23 @@ async def session_scope(
 ) -> AsyncIterator[AsyncSession]:
     """One unit of work: commit when the caller's block succeeds, roll back when it raises."""
     async with sessionmaker() as session:
+        outer = _UNIT_OF_WORK.get()
+        _UNIT_OF_WORK.set((session, asyncio.current_task()))
         try:
             yield session
             await session.commit()
         except BaseException:
             await session.rollback()
+            _UNIT_OF_WORK.set(outer)
             session.info.pop(_AFTER_COMMIT, None)
+            for undo in session.info.pop(_AFTER_ROLLBACK, []):
+                try:
+                    await undo()
+                except Exception:
+                    log.exception("after_rollback_failed")
             raise
+        finally:
+            _UNIT_OF_WORK.set(outer)
+        session.info.pop(_AFTER_ROLLBACK, None)
         for callback in session.info.pop(_AFTER_COMMIT, []):
             callback()
