@@ -15,7 +15,7 @@ import pytest
 from regional_node.orders.routings import parse
 from regional_node.simulator.network import cloud_network
 from tests.conftest import HubFactory, NodeFactory
-from tests.nodes import INVITE, MOVE, PROFILE, operator_headers
+from tests.nodes import INVITE, MOVE, PROFILE, active_factory, operator_headers
 from tests.support import InProcessService, bearer, client_token, create_client
 from yunfab.demo import PLAN_ORDER, CloudOrder
 
@@ -131,3 +131,77 @@ async def test_every_work_order_of_the_demo_order_schedules_on_its_factory(
 
 def _process_of(step: str, text: str) -> str:
     return next(s.process for s in parse(text).steps if s.id == step)
+
+
+MOULDING = """
+product = "bike-plate-board"
+name = "PC plate board"
+unit = "pcs"
+
+[[steps]]
+id = "mould"
+process = "injection-moulding"
+equipment = "injection-moulding-machine"
+parameters = { clamp_force_kn = 800 }
+hours_per_unit = 0.01
+unit_cost = 0.4
+"""
+
+
+def _moulders(*machines: tuple[str, int, int]) -> list[dict[str, Any]]:
+    return [
+        {"type": "injection-moulding-machine", "model": model, "count": count,
+         "parameters": {"clamp_force_kn": force}}
+        for model, count, force in machines
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_a_step_asking_for_clamp_force_goes_only_to_machines_that_have_it(
+    hub_factory: HubFactory, node_factory: NodeFactory
+) -> None:
+    start = dt.datetime.now(dt.UTC).date()
+    async with hub_factory() as hub, node_factory(hub=hub) as node:
+        operator = await operator_headers(hub, NODE_URL)
+        await node.graphql(IMPORT, {"text": MOULDING}, headers=operator)
+        # Cheap but too weak; dearer, with two strong machines among three weak ones.
+        small = await active_factory(node.client, operator, slug="small-moulder")
+        mixed = await active_factory(node.client, operator, slug="mixed-moulder")
+        for factory, kit, rate in (
+            (small, _moulders(("HT-500", 6, 500)), 20.0),
+            (mixed, _moulders(("HT-500", 3, 500), ("HT-1000", 2, 1000)), 40.0),
+        ):
+            await node.graphql(
+                PROFILE, {"id": factory["id"], "input": {"equipment": kit}}, headers=operator
+            )
+            days = [
+                {"process": "injection-moulding", "day": (start + dt.timedelta(d)).isoformat(),
+                 "availableHours": 20, "hourlyRate": rate}
+                for d in range(5)
+            ]  # fmt: skip
+            await node.graphql(CAPACITY, {"id": factory["id"], "days": days}, headers=operator)
+        order_id = await _place(node, await _buyer(hub), "bike-plate-board", 3000, 800, 1, start, 5)
+        await node.graphql(PLAN_ORDER, {"id": order_id}, headers=operator)
+        work = (await node.graphql(DISPATCH, {"id": order_id}, headers=operator))["dispatchOrder"]
+        assert {w["factoryId"] for w in work} == {mixed["id"]}
+
+        day = min(d for d, units in work[0]["daily"].items() if units > 0)
+        shop = (
+            await node.graphql(SHOP_DAY, {"factoryId": mixed["id"], "day": day}, headers=operator)
+        )["scheduleWorkOrders"]
+        # Machines are numbered over the type (HT-1000 first by model): only those two run it.
+        assert {t["machine"] for t in shop["plan"]["tasks"]} == {
+            "injection-moulding-machine-1", "injection-moulding-machine-2",
+        }  # fmt: skip
+
+        # The strong machines sold since the plan: the schedule says why it has nothing to do.
+        await node.graphql(
+            PROFILE,
+            {"id": mixed["id"], "input": {"equipment": _moulders(("HT-500", 3, 500))}},
+            headers=operator,
+        )
+        refused = await node.graphql(
+            SHOP_DAY, {"factoryId": mixed["id"], "day": day}, headers=operator, expect_errors=True
+        )
+        assert refused["errors"][0]["extensions"]["code"] == "SCHEDULE_INVALID"
+        assert "clamp_force_kn >= 800" in refused["errors"][0]["message"]
