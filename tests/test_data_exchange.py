@@ -339,7 +339,7 @@ async def test_aggregation_only_answers_groups_of_at_least_k_contributors(
         "governedData"
     ]
     assert answer["rows"] == [{"process": "weaving", "sum_free_hours": 110.0, "count": 4}]
-    assert answer["minContributors"] == 4
+    assert answer["minContributors"] == 3  # the agreement's k, not the exact count
     # Listing rows, grouping finer than k allows, or narrowing to one factory: refused.
     too_fine = [
         {"fields": ["process", "free_hours"]},
@@ -352,6 +352,117 @@ async def test_aggregation_only_answers_groups_of_at_least_k_contributors(
         assert (refused["code"], refused["term"]) == ("FORBIDDEN", "aggregation"), refused
     audited = await _audited(hub)
     assert [e.outcome for e in audited] == ["allow", "deny", "deny", "deny"]
+
+
+async def _aggregation_only(hub: InProcessService) -> tuple[dict[str, str], str]:
+    publisher = await _publisher(hub)
+    offer = {
+        **OPEN_TO_CONSUMERS,
+        "fields": ["region", "city", "process", "week", "free_hours", "hourly_rate"],
+        "aggregation": {"min_contributors": 3},
+    }
+    product = await _product(hub, publisher, [offer])
+    consumer = await _consumer(hub)
+    return consumer, (await _contract(hub, consumer, product["offers"][0]["id"]))["id"]
+
+
+async def test_refusals_under_aggregation_only_terms_cannot_be_used_to_count_or_bound(
+    hub: InProcessService,
+) -> None:
+    """The probe's first attack: a refusal named the below-k group and its contributor count, so
+    a `free_hours >= x` filter, moved until the dyeing group (one mill) appeared or vanished,
+    gave that mill's hours exactly. Now filters on a measure are refused whatever x is, and a
+    refusal names no group and no count."""
+    consumer, cid = await _aggregation_only(hub)
+    total = {"fn": "SUM", "field": "free_hours"}
+    refusals = set()
+    low, high = 0.0, 64.0
+    for _ in range(12):  # the probe's bisection
+        x = (low + high) / 2
+        q = {"groupBy": ["process"], "aggregates": [total],
+             "filters": [{"field": "free_hours", "op": "GTE", "value": x}]}  # fmt: skip
+        body = await hub.graphql(QUERY, {"id": cid, "q": q}, headers=consumer, expect_errors=True)
+        assert body.get("data") is None, body
+        (error,) = body["errors"]
+        assert (error["extensions"]["code"], error["extensions"]["term"]) == (
+            "FORBIDDEN",
+            "aggregation",
+        )
+        refusals.add(error["message"])
+        if "dyeing" in error["message"]:
+            high = x
+        else:
+            low = x
+    assert len(refusals) == 1  # the same answer for every x: nothing to bisect on
+    # A group too small is refused without its key or its size, and so are min and max of a
+    # measure (one mill's own figure) and filters on what is not a dimension.
+    for q in [
+        {"groupBy": ["process"], "aggregates": [total]},  # dyeing has one mill
+        {"aggregates": [{"fn": "MAX", "field": "free_hours"}]},
+        {"aggregates": [total], "filters": [{"field": "hourly_rate", "op": "LTE", "value": 30}]},
+    ]:
+        refused = await _refused(hub, QUERY, {"id": cid, "q": q}, consumer)
+        assert (refused["code"], refused["term"]) == ("FORBIDDEN", "aggregation"), refused
+        assert "dyeing" not in refused["message"]
+        assert not any(f" {n} contributor" in refused["message"] for n in range(1, 3))
+    answer = await hub.graphql(QUERY, {"id": cid, "q": {"aggregates": [total]}}, headers=consumer)
+    assert answer["governedData"]["rows"] == [{"sum_free_hours": 118.0}]
+
+
+async def test_two_allowed_answers_cannot_be_differenced_to_one_contributor(
+    hub: InProcessService,
+) -> None:
+    """The probe's second attack: weaving over four mills, then weaving over the three in
+    Shaoxing and Hangzhou; the difference was the Suzhou mill's hours. Every narrowing whose
+    difference stands on fewer than k mills is refused, in either order, while answers that
+    add nothing new (the same groups again) and groups that do not nest are still given."""
+    total = {"fn": "SUM", "field": "free_hours"}
+    weaving = {"field": "process", "value": "weaving"}
+    broad = {"aggregates": [total], "filters": [weaving]}
+    narrowings = [
+        {"aggregates": [total],
+         "filters": [weaving, {"field": "city", "op": "IN", "value": ["Shaoxing", "Hangzhou"]}]},
+        {"aggregates": [total], "filters": [weaving, {"field": "region", "value": "CN-ZJ"}]},
+        {"aggregates": [total], "filters": [weaving, {"field": "city", "op": "IN",
+                                                      "value": ["Shaoxing", "Suzhou"]}]},
+    ]  # fmt: skip
+
+    async def sums(cid: str, queries: list[dict[str, Any]]) -> list[float | None]:
+        got: list[float | None] = []
+        for q in queries:
+            response = await hub.client.post(
+                "/graphql", json={"query": QUERY, "variables": {"id": cid, "q": q}},
+                headers=consumer,
+            )  # fmt: skip
+            body = response.json()
+            if body.get("data"):
+                got.append(body["data"]["governedData"]["rows"][0]["sum_free_hours"])
+            else:
+                assert body["errors"][0]["extensions"]["term"] == "aggregation", body
+                got.append(None)
+        return got
+
+    consumer, cid = await _aggregation_only(hub)
+    # Broad first, then each narrowing.
+    first, *narrow = await sums(cid, [broad, *narrowings])
+    assert first == 110.0
+    assert narrow == [None, None, None]
+    # The same question again is answered: it discloses nothing new.
+    assert await sums(cid, [broad]) == [110.0]
+    # Narrow first, then broad, under a second agreement of the same consumer.
+    product = (await hub.graphql(CATALOG, {"search": "capacity"}, headers=consumer))[
+        "dataProducts"
+    ]["edges"][0]["node"]
+    second = (await _contract(hub, consumer, product["offers"][0]["id"]))["id"]
+    assert (await sums(second, [narrowings[0], broad]))[1] is None
+    # Whatever the attacker got, no pair of answers differs by one mill's hours.
+    answered = [v for v in [first, *narrow] if v is not None]
+    single = {hours for *_, hours, _ in FACTORIES}
+    assert not {abs(a - b) for a in answered for b in answered} & single
+    # Groups that do not lie inside one another are still answered: Zhejiang's four mills
+    # against the four weavers. The whole would lie around the weavers with one mill between.
+    zhejiang = {"aggregates": [total], "filters": [{"field": "region", "value": "CN-ZJ"}]}
+    assert await sums(cid, [zhejiang, {"aggregates": [total]}]) == [88.0, None]
 
 
 async def test_terminating_an_agreement_stops_access_at_once(hub: InProcessService) -> None:

@@ -1,6 +1,12 @@
 """Running a query over a product's rows: filters, projection, grouping and aggregates, and the
 k-threshold an aggregation-only agreement sets.
 
+Under aggregation-only terms a query may only select and group by dimensions (and the region);
+every figure must stand on k contributors; a refusal says that some group is too small but not
+which, nor how small, so refusals cannot be used to count. The rows behind each answered figure
+come back in `Result.cells` so the service can check them against the agreement's earlier
+answers (see `disclosure`).
+
 Pure functions over rows already limited to what the agreement's regions allow; the service
 decides which terms apply and what to audit.
 """
@@ -106,7 +112,11 @@ class Result:
     total: int
     """Rows (or groups) before paging."""
     min_contributors: int | None = None
-    """Aggregates: the fewest contributors behind any group returned."""
+    """Aggregates: the fewest contributors behind any group returned; under a k-threshold, the
+    threshold itself (every figure has at least that many), not the exact count."""
+    cells: list[dict[str, str]] = field(default_factory=list)
+    """Under a k-threshold: for each figure returned, its rows (by identity) and their
+    contributors."""
 
 
 def validate(query: DataQuery, schema: Sequence[FieldSpec]) -> None:
@@ -158,6 +168,46 @@ def validate(query: DataQuery, schema: Sequence[FieldSpec]) -> None:
             FieldType.INTEGER, FieldType.NUMBER, FieldType.DATE, FieldType.STRING,
         ):  # fmt: skip
             raise InvalidInput(f"{f.field}: gte/lte need an ordered field")
+
+
+SELECTABLE = (FieldRole.DIMENSION, FieldRole.REGION)
+"""What an aggregation-only query may filter and group by."""
+
+
+def check_aggregation_only(query: DataQuery, schema: Sequence[FieldSpec]) -> None:
+    """Under aggregation-only terms a query selects and groups by dimensions only. A filter on
+    a measure (`free_hours >= 20`) or on an attribute or the contributor narrows a group to the
+    factories that pass it, which lets repeated queries find one factory's figure; `min` and
+    `max` of a measure are one factory's own figure. Refused with term `aggregation`."""
+    by_name = {f.name: f for f in schema}
+    for name in [f.field for f in query.filters] + list(query.group_by):
+        if by_name[name].role not in SELECTABLE:
+            raise TermViolated(
+                f"aggregation: the agreement allows filtering and grouping by dimensions only; "
+                f"{name} is a {by_name[name].role.value}",
+                term="aggregation",
+            )
+    for aggregate in query.aggregates:
+        spec = by_name.get(aggregate.field or "")
+        if aggregate.fn in (AggregateFn.MIN, AggregateFn.MAX) and (
+            spec is not None and spec.role is FieldRole.MEASURE
+        ):
+            raise TermViolated(
+                f"aggregation: {aggregate.fn.value} of a measure is one contributor's own "
+                "figure; ask for sum, avg or count",
+                term="aggregation",
+            )
+
+
+def row_identity(schema: Sequence[FieldSpec]) -> Callable[[dict[str, Any]], str]:
+    """What a row is, independent of its figures: its contributor and every field that is not a
+    measure. The same in stored and live rows, and across snapshots."""
+    names = [f.name for f in schema if f.role is not FieldRole.MEASURE]
+
+    def identity(row: dict[str, Any]) -> str:
+        return json.dumps([row.get(name) for name in names], default=str, ensure_ascii=False)
+
+    return identity
 
 
 def _ordered(value: Any, bound: Any) -> bool:
@@ -224,9 +274,12 @@ def run(
     visible: Sequence[str],
     contributor: str | None,
     min_contributors: int | None,
+    identity: Callable[[dict[str, Any]], str] | None = None,
 ) -> Result:
     """Rows in key order in; the page of the answer out. Raises `TermViolated` (term
-    `aggregation`) when a group is backed by fewer than `min_contributors` contributors."""
+    `aggregation`) when a group is backed by fewer than `min_contributors` contributors; the
+    refusal names neither the group nor its count. With `identity`, the result carries the
+    rows behind each figure returned (`Result.cells`)."""
     predicates = [_predicate(f) for f in query.filters]
     if not predicates:
         matching = list(rows)
@@ -252,7 +305,7 @@ def run(
             groups.setdefault(group, []).append(row)
         except (KeyError, TypeError):  # a field missing from the row, or a list value
             groups.setdefault(_group_key(row, query.group_by), []).append(row)
-    answers: list[tuple[str, dict[str, Any], int]] = []
+    answers: list[tuple[str, dict[str, Any], int, list[dict[str, Any]]]] = []
     for group, members in groups.items():
         # Groups sort by their values as JSON: None, numbers and strings side by side.
         key = json.dumps(group, default=str)
@@ -262,23 +315,26 @@ def run(
         for aggregate in query.aggregates:
             values = [m.get(aggregate.field) for m in members] if aggregate.field else members
             answer[aggregate.name] = _aggregate(aggregate.fn, values)
-        answers.append((key, answer, contributors))
-    if min_contributors is not None:
-        thin = [(answer, n) for _, answer, n in answers if n < min_contributors]
-        if thin:
-            group, found = thin[0]
-            where = ", ".join(f"{k}={v!r}" for k, v in group.items() if k in query.group_by)
-            raise TermViolated(
-                f"aggregation: {where or 'the whole answer'} has {found} contributor(s); "
-                f"the agreement needs at least {min_contributors} behind every figure: group by "
-                "fewer fields or filter less",
-                term="aggregation",
-            )
+        answers.append((key, answer, contributors, members))
+    if min_contributors is not None and any(n < min_contributors for _, _, n, _ in answers):
+        # Which group, and how small, would let a consumer count contributors by asking.
+        raise TermViolated(
+            f"aggregation: a figure of this answer would stand on fewer than {min_contributors} "
+            "contributors, which the agreement does not allow: group by fewer fields or filter "
+            "less",
+            term="aggregation",
+        )
     answers.sort(key=lambda item: item[0])
     shown = answers[query.offset : query.offset + query.limit]
+    cells: list[dict[str, str]] = []
+    if identity is not None:
+        for _, _, _, members in shown:
+            cells.append({identity(m): str(m.get(contributor or "")) for m in members})
+    fewest = min((n for _, _, n, _ in shown), default=None)
     return Result(
         columns=list(query.group_by) + [a.name for a in query.aggregates],
-        rows=[answer for _, answer, _ in shown],
+        rows=[answer for _, answer, _, _ in shown],
         total=len(answers),
-        min_contributors=min((n for _, _, n in shown), default=None),
+        min_contributors=min_contributors if min_contributors is not None and shown else fewest,
+        cells=cells,
     )

@@ -18,8 +18,9 @@ from typing import Any, Protocol
 
 import structlog
 from sqlalchemy import delete, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from hub.data_exchange import disclosure
 from hub.data_exchange import query as engine
 from hub.data_exchange.models import (
     Contract,
@@ -823,10 +824,13 @@ async def query_governed(
     contract_id: uuid.UUID,
     query: engine.DataQuery,
     live: LiveSource | None = None,
+    disclosures: async_sessionmaker[AsyncSession] | None = None,
 ) -> Answer:
     """A consumer's query under its agreement: only the agreement's fields and regions, only
     aggregates over k contributors where the agreement says so; anything else is refused with
-    the term it breaks and no data. Answered or refused, the access is audited."""
+    the term it breaks and no data. Answered or refused, the access is audited. Under
+    aggregation-only terms the figures given are remembered (in their own unit of work, from
+    `disclosures`) so that later answers cannot be differenced against them."""
     await authorizer.check(subject, "hub.exchange.data.query")
     contract = await session.get(Contract, contract_id)
     if contract is None or (
@@ -899,19 +903,28 @@ async def query_governed(
     else:
         rows = await _stored_rows(session, product, regions)
     contributor = field_of_role(schema, FieldRole.CONTRIBUTOR)
-    aggregation = terms.get("aggregation") or {}
+    k: int | None = (terms.get("aggregation") or {}).get("min_contributors")
     try:
+        if k is not None:
+            engine.check_aggregation_only(query, schema)
         result = engine.run(
             rows,
             query,
             visible=visible,
             contributor=contributor.name if contributor else None,
-            min_contributors=aggregation.get("min_contributors"),
+            min_contributors=k,
+            identity=engine.row_identity(schema) if k is not None else None,
         )
+        if k is not None:
+            if disclosures is None:
+                raise RuntimeError("aggregation-only answers need the disclosure ledger")
+            async with disclosure.answering(disclosures, contract.id, result.cells, k):
+                await record("allow", rows=len(result.rows), total=result.total)
+        else:
+            await record("allow", rows=len(result.rows), total=result.total)
     except TermViolated as exc:
         await record("deny", term=exc.extra.get("term"))
         raise
-    await record("allow", rows=len(result.rows), total=result.total)
     return Answer(
         result=result,
         product=product,

@@ -100,6 +100,7 @@ class DataExchangeQuery:
             context.session, context.subject, authorizer=context.authorizer,
             policy_engine=context.authorizer.engine, audit=context.audit,
             contract_id=contract_id, query=request, live=context.live_rows,
+            disclosures=context.sessionmaker,
         )  # fmt: skip
         return DataQueryResultType.from_answer(answer, request.offset)
 

@@ -212,7 +212,8 @@ class DataQueryResultType:
     rows: JSON = strawberry.field(description="One object per row or group, keyed by column.")
     total_count: int = strawberry.field(description="Rows or groups before paging.")
     min_contributors: int | None = strawberry.field(
-        description="Aggregates: the fewest contributors behind a figure on this page."
+        description="Aggregates: how many contributors at least stand behind each figure on "
+        "this page. Under an aggregation-only agreement this is its k, not an exact count."
     )
     snapshot: int | None
     fresh: bool
