@@ -170,32 +170,41 @@ async def _planned_order(hub: InProcessService, node: InProcessService, network:
 
 
 def _expected_capacity(network: Network) -> dict[str, dict[str, Any]]:
-    """The capacity rows worked out from what the test set up, independently of the node."""
+    """The capacity rows worked out from what the test set up, independently of the node: in
+    each calendar's unit (mill-c packs in units), and hours where the calendar gives them."""
     slugs = {factory_id: slug for slug, factory_id in network.ids.items()}
-    cells: dict[tuple[str, str, str], dict[str, Any]] = {}
+    cells: dict[tuple[str, str, str, str], dict[str, float]] = {}
     for mill in MILLS:
         for offset in range(CALENDAR_DAYS):
             day = MONDAY + dt.timedelta(days=offset)
             for process, hours in mill.hours.items():
-                cell = cells.setdefault((mill.slug, process, iso_week(day)), {"a": 0.0, "b": 0.0})
+                key = (mill.slug, process, iso_week(day), "hours")
+                cell = cells.setdefault(key, {"a": 0.0, "b": 0.0, "bh": 0.0})
                 if (mill.slug, process, day) not in network.broken:
                     cell["a"] += hours - mill.downtime.get((process, day), 0.0)
-            for process in mill.units:
-                cells.setdefault((mill.slug, process, iso_week(day)), {"a": None, "b": 0.0})
+            for process, units in mill.units.items():
+                key = (mill.slug, process, iso_week(day), "units")
+                cells.setdefault(key, {"a": 0.0, "b": 0.0, "bh": 0.0})["a"] += units
     for allocation in network.plan:
         day = dt.date.fromisoformat(allocation["day"])
         slug = slugs[allocation["factoryId"]]
-        cell = cells[(slug, PROCESS[allocation["step"]], iso_week(day))]
-        cell["b"] += allocation["units"] * HOURS_PER_UNIT[allocation["step"]]
+        process = PROCESS[allocation["step"]]
+        unit = "units" if process in next(m for m in MILLS if m.slug == slug).units else "hours"
+        cell = cells[(slug, process, iso_week(day), unit)]
+        hours = allocation["units"] * HOURS_PER_UNIT[allocation["step"]]
+        cell["b"] += hours if unit == "hours" else allocation["units"]
+        cell["bh"] += hours
     mills = {mill.slug: mill for mill in MILLS}
     rows = {}
-    for (slug, process, week), cell in cells.items():
+    for (slug, process, week, unit), cell in cells.items():
         who = pseudonym(network.ids[slug])
-        rows[f"{process}:{week}:{who}"] = {
+        free = max(0.0, cell["a"] - cell["b"])
+        rows[f"{process}:{week}:{unit}:{who}"] = {
             "factory": who, "region": mills[slug].region, "city": mills[slug].city,
-            "process": process, "week": week, "available_hours": cell["a"],
-            "booked_hours": cell["b"],
-            "free_hours": None if cell["a"] is None else max(0.0, cell["a"] - cell["b"]),
+            "process": process, "week": week, "unit": unit,
+            "available": cell["a"], "booked": cell["b"], "free": free,
+            "available_hours": cell["a"] if unit == "hours" else None,
+            "booked_hours": cell["bh"], "free_hours": free if unit == "hours" else None,
         }  # fmt: skip
     return rows
 
@@ -268,6 +277,12 @@ async def test_the_hub_reads_the_three_products_live(
         # Booked hours come from the plan, and next week holds some of them; free ones follow.
         assert any(data["booked_hours"] > 0 for data in got.values())
         assert all(data["free_hours"] is None or data["free_hours"] >= 0 for data in got.values())
+        # A calendar in units has free capacity too, in units: mill-c packs 100 a day.
+        packing = [d for d in got.values() if d["process"] == "packing" and d["unit"] == "units"]
+        assert packing
+        assert all(d["available"] == 100 * 7 for d in packing)
+        assert all(d["free"] is not None and d["free_hours"] is None for d in packing)
+        assert any(d["booked"] > 0 and d["free"] < d["available"] for d in packing)
         # Nine weeks at most, this one first; no factory named, the invited one not at all.
         weeks = {data["week"] for data in got.values()}
         assert min(weeks) == iso_week(TODAY)
@@ -411,7 +426,7 @@ async def test_the_outbox_queues_a_snapshot_then_only_what_changed(
         assert body["seq"] == 7
         assert body.keys() == {"seq", "kind", "upserts", "deletes"}
         mill_a = pseudonym(network.ids["mill-a"])
-        assert [u["key"] for u in body["upserts"]] == [f"dyeing:{iso_week(day)}:{mill_a}"]
+        assert [u["key"] for u in body["upserts"]] == [f"dyeing:{iso_week(day)}:hours:{mill_a}"]
         assert body["upserts"][0]["data"]["available_hours"] == 8 * 6 + 4
         mill_c = pseudonym(network.ids["mill-c"])
         assert body["deletes"] == sorted(k for k in rows if k.endswith(mill_c))
@@ -769,6 +784,23 @@ async def test_a_consumer_queries_a_nodes_capacity_as_synced_and_fresh_from_the_
                     data["available_hours"]
                 )
         assert await hours(fresh=False) == pytest.approx(expected)
+        # Free capacity in the calendars' own unit (what the demo's platform reads; packing
+        # in hours or in units has fewer than three mills).
+        weaves = [this_week, {"field": "process", "value": "weaving"}]
+        free = await hub.graphql(
+            GOVERNED,
+            {"id": cid, "q": {"groupBy": ["process", "unit"], "filters": weaves,
+                              "aggregates": [{"fn": "SUM", "field": "free"}]}},
+            headers=consumer,
+        )  # fmt: skip
+        weaving = [
+            d["free"] for d in _expected_capacity(network).values()
+            if d["week"] == iso_week(TODAY) and d["process"] == "weaving"
+        ]  # fmt: skip
+        assert [(r["process"], r["unit"]) for r in free["governedData"]["rows"]] == [
+            ("weaving", "hours")
+        ]
+        assert free["governedData"]["rows"][0]["sum_free"] == pytest.approx(sum(weaving))
         # Naming one mill's rows is a query finer than the agreement allows.
         one = {**by_process, "filters": [this_week, {"field": "city", "value": "Suzhou"}]}
         refused = await hub.graphql(

@@ -96,12 +96,13 @@ def test_demo_lists_two_online_nodes_and_stops_cleanly(tmp_path: Path) -> None:
         assert cloud["factories"] == 62
         assert cloud["makers"] >= 2 * 14  # every process spread over several makers
         assert cloud["order"] in urls["cloud order"]
-        # The node's capacity, shared through the hub under an automatic agreement: the order's
-        # plan books hours this week, each figure over at least three factories.
+        # The node's capacity, shared through the hub under an automatic agreement: free
+        # capacity this week in the calendars' unit, each figure over at least three factories.
         shared = json.loads(record.with_name("data-exchange.json").read_text())
         assert shared["state"] == "FINALIZED"
         assert shared["min_contributors"] >= 3
-        assert sum(hours or 0 for hours, _ in shared["booked_hours"].values()) > 0
+        assert sum(free or 0 for free, _, _ in shared["free"].values()) > 0
+        assert {unit for _, unit, _ in shared["free"].values()} == {"units"}
         assert shared["contract"] in urls["data exchange"]
         # A station learnt a mudguard from good photos and inspected a batch on the node.
         vision = json.loads(record.with_name("vision.json").read_text())

@@ -491,7 +491,7 @@ mutation($offer: UUID!) {
 EXCHANGE_QUERY = """
 query($id: UUID!, $week: JSON!) {
   governedData(contractId: $id, query: {
-    groupBy: ["process"], aggregates: [{fn: SUM, field: "booked_hours"}, {fn: COUNT}],
+    groupBy: ["process", "unit"], aggregates: [{fn: SUM, field: "free"}, {fn: COUNT}],
     filters: [{field: "week", value: $week}], first: 100
   }) { rows minContributors }
 }
@@ -501,9 +501,9 @@ query($id: UUID!, $week: JSON!) {
 def share_capacity(layout: DemoLayout, node: DemoNode, env: dict[str, str]) -> dict[str, Any]:
     """Once per data folder: the node publishes its data products to the hub now (it would at
     its next round anyway), a supply-chain platform is agreed automatically on the regional
-    capacity offer (aggregates over 3+ factories) and reads this week's booked hours by
-    process through the hub. (The cloud factories give their calendars in units, so the
-    product has no free hours for them: only hours the plans book.)"""
+    capacity offer (aggregates over 3+ factories) and reads this week's free capacity by
+    process through the hub, in the unit of the calendars (the cloud factories' are in
+    units)."""
     record = layout.node_dir(node) / "data-exchange.json"
     if record.exists():
         kept: dict[str, Any] = json.loads(record.read_text())
@@ -541,7 +541,7 @@ def share_capacity(layout: DemoLayout, node: DemoNode, env: dict[str, str]) -> d
     answer = _graphql(layout.hub_url, EXCHANGE_QUERY, {"id": contract["id"], "week": week}, token)[
         "governedData"
     ]
-    busiest = sorted(answer["rows"], key=lambda r: -(r["sum_booked_hours"] or 0))
+    roomiest = sorted(answer["rows"], key=lambda r: -(r["sum_free"] or 0))
     summary = {
         "product": product["key"],
         "contract": contract["id"],
@@ -549,7 +549,7 @@ def share_capacity(layout: DemoLayout, node: DemoNode, env: dict[str, str]) -> d
         "terms_hash": contract["termsHash"],
         "week": week,
         "min_contributors": answer["minContributors"],
-        "booked_hours": {r["process"]: [r["sum_booked_hours"], r["count"]] for r in busiest},
+        "free": {r["process"]: [r["sum_free"], r["unit"], r["count"]] for r in roomiest},
     }
     record.write_text(json.dumps(summary, indent=2))
     return summary
@@ -870,14 +870,14 @@ def run_demo(data_dir: Path, host: str, port: int) -> int:
                 )
             if shared is not None and node_spec.name == CLOUD_ORDER_NODE:
                 top = ", ".join(
-                    f"{process} {hours:,.0f} h over {factories} factories"
-                    for process, (hours, factories) in list(shared["booked_hours"].items())[:3]
+                    f"{process} {free or 0:,.0f} {unit} over {factories} factories"
+                    for process, (free, unit, factories) in list(shared["free"].items())[:3]
                 )
                 typer.echo(
                     f"  data exchange: {shared['product']} published at the hub; a supply-chain "
                     f"platform was agreed automatically (contract {shared['contract']}, "
-                    f"aggregates over 3+ factories) and reads {shared['week']}'s booked hours "
-                    f"by process: {top}, ..."
+                    f"aggregates over 3+ factories) and reads {shared['week']}'s free "
+                    f"capacity by process: {top}, ..."
                 )
             if vision is not None and node_spec.name == VISION_NODE:
                 typer.echo(

@@ -126,55 +126,80 @@ def _city(factory: Factory) -> str | None:
     return str(city) if city else None
 
 
+HOURS = "hours"
+UNITS = "units"
+"""A capacity calendar gives a process hours, or units of its steps' output a day."""
+
+
 @dataclass
 class _Week:
-    available: float | None = None
+    calendar: bool = False
+    """Whether the calendar gives the process any day of the week in this unit."""
+    available: float = 0.0
     booked: float = 0.0
+    """In the row's unit."""
+    booked_hours: float = 0.0
 
 
 async def regional_capacity(session: AsyncSession, context: ProducerContext) -> list[Row]:
+    """A row per factory, process, ISO week and the unit of its calendar: free capacity in
+    that unit (hours or units), and hours wherever they are known. A calendar in units
+    says nothing of hours (they depend on the step), so its rows carry booked hours only."""
     first = context.today - dt.timedelta(days=context.today.weekday())
     last = first + dt.timedelta(weeks=CAPACITY_WEEKS, days=-1)
     sources = SourceRepository(session)
     factories = {f.id: f for f in await sources.active_factories()}
     down = await planning.down_days(session, first, last)
-    weeks: dict[tuple[uuid.UUID, str, str], _Week] = {}
+    weeks: dict[tuple[uuid.UUID, str, str, str], _Week] = {}
+    unit_of: dict[tuple[uuid.UUID, str, dt.date], str] = {}
     for entry in await sources.capacity(factories, first, last):
-        cell = weeks.setdefault((entry.factory_id, entry.process, iso_week(entry.day)), _Week())
-        if entry.available_hours is None:
-            continue  # a calendar in units: hours only follow from a routing's step
-        hours = max(0.0, entry.available_hours - entry.downtime_hours)
+        unit = HOURS if entry.available_hours is not None else UNITS
+        unit_of[(entry.factory_id, entry.process, entry.day)] = unit
+        key = (entry.factory_id, entry.process, iso_week(entry.day), unit)
+        cell = weeks.setdefault(key, _Week())
+        cell.calendar = True
+        if entry.available_hours is not None:
+            amount = max(0.0, entry.available_hours - entry.downtime_hours)
+        else:
+            amount = float(entry.available_units or 0)
         if {
             (entry.factory_id, entry.process, entry.day),
             (entry.factory_id, None, entry.day),
         } & down:
-            hours = 0.0
-        cell.available = (cell.available or 0.0) + hours
-    for (factory_id, process, day), hours in (
-        await planning.booked_hours(session, first, last)
+            amount = 0.0
+        cell.available += amount
+    for (factory_id, process, day), booking in (
+        await planning.bookings(session, first, last)
     ).items():
-        if factory_id in factories:
-            weeks.setdefault((factory_id, process, iso_week(day)), _Week()).booked += hours
+        if factory_id not in factories:
+            continue
+        unit = unit_of.get((factory_id, process, day), HOURS)
+        cell = weeks.setdefault((factory_id, process, iso_week(day), unit), _Week())
+        cell.booked += booking.hours if unit == HOURS else booking.units
+        cell.booked_hours += booking.hours
     rows = []
-    for (factory_id, process, week), cell in weeks.items():
+    for (factory_id, process, week, unit), cell in weeks.items():
         factory = factories[factory_id]
         who = pseudonym(context.node_name, factory_id)
-        available = None if cell.available is None else round(cell.available, 3)
+        available = round(cell.available, 3) if cell.calendar else None
         booked = round(cell.booked, 3)
+        free = None if available is None else round(max(0.0, available - booked), 3)
         rows.append(
             Row(
-                key=f"{process}:{week}:{who}",
+                key=f"{process}:{week}:{unit}:{who}",
                 data={
                     "factory": who,
                     "region": _region(factory, context),
                     "city": _city(factory),
                     "process": process,
                     "week": week,
-                    "available_hours": available,
-                    "booked_hours": booked,
-                    "free_hours": None
-                    if available is None
-                    else round(max(0.0, available - booked), 3),
+                    "unit": unit,
+                    "available": available,
+                    "booked": booked,
+                    "free": free,
+                    "available_hours": available if unit == HOURS else None,
+                    "booked_hours": round(cell.booked_hours, 3),
+                    "free_hours": free if unit == HOURS else None,
                 },
             )
         )
@@ -239,17 +264,45 @@ _CAPACITY = (
     _field("city", "string", "dimension", "The city the factory is in."),
     _field("process", "string", "dimension", "The process, e.g. weaving."),
     _field("week", "string", "dimension", "ISO week, e.g. 2026-W48."),
-    _field("available_hours", "number", "measure", "Hours the calendar gives the process."),
+    _field(
+        "unit",
+        "string",
+        "dimension",
+        "The calendar's unit: hours, or units (output of the process's steps). Group or "
+        "filter by it before adding up available, booked or free.",
+    ),  # fmt: skip
+    _field(
+        "available",
+        "number",
+        "measure",
+        "What the calendar gives the process, in `unit`: hours less downtime, or units; "
+        "nothing on days of a reported breakdown.",
+    ),  # fmt: skip
+    _field("booked", "number", "measure", "What the plans of open orders hold, in `unit`."),
+    _field("free", "number", "measure", "Available, not booked, in `unit`."),
+    _field(
+        "available_hours",
+        "number",
+        "measure",
+        "Hours the calendar gives the process (null for a calendar in units).",
+    ),  # fmt: skip
     _field("booked_hours", "number", "measure", "Hours the plans of open orders hold."),
-    _field("free_hours", "number", "measure", "Available hours not booked."),
+    _field(
+        "free_hours",
+        "number",
+        "measure",
+        "Available hours not booked (null for a calendar in units).",
+    ),  # fmt: skip
 )
 
 REGIONAL_CAPACITY = DataProduct(
     key="regional-capacity",
     title="Regional capacity by process and week",
-    description="Hours the node's active factories can give each process per ISO week, for "
-    "the current week and the next eight: available (calendar less downtime and breakdowns), "
-    "already booked by the plans of open orders, and free. Factories appear under a pseudonym.",
+    description="What the node's active factories can give each process per ISO week, for "
+    "the current week and the next eight, in the unit of their calendars (hours or units): "
+    "available (calendar less downtime and breakdowns), already booked by the plans of open "
+    "orders, and free; hours too where the calendar is in hours. Factories appear under a "
+    "pseudonym.",
     update_frequency=Frequency.HOURLY,
     schema=_CAPACITY,
     offers=(

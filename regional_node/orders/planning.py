@@ -177,12 +177,27 @@ async def down_days(
     return down
 
 
+@dataclass
+class Booking:
+    units: float = 0.0
+    hours: float = 0.0
+
+
 async def booked_hours(
     session: AsyncSession, first: dt.date, last: dt.date, *, excluding: uuid.UUID | None = None
 ) -> dict[tuple[uuid.UUID, str, dt.date], float]:
     """(factory, process, day) -> hours the plans in force of the node's open orders (but the
     one being planned) give that line: without them, two orders would each be planned on the
     same hours."""
+    held = await bookings(session, first, last, excluding=excluding)
+    return {key: booking.hours for key, booking in held.items()}
+
+
+async def bookings(
+    session: AsyncSession, first: dt.date, last: dt.date, *, excluding: uuid.UUID | None = None
+) -> dict[tuple[uuid.UUID, str, dt.date], Booking]:
+    """(factory, process, day) -> units of the process's steps and their hours that the plans
+    in force of the node's open orders (but `excluding`) give that line."""
     rows = (
         await session.execute(
             select(
@@ -207,15 +222,17 @@ async def booked_hours(
         )
     ).all()
     steps: dict[uuid.UUID, dict[str, RoutingStep]] = {}
-    booked: dict[tuple[uuid.UUID, str, dt.date], float] = defaultdict(float)
+    booked: dict[tuple[uuid.UUID, str, dt.date], Booking] = defaultdict(Booking)
     for routing_id, step_id, factory_id, day, units in rows:
         if routing_id not in steps:
             routing = await session.get(Routing, routing_id)
             assert routing is not None  # a foreign key
             steps[routing_id] = {s.id: s for s in steps_from_json(routing.steps)}
         step = steps[routing_id][step_id]
-        booked[(factory_id, step.process, day)] += units * step.hours_per_unit
-    return booked
+        cell = booked[(factory_id, step.process, day)]
+        cell.units += units
+        cell.hours += units * step.hours_per_unit
+    return dict(booked)
 
 
 def by_factory_step(
