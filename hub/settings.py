@@ -35,6 +35,19 @@ class HubSettings(ServiceSettings):
     federated_poll_interval_s: float = Field(default=2.0, gt=0)
     market_max_artifact_bytes: int = Field(default=200 * 1024 * 1024, gt=0)
     """The largest release artifact the market accepts."""
+    node_urls_allow_private: bool | None = None
+    """Let a node's URL be (or resolve to) a loopback, link-local or private address; defaults to
+    on in development (the demo runs on loopback), off in production. Outside development a
+    node's URL must also be https."""
+    live_max_response_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
+    """The largest answer the hub reads from a node for a live query."""
+    auth_failure_limit: int = Field(default=10, gt=0)
+    """Failed secret checks (client secret, password) one credential may have from one address
+    within `auth_failure_window_s` before that pair is answered 429."""
+    auth_failure_window_s: float = Field(default=60.0, gt=0)
+    auth_check_threads: int = Field(default=2, gt=0)
+    """Worker threads for introspection and revocation, apart from those issuing tokens: a
+    flood of bad secrets there waits for these and cannot hold up token requests."""
 
     @model_validator(mode="after")
     def _production_secrets(self) -> HubSettings:
@@ -45,6 +58,12 @@ class HubSettings(ServiceSettings):
         if not self.development and self.flower_superlink and not self.flower_root_certificates:
             raise ValueError("flower_root_certificates: TLS to the SuperLink outside development")
         return self
+
+    @property
+    def allow_private_node_urls(self) -> bool:
+        if self.node_urls_allow_private is None:
+            return self.development
+        return self.node_urls_allow_private
 
     @property
     def issuer_url(self) -> str:

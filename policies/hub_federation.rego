@@ -8,6 +8,7 @@ federation_actions := {
 	"hub.regional_node.read_field",
 	"hub.node.register",
 	"hub.node.heartbeat",
+	"hub.node.change_url",
 	"hub.revocations.list",
 }
 
@@ -36,6 +37,11 @@ federation(subject, action, resource, _) if {
 }
 
 _same_region(_, resource) if not resource.region
+
+# A node's URL is fixed when it enrols; only the hub's administrators move it (a node's own
+# credentials could otherwise point it at another node, or anywhere the hub can reach).
+# `_administrator` is the identity file's: the console, or a hub operator's admin with hub:admin.
+federation(subject, "hub.node.change_url", _, _) if _administrator(subject)
 
 _same_region(subject, resource) if subject.region == resource.region
 

@@ -69,3 +69,25 @@ test_base_url_only_for_members_with_nodes_read if {
 test_unknown_actions_are_denied if {
 	not authz.allow with input as {"subject": node_client, "action": "hub.everything.do"}
 }
+
+directory_admin := {
+	"kind": "user", "id": "u-admin", "org": "o-hub", "org_kind": "hub_operator",
+	"region": null, "node": null, "scopes": ["hub:admin"], "roles": ["admin"],
+}
+
+test_only_hub_admins_change_a_nodes_url if {
+	authz.allow with input as {
+		"subject": directory_admin, "action": "hub.node.change_url", "resource": {"name": "zj-textile"},
+	}
+	authz.allow with input as {
+		"subject": {"kind": "system"}, "action": "hub.node.change_url",
+		"resource": {"name": "zj-textile"},
+	}
+	not authz.allow with input as {
+		"subject": node_client, "action": "hub.node.change_url", "resource": {"name": "zj-textile"},
+	}
+	not authz.allow with input as {
+		"subject": object.union(directory_admin, {"scopes": []}), "action": "hub.node.change_url",
+		"resource": {"name": "zj-textile"},
+	}
+}

@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 from tests.conftest import HubFactory
-from tests.support import InProcessService, bearer, node_token, token_for
+from tests.support import PRODUCTION_HUB, InProcessService, bearer, node_token, token_for
 
 NODES_QUERY = """
 query Nodes($first: Int!, $after: String, $filter: RegionalNodeFilter) {
@@ -99,12 +99,142 @@ async def test_base_url_is_shown_only_to_members_who_may_read_it(hub: InProcessS
     assert member["regionalNodes"]["edges"][0]["node"]["baseUrl"] == "http://10.0.0.5:8701"
 
 
-async def test_registration_is_idempotent_and_updates_the_url(hub: InProcessService) -> None:
-    first = await register(hub, "zj-textile", base_url="http://old.test")
-    second = await register(hub, "zj-textile", base_url="http://new.test")
-    assert second["registered_at"] == first["registered_at"]
-    assert second["base_url"] == "http://new.test"
+async def test_registration_is_idempotent_and_the_url_is_fixed_at_enrolment(
+    hub: InProcessService,
+) -> None:
+    first = await register(hub, "zj-textile", base_url="http://zj.test")
+    again = await register(hub, "zj-textile", base_url="HTTP://ZJ.test:80/")  # the same URL
+    assert again["registered_at"] == first["registered_at"]
+    assert again["base_url"] == "http://zj.test"
+    moved = await hub.client.put(
+        "/api/v1/nodes/zj-textile",
+        json={"region": "CN-ZJ", "industry": "textile", "base_url": "http://elsewhere.test"},
+        headers=await as_node(hub, "zj-textile"),
+    )
+    assert moved.status_code == 409, moved.text
+    assert moved.json()["error"] == "node_url_fixed"
     assert (await listed(hub))["totalCount"] == 1
+    assert await _url_of(hub, "zj-textile") == "http://zj.test"
+
+
+async def _url_of(hub: InProcessService, name: str) -> str | None:
+    token = await token_for(hub, org="Directory Reader", org_kind="consumer", scopes=["nodes:read"])
+    data = await hub.graphql(
+        "query($n: String!) { regionalNode(name: $n) { baseUrl } }", {"n": name},
+        headers=bearer(token),
+    )  # fmt: skip
+    url: str | None = data["regionalNode"]["baseUrl"]
+    return url
+
+
+async def test_a_node_cannot_point_its_url_at_another_nodes(hub: InProcessService) -> None:
+    """The probe: with gd's own credentials, gd's URL was set to zj's, and a consumer's live
+    query under gd's contract was answered by zj."""
+    await register(hub, "zj-textile", base_url="http://zj.test")
+    gd = await as_node(hub, "gd-injection-moulding", "CN-GD")
+    body = {"region": "CN-GD", "industry": "injection-moulding", "base_url": "http://zj.test/"}
+    taken = await hub.client.put("/api/v1/nodes/gd-injection-moulding", json=body, headers=gd)
+    assert taken.status_code == 409, taken.text
+    assert taken.json()["error"] == "node_url_taken"
+    assert "zj-textile" not in taken.text
+    await register(
+        hub, "gd-injection-moulding", "CN-GD", "injection-moulding", base_url="http://gd.test"
+    )
+    moved = await hub.client.put("/api/v1/nodes/gd-injection-moulding", json=body, headers=gd)
+    assert moved.status_code == 409, moved.text
+    assert moved.json()["error"] == "node_url_fixed"
+    assert await _url_of(hub, "gd-injection-moulding") == "http://gd.test"
+    assert await _url_of(hub, "zj-textile") == "http://zj.test"
+
+
+CHANGE_URL = """
+mutation($name: String!, $url: String!) {
+  changeRegionalNodeUrl(name: $name, baseUrl: $url) { name baseUrl }
+}
+"""
+
+
+def _hub_admin(hub: InProcessService) -> dict[str, str]:
+    """A hub operator's admin as signed in through /oauth/authorize (tested on its own)."""
+    from hub.identity.keys import access_token_claims
+
+    settings = hub.app.state.settings
+    claims = access_token_claims(
+        issuer=settings.issuer_url, audience=settings.audience, lifetime_s=300,
+        subject="5f1c56f6-26a4-4d55-8a43-3a4a3f1f8a01", client_id="yf_console",
+        scope="hub:admin nodes:read", org="0e7f6c1e-9a51-4c2c-8f0a-8ab1c2d3e4f5",
+        org_kind="hub_operator", roles=["admin"],
+    )  # fmt: skip
+    return bearer(hub.app.state.keyring.sign(claims))
+
+
+async def test_only_a_hub_admin_moves_a_nodes_url(hub: InProcessService) -> None:
+    await register(hub, "zj-textile", base_url="http://zj.test")
+    await register(hub, "js-cnc", "CN-JS", "cnc", base_url="http://js.test")
+    node = await hub.graphql(
+        CHANGE_URL, {"name": "zj-textile", "url": "http://zj2.test"},
+        headers=await as_node(hub, "zj-textile"), expect_errors=True,
+    )  # fmt: skip
+    assert node["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    admin = _hub_admin(hub)
+    taken = await hub.graphql(
+        CHANGE_URL, {"name": "zj-textile", "url": "http://js.test"}, headers=admin,
+        expect_errors=True,
+    )  # fmt: skip
+    assert taken["errors"][0]["extensions"]["code"] == "NODE_URL_TAKEN"
+    moved = await hub.graphql(
+        CHANGE_URL, {"name": "zj-textile", "url": "http://zj2.test/"}, headers=admin
+    )
+    assert moved["changeRegionalNodeUrl"] == {"name": "zj-textile", "baseUrl": "http://zj2.test"}
+    # The node registers at its new URL from now on, and no longer at the old one.
+    await register(hub, "zj-textile", base_url="http://zj2.test")
+    old = await hub.client.put(
+        "/api/v1/nodes/zj-textile",
+        json={"region": "CN-ZJ", "industry": "textile", "base_url": "http://zj.test"},
+        headers=await as_node(hub, "zj-textile"),
+    )
+    assert old.json()["error"] == "node_url_fixed"
+
+
+async def test_private_and_loopback_urls_are_refused_unless_allowed(
+    hub_factory: HubFactory,
+) -> None:
+    private = [
+        "http://127.0.0.1:8701", "http://localhost:8701", "http://api.localhost",
+        "http://10.0.0.5", "http://192.168.1.20", "http://169.254.169.254/latest",
+        "http://[::1]:8701", "http://[fe80::1]", "http://[::ffff:10.0.0.5]", "http://0.0.0.0",
+        "http://2130706433", "http://100.64.0.9", "http://user:secret@zj.test",
+    ]  # fmt: skip
+    async with hub_factory(node_urls_allow_private=False) as hub:
+        headers = await as_node(hub, "zj-textile")
+        for url in private:
+            body = {"region": "CN-ZJ", "industry": "textile", "base_url": url}
+            response = await hub.client.put("/api/v1/nodes/zj-textile", json=body, headers=headers)
+            assert response.status_code == 422, (url, response.text)
+            assert response.json()["error"] == "node_url_refused", url
+        assert (await listed(hub))["totalCount"] == 0
+        await register(hub, "zj-textile", base_url="http://zj.example.cn:8701")
+        refused = await hub.graphql(
+            CHANGE_URL, {"name": "zj-textile", "url": "http://10.1.2.3"}, headers=_hub_admin(hub),
+            expect_errors=True,
+        )  # fmt: skip
+        assert refused["errors"][0]["extensions"]["code"] == "NODE_URL_REFUSED"
+    # Development (the demo, these tests) runs nodes on loopback.
+    async with hub_factory() as hub:
+        await register(hub, "js-cnc", "CN-JS", "cnc", base_url="http://127.0.0.1:8701")
+
+
+async def test_a_production_hub_takes_only_https_node_urls(hub_factory: HubFactory) -> None:
+    async with hub_factory(**PRODUCTION_HUB) as hub:
+        headers = await as_node(hub, "zj-textile")
+        body = {"region": "CN-ZJ", "industry": "textile", "base_url": "http://zj.example.cn"}
+        plain = await hub.client.put("/api/v1/nodes/zj-textile", json=body, headers=headers)
+        assert plain.status_code == 422, plain.text
+        assert plain.json()["error"] == "node_url_refused"
+        local = {**body, "base_url": "https://127.0.0.1"}
+        loopback = await hub.client.put("/api/v1/nodes/zj-textile", json=local, headers=headers)
+        assert loopback.json()["error"] == "node_url_refused"
+        await register(hub, "zj-textile", base_url="https://zj.example.cn")
 
 
 async def test_a_node_registers_only_as_itself(hub: InProcessService) -> None:

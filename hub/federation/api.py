@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.federation import service
 from hub.federation.events import NodeEvents
 from hub.federation.models import NodeStatus, RegionalNode
+from hub.federation.urls import node_url_rules
 from hub.identity.auth import authorizer, current_subject
 from hub.settings import HubSettings
 from yunfab.authorization import Authorizer
@@ -64,7 +65,7 @@ class NodeOut(BaseModel):
     name: str
     region: str
     industry: str
-    base_url: str
+    base_url: str | None
     status: NodeStatus
     last_heartbeat: dt.datetime | None
     registered_at: dt.datetime
@@ -108,7 +109,12 @@ Events = Annotated[NodeEvents, Depends(_events)]
     responses={
         401: {"description": "No valid token"},
         403: {"description": "The token does not speak for this node"},
-        409: {"description": "The name is taken by a node of another region or industry"},
+        409: {
+            "description": "The name is taken by a node of another region or industry "
+            "(`node_identity_conflict`), the node is enrolled at another URL (`node_url_fixed`: "
+            "a hub operator changes it), or another node is at this URL (`node_url_taken`)"
+        },
+        422: {"description": "A URL the hub will not call (`node_url_refused`)"},
     },
 )
 async def register(
@@ -128,11 +134,12 @@ async def register(
             name=name,
             region=body.region,
             industry=body.industry,
-            base_url=str(body.base_url).rstrip("/"),
+            base_url=str(body.base_url),
             flower_public_key=body.flower_public_key,
             yunfab_version=body.yunfab_version,
         ),
         events=events,
+        rules=node_url_rules(settings),
     )
     return NodeOut.of(registered.node, settings)
 

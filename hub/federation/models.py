@@ -23,7 +23,10 @@ class RegionalNode(Base):
     name: Mapped[str] = mapped_column(String(63), unique=True)
     region: Mapped[str] = mapped_column(String(16), index=True)
     industry: Mapped[str] = mapped_column(String(63), index=True)
-    base_url: Mapped[str] = mapped_column(String(2048))
+    base_url: Mapped[str | None] = mapped_column(String(2048), unique=True)
+    """Where the hub reaches the node: set when it enrols (its first registration), changed only
+    by a hub operator, one node per URL. None when a migration found it shared with another node
+    (the node's next registration enrols it again)."""
     status: Mapped[NodeStatus] = mapped_column(
         str_enum(NodeStatus, 16),
         default=NodeStatus.ONLINE,

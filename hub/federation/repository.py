@@ -20,6 +20,10 @@ class RegionalNodeRepository:
             query = query.with_for_update()
         return (await self.session.execute(query)).scalar_one_or_none()
 
+    async def get_by_url(self, base_url: str) -> RegionalNode | None:
+        query = select(RegionalNode).where(RegionalNode.base_url == base_url)
+        return (await self.session.execute(query)).scalar_one_or_none()
+
     def add(self, node: RegionalNode) -> None:
         self.session.add(node)
 

@@ -1,8 +1,11 @@
 """Registration and liveness of regional nodes.
 
-A node registers itself on start (idempotent: the same name and place updates its URL) and then
-heartbeats. The hub shows a node offline once its last heartbeat is older than the configured
-window, whether or not the sweeper has run yet, and announces each change to subscribers.
+A node registers itself on start (idempotent) and then heartbeats. Its first registration enrols
+its URL, which the hub calls and mints tokens for: a node cannot move it afterwards (with a node's
+credentials, its URL could be pointed at another node's, or anywhere the hub can reach), only a
+hub operator can, and no two nodes share one. The hub shows a node offline once its last heartbeat
+is older than the configured window, whether or not the sweeper has run yet, and announces each
+change to subscribers.
 """
 
 from __future__ import annotations
@@ -14,9 +17,12 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.audit.service import append_entry
 from hub.federation.events import NodeEvent, NodeEventKind, NodeEvents
 from hub.federation.models import NodeStatus, RegionalNode
 from hub.federation.repository import RegionalNodeRepository
+from hub.federation.urls import NodeUrlRules, check_node_url
+from yunfab.authorization import Authorizer
 from yunfab.db import after_commit, utcnow
 from yunfab.errors import Conflict, NotFound
 from yunfab.graphql.pagination import Page, PageRequest
@@ -29,6 +35,14 @@ class NodeNotRegistered(NotFound):
 
 class NodeIdentityConflict(Conflict):
     code = "node_identity_conflict"
+
+
+class NodeUrlFixed(Conflict):
+    code = "node_url_fixed"
+
+
+class NodeUrlTaken(Conflict):
+    code = "node_url_taken"
 
 
 @dataclass(frozen=True)
@@ -64,18 +78,34 @@ def _announce(
     after_commit(session, lambda: events.publish(event))
 
 
+async def _claim_url(
+    repository: RegionalNodeRepository, node: RegionalNode | None, base_url: str
+) -> None:
+    """Refuse a URL another node is enrolled at (the unique index catches a race)."""
+    holder = await repository.get_by_url(base_url)
+    if holder is not None and holder is not node:
+        raise NodeUrlTaken("another node is enrolled at this URL; each node has its own")
+
+
 async def register_node(
-    session: AsyncSession, subject: Subject, *, input: NodeRegistration, events: NodeEvents
+    session: AsyncSession,
+    subject: Subject,
+    *,
+    input: NodeRegistration,
+    events: NodeEvents,
+    rules: NodeUrlRules,
 ) -> Registered:
     repository = RegionalNodeRepository(session)
     now = utcnow()
+    base_url = check_node_url(input.base_url, rules)
     node = await repository.get_by_name(input.name, for_update=True)
     if node is None:
+        await _claim_url(repository, None, base_url)
         node = RegionalNode(
             name=input.name,
             region=input.region,
             industry=input.industry,
-            base_url=input.base_url,
+            base_url=base_url,
             status=NodeStatus.ONLINE,
             last_heartbeat=now,
             registered_at=now,
@@ -88,7 +118,7 @@ async def register_node(
             await session.flush()
         except IntegrityError as exc:
             raise NodeIdentityConflict(
-                f"node {input.name!r} was registered concurrently; retry"
+                f"node {input.name!r} or its URL was registered concurrently; retry"
             ) from exc
         _announce(session, events, NodeEventKind.REGISTERED, node)
         return Registered(node=node, created=True)
@@ -97,18 +127,63 @@ async def register_node(
             f"node {input.name!r} is registered for region {node.region} and industry "
             f"{node.industry}; a node cannot change them under the same name"
         )
+    if node.base_url is None:
+        await _claim_url(repository, node, base_url)
+        node.base_url = base_url
+    elif node.base_url != base_url:
+        raise NodeUrlFixed(
+            f"node {input.name!r} is enrolled at {node.base_url}; a node cannot move its URL "
+            "itself: a hub operator changes it (changeRegionalNodeUrl)"
+        )
     was_online = node.status is NodeStatus.ONLINE
-    node.base_url = input.base_url
     if input.flower_public_key is not None:
         node.flower_public_key = input.flower_public_key
     if input.yunfab_version is not None:
         node.yunfab_version = input.yunfab_version
     node.status = NodeStatus.ONLINE
     node.last_heartbeat = now
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise NodeUrlTaken("another node was enrolled at this URL meanwhile") from exc
     if not was_online:
         _announce(session, events, NodeEventKind.ONLINE, node)
     return Registered(node=node, created=False)
+
+
+async def change_node_url(
+    session: AsyncSession,
+    subject: Subject,
+    *,
+    authorizer: Authorizer,
+    name: str,
+    base_url: str,
+    rules: NodeUrlRules,
+) -> RegionalNode:
+    """A hub operator moves a node to a new URL (the node cannot): same rules as enrolment."""
+    await authorizer.check(subject, "hub.node.change_url", {"name": name})
+    repository = RegionalNodeRepository(session)
+    node = await repository.get_by_name(name, for_update=True)
+    if node is None:
+        raise NodeNotRegistered(f"no node named {name!r} is registered")
+    url = check_node_url(base_url, rules)
+    previous = node.base_url
+    if url != previous:
+        await _claim_url(repository, node, url)
+        node.base_url = url
+        try:
+            await session.flush()
+        except IntegrityError as exc:
+            raise NodeUrlTaken("another node was enrolled at this URL meanwhile") from exc
+        await append_entry(
+            session,
+            actor=subject,
+            action="hub.node.url_changed",
+            resource=f"regional-node:{node.name}",
+            outcome="ok",
+            detail={"from": previous, "to": url},
+        )
+    return node
 
 
 async def record_heartbeat(

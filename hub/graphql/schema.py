@@ -10,6 +10,7 @@ from hub.data_exchange.board.graphql import BoardMutation, BoardQuery
 from hub.data_exchange.graphql.mutations import DataExchangeMutation
 from hub.data_exchange.graphql.queries import DataExchangeQuery
 from hub.federated.graphql import FederatedMutation, FederatedQuery
+from hub.federation.graphql.mutations import FederationMutation
 from hub.federation.graphql.queries import FederationQuery, FederationSubscription
 from hub.identity.graphql import IdentityQuery
 from hub.knowledge_market.graphql.mutations import MarketMutation
@@ -35,7 +36,8 @@ Query = merge_types(
     ),
 )
 Mutation = merge_types(
-    "Mutation", (FederatedMutation, DataExchangeMutation, BoardMutation, MarketMutation)
+    "Mutation",
+    (FederationMutation, FederatedMutation, DataExchangeMutation, BoardMutation, MarketMutation),
 )
 Subscription = merge_types("Subscription", (FederationSubscription,))
 

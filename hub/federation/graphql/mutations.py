@@ -1,0 +1,31 @@
+"""Hub operators' changes to the node directory."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from hub.federation import service
+from hub.federation.graphql.types import RegionalNodeType
+from hub.federation.urls import node_url_rules
+from hub.graphql.context import HubContext
+from yunfab.db import session_scope
+
+
+@strawberry.type
+class FederationMutation:
+    @strawberry.mutation(
+        description="Move a node to a new URL (hub operators' admins). A node's URL is fixed "
+        "when it first registers: it cannot move it itself. The URL is held to the same rules "
+        "(unique, https outside development, no private addresses unless the hub allows them)."
+    )
+    async def change_regional_node_url(
+        self, info: Info[HubContext, None], name: str, base_url: str
+    ) -> RegionalNodeType:
+        context = info.context
+        async with session_scope(context.sessionmaker) as session:
+            node = await service.change_node_url(
+                session, context.subject, authorizer=context.authorizer, name=name,
+                base_url=base_url, rules=node_url_rules(context.settings),
+            )  # fmt: skip
+        return RegionalNodeType.from_model(node, context.settings)
