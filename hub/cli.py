@@ -25,10 +25,9 @@ from hub.organizations import service as organizations
 from hub.organizations.models import OrganizationKind
 from hub.settings import HubSettings
 from yunfab.authorization import Authorizer
-from yunfab.console import run_command, settings_or_exit
+from yunfab.console import open_database, run_command, settings_or_exit
 from yunfab.db import session_scope
 from yunfab.policy import create_engine as create_policy_engine
-from yunfab.service import Database
 from yunfab.subject import SYSTEM
 
 T = TypeVar("T")
@@ -70,7 +69,7 @@ def _console(
     settings = settings_or_exit(HubSettings, data_dir=data_dir, database_url=database_url)
 
     async def run() -> T:
-        db = Database.open(settings.db_url)
+        db = open_database(settings)
         authorizer = Authorizer(
             create_policy_engine(settings.policy_engine, settings.opa_url),
             context={"service": "hub", "env": settings.env.value},
@@ -276,7 +275,7 @@ def audit_verify(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> 
     settings = settings_or_exit(HubSettings, data_dir=data_dir, database_url=database_url)
 
     async def run() -> Any:
-        db = Database.open(settings.db_url)
+        db = open_database(settings)
         try:
             async with session_scope(db.sessionmaker) as session:
                 return await verify_chain(session)

@@ -27,6 +27,7 @@ from regional_node.factories.models import Factory
 from regional_node.factories.repository import FactoryRepository
 from regional_node.hub_link.auth import ClientCredentials
 from regional_node.hub_link.client import HubClient, HubError
+from regional_node.identity.service import IdentityMismatch, ensure_identity
 from regional_node.market.installer import MarketInstaller, Outcome
 from regional_node.orders import routings
 from regional_node.orders import service as orders
@@ -35,8 +36,9 @@ from regional_node.settings import NodeSettings
 from regional_node.simulator.fleet import FleetDevice, save_fleet
 from regional_node.simulator.profiles import PROFILES
 from yunfab.authorization import Authorizer
-from yunfab.console import fail, run_command, settings_or_exit
+from yunfab.console import fail, open_database, run_command, settings_or_exit
 from yunfab.db import session_scope
+from yunfab.errors import InvalidInput
 from yunfab.policy import create_engine as create_policy_engine
 from yunfab.service import Database
 from yunfab.subject import SYSTEM
@@ -72,7 +74,7 @@ def _console(options: dict[str, Any], work: Callable[[NodeRuntime, Database], Aw
     settings = settings_or_exit(NodeSettings, **options)
 
     async def run() -> T:
-        db = Database.open(settings.db_url)
+        db = await _open(settings)
         audit = AuditLog(db.sessionmaker)
         authorizer = Authorizer(
             create_policy_engine(settings.policy_engine, settings.opa_url),
@@ -94,6 +96,37 @@ def _console(options: dict[str, Any], work: Callable[[NodeRuntime, Database], Aw
             await db.close()
 
     return run_command(run)
+
+
+async def _open(settings: NodeSettings) -> Database:
+    """The node's database, once it is known to be this node's: a database belongs to one node,
+    and the console acts under the name, region and industry it is given."""
+    db = open_database(settings)
+    try:
+        async with session_scope(db.sessionmaker) as session:
+            await ensure_identity(
+                session, name=settings.name, region=settings.region, industry=settings.industry
+            )
+    except IdentityMismatch as exc:
+        await db.close()
+        fail(
+            f"{exc.code}: {exc.detail}; give its --node-name/--region/--industry "
+            "(YUNFAB_NODE_NAME, _REGION, _INDUSTRY) or the right --data-dir",
+            code=1,
+        )
+    except BaseException:
+        await db.close()
+        raise
+    return db
+
+
+def _json_file(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except OSError as exc:
+        fail(f"cannot read {path}: {exc.strerror or exc}")
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        fail(f"{path}: not JSON ({exc})")
 
 
 @factory_app.command("add")
@@ -120,7 +153,9 @@ def factory_add(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Invite a factory (and, with --activate, take it through onboarding), as the operator."""
-    fields: dict[str, Any] = json.loads(profile.read_text()) if profile else {}
+    fields = _json_file(profile) if profile else {}
+    if not isinstance(fields, dict):
+        fail(f"{profile}: expected a JSON object of profile fields")
 
     async def work(runtime: NodeRuntime, db: Database) -> dict[str, Any]:
         async with session_scope(db.sessionmaker) as session:
@@ -152,10 +187,7 @@ def factory_import(
 ) -> None:
     """Onboard many factories at once (a node taking over an existing network), with their
     capacity calendars; all or nothing, and factories already here (by slug) are left alone."""
-    try:
-        entries = json.loads(file.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        fail(f"{file}: {exc}")
+    entries = _json_file(file)
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
         fail(f"{file}: expected a JSON list of factories")
 
@@ -322,7 +354,7 @@ def data_publish(
     settings = settings_or_exit(NodeSettings, **_options(locals()))
 
     async def run() -> list[Published]:
-        db = Database.open(settings.db_url)
+        db = await _open(settings)
         client = HubClient(settings.hub_url, timeout_s=settings.hub_timeout_s, auth=_auth(settings))
         publisher = DataPublisher(
             client=client,
@@ -433,13 +465,12 @@ async def _onboard(
         input=factories.NewFactory(slug=slug, name=name, organization_id=organization_id),
     )
     if fields:
-        equipment = [factories.EquipmentInput(**item) for item in fields.pop("equipment", [])]
         await factories.save_profile(
             session,
             SYSTEM,
             runtime=runtime,
             factory_id=factory.id,
-            input=factories.ProfileInput(**fields, equipment=equipment or None),
+            input=_profile_input(fields),
         )
     if activate:
         for transition in (
@@ -451,6 +482,35 @@ async def _onboard(
                 session, SYSTEM, runtime=runtime, factory_id=factory.id, transition=transition
             )
     return factory
+
+
+def _profile_input(fields: dict[str, Any]) -> factories.ProfileInput:
+    """A profile from a JSON object, refusing fields the profile does not have."""
+    fields = dict(fields)
+    equipment = fields.pop("equipment", None) or []
+    _known("profile", fields, factories.ProfileInput)
+    if not isinstance(equipment, list):
+        raise InvalidInput("profile.equipment: a list of {type, model, count, parameters}")
+    items = []
+    for index, item in enumerate(equipment):
+        where = f"profile.equipment[{index}]"
+        if not isinstance(item, dict):
+            raise InvalidInput(f"{where}: an object {{type, model, count, parameters}}")
+        _known(where, item, factories.EquipmentInput)
+        missing = sorted({"type", "model", "count"} - item.keys())
+        if missing:
+            raise InvalidInput(f"{where}: missing {', '.join(missing)}")
+        items.append(factories.EquipmentInput(**item))
+    return factories.ProfileInput(**fields, equipment=items or None)
+
+
+def _known(where: str, fields: dict[str, Any], shape: type[Any]) -> None:
+    allowed = set(shape.__dataclass_fields__)
+    unknown = sorted(set(fields) - allowed)
+    if unknown:
+        raise InvalidInput(
+            f"{where}: unknown field(s) {', '.join(unknown)}; known: {', '.join(sorted(allowed))}"
+        )
 
 
 def _options(values: dict[str, Any]) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import typer
 from sqlalchemy.engine import make_url
 
 from yunfab.camera_cli import watch_command
-from yunfab.console import fail
+from yunfab.console import DEBUG_ENV, ConsoleGroup, fail
 from yunfab.market_cli import market_app
 from yunfab.migrations import TREES, MigrationTree, revision, upgrade
 from yunfab.settings import (
@@ -27,6 +27,7 @@ app = typer.Typer(
     help="Yunfab: one hub and N regional nodes for industrial data, knowledge and production.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    cls=ConsoleGroup,
 )
 hub_app = typer.Typer(help="The hub.", no_args_is_help=True)
 node_app = typer.Typer(help="A regional or industry node.", no_args_is_help=True)
@@ -39,6 +40,20 @@ app.add_typer(hub_app, name="hub")
 app.add_typer(node_app, name="node")
 app.add_typer(db_app, name="db")
 app.add_typer(market_app, name="market")
+
+
+@app.callback()
+def _root(
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug",
+            envvar=DEBUG_ENV,
+            help="On a failure, show the traceback instead of one line.",
+        ),
+    ] = False,
+) -> None:
+    pass
 
 
 def _register_hub_console(hub: typer.Typer) -> None:

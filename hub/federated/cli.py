@@ -18,7 +18,7 @@ from hub.federated.runner import FlowerRunner
 from hub.federation.models import RegionalNode
 from hub.settings import HubSettings
 from yunfab.authorization import Authorizer
-from yunfab.console import fail, settings_or_exit
+from yunfab.console import fail, open_database, settings_or_exit
 from yunfab.db import session_scope
 from yunfab.errors import YunfabError
 from yunfab.policy import create_engine as create_policy_engine
@@ -31,7 +31,9 @@ async def _console(
     settings: HubSettings,
 ) -> AsyncIterator[tuple[Database, Authorizer, FlowerRunner]]:
     """The hub's database, the policy and a Flower runner, for one console command."""
-    db = Database.open(settings.db_url)
+    if settings.flower_superlink is None:  # before the database: nothing to run on without it
+        fail("no Flower SuperLink is configured for this hub (YUNFAB_HUB_FLOWER_SUPERLINK)")
+    db = open_database(settings)
     authorizer = Authorizer(
         create_policy_engine(settings.policy_engine, settings.opa_url),
         context={"service": "hub", "env": settings.env.value},
