@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -11,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from regional_node.alerts.engine import AlertEvent
 from regional_node.alerts.models import Alert, AlertRule, AlertStatus, RuleKind, Severity
 from regional_node.audit.service import append_entry
+from regional_node.devices.models import Device, DeviceMetric, DeviceStatus
 from regional_node.devices.service import METRIC, get_device
 from regional_node.factories.service import factory_resource, get_factory
 from regional_node.runtime import NodeRuntime
@@ -70,6 +73,7 @@ async def create_rule(
         raise InvalidInput("a rate-of-change rule needs a positive ratePerMin")
     if input.kind is RuleKind.STALE and not (input.stale_after_s or 0) > 0:
         raise InvalidInput("a stale rule needs a positive staleAfterS")
+    await _check_declared(session, input, factory_id)
     rule = AlertRule(
         name=input.name.strip(),
         kind=input.kind,
@@ -95,6 +99,61 @@ async def create_rule(
     )
     after_commit(session, runtime.alerts.rules_changed)
     return rule
+
+
+MAX_LISTED = 40
+
+
+def _listed(names: Iterable[str]) -> str:
+    ordered = sorted(set(names))
+    if not ordered:
+        return "none"
+    more = len(ordered) - MAX_LISTED
+    return ", ".join(ordered[:MAX_LISTED]) + (f" and {more} more" if more > 0 else "")
+
+
+async def _check_declared(
+    session: AsyncSession, input: NewRule, factory_id: uuid.UUID | None
+) -> None:
+    """A rule watches what devices declared: the device's metrics, or a type that devices in
+    its scope (the factory, or the node for a node-wide rule) have and a metric one of them
+    declares. Anything else would never fire, and a misspelt rule is silently no rule."""
+    if input.device_id is not None:
+        declared = set(
+            await session.scalars(
+                select(DeviceMetric.name).where(DeviceMetric.device_id == input.device_id)
+            )
+        )
+        if input.metric not in declared:
+            raise InvalidInput(
+                f"metric: the device declares no {input.metric!r}; its metrics: {_listed(declared)}"
+            )
+        return
+    scope = [Device.status != DeviceStatus.RETIRED]
+    if factory_id is not None:
+        scope.append(Device.factory_id == factory_id)
+    rows = await session.execute(
+        select(Device.type, DeviceMetric.name)
+        .outerjoin(DeviceMetric, DeviceMetric.device_id == Device.id)
+        .where(*scope)
+        .distinct()
+    )
+    metrics: dict[str, set[str]] = defaultdict(set)
+    for kind, name in rows:
+        names = metrics[kind]
+        if name is not None:
+            names.add(name)
+    where = "in the factory" if factory_id is not None else "on this node"
+    if input.device_type not in metrics:
+        raise InvalidInput(
+            f"deviceType: no device of type {input.device_type!r} {where}; device types: "
+            f"{_listed(metrics)}"
+        )
+    if input.metric not in metrics[input.device_type]:
+        raise InvalidInput(
+            f"metric: no {input.device_type} device {where} declares {input.metric!r}; their "
+            f"metrics: {_listed(metrics[input.device_type])}"
+        )
 
 
 async def respond(
