@@ -129,6 +129,7 @@ def create_app(settings: HubSettings) -> FastAPI:
             data_exchange_api.router,
             market_api.router,
         ],
+        body_limits=market_api.body_limits(settings),
     )
     app.state.settings = settings
     return app

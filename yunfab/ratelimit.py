@@ -55,3 +55,37 @@ class FailureThrottle:
             self._failures.popitem(last=False)
         self._failures.setdefault(key, deque()).append(now)
         self._failures.move_to_end(key)
+
+
+class CredentialThrottle:
+    """Failures counted per credential at an address, and per address.
+
+    A credential (a device key, a client id) that keeps failing from an address is refused there
+    once it reaches `per_credential`, without locking out other credentials behind the same
+    address (devices behind one NAT or proxy); an address that fails `per_address` times with
+    any credentials (a guesser trying many keys) is refused for all of them. A credential is not
+    locked out everywhere: that would let anyone lock out a device by failing as it.
+    """
+
+    def __init__(
+        self, *, per_credential: int, per_address: int, window_s: float, max_keys: int = 100_000
+    ) -> None:
+        self.credentials = FailureThrottle(
+            limit=per_credential, window_s=window_s, max_keys=max_keys
+        )
+        self.addresses = FailureThrottle(limit=per_address, window_s=window_s, max_keys=max_keys)
+
+    @staticmethod
+    def _key(credential: str, address: str) -> str:
+        return f"{address}\0{credential}"
+
+    def check(self, credential: str | None, address: str) -> None:
+        """Raise 429 while the address, or this credential at it, is over its limit."""
+        self.addresses.check(address)
+        if credential is not None:
+            self.credentials.check(self._key(credential, address))
+
+    def failed(self, credential: str | None, address: str) -> None:
+        self.addresses.failed(address)
+        if credential is not None:
+            self.credentials.failed(self._key(credential, address))

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.staticfiles import StaticFiles
 
 from yunfab import __version__
+from yunfab.bodies import BodyLimit, BodyLimits
 from yunfab.db import create_engine, create_sessionmaker, session_scope
 from yunfab.errors import install_error_handlers
 from yunfab.graphql.http import graphql_router
@@ -63,7 +64,11 @@ def create_service_app(
     context_getter: Callable[..., Any],
     routers: Sequence[APIRouter] = (),
     readiness_extra: ExtraCheck | None = None,
+    body_limits: Sequence[BodyLimit] = (),
 ) -> FastAPI:
+    """The app shell. `body_limits` are the routes that take more than `max_body_bytes` (and
+    check the caller before they read it); every other body, `/graphql`'s included, is capped
+    before a route reads it."""
     app = FastAPI(
         title=title,
         description=description,
@@ -71,6 +76,12 @@ def create_service_app(
         lifespan=lifespan,
         docs_url="/docs" if settings.development else None,
         redoc_url=None,
+    )
+    # Inside the request id middleware, so a refused body's answer carries the request id.
+    app.add_middleware(
+        BodyLimits,
+        default_max_bytes=settings.max_body_bytes,
+        routes=[BodyLimit("/graphql", settings.graphql_max_body_bytes), *body_limits],
     )
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)

@@ -11,7 +11,14 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
-from pydantic import AfterValidator, AnyHttpUrl, TypeAdapter, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    AnyHttpUrl,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
@@ -119,6 +126,11 @@ class ServiceSettings(BaseSettings):
     graphql_max_aliases: int = 30
     graphql_max_tokens: int = 5000
     graphql_max_page_size: int = 100
+    max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    """The largest request body of a route without a limit of its own (REST JSON, OAuth forms,
+    data-exchange batches): a larger one is refused with 413, by its Content-Length unread."""
+    graphql_max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    """The largest `/graphql` request body; refused with 413 like `max_body_bytes`."""
     policy_engine: Literal["embedded", "opa"] = "embedded"
     """Embedded regorus, or an OPA server (a production sidecar) at `opa_url`."""
     opa_url: str | None = None

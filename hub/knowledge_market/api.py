@@ -4,14 +4,16 @@ Contract: /tmp/spec/market.md (kept in docs by the lead)."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, Form, Path, Request, UploadFile
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import FormData, UploadFile
 
 from hub.identity.auth import authorizer, current_subject
 from hub.knowledge_market import service
@@ -26,6 +28,8 @@ from hub.knowledge_market.models import (
 from hub.knowledge_market.storage import ArtifactStore
 from hub.settings import HubSettings
 from yunfab.authorization import Authorizer
+from yunfab.bodies import BodyLimit, multipart_form
+from yunfab.errors import InvalidInput
 from yunfab.service import db_session
 from yunfab.settings import Slug
 from yunfab.subject import Subject
@@ -38,6 +42,7 @@ Authz = Annotated[Authorizer, Depends(authorizer)]
 NodeName = Annotated[Slug, Path(description="The node's name")]
 Digest = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$", description="The artifact's sha256")]
 CHUNK = 1 << 20
+_SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
 
 
 def store_of(settings: HubSettings) -> ArtifactStore:
@@ -171,50 +176,116 @@ async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
         yield chunk
 
 
+MANIFEST_MAX_CHARS = 256 * 1024
+UPLOAD_SLACK = 512 * 1024
+"""What an upload may carry besides its artifact: the manifest, the other fields, the part
+headers and boundaries."""
+UPLOAD_PATH = f"{router.prefix}/releases"
+
+
+def upload_limit(settings: HubSettings) -> BodyLimit:
+    """The cap on a whole release upload; the route checks the caller before it applies it."""
+    return BodyLimit(
+        UPLOAD_PATH,
+        settings.market_max_artifact_bytes + UPLOAD_SLACK,
+        checked_by_route=True,
+        error=ArtifactTooLarge,
+    )
+
+
+def body_limits(settings: HubSettings) -> list[BodyLimit]:
+    return [upload_limit(settings)]
+
+
+_UPLOAD_FORM = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["manifest", "artifact", "key_id"],
+                    "properties": {
+                        "manifest": {
+                            "type": "string",
+                            "maxLength": MANIFEST_MAX_CHARS,
+                            "description": "TOML or JSON",
+                        },
+                        "artifact": {"type": "string", "format": "binary"},
+                        "key_id": {"type": "string", "maxLength": 16},
+                        "signature": {
+                            "type": "string",
+                            "maxLength": 128,
+                            "description": "Ed25519 over the signing payload, base64",
+                        },
+                        "artifact_sha256": {
+                            "type": "string",
+                            "pattern": "^[0-9a-fA-F]{64}$",
+                            "description": "The digest the publisher signed",
+                        },
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+def _field(form: FormData, name: str, *, max_chars: int, default: str | None = None) -> str:
+    value = form.get(name)
+    if value is None:
+        if default is None:
+            raise InvalidInput(f"{name}: required")
+        return default
+    if not isinstance(value, str):
+        raise InvalidInput(f"{name}: a form field, not a file")
+    if len(value) > max_chars:
+        raise InvalidInput(f"{name}: at most {max_chars} characters")
+    return value
+
+
 @router.post(
     "/releases",
     status_code=201,
     summary="Publish a release: manifest, artifact, and the publisher's Ed25519 signature",
     responses={
+        401: {"description": "No or an invalid token: refused before the body is read"},
         403: {"description": "`publisher_not_verified`, or no market:publish"},
         409: {"description": "`version_taken`, `listing_taken`"},
-        413: {"description": "`artifact_too_large`"},
+        413: {"description": "`artifact_too_large`, by Content-Length or as the body streams"},
         422: {
             "description": "`manifest_invalid` (with `field`), `signature_invalid`, "
-            "`artifact_digest_mismatch`"
+            "`artifact_digest_mismatch`, `invalid_input` (a missing or malformed field)"
         },
     },
+    openapi_extra=_UPLOAD_FORM,
 )
 async def publish(
-    request: Request,
-    session: Session,
-    caller: Caller,
-    authz: Authz,
-    settings: Settings,
-    manifest: Annotated[str, Form(max_length=256 * 1024, description="TOML or JSON")],
-    artifact: Annotated[UploadFile, File()],
-    key_id: Annotated[str, Form(max_length=16)],
-    signature: Annotated[
-        str, Form(max_length=128, description="Ed25519 over the signing payload, base64")
-    ] = "",
-    artifact_sha256: Annotated[
-        str | None,
-        Form(pattern=r"^[0-9a-fA-F]{64}$", description="The digest the publisher signed"),
-    ] = None,
+    request: Request, session: Session, caller: Caller, authz: Authz, settings: Settings
 ) -> ReleaseOut:
-    limit = settings.market_max_artifact_bytes
-    declared = int(request.headers.get("content-length") or 0)
-    if declared > limit + 512 * 1024:
-        raise ArtifactTooLarge(f"artifacts are at most {limit} bytes")
-    # Before writing anything to disk: only a publisher's upload is worth staging.
+    # The form is not a parameter: FastAPI would read (and spool) it before the caller is
+    # checked. Only a publisher's upload is read, and only up to the cap.
     await authz.check(caller, "hub.market.release.publish", {"org": caller.org_id})
-    store = store_of(settings)
-    staged = await store.stage(_chunks(artifact), max_bytes=limit)
+    limit = upload_limit(settings)
+    async with multipart_form(
+        request, limit, max_files=1, max_fields=8, max_field_bytes=4 * MANIFEST_MAX_CHARS
+    ) as form:
+        manifest = _field(form, "manifest", max_chars=MANIFEST_MAX_CHARS)
+        key_id = _field(form, "key_id", max_chars=16)
+        signature = _field(form, "signature", max_chars=128, default="")
+        claimed = _field(form, "artifact_sha256", max_chars=64, default="") or None
+        if claimed is not None and not _SHA256.fullmatch(claimed):
+            raise InvalidInput("artifact_sha256: 64 hexadecimal digits")
+        artifact = form.get("artifact")
+        if not isinstance(artifact, UploadFile):
+            raise InvalidInput("artifact: attach the artifact file")
+        store = store_of(settings)
+        staged = await store.stage(_chunks(artifact), max_bytes=settings.market_max_artifact_bytes)
     release = await service.publish_release(
         session, caller, authorizer=authz, store=store,
         upload=service.Upload(
             manifest_text=manifest, staged=staged, signature=signature, key_id=key_id,
-            claimed_sha256=artifact_sha256,
+            claimed_sha256=claimed,
         ),
     )  # fmt: skip
     return ReleaseOut.of(
