@@ -111,6 +111,8 @@ async def build_runtime(
             settings.data_dir / "vision",
             max_image_bytes=settings.vision_max_image_mb * 1024 * 1024,
             max_pixels=settings.vision_max_megapixels * 1_000_000,
+            inspect_pixels=settings.vision_inspect_megapixels * 1_000_000,
+            max_training_pixels=settings.vision_max_training_megapixels * 1_000_000,
             threads=settings.vision_threads,
         ),
         reserved_keys=frozenset(

@@ -72,6 +72,11 @@ class NodeSettings(NodeStorageSettings):
     vision_max_image_mb: int = Field(default=20, ge=1, le=200)
     """The largest image file an inspection or training upload may send."""
     vision_max_megapixels: int = Field(default=50, ge=1, le=500)
+    """The largest image an upload may hold, refused from its header before it is decoded."""
+    vision_inspect_megapixels: int = Field(default=8, ge=1, le=500)
+    """Larger inspection images are reduced to this as they are decoded (and kept at it)."""
+    vision_max_training_megapixels: int = Field(default=1000, ge=1, le=100_000)
+    """The pixels all images of one training may hold together; more is refused undecoded."""
     vision_threads: int | None = Field(default=None, ge=1, le=64)
     """CPU threads a training or an inspection uses; defaults to the cores, at most 4."""
     data_products: list[DataProductKey] = Field(default_factory=lambda: list(DATA_PRODUCT_KEYS))

@@ -100,18 +100,7 @@ async def train_model(
         await service.authorize_training(
             session, subject, runtime=runtime, factory_id=factory_id, images=len(raw)
         )
-    images = await asyncio.to_thread(
-        lambda: [
-            runtime.vision.decode(data, name) for (_, data), name in zip(raw, names, strict=True)
-        ]
-    )
-    data = service.TrainingData(
-        good=[image for (label, _), image in zip(raw, images, strict=True) if label == "good"],
-        defects=[
-            (label, image) for (label, _), image in zip(raw, images, strict=True) if label != "good"
-        ],
-        digest=service.data_digest(raw),
-    )
+    data = await asyncio.to_thread(service.training_data, runtime, raw, names)
     async with session_scope(request.app.state.db.sessionmaker) as session:
         row = await service.train_model(
             session, subject, runtime=runtime, factory_id=factory_id, sku=sku, data=data,

@@ -14,12 +14,13 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
+from regional_node.vision.headers import declared_size
 from yunfab.errors import InvalidInput
 
 GOOD = "good"
@@ -130,23 +131,85 @@ def decode_image(data: bytes | npt.NDArray[np.uint8], *, name: object = "the ima
     orientation is applied, and a PNG's transparency is flattened onto black (what lies under
     transparent pixels is arbitrary, and a detector should not learn it). Errors name `name`.
     """
+    return decode_reduced(data, name=name)[0]
+
+
+_REDUCED = {
+    2: cv2.IMREAD_REDUCED_COLOR_2,
+    4: cv2.IMREAD_REDUCED_COLOR_4,
+    8: cv2.IMREAD_REDUCED_COLOR_8,
+}
+
+
+def decode_reduced(
+    data: bytes | npt.NDArray[np.uint8], *, name: object = "the image", reduce_to: int | None = None
+) -> tuple[Image, tuple[int, int]]:
+    """As `decode_image`, reduced (aspect kept) to about `reduce_to` pixels when it holds more,
+    with the (width, height) the file itself holds, upright.
+
+    The reduction happens while decoding: a JPEG is decoded at 1/2, 1/4 or 1/8 of its size by
+    the decoder itself, so its full size is never in memory; other formats are decoded whole
+    and reduced at once, before their depth or transparency is converted (in float32, a large
+    image would take four times its pixels again).
+    """
     buffer = np.frombuffer(data, dtype=np.uint8) if isinstance(data, bytes) else data
+    declared = declared_size(buffer.data)
     if _png_has_alpha(buffer[:26].tobytes()):
         pixels = _decode(buffer, name, cv2.IMREAD_UNCHANGED)
+        size = (pixels.shape[1], pixels.shape[0])
+        pixels = _reduced(pixels, reduce_to)
         if pixels.ndim == 3 and pixels.shape[2] == 4:
             colour = _to_8bit(pixels[..., :3]).astype(np.float32)
             alpha = _to_8bit(pixels[..., 3]).astype(np.float32)[..., None] / 255
-            return _as_uint8(colour * alpha)  # OpenCV reads grey + alpha as BGRA too
+            return _as_uint8(colour * alpha), size  # OpenCV reads grey + alpha as BGRA too
     else:
-        # IMREAD_COLOR makes grey three channels and applies EXIF rotation (IMREAD_UNCHANGED
-        # does neither); ANYDEPTH keeps 16 bits so they are scaled, not truncated.
-        pixels = _decode(buffer, name, cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH)
+        # ANYCOLOR keeps grey one channel until the image is reduced (a third of the memory)
+        # and, unlike IMREAD_UNCHANGED, applies EXIF rotation; ANYDEPTH keeps 16 bits so they
+        # are scaled, not truncated.
+        flags = cv2.IMREAD_ANYCOLOR | cv2.IMREAD_ANYDEPTH
+        factor = _decoder_reduction(buffer, declared, reduce_to)
+        pixels = _decode(buffer, name, flags | _REDUCED[factor] if factor > 1 else flags)
+        size = _upright_size(pixels.shape[:2], declared, factor)
+        pixels = _reduced(pixels, reduce_to)
     image = _as_uint8(_to_8bit(pixels))
     if image.ndim == 2:
         image = np.asarray(cv2.cvtColor(image, cv2.COLOR_GRAY2BGR), dtype=np.uint8)
     elif image.shape[2] == 4:
         image = image[..., :3]
-    return np.ascontiguousarray(image)
+    return np.ascontiguousarray(image), size
+
+
+def _decoder_reduction(
+    buffer: npt.NDArray[np.uint8], declared: tuple[int, int] | None, reduce_to: int | None
+) -> int:
+    """1, 2, 4 or 8: the largest JPEG scale that still leaves at least `reduce_to` pixels (only
+    libjpeg scales while decoding; OpenCV decodes other formats whole and resizes them after)."""
+    if reduce_to is None or declared is None or buffer[:2].tobytes() != b"\xff\xd8":
+        return 1
+    pixels = declared[0] * declared[1]
+    return next((factor for factor in (8, 4, 2) if pixels >= reduce_to * factor * factor), 1)
+
+
+def _upright_size(
+    shape: tuple[int, ...], declared: tuple[int, int] | None, factor: int
+) -> tuple[int, int]:
+    """The file's own (width, height), turned as its EXIF orientation turned the pixels."""
+    height, width = shape[0], shape[1]
+    if factor == 1 or declared is None:
+        return width, height
+    across, down = declared
+    if abs(across / factor - width) <= 1 and abs(down / factor - height) <= 1:
+        return across, down
+    return down, across
+
+
+def _reduced(pixels: npt.NDArray[Any], reduce_to: int | None) -> npt.NDArray[Any]:
+    height, width = pixels.shape[:2]
+    if reduce_to is None or height * width <= reduce_to:
+        return pixels
+    scale = (reduce_to / (height * width)) ** 0.5
+    size = (max(1, int(width * scale)), max(1, int(height * scale)))
+    return np.asarray(cv2.resize(pixels, size, interpolation=cv2.INTER_AREA))
 
 
 def read_mask(path: Path) -> Mask:

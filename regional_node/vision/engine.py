@@ -23,7 +23,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from regional_node.vision.datasets import DatasetError, Image, decode_image
+from regional_node.vision.datasets import DatasetError, Image, decode_reduced
+from regional_node.vision.headers import declared_size
 from yunfab.errors import InvalidInput, ServiceUnavailable
 
 if TYPE_CHECKING:
@@ -32,6 +33,12 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 HEATMAP_SIDE = 256
 """Heatmaps come back at most this many pixels on their long side: enough to see where."""
+INSPECT_PIXELS = 8_000_000
+"""Larger inspection images are reduced to about this many pixels as they are decoded: the model
+sees far fewer (`features.INPUT_AREA`), and the kept image stays large enough to judge by eye."""
+TRAINING_PIXELS = 2 * 256 * 256
+"""Training images are reduced to about this many pixels as they are decoded: twice what the
+backbone sees (`features.INPUT_AREA`), so thousands of them fit in memory at once."""
 
 
 class ImageRejected(InvalidInput):
@@ -59,6 +66,8 @@ class VisionEngine:
         *,
         max_image_bytes: int = 20 * 1024 * 1024,
         max_pixels: int = 50_000_000,
+        inspect_pixels: int = INSPECT_PIXELS,
+        max_training_pixels: int = 1_000_000_000,
         inference_slots: int = 2,
         cached_models: int = 8,
         threads: int | None = None,
@@ -66,6 +75,8 @@ class VisionEngine:
         self.directory = directory
         self.max_image_bytes = max_image_bytes
         self.max_pixels = max_pixels
+        self.inspect_pixels = inspect_pixels
+        self.max_training_pixels = max_training_pixels
         self.threads = threads or min(4, os.cpu_count() or 1)
         self._training = asyncio.Semaphore(1)
         self._inference = asyncio.Semaphore(inference_slots)
@@ -73,24 +84,42 @@ class VisionEngine:
         self._cached = cached_models
         self._lock = threading.Lock()
 
-    def decode(self, data: bytes, name: str) -> Image:
-        """An uploaded image, refused with a reason when too large or not an image."""
+    def decode(
+        self, data: bytes, name: str, *, reduce_to: int | None = None
+    ) -> tuple[Image, tuple[int, int]]:
+        """An uploaded image and the (width, height) the file holds, refused with a reason when
+        too large or not an image, reduced while it is decoded to about `reduce_to` pixels
+        (default: `inspect_pixels`)."""
+        self.declared_size(data, name)
+        try:
+            image, size = decode_reduced(
+                data, name=name, reduce_to=reduce_to or self.inspect_pixels
+            )
+        except DatasetError as exc:
+            raise ImageRejected(str(exc)) from exc
+        self._check_pixels(size, name)  # formats whose header is not read here
+        return image, size
+
+    def declared_size(self, data: bytes, name: str) -> tuple[int, int] | None:
+        """The size the file's header declares, refused before anything is decoded when the
+        file or that size is too large; None when the format's header is not read here."""
         if not data:
             raise ImageRejected(f"{name}: empty")
         if len(data) > self.max_image_bytes:
             raise ImageRejected(
                 f"{name}: {len(data)} bytes, more than the {self.max_image_bytes} allowed"
             )
-        size = _declared_size(data)
-        if size is not None and size[0] * size[1] > self.max_pixels:
-            raise ImageRejected(f"{name}: {size[0]}x{size[1]} pixels, too many to inspect")
-        try:
-            image = decode_image(data, name=name)
-        except DatasetError as exc:
-            raise ImageRejected(str(exc)) from exc
-        if image.shape[0] * image.shape[1] > self.max_pixels:
-            raise ImageRejected(f"{name}: {image.shape[1]}x{image.shape[0]} pixels, too many")
-        return image
+        size = declared_size(data)
+        if size is not None:
+            self._check_pixels(size, name)
+        return size
+
+    def _check_pixels(self, size: tuple[int, int], name: str) -> None:
+        if size[0] * size[1] > self.max_pixels:
+            raise ImageRejected(
+                f"{name}: {size[0]}x{size[1]} pixels, too many (at most {self.max_pixels:,} "
+                "pixels an image)"
+            )
 
     async def run(self, job: Callable[[], T], *, training: bool = False) -> T:
         slots = self._training if training else self._inference
@@ -170,24 +199,3 @@ def heatmap_png(heatmap: npt.NDArray[np.floating[Any]], threshold: float | None)
     if not ok:
         raise RuntimeError("OpenCV could not encode the heatmap")
     return bytes(encoded.tobytes())
-
-
-def _declared_size(data: bytes) -> tuple[int, int] | None:
-    """Width and height from a PNG or JPEG header, read before decoding: a small file can
-    declare a huge image (a decompression bomb)."""
-    if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) >= 24:
-        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
-    if data[:2] != b"\xff\xd8":
-        return None
-    at = 2
-    while at + 9 < len(data):
-        if data[at] != 0xFF:
-            return None
-        marker = data[at + 1]
-        length = int.from_bytes(data[at + 2 : at + 4], "big")
-        if marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF):
-            height = int.from_bytes(data[at + 5 : at + 7], "big")
-            width = int.from_bytes(data[at + 7 : at + 9], "big")
-            return width, height
-        at += 2 + length
-    return None

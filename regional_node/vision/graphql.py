@@ -8,7 +8,6 @@ import base64
 import binascii
 import datetime as dt
 import uuid
-from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -16,6 +15,7 @@ from strawberry.types import Info
 
 from regional_node.graphql.context import NodeContext
 from regional_node.orders.graphql.types import WorkOrderType
+from regional_node.runtime import NodeRuntime
 from regional_node.vision import service
 from regional_node.vision.models import InspectionModel, QualityRecord, Station
 from yunfab.db import session_scope
@@ -210,18 +210,14 @@ class StationInput:
     work_order_id: uuid.UUID | None = None
 
 
-def training_data(input: TrainVisionModelInput, decode: Any) -> service.TrainingData:
+def training_data(input: TrainVisionModelInput, runtime: NodeRuntime) -> service.TrainingData:
     raw = [("good", decode_base64(text, f"good[{i}]")) for i, text in enumerate(input.good)]
     raw += [
         (item.label, decode_base64(item.image, f"defects[{i}]"))
         for i, item in enumerate(input.defects)
     ]
-    images = [decode(data, f"{label} image {i}") for i, (label, data) in enumerate(raw)]
-    good = [image for (label, _), image in zip(raw, images, strict=True) if label == "good"]
-    defects = [
-        (label, image) for (label, _), image in zip(raw, images, strict=True) if label != "good"
-    ]
-    return service.TrainingData(good=good, defects=defects, digest=service.data_digest(raw))
+    names = [f"{label} image {i}" for i, (label, _) in enumerate(raw)]
+    return service.training_data(runtime, raw, names)
 
 
 @strawberry.type
@@ -320,7 +316,7 @@ class VisionMutation:
             context.session, context.subject, runtime=context.runtime,
             factory_id=input.factory_id, images=len(input.good) + len(input.defects),
         )  # fmt: skip
-        data = await asyncio.to_thread(training_data, input, context.runtime.vision.decode)
+        data = await asyncio.to_thread(training_data, input, context.runtime)
         async with session_scope(context.sessionmaker) as session:
             row = await service.train_model(
                 session, context.subject, runtime=context.runtime, factory_id=input.factory_id,

@@ -10,6 +10,7 @@ image is ever part of what the node sends to the hub (`hub_link.outbound`).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import functools
 import hashlib
@@ -34,7 +35,7 @@ from regional_node.runtime import NodeRuntime
 from regional_node.telemetry.models import Reading
 from regional_node.vision import counting, privacy, rootcause
 from regional_node.vision.datasets import GOOD, Image
-from regional_node.vision.engine import heatmap_png
+from regional_node.vision.engine import TRAINING_PIXELS, heatmap_png
 from regional_node.vision.models import InspectionModel, QualityRecord, Station
 from yunfab.db import utcnow
 from yunfab.errors import Conflict, InvalidInput, NotFound
@@ -77,6 +78,10 @@ class NoWorkOrder(Conflict):
     code = "no_work_order"
 
 
+class TrainingTooLarge(InvalidInput):
+    code = "training_too_large"
+
+
 # The registry
 
 
@@ -97,6 +102,42 @@ def data_digest(named_bytes: Sequence[tuple[str, bytes]]) -> str:
     for label, data in sorted((label, hashlib.sha256(b).hexdigest()) for label, b in named_bytes):
         digest.update(f"{label}:{data}\n".encode())
     return digest.hexdigest()
+
+
+def training_data(
+    runtime: NodeRuntime, raw: Sequence[tuple[str, bytes]], names: Sequence[str]
+) -> TrainingData:
+    """Labelled uploads decoded for training, one at a time, each reduced as it is decoded to
+    about `TRAINING_PIXELS` (the model sees fewer still).
+
+    A job whose images hold more than the node's `max_training_pixels` in all is refused from
+    the files' headers, before any of them is decoded (a format whose header is not read counts
+    once decoded). Blocking: run it off the event loop."""
+    vision = runtime.vision
+    sizes = [vision.declared_size(data, name) for (_, data), name in zip(raw, names, strict=True)]
+    total = sum(width * height for width, height in filter(None, sizes))
+    _check_training_pixels(total, vision.max_training_pixels)
+    good: list[Image] = []
+    defects: list[tuple[str, Image]] = []
+    for (label, data), name, declared in zip(raw, names, sizes, strict=True):
+        image, (width, height) = vision.decode(data, name, reduce_to=TRAINING_PIXELS)
+        if declared is None:
+            total += width * height
+            _check_training_pixels(total, vision.max_training_pixels)
+        if label == GOOD:
+            good.append(image)
+        else:
+            defects.append((label, image))
+    return TrainingData(good=good, defects=defects, digest=data_digest(raw))
+
+
+def _check_training_pixels(total: int, limit: int) -> None:
+    if total > limit:
+        raise TrainingTooLarge(
+            f"the training images hold {total:,} pixels, more than the {limit:,} one training "
+            f"may decode: send fewer or smaller images (each is reduced to about "
+            f"{TRAINING_PIXELS:,} pixels for training anyway)"
+        )
 
 
 async def authorize_training(
@@ -448,25 +489,28 @@ async def inspect(
     record_id = uuid.uuid4()
     image_file = f"{factory.slug}/images/{utcnow():%Y-%m-%d}/{record_id}.jpg" if keep else None
 
-    def work() -> tuple[Any, Image, bytes, int]:
-        # Off the event loop: decoding a large photo takes as long as inspecting it. The kept
-        # image is masked first and written before the record: a record never names a missing
-        # file (a file whose record was rolled back is only unused bytes).
-        picture = runtime.vision.decode(image, "image")
+    def work() -> tuple[Any, Image, tuple[int, int], bytes, int]:
+        # Off the event loop: decoding a large photo takes as long as inspecting it. A photo
+        # of more than the node's `inspect_pixels` is reduced as it is decoded, and inspected,
+        # masked and kept at that size. The kept image is masked first and written before the
+        # record: a record never names a missing file (a file whose record was rolled back is
+        # only unused bytes).
+        picture, size = runtime.vision.decode(image, "image")
         trained = runtime.vision.model(model_row.id, model_row.file)
         result = trained.inspect(picture)
         heat = heatmap_png(result.heatmap, trained.image_threshold)
         people = 0
         if image_file is not None:
-            masked = privacy.mask_frame(picture, policy)
+            masked = privacy.mask_frame(picture, _zones_scaled(policy, picture, size))
             assert masked.frame is not None
             runtime.vision.save_image(masked.frame, image_file)
             people = masked.people
-        return result, picture, heat, people
+        return result, picture, size, heat, people
 
     await session.commit()  # nothing written yet: no transaction waits on the model
-    result, picture, heat, people = await runtime.vision.run(work)
-    height, width = picture.shape[:2]
+    result, picture, (width, height), heat, people = await runtime.vision.run(work)
+    # Boxes in the pixels of the image as sent, whatever size it was inspected at.
+    across, down = width / picture.shape[1], height / picture.shape[0]
     record = QualityRecord(
         id=record_id,
         station_id=station.id,
@@ -482,10 +526,14 @@ async def inspect(
         boxes=[
             {
                 **box._asdict(),
-                "fx": box.x / width,
-                "fy": box.y / height,
-                "fw": box.w / width,
-                "fh": box.h / height,
+                "x": round(box.x * across),
+                "y": round(box.y * down),
+                "w": round(box.w * across),
+                "h": round(box.h * down),
+                "fx": box.x / picture.shape[1],
+                "fy": box.y / picture.shape[0],
+                "fw": box.w / picture.shape[1],
+                "fh": box.h / picture.shape[0],
             }
             for box in result.boxes
         ],
@@ -501,6 +549,19 @@ async def inspect(
     return InspectionResult(
         record, heat, model_row.metrics.get("image_threshold"), total_ms, people
     )
+
+
+def _zones_scaled(
+    policy: privacy.PrivacyPolicy, picture: Image, size: tuple[int, int]
+) -> privacy.PrivacyPolicy:
+    """The station's zones (drawn on frames as the camera sends them) on a reduced picture."""
+    across, down = picture.shape[1] / size[0], picture.shape[0] / size[1]
+    if (across, down) == (1.0, 1.0):
+        return policy
+    zones = tuple(
+        tuple((round(x * across), round(y * down)) for x, y in zone) for zone in policy.zones
+    )
+    return dataclasses.replace(policy, zones=zones)
 
 
 async def quality_image(

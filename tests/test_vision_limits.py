@@ -1,0 +1,189 @@
+"""How much memory an upload can make the node spend: an image's size is read from its header
+and refused before it is decoded (a decompression bomb is a small file declaring a huge image),
+larger images are reduced as they are decoded, and one training decodes a bounded number of
+pixels in all, refused with a reason beyond it."""
+
+from __future__ import annotations
+
+import base64
+import struct
+import zlib
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+
+from regional_node.vision.datasets import decode_reduced
+from regional_node.vision.headers import declared_size
+from regional_node.vision.synthetic import generate
+from tests.conftest import HubFactory, NodeFactory
+from tests.nodes import operator_headers
+from tests.test_vision_api import (
+    BRACKET,
+    INSPECT,
+    NODE_URL,
+    SIZE,
+    TRAIN,
+    decoded,
+    factory_staff,
+    flawed,
+    png,
+    station_running,
+)
+
+
+def blank_png(width: int, height: int) -> bytes:
+    """A valid grey PNG of zeros: a few hundred bytes per megapixel, compressed row by row so
+    the test never holds the decoded image either."""
+    packer = zlib.compressobj(6)
+    row = bytes(width + 1)  # filter byte, then the row's pixels
+    body = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+    header = struct.pack(">II5B", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", body) + _chunk(b"IEND")
+
+
+def _chunk(kind: bytes, data: bytes = b"") -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def declared_only(width: int, height: int) -> bytes:
+    """A PNG header declaring `width` x `height`, then junk: decoding it can only fail, so a
+    refusal that names its size was made from the header alone."""
+    header = struct.pack(">II5B", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + b"not compressed pixels" * 10
+
+
+@pytest.mark.parametrize("extension", [".png", ".jpg", ".bmp", ".webp", ".tiff"])
+def test_the_header_declares_the_size(extension: str) -> None:
+    image = np.zeros((23, 37, 3), np.uint8)
+    data = cv2.imencode(extension, image)[1].tobytes()
+    assert declared_size(data) == (37, 23)
+    assert declared_size(data[:10]) is None or extension == ".png"
+
+
+def test_images_are_reduced_as_they_are_decoded() -> None:
+    photo = cv2.resize(generate(BRACKET, good=1, size=SIZE, seed=0)[0].image, (1600, 1200))
+    for extension in (".jpg", ".png"):
+        image, size = decode_reduced(cv2.imencode(extension, photo)[1].tobytes(), reduce_to=100_000)
+        assert size == (1600, 1200)
+        assert 90_000 < image.shape[0] * image.shape[1] <= 100_000
+        assert abs(image.shape[1] / image.shape[0] - 4 / 3) < 0.01
+    # A phone's portrait JPEG, stored landscape with an EXIF rotation: upright, either way.
+    jpeg = cv2.imencode(".jpg", photo)[1].tobytes()
+    rotate_90 = struct.pack(">HHIHH", 0x0112, 3, 1, 6, 0)
+    tiff = b"MM\x00*\x00\x00\x00\x08" + struct.pack(">H", 1) + rotate_90 + struct.pack(">I", 0)
+    app1 = b"\xff\xe1" + struct.pack(">H", len(tiff) + 8) + b"Exif\x00\x00" + tiff
+    portrait, size = decode_reduced(jpeg[:2] + app1 + jpeg[2:], reduce_to=100_000)
+    assert size == (1200, 1600)
+    assert portrait.shape[0] > portrait.shape[1]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_training_decodes_a_bounded_number_of_pixels(
+    hub_factory: HubFactory, node_factory: NodeFactory
+) -> None:
+    async with (
+        hub_factory() as hub,
+        node_factory(hub=hub, vision_max_training_megapixels=1) as node,
+    ):
+        operator = await operator_headers(hub, NODE_URL)
+        staff, factory = await factory_staff(hub, node, operator, "Ningbo Brackets")
+        brackets = [s.image for s in generate(BRACKET, good=12, size=SIZE, seed=0)]
+
+        def upload(images: list[bytes]) -> dict[str, Any]:
+            return {
+                "data": {"factory_id": factory["id"], "sku": "bracket"},
+                "files": [
+                    ("good", (f"{i}.png", data, "image/png")) for i, data in enumerate(images)
+                ],
+                "headers": staff,
+            }
+
+        # Two files declaring 0.64 Mpx each put the job over its megapixel: refused from their
+        # headers (their bodies are junk, so a decode would have failed differently).
+        over = [png(image) for image in brackets[:10]] + [declared_only(800, 800)] * 2
+        refused = await node.client.post("/api/v1/vision/models", **upload(over))
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["error"] == "training_too_large"
+        assert "1,443,840 pixels" in refused.json()["detail"]
+        answer = await node.graphql(
+            TRAIN,
+            {"input": {"factoryId": factory["id"], "sku": "bracket",
+                       "good": [base64.b64encode(data).decode() for data in over]}},
+            headers=staff, expect_errors=True,
+        )  # fmt: skip
+        assert answer["errors"][0]["extensions"]["code"] == "TRAINING_TOO_LARGE"
+
+        # A decompression bomb (a 90 KB PNG of 8000x8000 zeros) is refused on its own.
+        bomb = blank_png(8000, 8000)
+        assert len(bomb) < 200_000
+        exploded = await node.client.post(
+            "/api/v1/vision/models", **upload([png(image) for image in brackets[:5]] + [bomb])
+        )
+        assert exploded.status_code == 422
+        assert exploded.json()["error"] == "invalid_image"
+        assert "8000x8000 pixels, too many" in exploded.json()["detail"]
+
+        # Moderate images within the bound still train (12 x 0.016 Mpx).
+        trained = await node.client.post(
+            "/api/v1/vision/models", **upload([png(image) for image in brackets])
+        )
+        assert trained.status_code == 201, trained.text
+        assert trained.json()["lineage"]["data"]["good_images"] == 12
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_large_inspection_images_are_reduced_as_they_are_decoded(
+    hub_factory: HubFactory, node_factory: NodeFactory
+) -> None:
+    async with (
+        hub_factory() as hub,
+        node_factory(hub=hub, vision_inspect_megapixels=1) as node,
+    ):
+        operator = await operator_headers(hub, NODE_URL)
+        staff, factory = await factory_staff(hub, node, operator, "Ningbo Brackets")
+        brackets = [s.image for s in generate(BRACKET, good=9, size=SIZE, seed=0)]
+        side = 9 * SIZE  # 1152 x 1152: 1.3 Mpx, over the station's megapixel
+        zone = [[0, 0], [side // 2, 0], [side // 2, side], [0, side]]  # the left half, as sent
+        station, _ = await station_running(
+            node, staff, factory["id"], "cell-3", brackets[:8],
+            privacy={"mode": "mask", "zones": [zone]},
+        )  # fmt: skip
+
+        large = cv2.resize(flawed(brackets[8]), (side, side), interpolation=cv2.INTER_LINEAR)
+        answer = await node.client.post(
+            f"/api/v1/stations/{station['id']}/inspections",
+            files={"image": ("part.png", png(large), "image/png")},
+            headers=staff,
+        )
+        assert answer.status_code == 200, answer.text
+        record = answer.json()["record"]
+        # The record speaks of the image as sent: its size, and boxes in its pixels (the
+        # gouge runs from (70, 30) to (100, 52) before the image was made 9 times larger).
+        assert (record["width"], record["height"]) == (side, side)
+        assert record["verdict"] == "defective"
+        box = record["boxes"][0]
+        assert box["x"] < 100 * 9
+        assert box["x"] + box["w"] > 70 * 9
+        assert box["y"] < 52 * 9
+        # What was decoded, inspected and kept is at most a megapixel, its zone still masked.
+        kept = decoded((await node.client.get(
+            f"/api/v1/quality-records/{record['id']}/image", headers=staff
+        )).content)  # fmt: skip
+        assert kept.shape[0] == kept.shape[1]
+        assert 900_000 < kept.shape[0] * kept.shape[1] <= 1_000_000
+        middle = kept.shape[1] // 2
+        assert kept[:, : middle - 2].max() < 30
+        assert kept[:, middle + 2 :].mean() > 30
+
+        # A decompression bomb is refused from its header, with a reason.
+        bomb = blank_png(8000, 8000)
+        refused = await node.graphql(
+            INSPECT,
+            {"s": station["id"], "image": base64.b64encode(bomb).decode()},
+            headers=staff,
+            expect_errors=True,
+        )
+        assert refused["errors"][0]["extensions"]["code"] == "INVALID_IMAGE"
+        assert "8000x8000 pixels, too many" in refused["errors"][0]["message"]
