@@ -17,30 +17,39 @@ from regional_node.scheduling.instances import (
     parse_jobshop,
 )
 from regional_node.scheduling.jobshop import Assignment, greedy, solve, violations
-from tests.support import skip_or_fail
 from yunfab.processes import yunfab_argv
 
-BENCHMARKS = Path(__file__).resolve().parents[2] / "shared" / "benchmarks"
+INSTANCES = Path(__file__).resolve().parent / "data" / "scheduling"
+"""A few public instances, shipped with their licence (the full sets are for `benchmarks/`)."""
 
 
 def best_known(folder: str) -> dict[str, dict[str, object]]:
-    rows = json.loads((BENCHMARKS / folder / "best_known.json").read_text())
+    rows = json.loads((INSTANCES / folder / "best_known.json").read_text())
     return {row["instance"]: row for row in rows}
 
 
 @pytest.fixture(scope="module")
-def benchmarks() -> Path:
-    if not BENCHMARKS.is_dir():
-        skip_or_fail(f"public benchmark instances not found at {BENCHMARKS}")
-    return BENCHMARKS
+def instances() -> Path:
+    return INSTANCES
 
 
-def test_standard_files_read_as_their_shape(benchmarks: Path) -> None:
-    ft06 = load(benchmarks / "jobshop" / "ft06.txt", flexible=False)
+def test_the_instances_ship_with_the_tests(instances: Path) -> None:
+    """A clone runs these tests as it is: nothing is read from outside the repository."""
+    repository = Path(__file__).resolve().parents[1]
+    assert instances.is_relative_to(repository)
+    assert (instances / "LICENSE.CC-BY-SA-4.0").is_file()
+    for folder, used in (("jobshop", "ft06"), ("fjsp", "mk01")):
+        shipped = {path.stem for path in (instances / folder).glob("*.txt")}
+        assert used in shipped
+        assert shipped == set(best_known(folder)), folder
+
+
+def test_standard_files_read_as_their_shape(instances: Path) -> None:
+    ft06 = load(instances / "jobshop" / "ft06.txt", flexible=False)
     assert (len(ft06.jobs), ft06.machines, ft06.operations) == (6, 6, 36)
     assert ft06.jobs[0][0].alternatives == ((2, 1),)
     assert not ft06.flexible
-    mk01 = load(benchmarks / "fjsp" / "mk01.txt", flexible=True)
+    mk01 = load(instances / "fjsp" / "mk01.txt", flexible=True)
     assert (len(mk01.jobs), mk01.machines) == (10, 6)
     assert mk01.flexible
     # First operation of mk01's first job: 2 machines, machine 1 (0-based 0) for 5, 3 for 4.
@@ -64,10 +73,10 @@ def test_malformed_files_are_refused_with_the_reason(parser, text: str, message:
         parser(text, "bad")
 
 
-def test_the_greedy_plan_is_valid_on_every_public_instance(benchmarks: Path) -> None:
+def test_the_greedy_plan_is_valid_on_every_shipped_instance(instances: Path) -> None:
     for folder, flexible in (("jobshop", False), ("fjsp", True)):
         known = best_known(folder)
-        for path in sorted((benchmarks / folder).glob("*.txt")):
+        for path in sorted((instances / folder).glob("*.txt")):
             instance = load(path, flexible=flexible)
             plan = tuple(greedy(instance))
             assert violations(instance, plan) == [], path.name
@@ -76,15 +85,15 @@ def test_the_greedy_plan_is_valid_on_every_public_instance(benchmarks: Path) -> 
             assert instance.trivial_lower_bound() <= int(str(known[path.stem]["upper_bound"]))
 
 
-def test_ft06_is_solved_to_its_known_optimum(benchmarks: Path) -> None:
-    instance = load(benchmarks / "jobshop" / "ft06.txt", flexible=False)
+def test_ft06_is_solved_to_its_known_optimum(instances: Path) -> None:
+    instance = load(instances / "jobshop" / "ft06.txt", flexible=False)
     result = solve(instance, time_limit_s=10, workers=2)
     assert (result.status, result.makespan, result.lower_bound) == ("optimal", 55, 55)
     assert violations(instance, result.assignments) == []
 
 
-def test_a_flexible_instance_is_solved_within_its_known_bounds(benchmarks: Path) -> None:
-    instance = load(benchmarks / "fjsp" / "mk01.txt", flexible=True)
+def test_a_flexible_instance_is_solved_within_its_known_bounds(instances: Path) -> None:
+    instance = load(instances / "fjsp" / "mk01.txt", flexible=True)
     result = solve(instance, time_limit_s=10, workers=2)
     assert result.makespan is not None
     assert violations(instance, result.assignments) == []
@@ -134,10 +143,10 @@ def test_the_independent_check_finds_what_is_wrong() -> None:
 
 
 @pytest.mark.slow
-def test_the_cli_prints_one_json_object(benchmarks: Path) -> None:
+def test_the_cli_prints_one_json_object(instances: Path) -> None:
     done = subprocess.run(
         yunfab_argv(
-            "schedule", "jobshop", str(benchmarks / "jobshop" / "ft06.txt"), "--time-limit", "5"
+            "schedule", "jobshop", str(instances / "jobshop" / "ft06.txt"), "--time-limit", "5"
         ),
         capture_output=True,
         text=True,
@@ -148,7 +157,7 @@ def test_the_cli_prints_one_json_object(benchmarks: Path) -> None:
     assert (result["makespan"], result["lower_bound"], result["status"]) == (55, 55, "optimal")
     assert len(result["schedule"]) == 36
     bad = subprocess.run(
-        yunfab_argv("schedule", "fjsp", str(benchmarks / "README.md")),
+        yunfab_argv("schedule", "fjsp", str(instances / "README.md")),
         capture_output=True,
         text=True,
         check=False,
