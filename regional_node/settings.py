@@ -3,10 +3,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from yunfab.settings import Region, ServiceSettings, Slug, normalize_url
+from yunfab.subject import canonical_org_id
 
 DataProductKey = Literal["regional-capacity", "factory-profiles", "factory-scores"]
 DATA_PRODUCT_KEYS: tuple[DataProductKey, ...] = (
@@ -90,6 +91,11 @@ class NodeSettings(NodeStorageSettings):
     """Install only releases a trusted reviewer countersigned (verified), not just signed."""
     market_max_artifact_mb: int = Field(default=200, ge=1, le=4096)
     """The largest market artifact the node downloads."""
+
+    @field_validator("operator_org")
+    @classmethod
+    def _one_spelling(cls, value: str | None) -> str | None:
+        return canonical_org_id(value)
 
     @model_validator(mode="after")
     def _credentials(self) -> NodeSettings:

@@ -3,12 +3,16 @@ and who may do what."""
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
 from tests.conftest import HubFactory, NodeFactory
 from tests.nodes import (
     COMPLETE_PROFILE,
     INVITE,
     MOVE,
     PROFILE,
+    PROVISION,
     active_factory,
     operator_headers,
 )
@@ -243,14 +247,137 @@ async def test_factory_people_see_and_edit_only_their_own_factory(
         # It sees only its own factory in the list; another factory's people cannot touch it.
         listed = await node.graphql("{ factories { edges { node { slug } } } }", headers=mill)
         assert [e["node"]["slug"] for e in listed["factories"]["edges"]] == ["tongxiang"]
+        # To them it is not there: the same answer as for an id that is not on the node.
         for query, variables in (
             (FACTORY, {"id": own["id"]}),
             (PROFILE, {"id": own["id"], "input": {"products": ["socks"]}}),
+            (MOVE, {"id": own["id"], "t": "SUBMIT"}),
         ):
-            body = await node.graphql(query, variables, headers=other, expect_errors=True)
-            assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+            answers = []
+            for factory_id in (own["id"], str(uuid.uuid4())):
+                body = await node.graphql(
+                    query, {**variables, "id": factory_id}, headers=other, expect_errors=True
+                )
+                error = body["errors"][0]
+                answers.append(
+                    (error["extensions"]["code"], error["message"].replace(factory_id, "ID"))
+                )
+            assert answers[0] == answers[1] == ("FACTORY_NOT_FOUND", "no factory ID on this node")
         # Nobody can invite factories but the operator.
         body = await node.graphql(
             INVITE, {"input": {"slug": "x", "name": "X"}}, headers=mill, expect_errors=True
         )
         assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_a_factory_invited_with_its_organization_spelled_otherwise_reaches_its_profile(
+    hub_factory: HubFactory, node_factory: NodeFactory
+) -> None:
+    """A hex UUID (no dashes, upper case) is the same organization as the token's `org`."""
+    async with hub_factory() as hub, node_factory(hub=hub) as node:
+        operator = await operator_headers(hub, NODE_URL)
+        mill_id, mill_secret = await create_client(
+            hub, org="Tongxiang Mill", org_kind="factory", scopes=["factories:write"]
+        )
+        mill = bearer(await client_token(hub, mill_id, mill_secret, "factories:write", NODE_URL))
+        org = (
+            await hub.graphql(
+                "{ viewer { organizationId } }",
+                headers=bearer(await client_token(hub, mill_id, mill_secret, "factories:write")),
+            )
+        )["viewer"]["organizationId"]
+        spelled = org.replace("-", "").upper()
+        invited = (
+            await node.graphql(
+                INVITE,
+                {"input": {"slug": "tongxiang", "name": "Tongxiang", "organizationId": spelled}},
+                headers=operator,
+            )
+        )["inviteFactory"]
+        saved = await node.graphql(
+            PROFILE, {"id": invited["id"], "input": COMPLETE_PROFILE}, headers=mill
+        )
+        assert saved["saveFactoryProfile"]["id"] == invited["id"]
+        shown = await node.graphql(
+            "query($id: UUID!) { factory(id: $id) { organizationId } }",
+            {"id": invited["id"]},
+            headers=mill,
+        )
+        assert shown["factory"]["organizationId"] == org
+        # No token can ever carry an id that is not a UUID: such a factory would be locked out.
+        refused = await node.graphql(
+            INVITE,
+            {"input": {"slug": "odd", "name": "Odd", "organizationId": "tongxiang-mill"}},
+            headers=operator,
+            expect_errors=True,
+        )
+        assert refused["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
+
+
+async def test_device_keys_and_ids_of_other_factories_cannot_be_probed(
+    hub_factory: HubFactory, node_factory: NodeFactory
+) -> None:
+    async with hub_factory() as hub, node_factory(hub=hub) as node:
+        operator = await operator_headers(hub, NODE_URL)
+        staff = {}
+        factories = {}
+        for slug in ("mill-a", "mill-b"):
+            client_id, secret = await create_client(
+                hub, org=f"Org {slug}", org_kind="factory", scopes=["devices:write"]
+            )
+            staff[slug] = bearer(
+                await client_token(hub, client_id, secret, "devices:write", NODE_URL)
+            )
+            org = (
+                await hub.graphql(
+                    "{ viewer { organizationId } }",
+                    headers=bearer(await client_token(hub, client_id, secret, "devices:write")),
+                )
+            )["viewer"]["organizationId"]
+            factories[slug] = await active_factory(
+                node.client, operator, slug=slug, organization_id=org
+            )
+
+        async def provision(slug: str, key: str) -> dict[str, Any]:
+            fields = {"factoryId": factories[slug]["id"], "key": key, "name": key, "type": "loom"}
+            return await node.graphql(
+                PROVISION, {"input": fields}, headers=staff[slug], expect_errors=True
+            )
+
+        made = await node.graphql(
+            PROVISION,
+            {"input": {"factoryId": factories["mill-b"]["id"], "key": "mill-b-loom-01",
+                       "name": "Loom", "type": "loom"}},
+            headers=staff["mill-b"],
+        )  # fmt: skip
+        device_id = made["provisionDevice"]["device"]["id"]
+        # mill-a cannot learn which keys mill-b uses: it names its devices mill-a-..., and is
+        # told so for any other key, taken or not.
+        taken, free = (
+            await provision("mill-a", "mill-b-loom-01"),
+            await provision("mill-a", "mill-b-loom-99"),
+        )
+        assert taken["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
+        assert taken["errors"][0]["message"] == free["errors"][0]["message"]
+        # Within its own namespace a taken key is its own device, and it may say so.
+        own = {"factoryId": factories["mill-a"]["id"], "key": "mill-a-loom-01", "name": "L"}
+        await node.graphql(PROVISION, {"input": {**own, "type": "loom"}}, headers=staff["mill-a"])
+        again = await provision("mill-a", "mill-a-loom-01")
+        assert again["errors"][0]["extensions"]["code"] == "DEVICE_EXISTS"
+        # A slug nesting in another's would share its namespace.
+        nested = await node.graphql(
+            INVITE, {"input": {"slug": "mill-a-2", "name": "Nested"}}, headers=operator,
+            expect_errors=True,
+        )  # fmt: skip
+        assert nested["errors"][0]["extensions"]["code"] == "FACTORY_EXISTS"
+
+        # mill-b's device by id, to mill-a: the same answer as an id that is not there.
+        query = "mutation($id: UUID!) { rotateDeviceCredentials(deviceId: $id) { username } }"
+        answers = []
+        for some_id in (device_id, str(uuid.uuid4())):
+            body = await node.graphql(
+                query, {"id": some_id}, headers=staff["mill-a"], expect_errors=True
+            )
+            error = body["errors"][0]
+            answers.append((error["extensions"]["code"], error["message"].replace(some_id, "ID")))
+        assert answers[0] == answers[1] == ("DEVICE_NOT_FOUND", "no device ID on this node")

@@ -317,8 +317,11 @@ async def test_an_order_is_planned_dispatched_and_followed_through_twelve_stages
             hub, org="Someone Else", org_kind="consumer", scopes=["orders:read"]
         )
         other = bearer(await client_token(hub, other_id, other_secret, "orders:read", NODE_URL))
-        hidden = await node.graphql(ORDER, {"id": order_id}, headers=other, expect_errors=True)
-        assert hidden["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+        # To them it is not there: the same answer as for an id that is not on the node.
+        for some_id in (order_id, str(uuid.uuid4())):
+            hidden = await node.graphql(ORDER, {"id": some_id}, headers=other, expect_errors=True)
+            assert hidden["errors"][0]["extensions"]["code"] == "ORDER_NOT_FOUND"
+            assert hidden["errors"][0]["message"] == f"no order {some_id} on this node"
         listed = await node.graphql("{ orders { edges { node { id } } } }", headers=other)
         assert listed["orders"]["edges"] == []
 

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import structlog
 
-from yunfab.errors import Forbidden
+from yunfab.errors import Forbidden, YunfabError
 from yunfab.policy import PolicyEngine, PolicyInput
 from yunfab.subject import Subject, SubjectKind
 from yunfab.tokens import TokenMissing
@@ -68,6 +68,28 @@ class Authorizer:
             if subject.kind is SubjectKind.ANONYMOUS:
                 raise TokenMissing("authentication required: send a Bearer access token")
             raise Denied("not allowed")
+
+    async def check_found(
+        self,
+        subject: Subject,
+        action: str,
+        resource: Mapping[str, Any] | None,
+        *,
+        read: str,
+        missing: YunfabError,
+    ) -> None:
+        """`check` for a thing looked up by id, without telling what exists: who may not even
+        `read` it gets `missing`, the same answer as for an id that is not there (`resource`
+        None), so ids of others' things cannot be probed. Who may read it but not do `action`
+        is told 403, as before."""
+        if resource is not None and await self.allows(subject, action, resource):
+            return
+        if subject.kind is SubjectKind.ANONYMOUS:
+            raise TokenMissing("authentication required: send a Bearer access token")
+        if resource is not None and action != read and await self.allows(subject, read, resource):
+            log.info("denied", action=action, subject=subject.label)
+            raise Denied("not allowed")
+        raise missing
 
     async def filter(
         self,

@@ -8,8 +8,22 @@ engine sees it as `subject` in its input.
 from __future__ import annotations
 
 import enum
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
+
+
+def canonical_org_id(value: object) -> str | None:
+    """An organization id as the hub writes it: a UUID, lower case with dashes. The same
+    organization spelled another way (no dashes, upper case, braces, `urn:uuid:`) must compare
+    equal wherever ids meet (the policy's `subject.org == resource.org`, stored factories)."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        return text
 
 
 class SubjectKind(enum.StrEnum):
@@ -34,6 +48,9 @@ class Subject:
     token_id: str | None = None
     expires_at: float | None = None
     """When the token this subject came from expires (epoch seconds)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "org_id", canonical_org_id(self.org_id))
 
     def policy_input(self) -> dict[str, Any]:
         return {

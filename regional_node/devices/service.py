@@ -23,7 +23,12 @@ from regional_node.audit.service import append_entry
 from regional_node.devices.credentials import hash_secret, new_secret
 from regional_node.devices.models import Device, DeviceKind, DeviceMetric, DeviceStatus
 from regional_node.factories.models import Factory, FactoryStatus
-from regional_node.factories.service import BrokerUnavailable, factory_resource, get_factory
+from regional_node.factories.service import (
+    BrokerUnavailable,
+    factory_for,
+    factory_resource,
+    get_factory,
+)
 from regional_node.runtime import NodeRuntime
 from regional_node.telemetry.broker import BrokerAdminError
 from yunfab.db import after_commit, utcnow
@@ -99,24 +104,43 @@ async def device_with_factory(
     device_id: uuid.UUID,
     action: str,
 ) -> tuple[Device, Factory]:
-    """The device, once the policy allowed `action` on it (decided on its factory)."""
-    device = await get_device(session, device_id)
-    factory = await get_factory(session, device.factory_id)
-    await runtime.authorizer.check(subject, action, factory_resource(factory))
+    """The device, once the policy allowed `action` on it (decided on its factory). Who may not
+    see the device is told DEVICE_NOT_FOUND, as for an id that is not there."""
+    device = await session.get(Device, device_id)
+    factory = None if device is None else await get_factory(session, device.factory_id)
+    await runtime.authorizer.check_found(
+        subject,
+        action,
+        None if factory is None else factory_resource(factory),
+        read="node.device.read",
+        missing=DeviceNotFound(f"no device {device_id} on this node"),
+    )
+    assert device is not None
+    assert factory is not None
     return device, factory
 
 
 async def provision_device(
     session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, input: NewDevice
 ) -> Provisioned:
-    factory = await get_factory(session, input.factory_id)
-    await runtime.authorizer.check(subject, "node.device.manage", factory_resource(factory))
+    factory = await factory_for(
+        session, subject, runtime=runtime, factory_id=input.factory_id, action="node.device.manage"
+    )
     if factory.status is not FactoryStatus.ACTIVE:
         raise FactoryNotActive(f"factory {factory.slug} is {factory.status.value}, not active")
     if not KEY.match(input.key):
         raise InvalidInput("key: lowercase letters, digits and hyphens, at most 63 characters")
     if input.key in runtime.reserved_keys:
         raise InvalidInput(f"key: {input.key!r} is reserved for the node itself")
+    if not await runtime.authorizer.allows(subject, "node.device.manage", {"factory": None}):
+        # Keys are the node's MQTT usernames, unique on the node. Who manages the devices of one
+        # factory only (not of any factory) names them in its namespace, so they never try a key
+        # taken in a factory they cannot see: DEVICE_EXISTS names only devices they can see.
+        if not input.key.startswith(f"{factory.slug}-"):
+            raise InvalidInput(
+                f"key: devices of {factory.slug} are named {factory.slug}-..., "
+                f"e.g. {factory.slug}-press-01"
+            )
     if not KEY.match(input.type.replace("_", "-")):
         raise InvalidInput("type: a short lowercase name such as injection_moulding")
     name = input.name.strip()
@@ -272,8 +296,9 @@ async def list_devices(
     factory_id: uuid.UUID,
     page: PageRequest,
 ) -> Page[Device]:
-    factory = await get_factory(session, factory_id)
-    await runtime.authorizer.check(subject, "node.device.read", factory_resource(factory))
+    factory = await factory_for(
+        session, subject, runtime=runtime, factory_id=factory_id, action="node.device.read"
+    )
     query = select(Device).where(Device.factory_id == factory.id).order_by(Device.key)
     if page.after is not None:
         query = query.where(Device.key > page.after[0])

@@ -25,6 +25,24 @@ class FactoryRepository:
             await self.session.execute(select(Factory).where(Factory.slug == slug))
         ).scalar_one_or_none()
 
+    async def slug_nesting(self, slug: str) -> str | None:
+        """A factory whose slug and `slug` are one the other's hyphenated prefix (`mill`,
+        `mill-a`), whose device-key namespaces (`<slug>-...`) would therefore overlap."""
+        return (
+            await self.session.scalars(
+                select(Factory.slug)
+                .where(
+                    func.substr(slug, 1, func.length(Factory.slug) + 1) == Factory.slug + "-",
+                )
+                .union(
+                    select(Factory.slug).where(
+                        func.substr(Factory.slug, 1, len(slug) + 1) == slug + "-"
+                    )
+                )
+                .limit(1)
+            )
+        ).first()
+
     def add(self, factory: Factory) -> None:
         self.session.add(factory)
 

@@ -28,7 +28,7 @@ from regional_node.telemetry.broker import BrokerAdminError
 from yunfab.db import after_commit, utcnow
 from yunfab.errors import Conflict, InvalidInput, NotFound, ServiceUnavailable
 from yunfab.graphql.pagination import Page, PageRequest
-from yunfab.subject import Subject
+from yunfab.subject import Subject, canonical_org_id
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 MAX_EQUIPMENT = 200
@@ -88,7 +88,7 @@ _ACTION: dict[Transition, str] = {
 
 def factory_resource(factory: Factory) -> dict[str, Any]:
     """How the policy sees a factory: `org` makes decisions by other organizations audited."""
-    return {"factory": factory.slug, "org": factory.organization_id}
+    return {"factory": factory.slug, "org": canonical_org_id(factory.organization_id)}
 
 
 @dataclass(frozen=True)
@@ -144,12 +144,34 @@ async def get_factory_by_slug(session: AsyncSession, slug: str) -> Factory:
     return factory
 
 
+async def factory_for(
+    session: AsyncSession,
+    subject: Subject,
+    *,
+    runtime: NodeRuntime,
+    factory_id: uuid.UUID,
+    action: str,
+) -> Factory:
+    """The factory, once the policy allows `action` on it. Who may not even read it is told
+    FACTORY_NOT_FOUND, as for an id that is not there: others' factory ids cannot be probed."""
+    factory = await session.get(Factory, factory_id)
+    await runtime.authorizer.check_found(
+        subject,
+        action,
+        None if factory is None else factory_resource(factory),
+        read="node.factory.read",
+        missing=FactoryNotFound(f"no factory {factory_id} on this node"),
+    )
+    assert factory is not None
+    return factory
+
+
 async def readable_factory(
     session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, factory_id: uuid.UUID
 ) -> Factory:
-    factory = await get_factory(session, factory_id)
-    await runtime.authorizer.check(subject, "node.factory.read", factory_resource(factory))
-    return factory
+    return await factory_for(
+        session, subject, runtime=runtime, factory_id=factory_id, action="node.factory.read"
+    )
 
 
 async def invite_factory(
@@ -162,15 +184,20 @@ async def invite_factory(
         raise InvalidInput("slug: lowercase letters, digits and hyphens, at most 63 characters")
     if not 1 <= len(name) <= 200:
         raise InvalidInput("name: 1 to 200 characters")
+    organization_id = _organization_id(input.organization_id)
     repository = FactoryRepository(session)
     if await repository.get_by_slug(slug) is not None:
         raise FactoryExists(f"a factory with slug {slug!r} already exists on this node")
     if await repository.get_by_name(name) is not None:
         raise FactoryExists(f"a factory named {name!r} already exists on this node")
+    nesting = await repository.slug_nesting(slug)
+    if nesting is not None:
+        # A factory's people name their devices `<slug>-...`; nested slugs would share keys.
+        raise FactoryExists(f"slug {slug!r} nests with factory {nesting!r}'s: choose another")
     factory = Factory(
         slug=slug,
         name=name,
-        organization_id=input.organization_id,
+        organization_id=organization_id,
         contact=_checked_object("contact", input.contact),
         status=FactoryStatus.INVITED,
     )
@@ -182,9 +209,22 @@ async def invite_factory(
         action="node.factory.invite",
         resource=f"factory:{slug}",
         outcome="ok",
-        detail={"name": name, "organization": input.organization_id},
+        detail={"name": name, "organization": organization_id},
     )
     return factory
+
+
+def _organization_id(value: str | None) -> str | None:
+    """The hub organization's id in its one spelling; anything that is not a UUID is refused, as
+    no token could ever name it and the factory's people would be locked out."""
+    if value is None or not value.strip():
+        return None
+    canonical = canonical_org_id(value)
+    try:
+        uuid.UUID(str(canonical))
+    except ValueError:
+        raise InvalidInput("organizationId: the organization's id at the hub (a UUID)") from None
+    return canonical
 
 
 async def save_profile(
@@ -195,8 +235,9 @@ async def save_profile(
     factory_id: uuid.UUID,
     input: ProfileInput,
 ) -> Factory:
-    factory = await get_factory(session, factory_id)
-    await runtime.authorizer.check(subject, "node.factory.edit", factory_resource(factory))
+    factory = await factory_for(
+        session, subject, runtime=runtime, factory_id=factory_id, action="node.factory.edit"
+    )
     changed: list[str] = []
     if input.name is not None:
         name = input.name.strip()
@@ -246,8 +287,9 @@ async def change_status(
     transition: Transition,
     reason: str | None = None,
 ) -> Factory:
-    factory = await get_factory(session, factory_id)
-    await runtime.authorizer.check(subject, _ACTION[transition], factory_resource(factory))
+    factory = await factory_for(
+        session, subject, runtime=runtime, factory_id=factory_id, action=_ACTION[transition]
+    )
     sources, target = _MOVES[transition]
     if factory.status not in sources:
         raise TransitionNotAllowed(
@@ -321,8 +363,9 @@ async def set_capacity(
     days: Sequence[CapacityInput],
 ) -> int:
     """Set (insert or replace) capacity entries; returns how many were written."""
-    factory = await get_factory(session, factory_id)
-    await runtime.authorizer.check(subject, "node.factory.edit", factory_resource(factory))
+    factory = await factory_for(
+        session, subject, runtime=runtime, factory_id=factory_id, action="node.factory.edit"
+    )
     if len(days) > MAX_CAPACITY_DAYS:
         raise InvalidInput(f"at most {MAX_CAPACITY_DAYS} capacity entries per call")
     seen: set[tuple[str, dt.date]] = set()

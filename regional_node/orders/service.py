@@ -19,7 +19,7 @@ from regional_node.alerts.models import Alert
 from regional_node.allocation import explain as explaining
 from regional_node.allocation import model
 from regional_node.audit.service import append_entry
-from regional_node.factories.service import SLUG, factory_resource, get_factory
+from regional_node.factories.service import SLUG, factory_for, factory_resource, get_factory
 from regional_node.orders import planning
 from regional_node.orders.events import OrderNotice
 from regional_node.orders.models import (
@@ -243,9 +243,12 @@ async def get_order(
     action: str = "node.order.read", lock: bool = False,
 ) -> Order:  # fmt: skip
     order = await session.get(Order, order_id, with_for_update=lock)
-    if order is None:
-        raise OrderNotFound(f"no order {order_id} on this node")
-    await runtime.authorizer.check(subject, action, order_resource(order))
+    # Who may not read the order is told ORDER_NOT_FOUND, as for an id that is not there.
+    await runtime.authorizer.check_found(
+        subject, action, None if order is None else order_resource(order),
+        read="node.order.read", missing=OrderNotFound(f"no order {order_id} on this node"),
+    )  # fmt: skip
+    assert order is not None
     return order
 
 
@@ -494,8 +497,9 @@ async def factory_work_orders(
     session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, factory_id: uuid.UUID,
     open_only: bool = True,
 ) -> Sequence[WorkOrder]:  # fmt: skip
-    factory = await get_factory(session, factory_id)
-    await runtime.authorizer.check(subject, "node.workorder.read", factory_resource(factory))
+    factory = await factory_for(
+        session, subject, runtime=runtime, factory_id=factory_id, action="node.workorder.read"
+    )
     query = select(WorkOrder).where(WorkOrder.factory_id == factory.id)
     if open_only:
         query = query.where(
@@ -525,10 +529,14 @@ async def report_progress(
 ) -> WorkOrder:  # fmt: skip
     """A factory reports on its work order; the order's stage follows."""
     work = await session.get(WorkOrder, work_order_id)
-    if work is None:
-        raise WorkOrderNotFound(f"no work order {work_order_id} on this node")
-    factory = await get_factory(session, work.factory_id)
-    await runtime.authorizer.check(subject, "node.workorder.report", factory_resource(factory))
+    factory = None if work is None else await get_factory(session, work.factory_id)
+    await runtime.authorizer.check_found(
+        subject, "node.workorder.report", None if factory is None else factory_resource(factory),
+        read="node.workorder.read",
+        missing=WorkOrderNotFound(f"no work order {work_order_id} on this node"),
+    )  # fmt: skip
+    assert work is not None
+    assert factory is not None
     # The order's row first, then the work order's: plans, re-plans and cancels take them in
     # that order, so a report and a re-plan wait on each other instead of deadlocking.
     order = await session.get(Order, work.order_id, with_for_update=True)
@@ -745,8 +753,13 @@ async def report_breakdown(
     not yet dispatched) is re-planned from `as_of` (default today). The new plans (with their
     orders) come back for the orders the caller may read: a factory's people see their own
     work orders change, not other factories' shares of the orders."""
-    factory = await get_factory(session, input.factory_id)
-    await runtime.authorizer.check(subject, "node.breakdown.report", factory_resource(factory))
+    factory = await factory_for(
+        session,
+        subject,
+        runtime=runtime,
+        factory_id=input.factory_id,
+        action="node.breakdown.report",
+    )
     if input.last_day < input.first_day:
         raise InvalidInput("lastDay is before firstDay")
     if (input.last_day - input.first_day).days > 366:
