@@ -17,7 +17,7 @@ import asyncio
 import hashlib
 import uuid
 import weakref
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 
@@ -26,15 +26,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.data_exchange.models import Contract, DisclosedCell
 from hub.data_exchange.query import TermViolated
-from yunfab.db import session_scope
+from yunfab.db import after_commit, session_scope
 
 
-def digest_of(members: Iterable[str]) -> str:
-    hasher = hashlib.sha256()
-    for identity in sorted(members):
-        hasher.update(identity.encode())
-        hasher.update(b"\x00")
-    return hasher.hexdigest()
+def digest_of(identities: Iterable[str]) -> str:
+    """A figure's name: its rows' identities, sorted and hashed (identities hold no NUL)."""
+    return hashlib.sha256("\0".join(sorted(identities)).encode()).hexdigest()
 
 
 def _between(outer: dict[str, str], inner: dict[str, str]) -> int:
@@ -86,47 +83,77 @@ def _lock(contract_id: uuid.UUID) -> asyncio.Lock:
 async def answering(
     sessionmaker: async_sessionmaker[AsyncSession],
     contract_id: uuid.UUID,
-    cells: Sequence[dict[str, str]],
+    cells: Sequence[tuple[list[str], list[str]]],
     k: int,
 ) -> AsyncIterator[None]:
     """Admit an answer's figures, or raise `TermViolated`; the block gives the answer (and
     audits it), and the new figures are remembered when it ends without error, in one unit of
     work that the audit entry joins. Answers of one agreement are checked one at a time: in
     this process by a lock, across hub processes by locking the agreement's row (PostgreSQL)."""
+    by_digest = {digest_of(identities): (identities, of) for identities, of in cells}
+    known = _KNOWN.get(contract_id, set())
+    candidates = [d for d in by_digest if d not in known]
+    if candidates:
+        async with sessionmaker() as session:
+            unseen = await _unseen(session, contract_id, candidates)
+        _remember(contract_id, set(candidates) - set(unseen))
+    else:
+        unseen = []
+    if not unseen:  # nothing new is disclosed: no lock, and the audit entry is group-committed
+        yield
+        return
     async with _lock(contract_id), session_scope(sessionmaker) as session:
-        fresh = await admit(session, contract_id, cells, k)
+        members = {d: dict(zip(*by_digest[d], strict=True)) for d in unseen}
+        fresh = await admit(session, contract_id, members, k)
         yield
         session.add_all(
             DisclosedCell(contract_id=contract_id, digest=d, members=cell)
             for d, cell in fresh.items()
         )
+        after_commit(session, lambda: _remember(contract_id, set(fresh)))
 
 
-async def admit(
-    session: AsyncSession, contract_id: uuid.UUID, cells: Sequence[dict[str, str]], k: int
-) -> dict[str, dict[str, str]]:
-    """The figures of an answer not given before under the agreement (by digest), once checked
-    against those that were. Figures given before are free: an answer made only of them
-    discloses nothing new, which keeps repeated queries to one narrow read."""
-    by_digest = {digest_of(cell): cell for cell in cells}
+_KNOWN: OrderedDict[uuid.UUID, set[str]] = OrderedDict()
+"""Digests known to be stored, per agreement (a few hundred agreements): a figure once stored
+stays stored, so this only ever saves a read."""
+_KNOWN_AGREEMENTS = 512
+
+
+def _remember(contract_id: uuid.UUID, digests: set[str]) -> None:
+    if not digests:
+        return
+    _KNOWN.setdefault(contract_id, set()).update(digests)
+    _KNOWN.move_to_end(contract_id)
+    while len(_KNOWN) > _KNOWN_AGREEMENTS:
+        _KNOWN.popitem(last=False)
+
+
+async def _unseen(session: AsyncSession, contract_id: uuid.UUID, digests: list[str]) -> list[str]:
     known = set(
         (
             await session.scalars(
                 select(DisclosedCell.digest).where(
-                    DisclosedCell.contract_id == contract_id,
-                    DisclosedCell.digest.in_(list(by_digest)),
+                    DisclosedCell.contract_id == contract_id, DisclosedCell.digest.in_(digests)
                 )
             )
         ).all()
     )
-    fresh = {d: cell for d, cell in by_digest.items() if d not in known}
-    if not fresh:
-        return fresh
+    return [d for d in digests if d not in known]
+
+
+async def admit(
+    session: AsyncSession, contract_id: uuid.UUID, cells: dict[str, dict[str, str]], k: int
+) -> dict[str, dict[str, str]]:
+    """Of an answer's figures (by digest), those not given before under the agreement, once
+    checked against those that were. Figures given before are free: an answer made only of
+    them discloses nothing new."""
     await session.execute(select(Contract.id).where(Contract.id == contract_id).with_for_update())
-    earlier = (
-        await session.scalars(
-            select(DisclosedCell.members).where(DisclosedCell.contract_id == contract_id)
-        )
-    ).all()
-    check(earlier, list(fresh.values()), k)
+    fresh = {d: cells[d] for d in await _unseen(session, contract_id, list(cells))}  # again
+    if fresh:
+        earlier = (
+            await session.scalars(
+                select(DisclosedCell.members).where(DisclosedCell.contract_id == contract_id)
+            )
+        ).all()
+        check(earlier, list(fresh.values()), k)
     return fresh

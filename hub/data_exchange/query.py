@@ -114,9 +114,8 @@ class Result:
     min_contributors: int | None = None
     """Aggregates: the fewest contributors behind any group returned; under a k-threshold, the
     threshold itself (every figure has at least that many), not the exact count."""
-    cells: list[dict[str, str]] = field(default_factory=list)
-    """Under a k-threshold: for each figure returned, its rows (by identity) and their
-    contributors."""
+    cells: list[tuple[list[str], list[str]]] = field(default_factory=list)
+    """With an identity: for each figure returned, its rows' identities and contributors."""
 
 
 def validate(query: DataQuery, schema: Sequence[FieldSpec]) -> None:
@@ -205,7 +204,8 @@ def row_identity(schema: Sequence[FieldSpec]) -> Callable[[dict[str, Any]], str]
     names = [f.name for f in schema if f.role is not FieldRole.MEASURE]
 
     def identity(row: dict[str, Any]) -> str:
-        return json.dumps([row.get(name) for name in names], default=str, ensure_ascii=False)
+        # repr keeps None, "None" and 1 apart; the separator cannot occur inside a repr.
+        return "\n".join([repr(row.get(name)) for name in names])
 
     return identity
 
@@ -326,10 +326,11 @@ def run(
         )
     answers.sort(key=lambda item: item[0])
     shown = answers[query.offset : query.offset + query.limit]
-    cells: list[dict[str, str]] = []
+    cells: list[tuple[list[str], list[str]]] = []
     if identity is not None:
         for _, _, _, members in shown:
-            cells.append({identity(m): str(m.get(contributor or "")) for m in members})
+            rows_of = [identity(m) for m in members]
+            cells.append((rows_of, [str(m.get(contributor or "")) for m in members]))
     fewest = min((n for _, _, n, _ in shown), default=None)
     return Result(
         columns=list(query.group_by) + [a.name for a in query.aggregates],

@@ -711,6 +711,21 @@ class _Cached:
     """In key order."""
     by_region: dict[str | None, list[dict[str, Any]]]
     """The same rows per region, each in key order."""
+    identities: dict[tuple[str, ...], dict[int, str]] = field(default_factory=dict)
+    """Each row's identity for disclosure control (by `id` of the row, which the entry holds),
+    per schema, worked out once on the first aggregation-only query."""
+
+    def identity(self, schema: Sequence[FieldSpec]) -> Callable[[dict[str, Any]], str]:
+        of = engine.row_identity(schema)
+        names = tuple(f.name for f in schema if f.role is not FieldRole.MEASURE)
+        known = self.identities.get(names)
+        if known is None:
+            known = self.identities[names] = {id(row): of(row) for row in self.rows}
+
+        def identity(row: dict[str, Any]) -> str:
+            return known.get(id(row)) or of(row)
+
+        return identity
 
 
 class RowCache:
@@ -892,6 +907,7 @@ async def query_governed(
             terms=[v["term"] for v in ordered],
         )
     regions = terms.get("regions")
+    identity = engine.row_identity(schema)
     if query.fresh:
         if live is None or not product.live:
             await record("deny", term="fresh_data")
@@ -902,6 +918,8 @@ async def query_governed(
         rows = _in_regions(await live.rows(product), product, regions)
     else:
         rows = await _stored_rows(session, product, regions)
+        if terms.get("aggregation"):
+            identity = (await ROWS.get(session, product)).identity(schema)
     contributor = field_of_role(schema, FieldRole.CONTRIBUTOR)
     k: int | None = (terms.get("aggregation") or {}).get("min_contributors")
     try:
@@ -913,7 +931,7 @@ async def query_governed(
             visible=visible,
             contributor=contributor.name if contributor else None,
             min_contributors=k,
-            identity=engine.row_identity(schema) if k is not None else None,
+            identity=identity if k is not None else None,
         )
         if k is not None:
             if disclosures is None:
