@@ -35,7 +35,6 @@ from yunfab.authorization import Authorizer
 from yunfab.db import session_scope
 from yunfab.migrations import TREES
 from yunfab.policy import create_engine as create_policy_engine
-from yunfab.ratelimit import FailureThrottle
 from yunfab.revocations import RevocationSet
 from yunfab.service import Database, create_service_app
 from yunfab.tokens import TokenValidator
@@ -211,10 +210,11 @@ def create_app(
             data_products_api.router,
             market_api.router,
         ],
+        body_limits=[telemetry_api.body_limit(settings), *vision_api.body_limits(settings)],
     )
     app.state.settings = settings
     app.state.mqtt = None
-    app.state.device_throttle = FailureThrottle(limit=20, window_s=60)
+    app.state.device_throttle = telemetry_api.device_throttle()
     app.state.device_secrets = VerifiedSecrets()
     app.state.authorizer = Authorizer(
         policy,

@@ -59,6 +59,15 @@ class NodeSettings(NodeStorageSettings):
     """How long the broker keeps this node's session (and queues its messages) while it is away."""
     mqtt_shared_group: str | None = None
     """Consume through a shared subscription, to split the stream across several node processes."""
+    mqtt_max_message_bytes: int = Field(default=1024 * 1024, ge=1024, le=256 * 1024 * 1024)
+    """The largest MQTT message (whole packet): the broker the node manages drops a larger one
+    and disconnects its sender (Mosquitto `max_packet_size`), and the node's ingest client asks
+    any broker not to deliver it a larger one (MQTT 5 Maximum Packet Size)."""
+    telemetry_max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    """The largest HTTP telemetry batch (`POST /api/v1/telemetry`), refused with 413."""
+    graphql_max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    """The largest `/graphql` request body; a node's GraphQL carries base64 images (inspectPart,
+    trainVisionModel), so it is larger than the hub's. Bigger uploads go to the REST endpoints."""
     broker_admin_username: str | None = None
     """The broker's dynamic-security admin: set it and the node manages device credentials."""
     broker_admin_password: SecretStr | None = None
@@ -78,6 +87,9 @@ class NodeSettings(NodeStorageSettings):
     """Larger inspection images are reduced to this as they are decoded (and kept at it)."""
     vision_max_training_megapixels: int = Field(default=1000, ge=1, le=100_000)
     """The pixels all images of one training may hold together; more is refused undecoded."""
+    vision_max_upload_mb: int = Field(default=256, ge=1, le=4096)
+    """The largest training upload (the whole multipart body of `POST /api/v1/vision/models`),
+    refused with 413; an inspection or clip upload is bounded by its file's own limit."""
     vision_threads: int | None = Field(default=None, ge=1, le=64)
     """CPU threads a training or an inspection uses; defaults to the cores, at most 4."""
     data_products: list[DataProductKey] = Field(default_factory=lambda: list(DATA_PRODUCT_KEYS))

@@ -313,12 +313,14 @@ async def multipart_form(
     `before_files` is awaited with the text fields that precede the first file, before any of
     its bytes are kept (or with all fields when there is no file): it is where a route that
     learns what it authorizes from the form (a factory id) checks the caller. A client must then
-    send those fields before the files, as browsers, curl and httpx do in the order given.
+    send those fields before the files, as browsers, curl and httpx do in the order given. The
+    Content-Length is then checked after `before_files` (the stream is capped throughout).
     """
     content_type, params = parse_options_header(request.headers.get("content-type"))
     if content_type != b"multipart/form-data" or b"boundary" not in params:
         raise InvalidInput("send multipart/form-data")
-    check_declared(request, limit)
+    if before_files is None:
+        check_declared(request, limit)
     reader = _MultipartReader(
         max_files=max_files, max_fields=max_fields, max_field_bytes=max_field_bytes
     )
@@ -330,6 +332,8 @@ async def multipart_form(
             if not checked and reader.saw_file:
                 assert before_files is not None
                 await before_files(reader.form_fields())
+                # Only now: a caller who may not send this is told so, not that it is too big.
+                check_declared(request, limit)
                 checked = True
             for upload, data in reader.pending:
                 await upload.write(data)

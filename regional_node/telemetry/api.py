@@ -14,12 +14,15 @@ from regional_node.devices.credentials import VerifiedSecrets
 from regional_node.devices.models import DeviceKind
 from regional_node.devices.registry import DeviceEntry
 from regional_node.runtime import NodeRuntime
+from regional_node.settings import NodeSettings
 from regional_node.telemetry.codec import Decoded, MalformedMessage, decode_readings
 from regional_node.telemetry.pipeline import Envelope, describe
-from yunfab.errors import Forbidden, InvalidInput, Unauthenticated, YunfabError
+from yunfab.bodies import BodyLimit, read_body
+from yunfab.errors import Forbidden, InvalidInput, Unauthenticated
+from yunfab.ratelimit import CredentialThrottle
 
-MAX_BODY_BYTES = 8 * 1024 * 1024
 MAX_DEVICES = 1000
+TELEMETRY_PATH = "/api/v1/telemetry"
 
 router = APIRouter()
 
@@ -28,9 +31,15 @@ class DeviceAuthFailed(Unauthenticated):
     code = "device_auth_failed"
 
 
-class PayloadTooLarge(YunfabError):
-    status_code = 413
-    code = "payload_too_large"
+def device_throttle() -> CredentialThrottle:
+    """Bad device logins: 20 a minute lock a device out at that address (not the other devices
+    behind the same proxy or NAT), 200 a minute with any keys lock the address out."""
+    return CredentialThrottle(per_credential=20, per_address=200, window_s=60)
+
+
+def body_limit(settings: NodeSettings) -> BodyLimit:
+    """A batch's cap; the route checks the device's credentials before it reads the body."""
+    return BodyLimit(TELEMETRY_PATH, settings.telemetry_max_body_bytes, checked_by_route=True)
 
 
 def _runtime(request: Request) -> NodeRuntime:
@@ -43,25 +52,28 @@ async def _device(request: Request, runtime: NodeRuntime) -> DeviceEntry:
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     client = request.client.host if request.client else "unknown"
-    throttle = request.app.state.device_throttle
-    throttle.check(client)
+    throttle: CredentialThrottle = request.app.state.device_throttle
     if scheme.lower() != "basic" or not value:
+        throttle.check(None, client)
         raise DeviceAuthFailed("send the device key and secret with HTTP Basic")
     try:
         key, _, secret = base64.b64decode(value, validate=True).decode().partition(":")
     except (binascii.Error, UnicodeDecodeError) as exc:
+        throttle.check(None, client)
+        throttle.failed(None, client)
         raise DeviceAuthFailed("malformed Basic credentials") from exc
+    throttle.check(key, client)
     entry = await runtime.registry.get(key)
     verified: VerifiedSecrets = request.app.state.device_secrets
     # A secret not seen before costs a PBKDF2 run: off the event loop, so ingest goes on.
     if entry is None or not await verified.verify(key, secret, entry.secret_hash):
-        throttle.failed(client)
+        throttle.failed(key, client)
         raise DeviceAuthFailed("unknown device or wrong secret")
     return entry
 
 
 @router.post(
-    "/api/v1/telemetry",
+    TELEMETRY_PATH,
     summary="Batch of readings from a device or an edge node (HTTP Basic device credentials).",
 )
 async def post_telemetry(request: Request) -> dict[str, Any]:
@@ -81,12 +93,9 @@ async def post_telemetry(request: Request) -> dict[str, Any]:
             ]
         )
         raise Forbidden(f"device {sender.key} is refused: {refusal.replace('_', ' ')}")
-    length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"at most {MAX_BODY_BYTES} bytes per request")
-    body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"at most {MAX_BODY_BYTES} bytes per request")
+    # Read only now, and only up to the cap (by Content-Length, and as a chunked body streams).
+    settings: NodeSettings = request.app.state.settings
+    body = await read_body(request, body_limit(settings))
     try:
         parsed = orjson.loads(body)
     except orjson.JSONDecodeError as exc:

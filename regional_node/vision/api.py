@@ -8,7 +8,10 @@
 - `GET /api/v1/quality-records/{id}/image`: the kept, masked image, to the factory and the
   node's operator only.
 
-Answers are the same JSON the GraphQL API gives (camelCase fields).
+Answers are the same JSON the GraphQL API gives (camelCase fields). An upload is read only
+once its sender is known and allowed: an anonymous one is refused unread (401), a station's from
+the station in the path, a training set's from `factory_id`, which must come before the files;
+each body is capped (`vision_max_upload_mb`, the image and clip limits) with 413.
 """
 
 from __future__ import annotations
@@ -23,20 +26,61 @@ from fastapi import APIRouter, Depends, Request, Response
 from starlette.datastructures import FormData, UploadFile
 
 from regional_node.graphql.context import current_subject
+from regional_node.settings import NodeSettings
 from regional_node.vision import service
 from regional_node.vision.models import InspectionModel, QualityRecord
+from yunfab.bodies import FORM_OVERHEAD, MIB, BodyLimit, multipart_form
 from yunfab.db import session_scope
 from yunfab.errors import InvalidInput
-from yunfab.subject import Subject
+from yunfab.subject import Subject, SubjectKind
+from yunfab.tokens import TokenMissing
 
 router = APIRouter(tags=["vision"])
 MAX_FILES = service.MAX_TRAINING_IMAGES
+TRAIN_PATH = "/api/v1/vision/models"
+INSPECT_PATH = "/api/v1/stations/{station_id}/inspections"
+CLIP_PATH = "/api/v1/stations/{station_id}/clips"
 
 
-async def _form(request: Request) -> FormData:
-    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
-        raise InvalidInput("send multipart/form-data")
-    return await request.form(max_files=MAX_FILES + 10, max_fields=100)
+def train_limit(settings: NodeSettings) -> BodyLimit:
+    return BodyLimit(TRAIN_PATH, settings.vision_max_upload_mb * MIB, checked_by_route=True)
+
+
+def inspect_limit(settings: NodeSettings) -> BodyLimit:
+    return BodyLimit(
+        INSPECT_PATH, settings.vision_max_image_mb * MIB + FORM_OVERHEAD, checked_by_route=True
+    )
+
+
+def clip_limit(settings: NodeSettings) -> BodyLimit:
+    return BodyLimit(CLIP_PATH, service.MAX_CLIP_BYTES + FORM_OVERHEAD, checked_by_route=True)
+
+
+def body_limits(settings: NodeSettings) -> list[BodyLimit]:
+    """The uploads' caps; each route checks the caller from the headers before it reads."""
+    return [train_limit(settings), inspect_limit(settings), clip_limit(settings)]
+
+
+def _settings(request: Request) -> NodeSettings:
+    settings: NodeSettings = request.app.state.settings
+    return settings
+
+
+def _signed_in(subject: Subject) -> None:
+    # Nobody's upload is read before we know who sends it.
+    if subject.kind is SubjectKind.ANONYMOUS:
+        raise TokenMissing("authentication required: send a Bearer access token")
+
+
+async def _may_at_station(
+    request: Request, subject: Subject, station_id: uuid.UUID, action: str
+) -> None:
+    _signed_in(subject)
+    async with request.app.state.db.sessionmaker() as session:
+        await service.authorize_station(
+            session, subject, runtime=request.app.state.runtime, station_id=station_id,
+            action=action,
+        )  # fmt: skip
 
 
 def _text(form: FormData, name: str, *, required: bool = True) -> str | None:
@@ -71,35 +115,44 @@ def _uuid(value: str | None, name: str) -> uuid.UUID:
         raise InvalidInput(f"{name}: not a UUID") from exc
 
 
-@router.post("/api/v1/vision/models", status_code=201, summary="Train a SKU's inspection model")
+@router.post(TRAIN_PATH, status_code=201, summary="Train a SKU's inspection model")
 async def train_model(
     request: Request, subject: Annotated[Subject, Depends(current_subject)]
 ) -> dict[str, Any]:
-    form = await _form(request)
-    factory_id = _uuid(_text(form, "factory_id"), "factory_id")
-    sku = _text(form, "sku") or ""
-    try:
-        holdout = float(_text(form, "holdout", required=False) or 0.2)
-        seed = int(_text(form, "seed", required=False) or 0)
-    except ValueError as exc:
-        raise InvalidInput(f"holdout and seed are numbers: {exc}") from exc
-    raw: list[tuple[str, bytes]] = []
-    names: list[str] = []
-    limit = request.app.state.runtime.vision.max_image_bytes
-    for key, value in form.multi_items():
-        if key != "good" and not key.startswith("defects."):
-            continue
-        if not isinstance(value, UploadFile):
-            raise InvalidInput(f"{key}: attach image files")
-        raw.append(("good" if key == "good" else key.removeprefix("defects."),
-                    await _read(value, limit)))  # fmt: skip
-        names.append(value.filename or key)
+    _signed_in(subject)
     runtime = request.app.state.runtime
-    # Who may train, and how many images, before anything is decoded.
-    async with request.app.state.db.sessionmaker() as session:
-        await service.authorize_training(
-            session, subject, runtime=runtime, factory_id=factory_id, images=len(raw)
-        )
+
+    async def may_train(fields: FormData) -> None:
+        # From the fields sent before the files (factory_id first): no image byte is kept for
+        # a caller who may not train here. The form holds at most MAX_FILES files.
+        factory_id = _uuid(_text(fields, "factory_id"), "factory_id")
+        async with request.app.state.db.sessionmaker() as session:
+            await service.authorize_training(
+                session, subject, runtime=runtime, factory_id=factory_id, images=0
+            )
+
+    async with multipart_form(
+        request, train_limit(_settings(request)), max_files=MAX_FILES, max_fields=100,
+        before_files=may_train,
+    ) as form:  # fmt: skip
+        factory_id = _uuid(_text(form, "factory_id"), "factory_id")
+        sku = _text(form, "sku") or ""
+        try:
+            holdout = float(_text(form, "holdout", required=False) or 0.2)
+            seed = int(_text(form, "seed", required=False) or 0)
+        except ValueError as exc:
+            raise InvalidInput(f"holdout and seed are numbers: {exc}") from exc
+        raw: list[tuple[str, bytes]] = []
+        names: list[str] = []
+        limit = runtime.vision.max_image_bytes
+        for key, value in form.multi_items():
+            if key != "good" and not key.startswith("defects."):
+                continue
+            if not isinstance(value, UploadFile):
+                raise InvalidInput(f"{key}: attach image files")
+            raw.append(("good" if key == "good" else key.removeprefix("defects."),
+                        await _read(value, limit)))  # fmt: skip
+            names.append(value.filename or key)
     data = await asyncio.to_thread(service.training_data, runtime, raw, names)
     async with session_scope(request.app.state.db.sessionmaker) as session:
         row = await service.train_model(
@@ -109,17 +162,18 @@ async def train_model(
     return model_json(row)
 
 
-@router.post("/api/v1/stations/{station_id}/inspections", summary="Inspect one part's image")
+@router.post(INSPECT_PATH, summary="Inspect one part's image")
 async def inspect(
     station_id: uuid.UUID, request: Request, subject: Annotated[Subject, Depends(current_subject)]
 ) -> dict[str, Any]:
-    form = await _form(request)
-    image = await _file(form, "image", request.app.state.runtime.vision.max_image_bytes)
+    await _may_at_station(request, subject, station_id, "node.vision.inspect")
+    async with multipart_form(request, inspect_limit(_settings(request)), max_files=1) as form:
+        image = await _file(form, "image", request.app.state.runtime.vision.max_image_bytes)
+        batch, part = _text(form, "batch", required=False), _text(form, "part", required=False)
     async with session_scope(request.app.state.db.sessionmaker) as session:
         result = await service.inspect(
             session, subject, runtime=request.app.state.runtime, station_id=station_id,
-            image=image, batch=_text(form, "batch", required=False),
-            part=_text(form, "part", required=False),
+            image=image, batch=batch, part=part,
         )  # fmt: skip
     return {
         "record": record_json(result.record),
@@ -130,14 +184,16 @@ async def inspect(
     }
 
 
-@router.post("/api/v1/stations/{station_id}/clips", summary="Count items in a camera clip")
+@router.post(CLIP_PATH, summary="Count items in a camera clip")
 async def count_clip(
     station_id: uuid.UUID, request: Request, subject: Annotated[Subject, Depends(current_subject)]
 ) -> dict[str, Any]:
-    form = await _form(request)
-    video = await _file(form, "video", service.MAX_CLIP_BYTES)
+    await _may_at_station(request, subject, station_id, "node.vision.count")
+    async with multipart_form(request, clip_limit(_settings(request)), max_files=1) as form:
+        video = await _file(form, "video", service.MAX_CLIP_BYTES)
+        started = _text(form, "started_at") or ""
     try:
-        started_at = dt.datetime.fromisoformat(_text(form, "started_at") or "")
+        started_at = dt.datetime.fromisoformat(started)
     except ValueError as exc:
         raise InvalidInput("started_at: an ISO 8601 time with its zone") from exc
     async with session_scope(request.app.state.db.sessionmaker) as session:

@@ -151,6 +151,16 @@ async def authorize_training(
         raise InvalidInput(f"at most {MAX_TRAINING_IMAGES} images train one model")
 
 
+async def authorize_station(
+    session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, station_id: uuid.UUID,
+    action: str,
+) -> None:  # fmt: skip
+    """Checked before an upload to a station (an image, a clip) is read: may the subject do
+    `action` (`node.vision.inspect`, `node.vision.count`) at the station's factory."""
+    _, factory = await _station(session, station_id)
+    await runtime.authorizer.check(subject, action, factory_resource(factory))
+
+
 async def train_model(
     session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, factory_id: uuid.UUID,
     sku: str, data: TrainingData, holdout: float = 0.2, seed: int = 0,
