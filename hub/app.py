@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, suppress
 from typing import Any
 
@@ -60,7 +61,14 @@ def create_app(settings: HubSettings) -> FastAPI:
         state.db = Database.open(settings.db_url)
         sessions = state.db.sessionmaker
         state.node_events = NodeEvents()
-        state.throttle = FailureThrottle(limit=10, window_s=60)
+        state.throttle = FailureThrottle(
+            limit=settings.auth_failure_limit, window_s=settings.auth_failure_window_s
+        )
+        # Introspection and revocation check client secrets on their own few threads: a flood
+        # of bad secrets there queues here, not in front of token requests.
+        state.oauth_checks = ThreadPoolExecutor(
+            settings.auth_check_threads, thread_name_prefix="oauth-checks"
+        )
         state.audit = AuditLog(sessions)
         state.keyring = KeyRing(
             sessions,
@@ -111,6 +119,7 @@ def create_app(settings: HubSettings) -> FastAPI:
                 with suppress(asyncio.CancelledError):
                     await task
             await state.federated_runner.close()
+            state.oauth_checks.shutdown(wait=False, cancel_futures=True)
             sync_engine.dispose()
             await state.db.close()
             log.info("hub_stopped")

@@ -496,6 +496,61 @@ async def test_guessing_client_secrets_is_throttled(hub: InProcessService) -> No
     assert ok.status_code == 200
 
 
+async def test_floods_of_bad_secrets_at_introspection_and_revocation_are_throttled(
+    hub: InProcessService,
+) -> None:
+    """The probe: introspection and revocation had no failure limit, and a flood of bad
+    secrets there slowed every token request. Failures count per client and address across
+    the three endpoints that check a client's secret; another client is not held up."""
+    import httpx
+
+    victim_id, victim_secret = await create_client(
+        hub, org="Buyer Co", org_kind="consumer", scopes=["orgs:read"]
+    )
+    issued = await client_token(hub, victim_id, victim_secret, "orgs:read")
+    for attempt in range(10):
+        path = "/oauth/introspect" if attempt % 2 else "/oauth/revoke"
+        wrong = await hub.client.post(path, data={"token": issued}, auth=(victim_id, "guess"))
+        assert wrong.status_code == 401, (path, wrong.text)
+    for path in ("/oauth/introspect", "/oauth/revoke"):
+        limited = await hub.client.post(
+            path, data={"token": issued}, auth=(victim_id, victim_secret or "")
+        )
+        assert limited.status_code == 429, (path, limited.text)
+        assert int(limited.headers["retry-after"]) > 0
+        body = limited.json()
+        assert body["error"] == "rate_limited"
+        assert "try again later" in body["error_description"]
+    form = {"grant_type": "client_credentials"}
+    token_limited = await hub.client.post(
+        "/oauth/token", data=form, auth=(victim_id, victim_secret or "")
+    )
+    assert token_limited.status_code == 429
+    assert token_limited.json()["error"] == "rate_limited"
+    # The token was not revoked by any of it.
+    assert (await hub.graphql("{ viewer { id } }", headers=bearer(issued)))["viewer"]
+
+    other_id, other_secret = await create_client(
+        hub, org="Other Co", org_kind="consumer", scopes=[]
+    )
+    ok = await hub.client.post("/oauth/token", data=form, auth=(other_id, other_secret or ""))
+    assert ok.status_code == 200
+    own = await hub.client.post(
+        "/oauth/introspect",
+        data={"token": ok.json()["access_token"]},
+        auth=(other_id, other_secret or ""),
+    )
+    assert own.status_code == 200
+    assert own.json()["active"] is True
+    # The same client from another address is not locked out by the guesser's failures.
+    elsewhere = httpx.ASGITransport(app=hub.app, client=("10.20.30.40", 5000))
+    async with httpx.AsyncClient(transport=elsewhere, base_url="http://hub.test") as client:
+        fine = await client.post(
+            "/oauth/introspect", data={"token": issued}, auth=(victim_id, victim_secret or "")
+        )
+        assert fine.status_code == 200, fine.text
+
+
 async def test_organizations_keep_their_kind_and_need_a_name(hub: InProcessService) -> None:
     from yunfab.errors import Conflict, InvalidInput
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextvars
 import html
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 from urllib.parse import unquote
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -25,6 +27,7 @@ from hub.identity.oauth import (
 from hub.identity.oauth import Request as OAuthRequest
 from hub.settings import HubSettings
 from yunfab.authorization import Authorizer
+from yunfab.ratelimit import TooManyFailures
 from yunfab.service import db_session
 from yunfab.subject import Subject, SubjectKind
 
@@ -99,6 +102,30 @@ def _client_id_of(oauth_request: OAuthRequest) -> str:
     return oauth_request.form.get("client_id", "?")
 
 
+T = TypeVar("T")
+
+
+def _throttled(request: Request, key: str) -> Response | None:
+    """A 429 in OAuth's error format (RFC 6749 5.2) while `key` has failed too often."""
+    try:
+        request.app.state.throttle.check(key)
+    except TooManyFailures as exc:
+        return JSONResponse(
+            {"error": exc.code, "error_description": exc.detail},
+            status_code=429,
+            headers={"Retry-After": str(exc.extra["retry_after_s"]), "Cache-Control": "no-store"},
+        )
+    return None
+
+
+async def _on_check_threads(request: Request, work: Callable[[], T]) -> T:
+    """Run `work` on the bounded pool for introspection and revocation (a context copy each
+    time, as `asyncio.to_thread` does)."""
+    context = contextvars.copy_context()
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(request.app.state.oauth_checks, context.run, work)
+
+
 @router.post(
     "/oauth/token",
     summary="Token endpoint (client credentials, authorization code)",
@@ -108,7 +135,8 @@ async def token(request: Request) -> Response:
     _, server, store, audit = _hub(request)
     oauth_request = await _capture(request)
     throttle_key = _throttle_key(request, _client_id_of(oauth_request))
-    request.app.state.throttle.check(throttle_key)
+    if (refused := _throttled(request, throttle_key)) is not None:
+        return refused
     status, body, headers = await asyncio.to_thread(
         store.run, lambda: server.create_token_response(oauth_request)
     )
@@ -119,27 +147,44 @@ async def token(request: Request) -> Response:
     return _respond(status, body, headers)
 
 
-@router.post("/oauth/revoke", summary="Token revocation (RFC 7009)")
-async def revoke(request: Request) -> Response:
-    _, server, store, audit = _hub(request)
+async def _checked_endpoint(request: Request, endpoint: str) -> tuple[OAuthRequest, Response]:
+    """Introspection and revocation authenticate the client as the token endpoint does, so
+    they share its failure counts (per client and address), and run on their own threads."""
+    _, server, store, _ = _hub(request)
     oauth_request = await _capture(request)
-    status, body, headers = await asyncio.to_thread(
-        store.run, lambda: server.create_endpoint_response("revocation", oauth_request)
+    throttle_key = _throttle_key(request, _client_id_of(oauth_request))
+    if (refused := _throttled(request, throttle_key)) is not None:
+        return oauth_request, refused
+    status, body, headers = await _on_check_threads(
+        request, lambda: store.run(lambda: server.create_endpoint_response(endpoint, oauth_request))
     )
+    if status == 401:
+        request.app.state.throttle.failed(throttle_key)
+    return oauth_request, _respond(status, body, headers)
+
+
+@router.post(
+    "/oauth/revoke",
+    summary="Token revocation (RFC 7009)",
+    responses={429: {"description": "Too many failed client authentications"}},
+)
+async def revoke(request: Request) -> Response:
+    _, _, _, audit = _hub(request)
+    oauth_request, response = await _checked_endpoint(request, "revocation")
     await _audit_events(audit, oauth_request)
     for event in oauth_request.events:
         request.app.state.revocations.add(event["jti"])
-    return _respond(status, body, headers)
+    return response
 
 
-@router.post("/oauth/introspect", summary="Token introspection (RFC 7662)")
+@router.post(
+    "/oauth/introspect",
+    summary="Token introspection (RFC 7662)",
+    responses={429: {"description": "Too many failed client authentications"}},
+)
 async def introspect(request: Request) -> Response:
-    _, server, store, _ = _hub(request)
-    oauth_request = await _capture(request)
-    status, body, headers = await asyncio.to_thread(
-        store.run, lambda: server.create_endpoint_response("introspection", oauth_request)
-    )
-    return _respond(status, body, headers)
+    _, response = await _checked_endpoint(request, "introspection")
+    return response
 
 
 _LOGIN_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
