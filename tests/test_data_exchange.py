@@ -396,11 +396,12 @@ async def test_refusals_under_aggregation_only_terms_cannot_be_used_to_count_or_
     assert len(refusals) == 1  # the same answer for every x: nothing to bisect on
     # A group too small is refused without its key or its size, and so are min and max of a
     # measure (one mill's own figure) and filters on what is not a dimension.
-    for q in [
+    too_fine: list[dict[str, Any]] = [
         {"groupBy": ["process"], "aggregates": [total]},  # dyeing has one mill
         {"aggregates": [{"fn": "MAX", "field": "free_hours"}]},
         {"aggregates": [total], "filters": [{"field": "hourly_rate", "op": "LTE", "value": 30}]},
-    ]:
+    ]
+    for q in too_fine:
         refused = await _refused(hub, QUERY, {"id": cid, "q": q}, consumer)
         assert (refused["code"], refused["term"]) == ("FORBIDDEN", "aggregation"), refused
         assert "dyeing" not in refused["message"]
@@ -418,8 +419,8 @@ async def test_two_allowed_answers_cannot_be_differenced_to_one_contributor(
     add nothing new (the same groups again) and groups that do not nest are still given."""
     total = {"fn": "SUM", "field": "free_hours"}
     weaving = {"field": "process", "value": "weaving"}
-    broad = {"aggregates": [total], "filters": [weaving]}
-    narrowings = [
+    broad: dict[str, Any] = {"aggregates": [total], "filters": [weaving]}
+    narrowings: list[dict[str, Any]] = [
         {"aggregates": [total],
          "filters": [weaving, {"field": "city", "op": "IN", "value": ["Shaoxing", "Hangzhou"]}]},
         {"aggregates": [total], "filters": [weaving, {"field": "region", "value": "CN-ZJ"}]},
