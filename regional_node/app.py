@@ -259,6 +259,7 @@ async def _start_runtime(
                 else None,
                 shared_group=settings.mqtt_shared_group,
                 session_expiry_s=settings.mqtt_session_expiry_s,
+                max_message_bytes=settings.mqtt_max_message_bytes,
             ),
             pipeline=runtime.pipeline,
             registry=runtime.registry,

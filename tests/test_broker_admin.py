@@ -25,6 +25,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from regional_node.settings import NodeSettings
 from regional_node.telemetry.broker import (
     BrokerAdmin,
     BrokerAdminError,
@@ -289,6 +290,7 @@ def test_config_is_locked_down(tmp_path: Path) -> None:
         f"plugin_opt_config_file {tmp_path.resolve() / 'dynamic-security.json'}",
         "persistence true",
         f"persistence_location {tmp_path.resolve()}/",
+        f"max_packet_size {NodeSettings.model_fields['mqtt_max_message_bytes'].default}",
     ):
         assert line in text
     seeded = json.loads(cfg.dynsec_path.read_text())

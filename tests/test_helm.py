@@ -659,6 +659,7 @@ def test_the_chart_broker_is_configured_as_the_node_manages_one() -> None:
     assert lines["per_listener_settings"] == "false"
     assert lines["max_queued_messages"] == str(mosquitto.MAX_QUEUED_MESSAGES)
     assert lines["max_inflight_messages"] == str(mosquitto.MAX_INFLIGHT_MESSAGES)
+    assert lines["max_packet_size"] == str(mosquitto.MAX_PACKET_BYTES)
     assert lines["persistent_client_expiration"] == mosquitto.PERSISTENT_CLIENT_EXPIRATION
     assert lines["autosave_interval"] == str(mosquitto.AUTOSAVE_INTERVAL_S)
     assert lines["persistence_file"] == mosquitto.PERSISTENCE_NAME

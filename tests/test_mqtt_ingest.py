@@ -518,6 +518,20 @@ async def test_the_broker_refuses_what_the_node_refuses(
             refused = publisher.publish(other["device"]["telemetryTopic"], readings_message(now, 1))
             assert publisher.acks[refused.mid].is_failure
             assert publisher.acks[refused.mid].value == 0x87  # Not authorized
+            # A message over the broker's limit (the node's mqtt_max_message_bytes, Mosquitto's
+            # max_packet_size) is dropped there, its sender cut off; the node goes on.
+            oversized = Publisher(
+                other["username"],
+                host=cfg.host,
+                port=cfg.port,
+                username=other["username"],
+                password=other["password"],
+            )
+            oversized.wait_connected()
+            too_big = readings_message(now, 1) + b" " * cfg.max_packet_bytes
+            oversized.client.publish(other["device"]["telemetryTopic"], too_big, qos=1)
+            assert await asyncio.to_thread(oversized.disconnected.wait, 10)
+            oversized.client.loop_stop()
             publisher.publish(device["device"]["telemetryTopic"], readings_message(now, 4))
 
             async def four() -> bool:

@@ -50,6 +50,10 @@ MAX_INFLIGHT_MESSAGES = 100
 PERSISTENT_CLIENT_EXPIRATION = "14d"
 # Persistence is written on a clean shutdown; the periodic save bounds what a crash can lose.
 AUTOSAVE_INTERVAL_S = 60
+# The largest MQTT packet a client may send (the node's `mqtt_max_message_bytes` by default).
+# Mosquitto reads a packet's length first and disconnects a client announcing more, before it
+# buffers the payload; `message_size_limit`, which it replaces, read the whole message first.
+MAX_PACKET_BYTES = 1024 * 1024
 
 
 class MosquittoError(ProcessFailed):
@@ -65,6 +69,7 @@ class ManagedBrokerConfig:
     data_dir: Path
     admin_username: str
     admin_password: str
+    max_packet_bytes: int = MAX_PACKET_BYTES
 
     @property
     def conf_path(self) -> Path:
@@ -199,6 +204,8 @@ def init_dynsec(cfg: ManagedBrokerConfig) -> bool:
 def render_config(cfg: ManagedBrokerConfig, plugin: Path) -> str:
     """The text of mosquitto.conf for `cfg` (pure, so it can be checked without Mosquitto)."""
     data_dir = cfg.data_dir.resolve()
+    if cfg.max_packet_bytes < 1024:
+        raise ValueError(f"max_packet_bytes: at least 1024, not {cfg.max_packet_bytes}")
     for name, value in (
         ("host", cfg.host),
         ("data_dir", str(data_dir)),
@@ -224,6 +231,7 @@ def render_config(cfg: ManagedBrokerConfig, plugin: Path) -> str:
         f"persistent_client_expiration {PERSISTENT_CLIENT_EXPIRATION}",
         f"max_queued_messages {MAX_QUEUED_MESSAGES}",
         f"max_inflight_messages {MAX_INFLIGHT_MESSAGES}",
+        f"max_packet_size {cfg.max_packet_bytes}",
         f"log_dest file {data_dir / LOG_NAME}",
         "log_type error",
         "log_type warning",

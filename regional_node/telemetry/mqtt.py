@@ -53,6 +53,7 @@ T = TypeVar("T")
 
 JSON_TOPIC = TELEMETRY_PREFIX + "+"
 SPARKPLUG_TOPIC = "spBv1.0/#"
+PACKET_SLACK = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,9 @@ class MqttOptions:
     linger_s: float = 0.02
     shared_group: str | None = None
     """Subscribe through `$share/<group>/...` so several consumers split the stream."""
+    max_message_bytes: int | None = None
+    """The largest packet devices may publish; the broker is asked (MQTT 5 Maximum Packet Size)
+    not to deliver this client anything much larger, whatever it accepted from devices."""
 
 
 @dataclass
@@ -147,6 +151,10 @@ class MqttIngest:
         properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         properties.SessionExpiryInterval = self.options.session_expiry_s
         properties.ReceiveMaximum = self.options.receive_maximum
+        if self.options.max_message_bytes is not None:
+            # Room for what the broker adds on the way out (subscription ids, user properties):
+            # a message the broker took from a device is not dropped on its way here.
+            properties.MaximumPacketSize = self.options.max_message_bytes + PACKET_SLACK
         self._client.connect_async(
             self.options.host,
             self.options.port,
