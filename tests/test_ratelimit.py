@@ -33,3 +33,19 @@ def test_spraying_new_keys_cannot_wash_out_the_key_under_attack() -> None:
         throttle.failed("victim|1.2.3.4")
     with pytest.raises(TooManyFailures):
         throttle.check("victim|1.2.3.4")
+
+
+def test_attempts_still_being_checked_count_against_the_limit() -> None:
+    """A burst of concurrent guesses cannot all pass the check before the first one fails."""
+    throttle = FailureThrottle(limit=3, window_s=60)
+    for _ in range(3):
+        throttle.begin("client|10.0.0.9")
+    with pytest.raises(TooManyFailures):
+        throttle.begin("client|10.0.0.9")
+    throttle.end("client|10.0.0.9", failed=False)  # a right secret frees its place
+    throttle.begin("client|10.0.0.9")
+    for _ in range(3):
+        throttle.end("client|10.0.0.9", failed=True)
+    with pytest.raises(TooManyFailures):
+        throttle.begin("client|10.0.0.9")
+    throttle.begin("client|10.0.0.7")

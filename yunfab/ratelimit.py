@@ -26,6 +26,7 @@ class FailureThrottle:
         self.window_s = window_s
         self.max_keys = max_keys
         self._failures: OrderedDict[str, deque[float]] = OrderedDict()
+        self._pending: dict[str, int] = {}
 
     def _recent(self, key: str, now: float) -> deque[float]:
         failures = self._failures.get(key)
@@ -46,6 +47,27 @@ class FailureThrottle:
             raise TooManyFailures(
                 "too many failed attempts; try again later", retry_after_s=retry_after
             )
+
+    def begin(self, key: str) -> None:
+        """`check`, counting attempts still being checked as failures to come: a burst of
+        concurrent guesses cannot all pass before the first failure is recorded. Pair with
+        `end`."""
+        now = time.monotonic()
+        failures = self._recent(key, now)
+        pending = self._pending.get(key, 0)
+        if len(failures) + pending >= self.limit:
+            retry_after = int(failures[0] + self.window_s - now) + 1 if failures else 1
+            raise TooManyFailures(
+                "too many failed attempts; try again later", retry_after_s=retry_after
+            )
+        self._pending[key] = pending + 1
+
+    def end(self, key: str, *, failed: bool) -> None:
+        pending = self._pending.pop(key, 1) - 1
+        if pending > 0:
+            self._pending[key] = pending
+        if failed:
+            self.failed(key)
 
     def failed(self, key: str) -> None:
         """Record a failure. When full, forget the key that failed least recently, never this

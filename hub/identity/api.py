@@ -106,9 +106,10 @@ T = TypeVar("T")
 
 
 def _throttled(request: Request, key: str) -> Response | None:
-    """A 429 in OAuth's error format (RFC 6749 5.2) while `key` has failed too often."""
+    """A 429 in OAuth's error format (RFC 6749 5.2) while `key` has failed too often; else the
+    attempt is counted as pending until `throttle.end`."""
     try:
-        request.app.state.throttle.check(key)
+        request.app.state.throttle.begin(key)
     except TooManyFailures as exc:
         return JSONResponse(
             {"error": exc.code, "error_description": exc.detail},
@@ -137,13 +138,15 @@ async def token(request: Request) -> Response:
     throttle_key = _throttle_key(request, _client_id_of(oauth_request))
     if (refused := _throttled(request, throttle_key)) is not None:
         return refused
-    status, body, headers = await asyncio.to_thread(
-        store.run, lambda: server.create_token_response(oauth_request)
-    )
+    status = 500
+    try:
+        status, body, headers = await asyncio.to_thread(
+            store.run, lambda: server.create_token_response(oauth_request)
+        )
+    finally:
+        request.app.state.throttle.end(throttle_key, failed=status == 401)
     if status == 200:  # only tokens that actually left the server are recorded as issued
         await _audit_events(audit, oauth_request)
-    if status == 401:
-        request.app.state.throttle.failed(throttle_key)
     return _respond(status, body, headers)
 
 
@@ -155,11 +158,14 @@ async def _checked_endpoint(request: Request, endpoint: str) -> tuple[OAuthReque
     throttle_key = _throttle_key(request, _client_id_of(oauth_request))
     if (refused := _throttled(request, throttle_key)) is not None:
         return oauth_request, refused
-    status, body, headers = await _on_check_threads(
-        request, lambda: store.run(lambda: server.create_endpoint_response(endpoint, oauth_request))
-    )
-    if status == 401:
-        request.app.state.throttle.failed(throttle_key)
+    status = 500
+    try:
+        status, body, headers = await _on_check_threads(
+            request,
+            lambda: store.run(lambda: server.create_endpoint_response(endpoint, oauth_request)),
+        )
+    finally:
+        request.app.state.throttle.end(throttle_key, failed=status == 401)
     return oauth_request, _respond(status, body, headers)
 
 
