@@ -49,12 +49,13 @@ class FailureThrottle:
             )
 
     def begin(self, key: str) -> None:
-        """`check`, counting attempts still being checked as failures to come: a burst of
-        concurrent guesses cannot all pass before the first failure is recorded. Pair with
-        `end`."""
+        """`check`, counting attempts still being checked as failures to come once the key
+        has failed lately: a burst of concurrent guesses cannot all pass before their failures
+        are recorded, while a client that has not failed may send any number at once (many
+        replicas behind one address fetching tokens). Pair with `end`."""
         now = time.monotonic()
         failures = self._recent(key, now)
-        pending = self._pending.get(key, 0)
+        pending = self._pending.get(key, 0) if failures else 0
         if len(failures) + pending >= self.limit:
             retry_after = int(failures[0] + self.window_s - now) + 1 if failures else 1
             raise TooManyFailures(
