@@ -197,6 +197,17 @@ async def test_an_oversized_graphql_body_is_refused_with_413(hub: InProcessServi
     assert response.json()["data"] == {"__typename": "Query"}
 
 
+async def test_every_other_route_has_a_cap_too(hub_factory: HubFactory) -> None:
+    async with hub_factory(max_body_bytes=64 * 1024) as hub:
+        form = {"content-type": "application/x-www-form-urlencoded"}
+        for declared in (True, False):
+            # A form FastAPI parses before the route runs: its parse error is still a 413.
+            body = Streamed(b"grant_type=client_credentials&scope=", MIB, filler=b"a")
+            response = await post(hub.client, "/oauth/token", body, form, declared=declared)
+            refused(response, 413, "payload_too_large")
+            assert body.pulled <= (64 * 1024 + CHUNK if not declared else 0)
+
+
 # --- the node: vision uploads, telemetry -------------------------------------------------------
 
 

@@ -180,10 +180,9 @@ class _Stream:
 
 
 async def _refuse(error: YunfabError, send: Send, scope: Scope) -> None:
-    # The body is left unread: the connection cannot be reused for another request.
-    response = JSONResponse(
-        error.to_body(), status_code=error.status_code, headers={"connection": "close"}
-    )
+    # No `Connection: close`: closing at once would reset a client still sending, and it would
+    # never see this answer. The server drops the rest of the body as it arrives, unbuffered.
+    response = JSONResponse(error.to_body(), status_code=error.status_code)
     await response(scope, _no_body, send)
 
 
