@@ -112,3 +112,35 @@ class CredentialThrottle:
         self.addresses.failed(address)
         if credential is not None:
             self.credentials.failed(self._key(credential, address))
+
+
+class TokenBucket:
+    """Requests per key at an average `rate` per second, `burst` at once (a token bucket per key).
+
+    For callers nobody has vouched for (anonymous GraphQL, keyed by address): each request takes
+    a token, tokens come back at `rate`, and a key with none left is told how long to wait. Full
+    buckets are the default, so only keys seen lately are kept, at most `max_keys` of them.
+    """
+
+    def __init__(self, *, rate: float, burst: int, max_keys: int = 100_000) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.max_keys = max_keys
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+
+    def take(self, key: str) -> float:
+        """Take a token for `key`: 0 when granted, else the seconds until one is available."""
+        now = time.monotonic()
+        tokens, since = self._buckets.pop(key, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - since) * self.rate)
+        if tokens >= 1:
+            tokens -= 1
+            wait = 0.0
+        else:
+            wait = (1 - tokens) / self.rate
+        if len(self._buckets) >= self.max_keys:
+            # The least recently seen key goes; a full bucket is what it would get back anyway
+            # once it has been idle for burst / rate seconds.
+            self._buckets.popitem(last=False)
+        self._buckets[key] = (tokens, now)
+        return wait

@@ -7,6 +7,7 @@ the environment. A setting that fails validation ends the process with a line na
 from __future__ import annotations
 
 import enum
+import os
 import re
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
@@ -112,7 +113,10 @@ class ServiceSettings(BaseSettings):
 
     model_config = SettingsConfigDict(extra="ignore", validate_default=True)
 
-    env: Environment = Environment.DEVELOPMENT
+    env: Environment = Environment.PRODUCTION
+    """Production unless told otherwise, so a deployment that forgets to say gets production's
+    checks (secrets required, no GraphiQL, no introspection) rather than development's ease; the
+    demo and the tests set `development`."""
     host: str = "127.0.0.1"
     port: int = 8000
     data_dir: Path = Path("./var")
@@ -131,6 +135,18 @@ class ServiceSettings(BaseSettings):
     data-exchange batches): a larger one is refused with 413, by its Content-Length unread."""
     graphql_max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     """The largest `/graphql` request body; refused with 413 like `max_body_bytes`."""
+    graphql_max_selections: int = Field(default=300, ge=1)
+    """Fields one document may select, counted with its fragments expanded; a larger document is
+    refused (`GRAPHQL_QUERY_TOO_COMPLEX`) before it is validated."""
+    graphql_anonymous_rate: float = Field(default=10.0, ge=0)
+    """GraphQL requests per second one address may make without a token, on average (429 with
+    Retry-After beyond it); 0 turns the limit off."""
+    graphql_anonymous_burst: int = Field(default=50, ge=1)
+    """How many anonymous GraphQL requests one address may make at once before the rate holds."""
+    graphql_introspection: bool | None = None
+    """Schema introspection (`__schema`, `__type`); on in development, off in production."""
+    graphql_suggestions: bool | None = None
+    """"Did you mean ...?" hints in GraphQL errors; on in development, off in production."""
     policy_engine: Literal["embedded", "opa"] = "embedded"
     """Embedded regorus, or an OPA server (a production sidecar) at `opa_url`."""
     opa_url: str | None = None
@@ -158,6 +174,10 @@ class ServiceSettings(BaseSettings):
             raise ValueError("opa_url: required when policy_engine is opa")
         if self.auto_migrate is None:
             self.auto_migrate = self.env is Environment.DEVELOPMENT
+        if self.graphql_introspection is None:
+            self.graphql_introspection = self.env is Environment.DEVELOPMENT
+        if self.graphql_suggestions is None:
+            self.graphql_suggestions = self.env is Environment.DEVELOPMENT
         return self
 
     default_database_file: ClassVar[str] = "yunfab.db"
@@ -197,4 +217,9 @@ def load_settings(cls: type[S], **overrides: Any) -> S:
         if not field and ": " in message:
             field, message = message.split(": ", 1)
         setting = f"{prefix}{field.upper()}" if field else prefix.rstrip("_")
+        env_unset = "env" not in given and f"{prefix}ENV" not in map(str.upper, os.environ)
+        if env_unset and "development" in message:
+            # A production check refused: say why it applies to someone who never chose it.
+            message += f" ({prefix}ENV is not set, so production applies; set it to development "
+            message += "for a local trial)"
         raise SettingsError(setting, message) from exc

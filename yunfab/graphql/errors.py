@@ -7,6 +7,7 @@ else is a bug: it is logged once with its traceback and the client sees `INTERNA
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import strawberry
@@ -23,6 +24,7 @@ INTERNAL = "INTERNAL_SERVER_ERROR"
 PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
 VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
 BAD_USER_INPUT = "BAD_USER_INPUT"
+RATE_LIMITED = "RATE_LIMITED"
 
 
 def _with_code(error: GraphQLError, code: str) -> GraphQLError:
@@ -39,17 +41,27 @@ def with_request_error_code(error: GraphQLError) -> GraphQLError:
     )
 
 
+_SUGGESTION = re.compile(r"\s*Did you mean .*\?$", re.DOTALL)
+
+
 class ErrorCodes(MaskErrors):
-    def __init__(self) -> None:
+    def __init__(self, *, suggestions: bool = True) -> None:
         super().__init__(error_message="Internal server error.")
         self._executing = False
+        self._suggestions = suggestions
 
     def on_execute(self) -> Iterator[None]:
         self._executing = True
         yield
 
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
-        return [self._classify(error) for error in errors]
+        classified = [self._classify(error) for error in errors]
+        if not self._suggestions:
+            # Validation leaves them out itself; this catches those made while executing
+            # (a variable's enum value, an input field's name).
+            for error in classified:
+                error.message = _SUGGESTION.sub("", error.message)
+        return classified
 
     def _classify(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -19,13 +20,7 @@ from graphql import ASTValidationRule
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.websockets import WebSocket
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxTokensLimiter,
-    ParserCache,
-    SchemaExtension,
-    ValidationCache,
-)
+from strawberry.extensions import MaxTokensLimiter, ParserCache, SchemaExtension
 from strawberry.extensions.max_aliases import create_validator as alias_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 from strawberry.fastapi import GraphQLRouter
@@ -35,8 +30,10 @@ from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.unset import UNSET
 
-from yunfab.graphql.errors import ErrorCodes, with_request_error_code
+from yunfab.graphql.errors import RATE_LIMITED, ErrorCodes, with_request_error_code
 from yunfab.graphql.ide import local_page
+from yunfab.graphql.limits import BoundedValidation
+from yunfab.ratelimit import TokenBucket
 from yunfab.settings import ServiceSettings
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
@@ -83,16 +80,30 @@ def schema_extensions(settings: ServiceSettings) -> list[Callable[[], SchemaExte
         alias_rule(settings.graphql_max_aliases),
     ]
     return [
-        ErrorCodes,
+        lambda: ErrorCodes(suggestions=bool(settings.graphql_suggestions)),
         lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
         lambda: ParserCache(maxsize=512),
-        lambda: AddValidationRules(limits),
-        lambda: ValidationCache(maxsize=512),
+        lambda: BoundedValidation(
+            max_selections=settings.graphql_max_selections,
+            introspection=bool(settings.graphql_introspection),
+            suggestions=bool(settings.graphql_suggestions),
+            extra_rules=limits,
+        ),
     ]
 
 
 class SpecGraphQLRouter(GraphQLRouter[Any, None]):
     local_ide_page: str | None = None
+    anonymous_requests: TokenBucket | None = None
+    """Requests without a token, per address; checked before the body is read."""
+
+    def _anonymous_wait(self, connection: Request | WebSocket) -> float:
+        """Seconds an anonymous caller must wait before this request; 0 to serve it now. The
+        address is the client's own only behind a proxy listed in `FORWARDED_ALLOW_IPS`."""
+        if self.anonymous_requests is None or "authorization" in connection.headers:
+            return 0.0
+        address = connection.client.host if connection.client else "unknown"
+        return self.anonymous_requests.take(address)
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         return HTMLResponse(self.local_ide_page or self.graphql_ide_html)
@@ -117,8 +128,27 @@ class SpecGraphQLRouter(GraphQLRouter[Any, None]):
         context: Any = UNSET,
         root_value: Any = UNSET,
     ) -> Response | WebSocket:
+        wait = self._anonymous_wait(request)
         if isinstance(request, WebSocket):
+            if wait:
+                # Closing before the handshake is accepted answers the upgrade with 403.
+                await request.close(code=1008, reason="too many anonymous requests")
+                return request
             return await super().run(request, context, root_value)
+        if wait:
+            return JSONResponse(
+                {
+                    "errors": [
+                        {
+                            "message": "Too many requests without a token from this address; "
+                            f"retry in {math.ceil(wait)} s, or authenticate.",
+                            "extensions": {"code": RATE_LIMITED},
+                        }
+                    ]
+                },
+                status_code=429,
+                headers={"Retry-After": str(math.ceil(wait))},
+            )
         media_type = negotiate(request.headers.get("accept"))
         wants_ide = request.method == "GET" and "text/html" in request.headers.get("accept", "")
         if media_type is None and not wants_ide:
@@ -157,4 +187,8 @@ def graphql_router(
     )
     if settings.development:
         router.local_ide_page = local_page(settings.graphiql_assets_dir)
+    if settings.graphql_anonymous_rate > 0:
+        router.anonymous_requests = TokenBucket(
+            rate=settings.graphql_anonymous_rate, burst=settings.graphql_anonymous_burst
+        )
     return router
