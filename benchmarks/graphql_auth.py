@@ -140,7 +140,7 @@ async def run(seconds: float, concurrency: int, database_url: str | None) -> dic
                 argv=yunfab_argv("hub", "serve", "--port", str(port), "--data-dir", str(data), *db),
                 log_path=data / "hub.log",
                 ready_url=f"http://127.0.0.1:{port}/readyz",
-                env={"YUNFAB_HUB_LOG_LEVEL": "warning"},
+                env={"YUNFAB_HUB_LOG_LEVEL": "warning", "YUNFAB_HUB_ENV": "development"},
             )
         )
         hub.wait_ready(60)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
@@ -22,6 +23,11 @@ from tests.support import (
 )
 from yunfab.logs import configure_logging
 from yunfab.processes import ProcessSpec, Supervisor, free_port, yunfab_argv
+
+# Services default to production. The tests run them in development unless a test says otherwise
+# (`env="production"`), in this process and in the processes they start, which inherit this.
+os.environ["YUNFAB_HUB_ENV"] = "development"
+os.environ["YUNFAB_NODE_ENV"] = "development"
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -15,6 +15,7 @@ from yunfab.console import DEBUG_ENV, ConsoleGroup, fail
 from yunfab.market_cli import market_app
 from yunfab.migrations import TREES, MigrationTree, revision, upgrade
 from yunfab.settings import (
+    Environment,
     ServiceSettings,
     SettingsError,
     load_settings,
@@ -264,13 +265,15 @@ def schema_sdl(service: Service) -> tuple[Path, str]:
         from hub.graphql.schema import SCHEMA_FILE, build_schema
         from hub.settings import HubSettings
 
-        schema = build_schema(HubSettings())
+        schema = build_schema(HubSettings(env=Environment.DEVELOPMENT))
         return SCHEMA_FILE, schema.as_str() + "\n"
     from regional_node.graphql.schema import SCHEMA_FILE as NODE_SCHEMA_FILE
     from regional_node.graphql.schema import build_schema as build_node_schema
     from regional_node.settings import NodeSettings
 
-    node_schema = build_node_schema(NodeSettings(name="schema", region="CN", industry="schema"))
+    node_schema = build_node_schema(
+        NodeSettings(name="schema", region="CN", industry="schema", env=Environment.DEVELOPMENT)
+    )
     return NODE_SCHEMA_FILE, node_schema.as_str() + "\n"
 
 

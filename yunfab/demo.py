@@ -306,7 +306,11 @@ def node_env(node: DemoNode, broker: DemoBroker) -> dict[str, str]:
 
 def _console_run(args: tuple[str, ...], env: dict[str, str], what: str) -> dict[str, Any]:
     done = subprocess.run(
-        yunfab_argv(*args), capture_output=True, text=True, env={**os.environ, **env}, check=False
+        yunfab_argv(*args),
+        capture_output=True,
+        text=True,
+        env={**os.environ, **DEMO_ENV, **env},
+        check=False,
     )
     if done.returncode != 0:
         raise ProcessFailed(f"{what} failed: {done.stderr.strip()}")
