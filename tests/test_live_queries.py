@@ -85,6 +85,10 @@ def _node(answer: Callable[[httpx.Request], httpx.Response]) -> httpx.MockTransp
     return httpx.MockTransport(answer)
 
 
+def _always(response: httpx.Response) -> Callable[[httpx.Request], httpx.Response]:
+    return lambda _: response
+
+
 async def _fresh_error(hub: InProcessService, cid: str, consumer: dict[str, str]) -> Any:
     body = await hub.graphql(QUERY, {"id": cid}, headers=consumer, expect_errors=True)
     assert body.get("data") is None, body
@@ -112,8 +116,8 @@ async def test_junk_from_a_node_is_an_error_naming_the_node_and_never_relayed(
             httpx.Response(302, headers={"location": "http://169.254.169.254/"}, text=SECRET),
             httpx.Response(200, json={"rows": ROWS, "padding": SECRET * 1000}),
         ]
-        for answer in junk:
-            hub.app.state.data_live.transport = _node(lambda _, answer=answer: answer)
+        for response in junk:
+            hub.app.state.data_live.transport = _node(_always(response))
             error = await _fresh_error(hub, cid, consumer)
             assert error["extensions"]["code"] == "NODE_UNAVAILABLE", error
             assert error["extensions"]["node"] == NODE
