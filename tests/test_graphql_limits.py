@@ -173,7 +173,7 @@ async def test_websocket_operations_are_bounded_too(hub: InProcessService) -> No
 
 
 def test_a_missing_env_means_production(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.delenv("YUNFAB_HUB_ENV")
+    monkeypatch.delenv("YUNFAB_HUB_ENV", raising=False)
     with pytest.raises(SettingsError) as raised:
         load_settings(HubSettings, data_dir=tmp_path)
     message = str(raised.value)
