@@ -26,6 +26,9 @@ from tests.support import InProcessService, bearer, client_token, create_client
 from tests.test_market_hub import count, stored_artifacts
 from tests.test_vision_api import STATION
 
+# What is read of a body does not depend on the database: one backend is enough.
+pytestmark = pytest.mark.parametrize("backend", ["sqlite"])
+
 MIB = 1024 * 1024
 CHUNK = 256 * 1024
 NODE_URL = "http://zj-textile.test"
