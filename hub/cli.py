@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.audit.service import append_entry, verify_chain
 from hub.federated.cli import fl_app
+from hub.federation import service as federation
+from hub.federation.urls import node_url_rules
 from hub.identity import service
 from hub.identity.keys import rotate_keys
 from hub.identity.models import ClientKind
@@ -42,6 +44,7 @@ client_app = typer.Typer(
 user_app = typer.Typer(help="People who sign in.", no_args_is_help=True)
 keys_app = typer.Typer(help="Token signing keys.", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+node_app = typer.Typer(help="Regional nodes enrolled at this hub.", no_args_is_help=True)
 
 
 def register(hub_app: typer.Typer) -> None:
@@ -50,12 +53,20 @@ def register(hub_app: typer.Typer) -> None:
     hub_app.add_typer(user_app, name="user")
     hub_app.add_typer(keys_app, name="keys")
     hub_app.add_typer(audit_app, name="audit")
+    hub_app.add_typer(node_app, name="node")
     hub_app.add_typer(fl_app, name="fl")
     hub_app.command("bootstrap")(bootstrap)
 
 
 def _print(payload: dict[str, Any]) -> None:
     typer.echo(json.dumps(payload, indent=2, default=str))
+
+
+def _authorizer(settings: HubSettings) -> Authorizer:
+    return Authorizer(
+        create_policy_engine(settings.policy_engine, settings.opa_url),
+        context={"service": "hub", "env": settings.env.value},
+    )
 
 
 def _console(
@@ -70,10 +81,7 @@ def _console(
 
     async def run() -> T:
         db = open_database(settings)
-        authorizer = Authorizer(
-            create_policy_engine(settings.policy_engine, settings.opa_url),
-            context={"service": "hub", "env": settings.env.value},
-        )
+        authorizer = _authorizer(settings)
         try:
             await authorizer.check(SYSTEM, action)
             async with session_scope(db.sessionmaker) as session:
@@ -91,6 +99,27 @@ def _console(
             await db.close()
 
     return run_command(run)
+
+
+@node_app.command("move")
+def node_move(
+    name: Annotated[str, typer.Argument(help="The node's name.")],
+    url: Annotated[str, typer.Argument(help="Its new base URL.")],
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Move a node to a new URL. A node's URL is fixed when it first registers, and the node
+    itself cannot change it; the new one is held to the same rules (unique, https outside
+    development, no private address unless the hub allows them)."""
+
+    async def work(session: AsyncSession, settings: HubSettings) -> Any:
+        return await federation.change_node_url(
+            session, SYSTEM, authorizer=_authorizer(settings), name=name, base_url=url,
+            rules=node_url_rules(settings),
+        )  # fmt: skip
+
+    node = _console(data_dir, database_url, "hub.node.change_url", work, resource=lambda n: n.name)
+    _print({"name": node.name, "base_url": node.base_url})
 
 
 @org_app.command("create")

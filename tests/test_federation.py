@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from typer.testing import CliRunner
+
 from tests.conftest import HubFactory
 from tests.support import PRODUCTION_HUB, InProcessService, bearer, node_token, token_for
+from yunfab.cli import app
 
 NODES_QUERY = """
 query Nodes($first: Int!, $after: String, $filter: RegionalNodeFilter) {
@@ -357,3 +360,23 @@ async def test_single_node_lookup(hub: InProcessService) -> None:
     query = "query($n: String!) { regionalNode(name: $n) { name status } }"
     assert (await hub.graphql(query, {"n": "zj-textile"}))["regionalNode"]["name"] == "zj-textile"
     assert (await hub.graphql(query, {"n": "nope"}))["regionalNode"] is None
+
+
+async def test_the_hub_operators_console_moves_a_node(
+    hub: InProcessService, hub_db_url: str
+) -> None:
+    """The demo run again on other ports, or a node moved to a new host: the hub operator moves
+    it from the console, and the node registers at the new URL."""
+    await register(hub, "zj-textile", base_url="http://zj.test")
+    argv = ["hub", "node", "move", "zj-textile", "http://zj3.test/", "--database-url", hub_db_url]
+    done = await asyncio.to_thread(CliRunner().invoke, app, argv)
+    assert done.exit_code == 0, done.output
+    assert '"base_url": "http://zj3.test"' in done.stdout
+    await register(hub, "zj-textile", base_url="http://zj3.test")
+    missing = await asyncio.to_thread(
+        CliRunner().invoke,
+        app,
+        ["hub", "node", "move", "gd-moulding", "http://gd.test"] + argv[-2:],
+    )
+    assert missing.exit_code != 0
+    assert "node_not_registered" in missing.stderr

@@ -230,6 +230,22 @@ def node_credentials(layout: DemoLayout, node: DemoNode) -> dict[str, str]:
     }
 
 
+def move_node(layout: DemoLayout, node: DemoNode, port: int) -> None:
+    """A node's URL is fixed when it first registers: a rerun of the demo on other ports (`--port
+    0`) moves the nodes the hub knows, as a hub operator would, before they start."""
+    hub_dir = str(layout.data_dir / "hub")
+    argv = ("hub", "node", "move", node.name, layout.url(port), "--data-dir", hub_dir)
+    done = subprocess.run(
+        yunfab_argv(*argv),
+        capture_output=True,
+        text=True,
+        env={**os.environ, **DEMO_ENV},
+        check=False,
+    )
+    if done.returncode != 0 and "node_not_registered" not in done.stderr:
+        raise ProcessFailed(f"moving node {node.name} failed: {done.stderr.strip()}")
+
+
 @dataclass(frozen=True)
 class DemoBroker:
     """How one node reaches its devices' broker."""
@@ -819,6 +835,9 @@ def run_demo(data_dir: Path, host: str, port: int) -> int:
         for broker in brokers:
             if broker.spec is not None:
                 supervisor.start(broker.spec).wait_ready(READY_TIMEOUT_S, check=broker.ready)
+        for demo_node, node_port in zip(DEMO_NODES, layout.node_ports, strict=True):
+            if (layout.node_dir(demo_node) / "credentials.json").exists():
+                move_node(layout, demo_node, node_port)
         for spec, demo_node, broker in zip(specs[1:], DEMO_NODES, brokers, strict=True):
             spec.env = {
                 **spec.env,
