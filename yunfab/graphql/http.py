@@ -6,7 +6,8 @@
 - A request that fails to parse or validate is answered with 400 and no `data` entry under
   `application/graphql-response+json`; under legacy `application/json` the spec asks for 200.
 - GraphiQL only in development; subscriptions over graphql-transport-ws only.
-- Parser and validation caches, and depth, alias and token limits.
+- Parser and validation caches, and depth, alias, token and selection limits (`limits.py`);
+  anonymous requests rate-limited per address (429 with Retry-After).
 """
 
 from __future__ import annotations
