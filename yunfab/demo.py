@@ -219,7 +219,7 @@ def node_credentials(layout: DemoLayout, node: DemoNode) -> dict[str, str]:
     """Each node's own OAuth2 client at the hub, created once and kept in the node's folder."""
     path = layout.data_dir / "nodes" / node.name / "credentials.json"
     if not path.exists():
-        created = create_node_client(layout.data_dir / "hub", node.name, node.region)
+        created = create_node_client(layout.data_dir / "hub", node.name, node.region, env=DEMO_ENV)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch(mode=0o600)
         path.write_text(json.dumps(created, indent=2))

@@ -44,7 +44,12 @@ def yunfab_argv(*args: str) -> list[str]:
 
 
 def create_node_client(
-    hub_data_dir: Path, name: str, region: str, *, database_url: str | None = None
+    hub_data_dir: Path,
+    name: str,
+    region: str,
+    *,
+    database_url: str | None = None,
+    env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """A node's own OAuth2 client, made at the hub's console (the hub's database must exist).
 
@@ -75,6 +80,7 @@ def create_node_client(
         ),
         capture_output=True,
         text=True,
+        env={**os.environ, **(env or {})},
         check=False,
     )
     if created.returncode != 0:
