@@ -110,6 +110,9 @@ async def test_anonymous_callers_are_rate_limited_per_address(hub_factory: HubFa
 
 INTROSPECTION = "{ __schema { queryType { name } } }"
 TYPO = "{ regionalNodez { totalCount } }"
+FILTERED = "query ($f: RegionalNodeFilter) { regionalNodes(filter: $f) { totalCount } }"
+VARIABLE_TYPO = {"f": {"regoin": "CN-ZJ"}}
+"""A mistake found while executing (coercing variables), not by validation."""
 
 
 async def test_introspection_and_suggestions_are_off_in_production(
@@ -126,6 +129,10 @@ async def test_introspection_and_suggestions_are_off_in_production(
         assert response.status_code == 400
         assert "regionalNodez" in response.text
         assert "Did you mean" not in response.text
+        response = await post(hub, FILTERED, variables=VARIABLE_TYPO)
+        assert codes(response) == ["BAD_USER_INPUT"]
+        assert "regoin" in response.text
+        assert "Did you mean" not in response.text
 
     async with hub_factory(
         **PRODUCTION_HUB, graphql_introspection=True, graphql_suggestions=True
@@ -133,6 +140,7 @@ async def test_introspection_and_suggestions_are_off_in_production(
         response = await post(hub, INTROSPECTION)
         assert response.json() == {"data": {"__schema": {"queryType": {"name": "Query"}}}}
         assert "Did you mean" in (await post(hub, TYPO)).text
+        assert "Did you mean" in (await post(hub, FILTERED, variables=VARIABLE_TYPO)).text
 
 
 async def test_introspection_and_suggestions_are_on_in_development(hub: InProcessService) -> None:

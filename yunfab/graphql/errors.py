@@ -41,7 +41,12 @@ def with_request_error_code(error: GraphQLError) -> GraphQLError:
     )
 
 
-_SUGGESTION = re.compile(r"\s*Did you mean .*\?$", re.DOTALL)
+_SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
+
+
+def _from_graphql_core(error: GraphQLError) -> bool:
+    """graphql-core's own error about a request (a variable's value), wrapping another."""
+    return error.path is None and isinstance(error.original_error, GraphQLError)
 
 
 class ErrorCodes(MaskErrors):
@@ -57,10 +62,11 @@ class ErrorCodes(MaskErrors):
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
         classified = [self._classify(error) for error in errors]
         if not self._suggestions:
-            # Validation leaves them out itself; this catches those made while executing
-            # (a variable's enum value, an input field's name).
+            # Validation leaves them out itself; this catches graphql-core's own made while
+            # executing (a variable's enum value, an input field's name), not our domain errors.
             for error in classified:
-                error.message = _SUGGESTION.sub("", error.message)
+                if error.original_error is None or _from_graphql_core(error):
+                    error.message = _SUGGESTION.sub("", error.message)
         return classified
 
     def _classify(self, error: GraphQLError) -> GraphQLError:
@@ -76,9 +82,10 @@ class ErrorCodes(MaskErrors):
             return error
         if not self._executing:
             return with_request_error_code(error)
-        if original is None:
-            # Raised by graphql-core itself: bad variables before any field ran, or a
-            # null in a non-null field (our bug) during execution.
+        if original is None or _from_graphql_core(error):
+            # Raised by graphql-core itself: bad variables before any field ran (an unknown
+            # input field comes wrapped in a second GraphQLError), or a null in a non-null
+            # field (our bug) during execution.
             return _with_code(error, BAD_USER_INPUT if error.path is None else INTERNAL)
         log.error(
             "graphql_resolver_failed",
