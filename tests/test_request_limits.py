@@ -254,14 +254,14 @@ async def test_vision_uploads_are_read_only_from_who_may_send_them_and_within_th
                 response = await post(node.client, path, body, MULTIPART, declared=declared)
                 refused(response, 401, "token_missing")
                 assert body.pulled == 0, path
-            # Signed in, but of another factory: 403 before any file byte is kept.
-            # Signed in, but of another factory: 403 before any file byte is kept. A station's
-            # upload is judged by the station in its path, unread; a training set by its
-            # factory_id, read up to the first file's part header.
+            # Signed in, but of another factory: refused before any file byte is kept, as if the
+            # factory or station were not there (they may not see it). A station's upload is
+            # judged by the station in its path, unread; a training set by its factory_id, read
+            # up to the first file's part header.
             body = multipart(fields, [(name, 760 * MIB)])
             prelude = body.length_of(0, 1) if name == "good" else 0
             response = await post(node.client, path, body, {**MULTIPART, **stranger}, declared=True)
-            refused(response, 403, "forbidden")
+            refused(response, 404, "factory_not_found" if name == "good" else "station_not_found")
             assert body.pulled == prelude, path
             # The factory's own staff, over the cap: 413, unread or stopped as it streams.
             headers = {**MULTIPART, **staff}

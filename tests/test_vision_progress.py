@@ -157,7 +157,7 @@ async def test_counted_crossings_move_a_work_order(
         refused = await node.graphql(
             COUNT, {**window, "n": 5}, headers=bystander, expect_errors=True
         )
-        assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+        assert refused["errors"][0]["extensions"]["code"] == "STATION_NOT_FOUND"
         await node.graphql(
             "mutation($s: UUID!) {"
             " configureStationCounting(stationId: $s, workOrderId: null) { id } }",

@@ -142,7 +142,7 @@ async def test_a_planted_parameter_and_position_cause_is_found(
         # Another factory's people see nothing of it; a window that ends before it starts is
         # refused with a reason.
         denied = await node.graphql(CAUSES, variables, headers=other_staff, expect_errors=True)
-        assert denied["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+        assert denied["errors"][0]["extensions"]["code"] == "STATION_NOT_FOUND"
         backwards = await node.graphql(
             CAUSES, {**variables, "until": iso(since)}, headers=staff, expect_errors=True
         )

@@ -15,7 +15,11 @@ from regional_node.alerts.models import Alert, AlertRule, AlertStatus, RuleKind,
 from regional_node.audit.service import append_entry
 from regional_node.devices.models import Device, DeviceMetric, DeviceStatus
 from regional_node.devices.service import METRIC, get_device
-from regional_node.factories.service import factory_resource, get_factory
+from regional_node.factories.service import (
+    check_at_factory,
+    factory_for,
+    get_factory,
+)
 from regional_node.runtime import NodeRuntime
 from yunfab.db import after_commit, utcnow
 from yunfab.errors import Conflict, InvalidInput, NotFound
@@ -56,8 +60,9 @@ async def create_rule(
         device = await get_device(session, input.device_id)
         factory_id = device.factory_id
     if factory_id is not None:
-        factory = await get_factory(session, factory_id)
-        await runtime.authorizer.check(subject, "node.alert.manage", factory_resource(factory))
+        await factory_for(
+            session, subject, runtime=runtime, factory_id=factory_id, action="node.alert.manage"
+        )
     else:
         # A rule for a device type on every factory of the node: the node operator's call.
         await runtime.authorizer.check(subject, "node.alert.manage")
@@ -170,7 +175,13 @@ async def respond(
     if alert is None:
         raise AlertNotFound(f"no alert {alert_id} on this node")
     factory = await get_factory(session, alert.factory_id)
-    await runtime.authorizer.check(subject, "node.alert.respond", factory_resource(factory))
+    await check_at_factory(
+        runtime,
+        subject,
+        "node.alert.respond",
+        factory,
+        AlertNotFound(f"no alert {alert_id} on this node"),
+    )
     if alert.status is AlertStatus.CLOSED:
         raise AlertClosed("the alert is already closed")
     now = utcnow()
@@ -210,8 +221,9 @@ async def list_alerts(
     page: PageRequest,
 ) -> Page[Alert]:
     """Newest first."""
-    factory = await get_factory(session, factory_id)
-    await runtime.authorizer.check(subject, "node.alert.read", factory_resource(factory))
+    factory = await factory_for(
+        session, subject, runtime=runtime, factory_id=factory_id, action="node.alert.read"
+    )
     conditions = [Alert.factory_id == factory.id]
     if status is not None:
         conditions.append(Alert.status == status)

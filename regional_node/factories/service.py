@@ -26,7 +26,7 @@ from regional_node.factories.repository import FactoryRepository
 from regional_node.runtime import NodeRuntime
 from regional_node.telemetry.broker import BrokerAdminError
 from yunfab.db import after_commit, utcnow
-from yunfab.errors import Conflict, InvalidInput, NotFound, ServiceUnavailable
+from yunfab.errors import Conflict, InvalidInput, NotFound, ServiceUnavailable, YunfabError
 from yunfab.graphql.pagination import Page, PageRequest
 from yunfab.subject import Subject, canonical_org_id
 
@@ -142,6 +142,17 @@ async def get_factory_by_slug(session: AsyncSession, slug: str) -> Factory:
     if factory is None:
         raise FactoryNotFound(f"no factory {slug!r} on this node")
     return factory
+
+
+async def check_at_factory(
+    runtime: NodeRuntime, subject: Subject, action: str, factory: Factory, missing: YunfabError
+) -> None:
+    """`action` on a thing of `factory` that was looked up by its own id (a station, a model, a
+    schedule, an alert): who may not even read the factory is told `missing`, as for an id that
+    is not on the node."""
+    await runtime.authorizer.check_found(
+        subject, action, factory_resource(factory), read="node.factory.read", missing=missing
+    )
 
 
 async def factory_for(

@@ -15,7 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from regional_node.audit.service import append_entry
 from regional_node.factories import eligibility
 from regional_node.factories.repository import FactoryRepository
-from regional_node.factories.service import factory_resource, get_factory
+from regional_node.factories.service import (
+    check_at_factory,
+    factory_for,
+    get_factory,
+)
 from regional_node.orders import service as orders
 from regional_node.orders.models import FactorySchedule, Order
 from regional_node.orders.routings import RoutingStep
@@ -142,8 +146,9 @@ async def create_schedule(
     name: str, problem: shop.Problem, objective: shop.Objective, time_limit_s: float,
     notes: dict[str, Any] | None = None,
 ) -> FactorySchedule:  # fmt: skip
-    factory = await get_factory(session, factory_id)
-    await runtime.authorizer.check(subject, "node.schedule.manage", factory_resource(factory))
+    factory = await factory_for(
+        session, subject, runtime=runtime, factory_id=factory_id, action="node.schedule.manage"
+    )
     _check_name(name)
     _check_size(problem)
     try:
@@ -174,8 +179,9 @@ async def schedule_work_orders(
     change of product on a machine costs `changeover_minutes`. Work orders the factory may no
     longer do (its equipment, skills or calendar changed since the plan) are named in the
     schedule's `skipped`, with the reason."""
-    factory = await get_factory(session, factory_id)
-    await runtime.authorizer.check(subject, "node.schedule.manage", factory_resource(factory))
+    factory = await factory_for(
+        session, subject, runtime=runtime, factory_id=factory_id, action="node.schedule.manage"
+    )
     if not 60 <= shift_minutes <= 1440:
         raise ScheduleInvalid("shiftMinutes: 60 to 1440")
     if not 0 <= changeover_minutes <= shift_minutes:
@@ -253,7 +259,13 @@ async def insert_rush(
     every other change penalised."""
     base = await get_schedule(session, subject, runtime=runtime, schedule_id=schedule_id)
     factory = await get_factory(session, base.factory_id)
-    await runtime.authorizer.check(subject, "node.schedule.manage", factory_resource(factory))
+    await check_at_factory(
+        runtime,
+        subject,
+        "node.schedule.manage",
+        factory,
+        ScheduleNotFound(f"no schedule {schedule_id} on this node"),
+    )
     _check_name(name)
     problem = problem_from_json(base.problem)
     try:
@@ -310,7 +322,13 @@ async def get_schedule(
     if row is None:
         raise ScheduleNotFound(f"no schedule {schedule_id} on this node")
     factory = await get_factory(session, row.factory_id)
-    await runtime.authorizer.check(subject, "node.schedule.read", factory_resource(factory))
+    await check_at_factory(
+        runtime,
+        subject,
+        "node.schedule.read",
+        factory,
+        ScheduleNotFound(f"no schedule {schedule_id} on this node"),
+    )
     return row
 
 

@@ -28,7 +28,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from regional_node.audit.service import append_entry
 from regional_node.devices.models import Device, DeviceMetric
 from regional_node.factories.models import Factory
-from regional_node.factories.service import factory_resource, get_factory
+from regional_node.factories.service import (
+    check_at_factory,
+    factory_for,
+    get_factory,
+)
 from regional_node.orders import service as orders
 from regional_node.orders.models import WorkOrder, WorkOrderStatus
 from regional_node.runtime import NodeRuntime
@@ -145,8 +149,9 @@ async def authorize_training(
     images: int,
 ) -> None:  # fmt: skip
     """Checked before an upload is decoded: who may train here, and how many images."""
-    factory = await get_factory(session, factory_id)
-    await runtime.authorizer.check(subject, "node.vision.model.train", factory_resource(factory))
+    await factory_for(
+        session, subject, runtime=runtime, factory_id=factory_id, action="node.vision.model.train"
+    )
     if images > MAX_TRAINING_IMAGES:
         raise InvalidInput(f"at most {MAX_TRAINING_IMAGES} images train one model")
 
@@ -158,7 +163,7 @@ async def authorize_station(
     """Checked before an upload to a station (an image, a clip) is read: may the subject do
     `action` (`node.vision.inspect`, `node.vision.count`) at the station's factory."""
     _, factory = await _station(session, station_id)
-    await runtime.authorizer.check(subject, action, factory_resource(factory))
+    await check_at_factory(runtime, subject, action, factory, _no_station(station_id))
 
 
 async def train_model(
@@ -168,8 +173,9 @@ async def train_model(
     """Train the SKU's next model version on the node and store it (inactive until activated)."""
     from regional_node.vision.training import Example
 
-    factory = await get_factory(session, factory_id)
-    await runtime.authorizer.check(subject, "node.vision.model.train", factory_resource(factory))
+    factory = await factory_for(
+        session, subject, runtime=runtime, factory_id=factory_id, action="node.vision.model.train"
+    )
     if not SKU.fullmatch(sku):
         raise InvalidInput("sku: 1-64 letters, digits, '.', '_' or '-', starting alphanumeric")
     if len(data.good) + len(data.defects) > MAX_TRAINING_IMAGES:
@@ -238,7 +244,13 @@ async def get_model(
     if model is None:
         raise VisionModelNotFound(f"no vision model {model_id} on this node")
     factory = await get_factory(session, model.factory_id)
-    await runtime.authorizer.check(subject, "node.vision.model.read", factory_resource(factory))
+    await check_at_factory(
+        runtime,
+        subject,
+        "node.vision.model.read",
+        factory,
+        VisionModelNotFound(f"no vision model {model_id} on this node"),
+    )
     return model
 
 
@@ -246,8 +258,9 @@ async def list_models(
     session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, factory_id: uuid.UUID,
     sku: str | None = None,
 ) -> Sequence[InspectionModel]:  # fmt: skip
-    factory = await get_factory(session, factory_id)
-    await runtime.authorizer.check(subject, "node.vision.model.read", factory_resource(factory))
+    factory = await factory_for(
+        session, subject, runtime=runtime, factory_id=factory_id, action="node.vision.model.read"
+    )
     query = select(InspectionModel).where(InspectionModel.factory_id == factory.id)
     if sku is not None:
         query = query.where(InspectionModel.sku == sku)
@@ -326,8 +339,13 @@ async def create_station(
     session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, factory_id: uuid.UUID,
     input: StationInput,
 ) -> Station:  # fmt: skip
-    factory = await get_factory(session, factory_id)
-    await runtime.authorizer.check(subject, "node.vision.station.manage", factory_resource(factory))
+    factory = await factory_for(
+        session,
+        subject,
+        runtime=runtime,
+        factory_id=factory_id,
+        action="node.vision.station.manage",
+    )
     if not SLUG.fullmatch(input.slug):
         raise InvalidInput("slug: lowercase letters, digits and hyphens, at most 63 characters")
     if not 1 <= len(input.name.strip()) <= 200:
@@ -363,7 +381,9 @@ async def configure_station(
 ) -> Station:  # fmt: skip
     """Point the station's camera counts at a work order (or none), with a line or zone."""
     station, factory = await _station(session, station_id)
-    await runtime.authorizer.check(subject, "node.vision.station.manage", factory_resource(factory))
+    await check_at_factory(
+        runtime, subject, "node.vision.station.manage", factory, _no_station(station_id)
+    )
     if counting_config is not None:
         counter(counting_config)
         station.counting = counting_config
@@ -377,12 +397,16 @@ async def configure_station(
     return station
 
 
+def _no_station(station_id: uuid.UUID) -> StationNotFound:
+    return StationNotFound(f"no station {station_id} on this node")
+
+
 async def _station(
     session: AsyncSession, station_id: uuid.UUID, *, lock: bool = False
 ) -> tuple[Station, Factory]:
     station = await session.get(Station, station_id, with_for_update=lock)
     if station is None:
-        raise StationNotFound(f"no station {station_id} on this node")
+        raise _no_station(station_id)
     return station, await get_factory(session, station.factory_id)
 
 
@@ -390,15 +414,18 @@ async def get_station(
     session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, station_id: uuid.UUID
 ) -> Station:
     station, factory = await _station(session, station_id)
-    await runtime.authorizer.check(subject, "node.vision.station.read", factory_resource(factory))
+    await check_at_factory(
+        runtime, subject, "node.vision.station.read", factory, _no_station(station_id)
+    )
     return station
 
 
 async def list_stations(
     session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, factory_id: uuid.UUID
 ) -> Sequence[Station]:
-    factory = await get_factory(session, factory_id)
-    await runtime.authorizer.check(subject, "node.vision.station.read", factory_resource(factory))
+    factory = await factory_for(
+        session, subject, runtime=runtime, factory_id=factory_id, action="node.vision.station.read"
+    )
     query = select(Station).where(Station.factory_id == factory.id).order_by(Station.slug)
     return (await session.scalars(query)).all()
 
@@ -410,7 +437,9 @@ async def activate_model(
     """Switch the station to `model_id` in one step (another version, or another SKU's model
     when the line changes parts); the model it ran before is kept for a rollback."""
     station, factory = await _station(session, station_id, lock=True)
-    await runtime.authorizer.check(subject, "node.vision.station.manage", factory_resource(factory))
+    await check_at_factory(
+        runtime, subject, "node.vision.station.manage", factory, _no_station(station_id)
+    )
     model = await session.get(InspectionModel, model_id)
     if model is None or model.factory_id != factory.id:
         raise VisionModelNotFound(f"no vision model {model_id} of {factory.slug}")
@@ -436,7 +465,9 @@ async def rollback_station(
 ) -> Station:
     """Back to the model the station ran before its last switch (again: forward once more)."""
     station, factory = await _station(session, station_id, lock=True)
-    await runtime.authorizer.check(subject, "node.vision.station.manage", factory_resource(factory))
+    await check_at_factory(
+        runtime, subject, "node.vision.station.manage", factory, _no_station(station_id)
+    )
     if station.previous_model_id is None:
         raise NothingToRollBack(f"station {station.slug} has run no other model")
     previous = await session.get(InspectionModel, station.previous_model_id)
@@ -486,7 +517,9 @@ async def inspect(
     """Inspect one part's image with the station's active model and record the result."""
     started = dt.datetime.now(dt.UTC)
     station, factory = await _station(session, station_id)
-    await runtime.authorizer.check(subject, "node.vision.inspect", factory_resource(factory))
+    await check_at_factory(
+        runtime, subject, "node.vision.inspect", factory, _no_station(station_id)
+    )
     if station.model_id is None:
         raise NoActiveModel(f"station {station.slug} has no active model: activate one first")
     for name, value in (("batch", batch), ("part", part)):
@@ -582,7 +615,13 @@ async def quality_image(
     if record is None:
         raise QualityRecordNotFound(f"no quality record {record_id} on this node")
     factory = await get_factory(session, record.factory_id)
-    await runtime.authorizer.check(subject, "node.vision.image.read", factory_resource(factory))
+    await check_at_factory(
+        runtime,
+        subject,
+        "node.vision.image.read",
+        factory,
+        QualityRecordNotFound(f"no quality record {record_id} on this node"),
+    )
     if record.image_file is None:
         raise NotFound("no image was kept for this part (counts-only or not kept)")
     return runtime.vision.read_file(record.image_file)
@@ -593,8 +632,9 @@ async def quality_records(
     station_id: uuid.UUID | None = None, sku: str | None = None, batch: str | None = None,
     verdict: str | None = None, page: PageRequest,
 ) -> Page[QualityRecord]:  # fmt: skip
-    factory = await get_factory(session, factory_id)
-    await runtime.authorizer.check(subject, "node.vision.quality.read", factory_resource(factory))
+    factory = await factory_for(
+        session, subject, runtime=runtime, factory_id=factory_id, action="node.vision.quality.read"
+    )
     conditions = [QualityRecord.factory_id == factory.id]
     for column, value in (
         (QualityRecord.station_id, station_id),
@@ -639,7 +679,7 @@ async def report_camera_count(
     The window is the report's key: a counter that sends the same window again (a retry after
     a lost answer) moves the work order once."""
     station, factory = await _station(session, station_id)
-    await runtime.authorizer.check(subject, "node.vision.count", factory_resource(factory))
+    await check_at_factory(runtime, subject, "node.vision.count", factory, _no_station(station_id))
     if count < 0:
         raise InvalidInput("count: not negative")
     if window_start.tzinfo is None or window_end.tzinfo is None:
@@ -680,7 +720,7 @@ async def count_clip(
     """Count the items in a recorded clip of the station's camera and report them. The clip is
     read from a temporary file and deleted: no frame is kept."""
     station, factory = await _station(session, station_id)
-    await runtime.authorizer.check(subject, "node.vision.count", factory_resource(factory))
+    await check_at_factory(runtime, subject, "node.vision.count", factory, _no_station(station_id))
     if station.counting is None:
         raise InvalidInput(f"station {station.slug} has no counting line or zone")
     if station.work_order_id is None:
@@ -721,7 +761,7 @@ async def quality_causes(
     go with defective parts, and positions where defects gather across a batch."""
     station, factory = await _station(session, station_id)
     for action in ("node.vision.quality.read", "node.telemetry.read"):
-        await runtime.authorizer.check(subject, action, factory_resource(factory))
+        await check_at_factory(runtime, subject, action, factory, _no_station(station_id))
     if since.tzinfo is None or until.tzinfo is None:
         raise InvalidInput("since and until need a time zone")
     if until <= since:
