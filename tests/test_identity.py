@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
 import hashlib
@@ -494,6 +495,38 @@ async def test_guessing_client_secrets_is_throttled(hub: InProcessService) -> No
     )
     ok = await hub.client.post("/oauth/token", data=form, auth=(other_id, other_secret or ""))
     assert ok.status_code == 200
+
+
+async def test_a_concurrent_burst_of_bad_secrets_gets_no_more_checks_than_the_limit(
+    hub: InProcessService,
+) -> None:
+    """A client that has not succeeded lately has at most the limit (10) secret checks in
+    flight or failed: 50 concurrent guesses get 10 answers of 401 at most, the rest 429."""
+    client_id, _ = await create_client(hub, org="Buyer Co", org_kind="consumer", scopes=[])
+    form = {"grant_type": "client_credentials"}
+    answers = await asyncio.gather(
+        *(hub.client.post("/oauth/token", data=form, auth=(client_id, "guess")) for _ in range(50))
+    )
+    statuses = [answer.status_code for answer in answers]
+    assert set(statuses) <= {401, 429}
+    assert 0 < statuses.count(401) <= 10
+
+
+async def test_a_client_that_knows_its_secret_fetches_tokens_concurrently(
+    hub: InProcessService,
+) -> None:
+    """Replicas behind one address: once the client has succeeded, 30 token requests at once
+    all pass (more in flight than the failure limit)."""
+    client_id, secret = await create_client(hub, org="Buyer Co", org_kind="consumer", scopes=[])
+    await client_token(hub, client_id, secret, "")
+    form = {"grant_type": "client_credentials"}
+    answers = await asyncio.gather(
+        *(
+            hub.client.post("/oauth/token", data=form, auth=(client_id, secret or ""))
+            for _ in range(30)
+        )
+    )
+    assert [answer.status_code for answer in answers] == [200] * 30
 
 
 async def test_floods_of_bad_secrets_at_introspection_and_revocation_are_throttled(

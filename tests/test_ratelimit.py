@@ -38,20 +38,59 @@ def test_spraying_new_keys_cannot_wash_out_the_key_under_attack() -> None:
 def test_attempts_still_being_checked_count_against_the_limit() -> None:
     """A burst of concurrent guesses cannot all pass the check before the first one fails."""
     throttle = FailureThrottle(limit=3, window_s=60)
-    for _ in range(5):  # a client that has not failed may send many at once
-        throttle.begin("client|10.0.0.9")
-    for _ in range(5):
-        throttle.end("client|10.0.0.9", failed=False)
     throttle.begin("client|10.0.0.9")
     throttle.end("client|10.0.0.9", failed=True)
     throttle.begin("client|10.0.0.9")
     throttle.begin("client|10.0.0.9")
     with pytest.raises(TooManyFailures):  # 1 failed + 2 being checked: the limit
         throttle.begin("client|10.0.0.9")
-    throttle.end("client|10.0.0.9", failed=False)  # a right secret frees its place
+    throttle.end("client|10.0.0.9", failed=False)  # a finished attempt frees its place
     throttle.begin("client|10.0.0.9")
     throttle.end("client|10.0.0.9", failed=True)
     throttle.end("client|10.0.0.9", failed=True)
     with pytest.raises(TooManyFailures):
         throttle.begin("client|10.0.0.9")
     throttle.begin("client|10.0.0.7")
+
+
+def test_a_first_burst_on_a_clean_key_gets_no_more_checks_than_the_limit() -> None:
+    """The probe after #15: a key with no failure yet did not count attempts in flight, so a
+    guesser's first burst of concurrent bad secrets was checked in full, every window."""
+    throttle = FailureThrottle(limit=10, window_s=60)
+    refusals: list[TooManyFailures] = []
+    for _ in range(50):
+        try:
+            throttle.begin("client|10.0.0.9")
+        except TooManyFailures as refused:
+            refusals.append(refused)
+    assert len(refusals) == 40
+    assert {refused.extra["retry_after_s"] for refused in refusals} == {1}
+
+
+def test_a_client_that_succeeds_may_have_more_attempts_in_flight(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Replicas behind one address fetch tokens at once: after a success the key may have up
+    to `in_flight_limit` attempts being checked, until the success is a window old."""
+    clock = [1000.0]
+    monkeypatch.setattr("yunfab.ratelimit.time.monotonic", lambda: clock[0])
+    throttle = FailureThrottle(limit=3, window_s=60, in_flight_limit=8)
+    throttle.begin("client|10.0.0.9")
+    throttle.end("client|10.0.0.9", failed=False, succeeded=True)
+    for _ in range(8):
+        throttle.begin("client|10.0.0.9")
+    with pytest.raises(TooManyFailures):  # the larger cap still holds
+        throttle.begin("client|10.0.0.9")
+    for _ in range(8):
+        throttle.end("client|10.0.0.9", failed=False, succeeded=True)
+    # Failures still count: a guesser sharing the address is stopped at the limit.
+    for _ in range(3):
+        throttle.begin("client|10.0.0.9")
+        throttle.end("client|10.0.0.9", failed=True)
+    with pytest.raises(TooManyFailures):
+        throttle.begin("client|10.0.0.9")
+    clock[0] += 61  # failures and success a window old: back to `limit` in flight
+    for _ in range(3):
+        throttle.begin("client|10.0.0.9")
+    with pytest.raises(TooManyFailures):
+        throttle.begin("client|10.0.0.9")

@@ -21,12 +21,32 @@ class TooManyFailures(YunfabError):
 
 
 class FailureThrottle:
-    def __init__(self, *, limit: int, window_s: float, max_keys: int = 100_000) -> None:
+    """Failures per key in a sliding window, and attempts still being checked (`begin`/`end`).
+
+    An attempt in flight counts against `limit` as a failure to come: a burst of concurrent
+    guesses cannot all pass before the first failure is recorded, so a key gets at most `limit`
+    secret checks a window that it has not proved it can pass. A key that has succeeded within
+    the window (a client that knows its secret, fetching tokens from many replicas behind one
+    address) may have up to `in_flight_limit` attempts in flight (4 x `limit` unless given), its
+    failures still counting: a guesser sharing its address gains at most that many checks a
+    window, never an unbounded burst.
+    """
+
+    def __init__(
+        self,
+        *,
+        limit: int,
+        window_s: float,
+        max_keys: int = 100_000,
+        in_flight_limit: int | None = None,
+    ) -> None:
         self.limit = limit
         self.window_s = window_s
         self.max_keys = max_keys
+        self.in_flight_limit = max(limit, in_flight_limit or 4 * limit)
         self._failures: OrderedDict[str, deque[float]] = OrderedDict()
         self._pending: dict[str, int] = {}
+        self._successes: OrderedDict[str, float] = OrderedDict()
 
     def _recent(self, key: str, now: float) -> deque[float]:
         failures = self._failures.get(key)
@@ -48,27 +68,43 @@ class FailureThrottle:
                 "too many failed attempts; try again later", retry_after_s=retry_after
             )
 
+    def _succeeded_lately(self, key: str, now: float) -> bool:
+        at = self._successes.get(key)
+        if at is None:
+            return False
+        if at <= now - self.window_s:
+            del self._successes[key]
+            return False
+        return True
+
     def begin(self, key: str) -> None:
-        """`check`, counting attempts still being checked as failures to come once the key
-        has failed lately: a burst of concurrent guesses cannot all pass before their failures
-        are recorded, while a client that has not failed may send any number at once (many
-        replicas behind one address fetching tokens). Pair with `end`."""
+        """`check`, counting the attempts in flight as failures to come (see the class): 429
+        once failures and attempts in flight reach `limit`, or `in_flight_limit` while the key
+        has succeeded lately. Pair with `end`."""
         now = time.monotonic()
         failures = self._recent(key, now)
-        pending = self._pending.get(key, 0) if failures else 0
-        if len(failures) + pending >= self.limit:
+        pending = self._pending.get(key, 0)
+        cap = self.in_flight_limit if self._succeeded_lately(key, now) else self.limit
+        if len(failures) >= self.limit or len(failures) + pending >= cap:
             retry_after = int(failures[0] + self.window_s - now) + 1 if failures else 1
             raise TooManyFailures(
                 "too many failed attempts; try again later", retry_after_s=retry_after
             )
         self._pending[key] = pending + 1
 
-    def end(self, key: str, *, failed: bool) -> None:
+    def end(self, key: str, *, failed: bool, succeeded: bool = False) -> None:
+        """The attempt `begin` counted is over: `failed` records a failure, `succeeded` (the
+        secret was right) lets the key have more attempts in flight for a window."""
         pending = self._pending.pop(key, 1) - 1
         if pending > 0:
             self._pending[key] = pending
         if failed:
             self.failed(key)
+        elif succeeded:
+            self._successes.pop(key, None)
+            if len(self._successes) >= self.max_keys:
+                self._successes.popitem(last=False)
+            self._successes[key] = time.monotonic()
 
     def failed(self, key: str) -> None:
         """Record a failure. When full, forget the key that failed least recently, never this

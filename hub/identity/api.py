@@ -144,7 +144,7 @@ async def token(request: Request) -> Response:
             store.run, lambda: server.create_token_response(oauth_request)
         )
     finally:
-        request.app.state.throttle.end(throttle_key, failed=status == 401)
+        request.app.state.throttle.end(throttle_key, failed=status == 401, succeeded=status == 200)
     if status == 200:  # only tokens that actually left the server are recorded as issued
         await _audit_events(audit, oauth_request)
     return _respond(status, body, headers)
@@ -165,7 +165,7 @@ async def _checked_endpoint(request: Request, endpoint: str) -> tuple[OAuthReque
             lambda: store.run(lambda: server.create_endpoint_response(endpoint, oauth_request)),
         )
     finally:
-        request.app.state.throttle.end(throttle_key, failed=status == 401)
+        request.app.state.throttle.end(throttle_key, failed=status == 401, succeeded=status == 200)
     return oauth_request, _respond(status, body, headers)
 
 
