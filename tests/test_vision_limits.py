@@ -6,7 +6,10 @@ pixels in all, refused with a reason beyond it."""
 from __future__ import annotations
 
 import base64
+import os
 import struct
+import subprocess
+import sys
 import zlib
 from typing import Any
 
@@ -187,3 +190,89 @@ async def test_large_inspection_images_are_reduced_as_they_are_decoded(
         )
         assert refused["errors"][0]["extensions"]["code"] == "INVALID_IMAGE"
         assert "8000x8000 pixels, too many" in refused["errors"][0]["message"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_images_whose_header_is_not_read_are_refused_undecoded(
+    hub_factory: HubFactory, node_factory: NodeFactory
+) -> None:
+    async with hub_factory() as hub, node_factory(hub=hub) as node:
+        operator = await operator_headers(hub, NODE_URL)
+        staff, factory = await factory_staff(hub, node, operator, "Ningbo Brackets")
+        brackets = [s.image for s in generate(BRACKET, good=9, size=SIZE, seed=0)]
+        station, _ = await station_running(node, staff, factory["id"], "cell-4", brackets[:8])
+        # A Radiance HDR decodes to float32 (12 bytes a pixel) whatever its file's size; no
+        # header of these formats is read, so none of them is decoded.
+        hdr = cv2.imencode(".hdr", brackets[8].astype(np.float32) / 255)[1].tobytes()
+        ppm = cv2.imencode(".ppm", brackets[8])[1].tobytes()
+        assert cv2.imdecode(np.frombuffer(hdr, np.uint8), cv2.IMREAD_UNCHANGED) is not None
+
+        for name, data in (("part.hdr", hdr), ("part.ppm", ppm)):
+            inspected = await node.client.post(
+                f"/api/v1/stations/{station['id']}/inspections",
+                files={"image": (name, data, "application/octet-stream")},
+                headers=staff,
+            )
+            assert inspected.status_code == 422, inspected.text
+            assert inspected.json()["error"] == "invalid_image"
+            assert "not a PNG, JPEG, BMP, WebP or TIFF image" in inspected.json()["detail"]
+            answer = await node.graphql(
+                INSPECT,
+                {"s": station["id"], "image": base64.b64encode(data).decode()},
+                headers=staff,
+                expect_errors=True,
+            )
+            assert answer["errors"][0]["extensions"]["code"] == "INVALID_IMAGE"
+
+            good = [png(image) for image in brackets[:4]] + [data]
+            trained = await node.client.post(
+                "/api/v1/vision/models",
+                data={"factory_id": factory["id"], "sku": "bracket"},
+                files=[("good", (f"{i}", image, "image/png")) for i, image in enumerate(good)],
+                headers=staff,
+            )
+            assert trained.status_code == 422, trained.text
+            assert trained.json()["error"] == "invalid_image"
+            assert "4: not a PNG, JPEG, BMP, WebP or TIFF image" in trained.json()["detail"]
+            answer = await node.graphql(
+                TRAIN,
+                {"input": {"factoryId": factory["id"], "sku": "bracket",
+                           "good": [base64.b64encode(image).decode() for image in good]}},
+                headers=staff, expect_errors=True,
+            )  # fmt: skip
+            assert answer["errors"][0]["extensions"]["code"] == "INVALID_IMAGE"
+            assert "good image 4: not a PNG" in answer["errors"][0]["message"]
+
+
+OPENCV_DECODES = """
+import sys
+import regional_node.vision.datasets  # sets OpenCV's own limit before cv2 is imported
+import cv2
+import numpy as np
+side = int(sys.argv[1])
+grey = cv2.imencode(".png", np.zeros((side, side + 100), np.uint8))[1]
+try:
+    print(cv2.imdecode(grey, cv2.IMREAD_GRAYSCALE) is not None)
+except cv2.error:
+    print(False)
+"""
+
+
+@pytest.mark.parametrize(
+    ("megapixels", "side", "decoded"),
+    [(None, 7100, False), (None, 7000, True), ("1", 1000, False), ("1", 900, True)],
+)
+def test_opencv_decodes_no_more_pixels_than_the_node_allows(
+    megapixels: str | None, side: int, decoded: bool
+) -> None:
+    """The second line, for an image whose header misstates its size: OpenCV's own limit is
+    the node's `vision_max_megapixels` (50 by default), not its own 2^30 pixels."""
+    env = {k: v for k, v in os.environ.items() if k != "OPENCV_IO_MAX_IMAGE_PIXELS"}
+    env.pop("YUNFAB_NODE_VISION_MAX_MEGAPIXELS", None)
+    if megapixels is not None:
+        env["YUNFAB_NODE_VISION_MAX_MEGAPIXELS"] = megapixels
+    answer = subprocess.run(
+        [sys.executable, "-c", OPENCV_DECODES, str(side)],
+        env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert answer.stdout.strip() == str(decoded)

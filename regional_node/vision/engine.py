@@ -39,6 +39,8 @@ sees far fewer (`features.INPUT_AREA`), and the kept image stays large enough to
 TRAINING_PIXELS = 2 * 256 * 256
 """Training images are reduced to about this many pixels as they are decoded: twice what the
 backbone sees (`features.INPUT_AREA`), so thousands of them fit in memory at once."""
+ACCEPTED_FORMATS = "PNG, JPEG, BMP, WebP or TIFF"
+"""The formats an upload may be in: those whose header `headers.declared_size` reads."""
 
 
 class ImageRejected(InvalidInput):
@@ -97,12 +99,13 @@ class VisionEngine:
             )
         except DatasetError as exc:
             raise ImageRejected(str(exc)) from exc
-        self._check_pixels(size, name)  # formats whose header is not read here
+        self._check_pixels(size, name)  # as decoded, should the header have said otherwise
         return image, size
 
-    def declared_size(self, data: bytes, name: str) -> tuple[int, int] | None:
+    def declared_size(self, data: bytes, name: str) -> tuple[int, int]:
         """The size the file's header declares, refused before anything is decoded when the
-        file or that size is too large; None when the format's header is not read here."""
+        file or that size is too large, or when the file is not in a format whose header is
+        read here (`headers.declared_size`)."""
         if not data:
             raise ImageRejected(f"{name}: empty")
         if len(data) > self.max_image_bytes:
@@ -110,8 +113,14 @@ class VisionEngine:
                 f"{name}: {len(data)} bytes, more than the {self.max_image_bytes} allowed"
             )
         size = declared_size(data)
-        if size is not None:
-            self._check_pixels(size, name)
+        if size is None:
+            # Only a header read here says how large an image is before it is decoded: a small
+            # Radiance HDR, PNM or JPEG 2000 file may decode to gigabytes of float pixels.
+            raise ImageRejected(
+                f"{name}: not a {ACCEPTED_FORMATS} image whose header gives its size (other "
+                "formats are refused: their size is known only once decoded)"
+            )
+        self._check_pixels(size, name)
         return size
 
     def _check_pixels(self, size: tuple[int, int], name: str) -> None:

@@ -115,19 +115,17 @@ def training_data(
     about `TRAINING_PIXELS` (the model sees fewer still).
 
     A job whose images hold more than the node's `max_training_pixels` in all is refused from
-    the files' headers, before any of them is decoded (a format whose header is not read counts
-    once decoded). Blocking: run it off the event loop."""
+    the files' headers, before any of them is decoded (as is a file in a format whose header is
+    not read). Blocking: run it off the event loop, in the vision engine's training slot."""
     vision = runtime.vision
     sizes = [vision.declared_size(data, name) for (_, data), name in zip(raw, names, strict=True)]
-    total = sum(width * height for width, height in filter(None, sizes))
-    _check_training_pixels(total, vision.max_training_pixels)
+    _check_training_pixels(
+        sum(width * height for width, height in sizes), vision.max_training_pixels
+    )
     good: list[Image] = []
     defects: list[tuple[str, Image]] = []
-    for (label, data), name, declared in zip(raw, names, sizes, strict=True):
-        image, (width, height) = vision.decode(data, name, reduce_to=TRAINING_PIXELS)
-        if declared is None:
-            total += width * height
-            _check_training_pixels(total, vision.max_training_pixels)
+    for (label, data), name in zip(raw, names, strict=True):
+        image, _ = vision.decode(data, name, reduce_to=TRAINING_PIXELS)
         if label == GOOD:
             good.append(image)
         else:
