@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from yunfab.ratelimit import FailureThrottle, TooManyFailures
+from yunfab.ratelimit import CredentialThrottle, FailureThrottle, TooManyFailures
 
 
 def test_a_key_over_its_limit_is_refused_until_failures_age_out(
@@ -94,3 +94,32 @@ def test_a_client_that_succeeds_may_have_more_attempts_in_flight(
         throttle.begin("client|10.0.0.9")
     with pytest.raises(TooManyFailures):
         throttle.begin("client|10.0.0.9")
+
+
+def test_credential_keys_are_digests_and_bounded_in_number() -> None:
+    """A guesser picks the credential's length and how many it sprays: neither grows memory."""
+    throttle = CredentialThrottle(per_credential=3, per_address=10_000, window_s=60, max_keys=10)
+    for index in range(50):
+        credential = f"{index}-" + "k" * 10_000
+        throttle.failed(credential, "10.0.0.9")
+        throttle.succeeded(credential, "10.0.0.9")
+    assert len(throttle.credentials._failures) == 10
+    assert len(throttle._succeeded) == 10
+    assert max(len(key) for key in throttle.credentials._failures) < 64
+
+
+def test_a_credential_that_succeeded_at_an_address_is_held_only_to_its_own_count() -> None:
+    throttle = CredentialThrottle(per_credential=3, per_address=5, window_s=60)
+    throttle.succeeded("device-a", "10.0.0.9")
+    for index in range(5):
+        throttle.failed(f"guess-{index}", "10.0.0.9")
+    throttle.check("device-a", "10.0.0.9")
+    throttle.check("device-a", "10.0.0.7")  # another address has its own count
+    with pytest.raises(TooManyFailures):
+        throttle.check("device-b", "10.0.0.9")
+    with pytest.raises(TooManyFailures):
+        throttle.check(None, "10.0.0.9")
+    for _ in range(3):
+        throttle.failed("device-a", "10.0.0.9")
+    with pytest.raises(TooManyFailures):
+        throttle.check("device-a", "10.0.0.9")

@@ -9,6 +9,7 @@ one attacker could lock a client out). In-process: each hub replica keeps its ow
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections import OrderedDict, deque
 
@@ -122,32 +123,68 @@ class CredentialThrottle:
     A credential (a device key, a client id) that keeps failing from an address is refused there
     once it reaches `per_credential`, without locking out other credentials behind the same
     address (devices behind one NAT or proxy); an address that fails `per_address` times with
-    any credentials (a guesser trying many keys) is refused for all of them. A credential is not
-    locked out everywhere: that would let anyone lock out a device by failing as it.
+    any credentials (a guesser trying many keys) is refused for them, except for credentials
+    that succeeded from that address within `known_for_s` (the window unless given): a device
+    already at work behind the guesser's NAT goes on, held only to its own count. A credential
+    is not locked out everywhere: that would let anyone lock out a device by failing as it.
+
+    Keys hold a digest of the credential, not the credential (a guesser chooses its length), and
+    at most `max_keys` of each kind are kept, the least recently seen forgotten first.
     """
 
     def __init__(
-        self, *, per_credential: int, per_address: int, window_s: float, max_keys: int = 100_000
+        self,
+        *,
+        per_credential: int,
+        per_address: int,
+        window_s: float,
+        known_for_s: float | None = None,
+        max_keys: int = 100_000,
     ) -> None:
         self.credentials = FailureThrottle(
             limit=per_credential, window_s=window_s, max_keys=max_keys
         )
         self.addresses = FailureThrottle(limit=per_address, window_s=window_s, max_keys=max_keys)
+        self.known_for_s = window_s if known_for_s is None else known_for_s
+        self.max_keys = max_keys
+        self._succeeded: OrderedDict[str, float] = OrderedDict()
 
     @staticmethod
     def _key(credential: str, address: str) -> str:
-        return f"{address}\0{credential}"
+        digest = hashlib.blake2b(credential.encode(errors="replace"), digest_size=16).hexdigest()
+        return f"{address}\0{digest}"
+
+    def _known(self, key: str) -> bool:
+        at = self._succeeded.get(key)
+        if at is None:
+            return False
+        if at <= time.monotonic() - self.known_for_s:
+            del self._succeeded[key]
+            return False
+        return True
 
     def check(self, credential: str | None, address: str) -> None:
-        """Raise 429 while the address, or this credential at it, is over its limit."""
-        self.addresses.check(address)
-        if credential is not None:
-            self.credentials.check(self._key(credential, address))
+        """Raise 429 while this credential at the address is over its limit, or the address is
+        over its own and the credential has not succeeded there lately."""
+        key = None if credential is None else self._key(credential, address)
+        if key is None or not self._known(key):
+            self.addresses.check(address)
+        if key is not None:
+            self.credentials.check(key)
 
     def failed(self, credential: str | None, address: str) -> None:
         self.addresses.failed(address)
         if credential is not None:
             self.credentials.failed(self._key(credential, address))
+
+    def succeeded(self, credential: str, address: str) -> None:
+        """The credential was right: the address's failures do not hold it up there for
+        `known_for_s`."""
+        key = self._key(credential, address)
+        self._succeeded.pop(key, None)
+        if len(self._succeeded) >= self.max_keys:
+            self._succeeded.popitem(last=False)
+        self._succeeded[key] = time.monotonic()
 
 
 class TokenBucket:

@@ -33,8 +33,9 @@ class DeviceAuthFailed(Unauthenticated):
 
 def device_throttle() -> CredentialThrottle:
     """Bad device logins: 20 a minute lock a device out at that address (not the other devices
-    behind the same proxy or NAT), 200 a minute with any keys lock the address out."""
-    return CredentialThrottle(per_credential=20, per_address=200, window_s=60)
+    behind the same proxy or NAT), 200 a minute with any keys lock the address out for keys that
+    have not logged in from it within the hour (a device at work there goes on)."""
+    return CredentialThrottle(per_credential=20, per_address=200, window_s=60, known_for_s=3600)
 
 
 def body_limit(settings: NodeSettings) -> BodyLimit:
@@ -69,6 +70,7 @@ async def _device(request: Request, runtime: NodeRuntime) -> DeviceEntry:
     if entry is None or not await verified.verify(key, secret, entry.secret_hash):
         throttle.failed(key, client)
         raise DeviceAuthFailed("unknown device or wrong secret")
+    throttle.succeeded(key, client)
     return entry
 
 
