@@ -7,8 +7,10 @@ might: the real node's live endpoint is tested in test_data_products_node.py.
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Callable
+import time
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
@@ -167,3 +169,28 @@ async def test_a_node_name_is_called_only_at_a_public_address_it_resolves_to(
         assert request.url.port == 8701
         assert request.headers["host"] == "gd.example.cn:8701"
         assert request.extensions["sni_hostname"] == "gd.example.cn"
+
+
+async def test_a_node_trickling_its_answer_is_cut_off_at_the_total_timeout(
+    hub_factory: HubFactory,
+) -> None:
+    """The review of #15: httpx's timeouts are per read, so a node sending a byte at a time held
+    the consumer's request as long as it liked. The whole call has the timeout."""
+    rows = json.dumps({"rows": ROWS}).encode()
+
+    async def trickle() -> AsyncIterator[bytes]:
+        for _ in range(200):  # 10 s of leading whitespace, then a valid answer
+            await asyncio.sleep(0.05)
+            yield b" "
+        yield rows
+
+    async with hub_factory() as hub:
+        cid, consumer = await _live_contract(hub, "http://gd.test")
+        hub.app.state.data_live.timeout_s = 0.5
+        hub.app.state.data_live.transport = _node(lambda _: httpx.Response(200, content=trickle()))
+        started = time.monotonic()
+        error = await _fresh_error(hub, cid, consumer)
+        assert time.monotonic() - started < 8
+        assert error["extensions"]["code"] == "NODE_UNAVAILABLE", error
+        assert error["extensions"]["node"] == NODE
+        assert "within 0.5 s" in error["message"]

@@ -6,11 +6,14 @@ It calls only the URL the node enrolled, held to the node URL rules again at eac
 resolved and the connection pinned to the checked address, see `hub.federation.urls`). What the
 node answers is read up to `live_max_response_bytes` and checked against the product's schema;
 nothing of a bad answer reaches the consumer, who learns which node failed and how, not what it
-sent (the log keeps the status and size for the operator).
+sent (the log keeps the status and size for the operator). The whole call, from resolving the
+name to the last byte, has `timeout_s`: a node trickling its answer cannot hold the consumer's
+request longer.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -100,6 +103,16 @@ class NodeRows:
         return target.copy_with(host=address), {"host": target.netloc.decode("ascii")}
 
     async def _fetch(self, node: str, base_url: str, path: str) -> bytes:
+        """The node's answer, within `timeout_s` in all (httpx's timeouts are per operation:
+        one byte a second would never trip them)."""
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                return await self._fetch_unbounded(node, base_url, path)
+        except TimeoutError as exc:
+            log.warning("live_query_timed_out", node=node, timeout_s=self.timeout_s)
+            raise _failed(node, f"did not answer within {self.timeout_s:g} s") from exc
+
+    async def _fetch_unbounded(self, node: str, base_url: str, path: str) -> bytes:
         url, headers = await self._target(node, base_url)
         extensions = {"sni_hostname": httpx.URL(base_url).host} if headers else {}
         limit = self.settings.live_max_response_bytes
