@@ -17,11 +17,12 @@ import cv2
 import numpy as np
 import pytest
 
+from regional_node.vision import service
 from regional_node.vision.datasets import decode_reduced
 from regional_node.vision.headers import declared_size
 from regional_node.vision.synthetic import generate
 from tests.conftest import HubFactory, NodeFactory
-from tests.nodes import operator_headers
+from tests.nodes import active_factory, operator_headers
 from tests.test_vision_api import (
     BRACKET,
     INSPECT,
@@ -276,3 +277,66 @@ def test_opencv_decodes_no_more_pixels_than_the_node_allows(
         env=env, capture_output=True, text=True, check=True,
     )  # fmt: skip
     assert answer.stdout.strip() == str(decoded)
+
+
+def _multipart(parts: list[tuple[str, str | None, bytes]]) -> tuple[bytes, dict[str, str]]:
+    """A multipart body with its parts in exactly this order (name, file name or None, data)."""
+    boundary = "yunfab-test-boundary"
+    body = b""
+    for name, filename, data in parts:
+        disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename else "")
+        body += f"--{boundary}\r\ncontent-disposition: {disposition}\r\n\r\n".encode()
+        body += data + b"\r\n"
+    body += f"--{boundary}--\r\n".encode()
+    return body, {"content-type": f"multipart/form-data; boundary={boundary}"}
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_training_is_for_the_one_factory_authorized_and_decodes_in_the_training_slot(
+    hub_factory: HubFactory, node_factory: NodeFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with hub_factory() as hub, node_factory(hub=hub) as node:
+        operator = await operator_headers(hub, NODE_URL)
+        staff, factory = await factory_staff(hub, node, operator, "Ningbo Brackets")
+        other = await active_factory(node.client, operator)
+        images = [png(s.image) for s in generate(BRACKET, good=4, size=SIZE, seed=0)]
+        files = [("good", f"{i}.png", data) for i, data in enumerate(images)]
+        own, elsewhere = factory["id"].encode(), other["id"].encode()
+
+        # A second factory_id, before the files or after them (once the first was authorized),
+        # is refused before any image is decoded.
+        twice_before = [("factory_id", None, own), ("factory_id", None, elsewhere)]
+        one_then_files = [("factory_id", None, own), ("sku", None, b"b"), *files]
+        for parts in (
+            [*twice_before, ("sku", None, b"b"), *files],
+            [*one_then_files, ("factory_id", None, elsewhere)],
+        ):
+            body, headers = _multipart(parts)
+            answer = await node.client.post(
+                "/api/v1/vision/models", content=body, headers={**staff, **headers}
+            )
+            assert answer.status_code == 422, answer.text
+            assert answer.json() == {"error": "invalid_input", "detail": "factory_id: send it once"}
+
+        # Uploads are decoded in the training slot, one at a time, as they train.
+        training = node.app.state.runtime.vision._training
+        in_slot: list[bool] = []
+        decode = service.training_data
+
+        def training_data(*args: Any) -> service.TrainingData:
+            in_slot.append(training.locked())
+            return decode(*args)
+
+        monkeypatch.setattr(service, "training_data", training_data)
+        body, headers = _multipart([("factory_id", None, own), ("sku", None, b"b"), *files])
+        trained = await node.client.post(
+            "/api/v1/vision/models", content=body, headers={**staff, **headers}
+        )
+        assert trained.status_code == 201, trained.text
+        await node.graphql(
+            TRAIN,
+            {"input": {"factoryId": factory["id"], "sku": "b",
+                       "good": [base64.b64encode(data).decode() for data in images]}},
+            headers=staff,
+        )  # fmt: skip
+        assert in_slot == [True, True]

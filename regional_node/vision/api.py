@@ -10,15 +10,15 @@
 
 Answers are the same JSON the GraphQL API gives (camelCase fields). An upload is read only
 once its sender is known and allowed: an anonymous one is refused unread (401), a station's from
-the station in the path, a training set's from `factory_id`, which must come before the files;
+the station in the path, a training set's from `factory_id`, which must come before the files, once;
 each body is capped (`vision_max_upload_mb`, the image and clip limits) with 413.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import datetime as dt
+import functools
 import uuid
 from typing import Annotated, Any
 
@@ -108,6 +108,12 @@ async def _read(upload: UploadFile, limit: int) -> bytes:
     return await upload.read()
 
 
+def _factory_id(form: FormData) -> uuid.UUID:
+    if len(form.getlist("factory_id")) > 1:
+        raise InvalidInput("factory_id: send it once")
+    return _uuid(_text(form, "factory_id"), "factory_id")
+
+
 def _uuid(value: str | None, name: str) -> uuid.UUID:
     try:
         return uuid.UUID(value or "")
@@ -125,7 +131,7 @@ async def train_model(
     async def may_train(fields: FormData) -> None:
         # From the fields sent before the files (factory_id first): no image byte is kept for
         # a caller who may not train here. The form holds at most MAX_FILES files.
-        factory_id = _uuid(_text(fields, "factory_id"), "factory_id")
+        factory_id = _factory_id(fields)
         async with request.app.state.db.sessionmaker() as session:
             await service.authorize_training(
                 session, subject, runtime=runtime, factory_id=factory_id, images=0
@@ -135,7 +141,8 @@ async def train_model(
         request, train_limit(_settings(request)), max_files=MAX_FILES, max_fields=100,
         before_files=may_train,
     ) as form:  # fmt: skip
-        factory_id = _uuid(_text(form, "factory_id"), "factory_id")
+        # Once: a second factory_id after the files would train for a factory not authorized.
+        factory_id = _factory_id(form)
         sku = _text(form, "sku") or ""
         try:
             holdout = float(_text(form, "holdout", required=False) or 0.2)
@@ -153,7 +160,10 @@ async def train_model(
             raw.append(("good" if key == "good" else key.removeprefix("defects."),
                         await _read(value, limit)))  # fmt: skip
             names.append(value.filename or key)
-    data = await asyncio.to_thread(service.training_data, runtime, raw, names)
+    # Decoded in the training slot: concurrent uploads decode one at a time, as they train.
+    data = await runtime.vision.run(
+        functools.partial(service.training_data, runtime, raw, names), training=True
+    )
     async with session_scope(request.app.state.db.sessionmaker) as session:
         row = await service.train_model(
             session, subject, runtime=runtime, factory_id=factory_id, sku=sku, data=data,

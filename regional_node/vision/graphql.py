@@ -3,10 +3,10 @@ prefix is accepted); the REST endpoints in `vision.api` take the same as multipa
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import datetime as dt
+import functools
 import uuid
 
 import strawberry
@@ -316,7 +316,10 @@ class VisionMutation:
             context.session, context.subject, runtime=context.runtime,
             factory_id=input.factory_id, images=len(input.good) + len(input.defects),
         )  # fmt: skip
-        data = await asyncio.to_thread(training_data, input, context.runtime)
+        # Decoded in the training slot: concurrent uploads decode one at a time, as they train.
+        data = await context.runtime.vision.run(
+            functools.partial(training_data, input, context.runtime), training=True
+        )
         async with session_scope(context.sessionmaker) as session:
             row = await service.train_model(
                 session, context.subject, runtime=context.runtime, factory_id=input.factory_id,
