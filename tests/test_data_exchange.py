@@ -450,12 +450,13 @@ async def test_two_allowed_answers_cannot_be_differenced_to_one_contributor(
     assert narrow == [None, None, None]
     # The same question again is answered: it discloses nothing new.
     assert await sums(cid, [broad]) == [110.0]
-    # Narrow first, then broad, under a second agreement of the same consumer.
+    # A second agreement on the same product starts no new ledger: the narrowing is refused
+    # there too, as the figures given are the organization's, not the agreement's.
     product = (await hub.graphql(CATALOG, {"search": "capacity"}, headers=consumer))[
         "dataProducts"
     ]["edges"][0]["node"]
     second = (await _contract(hub, consumer, product["offers"][0]["id"]))["id"]
-    assert (await sums(second, [narrowings[0], broad]))[1] is None
+    assert await sums(second, [narrowings[0], broad]) == [None, 110.0]
     # Whatever the attacker got, no pair of answers differs by one mill's hours.
     answered = [v for v in [first, *narrow] if v is not None]
     single = {hours for *_, hours, _ in FACTORIES}
@@ -464,6 +465,11 @@ async def test_two_allowed_answers_cannot_be_differenced_to_one_contributor(
     # against the four weavers. The whole would lie around the weavers with one mill between.
     zhejiang = {"aggregates": [total], "filters": [{"field": "region", "value": "CN-ZJ"}]}
     assert await sums(cid, [zhejiang, {"aggregates": [total]}]) == [88.0, None]
+    # Narrow first, then broad, for another organization.
+    other = await _consumer(hub, "Ningbo Coats Co")
+    third = (await _contract(hub, other, product["offers"][0]["id"]))["id"]
+    consumer = other
+    assert await sums(third, [narrowings[0], broad]) == [80.0, None]
 
 
 async def test_terminating_an_agreement_stops_access_at_once(hub: InProcessService) -> None:
@@ -547,6 +553,34 @@ async def test_batches_apply_in_order_once_and_a_snapshot_shows_only_when_comple
         f"{url}/batches", json={"seq": 5, "kind": "increment"}, headers=consumer
     )
     assert response.status_code in (403, 404)
+
+
+def test_figures_that_together_single_out_a_contributor_are_refused() -> None:
+    """Three answers: {a,b,c}, {d,e,f}, then all seven; the third less the first two is g's own
+    figure, though it differs from each by four contributors. In every order the last of the
+    three is refused; figures that only overlap are given."""
+    import itertools
+
+    from hub.data_exchange import disclosure
+    from hub.data_exchange.query import TermViolated
+
+    def cell(*who: str) -> dict[str, str]:
+        return {f"row-{w}": w for w in who}
+
+    first, second, whole = cell("a", "b", "c"), cell("d", "e", "f"), cell(*"abcdefg")
+    for order in itertools.permutations([first, second, whole]):
+        disclosure.check(order[:1], order[1:2], k=3)
+        with pytest.raises(TermViolated) as refused:
+            disclosure.check(order[:2], order[2:], k=3)
+        assert refused.value.extra["term"] == "aggregation"
+        with pytest.raises(TermViolated):  # the same, given in one answer
+            disclosure.check(order[:1], order[1:], k=3)
+    # Overlapping without nesting, and a nest with k or more between: given.
+    disclosure.check([cell(*"abcd")], [cell(*"cdef"), cell(*"abcdefghi")], k=3)
+    # Two figures that nest around one contributor's rows: refused either way round.
+    for earlier, new in [(cell(*"abcd"), cell(*"abc")), (cell(*"abc"), cell(*"abcd"))]:
+        with pytest.raises(TermViolated):
+            disclosure.check([earlier], [new], k=3)
 
 
 def test_the_query_engine_filters_groups_and_counts_contributors() -> None:

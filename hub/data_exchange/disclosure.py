@@ -1,14 +1,22 @@
 """Differencing control for aggregation-only agreements.
 
-Each figure stands on k contributors, but two figures can still single one out: the sum over a
-group of four factories less the sum over three of them is the fourth factory's own figure.
-So every figure given under an aggregation-only agreement is remembered as the set of rows
-behind it (`DisclosedCell`), and a new answer is refused when one of its figures and an earlier
-one nest (one's rows inside the other's) and the rows between them come from fewer than k
-contributors. Figures that do not nest only give differences of two sums; chains that would
-turn them into a nest need the intersection, which is itself a nested figure and is caught.
-What this does not catch (sums of three or more overlapping figures solved together) is why
-docs/data_exchange.md also lists what a publisher should not offer under these terms.
+Each figure stands on k contributors, but figures can still be combined to single one out: the
+sum over four factories less the sum over three of them is the fourth factory's own figure, and
+a sum over seven less two disjoint sums over three each is the seventh's. So every figure an
+organization is given of a product under aggregation-only terms is remembered as the set of
+rows behind it (`DisclosedCell`), under whichever of its agreements it was given, and a new
+figure is refused when, together with those given before, it leaves between 1 and k-1
+contributors' rows on their own:
+
+- a figure and one that lies inside it (or around it): the rows between the two;
+- a figure and everything given inside it: the rows none of them covers;
+- for every figure given before around the new one: the rows of that figure which neither the
+  new one nor anything else given inside it covers.
+
+Figures that overlap without nesting only give differences of two sums; the intersection that
+would turn them into a nest is itself a nested figure and is caught. Sums of figures that
+overlap in other ways and are solved together are not checked: docs/data_exchange.md says what
+a publisher should not offer under these terms.
 """
 
 from __future__ import annotations
@@ -21,12 +29,20 @@ from collections import OrderedDict, defaultdict
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 
-from sqlalchemy import select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from hub.data_exchange.models import Contract, DisclosedCell
+from hub.data_exchange.models import DisclosedCell
 from hub.data_exchange.query import TermViolated
 from yunfab.db import after_commit, session_scope
+
+MAX_DISCLOSED_ROWS = 200_000
+"""Rows behind all the figures one organization may be given of one product. Every new figure
+is checked against all earlier ones, so this bounds that work; past it only figures given
+before are answered."""
+
+Cell = dict[str, str]
+"""Row identity -> contributor."""
 
 
 def digest_of(identities: Iterable[str]) -> str:
@@ -34,126 +50,188 @@ def digest_of(identities: Iterable[str]) -> str:
     return hashlib.sha256("\0".join(sorted(identities)).encode()).hexdigest()
 
 
-def _between(outer: dict[str, str], inner: dict[str, str]) -> int:
-    """Contributors of the rows in `outer` but not in `inner`."""
-    return len({outer[row] for row in outer.keys() - inner.keys()})
+def _refuse(k: int) -> TermViolated:
+    # Which figure, and against what, is not said: that too would count contributors.
+    return TermViolated(
+        "aggregation: together with figures given before, this answer would single out fewer "
+        f"than {k} contributors; ask for figures given before, or for groups that do not lie "
+        "inside one another",
+        term="aggregation",
+    )
 
 
-def check(earlier: Sequence[dict[str, str]], new: Sequence[dict[str, str]], k: int) -> None:
-    """Raises `TermViolated` (term `aggregation`) when a new figure and an earlier one nest and
-    fewer than k (but some) contributors lie between them. Which figure, and against what, is
-    not said: that too would count contributors."""
-    containing: dict[str, list[int]] = defaultdict(list)
-    for index, cell in enumerate(earlier):
+class _Given:
+    """The figures given so far, indexed by row, growing as an answer's figures are admitted."""
+
+    def __init__(self, cells: Iterable[Cell]) -> None:
+        self.cells: list[Cell] = []
+        self._holding: dict[str, list[int]] = defaultdict(list)
+        for cell in cells:
+            self.add(cell)
+
+    def add(self, cell: Cell) -> None:
+        index = len(self.cells)
+        self.cells.append(cell)
         for row in cell:
-            containing[row].append(index)
-    for cell in new:
+            self._holding[row].append(index)
+
+    def nesting(self, cell: Cell) -> tuple[list[int], list[int]]:
+        """The figures strictly inside `cell`, and those strictly around it."""
         shared: dict[int, int] = defaultdict(int)
         for row in cell:
-            for index in containing.get(row, ()):
+            for index in self._holding.get(row, ()):
                 shared[index] += 1
-        for index, common in shared.items():
-            other = earlier[index]
-            if common == len(other) < len(cell):  # the earlier figure lies inside this one
-                between = _between(cell, other)
-            elif common == len(cell) < len(other):  # this one lies inside the earlier
-                between = _between(other, cell)
-            else:
-                continue
-            if 0 < between < k:
-                raise TermViolated(
-                    "aggregation: together with an earlier answer under this agreement, this "
-                    f"answer would single out fewer than {k} contributors; ask for the same "
-                    "groups as before or for groups that do not lie inside one another",
-                    term="aggregation",
-                )
+        inside = [i for i, n in shared.items() if n == len(self.cells[i]) < len(cell)]
+        around = [i for i, n in shared.items() if n == len(cell) < len(self.cells[i])]
+        return inside, around
 
 
-_LOCKS: weakref.WeakValueDictionary[uuid.UUID, asyncio.Lock] = weakref.WeakValueDictionary()
+def _thin(outer: Cell, covered: Iterable[str], k: int) -> bool:
+    """Whether the rows of `outer` outside `covered` come from 1 to k-1 contributors."""
+    left = outer.keys() - set(covered)
+    return 0 < len({outer[row] for row in left}) < k
 
 
-def _lock(contract_id: uuid.UUID) -> asyncio.Lock:
-    lock = _LOCKS.get(contract_id)
+def check(earlier: Iterable[Cell], new: Sequence[Cell], k: int) -> None:
+    """Raises `TermViolated` (term `aggregation`) when a new figure, with those given before,
+    leaves fewer than k (but some) contributors' rows on their own. The new figures of one
+    answer are taken one after another, each against the others too."""
+    given = _Given(earlier)
+    for cell in new:
+        inside, around = given.nesting(cell)
+        inner_rows = [row for i in inside for row in given.cells[i]]
+        if any(_thin(cell, given.cells[i], k) for i in inside) or _thin(cell, inner_rows, k):
+            raise _refuse(k)
+        given.add(cell)
+        for i in around:
+            outer = given.cells[i]
+            if _thin(outer, cell, k):
+                raise _refuse(k)
+            within, _ = given.nesting(outer)  # the new figure among them
+            if _thin(outer, [row for j in within for row in given.cells[j]], k):
+                raise _refuse(k)
+
+
+_LOCKS: weakref.WeakValueDictionary[tuple[str, uuid.UUID], asyncio.Lock] = (
+    weakref.WeakValueDictionary()
+)
+
+
+def _lock(reader: tuple[str, uuid.UUID]) -> asyncio.Lock:
+    lock = _LOCKS.get(reader)
     if lock is None:
-        lock = _LOCKS[contract_id] = asyncio.Lock()
+        lock = _LOCKS[reader] = asyncio.Lock()
     return lock
+
+
+_KNOWN: OrderedDict[tuple[str, uuid.UUID], set[str]] = OrderedDict()
+"""Digests known to be stored, per organization and product (a few hundred pairs): a figure
+once stored stays stored, so this only ever saves a read."""
+_KNOWN_READERS = 512
+
+
+def _remember(reader: tuple[str, uuid.UUID], digests: Iterable[str]) -> None:
+    digests = set(digests)
+    if not digests:
+        return
+    _KNOWN.setdefault(reader, set()).update(digests)
+    _KNOWN.move_to_end(reader)
+    while len(_KNOWN) > _KNOWN_READERS:
+        _KNOWN.popitem(last=False)
 
 
 @asynccontextmanager
 async def answering(
     sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    consumer_org: str,
+    product_id: uuid.UUID,
     contract_id: uuid.UUID,
     cells: Sequence[tuple[list[str], list[str]]],
     k: int,
 ) -> AsyncIterator[None]:
-    """Admit an answer's figures, or raise `TermViolated`; the block gives the answer (and
-    audits it), and the new figures are remembered when it ends without error, in one unit of
-    work that the audit entry joins. Answers of one agreement are checked one at a time: in
-    this process by a lock, across hub processes by locking the agreement's row (PostgreSQL)."""
+    """Admit an answer's figures (each its rows' identities and contributors), or raise
+    `TermViolated`; the block gives the answer (and audits it), and the new figures are
+    remembered when it ends without error, in one unit of work that the audit entry joins.
+
+    Figures given before are free: an answer made only of them discloses nothing new, takes no
+    lock and writes nothing. New ones are checked one organization and product at a time: in
+    this process by a lock, across hub processes by an advisory lock (PostgreSQL)."""
+    reader = (consumer_org, product_id)
     by_digest = {digest_of(identities): (identities, of) for identities, of in cells}
-    known = _KNOWN.get(contract_id, set())
+    known = _KNOWN.get(reader, set())
     candidates = [d for d in by_digest if d not in known]
+    unseen: list[str] = []
     if candidates:
         async with sessionmaker() as session:
-            unseen = await _unseen(session, contract_id, candidates)
-        _remember(contract_id, set(candidates) - set(unseen))
-    else:
-        unseen = []
-    if not unseen:  # nothing new is disclosed: no lock, and the audit entry is group-committed
+            unseen = await _unseen(session, reader, candidates)
+        _remember(reader, set(candidates) - set(unseen))
+    if not unseen:
         yield
         return
-    async with _lock(contract_id), session_scope(sessionmaker) as session:
-        members = {d: dict(zip(*by_digest[d], strict=True)) for d in unseen}
-        fresh = await admit(session, contract_id, members, k)
+    async with _lock(reader), session_scope(sessionmaker) as session:
+        if (await session.connection()).dialect.name == "postgresql":
+            await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _key(reader)})
+        fresh = {
+            d: dict(zip(*by_digest[d], strict=True))
+            for d in await _unseen(session, reader, unseen)  # again, under the lock
+        }
+        if fresh:
+            held = await session.scalar(
+                select(func.coalesce(func.sum(DisclosedCell.size), 0)).where(
+                    DisclosedCell.consumer_org == consumer_org,
+                    DisclosedCell.product_id == product_id,
+                )
+            )
+            if (held or 0) + sum(len(cell) for cell in fresh.values()) > MAX_DISCLOSED_ROWS:
+                raise TermViolated(
+                    "aggregation: your organization has been given as many distinct figures of "
+                    "this product as the hub checks new ones against; ask for figures given "
+                    "before",
+                    term="aggregation",
+                )
+            earlier = (
+                await session.scalars(
+                    select(DisclosedCell.members).where(
+                        DisclosedCell.consumer_org == consumer_org,
+                        DisclosedCell.product_id == product_id,
+                    )
+                )
+            ).all()
+            check(earlier, list(fresh.values()), k)
         yield
         session.add_all(
-            DisclosedCell(contract_id=contract_id, digest=d, members=cell)
+            DisclosedCell(
+                consumer_org=consumer_org,
+                product_id=product_id,
+                contract_id=contract_id,
+                digest=d,
+                size=len(cell),
+                members=cell,
+            )  # fmt: skip
             for d, cell in fresh.items()
         )
-        after_commit(session, lambda: _remember(contract_id, set(fresh)))
+        after_commit(session, lambda: _remember(reader, fresh))
 
 
-_KNOWN: OrderedDict[uuid.UUID, set[str]] = OrderedDict()
-"""Digests known to be stored, per agreement (a few hundred agreements): a figure once stored
-stays stored, so this only ever saves a read."""
-_KNOWN_AGREEMENTS = 512
+def _key(reader: tuple[str, uuid.UUID]) -> int:
+    """The advisory lock of one organization's figures of one product."""
+    return int.from_bytes(hashlib.sha256(repr(reader).encode()).digest()[:8], "big", signed=True)
 
 
-def _remember(contract_id: uuid.UUID, digests: set[str]) -> None:
-    if not digests:
-        return
-    _KNOWN.setdefault(contract_id, set()).update(digests)
-    _KNOWN.move_to_end(contract_id)
-    while len(_KNOWN) > _KNOWN_AGREEMENTS:
-        _KNOWN.popitem(last=False)
-
-
-async def _unseen(session: AsyncSession, contract_id: uuid.UUID, digests: list[str]) -> list[str]:
+async def _unseen(
+    session: AsyncSession, reader: tuple[str, uuid.UUID], digests: list[str]
+) -> list[str]:
+    consumer_org, product_id = reader
     known = set(
         (
             await session.scalars(
                 select(DisclosedCell.digest).where(
-                    DisclosedCell.contract_id == contract_id, DisclosedCell.digest.in_(digests)
+                    DisclosedCell.consumer_org == consumer_org,
+                    DisclosedCell.product_id == product_id,
+                    DisclosedCell.digest.in_(digests),
                 )
             )
         ).all()
     )
     return [d for d in digests if d not in known]
-
-
-async def admit(
-    session: AsyncSession, contract_id: uuid.UUID, cells: dict[str, dict[str, str]], k: int
-) -> dict[str, dict[str, str]]:
-    """Of an answer's figures (by digest), those not given before under the agreement, once
-    checked against those that were. Figures given before are free: an answer made only of
-    them discloses nothing new."""
-    await session.execute(select(Contract.id).where(Contract.id == contract_id).with_for_update())
-    fresh = {d: cells[d] for d in await _unseen(session, contract_id, list(cells))}  # again
-    if fresh:
-        earlier = (
-            await session.scalars(
-                select(DisclosedCell.members).where(DisclosedCell.contract_id == contract_id)
-            )
-        ).all()
-        check(earlier, list(fresh.values()), k)
-    return fresh

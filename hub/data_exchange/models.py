@@ -139,19 +139,30 @@ class DataRow(Base):
 
 
 class DisclosedCell(Base):
-    """One aggregate figure a consumer was given under an agreement, as the set of rows behind
-    it and each row's contributor. A later answer is checked against these so that no two
-    answers of one agreement differ by fewer than k contributors (differencing)."""
+    """One aggregate figure an organization was given of a product under an aggregation-only
+    agreement, as the rows behind it and each row's contributor. Later answers to the same
+    organization, under this agreement or any other on the product, are checked against these
+    so that no combination of answers singles out fewer than k contributors (differencing)."""
 
     __tablename__ = "data_disclosed_cells"
-    __table_args__ = (UniqueConstraint("contract_id", "digest"),)
+    __table_args__ = (
+        UniqueConstraint("consumer_org", "product_id", "digest"),
+        Index("ix_data_disclosed_cells_reader", "consumer_org", "product_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    contract_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("data_contracts.id", ondelete="CASCADE"), index=True
+    consumer_org: Mapped[str] = mapped_column(String(64))
+    product_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("data_products.id", ondelete="CASCADE")
     )
+    contract_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("data_contracts.id", ondelete="SET NULL")
+    )
+    """The agreement it was first given under."""
     digest: Mapped[str] = mapped_column(String(64))
     """SHA-256 of the cell's row identities: the same cell is stored once."""
+    size: Mapped[int] = mapped_column(Integer)
+    """Rows behind it."""
     members: Mapped[dict[str, str]] = mapped_column(JSON)
     """Row identity -> contributor."""
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

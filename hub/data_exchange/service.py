@@ -936,7 +936,11 @@ async def query_governed(
         if k is not None:
             if disclosures is None:
                 raise RuntimeError("aggregation-only answers need the disclosure ledger")
-            async with disclosure.answering(disclosures, contract.id, result.cells, k):
+            # The figures are the reader's, whichever of its agreements they come under.
+            async with disclosure.answering(
+                disclosures, consumer_org=subject.org_id or contract.consumer_org,
+                product_id=product.id, contract_id=contract.id, cells=result.cells, k=k,
+            ):  # fmt: skip
                 await record("allow", rows=len(result.rows), total=result.total)
         else:
             await record("allow", rows=len(result.rows), total=result.total)
