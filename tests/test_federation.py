@@ -140,6 +140,12 @@ async def test_a_node_cannot_point_its_url_at_another_nodes(hub: InProcessServic
     assert taken.status_code == 409, taken.text
     assert taken.json()["error"] == "node_url_taken"
     assert "zj-textile" not in taken.text
+    # The same URL in other spellings: a trailing dot in the name, case, the default port.
+    for spelling in ("http://zj.test./", "HTTP://ZJ.Test.:80", "http://zj.test.."):
+        again = {**body, "base_url": spelling}
+        taken = await hub.client.put("/api/v1/nodes/gd-injection-moulding", json=again, headers=gd)
+        assert taken.status_code == 409, (spelling, taken.text)
+        assert taken.json()["error"] == "node_url_taken", spelling
     await register(
         hub, "gd-injection-moulding", "CN-GD", "injection-moulding", base_url="http://gd.test"
     )
@@ -207,6 +213,7 @@ async def test_private_and_loopback_urls_are_refused_unless_allowed(
         "http://10.0.0.5", "http://192.168.1.20", "http://169.254.169.254/latest",
         "http://[::1]:8701", "http://[fe80::1]", "http://[::ffff:10.0.0.5]", "http://0.0.0.0",
         "http://2130706433", "http://100.64.0.9", "http://user:secret@zj.test",
+        "http://127.0.0.1.:8701", "http://localhost.",
     ]  # fmt: skip
     async with hub_factory(node_urls_allow_private=False) as hub:
         headers = await as_node(hub, "zj-textile")

@@ -95,9 +95,24 @@ def normalize_database_url(value: str) -> str:
 
 
 def normalize_url(url: str) -> str:
-    """A service URL in one spelling: lower-case scheme and host, no default port, no trailing
-    slash. Raises ValueError for anything that is not an absolute http(s) URL."""
+    """A service URL in one spelling: lower-case scheme and host, no trailing dot in the host
+    (`zj.example.com.` is the same name, and must not pass for another URL), no default port,
+    no trailing slash. Raises ValueError for anything that is not an absolute http(s) URL."""
     parsed = _HTTP_URL.validate_python(url)
+    host = parsed.host or ""
+    if host.endswith("."):
+        if not host.rstrip("."):
+            raise ValueError(f"{url!r} has no host name")
+        parsed = AnyHttpUrl.build(
+            scheme=parsed.scheme,
+            username=parsed.username,
+            password=parsed.password,
+            host=host.rstrip("."),
+            port=parsed.port,
+            path=(parsed.path or "").lstrip("/") or None,
+            query=parsed.query,
+            fragment=parsed.fragment,
+        )
     return str(parsed).rstrip("/")
 
 
