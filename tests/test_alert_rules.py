@@ -3,12 +3,17 @@ is refused with the valid names, instead of becoming a rule that never fires."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
+from graphql import ExecutionResult
 
+from regional_node.graphql.context import NodeContext
+from regional_node.graphql.schema import build_schema
 from tests.conftest import HubFactory, NodeFactory
 from tests.nodes import active_factory, with_device
+from tests.test_vision_api import factory_staff
 
 NODE_URL = "http://zj-textile.test"
 RULE = """
@@ -65,3 +70,48 @@ async def test_rules_for_unknown_types_or_metrics_are_refused_with_the_valid_nam
         ):
             made = await node.graphql(RULE, _rule("clamp_force_kn", **target), headers=operator)
             assert made["createAlertRule"]["kind"] == "THRESHOLD"
+
+
+SUBSCRIBE = "subscription($f: UUID!) { factoryAlerts(factoryId: $f) { status } }"
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_another_factorys_device_or_factory_answers_as_one_not_on_the_node(
+    hub_factory: HubFactory, node_factory: NodeFactory
+) -> None:
+    async with hub_factory() as hub, node_factory(hub=hub) as node:
+        operator, factory, device = await with_device(hub, node, NODE_URL)
+        staff, _ = await factory_staff(hub, node, operator, "Ningbo Brackets")
+
+        answers = []
+        for device_id in (device["device"]["id"], str(uuid.uuid4())):
+            body = await node.graphql(
+                RULE, _rule("clamp_force_kn", deviceId=device_id), headers=staff,
+                expect_errors=True,
+            )  # fmt: skip
+            (error,) = body["errors"]
+            answers.append((error["extensions"]["code"], error["message"].replace(device_id, "ID")))
+        assert answers[0] == answers[1] == ("DEVICE_NOT_FOUND", "no device ID on this node")
+
+        # Following another factory's alerts: as for a factory that is not there.
+        schema = build_schema(node.app.state.settings)
+        token = staff["authorization"].removeprefix("Bearer ")
+        subject = (await node.app.state.tokens.validate(token)).subject()
+        answers = []
+        for factory_id in (factory["id"], str(uuid.uuid4())):
+            context = NodeContext(
+                settings=node.app.state.settings, sessionmaker=node.app.state.db.sessionmaker,
+                subject=subject, authorizer=node.app.state.authorizer,
+            )  # fmt: skip
+            context.runtime = node.app.state.runtime
+            stream = await schema.subscribe(
+                SUBSCRIBE, variable_values={"f": factory_id}, context_value=context
+            )
+            assert not isinstance(stream, ExecutionResult)
+            result = await anext(stream)
+            assert result.errors is not None
+            (error,) = result.errors
+            code = type(error.original_error).__name__
+            answers.append((code, error.message.replace(factory_id, "ID")))
+            await context.close()
+        assert answers[0] == answers[1] == ("FactoryNotFound", "no factory ID on this node")

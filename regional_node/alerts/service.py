@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -13,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from regional_node.alerts.engine import AlertEvent
 from regional_node.alerts.models import Alert, AlertRule, AlertStatus, RuleKind, Severity
 from regional_node.audit.service import append_entry
-from regional_node.devices.models import Device, DeviceMetric, DeviceStatus
-from regional_node.devices.service import METRIC, get_device
+from regional_node.devices import repository as devices
+from regional_node.devices.service import METRIC, device_with_factory
 from regional_node.factories.service import (
     check_at_factory,
     factory_for,
@@ -57,9 +56,13 @@ async def create_rule(
         raise InvalidInput("give deviceId (one device) or deviceType (every device of a type)")
     factory_id = input.factory_id
     if input.device_id is not None:
-        device = await get_device(session, input.device_id)
-        factory_id = device.factory_id
-    if factory_id is not None:
+        # Who may not see the device is told DEVICE_NOT_FOUND, as for an id not on the node.
+        _, factory = await device_with_factory(
+            session, subject, runtime=runtime, device_id=input.device_id,
+            action="node.alert.manage",
+        )  # fmt: skip
+        factory_id = factory.id
+    elif factory_id is not None:
         await factory_for(
             session, subject, runtime=runtime, factory_id=factory_id, action="node.alert.manage"
         )
@@ -124,30 +127,13 @@ async def _check_declared(
     its scope (the factory, or the node for a node-wide rule) have and a metric one of them
     declares. Anything else would never fire, and a misspelt rule is silently no rule."""
     if input.device_id is not None:
-        declared = set(
-            await session.scalars(
-                select(DeviceMetric.name).where(DeviceMetric.device_id == input.device_id)
-            )
-        )
+        declared = await devices.declared_metrics(session, input.device_id)
         if input.metric not in declared:
             raise InvalidInput(
                 f"metric: the device declares no {input.metric!r}; its metrics: {_listed(declared)}"
             )
         return
-    scope = [Device.status != DeviceStatus.RETIRED]
-    if factory_id is not None:
-        scope.append(Device.factory_id == factory_id)
-    rows = await session.execute(
-        select(Device.type, DeviceMetric.name)
-        .outerjoin(DeviceMetric, DeviceMetric.device_id == Device.id)
-        .where(*scope)
-        .distinct()
-    )
-    metrics: dict[str, set[str]] = defaultdict(set)
-    for kind, name in rows:
-        names = metrics[kind]
-        if name is not None:
-            names.add(name)
+    metrics = await devices.metrics_by_type(session, factory_id)
     where = "in the factory" if factory_id is not None else "on this node"
     if input.device_type not in metrics:
         raise InvalidInput(
@@ -159,6 +145,16 @@ async def _check_declared(
             f"metric: no {input.device_type} device {where} declares {input.metric!r}; their "
             f"metrics: {_listed(metrics[input.device_type])}"
         )
+
+
+async def check_alert_reader(
+    session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, factory_id: uuid.UUID
+) -> None:
+    """May the subject follow the factory's alerts: who may not see the factory is told
+    FACTORY_NOT_FOUND, as for an id not on the node."""
+    await factory_for(
+        session, subject, runtime=runtime, factory_id=factory_id, action="node.alert.read"
+    )
 
 
 async def respond(

@@ -14,7 +14,6 @@ from regional_node.alerts.graphql.types import (
     SeverityEnum,
 )
 from regional_node.alerts.models import Alert, Severity
-from regional_node.factories.service import factory_resource, get_factory
 from regional_node.graphql.context import NodeContext
 from yunfab.db import session_scope
 
@@ -101,9 +100,8 @@ class AlertSubscription:
     ) -> AsyncGenerator[AlertType, None]:
         context = info.context
         async with context.sessionmaker() as session:
-            factory = await get_factory(session, factory_id)
-            await context.runtime.authorizer.check(
-                context.subject, "node.alert.read", factory_resource(factory)
+            await service.check_alert_reader(
+                session, context.subject, runtime=context.runtime, factory_id=factory_id
             )
         async for event in context.runtime.alert_events.subscribe():
             if event.factory_id != factory_id:
