@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import websockets
+from graphql import DocumentNode
 
 from hub.settings import HubSettings
 from tests.conftest import HubFactory
 from tests.support import PRODUCTION_HUB, InProcessService, served
+from yunfab.graphql import limits
 from yunfab.processes import free_port
 from yunfab.settings import SettingsError, load_settings
 
@@ -72,7 +75,20 @@ async def test_the_bound_is_a_setting(hub_factory: HubFactory) -> None:
         assert codes(response) == ["GRAPHQL_QUERY_TOO_COMPLEX"]
 
 
-async def test_health_is_answered_while_large_documents_validate(hub_factory: HubFactory) -> None:
+async def test_large_documents_validate_off_the_event_loop(
+    hub_factory: HubFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Validating a large document takes time a caller chooses: it runs in a worker thread, so
+    health checks and other requests keep being served meanwhile."""
+    validated: list[tuple[int, bool]] = []
+    validate = limits._validate
+
+    def recorded(schema: Any, document: DocumentNode, *args: Any) -> Any:
+        fields = limits.selection_count(document, 10_000)
+        validated.append((fields, threading.current_thread() is threading.main_thread()))
+        return validate(schema, document, *args)
+
+    monkeypatch.setattr(limits, "_validate", recorded)
     # Large enough to go to a worker thread, under a raised bound so they are validated.
     async with hub_factory(graphql_max_selections=2_000) as hub:
         documents = [
@@ -85,6 +101,12 @@ async def test_health_is_answered_while_large_documents_validate(hub_factory: Hu
         for response in await asyncio.gather(*big):
             assert response.status_code == 200, response.text
             assert response.json()["data"]["regionalNodes"] == {"edges": []}
+        assert (await post(hub, "{ __typename }")).status_code == 200
+    large = [on_main for fields, on_main in validated if fields > limits.OFFLOAD_ABOVE]
+    small = [on_main for fields, on_main in validated if fields <= limits.OFFLOAD_ABOVE]
+    assert large == [False] * 4
+    assert small
+    assert all(small)  # small ones stay on the loop: no thread hop for them
 
 
 async def test_anonymous_callers_are_rate_limited_per_address(hub_factory: HubFactory) -> None:

@@ -5,8 +5,9 @@ fields rule compares fields that share a response name pairwise, through every f
 document well under the token limit (400 copies of one small selection) took over a second of
 event loop. So, in order:
 
-1. The parsed document (cached) is measured: its fields counted with fragments expanded (each
-   fragment once, however often it is spread, and a spread cycle counted once). Above
+1. The parsed document (cached) is measured: its fields counted with fragments expanded (every
+   spread counts its fragment's fields again, as often as it is spread, since validation walks
+   each spread; a spread in a cycle counts nothing, and each fragment is sized once). Above
    `graphql_max_selections` it is refused with `GRAPHQL_QUERY_TOO_COMPLEX` and never validated.
 2. A document with several operations must name the one to run (the spec's GetOperation);
    strawberry would otherwise run the first.
