@@ -205,6 +205,60 @@ async def test_only_a_hub_admin_moves_a_nodes_url(hub: InProcessService) -> None
     assert old.json()["error"] == "node_url_fixed"
 
 
+async def _set_url(hub: InProcessService, name: str, base_url: str | None) -> None:
+    """What the unique node URLs migration leaves: a node parked at a placeholder, or none."""
+    from sqlalchemy import update
+
+    from hub.federation.models import RegionalNode
+    from yunfab.db import session_scope
+
+    async with session_scope(hub.app.state.db.sessionmaker) as session:
+        await session.execute(
+            update(RegionalNode).where(RegionalNode.name == name).values(base_url=base_url)
+        )
+
+
+async def test_a_node_parked_at_a_placeholder_waits_for_a_hub_operator(
+    hub: InProcessService,
+) -> None:
+    """Nodes that shared a URL are parked at `https://url-shared.invalid/<name>` by the
+    migration: the node cannot leave it, nobody can enrol such a URL, an operator moves it."""
+    await register(hub, "gd-injection-moulding", "CN-GD", "injection-moulding",
+                   base_url="http://zj.test")  # fmt: skip
+    await _set_url(hub, "gd-injection-moulding", "https://url-shared.invalid/gd-injection-moulding")
+    gd = await as_node(hub, "gd-injection-moulding", "CN-GD")
+    body = {"region": "CN-GD", "industry": "injection-moulding", "base_url": "http://zj.test"}
+    fixed = await hub.client.put("/api/v1/nodes/gd-injection-moulding", json=body, headers=gd)
+    assert fixed.status_code == 409, fixed.text
+    assert fixed.json()["error"] == "node_url_fixed"
+    for placeholder in ("https://url-shared.invalid/zj-textile", "http://INVALID./x"):
+        zj = {"region": "CN-ZJ", "industry": "textile", "base_url": placeholder}
+        refused = await hub.client.put(
+            "/api/v1/nodes/zj-textile", json=zj, headers=await as_node(hub, "zj-textile")
+        )
+        assert refused.status_code == 422, (placeholder, refused.text)
+        assert refused.json()["error"] == "node_url_refused"
+    moved = await hub.graphql(
+        CHANGE_URL, {"name": "gd-injection-moulding", "url": "http://gd.test"},
+        headers=_hub_admin(hub),
+    )  # fmt: skip
+    assert moved["changeRegionalNodeUrl"]["baseUrl"] == "http://gd.test"
+    await register(hub, "gd-injection-moulding", "CN-GD", "injection-moulding",
+                   base_url="http://gd.test")  # fmt: skip
+    # The URL gd was parked from is free for its owner.
+    await register(hub, "zj-textile", base_url="http://zj.test")
+
+
+async def test_a_node_without_a_url_enrols_one_at_its_next_registration(
+    hub: InProcessService,
+) -> None:
+    await register(hub, "zj-textile", base_url="http://zj.test")
+    await _set_url(hub, "zj-textile", None)
+    again = await register(hub, "zj-textile", base_url="http://zj2.test")
+    assert again["base_url"] == "http://zj2.test"
+    assert await _url_of(hub, "zj-textile") == "http://zj2.test"
+
+
 async def test_private_and_loopback_urls_are_refused_unless_allowed(
     hub_factory: HubFactory,
 ) -> None:

@@ -194,3 +194,32 @@ async def test_a_node_trickling_its_answer_is_cut_off_at_the_total_timeout(
         assert error["extensions"]["code"] == "NODE_UNAVAILABLE", error
         assert error["extensions"]["node"] == NODE
         assert "within 0.5 s" in error["message"]
+
+
+async def test_a_node_parked_at_a_placeholder_url_is_never_called(
+    hub_factory: HubFactory,
+) -> None:
+    """Nodes that shared a URL are parked at `https://url-shared.invalid/<name>` until a hub
+    operator moves them: a live query under their contracts fails without a request."""
+    from sqlalchemy import update
+
+    from hub.federation.models import RegionalNode
+    from yunfab.db import session_scope
+
+    seen: list[httpx.Request] = []
+
+    def node(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"rows": ROWS})
+
+    async with hub_factory() as hub:
+        cid, consumer = await _live_contract(hub, "http://gd.test")
+        async with session_scope(hub.app.state.db.sessionmaker) as session:
+            parked = f"https://url-shared.invalid/{NODE}"
+            await session.execute(
+                update(RegionalNode).where(RegionalNode.name == NODE).values(base_url=parked)
+            )
+        hub.app.state.data_live.transport = _node(node)
+        error = await _fresh_error(hub, cid, consumer)
+        assert error["extensions"]["code"] == "NODE_UNAVAILABLE", error
+        assert seen == []

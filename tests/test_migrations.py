@@ -36,11 +36,13 @@ async def test_downgrade_to_base_and_back(
     assert await metadata_drift(tree, url) == []
 
 
-async def test_nodes_sharing_a_url_keep_it_for_the_first_registered(
-    databases: Databases, backend: str
+async def test_nodes_sharing_a_url_are_parked_until_an_operator_moves_them(
+    databases: Databases, backend: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Before URLs were unique a node could move onto another's: the migration to unique URLs
-    leaves the URL with the node registered first and clears the later one's."""
+    """Before URLs were unique a node could move onto another's, and the mover may be the node
+    registered first (gd here): no node keeps a shared URL, in any spelling; each is parked at a
+    placeholder the hub never calls, logged by name. A URL stored with a trailing dot is kept
+    without it; a node the downgrade gave a placeholder has no URL again."""
     import datetime as dt
     import uuid
 
@@ -52,24 +54,18 @@ async def test_nodes_sharing_a_url_keep_it_for_the_first_registered(
     url = databases.fresh(tree, backend, migrated=False)
     await asyncio.to_thread(upgrade, tree, url, "5d0c1f7e2a91")
     nodes = [
-        (
-            uuid.uuid4(),
-            "zj-textile",
-            "https://zj.example.cn",
-            dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
-        ),
-        (
-            uuid.uuid4(),
-            "gd-moulding",
-            "https://zj.example.cn",
-            dt.datetime(2026, 2, 1, tzinfo=dt.UTC),
-        ),
-        (uuid.uuid4(), "js-cnc", "https://js.example.cn", dt.datetime(2026, 3, 1, tzinfo=dt.UTC)),
+        ("gd-moulding", "https://zj.example.cn", dt.datetime(2026, 1, 1, tzinfo=dt.UTC)),
+        ("zj-textile", "https://zj.example.cn", dt.datetime(2026, 2, 1, tzinfo=dt.UTC)),
+        ("sx-dyeing", "https://zj.example.cn.", dt.datetime(2026, 2, 2, tzinfo=dt.UTC)),
+        ("js-cnc", "https://js.example.cn", dt.datetime(2026, 3, 1, tzinfo=dt.UTC)),
+        ("hz-print", "https://hz.example.cn.:8443", dt.datetime(2026, 3, 2, tzinfo=dt.UTC)),
+        ("nb-port", "https://unenrolled.invalid/nb-port", dt.datetime(2026, 3, 3, tzinfo=dt.UTC)),
     ]
     engine = create_engine(url)
     try:
         async with engine.begin() as connection:
-            for node_id, name, base_url, at in nodes:
+            for name, base_url, at in nodes:
+                node_id = uuid.uuid4()
                 await connection.execute(
                     sa.text(
                         "INSERT INTO regional_nodes (id, name, region, industry, base_url, "
@@ -83,16 +79,24 @@ async def test_nodes_sharing_a_url_keep_it_for_the_first_registered(
                         "at": at.isoformat(sep=" ") if backend == "sqlite" else at,
                     },
                 )
-        await asyncio.to_thread(upgrade, tree, url)
+        with caplog.at_level("WARNING", logger="alembic.runtime.migration"):
+            await asyncio.to_thread(upgrade, tree, url)
         async with engine.connect() as connection:
             rows = await connection.execute(
                 sa.text("SELECT name, base_url FROM regional_nodes ORDER BY name")
             )
             assert dict(rows.tuples().all()) == {
-                "gd-moulding": None,
+                "gd-moulding": "https://url-shared.invalid/gd-moulding",
+                "hz-print": "https://hz.example.cn:8443",
                 "js-cnc": "https://js.example.cn",
-                "zj-textile": "https://zj.example.cn",
+                "nb-port": None,
+                "sx-dyeing": "https://url-shared.invalid/sx-dyeing",
+                "zj-textile": "https://url-shared.invalid/zj-textile",
             }
     finally:
         await engine.dispose()
     assert await metadata_drift(tree, url) == []
+    logged = caplog.text
+    for name in ("gd-moulding", "zj-textile", "sx-dyeing"):
+        assert f"node {name} shared its URL" in logged
+    assert "js-cnc" not in logged

@@ -9,6 +9,10 @@ address that was checked (the name still given for TLS and `Host`), so a name ca
 public address when checked and a private one when connected (DNS rebinding). Nodes on a private
 network are allowed by `node_urls_allow_private`, on in development (the demo and the tests run
 on loopback).
+
+Names under `.invalid` (RFC 6761) are never a node's URL: the hub marks a node a hub operator
+must move with one (`https://url-shared.invalid/<name>`, see the unique node URLs migration), and
+neither the node nor anyone else can enrol, keep calling or be called at such a URL.
 """
 
 from __future__ import annotations
@@ -63,6 +67,11 @@ def is_public(address: IPAddress) -> bool:
     return address.is_global and not address.is_multicast
 
 
+def _placeholder_name(host: str) -> bool:
+    name = host.rstrip(".").lower()
+    return name == "invalid" or name.endswith(".invalid")
+
+
 def _local_name(host: str) -> bool:
     name = host.rstrip(".").lower()
     return name == "localhost" or name.endswith(".localhost")
@@ -82,6 +91,11 @@ def check_node_url(url: str, rules: NodeUrlRules) -> str:
     if rules.require_https and parts.scheme != "https":
         raise NodeUrlRefused("a node's URL must be https outside development")
     host = parts.hostname or ""
+    if _placeholder_name(host):
+        raise NodeUrlRefused(
+            "a node's URL must not be under .invalid: that marks a node a hub operator must "
+            "move to its URL (yunfab hub node move, changeRegionalNodeUrl)"
+        )
     if not rules.allow_private:
         address = _literal_address(host)
         if _local_name(host) or (address is not None and not is_public(address)):
