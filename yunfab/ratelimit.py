@@ -21,6 +21,34 @@ class TooManyFailures(YunfabError):
     status_code = 429
 
 
+class RecentSuccesses:
+    """Keys that succeeded within `within_s`, at most `max_keys` of them (the least recently
+    succeeded forgotten first)."""
+
+    def __init__(self, *, within_s: float, max_keys: int) -> None:
+        self.within_s = within_s
+        self.max_keys = max_keys
+        self._at: OrderedDict[str, float] = OrderedDict()
+
+    def add(self, key: str) -> None:
+        self._at.pop(key, None)
+        if len(self._at) >= self.max_keys:
+            self._at.popitem(last=False)
+        self._at[key] = time.monotonic()
+
+    def __len__(self) -> int:
+        return len(self._at)
+
+    def __contains__(self, key: str) -> bool:
+        at = self._at.get(key)
+        if at is None:
+            return False
+        if at <= time.monotonic() - self.within_s:
+            del self._at[key]
+            return False
+        return True
+
+
 class FailureThrottle:
     """Failures per key in a sliding window, and attempts still being checked (`begin`/`end`).
 
@@ -47,7 +75,7 @@ class FailureThrottle:
         self.in_flight_limit = max(limit, in_flight_limit or 4 * limit)
         self._failures: OrderedDict[str, deque[float]] = OrderedDict()
         self._pending: dict[str, int] = {}
-        self._successes: OrderedDict[str, float] = OrderedDict()
+        self._successes = RecentSuccesses(within_s=window_s, max_keys=max_keys)
 
     def _recent(self, key: str, now: float) -> deque[float]:
         failures = self._failures.get(key)
@@ -69,15 +97,6 @@ class FailureThrottle:
                 "too many failed attempts; try again later", retry_after_s=retry_after
             )
 
-    def _succeeded_lately(self, key: str, now: float) -> bool:
-        at = self._successes.get(key)
-        if at is None:
-            return False
-        if at <= now - self.window_s:
-            del self._successes[key]
-            return False
-        return True
-
     def begin(self, key: str) -> None:
         """`check`, counting the attempts in flight as failures to come (see the class): 429
         once failures and attempts in flight reach `limit`, or `in_flight_limit` while the key
@@ -85,7 +104,7 @@ class FailureThrottle:
         now = time.monotonic()
         failures = self._recent(key, now)
         pending = self._pending.get(key, 0)
-        cap = self.in_flight_limit if self._succeeded_lately(key, now) else self.limit
+        cap = self.in_flight_limit if key in self._successes else self.limit
         if len(failures) >= self.limit or len(failures) + pending >= cap:
             retry_after = int(failures[0] + self.window_s - now) + 1 if failures else 1
             raise TooManyFailures(
@@ -102,10 +121,7 @@ class FailureThrottle:
         if failed:
             self.failed(key)
         elif succeeded:
-            self._successes.pop(key, None)
-            if len(self._successes) >= self.max_keys:
-                self._successes.popitem(last=False)
-            self._successes[key] = time.monotonic()
+            self._successes.add(key)
 
     def failed(self, key: str) -> None:
         """Record a failure. When full, forget the key that failed least recently, never this
@@ -145,29 +161,20 @@ class CredentialThrottle:
             limit=per_credential, window_s=window_s, max_keys=max_keys
         )
         self.addresses = FailureThrottle(limit=per_address, window_s=window_s, max_keys=max_keys)
-        self.known_for_s = window_s if known_for_s is None else known_for_s
-        self.max_keys = max_keys
-        self._succeeded: OrderedDict[str, float] = OrderedDict()
+        self._succeeded = RecentSuccesses(
+            within_s=window_s if known_for_s is None else known_for_s, max_keys=max_keys
+        )
 
     @staticmethod
     def _key(credential: str, address: str) -> str:
         digest = hashlib.blake2b(credential.encode(errors="replace"), digest_size=16).hexdigest()
         return f"{address}\0{digest}"
 
-    def _known(self, key: str) -> bool:
-        at = self._succeeded.get(key)
-        if at is None:
-            return False
-        if at <= time.monotonic() - self.known_for_s:
-            del self._succeeded[key]
-            return False
-        return True
-
     def check(self, credential: str | None, address: str) -> None:
         """Raise 429 while this credential at the address is over its limit, or the address is
         over its own and the credential has not succeeded there lately."""
         key = None if credential is None else self._key(credential, address)
-        if key is None or not self._known(key):
+        if key is None or key not in self._succeeded:
             self.addresses.check(address)
         if key is not None:
             self.credentials.check(key)
@@ -180,11 +187,7 @@ class CredentialThrottle:
     def succeeded(self, credential: str, address: str) -> None:
         """The credential was right: the address's failures do not hold it up there for
         `known_for_s`."""
-        key = self._key(credential, address)
-        self._succeeded.pop(key, None)
-        if len(self._succeeded) >= self.max_keys:
-            self._succeeded.popitem(last=False)
-        self._succeeded[key] = time.monotonic()
+        self._succeeded.add(self._key(credential, address))
 
 
 class TokenBucket:
