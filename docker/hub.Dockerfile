@@ -8,6 +8,16 @@
 # `ml` extra pins instead of the whole extra.
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+# The web console (console/): built from its lock file; the service serves it at / from
+# YUNFAB_HUB_CONSOLE_DIR.
+FROM ${NODE_IMAGE} AS console
+WORKDIR /src/console
+COPY console/package.json console/package-lock.json ./
+RUN npm ci --no-audit --no-fund --loglevel=error
+COPY console ./
+RUN npm run build
 
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 \
@@ -36,13 +46,15 @@ RUN groupadd --system --gid ${UID} yunfab \
     && mkdir -p /var/lib/yunfab \
     && chown yunfab:yunfab /var/lib/yunfab
 COPY --from=build /opt/yunfab /opt/yunfab
+COPY --from=console /src/console/dist /opt/yunfab/console
 ENV PATH=/opt/yunfab/bin:${PATH} \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     MPLCONFIGDIR=/tmp/matplotlib \
     YUNFAB_HUB_HOST=0.0.0.0 \
     YUNFAB_HUB_PORT=8700 \
-    YUNFAB_HUB_DATA_DIR=/var/lib/yunfab
+    YUNFAB_HUB_DATA_DIR=/var/lib/yunfab \
+    YUNFAB_HUB_CONSOLE_DIR=/opt/yunfab/console
 WORKDIR /var/lib/yunfab
 USER ${UID}:${UID}
 EXPOSE 8700

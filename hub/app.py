@@ -27,6 +27,7 @@ from hub.knowledge_market import api as market_api
 from hub.settings import HubSettings
 from yunfab.authorization import Authorizer
 from yunfab.db import create_sync_engine, session_scope
+from yunfab.graphql.ide import SignIn
 from yunfab.migrations import TREES
 from yunfab.policy import create_engine as create_policy_engine
 from yunfab.ratelimit import FailureThrottle
@@ -139,6 +140,15 @@ def create_app(settings: HubSettings) -> FastAPI:
             market_api.router,
         ],
         body_limits=market_api.body_limits(settings),
+        sign_in=SignIn(issuer=settings.issuer_url, public_url=settings.issuer_url),
+        # GraphiQL on a node signs in here from the node's origin.
+        public_cors=(
+            "/.well-known/openid-configuration",
+            "/.well-known/oauth-authorization-server",
+            "/.well-known/jwks.json",
+            "/oauth/token",
+            "/oauth/revoke",
+        ),
     )
     app.state.settings = settings
     return app

@@ -21,14 +21,16 @@ from hub.federated.cli import fl_app
 from hub.federation import service as federation
 from hub.federation.urls import node_url_rules
 from hub.identity import service
+from hub.identity.builtin import FIRST_PARTY, ensure_builtin_clients
 from hub.identity.keys import rotate_keys
-from hub.identity.models import ClientKind
+from hub.identity.models import ApiClient, ClientKind, User
 from hub.organizations import service as organizations
 from hub.organizations.models import OrganizationKind
 from hub.settings import HubSettings
 from yunfab.authorization import Authorizer
 from yunfab.console import open_database, run_command, settings_or_exit
 from yunfab.db import session_scope
+from yunfab.graphql.pagination import PageRequest
 from yunfab.policy import create_engine as create_policy_engine
 from yunfab.subject import SYSTEM
 
@@ -76,6 +78,7 @@ def _console(
     work: Callable[[AsyncSession, HubSettings], Awaitable[T]],
     *,
     resource: Callable[[T], str] = lambda _: "",
+    audited_by_service: bool = False,
 ) -> T:
     settings = settings_or_exit(HubSettings, data_dir=data_dir, database_url=database_url)
 
@@ -86,6 +89,8 @@ def _console(
             await authorizer.check(SYSTEM, action)
             async with session_scope(db.sessionmaker) as session:
                 result = await work(session, settings)
+                if audited_by_service:  # the service wrote its own, more detailed entry
+                    return result
                 # In the same transaction: the action and its audit entry land together.
                 await append_entry(
                     session,
@@ -207,7 +212,39 @@ def _password(password_stdin: bool) -> str:
     return password
 
 
+def _given_password(password_stdin: bool) -> str | None:
+    """The password on standard input, or None: the hub makes a one-time one, printed once."""
+    return sys.stdin.readline().rstrip("\n") if password_stdin else None
+
+
 PasswordStdin = Annotated[bool, typer.Option(help="Read the password from standard input.")]
+NewPasswordStdin = Annotated[
+    bool,
+    typer.Option(
+        help="Read the password from standard input; without it a one-time password is made "
+        "and printed once."
+    ),
+]
+Roles = Annotated[
+    list[str],
+    typer.Option(
+        "--role",
+        help="A role (repeat): admin, auditor, operator, node_operator, factory_staff, buyer, "
+        "data_consumer, publisher, reviewer.",
+    ),
+]
+Email = Annotated[str, typer.Argument(help="The person's email.")]
+
+
+def _user_json(user: User) -> dict[str, Any]:
+    return {
+        "id": str(user.id),
+        "email": user.email,
+        "name": user.name,
+        "organization_id": str(user.organization_id),
+        "roles": user.roles.split(),
+        "disabled_at": user.disabled_at.isoformat() if user.disabled_at else None,
+    }
 
 
 def _create_user(
@@ -216,15 +253,18 @@ def _create_user(
     email: str,
     name: str,
     roles: list[str],
-    password: str,
+    password: str | None,
     data_dir: Path | None,
     database_url: str | None,
     org_kind: OrganizationKind | None = None,
-) -> dict[str, Any]:
-    async def work(session: AsyncSession, settings: HubSettings) -> Any:
+) -> service.CreatedUser:
+    async def work(session: AsyncSession, settings: HubSettings) -> service.CreatedUser:
         if org_kind is not None:
-            await organizations.ensure_organization(session, name=org, kind=org_kind)
-        return await service.create_user(
+            organization = await organizations.ensure_organization(session, name=org, kind=org_kind)
+            await ensure_builtin_clients(
+                session, hub_url=settings.issuer_url, organization_id=organization.id
+            )
+        return await service.add_user(
             session,
             SYSTEM,
             input=service.NewUser(
@@ -232,8 +272,14 @@ def _create_user(
             ),
         )
 
-    user = _console(data_dir, database_url, "hub.users.create", work, resource=lambda u: str(u.id))
-    return {"id": str(user.id), "email": user.email, "roles": user.roles.split()}
+    return _console(
+        data_dir,
+        database_url,
+        "hub.users.create",
+        work,
+        resource=lambda c: str(c.user.id),
+        audited_by_service=True,
+    )
 
 
 @user_app.command("create")
@@ -241,22 +287,160 @@ def user_create(
     org: Annotated[str, typer.Option(help="The user's organization.")],
     email: Annotated[str, typer.Option()],
     name: Annotated[str, typer.Option()],
-    role: Annotated[list[str], typer.Option(help="admin, auditor, operator... (repeat).")] = [],  # noqa: B006
-    password_stdin: PasswordStdin = False,
+    role: Roles = [],  # noqa: B006
+    password_stdin: NewPasswordStdin = False,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Create a person who signs in through the authorization endpoint."""
-    user = _create_user(
+    created = _create_user(
         org=org,
         email=email,
         name=name,
         roles=list(role),
-        password=_password(password_stdin),
+        password=_given_password(password_stdin),
         data_dir=data_dir,
         database_url=database_url,
     )
-    _print({**user, "organization": org})
+    _print(
+        {
+            **_user_json(created.user),
+            "organization": org,
+            "one_time_password": created.one_time_password,
+        }
+    )
+
+
+@user_app.command("list")
+def user_list(
+    search: Annotated[str | None, typer.Option(help="Part of the email or name.")] = None,
+    role: Annotated[str | None, typer.Option(help="Only people with this role.")] = None,
+    disabled: Annotated[
+        bool | None, typer.Option("--disabled/--enabled", help="Only disabled / enabled people.")
+    ] = None,
+    first: Annotated[int, typer.Option(min=1, max=1000, help="At most this many.")] = 100,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """People, by email."""
+
+    async def work(session: AsyncSession, settings: HubSettings) -> list[User]:
+        page = await service.list_users(
+            session,
+            SYSTEM,
+            filter=service.UserFilter(search=search, role=role, disabled=disabled),
+            page=PageRequest(limit=first, after=None),
+        )
+        return page.rows
+
+    users = _console(data_dir, database_url, "hub.users.read", work, audited_by_service=True)
+    _print({"users": [_user_json(user) for user in users]})
+
+
+def _change_user(
+    email: str,
+    data_dir: Path | None,
+    database_url: str | None,
+    change: Callable[[AsyncSession, User], Awaitable[T]],
+) -> T:
+    async def work(session: AsyncSession, settings: HubSettings) -> T:
+        return await change(session, await service.find_user(session, email))
+
+    return _console(data_dir, database_url, "hub.users.update", work, audited_by_service=True)
+
+
+@user_app.command("update")
+def user_update(
+    email: Email,
+    name: Annotated[str | None, typer.Option(help="A new name.")] = None,
+    role: Annotated[
+        list[str] | None,
+        typer.Option("--role", help="The person's roles from now on (repeat; replaces all)."),
+    ] = None,
+    no_roles: Annotated[bool, typer.Option(help="Take every role away.")] = False,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Rename a person or set their roles."""
+    roles = [] if no_roles else (list(role) if role else None)
+
+    async def change(session: AsyncSession, user: User) -> User:
+        return await service.update_user(
+            session, SYSTEM, user_id=user.id, input=service.UserChanges(name=name, roles=roles)
+        )
+
+    _print(_user_json(_change_user(email, data_dir, database_url, change)))
+
+
+def _set_disabled(email: str, disabled: bool, data_dir: Path | None, db: str | None) -> None:
+    async def change(session: AsyncSession, user: User) -> User:
+        return await service.set_disabled(session, SYSTEM, user_id=user.id, disabled=disabled)
+
+    _print(_user_json(_change_user(email, data_dir, db, change)))
+
+
+@user_app.command("disable")
+def user_disable(email: Email, data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """Refuse the person's sign-ins; their sessions and refresh tokens are revoked."""
+    _set_disabled(email, True, data_dir, database_url)
+
+
+@user_app.command("enable")
+def user_enable(email: Email, data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """Let a disabled person sign in again."""
+    _set_disabled(email, False, data_dir, database_url)
+
+
+@user_app.command("reset-password")
+def user_reset_password(
+    email: Email,
+    password_stdin: NewPasswordStdin = False,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Give the person a new password (their sessions and refresh tokens end)."""
+    password = _given_password(password_stdin)
+
+    async def change(session: AsyncSession, user: User) -> service.CreatedUser:
+        return await service.reset_password(session, SYSTEM, user_id=user.id, password=password)
+
+    reset = _change_user(email, data_dir, database_url, change)
+    _print({**_user_json(reset.user), "one_time_password": reset.one_time_password})
+
+
+@client_app.command("builtin")
+def client_builtin(
+    org: Annotated[str, typer.Option(help="The hub operator organization.")],
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create the hub's own apps (yunfab-console, yunfab-graphiql, yunfab-cli) or bring their
+    redirect URIs up to date with the hub's public URL and every enrolled node's."""
+
+    async def work(session: AsyncSession, settings: HubSettings) -> list[ApiClient]:
+        organization = await organizations.ensure_organization(
+            session, name=org, kind=OrganizationKind.HUB_OPERATOR
+        )
+        return await ensure_builtin_clients(
+            session, hub_url=settings.issuer_url, organization_id=organization.id
+        )
+
+    clients = _console(
+        data_dir,
+        database_url,
+        "hub.clients.create",
+        work,
+        resource=lambda rows: " ".join(c.client_id for c in rows),
+    )
+    _print({"clients": [_client_json(c) for c in clients]})
+
+
+def _client_json(client: ApiClient) -> dict[str, Any]:
+    return {
+        "client_id": client.client_id,
+        "redirect_uris": client.redirect_uris,
+        "post_logout_redirect_uris": client.post_logout_redirect_uris,
+    }
 
 
 def bootstrap(
@@ -267,8 +451,9 @@ def bootstrap(
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Create the hub operator organization and its first admin (who is also an auditor)."""
-    user = _create_user(
+    """Create the hub operator organization, its first admin (who is also an auditor) and the
+    hub's own apps for people (console, GraphiQL, command line)."""
+    created = _create_user(
         org=org,
         email=email,
         name=name,
@@ -278,7 +463,14 @@ def bootstrap(
         database_url=database_url,
         org_kind=OrganizationKind.HUB_OPERATOR,
     )
-    _print({"organization": org, "user": user})
+    user = created.user
+    _print(
+        {
+            "organization": org,
+            "user": {"id": str(user.id), "email": user.email, "roles": user.roles.split()},
+            "clients": sorted(FIRST_PARTY),
+        }
+    )
 
 
 @keys_app.command("rotate")

@@ -28,6 +28,15 @@ class HubSettings(ServiceSettings):
     signing_key_passphrase: SecretStr | None = None
     """Encrypts the private signing keys at rest; required outside development."""
     key_refresh_interval_s: float = Field(default=30.0, gt=0)
+    session_lifetime_s: int = Field(default=10 * 3600, gt=0)
+    """A person's sign-in at the hub (the browser session cookie) ends this long after it began,
+    however active; apps then ask for the password again."""
+    session_idle_timeout_s: int = Field(default=1800, gt=0)
+    """A browser session unused (no authorization request) for this long ends."""
+    refresh_token_lifetime_s: int = Field(default=7 * 24 * 3600, gt=0)
+    """Refresh tokens of one sign-in work for at most this long after it, rotated or not."""
+    refresh_token_idle_s: int = Field(default=3 * 24 * 3600, gt=0)
+    """A refresh token unused for this long expires (each use gives a new one)."""
     flower_superlink: str | None = None
     """host:port of the Flower SuperLink that federated runs go through; unset: no runs."""
     flower_root_certificates: Path | None = None

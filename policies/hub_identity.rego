@@ -9,6 +9,8 @@ identity_actions := {
 	"hub.clients.create",
 	"hub.keys.rotate",
 	"hub.users.create",
+	"hub.users.read",
+	"hub.users.update",
 	"hub.organizations.create",
 	"hub.viewer.read",
 	"hub.token.revoke",
@@ -40,9 +42,13 @@ _may_see_organization(subject, resource) if {
 	resource.kind in {"hub_operator", "node_operator", "publisher"}
 }
 
-# Administration happens at the hub's console, or by a hub operator's admin.
+# Administration happens at the hub's console, or by a hub operator's admin. People (users,
+# their roles, passwords, disabling) are managed only by them: roles bound every token's scopes.
 identity(subject, action, _, _) if {
-	action in {"hub.clients.create", "hub.keys.rotate", "hub.users.create", "hub.organizations.create"}
+	action in {
+		"hub.clients.create", "hub.keys.rotate", "hub.organizations.create",
+		"hub.users.create", "hub.users.read", "hub.users.update",
+	}
 	_administrator(subject)
 }
 

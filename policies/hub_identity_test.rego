@@ -59,3 +59,13 @@ test_a_client_revokes_only_its_own_tokens if {
 	authz.allow with input as {"subject": client, "action": "hub.token.revoke", "resource": {"client_id": "c-1"}}
 	not authz.allow with input as {"subject": client, "action": "hub.token.revoke", "resource": {"client_id": "c-2"}}
 }
+
+test_only_hub_admins_manage_people if {
+	some action in {"hub.users.create", "hub.users.read", "hub.users.update"}
+	authz.allow with input as {"subject": hub_admin, "action": action}
+	authz.allow with input as {"subject": {"kind": "system"}, "action": action}
+	not authz.allow with input as {"subject": auditor, "action": action}
+	not authz.allow with input as {"subject": factory_user, "action": action}
+	not authz.allow with input as {"subject": object.union(hub_admin, {"scopes": ["orgs:read"]}), "action": action}
+	not authz.allow with input as {"subject": object.union(hub_admin, {"org_kind": "factory"}), "action": action}
+}

@@ -22,6 +22,9 @@ node_actions := {
 	"node.alert.read",
 	"node.alert.manage",
 	"node.alert.respond",
+	"node.alert.list",
+	"node.contact_point.read",
+	"node.contact_point.manage",
 	"node.deadletter.read",
 	"node.audit.read",
 	"node.routing.read",
@@ -48,6 +51,8 @@ node_actions := {
 	"node.vision.image.read",
 	"node.data_product.live",
 	"node.market.read",
+	"node.data_product.read",
+	"node.overview.read",
 }
 
 # Anyone signed in on the platform may see which node this is and how its hub link is doing.
@@ -98,6 +103,26 @@ node(subject, action, resource, _) if {
 
 node(subject, action, resource, _) if {
 	action in {"node.device.manage", "node.alert.manage"}
+	factory_member(subject, resource)
+	has_scope(subject, "devices:write")
+}
+
+# The node's alert list: the operator sees every factory's alerts, factory people their own
+# (each factory is decided by node.alert.read). Contact points (where a factory's notifications
+# go, with the robots' tokens) are managed like its devices; node-wide ones (no resource) are the
+# operator's alone.
+node(subject, "node.alert.list", _, context) if node_operator(subject, context)
+
+node(subject, "node.alert.list", _, _) if factory_person(subject)
+
+node(subject, action, _, context) if {
+	action in {"node.contact_point.read", "node.contact_point.manage"}
+	node_operator(subject, context)
+}
+
+node(subject, "node.contact_point.read", resource, _) if factory_member(subject, resource)
+
+node(subject, "node.contact_point.manage", resource, _) if {
 	factory_member(subject, resource)
 	has_scope(subject, "devices:write")
 }
@@ -205,6 +230,14 @@ node(subject, "node.data_product.live", _, _) if {
 # What the market installed here (releases, what they activated, failures and their codes): the
 # node operator. The installing itself is the node's own work, on the hub's approval.
 node(subject, "node.market.read", _, context) if node_operator(subject, context)
+
+# Which data products this node publishes and how far their sync with the hub has got (not their
+# rows, which only the hub's data exchange reads), and the console's overview of the whole node
+# (every factory's counts): the node operator.
+node(subject, action, _, context) if {
+	action in {"node.data_product.read", "node.overview.read"}
+	node_operator(subject, context)
+}
 
 buyer(subject, resource) if {
 	authenticated(subject)

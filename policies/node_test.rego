@@ -108,3 +108,46 @@ test_only_the_operator_lists_market_installations if {
 	not authz.allow with input as object.union(market, {"subject": {"kind": "user", "org": "org-mill-1", "org_kind": "factory", "scopes": ["factories:write"]}})
 	not authz.allow with input as object.union(market, {"subject": {"kind": "anonymous", "scopes": []}})
 }
+
+zj_factory := {"factory": "mill-1", "org": "org-mill-1"}
+
+test_contact_points_are_the_factorys_device_managers_and_the_operators if {
+	authz.allow with input as {
+		"subject": {"kind": "client", "org": "org-mill-1", "org_kind": "factory", "scopes": ["devices:write"]},
+		"action": "node.contact_point.manage", "resource": zj_factory, "context": zj_context,
+	}
+	authz.allow with input as {
+		"subject": {"kind": "client", "node": "zj-textile", "scopes": ["nodes:register"]},
+		"action": "node.contact_point.manage", "context": zj_context,
+	}
+	# reading without devices:write, but not managing; another factory neither; node-wide ones
+	# are the operator's alone
+	authz.allow with input as {
+		"subject": {"kind": "client", "org": "org-mill-1", "org_kind": "factory", "scopes": ["factories:write"]},
+		"action": "node.contact_point.read", "resource": zj_factory, "context": zj_context,
+	}
+	not authz.allow with input as {
+		"subject": {"kind": "client", "org": "org-mill-1", "org_kind": "factory", "scopes": ["factories:write"]},
+		"action": "node.contact_point.manage", "resource": zj_factory, "context": zj_context,
+	}
+	not authz.allow with input as {
+		"subject": {"kind": "client", "org": "org-mill-2", "org_kind": "factory", "scopes": ["devices:write"]},
+		"action": "node.contact_point.read", "resource": zj_factory, "context": zj_context,
+	}
+	not authz.allow with input as {
+		"subject": {"kind": "client", "org": "org-mill-1", "org_kind": "factory", "scopes": ["devices:write"]},
+		"action": "node.contact_point.manage", "context": zj_context,
+	}
+}
+
+test_only_the_operator_reads_the_overview_and_the_data_products if {
+	every action in {"node.overview.read", "node.data_product.read"} {
+		asked := {"action": action, "context": zj_context}
+		authz.allow with input as object.union(asked, {"subject": {"kind": "client", "node": "zj-textile", "scopes": ["nodes:register"]}})
+		authz.allow with input as object.union(asked, {"subject": {"kind": "system", "scopes": []}})
+		not authz.allow with input as object.union(asked, {"subject": {"kind": "client", "node": "gd-plastics", "scopes": ["nodes:register"]}})
+		not authz.allow with input as object.union(asked, {"subject": {"kind": "user", "org": "org-mill-1", "org_kind": "factory", "scopes": ["factories:write"]}, "resource": zj_factory})
+		not authz.allow with input as object.union(asked, {"subject": {"kind": "client", "org_kind": "consumer", "region": "CN-ZJ", "scopes": ["factories:read", "orders:write"]}})
+		not authz.allow with input as object.union(asked, {"subject": {"kind": "anonymous", "scopes": []}})
+	}
+}

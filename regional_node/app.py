@@ -10,6 +10,8 @@ import httpx
 import structlog
 from fastapi import FastAPI
 
+from regional_node.alerts.delivery import NotificationWorker
+from regional_node.alerts.notifications import NotificationConfig
 from regional_node.audit.service import AuditLog
 from regional_node.data_products import api as data_products_api
 from regional_node.data_products.products import ProducerContext, configured
@@ -33,11 +35,13 @@ from regional_node.telemetry.mqtt import MqttIngest, MqttOptions
 from regional_node.vision import api as vision_api
 from yunfab.authorization import Authorizer
 from yunfab.db import session_scope
+from yunfab.graphql.ide import SignIn
 from yunfab.migrations import TREES
 from yunfab.policy import create_engine as create_policy_engine
 from yunfab.revocations import RevocationSet
 from yunfab.service import Database, create_service_app
 from yunfab.tokens import TokenValidator
+from yunfab.web_console import ConsoleConfig, WebConsole, default_console_dir
 
 log = structlog.get_logger(__name__)
 
@@ -123,6 +127,9 @@ def create_app(
             asyncio.create_task(
                 runtime.alerts.run_stale_checks(settings.stale_check_interval_s),
                 name="stale-alerts",
+            ),
+            asyncio.create_task(
+                _alert_delivery(settings, db, runtime).run(), name="alert-delivery"
             ),
         ]
         products = configured(settings.data_products)
@@ -211,8 +218,18 @@ def create_app(
             market_api.router,
         ],
         body_limits=[telemetry_api.body_limit(settings), *vision_api.body_limits(settings)],
+        sign_in=SignIn(issuer=settings.issuer, public_url=public_url, resource=settings.audience),
     )
     app.state.settings = settings
+    WebConsole(
+        settings.console_dir or default_console_dir(),
+        ConsoleConfig(
+            issuer=settings.issuer,
+            public_url=public_url,
+            resource=settings.audience,
+            name=settings.name,
+        ),
+    ).install(app)
     app.state.mqtt = None
     app.state.device_throttle = telemetry_api.device_throttle()
     app.state.device_secrets = VerifiedSecrets()
@@ -227,6 +244,15 @@ def create_app(
         audit=audit_line,
     )
     return app
+
+
+def _alert_delivery(
+    settings: NodeSettings, db: Database, runtime: NodeRuntime
+) -> NotificationWorker:
+    """The worker that sends alert notifications from the outbox; the engine wakes it."""
+    worker = NotificationWorker(db.sessionmaker, NotificationConfig.of(settings))
+    runtime.alerts.use_notifications(worker.config.channel.zone, worker.wake)
+    return worker
 
 
 async def _start_runtime(

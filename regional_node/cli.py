@@ -35,6 +35,7 @@ from regional_node.runtime import NodeRuntime, build_runtime
 from regional_node.settings import NodeSettings
 from regional_node.simulator.fleet import FleetDevice, save_fleet
 from regional_node.simulator.profiles import PROFILES
+from yunfab import progress
 from yunfab.authorization import Authorizer
 from yunfab.console import fail, open_database, run_command, settings_or_exit
 from yunfab.db import session_scope
@@ -356,14 +357,19 @@ def data_publish(
     async def run() -> list[Published]:
         db = await _open(settings)
         client = HubClient(settings.hub_url, timeout_s=settings.hub_timeout_s, auth=_auth(settings))
-        publisher = DataPublisher(
-            client=client,
-            sessionmaker=db.sessionmaker,
-            products=configured(settings.data_products),
-            context=lambda: ProducerContext.of(settings),
-        )
+        products = configured(settings.data_products)
         try:
-            return await publisher.publish()
+            results: list[Published] = []
+            # One product at a time, so a person at a terminal sees which one is being sent.
+            for key in progress.track(list(products), "publishing data products"):
+                publisher = DataPublisher(
+                    client=client,
+                    sessionmaker=db.sessionmaker,
+                    products={key: products[key]},
+                    context=lambda: ProducerContext.of(settings),
+                )
+                results += await publisher.publish()
+            return results
         finally:
             await client.close()
             await db.close()

@@ -22,6 +22,7 @@ from regional_node.telemetry.metrics import IngestMetrics
 from regional_node.telemetry.pipeline import IngestPipeline, TelemetryEvent
 from regional_node.telemetry.store import TelemetryStore
 from regional_node.vision.engine import VisionEngine
+from regional_node.vision.events import InspectionEvent, TrainingProgress
 from yunfab.authorization import Authorizer
 from yunfab.events import Broadcaster
 from yunfab.service import Database
@@ -64,6 +65,12 @@ class NodeRuntime:
     """Progress of orders, for the buyers' live view."""
     vision: VisionEngine = field(default_factory=lambda: VisionEngine(Path("var") / "vision"))
     """Inspection models and kept images (under the node's data directory)."""
+    inspection_events: Broadcaster[InspectionEvent] = field(
+        default_factory=lambda: Broadcaster(queue_size=64)
+    )
+    """Parts inspected, for the stations' live feeds (each carries its heatmap)."""
+    training_progress: Broadcaster[TrainingProgress] = field(default_factory=Broadcaster)
+    """Steps of training jobs, for whoever started each."""
 
 
 async def build_runtime(

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import hashlib
+import hmac
 from pathlib import Path
 from typing import ClassVar, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
@@ -76,6 +79,56 @@ class NodeSettings(NodeStorageSettings):
     hour_retention_days: float | None = Field(default=None, gt=0)
     rollup_interval_s: float = Field(default=5.0, gt=0)
     stale_check_interval_s: float = Field(default=10.0, gt=0)
+    # Alert notifications (docs/alerts.md).
+    alert_time_zone: str = "Asia/Shanghai"
+    """IANA zone of the node's factories: silence windows' daily times and times in messages."""
+    alert_smtp_host: str | None = None
+    """SMTP server for email contact points; unset: email contact points cannot be created."""
+    alert_smtp_port: int = Field(default=587, ge=1, le=65535)
+    alert_smtp_starttls: bool = True
+    """Upgrade the SMTP connection with STARTTLS (required outside development)."""
+    alert_smtp_username: str | None = None
+    alert_smtp_password_file: Path | None = None
+    """A file holding the SMTP password (a mounted Secret), read when mail is sent."""
+    alert_smtp_from: str | None = None
+    """The From address of alert email, e.g. alerts@factory.example.cn."""
+    alert_secrets_key_file: Path | None = None
+    """A file holding the key (32+ random bytes, base64) that seals contact points' URLs and
+    secrets in the database; default: one generated under data_dir. Share it between replicas."""
+    alert_delivery_concurrency: int = Field(default=8, ge=1, le=64)
+    """Notifications sent at once by the delivery worker."""
+    alert_delivery_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    """The whole of one delivery attempt (connect to last byte, or the SMTP exchange)."""
+    alert_delivery_max_attempts: int = Field(default=6, ge=1, le=20)
+    """Attempts before a notification is marked failed."""
+    alert_retry_initial_s: float = Field(default=5.0, gt=0)
+    """Wait before the second attempt; doubled after each failure (with jitter)."""
+    alert_retry_max_s: float = Field(default=600.0, gt=0)
+    """The longest wait between two attempts."""
+
+    @field_validator("alert_time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(
+                f"alert_time_zone: no time zone {value!r} (e.g. Asia/Shanghai)"
+            ) from exc
+        return value
+
+    @model_validator(mode="after")
+    def _alert_mail(self) -> NodeSettings:
+        if self.alert_smtp_host is not None and not self.alert_smtp_from:
+            raise ValueError("alert_smtp_from: required with alert_smtp_host")
+        if (
+            self.alert_smtp_host is not None
+            and not self.development
+            and not self.alert_smtp_starttls
+        ):
+            raise ValueError("alert_smtp_starttls: required outside development")
+        return self
+
     flower_public_key_file: Path | None = None
     """The public key (OpenSSH) of this node's Flower SuperNode: sent to the hub when the node
     registers, so the hub's SuperLink accepts that SuperNode (federated learning)."""
@@ -103,6 +156,14 @@ class NodeSettings(NodeStorageSettings):
     """Install only releases a trusted reviewer countersigned (verified), not just signed."""
     market_max_artifact_mb: int = Field(default=200, ge=1, le=4096)
     """The largest market artifact the node downloads."""
+    time_zone: str = "Asia/Shanghai"
+    """IANA zone of the node's local time: Gantt chart axes of factories whose location names
+    no zone of their own."""
+    chart_link_ttl_s: int = Field(default=300, ge=30, le=3600)
+    """How long a signed Gantt chart link (`FactorySchedule.chartUrl`) opens the picture."""
+    device_online_window_s: int = Field(default=300, ge=10, le=86400)
+    """A device counts as online in the overview while its last reading is this recent (or
+    while Sparkplug says it is online)."""
 
     @field_validator("operator_org")
     @classmethod
@@ -156,3 +217,24 @@ class NodeSettings(NodeStorageSettings):
     @property
     def issuer(self) -> str:
         return (self.hub_issuer or self.hub_url).rstrip("/")
+
+    @field_validator("time_zone")
+    @classmethod
+    def _time_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"time_zone: no time zone {value!r} (e.g. Asia/Shanghai)") from exc
+        return value
+
+    def chart_link_key(self) -> bytes:
+        """The key signing chart links, derived from the node's client secret (required outside
+        development, shared by its replicas, so a link made by one opens on another; rotating
+        the secret ends the links out). Only development, without a secret, signs with a
+        well-known key."""
+        if self.client_secret is not None:
+            secret = self.client_secret.get_secret_value().encode()
+            return hmac.new(secret, b"yunfab node chart links v1", hashlib.sha256).digest()
+        if not self.development:
+            raise ValueError("client_secret: required to sign chart links outside development")
+        return b"yunfab development chart links: not a secret"

@@ -12,6 +12,7 @@ from hub.app import create_app as create_hub_app
 from hub.settings import HubSettings
 from regional_node.app import create_app as create_node_app
 from regional_node.settings import NodeSettings
+from tests.demo_run import DemoRun, start_demo_run
 from tests.support import (
     HUB_TREE,
     NODE_TREE,
@@ -41,6 +42,15 @@ def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Databases]:
     dbs = Databases(tmp_path_factory.mktemp("databases"))
     yield dbs
     dbs.close()
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoRun]:
+    """One `yunfab demo` for the suite (tests/demo_run.py): started by its first user, stopped
+    by tests/test_demo.py's clean-stop test or, failing that, at the end of the session."""
+    run = start_demo_run(tmp_path_factory.mktemp("shared-demo") / "demo")
+    yield run
+    run.stop()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -79,6 +79,32 @@ async def _pg_execute(statement: str) -> None:
         await connection.close()
 
 
+async def _pg_drop_all(names: list[str], connections: int = 8) -> None:
+    """Drops the databases over several connections: each DROP DATABASE waits for a checkpoint,
+    and concurrent drops share them (a session's hundreds of databases: seconds, not half a
+    minute)."""
+    import asyncpg
+
+    url = make_url(POSTGRES_ADMIN_URL)
+
+    async def worker() -> None:
+        connection = await asyncpg.connect(
+            host=url.host,
+            port=url.port or 5432,
+            user=url.username,
+            password=url.password,
+            database=url.database,
+            timeout=5,
+        )
+        try:
+            while names:
+                await connection.execute(f'DROP DATABASE IF EXISTS "{names.pop()}" WITH (FORCE)')
+        finally:
+            await connection.close()
+
+    await asyncio.gather(*(worker() for _ in range(connections)))
+
+
 def pg_execute(statement: str) -> None:
     run_sync(lambda: _pg_execute(statement))
 
@@ -154,8 +180,7 @@ class Databases:
 
     def close(self) -> None:
         if self._pg_databases and self.postgres_available():
-            for name in reversed(self._pg_databases):
-                pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            run_sync(lambda: _pg_drop_all(list(self._pg_databases)))
 
 
 HUB_TREE = TREES["hub"]

@@ -287,6 +287,27 @@ async def test_a_suit_maker_finds_meltblown_fabric_across_regions(hub: InProcess
     assert [node["overlapDays"] for node in nodes] == [12, 15, 15]
     assert nodes[0]["posting"]["organizationName"] == "Jinan Filter Media"
 
+    # Narrowed by distance and by coverage: the page and the total alike.
+    narrowed = await hub.graphql(
+        """query($id: UUID!, $km: Float, $share: Float) {
+          supplyDemandMatches(postingId: $id, maxDistanceKm: $km, minCoverage: $share) {
+            totalCount edges { node { posting { city } } }
+          }
+        }""",
+        {"id": need_id, "km": 800.0, "share": None},
+        headers=maker,
+    )  # fmt: skip
+    near = narrowed["supplyDemandMatches"]
+    assert (cities(near), near["totalCount"]) == (["Jinan", "Ningbo"], 2)
+    covering = await hub.graphql(
+        """query($id: UUID!, $share: Float) {
+          supplyDemandMatches(postingId: $id, minCoverage: $share) { totalCount }
+        }""",
+        {"id": need_id, "share": 1.0},
+        headers=maker,
+    )  # fmt: skip
+    assert covering["supplyDemandMatches"]["totalCount"] == 2
+
     # Paged: two, then the rest after the cursor.
     first_page = await matches(hub, maker, need_id, first=2)
     assert cities(first_page) == ["Jinan", "Guangzhou"]

@@ -71,7 +71,7 @@ def test_console_bootstraps_creates_clients_rotates_keys_and_verifies_the_audit_
     assert len(client["client_secret"]) >= 32
     stored = (
         sqlite3.connect(tmp_path / "hub.db")
-        .execute("SELECT secret_hash FROM api_clients")
+        .execute("SELECT secret_hash FROM api_clients WHERE client_id = ?", (client["client_id"],))
         .fetchone()[0]
     )
     assert client["client_secret"] not in stored

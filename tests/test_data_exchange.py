@@ -40,20 +40,45 @@ OPEN_TO_CONSUMERS: dict[str, Any] = {
     "approval": "automatic",
 }
 
+TYPED_POLICY: dict[str, Any] = {
+    "consumers": {"kinds": ["CONSUMER"]},
+    "purposes": ["CAPACITY_PLANNING", "RESEARCH"],
+    "retentionDays": 30,
+    "contractDays": 90,
+    "approval": "AUTOMATIC",
+}
+PUBLISH_OFFER_JSON = """
+mutation($id: UUID!, $policy: JSON!) {
+  publishDataOffer(productId: $id, policyJson: $policy) { id }
+}
+"""
 PUBLISH_OFFER = """
-mutation($id: UUID!, $policy: JSON!) { publishDataOffer(productId: $id, policy: $policy) { id } }
+mutation($id: UUID!, $policy: UsagePolicyInput!) {
+  publishDataOffer(productId: $id, policy: $policy) {
+    id policyHash
+    policy {
+      consumers { organizations kinds } purposes regions fields aggregation { minContributors }
+      retentionDays contractDays expiresAt onwardSharing freshData approval
+    }
+  }
+}
 """
 REQUEST = """
 mutation($input: ContractRequestInput!) {
-  requestDataContract(input: $input) { id state terms termsHash history expiresAt }
+  requestDataContract(input: $input) {
+    id status termsJson termsHash expiresAt
+    terms { purpose fields regions retentionDays expiresAt aggregation { minContributors } }
+    request { purpose fields regions }
+    history { status by note }
+  }
 }
 """
 STEP = """
-mutation($id: UUID!) { %s(id: $id) { id state termsHash } }
+mutation($id: UUID!) { %s(id: $id) { id status termsHash } }
 """
 TERMINATE = """
 mutation($id: UUID!, $reason: String!) {
-  terminateDataContract(id: $id, reason: $reason) { state terminationReason }
+  terminateDataContract(id: $id, reason: $reason) { status terminationReason }
 }
 """
 QUERY = """
@@ -66,7 +91,7 @@ query($id: UUID!, $q: DataQueryInput!) {
 CATALOG = """
 query($search: String) {
   dataProducts(search: $search) {
-    edges { node { id key title region schema { name role } offers { id policy } } }
+    edges { node { id key title region schema { name role } offers { id policy { approval } } } }
   }
 }
 """
@@ -172,18 +197,21 @@ async def test_an_automatic_offer_is_agreed_in_one_step_and_its_terms_are_hashed
     product = await _product(hub, publisher, [OPEN_TO_CONSUMERS])
     consumer = await _consumer(hub)
     contract = await _contract(hub, consumer, product["offers"][0]["id"])
-    assert contract["state"] == "FINALIZED"
-    assert [h["state"] for h in contract["history"]] == [
-        "requested", "offered", "agreed", "finalized",
+    assert contract["status"] == "FINALIZED"
+    assert [h["status"] for h in contract["history"]] == [
+        "REQUESTED", "OFFERED", "AGREED", "FINALIZED",
     ]  # fmt: skip
     assert [h["by"] for h in contract["history"]][1::2] == ["policy", "policy"]
-    terms = contract["terms"]
-    body = json.dumps(terms, sort_keys=True, separators=(",", ":"))
+    body = json.dumps(contract["termsJson"], sort_keys=True, separators=(",", ":"))
     assert contract["termsHash"] == hashlib.sha256(body.encode()).hexdigest()
-    assert terms["purpose"] == "capacity-planning"
-    assert terms["expires_at"]
-    assert contract["expiresAt"]
+    terms = contract["terms"]
+    assert terms["purpose"] == "CAPACITY_PLANNING"
+    assert terms["expiresAt"] == contract["expiresAt"]
+    assert (terms["retentionDays"], terms["aggregation"], terms["regions"]) == (30, None, None)
     assert terms["fields"] == sorted(f["name"] for f in SCHEMA)
+    assert contract["request"] == {
+        "purpose": "CAPACITY_PLANNING", "fields": terms["fields"], "regions": [],
+    }  # fmt: skip
 
 
 async def test_a_provider_approved_offer_goes_through_each_step_by_the_right_party(
@@ -193,7 +221,7 @@ async def test_a_provider_approved_offer_goes_through_each_step_by_the_right_par
     product = await _product(hub, publisher, [{**OPEN_TO_CONSUMERS, "approval": "provider"}])
     consumer = await _consumer(hub)
     contract = await _contract(hub, consumer, product["offers"][0]["id"])
-    assert contract["state"] == "REQUESTED"
+    assert contract["status"] == "REQUESTED"
     assert contract["terms"] is None
     cid = {"id": contract["id"]}
     # Nothing to query yet, and the consumer cannot decide for the provider.
@@ -202,13 +230,13 @@ async def test_a_provider_approved_offer_goes_through_each_step_by_the_right_par
     refused = await _refused(hub, STEP % "offerDataContract", cid, consumer)
     assert refused["code"] == "FORBIDDEN"
     offered = await hub.graphql(STEP % "offerDataContract", cid, headers=publisher)
-    assert offered["offerDataContract"]["state"] == "OFFERED"
+    assert offered["offerDataContract"]["status"] == "OFFERED"
     refused = await _refused(hub, STEP % "finalizeDataContract", cid, publisher)
     assert refused["code"] == "INVALID_TRANSITION"  # the consumer has not agreed yet
     agreed = await hub.graphql(STEP % "agreeDataContract", cid, headers=consumer)
-    assert agreed["agreeDataContract"]["state"] == "AGREED"
+    assert agreed["agreeDataContract"]["status"] == "AGREED"
     final = await hub.graphql(STEP % "finalizeDataContract", cid, headers=publisher)
-    assert final["finalizeDataContract"]["state"] == "FINALIZED"
+    assert final["finalizeDataContract"]["status"] == "FINALIZED"
     answer = await hub.graphql(
         QUERY, {**cid, "q": {"fields": ["process", "free_hours"], "first": 2}}, headers=consumer
     )
@@ -243,15 +271,20 @@ async def test_offers_and_products_outside_the_vocabulary_are_rejected_with_the_
     product = await _product(hub, publisher, [OPEN_TO_CONSUMERS])
     unknown_term = {**OPEN_TO_CONSUMERS, "resale_allowed": True}
     refused = await _refused(
-        hub, PUBLISH_OFFER, {"id": product["id"], "policy": unknown_term}, publisher
+        hub, PUBLISH_OFFER_JSON, {"id": product["id"], "policy": unknown_term}, publisher
     )
     assert refused["code"] == "INVALID_INPUT"
     assert "resale_allowed" in refused["message"]
-    not_a_field = {**OPEN_TO_CONSUMERS, "fields": ["profit"]}
+    not_a_field = {**TYPED_POLICY, "fields": ["profit"]}
     refused = await _refused(
         hub, PUBLISH_OFFER, {"id": product["id"], "policy": not_a_field}, publisher
     )
-    assert "profit" in refused["message"]
+    assert (refused["code"], "profit" in refused["message"]) == ("INVALID_INPUT", True)
+    too_short = {**TYPED_POLICY, "aggregation": {"minContributors": 1}}
+    refused = await _refused(
+        hub, PUBLISH_OFFER, {"id": product["id"], "policy": too_short}, publisher
+    )
+    assert "aggregation.min_contributors" in refused["message"]
     bad_schema = {
         "title": "Broken", "region": "CN-ZJ", "industry": "textile",
         "update_frequency": "daily",
@@ -264,6 +297,88 @@ async def test_offers_and_products_outside_the_vocabulary_are_rejected_with_the_
     assert "schema" in response.text
     catalog = await hub.graphql(CATALOG, {"search": "Broken"}, headers=publisher)
     assert catalog["dataProducts"]["edges"] == []
+
+
+async def test_an_offer_published_with_the_typed_policy_reads_back_typed(
+    hub: InProcessService,
+) -> None:
+    publisher = await _publisher(hub)
+    product = await _product(hub, publisher, [OPEN_TO_CONSUMERS])
+    policy = {
+        **TYPED_POLICY,
+        "regions": ["CN-ZJ"],
+        "fields": ["factory", "process", "free_hours"],
+        "aggregation": {"minContributors": 3},
+        "expiresAt": "2030-01-01T00:00:00+00:00",
+    }
+    published = await hub.graphql(
+        PUBLISH_OFFER, {"id": product["id"], "policy": policy}, headers=publisher
+    )
+    assert published["publishDataOffer"]["policy"] == {
+        "consumers": {"organizations": [], "kinds": ["CONSUMER"]},
+        "purposes": ["CAPACITY_PLANNING", "RESEARCH"],
+        "regions": ["CN-ZJ"],
+        "fields": ["factory", "process", "free_hours"],
+        "aggregation": {"minContributors": 3},
+        "retentionDays": 30,
+        "contractDays": 90,
+        "expiresAt": "2030-01-01T00:00:00+00:00",
+        "onwardSharing": False,
+        "freshData": False,
+        "approval": "AUTOMATIC",
+    }
+    # The typed and the JSON form of the same terms are one offer.
+    again = await hub.graphql(
+        PUBLISH_OFFER_JSON,
+        {"id": product["id"], "policy": {**OPEN_TO_CONSUMERS, "purposes": ["capacity-planning",
+         "research"]}},
+        headers=publisher,
+    )  # fmt: skip
+    assert again["publishDataOffer"]["id"] == product["offers"][0]["id"]
+
+
+async def test_catalog_and_contract_filters_narrow_the_page_and_the_total(
+    hub: InProcessService,
+) -> None:
+    publisher = await _publisher(hub)
+    product = await _product(hub, publisher, [OPEN_TO_CONSUMERS])
+    consumer = await _consumer(hub)
+    await _contract(hub, consumer, product["offers"][0]["id"])
+    catalog = """
+    query($publisher: String, $node: String, $industry: String) {
+      dataProducts(publisherOrganizationId: $publisher, node: $node, industry: $industry) {
+        totalCount edges { node { id } }
+      }
+    }"""
+    found_product = await hub.graphql(
+        "query($id: UUID!) { dataProduct(id: $id) { publisherOrganizationId } }",
+        {"id": product["id"]},
+        headers=consumer,
+    )
+    owner = found_product["dataProduct"]["publisherOrganizationId"]
+    for filters, found in [
+        ({"publisher": owner, "industry": "textile"}, 1),
+        ({"publisher": "someone-else"}, 0),
+        ({"industry": "mould"}, 0),
+        ({"node": "gd-node"}, 0),
+    ]:
+        answer = (await hub.graphql(catalog, filters, headers=consumer))["dataProducts"]
+        assert (answer["totalCount"], len(answer["edges"])) == (found, found), filters
+    contracts = """
+    query($role: ContractRole, $status: ContractState, $product: UUID) {
+      dataContracts(role: $role, status: $status, productId: $product) {
+        totalCount edges { node { id status } }
+      }
+    }"""
+    for headers, filters, found in [
+        (consumer, {"status": "FINALIZED", "product": product["id"]}, 1),
+        (consumer, {"status": "REQUESTED"}, 0),
+        (consumer, {"role": "PROVIDER"}, 0),
+        (publisher, {"role": "PROVIDER", "status": "FINALIZED"}, 1),
+        (publisher, {"role": "CONSUMER"}, 0),
+    ]:
+        answer = (await hub.graphql(contracts, filters, headers=headers))["dataContracts"]
+        assert (answer["totalCount"], len(answer["edges"])) == (found, found), filters
 
 
 async def test_a_consumer_gets_only_the_agreed_fields_and_regions_and_every_access_is_audited(
@@ -483,7 +598,7 @@ async def test_terminating_an_agreement_stops_access_at_once(hub: InProcessServi
         TERMINATE, {"id": cid, "reason": "the consumer broke the retention term"},
         headers=publisher,
     )  # fmt: skip
-    assert ended["terminateDataContract"]["state"] == "TERMINATED"
+    assert ended["terminateDataContract"]["status"] == "TERMINATED"
     refused = await _refused(hub, QUERY, q, consumer)
     assert (refused["code"], refused["term"]) == ("FORBIDDEN", "state")
     again = await _refused(hub, TERMINATE, {"id": cid, "reason": "twice"}, consumer)

@@ -75,7 +75,7 @@ class Mill:
 MILLS = [
     Mill(
         "mill-a", "Shaoxing", "CN-ZJ", {"weaving": 16, "dyeing": 8, "packing": 8},
-        certifications=[{"name": "ISO 9001", "valid_until": "2031-01-01"}, {"name": "OEKO-TEX"}],
+        certifications=[{"name": "ISO 9001", "validUntil": "2031-01-01"}, {"name": "OEKO-TEX"}],
         downtime={("weaving", MONDAY + dt.timedelta(days=2)): 2.5},
     ),
     Mill("mill-b", "Hangzhou", "CN-ZJ", {"weaving": 12, "dyeing": 10, "packing": 8}),

@@ -5,48 +5,76 @@ nothing."""
 from __future__ import annotations
 
 import json
-import signal
+import os
+import stat
 import subprocess
 import time
+from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
 import pytest
 
+from tests.demo_run import DemoRun, start_demo_run
 from yunfab.processes import yunfab_argv
 
 pytestmark = pytest.mark.slow
 
 DAEMONS = 10
+CLOUD_NODE = "gd-injection-moulding"
 NODES = "{ regionalNodes { edges { node { name region industry status lastHeartbeat } } } }"
 
 
-def start_demo(data_dir: Path) -> tuple[subprocess.Popen[str], dict[str, str]]:
-    demo = subprocess.Popen(
-        yunfab_argv("demo", "--data-dir", str(data_dir), "--port", "0"),
-        stdout=subprocess.PIPE,
+class _SignInForm(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.action = ""
+        self.fields: dict[str, str] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {key: value or "" for key, value in attrs}
+        if tag == "form" and not self.action:
+            self.action = values.get("action", "")
+        if tag == "input" and values.get("type") == "hidden":
+            self.fields[values["name"]] = values.get("value", "")
+
+
+def login(hub_url: str, email: str, password: str, config_dir: Path) -> dict[str, str]:
+    """`yunfab login --no-browser` as the README says, the printed page signed in by httpx in
+    place of a browser; returns the environment the person's later commands run with."""
+    env = {**os.environ, "YUNFAB_CONFIG_DIR": str(config_dir)}
+    command = subprocess.Popen(
+        yunfab_argv("login", "--hub", hub_url, "--no-browser", "--timeout", "60"),
         stderr=subprocess.PIPE,
         text=True,
+        env=env,
     )
-    urls: dict[str, str] = {}
-    assert demo.stdout is not None
-    deadline = time.monotonic() + 240
-    for line in demo.stdout:
-        name, _, url = line.strip().partition(": ")
-        if name == "hub" or name.startswith("node "):
-            urls[name] = url
-        if line.strip().startswith("order SO-"):
-            urls["cloud order"] = line.strip()
-        if line.strip().startswith("data exchange:"):
-            urls["data exchange"] = line.strip()
-        if line.strip().startswith("vision:"):
-            urls["vision"] = line.strip()
-        if line.strip().startswith("federated:"):
-            urls["federated"] = line.strip()
-        if line.startswith("Ctrl-C") or time.monotonic() > deadline:
+    assert command.stderr is not None
+    url = ""
+    for line in command.stderr:
+        if line.strip().startswith("http"):
+            url = line.strip()
             break
-    return demo, urls
+    with httpx.Client(timeout=30) as browser:
+        page = browser.get(url)
+        form = _SignInForm()
+        form.feed(page.text)
+        answer = {**form.fields, "email": email, "password": password, "decision": "allow"}
+        signed_in = browser.post(httpx.URL(url).join(form.action or url), data=answer)
+        assert signed_in.status_code in (302, 303), signed_in.text
+        browser.get(signed_in.headers["location"])  # the command's loopback callback
+    assert command.wait(60) == 0, command.stderr.read()
+    return env
+
+
+def yunfab_json(env: dict[str, str], *args: str) -> Any:
+    done = subprocess.run(
+        yunfab_argv(*args, "-o", "json"), capture_output=True, text=True, env=env, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
 
 
 def accepted_readings(node_url: str) -> float:
@@ -56,14 +84,15 @@ def accepted_readings(node_url: str) -> float:
     return 0.0
 
 
-def test_demo_lists_two_online_nodes_and_stops_cleanly(tmp_path: Path) -> None:
-    demo, urls = start_demo(tmp_path / "demo")
+def test_demo_lists_two_online_nodes_and_stops_cleanly(demo_run: DemoRun, tmp_path: Path) -> None:
+    # The suite's shared demo (the console's browser tests may have used it first).
+    demo, urls, data_dir = demo_run.process, demo_run.urls, demo_run.data_dir
     children: list[psutil.Process] = []
     try:
         assert set(urls) == {
             "hub", "node zj-textile", "node gd-injection-moulding", "cloud order",
-            "data exchange", "vision", "federated",
-        }, demo.stderr  # fmt: skip
+            "data exchange", "vision", "federated", "people",
+        }, demo_run.output()  # fmt: skip
         # The hub, two nodes, each node's Mosquitto and simulated machines, Flower's SuperLink
         # and each node's SuperNode (which start helpers of their own).
         assert len(psutil.Process(demo.pid).children()) == DAEMONS
@@ -90,7 +119,7 @@ def test_demo_lists_two_online_nodes_and_stops_cleanly(tmp_path: Path) -> None:
                 time.sleep(0.5)
             assert accepted_readings(node_url) > 0, name
         # Seed 002's order, planned over the moulding node's network of small factories.
-        record = tmp_path / "demo" / "nodes" / "gd-injection-moulding" / "cloud-order.json"
+        record = data_dir / "nodes" / "gd-injection-moulding" / "cloud-order.json"
         cloud = json.loads(record.read_text())
         assert cloud["status"] in ("optimal", "feasible")
         assert cloud["factories"] == 62
@@ -110,20 +139,31 @@ def test_demo_lists_two_online_nodes_and_stops_cleanly(tmp_path: Path) -> None:
         assert vision["caught"] + vision["missed"] == 8
         assert vision["caught"] >= 6
         assert vision["false_alarms"] <= 2
-        assert (tmp_path / "demo" / "hub" / "hub.db").exists()
-        assert (tmp_path / "demo" / "nodes" / "zj-textile" / "node.db").exists()
+        # The demo's people, one per role, with their passwords kept for their owner only; the
+        # buyer signs in on the command line and follows the order by the number printed.
+        people_file = data_dir / "demo-users.json"
+        assert stat.S_IMODE(people_file.stat().st_mode) == 0o600
+        people = {user["role"]: user for user in json.loads(people_file.read_text())["users"]}
+        assert "people (each signs in" in urls["people"]
+        buyer = people["buyer"]
+        assert buyer["password"] in urls["people"]  # printed once, on the first run
+        env = login(urls["hub"], buyer["email"], buyer["password"], tmp_path / "buyer")
+        order = yunfab_json(env, "order", "show", cloud["order"], "--node", CLOUD_NODE)
+        assert order["number"] == cloud["order"]
+        assert (data_dir / "hub" / "hub.db").exists()
+        assert (data_dir / "nodes" / "zj-textile" / "node.db").exists()
     finally:
-        demo.send_signal(signal.SIGTERM)
-        code = demo.wait(60)
-    assert code == 0
+        code = demo_run.stop()
+    assert code == 0, demo_run.output()
     gone, alive = psutil.wait_procs(children, timeout=10)
     assert alive == []
 
 
 def test_children_die_with_a_killed_demo(tmp_path: Path) -> None:
-    demo, urls = start_demo(tmp_path / "demo")
+    run = start_demo_run(tmp_path / "demo")
+    demo = run.process
     try:
-        assert "hub" in urls
+        assert "hub" in run.urls, run.output()
         assert len(psutil.Process(demo.pid).children()) == DAEMONS
         children = psutil.Process(demo.pid).children(recursive=True)
     finally:

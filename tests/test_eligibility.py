@@ -31,7 +31,9 @@ PLACE = "mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id num
 DISPATCH = "mutation($id: UUID!) { dispatchOrder(id: $id) { id factoryId step daily } }"
 SHOP_DAY = """
 mutation($factoryId: UUID!, $day: Date!) {
-  scheduleWorkOrders(factoryId: $factoryId, day: $day, timeLimitS: 2) { status plan }
+  scheduleWorkOrders(factoryId: $factoryId, day: $day, timeLimitS: 2) {
+    status plan { skipped { workOrderId } lots { job workOrderId } tasks { job machine } }
+  }
 }
 """
 
@@ -125,7 +127,7 @@ async def test_every_work_order_of_the_demo_order_schedules_on_its_factory(
             )["scheduleWorkOrders"]
             assert result["status"] in ("optimal", "feasible")
             assert result["plan"]["skipped"] == []
-            scheduled = set(result["plan"]["lots"].values())
+            scheduled = {lot["workOrderId"] for lot in result["plan"]["lots"]}
             assert set(wanted) <= scheduled, slugs[factory_id]
 
 

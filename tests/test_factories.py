@@ -24,7 +24,9 @@ AUDIT = "{ auditLog(first: 50) { edges { node { action resource actor outcome de
 FACTORY = """
 query($id: UUID!) {
   factory(id: $id) {
-    slug name status statusReason location contact products skills
+    slug name status statusReason products skills
+    location { address city region lat lon timeZone } contact { name phone email }
+    certifications { name issuer validUntil }
     equipment { type model count parameters }
     capacity(start: "2026-12-01", end: "2026-12-07") {
       process day availableHours availableUnits downtimeHours
@@ -161,6 +163,12 @@ async def test_profile_capacity_and_evaluation_read_back(
 
         shown = (await node.graphql(FACTORY, {"id": factory["id"]}, headers=operator))["factory"]
         assert shown["status"] == "ACTIVE"
+        # The profile comes back typed, as it was given.
+        assert shown["location"] == {
+            "address": "88 Keqiao Rd", "city": "Shaoxing", "region": "CN-ZJ",
+            "lat": None, "lon": None, "timeZone": None,
+        }  # fmt: skip
+        assert shown["contact"] == {"name": "Chen Li", "phone": "+86 575 0000 0000", "email": None}
         assert shown["equipment"] == [
             {
                 "type": "air-jet-loom",

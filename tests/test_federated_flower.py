@@ -173,8 +173,15 @@ mutation($input: FederatedRunInput!) { startFederatedRun(input: $input) { id sta
 RUN = """
 query($id: UUID!) {
   federatedRun(id: $id) {
-    status error flowerRunId summary
-    model { name version digest kind metrics lineage }
+    status error flowerRunId summaryJson
+    summary { strategy rounds nodes { name } perRound { round steps { kind nodes { name } } } }
+    model {
+      name version digest kind metrics { name value }
+      lineage {
+        strategy rounds runId nodes { name }
+        privacy { differentialPrivacy { enabled noiseMultiplier } }
+      }
+    }
   }
 }
 """
@@ -218,19 +225,27 @@ async def test_a_run_from_the_hub_registers_a_model_and_only_model_updates_leave
         registered = run["model"]
         assert (registered["name"], registered["version"]) == ("defect-detector", 1)
         lineage = registered["lineage"]
-        assert (lineage["strategy"], lineage["rounds"], lineage["run"]) == (
+        assert (lineage["strategy"], lineage["rounds"], lineage["runId"]) == (
             "fedprox",
             2,
             started["id"],
         )
         assert sorted(n["name"] for n in lineage["nodes"]) == sorted(stores)
-        assert lineage["privacy"]["differential_privacy"]["noise_multiplier"] == 0.1
-        assert set(registered["metrics"]) == {"eval_auroc", "eval_loss"}
+        assert lineage["privacy"]["differentialPrivacy"] == {
+            "enabled": True,
+            "noiseMultiplier": 0.1,
+        }
+        assert {m["name"] for m in registered["metrics"]} == {"eval_auroc", "eval_loss"}
+        assert (run["summary"]["strategy"], run["summary"]["rounds"]) == ("fedprox", 2)
+        assert sorted(n["name"] for n in run["summary"]["nodes"]) == sorted(stores)
+        for record in run["summary"]["perRound"]:
+            by_kind = {step["kind"]: step for step in record["steps"]}
+            assert sorted(n["name"] for n in by_kind["train"]["nodes"]) == sorted(stores)
         out_dir = Path(hub.app.state.settings.data_dir) / "federated" / started["id"]
         models = Path(hub.app.state.settings.data_dir) / "models"
         stored = next(models.glob("defect-detector/v1-*.npz"))
         assert hashlib.sha256(stored.read_bytes()).hexdigest() == registered["digest"]
-        assert run["summary"] == _summary(out_dir)
+        assert run["summaryJson"] == _summary(out_dir)
 
     summary = _summary(out_dir)
     assert summary["run_id"] == str(run_id)

@@ -103,3 +103,90 @@ async def test_a_run_left_unsubmitted_by_a_stopped_hub_is_marked_failed_at_start
             assert run is not None
             assert run.status is RunStatus.FAILED
             assert "before the run reached the SuperLink" in (run.error or "")
+
+
+TYPED_RUN = """
+query($id: UUID!) {
+  federatedRun(id: $id) {
+    status
+    config { strategy rounds minNodes learningRate dpNoiseMultiplier secureAggregation label }
+    summary {
+      strategy rounds nodes { nodeId name }
+      privacy { differentialPrivacy { enabled } secureAggregation { enabled } }
+      perRound { round steps { kind seconds nodes { name metrics { name value } } } }
+      final { name value }
+    }
+    model { version metrics { name value } lineage { runId strategy nodes { name } } }
+  }
+}
+"""
+FINISHED_RUNS = """
+query($status: FederatedRunStatus) {
+  federatedRuns(status: $status) { totalCount edges { node { id } } }
+}
+"""
+
+
+async def test_a_run_reads_back_typed_and_runs_filter_by_status(
+    hub_factory: HubFactory, tmp_path: Path
+) -> None:
+    summary = {
+        "run_id": "7", "strategy": "fedavg", "rounds": 2, "min_nodes": 2,
+        "privacy": {"differential_privacy": {"enabled": False},
+                    "secure_aggregation": {"enabled": False}},
+        "nodes": [{"node_id": "11", "name": "zj"}, {"node_id": "12", "name": "gd"}],
+        "dropped_nodes": [],
+        "per_round": [{"round": 1, "train": {"seconds": 0.5, "nodes": {
+            "11": {"name": "zj", "train_loss": 0.4, "train_examples": 30}}}}],
+        "final": {"eval_auroc": 0.9},
+    }  # fmt: skip
+    async with hub_factory(flower_superlink="127.0.0.1:9") as hub:
+        authorizer = hub.app.state.authorizer
+        async with session_scope(hub.app.state.db.sessionmaker) as session:
+            finished = await service.create_run(
+                session, SYSTEM, authorizer=authorizer, available=True,
+                request=service.RunRequest(rounds=2, label="typed"),
+            )  # fmt: skip
+            await service.create_run(
+                session, SYSTEM, authorizer=authorizer, available=True,
+                request=service.RunRequest(rounds=3),
+            )  # fmt: skip
+        async with session_scope(hub.app.state.db.sessionmaker) as session:
+            await service.record_finished(
+                session, finished.id, summary=summary, weights=b"weights",
+                models_dir=tmp_path / "models",
+            )  # fmt: skip
+        operator = bearer(
+            await token_for(hub, org="Hub Ops", org_kind="hub_operator", scopes=["federated:run"])
+        )
+        run = (await hub.graphql(TYPED_RUN, {"id": str(finished.id)}, headers=operator))[
+            "federatedRun"
+        ]
+        assert run["config"] == {
+            "strategy": "FEDAVG", "rounds": 2, "minNodes": 2, "learningRate": 0.1,
+            "dpNoiseMultiplier": 0.0, "secureAggregation": False, "label": "typed",
+        }  # fmt: skip
+        typed = run["summary"]
+        assert (typed["strategy"], typed["rounds"]) == ("fedavg", 2)
+        assert typed["nodes"] == [{"nodeId": "11", "name": "zj"}, {"nodeId": "12", "name": "gd"}]
+        assert typed["privacy"] == {
+            "differentialPrivacy": {"enabled": False}, "secureAggregation": {"enabled": False},
+        }  # fmt: skip
+        (step,) = typed["perRound"][0]["steps"]
+        assert (step["kind"], step["seconds"]) == ("train", 0.5)
+        assert step["nodes"] == [
+            {"name": "zj", "metrics": [{"name": "train_loss", "value": 0.4},
+                                       {"name": "train_examples", "value": 30.0}]}
+        ]  # fmt: skip
+        assert typed["final"] == [{"name": "eval_auroc", "value": 0.9}]
+        model = run["model"]
+        assert model["metrics"] == [{"name": "eval_auroc", "value": 0.9}]
+        assert model["lineage"] == {
+            "runId": str(finished.id), "strategy": "fedavg",
+            "nodes": [{"name": "zj"}, {"name": "gd"}],
+        }  # fmt: skip
+        for status, found in (("FINISHED", 1), ("STARTING", 1), ("FAILED", 0), (None, 2)):
+            runs = (await hub.graphql(FINISHED_RUNS, {"status": status}, headers=operator))[
+                "federatedRuns"
+            ]
+            assert (runs["totalCount"], len(runs["edges"])) == (found, found), status

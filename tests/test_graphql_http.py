@@ -2,42 +2,38 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-from pathlib import Path
-
 from sqlalchemy import text
 
 from tests.conftest import HubFactory
 from tests.support import PRODUCTION_HUB, InProcessService
 from yunfab.db import create_engine
-from yunfab.graphql.ide import Asset, page_assets
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 QUERY = "{ regionalNodes { totalCount } }"
 
 
-async def post(hub: InProcessService, query: str, accept: str | None = None):  # noqa: ANN201
+async def post(hub: InProcessService, query: str, accept: str | None = GRAPHQL_RESPONSE):  # noqa: ANN201
     headers = {"accept": accept} if accept is not None else {}
     return await hub.client.post("/graphql", json={"query": query}, headers=headers)
 
 
-async def test_graphql_response_json_is_the_default_and_legacy_json_on_request(
+async def test_graphql_response_json_on_request_and_legacy_json_otherwise(
     hub: InProcessService,
 ) -> None:
-    for accept in (None, "*/*", GRAPHQL_RESPONSE, f"application/json;q=0.5, {GRAPHQL_RESPONSE}"):
+    for accept in (GRAPHQL_RESPONSE, f"application/json;q=0.5, {GRAPHQL_RESPONSE}"):
         response = await post(hub, QUERY, accept)
         assert response.status_code == 200
         assert response.headers["content-type"].startswith(GRAPHQL_RESPONSE), accept
         assert response.json() == {"data": {"regionalNodes": {"totalCount": 0}}}
 
-    response = await post(hub, QUERY, "application/json")
-    assert response.status_code == 200
-    assert response.headers["content-type"].startswith("application/json")
+    for legacy in (None, "*/*", "application/json"):
+        response = await post(hub, QUERY, legacy)
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("application/json"), legacy
 
 
 async def test_a_request_that_fails_to_parse_is_400_without_data(hub: InProcessService) -> None:
-    response = await post(hub, "{ regionalNodes { ")
+    response = await post(hub, "{ regionalNodes { ", GRAPHQL_RESPONSE)
     assert response.status_code == 400
     body = response.json()
     assert "data" not in body
@@ -46,7 +42,7 @@ async def test_a_request_that_fails_to_parse_is_400_without_data(hub: InProcessS
 
 
 async def test_a_request_that_fails_validation_is_400_without_data(hub: InProcessService) -> None:
-    response = await post(hub, "{ regionalNodes { noSuchField } }")
+    response = await post(hub, "{ regionalNodes { noSuchField } }", GRAPHQL_RESPONSE)
     assert response.status_code == 400
     body = response.json()
     assert "data" not in body
@@ -99,14 +95,15 @@ async def test_queries_over_get_work(hub: InProcessService) -> None:
     assert response.json()["data"]["regionalNodes"]["totalCount"] == 0
 
 
-async def test_graphiql_in_development_only(hub_factory: HubFactory) -> None:
-    async with hub_factory() as hub:
+async def test_graphiql_unless_turned_off(hub_factory: HubFactory) -> None:
+    async with hub_factory(**PRODUCTION_HUB) as hub:
         response = await hub.client.get("/graphql", headers={"accept": "text/html"})
         assert response.status_code == 200
         assert "graphiql" in response.text.lower()
-    async with hub_factory(**PRODUCTION_HUB) as hub:
+    async with hub_factory(graphiql=False) as hub:
         response = await hub.client.get("/graphql", headers={"accept": "text/html"})
         assert response.status_code == 404
+        assert (await hub.client.get("/graphiql")).status_code == 404
 
 
 async def test_unexpected_failures_are_masked_with_a_code(
@@ -130,36 +127,3 @@ async def test_openapi_describes_the_node_endpoints(hub: InProcessService) -> No
     spec = (await hub.client.get("/openapi.json")).json()
     assert "/api/v1/nodes/{name}" in spec["paths"]
     assert "/readyz" in spec["paths"]
-
-
-async def test_graphiql_uses_local_assets_when_present(
-    hub_factory: HubFactory, tmp_path: Path
-) -> None:
-    assets = page_assets()
-    assert {asset.package for asset in assets} >= {"react", "react-dom", "graphiql"}
-    for asset in assets:
-        (tmp_path / asset.relative).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / asset.relative).write_text(f"/* {asset.package} */")
-
-    async with hub_factory(graphiql_assets_dir=tmp_path) as hub:
-        page = (await hub.client.get("/graphql", headers={"accept": "text/html"})).text
-        assert "unpkg.com" not in page
-        script = next(
-            asset for asset in assets if asset.package == "graphiql" and asset.path.endswith(".js")
-        )
-        assert f"/graphiql-assets/{script.relative}" in page
-        served = await hub.client.get(f"/graphiql-assets/{script.relative}")
-        assert served.status_code == 200
-        assert served.text == "/* graphiql */"
-
-    async with hub_factory(graphiql_assets_dir=tmp_path / "missing") as hub:
-        page = (await hub.client.get("/graphql", headers={"accept": "text/html"})).text
-        assert "https://unpkg.com/" in page
-
-
-def test_fetched_assets_are_checked_against_the_page_integrity_hashes() -> None:
-    asset = page_assets()[0]
-    assert not asset.matches(b"tampered")
-    content = b"console.log(1)"
-    digest = base64.b64encode(hashlib.sha384(content).digest()).decode()
-    assert Asset(asset.package, asset.version, asset.path, f"sha384-{digest}").matches(content)

@@ -39,7 +39,12 @@ def amplified(levels: int) -> str:
 
 
 async def post(hub: InProcessService, query: str, **extra: Any) -> httpx.Response:
-    return await hub.client.post("/graphql", json={"query": query, **extra})
+    """POST asking for `application/graphql-response+json`, whose request errors are 400s."""
+    return await hub.client.post(
+        "/graphql",
+        json={"query": query, **extra},
+        headers={"accept": "application/graphql-response+json"},
+    )
 
 
 def codes(response: httpx.Response) -> list[str]:

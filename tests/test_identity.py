@@ -7,6 +7,7 @@ import base64
 import datetime as dt
 import hashlib
 import json
+import re
 import secrets
 import time
 from typing import Any
@@ -313,6 +314,9 @@ async def test_people_sign_in_with_code_and_pkce_and_get_an_id_token(hub: InProc
     page = await hub.client.get("/oauth/authorize", params=params)
     assert page.status_code == 200
     assert "Sign in to Yunfab" in page.text
+    # The form's token (CSRF, matching the cookie the page set) goes with each sign-in.
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert csrf is not None
 
     plain = await hub.client.get(
         "/oauth/authorize", params={**params, "code_challenge_method": "plain"}
@@ -324,14 +328,24 @@ async def test_people_sign_in_with_code_and_pkce_and_get_an_id_token(hub: InProc
     wrong = await hub.client.post(
         "/oauth/authorize",
         params=params,
-        data={"email": "li.na@hub.test", "password": "nope", "decision": "allow"},
+        data={
+            "email": "li.na@hub.test",
+            "password": "nope",
+            "decision": "allow",
+            "csrf_token": csrf[1],
+        },
     )
     assert wrong.status_code == 401
 
     granted = await hub.client.post(
         "/oauth/authorize",
         params=params,
-        data={"email": "li.na@hub.test", "password": "correct horse battery", "decision": "allow"},
+        data={
+            "email": "li.na@hub.test",
+            "password": "correct horse battery",
+            "decision": "allow",
+            "csrf_token": csrf[1],
+        },
     )
     assert granted.status_code == 302
     query = parse_qs(urlsplit(granted.headers["location"]).query)

@@ -7,6 +7,7 @@ import base64
 import datetime as dt
 import hashlib
 import json
+import re
 import secrets
 import stat
 from pathlib import Path
@@ -76,11 +77,11 @@ INSTALL = """
 mutation($node: String!, $release: UUID, $listing: String, $version: String, $config: JSON) {
   requestInstallation(node: $node, releaseId: $release, listing: $listing, version: $version,
                       config: $config) {
-    id state pinned history release { version status }
+    id status pinned history { status by why } release { version status }
   }
 }
 """
-REMOVE = "mutation($id: UUID!) { removeInstallation(id: $id) { state } }"
+REMOVE = "mutation($id: UUID!) { removeInstallation(id: $id) { status } }"
 YANK = "mutation($id: UUID!, $r: String!) { yankRelease(id: $id, reason: $r) { status } }"
 REVOKE = "mutation($id: UUID!, $r: String!) { revokeRelease(id: $id, reason: $r) { status } }"
 RATE = """
@@ -101,7 +102,20 @@ query($search: String, $kind: String, $industry: String, $license: String,
 }
 """
 INSTALLATIONS = """
-query($node: String!) { marketInstallations(node: $node) { totalCount edges { node { state } } } }
+query($node: String!, $status: MarketInstallationState) {
+  marketInstallations(node: $node, status: $status) { totalCount edges { node { status } } }
+}
+"""
+RELEASE = """
+query($id: UUID!) {
+  marketRelease(id: $id) {
+    manifest
+    manifestFields {
+      name version kind license industry tags content
+      pricing { model priceCny periodDays unit included }
+    }
+  }
+}
 """
 
 
@@ -203,11 +217,15 @@ async def reviewer_headers(hub: InProcessService, roles: tuple[str, ...] = ("rev
         "scope": "openid market:review market:read", "state": "s", "nonce": "n",
         "code_challenge": challenge.decode().rstrip("="), "code_challenge_method": "S256",
     }  # fmt: skip
+    page = await hub.client.get("/oauth/authorize", params=params)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert csrf is not None, page.text
     granted = await hub.client.post(
         "/oauth/authorize",
         params=params,
-        data={"email": email, "password": "correct horse battery", "decision": "allow"},
-    )
+        data={"email": email, "password": "correct horse battery", "decision": "allow",
+              "csrf_token": csrf[1]},
+    )  # fmt: skip
     assert granted.status_code == 302, granted.text
     code = parse_qs(urlsplit(granted.headers["location"]).query)["code"][0]
     tokens = await hub.client.post(
@@ -352,6 +370,17 @@ async def test_publish_countersign_install_use_review_and_remove(hub: InProcessS
         "ratingCount": 0, "ratingAverage": None,
     }  # fmt: skip
     listing_id = release["manifest"]["name"]
+    typed = (await hub.graphql(RELEASE, {"id": release["id"]}, headers=node.operator))[
+        "marketRelease"
+    ]
+    assert typed["manifestFields"] == {
+        "name": "seat-welding-routing", "version": "1.0.0", "kind": "scheduling_template",
+        "license": "Apache-2.0", "industry": "automotive", "tags": ["welding", "seats"],
+        "content": {"product": "seat-frame"},
+        "pricing": {"model": "PER_NODE", "priceCny": 800, "periodDays": None, "unit": None,
+                    "included": None},
+    }  # fmt: skip
+    assert typed["manifest"] == release["manifest"]
     listing_row = await hub.graphql(
         "query($s: String!) { marketListing(slug: $s) { id } }", {"s": listing_id},
         headers=node.operator,
@@ -364,9 +393,10 @@ async def test_publish_countersign_install_use_review_and_remove(hub: InProcessS
     installed = (await node.install(listing="seat-welding-routing", config={"line": 2}))[
         "requestInstallation"
     ]
-    assert installed["state"] == "APPROVED"
+    assert installed["status"] == "APPROVED"
     assert installed["pinned"] is False
-    assert [step["state"] for step in installed["history"]] == ["requested", "approved"]
+    assert [step["status"] for step in installed["history"]] == ["REQUESTED", "APPROVED"]
+    assert installed["history"][1]["by"] == "hub"
     again = await node.install(release=release["id"], expect_errors=True)
     assert code_of(again) == "already_installed"
 
@@ -415,7 +445,7 @@ async def test_publish_countersign_install_use_review_and_remove(hub: InProcessS
 
     # Removal: asked at the hub, done by the node.
     removing = await hub.graphql(REMOVE, {"id": row["id"]}, headers=node.operator)
-    assert removing["removeInstallation"]["state"] == "REMOVING"
+    assert removing["removeInstallation"]["status"] == "REMOVING"
     (row,) = await node.installations()
     assert row["state"] == "removing"
     assert (await node.report(row["id"], "removed")).json()["state"] == "removed"
@@ -425,7 +455,13 @@ async def test_publish_countersign_install_use_review_and_remove(hub: InProcessS
     )
     assert code_of(again_removed) == "invalid_transition"
     seen = await hub.graphql(INSTALLATIONS, {"node": node.name}, headers=node.operator)
-    assert seen["marketInstallations"]["edges"] == [{"node": {"state": "REMOVED"}}]
+    assert seen["marketInstallations"]["edges"] == [{"node": {"status": "REMOVED"}}]
+    for status, found in (("REMOVED", 1), ("INSTALLED", 0)):
+        seen = await hub.graphql(
+            INSTALLATIONS, {"node": node.name, "status": status}, headers=node.operator
+        )
+        assert seen["marketInstallations"]["totalCount"] == found
+        assert len(seen["marketInstallations"]["edges"]) == found
 
 
 # --- attacks and bad input -------------------------------------------------------------------
@@ -519,7 +555,7 @@ async def test_install_refusals_leave_nothing(hub: InProcessService) -> None:
         "incompatible"
     )
     anyone = await publisher.release(version="1.1.0", yunfab="", **free)
-    assert (await silent.install(release=anyone["id"]))["requestInstallation"]["state"] == (
+    assert (await silent.install(release=anyone["id"]))["requestInstallation"]["status"] == (
         "APPROVED"
     )
     # Someone else's node is not theirs to install on.
@@ -572,7 +608,7 @@ async def test_yank_hides_from_search_but_a_pinned_install_resolves(hub: InProce
     assert code_of(by_listing) == "release_not_found"
 
     pinned = (await node.install(release=second["id"]))["requestInstallation"]
-    assert (pinned["state"], pinned["pinned"]) == ("APPROVED", True)
+    assert (pinned["status"], pinned["pinned"]) == ("APPROVED", True)
     assert pinned["release"] == {"version": "1.1.0", "status": "YANKED"}
     (row,) = await node.installations()
     assert (row["release"]["status"], row["release"]["status_reason"]) == (
@@ -721,7 +757,7 @@ async def test_a_subscription_entitles_until_it_expires(hub: InProcessService) -
                           "organizationId": operator_org, "expiresAt": future}},
         headers=publisher.headers,
     )  # fmt: skip
-    assert (await node.install(release=release["id"]))["requestInstallation"]["state"] == (
+    assert (await node.install(release=release["id"]))["requestInstallation"]["status"] == (
         "APPROVED"
     )
 
@@ -841,7 +877,7 @@ async def test_a_federated_global_model_is_published_as_a_verified_release(
         market.review_payload(manifest, release["artifactSha256"]),
     )  # fmt: skip
     installed = (await node.install(release=release["id"]))["requestInstallation"]
-    assert installed["state"] == "APPROVED"
+    assert installed["status"] == "APPROVED"
 
     # Publishing the same model version again changes nothing.
     from hub.federated.models import GlobalModel

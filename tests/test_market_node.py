@@ -56,7 +56,12 @@ ORDER = """
 query($id: UUID!) { order(id: $id) { stage routing { product version source } } }
 """
 MODELS = """
-query($f: UUID!) { visionModels(factoryId: $f) { id sku number kind lineage } }
+query($f: UUID!) {
+  visionModels(factoryId: $f) {
+    id sku number kind
+    lineage { source market { listing artifactSha256 } baseModel { id } }
+  }
+}
 """
 
 
@@ -432,8 +437,10 @@ async def test_a_revoked_defect_model_is_disabled_on_the_node(
         models = (await node.graphql(MODELS, {"f": factory["id"]}, headers=staff))["visionModels"]
         market_model = next(m for m in models if m["number"] == 2)
         assert market_model["lineage"]["source"] == "market"
-        assert market_model["lineage"]["listing"] == "bracket-inspector"
-        assert market_model["lineage"]["artifact_sha256"] == market.sha256_hex(artifact)
+        assert market_model["lineage"]["market"] == {
+            "listing": "bracket-inspector",
+            "artifactSha256": market.sha256_hex(artifact),
+        }
         stations = await _stations(node)
         assert stations["line-1"] == (market_model["id"], own["id"])
 
@@ -525,7 +532,7 @@ async def test_a_federated_head_becomes_a_version_of_the_factorys_own_model(
         models = (await node.graphql(MODELS, {"f": factory["id"]}, headers=staff))["visionModels"]
         head = next(m for m in models if m["number"] == 2)
         assert head["kind"] == "anomaly+federated"
-        assert head["lineage"]["base_model"]["id"] == own["id"]
+        assert head["lineage"]["baseModel"]["id"] == own["id"]
         # It runs: the factory's anomaly model with the federation's head.
         station = (
             await node.graphql(

@@ -69,13 +69,17 @@ mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id number stage
 PLAN = """
 mutation($id: UUID!) {
   planOrder(id: $id, timeLimitS: 20) {
-    version status gap bound objective explanation allocations { step factoryId day units }
+    version status gap bound objective allocations { step factoryId day units }
+    reasoning { summary steps { step used { factory process } unused { factory process } } }
   }
 }
 """
 DISPATCH = """
 mutation($id: UUID!) {
-  dispatchOrder(id: $id) { id factoryId step quantity daily startDate endDate status }
+  dispatchOrder(id: $id) {
+    id factoryId factory { id slug } step quantity daily startDate endDate status
+    days { day planned produced }
+  }
 }
 """
 REPORT = """
@@ -90,7 +94,7 @@ ORDER = """
 query($id: UUID!) {
   order(id: $id) {
     number stage status planVersion
-    plan { version reason effect explanation allocations { step factoryId day units } }
+    plan { version reason EXPLAINED allocations { step factoryId day units } }
     workOrders { id factoryId step quantity made status daily produced }
     progress { stage reached at }
     events { kind stage }
@@ -98,15 +102,23 @@ query($id: UUID!) {
 }
 """
 # What a buyer asks: the plan without its costs and explanation (the operator's business).
-BUYER_ORDER = ORDER.replace("plan { version reason effect explanation", "plan { version reason")
+BUYER_ORDER = ORDER.replace("EXPLAINED", "")
+ORDER = ORDER.replace(
+    "EXPLAINED",
+    "reasoning { summary } replanEffect { asOf reportsAhead { step factory day reported kept } }",
+)
 SHOP_DAY = """
 mutation($factoryId: UUID!, $day: Date!) {
-  scheduleWorkOrders(factoryId: $factoryId, day: $day, timeLimitS: 5) { status plan }
+  scheduleWorkOrders(factoryId: $factoryId, day: $day, timeLimitS: 5) {
+    status plan { lots { job workOrderId } tasks { job machine start end } }
+  }
 }
 """
 BREAKDOWN = """
 mutation($input: BreakdownInput!, $asOf: Date) {
-  reportBreakdown(input: $input, asOf: $asOf) { breakdownId replanned { version reason effect } }
+  reportBreakdown(input: $input, asOf: $asOf) {
+    breakdownId replanned { version reason replanEffect { asOf unitsMoved } }
+  }
 }
 """
 
@@ -219,15 +231,25 @@ async def test_an_order_is_planned_dispatched_and_followed_through_twelve_stages
         for a in plan["allocations"]:
             makers[a["step"]].add(a["factoryId"])
         assert all(len(makers[step]) >= 2 for step in ("weave", "dye", "pack"))
-        explanation = plan["explanation"]
-        assert explanation
-        assert "lines" in explanation
-        assert "mill-3/dyeing" in explanation["lines"]
+        reasoning = plan["reasoning"]
+        assert reasoning["summary"]
+        named = {
+            (u["factory"], u["process"])
+            for step in reasoning["steps"]
+            for u in step["used"] + step["unused"]
+        }
+        assert ("mill-3", "dyeing") in named
 
         work_orders = (await node.graphql(DISPATCH, {"id": order_id}, headers=operator))[
             "dispatchOrder"
         ]
         assert {w["status"] for w in work_orders} == {"ISSUED"}
+        # Each work order names its factory as people know it.
+        slugs = {f["id"]: f["slug"] for f in setup["factories"]}
+        assert all(w["factory"] == {"id": w["factoryId"], "slug": slugs[w["factoryId"]]}
+                   for w in work_orders)  # fmt: skip
+        assert all(sum(d["planned"] for d in w["days"]) == sum(w["daily"].values())
+                   for w in work_orders)  # fmt: skip
         assert sum(w["quantity"] for w in work_orders if w["step"] == "pack") >= 200 - 2
 
         # A weaver schedules its day of work orders on its own looms.
@@ -239,7 +261,8 @@ async def test_an_order_is_planned_dispatched_and_followed_through_twelve_stages
             )
         )["scheduleWorkOrders"]
         assert shop["status"] in ("optimal", "feasible")
-        mine = [t for t in shop["plan"]["tasks"] if shop["plan"]["lots"][t["job"]] == weave["id"]]
+        lots = {lot["job"]: lot["workOrderId"] for lot in shop["plan"]["lots"]}
+        mine = [t for t in shop["plan"]["tasks"] if lots[t["job"]] == weave["id"]]
         assert mine
         assert all(t["machine"].startswith("air-jet-loom-") for t in shop["plan"]["tasks"])
         # Lots add up to the day's units at half an hour each (rounded up per lot).
@@ -250,14 +273,17 @@ async def test_an_order_is_planned_dispatched_and_followed_through_twelve_stages
         assert sorted(map(str, seen["plan"]["allocations"])) == sorted(
             map(str, plan["allocations"])
         )
-        for field in ("explanation", "effect", "objective", "bound"):
-            query = f"query($id: UUID!) {{ order(id: $id) {{ plan {{ version {field} }} }} }}"
+        hidden_fields = ("explanation", "effect", "objective", "bound", "reasoning { summary }",
+                         "replanEffect { asOf }")  # fmt: skip
+        for selection in hidden_fields:
+            field = selection.split()[0]
+            query = f"query($id: UUID!) {{ order(id: $id) {{ plan {{ version {selection} }} }} }}"
             hidden = await node.graphql(query, {"id": order_id}, headers=buyer, expect_errors=True)
             assert hidden["errors"][0]["extensions"]["code"] == "FORBIDDEN"
             assert hidden["errors"][0]["path"][-1] == field
             assert (hidden["data"]["order"]["plan"] or {}).get(field) is None
             shown = await node.graphql(query, {"id": order_id}, headers=operator)
-            assert shown["order"]["plan"][field] is not None or field == "effect"
+            assert shown["order"]["plan"][field] is not None or field in ("effect", "replanEffect")
 
         # Factories confirm, get materials, make everything; the order's stage follows.
         giant = {"kind": "IN_PRODUCTION", "day": START.isoformat(), "scrap": 2_000_000_000}
@@ -380,7 +406,7 @@ async def test_a_breakdown_replans_from_today_keeping_finished_work(
         )["reportBreakdown"]  # fmt: skip
         assert len(result["replanned"]) == 1
         assert result["replanned"][0]["version"] == 2
-        assert result["replanned"][0]["effect"]
+        assert result["replanned"][0]["replanEffect"]["asOf"] == first.isoformat()
 
         state = (await node.graphql(ORDER, {"id": order_id}, headers=operator))["order"]
         allocations = state["plan"]["allocations"]
@@ -495,11 +521,11 @@ async def test_orders_share_the_calendars_and_a_breakdown_ahead_replans_from_tod
         )  # fmt: skip
         assert ahead["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
         state = (await node.graphql(ORDER, {"id": first["id"]}, headers=operator))["order"]
-        effect = state["plan"]["effect"]
-        assert effect["as_of"] == today.isoformat()
+        effect = state["plan"]["replanEffect"]
+        assert effect["asOf"] == today.isoformat()
         # The dyer's report is kept on its work order, not counted on by the re-plan.
-        assert effect["reports_ahead"] == [
-            {"step": "dye", "factory": effect["reports_ahead"][0]["factory"],
+        assert effect["reportsAhead"] == [
+            {"step": "dye", "factory": effect["reportsAhead"][0]["factory"],
              "day": yesterday, "reported": 5.0, "kept": 0.0},
         ]  # fmt: skip
         # Today and tomorrow are still to be made: the re-plan weaves on them.

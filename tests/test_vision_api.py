@@ -26,7 +26,10 @@ mutation($input: StationInput!) { createStation(input: $input) { id slug modelId
 """
 TRAIN = """
 mutation($input: TrainVisionModelInput!) {
-  trainVisionModel(input: $input) { id sku number kind digest metrics lineage }
+  trainVisionModel(input: $input) {
+    id sku number kind digest metrics { name number text }
+    lineage { source node data { digest goodImages defectImages { label count } } }
+  }
 }
 """
 ACTIVATE = """
@@ -160,6 +163,15 @@ async def test_staff_train_switch_inspect_and_roll_back(
             )
         )["trainVisionModel"]  # fmt: skip
         assert (cover["sku"], cover["number"]) == ("cover", 1)
+        metrics = {m["name"]: m for m in cover["metrics"]}
+        assert metrics["image_threshold"]["number"] > 0
+        assert metrics["calibration"]["text"] == "good-only"
+        assert metrics["timings.train_s"]["number"] > 0
+        assert (cover["lineage"]["source"], cover["lineage"]["data"]["goodImages"]) == (
+            "trained",
+            10,
+        )
+        assert len(cover["lineage"]["data"]["digest"]) == 64
 
         # Nothing is inspected before a model is active.
         idle = await node.client.post(
@@ -339,7 +351,12 @@ async def test_kept_images_stay_with_the_factory_and_the_node(
             files=[("good", ("junk.png", b"junk", "image/png"))],
         )
         assert anonymous.status_code == 401
-        for setting in ({"privacy": ["mask"]}, {"counting": "line"}):
+        for setting in (
+            {"privacyJson": ["mask"]},
+            {"countingJson": "line"},
+            {"counting": {"line": {"a": {"x": 1, "y": 1}, "b": {"x": 1, "y": 1}}}},
+            {"privacy": {"zones": [[{"x": 1, "y": 1}]]}, "privacyJson": {"mode": "mask"}},
+        ):
             odd = await node.graphql(
                 STATION,
                 {"input": {"factoryId": factory["id"], "slug": "odd", "name": "Odd", **setting}},
@@ -360,3 +377,59 @@ async def test_kept_images_stay_with_the_factory_and_the_node(
         assert records["totalCount"] == 1
         models = (await node.graphql(MODELS, {"f": factory["id"]}, headers=staff))["visionModels"]
         assert len(models) == 1
+
+
+TYPED_STATION = """
+mutation($input: StationInput!) {
+  createStation(input: $input) { id privacy { mode zones { x y } style } counting { minArea } }
+}
+"""
+CONFIGURE = """
+mutation($s: UUID!, $counting: StationCountingInput, $json: JSON) {
+  configureStationCounting(stationId: $s, workOrderId: null, counting: $counting,
+                           countingJson: $json) {
+    counting { line { a { x y } b { x y } direction } zone { x y } minArea maxArea }
+    countingJson
+  }
+}
+"""
+
+
+async def test_a_stations_privacy_and_counting_round_trip_typed(
+    hub_factory: HubFactory, node_factory: NodeFactory
+) -> None:
+    async with hub_factory() as hub, node_factory(hub=hub) as node:
+        operator = await operator_headers(hub, NODE_URL)
+        staff, factory = await factory_staff(hub, node, operator, "Ningbo Brackets")
+        zone = [{"x": 0, "y": 0}, {"x": 40, "y": 0}, {"x": 40, "y": 30}]
+        privacy = {"mode": "MASK", "zones": [zone], "style": "BLUR"}
+        station = (
+            await node.graphql(
+                TYPED_STATION,
+                {"input": {"factoryId": factory["id"], "slug": "gate", "name": "Gate",
+                           "privacy": privacy}},
+                headers=staff,
+            )
+        )["createStation"]  # fmt: skip
+        assert (station["privacy"], station["counting"]) == (privacy, None)
+        typed = {"zone": zone, "minArea": 200, "maxArea": 5000}
+        configured = (
+            await node.graphql(CONFIGURE, {"s": station["id"], "counting": typed}, headers=staff)
+        )["configureStationCounting"]
+        assert configured["counting"] == {"line": None, **typed}
+        assert configured["countingJson"] == {
+            "zone": [[0, 0], [40, 0], [40, 30]], "min_area": 200, "max_area": 5000,
+        }  # fmt: skip
+        # The deprecated JSON form still works, and reads back typed.
+        line = {"line": {"a": [1, 2], "b": [3, 4]}}
+        legacy = (await node.graphql(CONFIGURE, {"s": station["id"], "json": line}, headers=staff))[
+            "configureStationCounting"
+        ]
+        assert legacy["counting"]["line"] == {
+            "a": {"x": 1, "y": 2}, "b": {"x": 3, "y": 4}, "direction": "BOTH",
+        }  # fmt: skip
+        both = await node.graphql(
+            CONFIGURE, {"s": station["id"], "counting": typed, "json": line},
+            headers=staff, expect_errors=True,
+        )  # fmt: skip
+        assert both["errors"][0]["extensions"]["code"] == "INVALID_INPUT"

@@ -149,10 +149,11 @@ async def test_large_inspection_images_are_reduced_as_they_are_decoded(
         staff, factory = await factory_staff(hub, node, operator, "Ningbo Brackets")
         brackets = [s.image for s in generate(BRACKET, good=9, size=SIZE, seed=0)]
         side = 9 * SIZE  # 1152 x 1152: 1.3 Mpx, over the station's megapixel
-        zone = [[0, 0], [side // 2, 0], [side // 2, side], [0, side]]  # the left half, as sent
+        half = side // 2  # the left half, in the pixels of the image as sent
+        zone = [{"x": 0, "y": 0}, {"x": half, "y": 0}, {"x": half, "y": side}, {"x": 0, "y": side}]
         station, _ = await station_running(
             node, staff, factory["id"], "cell-3", brackets[:8],
-            privacy={"mode": "mask", "zones": [zone]},
+            privacy={"mode": "MASK", "zones": [zone]},
         )  # fmt: skip
 
         large = cv2.resize(flawed(brackets[8]), (side, side), interpolation=cv2.INTER_LINEAR)

@@ -227,7 +227,7 @@ def test_cli_trains_and_evaluates_a_generated_folder(tmp_path: Path) -> None:
         ],
     )
     assert trained.exit_code == 0, trained.output
-    summary = json.loads(trained.output)
+    summary = json.loads(trained.stdout)
     assert summary["sku"] == "bracket"
     assert summary["model"] == str(model)
     assert summary["threshold"] > 0
@@ -238,7 +238,7 @@ def test_cli_trains_and_evaluates_a_generated_folder(tmp_path: Path) -> None:
         vision_app, ["eval", "--model", str(model), "--data", str(tmp_path / "test")]
     )
     assert evaluated.exit_code == 0, evaluated.output
-    report = json.loads(evaluated.output)
+    report = json.loads(evaluated.stdout)
     assert {"image_auroc", "pixel_auroc", "threshold", "timings", "per_class_auroc"} <= set(report)
     assert report["version"] == summary["version"]
     assert report["threshold"] == summary["threshold"]
@@ -252,8 +252,8 @@ def test_cli_trains_and_evaluates_a_generated_folder(tmp_path: Path) -> None:
         ],
     )
     assert calibrated.exit_code == 0, calibrated.output
-    assert json.loads(calibrated.output)["calibration"] == "f1"
-    assert json.loads(calibrated.output)["params"]["defect_images"] == 2
+    assert json.loads(calibrated.stdout)["calibration"] == "f1"
+    assert json.loads(calibrated.stdout)["params"]["defect_images"] == 2
 
 
 @pytest.mark.parametrize(

@@ -28,7 +28,13 @@ from yunfab.processes import free_port
 
 NODE_URL = "http://zj-textile.test"
 STATION = """
-mutation($input: StationInput!) { createStation(input: $input) { id workOrderId counting } }
+mutation($input: StationInput!) {
+  createStation(input: $input) {
+    id workOrderId
+    counting { line { a { x y } b { x y } direction } zone { x y } minArea maxArea }
+    privacy { mode zones { x y } style }
+  }
+}
 """
 COUNT = """
 mutation($s: UUID!, $n: Int!, $from: DateTime!, $to: DateTime!) {
@@ -37,8 +43,10 @@ mutation($s: UUID!, $n: Int!, $from: DateTime!, $to: DateTime!) {
   }
 }
 """
-LINE = {
-    "line": {"a": list(UPWARD_LINE[0]), "b": list(UPWARD_LINE[1]), "direction": "left_to_right"}
+TYPED_LINE = {
+    "a": {"x": UPWARD_LINE[0][0], "y": UPWARD_LINE[0][1]},
+    "b": {"x": UPWARD_LINE[1][0], "y": UPWARD_LINE[1][1]},
+    "direction": "LEFT_TO_RIGHT",
 }
 
 
@@ -73,12 +81,16 @@ async def test_counted_crossings_move_a_work_order(
             await node.graphql(
                 STATION,
                 {"input": {"factoryId": mill["id"], "slug": "loom-exit", "name": "Loom exit",
-                           "counting": LINE, "workOrderId": weaving["id"],
-                           "privacy": {"mode": "counts_only"}}},
+                           "counting": {"line": TYPED_LINE}, "workOrderId": weaving["id"],
+                           "privacy": {"mode": "COUNTS_ONLY"}}},
                 headers=staff,
             )
         )["createStation"]  # fmt: skip
         assert station["workOrderId"] == weaving["id"]
+        assert station["counting"] == {
+            "line": TYPED_LINE, "zone": None, "minArea": 150, "maxArea": None,
+        }  # fmt: skip
+        assert station["privacy"] == {"mode": "COUNTS_ONLY", "zones": [], "style": "FILL"}
 
         # A minute of counting on the third day of the order.
         day = START + dt.timedelta(days=2)

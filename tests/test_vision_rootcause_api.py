@@ -28,7 +28,17 @@ GOUGE_CENTRE = (85 / SIZE, 41 / SIZE)
 
 CAUSES = """
 query($s: UUID!, $since: DateTime!, $until: DateTime!, $batch: String, $lookback: Float) {
-  qualityCauses(stationId: $s, since: $since, until: $until, batch: $batch, lookbackS: $lookback)
+  qualityCauses(stationId: $s, since: $since, until: $until, batch: $batch, lookbackS: $lookback) {
+    parts defective defectRate partsWithoutTelemetry notes
+    batches { batch parts defective rate }
+    candidates {
+      metric parts significant direction auroc
+      split { threshold riskSide rateAbove rateBelow }
+      bins { low high parts }
+    }
+    notAnalysable { metric reason }
+    clusters { batch centre parts qValue explanation }
+  }
 }
 """
 
@@ -102,7 +112,7 @@ async def test_a_planted_parameter_and_position_cause_is_found(
         }  # fmt: skip
         report = (await node.graphql(CAUSES, variables, headers=staff))["qualityCauses"]
         assert report["parts"] == PARTS
-        assert report["parts_without_telemetry"] == 0
+        assert report["partsWithoutTelemetry"] == 0
         assert abs(report["defective"] - hot) <= 3
         assert [b["batch"] for b in report["batches"]] == ["B-1"]
 
@@ -114,10 +124,10 @@ async def test_a_planted_parameter_and_position_cause_is_found(
         assert temperature["direction"] == "high"
         assert temperature["auroc"] > 0.9
         assert temperature["parts"] == PARTS
-        assert temperature["split"]["risk_side"] == "above"
+        assert temperature["split"]["riskSide"] == "above"
         assert abs(temperature["split"]["threshold"] - PLANTED_C) < 3.0
-        assert temperature["split"]["rate_above"] > 0.8
-        assert temperature["split"]["rate_below"] < 0.2
+        assert temperature["split"]["rateAbove"] > 0.8
+        assert temperature["split"]["rateBelow"] < 0.2
         assert not by_metric["clamp_force_kn"]["significant"]
 
         clusters = [c for c in report["clusters"] if c["batch"] == "B-1"]
@@ -127,7 +137,7 @@ async def test_a_planted_parameter_and_position_cause_is_found(
         assert abs(x - GOUGE_CENTRE[0]) < 0.1
         assert abs(y - GOUGE_CENTRE[1]) < 0.1
         assert cluster["parts"] >= hot - 3
-        assert cluster["q_value"] <= 0.05
+        assert cluster["qValue"] <= 0.05
 
         # The machine last reported before the window opens: that reading is still the one in
         # force for the window's first part (no older than the hour it may be carried).
@@ -135,7 +145,7 @@ async def test_a_planted_parameter_and_position_cause_is_found(
             "qualityCauses"
         ]
         assert later["parts"] == PARTS - MIDWAY
-        assert later["parts_without_telemetry"] == 0
+        assert later["partsWithoutTelemetry"] == 0
         assert [c["parts"] for c in later["candidates"]] == [PARTS - MIDWAY] * 2
         assert later["candidates"][0]["metric"] == "mould_temp_c"
 

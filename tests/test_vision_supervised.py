@@ -161,7 +161,7 @@ def test_cli_prints_the_head_metrics(tmp_path: Path) -> None:
         ],
     )
     assert trained.exit_code == 0, trained.output
-    summary = json.loads(trained.output)
+    summary = json.loads(trained.stdout)
     assert summary["supervised"]["images"] == {"good": 8, "scratch": 2, "stain": 2}
     assert summary["params"]["supervised_head"]["classes"] == ["good", *CLASSES]
 
@@ -172,5 +172,5 @@ def test_cli_prints_the_head_metrics(tmp_path: Path) -> None:
         vision_app, ["eval", "--model", str(model), "--data", str(tmp_path / "test")]
     )
     assert evaluated.exit_code == 0, evaluated.output
-    report = json.loads(evaluated.output)
+    report = json.loads(evaluated.stdout)
     assert {"class_accuracy", "anomaly_image_auroc", "head_threshold"} <= set(report)

@@ -27,13 +27,13 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import structlog
-from sqlalchemy import JSON, Integer, String, func, select, text
+from sqlalchemy import JSON, ColumnElement, Integer, String, func, or_, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yunfab.db import UTCDateTime, after_rollback, current_unit_of_work, session_scope, utcnow
-from yunfab.graphql.pagination import Page, PageRequest
+from yunfab.graphql.pagination import Page, PageRequest, escape_like
 from yunfab.subject import Subject
 
 log = structlog.get_logger(__name__)
@@ -209,15 +209,38 @@ class AuditChain(Generic[EntryT, HeadT]):
         return Verification(True, checked)
 
     async def page(
-        self, session: AsyncSession, *, page: PageRequest, action: str | None = None
+        self,
+        session: AsyncSession,
+        *,
+        page: PageRequest,
+        action: str | None = None,
+        resources: Sequence[str] | None = None,
+        resource_prefixes: Sequence[str] = (),
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        actor: str | None = None,
     ) -> Page[EntryT]:
-        """Newest first."""
+        """Newest first. `resources` (exact) and `resource_prefixes` together name the entries
+        wanted, any of them (none given: all); `since` inclusive, `until` exclusive."""
         entry_cls: Any = self.entry
-        query = select(entry_cls).order_by(entry_cls.seq.desc())
-        counting = select(func.count()).select_from(entry_cls)
+        conditions: list[ColumnElement[bool]] = []
         if action is not None:
-            query = query.where(entry_cls.action == action)
-            counting = counting.where(entry_cls.action == action)
+            conditions.append(entry_cls.action == action)
+        if actor is not None:
+            conditions.append(entry_cls.actor == actor)
+        if resources is not None or resource_prefixes:
+            about = [entry_cls.resource.in_(list(resources or []))]
+            about += [
+                entry_cls.resource.like(escape_like(prefix) + "%", escape="\\")
+                for prefix in resource_prefixes
+            ]
+            conditions.append(or_(*about))
+        if since is not None:
+            conditions.append(entry_cls.at >= since)
+        if until is not None:
+            conditions.append(entry_cls.at < until)
+        query = select(entry_cls).where(*conditions).order_by(entry_cls.seq.desc())
+        counting = select(func.count()).select_from(entry_cls).where(*conditions)
         if page.after is not None:
             query = query.where(entry_cls.seq < int(page.after[0]))
         rows = (await session.scalars(query.limit(page.limit + 1))).all()

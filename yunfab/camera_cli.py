@@ -1,17 +1,20 @@
 """`yunfab vision watch`: count a station's camera stream and report each window's count to
-the node as progress on the station's work order. The camera's credentials are a factory
-client at the hub (`YUNFAB_CAMERA_CLIENT_ID`, `YUNFAB_CAMERA_CLIENT_SECRET`)."""
+the node as progress on the station's work order. The camera's credentials are those of every
+command that calls a server (`yunfab.credentials`): usually a factory client at the hub in
+YUNFAB_CLIENT_ID / YUNFAB_CLIENT_SECRET (YUNFAB_CAMERA_CLIENT_* still work, with a notice)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from typing import Annotated
 
 import typer
 
-from yunfab.console import fail
+from yunfab.console import CommandError, fail
+from yunfab.credentials import Target, bearer_for, hub_url
+
+WATCH_SCOPE = "factories:write"
 
 
 def watch_command(
@@ -20,9 +23,10 @@ def watch_command(
     source: Annotated[
         str, typer.Option(help="A video file, an rtsp:// or http:// stream, or a camera index.")
     ],
-    hub: Annotated[str, typer.Option(help="The hub that issues the camera's tokens.")] = (
-        "http://127.0.0.1:8700"
-    ),
+    hub: Annotated[
+        str | None,
+        typer.Option(help="The hub that issues the camera's tokens (env YUNFAB_HUB_URL)."),
+    ] = None,
     window_s: Annotated[float, typer.Option(min=1, help="Seconds per reported window.")] = 60.0,
     started_at: Annotated[
         str | None,
@@ -34,23 +38,36 @@ def watch_command(
     realtime: Annotated[
         bool, typer.Option(help="Time by the wall clock (live cameras) or by the file's frames.")
     ] = False,
+    token: Annotated[
+        str | None,
+        typer.Option(help="A bearer token for the node (env YUNFAB_TOKEN).", show_default=False),
+    ] = None,
 ) -> None:
     """Count items in a camera stream and report them per window; frames are never kept."""
     from regional_node.vision.camera import NodeReporter, frames, windows
     from regional_node.vision.service import counter
     from yunfab.errors import YunfabError
 
-    client_id = os.environ.get("YUNFAB_CAMERA_CLIENT_ID")
-    secret = os.environ.get("YUNFAB_CAMERA_CLIENT_SECRET")
-    if not client_id or not secret:
-        fail("set YUNFAB_CAMERA_CLIENT_ID and YUNFAB_CAMERA_CLIENT_SECRET (a factory client)")
+    class Reporter(NodeReporter):
+        """Its tokens come the way every command's do (a given token, the client's, a login)."""
+
+        def _bearer(self) -> dict[str, str]:
+            bearer = bearer_for(target, token=token, scope=WATCH_SCOPE)
+            return {"authorization": f"Bearer {bearer}"}
+
+    try:
+        issuer: str | None = hub_url(hub)
+    except CommandError:  # only a token given as it is needs no hub
+        issuer = None
+    target = Target.node(node, issuer, audience)
+    bearer_for(target, token=token, scope=WATCH_SCOPE)  # not signed in: say so before the video
     try:
         began = dt.datetime.fromisoformat(started_at) if started_at else dt.datetime.now(dt.UTC)
     except ValueError:
         fail("--started-at: an ISO 8601 time with its zone")
     if began.tzinfo is None:
         fail("--started-at: give the time zone, e.g. 2026-11-23T09:00:00+08:00")
-    reporter = NodeReporter(node, hub, client_id, secret, audience=audience)
+    reporter = Reporter(node, issuer or node, "", "", audience=audience)
     total = 0
     try:
         config = reporter.station(station)

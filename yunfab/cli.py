@@ -10,8 +10,10 @@ from typing import Annotated
 import typer
 from sqlalchemy.engine import make_url
 
+from yunfab import auth_cli, progress, resources_cli
 from yunfab.camera_cli import watch_command
-from yunfab.console import DEBUG_ENV, ConsoleGroup, fail
+from yunfab.console import DEBUG_ENV, EXIT_CODES_HELP, ConsoleGroup, fail
+from yunfab.demo_data import demo_data_app
 from yunfab.market_cli import market_app
 from yunfab.migrations import TREES, MigrationTree, revision, upgrade
 from yunfab.settings import (
@@ -26,21 +28,39 @@ from yunfab.vision_cli import vision_app
 app = typer.Typer(
     name="yunfab",
     help="Yunfab: one hub and N regional nodes for industrial data, knowledge and production.",
+    epilog=EXIT_CODES_HELP + " Credentials and more: docs/cli.md.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     cls=ConsoleGroup,
 )
-hub_app = typer.Typer(help="The hub.", no_args_is_help=True)
-node_app = typer.Typer(help="A regional or industry node.", no_args_is_help=True)
+hub_app = typer.Typer(
+    help="Serve the hub, or operate it on its own database (console).", no_args_is_help=True
+)
+node_app = typer.Typer(
+    help="Serve a node, or operate it on its own database (console).", no_args_is_help=True
+)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 schedule_app = typer.Typer(help="Shop scheduling with CP-SAT.", no_args_is_help=True)
+_SIGN_IN = "Sign in (to a hub)"
+_READ = "Read data (call the hub or a node with your credentials)"
+_CONSOLE = "Operator consoles (open the service's database on its machine)"
+for _name, _command in (
+    ("login", auth_cli.login_command),
+    ("logout", auth_cli.logout_command),
+    ("token", auth_cli.token_command),
+    ("whoami", auth_cli.whoami_command),
+):
+    app.command(_name, rich_help_panel=_SIGN_IN)(_command)
+for _name, _app in {**resources_cli.NODE_APPS, **resources_cli.HUB_APPS}.items():
+    app.add_typer(_app, name=_name, rich_help_panel=_READ)
 app.add_typer(schedule_app, name="schedule")
 vision_app.command("watch")(watch_command)
 app.add_typer(vision_app, name="vision")
-app.add_typer(hub_app, name="hub")
-app.add_typer(node_app, name="node")
+app.add_typer(hub_app, name="hub", rich_help_panel=_CONSOLE)
+app.add_typer(node_app, name="node", rich_help_panel=_CONSOLE)
 app.add_typer(db_app, name="db")
 app.add_typer(market_app, name="market")
+app.add_typer(demo_data_app, name="demo-data")
 
 
 @app.callback()
@@ -117,7 +137,7 @@ def _prepare_database(settings: ServiceSettings, tree: MigrationTree, *, migrate
 def hub_serve(
     host: Host = None, port: Port = None, data_dir: DataDir = None, database_url: DatabaseUrl = None
 ) -> None:
-    """Serve the hub: REST for nodes, GraphQL (and GraphiQL in development) at /graphql."""
+    """Serve the hub: REST for nodes, GraphQL at /graphql, GraphiQL at /graphiql."""
     from hub.app import create_app
     from hub.settings import HubSettings
     from yunfab.logs import configure_logging
@@ -277,26 +297,6 @@ def schema_sdl(service: Service) -> tuple[Path, str]:
     return NODE_SCHEMA_FILE, node_schema.as_str() + "\n"
 
 
-@app.command("graphiql-assets")
-def graphiql_assets(
-    directory: Annotated[
-        Path | None, typer.Option("--dir", help="Where to store them (default: the user cache).")
-    ] = None,
-) -> None:
-    """Fetch GraphiQL's files from the npm registry so GraphiQL works without the internet."""
-    from yunfab.graphql.ide import DEFAULT_ASSETS_DIR, FetchError, assets_present, fetch
-
-    target = directory or DEFAULT_ASSETS_DIR
-    if assets_present(target):
-        typer.echo(f"GraphiQL assets already in {target}")
-        return
-    try:
-        written = fetch(target)
-    except FetchError as exc:
-        fail(f"cannot fetch GraphiQL assets: {exc}", code=1)
-    typer.echo(f"fetched {len(written)} GraphiQL files into {target}")
-
-
 @app.command("demo")
 def demo(
     data_dir: Annotated[
@@ -306,11 +306,18 @@ def demo(
     port: Annotated[
         int, typer.Option(help="Hub port; nodes take the next ones. 0 picks free ports.")
     ] = 8700,
+    reset_passwords: Annotated[
+        bool,
+        typer.Option("--reset-passwords", help="New passwords for the demo's people."),
+    ] = False,
 ) -> None:
-    """Start the hub and two regional nodes on loopback; Ctrl-C stops them all."""
+    """Start the hub and two regional nodes on loopback; Ctrl-C stops them all.
+
+    Prints the demo's people (one per role) and where they sign in; their passwords are printed
+    when made and kept in DATA_DIR/demo-users.json."""
     from yunfab.demo import run_demo
 
-    raise typer.Exit(run_demo(data_dir, host, port))
+    raise typer.Exit(run_demo(data_dir, host, port, reset_passwords=reset_passwords))
 
 
 class SimProtocol(enum.StrEnum):
@@ -456,7 +463,8 @@ def _schedule(file: Path, *, flexible: bool, time_limit: float, workers: int) ->
         instance = load(file, flexible=flexible)
     except (OSError, InstanceError) as exc:
         fail(str(exc))
-    result = solve(instance, time_limit_s=time_limit, workers=workers)
+    with progress.timed(f"solving {file.name} with CP-SAT", time_limit):
+        result = solve(instance, time_limit_s=time_limit, workers=workers)
     typer.echo(json.dumps(result.as_json()))
     if result.makespan is None:
         raise typer.Exit(1)

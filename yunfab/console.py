@@ -2,9 +2,8 @@
 with the documented exit codes, settings, and running a command's coroutine.
 
 Every command runs under `ConsoleGroup`, the root command's class: whatever a command raises ends
-as one line on stderr that says what to do, and an exit code (2: bad settings, options or input
-files; 1: a refused action, a database or service that is not ready or not reachable). `--debug`
-or YUNFAB_DEBUG=1 lets the exception through, traceback and all.
+as one line on stderr that says what to do, and one of the exit codes below, the same for every
+command (docs/cli.md). `--debug` or YUNFAB_DEBUG=1 lets the exception through, traceback and all.
 """
 
 from __future__ import annotations
@@ -32,12 +31,39 @@ T = TypeVar("T")
 S = TypeVar("S", bound=ServiceSettings)
 
 DEBUG_ENV = "YUNFAB_DEBUG"
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+"""The server, the database or the command refused or failed: read the line, fix, retry."""
+EXIT_USAGE = 2
+"""Bad options, settings or input files: nothing was sent anywhere."""
+EXIT_AUTH = 3
+"""Not signed in, a token that is not (or no longer) accepted, or not allowed."""
+EXIT_NOT_FOUND = 4
+"""What was named is not there (or not visible to the caller)."""
+EXIT_UNREACHABLE = 5
+"""The server (or database) could not be reached: check its URL, that it runs, the network."""
+
+EXIT_CODES_HELP = (
+    "Exit codes: 0 ok, 1 refused or failed, 2 bad usage, 3 not signed in or not allowed, "
+    "4 not found, 5 cannot reach the server."
+)
 _COMMAND = "yunfab.command"
 _SETTINGS = "yunfab.settings"
 
 
-def fail(message: str, code: int = 2) -> NoReturn:
-    """Exit with one line on stderr: 2 for bad settings or options, 1 for a refused action."""
+class CommandError(Exception):
+    """A failure a command explains itself: one line and its exit code, raised from code that
+    should not call `typer.Exit` (a library under the command)."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_ERROR) -> None:
+        super().__init__(message)
+        self.message = message
+        self.exit_code = exit_code
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    """Exit with one line on stderr and one of the documented exit codes (`EXIT_*`)."""
     typer.echo(f"yunfab: {message}", err=True)
     raise typer.Exit(code)
 
@@ -74,7 +100,18 @@ def run_command(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
     try:
         return asyncio.run(main())
     except YunfabError as exc:
-        fail(f"{exc.code}: {exc.detail}", code=1)
+        fail(f"{exc.code}: {exc.detail}", code=error_exit_code(exc.code))
+
+
+def error_exit_code(code: str) -> int:
+    """The exit code for a stable error code, ours or a GraphQL one (`NOT_FOUND`,
+    `FACTORY_NOT_FOUND`, `UNAUTHENTICATED`, `invalid_token`, ...)."""
+    lowered = code.lower()
+    if lowered in ("unauthenticated", "forbidden", "invalid_token", "insufficient_scope"):
+        return EXIT_AUTH
+    if lowered == "not_found" or lowered.endswith("_not_found"):
+        return EXIT_NOT_FOUND
+    return EXIT_ERROR
 
 
 class ConsoleGroup(TyperGroup):
@@ -104,8 +141,10 @@ def explain(
 ) -> tuple[str, int]:
     """One line that says what went wrong and what to do, and the exit code."""
     service = command if command in ("hub", "node") else (_service(type(settings)) or None)
+    if isinstance(exc, CommandError):
+        return exc.message, exc.exit_code
     if isinstance(exc, YunfabError):
-        return f"{exc.code}: {exc.detail}", 1
+        return f"{exc.code}: {exc.detail}", error_exit_code(exc.code)
     if isinstance(exc, SettingsError):
         return str(exc), 2
     if isinstance(exc, DBAPIError):
@@ -121,9 +160,13 @@ def explain(
             target = f" {exc.request.url}"
         except RuntimeError:  # no request attached
             target = ""
-        return f"cannot reach{target}: {_first_line(exc) or type(exc).__name__}", 1
+        return (
+            f"cannot reach{target}: {_first_line(exc) or type(exc).__name__}: check the URL "
+            "and that the server runs",
+            EXIT_UNREACHABLE,
+        )
     if isinstance(exc, ConnectionError | TimeoutError):
-        return f"cannot connect: {_first_line(exc) or type(exc).__name__}", 1
+        return f"cannot connect: {_first_line(exc) or type(exc).__name__}", EXIT_UNREACHABLE
     if isinstance(exc, OSError) and exc.filename is not None:
         return f"{exc.filename}: {exc.strerror or _first_line(exc)}", 2
     return (
@@ -160,7 +203,7 @@ def _database_problem(
         hint in text
         for hint in ("connect", "does not exist", "authentication failed", "refused", "timeout")
     ):
-        return f"cannot connect to the database {where}: {cause}", 1
+        return f"cannot connect to the database {where}: {cause}", EXIT_UNREACHABLE
     return f"database error on {where}: {cause}", 1
 
 

@@ -9,6 +9,7 @@ installed, the nodes use an open broker on 127.0.0.1:1883 if one answers, or run
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import os
@@ -26,6 +27,19 @@ import httpx
 import typer
 
 from federated_learning.deploy import FlowerDaemons
+from yunfab.demo_users import (
+    BUYER_ORG,
+    CONSUMER_ORG,
+    HUB_OPERATOR_ORG,
+    PASSWORDS_FILE,
+    DemoSite,
+    DemoUsers,
+    demo_people,
+    ensure_demo_users,
+    node_operator_org,
+    sign_in_table,
+    write_passwords,
+)
 from yunfab.processes import (
     ProcessFailed,
     ProcessSpec,
@@ -215,6 +229,38 @@ def demo_processes(layout: DemoLayout) -> list[ProcessSpec]:
     return specs
 
 
+def demo_sign_in(layout: DemoLayout) -> dict[str, str]:
+    """Where each service's people work: the hub's URL and each node's."""
+    urls = {"hub": layout.hub_url}
+    for node, port in zip(DEMO_NODES, layout.node_ports, strict=True):
+        urls[node.name] = layout.url(port)
+    return urls
+
+
+def setup_demo_users(layout: DemoLayout, *, reset_passwords: bool = False) -> DemoUsers:
+    """The demo's people at the hub, and the hub's own apps they sign in with registered at
+    this run's hub URL (the hub's database must be migrated: the hub has started); their
+    passwords file, `<data>/demo-users.json`, with this run's URLs."""
+    from hub.settings import HubSettings
+
+    settings = HubSettings(data_dir=layout.data_dir / "hub", env="development")
+    people = demo_people(
+        (DemoSite(node.name, node.factory.slug, node.factory.name) for node in DEMO_NODES),
+        buyer_node=CLOUD_ORDER_NODE,
+    )
+    users = asyncio.run(
+        ensure_demo_users(
+            settings,
+            people,
+            layout.data_dir / PASSWORDS_FILE,
+            hub_url=layout.hub_url,
+            reset_passwords=reset_passwords,
+        )
+    )
+    write_passwords(users.file, users, demo_sign_in(layout))
+    return users
+
+
 def node_credentials(layout: DemoLayout, node: DemoNode) -> dict[str, str]:
     """Each node's own OAuth2 client at the hub, created once and kept in the node's folder."""
     path = layout.data_dir / "nodes" / node.name / "credentials.json"
@@ -342,9 +388,12 @@ def _console_run(args: tuple[str, ...], env: dict[str, str], what: str) -> dict[
     raise ProcessFailed(f"{what}: no answer in its output")
 
 
-def provision_demo_factory(layout: DemoLayout, node: DemoNode, env: dict[str, str]) -> Path:
-    """Onboard the node's demo factory and provision its machines, once; returns the fleet
-    file `yunfab sim` publishes from."""
+def provision_demo_factory(
+    layout: DemoLayout, node: DemoNode, env: dict[str, str], organization_id: str
+) -> Path:
+    """Onboard the node's demo factory (owned by its organization at the hub, whose staff then
+    see it) and provision its machines, once; returns the fleet file `yunfab sim` publishes
+    from."""
     folder = layout.node_dir(node)
     fleet = folder / "fleet.json"
     if fleet.exists():
@@ -355,7 +404,8 @@ def provision_demo_factory(layout: DemoLayout, node: DemoNode, env: dict[str, st
     for args in (
         (
             "node", "factory", "add", "--slug", factory.slug, "--name", factory.name,
-            "--profile", str(profile), "--activate", "--data-dir", str(folder),
+            "--profile", str(profile), "--activate", "--organization-id", organization_id,
+            "--data-dir", str(folder),
         ),
         (
             "node", "device", "provision-fleet", "--factory", factory.slug,
@@ -377,7 +427,7 @@ class CloudOrder:
     daily_target: int = 100_000
     ramp_days: int = 7
     days: int = 30
-    buyer: str = "Shared Bike Mobility Co."
+    buyer: str = BUYER_ORG
 
 
 CLOUD_ORDER_NODE = "gd-injection-moulding"
@@ -538,7 +588,7 @@ def share_capacity(layout: DemoLayout, node: DemoNode, env: dict[str, str]) -> d
     )  # fmt: skip
     platform = _console_run(
         (
-            "hub", "client", "create", "--org", "Lingang Supply Chain Platform",
+            "hub", "client", "create", "--org", CONSUMER_ORG,
             "--create-org", "consumer", "--name", "capacity planning", "--kind", "platform",
             "--scope", "exchange:read", "--scope", "exchange:write",
             "--data-dir", str(layout.data_dir / "hub"),
@@ -752,7 +802,7 @@ def start_federated_run(layout: DemoLayout) -> dict[str, Any]:
         return kept
     operator = _console_run(
         (
-            "hub", "client", "create", "--org", "Yunfab Hub Operations",
+            "hub", "client", "create", "--org", HUB_OPERATOR_ORG,
             "--create-org", "hub_operator", "--name", "federated learning",
             "--kind", "platform", "--scope", "federated:run",
             "--data-dir", str(layout.data_dir / "hub"),
@@ -818,7 +868,7 @@ def _raise_stop(signum: int, frame: FrameType | None) -> None:
     raise _Stop(signal.Signals(signum).name)
 
 
-def run_demo(data_dir: Path, host: str, port: int) -> int:
+def run_demo(data_dir: Path, host: str, port: int, *, reset_passwords: bool = False) -> int:
     """Run until Ctrl-C or SIGTERM; returns the exit code (0 on a requested stop)."""
     layout = DemoLayout.plan(data_dir, host, port)
     previous = {sig: signal.signal(sig, _raise_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -828,6 +878,7 @@ def run_demo(data_dir: Path, host: str, port: int) -> int:
         specs = demo_processes(layout)
         hub = supervisor.start(specs[0])
         hub.wait_ready(READY_TIMEOUT_S)
+        users = setup_demo_users(layout, reset_passwords=reset_passwords)
         brokers = [
             demo_broker(layout, demo_node, port)
             for demo_node, port in zip(DEMO_NODES, layout.broker_ports, strict=True)
@@ -843,6 +894,10 @@ def run_demo(data_dir: Path, host: str, port: int) -> int:
                 **spec.env,
                 **node_credentials(layout, demo_node),
                 **node_env(demo_node, broker),
+                # Its operator organization's people (with node:operate) operate it.
+                "YUNFAB_NODE_OPERATOR_ORG": users.organization_id(
+                    node_operator_org(demo_node.name)
+                ),
             }
         nodes = [supervisor.start(spec) for spec in specs[1:]]
         for node in nodes:
@@ -851,7 +906,12 @@ def run_demo(data_dir: Path, host: str, port: int) -> int:
             if broker.url is None:
                 typer.echo(f"no MQTT broker for {demo_node.name}: telemetry is off", err=True)
                 continue
-            fleet = provision_demo_factory(layout, demo_node, node_env(demo_node, broker))
+            fleet = provision_demo_factory(
+                layout,
+                demo_node,
+                node_env(demo_node, broker),
+                users.organization_id(demo_node.factory.name),
+            )
             supervisor.start(sim_spec(layout, demo_node, fleet, broker.url))
         cloud: dict[str, Any] | None = None
         shared: dict[str, Any] | None = None
@@ -878,6 +938,7 @@ def run_demo(data_dir: Path, host: str, port: int) -> int:
             DEMO_NODES, layout.node_ports, brokers, strict=True
         ):
             typer.echo(f"node {node_spec.name}: {layout.url(node_port)}")
+            typer.echo(f"  console: {layout.url(node_port)}/")
             if broker.url is not None:
                 factory = node_spec.factory
                 typer.echo(
@@ -920,6 +981,8 @@ def run_demo(data_dir: Path, host: str, port: int) -> int:
                 "(as a hub operator)"
             )
         typer.echo(f"GraphiQL: {layout.hub_url}/graphql?q={quote(TRY_QUERY)}")
+        for line in sign_in_table(users, demo_sign_in(layout)):
+            typer.echo(line)
         typer.echo(f"data and logs: {layout.data_dir}")
         typer.echo("Ctrl-C stops everything.")
         while True:

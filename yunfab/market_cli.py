@@ -2,7 +2,10 @@
 
 `keygen` makes an Ed25519 key; `publish` signs a release (manifest + artifact digest) and uploads
 it; `review` countersigns a release. Each prints one JSON object on stdout; a refusal prints the
-hub's `{"error": code, "detail": ...}` on stderr and exits 1; bad options exit 2.
+hub's `{"error": code, "detail": ...}` on stderr and exits 1; bad options exit 2. Credentials as
+for every command that calls a server (`yunfab.credentials`: --token / YUNFAB_TOKEN, then
+YUNFAB_CLIENT_ID + YUNFAB_CLIENT_SECRET, then `yunfab login`); --token-env and --client-id with
+--client-secret-env still work.
 """
 
 from __future__ import annotations
@@ -17,13 +20,23 @@ import typer
 
 from yunfab import market
 from yunfab.console import fail
+from yunfab.credentials import Target, bearer_for, client_token, hub_url
 from yunfab.errors import YunfabError
 
 market_app = typer.Typer(
     help="Publish and review releases on a hub's knowledge and app market.", no_args_is_help=True
 )
 
-HubUrl = Annotated[str, typer.Option("--hub", help="The hub's base URL, e.g. https://hub.example")]
+HubUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--hub", help="The hub's base URL, e.g. https://hub.example (env YUNFAB_HUB_URL)."
+    ),
+]
+Token = Annotated[
+    str | None,
+    typer.Option("--token", help="A bearer token (env YUNFAB_TOKEN).", show_default=False),
+]
 TokenEnv = Annotated[
     str | None,
     typer.Option(help="Name of an environment variable holding a Bearer access token."),
@@ -50,7 +63,12 @@ def _private_key(path: Path) -> Any:
 
 
 def _token(
-    client: httpx.Client, token_env: str | None, client_id: str | None, secret_env: str, scope: str
+    hub: str,
+    token: str | None,
+    token_env: str | None,
+    client_id: str | None,
+    secret_env: str,
+    scope: str,
 ) -> str:
     if token_env:
         given = os.environ.get(token_env)
@@ -58,19 +76,11 @@ def _token(
             fail(f"environment variable {token_env} is empty")
         return given
     if not client_id:
-        fail("give --token-env, or --client-id with the secret in --client-secret-env")
+        return bearer_for(Target.hub(hub), token=token, scope=scope)
     secret = os.environ.get(secret_env)
     if not secret:
         fail(f"environment variable {secret_env} (the client secret) is empty")
-    response = client.post(
-        "/oauth/token",
-        data={"grant_type": "client_credentials", "scope": scope},
-        auth=(client_id, secret),
-    )
-    if response.status_code != 200:
-        _refused(response)
-    issued: str = response.json()["access_token"]
-    return issued
+    return client_token(hub, client_id, secret, audience=Target.hub(hub).audience, scope=scope)
 
 
 def _refused(response: httpx.Response) -> None:
@@ -104,10 +114,11 @@ def keygen_command(
 
 @market_app.command("publish")
 def publish_command(
-    hub: HubUrl,
     manifest: Annotated[Path, typer.Option(help="The release's manifest (TOML or JSON).")],
     artifact: Annotated[Path, typer.Option(help="The artifact file.")],
     key: KeyFile,
+    hub: HubUrl = None,
+    token: Token = None,
     token_env: TokenEnv = None,
     client_id: ClientId = None,
     client_secret_env: ClientSecretEnv = "YUNFAB_CLIENT_SECRET",
@@ -125,8 +136,9 @@ def publish_command(
     public = market.public_key_b64(private)
     key_id = market.key_id(market.decode_public_key(public))
     signature = market.sign(private, market.signing_payload(parsed, digest))
-    with httpx.Client(base_url=hub.rstrip("/"), timeout=600) as client:
-        token = _token(client, token_env, client_id, client_secret_env, "market:publish")
+    url = hub_url(hub)
+    bearer = _token(url, token, token_env, client_id, client_secret_env, "market:publish")
+    with httpx.Client(base_url=url, timeout=600) as client:
         with artifact.open("rb") as handle:
             response = client.post(
                 "/api/v1/market/releases",
@@ -137,7 +149,7 @@ def publish_command(
                     "artifact_sha256": digest,
                 },
                 files={"artifact": (artifact.name, handle, "application/octet-stream")},
-                headers={"authorization": f"Bearer {token}"},
+                headers={"authorization": f"Bearer {bearer}"},
             )
     if response.status_code != 201:
         _refused(response)
@@ -154,18 +166,20 @@ mutation($id: UUID!, $key: String!, $sig: String!) {
 
 @market_app.command("review")
 def review_command(
-    hub: HubUrl,
     release: Annotated[str, typer.Option(help="The release's id.")],
     key: KeyFile,
+    hub: HubUrl = None,
+    token: Token = None,
     token_env: TokenEnv = None,
     client_id: ClientId = None,
     client_secret_env: ClientSecretEnv = "YUNFAB_CLIENT_SECRET",
 ) -> None:
     """Countersign a release as a hub reviewer (a registered REVIEWER key)."""
     private = _private_key(key)
-    with httpx.Client(base_url=hub.rstrip("/"), timeout=60) as client:
-        token = _token(client, token_env, client_id, client_secret_env, "market:review")
-        headers = {"authorization": f"Bearer {token}"}
+    url = hub_url(hub)
+    bearer = _token(url, token, token_env, client_id, client_secret_env, "market:review")
+    with httpx.Client(base_url=url, timeout=60) as client:
+        headers = {"authorization": f"Bearer {bearer}"}
 
         def graphql(query: str, variables: dict[str, Any]) -> dict[str, Any]:
             response = client.post(

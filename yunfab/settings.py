@@ -24,8 +24,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-from yunfab.graphql.ide import DEFAULT_ASSETS_DIR
-
 _REGION = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
 _SLUG = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 
@@ -130,7 +128,7 @@ class ServiceSettings(BaseSettings):
 
     env: Environment = Environment.PRODUCTION
     """Production unless told otherwise, so a deployment that forgets to say gets production's
-    checks (secrets required, no GraphiQL, no introspection) rather than development's ease; the
+    checks (secrets required, no introspection) rather than development's ease; the
     demo and the tests set `development`."""
     host: str = "127.0.0.1"
     port: int = 8000
@@ -158,6 +156,11 @@ class ServiceSettings(BaseSettings):
     Retry-After beyond it); 0 turns the limit off."""
     graphql_anonymous_burst: int = Field(default=50, ge=1)
     """How many anonymous GraphQL requests one address may make at once before the rate holds."""
+    graphql_apq_max_entries: int = Field(default=2000, ge=0)
+    """Automatic persisted queries: how many documents each process remembers by hash (least
+    recently used out first); 0 turns persisted queries off (PERSISTED_QUERY_NOT_SUPPORTED)."""
+    graphql_apq_max_bytes: int = Field(default=8 * 1024 * 1024, ge=0)
+    """The most bytes of persisted documents each process keeps, all together."""
     graphql_introspection: bool | None = None
     """Schema introspection (`__schema`, `__type`); on in development, off in production."""
     graphql_suggestions: bool | None = None
@@ -171,8 +174,17 @@ class ServiceSettings(BaseSettings):
     forwarded_allow_ips: str | None = None
     """Proxies (comma-separated addresses, e.g. the ingress) whose X-Forwarded-For is believed,
     so per-caller limits see the real client; none by default."""
-    graphiql_assets_dir: Path = DEFAULT_ASSETS_DIR
-    """Local GraphiQL files (`yunfab graphiql-assets`); without them GraphiQL loads from a CDN."""
+    graphiql: bool = True
+    """GraphiQL at `/graphiql` (and for a browser opening `/graphql`), from files inside the
+    package; it signs in through the hub as the person using it, so it sees what they may (and
+    the schema only where `graphql_introspection` allows)."""
+    api_docs: bool = True
+    """Swagger UI at `/docs` for the REST API (from files inside the package); `/openapi.json`
+    is served either way."""
+    console_dir: Path | None = None
+    """The built web console (`npm run build` in console/ leaves it in console/dist) served at
+    `/`; default: the repository's console/dist when there is one. Where none is built, `/`
+    says how to build it."""
 
     @model_validator(mode="after")
     def _derive(self) -> ServiceSettings:

@@ -48,6 +48,10 @@ class Subject:
     token_id: str | None = None
     expires_at: float | None = None
     """When the token this subject came from expires (epoch seconds)."""
+    name: str | None = None
+    email: str | None = None
+    """A person's name and email, when their token carries them (OpenID's `name` and `email`
+    claims): for showing who is signed in, never for deciding anything (not in `policy_input`)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "org_id", canonical_org_id(self.org_id))

@@ -138,7 +138,14 @@ class AccessClaims:
             roles=frozenset(claims.get("roles", [])),
             token_id=self.jti,
             expires_at=float(claims["exp"]),
+            name=_text_claim(claims, "name"),
+            email=_text_claim(claims, "email"),
         )
+
+
+def _text_claim(claims: dict[str, Any], name: str) -> str | None:
+    value = claims.get(name)
+    return value[:320] if isinstance(value, str) and value else None
 
 
 class TokenValidator:

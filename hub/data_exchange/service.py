@@ -153,6 +153,8 @@ async def search_catalog(
     search: str | None = None,
     region: str | None = None,
     industry: str | None = None,
+    node: str | None = None,
+    publisher: str | None = None,
 ) -> Page[DataProduct]:
     await authorizer.check(subject, "hub.exchange.catalog.read")
     query = select(DataProduct)
@@ -169,6 +171,10 @@ async def search_catalog(
         query = query.where(DataProduct.region == region)
     if industry:
         query = query.where(DataProduct.industry == industry)
+    if node:
+        query = query.where(DataProduct.node == node)
+    if publisher:
+        query = query.where(DataProduct.publisher_org == publisher)
     counting = select(func.count()).select_from(query.subquery())
     rows = (
         await session.scalars(
@@ -670,11 +676,17 @@ async def list_contracts(
     authorizer: Authorizer,
     page: PageRequest,
     as_provider: bool,
+    state: ContractState | None = None,
+    product_id: uuid.UUID | None = None,
 ) -> Page[Contract]:
     """The caller's organization's contracts, as consumer or as provider, newest first."""
     await authorizer.check(subject, "hub.exchange.catalog.read")
     side = Contract.provider_org if as_provider else Contract.consumer_org
     query = select(Contract).where(side == (subject.org_id or ""))
+    if state is not None:
+        query = query.where(Contract.state == state)
+    if product_id is not None:
+        query = query.where(Contract.product_id == product_id)
     rows = (
         await session.scalars(
             newest_first(query, Contract.created_at, Contract.id, page.after).limit(page.limit + 1)

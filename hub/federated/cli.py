@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -13,10 +14,11 @@ import typer
 from sqlalchemy import select
 
 from hub.federated import service
-from hub.federated.models import GlobalModel
+from hub.federated.models import FederatedRun, GlobalModel
 from hub.federated.runner import FlowerRunner
 from hub.federation.models import RegionalNode
 from hub.settings import HubSettings
+from yunfab import progress
 from yunfab.authorization import Authorizer
 from yunfab.console import fail, open_database, settings_or_exit
 from yunfab.db import session_scope
@@ -42,6 +44,20 @@ async def _console(
         yield db, authorizer, FlowerRunner(settings, db.sessionmaker)
     finally:
         await db.close()
+
+
+async def _follow(db: Database, run_id: uuid.UUID, status: progress.Status) -> None:
+    """Show the run's state as the runner records it, while a person watches (the runner
+    itself only returns at the end)."""
+    if not progress.shown():
+        return
+    while True:
+        async with db.sessionmaker() as session:
+            run = await session.get(FederatedRun, run_id)
+        if run is not None:
+            flower = f" (Flower run {run.flower_run_id})" if run.flower_run_id else ""
+            status.update(f"federated run {run_id}: {run.status.value}{flower}")
+        await asyncio.sleep(2.0)
 
 
 fl_app = typer.Typer(help="Federated learning runs over the nodes (Flower).", no_args_is_help=True)
@@ -118,7 +134,12 @@ def run_command(
                     available=runner.available,
                 )  # fmt: skip
                 run_id = row.id
-            done = await runner.drive(run_id)
+            with progress.spinner(f"federated run {run_id}: starting") as status:
+                follower = asyncio.create_task(_follow(db, run_id, status))
+                try:
+                    done = await runner.drive(run_id)
+                finally:
+                    follower.cancel()
             result: dict[str, Any] = {
                 "run": str(done.id),
                 "status": done.status.value,

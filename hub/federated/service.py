@@ -186,14 +186,22 @@ async def get_run(
 
 
 async def list_runs(
-    session: AsyncSession, subject: Subject, *, authorizer: Authorizer, page: PageRequest
+    session: AsyncSession,
+    subject: Subject,
+    *,
+    authorizer: Authorizer,
+    page: PageRequest,
+    status: RunStatus | None = None,
 ) -> Page[FederatedRun]:
     await authorizer.check(subject, "hub.federated.read")
-    query = newest_first(select(FederatedRun), FederatedRun.created_at, FederatedRun.id, page.after)
+    matching = select(FederatedRun)
+    if status is not None:
+        matching = matching.where(FederatedRun.status == status)
+    query = newest_first(matching, FederatedRun.created_at, FederatedRun.id, page.after)
     rows = (await session.scalars(query.limit(page.limit + 1))).all()
 
     async def count() -> int:
-        return await session.scalar(select(func.count()).select_from(FederatedRun)) or 0
+        return await session.scalar(select(func.count()).select_from(matching.subquery())) or 0
 
     return Page.from_rows(rows, page.limit, count)
 

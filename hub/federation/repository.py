@@ -28,13 +28,29 @@ class RegionalNodeRepository:
         self.session.add(node)
 
     async def page(
-        self, request: PageRequest, *, region: str | None = None, industry: str | None = None
+        self,
+        request: PageRequest,
+        *,
+        region: str | None = None,
+        industry: str | None = None,
+        status: NodeStatus | None = None,
+        online_since: dt.datetime | None = None,
     ) -> Page[RegionalNode]:
+        """`status` as clients see it: online means marked so with a heartbeat at or after
+        `online_since` (a node whose heartbeats stopped is offline before the sweep marks it)."""
+
         def filtered(query: Select[Any]) -> Select[Any]:
             if region is not None:
                 query = query.where(RegionalNode.region == region)
             if industry is not None:
                 query = query.where(RegionalNode.industry == industry)
+            if status is not None and online_since is not None:
+                online = (
+                    (RegionalNode.status == NodeStatus.ONLINE)
+                    & RegionalNode.last_heartbeat.is_not(None)
+                    & (RegionalNode.last_heartbeat >= online_since)
+                )
+                query = query.where(online if status is NodeStatus.ONLINE else ~online)
             return query
 
         query = filtered(select(RegionalNode)).order_by(RegionalNode.name)

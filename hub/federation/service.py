@@ -22,6 +22,7 @@ from hub.federation.events import NodeEvent, NodeEventKind, NodeEvents
 from hub.federation.models import NodeStatus, RegionalNode
 from hub.federation.repository import RegionalNodeRepository
 from hub.federation.urls import NodeUrlRules, check_node_url
+from hub.identity.builtin import node_url_changed
 from yunfab.authorization import Authorizer
 from yunfab.db import after_commit, utcnow
 from yunfab.errors import Conflict, NotFound
@@ -120,6 +121,7 @@ async def register_node(
             raise NodeIdentityConflict(
                 f"node {input.name!r} or its URL was registered concurrently; retry"
             ) from exc
+        await node_url_changed(session, None, base_url)
         _announce(session, events, NodeEventKind.REGISTERED, node)
         return Registered(node=node, created=True)
     if (node.region, node.industry) != (input.region, input.industry):
@@ -127,7 +129,8 @@ async def register_node(
             f"node {input.name!r} is registered for region {node.region} and industry "
             f"{node.industry}; a node cannot change them under the same name"
         )
-    if node.base_url is None:
+    enrolled = node.base_url is None
+    if enrolled:
         await _claim_url(repository, node, base_url)
         node.base_url = base_url
     elif node.base_url != base_url:
@@ -146,6 +149,8 @@ async def register_node(
         await session.flush()
     except IntegrityError as exc:
         raise NodeUrlTaken("another node was enrolled at this URL meanwhile") from exc
+    if enrolled:
+        await node_url_changed(session, None, base_url)
     if not was_online:
         _announce(session, events, NodeEventKind.ONLINE, node)
     return Registered(node=node, created=False)
@@ -175,6 +180,7 @@ async def change_node_url(
             await session.flush()
         except IntegrityError as exc:
             raise NodeUrlTaken("another node was enrolled at this URL meanwhile") from exc
+        await node_url_changed(session, previous, url)
         await append_entry(
             session,
             actor=subject,
@@ -222,8 +228,14 @@ async def list_nodes(
     page: PageRequest,
     region: str | None = None,
     industry: str | None = None,
+    status: NodeStatus | None = None,
+    offline_after: dt.timedelta | None = None,
 ) -> Page[RegionalNode]:
-    return await RegionalNodeRepository(session).page(page, region=region, industry=industry)
+    """`status` as `effective_status` gives it, which needs the hub's `offline_after`."""
+    online_since = utcnow() - offline_after if offline_after is not None else None
+    return await RegionalNodeRepository(session).page(
+        page, region=region, industry=industry, status=status, online_since=online_since
+    )
 
 
 async def get_node(session: AsyncSession, subject: Subject, *, name: str) -> RegionalNode | None:

@@ -12,7 +12,7 @@ from hub.data_exchange.graphql.queries import DataExchangeQuery
 from hub.federated.graphql import FederatedMutation, FederatedQuery
 from hub.federation.graphql.mutations import FederationMutation
 from hub.federation.graphql.queries import FederationQuery, FederationSubscription
-from hub.identity.graphql import IdentityQuery
+from hub.identity.graphql import IdentityMutation, IdentityQuery
 from hub.knowledge_market.graphql.mutations import MarketMutation
 from hub.knowledge_market.graphql.queries import MarketQuery
 from hub.organizations.graphql.queries import OrganizationQuery
@@ -37,7 +37,14 @@ Query = merge_types(
 )
 Mutation = merge_types(
     "Mutation",
-    (FederationMutation, FederatedMutation, DataExchangeMutation, BoardMutation, MarketMutation),
+    (
+        FederationMutation,
+        FederatedMutation,
+        DataExchangeMutation,
+        BoardMutation,
+        MarketMutation,
+        IdentityMutation,
+    ),
 )
 Subscription = merge_types("Subscription", (FederationSubscription,))
 

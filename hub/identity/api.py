@@ -5,24 +5,34 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextvars
-import html
+import hmac
+import secrets
+import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
-from urllib.parse import unquote
+from urllib.parse import unquote, urlencode
 
+from authlib.oauth2 import OAuth2Error
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from joserfc import jwt
+from joserfc.errors import JoseError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.audit.service import AuditLog, append_entry
-from hub.identity import service
+from hub.identity import pages, service, sessions
 from hub.identity.auth import authorizer, current_subject
+from hub.identity.builtin import FIRST_PARTY
 from hub.identity.keys import rotate_keys
 from hub.identity.oauth import (
     SCOPES,
     HubAuthorizationServer,
     OAuthStore,
+    OAuthUser,
     authenticate_person,
+    load_client,
+    load_user,
 )
 from hub.identity.oauth import Request as OAuthRequest
 from hub.settings import HubSettings
@@ -30,6 +40,7 @@ from yunfab.authorization import Authorizer
 from yunfab.ratelimit import TooManyFailures
 from yunfab.service import db_session
 from yunfab.subject import Subject, SubjectKind
+from yunfab.tokens import ALGORITHM
 
 router = APIRouter(tags=["identity"])
 
@@ -129,7 +140,7 @@ async def _on_check_threads(request: Request, work: Callable[[], T]) -> T:
 
 @router.post(
     "/oauth/token",
-    summary="Token endpoint (client credentials, authorization code)",
+    summary="Token endpoint (client credentials, authorization code, refresh token)",
     responses={429: {"description": "Too many failed client authentications"}},
 )
 async def token(request: Request) -> Response:
@@ -145,8 +156,9 @@ async def token(request: Request) -> Response:
         )
     finally:
         request.app.state.throttle.end(throttle_key, failed=status == 401, succeeded=status == 200)
-    if status == 200:  # only tokens that actually left the server are recorded as issued
-        await _audit_events(audit, oauth_request)
+    if status != 200:  # only tokens that actually left the server are recorded as issued
+        oauth_request.events = [e for e in oauth_request.events if e["event"] != "token.issued"]
+    await _audit_events(audit, oauth_request)
     return _respond(status, body, headers)
 
 
@@ -193,49 +205,63 @@ async def introspect(request: Request) -> Response:
     return response
 
 
-_LOGIN_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
-<title>Sign in to Yunfab</title><style>
-body{{font-family:system-ui,sans-serif;max-width:26rem;margin:4rem auto;padding:0 1rem}}
-label{{display:block;margin:.8rem 0 .2rem}}input{{width:100%;padding:.5rem}}
-button{{margin-top:1rem;padding:.6rem 1.2rem}}.err{{color:#b00}}</style></head><body>
-<h1>Sign in to Yunfab</h1><p><b>{client}</b> asks for: {scopes}</p>{error}
-<form method="post">{hidden}
-<label for="email">Email</label><input id="email" name="email" type="email" required>
-<label for="password">Password</label>
-<input id="password" name="password" type="password" required>
-<button type="submit" name="decision" value="allow">Sign in and allow</button>
-<button type="submit" name="decision" value="deny" formnovalidate>Deny</button>
-</form></body></html>"""
+_CREDENTIALS = ("email", "password", "decision", "csrf_token")
 
 
-def _login_page(oauth_request: OAuthRequest, client_name: str, error: str = "") -> HTMLResponse:
-    keep = {
-        k: v
-        for k, v in oauth_request.payload.data.items()
-        if k not in ("email", "password", "decision")
+def _kept(oauth_request: OAuthRequest) -> dict[str, str]:
+    """The authorization request's own parameters, to carry through a form or a language link
+    (never the password, the decision or the form's token)."""
+    return {
+        key: str(value)
+        for key, value in oauth_request.payload.data.items()
+        if key not in _CREDENTIALS and isinstance(value, str)
     }
-    hidden = "".join(
-        f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
-        for k, v in keep.items()
+
+
+def _csrf(request: Request, settings: HubSettings) -> tuple[str, bool]:
+    """The browser's form token (double-submit cookie) and whether it must be set now."""
+    current = request.cookies.get(sessions.csrf_cookie_name(settings))
+    if current and 20 <= len(current) <= 100:
+        return current, False
+    return secrets.token_urlsafe(32), True
+
+
+def _csrf_ok(request: Request, settings: HubSettings, form: dict[str, str]) -> bool:
+    """A form posted to the hub carries the token its page was given, matching the cookie: a
+    form posted from another site cannot read the cookie, so cannot sign anyone in or out."""
+    cookie = request.cookies.get(sessions.csrf_cookie_name(settings)) or ""
+    sent = form.get("csrf_token", "")
+    return bool(cookie) and hmac.compare_digest(cookie.encode(), sent.encode())
+
+
+def _set_cookie(
+    response: Response, settings: HubSettings, name: str, value: str, max_age: int | None
+) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path="/",
+        httponly=True,
+        secure=not settings.development,
+        samesite="lax",
     )
-    scopes = ", ".join(html.escape(s) for s in str(keep.get("scope", "")).split()) or "sign-in"
-    page = _LOGIN_PAGE.format(
-        client=html.escape(client_name),
-        scopes=scopes,
-        hidden=hidden,
-        error=f'<p class="err">{html.escape(error)}</p>' if error else "",
+
+
+def _locale(request: Request, oauth_request: OAuthRequest) -> str:
+    return pages.choose_locale(
+        oauth_request.payload.data.get("ui_locales"), request.headers.get("accept-language")
     )
-    return HTMLResponse(
-        page,
-        status_code=401 if error else 200,
-        headers={
-            "Cache-Control": "no-store",
-            # The sign-in page is never framed: no clickjacking of the "allow" button.
-            "X-Frame-Options": "DENY",
-            "Content-Security-Policy": "frame-ancestors 'none'; default-src 'self'; "
-            "style-src 'unsafe-inline'",
-        },
-    )
+
+
+@dataclass
+class _Outcome:
+    kind: str
+    """error, form, consent, retry or response"""
+    value: Any = None
+    client_name: str = ""
+    user: OAuthUser | None = None
+    started: sessions.Started | None = None
 
 
 @router.get("/oauth/authorize", summary="Authorization endpoint: the sign-in page (PKCE S256)")
@@ -249,62 +275,267 @@ async def authorize_decision(request: Request) -> Response:
 
 
 async def authorize(request: Request) -> Response:
-    _, server, store, audit = _hub(request)
+    settings, server, store, audit = _hub(request)
     oauth_request = await _capture(request)
     throttle_key = _throttle_key(request, oauth_request.form.get("email", "").strip().lower())
+    path = request.url.path
     if request.method == "POST":
-        request.app.state.throttle.check(throttle_key)
         oauth_request.payload = type(oauth_request.payload)(
             {**oauth_request.args, **oauth_request.form}
         )
-
-    def work() -> tuple[str, Any]:
-        from authlib.oauth2 import OAuth2Error
-
-        try:
-            grant = server.get_consent_grant(oauth_request)
-        except OAuth2Error as error:
-            return "error", error
-        client_name = grant.client.row.name
-        if request.method == "GET":
-            return "form", client_name
-        if oauth_request.form.get("decision") != "allow":
-            return "response", server.create_authorization_response(
-                oauth_request, grant_user=None, grant=grant
-            )
-        user = authenticate_person(
-            store.session(),
-            oauth_request.form.get("email", ""),
-            oauth_request.form.get("password", ""),
-        )
-        if user is None:
-            return "retry", client_name
-        oauth_request.user = user
-        return "response", server.create_authorization_response(
-            oauth_request, grant_user=user, grant=grant
-        )
-
-    kind, value = await asyncio.to_thread(store.run, work)
-    if kind == "error":
+    locale = _locale(request, oauth_request)
+    csrf, new_csrf = _csrf(request, settings)
+    if request.method == "POST":
+        if not _csrf_ok(request, settings, oauth_request.form):
+            page = pages.form_expired(locale, request=_kept(oauth_request), path=path)
+            return _with_csrf(page, settings, csrf, new_csrf)
+        if "password" in oauth_request.form:
+            request.app.state.throttle.check(throttle_key)
+    cookie = request.cookies.get(sessions.cookie_name(settings))
+    outcome = await asyncio.to_thread(
+        store.run, lambda: _decide(request.method, oauth_request, server, store, settings, cookie)
+    )
+    if outcome.kind == "error":
+        error = outcome.value
         return JSONResponse(
-            {"error": value.error, "detail": value.description or value.error}, status_code=400
+            {"error": error.error, "detail": error.description or error.error}, status_code=400
         )
-    if kind == "form":
-        return _login_page(oauth_request, value)
-    if kind == "retry":
-        request.app.state.throttle.failed(throttle_key)
-        return _login_page(oauth_request, value, "Wrong email or password.")
-    user = getattr(oauth_request, "user", None)
-    if user is not None:
+    kept = _kept(oauth_request)
+    if outcome.kind in ("form", "retry"):
+        if outcome.kind == "retry":
+            request.app.state.throttle.failed(throttle_key)
+        page = pages.sign_in(
+            locale,
+            client=outcome.client_name,
+            request=kept,
+            csrf=csrf,
+            path=path,
+            error_key="wrong" if outcome.kind == "retry" else None,
+            status=401 if outcome.kind == "retry" else 200,
+        )
+        return _with_csrf(page, settings, csrf, new_csrf)
+    if outcome.kind == "consent":
+        assert outcome.user is not None
+        page = pages.consent(
+            locale,
+            client=outcome.client_name,
+            name=outcome.user.row.name,
+            email=outcome.user.row.email,
+            request=kept,
+            csrf=csrf,
+            path=path,
+        )
+        return _with_csrf(page, settings, csrf, new_csrf)
+    response = _respond(*outcome.value)
+    if outcome.started is not None:
+        assert outcome.user is not None
+        _set_cookie(
+            response,
+            settings,
+            sessions.cookie_name(settings),
+            outcome.started.cookie,
+            settings.session_lifetime_s,
+        )
         await audit.append(
-            actor=Subject(
-                kind=SubjectKind.USER, id=user.get_user_id(), org_id=str(user.row.organization_id)
-            ),
+            actor=_person(outcome.user),
             action="user.signed_in",
             resource=oauth_request.client.get_client_id(),
             outcome="ok",
+            detail={"session": str(outcome.started.row.id), "method": "password"},
         )
-    return _respond(*value)
+    elif outcome.user is not None:
+        await audit.append(
+            actor=_person(outcome.user),
+            action="user.signed_in",
+            resource=oauth_request.client.get_client_id(),
+            outcome="ok",
+            detail={"method": "session"},
+        )
+    return response
+
+
+def _with_csrf(response: Response, settings: HubSettings, csrf: str, new: bool) -> Response:
+    if new:
+        _set_cookie(response, settings, sessions.csrf_cookie_name(settings), csrf, None)
+    return response
+
+
+def _person(user: OAuthUser) -> Subject:
+    return Subject(
+        kind=SubjectKind.USER, id=user.get_user_id(), org_id=str(user.row.organization_id)
+    )
+
+
+def _decide(
+    method: str,
+    oauth_request: OAuthRequest,
+    server: HubAuthorizationServer,
+    store: OAuthStore,
+    settings: HubSettings,
+    cookie: str | None,
+) -> _Outcome:
+    """In the OAuth thread: check the request (client, redirect URI, PKCE, scope) before
+    anything else, then sign in by the browser's session or the password, and answer."""
+    try:
+        grant = server.get_consent_grant(oauth_request)
+    except OAuth2Error as error:
+        return _Outcome("error", error)
+    session = store.session()
+    client = grant.client
+    name = client.row.name
+    prompt = str(oauth_request.payload.data.get("prompt") or "").split()
+    live = None if "login" in prompt else sessions.current(session, cookie, settings)
+    person = load_user(session, live.user_id) if live is not None else None
+    form = oauth_request.form
+    if method == "GET":
+        if person is None or live is None:
+            return _Outcome("form", client_name=name)
+        if client.get_client_id() not in FIRST_PARTY:
+            return _Outcome("consent", client_name=name, user=person)
+        return _issue(server, oauth_request, grant, person, live.id)
+    if form.get("decision") != "allow":
+        response = server.create_authorization_response(oauth_request, grant_user=None, grant=grant)
+        return _Outcome("response", response)
+    if "password" not in form:
+        if person is None or live is None:  # the session ended while the consent page was open
+            return _Outcome("form", client_name=name)
+        return _issue(server, oauth_request, grant, person, live.id)
+    user = authenticate_person(session, form.get("email", ""), form.get("password", ""))
+    if user is None:
+        return _Outcome("retry", client_name=name)
+    if live is not None:
+        sessions.end(session, live)  # one person per browser: a new sign-in replaces the old
+    started = sessions.start(session, user.row.id, settings)
+    outcome = _issue(server, oauth_request, grant, user, started.row.id)
+    outcome.started = started
+    return outcome
+
+
+def _issue(
+    server: HubAuthorizationServer,
+    oauth_request: OAuthRequest,
+    grant: Any,
+    user: OAuthUser,
+    session_id: uuid.UUID,
+) -> _Outcome:
+    oauth_request.user = user
+    oauth_request.session_id = session_id
+    response = server.create_authorization_response(oauth_request, grant_user=user, grant=grant)
+    return _Outcome("response", response, user=user)
+
+
+@router.get("/oauth/logout", summary="Sign out (OpenID Connect RP-initiated logout)")
+async def logout_page(request: Request) -> Response:
+    return await logout(request)
+
+
+@router.post("/oauth/logout", summary="Sign out: ends the hub session and its refresh tokens")
+async def logout_decision(request: Request) -> Response:
+    return await logout(request)
+
+
+async def logout(request: Request) -> Response:
+    """A GET with an id_token_hint the hub issued signs out at once (the app asked, and proved
+    it with the token); otherwise the person confirms on a page (a link on another site cannot
+    sign anyone out). The browser goes back only to a post_logout_redirect_uri registered for
+    the client named (client_id, or the id_token_hint's audience)."""
+    settings, _, store, audit = _hub(request)
+    params = dict(request.query_params)
+    if request.method == "POST":
+        form = await request.form()
+        params.update({k: str(v) for k, v in form.items() if isinstance(v, str)})
+    params = {k: v[:2048] for k, v in params.items() if k in _LOGOUT_PARAMS}
+    locale = pages.choose_locale(params.get("ui_locales"), request.headers.get("accept-language"))
+    csrf, new_csrf = _csrf(request, settings)
+    hinted = _hinted_client(request, params.get("id_token_hint"))
+    client_id = params.get("client_id") or hinted
+    if params.get("client_id") and hinted and params["client_id"] != hinted:
+        return JSONResponse(
+            {"error": "invalid_request", "detail": "client_id differs from the id_token_hint's"},
+            status_code=400,
+        )
+    confirmed = (request.method == "GET" and hinted is not None) or (
+        request.method == "POST" and _csrf_ok(request, settings, params)
+    )
+    if not confirmed:
+        shown = {k: v for k, v in params.items() if k != "csrf_token"}
+        page = pages.sign_out(locale, request=shown, csrf=csrf, path=request.url.path)
+        return _with_csrf(page, settings, csrf, new_csrf)
+    cookie = request.cookies.get(sessions.cookie_name(settings))
+    redirect = params.get("post_logout_redirect_uri")
+
+    def work() -> tuple[str | None, bool]:
+        session = store.session()
+        allowed = False
+        if redirect and client_id:
+            client = load_client(session, client_id)
+            allowed = client is not None and redirect in (
+                client.row.post_logout_redirect_uris or []
+            )
+        live = sessions.current(session, cookie, settings)
+        if live is None:
+            return None, allowed
+        sessions.end(session, live)
+        return str(live.user_id), allowed
+
+    user_id, allowed = await asyncio.to_thread(store.run, work)
+    if redirect and not allowed:
+        return JSONResponse(
+            {"error": "invalid_request", "detail": "post_logout_redirect_uri is not registered "
+             "for this client (send client_id or id_token_hint)"},
+            status_code=400,
+        )  # fmt: skip
+    if user_id is not None:
+        await audit.append(
+            actor=Subject(kind=SubjectKind.USER, id=user_id),
+            action="user.signed_out",
+            resource=client_id or "",
+            outcome="ok",
+        )
+    if redirect:
+        state = params.get("state")
+        target = redirect + (
+            ("&" if "?" in redirect else "?") + urlencode({"state": state}) if state else ""
+        )
+        response: Response = RedirectResponse(target, status_code=303)
+    else:
+        response = pages.signed_out(locale)
+    response.delete_cookie(
+        sessions.cookie_name(settings),
+        path="/",
+        httponly=True,
+        secure=not settings.development,
+        samesite="lax",
+    )
+    return response
+
+
+_LOGOUT_PARAMS = {
+    "id_token_hint",
+    "client_id",
+    "post_logout_redirect_uri",
+    "state",
+    "ui_locales",
+    "csrf_token",
+}
+
+
+def _hinted_client(request: Request, hint: str | None) -> str | None:
+    """The client an id_token_hint was issued to, when the hub signed it (expired is fine: the
+    person may sign out long after signing in)."""
+    if not hint or len(hint) > 4096:
+        return None
+    settings: HubSettings = request.app.state.settings
+    try:
+        decoded = jwt.decode(hint, request.app.state.keyring.key_set(), algorithms=[ALGORITHM])
+    except (JoseError, ValueError):
+        return None
+    claims = decoded.claims
+    audience = claims.get("aud")
+    if claims.get("iss") != settings.issuer_url or not audience:
+        return None
+    first = audience[0] if isinstance(audience, list) else audience
+    return str(first)
 
 
 @router.get("/.well-known/jwks.json", summary="Public keys that verify hub tokens")
@@ -321,15 +552,17 @@ def _metadata(settings: HubSettings) -> dict[str, Any]:
         "jwks_uri": f"{issuer}/.well-known/jwks.json",
         "revocation_endpoint": f"{issuer}/oauth/revoke",
         "introspection_endpoint": f"{issuer}/oauth/introspect",
+        "end_session_endpoint": f"{issuer}/oauth/logout",
         "scopes_supported": sorted(SCOPES),
         "response_types_supported": ["code"],
-        "grant_types_supported": ["client_credentials", "authorization_code"],
+        "grant_types_supported": ["client_credentials", "authorization_code", "refresh_token"],
         "token_endpoint_auth_methods_supported": [
             "client_secret_basic",
             "client_secret_post",
             "none",
         ],
         "code_challenge_methods_supported": ["S256"],
+        "ui_locales_supported": list(pages.LOCALES),
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["ES256"],
     }

@@ -2,8 +2,9 @@
 
 authlib's server is synchronous, so each OAuth request runs in a worker thread with its own sync
 database session (`OAuthStore.run`), and the FastAPI endpoints only translate requests in and
-responses out. Grants: client credentials (platforms, nodes, gateways) and authorization code
-with PKCE, S256 only (people), with an OpenID Connect id_token. Introspection (RFC 7662) and
+responses out. Grants: client credentials (platforms, nodes, gateways), authorization code
+with PKCE, S256 only (people), with an OpenID Connect id_token, and rotating refresh tokens for
+apps (people's sign-ins last beyond one access token). Introspection (RFC 7662) and
 revocation (RFC 7009) understand our JWTs; revoked `jti`s go on the deny-list that the hub and
 every node enforce.
 """
@@ -12,10 +13,13 @@ from __future__ import annotations
 
 import contextvars
 import datetime as dt
+import secrets
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import (
@@ -26,7 +30,11 @@ from authlib.oauth2.rfc6749 import (
     OAuth2Request,
     TokenMixin,
 )
-from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant, ClientCredentialsGrant
+from authlib.oauth2.rfc6749.grants import (
+    AuthorizationCodeGrant,
+    ClientCredentialsGrant,
+    RefreshTokenGrant,
+)
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
@@ -35,13 +43,16 @@ from authlib.oidc.core import UserInfo
 from authlib.oidc.core.grants import OpenIDCode
 from joserfc import jwt
 from joserfc.errors import JoseError
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.federation.models import RegionalNode
+from hub.identity.builtin import LOOPBACK_ANY_PORT
 from hub.identity.keys import KeyRing, access_token_claims
-from hub.identity.models import ApiClient, AuthorizationCode, RevokedToken, User
-from hub.identity.secrets import code_digest, hash_secret, verify_secret
+from hub.identity.models import ApiClient, AuthorizationCode, RefreshToken, RevokedToken, User
+from hub.identity.passwords import verify_password
+from hub.identity.roles import allowed_scopes
+from hub.identity.secrets import code_digest, verify_secret
 from hub.organizations.models import Organization
 from hub.settings import HubSettings
 from yunfab.db import utcnow
@@ -103,7 +114,14 @@ class OAuthClient(ClientMixin):  # type: ignore[misc]
         return " ".join(s for s in scope.split() if s in allowed)
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
-        return redirect_uri in (self.row.redirect_uris or [])
+        """Exact match; a native app named in LOOPBACK_ANY_PORT also gets its loopback URIs
+        with any port (RFC 8252 7.3: the port is picked when the app starts listening)."""
+        registered = self.row.redirect_uris or []
+        if redirect_uri in registered:
+            return True
+        if self.row.client_id not in LOOPBACK_ANY_PORT:
+            return False
+        return any(loopback_match(uri, redirect_uri) for uri in registered)
 
     def check_client_secret(self, client_secret: str) -> bool:
         return verify_secret(client_secret, self.row.secret_hash)
@@ -119,7 +137,28 @@ class OAuthClient(ClientMixin):  # type: ignore[misc]
     def check_grant_type(self, grant_type: str) -> bool:
         if grant_type == "client_credentials":
             return self.row.secret_hash is not None and self.row.kind.value != "app"
+        if grant_type == "refresh_token":
+            return self.row.kind.value == "app" and bool(self.row.redirect_uris)
         return grant_type == "authorization_code" and bool(self.row.redirect_uris)
+
+
+def loopback_match(registered: str, candidate: str) -> bool:
+    """`candidate` is the loopback `registered` URI on some port: same scheme (http), same
+    loopback address, path and query; only the port may differ."""
+    try:
+        want, got = urlsplit(registered), urlsplit(candidate)
+        port = got.port
+    except ValueError:
+        return False
+    return (
+        want.scheme == got.scheme == "http"
+        and want.hostname == got.hostname
+        and got.hostname in ("127.0.0.1", "::1")
+        and (want.path, want.query, want.fragment) == (got.path, got.query, got.fragment)
+        and got.username is None
+        and got.password is None
+        and (port is None or 0 < port < 65536)
+    )
 
 
 @dataclass
@@ -181,13 +220,27 @@ class Request(OAuth2Request):  # type: ignore[misc]
         return self._form
 
 
-_DUMMY_HASH = hash_secret("no account has this password")
-
 _session: contextvars.ContextVar[Session] = contextvars.ContextVar("oauth_session")
 audience_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "token_audience", default=None
 )
 """The resource (RFC 8707) the token being issued is for; set by the token endpoint."""
+
+
+@dataclass(frozen=True)
+class RefreshFamily:
+    """What the refresh tokens of one sign-in share: set by the grant that issues them."""
+
+    family_id: uuid.UUID
+    session_id: uuid.UUID | None
+    scope: str
+    audience: str
+    expires_at: dt.datetime
+
+
+family_var: contextvars.ContextVar[RefreshFamily | None] = contextvars.ContextVar(
+    "refresh_family", default=None
+)
 
 
 class OAuthStore:
@@ -233,13 +286,17 @@ def load_user(session: Session, user_id: Any) -> OAuthUser | None:
 
 
 def authenticate_person(session: Session, email: str, password: str) -> OAuthUser | None:
+    """The person with this email and password, if enabled. A hash older than argon2id is
+    replaced by one now that the password is at hand."""
     user = session.execute(
-        select(User).where(User.email == email.strip().lower())
+        select(User).where(User.email == email.strip().lower()[:320])
     ).scalar_one_or_none()
     # Hash even for an unknown email, so the answer's timing does not tell which accounts exist.
-    stored = user.password_hash if user is not None else _DUMMY_HASH
-    if not verify_secret(password, stored) or user is None or user.disabled_at is not None:
+    matches, new_hash = verify_password(password, user.password_hash if user else None)
+    if not matches or user is None or user.disabled_at is not None:
         return None
+    if new_hash is not None:
+        user.password_hash = new_hash
     return load_user(session, user.id)
 
 
@@ -256,9 +313,9 @@ class ResourceIndicator:
     server: HubAuthorizationServer
     request: Request
 
-    def validate_resource(self) -> None:
+    def validate_resource(self, default: str | None = None) -> None:
         hub_audience = self.server.settings.audience
-        resource = self.request.form.get("resource")
+        resource = self.request.form.get("resource") or default
         if resource is None:
             audience_var.set(hub_audience)
             return
@@ -312,6 +369,7 @@ class AuthorizationCodeWithPkce(ResourceIndicator, AuthorizationCodeGrant):  # t
         payload = request.payload.data
         OAuthStore.session().add(
             AuthorizationCode(
+                session_id=getattr(request, "session_id", None),
                 code_hash=code_digest(code),
                 client_id=request.client.get_client_id(),
                 user_id=request.user.row.id,
@@ -343,7 +401,99 @@ class AuthorizationCodeWithPkce(ResourceIndicator, AuthorizationCodeGrant):  # t
             raise InvalidGrantError("the authorization code was already used")
 
     def authenticate_user(self, authorization_code: StoredCode) -> OAuthUser | None:
-        return load_user(OAuthStore.session(), authorization_code.row.user_id)
+        row = authorization_code.row
+        lifetime = dt.timedelta(seconds=self.server.settings.refresh_token_lifetime_s)
+        family_var.set(
+            RefreshFamily(
+                family_id=uuid.uuid4(),
+                session_id=row.session_id,
+                scope=row.scope,
+                audience=audience_var.get() or self.server.settings.audience,
+                expires_at=utcnow() + lifetime,
+            )
+        )
+        return load_user(OAuthStore.session(), row.user_id)
+
+
+@dataclass
+class StoredRefreshToken:
+    row: RefreshToken
+
+    def check_client(self, client: OAuthClient) -> bool:
+        return self.row.client_id == client.get_client_id()
+
+    def get_scope(self) -> str:
+        return self.row.scope
+
+
+def revoke_family(session: Session, family_id: uuid.UUID) -> None:
+    session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+class RefreshWithRotation(ResourceIndicator, RefreshTokenGrant):  # type: ignore[misc]
+    """Each refresh token works once: its use returns a new one. One presented again was
+    copied (a stolen token and its owner both use it), so its whole family is revoked: the
+    thief's new tokens and the owner's alike; the owner signs in again."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+    INCLUDE_NEW_REFRESH_TOKEN = True
+
+    def validate_token_request(self) -> None:
+        super().validate_token_request()
+        stored: StoredRefreshToken = self.request.refresh_token
+        self.validate_resource(default=stored.row.audience)
+        # Claimed only once the whole request is valid (a mistyped resource does not use the
+        # token up), and before anything is issued: of two requests with one token, one wins.
+        claimed = OAuthStore.session().execute(
+            update(RefreshToken)
+            .where(RefreshToken.token_hash == stored.row.token_hash, RefreshToken.used_at.is_(None))
+            .values(used_at=utcnow())
+        )
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            self._reused(stored.row)
+            raise InvalidGrantError("the refresh token was already used")
+
+    def _reused(self, row: RefreshToken) -> None:
+        revoke_family(OAuthStore.session(), row.family_id)
+        self.request.events.append(
+            {
+                "event": "refresh_token.reused",
+                "client_id": row.client_id,
+                "user_id": str(row.user_id),
+                "family": str(row.family_id),
+            }
+        )
+
+    def authenticate_refresh_token(self, refresh_token: str) -> StoredRefreshToken | None:
+        row = OAuthStore.session().get(RefreshToken, code_digest(refresh_token[:200]))
+        now = utcnow()
+        if row is None or row.revoked_at is not None:
+            return None
+        if row.used_at is not None:
+            self._reused(row)
+            return None
+        if row.expires_at < now or row.family_expires_at < now:
+            return None
+        family_var.set(
+            RefreshFamily(
+                family_id=row.family_id,
+                session_id=row.session_id,
+                scope=row.scope,
+                audience=row.audience,
+                expires_at=row.family_expires_at,
+            )
+        )
+        return StoredRefreshToken(row)
+
+    def authenticate_user(self, refresh_token: StoredRefreshToken) -> OAuthUser | None:
+        return load_user(OAuthStore.session(), refresh_token.row.user_id)
+
+    def revoke_old_credential(self, refresh_token: StoredRefreshToken) -> None:
+        """Already marked used when it was claimed."""
 
 
 @dataclass
@@ -502,6 +652,7 @@ class HubAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         self.register_grant(
             AuthorizationCodeWithPkce, [S256Only(required=True), HubOpenIDCode(self)]
         )
+        self.register_grant(RefreshWithRotation)
         self.register_endpoint(Revocation)
         self.register_endpoint(Introspection)
 
@@ -545,8 +696,12 @@ class HubAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
     ) -> dict[str, Any]:
         settings = self.settings
         row = client.row
-        # Never more than the client was given, whatever it asked for (RFC 6749 3.3).
+        # Never more than the client was given, whatever it asked for (RFC 6749 3.3), and for a
+        # person never more than their roles allow, whichever app they use.
         scope = client.get_allowed_scope(scope or "")
+        if user is not None:
+            permitted = allowed_scopes(user.row.roles)
+            scope = " ".join(s for s in scope.split() if s in permitted)
         if user is None:
             claims = access_token_claims(
                 issuer=settings.issuer_url,
@@ -572,10 +727,37 @@ class HubAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
                 org_kind=user.org_kind,
                 roles=user.row.roles.split(),
             )
-        return {
+        token = {
             "access_token": self.keyring.sign(claims),
             "token_type": "Bearer",
             "expires_in": settings.token_lifetime_s,
             "scope": scope or "",
             "jti_for_audit": claims["jti"],
         }
+        family = family_var.get()
+        if user is not None and include_refresh_token and family is not None:
+            token["refresh_token"] = self._new_refresh_token(client, user, family)
+        return token
+
+    def _new_refresh_token(
+        self, client: OAuthClient, user: OAuthUser, family: RefreshFamily
+    ) -> str:
+        """An opaque random token of the sign-in's family; only its digest is stored."""
+        value = secrets.token_urlsafe(32)
+        now = utcnow()
+        idle_end = now + dt.timedelta(seconds=self.settings.refresh_token_idle_s)
+        OAuthStore.session().add(
+            RefreshToken(
+                token_hash=code_digest(value),
+                family_id=family.family_id,
+                client_id=client.get_client_id(),
+                user_id=user.row.id,
+                session_id=family.session_id,
+                scope=family.scope,
+                audience=family.audience,
+                created_at=now,
+                family_expires_at=family.expires_at,
+                expires_at=min(idle_end, family.expires_at),
+            )
+        )
+        return value

@@ -919,11 +919,14 @@ async def list_installations(
     authorizer: Authorizer,
     node: str,
     page: PageRequest,
+    status: InstallationState | None = None,
 ) -> Page[Installation]:
     """A node's installations, newest first, for its operator."""
     target = await _node(session, node)
     await authorizer.check(subject, "hub.market.install.read", _node_resource(target))
     query = select(Installation).where(Installation.node == target.name)
+    if status is not None:
+        query = query.where(Installation.state == status)
     rows = (
         await session.scalars(
             newest_first(query, Installation.created_at, Installation.id, page.after).limit(

@@ -3,7 +3,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.organizations.models import Organization
+from hub.organizations.models import Organization, OrganizationKind
 from yunfab.graphql.pagination import Page, PageRequest
 
 
@@ -18,13 +18,26 @@ class OrganizationRepository:
     def add(self, organization: Organization) -> None:
         self.session.add(organization)
 
-    async def page(self, request: PageRequest) -> Page[Organization]:
-        query = select(Organization).order_by(Organization.name)
+    async def page(
+        self,
+        request: PageRequest,
+        *,
+        kind: OrganizationKind | None = None,
+        text: str | None = None,
+    ) -> Page[Organization]:
+        matching = select(Organization)
+        if kind is not None:
+            matching = matching.where(Organization.kind == kind)
+        if text:
+            escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            matching = matching.where(Organization.name.ilike(f"%{escaped}%", escape="\\"))
+        query = matching.order_by(Organization.name)
         if request.after is not None:
             query = query.where(Organization.name > request.after[0])
         rows = (await self.session.scalars(query.limit(request.limit + 1))).all()
 
         async def count() -> int:
-            return await self.session.scalar(select(func.count()).select_from(Organization)) or 0
+            counting = select(func.count()).select_from(matching.subquery())
+            return await self.session.scalar(counting) or 0
 
         return Page.from_rows(rows, request.limit, count)

@@ -37,6 +37,12 @@ async def ensure_organization(
 
 
 async def list_organizations(
-    session: AsyncSession, subject: Subject, *, page: PageRequest
+    session: AsyncSession,
+    subject: Subject,
+    *,
+    page: PageRequest,
+    kind: OrganizationKind | None = None,
+    text: str | None = None,
 ) -> Page[Organization]:
-    return await OrganizationRepository(session).page(page)
+    """`text`: a part of the name, any case."""
+    return await OrganizationRepository(session).page(page, kind=kind, text=text)

@@ -1,37 +1,58 @@
 """Alert rules evaluated on readings as they are accepted, and on silence.
 
-Threshold and rate-of-change rules look at every accepted reading in device-time order: a breach
-opens an alert (one live alert per rule and device), a reading back in bounds closes it as
-cleared. Stale rules are checked on a timer against when the node last accepted the metric. An
-operator acknowledges or closes alerts (`regional_node.alerts.service`); the engine's view of
+Threshold and rate-of-change rules look at every accepted reading in device-time order. A breach
+that lasts `for_s` (device time; zero: at once) opens an alert, one live alert per rule and
+device; the alert closes once the value is back past the rule's clear level (hysteresis:
+`clear_above` under `above`, `clear_below` over `below`, defaulting to the thresholds themselves)
+for `clear_for_s`. Between the two, a noisy value that wobbles around a threshold neither reopens
+nor recloses anything. An open alert escalates once (to `escalate_to`) when the value passes the
+escalation level or it stays open `escalate_after_s`. Stale rules are checked on a timer against
+when the node last accepted the metric. Every transition writes its notifications to the outbox
+in its own transaction (`regional_node.alerts.notifications`).
+
+An operator acknowledges or closes alerts (`regional_node.alerts.service`); the engine's view of
 live alerts is reloaded from the database every few seconds so it follows those changes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from zoneinfo import ZoneInfo
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from regional_node.alerts.models import Alert, AlertRule, AlertStatus, RuleKind
+from regional_node.alerts.models import (
+    Alert,
+    AlertRule,
+    AlertStatus,
+    NotificationEvent,
+    RuleKind,
+    Severity,
+)
+from regional_node.alerts.notifications import DEFAULT_ZONE, enqueue
 from regional_node.devices.registry import DeviceEntry, DeviceRegistry
 from regional_node.telemetry.codec import RawReading
 from regional_node.telemetry.metrics import IngestMetrics
-from yunfab.db import session_scope, utcnow
+from yunfab.db import after_commit, session_scope, utcnow
 from yunfab.events import Broadcaster
 
 log = structlog.get_logger(__name__)
 
+Key = tuple[uuid.UUID, uuid.UUID]
+"""(rule id, device id)."""
+
 
 @dataclass(frozen=True)
 class AlertEvent:
-    """An alert opened, acknowledged or closed."""
+    """An alert opened, acknowledged, escalated or closed."""
 
     alert_id: uuid.UUID
     factory_id: uuid.UUID
@@ -52,6 +73,14 @@ class RuleView:
     below: float | None
     rate_per_min: float | None
     stale_after_s: int | None
+    for_s: int = 0
+    clear_above: float | None = None
+    clear_below: float | None = None
+    clear_for_s: int = 0
+    escalate_above: float | None = None
+    escalate_below: float | None = None
+    escalate_after_s: int | None = None
+    escalate_to: str | None = None
 
     def applies_to(self, device: DeviceEntry) -> bool:
         if self.device_id is not None:
@@ -73,7 +102,28 @@ class RuleView:
             below=rule.below,
             rate_per_min=rule.rate_per_min,
             stale_after_s=rule.stale_after_s,
+            for_s=rule.for_s or 0,
+            clear_above=rule.clear_above,
+            clear_below=rule.clear_below,
+            clear_for_s=rule.clear_for_s or 0,
+            escalate_above=rule.escalate_above,
+            escalate_below=rule.escalate_below,
+            escalate_after_s=rule.escalate_after_s,
+            escalate_to=rule.escalate_to.value if rule.escalate_to else None,
         )
+
+
+@dataclass(frozen=True)
+class LiveAlert:
+    id: uuid.UUID
+    opened_at: dt.datetime
+    opened_ms: int
+    """Device time of the reading that opened it (its wall-clock time after a reload)."""
+    escalated: bool
+
+
+def _ms(at: dt.datetime) -> int:
+    return int(at.timestamp() * 1000)
 
 
 class AlertEngine:
@@ -91,13 +141,23 @@ class AlertEngine:
         self.events = events
         self.metrics = metrics
         self.reload_s = reload_s
+        self.zone: ZoneInfo = DEFAULT_ZONE
+        """Silences' daily windows are in this zone (the node's alert_time_zone)."""
+        self.outbox_changed: Callable[[], None] = lambda: None
+        """Called once notifications to send were committed (the delivery worker's wake)."""
         self._rules: list[RuleView] = []
-        self._live: dict[tuple[uuid.UUID, uuid.UUID], uuid.UUID] = {}
+        self._live: dict[Key, LiveAlert] = {}
+        self._pending: dict[Key, int] = {}
+        self._clearing: dict[Key, int] = {}
         self._last_value: dict[tuple[uuid.UUID, str], tuple[int, float]] = {}
         self._last_heard: dict[tuple[uuid.UUID, str], float] = {}
         self._loaded_at = 0.0
         self._started = time.monotonic()
         self._lock = asyncio.Lock()
+
+    def use_notifications(self, zone: ZoneInfo, wake: Callable[[], None]) -> None:
+        self.zone = zone
+        self.outbox_changed = wake
 
     def rules_changed(self) -> None:
         self._loaded_at = 0.0
@@ -109,13 +169,26 @@ class AlertEngine:
             rules = (await session.scalars(select(AlertRule).where(AlertRule.enabled))).all()
             live = (
                 await session.execute(
-                    select(Alert.rule_id, Alert.device_id, Alert.id).where(
-                        Alert.status != AlertStatus.CLOSED
-                    )
+                    select(
+                        Alert.rule_id,
+                        Alert.device_id,
+                        Alert.id,
+                        Alert.opened_at,
+                        Alert.escalated_at,
+                    ).where(Alert.status != AlertStatus.CLOSED)
                 )
             ).all()
         self._rules = [RuleView.from_model(rule) for rule in rules]
-        self._live = {(rule_id, device_id): alert_id for rule_id, device_id, alert_id in live}
+        known = {(rule_id, device_id): alert_id for rule_id, device_id, alert_id, *_ in live}
+        self._live = {
+            (rule_id, device_id): self._live[(rule_id, device_id)]
+            if (rule_id, device_id) in self._live
+            and self._live[(rule_id, device_id)].id == alert_id
+            else LiveAlert(alert_id, opened_at, _ms(opened_at), escalated_at is not None)
+            for rule_id, device_id, alert_id, opened_at, escalated_at in live
+        }
+        for key in [key for key in self._clearing if key not in known]:
+            del self._clearing[key]
         self._loaded_at = time.monotonic()
 
     async def on_readings(self, device: DeviceEntry, readings: list[RawReading]) -> None:
@@ -141,12 +214,34 @@ class AlertEngine:
                     if rule.kind is RuleKind.STALE:
                         await self._close(rule, device, "data arrived again")
                         continue
-                    breach = self._breach(rule, device, reading)
-                    if breach is not None:
-                        await self._open(rule, device, value, breach)
-                    else:
-                        await self._close(rule, device, "back within bounds")
+                    await self._judge(rule, device, reading)
                 self._last_value[(device.id, metric)] = (ts_ms, value)
+
+    async def _judge(self, rule: RuleView, device: DeviceEntry, reading: RawReading) -> None:
+        """One reading against one rule: pending, open, hold, escalate, clearing, close."""
+        _, ts_ms, value = reading
+        key = (rule.id, device.id)
+        live = self._live.get(key)
+        if live is None:
+            breach = self._breach(rule, device, reading)
+            if breach is None:
+                self._pending.pop(key, None)
+                return
+            since = self._pending.setdefault(key, ts_ms)
+            if ts_ms - since >= rule.for_s * 1000:
+                self._pending.pop(key, None)
+                await self._open(rule, device, value, breach, ts_ms)
+            return
+        if self._holds(rule, device, reading):
+            self._clearing.pop(key, None)
+            why = self._escalation(rule, live, value, ts_ms)
+            if why is not None:
+                await self._escalate(rule, device, why)
+            return
+        since = self._clearing.setdefault(key, ts_ms)
+        if ts_ms - since >= rule.clear_for_s * 1000:
+            self._clearing.pop(key, None)
+            await self._close(rule, device, "back within bounds")
 
     def _breach(self, rule: RuleView, device: DeviceEntry, reading: RawReading) -> str | None:
         metric, ts_ms, value = reading
@@ -164,27 +259,73 @@ class AlertEngine:
             return f"{rule.metric} changing {rate:.3g}/min, limit {rule.rate_per_min:g}/min"
         return None
 
+    def _holds(self, rule: RuleView, device: DeviceEntry, reading: RawReading) -> bool:
+        """Whether an open alert stays open: still past the clear level (the threshold when
+        the rule has none), so a value hovering between the two changes nothing."""
+        value = reading[2]
+        if rule.kind is not RuleKind.THRESHOLD:
+            return self._breach(rule, device, reading) is not None
+        over = rule.clear_above if rule.clear_above is not None else rule.above
+        under = rule.clear_below if rule.clear_below is not None else rule.below
+        return (over is not None and value > over) or (under is not None and value < under)
+
+    @staticmethod
+    def _escalation(rule: RuleView, live: LiveAlert, value: float, ts_ms: int) -> str | None:
+        if live.escalated or rule.escalate_to is None:
+            return None
+        if rule.escalate_above is not None and value > rule.escalate_above:
+            return f"{rule.metric} {value:g} above {rule.escalate_above:g}"
+        if rule.escalate_below is not None and value < rule.escalate_below:
+            return f"{rule.metric} {value:g} below {rule.escalate_below:g}"
+        if (
+            rule.escalate_after_s is not None
+            and ts_ms - live.opened_ms >= rule.escalate_after_s * 1000
+        ):
+            return f"open for over {rule.escalate_after_s} s"
+        return None
+
     async def check_stale(self) -> None:
         async with self._lock:
             await self._ensure_loaded()
             now = time.monotonic()
             for rule in self._rules:
-                if rule.kind is not RuleKind.STALE or rule.stale_after_s is None:
-                    continue
-                for device in self.registry.all():
-                    if not rule.applies_to(device) or device.refusal() is not None:
-                        continue
-                    heard = self._last_heard.get((device.id, rule.metric), self._started)
-                    if now - heard > rule.stale_after_s:
-                        await self._open(
-                            rule,
-                            device,
-                            None,
-                            f"no {rule.metric} for over {rule.stale_after_s} s",
-                        )
+                if rule.kind is RuleKind.STALE and rule.stale_after_s is not None:
+                    await self._check_stale_rule(rule, now)
+            await self._escalate_overdue()
+
+    async def _check_stale_rule(self, rule: RuleView, now: float) -> None:
+        assert rule.stale_after_s is not None
+        for device in self.registry.all():
+            if not rule.applies_to(device) or device.refusal() is not None:
+                continue
+            heard = self._last_heard.get((device.id, rule.metric), self._started)
+            if now - heard > rule.stale_after_s:
+                await self._open(
+                    rule, device, None, f"no {rule.metric} for over {rule.stale_after_s} s", None
+                )
+
+    async def _escalate_overdue(self) -> None:
+        """Alerts open for `escalate_after_s` by the clock, when no reading came to tell."""
+        wall_ms = _ms(utcnow())
+        rules = {rule.id: rule for rule in self._rules}
+        devices = {device.id: device for device in self.registry.all()}
+        for (rule_id, device_id), live in list(self._live.items()):
+            rule = rules.get(rule_id)
+            device = devices.get(device_id)
+            if rule is None or device is None or rule.escalate_after_s is None:
+                continue
+            if live.escalated or rule.escalate_to is None:
+                continue
+            if wall_ms - _ms(live.opened_at) >= rule.escalate_after_s * 1000:
+                await self._escalate(rule, device, f"open for over {rule.escalate_after_s} s")
 
     async def _open(
-        self, rule: RuleView, device: DeviceEntry, value: float | None, message: str
+        self,
+        rule: RuleView,
+        device: DeviceEntry,
+        value: float | None,
+        message: str,
+        ts_ms: int | None,
     ) -> None:
         if (rule.id, device.id) in self._live:
             return
@@ -193,40 +334,63 @@ class AlertEngine:
             device_id=device.id,
             factory_id=device.factory_id,
             metric=rule.metric,
-            severity=rule.severity,
+            severity=Severity(rule.severity),
             status=AlertStatus.OPEN,
             message=f"{rule.name}: {device.key} {message}",
             value=value,
+            opened_at=utcnow(),
         )
         try:
             async with session_scope(self.sessionmaker) as session:
                 session.add(alert)
+                await session.flush()
+                await self._notify(session, alert, NotificationEvent.OPENED)
         except IntegrityError:
             # Another process opened it first; take its view on the next reload.
             self._loaded_at = 0.0
             return
-        self._live[(rule.id, device.id)] = alert.id
+        opened_ms = ts_ms if ts_ms is not None else _ms(alert.opened_at)
+        self._live[(rule.id, device.id)] = LiveAlert(alert.id, alert.opened_at, opened_ms, False)
         self.metrics.alerts_opened.labels(rule.kind.value).inc()
         self.events.publish(AlertEvent(alert.id, device.factory_id, "opened"))
         log.info("alert_opened", rule=rule.name, device=device.key, message=message)
 
+    async def _notify(self, session: AsyncSession, alert: Alert, event: NotificationEvent) -> None:
+        if await enqueue(session, alert, event, zone=self.zone):
+            after_commit(session, self.outbox_changed)
+
+    async def _escalate(self, rule: RuleView, device: DeviceEntry, why: str) -> None:
+        key = (rule.id, device.id)
+        live = self._live.get(key)
+        if live is None or rule.escalate_to is None:
+            return
+        self._live[key] = replace(live, escalated=True)
+        async with session_scope(self.sessionmaker) as session:
+            alert = await session.get(Alert, live.id, with_for_update=True)
+            if alert is None or alert.status is AlertStatus.CLOSED or alert.escalated_at:
+                return
+            alert.severity = Severity(rule.escalate_to)
+            alert.escalated_at = utcnow()
+            alert.message = f"{alert.message}; escalated: {why}"[:2000]
+            await session.flush()
+            await self._notify(session, alert, NotificationEvent.ESCALATED)
+        self.events.publish(AlertEvent(live.id, device.factory_id, "escalated"))
+        log.info("alert_escalated", rule=rule.name, device=device.key, why=why)
+
     async def _close(self, rule: RuleView, device: DeviceEntry, reason: str) -> None:
-        alert_id = self._live.pop((rule.id, device.id), None)
-        if alert_id is None:
+        live = self._live.pop((rule.id, device.id), None)
+        self._clearing.pop((rule.id, device.id), None)
+        if live is None:
             return
         async with session_scope(self.sessionmaker) as session:
-            closed = await session.execute(
-                update(Alert)
-                .where(Alert.id == alert_id, Alert.status != AlertStatus.CLOSED)
-                .values(
-                    status=AlertStatus.CLOSED,
-                    closed_at=utcnow(),
-                    closed_by="rule",
-                    close_reason=reason,
-                )
-            )
-        if closed.rowcount:  # type: ignore[attr-defined]
-            self.events.publish(AlertEvent(alert_id, device.factory_id, "closed"))
+            alert = await session.get(Alert, live.id, with_for_update=True)
+            if alert is None or alert.status is AlertStatus.CLOSED:
+                return
+            alert.status = AlertStatus.CLOSED
+            alert.closed_at, alert.closed_by, alert.close_reason = utcnow(), "rule", reason
+            await session.flush()
+            await self._notify(session, alert, NotificationEvent.CLOSED)
+        self.events.publish(AlertEvent(live.id, device.factory_id, "closed"))
 
     async def run_stale_checks(self, every_s: float) -> None:
         while True:

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from regional_node.data_products.models import PendingBatch, ProductStream, QueuedRow
@@ -138,3 +138,17 @@ class OutboxRepository:
         await self.session.execute(
             delete(PendingBatch).where(PendingBatch.product == product, PendingBatch.seq == seq)
         )
+
+    async def backlog(self, product: str) -> tuple[int, dt.datetime | None, int]:
+        """Batches waiting for the hub, when the oldest was queued, rows last queued."""
+        waiting, oldest = (
+            await self.session.execute(
+                select(func.count(), func.min(PendingBatch.created_at)).where(
+                    PendingBatch.product == product
+                )
+            )
+        ).one()
+        rows = await self.session.scalar(
+            select(func.count()).select_from(QueuedRow).where(QueuedRow.product == product)
+        )
+        return int(waiting), oldest, int(rows or 0)

@@ -39,3 +39,25 @@ async def metrics_by_type(
         if name is not None:
             names.add(name)
     return dict(metrics)
+
+
+async def metric_units_by_type(
+    session: AsyncSession, factory_id: uuid.UUID | None
+) -> dict[str, set[tuple[str, str]]]:
+    """As `metrics_by_type`, with each metric's unit: (name, unit) pairs as the devices declare
+    them (two devices of a type declaring one metric in different units give two pairs)."""
+    scope = [Device.status != DeviceStatus.RETIRED]
+    if factory_id is not None:
+        scope.append(Device.factory_id == factory_id)
+    rows = await session.execute(
+        select(Device.type, DeviceMetric.name, DeviceMetric.unit)
+        .outerjoin(DeviceMetric, DeviceMetric.device_id == Device.id)
+        .where(*scope)
+        .distinct()
+    )
+    metrics: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for kind, name, unit in rows:
+        pairs = metrics[kind]
+        if name is not None:
+            pairs.add((name, unit))
+    return dict(metrics)

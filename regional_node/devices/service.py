@@ -13,15 +13,22 @@ import enum
 import re
 import uuid
 from collections.abc import Awaitable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from regional_node.audit.service import append_entry
+from regional_node.devices import repository
 from regional_node.devices.credentials import hash_secret, new_secret
-from regional_node.devices.models import Device, DeviceKind, DeviceMetric, DeviceStatus
+from regional_node.devices.models import (
+    Connection,
+    Device,
+    DeviceKind,
+    DeviceMetric,
+    DeviceStatus,
+)
 from regional_node.factories.models import Factory, FactoryStatus
 from regional_node.factories.service import (
     BrokerUnavailable,
@@ -31,10 +38,12 @@ from regional_node.factories.service import (
 )
 from regional_node.runtime import NodeRuntime
 from regional_node.telemetry.broker import BrokerAdminError
+from yunfab.authorization import Denied
 from yunfab.db import after_commit, utcnow
 from yunfab.errors import Conflict, InvalidInput, NotFound
-from yunfab.graphql.pagination import Page, PageRequest
-from yunfab.subject import Subject
+from yunfab.graphql.pagination import Page, PageRequest, contains
+from yunfab.subject import Subject, SubjectKind
+from yunfab.tokens import TokenMissing
 
 KEY = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 METRIC = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -288,6 +297,53 @@ async def device_metrics(session: AsyncSession, device_id: uuid.UUID) -> Sequenc
     ).all()
 
 
+@dataclass(frozen=True)
+class DeviceFilter:
+    """What a device listing narrows to; every given condition must hold."""
+
+    factory_id: uuid.UUID | None = None
+    status: DeviceStatus | None = None
+    connection: Connection | None = None
+    kind: DeviceKind | None = None
+    type: str | None = None
+    search: str | None = None
+    """Part of the key or the name, any case."""
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        found: list[ColumnElement[bool]] = []
+        if self.factory_id is not None:
+            found.append(Device.factory_id == self.factory_id)
+        if self.status is not None:
+            found.append(Device.status == self.status)
+        if self.connection is not None:
+            found.append(Device.connection == self.connection)
+        if self.kind is not None:
+            found.append(Device.kind == self.kind)
+        if self.type is not None:
+            found.append(Device.type == self.type)
+        if self.search:
+            found.append(or_(contains(Device.key, self.search), contains(Device.name, self.search)))
+        return found
+
+
+async def device_page(
+    session: AsyncSession, page: PageRequest, where: DeviceFilter
+) -> Page[Device]:
+    """One page by key, not yet decided by the policy (see `counted_or_visible`)."""
+    conditions = where.conditions()
+    query = select(Device).where(*conditions).order_by(Device.key)
+    if page.after is not None:
+        query = query.where(Device.key > page.after[0])
+    rows = (await session.scalars(query.limit(page.limit + 1))).all()
+
+    async def count() -> int:
+        return (
+            await session.scalar(select(func.count()).select_from(Device).where(*conditions)) or 0
+        )
+
+    return Page.from_rows(rows, page.limit, count)
+
+
 async def list_devices(
     session: AsyncSession,
     subject: Subject,
@@ -295,20 +351,81 @@ async def list_devices(
     runtime: NodeRuntime,
     factory_id: uuid.UUID,
     page: PageRequest,
+    where: DeviceFilter | None = None,
 ) -> Page[Device]:
+    """One factory's devices, decided once on the factory (so with an exact total)."""
     factory = await factory_for(
         session, subject, runtime=runtime, factory_id=factory_id, action="node.device.read"
     )
-    query = select(Device).where(Device.factory_id == factory.id).order_by(Device.key)
-    if page.after is not None:
-        query = query.where(Device.key > page.after[0])
-    rows = (await session.scalars(query.limit(page.limit + 1))).all()
+    scoped = replace(where or DeviceFilter(), factory_id=factory.id)
+    return await device_page(session, page, scoped)
 
-    async def count() -> int:
-        counting = select(func.count()).select_from(Device).where(Device.factory_id == factory.id)
-        return await session.scalar(counting) or 0
 
-    return Page.from_rows(rows, page.limit, count)
+async def sees_every_device(runtime: NodeRuntime, subject: Subject) -> bool:
+    """Whether the policy lets `subject` read devices of any factory (the node operator);
+    others are decided factory by factory. Nobody signed in is told so (401), not shown an
+    empty list."""
+    if subject.kind is SubjectKind.ANONYMOUS:
+        raise TokenMissing("authentication required: send a Bearer access token")
+    return await runtime.authorizer.allows(
+        subject, "node.device.read", {"factory": None, "org": None}
+    )
+
+
+async def device_types(
+    session: AsyncSession,
+    subject: Subject,
+    *,
+    runtime: NodeRuntime,
+    factory_id: uuid.UUID | None,
+) -> dict[str, set[tuple[str, str]]]:
+    """Device type -> (metric, unit) pairs its devices declare, not retired: what an alert rule
+    on a type may watch, in a factory or (no factory) node-wide, as `createAlertRule` checks it.
+    Node-wide is for who reads every factory's devices (the operator)."""
+    if factory_id is not None:
+        factory = await factory_for(
+            session, subject, runtime=runtime, factory_id=factory_id, action="node.device.read"
+        )
+        return await repository.metric_units_by_type(session, factory.id)
+    if not await sees_every_device(runtime, subject):
+        raise Denied("node-wide device types are the node operator's: name a factory")
+    return await repository.metric_units_by_type(session, None)
+
+
+async def readable_devices(
+    session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, devices: Sequence[Device]
+) -> list[Device]:
+    """The devices `subject` may read, decided on their factories in one policy evaluation."""
+    ids = {device.factory_id for device in devices}
+    factories = {
+        f.id: f for f in await session.scalars(select(Factory).where(Factory.id.in_(ids)))
+    } if ids else {}  # fmt: skip
+    return await runtime.authorizer.filter(
+        subject,
+        "node.device.read",
+        list(devices),
+        lambda device: factory_resource(factories[device.factory_id]),
+    )
+
+
+async def readable_device_by_key(
+    session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, key: str
+) -> Device:
+    """A device by its key (its MQTT username); DEVICE_NOT_FOUND for one the caller may not
+    read, as for a key that is not provisioned."""
+    device = (
+        await session.scalars(select(Device).where(Device.key == key.strip()[:63]))
+    ).one_or_none()
+    factory = None if device is None else await get_factory(session, device.factory_id)
+    await runtime.authorizer.check_found(
+        subject,
+        "node.device.read",
+        None if factory is None else factory_resource(factory),
+        read="node.device.read",
+        missing=DeviceNotFound(f"no device {key!r} on this node"),
+    )
+    assert device is not None
+    return device
 
 
 def _checked_metrics(metrics: Sequence[MetricInput]) -> list[MetricInput]:

@@ -3,12 +3,37 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from regional_node.factories.models import CapacityDay, Equipment, Factory
-from yunfab.graphql.pagination import Page, PageRequest
+from regional_node.factories.models import CapacityDay, Equipment, Factory, FactoryStatus
+from yunfab.graphql.pagination import Page, PageRequest, contains
+
+
+@dataclass(frozen=True)
+class FactoryFilter:
+    """What a factory listing narrows to; every given condition must hold."""
+
+    status: FactoryStatus | None = None
+    region: str | None = None
+    """The location's ISO 3166-2 region, exactly (CN-ZJ)."""
+    search: str | None = None
+    """Part of the name or the slug, any case."""
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        found: list[ColumnElement[bool]] = []
+        if self.status is not None:
+            found.append(Factory.status == self.status)
+        if self.region is not None:
+            found.append(Factory.location["region"].as_string() == self.region)
+        if self.search:
+            found.append(
+                or_(contains(Factory.name, self.search), contains(Factory.slug, self.search))
+            )
+        return found
 
 
 class FactoryRepository:
@@ -70,13 +95,15 @@ class FactoryRepository:
             )
         ).all()
 
-    async def page(self, request: PageRequest) -> Page[Factory]:
-        query = select(Factory).order_by(Factory.name)
+    async def page(self, request: PageRequest, where: FactoryFilter | None = None) -> Page[Factory]:
+        conditions: list[Any] = (where or FactoryFilter()).conditions()
+        query = select(Factory).where(*conditions).order_by(Factory.name)
         if request.after is not None:
             query = query.where(Factory.name > request.after[0])
         rows = (await self.session.scalars(query.limit(request.limit + 1))).all()
 
         async def count() -> int:
-            return await self.session.scalar(select(func.count()).select_from(Factory)) or 0
+            counting = select(func.count()).select_from(Factory).where(*conditions)
+            return await self.session.scalar(counting) or 0
 
         return Page.from_rows(rows, request.limit, count)

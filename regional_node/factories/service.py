@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from regional_node.audit.service import append_entry
 from regional_node.devices.models import Device, DeviceStatus
 from regional_node.factories.models import CapacityDay, Equipment, Factory, FactoryStatus
-from regional_node.factories.repository import FactoryRepository
+from regional_node.factories.repository import FactoryFilter, FactoryRepository
 from regional_node.runtime import NodeRuntime
 from regional_node.telemetry.broker import BrokerAdminError
 from yunfab.db import after_commit, utcnow
@@ -182,6 +183,32 @@ async def readable_factory(
 ) -> Factory:
     return await factory_for(
         session, subject, runtime=runtime, factory_id=factory_id, action="node.factory.read"
+    )
+
+
+async def readable_factory_by_slug(
+    session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, slug: str
+) -> Factory:
+    """As `readable_factory`, by the slug people see in topics and device keys; a slug of a
+    factory the caller may not read is FACTORY_NOT_FOUND, as one that does not exist."""
+    factory = await FactoryRepository(session).get_by_slug(slug.strip()[:63])
+    await runtime.authorizer.check_found(
+        subject,
+        "node.factory.read",
+        None if factory is None else factory_resource(factory),
+        read="node.factory.read",
+        missing=FactoryNotFound(f"no factory {slug!r} on this node"),
+    )
+    assert factory is not None
+    return factory
+
+
+async def sees_every_factory(runtime: NodeRuntime, subject: Subject) -> bool:
+    """Whether the policy lets `subject` read any factory, whoever's it is (the operator, a
+    platform of the region): then a listing is one query with an exact total. A factory's own
+    people are decided factory by factory."""
+    return await runtime.authorizer.allows(
+        subject, "node.factory.read", {"factory": None, "org": None}
     )
 
 
@@ -419,9 +446,11 @@ async def set_capacity(
     return len(days)
 
 
-async def list_factories(session: AsyncSession, *, page: PageRequest) -> Page[Factory]:
-    """One page by name; the caller filters it through the policy (see `visible_connection`)."""
-    return await FactoryRepository(session).page(page)
+async def list_factories(
+    session: AsyncSession, *, page: PageRequest, where: FactoryFilter | None = None
+) -> Page[Factory]:
+    """One page by name; the caller filters it through the policy (see `counted_or_visible`)."""
+    return await FactoryRepository(session).page(page, where)
 
 
 async def _replace_equipment(
@@ -472,12 +501,25 @@ def _checked_object(what: str, value: dict[str, Any]) -> dict[str, Any]:
 
 def _checked_location(value: dict[str, Any]) -> dict[str, Any]:
     location = _checked_object("location", value)
+    zone = location.get("time_zone")
+    if zone is not None and not known_time_zone(zone):
+        raise InvalidInput("location.timeZone: an IANA time zone such as Asia/Shanghai")
     for axis, limit in (("lat", 90.0), ("lon", 180.0)):
         if axis in location:
             coordinate = location[axis]
             if not isinstance(coordinate, int | float) or not -limit <= coordinate <= limit:
                 raise InvalidInput(f"location.{axis}: a number within +-{limit:g}")
     return location
+
+
+def known_time_zone(name: object) -> bool:
+    if not isinstance(name, str) or not 1 <= len(name) <= 63:
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 def _checked_strings(what: str, values: list[str]) -> list[str]:

@@ -9,13 +9,17 @@ from strawberry.types import Info
 from regional_node.graphql.context import NodeContext
 from regional_node.hub_link.link import LinkState, LinkStatus
 from yunfab.graphql.permissions import allowed
+from yunfab.graphql.subscriptions import EventGate
 
 strawberry.enum(LinkState, name="HubLinkState")
 
 
 @strawberry.type(name="HubLink", description="This node's connection to its hub.")
 class HubLinkType:
-    state: LinkState
+    status: LinkState
+    state: LinkState = strawberry.field(
+        deprecation_reason="Use `status`: node types name their state `status`."
+    )
     hub_url: str
     attempts: int = strawberry.field(description="Consecutive failed attempts; 0 while healthy.")
     last_error: str | None
@@ -26,6 +30,7 @@ class HubLinkType:
     @classmethod
     def from_status(cls, status: LinkStatus) -> HubLinkType:
         return cls(
+            status=status.state,
             state=status.state,
             hub_url=status.hub_url,
             attempts=status.attempts,
@@ -69,6 +74,7 @@ class NodeSubscription:
     async def hub_link_changes(
         self, info: Info[NodeContext, None]
     ) -> AsyncGenerator[HubLinkType, None]:
+        still_allowed = EventGate(info.context, action="node.info.read")
         async for status in info.context.hub_link.changes.subscribe():
-            info.context.ensure_current()
+            await still_allowed()
             yield HubLinkType.from_status(status)

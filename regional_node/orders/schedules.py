@@ -9,25 +9,34 @@ import math
 import uuid
 from collections.abc import Sequence
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from regional_node.audit.service import append_entry
 from regional_node.factories import eligibility
+from regional_node.factories.models import Factory
 from regional_node.factories.repository import FactoryRepository
 from regional_node.factories.service import (
     check_at_factory,
     factory_for,
     get_factory,
+    known_time_zone,
 )
 from regional_node.orders import service as orders
 from regional_node.orders.models import FactorySchedule, Order
 from regional_node.orders.routings import RoutingStep
 from regional_node.runtime import NodeRuntime
 from regional_node.scheduling import shop
-from regional_node.scheduling.gantt import gantt_json, render
+from regional_node.scheduling.gantt import Clock, gantt_json, render
+from yunfab.db import utcnow
 from yunfab.errors import InvalidInput, NotFound
+from yunfab.graphql.pagination import Page, PageRequest, newest_first
 from yunfab.subject import Subject
+
+DEFAULT_TIME_ZONE = "Asia/Shanghai"
+DEFAULT_ZONE = ZoneInfo(DEFAULT_TIME_ZONE)
 
 MAX_OPERATIONS = 2000
 MAX_MACHINES = 500
@@ -144,12 +153,16 @@ def _check_name(name: str) -> str:
 async def create_schedule(
     session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, factory_id: uuid.UUID,
     name: str, problem: shop.Problem, objective: shop.Objective, time_limit_s: float,
-    notes: dict[str, Any] | None = None,
+    notes: dict[str, Any] | None = None, start: dt.datetime | None = None,
 ) -> FactorySchedule:  # fmt: skip
+    """`start`: the moment minute 0 stands for (default: now, to the minute), so charts can
+    show clock times."""
     factory = await factory_for(
         session, subject, runtime=runtime, factory_id=factory_id, action="node.schedule.manage"
     )
     _check_name(name)
+    moment = _utc(start) if start is not None else utcnow().replace(second=0, microsecond=0)
+    notes = {**(notes or {}), "start": moment.isoformat()}
     _check_size(problem)
     try:
         plan = await asyncio.to_thread(
@@ -170,12 +183,14 @@ LOT_MINUTES = 120
 async def schedule_work_orders(
     session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, factory_id: uuid.UUID,
     day: dt.date, shift_minutes: int = 720, changeover_minutes: int = 0,
-    time_limit_s: float = 10.0,
+    time_limit_s: float = 10.0, shift_start: dt.time = dt.time(8, 0),
+    node_time_zone: str = DEFAULT_TIME_ZONE,
 ) -> FactorySchedule:  # fmt: skip
     """One day of the factory's open work orders on its own machines: what the plan asks of it
     that day (less what it already reported for the day), cut into lots, each lot on any machine
     that may run its step (`eligibility.machines`, the rule allocation gave it the work by).
-    Minutes count from the shift's start; work past the shift's end is lateness (overtime). A
+    Minutes count from the shift's start (`shift_start` on `day`, the factory's local time);
+    work past the shift's end is lateness (overtime). A
     change of product on a machine costs `changeover_minutes`. Work orders the factory may no
     longer do (its equipment, skills or calendar changed since the plan) are named in the
     schedule's `skipped`, with the reason."""
@@ -248,6 +263,7 @@ async def schedule_work_orders(
         session, subject, runtime=runtime, factory_id=factory.id, name=f"work orders {day}",
         problem=problem, objective=shop.Objective(lateness=1.0, makespan=0.1),
         time_limit_s=time_limit_s, notes={"lots": lots, "skipped": skipped, "day": key},
+        start=dt.datetime.combine(day, shift_start, tzinfo=time_zone(factory, node_time_zone)),
     )  # fmt: skip
 
 
@@ -285,7 +301,7 @@ async def insert_rush(
         raise ScheduleInvalid(str(exc)) from exc
     return await _store(
         session, subject, factory.id, factory.slug, name, shop.add_job(problem, rush), plan,
-        objective=objective,
+        objective=objective, notes={"start": plan_start(base).isoformat()},
     )  # fmt: skip
 
 
@@ -342,12 +358,74 @@ async def compare_schedules(
     return shop.compare({n: plan_from_json(row.plan) for n, row in zip(names, rows, strict=True)})
 
 
+async def list_schedules(
+    session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, factory_id: uuid.UUID,
+    page: PageRequest,
+) -> Page[FactorySchedule]:  # fmt: skip
+    """A factory's schedules, newest first, decided once on the factory (an exact total)."""
+    factory = await factory_for(
+        session, subject, runtime=runtime, factory_id=factory_id, action="node.schedule.read"
+    )
+    condition = FactorySchedule.factory_id == factory.id
+    query = newest_first(
+        select(FactorySchedule).where(condition),
+        FactorySchedule.created_at,
+        FactorySchedule.id,
+        page.after,
+    )
+    rows = (await session.scalars(query.limit(page.limit + 1))).all()
+
+    async def count() -> int:
+        counting = select(func.count()).select_from(FactorySchedule).where(condition)
+        return await session.scalar(counting) or 0
+
+    return Page.from_rows(rows, page.limit, count)
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
+
+
+def plan_start(row: FactorySchedule) -> dt.datetime:
+    """The moment minute 0 of the schedule stands for: stored with it, or (schedules made
+    before it was) when it was made."""
+    stored = row.plan.get("start")
+    if isinstance(stored, str):
+        try:
+            return _utc(dt.datetime.fromisoformat(stored))
+        except ValueError:
+            pass
+    return _utc(row.created_at)
+
+
+def time_zone(factory: Factory, node_time_zone: str) -> ZoneInfo:
+    """The factory's own zone when its location names one, else the node's."""
+    zone = factory.location.get("time_zone")
+    return ZoneInfo(zone if isinstance(zone, str) and known_time_zone(zone) else node_time_zone)
+
+
 def gantt(row: FactorySchedule) -> dict[str, Any]:
     return gantt_json(problem_from_json(row.problem), plan_from_json(row.plan))
 
 
-def chart(row: FactorySchedule, fmt: Literal["png", "svg"]) -> bytes:
-    return render(problem_from_json(row.problem), plan_from_json(row.plan), fmt, title=row.name)
+def chart(
+    row: FactorySchedule, fmt: Literal["png", "svg"], *, zone: ZoneInfo = DEFAULT_ZONE
+) -> bytes:
+    return render(
+        problem_from_json(row.problem), plan_from_json(row.plan), fmt, title=row.name,
+        clock=Clock(start=plan_start(row), zone=zone), labels=task_labels(row),
+    )  # fmt: skip
+
+
+def task_labels(row: FactorySchedule) -> dict[str, str]:
+    """A bar's words per job: for work-order lots the order number, step and product; for jobs
+    given by hand their id and family."""
+    problem = problem_from_json(row.problem)
+    labels: dict[str, str] = {}
+    for job in problem.jobs:
+        words = job.id.replace("/", " · ").replace("#", " lot ")
+        labels[job.id] = f"{words} · {job.family}" if job.family else words
+    return labels
 
 
 def violations(row: FactorySchedule) -> list[str]:

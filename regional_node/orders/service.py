@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import ColumnElement, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from regional_node.alerts.models import Alert
@@ -36,10 +36,11 @@ from regional_node.orders.models import (
 )
 from regional_node.orders.routings import RoutingSpec, RoutingStep, steps_from_json
 from regional_node.runtime import NodeRuntime
+from yunfab.authorization import Denied
 from yunfab.db import after_commit, utcnow
 from yunfab.errors import Conflict, InvalidInput, NotFound
-from yunfab.graphql.pagination import Page, PageRequest, newest_first
-from yunfab.subject import Subject
+from yunfab.graphql.pagination import Page, PageRequest, newest_first, starts_with
+from yunfab.subject import Subject, canonical_org_id
 
 PLAN_TIME_LIMIT_S = 30.0
 PLANNING_LOCK = 7_216_116
@@ -252,19 +253,69 @@ async def get_order(
     return order
 
 
+async def get_order_by_number(
+    session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, number: str
+) -> Order:
+    """As `get_order`, by the number people see (`SO-20260301-1A2B3C`)."""
+    order = (
+        await session.scalars(select(Order).where(Order.number == number.strip()[:32]))
+    ).one_or_none()
+    await runtime.authorizer.check_found(
+        subject, "node.order.read", None if order is None else order_resource(order),
+        read="node.order.read", missing=OrderNotFound(f"no order {number!r} on this node"),
+    )  # fmt: skip
+    assert order is not None
+    return order
+
+
+@dataclass(frozen=True)
+class OrderFilter:
+    """What an order listing narrows to; every given condition must hold."""
+
+    status: OrderStatus | None = None
+    buyer_org: str | None = None
+    """The node operator's filter: others see only their own organization's orders."""
+    product: str | None = None
+    created_after: dt.datetime | None = None
+    created_before: dt.datetime | None = None
+    """Placed in [created_after, created_before)."""
+    number_prefix: str | None = None
+    stage: OrderStage | None = None
+    """The stage it has reached."""
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        found: list[ColumnElement[bool]] = []
+        if self.status is not None:
+            found.append(Order.status == self.status)
+        if self.buyer_org is not None:
+            found.append(Order.buyer_org == canonical_org_id(self.buyer_org))
+        if self.product is not None:
+            found.append(Order.product == self.product)
+        if self.created_after is not None:
+            found.append(Order.created_at >= self.created_after)
+        if self.created_before is not None:
+            found.append(Order.created_at < self.created_before)
+        if self.number_prefix:
+            found.append(starts_with(Order.number, self.number_prefix.strip()))
+        if self.stage is not None:
+            found.append(Order.stage == self.stage)
+        return found
+
+
 async def list_orders(
     session: AsyncSession, subject: Subject, *, runtime: NodeRuntime,
-    status: OrderStatus | None, page: PageRequest,
+    where: OrderFilter, page: PageRequest,
 ) -> Page[Order]:  # fmt: skip
-    """Newest first: every order for the node operator, one's own organization's otherwise."""
-    conditions = []
+    """Newest first: every order for the node operator, one's own organization's otherwise
+    (so the total is exact either way: the policy decides once for the whole view)."""
+    conditions = where.conditions()
     if not await runtime.authorizer.allows(subject, "node.order.list"):
         await runtime.authorizer.check(
             subject, "node.order.read", {"order": None, "org": subject.org_id or "-"}
         )
+        if where.buyer_org is not None:
+            raise Denied("buyerOrg: a filter for the node operator; yours are the orders shown")
         conditions.append(Order.buyer_org == subject.org_id)
-    if status is not None:
-        conditions.append(Order.status == status)
     query = newest_first(select(Order).where(*conditions), Order.created_at, Order.id, page.after)
     rows = (await session.scalars(query.limit(page.limit + 1))).all()
 

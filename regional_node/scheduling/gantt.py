@@ -7,10 +7,60 @@ and saved by format, so no pyplot state is touched and no display backend is nee
 
 from __future__ import annotations
 
+import datetime as dt
 import io
-from typing import Literal
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+from xml.sax.saxutils import escape
+from zoneinfo import ZoneInfo
 
-from regional_node.scheduling.shop import Machine, Problem, ShopPlan, Window, merge
+from regional_node.scheduling.shop import Machine, Problem, ShopPlan, Task, Window, merge
+
+AXIS_CHARACTERS = 130
+"""About how many 7-point characters fit across the chart's time axis: a label is drawn in its
+bar only when it fits there."""
+TICK_STEPS = (15, 30, 60, 120, 180, 240, 360, 720, 1440, 2880, 10080)
+"""Minutes between time-axis ticks, the first giving at most a dozen ticks."""
+
+
+@dataclass(frozen=True)
+class Clock:
+    """What minute 0 of a plan is, and where its people read clocks: the axis shows their
+    local time rather than minutes."""
+
+    start: dt.datetime
+    zone: ZoneInfo
+
+    def at(self, minutes: float) -> dt.datetime:
+        return (self.start + dt.timedelta(minutes=minutes)).astimezone(self.zone)
+
+    def label(self, minutes: float, *, with_date: bool) -> str:
+        return self.at(minutes).strftime("%m-%d %H:%M" if with_date else "%H:%M")
+
+
+def _tick_step(end: int) -> int:
+    return next((step for step in TICK_STEPS if end / step <= 12), TICK_STEPS[-1])
+
+
+def _bar_text(task: Task, label: str, end: int) -> str | None:
+    """The words that fit in the task's bar: its label, else job and operation, else none."""
+    room = (task.end - task.start) / end * AXIS_CHARACTERS
+    for text in (label, f"{task.job}.{task.operation}"):
+        if len(text) <= room:
+            return text
+    return None
+
+
+def _with_titles(svg: bytes, titles: dict[str, str]) -> bytes:
+    """Each bar's group gets a <title>: browsers show it as a tooltip, screen readers read it."""
+    text = svg.decode()
+    for gid, title in titles.items():
+        opening = re.search(rf'<g id="{re.escape(gid)}"[^>]*>', text)
+        if opening is not None:
+            cut = opening.end()
+            text = f"{text[:cut]}<title>{escape(title)}</title>{text[cut:]}"
+    return text.encode()
 
 
 def _view_end(problem: Problem, plan: ShopPlan) -> int:
@@ -100,21 +150,28 @@ def render(
     format: Literal["png", "svg"] = "png",
     *,
     title: str = "",
+    clock: Clock | None = None,
+    labels: dict[str, str] | None = None,
 ) -> bytes:
     """The chart as an image: bars coloured per job, setups lighter and dotted, off-shift time
-    hatched grey, downtime hatched red, due dates dashed in the job's colour."""
+    hatched grey, downtime hatched red, due dates dashed in the job's colour. With a `clock`
+    the axis reads local time; each bar carries its job's label (`labels`, default the job id)
+    where it fits, and in SVG a tooltip with the label, the machine and the times."""
     if format not in ("png", "svg"):
         raise ValueError(f"format must be png or svg, not {format!r}")
     from matplotlib import colormaps
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
+    from matplotlib.ticker import FuncFormatter, MultipleLocator
 
     end = _view_end(problem, plan)
     palette = colormaps["tab20"]
     colours = {job.id: palette(index % 20) for index, job in enumerate(problem.jobs)}
     late = {job_id for job_id, minutes in plan.lateness.items() if minutes > 0}
     rows = len(problem.machines)
+    names = labels or {}
+    titles: dict[str, str] = {}
     figure = Figure(figsize=(11, 1.4 + 0.55 * max(rows, 1)), layout="constrained")
     axes = figure.add_subplot()
     for row, machine in enumerate(problem.machines):
@@ -145,7 +202,7 @@ def render(
                     linewidth=0.3,
                     zorder=2,
                 )
-            axes.broken_barh(
+            bar = axes.broken_barh(
                 [(task.start, task.end - task.start)],
                 (y - 0.35, 0.7),
                 facecolors=colour,
@@ -153,15 +210,21 @@ def render(
                 linewidth=1.4 if task.job in late else 0.5,
                 zorder=3,
             )
-            if task.end - task.start >= end / 40:
+            label = names.get(task.job, task.job)
+            gid = f"task-{len(titles)}"
+            bar.set_gid(gid)
+            titles[gid] = _tooltip(task, label, machine.name or machine.id, clock)
+            text = _bar_text(task, label, end)
+            if text is not None:
                 axes.text(
                     (task.start + task.end) / 2,
                     y,
-                    f"{task.job}.{task.operation}",
+                    text,
                     ha="center",
                     va="center",
                     fontsize=7,
                     zorder=4,
+                    clip_on=True,
                 )
     for job in problem.jobs:
         if job.due is not None:
@@ -170,12 +233,23 @@ def render(
     axes.set_yticks(range(rows), [m.name or m.id for m in reversed(problem.machines)])
     axes.set_xlim(0, end * 1.02)
     axes.set_ylim(-0.6, rows - 0.4)
-    axes.set_xlabel("minutes from plan start")
+    if clock is None:
+        axes.set_xlabel("minutes from plan start")
+    else:
+        step = _tick_step(end)
+        axes.xaxis.set_major_locator(MultipleLocator(step))
+        several_days = clock.at(0).date() != clock.at(end).date()
+
+        def clock_label(minutes: float, _position: Any) -> str:
+            return clock.label(minutes, with_date=several_days or minutes == 0)
+
+        axes.xaxis.set_major_formatter(FuncFormatter(clock_label))
+        axes.set_xlabel(f"local time ({clock.zone.key})")
     axes.grid(axis="x", linewidth=0.3, alpha=0.5)
     if title:
         axes.set_title(title)
     handles: list[Patch | Line2D] = [
-        Patch(facecolor=colours[job.id], edgecolor="black", label=job.id)
+        Patch(facecolor=colours[job.id], edgecolor="black", label=names.get(job.id, job.id))
         for job in problem.jobs[:20]
     ]
     handles += [
@@ -189,4 +263,17 @@ def render(
     buffer = io.BytesIO()
     metadata = {"Date": None} if format == "svg" else {}
     figure.savefig(buffer, format=format, dpi=110, metadata=metadata)
+    if format == "svg":
+        return _with_titles(buffer.getvalue(), titles)
     return buffer.getvalue()
+
+
+def _tooltip(task: Task, label: str, machine: str, clock: Clock | None) -> str:
+    if clock is None:
+        when = f"minute {task.start} to {task.end}"
+    else:
+        when = (
+            f"{clock.label(task.start, with_date=True)} to {clock.label(task.end, with_date=True)}"
+        )
+    setup = f", after {task.setup} min setup" if task.setup else ""
+    return f"{label} (operation {task.operation}) on {machine}: {when}{setup}"

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from regional_node.devices.models import DeviceMetric
 from regional_node.devices.service import device_with_factory
@@ -104,17 +106,81 @@ async def series(
     ]
 
 
+@dataclass(frozen=True)
+class LatestValue:
+    metric: str
+    unit: str
+    ts_ms: int
+    value: float
+
+
+async def latest_values(
+    session: AsyncSession, device_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[LatestValue]]:
+    """Each device's newest raw reading per metric, for many devices in one query.
+
+    There is no last-value table: the primary key (series, time) answers `max(time)` of a series
+    with one backward index step on PostgreSQL and SQLite alike, so a device costs one seek per
+    metric, however long its history. A metric with no reading kept (none yet, or older than raw
+    retention) is left out."""
+    if not device_ids:
+        return {}
+    inner = aliased(Reading)
+    newest = (
+        select(func.max(inner.ts_ms))
+        .where(inner.series_id == DeviceMetric.id)
+        .correlate(DeviceMetric)
+        .scalar_subquery()
+    )
+    rows = await session.execute(
+        select(DeviceMetric.device_id, DeviceMetric.name, DeviceMetric.unit, Reading.ts_ms,
+               Reading.value)
+        .join(Reading, (Reading.series_id == DeviceMetric.id) & (Reading.ts_ms == newest))
+        .where(DeviceMetric.device_id.in_(list(device_ids)))
+        .order_by(DeviceMetric.device_id, DeviceMetric.name)
+    )  # fmt: skip
+    found: dict[uuid.UUID, list[LatestValue]] = {device_id: [] for device_id in device_ids}
+    for device_id, name, unit, ts_ms, value in rows:
+        found[device_id].append(LatestValue(metric=name, unit=unit, ts_ms=ts_ms, value=value))
+    return found
+
+
+@dataclass(frozen=True)
+class DeadLetterFilter:
+    reason: str | None = None
+    device_key: str | None = None
+    source: str | None = None
+    """mqtt or http."""
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    """Received in [since, until)."""
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        found: list[ColumnElement[bool]] = []
+        if self.reason is not None:
+            found.append(DeadLetter.reason == self.reason)
+        if self.device_key is not None:
+            found.append(DeadLetter.device_key == self.device_key)
+        if self.source is not None:
+            found.append(DeadLetter.source == self.source)
+        if self.since is not None:
+            found.append(DeadLetter.received_at >= self.since)
+        if self.until is not None:
+            found.append(DeadLetter.received_at < self.until)
+        return found
+
+
 async def dead_letters(
     session: AsyncSession,
     subject: Subject,
     *,
     runtime: NodeRuntime,
-    reason: str | None,
+    where: DeadLetterFilter,
     page: PageRequest,
 ) -> Page[DeadLetter]:
     """Newest first (operators)."""
     await runtime.authorizer.check(subject, "node.deadletter.read")
-    conditions = [] if reason is None else [DeadLetter.reason == reason]
+    conditions = where.conditions()
     query = select(DeadLetter).where(*conditions).order_by(DeadLetter.id.desc())
     if page.after is not None:
         query = query.where(DeadLetter.id < int(page.after[0]))

@@ -2,6 +2,8 @@
 
 - `POST /api/v1/vision/models`: multipart, `factory_id`, `sku`, image files under `good` and
   under `defects.<class>` (e.g. `defects.scratch`); optional `holdout`, `seed`;
+- `POST /api/v1/factories/{id or slug}/vision-models`: multipart `sku` and `model`, a model
+  file trained elsewhere (`yunfab vision push`), registered as the SKU's next version;
 - `POST /api/v1/stations/{id}/inspections`: multipart `image`, optional `batch`, `part`;
 - `POST /api/v1/stations/{id}/clips`: multipart `video` and `started_at` (ISO time with zone):
   the items counted in it move the station's work order;
@@ -28,10 +30,12 @@ from starlette.datastructures import FormData, UploadFile
 from regional_node.graphql.context import current_subject
 from regional_node.settings import NodeSettings
 from regional_node.vision import service
+from regional_node.vision.events import training_job
 from regional_node.vision.models import InspectionModel, QualityRecord
 from yunfab.bodies import FORM_OVERHEAD, MIB, BodyLimit, multipart_form
 from yunfab.db import session_scope
 from yunfab.errors import InvalidInput
+from yunfab.service import BINARY, multipart_body
 from yunfab.subject import Subject, SubjectKind
 from yunfab.tokens import TokenMissing
 
@@ -40,6 +44,7 @@ MAX_FILES = service.MAX_TRAINING_IMAGES
 TRAIN_PATH = "/api/v1/vision/models"
 INSPECT_PATH = "/api/v1/stations/{station_id}/inspections"
 CLIP_PATH = "/api/v1/stations/{station_id}/clips"
+PUSH_PATH = "/api/v1/factories/{factory}/vision-models"
 
 
 def train_limit(settings: NodeSettings) -> BodyLimit:
@@ -56,9 +61,18 @@ def clip_limit(settings: NodeSettings) -> BodyLimit:
     return BodyLimit(CLIP_PATH, service.MAX_CLIP_BYTES + FORM_OVERHEAD, checked_by_route=True)
 
 
+def push_limit(settings: NodeSettings) -> BodyLimit:
+    return BodyLimit(PUSH_PATH, service.MAX_MODEL_BYTES + FORM_OVERHEAD, checked_by_route=True)
+
+
 def body_limits(settings: NodeSettings) -> list[BodyLimit]:
     """The uploads' caps; each route checks the caller from the headers before it reads."""
-    return [train_limit(settings), inspect_limit(settings), clip_limit(settings)]
+    return [
+        train_limit(settings),
+        inspect_limit(settings),
+        clip_limit(settings),
+        push_limit(settings),
+    ]
 
 
 def _settings(request: Request) -> NodeSettings:
@@ -121,7 +135,32 @@ def _uuid(value: str | None, name: str) -> uuid.UUID:
         raise InvalidInput(f"{name}: not a UUID") from exc
 
 
-@router.post(TRAIN_PATH, status_code=201, summary="Train a SKU's inspection model")
+@router.post(
+    TRAIN_PATH,
+    status_code=201,
+    summary="Train a SKU's inspection model",
+    openapi_extra=multipart_body(
+        ["factory_id", "sku", "good"],
+        factory_id={"type": "string", "format": "uuid", "description": "Before the files"},
+        sku={"type": "string"},
+        good={"type": "array", "items": BINARY, "description": "Images of good parts"},
+        **{
+            "defects.scratch": {
+                "type": "array",
+                "items": BINARY,
+                "description": "Images of one defect class: a part `defects.<class>` per class",
+            }
+        },
+        holdout={"type": "number", "default": 0.2},
+        seed={"type": "integer", "default": 0},
+        progress_key={
+            "type": "string",
+            "format": "uuid",
+            "description": "Your name for the job: GraphQL visionTrainingProgress(key:) tells "
+            "its steps",
+        },
+    ),
+)
 async def train_model(
     request: Request, subject: Annotated[Subject, Depends(current_subject)]
 ) -> dict[str, Any]:
@@ -160,19 +199,64 @@ async def train_model(
             raw.append(("good" if key == "good" else key.removeprefix("defects."),
                         await _read(value, limit)))  # fmt: skip
             names.append(value.filename or key)
-    # Decoded in the training slot: concurrent uploads decode one at a time, as they train.
-    data = await runtime.vision.run(
-        functools.partial(service.training_data, runtime, raw, names), training=True
-    )
+        named = _text(form, "progress_key", required=False)
+        progress_key = _uuid(named, "progress_key") if named else None
+    async with training_job(runtime.training_progress, progress_key, subject.label) as job:
+        # Decoded in the training slot: concurrent uploads decode one at a time, as they train.
+        data = await runtime.vision.run(
+            functools.partial(service.training_data, runtime, raw, names, job.progress),
+            training=True,
+        )
+        async with session_scope(request.app.state.db.sessionmaker) as session:
+            row = await service.train_model(
+                session, subject, runtime=runtime, factory_id=factory_id, sku=sku, data=data,
+                holdout=holdout, seed=seed, progress=job.progress,
+            )  # fmt: skip
+        job.model_id = row.id
+    return model_json(row)
+
+
+@router.post(
+    PUSH_PATH,
+    status_code=201,
+    summary="Register a model trained elsewhere",
+    openapi_extra=multipart_body(["sku", "model"], sku={"type": "string"}, model=BINARY),
+)
+async def push_model(
+    factory: str, request: Request, subject: Annotated[Subject, Depends(current_subject)]
+) -> dict[str, Any]:
+    """`yunfab vision push`: a model file trained off the node becomes the SKU's next version.
+    The caller is authorized from the path and token before a byte of the body is read."""
+    _signed_in(subject)
+    runtime = request.app.state.runtime
+    async with request.app.state.db.sessionmaker() as session:
+        found = await service.factory_by_reference(
+            session, subject, runtime=runtime, reference=factory,
+            action="node.vision.model.train",
+        )  # fmt: skip
+        factory_id = found.id
+    async with multipart_form(request, push_limit(_settings(request)), max_files=1) as form:
+        sku = _text(form, "sku") or ""
+        upload = form.get("model")
+        if not isinstance(upload, UploadFile):
+            raise InvalidInput("model: attach the model file")
+        data = await _read(upload, service.MAX_MODEL_BYTES)
+        filename = upload.filename or "model.pt"
     async with session_scope(request.app.state.db.sessionmaker) as session:
-        row = await service.train_model(
+        row = await service.register_pushed_model(
             session, subject, runtime=runtime, factory_id=factory_id, sku=sku, data=data,
-            holdout=holdout, seed=seed,
+            filename=filename,
         )  # fmt: skip
     return model_json(row)
 
 
-@router.post(INSPECT_PATH, summary="Inspect one part's image")
+@router.post(
+    INSPECT_PATH,
+    summary="Inspect one part's image",
+    openapi_extra=multipart_body(
+        ["image"], image=BINARY, batch={"type": "string"}, part={"type": "string"}
+    ),
+)
 async def inspect(
     station_id: uuid.UUID, request: Request, subject: Annotated[Subject, Depends(current_subject)]
 ) -> dict[str, Any]:
@@ -194,7 +278,15 @@ async def inspect(
     }
 
 
-@router.post(CLIP_PATH, summary="Count items in a camera clip")
+@router.post(
+    CLIP_PATH,
+    summary="Count items in a camera clip",
+    openapi_extra=multipart_body(
+        ["video", "started_at"],
+        video=BINARY,
+        started_at={"type": "string", "format": "date-time", "description": "With its zone"},
+    ),
+)
 async def count_clip(
     station_id: uuid.UUID, request: Request, subject: Annotated[Subject, Depends(current_subject)]
 ) -> dict[str, Any]:

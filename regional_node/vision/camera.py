@@ -28,7 +28,7 @@ mutation($s: UUID!, $n: Int!, $from: DateTime!, $to: DateTime!) {
   }
 }
 """
-STATION = "query($id: UUID!) { station(id: $id) { slug counting workOrderId } }"
+STATION = "query($id: UUID!) { station(id: $id) { slug counting: countingJson workOrderId } }"
 
 
 @dataclass(frozen=True)

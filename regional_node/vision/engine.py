@@ -24,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from regional_node.vision.datasets import DatasetError, Image, decode_reduced
+from regional_node.vision.events import Progress
 from regional_node.vision.headers import declared_size
 from yunfab.errors import InvalidInput, ServiceUnavailable
 
@@ -147,9 +148,16 @@ class VisionEngine:
         *,
         holdout: float,
         seed: int,
+        progress: Progress | None = None,
     ) -> TrainedModel:
         job = functools.partial(
-            _ml("training").train, sku, good, defects, holdout=holdout, seed=seed
+            _ml("training").train,
+            sku,
+            good,
+            defects,
+            holdout=holdout,
+            seed=seed,
+            progress=progress,
         )
         return await self.run(job, training=True)
 

@@ -14,13 +14,14 @@ import dataclasses
 import datetime as dt
 import functools
 import hashlib
+import json
 import re
 import tempfile
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,9 +29,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from regional_node.audit.service import append_entry
 from regional_node.devices.models import Device, DeviceMetric
 from regional_node.factories.models import Factory
+from regional_node.factories.repository import FactoryRepository
 from regional_node.factories.service import (
+    FactoryNotFound,
     check_at_factory,
     factory_for,
+    factory_resource,
     get_factory,
 )
 from regional_node.orders import service as orders
@@ -40,17 +44,26 @@ from regional_node.telemetry.models import Reading
 from regional_node.vision import counting, privacy, rootcause
 from regional_node.vision.datasets import GOOD, Image
 from regional_node.vision.engine import TRAINING_PIXELS, heatmap_png
+from regional_node.vision.events import InspectionEvent, Progress, TrainingStage
 from regional_node.vision.models import InspectionModel, QualityRecord, Station
-from yunfab.db import utcnow
+from yunfab.db import after_commit, utcnow
 from yunfab.errors import Conflict, InvalidInput, NotFound
 from yunfab.graphql.pagination import Page, PageRequest, newest_first
 from yunfab.subject import Subject
+
+if TYPE_CHECKING:
+    from regional_node.vision.training import TrainedModel
 
 SKU = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 CLASS = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 MAX_TRAINING_IMAGES = 2000
 MAX_CLIP_BYTES = 200 * 1024 * 1024
+MAX_MODEL_BYTES = 32 * 1024 * 1024
+"""The largest model file a push may send: a model of the default coreset is well under 1 MB;
+this leaves room for larger banks and supervised heads."""
+MAX_MODEL_METADATA = 64 * 1024
+"""The JSON a pushed model may carry (metrics, parameters): it becomes the registry row."""
 ROOT_CAUSE_PARTS = 50_000
 
 
@@ -109,7 +122,10 @@ def data_digest(named_bytes: Sequence[tuple[str, bytes]]) -> str:
 
 
 def training_data(
-    runtime: NodeRuntime, raw: Sequence[tuple[str, bytes]], names: Sequence[str]
+    runtime: NodeRuntime,
+    raw: Sequence[tuple[str, bytes]],
+    names: Sequence[str],
+    progress: Progress | None = None,
 ) -> TrainingData:
     """Labelled uploads decoded for training, one at a time, each reduced as it is decoded to
     about `TRAINING_PIXELS` (the model sees fewer still).
@@ -124,8 +140,10 @@ def training_data(
     )
     good: list[Image] = []
     defects: list[tuple[str, Image]] = []
-    for (label, data), name in zip(raw, names, strict=True):
+    for index, ((label, data), name) in enumerate(zip(raw, names, strict=True)):
         image, _ = vision.decode(data, name, reduce_to=TRAINING_PIXELS)
+        if progress is not None:
+            progress(TrainingStage.DECODING, index + 1, len(raw))
         if label == GOOD:
             good.append(image)
         else:
@@ -167,8 +185,10 @@ async def authorize_station(
 async def train_model(
     session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, factory_id: uuid.UUID,
     sku: str, data: TrainingData, holdout: float = 0.2, seed: int = 0,
+    progress: Progress | None = None,
 ) -> InspectionModel:  # fmt: skip
-    """Train the SKU's next model version on the node and store it (inactive until activated)."""
+    """Train the SKU's next model version on the node and store it (inactive until activated).
+    `progress` hears of each step, up to storing (the caller tells when it is done)."""
     from regional_node.vision.training import Example
 
     factory = await factory_for(
@@ -184,7 +204,11 @@ async def train_model(
     examples = [Example(label, image) for label, image in data.defects]
     # Training takes seconds to minutes: no transaction (and no pooled connection) waits on it.
     await session.commit()
-    trained = await runtime.vision.train(sku, data.good, examples, holdout=holdout, seed=seed)
+    trained = await runtime.vision.train(
+        sku, data.good, examples, holdout=holdout, seed=seed, progress=progress
+    )
+    if progress is not None:
+        progress(TrainingStage.STORING, 0, 1)
     number = (
         await session.scalar(
             select(func.max(InspectionModel.number)).where(
@@ -265,6 +289,142 @@ async def list_models(
     return (
         await session.scalars(query.order_by(InspectionModel.sku, InspectionModel.number.desc()))
     ).all()
+
+
+# Models pushed from elsewhere (`yunfab vision push`)
+
+
+async def factory_by_reference(
+    session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, reference: str, action: str
+) -> Factory:
+    """The factory named by its id or its slug, once the policy allows `action` on it; who may
+    not even read it is told FACTORY_NOT_FOUND, as for one that is not on the node."""
+    factory: Factory | None
+    try:
+        factory = await session.get(Factory, uuid.UUID(reference))
+    except ValueError:
+        found = SLUG.fullmatch(reference) is not None
+        factory = await FactoryRepository(session).get_by_slug(reference) if found else None
+    await runtime.authorizer.check_found(
+        subject,
+        action,
+        None if factory is None else factory_resource(factory),
+        read="node.factory.read",
+        missing=FactoryNotFound(f"no factory {reference[:80]!r} on this node"),
+    )
+    assert factory is not None
+    return factory
+
+
+def _checked_push(trained: TrainedModel, sku: str) -> None:
+    """What a pushed file must hold beyond being a model the loader accepts: the SKU it claims
+    to be for, a calibrated threshold, and metadata small enough for the registry's row."""
+    from regional_node.vision.features import INPUT_AREA
+
+    if trained.sku != sku:
+        raise InvalidInput(f"the file holds a model for SKU {trained.sku!r}, not {sku!r}")
+    if trained.image_threshold is None:
+        raise InvalidInput("the model has no image threshold: train it with calibration")
+    params = trained.anomaly.params
+    if not 16 * 16 <= params.area <= 4 * INPUT_AREA or not 0 < params.sigma <= 64:
+        raise InvalidInput("the model's input size or blur is outside what this node runs")
+    if not 0 <= params.border <= 8:
+        raise InvalidInput("the model's border is outside what this node runs")
+    size = len(json.dumps([trained.metrics, trained.params], default=str))
+    if size > MAX_MODEL_METADATA:
+        raise InvalidInput(f"the model's metrics and parameters exceed {MAX_MODEL_METADATA} bytes")
+
+
+def _load_pushed(runtime: NodeRuntime, data: bytes, sku: str, partial: str) -> TrainedModel:
+    """The pushed file written under the vision directory and loaded with the tensors-only
+    loader (never unpickled as arbitrary objects), checked, and tried on one blank image so a
+    model that cannot run is refused now rather than at a station. Blocking: run it off the
+    event loop. The file stays at `partial` for the caller to move or remove."""
+    import numpy as np
+
+    from regional_node.vision.training import TrainedModel
+
+    path = runtime.vision.path(partial)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    trained = TrainedModel.load(path)
+    _checked_push(trained, sku)
+    try:
+        trained.inspect(np.full((64, 64, 3), 128, np.uint8))
+    except (RuntimeError, ValueError, IndexError, TypeError) as exc:
+        raise InvalidInput(f"the model does not run on this node: {exc}") from exc
+    return trained
+
+
+async def register_pushed_model(
+    session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, factory_id: uuid.UUID,
+    sku: str, data: bytes, filename: str = "model.pt",
+) -> InspectionModel:  # fmt: skip
+    """Register a model trained elsewhere as the SKU's next version at the factory (inactive
+    until a station activates it). Its digest is recomputed from the weights; its metrics and
+    parameters are what the file says, and the lineage says so (`source: pushed`)."""
+    factory = await factory_for(
+        session, subject, runtime=runtime, factory_id=factory_id, action="node.vision.model.train"
+    )
+    if not SKU.fullmatch(sku):
+        raise InvalidInput("sku: 1-64 letters, digits, '.', '_' or '-', starting alphanumeric")
+    if not data or len(data) > MAX_MODEL_BYTES:
+        raise InvalidInput(f"a model file holds 1 to {MAX_MODEL_BYTES} bytes")
+    partial = f"{factory.slug}/models/.push-{uuid.uuid4().hex}.partial"
+    await session.commit()  # loading and trying the model takes a while: no transaction waits
+
+    def load() -> TrainedModel:
+        try:
+            return _load_pushed(runtime, data, sku, partial)
+        except BaseException:
+            runtime.vision.path(partial).unlink(missing_ok=True)
+            raise
+
+    trained = await runtime.vision.run(load, training=True)
+    digest = trained.digest()
+    number = (
+        await session.scalar(
+            select(func.max(InspectionModel.number)).where(
+                InspectionModel.factory_id == factory.id, InspectionModel.sku == sku
+            )
+        )
+        or 0
+    ) + 1
+    relative = f"{factory.slug}/models/{sku}-v{number}-{digest}.pt"
+    # The file first: a row never points at weights that are not there.
+    await asyncio.to_thread(runtime.vision.path(partial).replace, runtime.vision.path(relative))
+    row = InspectionModel(
+        factory_id=factory.id,
+        sku=sku,
+        number=number,
+        digest=digest,
+        kind="anomaly+supervised" if trained.head is not None else "anomaly",
+        file=relative,
+        metrics=trained.metrics,
+        params=trained.params,
+        lineage={
+            "source": "pushed",
+            "node": runtime.node_name,
+            "file": {
+                "name": filename[:200],
+                "bytes": len(data),
+                "sha256": hashlib.sha256(data).hexdigest(),
+            },
+            "claimed": {"version": trained.version, "created_at": trained.created_at},
+        },
+        created_by=subject.label,
+    )
+    session.add(row)
+    await session.flush()
+    await append_entry(
+        session,
+        actor=subject,
+        action="node.vision.model.push",
+        resource=f"vision-model:{factory.slug}/{sku}@{number}",
+        outcome="ok",
+        detail={"digest": digest, "bytes": len(data)},
+    )
+    return row
 
 
 # Stations
@@ -587,9 +747,45 @@ async def inspect(
     session.add(record)
     await session.flush()
     total_ms = (dt.datetime.now(dt.UTC) - started).total_seconds() * 1000
-    return InspectionResult(
-        record, heat, model_row.metrics.get("image_threshold"), total_ms, people
+    threshold = model_row.metrics.get("image_threshold")
+    event = InspectionEvent(record.id, station.id, factory.id, heat, threshold, total_ms, people)
+    after_commit(session, lambda: runtime.inspection_events.publish(event))
+    return InspectionResult(record, heat, threshold, total_ms, people)
+
+
+async def check_inspection_follower(
+    session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, station_id: uuid.UUID
+) -> None:
+    """May the subject follow a station's inspections (its factory's quality records):
+    STATION_NOT_FOUND for who may not, as for a station not on the node."""
+    _, factory = await _station(session, station_id)
+    await check_at_factory(
+        runtime, subject, "node.vision.quality.read", factory, _no_station(station_id)
     )
+
+
+@dataclass(frozen=True)
+class InspectedPart:
+    record: QualityRecord
+    event: InspectionEvent
+    image_visible: bool
+    """Whether the subscriber may open the kept image and see the heatmap (node.vision.image.read:
+    the factory's people and the node, never hub staff)."""
+
+
+async def inspected_part(
+    session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, event: InspectionEvent
+) -> InspectedPart | None:
+    """An inspection event as its subscriber may see it (decided afresh); None when its record
+    is gone."""
+    record = await session.get(QualityRecord, event.record_id)
+    if record is None:
+        return None
+    factory = await get_factory(session, record.factory_id)
+    visible = await runtime.authorizer.allows(
+        subject, "node.vision.image.read", factory_resource(factory)
+    )
+    return InspectedPart(record=record, event=event, image_visible=visible)
 
 
 def _zones_scaled(

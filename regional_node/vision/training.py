@@ -65,6 +65,7 @@ from regional_node.vision.anomaly import (
     write_model_file,
 )
 from regional_node.vision.datasets import GOOD, split
+from regional_node.vision.events import Progress, TrainingStage
 from yunfab.errors import InvalidInput
 
 GOOD_ONLY_MARGIN = 1.1
@@ -242,6 +243,11 @@ class TrainedModel:
             elapsed_ms=(time.perf_counter() - started) * 1000.0,
         )
 
+    def digest(self) -> str:
+        """The version recomputed from what decides verdicts: a file's stored `version` is only
+        what its writer claims (a node registering a pushed file records this one)."""
+        return _version(self.anomaly, self.head)
+
     def save(self, path: Path) -> None:
         tensors, anomaly = self.anomaly.state()
         metadata = {
@@ -399,9 +405,12 @@ def train(
     holdout: float = 0.2,
     seed: int = 0,
     anomaly_params: AnomalyParams | None = None,
+    progress: Progress | None = None,
 ) -> TrainedModel:
     """Fit on good images, calibrate on held-out ones (and defects), train a supervised head
-    when there are enough labelled defects, and record how it went."""
+    when there are enough labelled defects, and record how it went. `progress` hears of each
+    step (fitting as one, calibration image by image)."""
+    told: Progress = progress or (lambda stage, done, total: None)
     if not sku.strip():
         raise InvalidInput("a SKU name is required")
     if len(good_images) < MIN_GOOD_IMAGES:
@@ -418,6 +427,7 @@ def train(
     fitting, calibrating_on = split(
         [Example(GOOD, image) for image in good_images], holdout=holdout, seed=seed
     )
+    told(TrainingStage.FITTING, 0, len(fitting))
     model, left_out = AnomalyModel.fit_with_descriptors(
         [item.image for item in fitting],
         params=anomaly_params,
@@ -427,8 +437,18 @@ def train(
     fit_s = time.perf_counter() - started
 
     calibrating = time.perf_counter()
-    held_analysed = [model.analyse(item.image) for item in calibrating_on]
-    flawed_analysed = [model.analyse(item.image) for item in defects]
+    told(TrainingStage.FITTING, len(fitting), len(fitting))
+    to_score = len(calibrating_on) + len(defects)
+
+    def analysed(index: int, image: np.ndarray) -> Any:
+        found = model.analyse(image)
+        told(TrainingStage.CALIBRATING, index + 1, to_score)
+        return found
+
+    held_analysed = [analysed(i, item.image) for i, item in enumerate(calibrating_on)]
+    flawed_analysed = [
+        analysed(len(calibrating_on) + i, item.image) for i, item in enumerate(defects)
+    ]
     held = [inspection for inspection, _ in held_analysed]
     flawed = [inspection for inspection, _ in flawed_analysed]
     good_scores = [i.score for i in held]
@@ -520,17 +540,25 @@ def _per_class_auroc(
     return found
 
 
-def evaluate(model: TrainedModel | AnomalyModel, items: Sequence[Labelled]) -> dict[str, Any]:
+def evaluate(
+    model: TrainedModel | AnomalyModel,
+    items: Sequence[Labelled],
+    inspections: Sequence[Inspection] | None = None,
+) -> dict[str, Any]:
     """Image AUROC overall and per defect class, pixel AUROC when masks exist, and how the
     calibrated threshold does, on labelled images the model was not trained on. With a
     supervised head these are the combined model's (its combined score and verdicts), the
     anomaly score's own AUROCs are reported beside them, and so is how often the predicted
-    class (good or a defect class) is right."""
+    class (good or a defect class) is right. `inspections`, one per item, are the model's
+    own when the caller already ran it (to show progress, or each image's verdict)."""
     anomaly = model.anomaly if isinstance(model, TrainedModel) else model
     head = model.head if isinstance(model, TrainedModel) else None
     if not items:
         raise InvalidInput("nothing to evaluate")
-    if isinstance(model, TrainedModel):
+    if inspections is not None:
+        if len(inspections) != len(items):
+            raise ValueError("one inspection per item")
+    elif isinstance(model, TrainedModel):
         inspections = [model.inspect(item.image) for item in items]
     else:
         inspections = [anomaly.score(item.image) for item in items]

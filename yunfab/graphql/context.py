@@ -61,6 +61,10 @@ class ServiceContext(BaseContext):
         ):
             raise TokenRevoked("the token has been revoked")
 
+    def forget_decisions(self) -> None:
+        """After the subject changed (a websocket's token given in `connection_init`)."""
+        self._decisions.clear()
+
     async def allows(self, action: str, resource: dict[str, Any] | None = None) -> bool:
         key = (action, json.dumps(resource or {}, sort_keys=True, default=str))
         if key not in self._decisions:

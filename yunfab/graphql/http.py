@@ -1,17 +1,20 @@
 """The GraphQL endpoint's HTTP behaviour, per the GraphQL-over-HTTP specification.
 
-- Media type negotiation: `application/graphql-response+json` when the client accepts it (also
-  for a missing Accept or `*/*`, as the spec allows since its 2025 watershed), legacy
-  `application/json` when that is all the client takes, 406 when it takes neither.
+- Media type negotiation: `application/graphql-response+json` when the client names it;
+  `application/json` for a missing Accept, `*/*` or `application/json` (the spec's two SHOULDs
+  for clients that do not say); 406 when the client takes neither.
 - A request that fails to parse or validate is answered with 400 and no `data` entry under
   `application/graphql-response+json`; under legacy `application/json` the spec asks for 200.
-- GraphiQL only in development; subscriptions over graphql-transport-ws only.
+- Automatic persisted queries (`persisted.py`), over GET and POST.
+- GraphiQL from files inside the package (`ide.py`) when the `graphiql` setting is on;
+  subscriptions over graphql-transport-ws only, signed in as `subscriptions.py` says.
 - Parser and validation caches, and depth, alias, token and selection limits (`limits.py`);
   anonymous requests rate-limited per address (429 with Retry-After).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -25,15 +28,17 @@ from strawberry.extensions import MaxTokensLimiter, ParserCache, SchemaExtension
 from strawberry.extensions.max_aliases import create_validator as alias_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 from strawberry.fastapi import GraphQLRouter
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.unset import UNSET
 
 from yunfab.graphql.errors import RATE_LIMITED, ErrorCodes, with_request_error_code
-from yunfab.graphql.ide import local_page
+from yunfab.graphql.ide import GraphiQL
 from yunfab.graphql.limits import BoundedValidation
+from yunfab.graphql.persisted import PersistedQueries, PersistedQueryError
+from yunfab.graphql.subscriptions import AuthenticatingHandler
 from yunfab.ratelimit import TokenBucket
 from yunfab.settings import ServiceSettings
 
@@ -44,7 +49,7 @@ LEGACY_JSON = "application/json"
 def negotiate(accept: str | None) -> str | None:
     """Pick the response media type for an Accept header; None when nothing we offer fits."""
     if not accept or not accept.strip():
-        return GRAPHQL_RESPONSE_JSON
+        return LEGACY_JSON
     best: tuple[float, int, str] | None = None
     for part in accept.split(","):
         fields = [field.strip() for field in part.split(";")]
@@ -59,9 +64,9 @@ def negotiate(accept: str | None) -> str | None:
                     quality = 0.0
         if quality <= 0:
             continue
-        if media in (GRAPHQL_RESPONSE_JSON, "*/*", "application/*"):
+        if media == GRAPHQL_RESPONSE_JSON:
             candidate = (quality, 1, GRAPHQL_RESPONSE_JSON)
-        elif media == LEGACY_JSON:
+        elif media in (LEGACY_JSON, "*/*", "application/*"):
             candidate = (quality, 0, LEGACY_JSON)
         else:
             continue
@@ -94,7 +99,9 @@ def schema_extensions(settings: ServiceSettings) -> list[Callable[[], SchemaExte
 
 
 class SpecGraphQLRouter(GraphQLRouter[Any, None]):
-    local_ide_page: str | None = None
+    graphql_transport_ws_handler_class = AuthenticatingHandler
+    ide: GraphiQL | None = None
+    persisted = PersistedQueries(max_entries=0, max_bytes=0)
     anonymous_requests: TokenBucket | None = None
     """Requests without a token, per address; checked before the body is read."""
 
@@ -106,8 +113,47 @@ class SpecGraphQLRouter(GraphQLRouter[Any, None]):
         address = connection.client.host if connection.client else "unknown"
         return self.anonymous_requests.take(address)
 
+    async def execute_operation(
+        self,
+        request: Request,
+        request_adapter: Any,
+        request_data: GraphQLRequestData | list[GraphQLRequestData],
+        context: Any,
+        root_value: Any,
+        sub_response: Response,
+    ) -> Any:
+        """Persisted queries: the hash's document in, and a new document remembered once it
+        has parsed and validated (a PreExecutionError means it did not)."""
+        pending = None
+        if isinstance(request_data, GraphQLRequestData):
+            query, pending = self.persisted.resolve(request_data.query, request_data.extensions)
+            request_data = dataclasses.replace(request_data, query=query)
+        result = await super().execute_operation(
+            request, request_adapter, request_data, context, root_value, sub_response
+        )
+        if (
+            pending is not None
+            and isinstance(result, ExecutionResult)
+            and not isinstance(result, PreExecutionError)
+        ):
+            self.persisted.put(pending.sha256, pending.query)
+        return result
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        """A browser opening the endpoint: GET, no operation (neither a document nor a persisted
+        query's hash), asking for HTML. Tools asking for `*/*` get JSON."""
+        params = request.query_params
+        return (
+            request.method == "GET"
+            and params.get("query") is None
+            and params.get("extensions") is None
+            and "text/html" in request.headers.get("accept", "")
+        )
+
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
-        return HTMLResponse(self.local_ide_page or self.graphql_ide_html)
+        if self.ide is None:
+            return HTMLResponse("Not Found", status_code=404)
+        return self.ide.response()
 
     async def process_result(
         self, request: Request, result: ExecutionResult
@@ -161,7 +207,14 @@ class SpecGraphQLRouter(GraphQLRouter[Any, None]):
                 },
                 status_code=406,
             )
-        response = await super().run(request, context, root_value)
+        try:
+            response = await super().run(request, context, root_value)
+        except PersistedQueryError as exc:
+            return JSONResponse(
+                {"errors": [{"message": exc.message, "extensions": {"code": exc.code}}]},
+                status_code=400 if media_type == GRAPHQL_RESPONSE_JSON else 200,
+                media_type=media_type or LEGACY_JSON,
+            )
         if isinstance(response, HTMLResponse | StreamingResponse) or media_type is None:
             return response
         if response.headers.get("content-type", "").startswith(LEGACY_JSON):
@@ -177,17 +230,20 @@ def graphql_router(
     schema: strawberry.Schema,
     settings: ServiceSettings,
     context_getter: Callable[..., Awaitable[Any]],
+    ide: GraphiQL | None = None,
 ) -> SpecGraphQLRouter:
     router = SpecGraphQLRouter(
         schema,
         path="/graphql",
-        graphql_ide="graphiql" if settings.development else None,
+        graphql_ide="graphiql" if ide is not None else None,
         context_getter=context_getter,
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         include_in_schema=True,
     )
-    if settings.development:
-        router.local_ide_page = local_page(settings.graphiql_assets_dir)
+    router.ide = ide
+    router.persisted = PersistedQueries(
+        max_entries=settings.graphql_apq_max_entries, max_bytes=settings.graphql_apq_max_bytes
+    )
     if settings.graphql_anonymous_rate > 0:
         router.anonymous_requests = TokenBucket(
             rate=settings.graphql_anonymous_rate, burst=settings.graphql_anonymous_burst

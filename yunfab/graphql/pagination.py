@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import strawberry
-from sqlalchemy import Select
+from sqlalchemy import ColumnElement, Select, func
 from sqlalchemy.orm import QueryableAttribute
 
 from yunfab.errors import InvalidInput
@@ -61,6 +61,31 @@ def newest_first(
     except (ValueError, TypeError, IndexError) as exc:
         raise InvalidInput("invalid cursor") from exc
     return query.where((at < when) | ((at == when) & (ident < after_id)))
+
+
+MAX_SEARCH = 100
+
+
+def escape_like(text: str) -> str:
+    """`text` taken literally in a LIKE pattern (escape character `\\`)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def contains(column: QueryableAttribute[str], text: str) -> ColumnElement[bool]:
+    """`column` holds `text`, any case, taken literally (a `%` in a search is a percent sign).
+    lower() on both sides rather than ILIKE: SQLite has no ILIKE, and the same filter runs on
+    both backends."""
+    if len(text) > MAX_SEARCH:
+        raise InvalidInput(f"search: at most {MAX_SEARCH} characters")
+    pattern = "%" + escape_like(text.lower()) + "%"
+    return func.lower(column).like(pattern, escape="\\")
+
+
+def starts_with(column: QueryableAttribute[str], text: str) -> ColumnElement[bool]:
+    """`column` begins with `text`, exactly (an index on the column can serve it)."""
+    if len(text) > MAX_SEARCH:
+        raise InvalidInput(f"prefix: at most {MAX_SEARCH} characters")
+    return column.like(escape_like(text) + "%", escape="\\")
 
 
 @dataclass(frozen=True)
@@ -190,3 +215,29 @@ async def visible_connection(
         # not the last row shown, or a run of hidden rows would be read again forever.
         connection.page_info.end_cursor = encode_cursor(cursor)
     return connection
+
+
+async def counted_or_visible(
+    request: PageRequest,
+    *,
+    sees_all: bool,
+    fetch: Callable[[PageRequest], Awaitable[Page[Row]]],
+    keep: Callable[[list[Row]], Awaitable[list[Row]]],
+    key: Callable[[Row], Sequence[Any]],
+    node: Callable[[Row], T],
+    after: str | None,
+) -> Connection[T]:
+    """A page with its total for a caller the policy lets see every row (`sees_all`, decided
+    once for the whole view), else `visible_connection` (no total).
+
+    The whole-view page still goes through `keep`: the policy's decision on each row is what
+    audits reading other organisations' rows, and the page shows only what it kept."""
+    if not sees_all:
+        return await visible_connection(
+            request, fetch=fetch, keep=keep, key=key, node=node, after=after
+        )
+    page = await fetch(request)
+    kept = await keep(page.rows)
+    return Connection[T].from_page(
+        Page(rows=kept, has_next=page.has_next, count=page.count), key=key, node=node, after=after
+    )

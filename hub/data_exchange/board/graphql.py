@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import uuid
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -170,11 +171,18 @@ class BoardQuery:
     async def supply_demand_matches(
         self, info: Info[HubContext, None], posting_id: uuid.UUID, first: int = 20,
         after: str | None = None,
+        max_distance_km: Annotated[
+            float | None, strawberry.argument(description="Only matches at most this far.")
+        ] = None,
+        min_coverage: Annotated[
+            float | None,
+            strawberry.argument(description="Only matches covering at least this share (0-1)."),
+        ] = None,
     ) -> Connection[BoardMatchType]:  # fmt: skip
         context = info.context
         page = await service.list_matches(
             context.session, context.subject, authorizer=context.authorizer,
-            posting_id=posting_id,
+            posting_id=posting_id, max_distance_km=max_distance_km, min_coverage=min_coverage,
             page=PageRequest.from_args(
                 first, after, max_size=context.settings.graphql_max_page_size, arity=4,
                 types=service.MATCH_CURSOR_TYPES,

@@ -237,16 +237,22 @@ MATCH_CURSOR_TYPES = (float, float, str, str)
 
 async def list_matches(
     session: AsyncSession, subject: Subject, *, authorizer: Authorizer, posting_id: uuid.UUID,
-    page: PageRequest,
+    page: PageRequest, max_distance_km: float | None = None, min_coverage: float | None = None,
 ) -> Page[PostingMatch]:  # fmt: skip
-    """The postings that can serve this one, best first; none once it is closed."""
+    """The postings that can serve this one, best first; none once it is closed. The filters
+    narrow the matches (and their total) without changing their order."""
     await authorizer.check(subject, "hub.board.read")
     repository = BoardRepository(session)
     posting = await repository.get(posting_id)
     if posting is None:
         raise PostingNotFound(f"no posting {posting_id} on the board")
     candidates = {row.id: row for row in await repository.candidates(posting)}
-    found = find_matches(Terms.of(posting), (Terms.of(row) for row in candidates.values()))
+    found = [
+        m
+        for m in find_matches(Terms.of(posting), (Terms.of(row) for row in candidates.values()))
+        if (max_distance_km is None or m.distance_km <= max_distance_km)
+        and (min_coverage is None or m.coverage >= min_coverage)
+    ]
     total = len(found)
     if page.after is not None:
         after = tuple(page.after)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
 import strawberry
 from pydantic import ValidationError
@@ -10,14 +11,14 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from hub.data_exchange import service
-from hub.data_exchange.graphql.types import ContractType, OfferType
+from hub.data_exchange.graphql.types import ContractType, OfferType, UsagePolicyInput
 from hub.graphql.context import HubContext
 from yunfab.db import session_scope
 from yunfab.errors import InvalidInput
 from yunfab.usage_policy import Purpose, UsagePolicy
 
 
-def _policy(document: JSON) -> UsagePolicy:
+def _policy(document: object) -> UsagePolicy:
     try:
         return UsagePolicy.model_validate(document)
     except ValidationError as exc:
@@ -52,10 +53,22 @@ class DataExchangeMutation:
         "docs/data_exchange.md; unknown terms are refused)."
     )
     async def publish_data_offer(
-        self, info: Info[HubContext, None], product_id: uuid.UUID, policy: JSON
+        self,
+        info: Info[HubContext, None],
+        product_id: uuid.UUID,
+        policy: UsagePolicyInput | None = None,
+        policy_json: Annotated[
+            JSON | None,
+            strawberry.argument(
+                deprecation_reason="Send the typed `policy`; this JSON form goes in the next "
+                "release."
+            ),
+        ] = None,
     ) -> OfferType:
         context = info.context
-        terms = _policy(policy)
+        if (policy is None) == (policy_json is None):
+            raise InvalidInput("give policy (or the deprecated policyJson), not both")
+        terms = _policy(policy.document() if policy is not None else policy_json)
         async with session_scope(context.sessionmaker) as session:
             row = await service.publish_offer(
                 session, context.subject, authorizer=context.authorizer,

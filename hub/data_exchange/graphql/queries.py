@@ -3,24 +3,31 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
 
 from hub.data_exchange import service
 from hub.data_exchange.graphql.types import (
+    ContractRole,
     ContractType,
     DataProductType,
     DataQueryInput,
     DataQueryResultType,
 )
+from hub.data_exchange.models import ContractState
 from hub.graphql.context import HubContext
+from yunfab.errors import InvalidInput
 from yunfab.graphql.pagination import Connection, PageRequest
 
 
 @strawberry.type
 class DataExchangeQuery:
-    @strawberry.field(description="The catalog of data products, newest first.")
+    @strawberry.field(
+        description="The catalog of data products, newest first. `search` matches title, "
+        "description and key; the other filters match exactly."
+    )
     async def data_products(
         self,
         info: Info[HubContext, None],
@@ -29,14 +36,21 @@ class DataExchangeQuery:
         industry: str | None = None,
         first: int = 20,
         after: str | None = None,
+        node: Annotated[
+            str | None, strawberry.argument(description="The regional node that publishes it.")
+        ] = None,
+        publisher_organization_id: str | None = None,
     ) -> Connection[DataProductType]:
         context = info.context
+        if any(len(v or "") > 100 for v in (region, industry, node, publisher_organization_id)):
+            raise InvalidInput("filters are at most 100 characters")
         page = await service.search_catalog(
             context.session, context.subject, authorizer=context.authorizer,
             page=PageRequest.from_args(
                 first, after, max_size=context.settings.graphql_max_page_size, arity=2
             ),
-            search=(search or "")[:100] or None, region=region, industry=industry,
+            search=(search or "")[:100] or None, region=region, industry=industry, node=node,
+            publisher=publisher_organization_id,
         )  # fmt: skip
         return Connection[DataProductType].from_page(
             page,
@@ -54,22 +68,33 @@ class DataExchangeQuery:
         return DataProductType.from_model(row)
 
     @strawberry.field(
-        description="Your organization's contracts, as consumer (default) or as provider."
+        description="Your organization's contracts, newest first, on one side: as consumer "
+        "(default) or as provider."
     )
     async def data_contracts(
         self,
         info: Info[HubContext, None],
-        as_provider: bool = False,
+        as_provider: Annotated[
+            bool, strawberry.argument(deprecation_reason="Use `role: PROVIDER`.")
+        ] = False,
         first: int = 20,
         after: str | None = None,
+        role: Annotated[
+            ContractRole | None,
+            strawberry.argument(description="Your side; overrides asProvider (default CONSUMER)."),
+        ] = None,
+        status: ContractState | None = None,
+        product_id: uuid.UUID | None = None,
     ) -> Connection[ContractType]:
         context = info.context
+        if role is not None:
+            as_provider = role is ContractRole.PROVIDER
         page = await service.list_contracts(
             context.session, context.subject, authorizer=context.authorizer,
             page=PageRequest.from_args(
                 first, after, max_size=context.settings.graphql_max_page_size, arity=2
             ),
-            as_provider=as_provider,
+            as_provider=as_provider, state=status, product_id=product_id,
         )  # fmt: skip
         return Connection[ContractType].from_page(
             page,

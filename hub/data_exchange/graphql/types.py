@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import uuid
 from typing import Any
 
@@ -15,9 +16,10 @@ from hub.data_exchange import query as engine
 from hub.data_exchange import service
 from hub.data_exchange.models import Contract, ContractState, DataProduct, Offer, OfferStatus
 from hub.graphql.context import HubContext
+from hub.organizations.models import OrganizationKind
 from yunfab.errors import InvalidInput
 from yunfab.graphql.pagination import decode_cursor, encode_cursor
-from yunfab.usage_policy import Purpose
+from yunfab.usage_policy import Purpose, UsagePolicy
 
 strawberry.enum(ContractState, name="ContractState")
 strawberry.enum(OfferStatus, name="DataOfferStatus")
@@ -34,12 +36,136 @@ class DataFieldType:
     description: str
 
 
+@strawberry.enum(name="UsagePolicyApproval")
+class Approval(enum.Enum):
+    AUTOMATIC = "automatic"
+    PROVIDER = "provider"
+
+
+@strawberry.enum(name="ContractRole", description="Your organization's side of a contract.")
+class ContractRole(enum.Enum):
+    CONSUMER = "consumer"
+    PROVIDER = "provider"
+
+
+@strawberry.type(name="UsagePolicyConsumers", description="Who may ask for a contract.")
+class ConsumersType:
+    organizations: list[str]
+    kinds: list[OrganizationKind]
+
+
+@strawberry.type(name="UsagePolicyAggregation")
+class AggregationType:
+    min_contributors: int = strawberry.field(
+        description="Only aggregates over at least this many contributors are answered."
+    )
+
+
+@strawberry.type(
+    name="UsagePolicy",
+    description="An offer's terms (the closed vocabulary of docs/data_exchange.md).",
+)
+class UsagePolicyType:
+    consumers: ConsumersType
+    purposes: list[Purpose]
+    regions: list[str] | None = strawberry.field(description="Null: every region.")
+    fields: list[str] | None = strawberry.field(description="Null: every field of the product.")
+    aggregation: AggregationType | None = strawberry.field(
+        description="Set: aggregates only, never rows."
+    )
+    retention_days: int
+    contract_days: int
+    expires_at: dt.datetime | None
+    onward_sharing: bool
+    fresh_data: bool
+    approval: Approval
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any]) -> UsagePolicyType:
+        policy = UsagePolicy.model_validate(document)
+        return cls(
+            consumers=ConsumersType(
+                organizations=list(policy.consumers.organizations),
+                kinds=[OrganizationKind(kind) for kind in policy.consumers.kinds],
+            ),
+            purposes=list(policy.purposes),
+            regions=list(policy.regions) if policy.regions is not None else None,
+            fields=list(policy.fields) if policy.fields is not None else None,
+            aggregation=(
+                AggregationType(min_contributors=policy.aggregation.min_contributors)
+                if policy.aggregation
+                else None
+            ),
+            retention_days=policy.retention_days,
+            contract_days=policy.contract_days,
+            expires_at=policy.expires_at,
+            onward_sharing=policy.onward_sharing,
+            fresh_data=policy.fresh_data,
+            approval=Approval(policy.approval),
+        )
+
+
+@strawberry.input(name="UsagePolicyConsumersInput")
+class ConsumersInput:
+    organizations: list[str] = strawberry.field(default_factory=list)
+    kinds: list[OrganizationKind] = strawberry.field(default_factory=list)
+
+
+@strawberry.input(name="UsagePolicyAggregationInput")
+class AggregationInput:
+    min_contributors: int
+
+
+@strawberry.input(
+    name="UsagePolicyInput",
+    description="An offer's terms; checked as docs/data_exchange.md says, refusals name the term.",
+)
+class UsagePolicyInput:
+    consumers: ConsumersInput
+    purposes: list[Purpose]
+    retention_days: int
+    contract_days: int
+    regions: list[str] | None = None
+    fields: list[str] | None = None
+    aggregation: AggregationInput | None = None
+    expires_at: dt.datetime | None = None
+    onward_sharing: bool = False
+    fresh_data: bool = False
+    approval: Approval = Approval.PROVIDER
+
+    def document(self) -> dict[str, Any]:
+        """The terms as the JSON form takes them, so both forms are checked alike."""
+        return {
+            "consumers": {
+                "organizations": list(self.consumers.organizations),
+                "kinds": [kind.value for kind in self.consumers.kinds],
+            },
+            "purposes": [purpose.value for purpose in self.purposes],
+            "regions": self.regions,
+            "fields": self.fields,
+            "aggregation": (
+                {"min_contributors": self.aggregation.min_contributors}
+                if self.aggregation
+                else None
+            ),
+            "retention_days": self.retention_days,
+            "contract_days": self.contract_days,
+            "expires_at": self.expires_at,
+            "onward_sharing": self.onward_sharing,
+            "fresh_data": self.fresh_data,
+            "approval": self.approval.value,
+        }
+
+
 @strawberry.type(name="DataOffer", description="A usage policy a product is offered under.")
 class OfferType:
     id: uuid.UUID
     product_id: uuid.UUID
-    policy: JSON
-    policy_hash: str
+    policy: UsagePolicyType
+    policy_json: JSON = strawberry.field(
+        deprecation_reason="Read the typed `policy`; this JSON form goes in the next release."
+    )
+    policy_hash: str = strawberry.field(description="SHA-256 of the policy (canonical JSON).")
     status: OfferStatus
     created_at: dt.datetime
 
@@ -48,7 +174,8 @@ class OfferType:
         return cls(
             id=row.id,
             product_id=row.product_id,
-            policy=row.policy,  # type: ignore[arg-type]
+            policy=UsagePolicyType.from_document(row.policy),
+            policy_json=row.policy,  # type: ignore[arg-type]
             policy_hash=row.policy_hash,
             status=row.status,
             created_at=row.created_at,
@@ -83,7 +210,10 @@ class DataProductType:
     industry: str
     update_frequency: str
     schema: list[DataFieldType]
-    sample: JSON
+    sample: JSON = strawberry.field(
+        description="A few example rows. Rows are data: each is an object keyed by the "
+        "product's own `schema`, so JSON rather than a fixed type."
+    )
     live: bool = strawberry.field(description="Its publisher answers live queries.")
     row_count: int
     sync_seq: int
@@ -116,6 +246,89 @@ class DataProductType:
         return await _offers_loader(info).load(self.id)
 
 
+@strawberry.type(name="DataContractRequest", description="What the consumer asked for.")
+class ContractRequestType:
+    purpose: Purpose
+    fields: list[str]
+    regions: list[str] = strawberry.field(description="Empty: all the offer allows.")
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any]) -> ContractRequestType:
+        return cls(
+            purpose=Purpose(document["purpose"]),
+            fields=list(document.get("fields") or []),
+            regions=list(document.get("regions") or []),
+        )
+
+
+@strawberry.type(
+    name="DataContractTerms",
+    description="The offer's policy narrowed to the request; fixed once finalized.",
+)
+class ContractTermsType:
+    product_id: uuid.UUID
+    product_key: str
+    offer_id: uuid.UUID
+    offer_hash: str
+    provider_organization_id: str
+    consumer_organization_id: str
+    purpose: Purpose
+    fields: list[str]
+    regions: list[str] | None = strawberry.field(description="Null: every region.")
+    aggregation: AggregationType | None
+    retention_days: int
+    contract_days: int
+    onward_sharing: bool
+    fresh_data: bool
+    expires_at: dt.datetime | None = strawberry.field(description="Set when finalized.")
+
+    @classmethod
+    def from_document(cls, terms: dict[str, Any]) -> ContractTermsType:
+        aggregation = terms.get("aggregation")
+        expires = terms.get("expires_at")
+        return cls(
+            product_id=uuid.UUID(terms["product"]),
+            product_key=terms["product_key"],
+            offer_id=uuid.UUID(terms["offer"]),
+            offer_hash=terms["offer_hash"],
+            provider_organization_id=terms["provider_org"],
+            consumer_organization_id=terms["consumer_org"],
+            purpose=Purpose(terms["purpose"]),
+            fields=list(terms.get("fields") or []),
+            regions=terms.get("regions"),
+            aggregation=(
+                AggregationType(min_contributors=aggregation["min_contributors"])
+                if aggregation
+                else None
+            ),
+            retention_days=terms["retention_days"],
+            contract_days=terms["contract_days"],
+            onward_sharing=bool(terms.get("onward_sharing")),
+            fresh_data=bool(terms.get("fresh_data")),
+            expires_at=dt.datetime.fromisoformat(expires) if expires else None,
+        )
+
+
+@strawberry.type(name="DataContractStep", description="One transition of a contract.")
+class ContractStepType:
+    status: ContractState
+    at: dt.datetime
+    by: str = strawberry.field(description='Who moved it: a person or client, or "policy".')
+    note: str | None
+
+    @classmethod
+    def from_document(cls, step: dict[str, Any]) -> ContractStepType:
+        return cls(
+            status=ContractState(step["state"]),
+            at=dt.datetime.fromisoformat(step["at"]),
+            by=step["by"],
+            note=step.get("note"),
+        )
+
+
+_DEPRECATED_JSON = "Read the typed `{}`; this JSON form goes in the next release."
+
+
 @strawberry.type(
     name="DataContract", description="A negotiation and, once finalized, an agreement."
 )
@@ -125,12 +338,23 @@ class ContractType:
     product_id: uuid.UUID
     consumer_organization_id: str
     provider_organization_id: str
-    state: ContractState
+    status: ContractState
+    state: ContractState = strawberry.field(
+        deprecation_reason="Read `status`; every hub type names its state so."
+    )
     purpose: str
-    request: JSON
-    terms: JSON | None = strawberry.field(description="The terms offered, then agreed.")
+    request: ContractRequestType
+    request_json: JSON = strawberry.field(deprecation_reason=_DEPRECATED_JSON.format("request"))
+    terms: ContractTermsType | None = strawberry.field(
+        description="The terms offered, then agreed."
+    )
+    terms_json: JSON | None = strawberry.field(
+        description="The terms exactly as hashed into termsHash (canonical JSON: sorted keys, "
+        "no spaces), for checking the hash; read the typed `terms` otherwise."
+    )
     terms_hash: str | None = strawberry.field(description="SHA-256 of the terms (canonical JSON).")
-    history: JSON
+    history: list[ContractStepType]
+    history_json: JSON = strawberry.field(deprecation_reason=_DEPRECATED_JSON.format("history"))
     created_at: dt.datetime
     finalized_at: dt.datetime | None
     expires_at: dt.datetime | None
@@ -145,12 +369,16 @@ class ContractType:
             product_id=row.product_id,
             consumer_organization_id=row.consumer_org,
             provider_organization_id=row.provider_org,
+            status=row.state,
             state=row.state,
             purpose=row.purpose,
-            request=row.request,  # type: ignore[arg-type]
-            terms=row.terms,  # type: ignore[arg-type]
+            request=ContractRequestType.from_document(row.request),
+            request_json=row.request,  # type: ignore[arg-type]
+            terms=ContractTermsType.from_document(row.terms) if row.terms else None,
+            terms_json=row.terms,  # type: ignore[arg-type]
             terms_hash=row.terms_hash,
-            history=row.history,  # type: ignore[arg-type]
+            history=[ContractStepType.from_document(step) for step in row.history],
+            history_json=row.history,  # type: ignore[arg-type]
             created_at=row.created_at,
             finalized_at=row.finalized_at,
             expires_at=row.expires_at,
@@ -163,7 +391,10 @@ class ContractType:
 class FilterInput:
     field: str
     op: engine.FilterOp = engine.FilterOp.EQ
-    value: JSON
+    value: JSON = strawberry.field(
+        description="A value of the field's own type (or a list of them for IN): which type "
+        "depends on the product's schema, so JSON."
+    )
 
 
 @strawberry.input(name="DataAggregateInput")
@@ -209,7 +440,10 @@ class DataQueryResultType:
     contract_id: uuid.UUID | None
     terms_hash: str | None
     columns: list[str]
-    rows: JSON = strawberry.field(description="One object per row or group, keyed by column.")
+    rows: JSON = strawberry.field(
+        description="One object per row or group, keyed by `columns`: which columns depends on "
+        "the query and the product's schema, so JSON rather than a fixed type."
+    )
     total_count: int = strawberry.field(description="Rows or groups before paging.")
     min_contributors: int | None = strawberry.field(
         description="Aggregates: how many contributors at least stand behind each figure on "

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncGenerator
 
 import strawberry
@@ -14,6 +15,7 @@ from hub.federation.graphql.types import (
 from hub.graphql.context import HubContext
 from yunfab.graphql.pagination import Connection, PageRequest
 from yunfab.graphql.permissions import allowed
+from yunfab.graphql.subscriptions import EventGate
 
 
 @strawberry.type
@@ -38,6 +40,8 @@ class FederationQuery:
             ),
             region=filter.region if filter else None,
             industry=filter.industry if filter else None,
+            status=filter.status if filter else None,
+            offline_after=dt.timedelta(seconds=context.settings.node_offline_after_s),
         )
         return Connection[RegionalNodeType].from_page(
             page,
@@ -65,6 +69,7 @@ class FederationSubscription:
         self, info: Info[HubContext, None]
     ) -> AsyncGenerator[RegionalNodeEventType, None]:
         context = info.context
+        still_allowed = EventGate(context, action="hub.regional_nodes.list")
         async for event in context.node_events.subscribe():
-            context.ensure_current()
+            await still_allowed()
             yield RegionalNodeEventType.from_event(event, context.settings)

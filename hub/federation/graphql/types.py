@@ -67,3 +67,6 @@ class RegionalNodeEventType:
 class RegionalNodeFilter:
     region: str | None = None
     industry: str | None = None
+    status: NodeStatus | None = strawberry.field(
+        default=None, description="As the `status` field shows it (heartbeats included)."
+    )

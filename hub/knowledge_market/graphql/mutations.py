@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Annotated
 
 import strawberry
 from strawberry.scalars import JSON
@@ -157,7 +158,13 @@ class MarketMutation:
         release_id: uuid.UUID | None = None,
         listing: str | None = None,
         version: str | None = None,
-        config: JSON | None = None,
+        config: Annotated[
+            JSON | None,
+            strawberry.argument(
+                description="Settings passed to the release as they are: each release defines "
+                "its own, so JSON."
+            ),
+        ] = None,
     ) -> MarketInstallationType:
         context = info.context
         if (release_id is None) == (listing is None):

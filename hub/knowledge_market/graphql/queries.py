@@ -18,6 +18,7 @@ from hub.knowledge_market.graphql.types import (
     MarketReleaseType,
     MarketSearchType,
 )
+from hub.knowledge_market.models import InstallationState
 from yunfab.errors import InvalidInput
 from yunfab.graphql.pagination import Connection, PageRequest
 
@@ -94,10 +95,12 @@ class MarketQuery:
         node: str,
         first: int = 20,
         after: str | None = None,
+        status: InstallationState | None = None,
     ) -> Connection[MarketInstallationType]:
         context = info.context
         page = await service.list_installations(
             context.session, context.subject, authorizer=context.authorizer, node=node[:63],
+            status=status,
             page=PageRequest.from_args(
                 first, after, max_size=context.settings.graphql_max_page_size, arity=2
             ),

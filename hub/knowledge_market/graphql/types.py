@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import uuid
+from typing import Any
 
 import strawberry
 from strawberry.dataloader import DataLoader
@@ -27,6 +29,7 @@ from hub.knowledge_market.models import (
     ReleaseReview,
     ReleaseStatus,
 )
+from yunfab import market
 from yunfab.graphql.pagination import Connection, PageRequest
 
 strawberry.enum(KeyKind, name="MarketKeyKind")
@@ -101,12 +104,84 @@ def _countersignatures_loader(
     return loader
 
 
+@strawberry.enum(name="MarketPricingModel")
+class PricingModel(enum.Enum):
+    FREE = "free"
+    PER_NODE = "per_node"
+    SUBSCRIPTION = "subscription"
+    USAGE = "usage"
+
+
+@strawberry.type(name="MarketPricing", description="How a release is paid for; by `model`.")
+class PricingType:
+    model: PricingModel
+    price_cny: int | None = strawberry.field(description="PER_NODE and SUBSCRIPTION.")
+    period_days: int | None = strawberry.field(description="SUBSCRIPTION.")
+    unit: str | None = strawberry.field(description="USAGE: what is counted.")
+    included: int | None = strawberry.field(description="USAGE: units included.")
+
+
+@strawberry.type(
+    name="MarketManifest",
+    description="A release's manifest as the market defines it; `content` is the part each kind "
+    "defines for itself.",
+)
+class ManifestType:
+    name: str
+    version: str
+    kind: str
+    yunfab: str = strawberry.field(description="The Yunfab versions it works with (PEP 440).")
+    license: str = strawberry.field(description="An SPDX licence id or LicenseRef-...")
+    permissions: list[str]
+    pricing: PricingType
+    summary: str
+    description: str
+    industry: str
+    title: str | None
+    tags: list[str]
+    content: JSON = strawberry.field(
+        description="The kind's own part (a defect model's sku and format, a scheduling "
+        "template's product...): publishers define it, so JSON rather than a fixed type."
+    )
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any]) -> ManifestType:
+        manifest = market.Manifest.model_validate(document)
+        pricing = manifest.pricing
+        return cls(
+            name=manifest.name,
+            version=manifest.version,
+            kind=manifest.kind,
+            yunfab=manifest.yunfab,
+            license=manifest.license,
+            permissions=list(manifest.permissions),
+            pricing=PricingType(
+                model=PricingModel(pricing.model),
+                price_cny=getattr(pricing, "price_cny", None),
+                period_days=getattr(pricing, "period_days", None),
+                unit=getattr(pricing, "unit", None),
+                included=getattr(pricing, "included", None),
+            ),
+            summary=manifest.summary,
+            description=manifest.description,
+            industry=manifest.industry,
+            title=manifest.title,
+            tags=list(manifest.tags),
+            content=manifest.content,  # type: ignore[arg-type]
+        )
+
+
 @strawberry.type(name="MarketRelease", description="One immutable, signed version of a listing.")
 class MarketReleaseType:
     id: uuid.UUID
     listing_id: uuid.UUID
     version: str
-    manifest: JSON = strawberry.field(description="The normalised manifest that was signed.")
+    manifest: JSON = strawberry.field(
+        description="The normalised manifest exactly as signed: a verifier recomputes the "
+        "signed bytes from it (canonical JSON), which a typed view could not give back. Read "
+        "`manifestFields` for the typed view."
+    )
+    manifest_fields: ManifestType
     artifact_sha256: str
     artifact_size: int
     signature: str
@@ -123,6 +198,7 @@ class MarketReleaseType:
         return cls(
             id=row.id, listing_id=row.listing_id, version=row.version,
             manifest=row.manifest,  # type: ignore[arg-type]
+            manifest_fields=ManifestType.from_document(row.manifest),
             artifact_sha256=row.artifact_sha256, artifact_size=row.artifact_size,
             signature=row.signature, key_id=row.key_id, status=row.status,
             status_reason=row.status_reason, status_changed_at=row.status_changed_at,
@@ -300,6 +376,23 @@ def _release_loader(info: Info[HubContext, None]) -> DataLoader[uuid.UUID, Relea
     return loader
 
 
+@strawberry.type(name="MarketInstallationStep", description="One transition of an installation.")
+class InstallationStepType:
+    status: InstallationState
+    at: dt.datetime
+    by: str = strawberry.field(description='Who moved it: a person, "hub" or the node.')
+    why: str
+
+    @classmethod
+    def from_document(cls, step: dict[str, Any]) -> InstallationStepType:
+        return cls(
+            status=InstallationState(step["state"]),
+            at=dt.datetime.fromisoformat(step["at"]),
+            by=str(step.get("by", "")),
+            why=str(step.get("why") or ""),
+        )
+
+
 @strawberry.type(name="MarketInstallation", description="A release on a node.")
 class MarketInstallationType:
     id: uuid.UUID
@@ -307,11 +400,20 @@ class MarketInstallationType:
     listing_id: uuid.UUID
     node: str
     organization_id: uuid.UUID | None
-    state: InstallationState
-    config: JSON
+    status: InstallationState
+    state: InstallationState = strawberry.field(
+        deprecation_reason="Read `status`; every hub type names its state so."
+    )
+    config: JSON = strawberry.field(
+        description="The settings the installer gave, passed to the release as they are: each "
+        "release defines its own, so JSON rather than a fixed type."
+    )
     pinned: bool = strawberry.field(description="Asked for by release: resolves even if yanked.")
     detail: str | None
-    history: JSON
+    history: list[InstallationStepType]
+    history_json: JSON = strawberry.field(
+        deprecation_reason="Read the typed `history`; this JSON form goes in the next release."
+    )
     created_at: dt.datetime
     updated_at: dt.datetime
 
@@ -319,10 +421,11 @@ class MarketInstallationType:
     def from_model(cls, row: Installation) -> MarketInstallationType:
         return cls(
             id=row.id, release_id=row.release_id, listing_id=row.listing_id, node=row.node,
-            organization_id=row.organization_id, state=row.state,
+            organization_id=row.organization_id, status=row.state, state=row.state,
             config=row.config,  # type: ignore[arg-type]
             pinned=row.pinned, detail=row.detail,
-            history=row.history,  # type: ignore[arg-type]
+            history=[InstallationStepType.from_document(step) for step in row.history],
+            history_json=row.history,  # type: ignore[arg-type]
             created_at=row.created_at, updated_at=row.updated_at,
         )  # fmt: skip
 

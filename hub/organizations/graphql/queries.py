@@ -6,7 +6,8 @@ from strawberry.types import Info
 from hub.graphql.context import HubContext
 from hub.organizations import service
 from hub.organizations.graphql.types import OrganizationType
-from hub.organizations.models import Organization
+from hub.organizations.models import Organization, OrganizationKind
+from yunfab.errors import InvalidInput
 from yunfab.graphql.pagination import Connection, PageRequest, visible_connection
 from yunfab.graphql.permissions import allowed
 
@@ -22,20 +23,28 @@ def _resource(organization: Organization) -> dict[str, str]:
 @strawberry.type
 class OrganizationQuery:
     @strawberry.field(
-        description="Organizations you may see, ordered by name.",
+        description="Organizations you may see, ordered by name; `text` matches a part of the "
+        "name. totalCount is null: what you may see is decided organization by organization.",
         permission_classes=[allowed("hub.organizations.list")],
     )
     async def organizations(
-        self, info: Info[HubContext, None], first: int = 50, after: str | None = None
+        self,
+        info: Info[HubContext, None],
+        first: int = 50,
+        after: str | None = None,
+        kind: OrganizationKind | None = None,
+        text: str | None = None,
     ) -> Connection[OrganizationType]:
         context = info.context
+        if len(text or "") > 100:
+            raise InvalidInput("text is at most 100 characters")
         request = PageRequest.from_args(
             first, after, max_size=context.settings.graphql_max_page_size, arity=1
         )
         return await visible_connection(
             request,
             fetch=lambda page: service.list_organizations(
-                context.session, context.subject, page=page
+                context.session, context.subject, page=page, kind=kind, text=text or None
             ),
             keep=lambda rows: context.authorizer.filter(
                 context.subject, "hub.organization.read", rows, _resource

@@ -4,6 +4,7 @@ import datetime as dt
 import uuid
 
 import strawberry
+from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
 from regional_node.devices.models import (
@@ -15,9 +16,12 @@ from regional_node.devices.models import (
     DeviceMetric,
     DeviceStatus,
 )
-from regional_node.devices.service import device_metrics
+from regional_node.devices.service import MAX_METRICS, device_metrics
 from regional_node.graphql.context import NodeContext
+from regional_node.telemetry import service as telemetry
 from regional_node.telemetry.codec import TELEMETRY_PREFIX
+from regional_node.telemetry.graphql.schema import MetricValueType
+from yunfab.errors import InvalidInput
 
 DeviceKindEnum = strawberry.enum(DeviceKind, name="DeviceKind")
 DeviceStatusEnum = strawberry.enum(DeviceStatus, name="DeviceStatus")
@@ -39,6 +43,24 @@ class DeviceMetricType:
             min_value=metric.min_value,
             max_value=metric.max_value,
         )
+
+
+def _latest_loader(
+    info: Info[NodeContext, None],
+) -> DataLoader[uuid.UUID, list[telemetry.LatestValue]]:
+    """One query for the newest values of every device on the page: the devices were already
+    read under the policy (`node.device.read`, the same subjects as `node.telemetry.read`)."""
+    loaders = info.context.loaders
+    if "device_latest" not in loaders:
+        session = info.context.session
+
+        async def load(ids: list[uuid.UUID]) -> list[list[telemetry.LatestValue]]:
+            found = await telemetry.latest_values(session, ids)
+            return [found.get(device_id, []) for device_id in ids]
+
+        loaders["device_latest"] = DataLoader(load_fn=load)
+    loader: DataLoader[uuid.UUID, list[telemetry.LatestValue]] = loaders["device_latest"]
+    return loader
 
 
 @strawberry.type(name="Device")
@@ -74,6 +96,23 @@ class DeviceType:
     @strawberry.field(description="Where it publishes plain-JSON telemetry (docs/telemetry.md).")
     def telemetry_topic(self) -> str:
         return TELEMETRY_PREFIX + self.key
+
+    @strawberry.field(
+        description="The newest reading of each metric (of those named; all when null) that has "
+        "one kept; a device list asks for all its devices' at once."
+    )
+    async def latest(
+        self, info: Info[NodeContext, None], metrics: list[str] | None = None
+    ) -> list[MetricValueType]:
+        if metrics is not None and len(metrics) > MAX_METRICS:
+            raise InvalidInput(f"metrics: at most {MAX_METRICS}")
+        values = await _latest_loader(info).load(self.id)
+        wanted = None if metrics is None else set(metrics)
+        return [
+            MetricValueType.from_latest(value)
+            for value in values
+            if wanted is None or value.metric in wanted
+        ]
 
     @strawberry.field
     async def metrics(self, info: Info[NodeContext, None]) -> list[DeviceMetricType]:

@@ -18,13 +18,56 @@ TransitionEnum = strawberry.enum(service.Transition, name="FactoryTransition")
 
 
 @strawberry.input
+class LocationInput:
+    address: str | None = None
+    city: str | None = None
+    region: str | None = strawberry.field(default=None, description="ISO 3166-2, e.g. CN-ZJ.")
+    lat: float | None = None
+    lon: float | None = None
+    time_zone: str | None = strawberry.field(
+        default=None,
+        description="IANA time zone (Asia/Shanghai) for the factory's charts; null: the node's.",
+    )
+
+    def as_json(self) -> dict[str, Any]:
+        return _given(address=self.address, city=self.city, region=self.region, lat=self.lat,
+                      lon=self.lon, time_zone=self.time_zone)  # fmt: skip
+
+
+@strawberry.input
+class ContactInput:
+    name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return _given(name=self.name, phone=self.phone, email=self.email)
+
+
+@strawberry.input
+class CertificationInput:
+    name: str
+    issuer: str | None = None
+    valid_until: dt.date | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        until = None if self.valid_until is None else self.valid_until.isoformat()
+        return _given(name=self.name, issuer=self.issuer, valid_until=until)
+
+
+def _given(**values: Any) -> dict[str, Any]:
+    """The fields given, as the profile stores them (absent rather than null)."""
+    return {key: value for key, value in values.items() if value is not None}
+
+
+@strawberry.input
 class InviteFactoryInput:
     slug: str = strawberry.field(description="Short name for topics, e.g. keqiao-weaving-03.")
     name: str = strawberry.field(description="Legal name.")
     organization_id: str | None = strawberry.field(
         default=None, description="The factory's organization at the hub, for its people."
     )
-    contact: JSON | None = None
+    contact: ContactInput | None = None
 
 
 @strawberry.input
@@ -38,13 +81,15 @@ class EquipmentInput:
 @strawberry.input
 class FactoryProfileInput:
     name: str | None = None
-    location: JSON | None = strawberry.field(
-        default=None, description="address, city, region (ISO 3166-2), lat, lon"
+    location: LocationInput | None = strawberry.field(
+        default=None, description="Replaces the whole location."
     )
-    contact: JSON | None = strawberry.field(default=None, description="name, phone, email")
+    contact: ContactInput | None = strawberry.field(
+        default=None, description="Replaces the whole contact."
+    )
     skills: list[str] | None = None
-    certifications: JSON | None = strawberry.field(
-        default=None, description="[{name, issuer, valid_until (YYYY-MM-DD)}]"
+    certifications: list[CertificationInput] | None = strawberry.field(
+        default=None, description="Replaces the whole list."
     )
     products: list[str] | None = None
     equipment: list[EquipmentInput] | None = strawberry.field(
@@ -81,7 +126,7 @@ class FactoryMutation:
                     slug=input.slug,
                     name=input.name,
                     organization_id=input.organization_id,
-                    contact=_object("contact", input.contact),
+                    contact={} if input.contact is None else input.contact.as_json(),
                 ),
             )
         return FactoryType.from_model(factory)
@@ -93,10 +138,12 @@ class FactoryMutation:
         context = info.context
         profile = service.ProfileInput(
             name=input.name,
-            location=_object("location", input.location) if input.location is not None else None,
-            contact=_object("contact", input.contact) if input.contact is not None else None,
+            location=None if input.location is None else input.location.as_json(),
+            contact=None if input.contact is None else input.contact.as_json(),
             skills=input.skills,
-            certifications=_objects("certifications", input.certifications),
+            certifications=None
+            if input.certifications is None
+            else [item.as_json() for item in input.certifications],
             products=input.products,
             equipment=None
             if input.equipment is None
@@ -174,12 +221,4 @@ def _object(what: str, value: object) -> dict[str, Any]:
         return {}
     if not isinstance(value, dict):
         raise InvalidInput(f"{what}: a JSON object")
-    return value
-
-
-def _objects(what: str, value: object) -> list[dict[str, Any]] | None:
-    if value is None:
-        return None
-    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
-        raise InvalidInput(f"{what}: a list of JSON objects")
     return value

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -27,7 +28,10 @@ class EquipmentType:
     type: str
     model: str
     count: int
-    parameters: JSON
+    parameters: JSON = strawberry.field(
+        description="Free-form on purpose: each machine type has its own key parameters "
+        "(name -> number or text, e.g. clamp_force_kn: 2500)."
+    )
 
     @classmethod
     def from_model(cls, item: Equipment) -> EquipmentType:
@@ -36,6 +40,74 @@ class EquipmentType:
             model=item.model,
             count=item.count,
             parameters=item.parameters,  # type: ignore[arg-type]
+        )
+
+
+def _text(value: object) -> str | None:
+    return None if value is None or isinstance(value, dict | list) else str(value)
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+@strawberry.type(name="FactoryLocation")
+class LocationType:
+    address: str | None
+    city: str | None
+    region: str | None = strawberry.field(description="ISO 3166-2, e.g. CN-ZJ.")
+    lat: float | None
+    lon: float | None
+    time_zone: str | None = strawberry.field(
+        description="IANA time zone (Asia/Shanghai); null: the node's."
+    )
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> LocationType:
+        return cls(
+            address=_text(data.get("address")),
+            city=_text(data.get("city")),
+            region=_text(data.get("region")),
+            lat=_number(data.get("lat")),
+            lon=_number(data.get("lon")),
+            time_zone=_text(data.get("time_zone")),
+        )
+
+
+@strawberry.type(name="FactoryContact")
+class ContactType:
+    name: str | None
+    phone: str | None
+    email: str | None
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ContactType:
+        return cls(
+            name=_text(data.get("name")),
+            phone=_text(data.get("phone")),
+            email=_text(data.get("email")),
+        )
+
+
+@strawberry.type(name="Certification")
+class CertificationType:
+    name: str
+    issuer: str | None
+    valid_until: dt.date | None
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CertificationType:
+        until = _text(data.get("valid_until"))
+        try:
+            valid_until = dt.date.fromisoformat(until) if until else None
+        except ValueError:
+            valid_until = None
+        return cls(
+            name=_text(data.get("name")) or "",
+            issuer=_text(data.get("issuer")),
+            valid_until=valid_until,
         )
 
 
@@ -92,10 +164,10 @@ class FactoryType:
     status: FactoryStatusEnum  # type: ignore[valid-type]
     status_reason: str | None
     organization_id: str | None
-    location: JSON
-    contact: JSON
+    location: LocationType
+    contact: ContactType
     skills: list[str]
-    certifications: JSON
+    certifications: list[CertificationType]
     products: list[str]
     created_at: dt.datetime
     updated_at: dt.datetime
@@ -111,10 +183,10 @@ class FactoryType:
             status=factory.status,
             status_reason=factory.status_reason,
             organization_id=factory.organization_id,
-            location=factory.location,  # type: ignore[arg-type]
-            contact=factory.contact,  # type: ignore[arg-type]
+            location=LocationType.from_json(factory.location),
+            contact=ContactType.from_json(factory.contact),
             skills=factory.skills,
-            certifications=factory.certifications,  # type: ignore[arg-type]
+            certifications=[CertificationType.from_json(c) for c in factory.certifications],
             products=factory.products,
             created_at=factory.created_at,
             updated_at=factory.updated_at,

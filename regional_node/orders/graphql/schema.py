@@ -3,11 +3,14 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import AsyncGenerator
+from typing import Annotated
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
 from regional_node.graphql.context import NodeContext
+from regional_node.graphql.lookup import exactly_one
 from regional_node.orders import routings, service
 from regional_node.orders.graphql.types import (
     OrderEventType,
@@ -22,6 +25,7 @@ from regional_node.orders.graphql.types import (
 from regional_node.orders.models import ProgressEvent
 from yunfab.db import session_scope
 from yunfab.graphql.pagination import Connection, PageRequest
+from yunfab.graphql.subscriptions import EventGate
 
 
 @strawberry.type
@@ -53,6 +57,24 @@ class OrderQuery:
         self,
         info: Info[NodeContext, None],
         status: OrderStatusEnum | None = None,  # type: ignore[valid-type]
+        buyer_org: Annotated[
+            str | None,
+            strawberry.argument(description="The buyer's organization id (node operator only)."),
+        ] = None,
+        product: str | None = None,
+        created_after: Annotated[
+            dt.datetime | None, strawberry.argument(description="Placed at or after.")
+        ] = None,
+        created_before: Annotated[
+            dt.datetime | None, strawberry.argument(description="Placed before.")
+        ] = None,
+        number_prefix: Annotated[
+            str | None, strawberry.argument(description="e.g. SO-202603 for March 2026's.")
+        ] = None,
+        stage: Annotated[
+            OrderStageEnum | None,  # type: ignore[valid-type]
+            strawberry.argument(description="At this stage now."),
+        ] = None,
         first: int = 50,
         after: str | None = None,
     ) -> Connection[OrderType]:
@@ -61,7 +83,15 @@ class OrderQuery:
             context.session,
             context.subject,
             runtime=context.runtime,
-            status=status,
+            where=service.OrderFilter(
+                status=status,
+                buyer_org=buyer_org,
+                product=product,
+                created_after=created_after,
+                created_before=created_before,
+                number_prefix=number_prefix,
+                stage=stage,
+            ),
             page=PageRequest.from_args(
                 first, after, max_size=context.settings.graphql_max_page_size, arity=2
             ),
@@ -73,12 +103,26 @@ class OrderQuery:
             after=after,
         )
 
-    @strawberry.field
-    async def order(self, info: Info[NodeContext, None], id: uuid.UUID) -> OrderType:
+    @strawberry.field(
+        description="One order, by id or by number (`SO-...`, exactly one); ORDER_NOT_FOUND "
+        "for one you may not see."
+    )
+    async def order(
+        self,
+        info: Info[NodeContext, None],
+        id: uuid.UUID | None = None,
+        number: str | None = None,
+    ) -> OrderType:
         context = info.context
-        row = await service.get_order(
-            context.session, context.subject, runtime=context.runtime, order_id=id
-        )
+        exactly_one(id=id, number=number)
+        if id is not None:
+            row = await service.get_order(
+                context.session, context.subject, runtime=context.runtime, order_id=id
+            )
+        else:
+            row = await service.get_order_by_number(
+                context.session, context.subject, runtime=context.runtime, number=str(number)
+            )
         return OrderType.from_model(row)
 
     @strawberry.field(description="A factory's work orders (open ones unless `all`).")
@@ -308,14 +352,19 @@ class OrderSubscription:
         self, info: Info[NodeContext, None], order_id: uuid.UUID
     ) -> AsyncGenerator[OrderEventType, None]:
         context = info.context
-        async with context.sessionmaker() as session:
-            await service.get_order(
+
+        async def may_read(session: AsyncSession) -> object:
+            return await service.get_order(
                 session, context.subject, runtime=context.runtime, order_id=order_id
             )
+
+        async with context.sessionmaker() as session:
+            await may_read(session)
+        still_allowed = EventGate(context, check=may_read)
         async for notice in context.runtime.order_events.subscribe():
             if notice.order_id != order_id:
                 continue
-            context.ensure_current()
+            await still_allowed()
             async with context.sessionmaker() as session:
                 event = await session.get(ProgressEvent, notice.event_id)
             if event is not None:

@@ -5,12 +5,16 @@ import uuid
 from typing import Any
 
 import strawberry
+from sqlalchemy import select
+from strawberry.dataloader import DataLoader
 from strawberry.permission import BasePermission
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from regional_node.factories.models import Factory
 from regional_node.graphql.context import NodeContext
 from regional_node.orders import service
+from regional_node.orders.graphql.explanation import PlanExplanationType, ReplanEffectType
 from regional_node.orders.models import (
     Order,
     OrderPlan,
@@ -90,6 +94,10 @@ class AllocationType:
     day: dt.date
     units: float
 
+    @strawberry.field(description="The factory given the units, as people name it.")
+    async def factory(self, info: Info[NodeContext, None]) -> FactoryRefType:
+        return await _factory_loader(info).load(self.factory_id)
+
 
 class PlansTheOrder(BasePermission):
     """A plan's cost figures and explanation carry the factories' rates, costs per unit and
@@ -123,6 +131,15 @@ def _effect(root: OrderPlanType) -> JSON | None:
     return root.model.effect  # type: ignore[return-value]
 
 
+def _reasoning(root: OrderPlanType) -> PlanExplanationType:
+    return PlanExplanationType.from_json(root.model.explanation)
+
+
+def _replan_effect(root: OrderPlanType) -> ReplanEffectType | None:
+    effect = root.model.effect
+    return None if effect is None else ReplanEffectType.from_json(effect)
+
+
 @strawberry.type(name="OrderPlan")
 class OrderPlanType:
     id: uuid.UUID
@@ -141,10 +158,22 @@ class OrderPlanType:
         resolver=_explanation,
         description="Why each factory, the constraints that bind, the gap, the risk left.",
         permission_classes=[PlansTheOrder],
+        deprecation_reason="Use `reasoning` (typed; factories by slug, days as dates).",
     )
     effect: JSON | None = strawberry.field(
         resolver=_effect,
         description="For a re-plan: units moved, and the daily target before and after.",
+        permission_classes=[PlansTheOrder],
+        deprecation_reason="Use `replanEffect` (typed).",
+    )
+    reasoning: PlanExplanationType = strawberry.field(
+        resolver=_reasoning,
+        description="Why each factory, the constraints that bind, the risk left.",
+        permission_classes=[PlansTheOrder],
+    )
+    replan_effect: ReplanEffectType | None = strawberry.field(
+        resolver=_replan_effect,
+        description="For a re-plan: units moved, and the daily target missed before and after.",
         permission_classes=[PlansTheOrder],
     )
     created_by: str
@@ -179,6 +208,50 @@ class OrderPlanType:
         ]
 
 
+@strawberry.type(name="FactoryRef", description="Who a factory is, as people name it.")
+class FactoryRefType:
+    id: uuid.UUID
+    name: str
+    slug: str
+
+
+def _factory_loader(info: Info[NodeContext, None]) -> DataLoader[uuid.UUID, FactoryRefType]:
+    """The factories of every work order in a response, in one query."""
+    loaders = info.context.loaders
+    if "factory_refs" not in loaders:
+        session = info.context.session
+
+        async def load(ids: list[uuid.UUID]) -> list[FactoryRefType]:
+            rows = await session.execute(
+                select(Factory.id, Factory.name, Factory.slug).where(Factory.id.in_(ids))
+            )
+            found = {i: FactoryRefType(id=i, name=name, slug=slug) for i, name, slug in rows}
+            return [found[i] for i in ids]
+
+        loaders["factory_refs"] = DataLoader(load_fn=load)
+    loader: DataLoader[uuid.UUID, FactoryRefType] = loaders["factory_refs"]
+    return loader
+
+
+@strawberry.type(name="WorkOrderDay")
+class WorkOrderDayType:
+    day: dt.date
+    planned: int
+    produced: int = strawberry.field(description="Good units reported for the day.")
+
+
+def _days(row: WorkOrder) -> list[WorkOrderDayType]:
+    keys = sorted(set(row.daily) | set(row.produced))
+    return [
+        WorkOrderDayType(
+            day=dt.date.fromisoformat(key),
+            planned=int(row.daily.get(key, 0)),
+            produced=int(row.produced.get(key, 0)),
+        )
+        for key in keys
+    ]
+
+
 @strawberry.type(name="WorkOrder")
 class WorkOrderType:
     id: uuid.UUID
@@ -187,8 +260,16 @@ class WorkOrderType:
     step: str
     process: str
     quantity: int
-    daily: JSON = strawberry.field(description="Planned units per day (ISO date -> units).")
-    produced: JSON = strawberry.field(description="Good units reported per day.")
+    daily: JSON = strawberry.field(
+        description="Planned units per day (ISO date -> units).",
+        deprecation_reason="Use `days` (typed).",
+    )
+    produced: JSON = strawberry.field(
+        description="Good units reported per day.", deprecation_reason="Use `days` (typed)."
+    )
+    days: list[WorkOrderDayType] = strawberry.field(
+        description="Units planned and made per day, oldest first."
+    )
     start_date: dt.date
     end_date: dt.date
     status: WorkOrderStatusEnum  # type: ignore[valid-type]
@@ -209,6 +290,7 @@ class WorkOrderType:
             quantity=row.quantity,
             daily=row.daily,  # type: ignore[arg-type]
             produced=row.produced,  # type: ignore[arg-type]
+            days=_days(row),
             start_date=row.start_date,
             end_date=row.end_date,
             status=row.status,
@@ -218,6 +300,10 @@ class WorkOrderType:
             completed_at=row.completed_at,
             updated_at=row.updated_at,
         )
+
+    @strawberry.field(description="The factory doing it.")
+    async def factory(self, info: Info[NodeContext, None]) -> FactoryRefType:
+        return await _factory_loader(info).load(self.factory_id)
 
 
 @strawberry.type(name="OrderEvent")
@@ -229,7 +315,10 @@ class OrderEventType:
         description="placed, planned, dispatched, work_order, stage, replanned, cancelled."
     )
     stage: OrderStageEnum  # type: ignore[valid-type]
-    detail: JSON
+    detail: JSON = strawberry.field(
+        description="JSON on purpose: what each kind of event records differs (a work report's "
+        "units, a re-plan's reason, a stage's note) and grows with new kinds."
+    )
     actor: str
     at: dt.datetime
 

@@ -4,8 +4,10 @@ import base64
 import datetime as dt
 import uuid
 from collections.abc import AsyncGenerator
+from typing import Annotated
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
 from regional_node.devices.service import device_with_factory
@@ -13,6 +15,7 @@ from regional_node.graphql.context import NodeContext
 from regional_node.telemetry import service
 from regional_node.telemetry.models import DeadLetter
 from yunfab.graphql.pagination import Connection, PageRequest
+from yunfab.graphql.subscriptions import EventGate
 
 ResolutionEnum = strawberry.enum(service.Resolution, name="TelemetryResolution")
 
@@ -40,6 +43,18 @@ class ReadingType:
     metric: str
     at: dt.datetime
     value: float
+
+
+@strawberry.type(name="MetricValue", description="A metric's newest reading.")
+class MetricValueType:
+    metric: str
+    unit: str
+    at: dt.datetime = strawberry.field(description="Device time of the reading.")
+    value: float
+
+    @classmethod
+    def from_latest(cls, latest: service.LatestValue) -> MetricValueType:
+        return cls(metric=latest.metric, unit=latest.unit, at=_at(latest.ts_ms), value=latest.value)
 
 
 @strawberry.type(name="TelemetryUpdate")
@@ -129,6 +144,14 @@ class TelemetryQuery:
         self,
         info: Info[NodeContext, None],
         reason: str | None = None,
+        device_key: str | None = None,
+        source: Annotated[str | None, strawberry.argument(description="mqtt or http.")] = None,
+        since: Annotated[
+            dt.datetime | None, strawberry.argument(description="Received at or after.")
+        ] = None,
+        until: Annotated[
+            dt.datetime | None, strawberry.argument(description="Received before.")
+        ] = None,
         first: int = 50,
         after: str | None = None,
     ) -> Connection[DeadLetterType]:
@@ -137,7 +160,9 @@ class TelemetryQuery:
             context.session,
             context.subject,
             runtime=context.runtime,
-            reason=reason,
+            where=service.DeadLetterFilter(
+                reason=reason, device_key=device_key, source=source, since=since, until=until
+            ),
             page=PageRequest.from_args(
                 first,
                 after,
@@ -158,18 +183,23 @@ class TelemetrySubscription:
         self, info: Info[NodeContext, None], device_id: uuid.UUID
     ) -> AsyncGenerator[TelemetryUpdateType, None]:
         context = info.context
-        async with context.sessionmaker() as session:
-            await device_with_factory(
+
+        async def may_read(session: AsyncSession) -> object:
+            return await device_with_factory(
                 session,
                 context.subject,
                 runtime=context.runtime,
                 device_id=device_id,
                 action="node.telemetry.read",
             )
+
+        async with context.sessionmaker() as session:
+            await may_read(session)
+        still_allowed = EventGate(context, check=may_read)
         async for event in context.runtime.telemetry_events.subscribe():
             if event.device_id != device_id:
                 continue
-            context.ensure_current()
+            await still_allowed()
             yield TelemetryUpdateType(
                 device_id=event.device_id,
                 device_key=event.device_key,

@@ -1,0 +1,1 @@
+"""Who is signed in, and what the policy lets them do here: what a console asks first."""
