@@ -27,8 +27,12 @@ const config: CodegenConfig = {
       documents: ["src/node/**/*.{ts,tsx}", "src/app/**/*.{ts,tsx}", "src/auth/**/*.{ts,tsx}"],
       ...clientPreset,
     },
-    // The hub's pages (next issue) get their own generated module from the hub's schema:
-    // "src/gql/hub/": { schema: "../hub/graphql/schema.graphql", documents: ["src/hub/**/*.{ts,tsx}"], ...clientPreset },
+    // The hub's pages get their own generated module from the hub's schema.
+    "src/gql/hub/": {
+      schema: "../hub/graphql/schema.graphql",
+      documents: ["src/hub/**/*.{ts,tsx}"],
+      ...clientPreset,
+    },
   },
 };
 

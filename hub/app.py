@@ -34,6 +34,7 @@ from yunfab.ratelimit import FailureThrottle
 from yunfab.revocations import RevocationSet
 from yunfab.service import Database, create_service_app
 from yunfab.tokens import TokenValidator
+from yunfab.web_console import ConsoleConfig, WebConsole, default_console_dir
 
 log = structlog.get_logger(__name__)
 
@@ -151,4 +152,14 @@ def create_app(settings: HubSettings) -> FastAPI:
         ),
     )
     app.state.settings = settings
+    WebConsole(
+        settings.console_dir or default_console_dir(),
+        ConsoleConfig(
+            issuer=settings.issuer_url,
+            public_url=settings.issuer_url,
+            resource=settings.audience,
+            name=settings.console_title,
+            service="hub",
+        ),
+    ).install(app)
     return app

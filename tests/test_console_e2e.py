@@ -4,9 +4,11 @@ nodes with demo data), then `node --test console/e2e/` drives Debian's chromium 
 $YUNFAB_ARTIFACTS_DIR/console/).
 
 The console is built first when console/dist is missing or older than its sources, unless
-YUNFAB_NODE_CONSOLE_DIR names a build to serve instead (the demo's nodes then serve that one).
-YUNFAB_E2E_ONLY=orders,vision runs only e2e/orders.test.mjs and e2e/vision.test.mjs. Without npm
-or chromium the test skips, unless YUNFAB_REQUIRE_SERVICES is set (CI), where it fails.
+YUNFAB_NODE_CONSOLE_DIR names a build to serve instead (the demo's nodes then serve that one;
+set YUNFAB_HUB_CONSOLE_DIR to the same for the hub's pages). YUNFAB_E2E_ONLY=orders,hub-market
+runs only e2e/orders.test.mjs and e2e/hub-market.test.mjs (the hub's pages are e2e/hub-*).
+Without npm or chromium the test skips, unless YUNFAB_REQUIRE_SERVICES is set (CI), where it
+fails.
 """
 
 from __future__ import annotations
@@ -83,6 +85,9 @@ def test_console_end_to_end(console_build: str, demo_run: DemoRun) -> None:
     config = httpx.get(f"{node_url}/console/config.json", timeout=10).json()
     assert config["redirectUri"] == f"{node_url}/auth/callback"
     assert httpx.get(f"{node_url}/", timeout=10).status_code == 200
+    hub_config = httpx.get(f"{urls['hub']}/console/config.json", timeout=10).json()
+    assert hub_config["service"] == "hub"
+    assert hub_config["redirectUri"] == f"{urls['hub']}/auth/callback"
     env = {
         **os.environ,
         "YUNFAB_E2E_HUB_URL": urls["hub"],

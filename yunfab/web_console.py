@@ -92,6 +92,8 @@ class ConsoleConfig:
     public_url: str
     resource: str
     name: str
+    service: str = "node"
+    """`hub` or `node`: which service's pages the console shows."""
     client_id: str = CLIENT_ID
 
     @property
@@ -108,6 +110,7 @@ class ConsoleConfig:
             "graphqlUrl": self.base + "/graphql",
             "graphqlWsUrl": _ws_origin(self.base) + urlsplit(self.base).path + "/graphql",
             "nodeName": self.name,
+            "service": self.service,
         }
 
     def content_security_policy(self, request: Request) -> str:

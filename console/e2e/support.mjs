@@ -70,21 +70,30 @@ export async function newPage(browser, { locale = "zh-CN" } = {}) {
 
 /**
  * Opens `path` of the console, and signs `user` in through the hub's real sign-in page (the
- * form filled and sent as a person would); back on the console when it returns.
+ * form filled and sent as a person would); back on the console when it returns. The console is
+ * the node's unless `at` names another service's URL (`env.hubUrl` for the hub's pages).
  */
-export async function signIn(page, env, user, consolePath = "/") {
-  await page.goto(`${env.nodeUrl}${consolePath}`);
+export async function signIn(page, env, user, consolePath = "/", at = env.nodeUrl) {
+  await page.goto(`${at}${consolePath}`);
   await page.getByRole("button", { name: /(登录|Sign in)$/ }).click();
-  await page.waitForURL((url) => url.toString().startsWith(env.hubUrl));
+  await page.waitForURL(
+    (url) => url.toString().startsWith(env.hubUrl) && url.pathname.startsWith("/oauth/"),
+  );
   await page.locator("#email").fill(user.email);
   await page.locator("#password").fill(user.password);
   await page.locator('button[name="decision"][value="allow"]').click();
   await page.waitForURL(
-    (url) => url.toString().startsWith(env.nodeUrl) && !url.pathname.startsWith("/auth/"),
-    {
-      timeout: 30_000,
-    },
+    (url) =>
+      url.toString().startsWith(at) &&
+      !url.pathname.startsWith("/auth/") &&
+      !url.pathname.startsWith("/oauth/"),
+    { timeout: 30_000 },
   );
+}
+
+/** Signs `user` in on the hub's console at `consolePath`. */
+export async function signInAtHub(page, env, user, consolePath = "/") {
+  await signIn(page, env, user, consolePath, env.hubUrl);
 }
 
 /** Runs axe-core in the page; fails on serious or critical violations, listing them. */

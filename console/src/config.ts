@@ -1,4 +1,7 @@
-/** What the serving node tells the console at `GET /console/config.json`. */
+/** Which service serves the console: its pages, its API and its audience. */
+export type Service = "hub" | "node";
+
+/** What the serving hub or node tells the console at `GET /console/config.json`. */
 export interface ConsoleConfig {
   /** The hub's URL: where people sign in and tokens come from. */
   issuer: string;
@@ -9,7 +12,10 @@ export interface ConsoleConfig {
   resource: string;
   graphqlUrl: string;
   graphqlWsUrl: string;
+  /** The serving node's name, or the hub's title: the header and the tab show it. */
   nodeName: string;
+  /** `hub` or `node` (a config without it is a node's). */
+  service: Service;
 }
 
 const FIELDS = [
@@ -32,9 +38,17 @@ export function parseConfig(value: unknown): ConsoleConfig {
   if (missing.length > 0) {
     throw new Error(`console config: missing ${missing.join(", ")}`);
   }
-  return Object.fromEntries(
-    FIELDS.map((field) => [field, record[field]]),
-  ) as unknown as ConsoleConfig;
+  const service = record.service ?? "node";
+  if (service !== "hub" && service !== "node") {
+    throw new Error(`console config: service must be "hub" or "node", not ${String(service)}`);
+  }
+  return {
+    ...(Object.fromEntries(FIELDS.map((field) => [field, record[field]])) as Omit<
+      ConsoleConfig,
+      "service"
+    >),
+    service,
+  };
 }
 
 export async function loadConfig(url = "/console/config.json"): Promise<ConsoleConfig> {

@@ -15,6 +15,7 @@ from strawberry.types import Info
 
 from hub.graphql.context import HubContext
 from hub.identity import service
+from hub.identity.capabilities import CAPABILITIES, capabilities
 from hub.identity.models import User
 from hub.identity.roles import Role
 from hub.organizations.graphql.types import OrganizationType
@@ -30,6 +31,24 @@ strawberry.enum(Role, name="Role", description="A person's role; see docs/identi
 MAX_ROLES = len(Role)
 
 
+def _capabilities_type() -> type:
+    """One Boolean field per capability (hub/identity/capabilities.py), in its order."""
+    namespace: dict[str, object] = {"__annotations__": {c.name: bool for c in CAPABILITIES}}
+    for capability in CAPABILITIES:
+        namespace[capability.name] = strawberry.field(description=capability.description + ".")
+    return strawberry.type(
+        type("HubCapabilitiesType", (), namespace),
+        name="HubCapabilities",
+        description="What the policy lets the caller do at the hub, asked as the real "
+        "operation asks it (for a resource of the caller's own organization where the rule "
+        "depends on one). For hiding what would be refused: each request is still decided on "
+        "its own.",
+    )
+
+
+HubCapabilitiesType = _capabilities_type()
+
+
 @strawberry.type(name="Viewer", description="Who the hub takes the caller to be, from their token.")
 class ViewerType:
     kind: str
@@ -40,6 +59,13 @@ class ViewerType:
     node: str | None
     scopes: list[str]
     roles: list[str]
+    name: str | None = strawberry.field(description="A person's name, from their token.")
+    email: str | None = strawberry.field(description="A person's email, from their token.")
+
+    @strawberry.field(description="What the caller may do here (for the console's menus).")
+    async def can(self, info: Info[HubContext, None]) -> HubCapabilitiesType:  # type: ignore[valid-type]
+        # Built from CAPABILITIES at import, so mypy sees only a value of some class.
+        return HubCapabilitiesType(**await capabilities(info.context))  # type: ignore[no-any-return]
 
 
 @strawberry.type(name="User", description="A person who signs in at the hub.")
@@ -128,6 +154,8 @@ class IdentityQuery:
             node=subject.node,
             scopes=sorted(subject.scopes),
             roles=sorted(subject.roles),
+            name=subject.name,
+            email=subject.email,
         )
 
     @strawberry.field(

@@ -9,6 +9,7 @@ import { createApiClient } from "../api/client";
 import { AuthProvider, useAuth } from "../auth/AuthContext";
 import type { Session } from "../auth/session";
 import { ViewerProvider } from "../auth/useViewer";
+import type { Service } from "../config";
 import { CallbackPage } from "./CallbackPage";
 import { AppLayout } from "./Layout";
 import { areaRoutes } from "./registry";
@@ -40,31 +41,35 @@ function SignedIn() {
   );
 }
 
-const router = createBrowserRouter([
-  { path: "/auth/callback", Component: CallbackPage },
-  {
-    Component: SignedIn,
-    children: [
-      {
-        Component: AppLayout,
-        children: [
-          ...areaRoutes.map((route) => ({
-            path: route.path,
-            lazy: async () => ({ Component: (await route.page()).default }),
-          })),
-          {
-            path: "*",
-            lazy: async () => ({ Component: (await import("./NotFoundPage")).default }),
-          },
-        ],
-      },
-    ],
-  },
-]);
+function createRouter(service: Service) {
+  return createBrowserRouter([
+    { path: "/auth/callback", Component: CallbackPage },
+    {
+      Component: SignedIn,
+      children: [
+        {
+          Component: AppLayout,
+          children: [
+            ...areaRoutes(service).map((route) => ({
+              path: route.path,
+              lazy: async () => ({ Component: (await route.page()).default }),
+            })),
+            {
+              path: "*",
+              lazy: async () => ({ Component: (await import("./NotFoundPage")).default }),
+            },
+          ],
+        },
+      ],
+    },
+  ]);
+}
 
 export function App({ session }: { session: Session }) {
   const { i18n } = useTranslation();
   const locale = i18n.language === "en" ? enUS : zhCN;
+  const service = session.config.service;
+  const router = useMemo(() => createRouter(service), [service]);
   return (
     <ConfigProvider locale={locale} theme={theme} button={{ autoInsertSpace: false }}>
       <AntApp>

@@ -24,7 +24,10 @@ export function AppLayout() {
   const { config, session } = useAuth();
   const viewer = useViewer();
   const location = useLocation();
-  const entries = useMemo(() => menuEntries(areaRoutes, viewer), [viewer]);
+  const entries = useMemo(
+    () => menuEntries(areaRoutes(config.service), viewer),
+    [config.service, viewer],
+  );
   const items = entries.map((route) => ({
     key: route.path,
     icon: route.menu?.icon,

@@ -1,7 +1,9 @@
 import { createContext, type ReactNode, useContext, useMemo } from "react";
 import { useQuery } from "urql";
+import type { HubViewerQuery } from "../gql/hub/graphql";
 import { graphql } from "../gql/node";
 import type { ViewerQuery } from "../gql/node/graphql";
+import { HubViewerDocument } from "../hub/viewer";
 import { useAuth } from "./AuthContext";
 import { decodeClaims } from "./claims";
 
@@ -12,7 +14,10 @@ import { decodeClaims } from "./claims";
  * (undefined): hide nothing on a guess, and a refusal the API still gives is shown as such.
  * Name, email, subject and organization are shown from the tokens until the API's answer.
  */
-export type Capabilities = ViewerQuery["viewer"]["can"];
+export type NodeCapabilities = Omit<ViewerQuery["viewer"]["can"], "__typename">;
+export type HubCapabilities = Omit<HubViewerQuery["viewer"]["can"], "__typename">;
+/** The node's capabilities on a node's console, the hub's on the hub's (both `false`-safe). */
+export type Capabilities = NodeCapabilities & HubCapabilities;
 export type Capability = keyof Capabilities;
 export type ViewerFactory = ViewerQuery["viewer"]["factories"][number];
 
@@ -28,7 +33,8 @@ export interface Viewer {
   organizationKind: string | null;
   roles: string[];
   scopes: string[];
-  /** The caller's own factories on this node (a factory's people); empty for anyone else. */
+  /** The caller's own factories on this node (a factory's people); empty for anyone else and
+   * on the hub. */
   factories: ViewerFactory[];
   can: Readonly<Partial<Capabilities>>;
 }
@@ -100,10 +106,28 @@ function text(value: unknown): string | null {
 }
 
 /** The person from the tokens (display only) and, once answered, from the API. */
+/** The viewer as either service answers it, in one shape. */
+export interface ApiViewer {
+  kind: string;
+  subject?: string | null;
+  name?: string | null;
+  email?: string | null;
+  organizationId?: string | null;
+  organizationKind?: string | null;
+  roles: string[];
+  scopes: string[];
+  factories: ViewerFactory[];
+  can: Partial<Capabilities>;
+}
+
+function fromHub(viewer: HubViewerQuery["viewer"]): ApiViewer {
+  return { ...viewer, subject: viewer.id, factories: [] };
+}
+
 export function buildViewer(
   accessToken: string | null,
   idToken: string | null,
-  api: ViewerQuery["viewer"] | null | undefined,
+  api: ApiViewer | null | undefined,
 ): Viewer {
   if (!accessToken) {
     return NOBODY;
@@ -143,13 +167,20 @@ export function buildViewer(
   };
 }
 
-const ViewerContext = createContext<ViewerQuery["viewer"] | null>(null);
+const ViewerContext = createContext<ApiViewer | null>(null);
 
-/** Asks the node who the signed-in person is, once per sign-in (inside the urql Provider). */
+/** Asks the serving node or hub who the signed-in person is, once per sign-in (inside the
+ * urql Provider). */
 export function ViewerProvider({ children }: { children: ReactNode }) {
-  const { tokens } = useAuth();
-  const [{ data }] = useQuery({ query: ViewerDocument, pause: !tokens });
-  return <ViewerContext.Provider value={data?.viewer ?? null}>{children}</ViewerContext.Provider>;
+  const { tokens, config } = useAuth();
+  const hub = config.service === "hub";
+  const [node] = useQuery({ query: ViewerDocument, pause: !tokens || hub });
+  const [atHub] = useQuery({ query: HubViewerDocument, pause: !tokens || !hub });
+  const api = useMemo(
+    () => (hub ? (atHub.data ? fromHub(atHub.data.viewer) : null) : (node.data?.viewer ?? null)),
+    [hub, atHub.data, node.data],
+  );
+  return <ViewerContext.Provider value={api}>{children}</ViewerContext.Provider>;
 }
 
 export function useViewer(): Viewer {
