@@ -16,9 +16,10 @@ federation_actions := {
 # factories find their node through it.
 federation(_, "hub.regional_nodes.list", _, _) := true
 
-# A node's base URL is for authenticated platform members who asked to read nodes.
+# A node's base URL and software version are for authenticated platform members who asked to
+# read nodes (which versions run where would help an attacker pick a target).
 federation(subject, "hub.regional_node.read_field", resource, _) if {
-	resource.field == "baseUrl"
+	resource.field in {"baseUrl", "version"}
 	authenticated(subject)
 	has_scope(subject, "nodes:read")
 }

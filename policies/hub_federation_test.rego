@@ -66,6 +66,19 @@ test_base_url_only_for_members_with_nodes_read if {
 	}
 }
 
+test_version_only_for_members_with_nodes_read if {
+	authz.allow with input as {
+		"subject": consumer, "action": "hub.regional_node.read_field", "resource": {"field": "version"},
+	}
+	not authz.allow with input as {
+		"subject": anonymous, "action": "hub.regional_node.read_field", "resource": {"field": "version"},
+	}
+	not authz.allow with input as {
+		"subject": object.union(consumer, {"scopes": []}), "action": "hub.regional_node.read_field",
+		"resource": {"field": "version"},
+	}
+}
+
 test_unknown_actions_are_denied if {
 	not authz.allow with input as {"subject": node_client, "action": "hub.everything.do"}
 }

@@ -34,6 +34,15 @@ class RegionalNodeType:
     def base_url(self) -> str | None:
         return self.model.base_url
 
+    @strawberry.field(
+        description="The Yunfab version the node last registered with; null until it reports "
+        "one. For signed-in members with nodes:read (which versions run where is no one else's "
+        "business).",
+        permission_classes=[allowed("hub.regional_node.read_field", field="version")],
+    )
+    def version(self) -> str | None:
+        return self.model.yunfab_version
+
     @classmethod
     def from_model(cls, node: RegionalNode, settings: HubSettings) -> RegionalNodeType:
         status = effective_status(
