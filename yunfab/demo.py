@@ -359,6 +359,7 @@ def node_env(node: DemoNode, broker: DemoBroker) -> dict[str, str]:
         "YUNFAB_NODE_NAME": node.name,
         "YUNFAB_NODE_REGION": node.region,
         "YUNFAB_NODE_INDUSTRY": node.industry,
+        "YUNFAB_NODE_MARKET_POLL_INTERVAL_S": "10",  # installs from the console land quickly
         **broker.env,
     }
     if broker.url is not None:

@@ -1,7 +1,8 @@
 """`yunfab market ...`: a publisher's and a reviewer's tools for the hub's market (issue #9).
 
 `keygen` makes an Ed25519 key; `publish` signs a release (manifest + artifact digest) and uploads
-it; `review` countersigns a release. Each prints one JSON object on stdout; a refusal prints the
+it; `sign` only signs, into a file the web console uploads; `review` countersigns a release.
+Each prints one JSON object on stdout; a refusal prints the
 hub's `{"error": code, "detail": ...}` on stderr and exits 1; bad options exit 2. Credentials as
 for every command that calls a server (`yunfab.credentials`: --token / YUNFAB_TOKEN, then
 YUNFAB_CLIENT_ID + YUNFAB_CLIENT_SECRET, then `yunfab login`); --token-env and --client-id with
@@ -154,6 +155,41 @@ def publish_command(
     if response.status_code != 201:
         _refused(response)
     _echo(response.json())
+
+
+@market_app.command("sign")
+def sign_command(
+    manifest: Annotated[Path, typer.Option(help="The release's manifest (TOML or JSON).")],
+    artifact: Annotated[Path, typer.Option(help="The artifact file.")],
+    key: KeyFile,
+    out: Annotated[Path, typer.Option(help="Where to write the signature file (JSON).")],
+    review: Annotated[
+        bool, typer.Option("--review", help="A reviewer's countersignature, not a publisher's.")
+    ] = False,
+) -> None:
+    """Sign a release offline, without uploading: the signature file (key id, signature,
+    artifact sha256) is what the hub's web console uploads beside the manifest and artifact."""
+    if out.exists():
+        fail(f"{out} exists: not overwriting it")
+    private = _private_key(key)
+    try:
+        parsed = market.Manifest.load(manifest.read_text())
+        digest = market.sha256_file(artifact)
+    except OSError as exc:
+        fail(f"cannot read {exc.filename}: {exc.strerror}")
+    except YunfabError as exc:
+        fail(f"{manifest}: {exc.detail}")
+    payload = (market.review_payload if review else market.signing_payload)(parsed, digest)
+    signed = {
+        "kind": "reviewer" if review else "publisher",
+        "name": parsed.name,
+        "version": parsed.version,
+        "key_id": market.key_id(market.decode_public_key(market.public_key_b64(private))),
+        "signature": market.sign(private, payload),
+        "artifact_sha256": digest,
+    }
+    out.write_text(json.dumps(signed, indent=2) + "\n")
+    _echo(signed)
 
 
 _RELEASE = "query($id: UUID!) { marketRelease(id: $id) { manifest artifactSha256 } }"

@@ -224,6 +224,48 @@ async def keys_of(
     return (await session.scalars(query.order_by(MarketKey.created_at))).all()
 
 
+MAX_PUBLISHERS_ASKED = 100
+MAX_INSTALL_TARGETS = 200
+
+
+async def publishers_among(
+    session: AsyncSession,
+    subject: Subject,
+    *,
+    authorizer: Authorizer,
+    organization_ids: Sequence[uuid.UUID],
+) -> Sequence[MarketPublisher]:
+    """Which of these organizations are verified publishers (a reviewer's list of publishers,
+    a publisher asking about itself): verification is public on the market, like `verified`."""
+    await authorizer.check(subject, "hub.market.read")
+    if len(organization_ids) > MAX_PUBLISHERS_ASKED:
+        raise InvalidInput(f"organizationIds: at most {MAX_PUBLISHERS_ASKED}")
+    if not organization_ids:
+        return []
+    query = select(MarketPublisher).where(
+        MarketPublisher.organization_id.in_(set(organization_ids))
+    )
+    return (await session.scalars(query.order_by(MarketPublisher.verified_at))).all()
+
+
+async def install_targets(
+    session: AsyncSession, subject: Subject, *, authorizer: Authorizer
+) -> list[RegionalNode]:
+    """The nodes the caller may ask installations on: its organization's, each decided by the
+    same rule `request_installation` asks (one evaluation for the list)."""
+    await authorizer.check(subject, "hub.market.read")
+    if subject.org_id is None:
+        return []
+    query = (
+        select(RegionalNode)
+        .where(RegionalNode.operator_id == _org_uuid(subject))
+        .order_by(RegionalNode.name)
+        .limit(MAX_INSTALL_TARGETS)
+    )
+    nodes = list((await session.scalars(query)).all())
+    return await authorizer.filter(subject, "hub.market.install.request", nodes, _node_resource)
+
+
 # --- releases -----------------------------------------------------------------------------
 
 

@@ -15,6 +15,8 @@ from hub.knowledge_market.graphql.types import (
     MarketInstallationType,
     MarketKeyType,
     MarketListingType,
+    MarketNodeType,
+    MarketPublisherType,
     MarketReleaseType,
     MarketSearchType,
 )
@@ -129,3 +131,26 @@ class MarketQuery:
             context.session, context.subject, authorizer=context.authorizer
         )
         return [MarketKeyType.from_model(r) for r in rows]
+
+    @strawberry.field(
+        description="Which of these organizations (at most 100) are verified publishers."
+    )
+    async def market_publishers(
+        self, info: Info[HubContext, None], organization_ids: list[uuid.UUID]
+    ) -> list[MarketPublisherType]:
+        context = info.context
+        rows = await service.publishers_among(
+            context.session, context.subject, authorizer=context.authorizer,
+            organization_ids=organization_ids,
+        )  # fmt: skip
+        return [MarketPublisherType.from_model(r) for r in rows]
+
+    @strawberry.field(
+        description="The nodes you may install releases on (your organization's), by name."
+    )
+    async def market_nodes(self, info: Info[HubContext, None]) -> list[MarketNodeType]:
+        context = info.context
+        rows = await service.install_targets(
+            context.session, context.subject, authorizer=context.authorizer
+        )
+        return [MarketNodeType.from_model(r) for r in rows]

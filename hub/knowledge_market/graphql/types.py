@@ -12,6 +12,7 @@ from strawberry.dataloader import DataLoader
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from hub.federation.models import NodeStatus, RegionalNode
 from hub.graphql.context import HubContext
 from hub.knowledge_market import service
 from hub.knowledge_market.models import (
@@ -72,6 +73,29 @@ class MarketPublisherType:
             verified_at=row.verified_at,
             verified_by=row.verified_by,
         )
+
+
+@strawberry.type(
+    name="MarketNode",
+    description="A node its operator may install releases on, with what compatibility is "
+    "checked against.",
+)
+class MarketNodeType:
+    name: str
+    region: str
+    industry: str
+    online: bool
+    yunfab_version: str | None = strawberry.field(
+        description="The Yunfab version the node last registered with; none reported: only "
+        "releases without a version range are compatible."
+    )
+
+    @classmethod
+    def from_model(cls, row: RegionalNode) -> MarketNodeType:
+        return cls(
+            name=row.name, region=row.region, industry=row.industry,
+            online=row.status is NodeStatus.ONLINE, yunfab_version=row.yunfab_version,
+        )  # fmt: skip
 
 
 @strawberry.type(name="MarketCountersignature")
