@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import structlog
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.data_exchange import disclosure
@@ -144,19 +144,13 @@ async def _add_offer(session: AsyncSession, product: DataProduct, policy: UsageP
     return offer
 
 
-async def search_catalog(
-    session: AsyncSession,
-    subject: Subject,
-    *,
-    authorizer: Authorizer,
-    page: PageRequest,
-    search: str | None = None,
-    region: str | None = None,
-    industry: str | None = None,
-    node: str | None = None,
-    publisher: str | None = None,
-) -> Page[DataProduct]:
-    await authorizer.check(subject, "hub.exchange.catalog.read")
+def _catalog_query(
+    search: str | None,
+    region: str | None,
+    industry: str | None,
+    node: str | None,
+    publisher: str | None,
+) -> Select[Any]:
     query = select(DataProduct)
     if search:
         pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -175,6 +169,35 @@ async def search_catalog(
         query = query.where(DataProduct.node == node)
     if publisher:
         query = query.where(DataProduct.publisher_org == publisher)
+    return query
+
+
+async def _with_field(session: AsyncSession, query: Select[Any], name: str) -> Select[Any]:
+    """Only the products whose schema has a field of this name. Schemas are JSON, which SQL
+    dialects search differently: the (small) schemas of the matching products are read."""
+    matching = query.subquery()
+    schemas = await session.execute(select(matching.c.id, matching.c.fields))
+    ids = [i for i, fields in schemas.all() if any(f.get("name") == name for f in fields or [])]
+    return query.where(DataProduct.id.in_(ids))
+
+
+async def search_catalog(
+    session: AsyncSession,
+    subject: Subject,
+    *,
+    authorizer: Authorizer,
+    page: PageRequest,
+    search: str | None = None,
+    region: str | None = None,
+    industry: str | None = None,
+    node: str | None = None,
+    publisher: str | None = None,
+    field_name: str | None = None,
+) -> Page[DataProduct]:
+    await authorizer.check(subject, "hub.exchange.catalog.read")
+    query = _catalog_query(search, region, industry, node, publisher)
+    if field_name:
+        query = await _with_field(session, query, field_name)
     counting = select(func.count()).select_from(query.subquery())
     rows = (
         await session.scalars(
@@ -188,6 +211,57 @@ async def search_catalog(
         return await session.scalar(counting) or 0
 
     return Page.from_rows(rows, page.limit, count)
+
+
+@dataclass(frozen=True)
+class CatalogFacets:
+    """How many products match per value, over everything the filters let through."""
+
+    industry: dict[str, int]
+    region: dict[str, int]
+    fields: dict[str, int]
+    """Per field name in the products' schemas."""
+
+
+MAX_FIELD_FACETS = 100
+
+
+async def catalog_facets(
+    session: AsyncSession,
+    subject: Subject,
+    *,
+    authorizer: Authorizer,
+    search: str | None = None,
+    region: str | None = None,
+    industry: str | None = None,
+    node: str | None = None,
+    publisher: str | None = None,
+    field_name: str | None = None,
+) -> CatalogFacets:
+    await authorizer.check(subject, "hub.exchange.catalog.read")
+    query = _catalog_query(search, region, industry, node, publisher)
+    if field_name:
+        query = await _with_field(session, query, field_name)
+    matching = query.subquery()
+
+    async def facet(column: Any) -> dict[str, int]:
+        result = await session.execute(
+            select(column, func.count()).select_from(matching).group_by(column)
+        )
+        return {str(value): number for value, number in result.all() if value is not None}
+
+    fields: dict[str, int] = {}
+    for (schema,) in (await session.execute(select(matching.c.fields))).all():
+        for name in {f.get("name") for f in schema or []}:
+            if isinstance(name, str):
+                fields[name] = fields.get(name, 0) + 1
+    # The most common fields: a catalog of many schemas would otherwise list every name.
+    common = sorted(fields.items(), key=lambda item: (-item[1], item[0]))[:MAX_FIELD_FACETS]
+    return CatalogFacets(
+        industry=await facet(matching.c.industry),
+        region=await facet(matching.c.region),
+        fields=dict(common),
+    )
 
 
 async def get_product(

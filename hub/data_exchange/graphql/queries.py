@@ -12,6 +12,7 @@ from hub.data_exchange import service
 from hub.data_exchange.graphql.types import (
     ContractRole,
     ContractType,
+    DataCatalogFacetsType,
     DataProductType,
     DataQueryInput,
     DataQueryResultType,
@@ -20,6 +21,11 @@ from hub.data_exchange.models import ContractState
 from hub.graphql.context import HubContext
 from yunfab.errors import InvalidInput
 from yunfab.graphql.pagination import Connection, PageRequest
+
+
+def _check_filters(*filters: str | None) -> None:
+    if any(len(v or "") > 100 for v in filters):
+        raise InvalidInput("filters are at most 100 characters")
 
 
 @strawberry.type
@@ -40,17 +46,20 @@ class DataExchangeQuery:
             str | None, strawberry.argument(description="The regional node that publishes it.")
         ] = None,
         publisher_organization_id: str | None = None,
+        field: Annotated[
+            str | None,
+            strawberry.argument(description="Only products whose schema has a field so named."),
+        ] = None,
     ) -> Connection[DataProductType]:
         context = info.context
-        if any(len(v or "") > 100 for v in (region, industry, node, publisher_organization_id)):
-            raise InvalidInput("filters are at most 100 characters")
+        _check_filters(region, industry, node, publisher_organization_id, field)
         page = await service.search_catalog(
             context.session, context.subject, authorizer=context.authorizer,
             page=PageRequest.from_args(
                 first, after, max_size=context.settings.graphql_max_page_size, arity=2
             ),
             search=(search or "")[:100] or None, region=region, industry=industry, node=node,
-            publisher=publisher_organization_id,
+            publisher=publisher_organization_id, field_name=field,
         )  # fmt: skip
         return Connection[DataProductType].from_page(
             page,
@@ -58,6 +67,29 @@ class DataExchangeQuery:
             node=DataProductType.from_model,
             after=after,
         )
+
+    @strawberry.field(
+        description="How many catalog products match per industry, region and schema field, "
+        "under the same filters as `dataProducts` (the facets of a catalog search)."
+    )
+    async def data_catalog_facets(
+        self,
+        info: Info[HubContext, None],
+        search: str | None = None,
+        region: str | None = None,
+        industry: str | None = None,
+        node: str | None = None,
+        publisher_organization_id: str | None = None,
+        field: str | None = None,
+    ) -> DataCatalogFacetsType:
+        context = info.context
+        _check_filters(region, industry, node, publisher_organization_id, field)
+        facets = await service.catalog_facets(
+            context.session, context.subject, authorizer=context.authorizer,
+            search=(search or "")[:100] or None, region=region, industry=industry, node=node,
+            publisher=publisher_organization_id, field_name=field,
+        )  # fmt: skip
+        return DataCatalogFacetsType.from_facets(facets)
 
     @strawberry.field
     async def data_product(self, info: Info[HubContext, None], id: uuid.UUID) -> DataProductType:

@@ -246,6 +246,35 @@ class DataProductType:
         return await _offers_loader(info).load(self.id)
 
 
+@strawberry.type(name="DataCatalogFacetCount")
+class FacetCountType:
+    value: str
+    count: int
+
+
+@strawberry.type(
+    name="DataCatalogFacets", description="How many matching products per value, most first."
+)
+class DataCatalogFacetsType:
+    industry: list[FacetCountType]
+    region: list[FacetCountType]
+    fields: list[FacetCountType] = strawberry.field(
+        description="Field names of the products' schemas (the 100 most common)."
+    )
+
+    @classmethod
+    def from_facets(cls, facets: service.CatalogFacets) -> DataCatalogFacetsType:
+        def counts(values: dict[str, int]) -> list[FacetCountType]:
+            ordered = sorted(values.items(), key=lambda item: (-item[1], item[0]))
+            return [FacetCountType(value=v, count=n) for v, n in ordered]
+
+        return cls(
+            industry=counts(facets.industry),
+            region=counts(facets.region),
+            fields=counts(facets.fields),
+        )
+
+
 @strawberry.type(name="DataContractRequest", description="What the consumer asked for.")
 class ContractRequestType:
     purpose: Purpose
