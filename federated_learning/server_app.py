@@ -38,7 +38,9 @@ wrappers, `StatisticsRoundsInTheClear`) has no legacy counterpart yet.
 
 Outputs, in `out-dir` (default `./federated-runs/<run id>` beside the SuperLink): `global.npz`
 (the final arrays as arr_0, arr_1, ... in `model.initial_weights()` order) and `summary.json`.
-Both are written atomically.
+Both are written atomically. While the run goes, `progress.json` (the summary's form, with only
+the steps done so far, and no final metrics) is rewritten after each step, so the hub can show
+rounds as they complete.
 """
 
 from __future__ import annotations
@@ -237,6 +239,8 @@ class RecordingGrid(Grid):
         self.names: dict[int, str] = {}
         self.dropped: dict[int, dict[str, Any]] = {}
         self.steps: dict[int, dict[str, Step]] = {}
+        self.started = time.monotonic()
+        self.sampled_nodes = 0
 
     # --- plain delegation ---------------------------------------------------------------------
     def set_run(self, run: Run) -> None:
@@ -328,7 +332,15 @@ class RecordingGrid(Grid):
             len(step.missing),
             step.seconds,
         )
+        self.write_progress()
         return replies
+
+    def write_progress(self) -> None:
+        """`progress.json`: the rounds so far; a failure to write it never stops the run."""
+        try:
+            write_progress(self._settings, self._grid.run.run_id, self)
+        except Exception:
+            logger.exception("Could not write progress.json")
 
     def _drop(self, node: int, server_round: int, kind: str, reason: str) -> None:
         if node not in self.dropped:
@@ -492,6 +504,21 @@ def summarise(
     }
 
 
+def progress(settings: RunSettings, run_id: int, grid: RecordingGrid) -> dict[str, Any]:
+    """The summary's form while the run goes: the steps done so far, no final evaluation."""
+    doc = summarise(
+        settings, run_id, grid, {}, {}, grid.sampled_nodes, time.monotonic() - grid.started
+    )
+    doc["per_round"] = [r for r in doc["per_round"] if r["round"] in grid.steps]
+    doc["in_progress"] = True
+    return doc
+
+
+def write_progress(settings: RunSettings, run_id: int, grid: RecordingGrid) -> None:
+    text = json.dumps(progress(settings, run_id, grid), sort_keys=False, allow_nan=True)
+    _write_atomically(settings.out_dir / "progress.json", text.encode())
+
+
 def _write_atomically(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
@@ -607,6 +634,7 @@ def main(grid: Grid, context: Context) -> None:
     settings = RunSettings.from_run_config(context.run_config, context.run_id)
     recording = RecordingGrid(grid, settings)
     nodes = recording.wait_for_nodes(settings.min_nodes, settings.round_timeout_s)
+    recording.sampled_nodes = len(nodes)
     if settings.secure_aggregation:
         final, train, evaluate = run_secure(recording, context, settings)
         summary = summarise(

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import enum
+import json
 import math
 import uuid
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
@@ -18,6 +21,11 @@ from hub.federated.models import FederatedRun, GlobalModel, RunStatus
 from hub.graphql.context import HubContext
 from yunfab.db import after_commit, session_scope
 from yunfab.graphql.pagination import Connection, PageRequest
+from yunfab.graphql.subscriptions import EventGate
+
+PROGRESS_POLL_S = 5.0
+"""`federatedRunProgress` reads the run again this often without news from the runner (a run
+driven by another process, `yunfab hub federated run`, announces nothing here)."""
 
 strawberry.enum(RunStatus, name="FederatedRunStatus")
 
@@ -308,6 +316,16 @@ class LineageType:
         )
 
 
+@strawberry.type(name="GlobalModelRelease", description="The market release a global model became.")
+class ModelReleaseType:
+    id: uuid.UUID
+    listing_slug: str
+    version: str
+    status: str = strawberry.field(description="published, yanked or revoked.")
+    verified: bool
+    created_at: dt.datetime
+
+
 @strawberry.type(name="GlobalModel", description="A model in the hub's registry.")
 class GlobalModelType:
     id: uuid.UUID
@@ -336,6 +354,29 @@ class GlobalModelType:
             lineage=LineageType.from_document(row.lineage),
             lineage_json=row.lineage,  # type: ignore[arg-type]
             created_at=row.created_at,
+            row=row,
+        )
+
+    row: strawberry.Private[GlobalModel | None] = None
+
+    @strawberry.field(
+        description="The market release it was published as (listing federated-<name>); "
+        "null when publishing failed."
+    )
+    async def market_release(self, info: Info[HubContext, None]) -> ModelReleaseType | None:
+        if self.row is None:
+            return None
+        found = await service.market_release_of(info.context.session, self.row)
+        if found is None:
+            return None
+        release, slug = found
+        return ModelReleaseType(
+            id=release.id,
+            listing_slug=slug,
+            version=release.version,
+            status=str(release.status),
+            verified=release.verified,
+            created_at=release.created_at,
         )
 
 
@@ -386,10 +427,12 @@ class FederatedRunType:
     config: RunConfigType
     config_json: JSON = strawberry.field(deprecation_reason=_JSON_GOES.format("config"))
     summary: SummaryType | None = strawberry.field(
-        description="Per round and per node, the allow-listed metrics the nodes sent."
+        description="Per round and per node, the allow-listed metrics the nodes sent. While "
+        "the run goes: the steps done so far (no final metrics); then the ServerApp's record."
     )
     summary_json: JSON | None = strawberry.field(
-        description="The ServerApp's summary.json as it came, byte for byte the run's record.",
+        description="The ServerApp's summary.json as it came, byte for byte the run's record "
+        "(its progress.json while the run goes).",
         deprecation_reason=_JSON_GOES.format("summary"),
     )
     error: str | None
@@ -419,10 +462,15 @@ class FederatedRunType:
             finished_at=row.finished_at,
         )
 
+    loaded_model: strawberry.Private[GlobalModelType | None] = None
+    """Set where the model was read with the run (subscriptions: no request session)."""
+
     @strawberry.field(description="The global model the run made, once it finished.")
     async def model(self, info: Info[HubContext, None]) -> GlobalModelType | None:
         if self.model_id is None:
             return None
+        if self.loaded_model is not None:
+            return self.loaded_model
         row = await info.context.session.get(GlobalModel, self.model_id)
         return GlobalModelType.from_model(row) if row else None
 
@@ -504,6 +552,14 @@ class FederatedQuery:
         )
         return FederatedRunType.from_model(row)
 
+    @strawberry.field(description="One model of the hub's registry.")
+    async def global_model(self, info: Info[HubContext, None], id: uuid.UUID) -> GlobalModelType:
+        context = info.context
+        row = await service.get_model(
+            context.session, context.subject, authorizer=context.authorizer, model_id=id
+        )
+        return GlobalModelType.from_model(row)
+
     @strawberry.field(description="The hub's model registry, newest version first per name.")
     async def global_models(self, info: Info[HubContext, None]) -> list[GlobalModelType]:
         context = info.context
@@ -532,3 +588,65 @@ class FederatedMutation:
             run_id = row.id
             after_commit(session, lambda: runner.launch(run_id))
         return FederatedRunType.from_model(row)
+
+
+def _state(row: FederatedRun) -> str:
+    """What the console sees of a run: a change in any of it is worth sending."""
+    return json.dumps(
+        [str(row.status), row.flower_run_id, row.error, str(row.model_id), row.summary],
+        sort_keys=True,
+        default=str,
+    )
+
+
+@strawberry.type
+class FederatedSubscription:
+    @strawberry.subscription(
+        description="A run now and each time it changes (started, a round's step done, "
+        "finished with its model, failed); ends after the run ends."
+    )
+    async def federated_run_progress(
+        self, info: Info[HubContext, None], id: uuid.UUID
+    ) -> AsyncGenerator[FederatedRunType, None]:
+        context = info.context
+
+        async def may_read(session: AsyncSession) -> FederatedRun:
+            return await service.get_run(
+                session, context.subject, authorizer=context.authorizer, run_id=id
+            )
+
+        async def current() -> tuple[FederatedRunType, FederatedRun]:
+            async with context.sessionmaker() as session:
+                row = await may_read(session)
+                model = await session.get(GlobalModel, row.model_id) if row.model_id else None
+            run = FederatedRunType.from_model(row)
+            run.loaded_model = GlobalModelType.from_model(model) if model else None
+            return run, row
+
+        changed = asyncio.Event()
+
+        async def listen() -> None:
+            async for run_id in context.runner.events.subscribe():
+                if run_id == id:
+                    changed.set()
+
+        listener = asyncio.create_task(listen())
+        try:
+            await asyncio.sleep(0)  # subscribed before the first read: no change falls between
+            still_allowed = EventGate(context, check=may_read)
+            run, row = await current()
+            last = _state(row)
+            yield run
+            while row.status not in service.FINAL:
+                try:
+                    await asyncio.wait_for(changed.wait(), PROGRESS_POLL_S)
+                except TimeoutError:
+                    pass
+                changed.clear()
+                await still_allowed()
+                run, row = await current()
+                if _state(row) != last:
+                    last = _state(row)
+                    yield run
+        finally:
+            listener.cancel()

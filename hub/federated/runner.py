@@ -3,7 +3,9 @@ its config, follows its status, and records the outcome (summary and global mode
 
 The hub never talks to nodes here: the SuperLink does, and nodes reach it through their
 SuperNodes. Each run writes its summary and weights into `DATA_DIR/federated/<run id>/`; the
-model is then copied into the registry under `DATA_DIR/models/`.
+model is then copied into the registry under `DATA_DIR/models/`. While it goes, the ServerApp's
+`progress.json` there (the rounds so far) is stored on the run at each status poll, and every
+change to a run is announced on `events` (its id) for `federatedRunProgress`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import json
 import time
 import uuid
 from contextlib import suppress
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -23,6 +26,7 @@ from hub.federated import service
 from hub.federated.models import FederatedRun, RunStatus
 from hub.settings import HubSettings
 from yunfab.db import session_scope
+from yunfab.events import Broadcaster
 
 log = structlog.get_logger(__name__)
 CONNECTION = "yunfab-hub"
@@ -47,6 +51,8 @@ class FlowerRunner:
         self.models_dir = settings.data_dir.resolve() / "models"
         self._tasks: dict[uuid.UUID, asyncio.Task[FederatedRun]] = {}
         self._configured = False
+        self.events: Broadcaster[uuid.UUID] = Broadcaster()
+        """The id of a run whose row changed (started, a step recorded, finished, failed)."""
 
     @property
     def available(self) -> bool:
@@ -86,6 +92,7 @@ class FlowerRunner:
             log.exception("federated_run_failed", run=str(run_id))
             async with session_scope(self.sessionmaker) as session:
                 await service.record_failed(session, run_id, f"{type(exc).__name__}: {exc}")
+        self.events.publish(run_id)
         async with self.sessionmaker() as session:
             run = await session.get(FederatedRun, run_id)
             assert run is not None
@@ -115,8 +122,11 @@ class FlowerRunner:
             assert flower_id is not None
             async with session_scope(self.sessionmaker) as session:
                 await service.record_started(session, run_id, flower_id)
+            self.events.publish(run_id)
             log.info("federated_run_started", run=str(run_id), flower_run=flower_id)
-        status = await self._wait(flower_id, deadline_s=_deadline_s(request))
+        status = await self._wait(
+            flower_id, deadline_s=_deadline_s(request), run_id=run_id, out_dir=out_dir
+        )
         summary_file, weights = out_dir / "summary.json", out_dir / "global.npz"
         if not status.startswith("finished:completed") or not weights.exists():
             reason = f"Flower run {flower_id} ended {status}"
@@ -133,14 +143,37 @@ class FlowerRunner:
             )
         log.info("federated_run_finished", run=str(run_id), model_version=model.version)
 
-    async def _wait(self, flower_id: str, *, deadline_s: float) -> str:
+    async def record_progress(self, run_id: uuid.UUID, path: Path, seen: str | None) -> str | None:
+        """Store `progress.json` on the run when it changed since `seen` (its last text)."""
+        try:
+            text = await asyncio.to_thread(path.read_text)
+        except OSError:
+            return seen  # not written yet
+        if text == seen:
+            return seen
+        try:
+            progress = json.loads(text)
+        except ValueError:
+            return seen
+        if isinstance(progress, dict):
+            async with session_scope(self.sessionmaker) as session:
+                recorded = await service.record_progress(session, run_id, progress)
+            if recorded:
+                self.events.publish(run_id)
+        return text
+
+    async def _wait(
+        self, flower_id: str, *, deadline_s: float, run_id: uuid.UUID, out_dir: Path
+    ) -> str:
         """The run's final status. A status call that fails is tried again (the SuperLink may
         be restarting); a run still going past `deadline_s` is stopped at the SuperLink."""
         from federated_learning import deploy
 
         deadline = time.monotonic() + deadline_s
         failures = 0
+        seen: str | None = None
         while True:
+            seen = await self.record_progress(run_id, out_dir / "progress.json", seen)
             try:
                 status = await asyncio.to_thread(
                     deploy.run_status, int(flower_id), CONNECTION, self.home

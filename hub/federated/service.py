@@ -23,7 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.audit.service import append_entry
 from hub.federated.models import FederatedRun, GlobalModel, RunStatus
-from hub.knowledge_market.federated import publish_global_model
+from hub.knowledge_market.federated import listing_name, publish_global_model
+from hub.knowledge_market.models import Listing, Release
 from yunfab.authorization import Authorizer
 from yunfab.db import utcnow
 from yunfab.errors import InvalidInput, NotFound, ServiceUnavailable
@@ -224,6 +225,20 @@ async def get_model(
     return model
 
 
+async def market_release_of(
+    session: AsyncSession, model: GlobalModel
+) -> tuple[Release, str] | None:
+    """The market release a model became, with its listing's slug (`publish_global_model`:
+    listing `federated-<name>`, version `<model version>.0.0`); None when publishing failed."""
+    slug = listing_name(model.name)
+    release = await session.scalar(
+        select(Release)
+        .join(Listing, Listing.id == Release.listing_id)
+        .where(Listing.slug == slug, Release.version == f"{model.version}.0.0")
+    )
+    return (release, slug) if release is not None else None
+
+
 # What the runner records as the run goes
 
 
@@ -235,6 +250,18 @@ async def record_started(session: AsyncSession, run_id: uuid.UUID, flower_run_id
 
 
 FINAL = (RunStatus.FINISHED, RunStatus.FAILED)
+
+
+async def record_progress(
+    session: AsyncSession, run_id: uuid.UUID, progress: dict[str, Any]
+) -> bool:
+    """The rounds so far (the ServerApp's progress.json) as the running run's summary; the
+    final summary replaces it. False when the run has ended (its summary is final)."""
+    run = await session.get(FederatedRun, run_id, with_for_update=True)
+    if run is None or run.status in FINAL or run.model_id is not None:
+        return False
+    run.summary = progress
+    return True
 
 
 async def record_failed(session: AsyncSession, run_id: uuid.UUID, error: str) -> None:
