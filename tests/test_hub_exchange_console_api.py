@@ -143,3 +143,37 @@ async def test_facets_are_refused_without_a_catalog_scope_and_bound_their_filter
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     too_long = await hub.graphql(FACETS, {"field": "x" * 101}, headers=reader, expect_errors=True)
     assert too_long["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
+
+
+async def test_a_contract_names_its_product_for_both_parties(hub: InProcessService) -> None:
+    publisher, _ = await _parties(hub)
+    await _publish(hub, publisher, "named", region="CN-ZJ", industry="textile", fields=["week"])
+    client_id, secret = await create_client(
+        hub, org="Named Consumer", org_kind="consumer", scopes=["exchange:read", "exchange:write"]
+    )
+    consumer = bearer(await client_token(hub, client_id, secret, "exchange:read exchange:write"))
+    catalog = await hub.graphql(
+        '{ dataProducts(search: "named") { edges { node { id offers { id } } } } }',
+        headers=consumer,
+    )
+    (edge,) = catalog["dataProducts"]["edges"]
+    requested = await hub.graphql(
+        """mutation($offer: UUID!) {
+          requestDataContract(input: {offerId: $offer, purpose: RESEARCH}) {
+            id status product { key title }
+          }
+        }""",
+        {"offer": edge["node"]["offers"][0]["id"]},
+        headers=consumer,
+    )
+    contract = requested["requestDataContract"]
+    assert contract["product"] == {"key": "named", "title": "Facet test named"}
+    for headers, role in [(consumer, "CONSUMER"), (publisher, "PROVIDER")]:
+        listed = await hub.graphql(
+            "query($role: ContractRole) { dataContracts(role: $role) "
+            "{ edges { node { id product { id key } } } } }",
+            {"role": role},
+            headers=headers,
+        )
+        (found,) = listed["dataContracts"]["edges"]
+        assert found["node"]["product"] == {"id": edge["node"]["id"], "key": "named"}, role

@@ -274,6 +274,16 @@ async def get_product(
     return product
 
 
+async def products_by_id(
+    session: AsyncSession, product_ids: Sequence[uuid.UUID]
+) -> list[DataProduct]:
+    """Products named by contracts their parties read (they read the catalog too)."""
+    if not product_ids:
+        return []
+    rows = await session.scalars(select(DataProduct).where(DataProduct.id.in_(product_ids)))
+    return list(rows.all())
+
+
 async def offers_of(session: AsyncSession, product_ids: Sequence[uuid.UUID]) -> list[Offer]:
     """Active offers of these products, oldest first (the catalog shows them with the product)."""
     if not product_ids:

@@ -275,6 +275,22 @@ class DataCatalogFacetsType:
         )
 
 
+def _products_loader(
+    info: Info[HubContext, None],
+) -> DataLoader[uuid.UUID, DataProductType | None]:
+    loaders = info.context.loaders
+    if "data_products" not in loaders:
+
+        async def load(ids: list[uuid.UUID]) -> list[DataProductType | None]:
+            rows = await service.products_by_id(info.context.session, ids)
+            by_id = {row.id: DataProductType.from_model(row) for row in rows}
+            return [by_id.get(i) for i in ids]
+
+        loaders["data_products"] = DataLoader(load_fn=load)
+    loader: DataLoader[uuid.UUID, DataProductType | None] = loaders["data_products"]
+    return loader
+
+
 @strawberry.type(name="DataContractRequest", description="What the consumer asked for.")
 class ContractRequestType:
     purpose: Purpose
@@ -414,6 +430,10 @@ class ContractType:
             terminated_at=row.terminated_at,
             termination_reason=row.termination_reason,
         )
+
+    @strawberry.field(description="The product the contract is on (its catalog entry).")
+    async def product(self, info: Info[HubContext, None]) -> DataProductType | None:
+        return await _products_loader(info).load(self.product_id)
 
 
 @strawberry.input(name="DataFilterInput")
