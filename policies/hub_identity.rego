@@ -7,6 +7,8 @@ identity_actions := {
 	"hub.organizations.list",
 	"hub.organization.read",
 	"hub.clients.create",
+	"hub.clients.read",
+	"hub.clients.update",
 	"hub.keys.rotate",
 	"hub.users.create",
 	"hub.users.read",
@@ -46,7 +48,8 @@ _may_see_organization(subject, resource) if {
 # their roles, passwords, disabling) are managed only by them: roles bound every token's scopes.
 identity(subject, action, _, _) if {
 	action in {
-		"hub.clients.create", "hub.keys.rotate", "hub.organizations.create",
+		"hub.clients.create", "hub.clients.read", "hub.clients.update",
+		"hub.keys.rotate", "hub.organizations.create",
 		"hub.users.create", "hub.users.read", "hub.users.update",
 	}
 	_administrator(subject)

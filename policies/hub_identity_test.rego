@@ -69,3 +69,14 @@ test_only_hub_admins_manage_people if {
 	not authz.allow with input as {"subject": object.union(hub_admin, {"scopes": ["orgs:read"]}), "action": action}
 	not authz.allow with input as {"subject": object.union(hub_admin, {"org_kind": "factory"}), "action": action}
 }
+
+test_only_admins_list_and_change_clients if {
+	authz.allow with input as {"subject": hub_admin, "action": "hub.clients.read"}
+	authz.allow with input as {"subject": hub_admin, "action": "hub.clients.update"}
+	authz.allow with input as {"subject": {"kind": "system"}, "action": "hub.clients.update"}
+	not authz.allow with input as {"subject": auditor, "action": "hub.clients.read"}
+	not authz.allow with input as {"subject": factory_user, "action": "hub.clients.update"}
+	not authz.allow with input as {
+		"subject": object.union(hub_admin, {"scopes": ["orgs:read"]}), "action": "hub.clients.read",
+	}
+}

@@ -51,6 +51,13 @@ CAPABILITIES: tuple[Capability, ...] = (
         "`createUser`, `updateUser`, password resets, disabling and enabling people",
     ),
     _one("create_clients", "hub.clients.create", On.HUB, "OAuth2 clients and their secrets"),
+    _one("read_clients", "hub.clients.read", On.HUB, "`apiClients`"),
+    _one(
+        "manage_clients",
+        "hub.clients.update",
+        On.HUB,
+        "disabling and enabling OAuth2 clients, rotating their secrets",
+    ),
     _one("rotate_keys", "hub.keys.rotate", On.HUB, "the token signing keys and their rotation"),
     _one("revoke_tokens", "hub.token.revoke", On.HUB, "revoking any token"),
     _one("read_audit", "hub.audit.read", On.HUB, "`auditLog` and its chain verification"),

@@ -78,6 +78,11 @@ class UserType:
     created_at: dt.datetime
     disabled_at: dt.datetime | None
 
+    @strawberry.field(description="The person's organization.")
+    async def organization(self, info: Info[HubContext, None]) -> OrganizationType | None:
+        organization = await info.context.session.get(Organization, self.organization_id)
+        return OrganizationType.from_model(organization) if organization else None
+
     @classmethod
     def from_model(cls, user: User) -> UserType:
         known = {role.value: role for role in Role}

@@ -3,17 +3,28 @@ consumers). Their people and API clients live in `hub.identity`."""
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.audit.service import append_entry
 from hub.organizations.models import Organization, OrganizationKind
 from hub.organizations.repository import OrganizationRepository
-from yunfab.errors import Conflict, InvalidInput
+from yunfab.errors import Conflict, InvalidInput, NotFound
 from yunfab.graphql.pagination import Page, PageRequest
 from yunfab.subject import Subject
 
 
 class OrganizationKindConflict(Conflict):
     code = "organization_kind_conflict"
+
+
+class OrganizationExists(Conflict):
+    code = "organization_exists"
+
+
+class OrganizationNotFound(NotFound):
+    code = "organization_not_found"
 
 
 async def ensure_organization(
@@ -46,3 +57,34 @@ async def list_organizations(
 ) -> Page[Organization]:
     """`text`: a part of the name, any case."""
     return await OrganizationRepository(session).page(page, kind=kind, text=text)
+
+
+async def create_organization(
+    session: AsyncSession, subject: Subject, *, name: str, kind: OrganizationKind
+) -> Organization:
+    """A new organization, audited; refused when the name is taken (whatever its kind)."""
+    name = name.strip()
+    if not 1 <= len(name) <= 200:
+        raise InvalidInput("organization name must be 1 to 200 characters")
+    repository = OrganizationRepository(session)
+    if await repository.get_by_name(name) is not None:
+        raise OrganizationExists(f"an organization named {name!r} exists")
+    organization = Organization(name=name, kind=kind)
+    repository.add(organization)
+    await session.flush()
+    await append_entry(
+        session,
+        actor=subject,
+        action="organization.created",
+        resource=f"organization:{organization.id}",
+        outcome="ok",
+        detail={"name": name, "kind": kind.value},
+    )
+    return organization
+
+
+async def get_organization(session: AsyncSession, id: uuid.UUID) -> Organization:
+    organization = await session.get(Organization, id)
+    if organization is None:
+        raise OrganizationNotFound("no such organization")
+    return organization

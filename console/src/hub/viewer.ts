@@ -24,6 +24,8 @@ export const HubViewerDocument = graphql(`
         readUsers
         manageUsers
         createClients
+        readClients
+        manageClients
         rotateKeys
         revokeTokens
         readAudit

@@ -9,10 +9,24 @@ from strawberry.types import Info
 
 from hub.audit import service
 from hub.graphql.context import HubContext
+from yunfab.db import utcnow
 from yunfab.errors import InvalidInput
 from yunfab.graphql.audit import AuditEntryType
 from yunfab.graphql.pagination import Connection, PageRequest
 from yunfab.graphql.permissions import allowed
+
+
+@strawberry.type(
+    name="AuditChainVerification",
+    description="The whole audit chain walked from its first entry: each entry's hash, its "
+    "link to the one before, and the head.",
+)
+class AuditChainVerificationType:
+    ok: bool
+    checked: int = strawberry.field(description="Entries that held, from the first.")
+    problem: str | None = strawberry.field(description="What does not hold, when one does not.")
+    seq: int | None = strawberry.field(description="The first entry that does not hold.")
+    verified_at: dt.datetime
 
 
 @strawberry.type
@@ -46,4 +60,26 @@ class AuditQuery:
         )  # fmt: skip
         return Connection[AuditEntryType].from_page(
             page, key=lambda entry: (entry.seq,), node=AuditEntryType.from_model, after=after
+        )
+
+    @strawberry.field(
+        description="Verify the whole audit chain, as `yunfab hub audit verify` does (auditors).",
+        permission_classes=[allowed("hub.audit.read")],
+    )
+    async def audit_chain_verification(
+        self, info: Info[HubContext, None]
+    ) -> AuditChainVerificationType:
+        context = info.context
+        async with context.sessionmaker() as session:
+            bind = session.bind
+            if bind is not None and bind.dialect.name == "postgresql":
+                # One snapshot: entries appended while the walk runs must not look removed.
+                await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+            result = await service.verify_chain(session)
+        return AuditChainVerificationType(
+            ok=result.ok,
+            checked=result.checked,
+            problem=result.problem,
+            seq=result.seq,
+            verified_at=utcnow(),
         )

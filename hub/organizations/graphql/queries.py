@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import uuid
+
 import strawberry
 from strawberry.types import Info
 
@@ -53,3 +55,14 @@ class OrganizationQuery:
             node=OrganizationType.from_model,
             after=after,
         )
+
+    @strawberry.field(
+        description="One organization you may see (ORGANIZATION_NOT_FOUND otherwise).",
+        permission_classes=[allowed("hub.organizations.list")],
+    )
+    async def organization(self, info: Info[HubContext, None], id: uuid.UUID) -> OrganizationType:
+        context = info.context
+        organization = await service.get_organization(context.session, id)
+        if not await context.allows("hub.organization.read", _resource(organization)):
+            raise service.OrganizationNotFound("no such organization")
+        return OrganizationType.from_model(organization)
