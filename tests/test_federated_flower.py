@@ -187,6 +187,9 @@ query($id: UUID!) {
 """
 
 
+# PostgreSQL only: a real run takes half a minute, and the registry's writes are tested on both
+# databases by the hub's model tests (the demo runs one over SQLite too).
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 @pytest.mark.timeout(240)
 async def test_a_run_from_the_hub_registers_a_model_and_only_model_updates_leave_the_nodes(
     federation: Federation, stores: dict[str, Path], hub_factory: HubFactory
