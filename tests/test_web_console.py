@@ -43,6 +43,7 @@ async def test_config_names_the_hub_the_console_client_and_this_nodes_urls(
         "graphqlUrl": "https://zj.example.cn/graphql",
         "graphqlWsUrl": "wss://zj.example.cn/graphql",
         "nodeName": "zj-textile",
+        "service": "node",
     }
 
 
