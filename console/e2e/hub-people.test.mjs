@@ -84,7 +84,16 @@ test("the hub operator manages organizations, people, clients, keys and the audi
   await userDialog.getByRole("button", { name: "Create" }).click();
   const password = await takeSecret(page, "one-time password", "hub-people-users-password");
   assert.equal(password.subject, email);
-  await page.getByRole("cell", { name: email }).waitFor();
+  await page.getByRole("cell", { name: email, exact: true }).waitFor();
+  // A reset gives another one-time password, shown once too.
+  await page.getByRole("button", { name: `Actions for ${email}` }).click();
+  await page.getByRole("menuitem", { name: "Reset password" }).click();
+  await page
+    .getByRole("dialog", { name: `Reset the password of ${email}?` })
+    .getByRole("button", { name: "Reset password" })
+    .click();
+  const reset = await takeSecret(page, "new one-time password", "hub-people-users-reset");
+  assert.notEqual(reset.secret, password.secret);
   await settled(page);
   await checkA11y(page, "people");
   await screenshot(page, env, "hub-people-users");
@@ -111,7 +120,7 @@ test("the hub operator manages organizations, people, clients, keys and the audi
     body: new URLSearchParams({ grant_type: "client_credentials", scope: "orgs:read" }),
   });
   assert.equal(token.status, 200, await token.clone().text());
-  await page.getByRole("cell", { name: clientName }).waitFor();
+  await page.getByRole("cell", { name: clientName, exact: true }).waitFor();
   await settled(page);
   await checkA11y(page, "clients");
   await screenshot(page, env, "hub-people-clients");
@@ -150,7 +159,7 @@ test("the hub operator manages organizations, people, clients, keys and the audi
   await page.getByLabel("Action").fill("keys.rotated");
   await page.getByLabel("Action").press("Enter");
   await page.waitForURL((url) => url.searchParams.get("action") === "keys.rotated");
-  await page.getByRole("cell", { name: rotated }).waitFor();
+  await page.getByRole("cell", { name: rotated, exact: true }).waitFor();
   await page.getByRole("button", { name: "Verify the chain" }).click();
   const result = page.getByTestId("chain-result");
   await result.waitFor();

@@ -22,6 +22,7 @@ export function SecretModal({
   return (
     <Modal
       open={shown !== null}
+      width={640}
       title={shown?.title}
       mask={{ closable: false }}
       keyboard={false}
