@@ -38,7 +38,7 @@ export default function ModelPage() {
                   </Descriptions.Item>
                 ))}
                 <Descriptions.Item label={t("fields.kind")}>{model.kind}</Descriptions.Item>
-                <Descriptions.Item label={t("fields.createdAt")}>
+                <Descriptions.Item label={t("fields.registeredAt")}>
                   {format.dateTime(model.createdAt)}
                 </Descriptions.Item>
                 <Descriptions.Item label={t("fields.digest")}>

@@ -92,7 +92,7 @@ export default function ModelsPage() {
                   ),
               },
               {
-                title: t("fields.createdAt"),
+                title: t("fields.registeredAt"),
                 dataIndex: "createdAt",
                 render: (value: string) => format.dateTime(value),
               },

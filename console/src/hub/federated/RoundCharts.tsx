@@ -79,8 +79,8 @@ function MetricChart({
         valueFormatter: (value: unknown) =>
           typeof value === "number" ? format.number(value, { maximumFractionDigits: 4 }) : "—",
       },
-      legend: { top: 0, right: 0, type: "scroll", width: "60%" },
-      grid: { left: 56, right: 16, top: 48, bottom: 40 },
+      legend: { bottom: 0, type: "scroll" },
+      grid: { left: 56, right: 16, top: 40, bottom: 72 },
       xAxis: {
         type: "category",
         data: categories,

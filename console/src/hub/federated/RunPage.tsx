@@ -182,7 +182,7 @@ function RunView({ run, liveState }: { run: Run; liveState: "on" | "error" | nul
           <Descriptions.Item label={t("fields.flowerRunId")}>
             {run.flowerRunId ?? "—"}
           </Descriptions.Item>
-          {run.summary?.seconds ? (
+          {run.summary?.seconds && !isActive(run.status) ? (
             <Descriptions.Item label={t("fields.duration")}>
               {t("run.seconds", {
                 seconds: format.number(run.summary.seconds, { maximumFractionDigits: 1 }),
