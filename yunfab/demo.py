@@ -27,6 +27,7 @@ import httpx
 import typer
 
 from federated_learning.deploy import FlowerDaemons
+from yunfab.demo_hub_board import seed_board
 from yunfab.demo_users import (
     BUYER_ORG,
     CONSUMER_ORG,
@@ -880,6 +881,7 @@ def run_demo(data_dir: Path, host: str, port: int, *, reset_passwords: bool = Fa
         hub = supervisor.start(specs[0])
         hub.wait_ready(READY_TIMEOUT_S)
         users = setup_demo_users(layout, reset_passwords=reset_passwords)
+        seed_board(layout.data_dir / "hub")
         brokers = [
             demo_broker(layout, demo_node, port)
             for demo_node, port in zip(DEMO_NODES, layout.broker_ports, strict=True)

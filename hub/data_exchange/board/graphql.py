@@ -147,13 +147,17 @@ class BoardQuery:
         self, info: Info[HubContext, None], side: Side | None = None,
         resource: Resource | None = None, item: str | None = None, region: str | None = None,
         include_closed: bool = False, first: int = 20, after: str | None = None,
+        organization_id: Annotated[
+            uuid.UUID | None,
+            strawberry.argument(description="Only this organization's postings (e.g. your own)."),
+        ] = None,
     ) -> Connection[BoardPostingType]:  # fmt: skip
         context = info.context
         page = await service.list_postings(
             context.session, context.subject, authorizer=context.authorizer,
             board=BoardFilter(
                 side=side, resource=resource, item=item, region=region,
-                include_closed=include_closed,
+                include_closed=include_closed, organization_id=organization_id,
             ),
             page=PageRequest.from_args(
                 first, after, max_size=context.settings.graphql_max_page_size, arity=2
@@ -165,6 +169,16 @@ class BoardQuery:
             node=BoardPostingType.from_model,
             after=after,
         )
+
+    @strawberry.field(description="One posting, open or closed.")
+    async def supply_demand_posting(
+        self, info: Info[HubContext, None], id: uuid.UUID
+    ) -> BoardPostingType:
+        context = info.context
+        row = await service.get_posting(
+            context.session, context.subject, authorizer=context.authorizer, posting_id=id
+        )
+        return BoardPostingType.from_model(row)
 
     @strawberry.field(description="Open postings of the other side that can serve this one: best "
                       "coverage first, then nearest, then earliest start.")  # fmt: skip

@@ -23,6 +23,8 @@ class BoardFilter:
     item: str | None = None
     region: str | None = None
     include_closed: bool = False
+    organization_id: uuid.UUID | None = None
+    """One organization's postings (e.g. the caller's own, to manage them)."""
 
     def conditions(self) -> list[ColumnElement[bool]]:
         conditions: list[ColumnElement[bool]] = []
@@ -34,6 +36,8 @@ class BoardFilter:
             conditions.append(BoardPosting.item == self.item)
         if self.region is not None:
             conditions.append(BoardPosting.region == self.region)
+        if self.organization_id is not None:
+            conditions.append(BoardPosting.organization_id == self.organization_id)
         if not self.include_closed:
             conditions.append(BoardPosting.status == PostingStatus.OPEN)
         return conditions

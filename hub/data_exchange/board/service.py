@@ -224,6 +224,17 @@ async def list_postings(
     return await BoardRepository(session).page(board, page)
 
 
+async def get_posting(
+    session: AsyncSession, subject: Subject, *, authorizer: Authorizer, posting_id: uuid.UUID
+) -> BoardPosting:
+    """One posting, open or closed, for whoever may read the board (a match's page links it)."""
+    await authorizer.check(subject, "hub.board.read")
+    posting = await BoardRepository(session).get(posting_id)
+    if posting is None:
+        raise PostingNotFound(f"no posting {posting_id} on the board")
+    return posting
+
+
 @dataclass(frozen=True)
 class PostingMatch:
     posting: BoardPosting
