@@ -137,6 +137,7 @@ test("a data consumer finds a product, gets a contract and queries under it", as
   // The contract, its terms and their hash.
   await decision.getByRole("link", { name: "Open the contract" }).click();
   await page.getByTestId("contract-terms-hash").waitFor();
+  const contractUrl = page.url();
   assert.equal((await page.getByTestId("contract-terms-hash").textContent()).trim(), hash);
   await page
     .getByTestId("contract-terms")
@@ -200,5 +201,16 @@ test("a data consumer finds a product, gets a contract and queries under it", as
   await page.getByText(`${hash.slice(0, 12)}…`).waitFor();
   await checkA11y(page, "contracts");
   await screenshot(page, env, "hub-exchange-contracts");
+
+  // The consumer ends its agreement (the demo keeps only its own), with a reason.
+  await page.goto(contractUrl);
+  await page.getByTestId("contract-terms-hash").waitFor();
+  await page.getByRole("button", { name: "Terminate" }).click();
+  const dialog = page.getByRole("dialog", { name: "Terminate this contract" });
+  await dialog.getByRole("textbox", { name: "Reason" }).fill("e2e: planning done");
+  await checkA11y(page, "terminate dialog");
+  await dialog.getByRole("button", { name: "Terminate" }).click();
+  await page.getByTestId("contract-status").getByText("Terminated").first().waitFor();
+  await page.getByText("e2e: planning done").first().waitFor();
   await page.close();
 });

@@ -7,6 +7,7 @@ import { useFormat } from "../../components/format";
 import { QueryState } from "../../components/QueryState";
 import { ContractActions } from "./ContractActions";
 import { ContractDocument } from "./documents";
+import { Organization } from "./Organization";
 import { PolicyText } from "./PolicyText";
 import { purposeKey } from "./policyWords";
 import { StatusTag } from "./StatusTag";
@@ -25,9 +26,11 @@ export default function ContractPage() {
 
   return (
     <>
-      <Link to="/exchange/contracts">
-        <ArrowLeftOutlined /> {t("contract.back")}
-      </Link>
+      <div>
+        <Link to="/exchange/contracts">
+          <ArrowLeftOutlined /> {t("contract.back")}
+        </Link>
+      </div>
       <QueryState fetching={fetching} error={error} hasData={contract !== undefined} rows={8}>
         {contract ? (
           <>
@@ -55,10 +58,10 @@ export default function ContractPage() {
                   {purpose(contract.purpose)}
                 </Descriptions.Item>
                 <Descriptions.Item label={t("contracts.consumerOrg")}>
-                  {contract.consumerOrganizationId}
+                  <Organization id={contract.consumerOrganizationId} />
                 </Descriptions.Item>
                 <Descriptions.Item label={t("contracts.providerOrg")}>
-                  {contract.providerOrganizationId}
+                  <Organization id={contract.providerOrganizationId} />
                 </Descriptions.Item>
                 <Descriptions.Item label={t("contracts.createdAt")}>
                   {format.dateTime(contract.createdAt)}

@@ -7,6 +7,7 @@ import { QueryState } from "../../components/QueryState";
 import type { ContractState, ExchangeContractsQuery } from "../../gql/hub/graphql";
 import { ContractActions } from "./ContractActions";
 import { ContractsDocument } from "./documents";
+import { Organization } from "./Organization";
 import { purposeKey } from "./policyWords";
 import { StatusTag } from "./StatusTag";
 
@@ -89,7 +90,7 @@ export default function ContractsPage() {
             rowKey="id"
             size="middle"
             pagination={false}
-            scroll={{ x: 1100 }}
+            scroll={{ x: 1300 }}
             dataSource={rows}
             columns={[
               {
@@ -110,8 +111,13 @@ export default function ContractsPage() {
                 title:
                   role === "PROVIDER" ? t("contracts.consumerOrg") : t("contracts.providerOrg"),
                 key: "party",
-                render: (_, row) =>
-                  role === "PROVIDER" ? row.consumerOrganizationId : row.providerOrganizationId,
+                render: (_, row) => (
+                  <Organization
+                    id={
+                      role === "PROVIDER" ? row.consumerOrganizationId : row.providerOrganizationId
+                    }
+                  />
+                ),
               },
               {
                 title: t("contracts.status"),
@@ -121,9 +127,14 @@ export default function ContractsPage() {
               {
                 title: t("contracts.termsHash"),
                 dataIndex: "termsHash",
+                width: 150,
                 render: (hash: string | null) =>
                   hash ? (
-                    <Typography.Text code copyable={{ text: hash }}>
+                    <Typography.Text
+                      code
+                      copyable={{ text: hash }}
+                      style={{ whiteSpace: "nowrap" }}
+                    >
                       {hash.slice(0, 12)}…
                     </Typography.Text>
                   ) : (
@@ -143,6 +154,7 @@ export default function ContractsPage() {
               {
                 title: t("contracts.actions"),
                 key: "actions",
+                width: 220,
                 render: (_, row) => (
                   <ContractActions
                     contract={row}
