@@ -65,7 +65,24 @@ async function registerKey(page, publicKey, kindLabel) {
   await card.getByRole("button", { name: /^(登\s?记|Register)$/ }).click();
 }
 
+/** Screenshots of every page still open, to see why a step failed. */
+async function failureShots() {
+  const pages = browser.contexts().flatMap((context) => context.pages());
+  for (const [i, page] of pages.entries()) {
+    await screenshot(page, env, `hub-market-failure-${i}`).catch(() => {});
+  }
+}
+
 test("a release goes from the publisher's files to installed on a node", async () => {
+  try {
+    await publishAndInstall();
+  } catch (error) {
+    await failureShots();
+    throw error;
+  }
+});
+
+async function publishAndInstall() {
   // --- on the publisher's machine ---------------------------------------------------------
   const publisherKey = market("keygen", "--out", path.join(work, "publisher.pem"));
   const reviewerKey = market("keygen", "--out", path.join(work, "reviewer.pem"));
@@ -123,15 +140,12 @@ test("a release goes from the publisher's files to installed on a node", async (
     .getByRole("row", { name: new RegExp(PUBLISHER_ORG) });
   await row.waitFor();
   const verify = row.getByRole("button", { name: /^(认\s?证|Verify)$/ });
-  await row
-    .getByText(/已复核|未复核|Verified|Not countersigned/)
-    .first()
-    .waitFor();
+  await row.getByText(/^(已认证|未认证|Verified publisher|Not verified)$/).waitFor();
   if (await verify.isVisible()) {
     await verify.click();
     await confirmPopup(reviewer, /^(认\s?证|Verify)$/);
   }
-  await row.getByText(/^(已复核|Verified)$/).waitFor();
+  await row.getByText(/^(已认证|Verified publisher)$/).waitFor();
   await registerKey(reviewer, reviewerKey.public_key, /^(复核人|Reviewer)$/);
   await reviewer.getByTestId("signing-keys").getByText(reviewerKey.key_id).waitFor();
   await checkA11y(reviewer, "hub market publishers");
@@ -199,8 +213,9 @@ test("a release goes from the publisher's files to installed on a node", async (
     .locator(".ant-select-dropdown:visible")
     .getByText(new RegExp(`^${NODE} `))
     .click();
+  await install.getByTitle(new RegExp(`^${NODE} `)).waitFor();
   await install.getByRole("button", { name: /^(安\s?装|Install)$/ }).click();
-  await operator.waitForURL(/installation=/);
+  await operator.waitForURL(/installation=/, { timeout: 60_000 });
   const follow = operator.getByTestId("installation-follow");
   // The node polls the hub (every 10 s in the demo), verifies offline and reports back.
   await follow.locator('[data-status="INSTALLED"]').first().waitFor({ timeout: 60_000 });
@@ -211,7 +226,7 @@ test("a release goes from the publisher's files to installed on a node", async (
 
   // --- on the node's own console, the installation is there --------------------------------
   const onNode = await newPage(browser);
-  await signIn(onNode, env, operatorUser, "/data");
+  await signIn(onNode, env, operatorUser, "/data?tab=installations");
   const installed = onNode.getByRole("row", { name: new RegExp(NAME) });
   await installed.first().waitFor({ timeout: 20_000 });
   await installed
@@ -221,4 +236,4 @@ test("a release goes from the publisher's files to installed on a node", async (
   await screenshot(onNode, env, "hub-market-node-data");
   assert.deepEqual(onNode.problems, []);
   await onNode.context().close();
-});
+}

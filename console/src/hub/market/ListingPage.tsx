@@ -55,7 +55,14 @@ function RateForm({ listingId, onRated }: { listingId: string; onRated: () => vo
       <Form.Item
         name="rating"
         label={t("reviews.rating")}
-        rules={[{ required: true, message: t("form.required") }]}
+        rules={[
+          {
+            // Not `required`: a star rating takes no aria-required.
+            validator: async (_, value?: number) => {
+              if (!value) throw new Error(t("form.required"));
+            },
+          },
+        ]}
       >
         <Rate aria-label={t("reviews.rating")} />
       </Form.Item>

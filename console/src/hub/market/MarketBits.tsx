@@ -12,7 +12,7 @@ export function KindTag({ kind }: { kind: string }) {
 export function VerifiedTag({ verified }: { verified: boolean }) {
   const { t } = useTranslation("market");
   return verified ? (
-    <Tag color="green" icon={<SafetyCertificateOutlined />}>
+    <Tag color="success" icon={<SafetyCertificateOutlined />}>
       {t("verified")}
     </Tag>
   ) : (

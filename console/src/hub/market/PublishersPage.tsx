@@ -1,4 +1,5 @@
-import { App, Button, Card, Input, Popconfirm, Table, Typography } from "antd";
+import { SafetyCertificateOutlined } from "@ant-design/icons";
+import { App, Button, Card, Input, Popconfirm, Table, Tag, Typography } from "antd";
 import type { ColumnsType } from "antd/es/table";
 import { useEffect } from "react";
 import { useTranslation } from "react-i18next";
@@ -13,7 +14,6 @@ import {
   MarketVerifyPublisher,
   MarketPublisherOrgsQuery as OrgsDocument,
 } from "./documents";
-import { VerifiedTag } from "./MarketBits";
 import { withParams } from "./market";
 import { SigningKeys } from "./SigningKeys";
 
@@ -57,16 +57,19 @@ export default function PublishersPage() {
       title: t("search.verified"),
       key: "verified",
       render: (_, row) => {
+        if (!verified.data) return "…";
         const publisher = byId.get(row.id);
         return publisher ? (
           <>
-            <VerifiedTag verified />
+            <Tag color="success" icon={<SafetyCertificateOutlined />}>
+              {t("publishers.verified")}
+            </Tag>
             <Typography.Text type="secondary">
               {format.dateTime(publisher.verifiedAt)} · {publisher.verifiedBy}
             </Typography.Text>
           </>
         ) : (
-          <VerifiedTag verified={false} />
+          <Tag>{t("publishers.unverified")}</Tag>
         );
       },
     },

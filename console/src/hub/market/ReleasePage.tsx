@@ -197,7 +197,7 @@ export default function ReleasePage() {
                           ? t("release.noPermissions")
                           : manifest.permissions.map((permission) => (
                               <span key={permission}>
-                                <Tag color="blue">{permission}</Tag>
+                                <Tag color="processing">{permission}</Tag>
                                 {t(`permissions.${permission}`, { defaultValue: "" })}
                               </span>
                             ))}
