@@ -130,8 +130,27 @@ test("a quality engineer trains a model and sees an inspection's heatmap", async
     await option.click();
     await page.waitForTimeout(300);
   }
+  const isActivation = (request) =>
+    request.postData()?.includes('"operationName":"VisionActivateModel"') ?? false;
+  const sent = page.waitForRequest(isActivation, { timeout: 10_000 });
+  // The node answers once the model's weights are loaded in an inference slot (refused if they
+  // do not load): a wait for a free slot and a file read, seconds on CI's loaded two cores.
+  const answered = page.waitForResponse((response) => isActivation(response.request()), {
+    timeout: 60_000,
+  });
+  answered.catch(() => {}); // awaited below, unless the mutation was never sent
   await switchButton.click();
   await page.locator(".ant-popconfirm").getByRole("button", { name: "切换" }).click();
+  await sent.catch((error) => {
+    throw new Error(`confirming the switch sent no activateVisionModel: ${error.message}`);
+  });
+  const activated = await (await answered).json();
+  assert.equal(
+    activated.data?.activateVisionModel?.model?.sku,
+    sku,
+    `activateVisionModel answered ${JSON.stringify(activated)}`,
+  );
+  // Then the table shows it, once the stations query that the answer invalidates comes back.
   await row
     .getByTestId("station-active-model")
     .filter({ hasText: `${sku} v1` })

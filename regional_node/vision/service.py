@@ -562,7 +562,8 @@ def _no_station(station_id: uuid.UUID) -> StationNotFound:
 async def _station(
     session: AsyncSession, station_id: uuid.UUID, *, lock: bool = False
 ) -> tuple[Station, Factory]:
-    station = await session.get(Station, station_id, with_for_update=lock)
+    # Locked, it is read afresh: the caller may have read it unlocked earlier in the session.
+    station = await session.get(Station, station_id, with_for_update=lock, populate_existing=lock)
     if station is None:
         raise _no_station(station_id)
     return station, await get_factory(session, station.factory_id)
@@ -594,21 +595,22 @@ async def activate_model(
 ) -> Station:  # fmt: skip
     """Switch the station to `model_id` in one step (another version, or another SKU's model
     when the line changes parts); the model it ran before is kept for a rollback."""
-    station, factory = await _station(session, station_id, lock=True)
+    station, factory = await _station(session, station_id)
     await check_at_factory(
         runtime, subject, "node.vision.station.manage", factory, _no_station(station_id)
     )
-    model = await session.get(InspectionModel, model_id)
-    if model is None or model.factory_id != factory.id:
-        raise VisionModelNotFound(f"no vision model {model_id} of {factory.slug}")
-    if model.disabled_reason is not None:
-        raise VisionModelDisabled(
-            f"{model.sku}@{model.number} may not run any more: {model.disabled_reason}"
-        )
+    model = await _runnable_model(session, factory, model_id)
     if station.model_id == model.id:
         return station
     # A file that does not load is refused now, not at the first part (and is then cached).
+    # Loading waits for an inference slot (behind parts being inspected) and reads the weights:
+    # no transaction, and no lock on the station, waits on it.
+    await session.commit()
     await runtime.vision.run(functools.partial(runtime.vision.model, model.id, model.file))
+    station, factory = await _station(session, station_id, lock=True)
+    model = await _runnable_model(session, factory, model_id, fresh=True)
+    if station.model_id == model.id:
+        return station
     station.previous_model_id, station.model_id = station.model_id, model.id
     station.updated_at = utcnow()
     await _audit(
@@ -616,6 +618,21 @@ async def activate_model(
         {"model": f"{model.sku}@{model.number}", "previous": str(station.previous_model_id)},
     )  # fmt: skip
     return station
+
+
+async def _runnable_model(
+    session: AsyncSession, factory: Factory, model_id: uuid.UUID, *, fresh: bool = False
+) -> InspectionModel:
+    """The factory's model `model_id`, refused when it is not there or may not run any more;
+    `fresh` reads it again (it may have been disabled since it was first read)."""
+    model = await session.get(InspectionModel, model_id, populate_existing=fresh)
+    if model is None or model.factory_id != factory.id:
+        raise VisionModelNotFound(f"no vision model {model_id} of {factory.slug}")
+    if model.disabled_reason is not None:
+        raise VisionModelDisabled(
+            f"{model.sku}@{model.number} may not run any more: {model.disabled_reason}"
+        )
+    return model
 
 
 async def rollback_station(
