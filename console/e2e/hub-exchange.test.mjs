@@ -193,24 +193,144 @@ test("a data consumer finds a product, gets a contract and queries under it", as
   await checkA11y(page, "query refused");
   await screenshot(page, env, "hub-exchange-query-refused");
 
-  // Their contracts, the new one among them with its hash.
-  await page.goto(`${env.hubUrl}/exchange/contracts?status=FINALIZED`);
-  await page.getByRole("heading", { name: "Data contracts" }).waitFor();
-  await settled(page);
-  await page.locator(".ant-table-row").first().waitFor();
-  await page.getByText(`${hash.slice(0, 12)}…`).waitFor();
-  await checkA11y(page, "contracts");
-  await screenshot(page, env, "hub-exchange-contracts");
-
-  // The consumer ends its agreement (the demo keeps only its own), with a reason.
-  await page.goto(contractUrl);
-  await page.getByTestId("contract-terms-hash").waitFor();
-  await page.getByRole("button", { name: "Terminate" }).click();
-  const dialog = page.getByRole("dialog", { name: "Terminate this contract" });
-  await dialog.getByRole("textbox", { name: "Reason" }).fill("e2e: planning done");
-  await checkA11y(page, "terminate dialog");
-  await dialog.getByRole("button", { name: "Terminate" }).click();
-  await page.getByTestId("contract-status").getByText("Terminated").first().waitFor();
-  await page.getByText("e2e: planning done").first().waitFor();
+  // Left as found: the agreement made here ends.
+  const token = await accessToken(page);
+  const contractId = contractUrl.split("/").pop();
+  await api(token, "POST", "/graphql", {
+    query: 'mutation($id: UUID!) { terminateDataContract(id: $id, reason: "e2e done") { status } }',
+    variables: { id: contractId },
+  });
   await page.close();
+});
+
+/** The signed-in person's access token at the hub, as the console keeps it. */
+async function accessToken(page) {
+  return page.evaluate(() => {
+    for (let i = 0; i < localStorage.length; i++) {
+      const key = localStorage.key(i);
+      if (key?.startsWith("yunfab-console:tokens:")) {
+        return JSON.parse(localStorage.getItem(key) ?? "null")?.accessToken ?? null;
+      }
+    }
+    return null;
+  });
+}
+
+async function api(token, method, route, body) {
+  const response = await fetch(`${env.hubUrl}${route}`, {
+    method,
+    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+    body: JSON.stringify(body),
+  });
+  const answer = await response.json();
+  assert.ok(response.ok, JSON.stringify(answer));
+  assert.equal(answer.errors, undefined, JSON.stringify(answer.errors));
+  return answer;
+}
+
+test("a provider offers terms on a request from its inbox and finalizes the agreement", async () => {
+  // The publisher offers a product of its own, each request decided by the provider.
+  const publisherPage = await newPage(browser, { locale: "en" });
+  await signInAtHub(
+    publisherPage,
+    env,
+    demoUser(env, "publisher"),
+    "/exchange/contracts?role=provider",
+  );
+  await publisherPage.getByRole("heading", { name: "Data contracts" }).waitFor();
+  const token = await accessToken(publisherPage);
+  const suffix = Date.now().toString(36);
+  const title = `E2E supplier scores ${suffix}`;
+  const key = `e2e-scores-${suffix}`;
+  const product = await api(token, "PUT", `/api/v1/data-products/${key}`, {
+    title,
+    description: "Supplier scores by category, for the console's end-to-end test.",
+    region: "CN-GD",
+    industry: "injection-moulding",
+    update_frequency: "weekly",
+    schema: [
+      { name: "supplier", type: "string", role: "contributor" },
+      { name: "category", type: "string", role: "dimension" },
+      { name: "score", type: "number", role: "measure" },
+    ],
+    offers: [
+      {
+        consumers: { kinds: ["consumer"] },
+        purposes: ["supplier-selection"],
+        retention_days: 30,
+        contract_days: 30,
+        approval: "provider",
+      },
+    ],
+  });
+  await api(token, "POST", `/api/v1/data-products/${key}/batches`, {
+    seq: 1,
+    kind: "snapshot",
+    snapshot: 1,
+    last: true,
+    upserts: ["a", "b", "c"].map((supplier, i) => ({
+      key: supplier,
+      data: { supplier, category: "moulds", score: 70 + i },
+    })),
+  });
+
+  // The consumer asks: the request waits for the provider.
+  const consumerPage = await newPage(browser, { locale: "en" });
+  await signInAtHub(
+    consumerPage,
+    env,
+    demoUser(env, "data consumer"),
+    `/exchange/products/${product.id}`,
+  );
+  await consumerPage.getByRole("heading", { name: title }).waitFor();
+  await consumerPage
+    .getByTestId("product-offer")
+    .getByText("The provider decides each request.")
+    .waitFor();
+  await choose(consumerPage, "Purpose", "supplier selection");
+  await consumerPage.getByRole("button", { name: "Request", exact: true }).click();
+  const decision = consumerPage.getByTestId("request-decision");
+  await decision.getByText("Requested: the contract is Requested. The provider decides.").waitFor();
+  await decision.getByRole("link", { name: "Open the contract" }).click();
+  await consumerPage.waitForURL(/\/exchange\/contracts\/[0-9a-f-]{36}$/);
+  await consumerPage.getByTestId("contract-status").getByText("Requested").first().waitFor();
+  const contractId = consumerPage.url().split("/").pop();
+
+  // The provider's inbox: offer terms, then (once agreed) finalize.
+  await publisherPage.reload();
+  const row = publisherPage.locator(".ant-table-row", { hasText: title });
+  await row.getByRole("button", { name: "Offer terms" }).click();
+  await row.getByTestId("contract-status").getByText("Offered").waitFor();
+
+  await consumerPage.reload();
+  await consumerPage.getByRole("button", { name: "Agree" }).click();
+  await consumerPage.getByTestId("contract-status").getByText("Agreed").first().waitFor();
+
+  await publisherPage.reload();
+  await row.getByRole("button", { name: "Finalize" }).click();
+  await row.getByTestId("contract-status").getByText("Finalized").waitFor();
+  await publisherPage.mouse.move(0, 0);
+  await checkA11y(publisherPage, "provider's inbox");
+  await screenshot(publisherPage, env, "hub-exchange-inbox");
+
+  await consumerPage.reload();
+  await consumerPage.getByTestId("contract-terms-hash").waitFor();
+  await consumerPage.getByTestId("contract-status").getByText("Finalized").first().waitFor();
+
+  // Left as found: the agreement ends and the offer is withdrawn.
+  const graphql = (query, variables) => api(token, "POST", "/graphql", { query, variables });
+  await graphql(
+    'mutation($id: UUID!) { terminateDataContract(id: $id, reason: "e2e done") { status } }',
+    { id: contractId },
+  );
+  const offers = await graphql("query($id: UUID!) { dataProduct(id: $id) { offers { id } } }", {
+    id: product.id,
+  });
+  for (const offer of offers.data.dataProduct.offers) {
+    await graphql("mutation($id: UUID!) { withdrawDataOffer(id: $id) { status } }", {
+      id: offer.id,
+    });
+  }
+  await consumerPage.close();
+  await publisherPage.close();
 });

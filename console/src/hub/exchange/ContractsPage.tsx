@@ -90,7 +90,7 @@ export default function ContractsPage() {
             rowKey="id"
             size="middle"
             pagination={false}
-            scroll={{ x: 1300 }}
+            scroll={{ x: 1000 }}
             dataSource={rows}
             columns={[
               {
