@@ -185,7 +185,6 @@ async function publishAndInstall() {
   await dialog.getByText(reviewed.key_id).waitFor();
   await dialog.getByRole("button", { name: /^(会\s?签|Countersign)$/ }).click();
   await reviewer.getByTestId("signatures").getByRole("cell", { name: reviewed.key_id }).waitFor();
-  await reviewer.context().close();
 
   // --- the node operator finds it, installs it on their node and follows it ---------------
   const operatorUser = demoUser(env, "node operator");
@@ -222,6 +221,14 @@ async function publishAndInstall() {
   assert.equal(await follow.locator('[data-status="FAILED"]').count(), 0);
   await checkA11y(operator, "hub market installation");
   await screenshot(operator, env, "hub-market-install");
+  await operator.goto(`${env.hubUrl}/market/installations?node=${NODE}`);
+  await operator
+    .getByTestId("installations")
+    .getByRole("row", { name: new RegExp(TITLE) })
+    .locator('[data-status="INSTALLED"]')
+    .waitFor();
+  await checkA11y(operator, "hub market installations");
+  await screenshot(operator, env, "hub-market-installations");
   await operator.context().close();
 
   // --- on the node's own console, the installation is there --------------------------------
@@ -236,4 +243,15 @@ async function publishAndInstall() {
   await screenshot(onNode, env, "hub-market-node-data");
   assert.deepEqual(onNode.problems, []);
   await onNode.context().close();
+
+  // --- the reviewer yanks it with a reason: hidden from search, the pinned install stays ----
+  await reviewer.goto(`${env.hubUrl}${releaseUrl}`);
+  await reviewer.getByRole("button", { name: /^(撤\s?下|Yank)$/ }).click();
+  const yank = reviewer.getByRole("dialog");
+  await yank.getByLabel(/^(原因|Reason)$/).fill("end-to-end test release, not for use");
+  await yank.getByRole("button", { name: /^(撤\s?下|Yank)$/ }).click();
+  await reviewer.getByText("end-to-end test release, not for use").waitFor();
+  await checkA11y(reviewer, "hub market release (yanked)");
+  assert.deepEqual(reviewer.problems, []);
+  await reviewer.context().close();
 }
