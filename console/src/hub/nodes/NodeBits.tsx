@@ -1,7 +1,7 @@
 import { Tag, Tooltip } from "antd";
 import { useTranslation } from "react-i18next";
 import { useFormat } from "../../components/format";
-import { regionLabel } from "./provinces";
+import { regionLabel } from "../../components/provinces";
 import type { NodeEvent } from "./useNodeEvents";
 
 export function StatusTag({ status }: { status: string }) {

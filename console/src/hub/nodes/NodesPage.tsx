@@ -5,6 +5,7 @@ import { useTranslation } from "react-i18next";
 import { Link, useSearchParams } from "react-router";
 import { useQuery } from "urql";
 import { useFormat } from "../../components/format";
+import { PROVINCE_CODES, regionLabel } from "../../components/provinces";
 import { ErrorNotice, QueryState } from "../../components/QueryState";
 import { useLoadMore } from "../../components/useLoadMore";
 import type { HubNodesQuery as HubNodesResult } from "../../gql/hub/graphql";
@@ -18,7 +19,6 @@ import {
   readFilters,
   writeFilters,
 } from "./nodes";
-import { PROVINCE_CODES, regionLabel } from "./provinces";
 import { useLiveNodes } from "./useNodeEvents";
 
 type Node = HubNodesResult["regionalNodes"]["edges"][number]["node"];

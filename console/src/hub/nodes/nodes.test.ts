@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { provinceName, regionLabel } from "../../components/provinces";
 import {
   byIndustry,
   byRegion,
@@ -9,7 +10,6 @@ import {
   readFilters,
   writeFilters,
 } from "./nodes";
-import { provinceName, regionLabel } from "./provinces";
 import { withEvents } from "./useNodeEvents";
 
 const nodes: (NodeRow & { lastHeartbeat: string | null })[] = [

@@ -1,5 +1,5 @@
 /** The nodes pages' logic: filters in the address, counts, and the region view's grouping. */
-import { provinceName } from "./provinces";
+import { provinceName } from "../../components/provinces";
 
 export type NodeStatusValue = "ONLINE" | "OFFLINE";
 
