@@ -75,6 +75,15 @@ async def test_admins_create_organizations_and_clients_with_secrets_shown_once(
     assert client["scopes"] == ["exchange:read", "orgs:read"]
     assert client["organization"]["name"] == name
     assert await _token(hub, client["clientId"], secret, "orgs:read") == 200
+    person = await hub.graphql(
+        """mutation($input: CreateUserInput!) {
+          createUser(input: $input) { oneTimePassword user { organization { id name } } } }""",
+        {"input": {"email": f"p-{secrets.token_hex(3)}@acme.test", "name": "P",
+                   "organization": name, "roles": ["BUYER"]}},
+        headers=admin,
+    )  # fmt: skip
+    assert person["createUser"]["user"]["organization"] == {"id": org["id"], "name": name}
+    assert person["createUser"]["oneTimePassword"]
     listed = await hub.graphql(CLIENTS, {"f": {"organizationId": org["id"]}}, headers=admin)
     assert listed["apiClients"]["totalCount"] == 1
     assert listed["apiClients"]["edges"][0]["node"]["clientId"] == client["clientId"]

@@ -21,8 +21,7 @@ from hub.graphql.context import HubContext
 from hub.identity import admin, service
 from hub.identity.models import ApiClient, ClientKind, KeyStatus, RevokedToken, SigningKey
 from hub.identity.oauth import SCOPES
-from hub.organizations.graphql.types import OrganizationType
-from hub.organizations.models import Organization
+from hub.organizations.graphql.types import OrganizationType, organization_loader
 from hub.settings import HubSettings
 from yunfab.db import session_scope
 from yunfab.errors import InvalidInput
@@ -60,8 +59,7 @@ class ApiClientType:
 
     @strawberry.field(description="The organization that owns the client.")
     async def organization(self, info: Info[HubContext, None]) -> OrganizationType | None:
-        organization = await info.context.session.get(Organization, self.organization_id)
-        return OrganizationType.from_model(organization) if organization else None
+        return await organization_loader(info).load(self.organization_id)
 
     @classmethod
     def from_model(cls, client: ApiClient) -> ApiClientType:
