@@ -274,7 +274,7 @@ function RequestForm({ product }: { product: Product }) {
               value: purpose,
               label: offered.has(purpose)
                 ? t(`purposes.${purpose}`)
-                : `${t(`purposes.${purpose}`)} ✕`,
+                : `${t(`purposes.${purpose}`)} (${t("request.notOffered")})`,
             }))}
           />
         </Form.Item>

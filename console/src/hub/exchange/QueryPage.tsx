@@ -82,7 +82,7 @@ export default function QueryPage() {
             </>
           }
         >
-          <Space direction="vertical" style={{ width: "100%" }}>
+          <Space orientation="vertical" style={{ width: "100%" }}>
             <Typography.Text strong>{t("query.contract")}</Typography.Text>
             <Select
               aria-label={t("query.contract")}
