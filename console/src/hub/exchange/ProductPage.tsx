@@ -103,7 +103,11 @@ export default function ProductPage() {
                       {
                         title: t("product.fieldName"),
                         dataIndex: "name",
-                        render: (name: string) => <Typography.Text code>{name}</Typography.Text>,
+                        render: (name: string) => (
+                          <Typography.Text code style={{ whiteSpace: "nowrap" }}>
+                            {name}
+                          </Typography.Text>
+                        ),
                       },
                       {
                         title: t("product.fieldType"),
