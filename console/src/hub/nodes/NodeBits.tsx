@@ -1,4 +1,4 @@
-import { Tag, Tooltip } from "antd";
+import { List, Tag, Tooltip, Typography } from "antd";
 import { useTranslation } from "react-i18next";
 import { useFormat } from "../../components/format";
 import { regionLabel } from "../../components/provinces";
@@ -43,5 +43,35 @@ export function LatestEvent({ event }: { event: NodeEvent | null }) {
         ? t(`live.${event.kind}`, { name: event.node.name, when: format.relative(event.at) })
         : t("live.waiting")}
     </span>
+  );
+}
+
+/** The latest changes the hub announced while the page was open, newest first. */
+export function RecentEvents({ events }: { events: NodeEvent[] }) {
+  const { t } = useTranslation("nodes");
+  const format = useFormat();
+  if (events.length === 0) {
+    return (
+      <Typography.Text type="secondary" data-testid="node-events">
+        {t("live.none")}
+      </Typography.Text>
+    );
+  }
+  return (
+    <List
+      data-testid="node-events"
+      size="small"
+      dataSource={events}
+      renderItem={(event) => (
+        <List.Item>
+          <span>
+            <Tag color={event.kind === "OFFLINE" ? "error" : "success"}>
+              {t(`status.${event.kind === "OFFLINE" ? "OFFLINE" : "ONLINE"}`)}
+            </Tag>
+            {t(`live.${event.kind}`, { name: event.node.name, when: format.dateTime(event.at) })}
+          </span>
+        </List.Item>
+      )}
+    />
   );
 }

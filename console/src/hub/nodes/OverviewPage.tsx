@@ -7,7 +7,7 @@ import { useQuery } from "urql";
 import { useFormat } from "../../components/format";
 import { ErrorNotice, QueryState } from "../../components/QueryState";
 import { HubNodeCountQuery, HubNodesQuery } from "./documents";
-import { LatestEvent, Region, StatusTag, When } from "./NodeBits";
+import { LatestEvent, RecentEvents, Region, StatusTag, When } from "./NodeBits";
 import { byIndustry, byRegion, needingAttention, type Tally } from "./nodes";
 import { type LiveContext, useLiveNodes } from "./useNodeEvents";
 
@@ -103,7 +103,7 @@ function TallyTable({
 
 export default function OverviewPage() {
   const { t } = useTranslation("nodes");
-  const { context, latest, apply } = useLiveNodes();
+  const { context, latest, recent, apply } = useLiveNodes();
   const [{ data, fetching, error }] = useQuery({
     query: HubNodesQuery,
     variables: { first: PAGE, after: null, filter: null },
@@ -141,7 +141,7 @@ export default function OverviewPage() {
             context={context}
           />
         </Col>
-        <Col xs={24}>
+        <Col xs={24} xl={12}>
           <Card title={<h3 style={{ margin: 0, fontSize: 16 }}>{t("overview.attention")}</h3>}>
             <QueryState fetching={fetching} error={error} hasData={!!data}>
               {attention.length === 0 ? (
@@ -165,6 +165,11 @@ export default function OverviewPage() {
                 />
               )}
             </QueryState>
+          </Card>
+        </Col>
+        <Col xs={24} xl={12}>
+          <Card title={<h3 style={{ margin: 0, fontSize: 16 }}>{t("overview.recent")}</h3>}>
+            <RecentEvents events={recent} />
           </Card>
         </Col>
         <Col xs={24} xl={12}>

@@ -5,14 +5,18 @@ import { NodeEventsSubscription } from "./documents";
 
 export type NodeEvent = HubNodeEventsSubscription["regionalNodeEvents"];
 
+/** How many of the latest events a page keeps to show. */
+const RECENT = 8;
+
 /**
  * Nodes registering, coming online and going offline as the hub announces them
  * (`regionalNodeEvents`): `onChange` runs at most twice a second however many arrive, so the
- * page asks again once for a burst. Returns the latest event, for the page to say what happened.
+ * page asks again once for a burst. Returns the latest events, newest first, for the page to say
+ * what happened.
  */
-export function useNodeEvents(onChange: () => void): NodeEvent | null {
+export function useNodeEvents(onChange: () => void): NodeEvent[] {
   const [result] = useSubscription({ query: NodeEventsSubscription });
-  const [latest, setLatest] = useState<NodeEvent | null>(null);
+  const [recent, setRecent] = useState<NodeEvent[]>([]);
   const seen = useRef<unknown>(null);
   const pending = useRef<ReturnType<typeof setTimeout> | null>(null);
   const callback = useRef(onChange);
@@ -22,7 +26,7 @@ export function useNodeEvents(onChange: () => void): NodeEvent | null {
     const event = result.data?.regionalNodeEvents;
     if (!event || result.data === seen.current) return;
     seen.current = result.data;
-    setLatest(event);
+    setRecent((previous) => [event, ...previous].slice(0, RECENT));
     if (pending.current) return;
     pending.current = setTimeout(() => {
       pending.current = null;
@@ -36,7 +40,7 @@ export function useNodeEvents(onChange: () => void): NodeEvent | null {
     },
     [],
   );
-  return latest;
+  return recent;
 }
 
 type NodeState = NodeEvent["node"];
@@ -65,7 +69,8 @@ export function withEvents<T extends NodeState>(
 export function useLiveNodes() {
   const [refresh, setRefresh] = useState(0);
   const bump = useCallback(() => setRefresh((value) => value + 1), []);
-  const latest = useNodeEvents(bump);
+  const recent = useNodeEvents(bump);
+  const latest = recent[0] ?? null;
   const [events, setEvents] = useState<ReadonlyMap<string, NodeEvent>>(new Map());
   useEffect(() => {
     if (latest) setEvents((previous) => new Map(previous).set(latest.node.name, latest));
@@ -81,7 +86,7 @@ export function useLiveNodes() {
     <T extends NodeState>(nodes: readonly T[]) => withEvents(nodes, events),
     [events],
   );
-  return { context, latest, apply };
+  return { context, latest, recent, apply };
 }
 
 export type LiveContext = ReturnType<typeof useLiveNodes>["context"];
