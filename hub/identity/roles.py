@@ -41,7 +41,8 @@ ROLE_SCOPES: dict[Role, frozenset[str]] = {
         {"hub:admin", "audit:read", "federated:read", "federated:run", "market:review"}
     ),
     Role.AUDITOR: frozenset({"audit:read"}),
-    Role.OPERATOR: frozenset({"federated:read", "federated:run"}),
+    # The hub operator runs the exchange: its staff read the catalog, contracts and the board.
+    Role.OPERATOR: frozenset({"federated:read", "federated:run", "exchange:read"}),
     Role.NODE_OPERATOR: frozenset(
         {"node:operate", "factories:read", "devices:write", "orders:read", "market:install"}
     ),
