@@ -12,7 +12,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +30,13 @@ class DemoRun:
     "federated" (their lines) and "people" (the people table, to its end)."""
     printed: list[str] = field(default_factory=list)
     code: int | None = None
+    started: threading.Event = field(default_factory=threading.Event)
+    """Set once it printed "Ctrl-C stops everything" (or ended)."""
+
+    def wait_started(self, timeout_s: float = START_TIMEOUT_S) -> None:
+        """Until the demo is up, or has ended, or the time is up (the caller's checks of `urls`
+        then say what is missing)."""
+        self.started.wait(timeout_s)
 
     @property
     def stderr_log(self) -> Path:
@@ -52,8 +58,10 @@ class DemoRun:
         return self.code
 
 
-def start_demo_run(data_dir: Path) -> DemoRun:
-    """Starts `yunfab demo --port 0` and reads what it prints until "Ctrl-C stops everything"."""
+def begin_demo_run(data_dir: Path) -> DemoRun:
+    """Starts `yunfab demo --port 0` and returns at once; a thread reads what it prints (the
+    URLs and summaries until "Ctrl-C stops everything", then the rest, so it never blocks on a
+    full pipe). `wait_started` waits for that line."""
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     stderr = (data_dir.parent / f"{data_dir.name}-stderr.log").open("w")
     process = subprocess.Popen(
@@ -64,10 +72,16 @@ def start_demo_run(data_dir: Path) -> DemoRun:
     )
     stderr.close()
     run = DemoRun(process=process, data_dir=data_dir)
-    assert process.stdout is not None
-    deadline = time.monotonic() + START_TIMEOUT_S
-    for line in process.stdout:
+    threading.Thread(target=_read, args=(run,), daemon=True).start()
+    return run
+
+
+def _read(run: DemoRun) -> None:
+    assert run.process.stdout is not None
+    for line in run.process.stdout:
         run.printed.append(line)
+        if run.started.is_set():
+            continue
         if line.startswith("people") or "people" in run.urls:
             # The people table, to its end (its rows name roles, not services).
             run.urls["people"] = run.urls.get("people", "") + line
@@ -83,8 +97,13 @@ def start_demo_run(data_dir: Path) -> DemoRun:
             ):
                 if line.strip().startswith(start):
                     run.urls[key] = line.strip()
-        if line.startswith("Ctrl-C") or time.monotonic() > deadline:
-            break
-    # What it prints later (its stop) is read on, so it never blocks on a full pipe.
-    threading.Thread(target=lambda: run.printed.extend(process.stdout or ()), daemon=True).start()
+        if line.startswith("Ctrl-C"):
+            run.started.set()
+    run.started.set()  # it ended before saying so: the waiter sees what it printed
+
+
+def start_demo_run(data_dir: Path) -> DemoRun:
+    """Starts `yunfab demo --port 0` and waits until it says "Ctrl-C stops everything"."""
+    run = begin_demo_run(data_dir)
+    run.wait_started()
     return run
