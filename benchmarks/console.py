@@ -1,15 +1,17 @@
-"""The node's web console: what the first page downloads, how soon each page is usable, and how
-soon a device's reading published over MQTT is drawn in its open chart.
+"""The web console of a node and of the hub: what the first page downloads, how soon each page is
+usable, and how soon a device's reading published over MQTT is drawn in its open chart.
 
     python -m benchmarks.console [--quick] [--dist DIR] [--hub-url URL --node-url URL --users FILE]
 
 1. First-page JavaScript, gzip: the scripts `index.html` loads (its entry and module preloads,
-   with every chunk they import statically) plus the first page's own chunk (the overview,
-   `OverviewPage-*.js`, and its static imports), against a 500 KB budget.
+   with every chunk they import statically) plus the first page's own chunk (the node's
+   overview, `OverviewPage-*.js`, or the hub's, `HubOverviewPage-*.js`, and its static imports),
+   against a 500 KB budget.
 2. Time to interactive of each page of the menu, and of a device's page, as the node operator
-   in headless Chromium (Debian's, through playwright-core): from the start of a full load of the
-   address until the page's heading is on screen and no query is still loading (no skeleton).
-   Reference: the console's shell alone (the not-found page), same browser, same run.
+   on the node and as the hub operator on the hub, in headless Chromium (Debian's, through
+   playwright-core): from the start of a full load of the address until the page's heading is on
+   screen and no query is still loading (no skeleton). Reference: the console's shell alone (the
+   not-found page), same browser, same run.
 3. MQTT publish -> drawn: a device is provisioned through the console, its page opened, and
    readings published to the demo's broker with their publish time as `ts`; the page marks
    (`performance.mark`) when a new last point is on screen. Goal: p95 <= 1 s.
@@ -42,6 +44,7 @@ CONSOLE = ROOT / "console"
 BENCH_SCRIPT = CONSOLE / "bench" / "console-pages.mjs"
 NODE = "gd-injection-moulding"
 FIRST_PAGE_CHUNK = "OverviewPage-"
+HUB_FIRST_PAGE_CHUNK = "HubOverviewPage-"
 JS_BUDGET_KB = 500.0
 DRAW_GOAL_P95_MS = 1000.0
 START_TIMEOUT_S = 600
@@ -68,13 +71,13 @@ def static_closure(assets: Path, names: list[str]) -> list[str]:
     return seen
 
 
-def first_page_js(dist: Path) -> dict[str, Any]:
+def first_page_js(dist: Path, chunk: str = FIRST_PAGE_CHUNK) -> dict[str, Any]:
     index = (dist / "index.html").read_text(encoding="utf-8")
     entry = re.findall(r'<script[^>]*type="module"[^>]*src="/assets/([^"]+\.js)"', index)
     preload = re.findall(r'<link[^>]*rel="modulepreload"[^>]*href="/assets/([^"]+\.js)"', index)
     assets = dist / "assets"
     shell = static_closure(assets, entry + preload)
-    page = [p.name for p in sorted(assets.glob(f"{FIRST_PAGE_CHUNK}*.js"))]
+    page = [p.name for p in sorted(assets.glob(f"{chunk}*.js"))]
     files = shell + [name for name in static_closure(assets, page) if name not in shell]
     sizes = {name: gzip_kb((assets / name).read_bytes()) for name in files}
     return {
@@ -108,7 +111,11 @@ def start_demo(data_dir: Path, dist: Path) -> tuple[subprocess.Popen[str], dict[
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env={**os.environ, "YUNFAB_NODE_CONSOLE_DIR": str(dist)},
+        env={
+            **os.environ,
+            "YUNFAB_NODE_CONSOLE_DIR": str(dist),
+            "YUNFAB_HUB_CONSOLE_DIR": str(dist),
+        },
     )
     urls: dict[str, str] = {}
     tail: list[str] = []
@@ -165,12 +172,14 @@ def main() -> None:
     ensure_dist(dist)
 
     js = first_page_js(dist)
-    within = "within" if js["total_gzip_kb"] <= JS_BUDGET_KB else "OVER"
-    print(
-        f"first-page JavaScript   {js['total_gzip_kb']:7.1f} KB gzip "
-        f"(shell {js['shell_gzip_kb']:.1f} KB + {js['first_page_chunk']}; {js['files']} files)"
-        f"   budget {JS_BUDGET_KB:.0f} KB: {within}"
-    )
+    hub_js = first_page_js(dist, HUB_FIRST_PAGE_CHUNK)
+    for label, figures_js in (("node", js), ("hub ", hub_js)):
+        within = "within" if figures_js["total_gzip_kb"] <= JS_BUDGET_KB else "OVER"
+        print(
+            f"first-page JavaScript, {label} {figures_js['total_gzip_kb']:7.1f} KB gzip "
+            f"(shell {figures_js['shell_gzip_kb']:.1f} KB + {figures_js['first_page_chunk']}; "
+            f"{figures_js['files']} files)   budget {JS_BUDGET_KB:.0f} KB: {within}"
+        )
 
     demo = None
     scratch: Path | None = None
@@ -194,12 +203,15 @@ def main() -> None:
             shutil.rmtree(scratch, ignore_errors=True)
 
     pages: dict[str, dict[str, float]] = figures["pages"]
-    shell = pages.get("shell (not found)", {}).get("p50_ms") or 0.0
-    for path, page in pages.items():
-        print(
-            f"interactive {path:28s} p50 {page['p50_ms']:7.0f} ms  p95 {page['p95_ms']:7.0f} ms"
-            f"   shell alone {shell:6.0f} ms (+{page['p50_ms'] - shell:.0f} ms)"
-        )
+    hub_pages: dict[str, dict[str, float]] = figures["hub_pages"]
+    for where, measured in (("node", pages), ("hub", hub_pages)):
+        shell = measured.get("shell (not found)", {}).get("p50_ms") or 0.0
+        for path, page in measured.items():
+            print(
+                f"interactive {where:4s} {path:28s} p50 {page['p50_ms']:7.0f} ms  "
+                f"p95 {page['p95_ms']:7.0f} ms   shell alone {shell:6.0f} ms "
+                f"(+{page['p50_ms'] - shell:.0f} ms)"
+            )
     draw = figures["mqtt_to_chart"]
     p95 = draw["p95_ms"]
     verdict = "met" if p95 is not None and p95 <= DRAW_GOAL_P95_MS else "MISSED"
@@ -216,9 +228,14 @@ def main() -> None:
                 "first_page_js_gzip_kb": js["total_gzip_kb"],
                 "first_page_js_budget_kb": JS_BUDGET_KB,
                 "shell_js_gzip_kb": js["shell_gzip_kb"],
+                "hub_first_page_js_gzip_kb": hub_js["total_gzip_kb"],
                 "interactive_ms": {
                     path: {"p50": round(page["p50_ms"]), "p95": round(page["p95_ms"])}
                     for path, page in pages.items()
+                },
+                "hub_interactive_ms": {
+                    path: {"p50": round(page["p50_ms"]), "p95": round(page["p95_ms"])}
+                    for path, page in hub_pages.items()
                 },
                 "interactive_reference": "shell (not found)",
                 "mqtt_to_chart_ms": {

@@ -2,7 +2,7 @@
 // same environment as the e2e tests: YUNFAB_E2E_HUB_URL, YUNFAB_E2E_NODE_URL, YUNFAB_E2E_USERS).
 //
 // 1. Time to interactive of each page in the menu (and a device's page), in headless Chromium,
-//    as the node operator: from the start of a full load of the address to the moment the page's
+//    as the node operator on the node and as the hub operator on the hub: from the start of a full load of the address to the moment the page's
 //    heading is on screen and no skeleton (a query still loading) is left. The shell alone (an
 //    unknown address: the not-found page) is the reference.
 // 2. MQTT publish -> drawn: a device is provisioned through the console, its page opened, and
@@ -12,7 +12,7 @@
 // Prints one JSON line. Options: --visits N (full loads per page), --readings N, --interval-ms N.
 import { parseArgs } from "node:util";
 import { connectDevice, demoBroker } from "../e2e/mqtt.mjs";
-import { demoUser, e2eEnv, launch, newPage, signIn } from "../e2e/support.mjs";
+import { demoUser, e2eEnv, launch, newPage, signIn, signInAtHub } from "../e2e/support.mjs";
 
 const { values: options } = parseArgs({
   options: {
@@ -45,8 +45,8 @@ function summary(samples) {
 }
 
 /** A full load of `path`, until its heading is shown and nothing is loading; ms since navigation. */
-async function interactive(page, path) {
-  await page.goto(`${env.nodeUrl}${path}`, { waitUntil: "commit" });
+async function interactive(page, path, base = env.nodeUrl) {
+  await page.goto(`${base}${path}`, { waitUntil: "commit" });
   await page.waitForFunction(
     () => {
       const main = document.querySelector(".ant-layout-content") ?? document.body;
@@ -83,6 +83,27 @@ async function pageTimes(page) {
       path === "/no-such-page" ? "shell (not found)" : path.replace(/[0-9a-f-]{36}$/, ":id");
     results[key] = summary(samples);
   }
+  return results;
+}
+
+/** The hub's menu pages as the hub operator (who sees every area but the board's posting). */
+async function hubPageTimes(browser) {
+  const page = await newPage(browser, { locale: "en" });
+  await signInAtHub(page, env, demoUser(env, "hub operator"), "/");
+  await page.locator("nav a[href]").first().waitFor();
+  await page.waitForLoadState("networkidle");
+  const paths = await page
+    .locator("nav a[href]")
+    .evaluateAll((links) => links.map((link) => new URL(link.href).pathname));
+  const results = {};
+  for (const path of ["/no-such-page", ...paths]) {
+    const samples = [];
+    for (let visit = 0; visit < VISITS; visit++) {
+      samples.push(await interactive(page, path, env.hubUrl));
+    }
+    results[path === "/no-such-page" ? "shell (not found)" : path] = summary(samples);
+  }
+  await page.context().close();
   return results;
 }
 
@@ -156,7 +177,8 @@ try {
   await page.locator("nav a[href]").first().waitFor();
   const pages = await pageTimes(page);
   const mqtt = await drawDelays(page);
-  console.log(JSON.stringify({ pages, mqtt_to_chart: mqtt, visits: VISITS }));
+  const hubPages = await hubPageTimes(browser);
+  console.log(JSON.stringify({ pages, hub_pages: hubPages, mqtt_to_chart: mqtt, visits: VISITS }));
 } finally {
   await browser.close();
 }

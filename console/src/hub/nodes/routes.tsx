@@ -4,7 +4,7 @@ import type { AreaRoute } from "../../app/routes";
 export const routes: AreaRoute[] = [
   {
     path: "/",
-    page: () => import("./OverviewPage"),
+    page: () => import("./HubOverviewPage"),
     menu: {
       labelKey: "nodes:overviewMenu",
       icon: <DashboardOutlined />,

@@ -101,7 +101,7 @@ function TallyTable({
   );
 }
 
-export default function OverviewPage() {
+export default function HubOverviewPage() {
   const { t } = useTranslation("nodes");
   const { context, latest, recent, apply } = useLiveNodes();
   const [{ data, fetching, error }] = useQuery({
