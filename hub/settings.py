@@ -18,7 +18,7 @@ class HubSettings(ServiceSettings):
     default_database_file: ClassVar[str] = "hub.db"
 
     port: int = 8700
-    console_title: str = "Yunfab hub"
+    console_title: str = Field(default="Yunfab hub", min_length=1, max_length=80)
     """The name the web console's header and the browser's tab show for this hub."""
     node_offline_after_s: float = Field(default=30.0, gt=0)
     """A node whose last heartbeat is older than this is shown offline."""

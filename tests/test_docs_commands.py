@@ -73,5 +73,5 @@ def test_the_check_catches_what_does_not_exist() -> None:
     root = typer.main.get_command(app)
     assert problems("yunfab node console device provision", root)
     assert problems("yunfab vision inspect x.png --no-such-option", root)
-    assert problems("yunfab market keygen|sign", root) == ["no yunfab market sign"]
+    assert problems("yunfab market keygen|countersign", root) == ["no yunfab market countersign"]
     assert problems("yunfab vision inspect x.png --sku a [--heatmap-dir h]", root) == []

@@ -172,9 +172,13 @@ test("the hub operator watches the nodes, filters them and opens one", async () 
   await page.getByRole("heading", { name: "Market installations", level: 3 }).waitFor();
   await page.getByTestId("node-base-url").waitFor();
   await settled(page);
-  // The hub operator's roles give no exchange scope: the catalog's products are not theirs to
-  // read (policies/hub_exchange.rego), and the page says so rather than showing a refusal.
-  await page.getByTestId("node-products").getByText("your roles do not let you read").waitFor();
+  // The hub operator's staff read the catalog (role operator: exchange:read): the product the
+  // demo's node publishes is listed.
+  await page
+    .getByTestId("node-products")
+    .getByText("Regional capacity by process and week")
+    .first()
+    .waitFor();
   await page.getByTestId("node-installations").locator(".ant-table, .ant-empty").first().waitFor();
   await page.getByRole("button", { name: "Change URL…" }).waitFor();
   await checkA11y(page, "hub node detail");
