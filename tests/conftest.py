@@ -53,12 +53,14 @@ _EARLY_DEMO = pytest.StashKey[DemoRun]()
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """When a selected test uses the shared demo, it starts now, in the background: its minute
     of starting overlaps the tests before its first user (YUNFAB_TEST_DEMO_EARLY=0: on first
-    use instead)."""
+    use instead). It runs at the lowest CPU priority, so it slows none of those tests: it
+    starts on what they leave idle (waiting on databases and brokers), and has the CPU to itself
+    once its first user waits for it."""
     if os.environ.get("YUNFAB_TEST_DEMO_EARLY", "1") == "0" or config.option.collectonly:
         return
     if any("demo_run" in getattr(item, "fixturenames", ()) for item in items):
         folder = Path(tempfile.mkdtemp(prefix="yunfab-shared-demo-"))
-        config.stash[_EARLY_DEMO] = begin_demo_run(folder / "demo")
+        config.stash[_EARLY_DEMO] = begin_demo_run(folder / "demo", niceness=19)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
