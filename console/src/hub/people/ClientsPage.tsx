@@ -1,4 +1,3 @@
-import { PlusOutlined } from "@ant-design/icons";
 import {
   App,
   Button,
@@ -7,10 +6,8 @@ import {
   Dropdown,
   Form,
   Input,
-  Modal,
   Select,
   Space,
-  Table,
   Tag,
   Tooltip,
   Typography,
@@ -21,9 +18,12 @@ import { useTranslation } from "react-i18next";
 import { Link, useSearchParams } from "react-router";
 import { type CombinedError, useMutation, useQuery } from "urql";
 import { useViewer } from "../../auth/useViewer";
-import { CursorPager, useCursorPages } from "../../components/CursorPager";
+import { useCursorPages } from "../../components/CursorPager";
+import { FormModal } from "../../components/FormModal";
 import { useFormat } from "../../components/format";
-import { describeError, QueryState } from "../../components/QueryState";
+import { ChoiceFilter, ListHeader, PagedTable, SearchFilter } from "../../components/ListPage";
+import { describeError } from "../../components/QueryState";
+import { useConfirmedMutation } from "../../components/useConfirmedMutation";
 import type { PeopleClientFieldsFragment as Client } from "../../gql/hub/graphql";
 import {
   PeopleClientsQuery,
@@ -113,7 +113,7 @@ function CreateClientModal({
     ),
   }));
   return (
-    <Modal
+    <FormModal
       open={open}
       width={720}
       title={t("clients.create")}
@@ -122,7 +122,7 @@ function CreateClientModal({
       onOk={submit}
       confirmLoading={state.fetching}
       onCancel={() => onClose()}
-      destroyOnHidden
+      problem={problem}
     >
       <Form form={form} layout="vertical" initialValues={{ kind: "PLATFORM", scopes: [] }}>
         <Form.Item
@@ -192,12 +192,7 @@ function CreateClientModal({
           </Space>
         ) : null}
       </Form>
-      {problem ? (
-        <Typography.Text type="danger" role="alert">
-          {problem}
-        </Typography.Text>
-      ) : null}
-    </Modal>
+    </FormModal>
   );
 }
 
@@ -212,58 +207,52 @@ function ClientActions({
 }) {
   const { t } = useTranslation("people");
   const viewer = useViewer();
-  const { message, modal } = App.useApp();
+  const { message } = App.useApp();
   const [, rotate] = useMutation(PeopleRotateClientSecret);
   const [, disable] = useMutation(PeopleDisableClient);
   const [, enable] = useMutation(PeopleEnableClient);
-  if (viewer.can.manageClients === false) return null;
   const failed = (error: CombinedError) => void message.error(errorText(describeError(error)));
+  const confirm = useConfirmedMutation(t("cancel"), failed);
+  if (viewer.can.manageClients === false) return null;
   const items = [
     ...(client.public ? [] : [{ key: "rotate", label: t("clients.rotateSecret") }]),
     client.disabledAt
       ? { key: "enable", label: t("clients.enable") }
       : { key: "disable", label: t("clients.disable"), danger: true },
   ];
-  const confirm = (title: string, content: string, okText: string, run: () => Promise<void>) =>
-    modal.confirm({ title, content, okText, cancelText: t("cancel"), onOk: run });
+  const done = (text: string) => {
+    void message.success(text);
+    onDone();
+  };
   const onClick = ({ key }: { key: string }) => {
     if (key === "rotate")
-      confirm(
-        t("clients.rotateTitle", { name: client.name }),
-        t("clients.rotateText"),
-        t("clients.rotateSecret"),
-        async () => {
-          const result = await rotate({ id: client.id });
-          if (result.error) return failed(result.error);
+      confirm({
+        title: t("clients.rotateTitle", { name: client.name }),
+        content: t("clients.rotateText"),
+        okText: t("clients.rotateSecret"),
+        run: () => rotate({ id: client.id }),
+        onSuccess: (result) => {
           const secret = result.data?.rotateApiClientSecret.secret;
           if (secret) onSecret(client.clientId, secret);
           onDone();
         },
-      );
+      });
     if (key === "disable")
-      confirm(
-        t("clients.disableTitle", { name: client.name }),
-        t("clients.disableText"),
-        t("clients.disable"),
-        async () => {
-          const result = await disable({ id: client.id });
-          if (result.error) return failed(result.error);
-          void message.success(t("clients.disabled", { name: client.name }));
-          onDone();
-        },
-      );
+      confirm({
+        title: t("clients.disableTitle", { name: client.name }),
+        content: t("clients.disableText"),
+        okText: t("clients.disable"),
+        run: () => disable({ id: client.id }),
+        onSuccess: () => done(t("clients.disabled", { name: client.name })),
+      });
     if (key === "enable")
-      confirm(
-        t("clients.enableTitle", { name: client.name }),
-        t("clients.enableText"),
-        t("clients.enable"),
-        async () => {
-          const result = await enable({ id: client.id });
-          if (result.error) return failed(result.error);
-          void message.success(t("clients.enabled", { name: client.name }));
-          onDone();
-        },
-      );
+      confirm({
+        title: t("clients.enableTitle", { name: client.name }),
+        content: t("clients.enableText"),
+        okText: t("clients.enable"),
+        run: () => enable({ id: client.id }),
+        onSuccess: () => done(t("clients.enabled", { name: client.name })),
+      });
   };
   return (
     <Dropdown menu={{ items, onClick }} trigger={["click"]}>
@@ -283,8 +272,6 @@ export default function ClientsPage() {
   const kind = oneOf(params, "kind", CLIENT_KINDS);
   const status = oneOf(params, "status", STATUSES);
   const orgId = textParam(params, "org", 36);
-  const [draft, setDraft] = useState(search ?? "");
-  useEffect(() => setDraft(search ?? ""), [search]);
   const pages = useCursorPages();
   const [creating, setCreating] = useState(false);
   const [shown, setShown] = useState<ShownSecret | null>(null);
@@ -380,41 +367,33 @@ export default function ClientsPage() {
   ];
   return (
     <>
-      <Space style={{ width: "100%", justifyContent: "space-between" }} wrap>
-        <Typography.Title level={2}>{t("clients.title")}</Typography.Title>
-        {viewer.can.createClients !== false ? (
-          <Button type="primary" icon={<PlusOutlined />} onClick={() => setCreating(true)}>
-            {t("clients.create")}
-          </Button>
-        ) : null}
-      </Space>
+      <ListHeader
+        title={t("clients.title")}
+        createLabel={t("clients.create")}
+        canCreate={viewer.can.createClients}
+        onCreate={() => setCreating(true)}
+      />
       <Card size="small" style={{ marginBottom: 16 }}>
         <Space wrap>
-          <Input.Search
-            aria-label={t("clients.search")}
-            placeholder={t("clients.search")}
-            allowClear
-            value={draft}
-            onChange={(event) => setDraft(event.target.value)}
-            onSearch={(value) => update({ q: value.trim() || null })}
-            style={{ width: 260 }}
+          <SearchFilter
+            label={t("clients.search")}
+            value={search}
+            onSearch={(q) => update({ q })}
           />
-          <Select
-            aria-label={t("clients.kind")}
-            allowClear
+          <ChoiceFilter
+            label={t("clients.kind")}
             placeholder={t("clients.anyKind")}
-            style={{ width: 180 }}
-            value={kind ?? undefined}
-            onChange={(value?: string) => update({ kind: value ?? null })}
+            width={180}
+            value={kind}
+            onChange={(value) => update({ kind: value })}
             options={CLIENT_KINDS.map((value) => ({ value, label: t(`clientKinds.${value}`) }))}
           />
-          <Select
-            aria-label={t("status")}
-            allowClear
+          <ChoiceFilter
+            label={t("status")}
             placeholder={t("anyStatus")}
-            style={{ width: 160 }}
-            value={status ?? undefined}
-            onChange={(value?: string) => update({ status: value ?? null })}
+            width={160}
+            value={status}
+            onChange={(value) => update({ status: value })}
             options={STATUSES.map((value) => ({ value, label: t(value) }))}
           />
           {orgId ? (
@@ -429,23 +408,18 @@ export default function ClientsPage() {
           </Typography.Text>
         </Space>
       </Card>
-      <QueryState
+      <PagedTable<Client>
+        testId="clients-table"
+        rowKey="id"
         fetching={fetching}
         error={error}
-        hasData={rows.length > 0}
         empty={t("clients.empty")}
-      >
-        <Table<Client>
-          data-testid="clients-table"
-          rowKey="id"
-          size="small"
-          columns={columns}
-          dataSource={rows}
-          pagination={false}
-          scroll={{ x: true }}
-        />
-      </QueryState>
-      <CursorPager pages={pages} pageInfo={data?.apiClients.pageInfo} showPage />
+        rows={rows}
+        columns={columns}
+        scroll
+        pages={pages}
+        pageInfo={data?.apiClients.pageInfo}
+      />
       <CreateClientModal
         open={creating}
         organization={org.data?.organization?.name}

@@ -5,8 +5,9 @@ import { useTranslation } from "react-i18next";
 import { useSearchParams } from "react-router";
 import { useMutation, useQuery } from "urql";
 import { useViewer } from "../../auth/useViewer";
-import { CursorPager, useCursorPages } from "../../components/CursorPager";
+import { useCursorPages } from "../../components/CursorPager";
 import { useFormat } from "../../components/format";
+import { PagedTable } from "../../components/ListPage";
 import { describeError, QueryState } from "../../components/QueryState";
 import {
   PeopleRevokedTokensQuery,
@@ -147,44 +148,39 @@ function Revocations() {
         </Typography.Text>
       </Space>
       <Typography.Paragraph type="secondary">{t("revocations.explain")}</Typography.Paragraph>
-      <QueryState
+      <PagedTable
+        testId="revocations-table"
+        rowKey="seq"
         fetching={fetching}
         error={error}
-        hasData={rows.length > 0}
         empty={t("revocations.empty")}
-      >
-        <Table
-          data-testid="revocations-table"
-          rowKey="seq"
-          size="small"
-          pagination={false}
-          dataSource={rows}
-          columns={[
-            { title: "#", dataIndex: "seq", render: (seq: number) => format.number(seq) },
-            {
-              title: t("revocations.jti"),
-              dataIndex: "jti",
-              render: (jti: string) => <code>{jti}</code>,
-            },
-            {
-              title: t("revocations.client"),
-              dataIndex: "clientId",
-              render: (clientId: string | null) => (clientId ? <code>{clientId}</code> : "—"),
-            },
-            {
-              title: t("revocations.revokedAt"),
-              dataIndex: "revokedAt",
-              render: (at: string) => format.dateTime(at),
-            },
-            {
-              title: t("revocations.expiresAt"),
-              dataIndex: "expiresAt",
-              render: (at: string) => format.dateTime(at),
-            },
-          ]}
-        />
-      </QueryState>
-      <CursorPager pages={pages} pageInfo={data?.revokedTokens.pageInfo} showPage />
+        rows={rows}
+        columns={[
+          { title: "#", dataIndex: "seq", render: (seq: number) => format.number(seq) },
+          {
+            title: t("revocations.jti"),
+            dataIndex: "jti",
+            render: (jti: string) => <code>{jti}</code>,
+          },
+          {
+            title: t("revocations.client"),
+            dataIndex: "clientId",
+            render: (clientId: string | null) => (clientId ? <code>{clientId}</code> : "—"),
+          },
+          {
+            title: t("revocations.revokedAt"),
+            dataIndex: "revokedAt",
+            render: (at: string) => format.dateTime(at),
+          },
+          {
+            title: t("revocations.expiresAt"),
+            dataIndex: "expiresAt",
+            render: (at: string) => format.dateTime(at),
+          },
+        ]}
+        pages={pages}
+        pageInfo={data?.revokedTokens.pageInfo}
+      />
     </>
   );
 }

@@ -28,6 +28,13 @@ export default function OrganizationPage() {
     variables: { first: SHOWN, filter: { organizationId: id } },
     pause: !mayReadClients,
   });
+  /** People and clients alike: active, or disabled. */
+  const statusColumn = {
+    title: t("status"),
+    dataIndex: "disabledAt",
+    render: (at: string | null) =>
+      at ? <Tag color="error">{t("disabled")}</Tag> : <Tag color="success">{t("active")}</Tag>,
+  };
   const organization = org.data?.organization;
   const people = users.data?.users.edges.map((edge) => edge.node) ?? [];
   const apps = clients.data?.apiClients.edges.map((edge) => edge.node) ?? [];
@@ -89,16 +96,7 @@ export default function OrganizationPage() {
                         </Space>
                       ),
                     },
-                    {
-                      title: t("status"),
-                      dataIndex: "disabledAt",
-                      render: (at: string | null) =>
-                        at ? (
-                          <Tag color="error">{t("disabled")}</Tag>
-                        ) : (
-                          <Tag color="success">{t("active")}</Tag>
-                        ),
-                    },
+                    statusColumn,
                   ]}
                 />
               </QueryState>
@@ -140,16 +138,7 @@ export default function OrganizationPage() {
                       dataIndex: "kind",
                       render: (kind: string) => t(`clientKinds.${kind}`),
                     },
-                    {
-                      title: t("status"),
-                      dataIndex: "disabledAt",
-                      render: (at: string | null) =>
-                        at ? (
-                          <Tag color="error">{t("disabled")}</Tag>
-                        ) : (
-                          <Tag color="success">{t("active")}</Tag>
-                        ),
-                    },
+                    statusColumn,
                   ]}
                 />
               </QueryState>

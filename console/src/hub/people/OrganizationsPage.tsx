@@ -1,15 +1,16 @@
-import { PlusOutlined } from "@ant-design/icons";
-import { App, Button, Card, Form, Input, Modal, Select, Space, Table, Tag, Typography } from "antd";
+import { App, Card, Form, Input, Select, Space, Tag } from "antd";
 import type { ColumnsType } from "antd/es/table";
-import { useEffect, useMemo, useState } from "react";
+import { useMemo, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { Link, useNavigate, useSearchParams } from "react-router";
 import { useMutation, useQuery } from "urql";
 import { useViewer } from "../../auth/useViewer";
-import { CursorPager, useCursorPages } from "../../components/CursorPager";
+import { useCursorPages } from "../../components/CursorPager";
+import { FormModal } from "../../components/FormModal";
 import { useFormat } from "../../components/format";
-import { describeError, QueryState } from "../../components/QueryState";
-import type { PeopleOrganizationsQuery as OrganizationsData } from "../../gql/hub/graphql";
+import { ChoiceFilter, ListHeader, PagedTable, SearchFilter } from "../../components/ListPage";
+import { describeError } from "../../components/QueryState";
+import type { PeopleOrganizationFieldsFragment as Organization } from "../../gql/hub/graphql";
 import { PeopleCreateOrganization, PeopleOrganizationsQuery } from "./documents";
 import {
   ORGANIZATION_KINDS,
@@ -19,8 +20,6 @@ import {
   withParams,
 } from "./people";
 import { errorText } from "./SecretModal";
-
-type Organization = OrganizationsData["organizations"]["edges"][number]["node"];
 
 const PAGE = 50;
 
@@ -49,7 +48,7 @@ function CreateOrganizationModal({
     }
   };
   return (
-    <Modal
+    <FormModal
       open={open}
       title={t("organizations.create")}
       okText={t("organizations.createOk")}
@@ -57,7 +56,7 @@ function CreateOrganizationModal({
       onOk={submit}
       confirmLoading={state.fetching}
       onCancel={() => onClose()}
-      destroyOnHidden
+      problem={problem}
     >
       <Form form={form} layout="vertical" initialValues={{ kind: "FACTORY" }}>
         <Form.Item
@@ -75,12 +74,7 @@ function CreateOrganizationModal({
           />
         </Form.Item>
       </Form>
-      {problem ? (
-        <Typography.Text type="danger" role="alert">
-          {problem}
-        </Typography.Text>
-      ) : null}
-    </Modal>
+    </FormModal>
   );
 }
 
@@ -93,8 +87,6 @@ export default function OrganizationsPage() {
   const [params, setParams] = useSearchParams();
   const kind = oneOf(params, "kind", ORGANIZATION_KINDS);
   const text = textParam(params, "q");
-  const [draft, setDraft] = useState(text ?? "");
-  useEffect(() => setDraft(text ?? ""), [text]);
   const pages = useCursorPages();
   const [creating, setCreating] = useState(false);
   const variables = useMemo(
@@ -129,52 +121,40 @@ export default function OrganizationsPage() {
   ];
   return (
     <>
-      <Space style={{ width: "100%", justifyContent: "space-between" }} wrap>
-        <Typography.Title level={2}>{t("organizations.title")}</Typography.Title>
-        {viewer.can.createOrganizations !== false ? (
-          <Button type="primary" icon={<PlusOutlined />} onClick={() => setCreating(true)}>
-            {t("organizations.create")}
-          </Button>
-        ) : null}
-      </Space>
+      <ListHeader
+        title={t("organizations.title")}
+        createLabel={t("organizations.create")}
+        canCreate={viewer.can.createOrganizations}
+        onCreate={() => setCreating(true)}
+      />
       <Card size="small" style={{ marginBottom: 16 }}>
         <Space wrap>
-          <Input.Search
-            aria-label={t("organizations.search")}
-            placeholder={t("organizations.search")}
-            allowClear
-            value={draft}
-            onChange={(event) => setDraft(event.target.value)}
-            onSearch={(value) => update({ q: value.trim() || null })}
-            style={{ width: 260 }}
+          <SearchFilter
+            label={t("organizations.search")}
+            value={text}
+            onSearch={(q) => update({ q })}
           />
-          <Select
-            aria-label={t("organizations.kind")}
-            allowClear
+          <ChoiceFilter
+            label={t("organizations.kind")}
             placeholder={t("organizations.anyKind")}
-            style={{ width: 200 }}
-            value={kind ?? undefined}
-            onChange={(value?: string) => update({ kind: value ?? null })}
+            width={200}
+            value={kind}
+            onChange={(value) => update({ kind: value })}
             options={ORGANIZATION_KINDS.map((value) => ({ value, label: t(`kinds.${value}`) }))}
           />
         </Space>
       </Card>
-      <QueryState
+      <PagedTable<Organization>
+        testId="organizations-table"
+        rowKey="id"
         fetching={fetching}
         error={error}
-        hasData={rows.length > 0}
         empty={t("organizations.empty")}
-      >
-        <Table<Organization>
-          data-testid="organizations-table"
-          rowKey="id"
-          size="small"
-          columns={columns}
-          dataSource={rows}
-          pagination={false}
-        />
-      </QueryState>
-      <CursorPager pages={pages} pageInfo={data?.organizations.pageInfo} showPage />
+        rows={rows}
+        columns={columns}
+        pages={pages}
+        pageInfo={data?.organizations.pageInfo}
+      />
       <CreateOrganizationModal
         open={creating}
         onClose={(created) => {

@@ -1,28 +1,16 @@
-import { PlusOutlined } from "@ant-design/icons";
-import {
-  App,
-  Button,
-  Card,
-  Checkbox,
-  Dropdown,
-  Form,
-  Input,
-  Modal,
-  Select,
-  Space,
-  Table,
-  Tag,
-  Typography,
-} from "antd";
+import { App, Button, Card, Checkbox, Dropdown, Form, Input, Space, Tag, Typography } from "antd";
 import type { ColumnsType } from "antd/es/table";
 import { useEffect, useMemo, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { Link, useSearchParams } from "react-router";
 import { type CombinedError, useMutation, useQuery } from "urql";
 import { useViewer } from "../../auth/useViewer";
-import { CursorPager, useCursorPages } from "../../components/CursorPager";
+import { useCursorPages } from "../../components/CursorPager";
+import { FormModal } from "../../components/FormModal";
 import { useFormat } from "../../components/format";
-import { describeError, QueryState } from "../../components/QueryState";
+import { ChoiceFilter, ListHeader, PagedTable, SearchFilter } from "../../components/ListPage";
+import { describeError } from "../../components/QueryState";
+import { useConfirmedMutation } from "../../components/useConfirmedMutation";
 import type { PeopleUserFieldsFragment as User } from "../../gql/hub/graphql";
 import {
   PeopleCreateUser,
@@ -93,7 +81,7 @@ function CreateUserModal({
     }
   };
   return (
-    <Modal
+    <FormModal
       open={open}
       title={t("users.create")}
       okText={t("users.createOk")}
@@ -101,7 +89,7 @@ function CreateUserModal({
       onOk={submit}
       confirmLoading={state.fetching}
       onCancel={() => onClose()}
-      destroyOnHidden
+      problem={problem}
     >
       <Form form={form} layout="vertical" initialValues={{ roles: [] }}>
         <Form.Item
@@ -132,12 +120,7 @@ function CreateUserModal({
         </Form.Item>
         <Typography.Paragraph type="secondary">{t("users.passwordNote")}</Typography.Paragraph>
       </Form>
-      {problem ? (
-        <Typography.Text type="danger" role="alert">
-          {problem}
-        </Typography.Text>
-      ) : null}
-    </Modal>
+    </FormModal>
   );
 }
 
@@ -164,7 +147,7 @@ function EditUserModal({ user, onClose }: { user: User | null; onClose: () => vo
     onClose();
   };
   return (
-    <Modal
+    <FormModal
       open={user !== null}
       title={user ? t("users.editTitle", { email: user.email }) : ""}
       okText={t("save")}
@@ -172,7 +155,6 @@ function EditUserModal({ user, onClose }: { user: User | null; onClose: () => vo
       onOk={submit}
       confirmLoading={state.fetching}
       onCancel={onClose}
-      destroyOnHidden
     >
       <Form form={form} layout="vertical">
         <Form.Item
@@ -189,7 +171,7 @@ function EditUserModal({ user, onClose }: { user: User | null; onClose: () => vo
         </Form.Item>
         <Typography.Paragraph type="secondary">{t("users.rolesNote")}</Typography.Paragraph>
       </Form>
-    </Modal>
+    </FormModal>
   );
 }
 
@@ -207,12 +189,13 @@ function UserActions({
 }) {
   const { t } = useTranslation("people");
   const viewer = useViewer();
-  const { message, modal } = App.useApp();
+  const { message } = App.useApp();
   const [, reset] = useMutation(PeopleResetPassword);
   const [, disable] = useMutation(PeopleDisableUser);
   const [, enable] = useMutation(PeopleEnableUser);
   const [, revoke] = useMutation(PeopleRevokeSessions);
   const failed = (error: CombinedError) => void message.error(errorText(describeError(error)));
+  const confirm = useConfirmedMutation(t("cancel"), failed);
   const items = [];
   if (viewer.can.manageUsers !== false) {
     items.push({ key: "edit", label: t("users.edit") });
@@ -227,55 +210,47 @@ function UserActions({
     items.push({ key: "revoke", label: t("users.revokeSessions") });
   }
   if (items.length === 0) return null;
-  const confirm = (title: string, content: string, okText: string, run: () => Promise<void>) =>
-    modal.confirm({ title, content, okText, cancelText: t("cancel"), onOk: run });
+  const done = (text: string) => {
+    void message.success(text);
+    onDone();
+  };
   const onClick = ({ key }: { key: string }) => {
     if (key === "edit") onEdit(user);
     if (key === "reset")
-      confirm(
-        t("users.resetTitle", { email: user.email }),
-        t("users.resetText"),
-        t("users.resetPassword"),
-        async () => {
-          const result = await reset({ id: user.id });
-          if (result.error) return failed(result.error);
+      confirm({
+        title: t("users.resetTitle", { email: user.email }),
+        content: t("users.resetText"),
+        okText: t("users.resetPassword"),
+        run: () => reset({ id: user.id }),
+        onSuccess: (result) => {
           const password = result.data?.resetUserPassword.oneTimePassword;
           if (password) onPassword(user.email, password);
           onDone();
         },
-      );
+      });
     if (key === "disable")
-      confirm(
-        t("users.disableTitle", { email: user.email }),
-        t("users.disableText"),
-        t("users.disable"),
-        async () => {
-          const result = await disable({ id: user.id });
-          if (result.error) return failed(result.error);
-          void message.success(t("users.disabled", { email: user.email }));
-          onDone();
-        },
-      );
+      confirm({
+        title: t("users.disableTitle", { email: user.email }),
+        content: t("users.disableText"),
+        okText: t("users.disable"),
+        run: () => disable({ id: user.id }),
+        onSuccess: () => done(t("users.disabled", { email: user.email })),
+      });
     if (key === "enable")
-      confirm(
-        t("users.enableTitle", { email: user.email }),
-        t("users.enableText"),
-        t("users.enable"),
-        async () => {
-          const result = await enable({ id: user.id });
-          if (result.error) return failed(result.error);
-          void message.success(t("users.enabled", { email: user.email }));
-          onDone();
-        },
-      );
+      confirm({
+        title: t("users.enableTitle", { email: user.email }),
+        content: t("users.enableText"),
+        okText: t("users.enable"),
+        run: () => enable({ id: user.id }),
+        onSuccess: () => done(t("users.enabled", { email: user.email })),
+      });
     if (key === "revoke")
-      confirm(
-        t("users.revokeTitle", { email: user.email }),
-        t("users.revokeText"),
-        t("users.revokeSessions"),
-        async () => {
-          const result = await revoke({ id: user.id });
-          if (result.error) return failed(result.error);
+      confirm({
+        title: t("users.revokeTitle", { email: user.email }),
+        content: t("users.revokeText"),
+        okText: t("users.revokeSessions"),
+        run: () => revoke({ id: user.id }),
+        onSuccess: (result) => {
           const ended = result.data?.revokeUserSessions;
           void message.success(
             t("users.revoked", {
@@ -284,7 +259,7 @@ function UserActions({
             }),
           );
         },
-      );
+      });
   };
   return (
     <Dropdown menu={{ items, onClick }} trigger={["click"]}>
@@ -304,8 +279,6 @@ export default function UsersPage() {
   const role = oneOf(params, "role", ROLES);
   const status = oneOf(params, "status", STATUSES);
   const orgId = textParam(params, "org", 36);
-  const [draft, setDraft] = useState(search ?? "");
-  useEffect(() => setDraft(search ?? ""), [search]);
   const pages = useCursorPages();
   const [creating, setCreating] = useState(false);
   const [editing, setEditing] = useState<User | null>(null);
@@ -381,41 +354,29 @@ export default function UsersPage() {
   ];
   return (
     <>
-      <Space style={{ width: "100%", justifyContent: "space-between" }} wrap>
-        <Typography.Title level={2}>{t("users.title")}</Typography.Title>
-        {viewer.can.manageUsers !== false ? (
-          <Button type="primary" icon={<PlusOutlined />} onClick={() => setCreating(true)}>
-            {t("users.create")}
-          </Button>
-        ) : null}
-      </Space>
+      <ListHeader
+        title={t("users.title")}
+        createLabel={t("users.create")}
+        canCreate={viewer.can.manageUsers}
+        onCreate={() => setCreating(true)}
+      />
       <Card size="small" style={{ marginBottom: 16 }}>
         <Space wrap>
-          <Input.Search
-            aria-label={t("users.search")}
-            placeholder={t("users.search")}
-            allowClear
-            value={draft}
-            onChange={(event) => setDraft(event.target.value)}
-            onSearch={(value) => update({ q: value.trim() || null })}
-            style={{ width: 260 }}
-          />
-          <Select
-            aria-label={t("users.role")}
-            allowClear
+          <SearchFilter label={t("users.search")} value={search} onSearch={(q) => update({ q })} />
+          <ChoiceFilter
+            label={t("users.role")}
             placeholder={t("users.anyRole")}
-            style={{ width: 180 }}
-            value={role ?? undefined}
-            onChange={(value?: string) => update({ role: value ?? null })}
+            width={180}
+            value={role}
+            onChange={(value) => update({ role: value })}
             options={ROLES.map((value) => ({ value, label: t(`roles.${value}`) }))}
           />
-          <Select
-            aria-label={t("status")}
-            allowClear
+          <ChoiceFilter
+            label={t("status")}
             placeholder={t("anyStatus")}
-            style={{ width: 160 }}
-            value={status ?? undefined}
-            onChange={(value?: string) => update({ status: value ?? null })}
+            width={160}
+            value={status}
+            onChange={(value) => update({ status: value })}
             options={STATUSES.map((value) => ({ value, label: t(value) }))}
           />
           {orgId ? (
@@ -428,23 +389,18 @@ export default function UsersPage() {
           </Typography.Text>
         </Space>
       </Card>
-      <QueryState
+      <PagedTable<User>
+        testId="users-table"
+        rowKey="id"
         fetching={fetching}
         error={error}
-        hasData={rows.length > 0}
         empty={t("users.empty")}
-      >
-        <Table<User>
-          data-testid="users-table"
-          rowKey="id"
-          size="small"
-          columns={columns}
-          dataSource={rows}
-          pagination={false}
-          scroll={{ x: true }}
-        />
-      </QueryState>
-      <CursorPager pages={pages} pageInfo={data?.users.pageInfo} showPage />
+        rows={rows}
+        columns={columns}
+        scroll
+        pages={pages}
+        pageInfo={data?.users.pageInfo}
+      />
       <CreateUserModal
         open={creating}
         organization={org.data?.organization?.name}

@@ -1,5 +1,14 @@
 import { graphql } from "../../gql/hub";
 
+export const PeopleOrganizationFields = graphql(`
+  fragment PeopleOrganizationFields on Organization {
+    id
+    name
+    kind
+    createdAt
+  }
+`);
+
 export const PeopleOrganizationsQuery = graphql(`
   query PeopleOrganizations($first: Int!, $after: String, $kind: OrganizationKind, $text: String) {
     organizations(first: $first, after: $after, kind: $kind, text: $text) {
@@ -9,10 +18,7 @@ export const PeopleOrganizationsQuery = graphql(`
       }
       edges {
         node {
-          id
-          name
-          kind
-          createdAt
+          ...PeopleOrganizationFields
         }
       }
     }
@@ -22,10 +28,7 @@ export const PeopleOrganizationsQuery = graphql(`
 export const PeopleOrganizationQuery = graphql(`
   query PeopleOrganization($id: UUID!) {
     organization(id: $id) {
-      id
-      name
-      kind
-      createdAt
+      ...PeopleOrganizationFields
     }
   }
 `);
@@ -33,10 +36,7 @@ export const PeopleOrganizationQuery = graphql(`
 export const PeopleCreateOrganization = graphql(`
   mutation PeopleCreateOrganization($input: CreateOrganizationInput!) {
     createOrganization(input: $input) {
-      id
-      name
-      kind
-      createdAt
+      ...PeopleOrganizationFields
     }
   }
 `);
