@@ -303,7 +303,12 @@ function RequestForm({ product }: { product: Product }) {
         <Form.Item name="acceptTerms" valuePropName="checked">
           <Checkbox>{t("request.acceptTerms")}</Checkbox>
         </Form.Item>
-        <Button type="primary" htmlType="submit" loading={state.fetching}>
+        <Button
+          type="primary"
+          htmlType="submit"
+          loading={state.fetching}
+          data-testid="request-submit"
+        >
           {t("request.submit")}
         </Button>
       </Form>
