@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import time
 from collections.abc import AsyncGenerator
@@ -81,20 +82,27 @@ class HubKeys:
         self._keys = KeySet([])
         self._next_fetch = 0.0
         self._fetched_at = float("-inf")
+        # One fetch at a time: requests that need the keys while a fetch is on its way wait for
+        # it (a page's burst of queries after a key rotation), instead of finding the old set.
+        self._fetching = asyncio.Lock()
 
     def key_set(self) -> KeySet:
         return self._keys
 
     async def refresh(self, *, force: bool = False, max_age_s: float | None = None) -> None:
         """Fetch again: when forced, when older than `max_age_s`, or (for an unknown `kid`) at
-        most every few seconds."""
+        most every few seconds; a caller arriving while a fetch is on its way gets its keys."""
+        async with self._fetching:
+            await self._refresh(force=force, max_age_s=max_age_s)
+
+    async def _refresh(self, *, force: bool, max_age_s: float | None) -> None:
         now = time.monotonic()
         if max_age_s is not None:
             if now - self._fetched_at < max_age_s:
                 return
         elif not force and now < self._next_fetch:
             return
-        self._next_fetch = now + MIN_JWKS_REFETCH_S  # claimed before awaiting: one per burst
+        self._next_fetch = now + MIN_JWKS_REFETCH_S
         try:
             response = await self._http.get(self.jwks_url)
             response.raise_for_status()
