@@ -1,8 +1,6 @@
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
@@ -14,7 +12,7 @@ from hub.app import create_app as create_hub_app
 from hub.settings import HubSettings
 from regional_node.app import create_app as create_node_app
 from regional_node.settings import NodeSettings
-from tests.demo_run import DemoRun, begin_demo_run, start_demo_run
+from tests.demo_run import DemoRun, start_demo_run
 from tests.support import (
     HUB_TREE,
     NODE_TREE,
@@ -46,42 +44,13 @@ def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Databases]:
     dbs.close()
 
 
-_EARLY_DEMO = pytest.StashKey[DemoRun]()
-
-
-@pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """When a selected test uses the shared demo, it starts now, in the background: its minute
-    of starting overlaps the tests before its first user (YUNFAB_TEST_DEMO_EARLY=0: on first
-    use instead). It runs at the lowest CPU priority, so it slows none of those tests: it
-    starts on what they leave idle (waiting on databases and brokers), and has the CPU to itself
-    once its first user waits for it."""
-    if os.environ.get("YUNFAB_TEST_DEMO_EARLY", "1") == "0" or config.option.collectonly:
-        return
-    if any("demo_run" in getattr(item, "fixturenames", ()) for item in items):
-        folder = Path(tempfile.mkdtemp(prefix="yunfab-shared-demo-"))
-        config.stash[_EARLY_DEMO] = begin_demo_run(folder / "demo", niceness=19)
-
-
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    run = session.config.stash.get(_EARLY_DEMO, None)
-    if run is not None:
-        run.stop()
-        shutil.rmtree(run.data_dir.parent, ignore_errors=True)
-
-
 @pytest.fixture(scope="session")
-def demo_run(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[DemoRun]:
-    """One `yunfab demo` for the suite (tests/demo_run.py): started when the session began (or
-    by its first user), stopped by tests/test_demo.py's clean-stop test or, failing that, at the
-    end of the session."""
-    run = request.config.stash.get(_EARLY_DEMO, None)
-    if run is None:
-        run = start_demo_run(tmp_path_factory.mktemp("shared-demo") / "demo")
-    else:
-        run.wait_started()
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoRun]:
+    """One `yunfab demo` for the suite (tests/demo_run.py): started by its first user, stopped
+    by tests/test_demo.py's clean-stop test or, failing that, at the end of the session.
+    (Starting it in the background when the session began saved its minute, but tests running
+    beside its start failed on timing and on ports it took: it starts when first needed.)"""
+    run = start_demo_run(tmp_path_factory.mktemp("shared-demo") / "demo")
     yield run
     run.stop()
 

@@ -9,7 +9,6 @@ what it printed and stops it. The test of a killed demo starts its own.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import threading
@@ -59,11 +58,10 @@ class DemoRun:
         return self.code
 
 
-def begin_demo_run(data_dir: Path, *, niceness: int = 0) -> DemoRun:
+def begin_demo_run(data_dir: Path) -> DemoRun:
     """Starts `yunfab demo --port 0` and returns at once; a thread reads what it prints (the
     URLs and summaries until "Ctrl-C stops everything", then the rest, so it never blocks on a
-    full pipe). `wait_started` waits for that line. `niceness` > 0 starts it (and so every
-    process it starts) at a lower CPU priority: it then takes the CPU the tests leave idle."""
+    full pipe). `wait_started` waits for that line."""
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     stderr = (data_dir.parent / f"{data_dir.name}-stderr.log").open("w")
     process = subprocess.Popen(
@@ -71,7 +69,6 @@ def begin_demo_run(data_dir: Path, *, niceness: int = 0) -> DemoRun:
         stdout=subprocess.PIPE,
         stderr=stderr,
         text=True,
-        preexec_fn=(lambda: os.nice(niceness)) if niceness else None,
     )
     stderr.close()
     run = DemoRun(process=process, data_dir=data_dir)
