@@ -88,8 +88,17 @@ def first_page_js(dist: Path, chunk: str = FIRST_PAGE_CHUNK) -> dict[str, Any]:
     }
 
 
+def newest_source() -> float:
+    inputs = [CONSOLE / "index.html", CONSOLE / "package-lock.json", CONSOLE / "vite.config.ts"]
+    inputs += [path for path in (CONSOLE / "src").rglob("*") if path.is_file()]
+    return max(path.stat().st_mtime for path in inputs if path.exists())
+
+
 def ensure_dist(dist: Path) -> None:
-    if (dist / "index.html").is_file():
+    """Build the console into console/dist when it is missing or older than its sources (a
+    `--dist` given is measured as it is)."""
+    index = dist / "index.html"
+    if index.is_file() and (dist != CONSOLE / "dist" or index.stat().st_mtime >= newest_source()):
         return
     npm = shutil.which("npm")
     assert npm, f"no console build at {dist} and no npm to build one"
