@@ -1,0 +1,1 @@
+"""Entry points: the `yunfab` command and what it starts (the top layer; imports the apps)."""
