@@ -1,0 +1,92 @@
+"""What a domain brings to its app, declared once in the domain's own `domain.py`.
+
+An app (hub or node) is a list of domains. Its factory loops over the list: routers are
+mounted, the GraphQL root types are merged in list order (so the schema file is stable), body
+limits are installed, and the lifespan enters each domain's `start` in order and leaves them in
+reverse, then runs every domain's background tasks until shutdown. A new domain touches its
+folder, a migration and a policy file; the app learns of it by one line in its list.
+
+`S` is the app's typed runtime state (a dataclass the lifespan builds); `C` its settings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any, Generic, TypeVar
+
+import structlog
+from fastapi import APIRouter
+
+from yunfab.bodies import BodyLimit
+
+S = TypeVar("S")
+C = TypeVar("C")
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Task(Generic[S]):
+    """A background loop the lifespan starts once the domains are up and cancels at shutdown.
+    `run` returns None when the task does not apply with the state's settings."""
+
+    name: str
+    run: Callable[[S], Coroutine[Any, Any, None] | None]
+
+
+@dataclass(frozen=True)
+class Domain(Generic[S, C]):
+    name: str
+    models: Sequence[ModuleType] = ()
+    """The modules declaring the domain's ORM tables (imported for the metadata registry)."""
+    routers: Sequence[APIRouter] = ()
+    queries: Sequence[type] = ()
+    mutations: Sequence[type] = ()
+    subscriptions: Sequence[type] = ()
+    body_limits: Callable[[C], Sequence[BodyLimit]] | None = None
+    """Routes taking more than the default body size (given the app's settings)."""
+    start: Callable[[S], AbstractAsyncContextManager[None]] | None = None
+    """Set up what the domain needs at start-up (on the state) and tear it down at shutdown."""
+    tasks: Sequence[Task[S]] = ()
+
+
+def merged(domains: Sequence[Domain[Any, Any]], kind: str) -> tuple[type, ...]:
+    """The GraphQL root types of one kind (`queries`, `mutations`, `subscriptions`), in order."""
+    return tuple(t for d in domains for t in getattr(d, kind))
+
+
+def routers(domains: Sequence[Domain[Any, Any]]) -> list[APIRouter]:
+    return [r for d in domains for r in d.routers]
+
+
+def body_limits(domains: Sequence[Domain[Any, C]], settings: C) -> list[BodyLimit]:
+    return [limit for d in domains if d.body_limits for limit in d.body_limits(settings)]
+
+
+@asynccontextmanager
+async def running(domains: Sequence[Domain[S, Any]], state: S) -> AsyncIterator[None]:
+    """Start the domains in order, then their tasks; at exit cancel the tasks and stop the
+    domains in reverse order (a failed start stops those already started)."""
+    async with AsyncExitStack() as stack:
+        for domain in domains:
+            if domain.start is not None:
+                await stack.enter_async_context(domain.start(state))
+        tasks: list[asyncio.Task[None]] = []
+        for domain in domains:
+            for task in domain.tasks:
+                coroutine = task.run(state)
+                if coroutine is not None:
+                    tasks.append(asyncio.create_task(coroutine, name=task.name))
+        try:
+            yield
+        finally:
+            for t in tasks:
+                t.cancel()
+            results = await asyncio.gather(*tasks, return_exceptions=True)
+            for t, result in zip(tasks, results, strict=True):
+                if isinstance(result, Exception):
+                    log.error("task_failed", task=t.get_name(), error=repr(result))
