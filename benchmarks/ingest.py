@@ -46,10 +46,10 @@ from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
+from regional_node.broker_admin import BrokerAdmin
 from regional_node.devices.models import Device, DeviceKind, DeviceMetric, DeviceStatus
 from regional_node.devices.registry import DeviceRegistry
 from regional_node.factories.models import Factory, FactoryStatus
-from regional_node.telemetry.broker import BrokerAdmin
 from regional_node.telemetry.metrics import IngestMetrics
 from regional_node.telemetry.models import Reading
 from regional_node.telemetry.mosquitto import ManagedBrokerConfig, start_broker, stop_broker

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from regional_node.alerts.delivery import NotificationWorker
 from regional_node.alerts.notifications import NotificationConfig
 from regional_node.audit.service import AuditLog
+from regional_node.broker_admin import BrokerAdmin
 from regional_node.data_products import api as data_products_api
 from regional_node.data_products.products import ProducerContext, configured
 from regional_node.data_products.publisher import DataPublisher
@@ -30,7 +31,6 @@ from regional_node.runtime import NodeRuntime, build_runtime, reconcile_broker
 from regional_node.settings import NodeSettings
 from regional_node.telemetry import api as telemetry_api
 from regional_node.telemetry import rollups
-from regional_node.telemetry.broker import BrokerAdmin
 from regional_node.telemetry.mqtt import MqttIngest, MqttOptions
 from regional_node.vision import api as vision_api
 from yunfab.authorization import Authorizer

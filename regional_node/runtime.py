@@ -13,11 +13,11 @@ from sqlalchemy import select
 
 from regional_node.alerts.engine import AlertEngine, AlertEvent
 from regional_node.audit.service import AuditLog
+from regional_node.broker_admin import BrokerAdmin
 from regional_node.devices.models import Device, DeviceStatus
 from regional_node.devices.registry import DeviceRegistry
 from regional_node.orders.events import OrderNotice
 from regional_node.settings import NodeSettings
-from regional_node.telemetry.broker import BrokerAdmin
 from regional_node.telemetry.metrics import IngestMetrics
 from regional_node.telemetry.pipeline import IngestPipeline, TelemetryEvent
 from regional_node.telemetry.store import TelemetryStore

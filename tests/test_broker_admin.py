@@ -25,14 +25,14 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from regional_node.settings import NodeSettings
-from regional_node.telemetry.broker import (
+from regional_node.broker_admin import (
     BrokerAdmin,
     BrokerAdminError,
     ClientInfo,
     device_acls,
     device_role,
 )
+from regional_node.settings import NodeSettings
 from regional_node.telemetry.mosquitto import (
     ManagedBrokerConfig,
     MosquittoError,

@@ -880,8 +880,8 @@ async def test_a_federated_global_model_is_published_as_a_verified_release(
     assert installed["status"] == "APPROVED"
 
     # Publishing the same model version again changes nothing.
+    from hub.federated.market_listing import publish_global_model
     from hub.federated.models import GlobalModel
-    from hub.knowledge_market.federated import publish_global_model
 
     async with session_scope(hub.app.state.db.sessionmaker) as session:
         stored = await session.get(GlobalModel, model.id)

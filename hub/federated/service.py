@@ -22,8 +22,8 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.audit.service import append_entry
+from hub.federated.market_listing import listing_name, publish_global_model
 from hub.federated.models import FederatedRun, GlobalModel, RunStatus
-from hub.knowledge_market.federated import listing_name, publish_global_model
 from hub.knowledge_market.models import Listing, Release
 from yunfab.authorization import Authorizer
 from yunfab.db import utcnow

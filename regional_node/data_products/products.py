@@ -22,9 +22,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from regional_node.data_products.repository import SourceRepository
-from regional_node.factories import evaluation
 from regional_node.factories.models import Factory
 from regional_node.orders import planning
+from regional_node.read_models import factory_evaluation as evaluation
 from regional_node.settings import NodeSettings
 from yunfab.db import utcnow
 from yunfab.usage_policy import (

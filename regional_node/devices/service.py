@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from regional_node.audit.service import append_entry
+from regional_node.broker_admin import BrokerAdminError
 from regional_node.devices import repository
 from regional_node.devices.credentials import hash_secret, new_secret
 from regional_node.devices.models import (
@@ -37,7 +38,6 @@ from regional_node.factories.service import (
     get_factory,
 )
 from regional_node.runtime import NodeRuntime
-from regional_node.telemetry.broker import BrokerAdminError
 from yunfab.authorization import Denied
 from yunfab.db import after_commit, utcnow
 from yunfab.errors import Conflict, InvalidInput, NotFound

@@ -21,11 +21,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from regional_node.audit.service import append_entry
+from regional_node.broker_admin import BrokerAdminError
 from regional_node.devices.models import Device, DeviceStatus
 from regional_node.factories.models import CapacityDay, Equipment, Factory, FactoryStatus
 from regional_node.factories.repository import FactoryFilter, FactoryRepository
 from regional_node.runtime import NodeRuntime
-from regional_node.telemetry.broker import BrokerAdminError
 from yunfab.db import after_commit, utcnow
 from yunfab.errors import Conflict, InvalidInput, NotFound, ServiceUnavailable, YunfabError
 from yunfab.graphql.pagination import Page, PageRequest

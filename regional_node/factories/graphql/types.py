@@ -12,10 +12,10 @@ from regional_node.alerts.graphql.types import AlertStatusEnum, AlertType
 from regional_node.alerts.service import list_alerts
 from regional_node.devices.graphql.types import DeviceType
 from regional_node.devices.service import list_devices
-from regional_node.factories import evaluation
 from regional_node.factories.models import CapacityDay, Equipment, Factory, FactoryStatus
 from regional_node.factories.repository import FactoryRepository
 from regional_node.graphql.context import NodeContext
+from regional_node.read_models import factory_evaluation as evaluation
 from yunfab.errors import InvalidInput
 from yunfab.graphql.pagination import Connection, PageRequest
 
