@@ -24,8 +24,8 @@ import json
 import time
 from typing import Any
 
-from regional_node.allocation.instances import most_loaded, seeded, with_breakdown
-from regional_node.allocation.model import (
+from solvers.allocation.instances import most_loaded, seeded, with_breakdown
+from solvers.allocation.model import (
     Factory,
     Order,
     Plan,

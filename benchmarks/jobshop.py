@@ -19,8 +19,8 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from regional_node.scheduling.instances import load
-from regional_node.scheduling.jobshop import solve
+from solvers.scheduling.instances import load
+from solvers.scheduling.jobshop import solve
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "shared" / "benchmarks"
 FAMILIES = {"ft": ("jobshop", False), "la": ("jobshop", False), "mk": ("fjsp", True)}

@@ -2,7 +2,7 @@
 per-image descriptors, trained by FedAvg or FedProx so that factory images never leave a node.
 
 What stays on a node: its images, each SKU's anomaly model (fitted on part of that SKU's good
-images, see `regional_node.vision.anomaly`) and the descriptors it computes. What travels: the
+images, see `vision_ml.anomaly`) and the descriptors it computes. What travels: the
 head's arrays below and numeric metrics, nothing per image.
 
 The head is a logistic regression on standardised descriptors. Descriptors mix backbone feature
@@ -47,15 +47,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from regional_node.vision.metrics import auroc
+from vision_ml.metrics import auroc
 
 if TYPE_CHECKING:
-    from regional_node.vision.datasets import LabelledImage
+    from vision_ml.datasets import LabelledImage
 
 log = logging.getLogger(__name__)
 
 DIM = 80
-"""Descriptor length: `regional_node.vision.anomaly.DESCRIPTOR_DIM` (a test keeps them equal;
+"""Descriptor length: `vision_ml.anomaly.DESCRIPTOR_DIM` (a test keeps them equal;
 written out so that importing this module does not import torch)."""
 PARTS = ("mean", "second_moment", "coef", "intercept", "fitted")
 FIXED_AFTER_STATISTICS = tuple(PARTS.index(p) for p in ("mean", "second_moment", "fitted"))
@@ -412,8 +412,8 @@ def _sku_descriptors(
     folder: Path, seed: int, holdout: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(train_x, train_y, test_x, test_y) of one SKU, from its own anomaly model."""
-    from regional_node.vision.anomaly import AnomalyModel
-    from regional_node.vision.datasets import GOOD, load_folder, split
+    from vision_ml.anomaly import AnomalyModel
+    from vision_ml.datasets import GOOD, load_folder, split
 
     items = load_folder(folder)  # its errors are InvalidInput, naming the file
     good = [item for item in items if item.label == GOOD]

@@ -8,9 +8,9 @@ import json
 
 import pytest
 
-from regional_node.allocation.explain import explain
-from regional_node.allocation.instances import most_loaded, seeded, with_breakdown
-from regional_node.allocation.model import (
+from solvers.allocation.explain import explain
+from solvers.allocation.instances import most_loaded, seeded, with_breakdown
+from solvers.allocation.model import (
     AllocationError,
     Factory,
     Order,

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from regional_node.vision.synthetic import Sku, generate, write_dataset
 
 from federated_learning import model
 from federated_learning.model import (
@@ -26,9 +27,8 @@ from federated_learning.model import (
     predict,
     prepare,
 )
-from regional_node.vision.anomaly import DESCRIPTOR_DIM
-from regional_node.vision.features import set_threads
-from regional_node.vision.synthetic import Sku, generate, write_dataset
+from vision_ml.anomaly import DESCRIPTOR_DIM
+from vision_ml.features import set_threads
 from yunfab.errors import InvalidInput
 
 SIZE = 128

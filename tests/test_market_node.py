@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from regional_node.vision.synthetic import Sku, generate
 from sqlalchemy import select
 
 from hub.knowledge_market import service as hub_market
@@ -34,7 +35,6 @@ from regional_node.market.errors import InstallRefused
 from regional_node.market.installer import MarketInstaller, Outcome
 from regional_node.market.models import Installation, TrustKey
 from regional_node.orders.models import Routing
-from regional_node.vision.synthetic import Sku, generate
 from tests.conftest import HubFactory, NodeFactory
 from tests.support import InProcessService, eventually
 from tests.test_orders import DAYS, PLACE, PLAN, ROUTING, START, _setup
@@ -388,7 +388,7 @@ async def test_an_installed_template_plans_an_order(
 
 def _bracket_model(path: Path) -> bytes:
     """A bracket inspection model, trained and saved as a node does (yunfab-vision-v2)."""
-    from regional_node.vision.training import train
+    from vision_ml.training import train
 
     good = [s.image for s in generate(BRACKET, good=8, size=SIZE, seed=1)]
     train("bracket", good, seed=1).save(path)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from regional_node.scheduling.instances import (
+from solvers.scheduling.instances import (
     Instance,
     InstanceError,
     Operation,
@@ -16,7 +16,7 @@ from regional_node.scheduling.instances import (
     parse_fjsp,
     parse_jobshop,
 )
-from regional_node.scheduling.jobshop import Assignment, greedy, solve, violations
+from solvers.scheduling.jobshop import Assignment, greedy, solve, violations
 from yunfab.processes import yunfab_argv
 
 INSTANCES = Path(__file__).resolve().parent / "data" / "scheduling"

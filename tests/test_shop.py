@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from regional_node.scheduling.gantt import gantt_json, render
-from regional_node.scheduling.shop import (
+from solvers.scheduling.gantt import gantt_json, render
+from solvers.scheduling.shop import (
     Job,
     Machine,
     Objective,

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
-from regional_node.vision.counting import (
+from vision_ml.counting import (
     CountEvent,
     CountKind,
     CountLine,
@@ -255,7 +255,7 @@ def test_line_sides_follow_the_documented_convention() -> None:
 def test_a_stream_is_counted_in_contiguous_windows() -> None:
     import datetime as dt
 
-    from regional_node.vision.camera import windows
+    from vision_ml.camera import windows
 
     items = [crossing(60, 8.0), crossing(180, 8.0, start=60), crossing(120, 8.0, start=64)]
     stream = [(index / 20.0, frame) for index, frame in enumerate(scene(items, 110))]

@@ -14,15 +14,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-
-from regional_node.vision.datasets import (
-    DatasetError,
-    LabelledImage,
-    load_folder,
-    load_images,
-    read_image,
-    split,
-)
 from regional_node.vision.synthetic import (
     DEFECTS,
     SURFACES,
@@ -31,6 +22,15 @@ from regional_node.vision.synthetic import (
     generate,
     part_image,
     write_dataset,
+)
+
+from vision_ml.datasets import (
+    DatasetError,
+    LabelledImage,
+    load_folder,
+    load_images,
+    read_image,
+    split,
 )
 
 

@@ -16,11 +16,9 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
+from regional_node.vision.synthetic import generate
 
 from regional_node.vision import service
-from regional_node.vision.datasets import decode_reduced
-from regional_node.vision.headers import declared_size
-from regional_node.vision.synthetic import generate
 from tests.conftest import HubFactory, NodeFactory
 from tests.nodes import active_factory, operator_headers
 from tests.test_vision_api import (
@@ -35,6 +33,8 @@ from tests.test_vision_api import (
     png,
     station_running,
 )
+from vision_ml.datasets import decode_reduced
+from vision_ml.headers import declared_size
 
 
 def blank_png(width: int, height: int) -> bytes:
@@ -248,7 +248,7 @@ async def test_images_whose_header_is_not_read_are_refused_undecoded(
 
 OPENCV_DECODES = """
 import sys
-import regional_node.vision.datasets  # sets OpenCV's own limit before cv2 is imported
+import vision_ml.datasets  # sets OpenCV's own limit before cv2 is imported
 import cv2
 import numpy as np
 side = int(sys.argv[1])

@@ -18,7 +18,7 @@ import matplotlib
 import numpy as np
 import pytest
 
-from regional_node.vision.privacy import (
+from vision_ml.privacy import (
     Box,
     DetectorUnavailableError,
     MaskStyle,

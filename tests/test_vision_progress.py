@@ -10,7 +10,7 @@ from typing import Any
 
 import cv2
 
-from regional_node.vision.camera import NodeReporter, frames, windows
+from regional_node.vision.camera import NodeReporter
 from regional_node.vision.service import counter
 from tests.conftest import HubFactory, NodeFactory
 from tests.nodes import factory_client
@@ -24,6 +24,7 @@ from tests.test_vision_counting import (
     frames_needed,
     scene,
 )
+from vision_ml.camera import frames, windows
 from yunfab.processes import free_port
 
 NODE_URL = "http://zj-textile.test"

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from regional_node.vision.rootcause import (
+from vision_ml.rootcause import (
     Part,
     analyse,
     benjamini_hochberg,

@@ -203,7 +203,7 @@ def _store_model_file(
     runtime: NodeRuntime, artifact: bytes, relative: str
 ) -> tuple[str, str, dict[str, Any], dict[str, Any]]:
     """The artifact as the model file, byte for byte (what was signed), once it loads."""
-    from regional_node.vision.training import TrainedModel
+    from vision_ml.training import TrainedModel
 
     path = runtime.vision.path(relative)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -229,7 +229,7 @@ def _combine_head(
     reported: Any,
 ) -> tuple[str, str, dict[str, Any], dict[str, Any]]:  # fmt: skip
     from regional_node.market import federated_head
-    from regional_node.vision import training
+    from vision_ml import training
 
     head = federated_head.as_defect_head(federated_head.load_weights(artifact))
     own = runtime.vision.model(base.id, base.file)

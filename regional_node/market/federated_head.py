@@ -20,9 +20,9 @@ import numpy as np
 import torch
 
 from federated_learning import model as federated
-from regional_node.vision.anomaly import DESCRIPTOR_DIM
-from regional_node.vision.datasets import GOOD
-from regional_node.vision.training import HEAD_MIN_THRESHOLD, DefectHead
+from vision_ml.anomaly import DESCRIPTOR_DIM
+from vision_ml.datasets import GOOD
+from vision_ml.training import HEAD_MIN_THRESHOLD, DefectHead
 
 DEFECTIVE_CLASS = "defective"
 

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from regional_node.allocation import model
 from regional_node.factories import eligibility
 from regional_node.factories.models import CapacityDay, Equipment, Factory, FactoryStatus
 from regional_node.orders.models import (
@@ -32,6 +31,7 @@ from regional_node.orders.models import (
     Routing,
 )
 from regional_node.orders.routings import RoutingStep, steps_from_json
+from solvers.allocation import model
 
 BOOKING = [
     OrderStage.PLANNED, OrderStage.DISPATCHED, OrderStage.CONFIRMED, OrderStage.MATERIALS_READY,

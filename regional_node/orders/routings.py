@@ -29,8 +29,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TypeGuard
 
-from regional_node.allocation.model import AllocationError, Step, required_units
 from regional_node.factories import eligibility
+from solvers.allocation.model import AllocationError, Step, required_units
 from yunfab.errors import InvalidInput
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")

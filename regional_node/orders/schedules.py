@@ -1,4 +1,4 @@
-"""In-factory schedules (flexible job shop, `regional_node.scheduling.shop`) kept per factory:
+"""In-factory schedules (flexible job shop, `solvers.scheduling.shop`) kept per factory:
 solved, rush jobs inserted into them, compared side by side, drawn as Gantt charts."""
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from regional_node.orders import service as orders
 from regional_node.orders.models import FactorySchedule, Order
 from regional_node.orders.routings import RoutingStep
 from regional_node.runtime import NodeRuntime
-from regional_node.scheduling import shop
-from regional_node.scheduling.gantt import Clock, gantt_json, render
+from solvers.scheduling import shop
+from solvers.scheduling.gantt import Clock, gantt_json, render
 from yunfab.db import utcnow
 from yunfab.errors import InvalidInput, NotFound
 from yunfab.graphql.pagination import Page, PageRequest, newest_first

@@ -16,8 +16,6 @@ from sqlalchemy import ColumnElement, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from regional_node.alerts.models import Alert
-from regional_node.allocation import explain as explaining
-from regional_node.allocation import model
 from regional_node.audit.service import append_entry
 from regional_node.factories.service import SLUG, factory_for, factory_resource, get_factory
 from regional_node.orders import planning
@@ -36,6 +34,8 @@ from regional_node.orders.models import (
 )
 from regional_node.orders.routings import RoutingSpec, RoutingStep, steps_from_json
 from regional_node.runtime import NodeRuntime
+from solvers.allocation import explain as explaining
+from solvers.allocation import model
 from yunfab.authorization import Denied
 from yunfab.db import after_commit, utcnow
 from yunfab.errors import Conflict, InvalidInput, NotFound

@@ -1,17 +1,5 @@
-"""Factory vision: inspection, privacy masking, progress from cameras."""
+"""Factory vision: inspection, privacy masking, progress from cameras (the node's side; the
+models and image code are `vision_ml`)."""
 
-import os
-
-
-def _node_max_pixels() -> int:
-    """The node's `vision_max_megapixels` as its settings will read it from the environment
-    (50 when unset or not a number: the settings then refuse it themselves)."""
-    value = os.environ.get("YUNFAB_NODE_VISION_MAX_MEGAPIXELS", "")
-    return (int(value) if value.strip().isdigit() else 50) * 1_000_000
-
-
-# OpenCV refuses to decode images larger than this (its default is 2^30 pixels, gigabytes of
-# memory): a second line behind the uploads' own check, which reads every image's size from its
-# header and refuses formats whose header is not read (`engine.VisionEngine.declared_size`).
-# OpenCV reads the variable once, as cv2 is imported: set before any module here imports it.
-os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(_node_max_pixels()))
+# Sets OpenCV's own pixel limit before any module here imports cv2 (`vision_ml.__init__`).
+import vision_ml  # noqa: F401

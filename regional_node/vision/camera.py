@@ -1,25 +1,19 @@
-"""A station's camera stream counted in time windows, each window's count sent to the node as
-progress on the station's work order (`yunfab vision watch`).
+"""A station's camera counts sent to the node as progress on the station's work order (`yunfab
+vision watch`; the counting itself: `vision_ml.camera`).
 
-Frames are read with OpenCV (a file, an RTSP/HTTP URL, or a camera index), counted in memory and
-dropped: nothing of a frame is stored or sent, only the number of items per window. A window is
-reported with its start time as the key, so a report retried after a lost answer moves the work
-order once; windows in which nothing was counted are not reported.
+A window is reported with its start time as the key, so a report retried after a lost answer moves
+the work order once; windows in which nothing was counted are not reported.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import time
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
-import cv2
 import httpx
-import numpy as np
 
-from regional_node.vision.counting import Frame, ItemCounter
+from vision_ml.camera import Window
 
 REPORT = """
 mutation($s: UUID!, $n: Int!, $from: DateTime!, $to: DateTime!) {
@@ -29,74 +23,6 @@ mutation($s: UUID!, $n: Int!, $from: DateTime!, $to: DateTime!) {
 }
 """
 STATION = "query($id: UUID!) { station(id: $id) { slug counting: countingJson workOrderId } }"
-
-
-@dataclass(frozen=True)
-class Window:
-    start: dt.datetime
-    end: dt.datetime
-    count: int
-
-
-def frames(source: str, *, realtime: bool) -> Iterator[tuple[float, Frame]]:
-    """(seconds since the first frame, frame) from a video file, stream URL or camera index.
-
-    `realtime` takes the wall clock (live cameras); otherwise the file's own frame rate."""
-    capture = cv2.VideoCapture(int(source) if source.isdigit() else source)
-    if not capture.isOpened():
-        raise ValueError(f"OpenCV cannot open {source!r} as a video source")
-    fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
-    began = time.monotonic()
-    index = 0
-    try:
-        while True:
-            ok, image = capture.read()
-            if not ok:
-                return
-            when = time.monotonic() - began if realtime else index / fps
-            yield when, np.asarray(image, np.uint8)
-            index += 1
-    finally:
-        capture.release()
-
-
-def windows(
-    stream: Iterable[tuple[float, Frame]],
-    counter: ItemCounter,
-    *,
-    started_at: dt.datetime,
-    window_s: float,
-) -> Iterator[Window]:
-    """Counts per `window_s` of video time from `started_at`; the last window may be shorter.
-    Windows are yielded as soon as a frame past their end arrives."""
-    if started_at.tzinfo is None:
-        raise ValueError("started_at needs a time zone")
-    if window_s <= 0:
-        raise ValueError("window_s must be positive")
-    index = 0
-    counted = 0
-    last = 0.0
-    for when, frame in stream:
-        while when >= (index + 1) * window_s:
-            yield _window(started_at, index, window_s, counted)
-            index += 1
-            counted = 0
-        counted += len(counter.update(frame, when))
-        last = when
-    end = max(last, index * window_s + 1e-3)
-    yield Window(
-        started_at + dt.timedelta(seconds=index * window_s),
-        started_at + dt.timedelta(seconds=end),
-        counted,
-    )
-
-
-def _window(started_at: dt.datetime, index: int, window_s: float, count: int) -> Window:
-    return Window(
-        started_at + dt.timedelta(seconds=index * window_s),
-        started_at + dt.timedelta(seconds=(index + 1) * window_s),
-        count,
-    )
 
 
 class NodeReporter:

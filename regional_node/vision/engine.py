@@ -23,13 +23,13 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from regional_node.vision.datasets import DatasetError, Image, decode_reduced
-from regional_node.vision.events import Progress
-from regional_node.vision.headers import declared_size
+from vision_ml.datasets import DatasetError, Image, decode_reduced
+from vision_ml.headers import declared_size
+from vision_ml.progress import Progress
 from yunfab.errors import InvalidInput, ServiceUnavailable
 
 if TYPE_CHECKING:
-    from regional_node.vision.training import Example, TrainedModel
+    from vision_ml.training import Example, TrainedModel
 
 T = TypeVar("T")
 HEATMAP_SIDE = 256
@@ -55,7 +55,7 @@ class VisionUnavailable(ServiceUnavailable):
 def _ml(module: str) -> Any:
     """A vision module that needs torch and the backbone (the `ml` extra)."""
     try:
-        return importlib.import_module(f"regional_node.vision.{module}")
+        return importlib.import_module(f"vision_ml.{module}")
     except ImportError as exc:
         raise VisionUnavailable(
             f"inspection models need the ml extra on this node (pip install 'yunfab[ml]'): {exc}"

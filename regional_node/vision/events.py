@@ -5,12 +5,12 @@ by id). A training job moved on (its stages, for the one who started it)."""
 from __future__ import annotations
 
 import asyncio
-import enum
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from vision_ml.progress import Progress, TrainingStage
 from yunfab.events import Broadcaster
 
 
@@ -25,18 +25,6 @@ class InspectionEvent:
     people_masked: int
 
 
-class TrainingStage(enum.StrEnum):
-    DECODING = "decoding"
-    """The uploaded images, one by one."""
-    FITTING = "fitting"
-    """The model learns the good images (one step: `done` 0, then all)."""
-    CALIBRATING = "calibrating"
-    """Held-out good images and the defects are scored, one by one."""
-    STORING = "storing"
-    DONE = "done"
-    FAILED = "failed"
-
-
 @dataclass(frozen=True)
 class TrainingProgress:
     """How far a training job has got. `key` is the caller's own name for the job (given with
@@ -49,10 +37,6 @@ class TrainingProgress:
     total: int = 0
     model_id: uuid.UUID | None = None
     error: str | None = None
-
-
-Progress = Callable[[TrainingStage, int, int], None]
-"""Told each step of a training job, from whichever thread does it."""
 
 
 def reporter(

@@ -19,11 +19,12 @@ from strawberry.types import Info
 from regional_node.graphql.context import NodeContext
 from regional_node.orders.graphql.types import WorkOrderType
 from regional_node.runtime import NodeRuntime
-from regional_node.vision import counting as counting_lib
-from regional_node.vision import privacy as privacy_lib
 from regional_node.vision import service
-from regional_node.vision.events import Progress, TrainingStage, training_job
+from regional_node.vision.events import training_job
 from regional_node.vision.models import InspectionModel, QualityRecord, Station
+from vision_ml import counting as counting_lib
+from vision_ml import privacy as privacy_lib
+from vision_ml.progress import Progress, TrainingStage
 from yunfab.db import session_scope
 from yunfab.errors import InvalidInput
 from yunfab.graphql.pagination import Connection, PageRequest

@@ -41,18 +41,19 @@ from regional_node.orders import service as orders
 from regional_node.orders.models import WorkOrder, WorkOrderStatus
 from regional_node.runtime import NodeRuntime
 from regional_node.telemetry.models import Reading
-from regional_node.vision import counting, privacy, rootcause
-from regional_node.vision.datasets import GOOD, Image
 from regional_node.vision.engine import TRAINING_PIXELS, heatmap_png
-from regional_node.vision.events import InspectionEvent, Progress, TrainingStage
+from regional_node.vision.events import InspectionEvent
 from regional_node.vision.models import InspectionModel, QualityRecord, Station
+from vision_ml import counting, privacy, rootcause
+from vision_ml.datasets import GOOD, Image
+from vision_ml.progress import Progress, TrainingStage
 from yunfab.db import after_commit, utcnow
 from yunfab.errors import Conflict, InvalidInput, NotFound
 from yunfab.graphql.pagination import Page, PageRequest, newest_first
 from yunfab.subject import Subject
 
 if TYPE_CHECKING:
-    from regional_node.vision.training import TrainedModel
+    from vision_ml.training import TrainedModel
 
 SKU = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
@@ -189,7 +190,7 @@ async def train_model(
 ) -> InspectionModel:  # fmt: skip
     """Train the SKU's next model version on the node and store it (inactive until activated).
     `progress` hears of each step, up to storing (the caller tells when it is done)."""
-    from regional_node.vision.training import Example
+    from vision_ml.training import Example
 
     factory = await factory_for(
         session, subject, runtime=runtime, factory_id=factory_id, action="node.vision.model.train"
@@ -319,7 +320,7 @@ async def factory_by_reference(
 def _checked_push(trained: TrainedModel, sku: str) -> None:
     """What a pushed file must hold beyond being a model the loader accepts: the SKU it claims
     to be for, a calibrated threshold, and metadata small enough for the registry's row."""
-    from regional_node.vision.features import INPUT_AREA
+    from vision_ml.features import INPUT_AREA
 
     if trained.sku != sku:
         raise InvalidInput(f"the file holds a model for SKU {trained.sku!r}, not {sku!r}")
@@ -342,7 +343,7 @@ def _load_pushed(runtime: NodeRuntime, data: bytes, sku: str, partial: str) -> T
     event loop. The file stays at `partial` for the caller to move or remove."""
     import numpy as np
 
-    from regional_node.vision.training import TrainedModel
+    from vision_ml.training import TrainedModel
 
     path = runtime.vision.path(partial)
     path.parent.mkdir(parents=True, exist_ok=True)

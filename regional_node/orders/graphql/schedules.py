@@ -11,7 +11,7 @@ from strawberry.types import Info
 from regional_node.graphql.context import NodeContext
 from regional_node.orders import chart_links, schedules
 from regional_node.orders.models import FactorySchedule
-from regional_node.scheduling import shop
+from solvers.scheduling import shop
 from yunfab.db import session_scope
 from yunfab.graphql.pagination import Connection, PageRequest
 

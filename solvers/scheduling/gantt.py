@@ -15,7 +15,7 @@ from typing import Any, Literal
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
-from regional_node.scheduling.shop import Machine, Problem, ShopPlan, Task, Window, merge
+from solvers.scheduling.shop import Machine, Problem, ShopPlan, Task, Window, merge
 
 AXIS_CHARACTERS = 130
 """About how many 7-point characters fit across the chart's time axis: a label is drawn in its

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
 
-from regional_node.scheduling.instances import Instance
+from solvers.scheduling.instances import Instance
 
 STATUS = {
     cp_model.OPTIMAL: "optimal",

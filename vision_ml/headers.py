@@ -4,7 +4,7 @@ A small compressed file can declare a huge image (a decompression bomb: a 50 KB 
 decodes to 150 MB), so uploads are sized and refused, or reduced, from these few bytes first.
 PNG, JPEG, BMP, WebP and TIFF are read; other formats answer None, and uploads in them are
 refused undecoded (`engine.VisionEngine.declared_size`): a 600 KB Radiance HDR decodes to 9 Mpx of
-float32, and OpenCV's own pixel limit (set in `regional_node.vision`) is only a second line.
+float32, and OpenCV's own pixel limit (set in `vision_ml`) is only a second line.
 """
 
 from __future__ import annotations

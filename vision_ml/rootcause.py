@@ -51,7 +51,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from regional_node.vision.metrics import _ranks, auroc
+from vision_ml.metrics import _ranks, auroc
 
 Box = tuple[float, float, float, float]
 Reading = tuple[datetime, float]

@@ -8,7 +8,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import replace
 
-from regional_node.allocation.model import Factory, Order, Plan, Step
+from solvers.allocation.model import Factory, Order, Plan, Step
 
 EQUIPMENT = (
     "injection-moulding-machine",

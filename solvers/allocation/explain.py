@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from regional_node.allocation.model import (
+from solvers.allocation.model import (
     CapacityLimit,
     Factory,
     Order,

@@ -41,7 +41,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from regional_node.vision import features
+from vision_ml import features
 from yunfab.errors import InvalidInput
 
 FILE_FORMAT = "yunfab-vision-model"

@@ -54,8 +54,8 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from regional_node.vision import metrics
-from regional_node.vision.anomaly import (
+from vision_ml import metrics
+from vision_ml.anomaly import (
     DESCRIPTOR_DIM,
     AnomalyModel,
     AnomalyParams,
@@ -64,8 +64,8 @@ from regional_node.vision.anomaly import (
     read_model_file,
     write_model_file,
 )
-from regional_node.vision.datasets import GOOD, split
-from regional_node.vision.events import Progress, TrainingStage
+from vision_ml.datasets import GOOD, split
+from vision_ml.progress import Progress, TrainingStage
 from yunfab.errors import InvalidInput
 
 GOOD_ONLY_MARGIN = 1.1

@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from regional_node.vision.headers import declared_size
+from vision_ml.headers import declared_size
 from yunfab.errors import InvalidInput
 
 GOOD = "good"
