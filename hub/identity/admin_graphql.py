@@ -21,7 +21,7 @@ from hub.graphql.context import HubContext
 from hub.identity import admin, service
 from hub.identity.models import ApiClient, ClientKind, KeyStatus, RevokedToken, SigningKey
 from hub.identity.oauth import SCOPES
-from hub.organizations.graphql.types import OrganizationType, organization_loader
+from hub.organizations.graphql.types import OrganizationLoader, OrganizationType
 from hub.settings import HubSettings
 from yunfab.db import session_scope
 from yunfab.errors import InvalidInput
@@ -59,7 +59,7 @@ class ApiClientType:
 
     @strawberry.field(description="The organization that owns the client.")
     async def organization(self, info: Info[HubContext, None]) -> OrganizationType | None:
-        return await organization_loader(info).load(self.organization_id)
+        return await OrganizationLoader.of(info).load(self.organization_id)
 
     @classmethod
     def from_model(cls, client: ApiClient) -> ApiClientType:

@@ -18,7 +18,7 @@ from hub.identity import service
 from hub.identity.capabilities import CAPABILITIES, capabilities
 from hub.identity.models import User
 from hub.identity.roles import Role
-from hub.organizations.graphql.types import OrganizationType, organization_loader
+from hub.organizations.graphql.types import OrganizationLoader, OrganizationType
 from hub.organizations.models import Organization
 from yunfab.db import session_scope
 from yunfab.errors import InvalidInput
@@ -80,7 +80,7 @@ class UserType:
 
     @strawberry.field(description="The person's organization.")
     async def organization(self, info: Info[HubContext, None]) -> OrganizationType | None:
-        return await organization_loader(info).load(self.organization_id)
+        return await OrganizationLoader.of(info).load(self.organization_id)
 
     @classmethod
     def from_model(cls, user: User) -> UserType:

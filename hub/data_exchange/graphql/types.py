@@ -8,7 +8,6 @@ import uuid
 from typing import Any
 
 import strawberry
-from strawberry.dataloader import DataLoader
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
@@ -18,6 +17,7 @@ from hub.data_exchange.models import Contract, ContractState, DataProduct, Offer
 from hub.graphql.context import HubContext
 from hub.organizations.models import OrganizationKind
 from yunfab.errors import InvalidInput
+from yunfab.graphql.dataloaders import Loader, by_key, grouped
 from yunfab.graphql.pagination import decode_cursor, encode_cursor
 from yunfab.usage_policy import Purpose, UsagePolicy
 
@@ -182,20 +182,12 @@ class OfferType:
         )
 
 
-def _offers_loader(info: Info[HubContext, None]) -> DataLoader[uuid.UUID, list[OfferType]]:
-    loaders = info.context.loaders
-    if "data_offers" not in loaders:
+class OffersLoader(Loader[uuid.UUID, list[OfferType]]):
+    """A product's active offers."""
 
-        async def load(ids: list[uuid.UUID]) -> list[list[OfferType]]:
-            offers = await service.offers_of(info.context.session, ids)
-            by_product: dict[uuid.UUID, list[OfferType]] = {i: [] for i in ids}
-            for offer in offers:
-                by_product[offer.product_id].append(OfferType.from_model(offer))
-            return [by_product[i] for i in ids]
-
-        loaders["data_offers"] = DataLoader(load_fn=load)
-    loader: DataLoader[uuid.UUID, list[OfferType]] = loaders["data_offers"]
-    return loader
+    async def batch_load(self, keys: list[uuid.UUID]) -> list[list[OfferType]]:
+        offers = await service.offers_of(self.context.session, keys)
+        return grouped(keys, offers, lambda offer: offer.product_id, OfferType.from_model)
 
 
 @strawberry.type(name="DataProduct", description="A dataset in the hub's catalog.")
@@ -243,7 +235,7 @@ class DataProductType:
 
     @strawberry.field(description="Its active offers.")
     async def offers(self, info: Info[HubContext, None]) -> list[OfferType]:
-        return await _offers_loader(info).load(self.id)
+        return await OffersLoader.of(info).load(self.id)
 
 
 @strawberry.type(name="DataCatalogFacetCount")
@@ -275,20 +267,10 @@ class DataCatalogFacetsType:
         )
 
 
-def _products_loader(
-    info: Info[HubContext, None],
-) -> DataLoader[uuid.UUID, DataProductType | None]:
-    loaders = info.context.loaders
-    if "data_products" not in loaders:
-
-        async def load(ids: list[uuid.UUID]) -> list[DataProductType | None]:
-            rows = await service.products_by_id(info.context.session, ids)
-            by_id = {row.id: DataProductType.from_model(row) for row in rows}
-            return [by_id.get(i) for i in ids]
-
-        loaders["data_products"] = DataLoader(load_fn=load)
-    loader: DataLoader[uuid.UUID, DataProductType | None] = loaders["data_products"]
-    return loader
+class ProductLoader(Loader[uuid.UUID, DataProductType | None]):
+    async def batch_load(self, keys: list[uuid.UUID]) -> list[DataProductType | None]:
+        rows = await service.products_by_id(self.context.session, keys)
+        return by_key(keys, rows, lambda row: row.id, DataProductType.from_model)
 
 
 @strawberry.type(name="DataContractRequest", description="What the consumer asked for.")
@@ -433,7 +415,7 @@ class ContractType:
 
     @strawberry.field(description="The product the contract is on (its catalog entry).")
     async def product(self, info: Info[HubContext, None]) -> DataProductType | None:
-        return await _products_loader(info).load(self.product_id)
+        return await ProductLoader.of(info).load(self.product_id)
 
 
 @strawberry.input(name="DataFilterInput")

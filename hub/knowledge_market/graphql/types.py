@@ -8,7 +8,6 @@ import uuid
 from typing import Any
 
 import strawberry
-from strawberry.dataloader import DataLoader
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
@@ -31,6 +30,7 @@ from hub.knowledge_market.models import (
     ReleaseStatus,
 )
 from yunfab import market
+from yunfab.graphql.dataloaders import Loader
 from yunfab.graphql.pagination import Connection, PageRequest
 
 strawberry.enum(KeyKind, name="MarketKeyKind")
@@ -113,19 +113,10 @@ class CountersignatureType:
         )  # fmt: skip
 
 
-def _countersignatures_loader(
-    info: Info[HubContext, None],
-) -> DataLoader[uuid.UUID, list[CountersignatureType]]:
-    loaders = info.context.loaders
-    if "market_countersignatures" not in loaders:
-
-        async def load(ids: list[uuid.UUID]) -> list[list[CountersignatureType]]:
-            found = await service.reviews_of(info.context.session, ids)
-            return [[CountersignatureType.from_model(r) for r in found[i]] for i in ids]
-
-        loaders["market_countersignatures"] = DataLoader(load_fn=load)
-    loader: DataLoader[uuid.UUID, list[CountersignatureType]] = loaders["market_countersignatures"]
-    return loader
+class CountersignaturesLoader(Loader[uuid.UUID, list[CountersignatureType]]):
+    async def batch_load(self, keys: list[uuid.UUID]) -> list[list[CountersignatureType]]:
+        found = await service.reviews_of(self.context.session, keys)
+        return [[CountersignatureType.from_model(r) for r in found[i]] for i in keys]
 
 
 @strawberry.enum(name="MarketPricingModel")
@@ -231,20 +222,15 @@ class MarketReleaseType:
 
     @strawberry.field(description="Reviewers' countersignatures over its review payload.")
     async def countersignatures(self, info: Info[HubContext, None]) -> list[CountersignatureType]:
-        return await _countersignatures_loader(info).load(self.id)
+        return await CountersignaturesLoader.of(info).load(self.id)
 
 
-def _releases_loader(info: Info[HubContext, None]) -> DataLoader[uuid.UUID, list[Release]]:
-    loaders = info.context.loaders
-    if "market_releases" not in loaders:
+class ReleasesLoader(Loader[uuid.UUID, list[Release]]):
+    """A listing's releases."""
 
-        async def load(ids: list[uuid.UUID]) -> list[list[Release]]:
-            found = await service.releases_of(info.context.session, ids)
-            return [found[i] for i in ids]
-
-        loaders["market_releases"] = DataLoader(load_fn=load)
-    loader: DataLoader[uuid.UUID, list[Release]] = loaders["market_releases"]
-    return loader
+    async def batch_load(self, keys: list[uuid.UUID]) -> list[list[Release]]:
+        found = await service.releases_of(self.context.session, keys)
+        return [found[i] for i in keys]
 
 
 @strawberry.type(name="MarketListingReview", description="A rating by an installer.")
@@ -304,11 +290,13 @@ class MarketListingType:
 
     @strawberry.field(description="Every release, highest version first, yanked and revoked too.")
     async def releases(self, info: Info[HubContext, None]) -> list[MarketReleaseType]:
-        return [MarketReleaseType.from_model(r) for r in await _releases_loader(info).load(self.id)]
+        return [
+            MarketReleaseType.from_model(r) for r in await ReleasesLoader.of(info).load(self.id)
+        ]
 
     @strawberry.field
     async def latest_release(self, info: Info[HubContext, None]) -> MarketReleaseType | None:
-        for release in await _releases_loader(info).load(self.id):
+        for release in await ReleasesLoader.of(info).load(self.id):
             if release.id == self.latest_release_id:
                 return MarketReleaseType.from_model(release)
         return None
@@ -387,17 +375,10 @@ class MarketEntitlementType:
         )  # fmt: skip
 
 
-def _release_loader(info: Info[HubContext, None]) -> DataLoader[uuid.UUID, Release | None]:
-    loaders = info.context.loaders
-    if "market_release" not in loaders:
-
-        async def load(ids: list[uuid.UUID]) -> list[Release | None]:
-            found = await service.releases_by_id(info.context.session, ids)
-            return [found.get(i) for i in ids]
-
-        loaders["market_release"] = DataLoader(load_fn=load)
-    loader: DataLoader[uuid.UUID, Release | None] = loaders["market_release"]
-    return loader
+class ReleaseLoader(Loader[uuid.UUID, Release | None]):
+    async def batch_load(self, keys: list[uuid.UUID]) -> list[Release | None]:
+        found = await service.releases_by_id(self.context.session, keys)
+        return [found.get(i) for i in keys]
 
 
 @strawberry.type(name="MarketInstallationStep", description="One transition of an installation.")
@@ -455,5 +436,5 @@ class MarketInstallationType:
 
     @strawberry.field
     async def release(self, info: Info[HubContext, None]) -> MarketReleaseType | None:
-        row = await _release_loader(info).load(self.release_id)
+        row = await ReleaseLoader.of(info).load(self.release_id)
         return MarketReleaseType.from_model(row) if row else None

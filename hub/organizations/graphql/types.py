@@ -2,14 +2,12 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
 
 import strawberry
 from sqlalchemy import select
-from strawberry.dataloader import DataLoader
-from strawberry.types import Info
 
 from hub.organizations.models import Organization, OrganizationKind
+from yunfab.graphql.dataloaders import Loader, by_key
 
 strawberry.enum(OrganizationKind, name="OrganizationKind")
 
@@ -33,18 +31,11 @@ class OrganizationType:
         )
 
 
-def organization_loader(info: Info[Any, None]) -> DataLoader[uuid.UUID, OrganizationType | None]:
+class OrganizationLoader(Loader[uuid.UUID, OrganizationType | None]):
     """Organizations by id, one query per request for all the rows of a list (a user's or a
     client's organization)."""
-    loaders = info.context.loaders
-    if "organizations_by_id" not in loaders:
 
-        async def load(ids: list[uuid.UUID]) -> list[OrganizationType | None]:
-            query = select(Organization).where(Organization.id.in_(set(ids)))
-            rows = (await info.context.session.scalars(query)).all()
-            by_id = {row.id: OrganizationType.from_model(row) for row in rows}
-            return [by_id.get(i) for i in ids]
-
-        loaders["organizations_by_id"] = DataLoader(load_fn=load)
-    loader: DataLoader[uuid.UUID, OrganizationType | None] = loaders["organizations_by_id"]
-    return loader
+    async def batch_load(self, keys: list[uuid.UUID]) -> list[OrganizationType | None]:
+        query = select(Organization).where(Organization.id.in_(set(keys)))
+        rows = (await self.context.session.scalars(query)).all()
+        return by_key(keys, rows, lambda row: row.id, OrganizationType.from_model)

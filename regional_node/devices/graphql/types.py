@@ -4,7 +4,6 @@ import datetime as dt
 import uuid
 
 import strawberry
-from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
 from regional_node.devices.models import (
@@ -22,6 +21,7 @@ from regional_node.telemetry import service as telemetry
 from regional_node.telemetry.codec import TELEMETRY_PREFIX
 from regional_node.telemetry.graphql.schema import MetricValueType
 from yunfab.errors import InvalidInput
+from yunfab.graphql.dataloaders import Loader
 
 DeviceKindEnum = strawberry.enum(DeviceKind, name="DeviceKind")
 DeviceStatusEnum = strawberry.enum(DeviceStatus, name="DeviceStatus")
@@ -45,22 +45,13 @@ class DeviceMetricType:
         )
 
 
-def _latest_loader(
-    info: Info[NodeContext, None],
-) -> DataLoader[uuid.UUID, list[telemetry.LatestValue]]:
+class LatestValuesLoader(Loader[uuid.UUID, list[telemetry.LatestValue]]):
     """One query for the newest values of every device on the page: the devices were already
     read under the policy (`node.device.read`, the same subjects as `node.telemetry.read`)."""
-    loaders = info.context.loaders
-    if "device_latest" not in loaders:
-        session = info.context.session
 
-        async def load(ids: list[uuid.UUID]) -> list[list[telemetry.LatestValue]]:
-            found = await telemetry.latest_values(session, ids)
-            return [found.get(device_id, []) for device_id in ids]
-
-        loaders["device_latest"] = DataLoader(load_fn=load)
-    loader: DataLoader[uuid.UUID, list[telemetry.LatestValue]] = loaders["device_latest"]
-    return loader
+    async def batch_load(self, keys: list[uuid.UUID]) -> list[list[telemetry.LatestValue]]:
+        found = await telemetry.latest_values(self.context.session, keys)
+        return [found.get(device_id, []) for device_id in keys]
 
 
 @strawberry.type(name="Device")
@@ -106,7 +97,7 @@ class DeviceType:
     ) -> list[MetricValueType]:
         if metrics is not None and len(metrics) > MAX_METRICS:
             raise InvalidInput(f"metrics: at most {MAX_METRICS}")
-        values = await _latest_loader(info).load(self.id)
+        values = await LatestValuesLoader.of(info).load(self.id)
         wanted = None if metrics is None else set(metrics)
         return [
             MetricValueType.from_latest(value)

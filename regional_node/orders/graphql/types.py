@@ -6,7 +6,6 @@ from typing import Any
 
 import strawberry
 from sqlalchemy import select
-from strawberry.dataloader import DataLoader
 from strawberry.permission import BasePermission
 from strawberry.scalars import JSON
 from strawberry.types import Info
@@ -26,6 +25,7 @@ from regional_node.orders.models import (
     WorkOrderStatus,
 )
 from regional_node.orders.routings import steps_from_json
+from yunfab.graphql.dataloaders import Loader
 
 OrderStageEnum = strawberry.enum(
     OrderStage, name="OrderStage", description="The twelve progress nodes, in order."
@@ -96,7 +96,7 @@ class AllocationType:
 
     @strawberry.field(description="The factory given the units, as people name it.")
     async def factory(self, info: Info[NodeContext, None]) -> FactoryRefType:
-        return await _factory_loader(info).load(self.factory_id)
+        return await FactoryRefLoader.of(info).load(self.factory_id)
 
 
 class PlansTheOrder(BasePermission):
@@ -215,22 +215,15 @@ class FactoryRefType:
     slug: str
 
 
-def _factory_loader(info: Info[NodeContext, None]) -> DataLoader[uuid.UUID, FactoryRefType]:
+class FactoryRefLoader(Loader[uuid.UUID, FactoryRefType]):
     """The factories of every work order in a response, in one query."""
-    loaders = info.context.loaders
-    if "factory_refs" not in loaders:
-        session = info.context.session
 
-        async def load(ids: list[uuid.UUID]) -> list[FactoryRefType]:
-            rows = await session.execute(
-                select(Factory.id, Factory.name, Factory.slug).where(Factory.id.in_(ids))
-            )
-            found = {i: FactoryRefType(id=i, name=name, slug=slug) for i, name, slug in rows}
-            return [found[i] for i in ids]
-
-        loaders["factory_refs"] = DataLoader(load_fn=load)
-    loader: DataLoader[uuid.UUID, FactoryRefType] = loaders["factory_refs"]
-    return loader
+    async def batch_load(self, keys: list[uuid.UUID]) -> list[FactoryRefType]:
+        rows = await self.context.session.execute(
+            select(Factory.id, Factory.name, Factory.slug).where(Factory.id.in_(keys))
+        )
+        found = {i: FactoryRefType(id=i, name=name, slug=slug) for i, name, slug in rows}
+        return [found[i] for i in keys]
 
 
 @strawberry.type(name="WorkOrderDay")
@@ -303,7 +296,7 @@ class WorkOrderType:
 
     @strawberry.field(description="The factory doing it.")
     async def factory(self, info: Info[NodeContext, None]) -> FactoryRefType:
-        return await _factory_loader(info).load(self.factory_id)
+        return await FactoryRefLoader.of(info).load(self.factory_id)
 
 
 @strawberry.type(name="OrderEvent")

@@ -1,0 +1,35 @@
+"""The one way a GraphQL mutation calls its service.
+
+A resolver converts its input, makes one service call and maps the result (saleor's
+`BaseMutation.mutate` is the model). The call runs in its own unit of work: committed when the
+service returns, rolled back when it raises, so a failing mutation leaves nothing half-written and
+an earlier one in the same document stays committed. Permissions are declared on the field
+(`yunfab.graphql.permissions`); a service's `YunfabError` reaches the client with its code through
+`yunfab.graphql.errors`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Concatenate, ParamSpec, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from yunfab.db import session_scope
+from yunfab.graphql.context import ServiceContext
+from yunfab.subject import Subject
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+async def mutate(
+    context: ServiceContext,
+    call: Callable[Concatenate[AsyncSession, Subject, P], Awaitable[R]],
+    /,
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> R:
+    """`call(session, context.subject, ...)` in a unit of work of its own; its result."""
+    async with session_scope(context.sessionmaker) as session:
+        return await call(session, context.subject, *args, **kwargs)
