@@ -27,6 +27,7 @@ from yunfab.db import session_scope
 from yunfab.errors import InvalidInput
 from yunfab.graphql.pagination import Connection, PageRequest
 from yunfab.graphql.permissions import allowed
+from yunfab.graphql.resolvers import mutate
 
 strawberry.enum(ClientKind, name="ClientKind", description="What an OAuth2 client is.")
 strawberry.enum(KeyStatus, name="SigningKeyStatus", description="A token signing key's state.")
@@ -284,8 +285,7 @@ class AdminMutation:
         self, info: Info[HubContext, None], id: uuid.UUID
     ) -> ApiClientWithSecretType:
         context = info.context
-        async with session_scope(context.sessionmaker) as session:
-            rotated = await admin.rotate_client_secret(session, context.subject, id=id)
+        rotated = await mutate(context, admin.rotate_client_secret, id=id)
         return ApiClientWithSecretType(
             client=ApiClientType.from_model(rotated.client), secret=rotated.secret
         )
@@ -338,8 +338,7 @@ class AdminMutation:
         self, info: Info[HubContext, None], id: uuid.UUID
     ) -> EndedSessionsType:
         context = info.context
-        async with session_scope(context.sessionmaker) as session:
-            ended = await admin.revoke_user_sessions(session, context.subject, user_id=id)
+        ended = await mutate(context, admin.revoke_user_sessions, user_id=id)
         return EndedSessionsType(sessions=ended.sessions, refresh_tokens=ended.refresh_tokens)
 
 
@@ -347,6 +346,5 @@ async def _client_disabled(
     info: Info[HubContext, None], id: uuid.UUID, *, disabled: bool
 ) -> ApiClientType:
     context = info.context
-    async with session_scope(context.sessionmaker) as session:
-        client = await admin.set_client_disabled(session, context.subject, id=id, disabled=disabled)
+    client = await mutate(context, admin.set_client_disabled, id=id, disabled=disabled)
     return ApiClientType.from_model(client)

@@ -20,10 +20,10 @@ from hub.identity.models import User
 from hub.identity.roles import Role
 from hub.organizations.graphql.types import OrganizationLoader, OrganizationType
 from hub.organizations.models import Organization
-from yunfab.db import session_scope
 from yunfab.errors import InvalidInput
 from yunfab.graphql.pagination import Connection, PageRequest
 from yunfab.graphql.permissions import allowed
+from yunfab.graphql.resolvers import mutate
 from yunfab.subject import SubjectKind
 
 strawberry.enum(Role, name="Role", description="A person's role; see docs/identity.md.")
@@ -237,18 +237,17 @@ class IdentityMutation:
         self, info: Info[HubContext, None], input: CreateUserInput
     ) -> UserWithPasswordType:
         context = info.context
-        async with session_scope(context.sessionmaker) as session:
-            created = await service.add_user(
-                session,
-                context.subject,
-                input=service.NewUser(
-                    organization=input.organization,
-                    email=input.email,
-                    name=input.name,
-                    password=input.password,
-                    roles=_roles(input.roles),
-                ),
-            )
+        created = await mutate(
+            context,
+            service.add_user,
+            input=service.NewUser(
+                organization=input.organization,
+                email=input.email,
+                name=input.name,
+                password=input.password,
+                roles=_roles(input.roles),
+            ),
+        )
         return UserWithPasswordType(
             user=UserType.from_model(created.user), one_time_password=created.one_time_password
         )
@@ -262,13 +261,12 @@ class IdentityMutation:
     ) -> UserType:
         context = info.context
         roles = _roles(input.roles) if input.roles is not None else None
-        async with session_scope(context.sessionmaker) as session:
-            user = await service.update_user(
-                session,
-                context.subject,
-                user_id=id,
-                input=service.UserChanges(name=input.name, roles=roles),
-            )
+        user = await mutate(
+            context,
+            service.update_user,
+            user_id=id,
+            input=service.UserChanges(name=input.name, roles=roles),
+        )
         return UserType.from_model(user)
 
     @strawberry.mutation(
@@ -280,8 +278,7 @@ class IdentityMutation:
         self, info: Info[HubContext, None], id: uuid.UUID
     ) -> UserWithPasswordType:
         context = info.context
-        async with session_scope(context.sessionmaker) as session:
-            reset = await service.reset_password(session, context.subject, user_id=id)
+        reset = await mutate(context, service.reset_password, user_id=id)
         return UserWithPasswordType(
             user=UserType.from_model(reset.user), one_time_password=reset.one_time_password
         )
@@ -304,6 +301,5 @@ class IdentityMutation:
 
 async def _set_disabled(info: Info[HubContext, None], id: uuid.UUID, *, disabled: bool) -> UserType:
     context = info.context
-    async with session_scope(context.sessionmaker) as session:
-        user = await service.set_disabled(session, context.subject, user_id=id, disabled=disabled)
+    user = await mutate(context, service.set_disabled, user_id=id, disabled=disabled)
     return UserType.from_model(user)

@@ -14,8 +14,8 @@ from hub.data_exchange.board import service
 from hub.data_exchange.board.models import BoardPosting, PostingStatus, Resource, Side
 from hub.data_exchange.board.repository import BoardFilter
 from hub.graphql.context import HubContext
-from yunfab.db import session_scope
 from yunfab.graphql.pagination import Connection, PageRequest
+from yunfab.graphql.resolvers import mutate
 
 strawberry.enum(Side, name="BoardSide")
 strawberry.enum(Resource, name="BoardResource", description="A material, or production capacity.")
@@ -214,10 +214,9 @@ class BoardMutation:
         self, info: Info[HubContext, None], input: PostSupplyDemandInput
     ) -> BoardPostingType:
         context = info.context
-        async with session_scope(context.sessionmaker) as session:
-            row = await service.post(
-                session, context.subject, authorizer=context.authorizer, input=input.posting()
-            )
+        row = await mutate(
+            context, service.post, authorizer=context.authorizer, input=input.posting()
+        )
         return BoardPostingType.from_model(row)
 
     @strawberry.mutation(description="Take one of your organization's postings off the board.")
@@ -225,9 +224,11 @@ class BoardMutation:
         self, info: Info[HubContext, None], id: uuid.UUID, status: Closing
     ) -> BoardPostingType:
         context = info.context
-        async with session_scope(context.sessionmaker) as session:
-            row = await service.close(
-                session, context.subject, authorizer=context.authorizer, posting_id=id,
-                status=PostingStatus(status.value),
-            )  # fmt: skip
+        row = await mutate(
+            context,
+            service.close,
+            authorizer=context.authorizer,
+            posting_id=id,
+            status=PostingStatus(status.value),
+        )
         return BoardPostingType.from_model(row)

@@ -13,8 +13,8 @@ from strawberry.types import Info
 from hub.data_exchange import service
 from hub.data_exchange.graphql.types import ContractType, OfferType, UsagePolicyInput
 from hub.graphql.context import HubContext
-from yunfab.db import session_scope
 from yunfab.errors import InvalidInput
+from yunfab.graphql.resolvers import mutate
 from yunfab.usage_policy import Purpose, UsagePolicy
 
 
@@ -69,20 +69,21 @@ class DataExchangeMutation:
         if (policy is None) == (policy_json is None):
             raise InvalidInput("give policy (or the deprecated policyJson), not both")
         terms = _policy(policy.document() if policy is not None else policy_json)
-        async with session_scope(context.sessionmaker) as session:
-            row = await service.publish_offer(
-                session, context.subject, authorizer=context.authorizer,
-                product_id=product_id, policy=terms,
-            )  # fmt: skip
+        row = await mutate(
+            context,
+            service.publish_offer,
+            authorizer=context.authorizer,
+            product_id=product_id,
+            policy=terms,
+        )
         return OfferType.from_model(row)
 
     @strawberry.mutation(description="No new contracts on this offer; agreements run on.")
     async def withdraw_data_offer(self, info: Info[HubContext, None], id: uuid.UUID) -> OfferType:
         context = info.context
-        async with session_scope(context.sessionmaker) as session:
-            row = await service.withdraw_offer(
-                session, context.subject, authorizer=context.authorizer, offer_id=id
-            )
+        row = await mutate(
+            context, service.withdraw_offer, authorizer=context.authorizer, offer_id=id
+        )
         return OfferType.from_model(row)
 
     @strawberry.mutation(description="Ask for an agreement on an offer.")
@@ -92,15 +93,19 @@ class DataExchangeMutation:
         context = info.context
         if len(input.fields or []) > 64 or len(input.regions or []) > 64:
             raise InvalidInput("at most 64 fields and 64 regions")
-        async with session_scope(context.sessionmaker) as session:
-            row = await service.request_contract(
-                session, context.subject, authorizer=context.authorizer,
-                policy_engine=context.authorizer.engine, offer_id=input.offer_id,
-                request=service.ContractRequest(
-                    purpose=input.purpose, fields=input.fields, regions=input.regions,
-                    accept_terms=input.accept_terms,
-                ),
-            )  # fmt: skip
+        row = await mutate(
+            context,
+            service.request_contract,
+            authorizer=context.authorizer,
+            policy_engine=context.authorizer.engine,
+            offer_id=input.offer_id,
+            request=service.ContractRequest(
+                purpose=input.purpose,
+                fields=input.fields,
+                regions=input.regions,
+                accept_terms=input.accept_terms,
+            ),
+        )
         return ContractType.from_model(row)
 
     @strawberry.mutation(description="Provider: answer a request with the offer's terms.")
@@ -108,10 +113,9 @@ class DataExchangeMutation:
         self, info: Info[HubContext, None], id: uuid.UUID
     ) -> ContractType:
         context = info.context
-        async with session_scope(context.sessionmaker) as session:
-            row = await service.offer_contract(
-                session, context.subject, authorizer=context.authorizer, contract_id=id
-            )
+        row = await mutate(
+            context, service.offer_contract, authorizer=context.authorizer, contract_id=id
+        )
         return ContractType.from_model(row)
 
     @strawberry.mutation(description="Consumer: accept the offered terms.")
@@ -119,10 +123,9 @@ class DataExchangeMutation:
         self, info: Info[HubContext, None], id: uuid.UUID
     ) -> ContractType:
         context = info.context
-        async with session_scope(context.sessionmaker) as session:
-            row = await service.agree_contract(
-                session, context.subject, authorizer=context.authorizer, contract_id=id
-            )
+        row = await mutate(
+            context, service.agree_contract, authorizer=context.authorizer, contract_id=id
+        )
         return ContractType.from_model(row)
 
     @strawberry.mutation(description="Provider: finalize an agreed contract; access begins.")
@@ -130,10 +133,9 @@ class DataExchangeMutation:
         self, info: Info[HubContext, None], id: uuid.UUID
     ) -> ContractType:
         context = info.context
-        async with session_scope(context.sessionmaker) as session:
-            row = await service.finalize_contract(
-                session, context.subject, authorizer=context.authorizer, contract_id=id
-            )
+        row = await mutate(
+            context, service.finalize_contract, authorizer=context.authorizer, contract_id=id
+        )
         return ContractType.from_model(row)
 
     @strawberry.mutation(description="Either party: end the contract; access stops at once.")
@@ -141,9 +143,11 @@ class DataExchangeMutation:
         self, info: Info[HubContext, None], id: uuid.UUID, reason: str
     ) -> ContractType:
         context = info.context
-        async with session_scope(context.sessionmaker) as session:
-            row = await service.terminate_contract(
-                session, context.subject, authorizer=context.authorizer,
-                contract_id=id, reason=reason,
-            )  # fmt: skip
+        row = await mutate(
+            context,
+            service.terminate_contract,
+            authorizer=context.authorizer,
+            contract_id=id,
+            reason=reason,
+        )
         return ContractType.from_model(row)

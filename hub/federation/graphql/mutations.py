@@ -9,7 +9,7 @@ from hub.federation import service
 from hub.federation.graphql.types import RegionalNodeType
 from hub.federation.urls import node_url_rules
 from hub.graphql.context import HubContext
-from yunfab.db import session_scope
+from yunfab.graphql.resolvers import mutate
 
 
 @strawberry.type
@@ -23,9 +23,12 @@ class FederationMutation:
         self, info: Info[HubContext, None], name: str, base_url: str
     ) -> RegionalNodeType:
         context = info.context
-        async with session_scope(context.sessionmaker) as session:
-            node = await service.change_node_url(
-                session, context.subject, authorizer=context.authorizer, name=name,
-                base_url=base_url, rules=node_url_rules(context.settings),
-            )  # fmt: skip
+        node = await mutate(
+            context,
+            service.change_node_url,
+            authorizer=context.authorizer,
+            name=name,
+            base_url=base_url,
+            rules=node_url_rules(context.settings),
+        )
         return RegionalNodeType.from_model(node, context.settings)

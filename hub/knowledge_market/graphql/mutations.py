@@ -23,8 +23,8 @@ from hub.knowledge_market.graphql.types import (
     MarketReleaseType,
 )
 from hub.knowledge_market.models import EntitlementKind, KeyKind
-from yunfab.db import session_scope
 from yunfab.errors import InvalidInput
+from yunfab.graphql.resolvers import mutate
 
 
 @strawberry.input(name="GrantEntitlementInput")
@@ -54,11 +54,13 @@ class MarketMutation:
         context = info.context
         if len(public_key) > 64:
             raise InvalidInput("publicKey: base64 of 32 bytes")
-        async with session_scope(context.sessionmaker) as session:
-            row = await service.register_key(
-                session, context.subject, authorizer=context.authorizer,
-                public_key=public_key, kind=kind,
-            )  # fmt: skip
+        row = await mutate(
+            context,
+            service.register_key,
+            authorizer=context.authorizer,
+            public_key=public_key,
+            kind=kind,
+        )
         return MarketKeyType.from_model(row)
 
     @strawberry.mutation(description="Retire a key: nothing new verifies with it.")
@@ -66,11 +68,13 @@ class MarketMutation:
         self, info: Info[HubContext, None], key_id: str, kind: KeyKind = KeyKind.PUBLISHER
     ) -> MarketKeyType:
         context = info.context
-        async with session_scope(context.sessionmaker) as session:
-            row = await service.retire_key(
-                session, context.subject, authorizer=context.authorizer,
-                key_id=key_id[:16], kind=kind,
-            )  # fmt: skip
+        row = await mutate(
+            context,
+            service.retire_key,
+            authorizer=context.authorizer,
+            key_id=key_id[:16],
+            kind=kind,
+        )
         return MarketKeyType.from_model(row)
 
     @strawberry.mutation(description="Hub reviewers: verify an organization as a publisher.")
@@ -78,11 +82,12 @@ class MarketMutation:
         self, info: Info[HubContext, None], organization_id: uuid.UUID
     ) -> MarketPublisherType:
         context = info.context
-        async with session_scope(context.sessionmaker) as session:
-            row = await service.verify_publisher(
-                session, context.subject, authorizer=context.authorizer,
-                organization_id=organization_id,
-            )  # fmt: skip
+        row = await mutate(
+            context,
+            service.verify_publisher,
+            authorizer=context.authorizer,
+            organization_id=organization_id,
+        )
         return MarketPublisherType.from_model(row)
 
     @strawberry.mutation(
@@ -93,11 +98,14 @@ class MarketMutation:
         self, info: Info[HubContext, None], release_id: uuid.UUID, key_id: str, signature: str
     ) -> MarketReleaseType:
         context = info.context
-        async with session_scope(context.sessionmaker) as session:
-            row = await service.review_release(
-                session, context.subject, authorizer=context.authorizer,
-                release_id=release_id, key_id=key_id[:16], signature=signature[:128],
-            )  # fmt: skip
+        row = await mutate(
+            context,
+            service.review_release,
+            authorizer=context.authorizer,
+            release_id=release_id,
+            key_id=key_id[:16],
+            signature=signature[:128],
+        )
         return MarketReleaseType.from_model(row)
 
     @strawberry.mutation(
@@ -108,11 +116,13 @@ class MarketMutation:
         self, info: Info[HubContext, None], id: uuid.UUID, reason: str
     ) -> MarketReleaseType:
         context = info.context
-        async with session_scope(context.sessionmaker) as session:
-            row = await service.yank_release(
-                session, context.subject, authorizer=context.authorizer,
-                release_id=id, reason=reason,
-            )  # fmt: skip
+        row = await mutate(
+            context,
+            service.yank_release,
+            authorizer=context.authorizer,
+            release_id=id,
+            reason=reason,
+        )
         return MarketReleaseType.from_model(row)
 
     @strawberry.mutation(
@@ -122,11 +132,13 @@ class MarketMutation:
         self, info: Info[HubContext, None], id: uuid.UUID, reason: str
     ) -> MarketReleaseType:
         context = info.context
-        async with session_scope(context.sessionmaker) as session:
-            row = await service.revoke_release(
-                session, context.subject, authorizer=context.authorizer,
-                release_id=id, reason=reason,
-            )  # fmt: skip
+        row = await mutate(
+            context,
+            service.revoke_release,
+            authorizer=context.authorizer,
+            release_id=id,
+            reason=reason,
+        )
         return MarketReleaseType.from_model(row)
 
     @strawberry.mutation(description="A listing's publisher grants the right to install it.")
@@ -134,15 +146,20 @@ class MarketMutation:
         self, info: Info[HubContext, None], input: GrantEntitlementInput
     ) -> MarketEntitlementType:
         context = info.context
-        async with session_scope(context.sessionmaker) as session:
-            row = await service.grant_entitlement(
-                session, context.subject, authorizer=context.authorizer,
-                listing_id=input.listing_id,
-                grant=service.Grant(
-                    kind=input.kind, node=input.node, organization_id=input.organization_id,
-                    expires_at=input.expires_at, unit=input.unit, limit=input.limit,
-                ),
-            )  # fmt: skip
+        row = await mutate(
+            context,
+            service.grant_entitlement,
+            authorizer=context.authorizer,
+            listing_id=input.listing_id,
+            grant=service.Grant(
+                kind=input.kind,
+                node=input.node,
+                organization_id=input.organization_id,
+                expires_at=input.expires_at,
+                unit=input.unit,
+                limit=input.limit,
+            ),
+        )
         return MarketEntitlementType.from_model(row)
 
     @strawberry.mutation(
@@ -171,14 +188,18 @@ class MarketMutation:
             raise InvalidInput("give releaseId or listing")
         if config is not None and not isinstance(config, dict):
             raise InvalidInput("config: a JSON object")
-        async with session_scope(context.sessionmaker) as session:
-            row = await service.request_installation(
-                session, context.subject, authorizer=context.authorizer,
-                request=service.InstallRequest(
-                    node=node[:63], release_id=release_id, listing=(listing or "")[:64] or None,
-                    version=(version or "")[:64] or None, config=dict(config or {}),
-                ),
-            )  # fmt: skip
+        row = await mutate(
+            context,
+            service.request_installation,
+            authorizer=context.authorizer,
+            request=service.InstallRequest(
+                node=node[:63],
+                release_id=release_id,
+                listing=(listing or "")[:64] or None,
+                version=(version or "")[:64] or None,
+                config=dict(config or {}),
+            ),
+        )
         return MarketInstallationType.from_model(row)
 
     @strawberry.mutation(description="Take a release off a node (the node reports `removed`).")
@@ -186,10 +207,9 @@ class MarketMutation:
         self, info: Info[HubContext, None], id: uuid.UUID
     ) -> MarketInstallationType:
         context = info.context
-        async with session_scope(context.sessionmaker) as session:
-            row = await service.remove_installation(
-                session, context.subject, authorizer=context.authorizer, installation_id=id
-            )
+        row = await mutate(
+            context, service.remove_installation, authorizer=context.authorizer, installation_id=id
+        )
         return MarketInstallationType.from_model(row)
 
     @strawberry.mutation(
@@ -199,9 +219,12 @@ class MarketMutation:
         self, info: Info[HubContext, None], listing_id: uuid.UUID, rating: int, text: str = ""
     ) -> MarketListingReviewType:
         context = info.context
-        async with session_scope(context.sessionmaker) as session:
-            row = await service.review_listing(
-                session, context.subject, authorizer=context.authorizer,
-                listing_id=listing_id, rating=rating, text=text,
-            )  # fmt: skip
+        row = await mutate(
+            context,
+            service.review_listing,
+            authorizer=context.authorizer,
+            listing_id=listing_id,
+            rating=rating,
+            text=text,
+        )
         return MarketListingReviewType.from_model(row)

@@ -10,8 +10,8 @@ from hub.graphql.context import HubContext
 from hub.organizations import service
 from hub.organizations.graphql.types import OrganizationType
 from hub.organizations.models import OrganizationKind
-from yunfab.db import session_scope
 from yunfab.graphql.permissions import allowed
+from yunfab.graphql.resolvers import mutate
 
 
 @strawberry.input(name="CreateOrganizationInput")
@@ -31,8 +31,7 @@ class OrganizationMutation:
         self, info: Info[HubContext, None], input: CreateOrganizationInput
     ) -> OrganizationType:
         context = info.context
-        async with session_scope(context.sessionmaker) as session:
-            organization = await service.create_organization(
-                session, context.subject, name=input.name, kind=input.kind
-            )
+        organization = await mutate(
+            context, service.create_organization, name=input.name, kind=input.kind
+        )
         return OrganizationType.from_model(organization)

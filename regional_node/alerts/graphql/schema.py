@@ -38,6 +38,7 @@ from yunfab.db import session_scope
 from yunfab.errors import InvalidInput
 from yunfab.graphql.pagination import Connection, PageRequest
 from yunfab.graphql.permissions import allowed
+from yunfab.graphql.resolvers import mutate
 from yunfab.graphql.subscriptions import EventGate
 
 MAX_FILTER_VALUES = 10
@@ -331,10 +332,9 @@ class AlertMutation:
     ) -> AlertRuleType:
         context = info.context
         _capped("contactPointIds", input.contact_point_ids, MAX_CONTACT_POINT_IDS)
-        async with session_scope(context.sessionmaker) as session:
-            rule = await service.create_rule(
-                session, context.subject, runtime=context.runtime, input=_new_rule(input)
-            )
+        rule = await mutate(
+            context, service.create_rule, runtime=context.runtime, input=_new_rule(input)
+        )
         return AlertRuleType.from_model(
             rule, [], list(dict.fromkeys(input.contact_point_ids or []))
         )
@@ -369,29 +369,25 @@ class AlertMutation:
         self, info: Info[NodeContext, None], input: AlertSilenceInput
     ) -> AlertSilenceType:
         context = info.context
-        async with session_scope(context.sessionmaker) as session:
-            silence = await service.add_silence(
-                session,
-                context.subject,
-                runtime=context.runtime,
-                input=service.NewSilence(
-                    rule_id=input.rule_id,
-                    starts_at=input.starts_at,
-                    ends_at=input.ends_at,
-                    daily_from=input.daily_from,
-                    daily_to=input.daily_to,
-                    comment=input.comment,
-                ),
-            )
+        silence = await mutate(
+            context,
+            service.add_silence,
+            runtime=context.runtime,
+            input=service.NewSilence(
+                rule_id=input.rule_id,
+                starts_at=input.starts_at,
+                ends_at=input.ends_at,
+                daily_from=input.daily_from,
+                daily_to=input.daily_to,
+                comment=input.comment,
+            ),
+        )
         return AlertSilenceType.from_model(silence)
 
     @strawberry.mutation(description="End a silence; its id.")
     async def remove_alert_silence(self, info: Info[NodeContext, None], id: uuid.UUID) -> uuid.UUID:
         context = info.context
-        async with session_scope(context.sessionmaker) as session:
-            await service.remove_silence(
-                session, context.subject, runtime=context.runtime, silence_id=id
-            )
+        await mutate(context, service.remove_silence, runtime=context.runtime, silence_id=id)
         return id
 
     @strawberry.mutation(description="Someone is on it.")
@@ -415,22 +411,21 @@ class AlertMutation:
     ) -> ContactPointSaved:
         context = info.context
         _capped("recipients", input.recipients, 20)
-        async with session_scope(context.sessionmaker) as session:
-            saved = await contact_points.create_contact_point(
-                session,
-                context.subject,
-                runtime=context.runtime,
-                config=_config(info),
-                input=contact_points.NewContactPoint(
-                    kind=input.kind,
-                    name=input.name,
-                    factory_id=input.factory_id,
-                    url=input.url,
-                    secret=input.secret,
-                    recipients=list(input.recipients or []),
-                    is_default=input.is_default,
-                ),
-            )
+        saved = await mutate(
+            context,
+            contact_points.create_contact_point,
+            runtime=context.runtime,
+            config=_config(info),
+            input=contact_points.NewContactPoint(
+                kind=input.kind,
+                name=input.name,
+                factory_id=input.factory_id,
+                url=input.url,
+                secret=input.secret,
+                recipients=list(input.recipients or []),
+                is_default=input.is_default,
+            ),
+        )
         return ContactPointSaved(
             contact_point=ContactPointType.from_model(saved.point), secret=saved.secret
         )
@@ -441,22 +436,21 @@ class AlertMutation:
     ) -> ContactPointSaved:
         context = info.context
         _capped("recipients", input.recipients, 20)
-        async with session_scope(context.sessionmaker) as session:
-            saved = await contact_points.update_contact_point(
-                session,
-                context.subject,
-                runtime=context.runtime,
-                config=_config(info),
-                point_id=id,
-                input=contact_points.ContactPointInput(
-                    name=input.name,
-                    url=input.url,
-                    secret=input.secret,
-                    recipients=input.recipients,
-                    is_default=input.is_default,
-                    rotate_secret=input.rotate_secret,
-                ),
-            )
+        saved = await mutate(
+            context,
+            contact_points.update_contact_point,
+            runtime=context.runtime,
+            config=_config(info),
+            point_id=id,
+            input=contact_points.ContactPointInput(
+                name=input.name,
+                url=input.url,
+                secret=input.secret,
+                recipients=input.recipients,
+                is_default=input.is_default,
+                rotate_secret=input.rotate_secret,
+            ),
+        )
         return ContactPointSaved(
             contact_point=ContactPointType.from_model(saved.point), secret=saved.secret
         )
@@ -464,10 +458,9 @@ class AlertMutation:
     @strawberry.mutation(description="Delete a contact point with its delivery log; its id.")
     async def delete_contact_point(self, info: Info[NodeContext, None], id: uuid.UUID) -> uuid.UUID:
         context = info.context
-        async with session_scope(context.sessionmaker) as session:
-            await contact_points.delete_contact_point(
-                session, context.subject, runtime=context.runtime, point_id=id
-            )
+        await mutate(
+            context, contact_points.delete_contact_point, runtime=context.runtime, point_id=id
+        )
         return id
 
     @strawberry.mutation(
@@ -492,15 +485,9 @@ async def _respond(
     info: Info[NodeContext, None], alert_id: uuid.UUID, *, close: bool, note: str | None
 ) -> AlertType:
     context = info.context
-    async with session_scope(context.sessionmaker) as session:
-        alert = await service.respond(
-            session,
-            context.subject,
-            runtime=context.runtime,
-            alert_id=alert_id,
-            close=close,
-            note=note,
-        )
+    alert = await mutate(
+        context, service.respond, runtime=context.runtime, alert_id=alert_id, close=close, note=note
+    )
     return AlertType.from_model(alert)
 
 

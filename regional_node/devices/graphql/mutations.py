@@ -9,7 +9,7 @@ from regional_node.devices import service
 from regional_node.devices.graphql.types import DeviceKindEnum, DeviceType
 from regional_node.devices.models import DeviceKind
 from regional_node.graphql.context import NodeContext
-from yunfab.db import session_scope
+from yunfab.graphql.resolvers import mutate
 
 DeviceTransitionEnum = strawberry.enum(service.DeviceTransition, name="DeviceTransition")
 
@@ -49,24 +49,23 @@ class DeviceMutation:
         self, info: Info[NodeContext, None], input: ProvisionDeviceInput
     ) -> DeviceCredentialsType:
         context = info.context
-        async with session_scope(context.sessionmaker) as session:
-            provisioned = await service.provision_device(
-                session,
-                context.subject,
-                runtime=context.runtime,
-                input=service.NewDevice(
-                    factory_id=input.factory_id,
-                    key=input.key,
-                    name=input.name,
-                    type=input.type,
-                    kind=input.kind,
-                    edge_node_key=input.edge_node_key,
-                    metrics=[
-                        service.MetricInput(m.name, m.unit, m.min_value, m.max_value)
-                        for m in input.metrics
-                    ],
-                ),
-            )
+        provisioned = await mutate(
+            context,
+            service.provision_device,
+            runtime=context.runtime,
+            input=service.NewDevice(
+                factory_id=input.factory_id,
+                key=input.key,
+                name=input.name,
+                type=input.type,
+                kind=input.kind,
+                edge_node_key=input.edge_node_key,
+                metrics=[
+                    service.MetricInput(m.name, m.unit, m.min_value, m.max_value)
+                    for m in input.metrics
+                ],
+            ),
+        )
         return DeviceCredentialsType(
             device=DeviceType.from_model(provisioned.device),
             username=provisioned.device.key,
@@ -82,15 +81,14 @@ class DeviceMutation:
         reason: str | None = None,
     ) -> DeviceType:
         context = info.context
-        async with session_scope(context.sessionmaker) as session:
-            device = await service.change_status(
-                session,
-                context.subject,
-                runtime=context.runtime,
-                device_id=device_id,
-                transition=transition,
-                reason=reason,
-            )
+        device = await mutate(
+            context,
+            service.change_status,
+            runtime=context.runtime,
+            device_id=device_id,
+            transition=transition,
+            reason=reason,
+        )
         return DeviceType.from_model(device)
 
     @strawberry.mutation(description="Issue new credentials; the old ones stop working.")
@@ -98,10 +96,9 @@ class DeviceMutation:
         self, info: Info[NodeContext, None], device_id: uuid.UUID
     ) -> DeviceCredentialsType:
         context = info.context
-        async with session_scope(context.sessionmaker) as session:
-            provisioned = await service.rotate_credentials(
-                session, context.subject, runtime=context.runtime, device_id=device_id
-            )
+        provisioned = await mutate(
+            context, service.rotate_credentials, runtime=context.runtime, device_id=device_id
+        )
         return DeviceCredentialsType(
             device=DeviceType.from_model(provisioned.device),
             username=provisioned.device.key,

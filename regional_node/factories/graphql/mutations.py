@@ -11,8 +11,8 @@ from strawberry.types import Info
 from regional_node.factories import service
 from regional_node.factories.graphql.types import FactoryType
 from regional_node.graphql.context import NodeContext
-from yunfab.db import session_scope
 from yunfab.errors import InvalidInput
+from yunfab.graphql.resolvers import mutate
 
 TransitionEnum = strawberry.enum(service.Transition, name="FactoryTransition")
 
@@ -117,18 +117,17 @@ class FactoryMutation:
         self, info: Info[NodeContext, None], input: InviteFactoryInput
     ) -> FactoryType:
         context = info.context
-        async with session_scope(context.sessionmaker) as session:
-            factory = await service.invite_factory(
-                session,
-                context.subject,
-                runtime=context.runtime,
-                input=service.NewFactory(
-                    slug=input.slug,
-                    name=input.name,
-                    organization_id=input.organization_id,
-                    contact={} if input.contact is None else input.contact.as_json(),
-                ),
-            )
+        factory = await mutate(
+            context,
+            service.invite_factory,
+            runtime=context.runtime,
+            input=service.NewFactory(
+                slug=input.slug,
+                name=input.name,
+                organization_id=input.organization_id,
+                contact={} if input.contact is None else input.contact.as_json(),
+            ),
+        )
         return FactoryType.from_model(factory)
 
     @strawberry.mutation(description="Fill in or change a factory's profile.")
@@ -157,14 +156,13 @@ class FactoryMutation:
                 for item in input.equipment
             ],
         )
-        async with session_scope(context.sessionmaker) as session:
-            factory = await service.save_profile(
-                session,
-                context.subject,
-                runtime=context.runtime,
-                factory_id=factory_id,
-                input=profile,
-            )
+        factory = await mutate(
+            context,
+            service.save_profile,
+            runtime=context.runtime,
+            factory_id=factory_id,
+            input=profile,
+        )
         return FactoryType.from_model(factory)
 
     @strawberry.mutation(
@@ -179,15 +177,14 @@ class FactoryMutation:
         reason: str | None = None,
     ) -> FactoryType:
         context = info.context
-        async with session_scope(context.sessionmaker) as session:
-            factory = await service.change_status(
-                session,
-                context.subject,
-                runtime=context.runtime,
-                factory_id=factory_id,
-                transition=transition,
-                reason=reason,
-            )
+        factory = await mutate(
+            context,
+            service.change_status,
+            runtime=context.runtime,
+            factory_id=factory_id,
+            transition=transition,
+            reason=reason,
+        )
         return FactoryType.from_model(factory)
 
     @strawberry.mutation(description="Set capacity entries (insert or replace); returns the count.")
@@ -195,25 +192,24 @@ class FactoryMutation:
         self, info: Info[NodeContext, None], factory_id: uuid.UUID, days: list[CapacityDayInput]
     ) -> int:
         context = info.context
-        async with session_scope(context.sessionmaker) as session:
-            return await service.set_capacity(
-                session,
-                context.subject,
-                runtime=context.runtime,
-                factory_id=factory_id,
-                days=[
-                    service.CapacityInput(
-                        process=day.process,
-                        day=day.day,
-                        available_hours=day.available_hours,
-                        available_units=day.available_units,
-                        downtime_hours=day.downtime_hours,
-                        hourly_rate=day.hourly_rate,
-                        note=day.note,
-                    )
-                    for day in days
-                ],
-            )
+        return await mutate(
+            context,
+            service.set_capacity,
+            runtime=context.runtime,
+            factory_id=factory_id,
+            days=[
+                service.CapacityInput(
+                    process=day.process,
+                    day=day.day,
+                    available_hours=day.available_hours,
+                    available_units=day.available_units,
+                    downtime_hours=day.downtime_hours,
+                    hourly_rate=day.hourly_rate,
+                    note=day.note,
+                )
+                for day in days
+            ],
+        )
 
 
 def _object(what: str, value: object) -> dict[str, Any]:

@@ -23,8 +23,8 @@ from regional_node.orders.graphql.types import (
     WorkOrderType,
 )
 from regional_node.orders.models import ProgressEvent
-from yunfab.db import session_scope
 from yunfab.graphql.pagination import Connection, PageRequest
+from yunfab.graphql.resolvers import mutate
 from yunfab.graphql.subscriptions import EventGate
 
 
@@ -201,31 +201,29 @@ class OrderMutation:
             raise routings.RoutingInvalid("format: toml or json")
         spec = routings.parse(text, fmt=format, source=source)
         context = info.context
-        async with session_scope(context.sessionmaker) as session:
-            row, _ = await service.import_routing(
-                session, context.subject, runtime=context.runtime, spec=spec, source=source
-            )
+        row, _ = await mutate(
+            context, service.import_routing, runtime=context.runtime, spec=spec, source=source
+        )
         return RoutingType.from_model(row)
 
     @strawberry.mutation(description="Place an order for a product with a routing on this node.")
     async def place_order(self, info: Info[NodeContext, None], input: PlaceOrderInput) -> OrderType:
         context = info.context
-        async with session_scope(context.sessionmaker) as session:
-            row = await service.place_order(
-                session,
-                context.subject,
-                runtime=context.runtime,
-                input=service.NewOrder(
-                    product=input.product,
-                    quantity=input.quantity,
-                    due_date=input.due_date,
-                    daily_target=input.daily_target,
-                    start_date=input.start_date,
-                    ramp_days=input.ramp_days,
-                    buyer_reference=input.buyer_reference,
-                    note=input.note,
-                ),
-            )
+        row = await mutate(
+            context,
+            service.place_order,
+            runtime=context.runtime,
+            input=service.NewOrder(
+                product=input.product,
+                quantity=input.quantity,
+                due_date=input.due_date,
+                daily_target=input.daily_target,
+                start_date=input.start_date,
+                ramp_days=input.ramp_days,
+                buyer_reference=input.buyer_reference,
+                note=input.note,
+            ),
+        )
         return OrderType.from_model(row)
 
     @strawberry.mutation(
@@ -236,11 +234,13 @@ class OrderMutation:
         self, info: Info[NodeContext, None], id: uuid.UUID, time_limit_s: float = 30.0
     ) -> OrderPlanType:
         context = info.context
-        async with session_scope(context.sessionmaker) as session:
-            row, order = await service.plan_order(
-                session, context.subject, runtime=context.runtime, order_id=id,
-                time_limit_s=min(max(time_limit_s, 1.0), 120.0),
-            )  # fmt: skip
+        row, order = await mutate(
+            context,
+            service.plan_order,
+            runtime=context.runtime,
+            order_id=id,
+            time_limit_s=min(max(time_limit_s, 1.0), 120.0),
+        )
         return OrderPlanType.from_model(row, order)
 
     @strawberry.mutation(description="Send the plan to the factories as work orders.")
@@ -248,10 +248,7 @@ class OrderMutation:
         self, info: Info[NodeContext, None], id: uuid.UUID
     ) -> list[WorkOrderType]:
         context = info.context
-        async with session_scope(context.sessionmaker) as session:
-            rows = await service.dispatch_order(
-                session, context.subject, runtime=context.runtime, order_id=id
-            )
+        rows = await mutate(context, service.dispatch_order, runtime=context.runtime, order_id=id)
         return [WorkOrderType.from_model(row) for row in rows]
 
     @strawberry.mutation(
@@ -262,11 +259,15 @@ class OrderMutation:
         reason: str = "re-planned by the operator", time_limit_s: float = 30.0,
     ) -> OrderPlanType:  # fmt: skip
         context = info.context
-        async with session_scope(context.sessionmaker) as session:
-            row, order = await service.replan_order(
-                session, context.subject, runtime=context.runtime, order_id=id, as_of=as_of,
-                reason=reason[:500], time_limit_s=min(max(time_limit_s, 1.0), 120.0),
-            )  # fmt: skip
+        row, order = await mutate(
+            context,
+            service.replan_order,
+            runtime=context.runtime,
+            order_id=id,
+            as_of=as_of,
+            reason=reason[:500],
+            time_limit_s=min(max(time_limit_s, 1.0), 120.0),
+        )
         return OrderPlanType.from_model(row, order)
 
     @strawberry.mutation(description="A factory reports on its work order.")
@@ -274,17 +275,20 @@ class OrderMutation:
         self, info: Info[NodeContext, None], work_order_id: uuid.UUID, input: WorkReportInput
     ) -> WorkOrderType:
         context = info.context
-        async with session_scope(context.sessionmaker) as session:
-            row = await service.report_progress(
-                session,
-                context.subject,
-                runtime=context.runtime,
-                work_order_id=work_order_id,
-                report=service.Report(
-                    kind=input.kind, day=input.day, good=input.good, scrap=input.scrap,
-                    note=input.note, key=input.key,
-                ),
-            )  # fmt: skip
+        row = await mutate(
+            context,
+            service.report_progress,
+            runtime=context.runtime,
+            work_order_id=work_order_id,
+            report=service.Report(
+                kind=input.kind,
+                day=input.day,
+                good=input.good,
+                scrap=input.scrap,
+                note=input.note,
+                key=input.key,
+            ),
+        )
         return WorkOrderType.from_model(row)
 
     @strawberry.mutation(
@@ -296,11 +300,14 @@ class OrderMutation:
         note: str | None = None,
     ) -> OrderType:  # fmt: skip
         context = info.context
-        async with session_scope(context.sessionmaker) as session:
-            row = await service.advance_order(
-                session, context.subject, runtime=context.runtime, order_id=id, stage=stage,
-                note=note,
-            )  # fmt: skip
+        row = await mutate(
+            context,
+            service.advance_order,
+            runtime=context.runtime,
+            order_id=id,
+            stage=stage,
+            note=note,
+        )
         return OrderType.from_model(row)
 
     @strawberry.mutation(description="Cancel an order (its buyer or the node operator).")
@@ -308,10 +315,9 @@ class OrderMutation:
         self, info: Info[NodeContext, None], id: uuid.UUID, reason: str
     ) -> OrderType:
         context = info.context
-        async with session_scope(context.sessionmaker) as session:
-            row = await service.cancel_order(
-                session, context.subject, runtime=context.runtime, order_id=id, reason=reason
-            )
+        row = await mutate(
+            context, service.cancel_order, runtime=context.runtime, order_id=id, reason=reason
+        )
         return OrderType.from_model(row)
 
     @strawberry.mutation(
@@ -322,21 +328,20 @@ class OrderMutation:
         self, info: Info[NodeContext, None], input: BreakdownInput, as_of: dt.date | None = None
     ) -> BreakdownResultType:
         context = info.context
-        async with session_scope(context.sessionmaker) as session:
-            breakdown, plans = await service.report_breakdown(
-                session,
-                context.subject,
-                runtime=context.runtime,
-                input=service.NewBreakdown(
-                    factory_id=input.factory_id,
-                    first_day=input.first_day,
-                    last_day=input.last_day,
-                    process=input.process,
-                    alert_id=input.alert_id,
-                    note=input.note,
-                ),
-                as_of=as_of,
-            )
+        breakdown, plans = await mutate(
+            context,
+            service.report_breakdown,
+            runtime=context.runtime,
+            input=service.NewBreakdown(
+                factory_id=input.factory_id,
+                first_day=input.first_day,
+                last_day=input.last_day,
+                process=input.process,
+                alert_id=input.alert_id,
+                note=input.note,
+            ),
+            as_of=as_of,
+        )
         return BreakdownResultType(
             breakdown_id=breakdown.id,
             replanned=[OrderPlanType.from_model(plan, order) for plan, order in plans],
