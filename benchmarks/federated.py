@@ -37,7 +37,6 @@ from typing import Any
 
 import cv2
 import numpy as np
-from regional_node.vision.synthetic import Sku, generate, write_dataset
 
 from federated_learning.model import (
     NodeData,
@@ -48,6 +47,7 @@ from federated_learning.model import (
     prepare,
 )
 from vision_ml.features import set_threads
+from yunfab_demo.synthetic import Sku, generate, write_dataset
 
 GOALS = {"ratio_to_centralized_min": 0.98, "above_every_node_alone": True}
 NODES: dict[str, tuple[tuple[Sku, ...], tuple[str, ...]]] = {

@@ -10,7 +10,7 @@ PostgreSQL, beside the two raw ceilings measured in the same run:
                                 [--database-url postgresql://postgres@127.0.0.1:5432/postgres]
 
 By default it starts the broker a node manages (Mosquitto with dynamic security, and queues
-sized for a node that falls behind: see regional_node/telemetry/mosquitto.py) on a free port;
+sized for a node that falls behind: see yunfab_demo/mosquitto.py) on a free port;
 `--broker` uses an existing anonymous broker instead. (A stock Mosquitto keeps at most 1000
 queued messages per client and drops the rest: the broker ceiling itself would then lose
 messages.)
@@ -52,7 +52,6 @@ from regional_node.devices.registry import DeviceRegistry
 from regional_node.factories.models import Factory, FactoryStatus
 from regional_node.telemetry.metrics import IngestMetrics
 from regional_node.telemetry.models import Reading
-from regional_node.telemetry.mosquitto import ManagedBrokerConfig, start_broker, stop_broker
 from regional_node.telemetry.mqtt import MqttIngest, MqttOptions
 from regional_node.telemetry.pipeline import IngestPipeline, TelemetryEvent
 from regional_node.telemetry.store import TelemetryStore
@@ -61,6 +60,7 @@ from yunfab.events import Broadcaster
 from yunfab.migrations import TREES, upgrade
 from yunfab.processes import free_port
 from yunfab.settings import normalize_database_url, sqlite_url
+from yunfab_demo.mosquitto import ManagedBrokerConfig, start_broker, stop_broker
 
 METRICS = ("clamp_force_kn", "mould_temp_c", "melt_temp_c", "cycle_time_s")
 

@@ -31,10 +31,10 @@ from typing import Any
 
 import cv2
 import numpy as np
-from regional_node.vision.synthetic import DEFECTS, SURFACES, Sku, generate
 
 from vision_ml.features import set_threads
 from vision_ml.training import Example, evaluate, train
+from yunfab_demo.synthetic import DEFECTS, SURFACES, Sku, generate
 
 GOALS = {"image_auroc_min": 0.95, "train_s_max": 120.0, "inference_ms_max": 20.0}
 

@@ -28,9 +28,13 @@ RUN python -m venv /opt/yunfab \
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY yunfab ./yunfab
+COPY yunfab_cli ./yunfab_cli
+COPY yunfab_demo ./yunfab_demo
 COPY hub ./hub
 COPY regional_node ./regional_node
 COPY federated_learning ./federated_learning
+COPY vision_ml ./vision_ml
+COPY solvers ./solvers
 COPY policies ./policies
 RUN python -c "import tomllib; ml = tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['ml']; print('\n'.join(r for r in ml if r.startswith('flwr')))" > /tmp/flower.txt \
     && test -s /tmp/flower.txt \

@@ -32,9 +32,13 @@ RUN python -m venv /opt/yunfab \
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY yunfab ./yunfab
+COPY yunfab_cli ./yunfab_cli
+COPY yunfab_demo ./yunfab_demo
 COPY hub ./hub
 COPY regional_node ./regional_node
 COPY federated_learning ./federated_learning
+COPY vision_ml ./vision_ml
+COPY solvers ./solvers
 COPY policies ./policies
 RUN /opt/yunfab/bin/pip install ".[ml]" \
     && /opt/yunfab/bin/python -c "import torch, sys; v = torch.__version__; sys.exit(0 if v == '${TORCH_VERSION}+cpu' else f'torch {v} is not the CPU build of ${TORCH_VERSION}')" \

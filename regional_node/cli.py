@@ -2,8 +2,9 @@
 
 Commands act as the `system` subject on the node's own database, through the same services as
 GraphQL (so the same policy, validation and audit entries), and, when the node manages its
-broker, on the broker too. Device secrets are printed once, or written to a 0600 fleet file that
-`yunfab sim` reads.
+broker, on the broker too. `yunfab node device provision-fleet`, which writes the fleet file
+`yunfab sim` reads, is added by the command line (`yunfab_cli.fleet`): the simulator's machine
+profiles are demo tooling.
 """
 
 from __future__ import annotations
@@ -20,8 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from regional_node.audit.service import AuditLog
 from regional_node.data_products.products import ProducerContext, configured
 from regional_node.data_products.publisher import DataPublisher, Published
-from regional_node.devices import service as devices
-from regional_node.devices.models import DeviceKind
 from regional_node.factories import service as factories
 from regional_node.factories.models import Factory
 from regional_node.factories.repository import FactoryRepository
@@ -33,8 +32,6 @@ from regional_node.orders import routings
 from regional_node.orders import service as orders
 from regional_node.runtime import NodeRuntime, build_runtime
 from regional_node.settings import NodeSettings
-from regional_node.simulator.fleet import FleetDevice, save_fleet
-from regional_node.simulator.profiles import PROFILES
 from yunfab import progress
 from yunfab.authorization import Authorizer
 from yunfab.console import fail, open_database, run_command, settings_or_exit
@@ -71,7 +68,10 @@ def register(node_app: typer.Typer) -> None:
     node_app.add_typer(market_app, name="market")
 
 
-def _console(options: dict[str, Any], work: Callable[[NodeRuntime, Database], Awaitable[T]]) -> T:
+def node_console(
+    options: dict[str, Any], work: Callable[[NodeRuntime, Database], Awaitable[T]]
+) -> T:
+    """Runs `work` as the system subject on the node's own database (`yunfab_cli.fleet` too)."""
     settings = settings_or_exit(NodeSettings, **options)
 
     async def run() -> T:
@@ -165,7 +165,7 @@ def factory_add(
             )
             return {"id": str(factory.id), "slug": factory.slug, "status": factory.status.value}
 
-    typer.echo(json.dumps(_console(_options(locals()), work), indent=2))
+    typer.echo(json.dumps(node_console(console_options(locals()), work), indent=2))
 
 
 @factory_app.command("import")
@@ -230,85 +230,7 @@ def factory_import(
                 days += len(rows)
         return {"added": added, "skipped": skipped, "capacity_entries": days}
 
-    typer.echo(json.dumps(_console(_options(locals()), work)))
-
-
-@device_app.command("provision-fleet")
-def provision_fleet(
-    factory: Annotated[str, typer.Option(help="The factory's slug.")],
-    profile: Annotated[str, typer.Option(help=f"Machine kind: {', '.join(sorted(PROFILES))}.")],
-    count: Annotated[int, typer.Option(min=1, max=10_000, help="How many devices.")],
-    out: Annotated[Path, typer.Option(help="Fleet file to write (0600, holds secrets).")],
-    prefix: Annotated[str | None, typer.Option(help="Device key prefix.")] = None,
-    protocol: Annotated[
-        str, typer.Option(help="json, or sparkplug (devices behind one edge node per 10).")
-    ] = "json",
-    node_name: Name = None,
-    region: Region = None,
-    industry: Industry = None,
-    data_dir: DataDir = None,
-    database_url: DatabaseUrl = None,
-) -> None:
-    """Provision devices of one machine kind, with the kind's metrics and ranges, and write their
-    credentials as a fleet file for `yunfab sim`."""
-    if profile not in PROFILES:
-        fail(f"--profile: one of {', '.join(sorted(PROFILES))}")
-    if protocol not in ("json", "sparkplug"):
-        fail("--protocol: json or sparkplug")
-    kind = PROFILES[profile]
-    metrics = [
-        devices.MetricInput(name=m.name, unit=m.unit, min_value=m.min, max_value=m.max)
-        for m in kind.metrics
-    ]
-    key_prefix = prefix or f"{factory}-{profile.replace('_', '-')}"
-
-    async def work(runtime: NodeRuntime, db: Database) -> list[FleetDevice]:
-        fleet: list[FleetDevice] = []
-        async with session_scope(db.sessionmaker) as session:
-            owner = await factories.get_factory_by_slug(session, factory)
-            edge: str | None = None
-            for index in range(count):
-                if protocol == "sparkplug" and index % 10 == 0:
-                    edge = f"{key_prefix}-gw{index // 10:02d}"
-                    made = await devices.provision_device(
-                        session,
-                        SYSTEM,
-                        runtime=runtime,
-                        input=devices.NewDevice(
-                            factory_id=owner.id,
-                            key=edge,
-                            name=f"Gateway {edge}",
-                            type="gateway",
-                            kind=DeviceKind.EDGE_NODE,
-                        ),
-                    )
-                    fleet.append(
-                        FleetDevice(edge, None, factory, edge, made.secret, "sparkplug", None)
-                    )
-                key = f"{key_prefix}-{index:03d}"
-                made = await devices.provision_device(
-                    session,
-                    SYSTEM,
-                    runtime=runtime,
-                    input=devices.NewDevice(
-                        factory_id=owner.id,
-                        key=key,
-                        name=f"{kind.description} {index + 1}",
-                        type=profile,
-                        edge_node_key=edge if protocol == "sparkplug" else None,
-                        metrics=metrics,
-                    ),
-                )
-                if protocol == "sparkplug":
-                    fleet.append(FleetDevice(key, profile, factory, None, None, "sparkplug", edge))
-                else:
-                    fleet.append(FleetDevice(key, profile, factory, key, made.secret, "json", None))
-            # Before the commit: secrets nobody could read must not be left provisioned.
-            save_fleet(out, fleet)
-        return fleet
-
-    fleet = _console(_options(locals()), work)
-    typer.echo(json.dumps({"devices": len(fleet), "fleet": str(out)}))
+    typer.echo(json.dumps(node_console(console_options(locals()), work)))
 
 
 @routing_app.command("import")
@@ -338,7 +260,7 @@ def routing_import(
                 "created": created,
             }
 
-    typer.echo(json.dumps(_console(_options(locals()), work)))
+    typer.echo(json.dumps(node_console(console_options(locals()), work)))
 
 
 @data_app.command("publish")
@@ -352,7 +274,7 @@ def data_publish(
     """Send the hub what changed in this node's data products (YUNFAB_NODE_DATA_PRODUCTS) now,
     once, with the node's client (YUNFAB_NODE_CLIENT_ID / _SECRET); prints what went per
     product. Batches the hub did not acknowledge stay queued for the next round."""
-    settings = settings_or_exit(NodeSettings, **_options(locals()))
+    settings = settings_or_exit(NodeSettings, **console_options(locals()))
 
     async def run() -> list[Published]:
         db = await _open(settings)
@@ -393,7 +315,7 @@ def market_sync(
     (verified offline), disable revoked ones, remove removed ones, report usage. Prints what
     was done per installation as JSON; exits 1 when the hub could not be asked or an
     installation failed."""
-    settings = settings_or_exit(NodeSettings, **_options(locals()))
+    settings = settings_or_exit(NodeSettings, **console_options(locals()))
 
     async def work(runtime: NodeRuntime, db: Database) -> list[Outcome]:
         client = HubClient(settings.hub_url, timeout_s=settings.hub_timeout_s, auth=_auth(settings))
@@ -413,7 +335,7 @@ def market_sync(
         finally:
             await client.close()
 
-    outcomes = _console(_options(locals()), work)
+    outcomes = node_console(console_options(locals()), work)
     typer.echo(json.dumps({"installations": [o.as_json() for o in outcomes]}, indent=2))
     if any(o.action == "failed" or o.error for o in outcomes):
         raise typer.Exit(1)
@@ -519,7 +441,7 @@ def _known(where: str, fields: dict[str, Any], shape: type[Any]) -> None:
         )
 
 
-def _options(values: dict[str, Any]) -> dict[str, Any]:
+def console_options(values: dict[str, Any]) -> dict[str, Any]:
     return {
         "name": values["node_name"],
         "region": values["region"],

@@ -33,7 +33,9 @@ from regional_node.broker_admin import (
     device_role,
 )
 from regional_node.settings import NodeSettings
-from regional_node.telemetry.mosquitto import (
+from tests.support import skip_or_fail
+from yunfab.processes import free_port
+from yunfab_demo.mosquitto import (
     ManagedBrokerConfig,
     MosquittoError,
     find_dynsec_plugin,
@@ -43,8 +45,6 @@ from regional_node.telemetry.mosquitto import (
     stop_broker,
     write_config,
 )
-from tests.support import skip_or_fail
-from yunfab.processes import free_port
 
 HOST = "127.0.0.1"
 ADMIN = ("yunfab-admin", "admin-secret")

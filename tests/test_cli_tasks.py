@@ -17,8 +17,8 @@ from tests.conftest import HubFactory, NodeFactory
 from tests.nodes import active_factory, operator_headers, provision
 from tests.support import client_token, create_client, served
 from tests.test_orders import NODE_URL, PLACE, _order, _setup
-from yunfab.cli import app
 from yunfab.processes import free_port
+from yunfab_cli.main import app
 
 SQLITE = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 """What the command line does is the same on both databases: one is enough here."""

@@ -681,7 +681,7 @@ async def test_a_hub_that_lost_its_state_is_sent_a_snapshot_again(
 async def test_the_console_publishes_once_and_says_what_it_sent(
     hub_factory: HubFactory, node_factory: NodeFactory, node_db_url: str, tmp_path: Path
 ) -> None:
-    from yunfab.cli import app
+    from yunfab_cli.main import app
 
     async with hub_factory() as hub, node_factory(hub=hub, data_products=[]) as node:
         await _network(hub, node)

@@ -25,8 +25,8 @@ from hub.app import create_app as create_hub_app
 from hub.identity.roles import PEOPLE_SCOPES
 from hub.settings import HubSettings
 from tests.support import HUB_TREE, Databases, InProcessService, in_process
-from yunfab.demo import DEMO_NODES, DemoLayout, demo_sign_in, setup_demo_users
-from yunfab.demo_users import PASSWORDS_FILE, ensure_demo_users, sign_in_table
+from yunfab_cli.demo import DEMO_NODES, DemoLayout, demo_sign_in, setup_demo_users
+from yunfab_demo.users import PASSWORDS_FILE, ensure_demo_users, sign_in_table
 
 REDIRECT = "http://127.0.0.1:9/callback"
 """The command line's loopback redirect (any port)."""

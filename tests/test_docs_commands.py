@@ -11,7 +11,7 @@ import click
 import pytest
 import typer.main
 
-from yunfab.cli import app
+from yunfab_cli.main import app
 
 DOCS = sorted((Path(__file__).parent.parent / "docs").glob("*.md"))
 _SPAN = re.compile(r"`(yunfab [^`]+)`")

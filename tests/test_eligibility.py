@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 
 from regional_node.orders.routings import parse
-from regional_node.simulator.network import cloud_network
 from tests.conftest import HubFactory, NodeFactory
 from tests.nodes import INVITE, MOVE, PROFILE, active_factory, operator_headers
 from tests.support import InProcessService, bearer, client_token, create_client
-from yunfab.demo import PLAN_ORDER, CloudOrder
+from yunfab_cli.demo import PLAN_ORDER, CloudOrder
+from yunfab_demo.simulator.network import cloud_network
 
 NODE_URL = "http://zj-textile.test"
 

@@ -40,10 +40,10 @@ from federated_learning.client_app import (
     check_reply,
     model_shapes,
 )
-from regional_node.vision.synthetic import Sku, generate, write_dataset
 from tests.conftest import HubFactory
 from tests.support import bearer, node_token, token_for
 from yunfab.processes import ManagedProcess, free_port, yunfab_argv
+from yunfab_demo.synthetic import Sku, generate, write_dataset
 
 pytestmark = pytest.mark.slow
 

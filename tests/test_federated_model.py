@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from regional_node.vision.synthetic import Sku, generate, write_dataset
 
 from federated_learning import model
 from federated_learning.model import (
@@ -30,6 +29,7 @@ from federated_learning.model import (
 from vision_ml.anomaly import DESCRIPTOR_DIM
 from vision_ml.features import set_threads
 from yunfab.errors import InvalidInput
+from yunfab_demo.synthetic import Sku, generate, write_dataset
 
 SIZE = 128
 # Each node has one SKU and its own defect types. Fabric dents and stains hide in the weave (the

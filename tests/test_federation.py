@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from tests.conftest import HubFactory
 from tests.support import PRODUCTION_HUB, InProcessService, bearer, node_token, token_for
-from yunfab.cli import app
+from yunfab_cli.main import app
 
 NODES_QUERY = """
 query Nodes($first: Int!, $after: String, $filter: RegionalNodeFilter) {

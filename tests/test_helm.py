@@ -32,9 +32,9 @@ from federated_learning import deploy
 from hub.settings import HubSettings
 from policies import policy_files
 from regional_node.settings import NodeSettings, NodeStorageSettings
-from regional_node.telemetry import mosquitto
-from yunfab.cli import app as cli_app
 from yunfab.settings import ServiceSettings
+from yunfab_cli.main import app as cli_app
+from yunfab_demo import mosquitto
 
 ROOT = Path(__file__).resolve().parent.parent
 HELM = ROOT / "helm"

@@ -14,7 +14,7 @@ from hub.data_exchange.board.models import BoardPosting, PostingStatus
 from tests.support import InProcessService, token_for
 from tests.test_board import CLOSE, EXCHANGE, WUHAN, meltblown, member, post
 from yunfab.db import session_scope
-from yunfab.demo_hub_board import DEMO_POSTINGS, FRESH_DAYS, POSTED_BY, seed_postings
+from yunfab_demo.hub_board import DEMO_POSTINGS, FRESH_DAYS, POSTED_BY, seed_postings
 
 POSTING = """
 query($id: UUID!) {

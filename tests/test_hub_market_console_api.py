@@ -25,7 +25,7 @@ from tests.test_market_hub import (
     reviewer_headers,
 )
 from yunfab import market
-from yunfab.cli import app
+from yunfab_cli.main import app
 
 pytestmark = pytest.mark.usefixtures("backend")
 

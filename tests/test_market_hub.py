@@ -904,8 +904,8 @@ async def test_the_cli_makes_a_key_signs_uploads_and_countersigns(
     from typer.testing import CliRunner
 
     from tests.support import served
-    from yunfab.cli import app
     from yunfab.processes import free_port
+    from yunfab_cli.main import app
 
     runner = CliRunner()
     reviewer = await reviewer_headers(hub)

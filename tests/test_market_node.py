@@ -21,7 +21,6 @@ from typing import Any
 import numpy as np
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from regional_node.vision.synthetic import Sku, generate
 from sqlalchemy import select
 
 from hub.knowledge_market import service as hub_market
@@ -42,6 +41,7 @@ from tests.test_vision_api import ACTIVATE, STATION, TRAIN, b64, factory_staff, 
 from yunfab import market
 from yunfab.db import session_scope
 from yunfab.subject import SYSTEM, Subject, SubjectKind
+from yunfab_demo.synthetic import Sku, generate
 
 NODE = "zj-textile"
 REGION = "CN-ZJ"

@@ -22,12 +22,6 @@ from paho.mqtt.enums import CallbackAPIVersion
 from regional_node.app import create_app as create_node_app
 from regional_node.settings import NodeSettings
 from regional_node.telemetry import sparkplug
-from regional_node.telemetry.mosquitto import (
-    ManagedBrokerConfig,
-    MosquittoError,
-    start_broker,
-    stop_broker,
-)
 from tests.conftest import HubFactory
 from tests.nodes import MOVE, active_factory, operator_headers, provision
 from tests.support import (
@@ -40,6 +34,12 @@ from tests.support import (
     subscribed,
 )
 from yunfab.processes import free_port
+from yunfab_demo.mosquitto import (
+    ManagedBrokerConfig,
+    MosquittoError,
+    start_broker,
+    stop_broker,
+)
 
 pytestmark = pytest.mark.slow
 

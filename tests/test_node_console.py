@@ -19,11 +19,11 @@ from regional_node.audit.service import CHAIN, AuditLog, verify_chain
 from tests.conftest import NodeFactory
 from tests.nodes import COMPLETE_PROFILE
 from tests.support import NODE_TREE, Databases
-from yunfab.cli import app
 from yunfab.db import session_scope
 from yunfab.processes import yunfab_argv
 from yunfab.service import Database
 from yunfab.subject import Subject, SubjectKind
+from yunfab_cli.main import app
 
 NODE = ["--node-name", "zj-textile", "--region", "CN-ZJ", "--industry", "textile"]
 

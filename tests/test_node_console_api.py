@@ -575,8 +575,8 @@ FEED_OF = 'subscription { stationInspections(stationId: "%s") { %s } }'
 async def test_a_stations_inspection_feed_shows_each_part_with_its_heatmap_and_image(
     hub_factory: HubFactory, node_factory: NodeFactory
 ) -> None:
-    from regional_node.vision.synthetic import generate
     from tests.test_vision_api import BRACKET, INSPECT, SIZE, b64, flawed, station_running
+    from yunfab_demo.synthetic import generate
 
     async with hub_factory() as hub, node_factory(hub=hub) as node:
         people = await _people(hub, node)
@@ -689,8 +689,8 @@ async def _steps(ws: Any) -> list[dict[str, Any]]:
 async def test_training_a_model_tells_its_starter_each_step_until_done_or_failed(
     hub_factory: HubFactory, node_factory: NodeFactory
 ) -> None:
-    from regional_node.vision.synthetic import generate
     from tests.test_vision_api import BRACKET, SIZE, b64
+    from yunfab_demo.synthetic import generate
 
     async with hub_factory() as hub, node_factory(hub=hub) as node:
         people = await _people(hub, node)

@@ -9,7 +9,7 @@ from pathlib import Path
 import typer.main
 
 from tests.test_docs_commands import problems, quoted_commands
-from yunfab.cli import app
+from yunfab_cli.main import app
 
 README = Path(__file__).parent.parent / "README.md"
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from yunfab.cli import Service, schema_sdl
+from yunfab_cli.main import Service, schema_sdl
 
 
 @pytest.mark.parametrize("service", list(Service))

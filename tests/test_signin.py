@@ -407,7 +407,7 @@ def test_the_hub_console_manages_people(hub_db_url: str, backend: str) -> None:
 
     from typer.testing import CliRunner
 
-    from yunfab.cli import app
+    from yunfab_cli.main import app
 
     runner = CliRunner()
     db = ["--database-url", hub_db_url]

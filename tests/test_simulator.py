@@ -23,7 +23,8 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from typer.testing import CliRunner
 
-from regional_node.simulator import (
+from tests.support import skip_or_fail
+from yunfab_demo.simulator import (
     PROFILES,
     Drift,
     FaultError,
@@ -36,8 +37,7 @@ from regional_node.simulator import (
     save_fleet,
     synthetic_fleet,
 )
-from regional_node.simulator.faults import FaultInjector
-from tests.support import skip_or_fail
+from yunfab_demo.simulator.faults import FaultInjector
 
 BROKER_HOST = os.environ.get("YUNFAB_TEST_MQTT_HOST", "127.0.0.1")
 BROKER_PORT = int(os.environ.get("YUNFAB_TEST_MQTT_PORT", "1883"))
@@ -448,7 +448,7 @@ def test_sparkplug_births_data_and_seq(subscribe) -> None:
 
 @pytest.mark.slow
 def test_cli_sim_prints_one_json_summary(subscribe) -> None:
-    from yunfab.cli import app
+    from yunfab_cli.main import app
 
     prefix = _prefix()
     sub = subscribe("yunfab/v1/telemetry/+")

@@ -11,10 +11,10 @@ from typing import Any
 import cv2
 import numpy as np
 
-from regional_node.vision.synthetic import Sku, generate
 from tests.conftest import HubFactory, NodeFactory
 from tests.nodes import active_factory, factory_client, operator_headers
 from tests.support import InProcessService, bearer, client_token, create_client
+from yunfab_demo.synthetic import Sku, generate
 
 NODE_URL = "http://zj-textile.test"
 SIZE = 128

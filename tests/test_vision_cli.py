@@ -24,8 +24,8 @@ from tests.nodes import operator_headers
 from tests.support import served
 from tests.test_vision_api import NODE_URL, factory_staff
 from yunfab import progress
-from yunfab.cli import app
 from yunfab.processes import free_port
+from yunfab_cli.main import app
 
 MODELS = "query($f: UUID!) { visionModels(factoryId: $f) { sku number kind digest } }"
 

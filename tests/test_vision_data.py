@@ -14,15 +14,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from regional_node.vision.synthetic import (
-    DEFECTS,
-    SURFACES,
-    Sku,
-    add_defect,
-    generate,
-    part_image,
-    write_dataset,
-)
 
 from vision_ml.datasets import (
     DatasetError,
@@ -31,6 +22,15 @@ from vision_ml.datasets import (
     load_images,
     read_image,
     split,
+)
+from yunfab_demo.synthetic import (
+    DEFECTS,
+    SURFACES,
+    Sku,
+    add_defect,
+    generate,
+    part_image,
+    write_dataset,
 )
 
 

@@ -16,7 +16,6 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
-from regional_node.vision.synthetic import generate
 
 from regional_node.vision import service
 from tests.conftest import HubFactory, NodeFactory
@@ -35,6 +34,7 @@ from tests.test_vision_api import (
 )
 from vision_ml.datasets import decode_reduced
 from vision_ml.headers import declared_size
+from yunfab_demo.synthetic import generate
 
 
 def blank_png(width: int, height: int) -> bytes:

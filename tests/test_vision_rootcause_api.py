@@ -12,10 +12,10 @@ import time
 import cv2
 import numpy as np
 
-from regional_node.vision.synthetic import Sku, generate
 from tests.conftest import HubFactory, NodeFactory
 from tests.nodes import operator_headers, provision
 from tests.test_vision_api import INSPECT, b64, factory_staff, station_running
+from yunfab_demo.synthetic import Sku, generate
 
 NODE_URL = "http://zj-textile.test"
 SIZE = 128

@@ -10,13 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from regional_node.vision.synthetic import Sku, generate, write_dataset
 from typer.testing import CliRunner
-from yunfab.vision_cli import vision_app
 
 from vision_ml.anomaly import FILE_VERSION
 from vision_ml.features import set_threads
 from vision_ml.training import Example, TrainedModel, evaluate, train
+from yunfab_cli.vision import vision_app
+from yunfab_demo.synthetic import Sku, generate, write_dataset
 
 SIZE = 128
 SKU = Sku("bracket", "metal", seed=3)

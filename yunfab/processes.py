@@ -40,7 +40,7 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def yunfab_argv(*args: str) -> list[str]:
-    return [sys.executable, "-m", "yunfab", *args]
+    return [sys.executable, "-m", "yunfab_cli", *args]
 
 
 def create_node_client(

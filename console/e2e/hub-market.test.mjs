@@ -36,7 +36,7 @@ let work;
 
 function market(...args) {
   return JSON.parse(
-    execFileSync(PYTHON, ["-m", "yunfab", "market", ...args], { encoding: "utf8" }),
+    execFileSync(PYTHON, ["-m", "yunfab_cli", "market", ...args], { encoding: "utf8" }),
   );
 }
 

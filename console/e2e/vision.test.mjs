@@ -14,7 +14,7 @@ const env = e2eEnv();
 // The Python that runs the demo (the pytest driver says which venv; CI's is not .venv).
 const PYTHON =
   process.env.YUNFAB_E2E_PYTHON ?? path.resolve(import.meta.dirname, "../../.venv/bin/python");
-// The demo's station (yunfab/demo.py) and the model it runs.
+// The demo's station (yunfab_cli/demo.py) and the model it runs.
 const STATION = "Press 3 exit";
 const DEMO_MODEL = "mudguard v1";
 let browser;
@@ -24,7 +24,7 @@ before(async () => {
   images = mkdtempSync(path.join(tmpdir(), "yunfab-e2e-vision-"));
   execFileSync(PYTHON, [
     "-m",
-    "yunfab",
+    "yunfab_cli",
     "demo-data",
     "vision",
     "--sku",

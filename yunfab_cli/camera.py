@@ -1,6 +1,6 @@
 """`yunfab vision watch`: count a station's camera stream and report each window's count to
 the node as progress on the station's work order. The camera's credentials are those of every
-command that calls a server (`yunfab.credentials`): usually a factory client at the hub in
+command that calls a server (`yunfab_cli.credentials`): usually a factory client at the hub in
 YUNFAB_CLIENT_ID / YUNFAB_CLIENT_SECRET (YUNFAB_CAMERA_CLIENT_* still work, with a notice)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from yunfab.console import CommandError, fail
-from yunfab.credentials import Target, bearer_for, hub_url
+from yunfab_cli.credentials import Target, bearer_for, hub_url
 
 WATCH_SCOPE = "factories:write"
 
@@ -44,8 +44,9 @@ def watch_command(
     ] = None,
 ) -> None:
     """Count items in a camera stream and report them per window; frames are never kept."""
-    from regional_node.vision.camera import NodeReporter, frames, windows
+    from regional_node.vision.camera import NodeReporter
     from regional_node.vision.service import counter
+    from vision_ml.camera import frames, windows
     from yunfab.errors import YunfabError
 
     class Reporter(NodeReporter):

@@ -1,10 +1,11 @@
-"""Run a Mosquitto broker that the node manages through the dynamic-security plugin.
+"""Run a Mosquitto broker that a node manages through the dynamic-security plugin.
 
-The node (and `yunfab demo`, and the tests) start Mosquitto as a child process with a config this
-module writes: no anonymous access, every client and ACL held by the dynamic-security plugin in a
-JSON file inside the node's data directory, and persistence on so QoS 1 sessions of devices and of
-the node's own ingest client survive a broker restart. The plugin's file is seeded once with the
-admin client the node uses (see `regional_node.telemetry.broker.BrokerAdmin`).
+Demo tooling: `yunfab demo`, the tests and the benchmarks start Mosquitto as a child process with
+a config this module writes (the node chart's configmap keeps the same limits: tests/test_helm.py):
+no anonymous access, every client and ACL held by the dynamic-security plugin in a JSON file inside
+the node's data directory, and persistence on so QoS 1 sessions of devices and of the node's own
+ingest client survive a broker restart. The plugin's file is seeded once with the admin client the
+node uses (see `regional_node.broker_admin.BrokerAdmin`).
 """
 
 from __future__ import annotations
@@ -214,7 +215,7 @@ def render_config(cfg: ManagedBrokerConfig, plugin: Path) -> str:
         _check_config_value(name, value)
     user = pwd.getpwuid(os.geteuid()).pw_name
     lines = [
-        "# Written by Yunfab (regional_node.telemetry.mosquitto); changes are overwritten.",
+        "# Written by Yunfab (yunfab_demo.mosquitto); changes are overwritten.",
         # One set of security settings (the dynsec plugin) for every listener.
         "per_listener_settings false",
         f"listener {cfg.port} {cfg.host}",

@@ -3,16 +3,16 @@
 `yunfab sim` drives it from the command line; tests and the demo use `Simulator` directly.
 """
 
-from regional_node.simulator.faults import Drift, FaultError, Faults
-from regional_node.simulator.fleet import (
+from yunfab_demo.simulator.faults import Drift, FaultError, Faults
+from yunfab_demo.simulator.fleet import (
     FleetDevice,
     FleetError,
     load_fleet,
     save_fleet,
     synthetic_fleet,
 )
-from regional_node.simulator.profiles import PROFILES, MetricSpec, Profile
-from regional_node.simulator.publisher import SimStats, Simulator, SimulatorError, TlsConfig
+from yunfab_demo.simulator.profiles import PROFILES, MetricSpec, Profile
+from yunfab_demo.simulator.publisher import SimStats, Simulator, SimulatorError, TlsConfig
 
 __all__ = [
     "PROFILES",

@@ -20,8 +20,6 @@ from typing import Any
 import paho.mqtt.client as mqtt
 import structlog
 
-from regional_node.simulator.fleet import EdgeNode
-from regional_node.simulator.publisher import Link, Reading, SimDevice, Simulator, Worker
 from regional_node.telemetry.sparkplug import (
     REBIRTH_METRIC,
     DataType,
@@ -32,6 +30,8 @@ from regional_node.telemetry.sparkplug import (
     decode,
     topic_for,
 )
+from yunfab_demo.simulator.fleet import EdgeNode
+from yunfab_demo.simulator.publisher import Link, Reading, SimDevice, Simulator, Worker
 
 log = structlog.get_logger(__name__)
 

@@ -1,5 +1,5 @@
 """A small GraphQL-over-HTTP client for the command line: which server (`hub_target`,
-`node_target`), with which token (`yunfab.credentials.bearer_for`), and every failure as one
+`node_target`), with which token (`yunfab_cli.credentials.bearer_for`), and every failure as one
 line with the error's code, what to do, and the documented exit code.
 
     data = graphql(node_target("zj-textile"), "{ factories { edges { node { slug } } } }")
@@ -23,7 +23,7 @@ from yunfab.console import (
     CommandError,
     error_exit_code,
 )
-from yunfab.credentials import (
+from yunfab_cli.credentials import (
     NODE_AUDIENCE_ENV,
     NODE_URL_ENV,
     TIMEOUT_S,

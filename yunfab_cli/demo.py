@@ -27,8 +27,16 @@ import httpx
 import typer
 
 from federated_learning.deploy import FlowerDaemons
-from yunfab.demo_hub_board import seed_board
-from yunfab.demo_users import (
+from yunfab.processes import (
+    ProcessFailed,
+    ProcessSpec,
+    Supervisor,
+    create_node_client,
+    free_port,
+    yunfab_argv,
+)
+from yunfab_demo.hub_board import seed_board
+from yunfab_demo.users import (
     BUYER_ORG,
     CONSUMER_ORG,
     HUB_OPERATOR_ORG,
@@ -40,14 +48,6 @@ from yunfab.demo_users import (
     node_operator_org,
     sign_in_table,
     write_passwords,
-)
-from yunfab.processes import (
-    ProcessFailed,
-    ProcessSpec,
-    Supervisor,
-    create_node_client,
-    free_port,
-    yunfab_argv,
 )
 
 READY_TIMEOUT_S = 90.0
@@ -305,7 +305,7 @@ class DemoBroker:
 
 def demo_broker(layout: DemoLayout, node: DemoNode, port: int) -> DemoBroker:
     """The node's own Mosquitto when it can run here; else an open local broker; else none."""
-    from regional_node.telemetry.mosquitto import (
+    from yunfab_demo.mosquitto import (
         ManagedBrokerConfig,
         MosquittoError,
         find_dynsec_plugin,
@@ -489,7 +489,7 @@ def place_cloud_order(
     from importlib.resources import files
 
     from regional_node.orders.routings import parse
-    from regional_node.simulator.network import cloud_network
+    from yunfab_demo.simulator.network import cloud_network
 
     folder = layout.node_dir(node)
     record = folder / "cloud-order.json"
@@ -670,7 +670,7 @@ def inspect_demo_parts(layout: DemoLayout, node: DemoNode, node_url: str) -> dic
         return None
     import cv2
 
-    from regional_node.vision.synthetic import Sku, generate
+    from yunfab_demo.synthetic import Sku, generate
 
     operator = _operator_token(layout, node, node_url)
     headers = {"authorization": f"Bearer {operator}"}
@@ -751,7 +751,7 @@ def federation_available() -> bool:
 
 def _image_store(folder: Path, skus: tuple[tuple[str, str, int], ...]) -> Path:
     """A node's image store (one dataset folder per SKU), written once."""
-    from regional_node.vision.synthetic import Sku, generate, write_dataset
+    from yunfab_demo.synthetic import Sku, generate, write_dataset
 
     if not (folder / ".complete").exists():
         for name, surface, seed in skus:

@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 import orjson
 
-from regional_node.simulator.profiles import PROFILES
+from yunfab_demo.simulator.profiles import PROFILES
 
 Protocol = Literal["json", "sparkplug"]
 PROTOCOLS: tuple[Protocol, ...] = ("json", "sparkplug")

@@ -1,7 +1,7 @@
 """`yunfab factory|device|order|work-order|alert|station|model ...` (a node's GraphQL API) and
 `yunfab contract|listing|run ...` (the hub's): list and show what the caller may see.
 
-These call servers with the caller's token (`yunfab.credentials`); the `yunfab hub ...` and
+These call servers with the caller's token (`yunfab_cli.credentials`); the `yunfab hub ...` and
 `yunfab node ...` groups instead open a service's database on its own machine. Things are named
 as people name them (a factory's slug, a device's key, an order's SO number) and resolved to ids
 here: with the node's lookups by name where it has them, else by paging through the lists.
@@ -16,10 +16,10 @@ from typing import Annotated, Any
 
 import typer
 
-from yunfab.api_client import ApiError, graphql, hub_target, node_target, paginate
 from yunfab.console import EXIT_NOT_FOUND, CommandError
-from yunfab.credentials import Target
 from yunfab.output import Column, FormatOption, chosen, print_list, print_one
+from yunfab_cli.api_client import ApiError, graphql, hub_target, node_target, paginate
+from yunfab_cli.credentials import Target
 
 NodeOption = Annotated[
     str | None,

@@ -1,6 +1,6 @@
 """`yunfab demo-data ...`: sample data to try the commands with before a factory has its own.
 
-`demo-data vision` writes seeded synthetic part images (`regional_node.vision.synthetic`) laid
+`demo-data vision` writes seeded synthetic part images (`yunfab_demo.synthetic`) laid
 out as `yunfab vision train` and `vision eval` read them:
 
     OUT/train/good/            the good parts to train on
@@ -54,7 +54,7 @@ def vision_command(
     of good and defective ones (scratches, dents, pits, cracks, stains) with their masks.
     Then: `yunfab vision train --sku SKU --good OUT/train` and
     `yunfab vision eval --sku SKU --data OUT/test`."""
-    from regional_node.vision.synthetic import Sku, generate, write_dataset
+    from yunfab_demo.synthetic import Sku, generate, write_dataset
 
     if out.exists() and any(out.iterdir()):
         fail(f"{out} is not empty: choose a new folder")

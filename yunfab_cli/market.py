@@ -4,7 +4,7 @@
 it; `sign` only signs, into a file the web console uploads; `review` countersigns a release.
 Each prints one JSON object on stdout; a refusal prints the
 hub's `{"error": code, "detail": ...}` on stderr and exits 1; bad options exit 2. Credentials as
-for every command that calls a server (`yunfab.credentials`: --token / YUNFAB_TOKEN, then
+for every command that calls a server (`yunfab_cli.credentials`: --token / YUNFAB_TOKEN, then
 YUNFAB_CLIENT_ID + YUNFAB_CLIENT_SECRET, then `yunfab login`); --token-env and --client-id with
 --client-secret-env still work.
 """
@@ -21,8 +21,8 @@ import typer
 
 from yunfab import market
 from yunfab.console import fail
-from yunfab.credentials import Target, bearer_for, client_token, hub_url
 from yunfab.errors import YunfabError
+from yunfab_cli.credentials import Target, bearer_for, client_token, hub_url
 
 market_app = typer.Typer(
     help="Publish and review releases on a hub's knowledge and app market.", no_args_is_help=True

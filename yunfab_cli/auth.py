@@ -3,7 +3,7 @@
 `login` opens the hub's sign-in page in a browser and takes the answer on a one-shot HTTP server
 on 127.0.0.1 (an RFC 8252 loopback redirect, any free port), with PKCE (S256) and a state that
 must come back unchanged; the code is exchanged at the hub's token endpoint for an access token
-and a refresh token, stored in the credentials file (`yunfab.credentials`). `--with-token` takes
+and a refresh token, stored in the credentials file (`yunfab_cli.credentials`). `--with-token` takes
 a token on stdin instead. `token` prints a valid token for scripts; `logout` revokes and forgets.
 """
 
@@ -24,9 +24,10 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 import typer
 
-from yunfab.api_client import graphql, hub_target, node_target
 from yunfab.console import EXIT_AUTH, EXIT_ERROR, EXIT_UNREACHABLE, EXIT_USAGE, CommandError
-from yunfab.credentials import (
+from yunfab.output import FormatOption, chosen, print_one
+from yunfab_cli.api_client import graphql, hub_target, node_target
+from yunfab_cli.credentials import (
     CLI_CLIENT_ID,
     LOGIN_SCOPES,
     TIMEOUT_S,
@@ -42,7 +43,6 @@ from yunfab.credentials import (
     token_claims,
     token_request,
 )
-from yunfab.output import FormatOption, chosen, print_one
 
 HubOption = Annotated[
     str | None,

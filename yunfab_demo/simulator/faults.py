@@ -11,7 +11,7 @@ import math
 import random
 from dataclasses import dataclass
 
-from regional_node.simulator.profiles import Profile, Value
+from yunfab_demo.simulator.profiles import Profile, Value
 
 
 class FaultError(ValueError):

@@ -10,11 +10,8 @@ from typing import Annotated
 import typer
 from sqlalchemy.engine import make_url
 
-from yunfab import auth_cli, progress, resources_cli
-from yunfab.camera_cli import watch_command
+from yunfab import progress
 from yunfab.console import DEBUG_ENV, EXIT_CODES_HELP, ConsoleGroup, fail
-from yunfab.demo_data import demo_data_app
-from yunfab.market_cli import market_app
 from yunfab.migrations import TREES, MigrationTree, revision, upgrade
 from yunfab.settings import (
     Environment,
@@ -23,7 +20,11 @@ from yunfab.settings import (
     load_settings,
     normalize_database_url,
 )
-from yunfab.vision_cli import vision_app
+from yunfab_cli import auth, resources
+from yunfab_cli.camera import watch_command
+from yunfab_cli.demo_data import demo_data_app
+from yunfab_cli.market import market_app
+from yunfab_cli.vision import vision_app
 
 app = typer.Typer(
     name="yunfab",
@@ -45,13 +46,13 @@ _SIGN_IN = "Sign in (to a hub)"
 _READ = "Read data (call the hub or a node with your credentials)"
 _CONSOLE = "Operator consoles (open the service's database on its machine)"
 for _name, _command in (
-    ("login", auth_cli.login_command),
-    ("logout", auth_cli.logout_command),
-    ("token", auth_cli.token_command),
-    ("whoami", auth_cli.whoami_command),
+    ("login", auth.login_command),
+    ("logout", auth.logout_command),
+    ("token", auth.token_command),
+    ("whoami", auth.whoami_command),
 ):
     app.command(_name, rich_help_panel=_SIGN_IN)(_command)
-for _name, _app in {**resources_cli.NODE_APPS, **resources_cli.HUB_APPS}.items():
+for _name, _app in {**resources.NODE_APPS, **resources.HUB_APPS}.items():
     app.add_typer(_app, name=_name, rich_help_panel=_READ)
 app.add_typer(schedule_app, name="schedule")
 vision_app.command("watch")(watch_command)
@@ -85,8 +86,10 @@ def _register_hub_console(hub: typer.Typer) -> None:
 
 def _register_node_console(node: typer.Typer) -> None:
     from regional_node.cli import register
+    from yunfab_cli import fleet
 
     register(node)
+    fleet.register()
 
 
 class Service(enum.StrEnum):
@@ -315,7 +318,7 @@ def demo(
 
     Prints the demo's people (one per role) and where they sign in; their passwords are printed
     when made and kept in DATA_DIR/demo-users.json."""
-    from yunfab.demo import run_demo
+    from yunfab_cli.demo import run_demo
 
     raise typer.Exit(run_demo(data_dir, host, port, reset_passwords=reset_passwords))
 
@@ -375,7 +378,9 @@ def sim(
 
     import orjson
 
-    from regional_node.simulator import (
+    from yunfab.logs import configure_logging
+    from yunfab.settings import LogFormat
+    from yunfab_demo.simulator import (
         Drift,
         FaultError,
         Faults,
@@ -386,8 +391,6 @@ def sim(
         load_fleet,
         synthetic_fleet,
     )
-    from yunfab.logs import configure_logging
-    from yunfab.settings import LogFormat
 
     configure_logging(
         ServiceSettings.model_construct(log_level=log_level, log_format=LogFormat.AUTO)
@@ -456,8 +459,8 @@ Workers = Annotated[int, typer.Option(min=1, max=64, help="Solver threads.")]
 def _schedule(file: Path, *, flexible: bool, time_limit: float, workers: int) -> None:
     import json
 
-    from regional_node.scheduling.instances import InstanceError, load
-    from regional_node.scheduling.jobshop import solve
+    from solvers.scheduling.instances import InstanceError, load
+    from solvers.scheduling.jobshop import solve
 
     try:
         instance = load(file, flexible=flexible)

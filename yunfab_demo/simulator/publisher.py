@@ -40,9 +40,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from regional_node.simulator.faults import FaultInjector, Faults
-from regional_node.simulator.fleet import EdgeNode, FleetDevice, edge_nodes, validate
-from regional_node.simulator.profiles import PROFILES, Profile, SignalModel, Value
+from yunfab_demo.simulator.faults import FaultInjector, Faults
+from yunfab_demo.simulator.fleet import EdgeNode, FleetDevice, edge_nodes, validate
+from yunfab_demo.simulator.profiles import PROFILES, Profile, SignalModel, Value
 
 log = structlog.get_logger(__name__)
 
@@ -727,6 +727,6 @@ def _sparkplug_link(
     sim: Simulator, worker: Worker, node: EdgeNode, devices: list[SimDevice]
 ) -> Link:
     """Imported lazily: the JSON path must not need the Sparkplug codec."""
-    from regional_node.simulator.sparkplug_link import SparkplugLink
+    from yunfab_demo.simulator.sparkplug_link import SparkplugLink
 
     return SparkplugLink(sim, worker, node, devices)

@@ -30,9 +30,9 @@ from yunfab.output import Format, FormatOption, chosen
 if TYPE_CHECKING:
     import numpy as np
 
-    from regional_node.vision.anomaly import Inspection
-    from regional_node.vision.datasets import LabelledImage
-    from regional_node.vision.training import TrainedModel
+    from vision_ml.anomaly import Inspection
+    from vision_ml.datasets import LabelledImage
+    from vision_ml.training import TrainedModel
 
 vision_app = typer.Typer(
     help="Per-SKU visual inspection: train on good images, evaluate, inspect, push to a node.",
@@ -97,7 +97,7 @@ def _chosen_model(sku: str | None, model: Path | None, data_dir: Path | None) ->
 
 
 def _load(path: Path) -> TrainedModel:
-    from regional_node.vision.training import TrainedModel
+    from vision_ml.training import TrainedModel
 
     try:
         return TrainedModel.load(path)
@@ -154,9 +154,9 @@ def train_command(
     when there are enough labelled defects, and save it; prints where (`model`). The output's
     `supervised` holds the head's out-of-fold accuracy, per-class recall and combined image
     AUROC, or why it was skipped."""
-    from regional_node.vision.datasets import GOOD, load_folder, load_images
-    from regional_node.vision.features import set_threads
-    from regional_node.vision.training import train
+    from vision_ml.datasets import GOOD, load_folder, load_images
+    from vision_ml.features import set_threads
+    from vision_ml.training import train
 
     _check_sku(sku)
     set_threads(threads)
@@ -215,7 +215,7 @@ def _warn_thin_calibration(model: TrainedModel) -> None:
 
 def _outcome(label: str, verdict: str | None) -> str | None:
     """`miss` (a defect called good), `false_alarm` (a good part called defective) or `ok`."""
-    from regional_node.vision.datasets import GOOD
+    from vision_ml.datasets import GOOD
 
     if verdict is None:
         return None
@@ -272,9 +272,9 @@ def eval_command(
     supervised head, the combined model's AUROC, the anomaly score's beside it, and how often
     the defect class is right. Every image's score and verdict, and whether it was a miss or a
     false alarm, are under `per_image`."""
-    from regional_node.vision.datasets import load_folder
-    from regional_node.vision.features import set_threads
-    from regional_node.vision.training import evaluate
+    from vision_ml.datasets import load_folder
+    from vision_ml.features import set_threads
+    from vision_ml.training import evaluate
 
     path = _chosen_model(sku, model, data_dir)
     set_threads(threads)
@@ -345,8 +345,8 @@ def inspect_command(
     """Inspect part images with a SKU's model: verdict, score and threshold per image. Exits 0
     whatever the verdicts (a defect is a result), 1 with --fail-on-defect when any part is
     defective, 2 for an unreadable image or model."""
-    from regional_node.vision.datasets import read_image
-    from regional_node.vision.features import set_threads
+    from vision_ml.datasets import read_image
+    from vision_ml.features import set_threads
 
     path = _chosen_model(sku, model, data_dir)
     set_threads(threads)
@@ -444,9 +444,9 @@ def push_command(
 
     import httpx
 
-    from yunfab.api_client import node_target
     from yunfab.console import error_exit_code
-    from yunfab.credentials import bearer_for
+    from yunfab_cli.api_client import node_target
+    from yunfab_cli.credentials import bearer_for
 
     path = model if model is not None else _newest_model(data_dir, _check_sku(sku))
     try:

@@ -1,3 +1,0 @@
-from yunfab.cli import main
-
-main()

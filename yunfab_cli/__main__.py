@@ -1,0 +1,3 @@
+from yunfab_cli.main import main
+
+main()
