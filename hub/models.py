@@ -1,50 +1,9 @@
-"""Every hub model, imported so that `Base.metadata` is complete for alembic and tests."""
+"""Every hub model, imported so that `Base.metadata` is complete for alembic and tests: each
+domain lists the modules declaring its tables."""
 
-from hub.audit.models import AuditEntry, AuditHead
-from hub.data_exchange.board.models import BoardPosting
-from hub.data_exchange.models import Contract, DataProduct, DataRow, Offer
 from hub.db import Base
-from hub.federated.models import FederatedRun, GlobalModel
-from hub.federation.models import RegionalNode
-from hub.identity.models import ApiClient, AuthorizationCode, RevokedToken, SigningKey, User
-from hub.knowledge_market.models import (
-    Entitlement,
-    Installation,
-    Listing,
-    ListingReview,
-    MarketKey,
-    MarketPublisher,
-    Release,
-    ReleaseReview,
-    UsageEvent,
-)
-from hub.organizations.models import Organization
+from hub.domains import DOMAINS
 
-__all__ = [
-    "ApiClient",
-    "AuditEntry",
-    "AuditHead",
-    "AuthorizationCode",
-    "Base",
-    "Contract",
-    "DataProduct",
-    "DataRow",
-    "BoardPosting",
-    "FederatedRun",
-    "GlobalModel",
-    "Entitlement",
-    "Installation",
-    "Listing",
-    "ListingReview",
-    "MarketKey",
-    "MarketPublisher",
-    "Release",
-    "ReleaseReview",
-    "UsageEvent",
-    "Offer",
-    "Organization",
-    "RegionalNode",
-    "RevokedToken",
-    "SigningKey",
-    "User",
-]
+MODULES = tuple(module for domain in DOMAINS for module in domain.models)
+
+__all__ = ["MODULES", "Base"]

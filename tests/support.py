@@ -20,6 +20,7 @@ import websockets
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
+from hub.state import hub_state
 from yunfab.migrations import TREES, MigrationTree, upgrade
 from yunfab.processes import ManagedProcess
 from yunfab.settings import sqlite_url
@@ -282,7 +283,7 @@ async def create_client(
     from yunfab.db import session_scope
     from yunfab.subject import SYSTEM
 
-    async with session_scope(hub.app.state.db.sessionmaker) as session:
+    async with session_scope(hub_state(hub.app).db.sessionmaker) as session:
         await ensure_organization(session, name=org, kind=OrganizationKind(org_kind))
         created = await service.create_client(
             session,

@@ -11,6 +11,7 @@ from graphql import ExecutionResult
 
 from regional_node.graphql.context import NodeContext
 from regional_node.graphql.schema import build_schema
+from regional_node.state import node_state
 from tests.conftest import HubFactory, NodeFactory
 from tests.nodes import active_factory, with_device
 from tests.test_vision_api import factory_staff
@@ -94,16 +95,17 @@ async def test_another_factorys_device_or_factory_answers_as_one_not_on_the_node
         assert answers[0] == answers[1] == ("DEVICE_NOT_FOUND", "no device ID on this node")
 
         # Following another factory's alerts: as for a factory that is not there.
-        schema = build_schema(node.app.state.settings)
+        schema = build_schema(node_state(node.app).settings)
         token = staff["authorization"].removeprefix("Bearer ")
-        subject = (await node.app.state.tokens.validate(token)).subject()
+        subject = (await node_state(node.app).tokens.validate(token)).subject()
         answers = []
         for factory_id in (factory["id"], str(uuid.uuid4())):
             context = NodeContext(
-                settings=node.app.state.settings, sessionmaker=node.app.state.db.sessionmaker,
-                subject=subject, authorizer=node.app.state.authorizer,
+                settings=node_state(node.app).settings,
+                sessionmaker=node_state(node.app).db.sessionmaker,
+                subject=subject, authorizer=node_state(node.app).authorizer,
             )  # fmt: skip
-            context.runtime = node.app.state.runtime
+            context.runtime = node_state(node.app).runtime
             stream = await schema.subscribe(
                 SUBSCRIBE, variable_values={"f": factory_id}, context_value=context
             )

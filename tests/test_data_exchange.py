@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from hub.audit.models import AuditEntry
+from hub.state import hub_state
 from tests.support import InProcessService, bearer, client_token, create_client
 
 pytestmark = pytest.mark.usefixtures("backend")
@@ -181,7 +182,7 @@ async def _refused(
 
 
 async def _audited(hub: InProcessService) -> list[AuditEntry]:
-    async with hub.app.state.db.sessionmaker() as session:
+    async with hub_state(hub.app).db.sessionmaker() as session:
         rows = await session.scalars(
             select(AuditEntry)
             .where(AuditEntry.action == "hub.exchange.data.query")

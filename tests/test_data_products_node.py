@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 from hub.data_exchange.models import DataProduct as HubProduct
 from hub.data_exchange.models import DataRow
 from hub.identity.keys import access_token_claims
+from hub.state import hub_state
 from regional_node.data_products import outbox
 from regional_node.data_products.products import (
     PRODUCTS,
@@ -33,6 +34,7 @@ from regional_node.data_products.publisher import DataPublisher
 from regional_node.data_products.repository import OutboxRepository
 from regional_node.hub_link.client import HubClient, HubError
 from regional_node.settings import DATA_PRODUCT_KEYS, NodeSettings
+from regional_node.state import node_state
 from tests.conftest import HubFactory, NodeFactory
 from tests.nodes import MOVE, PROFILE, active_factory, operator_headers
 from tests.support import (
@@ -211,7 +213,7 @@ def _expected_capacity(network: Network) -> dict[str, dict[str, Any]]:
 
 def _hub_live_token(hub: InProcessService, audience: str = NODE_URL) -> str:
     """The token the hub's data exchange mints to ask a node for live rows."""
-    token: str = hub.app.state.data_live.token(audience)
+    token: str = hub_state(hub.app).data_live.token(audience)
     return token
 
 
@@ -350,7 +352,7 @@ async def test_live_rows_are_refused_to_anyone_but_the_hub(
         assert elsewhere.status_code == 401
         assert elsewhere.json()["error"] == "token_wrong_audience"
         # The hub's key ring, but claims of some client of its own: refused too.
-        forged = hub.app.state.keyring.sign(
+        forged = hub_state(hub.app).keyring.sign(
             access_token_claims(
                 issuer="http://hub.test", audience=NODE_URL, lifetime_s=60,
                 subject="c-1", client_id="c-1", scope="exchange:live", org="o-1",
@@ -371,12 +373,12 @@ async def test_live_rows_are_refused_to_anyone_but_the_hub(
 
 
 async def _pending(node: InProcessService, key: str) -> list[Any]:
-    async with node.app.state.db.sessionmaker() as session:
+    async with node_state(node.app).db.sessionmaker() as session:
         return list(await OutboxRepository(session).pending(key))
 
 
 async def _prepare(node: InProcessService, key: str, chunk_rows: int = 5) -> outbox.Queued:
-    async with session_scope(node.app.state.db.sessionmaker) as session:
+    async with session_scope(node_state(node.app).db.sessionmaker) as session:
         return await outbox.prepare(session, PRODUCTS[key], context(), chunk_rows=chunk_rows)
 
 
@@ -474,7 +476,7 @@ async def _publisher(
 ) -> DataPublisher:
     return DataPublisher(
         client=HubClient("http://hub.test", timeout_s=5, transport=wire),
-        sessionmaker=node.app.state.db.sessionmaker,
+        sessionmaker=node_state(node.app).db.sessionmaker,
         products={key: PRODUCTS[key] for key in keys},
         context=context,
         chunk_rows=chunk_rows,
@@ -483,7 +485,7 @@ async def _publisher(
 
 async def _at_hub(hub: InProcessService, key: str) -> tuple[HubProduct | None, dict[str, Any]]:
     """The hub's copy of the node's product: its sync state and live rows."""
-    async with hub.app.state.db.sessionmaker() as session:
+    async with hub_state(hub.app).db.sessionmaker() as session:
         product = await session.scalar(
             select(HubProduct).where(HubProduct.key == key, HubProduct.node == NODE)
         )
@@ -498,7 +500,7 @@ async def _at_hub(hub: InProcessService, key: str) -> tuple[HubProduct | None, d
 
 
 async def _node_rows(node: InProcessService, key: str) -> dict[str, Any]:
-    async with node.app.state.db.sessionmaker() as session:
+    async with node_state(node.app).db.sessionmaker() as session:
         return {row.key: row.data for row in await PRODUCTS[key].rows(session, context())}
 
 
@@ -738,9 +740,10 @@ async def test_a_consumer_queries_a_nodes_capacity_as_synced_and_fresh_from_the_
         hub_factory() as hub,
         node_factory(hub=hub, data_publish_interval_s=3600) as node,
     ):
-        hub.app.state.data_live.transport = node.transport
+        hub_state(hub.app).data_live.transport = node.transport
         network = await _network(hub, node)
-        publisher: DataPublisher = node.app.state.data_publisher
+        publisher = node_state(node.app).data_publisher
+        assert publisher is not None
         await publisher.publish()
         consumer = bearer(
             await token_for(

@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from regional_node.orders import chart_links
+from regional_node.state import node_state
 from tests.conftest import HubFactory, NodeFactory
 from tests.nodes import active_factory, operator_headers
 from tests.support import bearer, client_token, create_client
@@ -172,7 +173,7 @@ async def test_schedule_rush_insertion_comparison_and_gantt_export(
         longer = dict(fields, expires=str(int(fields["expires"]) + 3600))
         assert (await node.client.get(path, params=longer)).status_code == 403
         # A link signed right but past its time (lifetimes are minutes) is refused as expired.
-        key = node.app.state.settings.chart_link_key()
+        key = node_state(node.app).settings.chart_link_key()
         stale = chart_links.new_link(
             uuid.UUID(second["id"]), "png", fields["sub"], ttl_s=60, now=time.time() - 120
         )

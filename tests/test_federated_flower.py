@@ -40,6 +40,7 @@ from federated_learning.client_app import (
     check_reply,
     model_shapes,
 )
+from hub.state import hub_state
 from tests.conftest import HubFactory
 from tests.support import bearer, node_token, token_for
 from yunfab.processes import ManagedProcess, free_port, yunfab_argv
@@ -244,8 +245,8 @@ async def test_a_run_from_the_hub_registers_a_model_and_only_model_updates_leave
         for record in run["summary"]["perRound"]:
             by_kind = {step["kind"]: step for step in record["steps"]}
             assert sorted(n["name"] for n in by_kind["train"]["nodes"]) == sorted(stores)
-        out_dir = Path(hub.app.state.settings.data_dir) / "federated" / started["id"]
-        models = Path(hub.app.state.settings.data_dir) / "models"
+        out_dir = Path(hub_state(hub.app).settings.data_dir) / "federated" / started["id"]
+        models = Path(hub_state(hub.app).settings.data_dir) / "models"
         stored = next(models.glob("defect-detector/v1-*.npz"))
         assert hashlib.sha256(stored.read_bytes()).hexdigest() == registered["digest"]
         assert run["summaryJson"] == _summary(out_dir)
@@ -419,7 +420,7 @@ async def test_tls_link_accepts_nodes_registered_at_the_hub_and_refuses_others(
                 headers=node,
             )
             assert joined.status_code == 200, joined.text
-            settings = hub.app.state.settings
+            settings = hub_state(hub.app).settings
             done = subprocess.run(
                 yunfab_argv(
                     "hub", "fl", "register-nodes", "--data-dir", str(settings.data_dir),

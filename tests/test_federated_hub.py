@@ -10,6 +10,7 @@ from pathlib import Path
 
 from hub.federated import service
 from hub.federated.models import FederatedRun, RunStatus
+from hub.state import hub_state
 from tests.conftest import HubFactory
 from tests.support import bearer, token_for
 from yunfab.db import session_scope
@@ -91,14 +92,14 @@ async def test_a_run_left_unsubmitted_by_a_stopped_hub_is_marked_failed_at_start
     hub_factory: HubFactory,
 ) -> None:
     async with hub_factory(flower_superlink="127.0.0.1:9") as hub:
-        async with session_scope(hub.app.state.db.sessionmaker) as session:
+        async with session_scope(hub_state(hub.app).db.sessionmaker) as session:
             row = await service.create_run(
-                session, SYSTEM, authorizer=hub.app.state.authorizer,
+                session, SYSTEM, authorizer=hub_state(hub.app).authorizer,
                 request=service.RunRequest(rounds=2), available=True,
             )  # fmt: skip
             run_id = row.id
     async with hub_factory(flower_superlink="127.0.0.1:9") as hub:
-        async with hub.app.state.db.sessionmaker() as session:
+        async with hub_state(hub.app).db.sessionmaker() as session:
             run = await session.get(FederatedRun, run_id)
             assert run is not None
             assert run.status is RunStatus.FAILED
@@ -141,8 +142,8 @@ async def test_a_run_reads_back_typed_and_runs_filter_by_status(
         "final": {"eval_auroc": 0.9},
     }  # fmt: skip
     async with hub_factory(flower_superlink="127.0.0.1:9") as hub:
-        authorizer = hub.app.state.authorizer
-        async with session_scope(hub.app.state.db.sessionmaker) as session:
+        authorizer = hub_state(hub.app).authorizer
+        async with session_scope(hub_state(hub.app).db.sessionmaker) as session:
             finished = await service.create_run(
                 session, SYSTEM, authorizer=authorizer, available=True,
                 request=service.RunRequest(rounds=2, label="typed"),
@@ -151,7 +152,7 @@ async def test_a_run_reads_back_typed_and_runs_filter_by_status(
                 session, SYSTEM, authorizer=authorizer, available=True,
                 request=service.RunRequest(rounds=3),
             )  # fmt: skip
-        async with session_scope(hub.app.state.db.sessionmaker) as session:
+        async with session_scope(hub_state(hub.app).db.sessionmaker) as session:
             await service.record_finished(
                 session, finished.id, summary=summary, weights=b"weights",
                 models_dir=tmp_path / "models",

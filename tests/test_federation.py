@@ -7,6 +7,7 @@ from typing import Any
 
 from typer.testing import CliRunner
 
+from hub.state import hub_state
 from tests.conftest import HubFactory
 from tests.support import PRODUCTION_HUB, InProcessService, bearer, node_token, token_for
 from yunfab_cli.main import app
@@ -167,14 +168,14 @@ def _hub_admin(hub: InProcessService) -> dict[str, str]:
     """A hub operator's admin as signed in through /oauth/authorize (tested on its own)."""
     from hub.identity.keys import access_token_claims
 
-    settings = hub.app.state.settings
+    settings = hub_state(hub.app).settings
     claims = access_token_claims(
         issuer=settings.issuer_url, audience=settings.audience, lifetime_s=300,
         subject="5f1c56f6-26a4-4d55-8a43-3a4a3f1f8a01", client_id="yf_console",
         scope="hub:admin nodes:read", org="0e7f6c1e-9a51-4c2c-8f0a-8ab1c2d3e4f5",
         org_kind="hub_operator", roles=["admin"],
     )  # fmt: skip
-    return bearer(hub.app.state.keyring.sign(claims))
+    return bearer(hub_state(hub.app).keyring.sign(claims))
 
 
 async def test_only_a_hub_admin_moves_a_nodes_url(hub: InProcessService) -> None:
@@ -212,7 +213,7 @@ async def _set_url(hub: InProcessService, name: str, base_url: str | None) -> No
     from hub.federation.models import RegionalNode
     from yunfab.db import session_scope
 
-    async with session_scope(hub.app.state.db.sessionmaker) as session:
+    async with session_scope(hub_state(hub.app).db.sessionmaker) as session:
         await session.execute(
             update(RegionalNode).where(RegionalNode.name == name).values(base_url=base_url)
         )

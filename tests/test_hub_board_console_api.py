@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from hub.data_exchange.board.models import BoardPosting, PostingStatus
+from hub.state import hub_state
 from tests.support import InProcessService, token_for
 from tests.test_board import CLOSE, EXCHANGE, WUHAN, meltblown, member, post
 from yunfab.db import session_scope
@@ -109,7 +110,7 @@ async def test_one_organizations_postings(hub: InProcessService) -> None:
 
 
 def _sessionmaker(hub: InProcessService) -> Any:
-    return hub.app.state.db.sessionmaker
+    return hub_state(hub.app).db.sessionmaker
 
 
 async def test_the_demo_seeds_postings_that_match_a_new_need(hub: InProcessService) -> None:

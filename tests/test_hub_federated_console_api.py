@@ -16,6 +16,7 @@ import websockets
 
 from federated_learning.server_app import RecordingGrid, RunSettings, Step, progress
 from hub.federated import service
+from hub.state import hub_state
 from tests.conftest import HubFactory
 from tests.support import bearer, served, subscribed, token_for
 from yunfab.db import session_scope
@@ -89,11 +90,11 @@ async def test_a_runs_rounds_arrive_on_the_subscription_until_it_ends_with_its_m
     hub_factory: HubFactory, tmp_path: Path
 ) -> None:
     async with hub_factory(flower_superlink="127.0.0.1:9") as hub:
-        runner = hub.app.state.federated_runner
-        sessionmaker = hub.app.state.db.sessionmaker
+        runner = hub_state(hub.app).federated_runner
+        sessionmaker = hub_state(hub.app).db.sessionmaker
         async with session_scope(sessionmaker) as session:
             row = await service.create_run(
-                session, SYSTEM, authorizer=hub.app.state.authorizer, available=True,
+                session, SYSTEM, authorizer=hub_state(hub.app).authorizer, available=True,
                 request=service.RunRequest(rounds=2, local_epochs=1),
             )  # fmt: skip
         run_id = row.id
@@ -185,7 +186,7 @@ async def test_a_runs_rounds_arrive_on_the_subscription_until_it_ends_with_its_m
 
 
 async def _recorded(hub: Any, run_id: uuid.UUID, document: dict[str, Any]) -> bool:
-    async with session_scope(hub.app.state.db.sessionmaker) as session:
+    async with session_scope(hub_state(hub.app).db.sessionmaker) as session:
         return await service.record_progress(session, run_id, document)
 
 
@@ -196,10 +197,10 @@ async def test_a_run_driven_elsewhere_is_followed_by_reading_it_again(
     subscription reads the run again every few seconds and sends what changed."""
     monkeypatch.setattr("hub.federated.graphql.PROGRESS_POLL_S", 0.2)
     async with hub_factory(flower_superlink="127.0.0.1:9") as hub:
-        sessionmaker = hub.app.state.db.sessionmaker
+        sessionmaker = hub_state(hub.app).db.sessionmaker
         async with session_scope(sessionmaker) as session:
             row = await service.create_run(
-                session, SYSTEM, authorizer=hub.app.state.authorizer, available=True,
+                session, SYSTEM, authorizer=hub_state(hub.app).authorizer, available=True,
                 request=service.RunRequest(rounds=2),
             )  # fmt: skip
         token = await token_for(

@@ -11,6 +11,7 @@ from hub.federation.models import RegionalNode
 from hub.identity.keys import access_token_claims
 from hub.organizations.models import OrganizationKind
 from hub.organizations.service import ensure_organization
+from hub.state import hub_state
 from tests.support import InProcessService, bearer, node_token, token_for
 from yunfab.db import session_scope
 from yunfab.subject import SYSTEM
@@ -24,7 +25,7 @@ async def _count(
 
 
 async def test_organizations_filter_by_kind_and_a_part_of_the_name(hub: InProcessService) -> None:
-    async with session_scope(hub.app.state.db.sessionmaker) as session:
+    async with session_scope(hub_state(hub.app).db.sessionmaker) as session:
         for name, kind in [("Haining Knit", "factory"), ("Keqiao Dye", "factory"),
                            ("Textile Cloud", "publisher")]:  # fmt: skip
             await ensure_organization(session, name=name, kind=OrganizationKind(kind))
@@ -48,10 +49,10 @@ async def test_organizations_filter_by_kind_and_a_part_of_the_name(hub: InProces
 
 async def test_audit_entries_filter_by_action_actor_and_time(hub: InProcessService) -> None:
     for index in range(3):
-        await hub.app.state.audit.append(
+        await hub_state(hub.app).audit.append(
             actor=SYSTEM, action=f"test.event.{index % 2}", resource=f"r{index}", outcome="ok"
         )
-    settings = hub.app.state.settings
+    settings = hub_state(hub.app).settings
     claims = access_token_claims(
         issuer=settings.issuer_url, audience=settings.audience, lifetime_s=300,
         subject="5f1c56f6-26a4-4d55-8a43-3a4a3f1f8a02", client_id="yf_console",
@@ -59,7 +60,7 @@ async def test_audit_entries_filter_by_action_actor_and_time(hub: InProcessServi
         org_kind="hub_operator", roles=["auditor"],
     )  # fmt: skip
     # An auditor as signed in through /oauth/authorize (tested on its own).
-    auditor = bearer(hub.app.state.keyring.sign(claims))
+    auditor = bearer(hub_state(hub.app).keyring.sign(claims))
     query = """
     query($action: String, $actor: String, $since: DateTime, $until: DateTime) {
       auditLog(action: $action, actor: $actor, since: $since, until: $until) {
@@ -92,7 +93,7 @@ async def test_regional_nodes_filter_by_status_as_shown(hub: InProcessService) -
         )
         assert response.status_code == 200, response.text
     # gd-mould's heartbeats stopped an hour ago: still marked online, shown offline.
-    async with session_scope(hub.app.state.db.sessionmaker) as session:
+    async with session_scope(hub_state(hub.app).db.sessionmaker) as session:
         await session.execute(
             update(RegionalNode)
             .where(RegionalNode.name == "gd-mould")

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from hub.identity.keys import access_token_claims
+from hub.state import hub_state
 from tests.conftest import HubFactory
 from tests.support import InProcessService, bearer
 
@@ -25,13 +26,13 @@ def _person(
     hub: InProcessService, *, org_kind: str, roles: list[str], scope: str
 ) -> dict[str, str]:
     """A person's access token as the hub signs it after /oauth/authorize (tested on its own)."""
-    settings = hub.app.state.settings
+    settings = hub_state(hub.app).settings
     claims = access_token_claims(
         issuer=settings.issuer_url, audience=settings.audience, lifetime_s=300,
         subject="5f1c56f6-26a4-4d55-8a43-3a4a3f1f8a02", client_id="yunfab-console",
         scope=scope, org="0e7f6c1e-9a51-4c2c-8f0a-8ab1c2d3e4f5", org_kind=org_kind, roles=roles,
     )  # fmt: skip
-    return bearer(hub.app.state.keyring.sign(claims))
+    return bearer(hub_state(hub.app).keyring.sign(claims))
 
 
 async def test_the_hub_serves_the_console_as_the_hub(

@@ -20,6 +20,7 @@ from sqlalchemy import text
 
 from hub.organizations.models import OrganizationKind
 from hub.organizations.service import ensure_organization
+from hub.state import hub_state
 from tests.conftest import HubFactory, NodeFactory
 from tests.support import (
     InProcessService,
@@ -63,7 +64,7 @@ async def status_and_code(hub: InProcessService, token: str) -> tuple[int, str]:
 
 
 async def test_every_bad_token_is_a_401_with_its_own_code(hub: InProcessService) -> None:
-    ring = hub.app.state.keyring
+    ring = hub_state(hub.app).keyring
     good = ring.sign(claims_for(hub))
     header, payload, signature = good.split(".")
     tampered_claims = {
@@ -97,7 +98,7 @@ async def test_every_bad_token_is_a_401_with_its_own_code(hub: InProcessService)
 async def test_bad_tokens_on_graphql_are_401_and_denials_are_forbidden(
     hub: InProcessService,
 ) -> None:
-    ring = hub.app.state.keyring
+    ring = hub_state(hub.app).keyring
     expired = ring.sign(claims_for(hub, exp=int(time.time()) - 3600))
     response = await hub.client.post(
         "/graphql", json={"query": "{ __typename }"}, headers=bearer(expired)
@@ -172,9 +173,9 @@ async def test_keys_rotate_and_old_tokens_verify_until_their_key_retires(
     from yunfab.db import session_scope
 
     async def rotate() -> None:
-        async with session_scope(hub.app.state.db.sessionmaker) as session:
+        async with session_scope(hub_state(hub.app).db.sessionmaker) as session:
             await rotate_keys(session, passphrase=None, retire_after=dt.timedelta(seconds=600))
-        await hub.app.state.keyring.load()
+        await hub_state(hub.app).keyring.load()
 
     await rotate()
     kids = [key["kid"] for key in (await hub.client.get("/.well-known/jwks.json")).json()["keys"]]
@@ -182,8 +183,8 @@ async def test_keys_rotate_and_old_tokens_verify_until_their_key_retires(
     assert (await status_and_code(hub, old_token))[0] == 200
     new_token = await node_token(hub, "gd-injection-moulding", "CN-GD")
     assert (
-        jwt.decode(new_token, hub.app.state.keyring.key_set()).header["kid"]
-        == hub.app.state.keyring.active.kid
+        jwt.decode(new_token, hub_state(hub.app).keyring.key_set()).header["kid"]
+        == hub_state(hub.app).keyring.active.kid
     )
 
     # A second rotation keeps the first key while tokens it signed may still be live...
@@ -196,7 +197,7 @@ async def test_keys_rotate_and_old_tokens_verify_until_their_key_retires(
             text("UPDATE signing_keys SET rotated_at = :at WHERE kid = :kid"),
             {
                 "at": dt.datetime.now(dt.UTC) - dt.timedelta(hours=1),
-                "kid": jwt.decode(old_token, hub.app.state.keyring.key_set()).header["kid"],
+                "kid": jwt.decode(old_token, hub_state(hub.app).keyring.key_set()).header["kid"],
             },
         )
     await engine.dispose()
@@ -274,7 +275,7 @@ async def test_people_sign_in_with_code_and_pkce_and_get_an_id_token(hub: InProc
     from yunfab.db import session_scope
     from yunfab.subject import SYSTEM
 
-    async with session_scope(hub.app.state.db.sessionmaker) as session:
+    async with session_scope(hub_state(hub.app).db.sessionmaker) as session:
         await ensure_organization(session, name="Hub Operator", kind=OrganizationKind.HUB_OPERATOR)
         await service.create_user(
             session,
@@ -364,7 +365,7 @@ async def test_people_sign_in_with_code_and_pkce_and_get_an_id_token(hub: InProc
     # A code is single use: the failed attempt above did not consume it, this one does.
     assert tokens.status_code == 200, tokens.text
     body = tokens.json()
-    keys = hub.app.state.keyring.key_set()
+    keys = hub_state(hub.app).keyring.key_set()
     id_token = jwt.decode(body["id_token"], keys, algorithms=["ES256"]).claims
     assert client_id in id_token["aud"]
     assert id_token["nonce"] == "n-1"
@@ -386,7 +387,7 @@ async def test_people_sign_in_with_code_and_pkce_and_get_an_id_token(hub: InProc
 async def test_organizations_are_filtered_row_by_row(hub: InProcessService) -> None:
     from yunfab.db import session_scope
 
-    async with session_scope(hub.app.state.db.sessionmaker) as session:
+    async with session_scope(hub_state(hub.app).db.sessionmaker) as session:
         for name, kind in [
             ("Haining Knit", "factory"),
             ("Keqiao Dye", "factory"),
@@ -431,10 +432,10 @@ async def test_audit_chain_detects_tampering(
     from yunfab.subject import SYSTEM
 
     for index in range(5):
-        await hub.app.state.audit.append(
+        await hub_state(hub.app).audit.append(
             actor=SYSTEM, action="test.event", resource=f"r{index}", outcome="ok"
         )
-    async with session_scope(hub.app.state.db.sessionmaker) as session:
+    async with session_scope(hub_state(hub.app).db.sessionmaker) as session:
         result = await verify_chain(session)
     assert result.ok
     assert result.checked == 5
@@ -448,7 +449,7 @@ async def test_audit_chain_detects_tampering(
     async with engine.begin() as connection:
         await connection.execute(text(statements[tamper]))
     await engine.dispose()
-    async with session_scope(hub.app.state.db.sessionmaker) as session:
+    async with session_scope(hub_state(hub.app).db.sessionmaker) as session:
         result = await verify_chain(session)
     assert not result.ok
     assert result.seq == {"edit": 3, "delete_middle": 2, "delete_tail": 5}[tamper]
@@ -487,7 +488,7 @@ async def test_a_plain_key_is_never_added_beside_encrypted_ones(hub_factory: Hub
 
     async with hub_factory(signing_key_passphrase="a passphrase from the secret store") as hub:
         with pytest.raises(Conflict, match="encrypted"):
-            async with session_scope(hub.app.state.db.sessionmaker) as session:
+            async with session_scope(hub_state(hub.app).db.sessionmaker) as session:
                 await rotate_keys(session, passphrase=None, retire_after=dt.timedelta(minutes=10))
         jwks = (await hub.client.get("/.well-known/jwks.json")).json()
         assert len(jwks["keys"]) == 1
@@ -621,7 +622,7 @@ async def test_concurrent_audit_entries_are_group_committed_into_one_unbroken_ch
 
     entries = await asyncio.gather(
         *(
-            hub.app.state.audit.append(
+            hub_state(hub.app).audit.append(
                 actor=SYSTEM, action="test.burst", resource=f"r{index}", outcome="ok"
             )
             for index in range(24)
@@ -629,7 +630,7 @@ async def test_concurrent_audit_entries_are_group_committed_into_one_unbroken_ch
     )
     assert [entry.resource for entry in entries] == [f"r{index}" for index in range(24)]
     assert len({entry.seq for entry in entries}) == 24
-    async with session_scope(hub.app.state.db.sessionmaker) as session:
+    async with session_scope(hub_state(hub.app).db.sessionmaker) as session:
         result = await verify_chain(session)
     assert result.ok
     assert result.checked >= 24

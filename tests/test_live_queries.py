@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from hub.state import hub_state
 from tests.conftest import HubFactory
 from tests.support import InProcessService, bearer, client_token, create_client
 
@@ -119,14 +120,14 @@ async def test_junk_from_a_node_is_an_error_naming_the_node_and_never_relayed(
             httpx.Response(200, json={"rows": ROWS, "padding": SECRET * 1000}),
         ]
         for response in junk:
-            hub.app.state.data_live.transport = _node(_always(response))
+            hub_state(hub.app).data_live.transport = _node(_always(response))
             error = await _fresh_error(hub, cid, consumer)
             assert error["extensions"]["code"] == "NODE_UNAVAILABLE", error
             assert error["extensions"]["node"] == NODE
             assert NODE in error["message"]
             assert SECRET not in json.dumps(error), error
 
-        hub.app.state.data_live.transport = _node(
+        hub_state(hub.app).data_live.transport = _node(
             lambda _: httpx.Response(200, json={"rows": ROWS})
         )
         answer = await hub.graphql(QUERY, {"id": cid}, headers=consumer)
@@ -152,8 +153,8 @@ async def test_a_node_name_is_called_only_at_a_public_address_it_resolves_to(
 
     async with hub_factory(node_urls_allow_private=False) as hub:
         cid, consumer = await _live_contract(hub, "http://gd.example.cn:8701")
-        hub.app.state.data_live.transport = _node(node)
-        hub.app.state.data_live.resolver = resolver
+        hub_state(hub.app).data_live.transport = _node(node)
+        hub_state(hub.app).data_live.resolver = resolver
         for private in (["10.0.0.7"], ["93.184.216.34", "127.0.0.1"], ["::1"], []):
             answers["gd.example.cn"] = private
             error = await _fresh_error(hub, cid, consumer)
@@ -186,8 +187,10 @@ async def test_a_node_trickling_its_answer_is_cut_off_at_the_total_timeout(
 
     async with hub_factory() as hub:
         cid, consumer = await _live_contract(hub, "http://gd.test")
-        hub.app.state.data_live.timeout_s = 0.5
-        hub.app.state.data_live.transport = _node(lambda _: httpx.Response(200, content=trickle()))
+        hub_state(hub.app).data_live.timeout_s = 0.5
+        hub_state(hub.app).data_live.transport = _node(
+            lambda _: httpx.Response(200, content=trickle())
+        )
         started = time.monotonic()
         error = await _fresh_error(hub, cid, consumer)
         assert time.monotonic() - started < 8
@@ -214,12 +217,12 @@ async def test_a_node_parked_at_a_placeholder_url_is_never_called(
 
     async with hub_factory() as hub:
         cid, consumer = await _live_contract(hub, "http://gd.test")
-        async with session_scope(hub.app.state.db.sessionmaker) as session:
+        async with session_scope(hub_state(hub.app).db.sessionmaker) as session:
             parked = f"https://url-shared.invalid/{NODE}"
             await session.execute(
                 update(RegionalNode).where(RegionalNode.name == NODE).values(base_url=parked)
             )
-        hub.app.state.data_live.transport = _node(node)
+        hub_state(hub.app).data_live.transport = _node(node)
         error = await _fresh_error(hub, cid, consumer)
         assert error["extensions"]["code"] == "NODE_UNAVAILABLE", error
         assert seen == []

@@ -23,6 +23,7 @@ from hub.federated.models import FederatedRun
 from hub.knowledge_market.models import Installation, Release
 from hub.organizations.models import Organization, OrganizationKind
 from hub.organizations.service import ensure_organization
+from hub.state import hub_state
 from tests.support import (
     InProcessService,
     bearer,
@@ -184,7 +185,7 @@ class Publisher:
 
 
 async def org_id(hub: InProcessService, name: str) -> str:
-    async with session_scope(hub.app.state.db.sessionmaker) as session:
+    async with session_scope(hub_state(hub.app).db.sessionmaker) as session:
         found = await session.scalar(select(Organization.id).where(Organization.name == name))
     assert found is not None
     return str(found)
@@ -195,7 +196,7 @@ async def reviewer_headers(hub: InProcessService, roles: tuple[str, ...] = ("rev
     from hub.identity import service
 
     email = f"{secrets.token_hex(4)}@hub.test"
-    async with session_scope(hub.app.state.db.sessionmaker) as session:
+    async with session_scope(hub_state(hub.app).db.sessionmaker) as session:
         await ensure_organization(session, name="Hub Operator", kind=OrganizationKind.HUB_OPERATOR)
         await service.create_user(
             session,
@@ -296,12 +297,12 @@ def code_of(body: dict[str, Any]) -> str:
 
 
 async def count(hub: InProcessService, model: Any) -> int:
-    async with session_scope(hub.app.state.db.sessionmaker) as session:
+    async with session_scope(hub_state(hub.app).db.sessionmaker) as session:
         return await session.scalar(select(func.count()).select_from(model)) or 0
 
 
 def stored_artifacts(hub: InProcessService) -> list[Path]:
-    root = hub.app.state.settings.data_dir.resolve() / "market"
+    root = hub_state(hub.app).settings.data_dir.resolve() / "market"
     return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix != ".pem")
 
 
@@ -319,7 +320,7 @@ async def test_publish_countersign_install_use_review_and_remove(hub: InProcessS
     assert release["verified"] is False
     digest = release["artifact_sha256"]
     assert stored_artifacts(hub) == [
-        hub.app.state.settings.data_dir.resolve() / "market" / "sha256" / digest[:2] / digest
+        hub_state(hub.app).settings.data_dir.resolve() / "market" / "sha256" / digest[:2] / digest
     ]
 
     # A reviewer countersigns with a key of their own; the release and its listing are verified.
@@ -570,7 +571,7 @@ async def test_install_refusals_leave_nothing(hub: InProcessService) -> None:
     assert code_of(await current.install(release=release["id"], expect_errors=True)) == (
         "release_revoked"
     )
-    async with session_scope(hub.app.state.db.sessionmaker) as session:
+    async with session_scope(hub_state(hub.app).db.sessionmaker) as session:
         nodes = await session.scalars(select(Installation.node))
         assert list(nodes) == [silent.name]
     # The node's own client may ask for itself.
@@ -620,7 +621,7 @@ async def test_yank_hides_from_search_but_a_pinned_install_resolves(hub: InProce
         YANK, {"id": second["id"], "r": "again"}, headers=publisher.headers, expect_errors=True
     )
     assert code_of(twice) == "invalid_transition"
-    async with session_scope(hub.app.state.db.sessionmaker) as session:
+    async with session_scope(hub_state(hub.app).db.sessionmaker) as session:
         audited = (
             await session.scalars(
                 select(AuditEntry).where(
@@ -663,7 +664,7 @@ async def test_a_revoked_release_is_disabled_by_the_nodes_that_have_it(
     assert code_of(unrevoke) == "invalid_transition"
     search = await hub.graphql(SEARCH, {}, headers=node.operator)
     assert search["marketListings"]["listings"]["totalCount"] == 0
-    async with session_scope(hub.app.state.db.sessionmaker) as session:
+    async with session_scope(hub_state(hub.app).db.sessionmaker) as session:
         revoked = await session.scalar(
             select(AuditEntry).where(
                 AuditEntry.action == "hub.market.release.revoke",
@@ -827,10 +828,10 @@ async def test_search_with_facets(hub: InProcessService) -> None:
 async def test_a_federated_global_model_is_published_as_a_verified_release(
     hub: InProcessService,
 ) -> None:
-    settings = hub.app.state.settings
+    settings = hub_state(hub.app).settings
     node = await Node(hub, "zj-seats").join()
     weights = b"federated head weights"
-    async with session_scope(hub.app.state.db.sessionmaker) as session:
+    async with session_scope(hub_state(hub.app).db.sessionmaker) as session:
         run = FederatedRun(
             label="fedavg x3", strategy="fedavg", rounds=3, min_nodes=2,
             config={"strategy": "fedavg", "rounds": 3, "min_nodes": 2}, started_by="console",
@@ -838,7 +839,7 @@ async def test_a_federated_global_model_is_published_as_a_verified_release(
         session.add(run)
         await session.flush()
         run_id = run.id
-    async with session_scope(hub.app.state.db.sessionmaker) as session:
+    async with session_scope(hub_state(hub.app).db.sessionmaker) as session:
         model = await federated.record_finished(
             session, run_id, summary={"final": {"accuracy": 0.91}, "nodes": ["a", "b"]},
             weights=weights, models_dir=settings.data_dir.resolve() / "models",
@@ -883,7 +884,7 @@ async def test_a_federated_global_model_is_published_as_a_verified_release(
     from hub.federated.market_listing import publish_global_model
     from hub.federated.models import GlobalModel
 
-    async with session_scope(hub.app.state.db.sessionmaker) as session:
+    async with session_scope(hub_state(hub.app).db.sessionmaker) as session:
         stored = await session.get(GlobalModel, model.id)
         assert stored is not None
         again = await publish_global_model(

@@ -29,11 +29,13 @@ from hub.knowledge_market.models import Installation as HubInstallation
 from hub.knowledge_market.models import KeyKind, MarketPublisher, Release
 from hub.organizations.models import OrganizationKind
 from hub.organizations.service import ensure_organization
+from hub.state import hub_state
 from regional_node.market import verify
 from regional_node.market.errors import InstallRefused
 from regional_node.market.installer import MarketInstaller, Outcome
 from regional_node.market.models import Installation, TrustKey
 from regional_node.orders.models import Routing
+from regional_node.state import node_state
 from tests.conftest import HubFactory, NodeFactory
 from tests.support import InProcessService, eventually
 from tests.test_orders import DAYS, PLACE, PLAN, ROUTING, START, _setup
@@ -84,14 +86,14 @@ class HubMarket:
 
     def __init__(self, hub: InProcessService) -> None:
         self.hub = hub
-        self.authorizer = hub.app.state.authorizer
-        self.store = store_of(hub.app.state.settings)
+        self.authorizer = hub_state(hub.app).authorizer
+        self.store = store_of(hub_state(hub.app).settings)
         self.reviewer_key = Ed25519PrivateKey.generate()
         self.reviewer_key_id = ""
         self.reviewer_subject: Subject | None = None
 
     def sessions(self) -> Any:
-        return session_scope(self.hub.app.state.db.sessionmaker)
+        return session_scope(hub_state(self.hub.app).db.sessionmaker)
 
     async def publisher(self, name: str = "Keqiao Process Lab") -> Publisher:
         key = Ed25519PrivateKey.generate()
@@ -212,7 +214,7 @@ def template_manifest(name: str = "poplin-routing", **extra: Any) -> dict[str, A
 
 
 def installer(node: InProcessService) -> MarketInstaller:
-    found: MarketInstaller = node.app.state.market_installer
+    found: MarketInstaller = node_state(node.app).market_installer
     return found
 
 
@@ -222,7 +224,7 @@ async def sync(node: InProcessService) -> dict[str, Outcome]:
 
 
 async def node_rows(node: InProcessService, model: Any) -> list[Any]:
-    async with node.app.state.db.sessionmaker() as session:
+    async with node_state(node.app).db.sessionmaker() as session:
         return list((await session.scalars(select(model))).all())
 
 

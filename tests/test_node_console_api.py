@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import update
 
 from regional_node.devices.models import Device
+from regional_node.state import node_state
 from tests.conftest import HubFactory, NodeFactory
 from tests.nodes import active_factory, operator_headers, provision
 from tests.support import (
@@ -289,7 +290,7 @@ async def test_overview_counts_the_node_for_its_operator_and_nobody_else(
         online, stale, _ = [await provision(node.client, operator, own["id"]) for _ in range(3)]
         await _send(node, online, {"clamp_force_kn": 500})
         await _send(node, stale, {"clamp_force_kn": 500})
-        async with node.app.state.db.sessionmaker() as session:
+        async with node_state(node.app).db.sessionmaker() as session:
             await session.execute(
                 update(Device)
                 .where(Device.key == stale["username"])
@@ -515,7 +516,7 @@ async def test_data_products_and_market_installations_as_the_rest_endpoints_allo
         operator, staff = people["roles"]["operator"], people["roles"]["factory device manager"]
 
         first = (await node.graphql(DATA_PRODUCTS, {"first": 2}, headers=operator))["dataProducts"]
-        assert first["totalCount"] == len(node.app.state.settings.data_products) == 3
+        assert first["totalCount"] == len(node_state(node.app).settings.data_products) == 3
         assert first["pageInfo"]["hasNextPage"]
         rest = (
             await node.graphql(
@@ -525,7 +526,7 @@ async def test_data_products_and_market_installations_as_the_rest_endpoints_allo
             )  # fmt: skip
         )["dataProducts"]
         keys = [e["node"]["key"] for e in first["edges"] + rest["edges"]]
-        assert keys == sorted(node.app.state.settings.data_products)
+        assert keys == sorted(node_state(node.app).settings.data_products)
         assert not rest["pageInfo"]["hasNextPage"]
         for edge in first["edges"] + rest["edges"]:
             product = edge["node"]
@@ -536,7 +537,7 @@ async def test_data_products_and_market_installations_as_the_rest_endpoints_allo
             assert product["queuedRows"] >= 0
 
         # Installations as the installer records them, newest first, filtered and counted.
-        async with node.app.state.db.sessionmaker() as session:
+        async with node_state(node.app).db.sessionmaker() as session:
             for index, state in enumerate((InstallState.INSTALLED, InstallState.FAILED)):
                 session.add(
                     Installation(

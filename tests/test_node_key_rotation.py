@@ -10,6 +10,7 @@ import datetime as dt
 import pytest
 
 from hub.identity.keys import rotate_keys
+from hub.state import hub_state
 from regional_node.hub_link import auth
 from tests.conftest import NodeFactory
 from tests.nodes import operator_headers
@@ -34,9 +35,9 @@ async def test_a_burst_after_a_key_rotation_is_answered_not_refused(
         # Once the node has registered (the hub then issues tokens for it), it has the keys.
         before = await operator_headers(hub, NODE_URL)
         assert (await node.graphql(VIEWER, headers=before))["viewer"]["kind"] == "client"
-        async with session_scope(hub.app.state.db.sessionmaker) as session:
+        async with session_scope(hub_state(hub.app).db.sessionmaker) as session:
             await rotate_keys(session, passphrase=None, retire_after=dt.timedelta(seconds=600))
-        await hub.app.state.keyring.load()
+        await hub_state(hub.app).keyring.load()
         await asyncio.sleep(0.3)
         after = bearer(await client_token(hub, client_id, secret, "orders:write", NODE_URL))
         answers = await asyncio.gather(

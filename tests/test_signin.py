@@ -21,6 +21,7 @@ from hub.identity.models import User
 from hub.identity.secrets import hash_secret
 from hub.organizations.models import OrganizationKind
 from hub.organizations.service import ensure_organization
+from hub.state import hub_state
 from tests.support import InProcessService, bearer, create_client, node_token
 from yunfab.db import session_scope
 from yunfab.subject import SYSTEM
@@ -80,7 +81,7 @@ def authorization(client_id: str, redirect: str, pkce: Pkce, scope: str) -> dict
 async def setup_hub(hub: InProcessService, roles: tuple[str, ...] = ("admin",)) -> str:
     """The hub operator's organization, the built-in apps and one person; their email."""
     email = f"{secrets.token_hex(4)}@hub.test"
-    async with session_scope(hub.app.state.db.sessionmaker) as session:
+    async with session_scope(hub_state(hub.app).db.sessionmaker) as session:
         org = await ensure_organization(
             session, name="Hub Operator", kind=OrganizationKind.HUB_OPERATOR
         )
@@ -191,7 +192,7 @@ async def test_a_refresh_gets_a_token_for_a_registered_node(hub: InProcessServic
     # The refused request did not use the token up.
     at_node = await refresh(hub, tokens["refresh_token"], resource="http://zj-textile.test")
     assert at_node.status_code == 200, at_node.text
-    claims = jwt.decode(at_node.json()["access_token"], hub.app.state.keyring.key_set()).claims
+    claims = jwt.decode(at_node.json()["access_token"], hub_state(hub.app).keyring.key_set()).claims
     assert claims["aud"] == "http://zj-textile.test"
     # The node's console and GraphiQL were registered when it enrolled.
     pkce = Pkce.new()
@@ -387,7 +388,7 @@ async def test_passwords_are_argon2id_and_scrypt_is_upgraded_at_sign_in(
     hub: InProcessService,
 ) -> None:
     email = await setup_hub(hub)
-    sessions = hub.app.state.db.sessionmaker
+    sessions = hub_state(hub.app).db.sessionmaker
     async with session_scope(sessions) as session:
         user = await session.scalar(select(User).where(User.email == email))
         assert user is not None

@@ -18,6 +18,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
+from regional_node.state import node_state
 from regional_node.vision import service as vision_service
 from tests.conftest import HubFactory, NodeFactory
 from tests.nodes import operator_headers
@@ -183,7 +184,7 @@ async def test_push_registers_a_local_model_at_a_node(
             return list(found["visionModels"])
 
         def stored() -> list[Path]:
-            return sorted((node.app.state.runtime.vision.directory).rglob("*"))
+            return sorted((node_state(node.app).runtime.vision.directory).rglob("*"))
 
         # Refused before anything is read or stored: no token, another factory's people, a
         # body over the cap, a file that is not a model (a pickle that would run code), a model

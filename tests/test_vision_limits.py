@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 import pytest
 
+from regional_node.state import node_state
 from regional_node.vision import service
 from tests.conftest import HubFactory, NodeFactory
 from tests.nodes import active_factory, operator_headers
@@ -320,7 +321,7 @@ async def test_training_is_for_the_one_factory_authorized_and_decodes_in_the_tra
             assert answer.json() == {"error": "invalid_input", "detail": "factory_id: send it once"}
 
         # Uploads are decoded in the training slot, one at a time, as they train.
-        training = node.app.state.runtime.vision._training
+        training = node_state(node.app).runtime.vision._training
         in_slot: list[bool] = []
         decode = service.training_data
 

@@ -12,7 +12,7 @@ folder, a migration and a policy file; the app learns of it by one line in its l
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from types import ModuleType
@@ -52,10 +52,22 @@ class Domain(Generic[S, C]):
     start: Callable[[S], AbstractAsyncContextManager[None]] | None = None
     """Set up what the domain needs at start-up (on the state) and tear it down at shutdown."""
     tasks: Sequence[Task[S]] = ()
+    drain: Callable[[S], Awaitable[None]] | None = None
+    """At shutdown, before the tasks are cancelled: stop taking work in (a message consumer)."""
 
 
-def merged(domains: Sequence[Domain[Any, Any]], kind: str) -> tuple[type, ...]:
-    """The GraphQL root types of one kind (`queries`, `mutations`, `subscriptions`), in order."""
+def merged(
+    domains: Sequence[Domain[Any, Any]], kind: str, order: Sequence[str] | None = None
+) -> tuple[type, ...]:
+    """The GraphQL root types of one kind (`queries`, `mutations`, `subscriptions`), in the
+    domains' order, or in `order` (domain names) where a root type's fields were merged in
+    another order than the domains start in (fields print in merge order: the committed schema
+    file keeps them)."""
+    if order is not None:
+        named = {d.name: d for d in domains if getattr(d, kind)}
+        if set(named) != set(order):
+            raise ValueError(f"the {kind} order names {sorted(order)}, not {sorted(named)}")
+        domains = [named[name] for name in order]
     return tuple(t for d in domains for t in getattr(d, kind))
 
 
@@ -69,8 +81,8 @@ def body_limits(domains: Sequence[Domain[Any, C]], settings: C) -> list[BodyLimi
 
 @asynccontextmanager
 async def running(domains: Sequence[Domain[S, Any]], state: S) -> AsyncIterator[None]:
-    """Start the domains in order, then their tasks; at exit cancel the tasks and stop the
-    domains in reverse order (a failed start stops those already started)."""
+    """Start the domains in order, then their tasks; at exit drain the domains, cancel the
+    tasks and stop the domains in reverse order (a failed start stops those already started)."""
     async with AsyncExitStack() as stack:
         for domain in domains:
             if domain.start is not None:
@@ -84,6 +96,9 @@ async def running(domains: Sequence[Domain[S, Any]], state: S) -> AsyncIterator[
         try:
             yield
         finally:
+            for domain in domains:
+                if domain.drain is not None:
+                    await domain.drain(state)
             for t in tasks:
                 t.cancel()
             results = await asyncio.gather(*tasks, return_exceptions=True)

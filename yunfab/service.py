@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
 from typing import Any
 
 import strawberry
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.utils import get_openapi
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from yunfab import __version__
 from yunfab.bodies import BodyLimit, BodyLimits
-from yunfab.db import create_engine, create_sessionmaker, session_scope
+from yunfab.db import session_scope
 from yunfab.errors import install_error_handlers
 from yunfab.graphql.http import graphql_router
 from yunfab.graphql.ide import GraphiQL, SignIn, docs_router, graphiql_router, mount_assets
@@ -25,25 +24,12 @@ from yunfab.health import ExtraCheck, health_router
 from yunfab.logs import RequestIdMiddleware
 from yunfab.migrations import MigrationTree
 from yunfab.settings import ServiceSettings
-
-
-@dataclass
-class Database:
-    engine: AsyncEngine
-    sessionmaker: async_sessionmaker[AsyncSession]
-
-    @classmethod
-    def open(cls, url: str) -> Database:
-        engine = create_engine(url)
-        return cls(engine=engine, sessionmaker=create_sessionmaker(engine))
-
-    async def close(self) -> None:
-        await self.engine.dispose()
+from yunfab.state import Database as Database
+from yunfab.state import service_state
 
 
 def database(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
+    return service_state(request.app).db
 
 
 async def db_session(request: Request) -> AsyncIterator[AsyncSession]:

@@ -18,6 +18,7 @@ from hub.federation.models import NodeStatus, RegionalNode
 from hub.federation.urls import node_url_rules
 from hub.identity.auth import authorizer, current_subject
 from hub.settings import HubSettings
+from hub.state import hub_state
 from yunfab.authorization import Authorizer
 from yunfab.service import db_session
 from yunfab.settings import Region, Slug
@@ -87,12 +88,12 @@ class NodeOut(BaseModel):
 
 
 def _settings(request: Request) -> HubSettings:
-    settings: HubSettings = request.app.state.settings
+    settings: HubSettings = hub_state(request.app).settings
     return settings
 
 
 def _events(request: Request) -> NodeEvents:
-    events: NodeEvents = request.app.state.node_events
+    events: NodeEvents = hub_state(request.app).node_events
     return events
 
 

@@ -11,6 +11,7 @@ from hub.federated.runner import FlowerRunner
 from hub.federation.events import NodeEvents
 from hub.identity.auth import current_subject
 from hub.settings import HubSettings
+from hub.state import hub_state
 from yunfab.graphql.context import ServiceContext, request_context
 from yunfab.subject import Subject
 
@@ -26,10 +27,9 @@ class HubContext(ServiceContext):
 async def get_context(
     connection: HTTPConnection, subject: Annotated[Subject, Depends(current_subject)]
 ) -> AsyncIterator[HubContext]:
-    node_events = connection.app.state.node_events
+    state = hub_state(connection.app)
     async with request_context(
-        HubContext, connection, subject, node_events=node_events,
-        runner=connection.app.state.federated_runner,
-        audit=connection.app.state.audit.append, live_rows=connection.app.state.data_live,
+        HubContext, connection, subject, node_events=state.node_events,
+        runner=state.federated_runner, audit=state.audit.append, live_rows=state.data_live,
     ) as context:  # fmt: skip
         yield context

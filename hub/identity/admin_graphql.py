@@ -23,6 +23,7 @@ from hub.identity.models import ApiClient, ClientKind, KeyStatus, RevokedToken, 
 from hub.identity.oauth import SCOPES
 from hub.organizations.graphql.types import OrganizationLoader, OrganizationType
 from hub.settings import HubSettings
+from hub.state import hub_state
 from yunfab.db import session_scope
 from yunfab.errors import InvalidInput
 from yunfab.graphql.pagination import Connection, PageRequest
@@ -325,7 +326,7 @@ class AdminMutation:
             view = SigningKeyType.from_model(key)
         request = getattr(context, "request", None)
         if request is not None:
-            await request.app.state.keyring.load()
+            await hub_state(request.app).keyring.load()
         return view
 
     @strawberry.mutation(

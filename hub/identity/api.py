@@ -36,6 +36,7 @@ from hub.identity.oauth import (
 )
 from hub.identity.oauth import Request as OAuthRequest
 from hub.settings import HubSettings
+from hub.state import hub_state
 from yunfab.authorization import Authorizer
 from yunfab.ratelimit import TooManyFailures
 from yunfab.service import db_session
@@ -50,7 +51,7 @@ Authz = Annotated[Authorizer, Depends(authorizer)]
 
 
 def _hub(request: Request) -> tuple[HubSettings, HubAuthorizationServer, OAuthStore, AuditLog]:
-    state = request.app.state
+    state = hub_state(request.app)
     return state.settings, state.oauth, state.oauth_store, state.audit
 
 
@@ -60,7 +61,7 @@ async def _capture(request: Request) -> OAuthRequest:
         form = {key: str(value) for key, value in (await request.form()).items()}
     # authlib insists on https. TLS ends at the ingress in production, so the URI it checks is
     # the issuer's (https, enforced by settings); a development hub on loopback is let through.
-    settings: HubSettings = request.app.state.settings
+    settings: HubSettings = hub_state(request.app).settings
     uri = f"{settings.issuer_url}{request.url.path}"
     if request.url.query:
         uri += f"?{request.url.query}"
@@ -120,7 +121,7 @@ def _throttled(request: Request, key: str) -> Response | None:
     """A 429 in OAuth's error format (RFC 6749 5.2) while `key` has failed too often; else the
     attempt is counted as pending until `throttle.end`."""
     try:
-        request.app.state.throttle.begin(key)
+        hub_state(request.app).throttle.begin(key)
     except TooManyFailures as exc:
         return JSONResponse(
             {"error": exc.code, "error_description": exc.detail},
@@ -135,7 +136,7 @@ async def _on_check_threads(request: Request, work: Callable[[], T]) -> T:
     time, as `asyncio.to_thread` does)."""
     context = contextvars.copy_context()
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(request.app.state.oauth_checks, context.run, work)
+    return await loop.run_in_executor(hub_state(request.app).oauth_checks, context.run, work)
 
 
 @router.post(
@@ -155,7 +156,9 @@ async def token(request: Request) -> Response:
             store.run, lambda: server.create_token_response(oauth_request)
         )
     finally:
-        request.app.state.throttle.end(throttle_key, failed=status == 401, succeeded=status == 200)
+        hub_state(request.app).throttle.end(
+            throttle_key, failed=status == 401, succeeded=status == 200
+        )
     if status != 200:  # only tokens that actually left the server are recorded as issued
         oauth_request.events = [e for e in oauth_request.events if e["event"] != "token.issued"]
     await _audit_events(audit, oauth_request)
@@ -177,7 +180,9 @@ async def _checked_endpoint(request: Request, endpoint: str) -> tuple[OAuthReque
             lambda: store.run(lambda: server.create_endpoint_response(endpoint, oauth_request)),
         )
     finally:
-        request.app.state.throttle.end(throttle_key, failed=status == 401, succeeded=status == 200)
+        hub_state(request.app).throttle.end(
+            throttle_key, failed=status == 401, succeeded=status == 200
+        )
     return oauth_request, _respond(status, body, headers)
 
 
@@ -191,7 +196,7 @@ async def revoke(request: Request) -> Response:
     oauth_request, response = await _checked_endpoint(request, "revocation")
     await _audit_events(audit, oauth_request)
     for event in oauth_request.events:
-        request.app.state.revocations.add(event["jti"])
+        hub_state(request.app).revocations.add(event["jti"])
     return response
 
 
@@ -290,7 +295,7 @@ async def authorize(request: Request) -> Response:
             page = pages.form_expired(locale, request=_kept(oauth_request), path=path)
             return _with_csrf(page, settings, csrf, new_csrf)
         if "password" in oauth_request.form:
-            request.app.state.throttle.check(throttle_key)
+            hub_state(request.app).throttle.check(throttle_key)
     cookie = request.cookies.get(sessions.cookie_name(settings))
     outcome = await asyncio.to_thread(
         store.run, lambda: _decide(request.method, oauth_request, server, store, settings, cookie)
@@ -303,7 +308,7 @@ async def authorize(request: Request) -> Response:
     kept = _kept(oauth_request)
     if outcome.kind in ("form", "retry"):
         if outcome.kind == "retry":
-            request.app.state.throttle.failed(throttle_key)
+            hub_state(request.app).throttle.failed(throttle_key)
         page = pages.sign_in(
             locale,
             client=outcome.client_name,
@@ -525,9 +530,10 @@ def _hinted_client(request: Request, hint: str | None) -> str | None:
     person may sign out long after signing in)."""
     if not hint or len(hint) > 4096:
         return None
-    settings: HubSettings = request.app.state.settings
+    settings: HubSettings = hub_state(request.app).settings
     try:
-        decoded = jwt.decode(hint, request.app.state.keyring.key_set(), algorithms=[ALGORITHM])
+        keys = hub_state(request.app).keyring.key_set()
+        decoded = jwt.decode(hint, keys, algorithms=[ALGORITHM])
     except (JoseError, ValueError):
         return None
     claims = decoded.claims
@@ -540,7 +546,9 @@ def _hinted_client(request: Request, hint: str | None) -> str | None:
 
 @router.get("/.well-known/jwks.json", summary="Public keys that verify hub tokens")
 async def jwks(request: Request) -> JSONResponse:
-    return JSONResponse(request.app.state.keyring.jwks(), headers={"Cache-Control": "max-age=60"})
+    return JSONResponse(
+        hub_state(request.app).keyring.jwks(), headers={"Cache-Control": "max-age=60"}
+    )
 
 
 def _metadata(settings: HubSettings) -> dict[str, Any]:
@@ -572,12 +580,12 @@ def _metadata(settings: HubSettings) -> dict[str, Any]:
     "/.well-known/oauth-authorization-server", summary="Authorization server metadata (RFC 8414)"
 )
 async def oauth_metadata(request: Request) -> dict[str, Any]:
-    return _metadata(request.app.state.settings)
+    return _metadata(hub_state(request.app).settings)
 
 
 @router.get("/.well-known/openid-configuration", summary="OpenID Connect discovery")
 async def openid_configuration(request: Request) -> dict[str, Any]:
-    return _metadata(request.app.state.settings)
+    return _metadata(hub_state(request.app).settings)
 
 
 @router.get("/api/v1/revocations", summary="Revoked token ids newer than `after` (for nodes)")
@@ -602,7 +610,7 @@ async def rotate(
     request: Request, session: Session, caller: Caller, authz: Authz
 ) -> dict[str, str]:
     await authz.check(caller, "hub.keys.rotate")
-    settings: HubSettings = request.app.state.settings
+    settings: HubSettings = hub_state(request.app).settings
     key = await rotate_keys(
         session,
         passphrase=settings.key_passphrase,
@@ -610,5 +618,5 @@ async def rotate(
     )
     await append_entry(session, actor=caller, action="keys.rotated", resource=key.kid, outcome="ok")
     await session.commit()
-    await request.app.state.keyring.load()
+    await hub_state(request.app).keyring.load()
     return {"kid": key.kid}

@@ -5,9 +5,10 @@ from __future__ import annotations
 import structlog
 from starlette.requests import HTTPConnection
 
+from hub.state import hub_state
 from yunfab.authorization import Authorizer
 from yunfab.subject import ANONYMOUS, Subject
-from yunfab.tokens import TokenValidator, bearer_token
+from yunfab.tokens import bearer_token
 
 
 async def current_subject(connection: HTTPConnection) -> Subject:
@@ -15,12 +16,11 @@ async def current_subject(connection: HTTPConnection) -> Subject:
     token = bearer_token(connection.headers.get("authorization"))
     if token is None:
         return ANONYMOUS
-    validator: TokenValidator = connection.app.state.tokens
+    validator = hub_state(connection.app).tokens
     subject = (await validator.validate(token)).subject()
     structlog.contextvars.bind_contextvars(subject=subject.label, org=subject.org_id)
     return subject
 
 
 def authorizer(connection: HTTPConnection) -> Authorizer:
-    hub_authorizer: Authorizer = connection.app.state.authorizer
-    return hub_authorizer
+    return hub_state(connection.app).authorizer

@@ -27,6 +27,7 @@ from hub.knowledge_market.models import (
 )
 from hub.knowledge_market.storage import ArtifactStore
 from hub.settings import HubSettings
+from hub.state import hub_state
 from yunfab.authorization import Authorizer
 from yunfab.bodies import BodyLimit, multipart_form
 from yunfab.errors import InvalidInput
@@ -50,7 +51,7 @@ def store_of(settings: HubSettings) -> ArtifactStore:
 
 
 def _settings(request: Request) -> HubSettings:
-    settings: HubSettings = request.app.state.settings
+    settings: HubSettings = hub_state(request.app).settings
     return settings
 
 

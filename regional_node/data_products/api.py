@@ -10,6 +10,7 @@ from regional_node.data_products import service
 from regional_node.data_products.products import ProducerContext, configured
 from regional_node.graphql.context import current_subject
 from regional_node.settings import NodeSettings
+from regional_node.state import node_state
 from yunfab.subject import Subject
 
 router = APIRouter(prefix="/api/v1/data-products", tags=["data exchange"])
@@ -22,12 +23,12 @@ router = APIRouter(prefix="/api/v1/data-products", tags=["data exchange"])
 async def live_rows(
     key: str, request: Request, subject: Annotated[Subject, Depends(current_subject)]
 ) -> dict[str, Any]:
-    settings: NodeSettings = request.app.state.settings
-    async with request.app.state.db.sessionmaker() as session:
+    settings: NodeSettings = node_state(request.app).settings
+    async with node_state(request.app).db.sessionmaker() as session:
         live = await service.live_rows(
             session,
             subject,
-            authorizer=request.app.state.authorizer,
+            authorizer=node_state(request.app).authorizer,
             products=configured(settings.data_products),
             context=ProducerContext.of(settings),
             key=key,

@@ -9,9 +9,10 @@ from starlette.requests import HTTPConnection
 from regional_node.hub_link.link import HubLink
 from regional_node.runtime import NodeRuntime
 from regional_node.settings import NodeSettings
+from regional_node.state import node_state
 from yunfab.graphql.context import ServiceContext, request_context
 from yunfab.subject import ANONYMOUS, Subject
-from yunfab.tokens import TokenValidator, bearer_token
+from yunfab.tokens import bearer_token
 
 
 async def current_subject(connection: HTTPConnection) -> Subject:
@@ -19,7 +20,7 @@ async def current_subject(connection: HTTPConnection) -> Subject:
     token = bearer_token(connection.headers.get("authorization"))
     if token is None:
         return ANONYMOUS
-    validator: TokenValidator = connection.app.state.tokens
+    validator = node_state(connection.app).tokens
     return (await validator.validate(token)).subject()
 
 
@@ -32,7 +33,7 @@ class NodeContext(ServiceContext):
 async def get_context(
     connection: HTTPConnection, subject: Annotated[Subject, Depends(current_subject)]
 ) -> AsyncIterator[NodeContext]:
-    state = connection.app.state
+    state = node_state(connection.app)
     async with request_context(
         NodeContext, connection, subject, hub_link=state.hub_link, runtime=state.runtime
     ) as context:

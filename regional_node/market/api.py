@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from regional_node.graphql.context import current_subject
 from regional_node.market import service
 from regional_node.market.models import Installation
+from regional_node.state import node_state
 from yunfab.subject import Subject
 
 router = APIRouter(prefix="/api/v1/market", tags=["market"])
@@ -18,9 +19,9 @@ router = APIRouter(prefix="/api/v1/market", tags=["market"])
 async def installations(
     request: Request, subject: Annotated[Subject, Depends(current_subject)]
 ) -> dict[str, Any]:
-    async with request.app.state.db.sessionmaker() as session:
+    async with node_state(request.app).db.sessionmaker() as session:
         rows = await service.list_installations(
-            session, subject, authorizer=request.app.state.authorizer
+            session, subject, authorizer=node_state(request.app).authorizer
         )
         trusted_at = await service.trust_fetched_at(session)
     return {

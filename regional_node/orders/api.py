@@ -14,6 +14,7 @@ from regional_node.graphql.context import current_subject
 from regional_node.orders import chart_links, schedules
 from regional_node.orders.models import FactorySchedule
 from regional_node.settings import NodeSettings
+from regional_node.state import node_state
 from yunfab.errors import InvalidInput
 from yunfab.subject import Subject
 
@@ -40,15 +41,15 @@ async def gantt_chart(
 ) -> Response:
     if fmt not in MEDIA:
         raise InvalidInput("the chart comes as .png or .svg")
-    settings: NodeSettings = request.app.state.settings
+    settings: NodeSettings = node_state(request.app).settings
     signed = (expires, sub, sig) != (None, None, None)
     if signed:
         if expires is None or sub is None or sig is None:
             raise chart_links.ChartLinkRefused("chart link: expires, sub and sig go together")
         link = chart_links.ChartLink(schedule_id=schedule_id, fmt=fmt, expires=expires, subject=sub)
         chart_links.verify(settings.chart_link_key(), link, sig)
-    runtime = request.app.state.runtime
-    async with request.app.state.db.sessionmaker() as session:
+    runtime = node_state(request.app).runtime
+    async with node_state(request.app).db.sessionmaker() as session:
         if signed:
             # The link is the caller's proof, checked above: no policy decision to repeat.
             row = await session.get(FactorySchedule, schedule_id)

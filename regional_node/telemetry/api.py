@@ -15,6 +15,7 @@ from regional_node.devices.models import DeviceKind
 from regional_node.devices.registry import DeviceEntry
 from regional_node.runtime import NodeRuntime
 from regional_node.settings import NodeSettings
+from regional_node.state import node_state
 from regional_node.telemetry.codec import Decoded, MalformedMessage, decode_readings
 from regional_node.telemetry.pipeline import Envelope, describe
 from yunfab.bodies import BodyLimit, read_body
@@ -44,7 +45,7 @@ def body_limit(settings: NodeSettings) -> BodyLimit:
 
 
 def _runtime(request: Request) -> NodeRuntime:
-    runtime: NodeRuntime = request.app.state.runtime
+    runtime: NodeRuntime = node_state(request.app).runtime
     return runtime
 
 
@@ -53,7 +54,7 @@ async def _device(request: Request, runtime: NodeRuntime) -> DeviceEntry:
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     client = request.client.host if request.client else "unknown"
-    throttle: CredentialThrottle = request.app.state.device_throttle
+    throttle: CredentialThrottle = node_state(request.app).device_throttle
     if scheme.lower() != "basic" or not value:
         throttle.check(None, client)
         raise DeviceAuthFailed("send the device key and secret with HTTP Basic")
@@ -65,7 +66,7 @@ async def _device(request: Request, runtime: NodeRuntime) -> DeviceEntry:
         raise DeviceAuthFailed("malformed Basic credentials") from exc
     throttle.check(key, client)
     entry = await runtime.registry.get(key)
-    verified: VerifiedSecrets = request.app.state.device_secrets
+    verified: VerifiedSecrets = node_state(request.app).device_secrets
     # A secret not seen before costs a PBKDF2 run: off the event loop, so ingest goes on.
     if entry is None or not await verified.verify(key, secret, entry.secret_hash):
         throttle.failed(key, client)
@@ -96,7 +97,7 @@ async def post_telemetry(request: Request) -> dict[str, Any]:
         )
         raise Forbidden(f"device {sender.key} is refused: {refusal.replace('_', ' ')}")
     # Read only now, and only up to the cap (by Content-Length, and as a chunked body streams).
-    settings: NodeSettings = request.app.state.settings
+    settings: NodeSettings = node_state(request.app).settings
     body = await read_body(request, body_limit(settings))
     try:
         parsed = orjson.loads(body)

@@ -29,6 +29,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from regional_node.graphql.context import current_subject
 from regional_node.settings import NodeSettings
+from regional_node.state import node_state
 from regional_node.vision import service
 from regional_node.vision.events import training_job
 from regional_node.vision.models import InspectionModel, QualityRecord
@@ -76,7 +77,7 @@ def body_limits(settings: NodeSettings) -> list[BodyLimit]:
 
 
 def _settings(request: Request) -> NodeSettings:
-    settings: NodeSettings = request.app.state.settings
+    settings: NodeSettings = node_state(request.app).settings
     return settings
 
 
@@ -90,9 +91,9 @@ async def _may_at_station(
     request: Request, subject: Subject, station_id: uuid.UUID, action: str
 ) -> None:
     _signed_in(subject)
-    async with request.app.state.db.sessionmaker() as session:
+    async with node_state(request.app).db.sessionmaker() as session:
         await service.authorize_station(
-            session, subject, runtime=request.app.state.runtime, station_id=station_id,
+            session, subject, runtime=node_state(request.app).runtime, station_id=station_id,
             action=action,
         )  # fmt: skip
 
@@ -165,13 +166,13 @@ async def train_model(
     request: Request, subject: Annotated[Subject, Depends(current_subject)]
 ) -> dict[str, Any]:
     _signed_in(subject)
-    runtime = request.app.state.runtime
+    runtime = node_state(request.app).runtime
 
     async def may_train(fields: FormData) -> None:
         # From the fields sent before the files (factory_id first): no image byte is kept for
         # a caller who may not train here. The form holds at most MAX_FILES files.
         factory_id = _factory_id(fields)
-        async with request.app.state.db.sessionmaker() as session:
+        async with node_state(request.app).db.sessionmaker() as session:
             await service.authorize_training(
                 session, subject, runtime=runtime, factory_id=factory_id, images=0
             )
@@ -207,7 +208,7 @@ async def train_model(
             functools.partial(service.training_data, runtime, raw, names, job.progress),
             training=True,
         )
-        async with session_scope(request.app.state.db.sessionmaker) as session:
+        async with session_scope(node_state(request.app).db.sessionmaker) as session:
             row = await service.train_model(
                 session, subject, runtime=runtime, factory_id=factory_id, sku=sku, data=data,
                 holdout=holdout, seed=seed, progress=job.progress,
@@ -228,8 +229,8 @@ async def push_model(
     """`yunfab vision push`: a model file trained off the node becomes the SKU's next version.
     The caller is authorized from the path and token before a byte of the body is read."""
     _signed_in(subject)
-    runtime = request.app.state.runtime
-    async with request.app.state.db.sessionmaker() as session:
+    runtime = node_state(request.app).runtime
+    async with node_state(request.app).db.sessionmaker() as session:
         found = await service.factory_by_reference(
             session, subject, runtime=runtime, reference=factory,
             action="node.vision.model.train",
@@ -242,7 +243,7 @@ async def push_model(
             raise InvalidInput("model: attach the model file")
         data = await _read(upload, service.MAX_MODEL_BYTES)
         filename = upload.filename or "model.pt"
-    async with session_scope(request.app.state.db.sessionmaker) as session:
+    async with session_scope(node_state(request.app).db.sessionmaker) as session:
         row = await service.register_pushed_model(
             session, subject, runtime=runtime, factory_id=factory_id, sku=sku, data=data,
             filename=filename,
@@ -262,11 +263,11 @@ async def inspect(
 ) -> dict[str, Any]:
     await _may_at_station(request, subject, station_id, "node.vision.inspect")
     async with multipart_form(request, inspect_limit(_settings(request)), max_files=1) as form:
-        image = await _file(form, "image", request.app.state.runtime.vision.max_image_bytes)
+        image = await _file(form, "image", node_state(request.app).runtime.vision.max_image_bytes)
         batch, part = _text(form, "batch", required=False), _text(form, "part", required=False)
-    async with session_scope(request.app.state.db.sessionmaker) as session:
+    async with session_scope(node_state(request.app).db.sessionmaker) as session:
         result = await service.inspect(
-            session, subject, runtime=request.app.state.runtime, station_id=station_id,
+            session, subject, runtime=node_state(request.app).runtime, station_id=station_id,
             image=image, batch=batch, part=part,
         )  # fmt: skip
     return {
@@ -298,9 +299,9 @@ async def count_clip(
         started_at = dt.datetime.fromisoformat(started)
     except ValueError as exc:
         raise InvalidInput("started_at: an ISO 8601 time with its zone") from exc
-    async with session_scope(request.app.state.db.sessionmaker) as session:
+    async with session_scope(node_state(request.app).db.sessionmaker) as session:
         result = await service.count_clip(
-            session, subject, runtime=request.app.state.runtime, station_id=station_id,
+            session, subject, runtime=node_state(request.app).runtime, station_id=station_id,
             video=video, started_at=started_at,
         )  # fmt: skip
         work = result.work_order
@@ -317,9 +318,9 @@ async def count_clip(
 async def quality_image(
     record_id: uuid.UUID, request: Request, subject: Annotated[Subject, Depends(current_subject)]
 ) -> Response:
-    async with request.app.state.db.sessionmaker() as session:
+    async with node_state(request.app).db.sessionmaker() as session:
         data = await service.quality_image(
-            session, subject, runtime=request.app.state.runtime, record_id=record_id
+            session, subject, runtime=node_state(request.app).runtime, record_id=record_id
         )
     return Response(data, media_type="image/jpeg", headers={"cache-control": "private, no-store"})
 

@@ -21,10 +21,10 @@ from starlette.requests import HTTPConnection
 from strawberry.fastapi import BaseContext
 
 from yunfab.authorization import Authorizer
-from yunfab.revocations import RevocationSet
 from yunfab.settings import ServiceSettings
+from yunfab.state import service_state
 from yunfab.subject import Subject
-from yunfab.tokens import TokenExpired, TokenRevoked
+from yunfab.tokens import RevocationSource, TokenExpired, TokenRevoked
 
 
 class ServiceContext(BaseContext):
@@ -44,7 +44,7 @@ class ServiceContext(BaseContext):
         self._read_session: AsyncSession | None = None
         self._serial: _SerialSession | None = None
         self._decisions: dict[tuple[str, str], bool] = {}
-        self.revocations: RevocationSet | None = None
+        self.revocations: RevocationSource | None = None
         self.loaders: dict[str, Any] = {}
 
     def ensure_current(self) -> None:
@@ -117,7 +117,7 @@ async def request_context(
     cls: type[C], connection: HTTPConnection, subject: Subject, **extra: Any
 ) -> AsyncIterator[C]:
     """A service's context for one request or websocket, from the app's state; closed after."""
-    state = connection.app.state
+    state = service_state(connection.app)
     context = cls(
         settings=state.settings,
         sessionmaker=state.db.sessionmaker,

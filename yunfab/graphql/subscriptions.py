@@ -38,8 +38,9 @@ from strawberry.types import ExecutionResult
 
 from yunfab.errors import Forbidden, Unauthenticated
 from yunfab.graphql.context import ServiceContext
+from yunfab.state import service_state
 from yunfab.subject import SubjectKind
-from yunfab.tokens import TokenError, TokenValidator, bearer_token
+from yunfab.tokens import TokenError, bearer_token
 
 UNAUTHORIZED = 4401
 FORBIDDEN = 4403
@@ -85,7 +86,7 @@ class AuthenticatingHandler(BaseGraphQLTransportWSHandler[Any, Any]):
             try:
                 token = connection_token(payload)
                 if token is not None:
-                    validator: TokenValidator = context.request.app.state.tokens  # type: ignore[union-attr]
+                    validator = service_state(context.request.app).tokens  # type: ignore[union-attr]
                     context.subject = (await validator.validate(token)).subject()
                     context.forget_decisions()
             except TokenError as exc:

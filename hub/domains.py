@@ -1,0 +1,32 @@
+"""The hub's domains, in the order they start (and their GraphQL queries merge)."""
+
+from __future__ import annotations
+
+from hub.audit.domain import DOMAIN as audit
+from hub.data_exchange.domain import DOMAIN as data_exchange
+from hub.federated.domain import DOMAIN as federated
+from hub.federation.domain import DOMAIN as federation
+from hub.identity.domain import DOMAIN as identity
+from hub.knowledge_market.domain import DOMAIN as knowledge_market
+from hub.organizations.domain import DOMAIN as organizations
+from hub.state import HubDomain
+
+DOMAINS: list[HubDomain] = [
+    federation,
+    organizations,
+    audit,
+    identity,  # before the domains whose start uses the key ring
+    federated,
+    data_exchange,
+    knowledge_market,
+]
+
+MUTATION_ORDER = (
+    "federation",
+    "federated",
+    "data_exchange",
+    "knowledge_market",
+    "identity",
+    "organizations",
+)
+"""The order the `Mutation` type's fields were first merged in (the committed schema's)."""

@@ -1,0 +1,85 @@
+"""Identity: people, clients, signing keys and the OAuth server. At start-up the key ring and the
+revocation list are loaded (a hub not migrated yet still serves, reports not ready, and loads
+them in the refresh loop)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from typing import Any
+
+import structlog
+
+from hub.identity import api, models
+from hub.identity.admin_graphql import AdminMutation, AdminQuery
+from hub.identity.graphql import IdentityMutation, IdentityQuery
+from hub.identity.keys import KeyRing
+from hub.identity.oauth import HubAuthorizationServer, OAuthStore
+from hub.identity.sync import keep_current, load_revocations
+from hub.state import HubDomain, HubState, HubTask
+from yunfab.db import create_sync_engine
+from yunfab.ratelimit import FailureThrottle
+from yunfab.revocations import RevocationSet
+from yunfab.tokens import TokenValidator
+
+log = structlog.get_logger(__name__)
+
+
+@asynccontextmanager
+async def start(state: HubState) -> AsyncIterator[None]:
+    settings = state.settings
+    sessions = state.db.sessionmaker
+    state.throttle = FailureThrottle(
+        limit=settings.auth_failure_limit, window_s=settings.auth_failure_window_s
+    )
+    # Introspection and revocation check client secrets on their own few threads: a flood
+    # of bad secrets there queues here, not in front of token requests.
+    state.oauth_checks = ThreadPoolExecutor(
+        settings.auth_check_threads, thread_name_prefix="oauth-checks"
+    )
+    state.keyring = KeyRing(
+        sessions, passphrase=settings.key_passphrase, retire_after=settings.key_retire_after
+    )
+    state.revocations = RevocationSet()
+    try:
+        await state.keyring.load()
+        await load_revocations(sessions, state.revocations)
+    except Exception:  # e.g. not migrated yet: serve, report not ready, retry in the loop
+        log.exception("identity_not_loaded")
+    state.tokens = TokenValidator(
+        keys=state.keyring,
+        revocations=state.revocations,
+        issuer=settings.issuer_url,
+        audience=settings.audience,
+    )
+    sync_engine = create_sync_engine(settings.db_url)
+    state.oauth_store = OAuthStore(sync_engine)
+    state.oauth = HubAuthorizationServer(
+        settings=settings, keyring=state.keyring, store=state.oauth_store
+    )
+    try:
+        yield
+    finally:
+        state.oauth_checks.shutdown(wait=False, cancel_futures=True)
+        sync_engine.dispose()
+
+
+def refresh(state: HubState) -> Coroutine[Any, Any, None]:
+    return keep_current(
+        state.db.sessionmaker,
+        state.keyring,
+        state.revocations,
+        state.settings.key_refresh_interval_s,
+    )
+
+
+DOMAIN = HubDomain(
+    name="identity",
+    models=(models,),
+    routers=(api.router,),
+    queries=(IdentityQuery, AdminQuery),
+    mutations=(IdentityMutation, AdminMutation),
+    start=start,
+    tasks=(HubTask("identity-refresh", refresh),),
+)

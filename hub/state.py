@@ -1,0 +1,46 @@
+"""The hub's runtime state: built by its lifespan, each domain's `start` filling in its part."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from starlette.applications import Starlette
+
+from hub.audit.service import AuditLog
+from hub.data_exchange.live import NodeRows
+from hub.federated.runner import FlowerRunner
+from hub.federation.events import NodeEvents
+from hub.identity.keys import KeyRing
+from hub.identity.oauth import HubAuthorizationServer, OAuthStore
+from hub.settings import HubSettings
+from yunfab.domains import Domain, Task
+from yunfab.ratelimit import FailureThrottle
+from yunfab.revocations import RevocationSet
+from yunfab.state import ServiceState, state_of
+
+
+@dataclass(kw_only=True)
+class HubState(ServiceState):
+    settings: HubSettings
+    audit: AuditLog
+    node_events: NodeEvents = field(default_factory=NodeEvents)
+    # identity
+    keyring: KeyRing = field(init=False)
+    revocations: RevocationSet = field(init=False)
+    throttle: FailureThrottle = field(init=False)
+    oauth_checks: ThreadPoolExecutor = field(init=False)
+    """Introspection and revocation check client secrets on these few threads."""
+    oauth_store: OAuthStore = field(init=False)
+    oauth: HubAuthorizationServer = field(init=False)
+    # data exchange, federated learning
+    data_live: NodeRows = field(init=False)
+    federated_runner: FlowerRunner = field(init=False)
+
+
+HubDomain = Domain[HubState, HubSettings]
+HubTask = Task[HubState]
+
+
+def hub_state(app: Starlette) -> HubState:
+    return state_of(app, HubState)

@@ -1,0 +1,96 @@
+"""The node's domains, in the order they start (and their GraphQL root types merge), and the
+runtime they share (device registry, ingest pipeline, alert engine, vision; the managed broker
+and the MQTT consumer), started once the hub link is up."""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from regional_node.alerts.domain import DOMAIN as alerts
+from regional_node.audit.domain import DOMAIN as audit
+from regional_node.broker_admin import BrokerAdmin
+from regional_node.data_products.domain import DOMAIN as data_products
+from regional_node.devices.domain import DOMAIN as devices
+from regional_node.factories.domain import DOMAIN as factories
+from regional_node.hub_link.domain import DOMAIN as hub_link
+from regional_node.identity.domain import DOMAIN as identity
+from regional_node.market.domain import DOMAIN as market
+from regional_node.orders.domain import DOMAIN as orders
+from regional_node.overview.domain import DOMAIN as overview
+from regional_node.runtime import build_runtime, reconcile_broker
+from regional_node.state import NodeDomain, NodeState
+from regional_node.telemetry.domain import DOMAIN as telemetry
+from regional_node.telemetry.mqtt import MqttIngest, MqttOptions
+from regional_node.viewer.domain import DOMAIN as viewer
+from regional_node.vision.domain import DOMAIN as vision
+
+
+@asynccontextmanager
+async def start_runtime(state: NodeState) -> AsyncIterator[None]:
+    """The runtime, its broker admin (when the node manages its broker) and MQTT consumer."""
+    settings, db = state.settings, state.db
+    runtime = await build_runtime(settings, db, state.authorizer, state.audit)
+    state.runtime = runtime
+    broker = runtime.broker if isinstance(runtime.broker, BrokerAdmin) else None
+    endpoint = settings.mqtt_endpoint
+    if broker is not None and settings.mqtt_username and settings.mqtt_password:
+        await broker.ensure_ingest_client(
+            settings.mqtt_username, settings.mqtt_password.get_secret_value(), settings.name
+        )
+    if broker is not None:
+        await reconcile_broker(db, broker)
+    if endpoint is not None:
+        mqtt = MqttIngest(
+            MqttOptions(
+                host=endpoint[0],
+                port=endpoint[1],
+                tls=ssl.create_default_context() if endpoint[2] else None,
+                client_id=settings.mqtt_client_id or f"yunfab-node-{settings.name}",
+                host_id=settings.name,
+                username=settings.mqtt_username,
+                password=settings.mqtt_password.get_secret_value()
+                if settings.mqtt_password
+                else None,
+                shared_group=settings.mqtt_shared_group,
+                session_expiry_s=settings.mqtt_session_expiry_s,
+                max_message_bytes=settings.mqtt_max_message_bytes,
+            ),
+            pipeline=runtime.pipeline,
+            registry=runtime.registry,
+            metrics=runtime.metrics,
+        )
+        await mqtt.start()
+        state.mqtt = mqtt
+    try:
+        yield
+    finally:
+        if broker is not None:
+            await broker.close()
+
+
+async def stop_mqtt(state: NodeState) -> None:
+    """MQTT stops first at shutdown: no reading comes in while the tasks end."""
+    if state.mqtt is not None:
+        await state.mqtt.stop()
+
+
+RUNTIME = NodeDomain(name="runtime", start=start_runtime, drain=stop_mqtt)
+
+DOMAINS: list[NodeDomain] = [
+    identity,
+    hub_link,
+    RUNTIME,  # after the hub link (as it always started), before every task
+    viewer,
+    overview,
+    factories,
+    devices,
+    telemetry,
+    alerts,
+    audit,
+    orders,
+    vision,
+    data_products,
+    market,
+]
