@@ -9,10 +9,13 @@ session does. `by_key` and `grouped` line rows up with the keys. The model is sa
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable
+import asyncio
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from typing import Any, Generic, Self, TypeVar
 
-from strawberry.dataloader import DataLoader
+from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 from strawberry.types import Info
 
 from yunfab.graphql.context import ServiceContext
@@ -20,24 +23,76 @@ from yunfab.graphql.context import ServiceContext
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 Row = TypeVar("Row")
+Entity = TypeVar("Entity")
 
 
-class Loader(DataLoader[K, V], Generic[K, V]):
+SETTLE = 8
+"""Event loop turns a batch waits for more keys: a row's resolver can reach its `load` a few
+turns after another row's (a field's permission awaiting the policy), and would otherwise start
+a batch, and a query, of its own."""
+
+
+class Loader(Generic[K, V]):
     def __init__(self, context: ServiceContext) -> None:
-        super().__init__(load_fn=self.batch_load)
         self.context = context
+        self._cache: dict[K, asyncio.Future[V]] = {}
+        self._pending: dict[K, asyncio.Future[V]] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def load(self, key: K) -> Awaitable[V]:
+        """The value for `key`, read with the other keys asked for in the same few turns."""
+        future = self._cache.get(key)
+        if future is None:
+            loop = asyncio.get_running_loop()
+            future = self._cache[key] = loop.create_future()
+            if self._pending is None:
+                self._pending = {}
+                task = loop.create_task(self._dispatch())
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+            self._pending[key] = future
+        return future
+
+    async def _dispatch(self) -> None:
+        for _ in range(SETTLE):
+            await asyncio.sleep(0)
+        pending, self._pending = self._pending or {}, None
+        keys = list(pending)
+        try:
+            values = list(await self.batch_load(keys))
+            if len(values) != len(keys):
+                raise RuntimeError(
+                    f"{type(self).__name__}: {len(values)} values for {len(keys)} keys"
+                )
+        except Exception as exc:
+            for future in pending.values():
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        for key, value in zip(keys, values, strict=True):
+            future = pending[key]
+            if future.done():
+                continue
+            if isinstance(value, BaseException):
+                future.set_exception(value)
+            else:
+                future.set_result(value)
 
     @classmethod
     def of(cls, info: Info[Any, Any]) -> Self:
         """This request's loader of the relation (made on first use)."""
-        context: ServiceContext = info.context
+        return cls.of_context(info.context)
+
+    @classmethod
+    def of_context(cls, context: ServiceContext) -> Self:
         name = f"{cls.__module__}.{cls.__qualname__}"
         loader = context.loaders.get(name)
         if loader is None:
             loader = context.loaders[name] = cls(context)
         return loader
 
-    async def batch_load(self, keys: list[K]) -> list[V]:
+    async def batch_load(self, keys: list[K]) -> Sequence[V | BaseException]:
+        """One value per key, in the keys' order; an exception is raised by that key's `load`."""
         raise NotImplementedError
 
 
@@ -57,3 +112,23 @@ def grouped(
     for row in rows:
         groups[key(row)].append(value(row))
     return [groups[k] for k in keys]
+
+
+async def first_rows_per(
+    session: AsyncSession,
+    query: Select[Entity],
+    entity: type[Entity],
+    *,
+    partition: InstrumentedAttribute[Any],
+    order: Sequence[ColumnElement[Any] | InstrumentedAttribute[Any]],
+    limit: int,
+) -> list[Entity]:
+    """The first `limit` rows of `query` for each value of `partition` in `order`, in one
+    statement: a page of a relation for every row of a list (a window over the partitions)."""
+    rank = func.row_number().over(partition_by=partition, order_by=list(order)).label("rank")
+    ranked = query.add_columns(rank).subquery()
+    rows = aliased(entity, ranked)
+    found = await session.scalars(
+        select(rows).where(ranked.c.rank <= limit).order_by(ranked.c[partition.key], ranked.c.rank)
+    )
+    return list(found.all())

@@ -9,11 +9,16 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from regional_node.alerts.graphql.types import AlertStatusEnum, AlertType
-from regional_node.alerts.service import list_alerts
 from regional_node.devices.graphql.types import DeviceType
-from regional_node.devices.service import list_devices
+from regional_node.factories.graphql.loaders import (
+    AlertsLoader,
+    CapacityKey,
+    CapacityLoader,
+    DevicesLoader,
+    EquipmentLoader,
+    PageKey,
+)
 from regional_node.factories.models import CapacityDay, Equipment, Factory, FactoryStatus
-from regional_node.factories.repository import FactoryRepository
 from regional_node.graphql.context import NodeContext
 from regional_node.read_models import factory_evaluation as evaluation
 from yunfab.errors import InvalidInput
@@ -196,7 +201,7 @@ class FactoryType:
 
     @strawberry.field
     async def equipment(self, info: Info[NodeContext, None]) -> list[EquipmentType]:
-        rows = await FactoryRepository(info.context.session).equipment(self.id)
+        rows = await EquipmentLoader.of(info).load(self.id)
         return [EquipmentType.from_model(row) for row in rows]
 
     @strawberry.field(description="Capacity entries from `start` to `end` (inclusive).")
@@ -207,7 +212,7 @@ class FactoryType:
             raise InvalidInput(
                 f"end must be on or after start, within {MAX_CAPACITY_SPAN_DAYS} days"
             )
-        rows = await FactoryRepository(info.context.session).capacity(self.id, start, end)
+        rows = await CapacityLoader.of(info).load(CapacityKey(self.id, start, end))
         return [CapacityDayType.from_model(row) for row in rows]
 
     @strawberry.field(description="Scores computed now from what the node holds, with inputs.")
@@ -234,16 +239,10 @@ class FactoryType:
     async def devices(
         self, info: Info[NodeContext, None], first: int = 50, after: str | None = None
     ) -> Connection[DeviceType]:
-        context = info.context
-        page = await list_devices(
-            context.session,
-            context.subject,
-            runtime=context.runtime,
-            factory_id=self.id,
-            page=PageRequest.from_args(
-                first, after, max_size=context.settings.graphql_max_page_size, arity=1
-            ),
+        request = PageRequest.from_args(
+            first, after, max_size=info.context.settings.graphql_max_page_size, arity=1
         )
+        page = await DevicesLoader.of(info).load(PageKey.of(self.id, request))
         return Connection[DeviceType].from_page(
             page, key=lambda device: (device.key,), node=DeviceType.from_model, after=after
         )
@@ -256,17 +255,10 @@ class FactoryType:
         first: int = 50,
         after: str | None = None,
     ) -> Connection[AlertType]:
-        context = info.context
-        page = await list_alerts(
-            context.session,
-            context.subject,
-            runtime=context.runtime,
-            factory_id=self.id,
-            status=status,
-            page=PageRequest.from_args(
-                first, after, max_size=context.settings.graphql_max_page_size, arity=2
-            ),
+        request = PageRequest.from_args(
+            first, after, max_size=info.context.settings.graphql_max_page_size, arity=2
         )
+        page = await AlertsLoader.of(info).load(PageKey.of(self.id, request, status))
         return Connection[AlertType].from_page(
             page,
             key=lambda alert: (alert.opened_at.isoformat(), str(alert.id)),
