@@ -6,7 +6,7 @@ from __future__ import annotations
 import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import structlog
 from sqlalchemy import select
@@ -16,6 +16,7 @@ from regional_node.audit.service import AuditLog
 from regional_node.broker_admin import BrokerAdmin
 from regional_node.devices.models import Device, DeviceStatus
 from regional_node.devices.registry import DeviceRegistry
+from regional_node.devices.service import follow_factory_status
 from regional_node.orders.events import OrderNotice
 from regional_node.settings import NodeSettings
 from regional_node.telemetry.metrics import IngestMetrics
@@ -27,7 +28,25 @@ from yunfab.authorization import Authorizer
 from yunfab.events import Broadcaster
 from yunfab.service import Database
 
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from regional_node.factories.models import Factory, FactoryStatus
+
 log = structlog.get_logger(__name__)
+
+
+class FactoryStatusListener(Protocol):
+    """Told, in the transition's unit of work, that a factory was suspended, reactivated or
+    activated (`factory.status` is the new state, `previous` the old)."""
+
+    async def __call__(
+        self,
+        session: AsyncSession,
+        runtime: NodeRuntime,
+        factory: Factory,
+        previous: FactoryStatus,
+    ) -> None: ...
 
 
 class BrokerAccess(Protocol):
@@ -71,6 +90,12 @@ class NodeRuntime:
     """Parts inspected, for the stations' live feeds (each carries its heatmap)."""
     training_progress: Broadcaster[TrainingProgress] = field(default_factory=Broadcaster)
     """Steps of training jobs, for whoever started each."""
+    factory_status_listeners: list[FactoryStatusListener] = field(
+        # Devices follow their factory; the runtime composes the domains, so factories need not
+        # know who listens.
+        default_factory=lambda: [follow_factory_status]
+    )
+    """Domains that follow factories' status (devices: accepted or refused by the broker)."""
 
 
 async def build_runtime(

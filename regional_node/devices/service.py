@@ -14,6 +14,7 @@ import re
 import uuid
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -37,13 +38,15 @@ from regional_node.factories.service import (
     factory_resource,
     get_factory,
 )
-from regional_node.runtime import NodeRuntime
 from yunfab.authorization import Denied
 from yunfab.db import after_commit, utcnow
 from yunfab.errors import Conflict, InvalidInput, NotFound
 from yunfab.graphql.pagination import Page, PageRequest, contains
 from yunfab.subject import Subject, SubjectKind
 from yunfab.tokens import TokenMissing
+
+if TYPE_CHECKING:
+    from regional_node.runtime import NodeRuntime
 
 KEY = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 METRIC = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -455,3 +458,26 @@ async def _broker_call(call: Awaitable[None]) -> None:
         await call
     except BrokerAdminError as exc:
         raise BrokerUnavailable(f"the broker refused the change: {exc}") from exc
+
+
+async def follow_factory_status(
+    session: AsyncSession, runtime: NodeRuntime, factory: Factory, previous: FactoryStatus
+) -> None:
+    """A factory was suspended, reactivated or activated: its devices are accepted or refused
+    from now on, by the node and by the broker (a suspended factory's machines are not even let
+    in, rather than dead-lettered forever). Runs in the transition's unit of work."""
+    rows = (
+        await session.execute(
+            select(Device.key, Device.status).where(Device.factory_id == factory.id)
+        )
+    ).all()
+    keys = [key for key, _ in rows]
+    if runtime.broker is not None:
+        for key, status in rows:
+            if status in (DeviceStatus.RETIRED, DeviceStatus.SUSPENDED):
+                continue  # retired: gone from the broker; suspended: stays disabled
+            if factory.status is FactoryStatus.SUSPENDED:
+                await _broker_call(runtime.broker.disable_device(key))
+            elif previous is FactoryStatus.SUSPENDED:
+                await _broker_call(runtime.broker.enable_device(key))
+    after_commit(session, lambda: runtime.registry.invalidate(keys))

@@ -14,22 +14,22 @@ import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from regional_node.audit.service import append_entry
-from regional_node.broker_admin import BrokerAdminError
-from regional_node.devices.models import Device, DeviceStatus
 from regional_node.factories.models import CapacityDay, Equipment, Factory, FactoryStatus
 from regional_node.factories.repository import FactoryFilter, FactoryRepository
-from regional_node.runtime import NodeRuntime
-from yunfab.db import after_commit, utcnow
+from yunfab.db import utcnow
 from yunfab.errors import Conflict, InvalidInput, NotFound, ServiceUnavailable, YunfabError
 from yunfab.graphql.pagination import Page, PageRequest
 from yunfab.subject import Subject, canonical_org_id
+
+if TYPE_CHECKING:
+    from regional_node.runtime import NodeRuntime
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 MAX_EQUIPMENT = 200
@@ -354,26 +354,10 @@ async def change_status(
         detail={"from": previous.value, "to": target.value, "reason": reason},
     )
     if transition in (Transition.SUSPEND, Transition.REACTIVATE, Transition.ACTIVATE):
-        # Its devices are accepted or refused from now on, by the node and by the broker (a
-        # suspended factory's machines are not even let in, rather than dead-lettered forever).
-        rows = (
-            await session.execute(
-                select(Device.key, Device.status).where(Device.factory_id == factory.id)
-            )
-        ).all()
-        keys = [key for key, _ in rows]
-        if runtime.broker is not None:
-            for key, status in rows:
-                if status in (DeviceStatus.RETIRED, DeviceStatus.SUSPENDED):
-                    continue  # retired: gone from the broker; suspended: stays disabled
-                try:
-                    if transition is Transition.SUSPEND:
-                        await runtime.broker.disable_device(key)
-                    elif previous is FactoryStatus.SUSPENDED:
-                        await runtime.broker.enable_device(key)
-                except BrokerAdminError as exc:
-                    raise BrokerUnavailable(f"the broker refused the change: {exc}") from exc
-        after_commit(session, lambda: runtime.registry.invalidate(keys))
+        # Whoever follows factories (the devices domain: its machines are accepted or refused
+        # from now on) hears of it in this unit of work.
+        for listener in runtime.factory_status_listeners:
+            await listener(session, runtime, factory, previous)
     return factory
 
 
