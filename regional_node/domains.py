@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 
 from regional_node.alerts.domain import DOMAIN as alerts
 from regional_node.audit.domain import DOMAIN as audit
+from regional_node.audit_trail.domain import DOMAIN as audit_trail
 from regional_node.broker_admin import BrokerAdmin
 from regional_node.data_products.domain import DOMAIN as data_products
 from regional_node.devices.domain import DOMAIN as devices
@@ -89,6 +90,7 @@ DOMAINS: list[NodeDomain] = [
     telemetry,
     alerts,
     audit,
+    audit_trail,
     orders,
     vision,
     data_products,
