@@ -25,9 +25,9 @@ from regional_node.vision.models import InspectionModel, QualityRecord, Station
 from vision_ml import counting as counting_lib
 from vision_ml import privacy as privacy_lib
 from vision_ml.progress import Progress, TrainingStage
-from yunfab.db import session_scope
 from yunfab.errors import InvalidInput
 from yunfab.graphql.pagination import Connection, PageRequest
+from yunfab.graphql.resolvers import mutate
 from yunfab.graphql.subscriptions import EventGate
 from yunfab.subject import SubjectKind
 from yunfab.tokens import TokenMissing
@@ -887,12 +887,11 @@ class VisionMutation:
             data = await runtime.vision.run(
                 functools.partial(training_data, input, runtime, job.progress), training=True
             )
-            async with session_scope(context.sessionmaker) as session:
-                row = await service.train_model(
-                    session, context.subject, runtime=runtime, factory_id=input.factory_id,
-                    sku=input.sku, data=data, holdout=input.holdout, seed=input.seed,
-                    progress=job.progress,
-                )  # fmt: skip
+            row = await mutate(
+                context, service.train_model, runtime=runtime, factory_id=input.factory_id,
+                sku=input.sku, data=data, holdout=input.holdout, seed=input.seed,
+                progress=job.progress,
+            )  # fmt: skip
             job.model_id = row.id
         return VisionModelType.from_model(row)
 
@@ -901,17 +900,16 @@ class VisionMutation:
         self, info: Info[NodeContext, None], input: StationInput
     ) -> StationType:
         context = info.context
-        async with session_scope(context.sessionmaker) as session:
-            row = await service.create_station(
-                session, context.subject, runtime=context.runtime, factory_id=input.factory_id,
-                input=service.StationInput(
-                    slug=input.slug, name=input.name, device_id=input.device_id,
-                    keep_images=input.keep_images,
-                    privacy=_one(input.privacy, input.privacy_json, "privacy"),
-                    counting=_one(input.counting, input.counting_json, "counting"),
-                    work_order_id=input.work_order_id,
-                ),
-            )  # fmt: skip
+        row = await mutate(
+            context, service.create_station, runtime=context.runtime, factory_id=input.factory_id,
+            input=service.StationInput(
+                slug=input.slug, name=input.name, device_id=input.device_id,
+                keep_images=input.keep_images,
+                privacy=_one(input.privacy, input.privacy_json, "privacy"),
+                counting=_one(input.counting, input.counting_json, "counting"),
+                work_order_id=input.work_order_id,
+            ),
+        )  # fmt: skip
         return StationType.from_model(row)
 
     @strawberry.mutation(description="Point the station's camera counts at a work order.")
@@ -927,11 +925,10 @@ class VisionMutation:
     ) -> StationType:
         context = info.context
         config = _one(counting, counting_json, "counting")
-        async with session_scope(context.sessionmaker) as session:
-            row = await service.configure_station(
-                session, context.subject, runtime=context.runtime, station_id=station_id,
-                work_order_id=work_order_id, counting_config=config,
-            )  # fmt: skip
+        row = await mutate(
+            context, service.configure_station, runtime=context.runtime, station_id=station_id,
+            work_order_id=work_order_id, counting_config=config,
+        )  # fmt: skip
         return StationType.from_model(row)
 
     @strawberry.mutation(
@@ -941,11 +938,10 @@ class VisionMutation:
         self, info: Info[NodeContext, None], station_id: uuid.UUID, model_id: uuid.UUID
     ) -> StationType:
         context = info.context
-        async with session_scope(context.sessionmaker) as session:
-            row = await service.activate_model(
-                session, context.subject, runtime=context.runtime, station_id=station_id,
-                model_id=model_id,
-            )  # fmt: skip
+        row = await mutate(
+            context, service.activate_model, runtime=context.runtime, station_id=station_id,
+            model_id=model_id,
+        )  # fmt: skip
         return StationType.from_model(row)
 
     @strawberry.mutation(description="Back to the model the station ran before its last switch.")
@@ -953,10 +949,9 @@ class VisionMutation:
         self, info: Info[NodeContext, None], station_id: uuid.UUID
     ) -> StationType:
         context = info.context
-        async with session_scope(context.sessionmaker) as session:
-            row = await service.rollback_station(
-                session, context.subject, runtime=context.runtime, station_id=station_id
-            )
+        row = await mutate(
+            context, service.rollback_station, runtime=context.runtime, station_id=station_id
+        )
         return StationType.from_model(row)
 
     @strawberry.mutation(description="Inspect one part's image with the station's active model.")
@@ -970,11 +965,10 @@ class VisionMutation:
     ) -> InspectionType:
         context = info.context
         data = decode_base64(image, "image")
-        async with session_scope(context.sessionmaker) as session:
-            result = await service.inspect(
-                session, context.subject, runtime=context.runtime, station_id=station_id,
-                image=data, batch=batch, part=part,
-            )  # fmt: skip
+        result = await mutate(
+            context, service.inspect, runtime=context.runtime, station_id=station_id,
+            image=data, batch=batch, part=part,
+        )  # fmt: skip
         return inspection_type(result)
 
     @strawberry.mutation(
@@ -990,11 +984,10 @@ class VisionMutation:
         window_end: dt.datetime,
     ) -> CameraCountType:
         context = info.context
-        async with session_scope(context.sessionmaker) as session:
-            result = await service.report_camera_count(
-                session, context.subject, runtime=context.runtime, station_id=station_id,
-                count=count, window_start=window_start, window_end=window_end,
-            )  # fmt: skip
+        result = await mutate(
+            context, service.report_camera_count, runtime=context.runtime, station_id=station_id,
+            count=count, window_start=window_start, window_end=window_end,
+        )  # fmt: skip
         return camera_count_type(result)
 
 

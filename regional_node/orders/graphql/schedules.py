@@ -12,8 +12,8 @@ from regional_node.graphql.context import NodeContext
 from regional_node.orders import chart_links, schedules
 from regional_node.orders.models import FactorySchedule
 from solvers.scheduling import shop
-from yunfab.db import session_scope
 from yunfab.graphql.pagination import Connection, PageRequest
+from yunfab.graphql.resolvers import mutate
 
 
 @strawberry.input(description="A half-open window [start, end) in minutes from the plan start.")
@@ -493,13 +493,12 @@ class ScheduleMutation:
     ) -> FactoryScheduleType:
         weights = objective or ShopObjectiveInput()
         context = info.context
-        async with session_scope(context.sessionmaker) as session:
-            row = await schedules.create_schedule(
-                session, context.subject, runtime=context.runtime, factory_id=factory_id,
-                name=name, problem=_problem(input),
-                objective=shop.Objective(lateness=weights.lateness, makespan=weights.makespan),
-                time_limit_s=min(max(time_limit_s, 1.0), 60.0), start=start,
-            )  # fmt: skip
+        row = await mutate(
+            context, schedules.create_schedule, runtime=context.runtime, factory_id=factory_id,
+            name=name, problem=_problem(input),
+            objective=shop.Objective(lateness=weights.lateness, makespan=weights.makespan),
+            time_limit_s=min(max(time_limit_s, 1.0), 60.0), start=start,
+        )  # fmt: skip
         return FactoryScheduleType.from_model(row)
 
     @strawberry.mutation(
@@ -521,13 +520,12 @@ class ScheduleMutation:
         ] = dt.time(8, 0),
     ) -> FactoryScheduleType:
         context = info.context
-        async with session_scope(context.sessionmaker) as session:
-            row = await schedules.schedule_work_orders(
-                session, context.subject, runtime=context.runtime, factory_id=factory_id,
-                day=day, shift_minutes=shift_minutes, changeover_minutes=changeover_minutes,
-                time_limit_s=min(max(time_limit_s, 1.0), 60.0), shift_start=shift_start,
-                node_time_zone=context.settings.time_zone,
-            )  # fmt: skip
+        row = await mutate(
+            context, schedules.schedule_work_orders, runtime=context.runtime, factory_id=factory_id,
+            day=day, shift_minutes=shift_minutes, changeover_minutes=changeover_minutes,
+            time_limit_s=min(max(time_limit_s, 1.0), 60.0), shift_start=shift_start,
+            node_time_zone=context.settings.time_zone,
+        )  # fmt: skip
         return FactoryScheduleType.from_model(row)
 
     @strawberry.mutation(
@@ -545,10 +543,9 @@ class ScheduleMutation:
         time_limit_s: float = 10.0,
     ) -> FactoryScheduleType:
         context = info.context
-        async with session_scope(context.sessionmaker) as session:
-            row = await schedules.insert_rush(
-                session, context.subject, runtime=context.runtime, schedule_id=schedule_id,
-                rush=_job(job), now=now, change_penalty=change_penalty, name=name,
-                time_limit_s=min(max(time_limit_s, 1.0), 60.0),
-            )  # fmt: skip
+        row = await mutate(
+            context, schedules.insert_rush, runtime=context.runtime, schedule_id=schedule_id,
+            rush=_job(job), now=now, change_penalty=change_penalty, name=name,
+            time_limit_s=min(max(time_limit_s, 1.0), 60.0),
+        )  # fmt: skip
         return FactoryScheduleType.from_model(row)
