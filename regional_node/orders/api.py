@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from regional_node.factories.service import get_factory
 from regional_node.graphql.context import current_subject
 from regional_node.orders import chart_links, schedules
-from regional_node.orders.models import FactorySchedule
+from regional_node.orders.repository import ScheduleRepository
 from regional_node.settings import NodeSettings
 from regional_node.state import node_state
 from yunfab.errors import InvalidInput
@@ -52,7 +52,7 @@ async def gantt_chart(
     async with node_state(request.app).db.sessionmaker() as session:
         if signed:
             # The link is the caller's proof, checked above: no policy decision to repeat.
-            row = await session.get(FactorySchedule, schedule_id)
+            row = await ScheduleRepository(session).get(schedule_id)
             if row is None:
                 raise schedules.ScheduleNotFound(f"no schedule {schedule_id} on this node")
             log.info("chart link used", schedule=str(schedule_id), made_for=sub)

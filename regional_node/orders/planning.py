@@ -16,20 +16,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from regional_node.factories import eligibility
-from regional_node.factories.models import CapacityDay, Equipment, Factory, FactoryStatus
-from regional_node.orders.models import (
-    Breakdown,
-    Order,
-    OrderPlan,
-    OrderStage,
-    OrderStatus,
-    PlanAllocation,
-    Routing,
-)
+from regional_node.factories.models import Equipment
+from regional_node.orders.models import Order, OrderStage
+from regional_node.orders.repository import PlanningRepository, RoutingRepository
 from regional_node.orders.routings import RoutingStep, steps_from_json
 from solvers.allocation import model
 
@@ -83,22 +75,13 @@ async def load_inputs(
     spec = model_order(order)
     last = start + dt.timedelta(days=spec.days - 1)
     processes = {s.process for s in routing}
-    factories = (
-        await session.scalars(select(Factory).where(Factory.status == FactoryStatus.ACTIVE))
-    ).all()
+    reads = PlanningRepository(session)
+    factories = await reads.active_factories()
     by_id = {f.id: f for f in factories}
     equipment: dict[uuid.UUID, list[Equipment]] = defaultdict(list)
-    for kit in (await session.scalars(select(Equipment))).all():
+    for kit in await reads.equipment():
         equipment[kit.factory_id].append(kit)
-    capacity = (
-        await session.scalars(
-            select(CapacityDay).where(
-                CapacityDay.process.in_(processes),
-                CapacityDay.day >= start,
-                CapacityDay.day <= last,
-            )
-        )
-    ).all()
+    capacity = await reads.capacity(processes, start, last)
     down = await down_days(session, start, last)
     booked = await booked_hours(session, start, last, excluding=order.id)
     # Hours per unit of a process, for calendars given in units: its fastest step.
@@ -163,11 +146,7 @@ async def down_days(
     session: AsyncSession, first: dt.date, last: dt.date
 ) -> set[tuple[uuid.UUID, str | None, dt.date]]:
     """(factory, process or None for all, day) of every reported breakdown in the window."""
-    rows = (
-        await session.scalars(
-            select(Breakdown).where(Breakdown.first_day <= last, Breakdown.last_day >= first)
-        )
-    ).all()
+    rows = await PlanningRepository(session).breakdowns(first, last)
     down: set[tuple[uuid.UUID, str | None, dt.date]] = set()
     for row in rows:
         day = max(row.first_day, first)
@@ -198,34 +177,14 @@ async def bookings(
 ) -> dict[tuple[uuid.UUID, str, dt.date], Booking]:
     """(factory, process, day) -> units of the process's steps and their hours that the plans
     in force of the node's open orders (but `excluding`) give that line."""
-    rows = (
-        await session.execute(
-            select(
-                Order.routing_id,
-                PlanAllocation.step,
-                PlanAllocation.factory_id,
-                PlanAllocation.day,
-                PlanAllocation.units,
-            )
-            .join(OrderPlan, PlanAllocation.plan_id == OrderPlan.id)
-            .join(
-                Order,
-                (Order.id == OrderPlan.order_id) & (Order.plan_version == OrderPlan.version),
-            )
-            .where(
-                Order.id != (excluding or uuid.UUID(int=0)),
-                Order.status == OrderStatus.OPEN,
-                Order.stage.in_(BOOKING),
-                PlanAllocation.day >= first,
-                PlanAllocation.day <= last,
-            )
-        )
-    ).all()
+    rows = await PlanningRepository(session).booked_cells(
+        first, last, stages=BOOKING, excluding=excluding
+    )
     steps: dict[uuid.UUID, dict[str, RoutingStep]] = {}
     booked: dict[tuple[uuid.UUID, str, dt.date], Booking] = defaultdict(Booking)
     for routing_id, step_id, factory_id, day, units in rows:
         if routing_id not in steps:
-            routing = await session.get(Routing, routing_id)
+            routing = await RoutingRepository(session).get(routing_id)
             assert routing is not None  # a foreign key
             steps[routing_id] = {s.id: s for s in steps_from_json(routing.steps)}
         step = steps[routing_id][step_id]

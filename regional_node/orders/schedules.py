@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from regional_node.audit.service import append_entry
@@ -25,14 +24,15 @@ from regional_node.factories.service import (
     known_time_zone,
 )
 from regional_node.orders import service as orders
-from regional_node.orders.models import FactorySchedule, Order
+from regional_node.orders.models import FactorySchedule
+from regional_node.orders.repository import OrderRepository, ScheduleRepository
 from regional_node.orders.routings import RoutingStep
 from regional_node.runtime import NodeRuntime
 from solvers.scheduling import shop
 from solvers.scheduling.gantt import Clock, gantt_json, render
 from yunfab.db import utcnow
 from yunfab.errors import InvalidInput, NotFound
-from yunfab.graphql.pagination import Page, PageRequest, newest_first
+from yunfab.graphql.pagination import Page, PageRequest
 from yunfab.subject import Subject
 
 DEFAULT_TIME_ZONE = "Asia/Shanghai"
@@ -220,7 +220,7 @@ async def schedule_work_orders(
         units = work.daily.get(key, 0) - work.produced.get(key, 0)
         if units <= 0:
             continue
-        order = await session.get(Order, work.order_id)
+        order = await OrderRepository(session).get(work.order_id)
         assert order is not None
         if order.id not in routing:
             routing[order.id] = {s.id: s for s in await orders.routing_steps(session, order)}
@@ -334,7 +334,7 @@ async def _store(
 async def get_schedule(
     session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, schedule_id: uuid.UUID
 ) -> FactorySchedule:
-    row = await session.get(FactorySchedule, schedule_id)
+    row = await ScheduleRepository(session).get(schedule_id)
     if row is None:
         raise ScheduleNotFound(f"no schedule {schedule_id} on this node")
     factory = await get_factory(session, row.factory_id)
@@ -366,20 +366,7 @@ async def list_schedules(
     factory = await factory_for(
         session, subject, runtime=runtime, factory_id=factory_id, action="node.schedule.read"
     )
-    condition = FactorySchedule.factory_id == factory.id
-    query = newest_first(
-        select(FactorySchedule).where(condition),
-        FactorySchedule.created_at,
-        FactorySchedule.id,
-        page.after,
-    )
-    rows = (await session.scalars(query.limit(page.limit + 1))).all()
-
-    async def count() -> int:
-        counting = select(func.count()).select_from(FactorySchedule).where(condition)
-        return await session.scalar(counting) or 0
-
-    return Page.from_rows(rows, page.limit, count)
+    return await ScheduleRepository(session).page(factory.id, page)
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:

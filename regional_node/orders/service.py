@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, text
+from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from regional_node.alerts.models import Alert
@@ -32,6 +32,11 @@ from regional_node.orders.models import (
     WorkOrder,
     WorkOrderStatus,
 )
+from regional_node.orders.repository import (
+    OrderRepository,
+    RoutingRepository,
+    WorkOrderRepository,
+)
 from regional_node.orders.routings import RoutingSpec, RoutingStep, steps_from_json
 from regional_node.runtime import NodeRuntime
 from solvers.allocation import explain as explaining
@@ -39,13 +44,10 @@ from solvers.allocation import model
 from yunfab.authorization import Denied
 from yunfab.db import after_commit, utcnow
 from yunfab.errors import Conflict, InvalidInput, NotFound
-from yunfab.graphql.pagination import Page, PageRequest, newest_first, starts_with
+from yunfab.graphql.pagination import Page, PageRequest, starts_with
 from yunfab.subject import Subject, canonical_org_id
 
 PLAN_TIME_LIMIT_S = 30.0
-PLANNING_LOCK = 7_216_116
-"""PostgreSQL advisory lock held while an order is planned: plans read the hours other orders
-booked, so two at once could overbook a factory. (SQLite lets one writer in at a time.)"""
 WEIGHTS = model.Weights()
 ORDER_OF_WORK = list(WorkOrderStatus)
 MAX_QUANTITY = 10_000_000
@@ -96,10 +98,11 @@ async def import_routing(
     """Store a routing as the product's next version; the same routing again adds nothing.
     Returns the routing and whether it was new."""
     await runtime.authorizer.check(subject, "node.routing.manage")
-    latest = await _latest_routing(session, spec.product)
+    routings = RoutingRepository(session)
+    latest = await routings.latest(spec.product)
     if latest is not None and latest.digest == spec.digest:
         return latest, False
-    newest = await _latest_routing(session, spec.product, usable_only=False)
+    newest = await routings.latest(spec.product, usable_only=False)
     routing = Routing(
         product=spec.product,
         version=(newest.version + 1) if newest else 1,
@@ -122,28 +125,16 @@ async def import_routing(
     return routing, True
 
 
-async def _latest_routing(
-    session: AsyncSession, product: str, *, usable_only: bool = True
-) -> Routing | None:
-    """The product's newest routing; by default the newest that may still plan orders (a
-    disabled one, such as a revoked market template, is passed over)."""
-    query = select(Routing).where(Routing.product == product)
-    if usable_only:
-        query = query.where(Routing.disabled_reason.is_(None))
-    return await session.scalar(query.order_by(Routing.version.desc()).limit(1))
-
-
 async def get_routing(
     session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, product: str,
     version: int | None = None,
 ) -> Routing:  # fmt: skip
     await runtime.authorizer.check(subject, "node.routing.read")
+    routings = RoutingRepository(session)
     if version is None:
-        routing = await _latest_routing(session, product)
+        routing = await routings.latest(product)
     else:
-        routing = await session.scalar(
-            select(Routing).where(Routing.product == product, Routing.version == version)
-        )
+        routing = await routings.get_version(product, version)
     if routing is None:
         raise RoutingNotFound(f"no routing for product {product!r} on this node")
     return routing
@@ -154,18 +145,7 @@ async def list_routings(
 ) -> Sequence[Routing]:
     """The latest version of every product's routing."""
     await runtime.authorizer.check(subject, "node.routing.read")
-    latest = (
-        select(Routing.product, func.max(Routing.version).label("version"))
-        .where(Routing.disabled_reason.is_(None))
-        .group_by(Routing.product)
-        .subquery()
-    )
-    query = (
-        select(Routing)
-        .join(latest, (Routing.product == latest.c.product) & (Routing.version == latest.c.version))
-        .order_by(Routing.product)
-    )
-    return (await session.scalars(query)).all()
+    return await RoutingRepository(session).latest_usable_per_product()
 
 
 # --- orders -----------------------------------------------------------------------------------
@@ -204,7 +184,7 @@ async def place_order(
         raise InvalidInput("an order spans at most a year; split longer ones")
     if not 0 <= input.ramp_days <= (input.due_date - start).days:
         raise InvalidInput("rampDays: between 0 and the order's length")
-    routing = await _latest_routing(session, input.product)
+    routing = await RoutingRepository(session).latest(input.product)
     if routing is None:
         raise RoutingNotFound(
             f"no routing for product {input.product!r}: the node operator imports it first"
@@ -243,7 +223,7 @@ async def get_order(
     session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, order_id: uuid.UUID,
     action: str = "node.order.read", lock: bool = False,
 ) -> Order:  # fmt: skip
-    order = await session.get(Order, order_id, with_for_update=lock)
+    order = await OrderRepository(session).get(order_id, lock=lock)
     # Who may not read the order is told ORDER_NOT_FOUND, as for an id that is not there.
     await runtime.authorizer.check_found(
         subject, action, None if order is None else order_resource(order),
@@ -257,9 +237,7 @@ async def get_order_by_number(
     session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, number: str
 ) -> Order:
     """As `get_order`, by the number people see (`SO-20260301-1A2B3C`)."""
-    order = (
-        await session.scalars(select(Order).where(Order.number == number.strip()[:32]))
-    ).one_or_none()
+    order = await OrderRepository(session).get_by_number(number.strip()[:32])
     await runtime.authorizer.check_found(
         subject, "node.order.read", None if order is None else order_resource(order),
         read="node.order.read", missing=OrderNotFound(f"no order {number!r} on this node"),
@@ -316,17 +294,11 @@ async def list_orders(
         if where.buyer_org is not None:
             raise Denied("buyerOrg: a filter for the node operator; yours are the orders shown")
         conditions.append(Order.buyer_org == subject.org_id)
-    query = newest_first(select(Order).where(*conditions), Order.created_at, Order.id, page.after)
-    rows = (await session.scalars(query.limit(page.limit + 1))).all()
-
-    async def count() -> int:
-        return await session.scalar(select(func.count()).select_from(Order).where(*conditions)) or 0
-
-    return Page.from_rows(rows, page.limit, count)
+    return await OrderRepository(session).page(conditions, page)
 
 
 async def routing_steps(session: AsyncSession, order: Order) -> tuple[RoutingStep, ...]:
-    routing = await session.get(Routing, order.routing_id)
+    routing = await RoutingRepository(session).get(order.routing_id)
     assert routing is not None  # a foreign key
     return steps_from_json(routing.steps)
 
@@ -339,14 +311,14 @@ async def plan_order(
     refused with the constraint that makes it so; nothing is written then. Returns the plan
     and its order."""
     # Taken before the order's row lock, as a breakdown report takes it before its orders'.
-    await _planning_lock(session)
+    await OrderRepository(session).planning_lock()
     order = await get_order(
         session, subject, runtime=runtime, order_id=order_id, action="node.order.plan", lock=True
     )
     _open(order)
     if order.stage.rank >= OrderStage.DISPATCHED.rank:
         raise Conflict("the order is dispatched: a change goes through a re-plan")
-    routing = await session.get(Routing, order.routing_id)
+    routing = await RoutingRepository(session).get(order.routing_id)
     if routing is not None and routing.disabled_reason is not None:
         raise RoutingDisabled(
             f"routing {routing.product}@{routing.version} is disabled ({routing.disabled_reason}):"
@@ -430,21 +402,11 @@ async def _store_plan(
 async def current_plan(session: AsyncSession, order: Order) -> OrderPlan | None:
     if order.plan_version == 0:
         return None
-    return await session.scalar(
-        select(OrderPlan).where(
-            OrderPlan.order_id == order.id, OrderPlan.version == order.plan_version
-        )
-    )
+    return await OrderRepository(session).plan(order)
 
 
 async def plan_allocations(session: AsyncSession, plan: OrderPlan) -> Sequence[PlanAllocation]:
-    return (
-        await session.scalars(
-            select(PlanAllocation)
-            .where(PlanAllocation.plan_id == plan.id)
-            .order_by(PlanAllocation.step, PlanAllocation.day)
-        )
-    ).all()
+    return await OrderRepository(session).allocations(plan)
 
 
 async def dispatch_order(
@@ -533,15 +495,7 @@ async def _sync_work_orders(session: AsyncSession, order: Order) -> list[dict[st
 
 
 async def work_orders_of(session: AsyncSession, order_id: uuid.UUID) -> list[WorkOrder]:
-    return list(
-        (
-            await session.scalars(
-                select(WorkOrder)
-                .where(WorkOrder.order_id == order_id)
-                .order_by(WorkOrder.step, WorkOrder.start_date, WorkOrder.id)
-            )
-        ).all()
-    )
+    return await WorkOrderRepository(session).of_order(order_id)
 
 
 async def factory_work_orders(
@@ -551,12 +505,7 @@ async def factory_work_orders(
     factory = await factory_for(
         session, subject, runtime=runtime, factory_id=factory_id, action="node.workorder.read"
     )
-    query = select(WorkOrder).where(WorkOrder.factory_id == factory.id)
-    if open_only:
-        query = query.where(
-            WorkOrder.status.not_in([WorkOrderStatus.DONE, WorkOrderStatus.CANCELLED])
-        )
-    return (await session.scalars(query.order_by(WorkOrder.start_date, WorkOrder.id))).all()
+    return await WorkOrderRepository(session).at_factory(factory.id, open_only=open_only)
 
 
 # --- progress ---------------------------------------------------------------------------------
@@ -579,7 +528,8 @@ async def report_progress(
     report: Report,
 ) -> WorkOrder:  # fmt: skip
     """A factory reports on its work order; the order's stage follows."""
-    work = await session.get(WorkOrder, work_order_id)
+    works = WorkOrderRepository(session)
+    work = await works.get(work_order_id)
     factory = None if work is None else await get_factory(session, work.factory_id)
     await runtime.authorizer.check_found(
         subject, "node.workorder.report", None if factory is None else factory_resource(factory),
@@ -590,19 +540,15 @@ async def report_progress(
     assert factory is not None
     # The order's row first, then the work order's: plans, re-plans and cancels take them in
     # that order, so a report and a re-plan wait on each other instead of deadlocking.
-    order = await session.get(Order, work.order_id, with_for_update=True)
+    orders = OrderRepository(session)
+    order = await orders.get(work.order_id, lock=True)
     assert order is not None
-    work = await session.get(WorkOrder, work_order_id, with_for_update=True, populate_existing=True)
+    work = await works.get(work_order_id, lock=True, refresh=True)
     assert work is not None
     if report.key is not None:
         if not 1 <= len(report.key) <= 64:
             raise InvalidInput("key: 1 to 64 characters")
-        seen = await session.scalar(
-            select(ProgressEvent.id).where(
-                ProgressEvent.work_order_id == work.id, ProgressEvent.report_key == report.key
-            )
-        )
-        if seen is not None:
+        if await orders.report_applied(work.id, report.key):
             return work  # a retry of a report already applied
     _open(order)
     if work.status is WorkOrderStatus.CANCELLED:
@@ -773,13 +719,7 @@ async def _event(
 
 
 async def order_events(session: AsyncSession, order_id: uuid.UUID) -> Sequence[ProgressEvent]:
-    return (
-        await session.scalars(
-            select(ProgressEvent)
-            .where(ProgressEvent.order_id == order_id)
-            .order_by(ProgressEvent.at, ProgressEvent.id)
-        )
-    ).all()
+    return await OrderRepository(session).events(order_id)
 
 
 # --- disruption -------------------------------------------------------------------------------
@@ -818,7 +758,7 @@ async def report_breakdown(
     if input.process is not None and not SLUG.match(input.process):
         raise InvalidInput("process: a lowercase slug")
     # Before anything is written (the audit chain's lock comes after this one everywhere).
-    await _planning_lock(session)
+    await OrderRepository(session).planning_lock()
     if input.alert_id is not None:
         alert = await session.get(Alert, input.alert_id)
         if alert is None or alert.factory_id != factory.id:
@@ -826,23 +766,11 @@ async def report_breakdown(
     # From today, not from the breakdown's first day: the days in between are yet to be made,
     # and a re-plan holds days before its `today` at what was reported.
     today = _as_of(as_of)
-    affected = select(WorkOrder.order_id).where(
-        WorkOrder.factory_id == factory.id,
-        WorkOrder.status.not_in([WorkOrderStatus.DONE, WorkOrderStatus.CANCELLED]),
-        WorkOrder.end_date >= input.first_day,
-        WorkOrder.start_date <= input.last_day,
+    affected = WorkOrderRepository.open_order_ids_at(
+        factory.id, input.first_day, input.last_day, input.process
     )
-    if input.process is not None:
-        affected = affected.where(WorkOrder.process == input.process)
     planned = await _planned_with_work_at(session, factory.id, input)
-    orders = (
-        await session.scalars(
-            select(Order)
-            .where(Order.id.in_(affected) | Order.id.in_(planned), Order.status == OrderStatus.OPEN)
-            .order_by(Order.created_at)
-            .with_for_update()
-        )
-    ).all()
+    orders = await OrderRepository(session).open_orders_locked(affected, planned)
     # Decided before anything is written: a decision on others' orders is audited in a
     # transaction of its own, which SQLite would find locked by this one.
     readable = {
@@ -892,30 +820,14 @@ async def _planned_with_work_at(
     """Orders planned but not dispatched whose plan has the factory (for the process, when
     the breakdown names one) working on a day it is down: dispatched as they are, they would
     send it work it cannot do."""
-    rows = (
-        await session.execute(
-            select(Order.id, Order.routing_id, PlanAllocation.step)
-            .join(
-                OrderPlan,
-                (OrderPlan.order_id == Order.id) & (OrderPlan.version == Order.plan_version),
-            )
-            .join(PlanAllocation, PlanAllocation.plan_id == OrderPlan.id)
-            .where(
-                Order.status == OrderStatus.OPEN,
-                Order.stage == OrderStage.PLANNED,
-                PlanAllocation.factory_id == factory_id,
-                PlanAllocation.day >= breakdown.first_day,
-                PlanAllocation.day <= breakdown.last_day,
-                PlanAllocation.units > 0,
-            )
-            .distinct()
-        )
-    ).all()
+    rows = await OrderRepository(session).planned_cells_at(
+        factory_id, breakdown.first_day, breakdown.last_day
+    )
     if breakdown.process is None:
         return sorted({order_id for order_id, _, _ in rows})
     processes: dict[uuid.UUID, dict[str, str]] = {}
     for routing_id in {routing_id for _, routing_id, _ in rows}:
-        routing = await session.get(Routing, routing_id)
+        routing = await RoutingRepository(session).get(routing_id)
         assert routing is not None  # a foreign key
         processes[routing_id] = {s.id: s.process for s in steps_from_json(routing.steps)}
     return sorted(
@@ -932,7 +844,7 @@ async def replan_order(
     as_of: dt.date | None = None, reason: str = "re-planned by the operator",
     time_limit_s: float = PLAN_TIME_LIMIT_S,
 ) -> tuple[OrderPlan, Order]:  # fmt: skip
-    await _planning_lock(session)
+    await OrderRepository(session).planning_lock()
     order = await get_order(
         session, subject, runtime=runtime, order_id=order_id, action="node.order.plan", lock=True
     )
@@ -944,11 +856,6 @@ async def replan_order(
         time_limit_s=time_limit_s,
     )  # fmt: skip
     return plan, order
-
-
-async def _planning_lock(session: AsyncSession) -> None:
-    if (await session.connection()).dialect.name == "postgresql":
-        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PLANNING_LOCK})
 
 
 def _as_of(as_of: dt.date | None) -> dt.date:
@@ -1068,8 +975,4 @@ def _within_supply(
 
 
 async def plan_history(session: AsyncSession, order_id: uuid.UUID) -> Sequence[OrderPlan]:
-    return (
-        await session.scalars(
-            select(OrderPlan).where(OrderPlan.order_id == order_id).order_by(OrderPlan.version)
-        )
-    ).all()
+    return await OrderRepository(session).plans(order_id)
