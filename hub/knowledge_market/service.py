@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
-from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.audit.service import append_entry
@@ -54,13 +53,14 @@ from hub.knowledge_market.models import (
     ReleaseStatus,
     UsageEvent,
 )
+from hub.knowledge_market.repository import MarketRepository
 from hub.knowledge_market.storage import ArtifactStore, Staged
-from hub.organizations.models import Organization, OrganizationKind
+from hub.organizations.models import OrganizationKind
 from yunfab import market
 from yunfab.authorization import Authorizer
 from yunfab.db import utcnow
 from yunfab.errors import InvalidInput
-from yunfab.graphql.pagination import Page, PageRequest, newest_first
+from yunfab.graphql.pagination import Page, PageRequest
 from yunfab.market import (
     ArtifactDigestMismatch,
     Incompatible,
@@ -79,12 +79,6 @@ PUBLISHER_KINDS = (
     OrganizationKind.NODE_OPERATOR,
     OrganizationKind.HUB_OPERATOR,
 )
-ACTIVE_STATES = (
-    InstallationState.APPROVED,
-    InstallationState.INSTALLED,
-    InstallationState.REMOVING,
-)
-"""An installation in these states is on (or going to, or leaving) its node."""
 MAX_CONFIG_BYTES = 16 * 1024
 MAX_REASON = 500
 _SLUG = re.compile(market.SLUG)
@@ -119,9 +113,8 @@ async def register_key(
     )
     raw = market.decode_public_key(public_key.strip())
     key_id = market.key_id(raw)
-    existing = await session.scalar(
-        select(MarketKey).where(MarketKey.kind == kind, MarketKey.key_id == key_id)
-    )
+    repository = MarketRepository(session)
+    existing = await repository.key(kind, key_id)
     if existing is not None:
         if existing.organization_id != _org_uuid(subject) or existing.status is KeyStatus.RETIRED:
             raise KeyTaken(f"key {key_id} is registered already")
@@ -133,8 +126,8 @@ async def register_key(
         public_key=public_key.strip(),
         registered_by=subject.label,
     )
-    session.add(key)
-    await session.flush()
+    repository.add(key)
+    await repository.flush()
     await append_entry(
         session, actor=subject, action="hub.market.key.register",
         resource=f"market-key:{kind.value}:{key_id}", outcome="ok", detail={},
@@ -146,9 +139,7 @@ async def retire_key(
     session: AsyncSession, subject: Subject, *, authorizer: Authorizer, key_id: str, kind: KeyKind
 ) -> MarketKey:
     """No new signatures verify with a retired key; what it signed before still does."""
-    key = await session.scalar(
-        select(MarketKey).where(MarketKey.kind == kind, MarketKey.key_id == key_id)
-    )
+    key = await MarketRepository(session).key(kind, key_id)
     if key is None:
         raise KeyNotFound(f"no {kind.value} key {key_id}")
     await authorizer.check(
@@ -167,18 +158,19 @@ async def verify_publisher(
     session: AsyncSession, subject: Subject, *, authorizer: Authorizer, organization_id: uuid.UUID
 ) -> MarketPublisher:
     await authorizer.check(subject, "hub.market.publisher.verify", {"org": str(organization_id)})
-    organization = await session.get(Organization, organization_id)
+    repository = MarketRepository(session)
+    organization = await repository.organization(organization_id)
     if organization is None:
         raise OrganizationNotFound(f"no organization {organization_id}")
     if organization.kind not in PUBLISHER_KINDS:
         raise InvalidInput(
             f"a {organization.kind.value} organization does not publish on the market"
         )
-    publisher = await session.get(MarketPublisher, organization_id)
+    publisher = await repository.publisher(organization_id)
     if publisher is None:
         publisher = MarketPublisher(organization_id=organization_id, verified_by=subject.label)
-        session.add(publisher)
-        await session.flush()
+        repository.add(publisher)
+        await repository.flush()
         await append_entry(
             session, actor=subject, action="hub.market.publisher.verify",
             resource=f"organization:{organization_id}", outcome="ok",
@@ -188,7 +180,7 @@ async def verify_publisher(
 
 
 async def is_verified_publisher(session: AsyncSession, organization_id: uuid.UUID) -> bool:
-    return await session.get(MarketPublisher, organization_id) is not None
+    return await MarketRepository(session).publisher(organization_id) is not None
 
 
 @dataclass(frozen=True)
@@ -200,18 +192,9 @@ class Trust:
 async def trust(session: AsyncSession, subject: Subject, *, authorizer: Authorizer) -> Trust:
     """The keys nodes verify releases against offline: verified publishers' and reviewers'."""
     await authorizer.check(subject, "hub.market.trust.read")
-    publishers = await session.scalars(
-        select(MarketKey)
-        .join(MarketPublisher, MarketPublisher.organization_id == MarketKey.organization_id)
-        .where(MarketKey.kind == KeyKind.PUBLISHER)
-        .order_by(MarketKey.created_at, MarketKey.key_id)
-    )
-    reviewers = await session.scalars(
-        select(MarketKey)
-        .where(MarketKey.kind == KeyKind.REVIEWER)
-        .order_by(MarketKey.created_at, MarketKey.key_id)
-    )
-    return Trust(publishers=list(publishers.all()), reviewers=list(reviewers.all()))
+    repository = MarketRepository(session)
+    publishers = await repository.verified_publishers_keys()
+    return Trust(publishers=publishers, reviewers=await repository.reviewer_keys())
 
 
 async def keys_of(
@@ -220,8 +203,7 @@ async def keys_of(
     await authorizer.check(subject, "hub.market.read")
     if subject.org_id is None:
         return []
-    query = select(MarketKey).where(MarketKey.organization_id == _org_uuid(subject))
-    return (await session.scalars(query.order_by(MarketKey.created_at))).all()
+    return await MarketRepository(session).keys_of(_org_uuid(subject))
 
 
 MAX_PUBLISHERS_ASKED = 100
@@ -242,10 +224,7 @@ async def publishers_among(
         raise InvalidInput(f"organizationIds: at most {MAX_PUBLISHERS_ASKED}")
     if not organization_ids:
         return []
-    query = select(MarketPublisher).where(
-        MarketPublisher.organization_id.in_(set(organization_ids))
-    )
-    return (await session.scalars(query.order_by(MarketPublisher.verified_at))).all()
+    return await MarketRepository(session).publishers_among(organization_ids)
 
 
 async def install_targets(
@@ -256,13 +235,9 @@ async def install_targets(
     await authorizer.check(subject, "hub.market.read")
     if subject.org_id is None:
         return []
-    query = (
-        select(RegionalNode)
-        .where(RegionalNode.operator_id == _org_uuid(subject))
-        .order_by(RegionalNode.name)
-        .limit(MAX_INSTALL_TARGETS)
+    nodes = await MarketRepository(session).nodes_operated_by(
+        _org_uuid(subject), MAX_INSTALL_TARGETS
     )
-    nodes = list((await session.scalars(query)).all())
     return await authorizer.filter(subject, "hub.market.install.request", nodes, _node_resource)
 
 
@@ -328,21 +303,13 @@ async def store_release(
     signature: str,
     key_id: str,
 ) -> Release:
-    key = await session.scalar(
-        select(MarketKey).where(
-            MarketKey.kind == KeyKind.PUBLISHER,
-            MarketKey.key_id == key_id,
-            MarketKey.organization_id == org,
-            MarketKey.status == KeyStatus.ACTIVE,
-        )
-    )
+    repository = MarketRepository(session)
+    key = await repository.active_key_of(org, KeyKind.PUBLISHER, key_id)
     if key is None:
         raise SignatureInvalid(f"{key_id!r} is no active signing key of your organization")
     if not market.verify(key.public_key, signature, market.signing_payload(manifest, digest)):
         raise SignatureInvalid("the signature does not verify over this manifest and artifact")
-    listing = await session.scalar(
-        select(Listing).where(Listing.slug == manifest.name).with_for_update()
-    )
+    listing = await repository.listing_by_slug(manifest.name, for_update=True)
     if listing is None:
         listing = Listing(
             slug=manifest.name,
@@ -354,17 +321,13 @@ async def store_release(
             tags=list(manifest.tags),
             search_text="",
         )
-        session.add(listing)
-        await session.flush()
+        repository.add(listing)
+        await repository.flush()
     elif listing.publisher_org != org:
         raise ListingTaken(f"{manifest.name!r} is another publisher's listing")
     elif listing.kind != manifest.kind:
         raise ListingTaken(f"{manifest.name!r} is a listing of kind {listing.kind}")
-    taken = await session.scalar(
-        select(Release.id).where(
-            Release.listing_id == listing.id, Release.version == manifest.version
-        )
-    )
+    taken = await repository.release_id_of_version(listing.id, manifest.version)
     if taken is not None:
         raise VersionTaken(f"{manifest.name} {manifest.version} exists: releases are immutable")
     release = Release(
@@ -377,8 +340,8 @@ async def store_release(
         key_id=key_id,
         published_by=subject.label,
     )
-    session.add(release)
-    await session.flush()
+    repository.add(release)
+    await repository.flush()
     await refresh_listing(session, listing)
     log.info("market_release_published", listing=listing.slug, version=release.version)
     return release
@@ -390,9 +353,7 @@ def manifest_of(release: Release) -> Manifest:
 
 async def refresh_listing(session: AsyncSession, listing: Listing) -> None:
     """Copy the latest visible release's facets onto its listing (search reads them there)."""
-    releases = (
-        await session.scalars(select(Release).where(Release.listing_id == listing.id))
-    ).all()
+    releases = await MarketRepository(session).releases_of_listing(listing.id)
     visible = [r for r in releases if r.status is ReleaseStatus.PUBLISHED]
     latest = max(visible, key=lambda r: market.semver_key(r.version), default=None)
     listing.updated_at = utcnow()
@@ -412,10 +373,11 @@ async def refresh_listing(session: AsyncSession, listing: Listing) -> None:
 
 
 async def _release(session: AsyncSession, release_id: uuid.UUID) -> tuple[Release, Listing]:
-    release = await session.get(Release, release_id, with_for_update=True)
+    repository = MarketRepository(session)
+    release = await repository.release(release_id, for_update=True)
     if release is None:
         raise ReleaseNotFound(f"no release {release_id}")
-    listing = await session.get(Listing, release.listing_id)
+    listing = await repository.listing(release.listing_id)
     assert listing is not None
     return release, listing
 
@@ -434,13 +396,8 @@ async def review_release(
     await authorizer.check(subject, "hub.market.release.review", {"org": subject.org_id})
     if release.status is ReleaseStatus.REVOKED:
         raise ReleaseRevoked(f"release {release.id} was revoked: {release.status_reason}")
-    key = await session.scalar(
-        select(MarketKey).where(
-            MarketKey.kind == KeyKind.REVIEWER,
-            MarketKey.key_id == key_id,
-            MarketKey.organization_id == _org_uuid(subject),
-            MarketKey.status == KeyStatus.ACTIVE,
-        )
+    key = await MarketRepository(session).active_key_of(
+        _org_uuid(subject), KeyKind.REVIEWER, key_id
     )
     if key is None:
         raise SignatureInvalid(f"{key_id!r} is no active reviewer key of your organization")
@@ -455,17 +412,13 @@ async def review_release(
 async def countersign(
     session: AsyncSession, release: Release, *, key_id: str, signature: str, by: str
 ) -> None:
-    existing = await session.scalar(
-        select(ReleaseReview).where(
-            ReleaseReview.release_id == release.id, ReleaseReview.key_id == key_id
-        )
-    )
-    if existing is None:
-        session.add(
+    repository = MarketRepository(session)
+    if await repository.review_by_key(release.id, key_id) is None:
+        repository.add(
             ReleaseReview(release_id=release.id, key_id=key_id, signature=signature, reviewer=by)
         )
     release.verified = True
-    await session.flush()
+    await repository.flush()
 
 
 async def reviews_of(
@@ -473,12 +426,7 @@ async def reviews_of(
 ) -> dict[uuid.UUID, list[ReleaseReview]]:
     found: dict[uuid.UUID, list[ReleaseReview]] = {i: [] for i in release_ids}
     if release_ids:
-        rows = await session.scalars(
-            select(ReleaseReview)
-            .where(ReleaseReview.release_id.in_(release_ids))
-            .order_by(ReleaseReview.created_at, ReleaseReview.key_id)
-        )
-        for row in rows:
+        for row in await MarketRepository(session).reviews_of_releases(release_ids):
             found[row.release_id].append(row)
     return found
 
@@ -544,7 +492,7 @@ async def get_release(
     session: AsyncSession, subject: Subject, *, authorizer: Authorizer, release_id: uuid.UUID
 ) -> Release:
     await authorizer.check(subject, "hub.market.read")
-    release = await session.get(Release, release_id)
+    release = await MarketRepository(session).release(release_id)
     if release is None:
         raise ReleaseNotFound(f"no release {release_id}")
     return release
@@ -557,9 +505,7 @@ async def releases_of(
     listing's page says what happened to them)."""
     found: dict[uuid.UUID, list[Release]] = {i: [] for i in listing_ids}
     if listing_ids:
-        for row in await session.scalars(
-            select(Release).where(Release.listing_id.in_(listing_ids))
-        ):
+        for row in await MarketRepository(session).releases_of_listings(listing_ids):
             found[row.listing_id].append(row)
     for rows in found.values():
         rows.sort(key=lambda r: market.semver_key(r.version), reverse=True)
@@ -578,10 +524,11 @@ async def get_listing(
     slug: str | None = None,
 ) -> Listing:
     await authorizer.check(subject, "hub.market.read")
+    repository = MarketRepository(session)
     if listing_id is not None:
-        listing = await session.get(Listing, listing_id)
+        listing = await repository.listing(listing_id)
     else:
-        listing = await session.scalar(select(Listing).where(Listing.slug == (slug or "")))
+        listing = await repository.listing_by_slug(slug or "")
     if listing is None:
         raise ListingNotFound(f"no listing {listing_id or slug}")
     return listing
@@ -611,18 +558,6 @@ class SearchResult:
     facets: Facets
 
 
-def _text_match(dialect: str, search: str) -> ColumnElement[bool]:
-    """PostgreSQL full-text (the `simple` configuration: product names and Chinese text are not
-    stemmed); elsewhere every word must appear in the same text."""
-    if dialect == "postgresql":
-        return func.to_tsvector("simple", Listing.search_text).bool_op("@@")(
-            func.plainto_tsquery("simple", search)
-        )
-    words = [w for w in re.split(r"\s+", search.lower()) if w][:8]
-    escaped = [w.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") for w in words]
-    return and_(*(Listing.search_text.like(f"%{w}%", escape="\\") for w in escaped))
-
-
 async def search_listings(
     session: AsyncSession,
     subject: Subject,
@@ -634,59 +569,26 @@ async def search_listings(
     """Listings with a visible release (neither yanked nor revoked), newest first, with counts
     per facet over everything that matches."""
     await authorizer.check(subject, "hub.market.read")
-    conditions: list[ColumnElement[bool]] = [Listing.latest_release_id.is_not(None)]
-    search = (filters.search or "").strip()[:100]
-    if search:
-        dialect = (await session.connection()).dialect.name
-        conditions.append(_text_match(dialect, search))
-    if filters.kind:
-        conditions.append(Listing.kind == filters.kind)
-    if filters.industry:
-        conditions.append(Listing.industry == filters.industry)
-    if filters.license:
-        conditions.append(Listing.license == filters.license)
-    if filters.verified_only:
-        conditions.append(Listing.verified.is_(True))
+    repository = MarketRepository(session)
+    compatible = None
     if filters.compatible_with_node:
         node = await _node(session, filters.compatible_with_node)
-        ranges = await session.execute(
-            select(Listing.id, Listing.yunfab_range).where(Listing.latest_release_id.is_not(None))
-        )
         # Version ranges are PEP 440 specifier sets, which SQL cannot evaluate.
         compatible = [
             listing_id
-            for listing_id, spec in ranges.all()
+            for listing_id, spec in await repository.visible_listings_ranges()
             if market.compatible_range(spec or "", node.yunfab_version)
         ]
-        conditions.append(Listing.id.in_(compatible))
-    query = select(Listing).where(*conditions)
-    rows = (
-        await session.scalars(
-            newest_first(query, Listing.created_at, Listing.id, page.after).limit(page.limit + 1)
-        )
-    ).all()
-    matching = query.subquery()
-
-    async def count() -> int:
-        return await session.scalar(select(func.count()).select_from(matching)) or 0
-
-    async def facet(column: Any) -> dict[str, int]:
-        result = await session.execute(
-            select(column, func.count()).select_from(matching).group_by(column)
-        )
-        return {
-            (str(value).lower() if isinstance(value, bool) else str(value)): number
-            for value, number in result.all()
-            if value is not None
-        }
-
-    facets = Facets(
-        kind=await facet(matching.c.kind),
-        industry=await facet(matching.c.industry),
-        license=await facet(matching.c.license),
-        verified=await facet(matching.c.verified),
+    found, facets = await repository.search_listings(
+        page,
+        text=(filters.search or "").strip()[:100],
+        kind=filters.kind,
+        industry=filters.industry,
+        license=filters.license,
+        verified_only=filters.verified_only,
+        among=compatible,
     )
-    return SearchResult(page=Page.from_rows(rows, page.limit, count), facets=facets)
+    return SearchResult(page=found, facets=Facets(**facets))
 
 
 # --- entitlements -------------------------------------------------------------------------
@@ -710,7 +612,8 @@ async def grant_entitlement(
     listing_id: uuid.UUID,
     grant: Grant,
 ) -> Entitlement:
-    listing = await session.get(Listing, listing_id)
+    repository = MarketRepository(session)
+    listing = await repository.listing(listing_id)
     if listing is None:
         raise ListingNotFound(f"no listing {listing_id}")
     await authorizer.check(
@@ -728,7 +631,7 @@ async def grant_entitlement(
     else:
         if grant.organization_id is None:
             raise InvalidInput("organizationId: required for subscriptions and usage")
-        if await session.get(Organization, grant.organization_id) is None:
+        if await repository.organization(grant.organization_id) is None:
             raise OrganizationNotFound(f"no organization {grant.organization_id}")
         entitlement.organization_id = grant.organization_id
         if grant.kind is EntitlementKind.SUBSCRIPTION:
@@ -742,8 +645,8 @@ async def grant_entitlement(
                 raise InvalidInput("limit: 1 or more units")
             entitlement.unit, entitlement.limit = grant.unit, grant.limit
             entitlement.expires_at = grant.expires_at
-    session.add(entitlement)
-    await session.flush()
+    repository.add(entitlement)
+    await repository.flush()
     await append_entry(
         session, actor=subject, action="hub.market.entitlement.grant",
         resource=f"market-listing:{listing.slug}", outcome="ok",
@@ -756,14 +659,14 @@ async def grant_entitlement(
 async def entitlements_of(
     session: AsyncSession, subject: Subject, *, authorizer: Authorizer, listing_id: uuid.UUID
 ) -> Sequence[Entitlement]:
-    listing = await session.get(Listing, listing_id)
+    repository = MarketRepository(session)
+    listing = await repository.listing(listing_id)
     if listing is None:
         raise ListingNotFound(f"no listing {listing_id}")
     await authorizer.check(
         subject, "hub.market.entitlement.grant", {"org": str(listing.publisher_org)}
     )
-    query = select(Entitlement).where(Entitlement.listing_id == listing_id)
-    return (await session.scalars(query.order_by(Entitlement.created_at))).all()
+    return await repository.entitlements_of(listing_id)
 
 
 async def _entitlement(
@@ -771,21 +674,7 @@ async def _entitlement(
 ) -> Entitlement | None:
     """The entitlement that lets this node take the listing, if any: free, the node's licence,
     or its operator's subscription or usage allowance."""
-    who = [Entitlement.kind == EntitlementKind.FREE]
-    who.append(and_(Entitlement.kind == EntitlementKind.PER_NODE, Entitlement.node == node.name))
-    if node.operator_id is not None:
-        who.append(
-            and_(
-                Entitlement.kind.in_([EntitlementKind.SUBSCRIPTION, EntitlementKind.USAGE]),
-                Entitlement.organization_id == node.operator_id,
-            )
-        )
-    candidates = await session.scalars(
-        select(Entitlement)
-        .where(Entitlement.listing_id == listing.id, or_(*who))
-        .order_by(Entitlement.created_at)
-    )
-    for entitlement in candidates:
+    for entitlement in await MarketRepository(session).entitlements_for_node(listing.id, node):
         if entitlement.expires_at is not None and entitlement.expires_at <= now:
             continue
         if entitlement.kind is EntitlementKind.USAGE and entitlement.used >= (
@@ -800,7 +689,7 @@ async def _entitlement(
 
 
 async def _node(session: AsyncSession, name: str) -> RegionalNode:
-    node = await session.scalar(select(RegionalNode).where(RegionalNode.name == name))
+    node = await MarketRepository(session).node_by_name(name)
     if node is None:
         raise NodeNotFound(f"no node named {name!r} is registered")
     return node
@@ -857,13 +746,8 @@ async def request_installation(
         entitlement = await _entitlement(session, listing, node, now)
         if entitlement is None:
             raise NotEntitled(f"node {node.name} holds no entitlement to {listing.slug}")
-    active = await session.scalar(
-        select(Installation.id).where(
-            Installation.node == node.name,
-            Installation.listing_id == listing.id,
-            Installation.state.in_(ACTIVE_STATES),
-        )
-    )
+    repository = MarketRepository(session)
+    active = await repository.active_installation_id(node.name, listing.id)
     if active is not None:
         raise AlreadyInstalled(
             f"node {node.name} has {listing.slug} already (installation {active}): remove it first"
@@ -882,8 +766,8 @@ async def request_installation(
     _step(installation, InstallationState.REQUESTED, subject.label)
     why = "free" if entitlement is None else f"entitlement {entitlement.kind.value}"
     _step(installation, InstallationState.APPROVED, "hub", f"compatible; {why}")
-    session.add(installation)
-    await session.flush()
+    repository.add(installation)
+    await repository.flush()
     await append_entry(
         session, actor=subject, action="hub.market.install.request",
         resource=f"market-installation:{installation.id}", outcome="ok",
@@ -894,34 +778,31 @@ async def request_installation(
 
 
 async def _resolve(session: AsyncSession, request: InstallRequest) -> tuple[Release, Listing, bool]:
+    repository = MarketRepository(session)
     if request.release_id is not None:
-        release = await session.get(Release, request.release_id)
+        release = await repository.release(request.release_id)
         if release is None:
             raise ReleaseNotFound(f"no release {request.release_id}")
-        listing = await session.get(Listing, release.listing_id)
+        listing = await repository.listing(release.listing_id)
         assert listing is not None
         return release, listing, True
-    listing = await session.scalar(select(Listing).where(Listing.slug == (request.listing or "")))
+    listing = await repository.listing_by_slug(request.listing or "")
     if listing is None:
         raise ListingNotFound(f"no listing {request.listing!r}")
     if request.version is not None:
-        release = await session.scalar(
-            select(Release).where(
-                Release.listing_id == listing.id, Release.version == request.version
-            )
-        )
+        release = await repository.release_of_version(listing.id, request.version)
         if release is None:
             raise ReleaseNotFound(f"{listing.slug} has no version {request.version}")
         return release, listing, True
     if listing.latest_release_id is None:
         raise ReleaseNotFound(f"{listing.slug} has no release that is neither yanked nor revoked")
-    release = await session.get(Release, listing.latest_release_id)
+    release = await repository.release(listing.latest_release_id)
     assert release is not None
     return release, listing, False
 
 
 async def _installation(session: AsyncSession, installation_id: uuid.UUID) -> Installation:
-    installation = await session.get(Installation, installation_id, with_for_update=True)
+    installation = await MarketRepository(session).installation(installation_id, for_update=True)
     if installation is None:
         raise InstallationNotFound(f"no installation {installation_id}")
     return installation
@@ -966,21 +847,7 @@ async def list_installations(
     """A node's installations, newest first, for its operator."""
     target = await _node(session, node)
     await authorizer.check(subject, "hub.market.install.read", _node_resource(target))
-    query = select(Installation).where(Installation.node == target.name)
-    if status is not None:
-        query = query.where(Installation.state == status)
-    rows = (
-        await session.scalars(
-            newest_first(query, Installation.created_at, Installation.id, page.after).limit(
-                page.limit + 1
-            )
-        )
-    ).all()
-
-    async def count() -> int:
-        return await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-
-    return Page.from_rows(rows, page.limit, count)
+    return await MarketRepository(session).installations_page(target.name, page, state=status)
 
 
 @dataclass(frozen=True)
@@ -996,15 +863,7 @@ async def node_installations(
 ) -> list[NodeInstallation]:
     """What a node must act on: releases to install or keep, revoked ones to disable, removals."""
     await authorizer.check(subject, "hub.market.node.sync", {"node": node})
-    rows = (
-        await session.execute(
-            select(Installation, Release, Listing)
-            .join(Release, Release.id == Installation.release_id)
-            .join(Listing, Listing.id == Installation.listing_id)
-            .where(Installation.node == node, Installation.state.in_(ACTIVE_STATES))
-            .order_by(Installation.created_at, Installation.id)
-        )
-    ).all()
+    rows = await MarketRepository(session).active_installations_on(node)
     reviews = await reviews_of(session, [release.id for _, release, _ in rows])
     return [
         NodeInstallation(installation=i, release=r, listing=li, reviews=reviews[r.id])
@@ -1052,7 +911,7 @@ async def report(
     allowed_from = _REPORTS.get(state)
     if allowed_from is None:
         raise InvalidInput("state: installed, failed, disabled or removed")
-    release = await session.get(Release, installation.release_id)
+    release = await MarketRepository(session).release(installation.release_id)
     assert release is not None
     revoked = release.status is ReleaseStatus.REVOKED
     if state is InstallationState.INSTALLED and revoked:
@@ -1094,11 +953,10 @@ async def record_usage(
         raise InvalidInput("unit: a slug; count: 1 or more; key: 1 to 128 characters")
     if installation.state not in (InstallationState.INSTALLED, InstallationState.REMOVING):
         raise InvalidTransition(f"the installation is {installation.state.value}, not installed")
+    repository = MarketRepository(session)
     entitlement = None
     if installation.entitlement_id is not None:
-        entitlement = await session.get(
-            Entitlement, installation.entitlement_id, with_for_update=True
-        )
+        entitlement = await repository.entitlement(installation.entitlement_id, for_update=True)
     metered = (
         entitlement
         if entitlement is not None
@@ -1106,13 +964,9 @@ async def record_usage(
         and entitlement.unit == unit
         else None
     )
-    seen = await session.scalar(
-        select(UsageEvent.id).where(
-            UsageEvent.installation_id == installation.id, UsageEvent.key == key
-        )
-    )
+    seen = await repository.usage_event_id(installation.id, key)
     if seen is None:
-        session.add(
+        repository.add(
             UsageEvent(
                 installation_id=installation.id,
                 entitlement_id=metered.id if metered else None,
@@ -1123,19 +977,15 @@ async def record_usage(
         )
         if metered is not None:
             metered.used += count
-        await session.flush()
+        await repository.flush()
     if metered is not None:
         return Usage(
             used=metered.used,
             limit=metered.limit,
             exceeded=metered.used > (metered.limit or 0),
         )
-    used = await session.scalar(
-        select(func.coalesce(func.sum(UsageEvent.count), 0)).where(
-            UsageEvent.installation_id == installation.id, UsageEvent.unit == unit
-        )
-    )
-    return Usage(used=int(used or 0), limit=None, exceeded=False)
+    used = await repository.usage_total(installation.id, unit)
+    return Usage(used=used, limit=None, exceeded=False)
 
 
 async def artifact_for_node(
@@ -1143,16 +993,7 @@ async def artifact_for_node(
 ) -> Release:
     """A node downloads an artifact only for a release it has an installation of."""
     await authorizer.check(subject, "hub.market.node.sync", {"node": subject.node})
-    release = await session.scalar(
-        select(Release)
-        .join(Installation, Installation.release_id == Release.id)
-        .where(
-            Release.artifact_sha256 == digest,
-            Installation.node == (subject.node or ""),
-            Installation.state.in_(ACTIVE_STATES),
-        )
-        .limit(1)
-    )
+    release = await MarketRepository(session).release_installed_on(digest, subject.node or "")
     if release is None:
         raise ArtifactNotFound(f"no artifact {digest} for this node")
     return release
@@ -1170,42 +1011,35 @@ async def review_listing(
     rating: int,
     text: str,
 ) -> ListingReview:
-    listing = await session.get(Listing, listing_id, with_for_update=True)
+    repository = MarketRepository(session)
+    listing = await repository.listing(listing_id, for_update=True)
     if listing is None:
         raise ListingNotFound(f"no listing {listing_id}")
     await authorizer.check(subject, "hub.market.listing.review", {"org": subject.org_id})
     if not 1 <= rating <= 5 or len(text) > 4000:
         raise InvalidInput("rating: 1 to 5; text: at most 4000 characters")
     org = _org_uuid(subject)
-    histories = await session.scalars(
-        select(Installation.history).where(
-            Installation.listing_id == listing.id, Installation.organization_id == org
-        )
-    )
+    histories = await repository.installation_histories(listing.id, org)
     if not any(
         step.get("state") == InstallationState.INSTALLED.value
         for history in histories
         for step in history
     ):
         raise NotInstalled("only organizations that installed a listing review it")
-    review = await session.scalar(
-        select(ListingReview).where(
-            ListingReview.listing_id == listing.id, ListingReview.organization_id == org
-        )
-    )
+    review = await repository.listing_review_by(listing.id, org)
     if review is None:
         review = ListingReview(
             listing_id=listing.id, organization_id=org, rating=rating, text=text,
             author=subject.label,
         )  # fmt: skip
-        session.add(review)
+        repository.add(review)
         listing.rating_count += 1
         listing.rating_sum += rating
     else:
         listing.rating_sum += rating - review.rating
         review.rating, review.text, review.author = rating, text, subject.label
         review.updated_at = utcnow()
-    await session.flush()
+    await repository.flush()
     return review
 
 
@@ -1214,19 +1048,7 @@ async def listing_reviews(
     page: PageRequest,
 ) -> Page[ListingReview]:  # fmt: skip
     await authorizer.check(subject, "hub.market.read")
-    query = select(ListingReview).where(ListingReview.listing_id == listing_id)
-    rows = (
-        await session.scalars(
-            newest_first(query, ListingReview.created_at, ListingReview.id, page.after).limit(
-                page.limit + 1
-            )
-        )
-    ).all()
-
-    async def count() -> int:
-        return await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-
-    return Page.from_rows(rows, page.limit, count)
+    return await MarketRepository(session).listing_reviews_page(listing_id, page)
 
 
 async def releases_by_id(
@@ -1234,5 +1056,5 @@ async def releases_by_id(
 ) -> dict[uuid.UUID, Release]:
     if not release_ids:
         return {}
-    rows = await session.scalars(select(Release).where(Release.id.in_(release_ids)))
+    rows = await MarketRepository(session).releases_by_id(release_ids)
     return {row.id: row for row in rows}
