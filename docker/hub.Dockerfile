@@ -3,9 +3,9 @@
 #
 #   docker build -f docker/hub.Dockerfile -t registry.example.cn/yunfab/hub:0.1.0 .
 #
-# The hub does not train: it needs Flower (the `flwr` CLI that starts runs, and the SuperLink
-# whose ServerApp aggregates with numpy) but not torch, so it installs Flower at the version the
-# `ml` extra pins instead of the whole extra.
+# The hub does not train: it installs the `hub` extra (Flower: the `flwr` CLI that starts runs,
+# and the SuperLink whose ServerApp aggregates with numpy) and none of the node's libraries
+# (OpenCV, torch, OR-Tools, matplotlib); the build checks they are absent.
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 ARG NODE_IMAGE=node:20-bookworm-slim
@@ -36,9 +36,8 @@ COPY federated_learning ./federated_learning
 COPY vision_ml ./vision_ml
 COPY solvers ./solvers
 COPY policies ./policies
-RUN python -c "import tomllib; ml = tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['ml']; print('\n'.join(r for r in ml if r.startswith('flwr')))" > /tmp/flower.txt \
-    && test -s /tmp/flower.txt \
-    && /opt/yunfab/bin/pip install . -r /tmp/flower.txt \
+RUN /opt/yunfab/bin/pip install ".[hub]" \
+    && /opt/yunfab/bin/python -c "import importlib.util as u, sys; extra = [m for m in ('cv2', 'torch', 'ortools', 'matplotlib') if u.find_spec(m)]; sys.exit(f'the hub image holds the node extra: {extra}' if extra else 0)" \
     && /opt/yunfab/bin/python -c "import hub.app, federated_learning.server_app" \
     && /opt/yunfab/bin/yunfab --help >/dev/null
 

@@ -40,7 +40,7 @@ COPY federated_learning ./federated_learning
 COPY vision_ml ./vision_ml
 COPY solvers ./solvers
 COPY policies ./policies
-RUN /opt/yunfab/bin/pip install ".[ml]" \
+RUN /opt/yunfab/bin/pip install ".[node,ml]" \
     && /opt/yunfab/bin/python -c "import torch, sys; v = torch.__version__; sys.exit(0 if v == '${TORCH_VERSION}+cpu' else f'torch {v} is not the CPU build of ${TORCH_VERSION}')" \
     && /opt/yunfab/bin/python -c "import regional_node.app, federated_learning.client_app" \
     && /opt/yunfab/bin/yunfab --help >/dev/null

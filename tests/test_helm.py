@@ -556,9 +556,11 @@ def test_the_node_image_installs_the_torch_the_ml_extra_pins() -> None:
     text = dockerfile("node")
     assert f"ARG TORCH_VERSION={version}\n" in text
     assert "download.pytorch.org/whl/cpu" in text
-    assert '".[ml]"' in text
-    assert '".[ml]"' not in dockerfile("hub")
-    assert "torch==" not in dockerfile("hub")
+    assert '".[node,ml]"' in text
+    hub = dockerfile("hub")
+    assert '".[hub]"' in hub  # Flower, and none of the node's libraries
+    assert "ml]" not in hub
+    assert "torch==" not in hub
 
 
 def test_the_hub_runs_the_superlink_as_federated_learning_deploys_it() -> None:

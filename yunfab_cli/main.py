@@ -11,7 +11,7 @@ import typer
 from sqlalchemy.engine import make_url
 
 from yunfab import progress
-from yunfab.console import DEBUG_ENV, EXIT_CODES_HELP, ConsoleGroup, fail
+from yunfab.console import DEBUG_ENV, EXIT_CODES_HELP, EXIT_ERROR, ConsoleGroup, fail
 from yunfab.migrations import TREES, MigrationTree, revision, upgrade
 from yunfab.settings import (
     Environment,
@@ -84,12 +84,38 @@ def _register_hub_console(hub: typer.Typer) -> None:
     register(hub)
 
 
-def _register_node_console(node: typer.Typer) -> None:
-    from regional_node.cli import register
-    from yunfab_cli import fleet
+NODE_EXTRA = frozenset({"cv2", "ortools", "matplotlib"})
+"""What the `node` extra installs; the hub's image has none of it."""
 
+
+def _register_node_console(node: typer.Typer) -> None:
+    try:
+        from regional_node.cli import register
+        from yunfab_cli import fleet
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").partition(".")[0] not in NODE_EXTRA:
+            raise
+        _node_extra_missing(node, exc.name or "")
+        return
     register(node)
     fleet.register()
+
+
+def _node_extra_missing(node: typer.Typer, missing: str) -> None:
+    """On an install without the node's libraries (the hub's), `yunfab node ...` says what to
+    install instead of failing on import, and every other command still works."""
+    node.info.epilog = (
+        f"The node's console commands need the node extra ({missing} is not installed): "
+        "pip install 'yunfab\\[node]'."  # \\[: not rich markup
+    )
+
+    @node.callback(invoke_without_command=True)
+    def _missing() -> None:
+        fail(
+            f"the node's commands need the node extra ({missing} is not installed): "
+            "pip install 'yunfab[node]'",
+            code=EXIT_ERROR,
+        )
 
 
 class Service(enum.StrEnum):
