@@ -55,8 +55,9 @@ def draw(config: dict[str, object]) -> str:
             out.append("  allowed exceptions (each commented in pyproject.toml):")
             out.extend(f"    {line}" for line in ignored)
         out.append("")
-    out.append("A layer may import the layers below it, never those above; ║ separates independent")
-    out.append("siblings, · siblings that may import each other. Imports inside functions count too.")
+    out.append("A layer may import the layers below it, never those above; ║ separates")
+    out.append("independent siblings, · siblings that may import each other. Imports inside")
+    out.append("functions count too.")
     return "\n".join(out)
 
 
