@@ -19,8 +19,8 @@ from strawberry.types import Info
 from hub.federated import service
 from hub.federated.models import FederatedRun, GlobalModel, RunStatus
 from hub.graphql.context import HubContext
-from yunfab.db import after_commit, session_scope
 from yunfab.graphql.pagination import Connection, PageRequest
+from yunfab.graphql.resolvers import mutate
 from yunfab.graphql.subscriptions import EventGate
 
 PROGRESS_POLL_S = 5.0
@@ -580,13 +580,11 @@ class FederatedMutation:
     ) -> FederatedRunType:
         context = info.context
         runner = context.runner
-        async with session_scope(context.sessionmaker) as session:
-            row = await service.create_run(
-                session, context.subject, authorizer=context.authorizer,
-                request=input.request(), available=runner.available,
-            )  # fmt: skip
-            run_id = row.id
-            after_commit(session, lambda: runner.launch(run_id))
+        row = await mutate(
+            context, service.create_run, authorizer=context.authorizer, request=input.request(),
+            available=runner.available,
+        )  # fmt: skip
+        runner.launch(row.id)  # committed: the runner reads the run in sessions of its own
         return FederatedRunType.from_model(row)
 
 

@@ -24,11 +24,10 @@ from hub.identity.oauth import SCOPES
 from hub.organizations.graphql.types import OrganizationLoader, OrganizationType
 from hub.settings import HubSettings
 from hub.state import hub_state
-from yunfab.db import session_scope
 from yunfab.errors import InvalidInput
 from yunfab.graphql.pagination import Connection, PageRequest
 from yunfab.graphql.permissions import allowed
-from yunfab.graphql.resolvers import mutate
+from yunfab.graphql.resolvers import mutate, mutate_then
 
 strawberry.enum(ClientKind, name="ClientKind", description="What an OAuth2 client is.")
 strawberry.enum(KeyStatus, name="SigningKeyStatus", description="A token signing key's state.")
@@ -257,22 +256,23 @@ class AdminMutation:
     ) -> ApiClientWithSecretType:
         _check_client_input(input)
         context = info.context
-        async with session_scope(context.sessionmaker) as session:
-            created = await service.create_client(
-                session,
-                context.subject,
-                input=service.NewClient(
-                    organization=input.organization,
-                    name=input.name.strip(),
-                    kind=input.kind,
-                    scopes=list(input.scopes),
-                    redirect_uris=list(input.redirect_uris),
-                    node_name=input.node_name or None,
-                    region=input.region or None,
-                    public=input.public,
-                ),
-            )
-            await admin.audit_client_created(session, context.subject, created.client)
+        created, _ = await mutate_then(
+            context,
+            service.create_client,
+            lambda session, created: admin.audit_client_created(
+                session, context.subject, created.client
+            ),
+            input=service.NewClient(
+                organization=input.organization,
+                name=input.name.strip(),
+                kind=input.kind,
+                scopes=list(input.scopes),
+                redirect_uris=list(input.redirect_uris),
+                node_name=input.node_name or None,
+                region=input.region or None,
+                public=input.public,
+            ),
+        )
         return ApiClientWithSecretType(
             client=ApiClientType.from_model(created.client), secret=created.secret
         )
@@ -316,14 +316,13 @@ class AdminMutation:
     async def rotate_signing_key(self, info: Info[HubContext, None]) -> SigningKeyType:
         context = info.context
         settings = _settings(info)
-        async with session_scope(context.sessionmaker) as session:
-            key = await admin.rotate_signing_key(
-                session,
-                context.subject,
-                passphrase=settings.key_passphrase,
-                retire_after=settings.key_retire_after,
-            )
-            view = SigningKeyType.from_model(key)
+        key = await mutate(
+            context,
+            admin.rotate_signing_key,
+            passphrase=settings.key_passphrase,
+            retire_after=settings.key_retire_after,
+        )
+        view = SigningKeyType.from_model(key)
         request = getattr(context, "request", None)
         if request is not None:
             await hub_state(request.app).keyring.load()

@@ -275,6 +275,11 @@ async def update_rule(
     return rule
 
 
+async def rule_silences(session: AsyncSession, rule: AlertRule) -> list[AlertSilence]:
+    """The rule's silences (a changed rule's answer lists them)."""
+    return list(await session.scalars(select(AlertSilence).where(AlertSilence.rule_id == rule.id)))
+
+
 MAX_LISTED = 40
 
 

@@ -21,6 +21,7 @@ from yunfab.subject import Subject
 
 P = ParamSpec("P")
 R = TypeVar("R")
+T = TypeVar("T")
 
 
 async def mutate(
@@ -33,3 +34,18 @@ async def mutate(
     """`call(session, context.subject, ...)` in a unit of work of its own; its result."""
     async with session_scope(context.sessionmaker) as session:
         return await call(session, context.subject, *args, **kwargs)
+
+
+async def mutate_then(
+    context: ServiceContext,
+    call: Callable[Concatenate[AsyncSession, Subject, P], Awaitable[R]],
+    then: Callable[[AsyncSession, R], Awaitable[T]],
+    /,
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> tuple[R, T]:
+    """`mutate`, with a second step in the same unit of work: `then(session, result)` (the call's
+    audit line, a read of what it wrote) commits or rolls back with the call; both results."""
+    async with session_scope(context.sessionmaker) as session:
+        result = await call(session, context.subject, *args, **kwargs)
+        return result, await then(session, result)

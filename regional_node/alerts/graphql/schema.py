@@ -5,7 +5,6 @@ import uuid
 from collections.abc import AsyncGenerator
 
 import strawberry
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
@@ -28,17 +27,15 @@ from regional_node.alerts.models import (
     Alert,
     AlertNotification,
     AlertRule,
-    AlertSilence,
     ContactPoint,
     Severity,
 )
 from regional_node.alerts.notifications import NotificationConfig
 from regional_node.graphql.context import NodeContext
-from yunfab.db import session_scope
 from yunfab.errors import InvalidInput
 from yunfab.graphql.pagination import Connection, PageRequest
 from yunfab.graphql.permissions import allowed
-from yunfab.graphql.resolvers import mutate
+from yunfab.graphql.resolvers import mutate, mutate_then
 from yunfab.graphql.subscriptions import EventGate
 
 MAX_FILTER_VALUES = 10
@@ -349,14 +346,10 @@ class AlertMutation:
     ) -> AlertRuleType:
         context = info.context
         _capped("contactPointIds", input.contact_point_ids, MAX_CONTACT_POINT_IDS)
-        async with session_scope(context.sessionmaker) as session:
-            rule = await service.update_rule(
-                session, context.subject, runtime=context.runtime, rule_id=id,
-                input=_new_rule(input),
-            )  # fmt: skip
-            silences = list(
-                await session.scalars(select(AlertSilence).where(AlertSilence.rule_id == rule.id))
-            )
+        rule, silences = await mutate_then(
+            context, service.update_rule, service.rule_silences, runtime=context.runtime,
+            rule_id=id, input=_new_rule(input),
+        )  # fmt: skip
         return AlertRuleType.from_model(
             rule, silences, list(dict.fromkeys(input.contact_point_ids or []))
         )
