@@ -4,7 +4,7 @@ the rules and calls those, never `select()` (polar's `kit/repository/base.py` is
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, select
@@ -25,6 +25,9 @@ class Repository:
 
     def add(self, instance: object) -> None:
         self.session.add(instance)
+
+    def add_all(self, instances: Iterable[object]) -> None:
+        self.session.add_all(instances)
 
     async def flush(self) -> None:
         await self.session.flush()

@@ -29,11 +29,11 @@ from collections import OrderedDict, defaultdict
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 
-from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.data_exchange.models import DisclosedCell
 from hub.data_exchange.query import TermViolated
+from hub.data_exchange.repository import ExchangeRepository
 from yunfab.db import after_commit, session_scope
 
 MAX_DISCLOSED_ROWS = 200_000
@@ -170,37 +170,25 @@ async def answering(
         yield
         return
     async with _lock(reader), session_scope(sessionmaker) as session:
-        if (await session.connection()).dialect.name == "postgresql":
-            await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _key(reader)})
+        repository = ExchangeRepository(session)
+        await repository.lock_disclosures(_key(reader))
         fresh = {
             d: dict(zip(*by_digest[d], strict=True))
             for d in await _unseen(session, reader, unseen)  # again, under the lock
         }
         if fresh:
-            held = await session.scalar(
-                select(func.coalesce(func.sum(DisclosedCell.size), 0)).where(
-                    DisclosedCell.consumer_org == consumer_org,
-                    DisclosedCell.product_id == product_id,
-                )
-            )
-            if (held or 0) + sum(len(cell) for cell in fresh.values()) > MAX_DISCLOSED_ROWS:
+            held = await repository.disclosed_size(consumer_org, product_id)
+            if held + sum(len(cell) for cell in fresh.values()) > MAX_DISCLOSED_ROWS:
                 raise TermViolated(
                     "aggregation: your organization has been given as many distinct figures of "
                     "this product as the hub checks new ones against; ask for figures given "
                     "before",
                     term="aggregation",
                 )
-            earlier = (
-                await session.scalars(
-                    select(DisclosedCell.members).where(
-                        DisclosedCell.consumer_org == consumer_org,
-                        DisclosedCell.product_id == product_id,
-                    )
-                )
-            ).all()
+            earlier = await repository.disclosed_members(consumer_org, product_id)
             check(earlier, list(fresh.values()), k)
         yield
-        session.add_all(
+        repository.add_all(
             DisclosedCell(
                 consumer_org=consumer_org,
                 product_id=product_id,
@@ -223,15 +211,5 @@ async def _unseen(
     session: AsyncSession, reader: tuple[str, uuid.UUID], digests: list[str]
 ) -> list[str]:
     consumer_org, product_id = reader
-    known = set(
-        (
-            await session.scalars(
-                select(DisclosedCell.digest).where(
-                    DisclosedCell.consumer_org == consumer_org,
-                    DisclosedCell.product_id == product_id,
-                    DisclosedCell.digest.in_(digests),
-                )
-            )
-        ).all()
-    )
+    known = await ExchangeRepository(session).disclosed_digests(consumer_org, product_id, digests)
     return [d for d in digests if d not in known]

@@ -19,12 +19,11 @@ from typing import Any
 
 import httpx
 import structlog
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.data_exchange.models import DataProduct
+from hub.data_exchange.repository import ExchangeRepository
 from hub.data_exchange.service import schema_of
-from hub.federation.models import RegionalNode
 from hub.federation.urls import (
     NodeUrlRefused,
     Resolver,
@@ -145,16 +144,13 @@ class NodeRows:
         if node is None:
             raise NodeUnavailable("this product has no publishing node to ask")
         async with self.sessionmaker() as session:
-            found = (
-                await session.execute(
-                    select(RegionalNode.base_url).where(RegionalNode.name == node)
-                )
-            ).first()
+            found = await ExchangeRepository(session).node_base_url(node)
         if found is None:
             raise _failed(node, "is not registered with the hub")
-        if found.base_url is None:
+        (base_url,) = found
+        if base_url is None:
             raise _failed(node, "has no enrolled URL")
-        body = await self._fetch(node, found.base_url, f"/api/v1/data-products/{product.key}/rows")
+        body = await self._fetch(node, base_url, f"/api/v1/data-products/{product.key}/rows")
         try:
             listed = json.loads(body)["rows"]
         except (ValueError, KeyError, TypeError) as exc:

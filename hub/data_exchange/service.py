@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import structlog
-from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.data_exchange import disclosure
@@ -30,10 +29,11 @@ from hub.data_exchange.models import (
     Offer,
     OfferStatus,
 )
+from hub.data_exchange.repository import CatalogFilter, ExchangeRepository
 from yunfab.authorization import Authorizer
 from yunfab.db import utcnow
 from yunfab.errors import Conflict, InvalidInput, NotFound, ServiceUnavailable
-from yunfab.graphql.pagination import Page, PageRequest, newest_first
+from yunfab.graphql.pagination import Page, PageRequest
 from yunfab.policy import PolicyEngine
 from yunfab.subject import Subject
 from yunfab.usage_policy import (
@@ -99,20 +99,17 @@ async def publish_product(
     schema starts the rows over: the publisher is told (sync seq 0) to send a snapshot."""
     await authorizer.check(subject, "hub.exchange.product.publish", {"org": subject.org_id})
     assert subject.org_id is not None  # the policy allows only subjects of an organization
-    product = await session.scalar(
-        select(DataProduct)
-        .where(DataProduct.publisher_org == subject.org_id, DataProduct.key == key)
-        .with_for_update()
-    )
+    repository = ExchangeRepository(session)
+    product = await repository.product_of(subject.org_id, key)
     now = utcnow()
     fields = [f.model_dump(mode="json") for f in definition.fields]
     if product is None:
         product = DataProduct(
             publisher_org=subject.org_id, key=key, fields=fields, created_at=now, sync_seq=0
         )
-        session.add(product)
+        repository.add(product)
     elif product.fields != fields:
-        await session.execute(delete(DataRow).where(DataRow.product_id == product.id))
+        await repository.delete_rows(product.id)
         product.fields, product.sync_seq, product.live_snapshot = fields, 0, None
         product.row_count, product.data_updated_at = 0, None
         log.info("data_product_schema_changed", product=key, org=subject.org_id)
@@ -125,7 +122,7 @@ async def publish_product(
     product.sample = definition.sample
     product.live = definition.live
     product.updated_at = now
-    await session.flush()
+    await repository.flush()
     for policy in definition.offers:
         await _add_offer(session, product, policy)
     return product
@@ -134,51 +131,13 @@ async def publish_product(
 async def _add_offer(session: AsyncSession, product: DataProduct, policy: UsagePolicy) -> Offer:
     document = policy.document()
     digest = canonical_hash(document)
-    offer = await session.scalar(
-        select(Offer).where(Offer.product_id == product.id, Offer.policy_hash == digest)
-    )
+    repository = ExchangeRepository(session)
+    offer = await repository.offer_with_policy(product.id, digest)
     if offer is None:
         offer = Offer(product_id=product.id, policy=document, policy_hash=digest)
-        session.add(offer)
-        await session.flush()
+        repository.add(offer)
+        await repository.flush()
     return offer
-
-
-def _catalog_query(
-    search: str | None,
-    region: str | None,
-    industry: str | None,
-    node: str | None,
-    publisher: str | None,
-) -> Select[Any]:
-    query = select(DataProduct)
-    if search:
-        pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(
-            or_(
-                DataProduct.title.ilike(pattern, escape="\\"),
-                DataProduct.description.ilike(pattern, escape="\\"),
-                DataProduct.key.ilike(pattern, escape="\\"),
-            )
-        )
-    if region:
-        query = query.where(DataProduct.region == region)
-    if industry:
-        query = query.where(DataProduct.industry == industry)
-    if node:
-        query = query.where(DataProduct.node == node)
-    if publisher:
-        query = query.where(DataProduct.publisher_org == publisher)
-    return query
-
-
-async def _with_field(session: AsyncSession, query: Select[Any], name: str) -> Select[Any]:
-    """Only the products whose schema has a field of this name. Schemas are JSON, which SQL
-    dialects search differently: the (small) schemas of the matching products are read."""
-    matching = query.subquery()
-    schemas = await session.execute(select(matching.c.id, matching.c.fields))
-    ids = [i for i, fields in schemas.all() if any(f.get("name") == name for f in fields or [])]
-    return query.where(DataProduct.id.in_(ids))
 
 
 async def search_catalog(
@@ -195,22 +154,8 @@ async def search_catalog(
     field_name: str | None = None,
 ) -> Page[DataProduct]:
     await authorizer.check(subject, "hub.exchange.catalog.read")
-    query = _catalog_query(search, region, industry, node, publisher)
-    if field_name:
-        query = await _with_field(session, query, field_name)
-    counting = select(func.count()).select_from(query.subquery())
-    rows = (
-        await session.scalars(
-            newest_first(query, DataProduct.created_at, DataProduct.id, page.after).limit(
-                page.limit + 1
-            )
-        )
-    ).all()
-
-    async def count() -> int:
-        return await session.scalar(counting) or 0
-
-    return Page.from_rows(rows, page.limit, count)
+    catalog = CatalogFilter(search, region, industry, node, publisher, field_name)
+    return await ExchangeRepository(session).catalog_page(catalog, page)
 
 
 @dataclass(frozen=True)
@@ -239,36 +184,23 @@ async def catalog_facets(
     field_name: str | None = None,
 ) -> CatalogFacets:
     await authorizer.check(subject, "hub.exchange.catalog.read")
-    query = _catalog_query(search, region, industry, node, publisher)
-    if field_name:
-        query = await _with_field(session, query, field_name)
-    matching = query.subquery()
-
-    async def facet(column: Any) -> dict[str, int]:
-        result = await session.execute(
-            select(column, func.count()).select_from(matching).group_by(column)
-        )
-        return {str(value): number for value, number in result.all() if value is not None}
-
+    catalog = CatalogFilter(search, region, industry, node, publisher, field_name)
+    industries, regions, schemas = await ExchangeRepository(session).catalog_counts(catalog)
     fields: dict[str, int] = {}
-    for (schema,) in (await session.execute(select(matching.c.fields))).all():
-        for name in {f.get("name") for f in schema or []}:
+    for schema in schemas:
+        for name in {f.get("name") for f in schema}:
             if isinstance(name, str):
                 fields[name] = fields.get(name, 0) + 1
     # The most common fields: a catalog of many schemas would otherwise list every name.
     common = sorted(fields.items(), key=lambda item: (-item[1], item[0]))[:MAX_FIELD_FACETS]
-    return CatalogFacets(
-        industry=await facet(matching.c.industry),
-        region=await facet(matching.c.region),
-        fields=dict(common),
-    )
+    return CatalogFacets(industry=industries, region=regions, fields=dict(common))
 
 
 async def get_product(
     session: AsyncSession, subject: Subject, *, authorizer: Authorizer, product_id: uuid.UUID
 ) -> DataProduct:
     await authorizer.check(subject, "hub.exchange.catalog.read")
-    product = await session.get(DataProduct, product_id)
+    product = await ExchangeRepository(session).product(product_id)
     if product is None:
         raise DataProductNotFound(f"no data product {product_id}")
     return product
@@ -280,20 +212,14 @@ async def products_by_id(
     """Products named by contracts their parties read (they read the catalog too)."""
     if not product_ids:
         return []
-    rows = await session.scalars(select(DataProduct).where(DataProduct.id.in_(product_ids)))
-    return list(rows.all())
+    return await ExchangeRepository(session).products_by_id(product_ids)
 
 
 async def offers_of(session: AsyncSession, product_ids: Sequence[uuid.UUID]) -> list[Offer]:
     """Active offers of these products, oldest first (the catalog shows them with the product)."""
     if not product_ids:
         return []
-    rows = await session.scalars(
-        select(Offer)
-        .where(Offer.product_id.in_(product_ids), Offer.status == OfferStatus.ACTIVE)
-        .order_by(Offer.created_at, Offer.id)
-    )
-    return list(rows.all())
+    return await ExchangeRepository(session).active_offers_of(product_ids)
 
 
 async def publish_offer(
@@ -304,7 +230,7 @@ async def publish_offer(
     product_id: uuid.UUID,
     policy: UsagePolicy,
 ) -> Offer:
-    product = await session.get(DataProduct, product_id)
+    product = await ExchangeRepository(session).product(product_id)
     if product is None:
         raise DataProductNotFound(f"no data product {product_id}")
     await authorizer.check(subject, "hub.exchange.offer.publish", {"org": product.publisher_org})
@@ -322,8 +248,9 @@ async def withdraw_offer(
     session: AsyncSession, subject: Subject, *, authorizer: Authorizer, offer_id: uuid.UUID
 ) -> Offer:
     """No new contracts on it; agreements already made run to their end (or are terminated)."""
-    offer = await session.get(Offer, offer_id, with_for_update=True)
-    product = await session.get(DataProduct, offer.product_id) if offer else None
+    repository = ExchangeRepository(session)
+    offer = await repository.offer(offer_id, for_update=True)
+    product = await repository.product(offer.product_id) if offer else None
     if offer is None or product is None:
         raise OfferNotFound(f"no offer {offer_id}")
     await authorizer.check(subject, "hub.exchange.offer.publish", {"org": product.publisher_org})
@@ -362,11 +289,7 @@ async def own_product(
     session: AsyncSession, subject: Subject, *, authorizer: Authorizer, key: str
 ) -> DataProduct:
     await authorizer.check(subject, "hub.exchange.product.publish", {"org": subject.org_id})
-    product = await session.scalar(
-        select(DataProduct)
-        .where(DataProduct.publisher_org == subject.org_id, DataProduct.key == key)
-        .with_for_update()
-    )
+    product = await ExchangeRepository(session).product_of(subject.org_id, key)
     if product is None:
         raise DataProductNotFound(f"no data product {key!r} of yours: PUT it first")
     return product
@@ -417,24 +340,17 @@ async def apply_batch(
     product.sync_seq = batch.seq
     product.data_updated_at = utcnow()
     if product.live_snapshot is not None:
-        product.row_count = (
-            await session.scalar(
-                select(func.count())
-                .select_from(DataRow)
-                .where(DataRow.product_id == product.id, DataRow.snapshot == product.live_snapshot)
-            )
-            or 0
+        product.row_count = await ExchangeRepository(session).snapshot_row_count(
+            product.id, product.live_snapshot
         )
     return Applied(seq=batch.seq, applied=True)
 
 
 async def _staging(session: AsyncSession, product: DataProduct) -> int | None:
     """The snapshot being staged, if any: rows newer than the live snapshot."""
-    query = select(func.max(DataRow.snapshot)).where(DataRow.product_id == product.id)
-    if product.live_snapshot is not None:
-        query = query.where(DataRow.snapshot > product.live_snapshot)
-    staged: int | None = await session.scalar(query)
-    return staged
+    return await ExchangeRepository(session).newest_snapshot_after(
+        product.id, product.live_snapshot
+    )
 
 
 async def _apply_snapshot_chunk(
@@ -446,10 +362,7 @@ async def _apply_snapshot_chunk(
         raise InvalidInput("snapshot: the snapshot's id is the seq of its first chunk")
     if batch.snapshot == batch.seq:
         # A new snapshot: whatever an abandoned one staged goes.
-        abandoned = delete(DataRow).where(DataRow.product_id == product.id)
-        if product.live_snapshot is not None:
-            abandoned = abandoned.where(DataRow.snapshot != product.live_snapshot)
-        await session.execute(abandoned)
+        await ExchangeRepository(session).delete_rows_outside(product.id, product.live_snapshot)
     elif await _staging(session, product) != batch.snapshot:
         raise InvalidInput(
             f"chunk of snapshot {batch.snapshot}, which is not being staged: start it again"
@@ -459,11 +372,7 @@ async def _apply_snapshot_chunk(
     await _replace(session, product.id, batch.snapshot, rows)
     if batch.last:
         if product.live_snapshot is not None:
-            await session.execute(
-                delete(DataRow).where(
-                    DataRow.product_id == product.id, DataRow.snapshot == product.live_snapshot
-                )
-            )
+            await ExchangeRepository(session).delete_snapshot(product.id, product.live_snapshot)
         product.live_snapshot = batch.snapshot
 
 
@@ -477,31 +386,17 @@ async def _apply_increment(
     snapshot = product.live_snapshot
     for row in rows.values():
         row.snapshot = snapshot
-    for start in range(0, len(batch.deletes), 500):
-        await session.execute(
-            delete(DataRow).where(
-                DataRow.product_id == product.id,
-                DataRow.snapshot == snapshot,
-                DataRow.key.in_(batch.deletes[start : start + 500]),
-            )
-        )
+    await ExchangeRepository(session).delete_rows_with_keys(product.id, snapshot, batch.deletes)
     await _replace(session, product.id, snapshot, rows)
 
 
 async def _replace(
     session: AsyncSession, product_id: uuid.UUID, snapshot: int, rows: dict[str, DataRow]
 ) -> None:
-    keys = list(rows)
-    for start in range(0, len(keys), 500):
-        await session.execute(
-            delete(DataRow).where(
-                DataRow.product_id == product_id,
-                DataRow.snapshot == snapshot,
-                DataRow.key.in_(keys[start : start + 500]),
-            )
-        )
-    session.add_all(rows.values())
-    await session.flush()
+    repository = ExchangeRepository(session)
+    await repository.delete_rows_with_keys(product_id, snapshot, list(rows))
+    repository.add_all(rows.values())
+    await repository.flush()
 
 
 # --- contracts ----------------------------------------------------------------------------
@@ -586,8 +481,9 @@ async def request_contract(
     the term), approves it at once where the offer says approval is automatic, or leaves it to
     the provider."""
     await authorizer.check(subject, "hub.exchange.contract.request")
-    offer = await session.get(Offer, offer_id)
-    product = await session.get(DataProduct, offer.product_id) if offer else None
+    repository = ExchangeRepository(session)
+    offer = await repository.offer(offer_id)
+    product = await repository.product(offer.product_id) if offer else None
     if offer is None or product is None:
         raise OfferNotFound(f"no offer {offer_id}")
     policy = UsagePolicy.model_validate(offer.policy)
@@ -643,19 +539,20 @@ async def request_contract(
         if request.accept_terms:
             _step(contract, ContractState.AGREED, subject.label, "terms accepted with the request")
             _finalize(contract, policy, "policy")
-    session.add(contract)
-    await session.flush()
+    repository.add(contract)
+    await repository.flush()
     return contract
 
 
 async def _contract(
     session: AsyncSession, contract_id: uuid.UUID
 ) -> tuple[Contract, Offer, DataProduct]:
-    contract = await session.get(Contract, contract_id, with_for_update=True)
+    repository = ExchangeRepository(session)
+    contract = await repository.contract(contract_id, for_update=True)
     if contract is None:
         raise ContractNotFound(f"no contract {contract_id}")
-    offer = await session.get(Offer, contract.offer_id)
-    product = await session.get(DataProduct, contract.product_id)
+    offer = await repository.offer(contract.offer_id)
+    product = await repository.product(contract.product_id)
     assert offer is not None
     assert product is not None
     return contract, offer, product
@@ -744,7 +641,7 @@ async def terminate_contract(
 async def get_contract(
     session: AsyncSession, subject: Subject, *, authorizer: Authorizer, contract_id: uuid.UUID
 ) -> Contract:
-    contract = await session.get(Contract, contract_id)
+    contract = await ExchangeRepository(session).contract(contract_id)
     if contract is None:
         raise ContractNotFound(f"no contract {contract_id}")
     if not await authorizer.allows(subject, "hub.exchange.contract.read", _parties(contract)):
@@ -765,22 +662,9 @@ async def list_contracts(
 ) -> Page[Contract]:
     """The caller's organization's contracts, as consumer or as provider, newest first."""
     await authorizer.check(subject, "hub.exchange.catalog.read")
-    side = Contract.provider_org if as_provider else Contract.consumer_org
-    query = select(Contract).where(side == (subject.org_id or ""))
-    if state is not None:
-        query = query.where(Contract.state == state)
-    if product_id is not None:
-        query = query.where(Contract.product_id == product_id)
-    rows = (
-        await session.scalars(
-            newest_first(query, Contract.created_at, Contract.id, page.after).limit(page.limit + 1)
-        )
-    ).all()
-
-    async def count() -> int:
-        return await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-
-    return Page.from_rows(rows, page.limit, count)
+    return await ExchangeRepository(session).contracts_page(
+        subject.org_id or "", page, as_provider=as_provider, state=state, product_id=product_id
+    )
 
 
 # --- queries ------------------------------------------------------------------------------
@@ -842,14 +726,10 @@ class RowCache:
             return cached
         if product.live_snapshot is None:
             return _Cached(rows=[], by_region={})
-        result = await session.execute(
-            select(DataRow.region, DataRow.data)
-            .where(DataRow.product_id == product.id, DataRow.snapshot == product.live_snapshot)
-            .order_by(DataRow.key)
-        )
+        found = await ExchangeRepository(session).snapshot_rows(product.id, product.live_snapshot)
         by_region: dict[str | None, list[dict[str, Any]]] = {}
         rows = []
-        for region, data in result.all():
+        for region, data in found:
             rows.append(data)
             by_region.setdefault(region, []).append(data)
         cached = _Cached(rows=rows, by_region=by_region)
@@ -900,7 +780,7 @@ async def query_own(
     live: LiveSource | None = None,
 ) -> Answer:
     """A publisher reading its own product: no agreement, no terms."""
-    product = await session.get(DataProduct, product_id)
+    product = await ExchangeRepository(session).product(product_id)
     if product is None:
         raise DataProductNotFound(f"no data product {product_id}")
     await authorizer.check(subject, "hub.exchange.data.own", {"org": product.publisher_org})
@@ -943,12 +823,13 @@ async def query_governed(
     aggregation-only terms the figures given are remembered (in their own unit of work, from
     `disclosures`) so that later answers cannot be differenced against them."""
     await authorizer.check(subject, "hub.exchange.data.query")
-    contract = await session.get(Contract, contract_id)
+    repository = ExchangeRepository(session)
+    contract = await repository.contract(contract_id)
     if contract is None or (
         contract.consumer_org != subject.org_id and contract.provider_org != subject.org_id
     ):
         raise ContractNotFound(f"no contract {contract_id}")
-    product = await session.get(DataProduct, contract.product_id)
+    product = await repository.product(contract.product_id)
     assert product is not None
     schema = schema_of(product)
     engine.validate(query, schema)
