@@ -15,12 +15,11 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import aliased
 
-from regional_node.devices.models import Device, DeviceKind, DeviceMetric, DeviceStatus
-from regional_node.factories.models import Factory, FactoryStatus
+from regional_node.devices.models import DeviceKind, DeviceStatus
+from regional_node.devices.repository import DeviceRepository
+from regional_node.factories.models import FactoryStatus
 
 
 @dataclass(frozen=True)
@@ -144,23 +143,13 @@ class DeviceRegistry:
 
 
 async def _load(session: AsyncSession, keys: list[str] | None) -> list[DeviceEntry]:
-    edge = aliased(Device)
-    query = (
-        select(Device, Factory.slug, Factory.organization_id, Factory.status, edge.key)
-        .join(Factory, Factory.id == Device.factory_id)
-        .outerjoin(edge, edge.id == Device.edge_node_id)
-    )
-    if keys is not None:
-        query = query.where(Device.key.in_(keys))
-    rows = (await session.execute(query)).all()
+    devices = DeviceRepository(session)
+    rows = await devices.with_factories(keys)
     if not rows:
         return []
     ids = [row[0].id for row in rows]
     metrics: dict[uuid.UUID, dict[str, MetricSpec]] = {device_id: {} for device_id in ids}
-    metric_query = select(DeviceMetric)
-    if keys is not None:
-        metric_query = metric_query.where(DeviceMetric.device_id.in_(ids))
-    for metric in (await session.scalars(metric_query)).all():
+    for metric in await devices.metrics_of(None if keys is None else ids):
         metrics.setdefault(metric.device_id, {})[metric.name] = MetricSpec(
             series_id=metric.id,
             name=metric.name,

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, or_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,6 +31,7 @@ from regional_node.devices.models import (
     DeviceMetric,
     DeviceStatus,
 )
+from regional_node.devices.repository import DeviceRepository
 from regional_node.factories.models import Factory, FactoryStatus
 from regional_node.factories.service import (
     BrokerUnavailable,
@@ -102,7 +103,7 @@ class Provisioned:
 
 
 async def get_device(session: AsyncSession, device_id: uuid.UUID) -> Device:
-    device = await session.get(Device, device_id)
+    device = await DeviceRepository(session).get(device_id)
     if device is None:
         raise DeviceNotFound(f"no device {device_id} on this node")
     return device
@@ -118,7 +119,7 @@ async def device_with_factory(
 ) -> tuple[Device, Factory]:
     """The device, once the policy allowed `action` on it (decided on its factory). Who may not
     see the device is told DEVICE_NOT_FOUND, as for an id that is not there."""
-    device = await session.get(Device, device_id)
+    device = await DeviceRepository(session).get(device_id)
     factory = None if device is None else await get_factory(session, device.factory_id)
     await runtime.authorizer.check_found(
         subject,
@@ -158,15 +159,14 @@ async def provision_device(
     name = input.name.strip()
     if not 1 <= len(name) <= 200:
         raise InvalidInput("name: 1 to 200 characters")
-    if await session.scalar(select(Device.id).where(Device.key == input.key)) is not None:
+    devices = DeviceRepository(session)
+    if await devices.key_taken(input.key):
         raise DeviceExists(f"a device with key {input.key!r} already exists on this node")
     edge_node_id = None
     if input.edge_node_key is not None:
         if input.kind is DeviceKind.EDGE_NODE:
             raise InvalidInput("edgeNodeKey: an edge node is not under another edge node")
-        edge = (
-            await session.scalars(select(Device).where(Device.key == input.edge_node_key))
-        ).one_or_none()
+        edge = await devices.get_by_key(input.edge_node_key)
         if edge is None or edge.factory_id != factory.id or edge.kind is not DeviceKind.EDGE_NODE:
             raise InvalidInput(
                 f"edgeNodeKey: no edge node {input.edge_node_key!r} in factory {factory.slug}"
@@ -291,13 +291,7 @@ async def rotate_credentials(
 
 
 async def device_metrics(session: AsyncSession, device_id: uuid.UUID) -> Sequence[DeviceMetric]:
-    return (
-        await session.scalars(
-            select(DeviceMetric)
-            .where(DeviceMetric.device_id == device_id)
-            .order_by(DeviceMetric.name)
-        )
-    ).all()
+    return await DeviceRepository(session).metrics(device_id)
 
 
 @dataclass(frozen=True)
@@ -333,18 +327,7 @@ async def device_page(
     session: AsyncSession, page: PageRequest, where: DeviceFilter
 ) -> Page[Device]:
     """One page by key, not yet decided by the policy (see `counted_or_visible`)."""
-    conditions = where.conditions()
-    query = select(Device).where(*conditions).order_by(Device.key)
-    if page.after is not None:
-        query = query.where(Device.key > page.after[0])
-    rows = (await session.scalars(query.limit(page.limit + 1))).all()
-
-    async def count() -> int:
-        return (
-            await session.scalar(select(func.count()).select_from(Device).where(*conditions)) or 0
-        )
-
-    return Page.from_rows(rows, page.limit, count)
+    return await DeviceRepository(session).page(where.conditions(), page)
 
 
 async def list_devices(
@@ -401,7 +384,7 @@ async def readable_devices(
     """The devices `subject` may read, decided on their factories in one policy evaluation."""
     ids = {device.factory_id for device in devices}
     factories = {
-        f.id: f for f in await session.scalars(select(Factory).where(Factory.id.in_(ids)))
+        f.id: f for f in await DeviceRepository(session).factories(ids)
     } if ids else {}  # fmt: skip
     return await runtime.authorizer.filter(
         subject,
@@ -416,9 +399,7 @@ async def readable_device_by_key(
 ) -> Device:
     """A device by its key (its MQTT username); DEVICE_NOT_FOUND for one the caller may not
     read, as for a key that is not provisioned."""
-    device = (
-        await session.scalars(select(Device).where(Device.key == key.strip()[:63]))
-    ).one_or_none()
+    device = await DeviceRepository(session).get_by_key(key.strip()[:63])
     factory = None if device is None else await get_factory(session, device.factory_id)
     await runtime.authorizer.check_found(
         subject,
@@ -466,11 +447,7 @@ async def follow_factory_status(
     """A factory was suspended, reactivated or activated: its devices are accepted or refused
     from now on, by the node and by the broker (a suspended factory's machines are not even let
     in, rather than dead-lettered forever). Runs in the transition's unit of work."""
-    rows = (
-        await session.execute(
-            select(Device.key, Device.status).where(Device.factory_id == factory.id)
-        )
-    ).all()
+    rows = await DeviceRepository(session).keys_and_statuses_at(factory.id)
     keys = [key for key, _ in rows]
     if runtime.broker is not None:
         for key, status in rows:
