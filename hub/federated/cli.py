@@ -11,12 +11,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from sqlalchemy import select
 
 from hub.federated import service
-from hub.federated.models import FederatedRun, GlobalModel
+from hub.federated.repository import FederatedRepository
 from hub.federated.runner import FlowerRunner
-from hub.federation.models import RegionalNode
 from hub.settings import HubSettings
 from yunfab import progress
 from yunfab.authorization import Authorizer
@@ -53,7 +51,7 @@ async def _follow(db: Database, run_id: uuid.UUID, status: progress.Status) -> N
         return
     while True:
         async with db.sessionmaker() as session:
-            run = await session.get(FederatedRun, run_id)
+            run = await FederatedRepository(session).run(run_id)
         if run is not None:
             flower = f" (Flower run {run.flower_run_id})" if run.flower_run_id else ""
             status.update(f"federated run {run_id}: {run.status.value}{flower}")
@@ -78,13 +76,7 @@ def register_nodes_command(
             if not runner.available:
                 fail("no Flower SuperLink is configured for this hub (YUNFAB_HUB_FLOWER_SUPERLINK)")
             async with db.sessionmaker() as session:
-                rows = (
-                    await session.execute(
-                        select(RegionalNode.name, RegionalNode.flower_public_key)
-                        .where(RegionalNode.flower_public_key.is_not(None))
-                        .order_by(RegionalNode.name)
-                    )
-                ).all()
+                rows = await FederatedRepository(session).nodes_with_flower_keys()
             return await runner.register_nodes([(name, key) for name, key in rows if key])
 
     outcomes = asyncio.run(run())
@@ -148,7 +140,7 @@ def run_command(
             }
             if done.model_id is not None:
                 async with db.sessionmaker() as session:
-                    model = await session.get(GlobalModel, done.model_id)
+                    model = await FederatedRepository(session).model(done.model_id)
                     assert model is not None
                     result["model"] = {
                         "name": model.name, "version": model.version, "digest": model.digest,

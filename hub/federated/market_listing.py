@@ -16,13 +16,13 @@ from pathlib import Path
 
 import structlog
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import yunfab
 from hub.federated.models import GlobalModel
 from hub.knowledge_market import service
-from hub.knowledge_market.models import KeyKind, Listing, MarketKey, MarketPublisher, Release
+from hub.knowledge_market.models import KeyKind, MarketKey, MarketPublisher, Release
+from hub.knowledge_market.repository import MarketRepository
 from hub.knowledge_market.storage import ArtifactStore
 from hub.organizations.models import OrganizationKind
 from hub.organizations.service import ensure_organization
@@ -78,30 +78,27 @@ async def publish_global_model(
     )
     name = listing_name(model.name)
     version = f"{model.version}.0.0"
-    listing = await session.scalar(select(Listing).where(Listing.slug == name))
+    repository = MarketRepository(session)
+    listing = await repository.listing_by_slug(name)
     if listing is not None:
-        existing = await session.scalar(
-            select(Release).where(Release.listing_id == listing.id, Release.version == version)
-        )
+        existing = await repository.release_of_version(listing.id, version)
         if existing is not None:
             return existing
     key = await asyncio.to_thread(hub_key, data_dir)
     public = market.public_key_b64(key)
     key_id = market.key_id(market.decode_public_key(public))
     for kind in (KeyKind.PUBLISHER, KeyKind.REVIEWER):
-        registered = await session.scalar(
-            select(MarketKey).where(MarketKey.kind == kind, MarketKey.key_id == key_id)
-        )
+        registered = await repository.key(kind, key_id)
         if registered is None:
-            session.add(
+            repository.add(
                 MarketKey(
                     organization_id=organization.id, kind=kind, key_id=key_id,
                     public_key=public, registered_by=actor.label,
                 )
             )  # fmt: skip
-    if await session.get(MarketPublisher, organization.id) is None:
-        session.add(MarketPublisher(organization_id=organization.id, verified_by=actor.label))
-    await session.flush()
+    if await repository.publisher(organization.id) is None:
+        repository.add(MarketPublisher(organization_id=organization.id, verified_by=actor.label))
+    await repository.flush()
     metrics = {k: v for k, v in (model.metrics or {}).items() if isinstance(v, int | float)}
     manifest = market.Manifest.from_data(
         {
@@ -143,7 +140,7 @@ async def publish_global_model(
     await service.countersign(
         session, release, key_id=key_id, signature=countersignature, by=actor.label
     )
-    listing = await session.get(Listing, release.listing_id)
+    listing = await repository.listing(release.listing_id)
     assert listing is not None
     await service.refresh_listing(session, listing)
     log.info("federated_model_published", listing=name, version=version)

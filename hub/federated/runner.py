@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.federated import service
-from hub.federated.models import FederatedRun, RunStatus
+from hub.federated.models import FederatedRun
+from hub.federated.repository import FederatedRepository
 from hub.settings import HubSettings
 from yunfab.db import session_scope
 from yunfab.events import Broadcaster
@@ -94,7 +94,7 @@ class FlowerRunner:
                 await service.record_failed(session, run_id, f"{type(exc).__name__}: {exc}")
         self.events.publish(run_id)
         async with self.sessionmaker() as session:
-            run = await session.get(FederatedRun, run_id)
+            run = await FederatedRepository(session).run(run_id)
             assert run is not None
             return run
 
@@ -103,7 +103,7 @@ class FlowerRunner:
 
         await asyncio.to_thread(self._configure)
         async with self.sessionmaker() as session:
-            run = await session.get(FederatedRun, run_id)
+            run = await FederatedRepository(session).run(run_id)
             assert run is not None
             request = service.request_of(run)
             flower_id = run.flower_run_id
@@ -194,13 +194,7 @@ class FlowerRunner:
     async def resume(self) -> None:
         """At start-up: follow again the runs a previous hub process left running."""
         async with session_scope(self.sessionmaker) as session:
-            rows = (
-                await session.scalars(
-                    select(FederatedRun).where(
-                        FederatedRun.status.in_([RunStatus.STARTING, RunStatus.RUNNING])
-                    )
-                )
-            ).all()
+            rows = await FederatedRepository(session).runs_under_way()
             for run in rows:
                 if run.flower_run_id is None:
                     await service.record_failed(

@@ -18,17 +18,18 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.audit.service import append_entry
 from hub.federated.market_listing import listing_name, publish_global_model
 from hub.federated.models import FederatedRun, GlobalModel, RunStatus
-from hub.knowledge_market.models import Listing, Release
+from hub.federated.repository import FederatedRepository
+from hub.knowledge_market.models import Release
+from hub.knowledge_market.repository import MarketRepository
 from yunfab.authorization import Authorizer
 from yunfab.db import utcnow
 from yunfab.errors import InvalidInput, NotFound, ServiceUnavailable
-from yunfab.graphql.pagination import Page, PageRequest, newest_first
+from yunfab.graphql.pagination import Page, PageRequest
 from yunfab.subject import Subject
 
 log = structlog.get_logger(__name__)
@@ -159,8 +160,9 @@ async def create_run(
         config=asdict(request),
         started_by=subject.label,
     )
-    session.add(run)
-    await session.flush()
+    repository = FederatedRepository(session)
+    repository.add(run)
+    await repository.flush()
     await append_entry(
         session,
         actor=subject,
@@ -180,7 +182,7 @@ async def get_run(
     session: AsyncSession, subject: Subject, *, authorizer: Authorizer, run_id: uuid.UUID
 ) -> FederatedRun:
     await authorizer.check(subject, "hub.federated.read")
-    run = await session.get(FederatedRun, run_id)
+    run = await FederatedRepository(session).run(run_id)
     if run is None:
         raise RunNotFound(f"no federated run {run_id}")
     return run
@@ -195,31 +197,21 @@ async def list_runs(
     status: RunStatus | None = None,
 ) -> Page[FederatedRun]:
     await authorizer.check(subject, "hub.federated.read")
-    matching = select(FederatedRun)
-    if status is not None:
-        matching = matching.where(FederatedRun.status == status)
-    query = newest_first(matching, FederatedRun.created_at, FederatedRun.id, page.after)
-    rows = (await session.scalars(query.limit(page.limit + 1))).all()
-
-    async def count() -> int:
-        return await session.scalar(select(func.count()).select_from(matching.subquery())) or 0
-
-    return Page.from_rows(rows, page.limit, count)
+    return await FederatedRepository(session).runs_page(page, status=status)
 
 
 async def list_models(
     session: AsyncSession, subject: Subject, *, authorizer: Authorizer
 ) -> Sequence[GlobalModel]:
     await authorizer.check(subject, "hub.model.read")
-    query = select(GlobalModel).order_by(GlobalModel.name, GlobalModel.version.desc())
-    return (await session.scalars(query)).all()
+    return await FederatedRepository(session).models()
 
 
 async def get_model(
     session: AsyncSession, subject: Subject, *, authorizer: Authorizer, model_id: uuid.UUID
 ) -> GlobalModel:
     await authorizer.check(subject, "hub.model.read")
-    model = await session.get(GlobalModel, model_id)
+    model = await FederatedRepository(session).model(model_id)
     if model is None:
         raise ModelNotFound(f"no model {model_id} in the hub's registry")
     return model
@@ -231,11 +223,7 @@ async def market_release_of(
     """The market release a model became, with its listing's slug (`publish_global_model`:
     listing `federated-<name>`, version `<model version>.0.0`); None when publishing failed."""
     slug = listing_name(model.name)
-    release = await session.scalar(
-        select(Release)
-        .join(Listing, Listing.id == Release.listing_id)
-        .where(Listing.slug == slug, Release.version == f"{model.version}.0.0")
-    )
+    release = await MarketRepository(session).release_of_slug(slug, f"{model.version}.0.0")
     return (release, slug) if release is not None else None
 
 
@@ -243,7 +231,7 @@ async def market_release_of(
 
 
 async def record_started(session: AsyncSession, run_id: uuid.UUID, flower_run_id: str) -> None:
-    run = await session.get(FederatedRun, run_id, with_for_update=True)
+    run = await FederatedRepository(session).run(run_id, for_update=True)
     assert run is not None
     run.flower_run_id = flower_run_id
     run.status = RunStatus.RUNNING
@@ -257,7 +245,7 @@ async def record_progress(
 ) -> bool:
     """The rounds so far (the ServerApp's progress.json) as the running run's summary; the
     final summary replaces it. False when the run has ended (its summary is final)."""
-    run = await session.get(FederatedRun, run_id, with_for_update=True)
+    run = await FederatedRepository(session).run(run_id, for_update=True)
     if run is None or run.status in FINAL or run.model_id is not None:
         return False
     run.summary = progress
@@ -265,7 +253,7 @@ async def record_progress(
 
 
 async def record_failed(session: AsyncSession, run_id: uuid.UUID, error: str) -> None:
-    run = await session.get(FederatedRun, run_id, with_for_update=True)
+    run = await FederatedRepository(session).run(run_id, for_update=True)
     assert run is not None
     if run.status in FINAL:
         return  # another process (the console, a hub before a restart) recorded the end
@@ -279,22 +267,17 @@ async def record_finished(
     models_dir: Path,
 ) -> GlobalModel:  # fmt: skip
     """Store the run's summary and put its global model into the registry as the next version."""
-    run = await session.get(FederatedRun, run_id, with_for_update=True)
+    repository = FederatedRepository(session)
+    run = await repository.run(run_id, for_update=True)
     assert run is not None
     if run.model_id is not None:  # recorded already, by another process following the run
-        existing = await session.get(GlobalModel, run.model_id)
+        existing = await repository.model(run.model_id)
         assert existing is not None
         return existing
     # Versions are handed out one run at a time: two runs finishing together would otherwise
     # both take the next one. (SQLite lets one writer in at a time anyway.)
-    if (await session.connection()).dialect.name == "postgresql":
-        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": REGISTRY_LOCK})
-    version = (
-        await session.scalar(
-            select(func.max(GlobalModel.version)).where(GlobalModel.name == MODEL_NAME)
-        )
-        or 0
-    ) + 1
+    await repository.lock_registry(REGISTRY_LOCK)
+    version = await repository.latest_version(MODEL_NAME) + 1
     digest = hashlib.sha256(weights).hexdigest()
     relative = f"{MODEL_NAME}/v{version}-{digest[:12]}.npz"
     # The file first: a registry row never names a missing file.
@@ -323,8 +306,8 @@ async def record_finished(
             "privacy": _privacy(request, summary),
         },
     )
-    session.add(model)
-    await session.flush()
+    repository.add(model)
+    await repository.flush()
     run.model_id = model.id
     run.summary = summary
     run.status = RunStatus.FINISHED

@@ -136,6 +136,14 @@ class MarketRepository(Repository):
             select(Release).where(Release.listing_id == listing_id, Release.version == version)
         )
 
+    async def release_of_slug(self, slug: str, version: str) -> Release | None:
+        """The release `version` of the listing `slug`."""
+        return await self.first(
+            select(Release)
+            .join(Listing, Listing.id == Release.listing_id)
+            .where(Listing.slug == slug, Release.version == version)
+        )
+
     async def release_id_of_version(self, listing_id: uuid.UUID, version: str) -> uuid.UUID | None:
         return await self.first(
             select(Release.id).where(Release.listing_id == listing_id, Release.version == version)
