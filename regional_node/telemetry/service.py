@@ -8,14 +8,14 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from regional_node.devices.models import DeviceMetric
 from regional_node.devices.service import device_with_factory
 from regional_node.runtime import NodeRuntime
-from regional_node.telemetry.models import DeadLetter, HourRollup, MinuteRollup, Reading
+from regional_node.telemetry.models import DeadLetter
+from regional_node.telemetry.repository import TelemetryRepository
 from yunfab.errors import InvalidInput, NotFound
 from yunfab.graphql.pagination import Page, PageRequest
 from yunfab.subject import Subject
@@ -64,42 +64,20 @@ async def series(
         raise InvalidInput("to must be after from")
     if not 1 <= query.limit <= MAX_POINTS:
         raise InvalidInput(f"limit: 1 to {MAX_POINTS}")
-    metric = (
-        await session.scalars(
-            select(DeviceMetric).where(
-                DeviceMetric.device_id == device.id, DeviceMetric.name == query.metric
-            )
-        )
-    ).one_or_none()
+    telemetry = TelemetryRepository(session)
+    metric = await telemetry.metric(device.id, query.metric)
     if metric is None:
         raise NotFound(f"device {device.key} has no metric {query.metric!r}")
     if query.resolution is Resolution.RAW:
-        rows = (
-            await session.execute(
-                select(Reading.ts_ms, Reading.value)
-                .where(
-                    Reading.series_id == metric.id,
-                    Reading.ts_ms >= query.start_ms,
-                    Reading.ts_ms < query.end_ms,
-                )
-                .order_by(Reading.ts_ms)
-                .limit(query.limit)
-            )
-        ).all()
+        rows = await telemetry.readings(metric.id, query.start_ms, query.end_ms, limit=query.limit)
         return metric, [Point(ts_ms=ts, value=value) for ts, value in rows]
-    table = MinuteRollup if query.resolution is Resolution.MINUTE else HourRollup
-    buckets = (
-        await session.execute(
-            select(table.bucket_ms, table.count, table.sum, table.min, table.max)
-            .where(
-                table.series_id == metric.id,
-                table.bucket_ms >= query.start_ms,
-                table.bucket_ms < query.end_ms,
-            )
-            .order_by(table.bucket_ms)
-            .limit(query.limit)
-        )
-    ).all()
+    buckets = await telemetry.buckets(
+        metric.id,
+        query.start_ms,
+        query.end_ms,
+        hourly=query.resolution is not Resolution.MINUTE,
+        limit=query.limit,
+    )
     return metric, [
         Point(ts_ms=bucket, value=total / count, count=count, min=low, max=high)
         for bucket, count, total, low, high in buckets
@@ -125,20 +103,7 @@ async def latest_values(
     retention) is left out."""
     if not device_ids:
         return {}
-    inner = aliased(Reading)
-    newest = (
-        select(func.max(inner.ts_ms))
-        .where(inner.series_id == DeviceMetric.id)
-        .correlate(DeviceMetric)
-        .scalar_subquery()
-    )
-    rows = await session.execute(
-        select(DeviceMetric.device_id, DeviceMetric.name, DeviceMetric.unit, Reading.ts_ms,
-               Reading.value)
-        .join(Reading, (Reading.series_id == DeviceMetric.id) & (Reading.ts_ms == newest))
-        .where(DeviceMetric.device_id.in_(list(device_ids)))
-        .order_by(DeviceMetric.device_id, DeviceMetric.name)
-    )  # fmt: skip
+    rows = await TelemetryRepository(session).newest_per_metric(device_ids)
     found: dict[uuid.UUID, list[LatestValue]] = {device_id: [] for device_id in device_ids}
     for device_id, name, unit, ts_ms, value in rows:
         found[device_id].append(LatestValue(metric=name, unit=unit, ts_ms=ts_ms, value=value))
@@ -180,14 +145,4 @@ async def dead_letters(
 ) -> Page[DeadLetter]:
     """Newest first (operators)."""
     await runtime.authorizer.check(subject, "node.deadletter.read")
-    conditions = where.conditions()
-    query = select(DeadLetter).where(*conditions).order_by(DeadLetter.id.desc())
-    if page.after is not None:
-        query = query.where(DeadLetter.id < int(page.after[0]))
-    rows = (await session.scalars(query.limit(page.limit + 1))).all()
-
-    async def count() -> int:
-        counting = select(func.count()).select_from(DeadLetter).where(*conditions)
-        return await session.scalar(counting) or 0
-
-    return Page.from_rows(rows, page.limit, count)
+    return await TelemetryRepository(session).dead_letter_page(where.conditions(), page)
