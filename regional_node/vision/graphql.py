@@ -27,7 +27,7 @@ from vision_ml import privacy as privacy_lib
 from vision_ml.progress import Progress, TrainingStage
 from yunfab.errors import InvalidInput
 from yunfab.graphql.pagination import Connection, PageRequest
-from yunfab.graphql.resolvers import mutate
+from yunfab.graphql.resolvers import mutate, read
 from yunfab.graphql.subscriptions import EventGate
 from yunfab.subject import SubjectKind
 from yunfab.tokens import TokenMissing
@@ -580,17 +580,16 @@ class VisionSubscription:
             )
             return None
 
-        async with context.sessionmaker() as session:
-            await may_follow(session)
+        await read(context, may_follow)
         still_allowed = EventGate(context, check=may_follow)
         async for event in context.runtime.inspection_events.subscribe():
             if event.station_id != station_id:
                 continue
             await still_allowed()
-            async with context.sessionmaker() as session:
-                part = await service.inspected_part(
-                    session, context.subject, runtime=context.runtime, event=event
-                )
+            part = await read(
+                context, service.inspected_part, context.subject, runtime=context.runtime,
+                event=event,
+            )  # fmt: skip
             if part is not None:
                 yield InspectedPartType.of(part)
 

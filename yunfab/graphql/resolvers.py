@@ -49,3 +49,16 @@ async def mutate_then(
     async with session_scope(context.sessionmaker) as session:
         result = await call(session, context.subject, *args, **kwargs)
         return result, await then(session, result)
+
+
+async def read(
+    context: ServiceContext,
+    call: Callable[Concatenate[AsyncSession, P], Awaitable[R]],
+    /,
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> R:
+    """`call(session, ...)` in a read session of its own, nothing committed: what a subscription
+    reads when it opens and for each event (the request's session does not last that long)."""
+    async with context.sessionmaker() as session:
+        return await call(session, *args, **kwargs)

@@ -35,7 +35,7 @@ from regional_node.graphql.context import NodeContext
 from yunfab.errors import InvalidInput
 from yunfab.graphql.pagination import Connection, PageRequest
 from yunfab.graphql.permissions import allowed
-from yunfab.graphql.resolvers import mutate, mutate_then
+from yunfab.graphql.resolvers import mutate, mutate_then, read
 from yunfab.graphql.subscriptions import EventGate
 
 MAX_FILTER_VALUES = 10
@@ -510,17 +510,16 @@ class AlertSubscription:
                 )
             return None
 
-        async with context.sessionmaker() as session:
-            await may_read(session)
+        await read(context, may_read)
         still_allowed = EventGate(context, action="node.alert.list", check=may_read)
         async for event in context.runtime.alert_events.subscribe():
             if factory_id is not None and event.factory_id != factory_id:
                 continue
             await still_allowed()
-            async with context.sessionmaker() as session:
-                alert = await service.changed_alert(
-                    session, context.subject, runtime=context.runtime, alert_id=event.alert_id
-                )
+            alert = await read(
+                context, service.changed_alert, context.subject, runtime=context.runtime,
+                alert_id=event.alert_id,
+            )  # fmt: skip
             if alert is not None and (not wanted or alert.severity in wanted):
                 yield AlertType.from_model(alert)
 
@@ -538,14 +537,12 @@ class AlertSubscription:
             )
             return None
 
-        async with context.sessionmaker() as session:
-            await may_read(session)
+        await read(context, may_read)
         still_allowed = EventGate(context, check=may_read)
         async for event in context.runtime.alert_events.subscribe():
             if event.factory_id != factory_id:
                 continue
             await still_allowed()
-            async with context.sessionmaker() as session:
-                alert = await session.get(Alert, event.alert_id)
+            alert = await read(context, AsyncSession.get, Alert, event.alert_id)
             if alert is not None:
                 yield AlertType.from_model(alert)

@@ -24,7 +24,7 @@ from regional_node.orders.graphql.types import (
 )
 from regional_node.orders.models import ProgressEvent
 from yunfab.graphql.pagination import Connection, PageRequest
-from yunfab.graphql.resolvers import mutate
+from yunfab.graphql.resolvers import mutate, read
 from yunfab.graphql.subscriptions import EventGate
 
 
@@ -363,14 +363,12 @@ class OrderSubscription:
                 session, context.subject, runtime=context.runtime, order_id=order_id
             )
 
-        async with context.sessionmaker() as session:
-            await may_read(session)
+        await read(context, may_read)
         still_allowed = EventGate(context, check=may_read)
         async for notice in context.runtime.order_events.subscribe():
             if notice.order_id != order_id:
                 continue
             await still_allowed()
-            async with context.sessionmaker() as session:
-                event = await session.get(ProgressEvent, notice.event_id)
+            event = await read(context, AsyncSession.get, ProgressEvent, notice.event_id)
             if event is not None:
                 yield OrderEventType.from_model(event)

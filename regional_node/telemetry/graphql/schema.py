@@ -15,6 +15,7 @@ from regional_node.graphql.context import NodeContext
 from regional_node.telemetry import service
 from regional_node.telemetry.models import DeadLetter
 from yunfab.graphql.pagination import Connection, PageRequest
+from yunfab.graphql.resolvers import read
 from yunfab.graphql.subscriptions import EventGate
 
 ResolutionEnum = strawberry.enum(service.Resolution, name="TelemetryResolution")
@@ -193,8 +194,7 @@ class TelemetrySubscription:
                 action="node.telemetry.read",
             )
 
-        async with context.sessionmaker() as session:
-            await may_read(session)
+        await read(context, may_read)
         still_allowed = EventGate(context, check=may_read)
         async for event in context.runtime.telemetry_events.subscribe():
             if event.device_id != device_id:
