@@ -23,11 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from regional_node.audit.service import append_entry
-from regional_node.devices.models import Device, DeviceMetric
+from regional_node.devices.repository import DeviceRepository
 from regional_node.factories.models import Factory
 from regional_node.factories.repository import FactoryRepository
 from regional_node.factories.service import (
@@ -39,17 +38,19 @@ from regional_node.factories.service import (
 )
 from regional_node.orders import service as orders
 from regional_node.orders.models import WorkOrder, WorkOrderStatus
+from regional_node.orders.repository import WorkOrderRepository
 from regional_node.runtime import NodeRuntime
-from regional_node.telemetry.models import Reading
+from regional_node.telemetry.repository import TelemetryRepository
 from regional_node.vision.engine import TRAINING_PIXELS, heatmap_png
 from regional_node.vision.events import InspectionEvent
 from regional_node.vision.models import InspectionModel, QualityRecord, Station
+from regional_node.vision.repository import VisionRepository
 from vision_ml import counting, privacy, rootcause
 from vision_ml.datasets import GOOD, Image
 from vision_ml.progress import Progress, TrainingStage
 from yunfab.db import after_commit, utcnow
 from yunfab.errors import Conflict, InvalidInput, NotFound
-from yunfab.graphql.pagination import Page, PageRequest, newest_first
+from yunfab.graphql.pagination import Page, PageRequest
 from yunfab.subject import Subject
 
 if TYPE_CHECKING:
@@ -210,14 +211,7 @@ async def train_model(
     )
     if progress is not None:
         progress(TrainingStage.STORING, 0, 1)
-    number = (
-        await session.scalar(
-            select(func.max(InspectionModel.number)).where(
-                InspectionModel.factory_id == factory.id, InspectionModel.sku == sku
-            )
-        )
-        or 0
-    ) + 1
+    number = await VisionRepository(session).last_model_number(factory.id, sku) + 1
     relative = f"{factory.slug}/models/{sku}-v{number}-{trained.version}.pt"
     # The file first: a row never points at weights that are not there (a file whose row was
     # rolled back is only unused bytes).
@@ -263,7 +257,7 @@ async def train_model(
 async def get_model(
     session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, model_id: uuid.UUID
 ) -> InspectionModel:
-    model = await session.get(InspectionModel, model_id)
+    model = await VisionRepository(session).model(model_id)
     if model is None:
         raise VisionModelNotFound(f"no vision model {model_id} on this node")
     factory = await get_factory(session, model.factory_id)
@@ -284,12 +278,7 @@ async def list_models(
     factory = await factory_for(
         session, subject, runtime=runtime, factory_id=factory_id, action="node.vision.model.read"
     )
-    query = select(InspectionModel).where(InspectionModel.factory_id == factory.id)
-    if sku is not None:
-        query = query.where(InspectionModel.sku == sku)
-    return (
-        await session.scalars(query.order_by(InspectionModel.sku, InspectionModel.number.desc()))
-    ).all()
+    return await VisionRepository(session).models(factory.id, sku)
 
 
 # Models pushed from elsewhere (`yunfab vision push`)
@@ -383,14 +372,7 @@ async def register_pushed_model(
 
     trained = await runtime.vision.run(load, training=True)
     digest = trained.digest()
-    number = (
-        await session.scalar(
-            select(func.max(InspectionModel.number)).where(
-                InspectionModel.factory_id == factory.id, InspectionModel.sku == sku
-            )
-        )
-        or 0
-    ) + 1
+    number = await VisionRepository(session).last_model_number(factory.id, sku) + 1
     relative = f"{factory.slug}/models/{sku}-v{number}-{digest}.pt"
     # The file first: a row never points at weights that are not there.
     await asyncio.to_thread(runtime.vision.path(partial).replace, runtime.vision.path(relative))
@@ -485,11 +467,11 @@ async def _check_links(
     work_order_id: uuid.UUID | None,
 ) -> None:  # fmt: skip
     if device_id is not None:
-        device = await session.get(Device, device_id)
+        device = await DeviceRepository(session).get(device_id)
         if device is None or device.factory_id != factory.id:
             raise InvalidInput(f"device {device_id} is not a machine of {factory.slug}")
     if work_order_id is not None:
-        work = await session.get(WorkOrder, work_order_id)
+        work = await WorkOrderRepository(session).get(work_order_id)
         if work is None or work.factory_id != factory.id:
             raise InvalidInput(f"work order {work_order_id} is not {factory.slug}'s")
 
@@ -509,10 +491,7 @@ async def create_station(
         raise InvalidInput("slug: lowercase letters, digits and hyphens, at most 63 characters")
     if not 1 <= len(input.name.strip()) <= 200:
         raise InvalidInput("name: 1 to 200 characters")
-    taken = await session.scalar(
-        select(Station.id).where(Station.factory_id == factory.id, Station.slug == input.slug)
-    )
-    if taken is not None:
+    if await VisionRepository(session).station_slug_taken(factory.id, input.slug):
         raise Conflict(f"{factory.slug} already has a station {input.slug!r}")
     privacy_policy(input.privacy)
     if input.counting is not None:
@@ -563,8 +542,7 @@ def _no_station(station_id: uuid.UUID) -> StationNotFound:
 async def _station(
     session: AsyncSession, station_id: uuid.UUID, *, lock: bool = False
 ) -> tuple[Station, Factory]:
-    # Locked, it is read afresh: the caller may have read it unlocked earlier in the session.
-    station = await session.get(Station, station_id, with_for_update=lock, populate_existing=lock)
+    station = await VisionRepository(session).station(station_id, lock=lock)
     if station is None:
         raise _no_station(station_id)
     return station, await get_factory(session, station.factory_id)
@@ -586,8 +564,7 @@ async def list_stations(
     factory = await factory_for(
         session, subject, runtime=runtime, factory_id=factory_id, action="node.vision.station.read"
     )
-    query = select(Station).where(Station.factory_id == factory.id).order_by(Station.slug)
-    return (await session.scalars(query)).all()
+    return await VisionRepository(session).stations(factory.id)
 
 
 async def activate_model(
@@ -626,7 +603,7 @@ async def _runnable_model(
 ) -> InspectionModel:
     """The factory's model `model_id`, refused when it is not there or may not run any more;
     `fresh` reads it again (it may have been disabled since it was first read)."""
-    model = await session.get(InspectionModel, model_id, populate_existing=fresh)
+    model = await VisionRepository(session).model(model_id, refresh=fresh)
     if model is None or model.factory_id != factory.id:
         raise VisionModelNotFound(f"no vision model {model_id} of {factory.slug}")
     if model.disabled_reason is not None:
@@ -646,7 +623,7 @@ async def rollback_station(
     )
     if station.previous_model_id is None:
         raise NothingToRollBack(f"station {station.slug} has run no other model")
-    previous = await session.get(InspectionModel, station.previous_model_id)
+    previous = await VisionRepository(session).model(station.previous_model_id)
     if previous is not None and previous.disabled_reason is not None:
         raise VisionModelDisabled(
             f"the model {station.slug} ran before may not run any more: {previous.disabled_reason}"
@@ -701,7 +678,7 @@ async def inspect(
     for name, value in (("batch", batch), ("part", part)):
         if value is not None and not 1 <= len(value) <= 64:
             raise InvalidInput(f"{name}: 1 to 64 characters")
-    model_row = await session.get(InspectionModel, station.model_id)
+    model_row = await VisionRepository(session).model(station.model_id)
     assert model_row is not None
     policy = privacy_policy(station.privacy)
     keep = station.keep_images and policy.mode is not privacy.PrivacyMode.COUNTS_ONLY
@@ -796,7 +773,7 @@ async def inspected_part(
 ) -> InspectedPart | None:
     """An inspection event as its subscriber may see it (decided afresh); None when its record
     is gone."""
-    record = await session.get(QualityRecord, event.record_id)
+    record = await VisionRepository(session).record(event.record_id)
     if record is None:
         return None
     factory = await get_factory(session, record.factory_id)
@@ -823,7 +800,7 @@ async def quality_image(
     session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, record_id: uuid.UUID
 ) -> bytes:
     """The kept (masked) image of an inspected part: for the factory and the node only."""
-    record = await session.get(QualityRecord, record_id)
+    record = await VisionRepository(session).record(record_id)
     if record is None:
         raise QualityRecordNotFound(f"no quality record {record_id} on this node")
     factory = await get_factory(session, record.factory_id)
@@ -856,19 +833,7 @@ async def quality_records(
     ):
         if value is not None:
             conditions.append(column == value)
-    query = newest_first(
-        select(QualityRecord).where(*conditions),
-        QualityRecord.inspected_at,
-        QualityRecord.id,
-        page.after,
-    )
-    rows = (await session.scalars(query.limit(page.limit + 1))).all()
-
-    async def count() -> int:
-        total = select(func.count()).select_from(QualityRecord).where(*conditions)
-        return await session.scalar(total) or 0
-
-    return Page.from_rows(rows, page.limit, count)
+    return await VisionRepository(session).record_page(conditions, page)
 
 
 # Progress from cameras
@@ -900,7 +865,7 @@ async def report_camera_count(
         raise InvalidInput("the window ends after it starts")
     if station.work_order_id is None:
         raise NoWorkOrder(f"station {station.slug} counts for no work order: configure one")
-    work = await session.get(WorkOrder, station.work_order_id)
+    work = await WorkOrderRepository(session).get(station.work_order_id)
     assert work is not None
     if count == 0:
         return CameraCount(0, work, False)
@@ -978,18 +943,10 @@ async def quality_causes(
         raise InvalidInput("since and until need a time zone")
     if until <= since:
         raise InvalidInput("until comes after since")
-    query = select(QualityRecord).where(
-        QualityRecord.station_id == station.id,
-        QualityRecord.inspected_at >= since,
-        QualityRecord.inspected_at <= until,
-        QualityRecord.verdict != "uncalibrated",
+    records = await VisionRepository(session).calibrated_records(
+        station.id, since, until, batch=batch, limit=ROOT_CAUSE_PARTS
     )
-    if batch is not None:
-        query = query.where(QualityRecord.batch == batch)
-    records = (
-        await session.scalars(query.order_by(QualityRecord.inspected_at).limit(ROOT_CAUSE_PARTS))
-    ).all()
-    device = await session.get(Device, station.device_id) if station.device_id else None
+    device = await DeviceRepository(session).get(station.device_id) if station.device_id else None
     parts = [
         rootcause.Part(
             at=record.inspected_at,
@@ -1003,36 +960,14 @@ async def quality_causes(
     ]
     telemetry: dict[str, list[tuple[dt.datetime, float]]] = {}
     if device is not None:
-        metrics = (
-            await session.execute(
-                select(DeviceMetric.id, DeviceMetric.name).where(
-                    DeviceMetric.device_id == device.id
-                )
-            )
-        ).all()
+        metrics = await DeviceRepository(session).series(device.id)
+        readings = TelemetryRepository(session)
         start_ms = int((since - lookback).timestamp() * 1000)
         end_ms = int(until.timestamp() * 1000)
         for series_id, name in metrics:
-            rows = (
-                await session.execute(
-                    select(Reading.ts_ms, Reading.value)
-                    .where(
-                        Reading.series_id == series_id,
-                        Reading.ts_ms >= start_ms,
-                        Reading.ts_ms <= end_ms,
-                    )
-                    .order_by(Reading.ts_ms)
-                )
-            ).all()
+            rows = await readings.readings_within(series_id, start_ms, end_ms)
             # The reading in force as the window opens (analyse drops it if too old).
-            earlier = (
-                await session.execute(
-                    select(Reading.ts_ms, Reading.value)
-                    .where(Reading.series_id == series_id, Reading.ts_ms < start_ms)
-                    .order_by(Reading.ts_ms.desc())
-                    .limit(1)
-                )
-            ).all()
+            earlier = await readings.reading_before(series_id, start_ms)
             telemetry[name] = [
                 (dt.datetime.fromtimestamp(ts / 1000, dt.UTC), value)
                 for ts, value in [*earlier, *rows]
