@@ -12,23 +12,20 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.audit.service import append_entry
 from hub.identity.keys import rotate_keys
 from hub.identity.models import (
     ApiClient,
-    BrowserSession,
     ClientKind,
     KeyStatus,
-    RefreshToken,
     RevokedToken,
     SigningKey,
 )
+from hub.identity.repository import IdentityRepository
 from hub.identity.secrets import hash_secret, new_secret
 from hub.identity.service import get_user
-from hub.identity.sessions import revoke_user
 from yunfab.db import utcnow
 from yunfab.errors import Conflict, InvalidInput, NotFound
 from yunfab.graphql.pagination import Page, PageRequest
@@ -54,48 +51,30 @@ class ClientFilter:
     disabled: bool | None = None
 
 
-def _client_conditions(filter: ClientFilter) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = []
-    if filter.organization_id is not None:
-        conditions.append(ApiClient.organization_id == filter.organization_id)
-    if filter.kind is not None:
-        conditions.append(ApiClient.kind == filter.kind)
-    if filter.search:
-        term = filter.search.strip().lower()
-        if len(term) > MAX_SEARCH:
-            raise InvalidInput(f"search is at most {MAX_SEARCH} characters")
-        conditions.append(
-            func.lower(ApiClient.name).contains(term, autoescape=True)
-            | func.lower(ApiClient.client_id).contains(term, autoescape=True)
-        )
-    if filter.disabled is not None:
-        conditions.append(
-            ApiClient.disabled_at.is_not(None)
-            if filter.disabled
-            else ApiClient.disabled_at.is_(None)
-        )
-    return conditions
+def _search_term(filter: ClientFilter) -> str | None:
+    if not filter.search:
+        return None
+    term = filter.search.strip().lower()
+    if len(term) > MAX_SEARCH:
+        raise InvalidInput(f"search is at most {MAX_SEARCH} characters")
+    return term
 
 
 async def list_clients(
     session: AsyncSession, *, filter: ClientFilter, page: PageRequest
 ) -> Page[ApiClient]:
     """Clients by `client_id` (random, so in no meaningful order but a stable one)."""
-    conditions = _client_conditions(filter)
-    query = select(ApiClient).where(*conditions)
-    if page.after is not None:
-        query = query.where(ApiClient.client_id > page.after[0])
-    rows = (await session.scalars(query.order_by(ApiClient.client_id).limit(page.limit + 1))).all()
-
-    async def count() -> int:
-        counting = select(func.count()).select_from(ApiClient).where(*conditions)
-        return await session.scalar(counting) or 0
-
-    return Page.from_rows(rows, page.limit, count)
+    return await IdentityRepository(session).clients_page(
+        page,
+        organization_id=filter.organization_id,
+        kind=filter.kind,
+        search=_search_term(filter),
+        disabled=filter.disabled,
+    )
 
 
 async def get_client(session: AsyncSession, id: uuid.UUID) -> ApiClient:
-    client = await session.get(ApiClient, id)
+    client = await IdentityRepository(session).client(id)
     if client is None:
         raise ClientNotFound("no such client")
     return client
@@ -162,8 +141,7 @@ async def rotate_client_secret(
 
 async def list_signing_keys(session: AsyncSession, *, limit: int = 100) -> list[SigningKey]:
     """Newest first; the live ones (active, previous) and the most recent retired ones."""
-    query = select(SigningKey).order_by(SigningKey.created_at.desc()).limit(limit)
-    return list((await session.scalars(query)).all())
+    return await IdentityRepository(session).signing_keys(limit)
 
 
 async def rotate_signing_key(
@@ -185,21 +163,9 @@ async def list_revocations(
     session: AsyncSession, *, page: PageRequest, include_expired: bool = False
 ) -> Page[RevokedToken]:
     """Revoked token ids, newest first; expired ones (which no longer matter) only if asked."""
-    conditions: list[ColumnElement[bool]] = []
-    if not include_expired:
-        conditions.append(RevokedToken.expires_at > utcnow())
-    query = select(RevokedToken).where(*conditions)
-    if page.after is not None:
-        query = query.where(RevokedToken.seq < int(page.after[0]))
-    rows = (
-        await session.scalars(query.order_by(RevokedToken.seq.desc()).limit(page.limit + 1))
-    ).all()
-
-    async def count() -> int:
-        counting = select(func.count()).select_from(RevokedToken).where(*conditions)
-        return await session.scalar(counting) or 0
-
-    return Page.from_rows(rows, page.limit, count)
+    return await IdentityRepository(session).revocations_page(
+        page, expired_after=None if include_expired else utcnow()
+    )
 
 
 @dataclass(frozen=True)
@@ -215,28 +181,11 @@ async def revoke_user_sessions(
     revoked (access tokens already issued expire within the token lifetime)."""
     user = await get_user(session, user_id)
     now = utcnow()
-    live_sessions = await session.scalar(
-        select(func.count())
-        .select_from(BrowserSession)
-        .where(
-            BrowserSession.user_id == user.id,
-            BrowserSession.ended_at.is_(None),
-            BrowserSession.expires_at > now,
-        )
-    )
-    live_tokens = await session.scalar(
-        select(func.count())
-        .select_from(RefreshToken)
-        .where(
-            RefreshToken.user_id == user.id,
-            RefreshToken.revoked_at.is_(None),
-            RefreshToken.used_at.is_(None),
-            RefreshToken.expires_at > now,
-        )
-    )
-    for statement in revoke_user(user.id):
-        await session.execute(statement)
-    ended = EndedSessions(sessions=live_sessions or 0, refresh_tokens=live_tokens or 0)
+    repository = IdentityRepository(session)
+    live_sessions = await repository.live_sessions_of(user.id, now)
+    live_tokens = await repository.live_refresh_tokens_of(user.id, now)
+    await repository.end_sessions_of(user.id)
+    ended = EndedSessions(sessions=live_sessions, refresh_tokens=live_tokens)
     await append_entry(
         session,
         actor=subject,

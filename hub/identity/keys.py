@@ -18,10 +18,10 @@ from typing import Any
 import structlog
 from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.identity.models import KeyStatus, SigningKey
+from hub.identity.repository import IdentityRepository
 from yunfab.db import session_scope, utcnow
 from yunfab.errors import Conflict, ServiceUnavailable
 from yunfab.tokens import ACCESS_TOKEN_TYPE, ALGORITHM
@@ -53,11 +53,7 @@ async def rotate_keys(
     `retire_after` (the token lifetime) has passed since it stopped signing, so no live token
     loses its key. Refuses to add a plain key beside encrypted ones (a console run without the
     production passphrase)."""
-    keys = (
-        await session.scalars(
-            select(SigningKey).where(SigningKey.status != KeyStatus.RETIRED).with_for_update()
-        )
-    ).all()
+    keys = await IdentityRepository(session).live_signing_keys(for_update=True)
     if passphrase is None and any(key.encrypted for key in keys):
         raise Conflict(
             "the signing keys are encrypted: give YUNFAB_HUB_SIGNING_KEY_PASSPHRASE to rotate"
@@ -98,18 +94,14 @@ class KeyRing:
 
     async def load(self) -> None:
         """Read the live keys; create the first one on a new database."""
-        live = (
-            select(SigningKey)
-            .where(SigningKey.status != KeyStatus.RETIRED)
-            .order_by(SigningKey.created_at.desc())
-        )
         async with session_scope(self.sessionmaker) as session:
-            rows = (await session.scalars(live)).all()
+            repository = IdentityRepository(session)
+            rows = await repository.live_signing_keys()
             if not any(row.status is KeyStatus.ACTIVE for row in rows):
                 await rotate_keys(
                     session, passphrase=self.passphrase, retire_after=self.retire_after
                 )
-                rows = (await session.scalars(live)).all()
+                rows = await repository.live_signing_keys()
         loaded = []
         for row in rows:
             password = self.passphrase if row.encrypted else None

@@ -12,16 +12,15 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.audit.service import append_entry
 from hub.identity.models import ApiClient, ClientKind, RevokedToken, User
 from hub.identity.oauth import SCOPES
 from hub.identity.passwords import MAX_LENGTH, MIN_LENGTH, hash_password, one_time_password
+from hub.identity.repository import IdentityRepository
 from hub.identity.roles import parse_roles
 from hub.identity.secrets import hash_secret, new_client_id, new_secret
-from hub.identity.sessions import revoke_user
 from hub.organizations.models import Organization
 from hub.organizations.repository import OrganizationRepository
 from yunfab.db import utcnow
@@ -162,7 +161,7 @@ async def add_user(session: AsyncSession, subject: Subject, *, input: NewUser) -
     if password is None:
         password = generated = one_time_password()
     _check_password(password)
-    if (await session.execute(select(User).where(User.email == email))).first():
+    if await IdentityRepository(session).user_by_email(email) is not None:
         raise UserExists(f"a user with email {email} already exists")
     organization = await _organization(session, input.organization)
     user = User(
@@ -197,14 +196,14 @@ async def _audit(
 
 
 async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User:
-    user = await session.get(User, user_id)
+    user = await IdentityRepository(session).user(user_id)
     if user is None:
         raise UserNotFound("no such user")
     return user
 
 
 async def find_user(session: AsyncSession, email: str) -> User:
-    user = await session.scalar(select(User).where(User.email == email.strip().lower()))
+    user = await IdentityRepository(session).user_by_email(email.strip().lower())
     if user is None:
         raise UserNotFound(f"no user with email {email.strip().lower()}")
     return user
@@ -223,32 +222,15 @@ async def list_users(
     session: AsyncSession, subject: Subject, *, filter: UserFilter, page: PageRequest
 ) -> Page[User]:
     """People by email; a hub administrator's view (the caller is authorized)."""
-    query = select(User)
-    if filter.search:
-        term = filter.search.strip().lower()[:100]
-        query = query.where(
-            func.lower(User.email).contains(term, autoescape=True)
-            | func.lower(User.name).contains(term, autoescape=True)
-        )
-    if filter.organization_id is not None:
-        query = query.where(User.organization_id == filter.organization_id)
     if filter.role is not None:
         _roles([filter.role])
-        query = query.where((" " + User.roles + " ").like(f"% {filter.role} %"))
-    if filter.disabled is not None:
-        query = query.where(
-            User.disabled_at.is_not(None) if filter.disabled else User.disabled_at.is_(None)
-        )
-    counted = query
-    if page.after is not None:
-        query = query.where(User.email > page.after[0])
-    rows = (await session.scalars(query.order_by(User.email).limit(page.limit + 1))).all()
-
-    async def count() -> int:
-        total = await session.scalar(select(func.count()).select_from(counted.subquery()))
-        return total or 0
-
-    return Page.from_rows(rows, page.limit, count)
+    return await IdentityRepository(session).users_page(
+        page,
+        search=filter.search.strip().lower()[:100] if filter.search else None,
+        organization_id=filter.organization_id,
+        role=filter.role,
+        disabled=filter.disabled,
+    )
 
 
 @dataclass(frozen=True)
@@ -287,8 +269,7 @@ async def reset_password(
         password = generated = one_time_password()
     _check_password(password)
     user.password_hash = hash_password(password)
-    for statement in revoke_user(user.id):
-        await session.execute(statement)
+    await IdentityRepository(session).end_sessions_of(user.id)
     await session.flush()
     await _audit(session, subject, "user.password_reset", user, {})
     return CreatedUser(user=user, one_time_password=generated)
@@ -302,8 +283,7 @@ async def set_disabled(
     user = await get_user(session, user_id)
     if disabled and user.disabled_at is None:
         user.disabled_at = utcnow()
-        for statement in revoke_user(user.id):
-            await session.execute(statement)
+        await IdentityRepository(session).end_sessions_of(user.id)
     elif not disabled:
         user.disabled_at = None
     await session.flush()
@@ -315,10 +295,4 @@ async def revocations_after(
     session: AsyncSession, *, after: int, limit: int = 1000
 ) -> list[RevokedToken]:
     """Revocations a node has not seen yet, oldest first; expired ones no longer matter."""
-    query = (
-        select(RevokedToken)
-        .where(RevokedToken.seq > after, RevokedToken.expires_at > utcnow())
-        .order_by(RevokedToken.seq)
-        .limit(limit)
-    )
-    return list((await session.scalars(query)).all())
+    return await IdentityRepository(session).revocations_after(after, utcnow(), limit=limit)

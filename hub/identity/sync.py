@@ -9,11 +9,10 @@ from __future__ import annotations
 import asyncio
 
 import structlog
-from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.identity.keys import KeyRing
-from hub.identity.models import AuthorizationCode, BrowserSession, RefreshToken, RevokedToken
+from hub.identity.repository import IdentityRepository
 from yunfab.db import session_scope, utcnow
 from yunfab.revocations import RevocationSet
 
@@ -24,15 +23,10 @@ async def load_revocations(
     sessionmaker: async_sessionmaker[AsyncSession], revocations: RevocationSet
 ) -> None:
     async with session_scope(sessionmaker) as session:
-        rows = (
-            await session.scalars(
-                select(RevokedToken).where(
-                    # Look back: seqs are taken at insert, commits land in any order.
-                    RevokedToken.seq > revocations.last_seq - 100,
-                    RevokedToken.expires_at > utcnow(),
-                )
-            )
-        ).all()
+        # Look back: seqs are taken at insert, commits land in any order.
+        rows = await IdentityRepository(session).revocations_after(
+            revocations.last_seq - 100, utcnow()
+        )
     for row in rows:
         revocations.add(row.jti, row.expires_at.timestamp(), seq=row.seq)
     revocations.prune()
@@ -50,13 +44,6 @@ async def keep_current(
             await keyring.load()
             await load_revocations(sessionmaker, revocations)
             async with session_scope(sessionmaker) as session:
-                now = utcnow()
-                await session.execute(
-                    delete(AuthorizationCode).where(AuthorizationCode.expires_at < now)
-                )
-                await session.execute(delete(BrowserSession).where(BrowserSession.expires_at < now))
-                await session.execute(
-                    delete(RefreshToken).where(RefreshToken.family_expires_at < now)
-                )
+                await IdentityRepository(session).delete_expired(utcnow())
         except Exception:  # keep serving with what we have; readiness shows a dead database
             log.exception("identity_refresh_failed")
