@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, delete, func, insert, select
+from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from regional_node.alerts.engine import AlertEvent
@@ -18,17 +18,15 @@ from regional_node.alerts.models import (
     AlertRule,
     AlertSilence,
     AlertStatus,
-    ContactPoint,
     NotificationEvent,
     RuleKind,
     Severity,
-    rule_contact_points,
 )
 from regional_node.alerts.notifications import enqueue
+from regional_node.alerts.repository import AlertRepository
 from regional_node.audit.service import append_entry
 from regional_node.devices import repository as devices
 from regional_node.devices.service import METRIC, device_with_factory
-from regional_node.factories.models import Factory
 from regional_node.factories.service import (
     check_at_factory,
     factory_for,
@@ -38,7 +36,7 @@ from regional_node.factories.service import (
 from regional_node.runtime import NodeRuntime
 from yunfab.db import after_commit, utcnow
 from yunfab.errors import Conflict, InvalidInput, NotFound
-from yunfab.graphql.pagination import Page, PageRequest, newest_first
+from yunfab.graphql.pagination import Page, PageRequest
 from yunfab.subject import Subject
 
 
@@ -137,7 +135,7 @@ async def _check_contact_points(
     if len(set(ids)) > MAX_RULE_CONTACT_POINTS:
         raise InvalidInput(f"contactPointIds: at most {MAX_RULE_CONTACT_POINTS}")
     for point_id in set(ids):
-        point = await session.get(ContactPoint, point_id)
+        point = await AlertRepository(session).contact_point(point_id)
         missing = ContactPointNotFound(f"no contact point {point_id} on this node")
         if point is None:
             raise missing
@@ -217,11 +215,7 @@ def _apply(rule: AlertRule, input: NewRule, factory_id: uuid.UUID | None) -> Non
 
 async def _send_to(session: AsyncSession, rule: AlertRule, input: NewRule) -> None:
     if input.contact_point_ids:
-        await session.execute(
-            insert(rule_contact_points),
-            [{"rule_id": rule.id, "contact_point_id": point_id}
-             for point_id in set(input.contact_point_ids)],
-        )  # fmt: skip
+        await AlertRepository(session).link_contact_points(rule.id, set(input.contact_point_ids))
 
 
 async def create_rule(
@@ -258,9 +252,7 @@ async def update_rule(
     rule = await _managed_rule(session, subject, runtime, rule_id)
     factory_id = await _check_rule(session, subject, runtime, input)
     _apply(rule, input, factory_id)
-    await session.execute(
-        delete(rule_contact_points).where(rule_contact_points.c.rule_id == rule.id)
-    )
+    await AlertRepository(session).unlink_contact_points(rule.id)
     await _send_to(session, rule, input)
     await session.flush()
     await append_entry(
@@ -277,7 +269,7 @@ async def update_rule(
 
 async def rule_silences(session: AsyncSession, rule: AlertRule) -> list[AlertSilence]:
     """The rule's silences (a changed rule's answer lists them)."""
-    return list(await session.scalars(select(AlertSilence).where(AlertSilence.rule_id == rule.id)))
+    return list(await AlertRepository(session).silences(rule.id))
 
 
 MAX_LISTED = 40
@@ -387,13 +379,7 @@ async def list_alerts(
     conditions = [Alert.factory_id == factory.id]
     if status is not None:
         conditions.append(Alert.status == status)
-    query = newest_first(select(Alert).where(*conditions), Alert.opened_at, Alert.id, page.after)
-    rows = (await session.scalars(query.limit(page.limit + 1))).all()
-
-    async def count() -> int:
-        return await session.scalar(select(func.count()).select_from(Alert).where(*conditions)) or 0
-
-    return Page.from_rows(rows, page.limit, count)
+    return await AlertRepository(session).alert_page(conditions, page)
 
 
 async def _visible_alert(
@@ -405,7 +391,7 @@ async def _visible_alert(
 ) -> Alert:
     """The alert, locked when it is to change; ALERT_NOT_FOUND for one the caller may not see."""
     missing = AlertNotFound(f"no alert {alert_id} on this node")
-    alert = await session.get(Alert, alert_id, with_for_update=action != "node.alert.read")
+    alert = await AlertRepository(session).alert(alert_id, lock=action != "node.alert.read")
     if alert is None:
         raise missing
     factory = await get_factory(session, alert.factory_id)
@@ -424,7 +410,7 @@ async def changed_alert(
 ) -> Alert | None:
     """The alert an event is about, if the subject may read it now (decided afresh, not from
     an earlier decision); None otherwise, so a node-wide feed passes over it in silence."""
-    alert = await session.get(Alert, alert_id)
+    alert = await AlertRepository(session).alert(alert_id)
     if alert is None:
         return None
     factory = await get_factory(session, alert.factory_id)
@@ -437,7 +423,7 @@ async def readable_factory_ids(
 ) -> list[uuid.UUID]:
     """The factories whose alerts (or contact points) the caller may read, decided in one policy
     call: all of them for the node operator, their own for factory people."""
-    factories = (await session.scalars(select(Factory))).all()
+    factories = await AlertRepository(session).factories()
     allowed = await runtime.authorizer.filter(subject, action, factories, factory_resource)
     return [factory.id for factory in allowed]
 
@@ -482,13 +468,7 @@ async def search_alerts(
         conditions.append(Alert.opened_at >= filter.since)
     if filter.until is not None:
         conditions.append(Alert.opened_at < filter.until)
-    query = newest_first(select(Alert).where(*conditions), Alert.opened_at, Alert.id, page.after)
-    rows = (await session.scalars(query.limit(page.limit + 1))).all()
-
-    async def count() -> int:
-        return await session.scalar(select(func.count()).select_from(Alert).where(*conditions)) or 0
-
-    return Page.from_rows(rows, page.limit, count)
+    return await AlertRepository(session).alert_page(conditions, page)
 
 
 @dataclass(frozen=True)
@@ -508,7 +488,7 @@ async def _managed_rule(
     session: AsyncSession, subject: Subject, runtime: NodeRuntime, rule_id: uuid.UUID
 ) -> AlertRule:
     """A rule the caller may manage; ALERT_RULE_NOT_FOUND for one they may not see."""
-    rule = await session.get(AlertRule, rule_id)
+    rule = await AlertRepository(session).rule(rule_id)
     missing = AlertRuleNotFound(f"no alert rule {rule_id} on this node")
     if rule is None:
         raise missing
@@ -540,10 +520,7 @@ async def add_silence(
         raise InvalidInput("give endsAt (a one-off silence) or dailyFrom/dailyTo (a daily one)")
     if input.starts_at and input.ends_at and input.ends_at <= input.starts_at:
         raise InvalidInput("endsAt: after startsAt")
-    count = await session.scalar(
-        select(func.count()).select_from(AlertSilence).where(AlertSilence.rule_id == rule.id)
-    )
-    if (count or 0) >= MAX_SILENCES_PER_RULE:
+    if await AlertRepository(session).silence_count(rule.id) >= MAX_SILENCES_PER_RULE:
         raise InvalidInput(f"a rule has at most {MAX_SILENCES_PER_RULE} silences")
     silence = AlertSilence(
         rule_id=rule.id,
@@ -570,14 +547,15 @@ async def add_silence(
 async def remove_silence(
     session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, silence_id: uuid.UUID
 ) -> None:
-    silence = await session.get(AlertSilence, silence_id)
+    alerts = AlertRepository(session)
+    silence = await alerts.silence(silence_id)
     if silence is None:
         raise SilenceNotFound(f"no alert silence {silence_id} on this node")
     try:
         await _managed_rule(session, subject, runtime, silence.rule_id)
     except AlertRuleNotFound as exc:
         raise SilenceNotFound(f"no alert silence {silence_id} on this node") from exc
-    await session.delete(silence)
+    await alerts.delete_silence(silence)
     await append_entry(
         session,
         actor=subject,
@@ -613,32 +591,14 @@ async def list_rules(
             session, subject, runtime=runtime, factory_id=factory_id, action="node.alert.read"
         )
         condition = AlertRule.factory_id == factory_id
-    query = newest_first(
-        select(AlertRule).where(condition), AlertRule.created_at, AlertRule.id, page.after
-    )
-    rows = (await session.scalars(query.limit(page.limit + 1))).all()
-
-    async def count() -> int:
-        return (
-            await session.scalar(select(func.count()).select_from(AlertRule).where(condition)) or 0
-        )
-
-    result = Page.from_rows(rows, page.limit, count)
+    alerts = AlertRepository(session)
+    result = await alerts.rule_page(condition, page)
     ids = [rule.id for rule in result.rows]
     silences: dict[uuid.UUID, list[AlertSilence]] = {rule_id: [] for rule_id in ids}
     points: dict[uuid.UUID, list[uuid.UUID]] = {rule_id: [] for rule_id in ids}
     if ids:
-        for silence in await session.scalars(
-            select(AlertSilence)
-            .where(AlertSilence.rule_id.in_(ids))
-            .order_by(AlertSilence.created_at)
-        ):
+        for silence in await alerts.silences_of(ids):
             silences[silence.rule_id].append(silence)
-        links = await session.execute(
-            select(rule_contact_points.c.rule_id, rule_contact_points.c.contact_point_id).where(
-                rule_contact_points.c.rule_id.in_(ids)
-            )
-        )
-        for rule_id, point_id in links:
+        for rule_id, point_id in await alerts.contact_point_links(ids):
             points[rule_id].append(point_id)
     return RulePage(result, silences, points)
