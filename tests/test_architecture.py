@@ -53,7 +53,8 @@ def test_the_import_contracts_hold() -> None:
 
 def test_the_architecture_picture_is_drawn_from_the_contracts() -> None:
     spec = importlib.util.spec_from_file_location("architecture", ROOT / "scripts/architecture.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     architecture = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(architecture)
     doc = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
