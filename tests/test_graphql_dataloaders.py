@@ -1,6 +1,7 @@
 """A page of factories reads each per-row relation (equipment, capacity, devices, alerts and
 their totals) in a bounded number of statements, the same for a page of two as for a page of six:
-through the per-request DataLoaders, not a query per row."""
+through the per-request DataLoaders, not a query per row. So does a page of orders (routing,
+plans, work orders, events)."""
 
 from __future__ import annotations
 
@@ -15,10 +16,12 @@ from sqlalchemy.engine import Engine
 
 from tests.conftest import HubFactory, NodeFactory
 from tests.nodes import active_factory, operator_headers, provision
+from tests.support import bearer, client_token, create_client
+from tests.test_orders import IMPORT, PLACE, ROUTING, _order
 
 NODE_URL = "http://zj-textile.test"
 RELATIONS = ("devices", "alerts", "factory_equipment", "factory_capacity")
-READS = re.compile(r"\bFROM (" + "|".join(RELATIONS) + r")\b")
+ORDER_RELATIONS = ("routings", "order_plans", "work_orders", "order_events")
 
 PAGE = """
 query($first: Int!) {
@@ -37,12 +40,13 @@ query($first: Int!) {
 
 
 @contextmanager
-def statements() -> Iterator[Counter[str]]:
+def statements(relations: tuple[str, ...] = RELATIONS) -> Iterator[Counter[str]]:
     """Statements that read the relations, by table, while the block runs."""
     seen: Counter[str] = Counter()
+    reads = re.compile(r"\bFROM (" + "|".join(relations) + r")\b")
 
     def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        for table in set(READS.findall(statement)):
+        for table in set(reads.findall(statement)):
             seen[table] += 1
 
     event.listen(Engine, "before_cursor_execute", count)
@@ -89,3 +93,56 @@ async def test_a_page_of_factories_reads_each_relation_once_whatever_its_size(
         assert reads[1] == {
             "devices": 2, "alerts": 4, "factory_equipment": 1, "factory_capacity": 1,
         }  # fmt: skip
+
+
+ORDERS = """
+query($first: Int!) {
+  orders(first: $first) {
+    edges { node {
+      id quantity
+      routing { product version }
+      plan { version }
+      plans { version }
+      workOrders { id }
+      events { stage }
+      progress { stage reached }
+    } }
+  }
+}
+"""
+
+
+async def test_a_page_of_orders_reads_each_relation_once_whatever_its_size(
+    hub_factory: HubFactory, node_factory: NodeFactory
+) -> None:
+    async with hub_factory() as hub, node_factory(hub=hub) as node:
+        operator = await operator_headers(hub, NODE_URL)
+        await node.graphql(IMPORT, {"text": ROUTING}, headers=operator)
+        buyer_id, buyer_secret = await create_client(
+            hub, org="Hangzhou Shirts Ltd", org_kind="consumer", scopes=["orders:write"]
+        )
+        buyer = bearer(await client_token(hub, buyer_id, buyer_secret, "orders:write", NODE_URL))
+        for n in range(5):
+            await node.graphql(PLACE, _order(quantity=100 + n), headers=buyer)
+
+        reads = []
+        for first in (2, 5):
+            runs = []
+            for _ in range(3):
+                with statements(ORDER_RELATIONS) as seen:
+                    page = await node.graphql(ORDERS, {"first": first}, headers=operator)
+                runs.append(seen)
+            reads.append(min(runs, key=lambda run: run.total()))
+            rows = [edge["node"] for edge in page["orders"]["edges"]]
+            assert [row["quantity"] for row in rows] == [104, 103, 102, 101, 100][:first]
+            for row in rows:
+                assert row["routing"] == {"product": "grey-shirting", "version": 1}
+                assert row["plan"] is None
+                assert row["plans"] == []
+                assert row["workOrders"] == []
+                assert [event["stage"] for event in row["events"]] == ["PLACED"]
+                assert [p["reached"] for p in row["progress"]][:2] == [True, False]
+
+        assert reads[0] == reads[1], reads
+        # No plan yet: the plan in force is not asked for.
+        assert reads[1] == {"routings": 1, "order_plans": 1, "work_orders": 1, "order_events": 1}

@@ -12,6 +12,7 @@ from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
 import strawberry
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.scalars import JSON
 from strawberry.types import Info
@@ -19,6 +20,7 @@ from strawberry.types import Info
 from hub.federated import service
 from hub.federated.models import FederatedRun, GlobalModel, RunStatus
 from hub.graphql.context import HubContext
+from yunfab.graphql.dataloaders import Loader, by_key
 from yunfab.graphql.pagination import Connection, PageRequest
 from yunfab.graphql.resolvers import mutate
 from yunfab.graphql.subscriptions import EventGate
@@ -471,8 +473,18 @@ class FederatedRunType:
             return None
         if self.loaded_model is not None:
             return self.loaded_model
-        row = await info.context.session.get(GlobalModel, self.model_id)
+        row = await GlobalModelLoader.of(info).load(self.model_id)
         return GlobalModelType.from_model(row) if row else None
+
+
+class GlobalModelLoader(Loader[uuid.UUID, GlobalModel | None]):
+    """The models of every run of a page, in one query."""
+
+    async def batch_load(self, keys: list[uuid.UUID]) -> list[GlobalModel | None]:
+        rows = await self.context.session.scalars(
+            select(GlobalModel).where(GlobalModel.id.in_(keys))
+        )
+        return by_key(keys, rows, lambda row: row.id, lambda row: row)
 
 
 @strawberry.input

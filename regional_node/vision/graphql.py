@@ -12,6 +12,7 @@ from collections.abc import AsyncGenerator, Mapping
 from typing import Annotated, Any
 
 import strawberry
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.scalars import JSON
 from strawberry.types import Info
@@ -26,6 +27,7 @@ from vision_ml import counting as counting_lib
 from vision_ml import privacy as privacy_lib
 from vision_ml.progress import Progress, TrainingStage
 from yunfab.errors import InvalidInput
+from yunfab.graphql.dataloaders import Loader, by_key
 from yunfab.graphql.pagination import Connection, PageRequest
 from yunfab.graphql.resolvers import mutate, read
 from yunfab.graphql.subscriptions import EventGate
@@ -412,8 +414,18 @@ class StationType:
     async def model(self, info: Info[NodeContext, None]) -> VisionModelType | None:
         if self.model_id is None:
             return None
-        row = await info.context.session.get(InspectionModel, self.model_id)
+        row = await InspectionModelLoader.of(info).load(self.model_id)
         return VisionModelType.from_model(row) if row else None
+
+
+class InspectionModelLoader(Loader[uuid.UUID, InspectionModel | None]):
+    """The models of every station of a page, in one query."""
+
+    async def batch_load(self, keys: list[uuid.UUID]) -> list[InspectionModel | None]:
+        rows = await self.context.session.scalars(
+            select(InspectionModel).where(InspectionModel.id.in_(keys))
+        )
+        return by_key(keys, rows, lambda row: row.id, lambda row: row)
 
 
 @strawberry.type(name="DefectBox")

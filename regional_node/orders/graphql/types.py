@@ -25,7 +25,7 @@ from regional_node.orders.models import (
     WorkOrderStatus,
 )
 from regional_node.orders.routings import steps_from_json
-from yunfab.graphql.dataloaders import Loader
+from yunfab.graphql.dataloaders import Loader, by_key, grouped
 
 OrderStageEnum = strawberry.enum(
     OrderStage, name="OrderStage", description="The twelve progress nodes, in order."
@@ -380,36 +380,38 @@ class OrderType:
 
     @strawberry.field(description="The routing version the order was decomposed into.")
     async def routing(self, info: Info[NodeContext, None]) -> RoutingType:
-        row = await info.context.session.get(Routing, self.model.routing_id)
+        row = await RoutingLoader.of(info).load(self.model.routing_id)
         assert row is not None
         return RoutingType.from_model(row)
 
     @strawberry.field(description="The plan in force; null before planning.")
     async def plan(self, info: Info[NodeContext, None]) -> OrderPlanType | None:
-        row = await service.current_plan(info.context.session, self.model)
+        if self.model.plan_version == 0:
+            return None
+        row = await CurrentPlanLoader.of(info).load((self.id, self.model.plan_version))
         return OrderPlanType.from_model(row, self.model) if row else None
 
     @strawberry.field(description="Every plan version, first to last.")
     async def plans(self, info: Info[NodeContext, None]) -> list[OrderPlanType]:
         return [
             OrderPlanType.from_model(row, self.model)
-            for row in await service.plan_history(info.context.session, self.id)
+            for row in await PlansLoader.of(info).load(self.id)
         ]
 
     @strawberry.field
     async def work_orders(self, info: Info[NodeContext, None]) -> list[WorkOrderType]:
-        rows = await service.work_orders_of(info.context.session, self.id)
+        rows = await WorkOrdersLoader.of(info).load(self.id)
         return [WorkOrderType.from_model(row) for row in rows]
 
     @strawberry.field(description="What happened, oldest first.")
     async def events(self, info: Info[NodeContext, None]) -> list[OrderEventType]:
-        rows = await service.order_events(info.context.session, self.id)
+        rows = await EventsLoader.of(info).load(self.id)
         return [OrderEventType.from_model(row) for row in rows]
 
     @strawberry.field(description="The twelve progress nodes and when each was reached.")
     async def progress(self, info: Info[NodeContext, None]) -> list[StageProgressType]:
         reached: dict[OrderStage, dt.datetime] = {}
-        for event in await service.order_events(info.context.session, self.id):
+        for event in await EventsLoader.of(info).load(self.id):
             for stage in OrderStage:
                 if stage.rank <= event.stage.rank:
                     reached.setdefault(stage, event.at)
@@ -417,3 +419,54 @@ class OrderType:
             StageProgressType(stage=stage, reached=stage in reached, at=reached.get(stage))
             for stage in OrderStage
         ]
+
+
+# An order's relations for every order of a page: one query per relation (same rows, same order
+# as the single-order reads in the orders repository).
+
+
+class RoutingLoader(Loader[uuid.UUID, Routing | None]):
+    async def batch_load(self, keys: list[uuid.UUID]) -> list[Routing | None]:
+        rows = await self.context.session.scalars(select(Routing).where(Routing.id.in_(keys)))
+        return by_key(keys, rows, lambda row: row.id, lambda row: row)
+
+
+class CurrentPlanLoader(Loader[tuple[uuid.UUID, int], OrderPlan | None]):
+    """The plan in force of each (order, plan version)."""
+
+    async def batch_load(self, keys: list[tuple[uuid.UUID, int]]) -> list[OrderPlan | None]:
+        rows = await self.context.session.scalars(
+            select(OrderPlan).where(
+                OrderPlan.order_id.in_({order for order, _ in keys}),
+                OrderPlan.version.in_({version for _, version in keys}),
+            )
+        )
+        return by_key(keys, rows, lambda row: (row.order_id, row.version), lambda row: row)
+
+
+class PlansLoader(Loader[uuid.UUID, list[OrderPlan]]):
+    async def batch_load(self, keys: list[uuid.UUID]) -> list[list[OrderPlan]]:
+        rows = await self.context.session.scalars(
+            select(OrderPlan).where(OrderPlan.order_id.in_(keys)).order_by(OrderPlan.version)
+        )
+        return grouped(keys, rows, lambda row: row.order_id, lambda row: row)
+
+
+class WorkOrdersLoader(Loader[uuid.UUID, list[WorkOrder]]):
+    async def batch_load(self, keys: list[uuid.UUID]) -> list[list[WorkOrder]]:
+        rows = await self.context.session.scalars(
+            select(WorkOrder)
+            .where(WorkOrder.order_id.in_(keys))
+            .order_by(WorkOrder.step, WorkOrder.start_date, WorkOrder.id)
+        )
+        return grouped(keys, rows, lambda row: row.order_id, lambda row: row)
+
+
+class EventsLoader(Loader[uuid.UUID, list[ProgressEvent]]):
+    async def batch_load(self, keys: list[uuid.UUID]) -> list[list[ProgressEvent]]:
+        rows = await self.context.session.scalars(
+            select(ProgressEvent)
+            .where(ProgressEvent.order_id.in_(keys))
+            .order_by(ProgressEvent.at, ProgressEvent.id)
+        )
+        return grouped(keys, rows, lambda row: row.order_id, lambda row: row)
