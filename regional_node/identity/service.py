@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from regional_node.identity.models import NodeIdentity
+from regional_node.identity.repository import IdentityRepository
 from yunfab.errors import Conflict
 
 
@@ -19,7 +19,7 @@ class IdentityMismatch(Conflict):
 async def ensure_identity(
     session: AsyncSession, *, name: str, region: str, industry: str
 ) -> NodeIdentity:
-    identity = (await session.execute(select(NodeIdentity))).scalar_one_or_none()
+    identity = await IdentityRepository(session).find()
     if identity is None:
         identity = NodeIdentity(name=name, region=region, industry=industry)
         session.add(identity)
@@ -34,7 +34,7 @@ async def ensure_identity(
 
 
 async def mark_registered(session: AsyncSession, *, at: dt.datetime) -> None:
-    identity = (await session.execute(select(NodeIdentity))).scalar_one()
+    identity = await IdentityRepository(session).get()
     if identity.hub_registered_at is None:
         identity.hub_registered_at = at
         await session.flush()
