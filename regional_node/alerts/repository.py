@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Sequence
+from typing import Any
 
 from sqlalchemy import ColumnElement, Row, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -79,9 +80,7 @@ class AlertRepository:
             delete(rule_contact_points).where(rule_contact_points.c.rule_id == rule_id)
         )
 
-    async def contact_point_links(
-        self, rule_ids: Collection[uuid.UUID]
-    ) -> Sequence[Row[tuple[uuid.UUID, uuid.UUID]]]:
+    async def contact_point_links(self, rule_ids: Collection[uuid.UUID]) -> Sequence[Row[Any, Any]]:
         """(rule, contact point) of each contact point these rules send to."""
         return (
             await self.session.execute(

@@ -44,9 +44,7 @@ class DeviceRepository:
 
         return Page.from_rows(rows, page.limit, count)
 
-    async def keys_and_statuses_at(
-        self, factory_id: uuid.UUID
-    ) -> Sequence[Row[tuple[str, DeviceStatus]]]:
+    async def keys_and_statuses_at(self, factory_id: uuid.UUID) -> Sequence[Row[str, DeviceStatus]]:
         """(key, status) of every device of the factory."""
         return (
             await self.session.execute(
@@ -70,7 +68,7 @@ class DeviceRepository:
             )
         ).all()
 
-    async def series(self, device_id: uuid.UUID) -> Sequence[Row[tuple[int, str]]]:
+    async def series(self, device_id: uuid.UUID) -> Sequence[Row[int, str]]:
         """(series id, name) of each metric the device declares."""
         return (
             await self.session.execute(
@@ -82,9 +80,9 @@ class DeviceRepository:
 
     async def with_factories(
         self, keys: Collection[str] | None
-    ) -> Sequence[Row[tuple[Device, str, str | None, FactoryStatus, str | None]]]:
-        """(device, factory slug, factory organization, factory status, edge node key) of the
-        devices with these keys (all devices when None): what ingest's registry holds."""
+    ) -> Sequence[Row[Device, str, str | None, FactoryStatus, str]]:
+        """(device, factory slug, factory organization, factory status, edge node key or None)
+        of the devices with these keys (all devices when None): what ingest's registry holds."""
         edge = aliased(Device)
         query = (
             select(Device, Factory.slug, Factory.organization_id, Factory.status, edge.key)

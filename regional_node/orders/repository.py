@@ -108,7 +108,7 @@ class OrderRepository:
         return Page.from_rows(rows, page.limit, count)
 
     async def open_orders_locked(
-        self, affected: Select[tuple[uuid.UUID]], planned: Collection[uuid.UUID]
+        self, affected: Select[uuid.UUID], planned: Collection[uuid.UUID]
     ) -> Sequence[Order]:
         """The open orders among `affected` and `planned`, oldest first, locked."""
         return (
@@ -125,7 +125,7 @@ class OrderRepository:
 
     async def planned_cells_at(
         self, factory_id: uuid.UUID, first_day: dt.date, last_day: dt.date
-    ) -> Sequence[Row[tuple[uuid.UUID, uuid.UUID, str]]]:
+    ) -> Sequence[Row[uuid.UUID, uuid.UUID, str]]:
         """(order, routing, step) of the open orders planned but not dispatched whose plan in
         force has the factory making units between the two days."""
         return (
@@ -226,7 +226,7 @@ class WorkOrderRepository:
     @staticmethod
     def open_order_ids_at(
         factory_id: uuid.UUID, first_day: dt.date, last_day: dt.date, process: str | None
-    ) -> Select[tuple[uuid.UUID]]:
+    ) -> Select[uuid.UUID]:
         """A subquery: the orders with work left at the factory between the two days (of the
         process, when one is given)."""
         affected = select(WorkOrder.order_id).where(
@@ -286,7 +286,7 @@ class PlanningRepository:
         *,
         stages: Collection[OrderStage],
         excluding: uuid.UUID | None = None,
-    ) -> Sequence[Row[tuple[uuid.UUID, str, uuid.UUID, dt.date, float]]]:
+    ) -> Sequence[Row[uuid.UUID, str, uuid.UUID, dt.date, float]]:
         """(routing, step, factory, day, units) of the plans in force of the open orders (but
         `excluding`) in one of `stages`, between the two days."""
         return (

@@ -31,7 +31,7 @@ class TelemetryRepository:
 
     async def readings(
         self, series_id: int, start_ms: int, end_ms: int, *, limit: int
-    ) -> Sequence[Row[tuple[int, float]]]:
+    ) -> Sequence[Row[int, float]]:
         """(time, value) of the series in [start, end), oldest first, at most `limit`."""
         return (
             await self.session.execute(
@@ -48,7 +48,7 @@ class TelemetryRepository:
 
     async def readings_within(
         self, series_id: int, first_ms: int, last_ms: int
-    ) -> Sequence[Row[tuple[int, float]]]:
+    ) -> Sequence[Row[int, float]]:
         """(time, value) of the series in [first, last], both ends in, oldest first."""
         return (
             await self.session.execute(
@@ -62,7 +62,7 @@ class TelemetryRepository:
             )
         ).all()
 
-    async def reading_before(self, series_id: int, ts_ms: int) -> Sequence[Row[tuple[int, float]]]:
+    async def reading_before(self, series_id: int, ts_ms: int) -> Sequence[Row[int, float]]:
         """The series' last (time, value) before `ts_ms`: none or one row."""
         return (
             await self.session.execute(
@@ -75,7 +75,7 @@ class TelemetryRepository:
 
     async def buckets(
         self, series_id: int, start_ms: int, end_ms: int, *, hourly: bool, limit: int
-    ) -> Sequence[Row[tuple[int, int, float, float, float]]]:
+    ) -> Sequence[Row[int, int, float, float, float]]:
         """(bucket, count, sum, min, max) of the series' minute (or hour) rollups whose bucket
         starts in [start, end), oldest first, at most `limit`."""
         table = HourRollup if hourly else MinuteRollup
@@ -94,7 +94,7 @@ class TelemetryRepository:
 
     async def newest_per_metric(
         self, device_ids: Collection[uuid.UUID]
-    ) -> Sequence[Row[tuple[uuid.UUID, str, str, int, float]]]:
+    ) -> Sequence[Row[uuid.UUID, str, str, int, float]]:
         """(device, metric, unit, time, value) of each metric's newest raw reading, by device
         and metric; a metric with no reading kept is left out.
 
