@@ -34,8 +34,6 @@ MAX_PAGE = 1000
 class TermViolated(Forbidden):
     """A query or request outside an agreement or offer: `term` names the term it breaks."""
 
-    code = "forbidden"
-
 
 class FilterOp(enum.StrEnum):
     EQ = "eq"

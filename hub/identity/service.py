@@ -21,6 +21,7 @@ from hub.identity.passwords import MAX_LENGTH, MIN_LENGTH, hash_password, one_ti
 from hub.identity.repository import IdentityRepository
 from hub.identity.roles import parse_roles
 from hub.identity.secrets import hash_secret, new_client_id, new_secret
+from hub.organizations.errors import OrganizationNotFound
 from hub.organizations.models import Organization
 from hub.organizations.repository import OrganizationRepository
 from yunfab.db import utcnow
@@ -28,10 +29,6 @@ from yunfab.errors import Conflict, InvalidInput, NotFound
 from yunfab.graphql.pagination import Page, PageRequest
 from yunfab.settings import check_region, check_slug
 from yunfab.subject import Subject
-
-
-class OrganizationNotFound(NotFound):
-    code = "organization_not_found"
 
 
 class UserExists(Conflict):

@@ -3,6 +3,7 @@ signature, manifest, version, entitlement, compatibility, revocation) live in `y
 
 from __future__ import annotations
 
+from hub.organizations.errors import OrganizationNotFound
 from yunfab.errors import Conflict, Forbidden, NotFound, YunfabError
 from yunfab.market import (
     ArtifactDigestMismatch,
@@ -63,10 +64,6 @@ class ArtifactNotFound(NotFound):
 
 class NodeNotFound(NotFound):
     code = "node_not_found"
-
-
-class OrganizationNotFound(NotFound):
-    code = "organization_not_found"
 
 
 class KeyNotFound(NotFound):

@@ -8,23 +8,16 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.audit.service import append_entry
+from hub.organizations.errors import (
+    OrganizationExists,
+    OrganizationKindConflict,
+    OrganizationNotFound,
+)
 from hub.organizations.models import Organization, OrganizationKind
 from hub.organizations.repository import OrganizationRepository
-from yunfab.errors import Conflict, InvalidInput, NotFound
+from yunfab.errors import InvalidInput
 from yunfab.graphql.pagination import Page, PageRequest
 from yunfab.subject import Subject
-
-
-class OrganizationKindConflict(Conflict):
-    code = "organization_kind_conflict"
-
-
-class OrganizationExists(Conflict):
-    code = "organization_exists"
-
-
-class OrganizationNotFound(NotFound):
-    code = "organization_not_found"
 
 
 async def ensure_organization(

@@ -7,6 +7,7 @@ from strawberry.types import Info
 
 from hub.graphql.context import HubContext
 from hub.organizations import service
+from hub.organizations.errors import OrganizationNotFound
 from hub.organizations.graphql.types import OrganizationType
 from hub.organizations.models import Organization, OrganizationKind
 from yunfab.errors import InvalidInput
@@ -64,5 +65,5 @@ class OrganizationQuery:
         context = info.context
         organization = await service.get_organization(context.session, id)
         if not await context.allows("hub.organization.read", _resource(organization)):
-            raise service.OrganizationNotFound("no such organization")
+            raise OrganizationNotFound("no such organization")
         return OrganizationType.from_model(organization)
