@@ -233,6 +233,7 @@ async def ensure_demo_users(
     from hub.audit.service import append_entry
     from hub.identity import service
     from hub.identity.builtin import ensure_builtin_clients
+    from hub.identity.errors import UserNotFound
     from hub.organizations.models import OrganizationKind
     from hub.organizations.service import ensure_organization
     from yunfab.authorization import Authorizer
@@ -272,7 +273,7 @@ async def ensure_demo_users(
                 password = password or new_password()
                 try:
                     user = await service.find_user(session, person.email)
-                except service.UserNotFound:
+                except UserNotFound:
                     await service.create_user(
                         session,
                         SYSTEM,

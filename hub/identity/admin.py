@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.audit.service import append_entry
+from hub.identity.errors import ClientNotFound, PublicClientHasNoSecret
 from hub.identity.keys import rotate_keys
 from hub.identity.models import (
     ApiClient,
@@ -27,19 +28,11 @@ from hub.identity.repository import IdentityRepository
 from hub.identity.secrets import hash_secret, new_secret
 from hub.identity.service import get_user
 from yunfab.db import utcnow
-from yunfab.errors import Conflict, InvalidInput, NotFound
+from yunfab.errors import InvalidInput
 from yunfab.graphql.pagination import Page, PageRequest
 from yunfab.subject import Subject
 
 MAX_SEARCH = 100
-
-
-class ClientNotFound(NotFound):
-    code = "client_not_found"
-
-
-class PublicClientHasNoSecret(Conflict):
-    code = "public_client_has_no_secret"
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.audit.service import append_entry
+from hub.identity.errors import UserExists, UserNotFound
 from hub.identity.models import ApiClient, ClientKind, RevokedToken, User
 from hub.identity.oauth import SCOPES
 from hub.identity.passwords import MAX_LENGTH, MIN_LENGTH, hash_password, one_time_password
@@ -25,14 +26,10 @@ from hub.organizations.errors import OrganizationNotFound
 from hub.organizations.models import Organization
 from hub.organizations.repository import OrganizationRepository
 from yunfab.db import utcnow
-from yunfab.errors import Conflict, InvalidInput, NotFound
+from yunfab.errors import InvalidInput
 from yunfab.graphql.pagination import Page, PageRequest
 from yunfab.settings import check_region, check_slug
 from yunfab.subject import Subject
-
-
-class UserExists(Conflict):
-    code = "user_exists"
 
 
 @dataclass(frozen=True)
@@ -120,10 +117,6 @@ class CreatedUser:
     user: User
     one_time_password: str | None
     """Set when the hub made the password: shown once, only its hash is stored."""
-
-
-class UserNotFound(NotFound):
-    code = "user_not_found"
 
 
 def _roles(roles: list[str]) -> str:
