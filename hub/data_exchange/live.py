@@ -24,8 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from hub.data_exchange.models import DataProduct
 from hub.data_exchange.repository import ExchangeRepository
 from hub.data_exchange.service import schema_of
+from hub.federation.errors import NodeUrlRefused
 from hub.federation.urls import (
-    NodeUrlRefused,
     Resolver,
     check_node_url,
     node_url_rules,

@@ -18,6 +18,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.audit.service import append_entry
+from hub.federation.errors import (
+    NodeIdentityConflict,
+    NodeNotRegistered,
+    NodeUrlFixed,
+    NodeUrlTaken,
+)
 from hub.federation.events import NodeEvent, NodeEventKind, NodeEvents
 from hub.federation.models import NodeStatus, RegionalNode
 from hub.federation.repository import RegionalNodeRepository
@@ -25,25 +31,8 @@ from hub.federation.urls import NodeUrlRules, check_node_url
 from hub.identity.builtin import node_url_changed
 from yunfab.authorization import Authorizer
 from yunfab.db import after_commit, utcnow
-from yunfab.errors import Conflict, NotFound
 from yunfab.graphql.pagination import Page, PageRequest
 from yunfab.subject import Subject
-
-
-class NodeNotRegistered(NotFound):
-    code = "node_not_registered"
-
-
-class NodeIdentityConflict(Conflict):
-    code = "node_identity_conflict"
-
-
-class NodeUrlFixed(Conflict):
-    code = "node_url_fixed"
-
-
-class NodeUrlTaken(Conflict):
-    code = "node_url_taken"
 
 
 @dataclass(frozen=True)

@@ -24,17 +24,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from hub.federation.errors import NodeUrlRefused
 from hub.settings import HubSettings
-from yunfab.errors import InvalidInput
 from yunfab.settings import normalize_url
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 """Host and port to the addresses the name resolves to; replaced in tests."""
-
-
-class NodeUrlRefused(InvalidInput):
-    code = "node_url_refused"
 
 
 @dataclass(frozen=True)
