@@ -678,7 +678,7 @@ def test_figures_that_together_single_out_a_contributor_are_refused() -> None:
     import itertools
 
     from hub.data_exchange import disclosure
-    from hub.data_exchange.query import TermViolated
+    from hub.data_exchange.errors import TermViolated
 
     def cell(*who: str) -> dict[str, str]:
         return {f"row-{w}": w for w in who}
@@ -701,6 +701,7 @@ def test_figures_that_together_single_out_a_contributor_are_refused() -> None:
 
 def test_the_query_engine_filters_groups_and_counts_contributors() -> None:
     from hub.data_exchange import query as q
+    from hub.data_exchange.errors import TermViolated
 
     rows: list[dict[str, Any]] = [
         {"f": "a", "skills": ["dye", "knit"], "hours": 3, "week": "2026-W48"},
@@ -727,7 +728,7 @@ def test_the_query_engine_filters_groups_and_counts_contributors() -> None:
     assert result.total == 4
     assert {tuple(r["skills"] or ()): r["count"] for r in result.rows}[("dye", "knit")] == 1
     whole = q.DataQuery(aggregates=[q.Aggregate(q.AggregateFn.SUM, "hours")])
-    with pytest.raises(q.TermViolated) as refused:
+    with pytest.raises(TermViolated) as refused:
         q.run(rows[:3], whole, visible=[], contributor="f", min_contributors=4)
     assert refused.value.extra["term"] == "aggregation"
     answer = q.run(rows[:3], whole, visible=[], contributor="f", min_contributors=3)

@@ -31,8 +31,8 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from hub.data_exchange.errors import TermViolated
 from hub.data_exchange.models import DisclosedCell
-from hub.data_exchange.query import TermViolated
 from hub.data_exchange.repository import ExchangeRepository
 from yunfab.db import after_commit, session_scope
 

@@ -21,6 +21,7 @@ import httpx
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from hub.data_exchange.errors import NodeUnavailable
 from hub.data_exchange.models import DataProduct
 from hub.data_exchange.repository import ExchangeRepository
 from hub.data_exchange.service import schema_of
@@ -34,7 +35,6 @@ from hub.federation.urls import (
 )
 from hub.identity.keys import KeyRing, access_token_claims
 from hub.settings import HubSettings
-from yunfab.errors import ServiceUnavailable
 from yunfab.settings import normalize_url
 from yunfab.usage_policy import validate_row
 
@@ -43,10 +43,6 @@ log = structlog.get_logger(__name__)
 LIVE_TOKEN_LIFETIME_S = 60
 LIVE_SCOPE = "exchange:live"
 MAX_LIVE_ROWS = 100_000
-
-
-class NodeUnavailable(ServiceUnavailable):
-    code = "node_unavailable"
 
 
 def _failed(node: str, why: str) -> NodeUnavailable:

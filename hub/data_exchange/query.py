@@ -21,7 +21,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from yunfab.errors import Forbidden, InvalidInput
+from hub.data_exchange.errors import TermViolated
+from yunfab.errors import InvalidInput
 from yunfab.usage_policy import FieldRole, FieldSpec, FieldType
 
 MAX_FILTERS = 20
@@ -29,10 +30,6 @@ MAX_IN_VALUES = 200
 MAX_GROUP_BY = 6
 MAX_AGGREGATES = 12
 MAX_PAGE = 1000
-
-
-class TermViolated(Forbidden):
-    """A query or request outside an agreement or offer: `term` names the term it breaks."""
 
 
 class FilterOp(enum.StrEnum):

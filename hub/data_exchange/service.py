@@ -21,6 +21,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.data_exchange import disclosure
 from hub.data_exchange import query as engine
+from hub.data_exchange.errors import (
+    ContractNotFound,
+    DataProductNotFound,
+    InvalidTransition,
+    OfferNotFound,
+    PolicyUnavailable,
+    SyncGap,
+    TermViolated,
+)
 from hub.data_exchange.models import (
     Contract,
     ContractState,
@@ -32,7 +41,7 @@ from hub.data_exchange.models import (
 from hub.data_exchange.repository import CatalogFilter, ExchangeRepository
 from yunfab.authorization import Authorizer
 from yunfab.db import utcnow
-from yunfab.errors import Conflict, InvalidInput, NotFound, ServiceUnavailable
+from yunfab.errors import Conflict, InvalidInput
 from yunfab.graphql.pagination import Page, PageRequest
 from yunfab.policy import PolicyEngine
 from yunfab.subject import Subject
@@ -51,33 +60,6 @@ log = structlog.get_logger(__name__)
 
 MAX_BATCH_ROWS = 5000
 AuditSink = Callable[..., Awaitable[Any]]
-
-
-class DataProductNotFound(NotFound):
-    code = "data_product_not_found"
-
-
-class OfferNotFound(NotFound):
-    code = "offer_not_found"
-
-
-class ContractNotFound(NotFound):
-    code = "contract_not_found"
-
-
-class InvalidTransition(Conflict):
-    code = "invalid_transition"
-
-
-class SyncGap(Conflict):
-    code = "sync_gap"
-
-
-class PolicyUnavailable(ServiceUnavailable):
-    code = "policy_unavailable"
-
-
-TermViolated = engine.TermViolated
 
 
 def schema_of(product: DataProduct) -> list[FieldSpec]:

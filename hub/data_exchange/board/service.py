@@ -20,10 +20,11 @@ from hub.audit.service import append_entry
 from hub.data_exchange.board.matching import Match, Terms, find_matches
 from hub.data_exchange.board.models import BoardPosting, PostingStatus, Resource, Side
 from hub.data_exchange.board.repository import BoardFilter, BoardRepository
+from hub.data_exchange.errors import PostingClosed, PostingNotFound, TooManyOpenPostings
 from hub.organizations.models import Organization
 from yunfab.authorization import Authorizer
 from yunfab.db import utcnow
-from yunfab.errors import Conflict, InvalidInput, NotFound
+from yunfab.errors import InvalidInput
 from yunfab.graphql.pagination import Page, PageRequest
 from yunfab.settings import check_region
 from yunfab.subject import Subject
@@ -43,18 +44,6 @@ MAX_LEAD_DAYS = 730
 """A window may start at most two years ahead."""
 MAX_OPEN_PER_ORGANIZATION = 500
 CLOSING = (PostingStatus.WITHDRAWN, PostingStatus.FILLED)
-
-
-class PostingNotFound(NotFound):
-    code = "board_posting_not_found"
-
-
-class PostingClosed(Conflict):
-    code = "board_posting_closed"
-
-
-class TooManyOpenPostings(Conflict):
-    code = "board_posting_limit"
 
 
 @dataclass(frozen=True)
