@@ -21,6 +21,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.audit.service import append_entry
+from hub.federated.errors import FederatedUnavailable, ModelNotFound, RunNotFound
 from hub.federated.market_listing import listing_name, publish_global_model
 from hub.federated.models import FederatedRun, GlobalModel, RunStatus
 from hub.federated.repository import FederatedRepository
@@ -28,7 +29,7 @@ from hub.knowledge_market.models import Release
 from hub.knowledge_market.repository import MarketRepository
 from yunfab.authorization import Authorizer
 from yunfab.db import utcnow
-from yunfab.errors import InvalidInput, NotFound, ServiceUnavailable
+from yunfab.errors import InvalidInput
 from yunfab.graphql.pagination import Page, PageRequest
 from yunfab.subject import Subject
 
@@ -39,18 +40,6 @@ MODEL_KIND = "federated-logistic-head"
 STRATEGIES = ("fedavg", "fedprox")
 REGISTRY_LOCK = 7_216_117
 """PostgreSQL advisory lock held while a model version is allocated."""
-
-
-class FederatedUnavailable(ServiceUnavailable):
-    code = "federated_unavailable"
-
-
-class RunNotFound(NotFound):
-    code = "federated_run_not_found"
-
-
-class ModelNotFound(NotFound):
-    code = "model_not_found"
 
 
 @dataclass(frozen=True)
