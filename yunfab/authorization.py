@@ -27,7 +27,7 @@ AuditSink = Callable[..., Awaitable[Any]]
 
 
 class Denied(Forbidden):
-    code = "forbidden"
+    """The policy said no (its code is `Forbidden`'s, inherited)."""
 
 
 class Authorizer:
