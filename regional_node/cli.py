@@ -26,7 +26,8 @@ from regional_node.factories.models import Factory
 from regional_node.factories.repository import FactoryRepository
 from regional_node.hub_link.auth import ClientCredentials
 from regional_node.hub_link.client import HubClient, HubError
-from regional_node.identity.service import IdentityMismatch, ensure_identity
+from regional_node.identity.errors import IdentityMismatch
+from regional_node.identity.service import ensure_identity
 from regional_node.market.installer import MarketInstaller, Outcome
 from regional_node.orders import routings
 from regional_node.orders import service as orders

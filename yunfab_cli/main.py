@@ -202,7 +202,7 @@ def node_serve(
 ) -> None:
     """Serve a regional node, registering it with the hub and heartbeating."""
     from regional_node.app import create_app
-    from regional_node.identity.service import IdentityMismatch
+    from regional_node.identity.errors import IdentityMismatch
     from regional_node.settings import NodeSettings
     from yunfab.logs import configure_logging
     from yunfab.serve import bind, bound_url, run

@@ -7,13 +7,9 @@ import datetime as dt
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from regional_node.identity.errors import IdentityMismatch
 from regional_node.identity.models import NodeIdentity
 from regional_node.identity.repository import IdentityRepository
-from yunfab.errors import Conflict
-
-
-class IdentityMismatch(Conflict):
-    code = "node_identity_mismatch"
 
 
 async def ensure_identity(
