@@ -12,6 +12,7 @@ import pytest
 
 from regional_node.hub_link import outbound
 from regional_node.hub_link.client import HubClient
+from regional_node.hub_link.errors import RawImageOutbound
 
 
 def encoded(ext: str) -> bytes:
@@ -42,7 +43,7 @@ async def test_hub_bound_pictures_are_refused_before_sending(body: dict[str, obj
 
     client = HubClient("http://hub.test", timeout_s=1, transport=httpx.MockTransport(hub))
     try:
-        with pytest.raises(outbound.RawImageOutbound) as refused:
+        with pytest.raises(RawImageOutbound) as refused:
             await client._call("POST", "/api/v1/exchange", body)
         assert refused.value.code == "raw_image_outbound"
         assert refused.value.detail.startswith("$.")
@@ -70,5 +71,5 @@ def test_summaries_pass() -> None:
 def test_pictures_after_other_characters_and_in_keys_are_refused() -> None:
     png = base64.b64encode(encoded(".png")).decode()
     for body in ({"a": "img/" + png}, {"a": "x" + png}, {"k" + png: 1}):
-        with pytest.raises(outbound.RawImageOutbound):
+        with pytest.raises(RawImageOutbound):
             outbound.check(body)

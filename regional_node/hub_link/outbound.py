@@ -20,7 +20,7 @@ import binascii
 import re
 from typing import Any
 
-from yunfab.errors import Forbidden
+from regional_node.hub_link.errors import RawImageOutbound
 
 MAX_NUMERIC_CELLS = 4096
 """A 64x64 picture; no summary the hub needs is that large a matrix."""
@@ -40,12 +40,6 @@ _SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"P5\n", "PGM"),
     (b"P6\n", "PPM"),
 )
-
-
-class RawImageOutbound(Forbidden):
-    """A hub-bound body carries picture data; nothing was sent."""
-
-    code = "raw_image_outbound"
 
 
 def check(body: Any) -> None:
