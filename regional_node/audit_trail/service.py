@@ -21,8 +21,8 @@ from regional_node.audit.models import AuditEntry
 from regional_node.audit.service import CHAIN
 from regional_node.devices.models import Device
 from regional_node.devices.service import DeviceNotFound
+from regional_node.factories.errors import FactoryNotFound
 from regional_node.factories.models import Factory
-from regional_node.factories.service import FactoryNotFound
 from regional_node.graphql.lookup import AmbiguousLookup
 from regional_node.orders.models import Order
 from regional_node.orders.service import OrderNotFound

@@ -32,13 +32,9 @@ from regional_node.devices.models import (
     DeviceStatus,
 )
 from regional_node.devices.repository import DeviceRepository
+from regional_node.factories.errors import BrokerUnavailable
 from regional_node.factories.models import Factory, FactoryStatus
-from regional_node.factories.service import (
-    BrokerUnavailable,
-    factory_for,
-    factory_resource,
-    get_factory,
-)
+from regional_node.factories.service import factory_for, factory_resource, get_factory
 from yunfab.authorization import Denied
 from yunfab.db import after_commit, utcnow
 from yunfab.errors import Conflict, InvalidInput, NotFound

@@ -21,10 +21,16 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from regional_node.audit.service import append_entry
+from regional_node.factories.errors import (
+    FactoryExists,
+    FactoryNotFound,
+    ProfileIncomplete,
+    TransitionNotAllowed,
+)
 from regional_node.factories.models import CapacityDay, Equipment, Factory, FactoryStatus
 from regional_node.factories.repository import FactoryFilter, FactoryRepository
 from yunfab.db import utcnow
-from yunfab.errors import Conflict, InvalidInput, NotFound, ServiceUnavailable, YunfabError
+from yunfab.errors import InvalidInput, YunfabError
 from yunfab.graphql.pagination import Page, PageRequest
 from yunfab.subject import Subject, canonical_org_id
 
@@ -35,26 +41,6 @@ SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 MAX_EQUIPMENT = 200
 MAX_LIST = 100
 MAX_CAPACITY_DAYS = 1000
-
-
-class FactoryExists(Conflict):
-    code = "factory_exists"
-
-
-class FactoryNotFound(NotFound):
-    code = "factory_not_found"
-
-
-class TransitionNotAllowed(Conflict):
-    code = "transition_not_allowed"
-
-
-class BrokerUnavailable(ServiceUnavailable):
-    code = "broker_unavailable"
-
-
-class ProfileIncomplete(InvalidInput):
-    code = "profile_incomplete"
 
 
 class Transition(enum.StrEnum):

@@ -29,12 +29,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from regional_node.audit.service import append_entry
+from regional_node.factories.errors import FactoryNotFound
 from regional_node.factories.models import Factory
-from regional_node.factories.service import (
-    FactoryNotFound,
-    factory_resource,
-    get_factory_by_slug,
-)
+from regional_node.factories.service import factory_resource, get_factory_by_slug
 from regional_node.market.errors import InstallRefused
 from regional_node.market.models import Installation
 from regional_node.market.verify import Release

@@ -27,10 +27,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from regional_node.audit.service import append_entry
 from regional_node.devices.repository import DeviceRepository
+from regional_node.factories.errors import FactoryNotFound
 from regional_node.factories.models import Factory
 from regional_node.factories.repository import FactoryRepository
 from regional_node.factories.service import (
-    FactoryNotFound,
     check_at_factory,
     factory_for,
     factory_resource,
