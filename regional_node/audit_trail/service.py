@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from regional_node.audit.models import AuditEntry
 from regional_node.audit.service import CHAIN
+from regional_node.devices.errors import DeviceNotFound
 from regional_node.devices.models import Device
-from regional_node.devices.service import DeviceNotFound
 from regional_node.factories.errors import FactoryNotFound
 from regional_node.factories.models import Factory
 from regional_node.graphql.lookup import AmbiguousLookup

@@ -24,6 +24,13 @@ from regional_node.audit.service import append_entry
 from regional_node.broker_admin import BrokerAdminError
 from regional_node.devices import repository
 from regional_node.devices.credentials import hash_secret, new_secret
+from regional_node.devices.errors import (
+    BrokerUnavailable,
+    DeviceExists,
+    DeviceNotFound,
+    DeviceTransitionNotAllowed,
+    FactoryNotActive,
+)
 from regional_node.devices.models import (
     Connection,
     Device,
@@ -32,12 +39,11 @@ from regional_node.devices.models import (
     DeviceStatus,
 )
 from regional_node.devices.repository import DeviceRepository
-from regional_node.factories.errors import BrokerUnavailable
 from regional_node.factories.models import Factory, FactoryStatus
 from regional_node.factories.service import factory_for, factory_resource, get_factory
 from yunfab.authorization import Denied
 from yunfab.db import after_commit, utcnow
-from yunfab.errors import Conflict, InvalidInput, NotFound
+from yunfab.errors import InvalidInput
 from yunfab.graphql.pagination import Page, PageRequest, contains
 from yunfab.subject import Subject, SubjectKind
 from yunfab.tokens import TokenMissing
@@ -48,22 +54,6 @@ if TYPE_CHECKING:
 KEY = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 METRIC = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 MAX_METRICS = 200
-
-
-class DeviceExists(Conflict):
-    code = "device_exists"
-
-
-class DeviceNotFound(NotFound):
-    code = "device_not_found"
-
-
-class DeviceTransitionNotAllowed(Conflict):
-    code = "transition_not_allowed"
-
-
-class FactoryNotActive(Conflict):
-    code = "factory_not_active"
 
 
 class DeviceTransition(enum.StrEnum):

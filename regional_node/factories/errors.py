@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from yunfab.errors import Conflict, InvalidInput, NotFound, ServiceUnavailable
+from yunfab.errors import Conflict, InvalidInput, NotFound
 
 
 class FactoryExists(Conflict):
@@ -15,10 +15,6 @@ class FactoryNotFound(NotFound):
 
 class TransitionNotAllowed(Conflict):
     code = "transition_not_allowed"
-
-
-class BrokerUnavailable(ServiceUnavailable):
-    code = "broker_unavailable"
 
 
 class ProfileIncomplete(InvalidInput):
