@@ -17,19 +17,16 @@ from regional_node.runtime import NodeRuntime
 from regional_node.settings import NodeSettings
 from regional_node.state import node_state
 from regional_node.telemetry.codec import Decoded, MalformedMessage, decode_readings
+from regional_node.telemetry.errors import DeviceAuthFailed
 from regional_node.telemetry.pipeline import Envelope, describe
 from yunfab.bodies import BodyLimit, read_body
-from yunfab.errors import Forbidden, InvalidInput, Unauthenticated
+from yunfab.errors import Forbidden, InvalidInput
 from yunfab.ratelimit import CredentialThrottle
 
 MAX_DEVICES = 1000
 TELEMETRY_PATH = "/api/v1/telemetry"
 
 router = APIRouter()
-
-
-class DeviceAuthFailed(Unauthenticated):
-    code = "device_auth_failed"
 
 
 def device_throttle() -> CredentialThrottle:
