@@ -31,6 +31,7 @@ from regional_node.identity.service import ensure_identity
 from regional_node.market.installer import MarketInstaller, Outcome
 from regional_node.orders import routings
 from regional_node.orders import service as orders
+from regional_node.orders.errors import RoutingInvalid
 from regional_node.runtime import NodeRuntime, build_runtime
 from regional_node.settings import NodeSettings
 from yunfab import progress
@@ -246,7 +247,7 @@ def routing_import(
     """Import a product routing; the same routing again changes nothing."""
     try:
         spec = routings.load_file(file)
-    except routings.RoutingInvalid as exc:
+    except RoutingInvalid as exc:
         fail(exc.detail)
 
     async def work(runtime: NodeRuntime, db: Database) -> dict[str, Any]:

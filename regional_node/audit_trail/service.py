@@ -24,8 +24,8 @@ from regional_node.devices.models import Device
 from regional_node.factories.errors import FactoryNotFound
 from regional_node.factories.models import Factory
 from regional_node.graphql.lookup import AmbiguousLookup
+from regional_node.orders.errors import OrderNotFound
 from regional_node.orders.models import Order
-from regional_node.orders.service import OrderNotFound
 from regional_node.runtime import NodeRuntime
 from yunfab.errors import InvalidInput
 from yunfab.graphql.pagination import Page, PageRequest

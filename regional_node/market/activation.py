@@ -37,6 +37,7 @@ from regional_node.market.models import Installation
 from regional_node.market.verify import Release
 from regional_node.orders import routings
 from regional_node.orders import service as orders
+from regional_node.orders.errors import RoutingInvalid
 from regional_node.orders.models import Routing
 from regional_node.runtime import NodeRuntime
 from regional_node.vision.models import InspectionModel, Station
@@ -111,7 +112,7 @@ async def import_template(
         spec = routings.parse(
             text, fmt="json" if text.lstrip().startswith("{") else "toml", source=source
         )
-    except routings.RoutingInvalid as exc:
+    except RoutingInvalid as exc:
         raise InstallRefused("activation_failed", exc.detail) from exc
     product = manifest.content.get("product")
     if spec.product != product:

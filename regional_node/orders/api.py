@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from regional_node.factories.service import get_factory
 from regional_node.graphql.context import current_subject
 from regional_node.orders import chart_links, schedules
+from regional_node.orders.errors import ChartLinkRefused, ScheduleNotFound
 from regional_node.orders.repository import ScheduleRepository
 from regional_node.settings import NodeSettings
 from regional_node.state import node_state
@@ -45,7 +46,7 @@ async def gantt_chart(
     signed = (expires, sub, sig) != (None, None, None)
     if signed:
         if expires is None or sub is None or sig is None:
-            raise chart_links.ChartLinkRefused("chart link: expires, sub and sig go together")
+            raise ChartLinkRefused("chart link: expires, sub and sig go together")
         link = chart_links.ChartLink(schedule_id=schedule_id, fmt=fmt, expires=expires, subject=sub)
         chart_links.verify(settings.chart_link_key(), link, sig)
     runtime = node_state(request.app).runtime
@@ -54,7 +55,7 @@ async def gantt_chart(
             # The link is the caller's proof, checked above: no policy decision to repeat.
             row = await ScheduleRepository(session).get(schedule_id)
             if row is None:
-                raise schedules.ScheduleNotFound(f"no schedule {schedule_id} on this node")
+                raise ScheduleNotFound(f"no schedule {schedule_id} on this node")
             log.info("chart link used", schedule=str(schedule_id), made_for=sub)
         else:
             row = await schedules.get_schedule(

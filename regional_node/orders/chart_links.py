@@ -17,13 +17,9 @@ import uuid
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from yunfab.errors import Forbidden
+from regional_node.orders.errors import ChartLinkRefused
 
 MAX_SUBJECT = 200
-
-
-class ChartLinkRefused(Forbidden):
-    code = "chart_link_refused"
 
 
 @dataclass(frozen=True)

@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import Any, TypeGuard
 
 from regional_node.factories import eligibility
+from regional_node.orders.errors import RoutingInvalid
 from solvers.allocation.model import AllocationError, Step, required_units
-from yunfab.errors import InvalidInput
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 PARAMETER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -39,10 +39,6 @@ MAX_STEPS = 200
 MIN_HOURS = 1e-6
 """Hours per unit below this (3.6 ms) are a typo, and dividing a cost by them overflows."""
 MAX_UNIT_COST = 1e9
-
-
-class RoutingInvalid(InvalidInput):
-    code = "routing_invalid"
 
 
 @dataclass(frozen=True)

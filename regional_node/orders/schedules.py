@@ -24,6 +24,7 @@ from regional_node.factories.service import (
     known_time_zone,
 )
 from regional_node.orders import service as orders
+from regional_node.orders.errors import ScheduleInvalid, ScheduleNotFound
 from regional_node.orders.models import FactorySchedule
 from regional_node.orders.repository import OrderRepository, ScheduleRepository
 from regional_node.orders.routings import RoutingStep
@@ -31,7 +32,7 @@ from regional_node.runtime import NodeRuntime
 from solvers.scheduling import shop
 from solvers.scheduling.gantt import Clock, gantt_json, render
 from yunfab.db import utcnow
-from yunfab.errors import InvalidInput, NotFound
+from yunfab.errors import InvalidInput
 from yunfab.graphql.pagination import Page, PageRequest
 from yunfab.subject import Subject
 
@@ -44,14 +45,6 @@ MAX_OPTIONS = 20_000
 """(operation, machine) pairs: CP-SAT gets an interval for each."""
 MAX_WINDOWS = 20_000
 """Shift and downtime windows over all machines, and setup pairs."""
-
-
-class ScheduleNotFound(NotFound):
-    code = "schedule_not_found"
-
-
-class ScheduleInvalid(InvalidInput):
-    code = "schedule_invalid"
 
 
 def problem_json(problem: shop.Problem) -> dict[str, Any]:

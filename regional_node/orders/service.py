@@ -19,6 +19,15 @@ from regional_node.alerts.models import Alert
 from regional_node.audit.service import append_entry
 from regional_node.factories.service import SLUG, factory_for, factory_resource, get_factory
 from regional_node.orders import planning
+from regional_node.orders.errors import (
+    OrderClosed,
+    OrderInfeasible,
+    OrderNotFound,
+    RoutingDisabled,
+    RoutingNotFound,
+    StageOutOfOrder,
+    WorkOrderNotFound,
+)
 from regional_node.orders.events import OrderNotice
 from regional_node.orders.models import (
     Breakdown,
@@ -43,7 +52,7 @@ from solvers.allocation import explain as explaining
 from solvers.allocation import model
 from yunfab.authorization import Denied
 from yunfab.db import after_commit, utcnow
-from yunfab.errors import Conflict, InvalidInput, NotFound
+from yunfab.errors import Conflict, InvalidInput
 from yunfab.graphql.pagination import Page, PageRequest, starts_with
 from yunfab.subject import Subject, canonical_org_id
 
@@ -52,36 +61,6 @@ WEIGHTS = model.Weights()
 ORDER_OF_WORK = list(WorkOrderStatus)
 MAX_QUANTITY = 10_000_000
 """Units of one order: work orders (through yields) and reports stay far from 32-bit counts."""
-
-
-class RoutingNotFound(NotFound):
-    code = "routing_not_found"
-
-
-class RoutingDisabled(Conflict):
-    code = "routing_disabled"
-
-
-class OrderNotFound(NotFound):
-    code = "order_not_found"
-
-
-class WorkOrderNotFound(NotFound):
-    code = "work_order_not_found"
-
-
-class OrderInfeasible(InvalidInput):
-    """The order cannot be planned; `constraint` names what makes it so."""
-
-    code = "order_infeasible"
-
-
-class OrderClosed(Conflict):
-    code = "order_closed"
-
-
-class StageOutOfOrder(Conflict):
-    code = "stage_out_of_order"
 
 
 def order_resource(order: Order) -> dict[str, Any]:

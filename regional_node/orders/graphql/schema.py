@@ -12,6 +12,7 @@ from strawberry.types import Info
 from regional_node.graphql.context import NodeContext
 from regional_node.graphql.lookup import exactly_one
 from regional_node.orders import routings, service
+from regional_node.orders.errors import RoutingInvalid
 from regional_node.orders.graphql.types import (
     OrderEventType,
     OrderPlanType,
@@ -198,7 +199,7 @@ class OrderMutation:
         source: str = "graphql",
     ) -> RoutingType:  # fmt: skip
         if format not in ("toml", "json"):
-            raise routings.RoutingInvalid("format: toml or json")
+            raise RoutingInvalid("format: toml or json")
         spec = routings.parse(text, fmt=format, source=source)
         context = info.context
         row, _ = await mutate(
