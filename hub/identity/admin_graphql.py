@@ -25,9 +25,9 @@ from hub.organizations.graphql.types import OrganizationLoader, OrganizationType
 from hub.settings import HubSettings
 from hub.state import hub_state
 from yunfab.errors import InvalidInput
-from yunfab.graphql.pagination import Connection, PageRequest
+from yunfab.graphql.pagination import Connection
 from yunfab.graphql.permissions import allowed
-from yunfab.graphql.resolvers import mutate, mutate_then
+from yunfab.graphql.resolvers import mutate, mutate_then, page_request
 
 strawberry.enum(ClientKind, name="ClientKind", description="What an OAuth2 client is.")
 strawberry.enum(KeyStatus, name="SigningKeyStatus", description="A token signing key's state.")
@@ -201,9 +201,7 @@ class AdminQuery:
                 search=given.search,
                 disabled=given.disabled,
             ),
-            page=PageRequest.from_args(
-                first, after, max_size=context.settings.graphql_max_page_size, arity=1
-            ),
+            page=page_request(context, first, after, arity=1),
         )
         return Connection.from_page(
             page, key=lambda c: (c.client_id,), node=ApiClientType.from_model, after=after
@@ -233,10 +231,7 @@ class AdminQuery:
         context = info.context
         page = await admin.list_revocations(
             context.session,
-            page=PageRequest.from_args(
-                first, after, max_size=context.settings.graphql_max_page_size, arity=1,
-                types=(int,),
-            ),
+            page=page_request(context, first, after, arity=1, types=(int,)),
             include_expired=include_expired,
         )  # fmt: skip
         return Connection.from_page(

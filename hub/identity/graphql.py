@@ -21,9 +21,9 @@ from hub.identity.roles import Role
 from hub.organizations.graphql.types import OrganizationLoader, OrganizationType
 from hub.organizations.models import Organization
 from yunfab.errors import InvalidInput
-from yunfab.graphql.pagination import Connection, PageRequest
+from yunfab.graphql.pagination import Connection
 from yunfab.graphql.permissions import allowed
-from yunfab.graphql.resolvers import mutate
+from yunfab.graphql.resolvers import mutate, page_request, query
 from yunfab.subject import SubjectKind
 
 strawberry.enum(Role, name="Role", description="A person's role; see docs/identity.md.")
@@ -199,13 +199,11 @@ class IdentityQuery:
         after: str | None = None,
     ) -> Connection[UserType]:
         context = info.context
-        request = PageRequest.from_args(
-            first, after, max_size=context.settings.graphql_max_page_size, arity=1
-        )
+        request = page_request(context, first, after, arity=1)
         given = filter or UserFilterInput()
-        page = await service.list_users(
-            context.session,
-            context.subject,
+        page = await query(
+            context,
+            service.list_users,
             filter=service.UserFilter(
                 search=given.search,
                 organization_id=given.organization_id,

@@ -11,8 +11,9 @@ from strawberry.types import Info
 from regional_node.audit_trail import service as audit_trail
 from regional_node.graphql.context import NodeContext
 from yunfab.graphql.audit import AuditEntryType
-from yunfab.graphql.pagination import Connection, PageRequest
+from yunfab.graphql.pagination import Connection
 from yunfab.graphql.permissions import allowed
+from yunfab.graphql.resolvers import page_request, query
 
 
 @strawberry.type
@@ -42,9 +43,9 @@ class AuditTrailQuery:
         actor: str | None = None,
     ) -> Connection[AuditEntryType]:
         context = info.context
-        page = await audit_trail.search(
-            context.session,
-            context.subject,
+        page = await query(
+            context,
+            audit_trail.search,
             runtime=context.runtime,
             filter=audit_trail.AuditFilter(
                 action=action,
@@ -60,13 +61,7 @@ class AuditTrailQuery:
                 until=until,
                 actor=actor,
             ),
-            page=PageRequest.from_args(
-                first,
-                after,
-                max_size=context.settings.graphql_max_page_size,
-                arity=1,
-                types=(int,),
-            ),
+            page=page_request(context, first, after, arity=1, types=(int,)),
         )
         return Connection[AuditEntryType].from_page(
             page, key=lambda entry: (entry.seq,), node=AuditEntryType.from_model, after=after

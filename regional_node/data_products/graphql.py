@@ -9,8 +9,9 @@ from strawberry.types import Info
 from regional_node.data_products import service
 from regional_node.data_products.products import configured
 from regional_node.graphql.context import NodeContext
-from yunfab.graphql.pagination import Connection, PageRequest
+from yunfab.graphql.pagination import Connection
 from yunfab.graphql.permissions import allowed
+from yunfab.graphql.resolvers import page_request, query
 from yunfab.usage_policy import FieldSpec
 
 
@@ -88,14 +89,12 @@ class DataProductQuery:
         self, info: Info[NodeContext, None], first: int = 50, after: str | None = None
     ) -> Connection[DataProductType]:
         context = info.context
-        page = await service.product_states(
-            context.session,
-            context.subject,
+        page = await query(
+            context,
+            service.product_states,
             authorizer=context.authorizer,
             products=configured(context.settings.data_products),
-            page=PageRequest.from_args(
-                first, after, max_size=context.settings.graphql_max_page_size, arity=1
-            ),
+            page=page_request(context, first, after, arity=1),
         )
         return Connection[DataProductType].from_page(
             page, key=lambda state: (state.product.key,), node=DataProductType.of, after=after

@@ -9,7 +9,7 @@ from strawberry.types import Info
 from regional_node.graphql.context import NodeContext
 from regional_node.hub_link.link import LinkState, LinkStatus
 from yunfab.graphql.permissions import allowed
-from yunfab.graphql.subscriptions import EventGate
+from yunfab.graphql.subscriptions import gated_events
 
 strawberry.enum(LinkState, name="HubLinkState")
 
@@ -74,7 +74,8 @@ class NodeSubscription:
     async def hub_link_changes(
         self, info: Info[NodeContext, None]
     ) -> AsyncGenerator[HubLinkType, None]:
-        still_allowed = EventGate(info.context, action="node.info.read")
-        async for status in info.context.hub_link.changes.subscribe():
-            await still_allowed()
+        context = info.context
+        async for status in gated_events(
+            context, context.hub_link.changes.subscribe(), action="node.info.read"
+        ):
             yield HubLinkType.from_status(status)

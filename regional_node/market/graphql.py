@@ -10,8 +10,9 @@ from strawberry.types import Info
 from regional_node.graphql.context import NodeContext
 from regional_node.market import service
 from regional_node.market.models import Installation, InstallState
-from yunfab.graphql.pagination import Connection, PageRequest
+from yunfab.graphql.pagination import Connection
 from yunfab.graphql.permissions import allowed
+from yunfab.graphql.resolvers import page_request, query
 
 InstallStateEnum = strawberry.enum(InstallState, name="MarketInstallState")
 
@@ -88,13 +89,11 @@ class MarketQuery:
         after: str | None = None,
     ) -> Connection[InstallationType]:
         context = info.context
-        page = await service.installation_page(
-            context.session,
-            context.subject,
+        page = await query(
+            context,
+            service.installation_page,
             authorizer=context.authorizer,
-            page=PageRequest.from_args(
-                first, after, max_size=context.settings.graphql_max_page_size, arity=2
-            ),
+            page=page_request(context, first, after, arity=2),
             state=state,
             kind=kind,
             listing=listing,
@@ -113,6 +112,4 @@ class MarketQuery:
     )
     async def market_trust_fetched_at(self, info: Info[NodeContext, None]) -> dt.datetime | None:
         context = info.context
-        return await service.trust_fetched_at_for(
-            context.session, context.subject, authorizer=context.authorizer
-        )
+        return await query(context, service.trust_fetched_at_for, authorizer=context.authorizer)

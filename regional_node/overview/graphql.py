@@ -12,6 +12,7 @@ from regional_node.hub_link.graphql import HubLinkType
 from regional_node.orders.graphql.types import OrderStageEnum, OrderStatusEnum
 from regional_node.overview import service
 from yunfab.graphql.permissions import allowed
+from yunfab.graphql.resolvers import query
 
 
 @strawberry.type(name="FactoryStatusCount")
@@ -126,9 +127,9 @@ class OverviewQuery:
     async def overview(self, info: Info[NodeContext, None]) -> OverviewType:
         context = info.context
         settings = context.settings
-        found = await service.overview(
-            context.session,
-            context.subject,
+        found = await query(
+            context,
+            service.overview,
             runtime=context.runtime,
             time_zone=settings.time_zone,
             online_window_s=settings.device_online_window_s,

@@ -6,6 +6,7 @@ from strawberry.types import Info
 from regional_node.factories.graphql.types import FactoryType
 from regional_node.graphql.context import NodeContext
 from regional_node.viewer import service
+from yunfab.graphql.resolvers import query
 
 
 @strawberry.type(
@@ -111,6 +112,4 @@ class ViewerQuery:
     )
     async def viewer(self, info: Info[NodeContext, None]) -> ViewerType:
         context = info.context
-        return ViewerType.of(
-            await service.viewer(context.session, context.subject, runtime=context.runtime)
-        )
+        return ViewerType.of(await query(context, service.viewer, runtime=context.runtime))

@@ -1,9 +1,11 @@
-"""The one way a GraphQL mutation calls its service.
+"""The one way a GraphQL resolver calls its service.
 
 A resolver converts its input, makes one service call and maps the result (saleor's
-`BaseMutation.mutate` is the model). The call runs in its own unit of work: committed when the
-service returns, rolled back when it raises, so a failing mutation leaves nothing half-written and
-an earlier one in the same document stays committed. Permissions are declared on the field
+`BaseMutation.mutate` is the model). A mutation's call runs in its own unit of work (`mutate`):
+committed when the service returns, rolled back when it raises, so a failing mutation leaves
+nothing half-written and an earlier one in the same document stays committed. A query's call
+(`query`) reads through the request's read session; `page_request` turns a connection's
+`first`/`after` into the page a service reads. Permissions are declared on the field
 (`yunfab.graphql.permissions`); a service's `YunfabError` reaches the client with its code through
 `yunfab.graphql.errors`.
 """
@@ -17,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from yunfab.db import session_scope
 from yunfab.graphql.context import ServiceContext
+from yunfab.graphql.pagination import PageRequest
 from yunfab.subject import Subject
 
 P = ParamSpec("P")
@@ -62,3 +65,30 @@ async def read(
     reads when it opens and for each event (the request's session does not last that long)."""
     async with context.sessionmaker() as session:
         return await call(session, *args, **kwargs)
+
+
+async def query(
+    context: ServiceContext,
+    call: Callable[Concatenate[AsyncSession, Subject, P], Awaitable[R]],
+    /,
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> R:
+    """`call(context.session, context.subject, ...)`: a query's service call, in the request's
+    read session (shared by the document's fields, closed with the request)."""
+    return await call(context.session, context.subject, *args, **kwargs)
+
+
+def page_request(
+    context: ServiceContext,
+    first: int,
+    after: str | None,
+    *,
+    arity: int,
+    types: tuple[type, ...] | None = None,
+) -> PageRequest:
+    """A connection's `first` and `after` as a page request, `first` capped by the service's
+    `graphql_max_page_size` (InvalidInput beyond); `arity` and `types` describe the cursor."""
+    return PageRequest.from_args(
+        first, after, max_size=context.settings.graphql_max_page_size, arity=arity, types=types
+    )

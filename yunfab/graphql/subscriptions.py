@@ -12,16 +12,17 @@ when an operation fails because its caller is not authenticated (an anonymous ca
 a subscription that needs a token), so a client knows to sign in again rather than retry.
 
 Each event is re-authorized (`EventGate`) before it is sent: what the subscriber could see when
-it subscribed (a factory, a device) it may no longer see.
+it subscribed (a factory, a device) it may no longer see. `gated_events` is a subscription's
+frame: the first access check, then the events it wants, each through the gate.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable
 from contextlib import suppress
-from typing import Any
+from typing import Any, TypeVar
 
 from graphql import GraphQLError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,6 +39,7 @@ from strawberry.types import ExecutionResult
 
 from yunfab.errors import Forbidden, Unauthenticated
 from yunfab.graphql.context import ServiceContext
+from yunfab.graphql.resolvers import read
 from yunfab.state import service_state
 from yunfab.subject import SubjectKind
 from yunfab.tokens import TokenError, bearer_token
@@ -187,3 +189,27 @@ class EventGate:
             async with context.sessionmaker() as session:
                 await self._check(session)
         self._checked_at = time.monotonic()
+
+
+E = TypeVar("E")
+
+
+async def gated_events(
+    context: ServiceContext,
+    events: AsyncIterable[E],
+    *,
+    wanted: Callable[[E], bool] | None = None,
+    action: str | None = None,
+    check: Check | None = None,
+) -> AsyncGenerator[E, None]:
+    """The events of `events` a subscription yields: `check` first runs once in a read session
+    of its own (its error ends the subscription before it starts), then each event `wanted`
+    keeps passes the `EventGate` (token, `action`, `check`) before it is handed on."""
+    if check is not None:
+        await read(context, check)
+    still_allowed = EventGate(context, action=action, check=check)
+    async for event in events:
+        if wanted is not None and not wanted(event):
+            continue
+        await still_allowed()
+        yield event

@@ -12,8 +12,9 @@ from hub.graphql.context import HubContext
 from yunfab.db import utcnow
 from yunfab.errors import InvalidInput
 from yunfab.graphql.audit import AuditEntryType
-from yunfab.graphql.pagination import Connection, PageRequest
+from yunfab.graphql.pagination import Connection
 from yunfab.graphql.permissions import allowed
+from yunfab.graphql.resolvers import page_request
 
 
 @strawberry.type(
@@ -52,10 +53,7 @@ class AuditQuery:
             raise InvalidInput("action and actor are at most 200 characters")
         page = await service.page_entries(
             context.session,
-            page=PageRequest.from_args(
-                first, after, max_size=context.settings.graphql_max_page_size, arity=1,
-                types=(int,),
-            ),
+            page=page_request(context, first, after, arity=1, types=(int,)),
             filters=service.EntryFilters(action=action, actor=actor, since=since, until=until),
         )  # fmt: skip
         return Connection[AuditEntryType].from_page(

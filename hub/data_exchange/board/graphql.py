@@ -14,8 +14,8 @@ from hub.data_exchange.board import service
 from hub.data_exchange.board.models import BoardPosting, PostingStatus, Resource, Side
 from hub.data_exchange.board.repository import BoardFilter
 from hub.graphql.context import HubContext
-from yunfab.graphql.pagination import Connection, PageRequest
-from yunfab.graphql.resolvers import mutate
+from yunfab.graphql.pagination import Connection
+from yunfab.graphql.resolvers import mutate, page_request, query
 
 strawberry.enum(Side, name="BoardSide")
 strawberry.enum(Resource, name="BoardResource", description="A material, or production capacity.")
@@ -153,15 +153,13 @@ class BoardQuery:
         ] = None,
     ) -> Connection[BoardPostingType]:  # fmt: skip
         context = info.context
-        page = await service.list_postings(
-            context.session, context.subject, authorizer=context.authorizer,
+        page = await query(
+            context, service.list_postings, authorizer=context.authorizer,
             board=BoardFilter(
                 side=side, resource=resource, item=item, region=region,
                 include_closed=include_closed, organization_id=organization_id,
             ),
-            page=PageRequest.from_args(
-                first, after, max_size=context.settings.graphql_max_page_size, arity=2
-            ),
+            page=page_request(context, first, after, arity=2),
         )  # fmt: skip
         return Connection[BoardPostingType].from_page(
             page,
@@ -175,8 +173,8 @@ class BoardQuery:
         self, info: Info[HubContext, None], id: uuid.UUID
     ) -> BoardPostingType:
         context = info.context
-        row = await service.get_posting(
-            context.session, context.subject, authorizer=context.authorizer, posting_id=id
+        row = await query(
+            context, service.get_posting, authorizer=context.authorizer, posting_id=id
         )
         return BoardPostingType.from_model(row)
 
@@ -194,13 +192,10 @@ class BoardQuery:
         ] = None,
     ) -> Connection[BoardMatchType]:  # fmt: skip
         context = info.context
-        page = await service.list_matches(
-            context.session, context.subject, authorizer=context.authorizer,
+        page = await query(
+            context, service.list_matches, authorizer=context.authorizer,
             posting_id=posting_id, max_distance_km=max_distance_km, min_coverage=min_coverage,
-            page=PageRequest.from_args(
-                first, after, max_size=context.settings.graphql_max_page_size, arity=4,
-                types=service.MATCH_CURSOR_TYPES,
-            ),
+            page=page_request(context, first, after, arity=4, types=service.MATCH_CURSOR_TYPES),
         )  # fmt: skip
         return Connection[BoardMatchType].from_page(
             page, key=lambda found: found.match.rank, node=BoardMatchType.from_match, after=after

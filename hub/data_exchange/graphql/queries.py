@@ -20,7 +20,9 @@ from hub.data_exchange.graphql.types import (
 from hub.data_exchange.models import ContractState
 from hub.graphql.context import HubContext
 from yunfab.errors import InvalidInput
-from yunfab.graphql.pagination import Connection, PageRequest
+from yunfab.graphql import resolvers
+from yunfab.graphql.pagination import Connection
+from yunfab.graphql.resolvers import page_request, query
 
 
 def _check_filters(*filters: str | None) -> None:
@@ -53,11 +55,9 @@ class DataExchangeQuery:
     ) -> Connection[DataProductType]:
         context = info.context
         _check_filters(region, industry, node, publisher_organization_id, field)
-        page = await service.search_catalog(
-            context.session, context.subject, authorizer=context.authorizer,
-            page=PageRequest.from_args(
-                first, after, max_size=context.settings.graphql_max_page_size, arity=2
-            ),
+        page = await query(
+            context, service.search_catalog, authorizer=context.authorizer,
+            page=page_request(context, first, after, arity=2),
             search=(search or "")[:100] or None, region=region, industry=industry, node=node,
             publisher=publisher_organization_id, field_name=field,
         )  # fmt: skip
@@ -84,8 +84,8 @@ class DataExchangeQuery:
     ) -> DataCatalogFacetsType:
         context = info.context
         _check_filters(region, industry, node, publisher_organization_id, field)
-        facets = await service.catalog_facets(
-            context.session, context.subject, authorizer=context.authorizer,
+        facets = await query(
+            context, service.catalog_facets, authorizer=context.authorizer,
             search=(search or "")[:100] or None, region=region, industry=industry, node=node,
             publisher=publisher_organization_id, field_name=field,
         )  # fmt: skip
@@ -94,8 +94,8 @@ class DataExchangeQuery:
     @strawberry.field
     async def data_product(self, info: Info[HubContext, None], id: uuid.UUID) -> DataProductType:
         context = info.context
-        row = await service.get_product(
-            context.session, context.subject, authorizer=context.authorizer, product_id=id
+        row = await query(
+            context, service.get_product, authorizer=context.authorizer, product_id=id
         )
         return DataProductType.from_model(row)
 
@@ -121,11 +121,9 @@ class DataExchangeQuery:
         context = info.context
         if role is not None:
             as_provider = role is ContractRole.PROVIDER
-        page = await service.list_contracts(
-            context.session, context.subject, authorizer=context.authorizer,
-            page=PageRequest.from_args(
-                first, after, max_size=context.settings.graphql_max_page_size, arity=2
-            ),
+        page = await query(
+            context, service.list_contracts, authorizer=context.authorizer,
+            page=page_request(context, first, after, arity=2),
             as_provider=as_provider, state=status, product_id=product_id,
         )  # fmt: skip
         return Connection[ContractType].from_page(
@@ -138,8 +136,8 @@ class DataExchangeQuery:
     @strawberry.field
     async def data_contract(self, info: Info[HubContext, None], id: uuid.UUID) -> ContractType:
         context = info.context
-        row = await service.get_contract(
-            context.session, context.subject, authorizer=context.authorizer, contract_id=id
+        row = await query(
+            context, service.get_contract, authorizer=context.authorizer, contract_id=id
         )
         return ContractType.from_model(row)
 
@@ -153,8 +151,8 @@ class DataExchangeQuery:
     ) -> DataQueryResultType:
         context = info.context
         request = query.query()
-        answer = await service.query_governed(
-            context.session, context.subject, authorizer=context.authorizer,
+        answer = await resolvers.query(  # `query` is the argument here
+            context, service.query_governed, authorizer=context.authorizer,
             policy_engine=context.authorizer.engine, audit=context.audit,
             contract_id=contract_id, query=request, live=context.live_rows,
             disclosures=context.sessionmaker,
@@ -167,8 +165,8 @@ class DataExchangeQuery:
     ) -> DataQueryResultType:
         context = info.context
         request = query.query()
-        answer = await service.query_own(
-            context.session, context.subject, authorizer=context.authorizer,
+        answer = await resolvers.query(  # `query` is the argument here
+            context, service.query_own, authorizer=context.authorizer,
             product_id=product_id, query=request, live=context.live_rows,
         )  # fmt: skip
         return DataQueryResultType.from_answer(answer, request.offset)

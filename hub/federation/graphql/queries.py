@@ -13,9 +13,10 @@ from hub.federation.graphql.types import (
     RegionalNodeType,
 )
 from hub.graphql.context import HubContext
-from yunfab.graphql.pagination import Connection, PageRequest
+from yunfab.graphql.pagination import Connection
 from yunfab.graphql.permissions import allowed
-from yunfab.graphql.subscriptions import EventGate
+from yunfab.graphql.resolvers import page_request, query
+from yunfab.graphql.subscriptions import gated_events
 
 
 @strawberry.type
@@ -32,12 +33,10 @@ class FederationQuery:
         filter: RegionalNodeFilter | None = None,
     ) -> Connection[RegionalNodeType]:
         context = info.context
-        page = await service.list_nodes(
-            context.session,
-            context.subject,
-            page=PageRequest.from_args(
-                first, after, max_size=context.settings.graphql_max_page_size, arity=1
-            ),
+        page = await query(
+            context,
+            service.list_nodes,
+            page=page_request(context, first, after, arity=1),
             region=filter.region if filter else None,
             industry=filter.industry if filter else None,
             status=filter.status if filter else None,
@@ -55,7 +54,7 @@ class FederationQuery:
         self, info: Info[HubContext, None], name: str
     ) -> RegionalNodeType | None:
         context = info.context
-        node = await service.get_node(context.session, context.subject, name=name)
+        node = await query(context, service.get_node, name=name)
         return RegionalNodeType.from_model(node, context.settings) if node else None
 
 
@@ -69,7 +68,7 @@ class FederationSubscription:
         self, info: Info[HubContext, None]
     ) -> AsyncGenerator[RegionalNodeEventType, None]:
         context = info.context
-        still_allowed = EventGate(context, action="hub.regional_nodes.list")
-        async for event in context.node_events.subscribe():
-            await still_allowed()
+        async for event in gated_events(
+            context, context.node_events.subscribe(), action="hub.regional_nodes.list"
+        ):
             yield RegionalNodeEventType.from_event(event, context.settings)

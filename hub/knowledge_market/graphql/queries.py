@@ -22,7 +22,8 @@ from hub.knowledge_market.graphql.types import (
 )
 from hub.knowledge_market.models import InstallationState
 from yunfab.errors import InvalidInput
-from yunfab.graphql.pagination import Connection, PageRequest
+from yunfab.graphql.pagination import Connection
+from yunfab.graphql.resolvers import page_request, query
 
 
 @strawberry.type
@@ -47,11 +48,9 @@ class MarketQuery:
         context = info.context
         if any(len(v or "") > 100 for v in (search, kind, industry, license, compatible_with_node)):
             raise InvalidInput("filters are at most 100 characters")
-        result = await service.search_listings(
-            context.session, context.subject, authorizer=context.authorizer,
-            page=PageRequest.from_args(
-                first, after, max_size=context.settings.graphql_max_page_size, arity=2
-            ),
+        result = await query(
+            context, service.search_listings, authorizer=context.authorizer,
+            page=page_request(context, first, after, arity=2),
             filters=service.SearchFilters(
                 search=search, kind=kind, industry=industry, license=license,
                 verified_only=verified_only, compatible_with_node=compatible_with_node,
@@ -74,8 +73,8 @@ class MarketQuery:
         context = info.context
         if (id is None) == (slug is None):
             raise InvalidInput("give id or slug")
-        row = await service.get_listing(
-            context.session, context.subject, authorizer=context.authorizer,
+        row = await query(
+            context, service.get_listing, authorizer=context.authorizer,
             listing_id=id, slug=slug,
         )  # fmt: skip
         return MarketListingType.from_model(row)
@@ -85,8 +84,8 @@ class MarketQuery:
         self, info: Info[HubContext, None], id: uuid.UUID
     ) -> MarketReleaseType:
         context = info.context
-        row = await service.get_release(
-            context.session, context.subject, authorizer=context.authorizer, release_id=id
+        row = await query(
+            context, service.get_release, authorizer=context.authorizer, release_id=id
         )
         return MarketReleaseType.from_model(row)
 
@@ -100,12 +99,10 @@ class MarketQuery:
         status: InstallationState | None = None,
     ) -> Connection[MarketInstallationType]:
         context = info.context
-        page = await service.list_installations(
-            context.session, context.subject, authorizer=context.authorizer, node=node[:63],
+        page = await query(
+            context, service.list_installations, authorizer=context.authorizer, node=node[:63],
             status=status,
-            page=PageRequest.from_args(
-                first, after, max_size=context.settings.graphql_max_page_size, arity=2
-            ),
+            page=page_request(context, first, after, arity=2),
         )  # fmt: skip
         return Connection[MarketInstallationType].from_page(
             page,
@@ -119,17 +116,15 @@ class MarketQuery:
         self, info: Info[HubContext, None], listing_id: uuid.UUID
     ) -> list[MarketEntitlementType]:
         context = info.context
-        rows = await service.entitlements_of(
-            context.session, context.subject, authorizer=context.authorizer, listing_id=listing_id
+        rows = await query(
+            context, service.entitlements_of, authorizer=context.authorizer, listing_id=listing_id
         )
         return [MarketEntitlementType.from_model(r) for r in rows]
 
     @strawberry.field(description="Your organization's signing and reviewer keys.")
     async def market_keys(self, info: Info[HubContext, None]) -> list[MarketKeyType]:
         context = info.context
-        rows = await service.keys_of(
-            context.session, context.subject, authorizer=context.authorizer
-        )
+        rows = await query(context, service.keys_of, authorizer=context.authorizer)
         return [MarketKeyType.from_model(r) for r in rows]
 
     @strawberry.field(
@@ -139,8 +134,8 @@ class MarketQuery:
         self, info: Info[HubContext, None], organization_ids: list[uuid.UUID]
     ) -> list[MarketPublisherType]:
         context = info.context
-        rows = await service.publishers_among(
-            context.session, context.subject, authorizer=context.authorizer,
+        rows = await query(
+            context, service.publishers_among, authorizer=context.authorizer,
             organization_ids=organization_ids,
         )  # fmt: skip
         return [MarketPublisherType.from_model(r) for r in rows]
@@ -150,7 +145,5 @@ class MarketQuery:
     )
     async def market_nodes(self, info: Info[HubContext, None]) -> list[MarketNodeType]:
         context = info.context
-        rows = await service.install_targets(
-            context.session, context.subject, authorizer=context.authorizer
-        )
+        rows = await query(context, service.install_targets, authorizer=context.authorizer)
         return [MarketNodeType.from_model(r) for r in rows]

@@ -31,7 +31,8 @@ from hub.knowledge_market.models import (
 )
 from yunfab import market
 from yunfab.graphql.dataloaders import Loader
-from yunfab.graphql.pagination import Connection, PageRequest
+from yunfab.graphql.pagination import Connection
+from yunfab.graphql.resolvers import page_request, query
 
 strawberry.enum(KeyKind, name="MarketKeyKind")
 strawberry.enum(KeyStatus, name="MarketKeyStatus")
@@ -306,11 +307,9 @@ class MarketListingType:
         self, info: Info[HubContext, None], first: int = 20, after: str | None = None
     ) -> Connection[MarketListingReviewType]:
         context = info.context
-        page = await service.listing_reviews(
-            context.session, context.subject, authorizer=context.authorizer, listing_id=self.id,
-            page=PageRequest.from_args(
-                first, after, max_size=context.settings.graphql_max_page_size, arity=2
-            ),
+        page = await query(
+            context, service.listing_reviews, authorizer=context.authorizer, listing_id=self.id,
+            page=page_request(context, first, after, arity=2),
         )  # fmt: skip
         return Connection[MarketListingReviewType].from_page(
             page,

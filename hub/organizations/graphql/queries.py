@@ -11,8 +11,9 @@ from hub.organizations.errors import OrganizationNotFound
 from hub.organizations.graphql.types import OrganizationType
 from hub.organizations.models import Organization, OrganizationKind
 from yunfab.errors import InvalidInput
-from yunfab.graphql.pagination import Connection, PageRequest, visible_connection
+from yunfab.graphql.pagination import Connection, visible_connection
 from yunfab.graphql.permissions import allowed
+from yunfab.graphql.resolvers import page_request, query
 
 
 def _resource(organization: Organization) -> dict[str, str]:
@@ -41,13 +42,11 @@ class OrganizationQuery:
         context = info.context
         if len(text or "") > 100:
             raise InvalidInput("text is at most 100 characters")
-        request = PageRequest.from_args(
-            first, after, max_size=context.settings.graphql_max_page_size, arity=1
-        )
+        request = page_request(context, first, after, arity=1)
         return await visible_connection(
             request,
-            fetch=lambda page: service.list_organizations(
-                context.session, context.subject, page=page, kind=kind, text=text or None
+            fetch=lambda page: query(
+                context, service.list_organizations, page=page, kind=kind, text=text or None
             ),
             keep=lambda rows: context.authorizer.filter(
                 context.subject, "hub.organization.read", rows, _resource

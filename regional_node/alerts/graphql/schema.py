@@ -35,8 +35,8 @@ from regional_node.graphql.context import NodeContext
 from yunfab.errors import InvalidInput
 from yunfab.graphql.pagination import Connection, PageRequest
 from yunfab.graphql.permissions import allowed
-from yunfab.graphql.resolvers import mutate, mutate_then, read
-from yunfab.graphql.subscriptions import EventGate
+from yunfab.graphql.resolvers import mutate, mutate_then, page_request, query, read
+from yunfab.graphql.subscriptions import gated_events
 
 MAX_FILTER_VALUES = 10
 MAX_CONTACT_POINT_IDS = 10
@@ -143,9 +143,7 @@ def _config(info: Info[NodeContext, None]) -> NotificationConfig:
 
 
 def _page(info: Info[NodeContext, None], first: int, after: str | None) -> PageRequest:
-    return PageRequest.from_args(
-        first, after, max_size=info.context.settings.graphql_max_page_size, arity=2
-    )
+    return page_request(info.context, first, after, arity=2)
 
 
 def _capped(name: str, values: list[uuid.UUID] | list[str] | None, cap: int) -> None:
@@ -170,9 +168,9 @@ class AlertQuery:
         given = filter or AlertFilter()
         _capped("filter.status", given.status, MAX_FILTER_VALUES)
         _capped("filter.severity", given.severity, MAX_FILTER_VALUES)
-        page = await service.search_alerts(
-            context.session,
-            context.subject,
+        page = await query(
+            context,
+            service.search_alerts,
             runtime=context.runtime,
             filter=service.AlertFilter(
                 status=list(given.status or []),
@@ -200,9 +198,9 @@ class AlertQuery:
         after: str | None = None,
     ) -> Connection[AlertRuleType]:
         context = info.context
-        found = await service.list_rules(
-            context.session,
-            context.subject,
+        found = await query(
+            context,
+            service.list_rules,
             runtime=context.runtime,
             factory_id=factory_id,
             page=_page(info, first, after),
@@ -220,9 +218,7 @@ class AlertQuery:
     @strawberry.field(description="One alert; ALERT_NOT_FOUND for one you may not see.")
     async def alert(self, info: Info[NodeContext, None], id: uuid.UUID) -> AlertType:
         context = info.context
-        alert = await service.get_alert(
-            context.session, context.subject, runtime=context.runtime, alert_id=id
-        )
+        alert = await query(context, service.get_alert, runtime=context.runtime, alert_id=id)
         return AlertType.from_model(alert)
 
     @strawberry.field(
@@ -237,9 +233,9 @@ class AlertQuery:
         after: str | None = None,
     ) -> Connection[ContactPointType]:
         context = info.context
-        page = await contact_points.list_contact_points(
-            context.session,
-            context.subject,
+        page = await query(
+            context,
+            contact_points.list_contact_points,
             runtime=context.runtime,
             factory_id=factory_id,
             page=_page(info, first, after),
@@ -262,9 +258,9 @@ class AlertQuery:
         after: str | None = None,
     ) -> Connection[AlertNotificationType]:
         context = info.context
-        found = await contact_points.list_notifications(
-            context.session,
-            context.subject,
+        found = await query(
+            context,
+            contact_points.list_notifications,
             runtime=context.runtime,
             alert_id=alert_id,
             contact_point_id=contact_point_id,
@@ -510,12 +506,13 @@ class AlertSubscription:
                 )
             return None
 
-        await read(context, may_read)
-        still_allowed = EventGate(context, action="node.alert.list", check=may_read)
-        async for event in context.runtime.alert_events.subscribe():
-            if factory_id is not None and event.factory_id != factory_id:
-                continue
-            await still_allowed()
+        async for event in gated_events(
+            context,
+            context.runtime.alert_events.subscribe(),
+            wanted=lambda event: factory_id is None or event.factory_id == factory_id,
+            action="node.alert.list",
+            check=may_read,
+        ):
             alert = await read(
                 context, service.changed_alert, context.subject, runtime=context.runtime,
                 alert_id=event.alert_id,
@@ -537,12 +534,12 @@ class AlertSubscription:
             )
             return None
 
-        await read(context, may_read)
-        still_allowed = EventGate(context, check=may_read)
-        async for event in context.runtime.alert_events.subscribe():
-            if event.factory_id != factory_id:
-                continue
-            await still_allowed()
+        async for event in gated_events(
+            context,
+            context.runtime.alert_events.subscribe(),
+            wanted=lambda event: event.factory_id == factory_id,
+            check=may_read,
+        ):
             alert = await read(context, AsyncSession.get, Alert, event.alert_id)
             if alert is not None:
                 yield AlertType.from_model(alert)

@@ -15,7 +15,8 @@ from regional_node.devices.graphql.types import (
 )
 from regional_node.graphql.context import NodeContext
 from regional_node.graphql.lookup import exactly_one
-from yunfab.graphql.pagination import Connection, PageRequest, counted_or_visible
+from yunfab.graphql.pagination import Connection, counted_or_visible
+from yunfab.graphql.resolvers import page_request, query
 
 
 @strawberry.type(name="DeclaredMetric")
@@ -47,8 +48,8 @@ class DeviceQuery:
         self, info: Info[NodeContext, None], factory_id: uuid.UUID | None = None
     ) -> list[DeviceTypeMetricsType]:
         context = info.context
-        found = await service.device_types(
-            context.session, context.subject, runtime=context.runtime, factory_id=factory_id
+        found = await query(
+            context, service.device_types, runtime=context.runtime, factory_id=factory_id
         )
         return [
             DeviceTypeMetricsType(
@@ -73,16 +74,16 @@ class DeviceQuery:
         context = info.context
         exactly_one(id=id, key=key)
         if id is not None:
-            device, _ = await service.device_with_factory(
-                context.session,
-                context.subject,
+            device, _ = await query(
+                context,
+                service.device_with_factory,
                 runtime=context.runtime,
                 device_id=id,
                 action="node.device.read",
             )
         else:
-            device = await service.readable_device_by_key(
-                context.session, context.subject, runtime=context.runtime, key=str(key)
+            device = await query(
+                context, service.readable_device_by_key, runtime=context.runtime, key=str(key)
             )
         return DeviceType.from_model(device)
 
@@ -109,16 +110,14 @@ class DeviceQuery:
         after: str | None = None,
     ) -> Connection[DeviceType]:
         context = info.context
-        request = PageRequest.from_args(
-            first, after, max_size=context.settings.graphql_max_page_size, arity=1
-        )
+        request = page_request(context, first, after, arity=1)
         where = service.DeviceFilter(
             status=status, connection=connection, kind=kind, type=type, search=search
         )
         if factory_id is not None:
-            page = await service.list_devices(
-                context.session,
-                context.subject,
+            page = await query(
+                context,
+                service.list_devices,
                 runtime=context.runtime,
                 factory_id=factory_id,
                 page=request,
@@ -131,8 +130,8 @@ class DeviceQuery:
             request,
             sees_all=await service.sees_every_device(context.runtime, context.subject),
             fetch=lambda page: service.device_page(context.session, page, where),
-            keep=lambda rows: service.readable_devices(
-                context.session, context.subject, runtime=context.runtime, devices=rows
+            keep=lambda rows: query(
+                context, service.readable_devices, runtime=context.runtime, devices=rows
             ),
             key=lambda device: (device.key,),
             node=DeviceType.from_model,

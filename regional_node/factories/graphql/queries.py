@@ -11,8 +11,9 @@ from regional_node.factories.graphql.types import FactoryStatusEnum, FactoryType
 from regional_node.factories.repository import FactoryFilter
 from regional_node.graphql.context import NodeContext
 from regional_node.graphql.lookup import exactly_one
-from yunfab.graphql.pagination import Connection, PageRequest, counted_or_visible
+from yunfab.graphql.pagination import Connection, counted_or_visible
 from yunfab.graphql.permissions import allowed
+from yunfab.graphql.resolvers import page_request, query
 
 
 @strawberry.type
@@ -38,9 +39,7 @@ class FactoryQuery:
         context = info.context
         where = FactoryFilter(status=status, region=region, search=search)
         return await counted_or_visible(
-            PageRequest.from_args(
-                first, after, max_size=context.settings.graphql_max_page_size, arity=1
-            ),
+            page_request(context, first, after, arity=1),
             sees_all=await service.sees_every_factory(context.runtime, context.subject),
             fetch=lambda page: service.list_factories(context.session, page=page, where=where),
             keep=lambda rows: context.authorizer.filter(
@@ -64,11 +63,11 @@ class FactoryQuery:
         context = info.context
         exactly_one(id=id, slug=slug)
         if id is not None:
-            factory = await service.readable_factory(
-                context.session, context.subject, runtime=context.runtime, factory_id=id
+            factory = await query(
+                context, service.readable_factory, runtime=context.runtime, factory_id=id
             )
         else:
-            factory = await service.readable_factory_by_slug(
-                context.session, context.subject, runtime=context.runtime, slug=str(slug)
+            factory = await query(
+                context, service.readable_factory_by_slug, runtime=context.runtime, slug=str(slug)
             )
         return FactoryType.from_model(factory)

@@ -12,8 +12,8 @@ from regional_node.graphql.context import NodeContext
 from regional_node.orders import chart_links, schedules
 from regional_node.orders.models import FactorySchedule
 from solvers.scheduling import shop
-from yunfab.graphql.pagination import Connection, PageRequest
-from yunfab.graphql.resolvers import mutate
+from yunfab.graphql.pagination import Connection
+from yunfab.graphql.resolvers import mutate, page_request, query
 
 
 @strawberry.input(description="A half-open window [start, end) in minutes from the plan start.")
@@ -428,9 +428,7 @@ class ScheduleQuery:
         self, info: Info[NodeContext, None], id: uuid.UUID
     ) -> FactoryScheduleType:
         context = info.context
-        row = await schedules.get_schedule(
-            context.session, context.subject, runtime=context.runtime, schedule_id=id
-        )
+        row = await query(context, schedules.get_schedule, runtime=context.runtime, schedule_id=id)
         return FactoryScheduleType.from_model(row)
 
     @strawberry.field(
@@ -441,9 +439,7 @@ class ScheduleQuery:
         self, info: Info[NodeContext, None], ids: list[uuid.UUID]
     ) -> ScheduleComparisonType:
         context = info.context
-        data = await schedules.compare_schedules(
-            context.session, context.subject, runtime=context.runtime, ids=ids
-        )
+        data = await query(context, schedules.compare_schedules, runtime=context.runtime, ids=ids)
         return ScheduleComparisonType.from_json(data)
 
     @strawberry.field(description="A factory's schedules, newest first.")
@@ -455,14 +451,12 @@ class ScheduleQuery:
         after: str | None = None,
     ) -> Connection[FactoryScheduleType]:
         context = info.context
-        page = await schedules.list_schedules(
-            context.session,
-            context.subject,
+        page = await query(
+            context,
+            schedules.list_schedules,
             runtime=context.runtime,
             factory_id=factory_id,
-            page=PageRequest.from_args(
-                first, after, max_size=context.settings.graphql_max_page_size, arity=2
-            ),
+            page=page_request(context, first, after, arity=2),
         )
         return Connection[FactoryScheduleType].from_page(
             page,

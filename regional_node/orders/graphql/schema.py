@@ -24,9 +24,9 @@ from regional_node.orders.graphql.types import (
     WorkOrderType,
 )
 from regional_node.orders.models import ProgressEvent
-from yunfab.graphql.pagination import Connection, PageRequest
-from yunfab.graphql.resolvers import mutate, read
-from yunfab.graphql.subscriptions import EventGate
+from yunfab.graphql.pagination import Connection
+from yunfab.graphql.resolvers import mutate, page_request, query, read
+from yunfab.graphql.subscriptions import gated_events
 
 
 @strawberry.type
@@ -34,9 +34,7 @@ class OrderQuery:
     @strawberry.field(description="The latest routing of every product on this node.")
     async def routings(self, info: Info[NodeContext, None]) -> list[RoutingType]:
         context = info.context
-        rows = await service.list_routings(
-            context.session, context.subject, runtime=context.runtime
-        )
+        rows = await query(context, service.list_routings, runtime=context.runtime)
         return [RoutingType.from_model(row) for row in rows]
 
     @strawberry.field(description="A product's routing: the latest version unless one is named.")
@@ -44,8 +42,8 @@ class OrderQuery:
         self, info: Info[NodeContext, None], product: str, version: int | None = None
     ) -> RoutingType:
         context = info.context
-        row = await service.get_routing(
-            context.session, context.subject, runtime=context.runtime, product=product,
+        row = await query(
+            context, service.get_routing, runtime=context.runtime, product=product,
             version=version,
         )  # fmt: skip
         return RoutingType.from_model(row)
@@ -80,9 +78,9 @@ class OrderQuery:
         after: str | None = None,
     ) -> Connection[OrderType]:
         context = info.context
-        page = await service.list_orders(
-            context.session,
-            context.subject,
+        page = await query(
+            context,
+            service.list_orders,
             runtime=context.runtime,
             where=service.OrderFilter(
                 status=status,
@@ -93,9 +91,7 @@ class OrderQuery:
                 number_prefix=number_prefix,
                 stage=stage,
             ),
-            page=PageRequest.from_args(
-                first, after, max_size=context.settings.graphql_max_page_size, arity=2
-            ),
+            page=page_request(context, first, after, arity=2),
         )
         return Connection[OrderType].from_page(
             page,
@@ -117,12 +113,10 @@ class OrderQuery:
         context = info.context
         exactly_one(id=id, number=number)
         if id is not None:
-            row = await service.get_order(
-                context.session, context.subject, runtime=context.runtime, order_id=id
-            )
+            row = await query(context, service.get_order, runtime=context.runtime, order_id=id)
         else:
-            row = await service.get_order_by_number(
-                context.session, context.subject, runtime=context.runtime, number=str(number)
+            row = await query(
+                context, service.get_order_by_number, runtime=context.runtime, number=str(number)
             )
         return OrderType.from_model(row)
 
@@ -131,8 +125,8 @@ class OrderQuery:
         self, info: Info[NodeContext, None], factory_id: uuid.UUID, all: bool = False
     ) -> list[WorkOrderType]:
         context = info.context
-        rows = await service.factory_work_orders(
-            context.session, context.subject, runtime=context.runtime, factory_id=factory_id,
+        rows = await query(
+            context, service.factory_work_orders, runtime=context.runtime, factory_id=factory_id,
             open_only=not all,
         )  # fmt: skip
         return [WorkOrderType.from_model(row) for row in rows]
@@ -364,12 +358,12 @@ class OrderSubscription:
                 session, context.subject, runtime=context.runtime, order_id=order_id
             )
 
-        await read(context, may_read)
-        still_allowed = EventGate(context, check=may_read)
-        async for notice in context.runtime.order_events.subscribe():
-            if notice.order_id != order_id:
-                continue
-            await still_allowed()
+        async for notice in gated_events(
+            context,
+            context.runtime.order_events.subscribe(),
+            wanted=lambda notice: notice.order_id == order_id,
+            check=may_read,
+        ):
             event = await read(context, AsyncSession.get, ProgressEvent, notice.event_id)
             if event is not None:
                 yield OrderEventType.from_model(event)

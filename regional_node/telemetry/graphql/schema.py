@@ -14,9 +14,9 @@ from regional_node.devices.service import device_with_factory
 from regional_node.graphql.context import NodeContext
 from regional_node.telemetry import service
 from regional_node.telemetry.models import DeadLetter
-from yunfab.graphql.pagination import Connection, PageRequest
-from yunfab.graphql.resolvers import read
-from yunfab.graphql.subscriptions import EventGate
+from yunfab.graphql.pagination import Connection
+from yunfab.graphql.resolvers import page_request, query
+from yunfab.graphql.subscriptions import gated_events
 
 ResolutionEnum = strawberry.enum(service.Resolution, name="TelemetryResolution")
 
@@ -116,9 +116,9 @@ class TelemetryQuery:
         limit: int = 1000,
     ) -> SeriesType:
         context = info.context
-        spec, points = await service.series(
-            context.session,
-            context.subject,
+        spec, points = await query(
+            context,
+            service.series,
             runtime=context.runtime,
             query=service.SeriesQuery(
                 device_id=device_id,
@@ -157,20 +157,14 @@ class TelemetryQuery:
         after: str | None = None,
     ) -> Connection[DeadLetterType]:
         context = info.context
-        page = await service.dead_letters(
-            context.session,
-            context.subject,
+        page = await query(
+            context,
+            service.dead_letters,
             runtime=context.runtime,
             where=service.DeadLetterFilter(
                 reason=reason, device_key=device_key, source=source, since=since, until=until
             ),
-            page=PageRequest.from_args(
-                first,
-                after,
-                max_size=context.settings.graphql_max_page_size,
-                arity=1,
-                types=(int,),
-            ),
+            page=page_request(context, first, after, arity=1, types=(int,)),
         )
         return Connection[DeadLetterType].from_page(
             page, key=lambda row: (row.id,), node=DeadLetterType.from_model, after=after
@@ -194,12 +188,12 @@ class TelemetrySubscription:
                 action="node.telemetry.read",
             )
 
-        await read(context, may_read)
-        still_allowed = EventGate(context, check=may_read)
-        async for event in context.runtime.telemetry_events.subscribe():
-            if event.device_id != device_id:
-                continue
-            await still_allowed()
+        async for event in gated_events(
+            context,
+            context.runtime.telemetry_events.subscribe(),
+            wanted=lambda event: event.device_id == device_id,
+            check=may_read,
+        ):
             yield TelemetryUpdateType(
                 device_id=event.device_id,
                 device_key=event.device_key,
