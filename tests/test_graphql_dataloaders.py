@@ -1,7 +1,7 @@
 """A page of factories reads each per-row relation (equipment, capacity, devices, alerts and
 their totals) in a bounded number of statements, the same for a page of two as for a page of six:
 through the per-request DataLoaders, not a query per row. So does a page of orders (routing,
-plans, work orders, events)."""
+plans, work orders, events) and a page of devices (their declared metrics)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from tests.conftest import HubFactory, NodeFactory
-from tests.nodes import active_factory, operator_headers, provision
+from tests.nodes import MOULDING_METRICS, active_factory, operator_headers, provision
 from tests.support import bearer, client_token, create_client
 from tests.test_orders import IMPORT, PLACE, ROUTING, _order
 
@@ -146,3 +146,36 @@ async def test_a_page_of_orders_reads_each_relation_once_whatever_its_size(
         assert reads[0] == reads[1], reads
         # No plan yet: the plan in force is not asked for.
         assert reads[1] == {"routings": 1, "order_plans": 1, "work_orders": 1, "order_events": 1}
+
+
+DEVICES = """
+query($first: Int!) {
+  devices(first: $first) { edges { node { key metrics { name unit } } } }
+}
+"""
+
+
+async def test_a_page_of_devices_reads_their_metrics_once_whatever_its_size(
+    hub_factory: HubFactory, node_factory: NodeFactory
+) -> None:
+    async with hub_factory() as hub, node_factory(hub=hub) as node:
+        operator = await operator_headers(hub, NODE_URL)
+        factory = await active_factory(node.client, operator, slug="metrics")
+        for n in range(5):
+            await provision(node.client, operator, factory["id"], key=f"m{n}")
+        declared = sorted((m["name"], m["unit"]) for m in MOULDING_METRICS)
+
+        reads = []
+        for first in (2, 5):
+            runs = []
+            for _ in range(3):
+                with statements(("device_metrics",)) as seen:
+                    page = await node.graphql(DEVICES, {"first": first}, headers=operator)
+                runs.append(seen)
+            reads.append(min(runs, key=lambda run: run.total()))
+            rows = [edge["node"] for edge in page["devices"]["edges"]]
+            assert len(rows) == first
+            for row in rows:
+                assert [(m["name"], m["unit"]) for m in row["metrics"]] == declared
+
+        assert reads[0] == reads[1] == {"device_metrics": 1}, reads

@@ -18,11 +18,13 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from hub.federated import service
+from hub.federated.market_listing import listing_name
 from hub.federated.models import FederatedRun, GlobalModel, RunStatus
 from hub.graphql.context import HubContext
-from yunfab.graphql.dataloaders import Loader, by_key
-from yunfab.graphql.pagination import Connection, PageRequest
-from yunfab.graphql.resolvers import mutate
+from hub.knowledge_market.models import Listing, Release
+from yunfab.graphql.dataloaders import Loader, by_key, rows_by
+from yunfab.graphql.pagination import Connection
+from yunfab.graphql.resolvers import mutate, page_request, query
 from yunfab.graphql.subscriptions import EventGate
 
 PROGRESS_POLL_S = 5.0
@@ -368,10 +370,10 @@ class GlobalModelType:
     async def market_release(self, info: Info[HubContext, None]) -> ModelReleaseType | None:
         if self.row is None:
             return None
-        found = await service.market_release_of(info.context.session, self.row)
-        if found is None:
+        slug = listing_name(self.row.name)
+        release = await MarketReleaseLoader.of(info).load((slug, f"{self.row.version}.0.0"))
+        if release is None:
             return None
-        release, slug = found
         return ModelReleaseType(
             id=release.id,
             listing_slug=slug,
@@ -481,10 +483,23 @@ class GlobalModelLoader(Loader[uuid.UUID, GlobalModel | None]):
     """The models of every run of a page, in one query."""
 
     async def batch_load(self, keys: list[uuid.UUID]) -> list[GlobalModel | None]:
-        rows = await self.context.session.scalars(
-            select(GlobalModel).where(GlobalModel.id.in_(keys))
+        return await rows_by(self.context.session, GlobalModel, GlobalModel.id, keys)
+
+
+class MarketReleaseLoader(Loader[tuple[str, str], Release | None]):
+    """The market release each model of a page became (`service.market_release_of`), by its
+    listing's slug and version, in one query."""
+
+    async def batch_load(self, keys: list[tuple[str, str]]) -> list[Release | None]:
+        rows = await self.context.session.execute(
+            select(Release, Listing.slug)
+            .join(Listing, Listing.id == Release.listing_id)
+            .where(
+                Listing.slug.in_({slug for slug, _ in keys}),
+                Release.version.in_({version for _, version in keys}),
+            )
         )
-        return by_key(keys, rows, lambda row: row.id, lambda row: row)
+        return by_key(keys, rows, lambda row: (row[1], row[0].version), lambda row: row[0])
 
 
 @strawberry.input
@@ -542,11 +557,9 @@ class FederatedQuery:
         status: RunStatus | None = None,
     ) -> Connection[FederatedRunType]:
         context = info.context
-        page = await service.list_runs(
-            context.session, context.subject, authorizer=context.authorizer,
-            page=PageRequest.from_args(
-                first, after, max_size=context.settings.graphql_max_page_size, arity=2
-            ),
+        page = await query(
+            context, service.list_runs, authorizer=context.authorizer,
+            page=page_request(context, first, after, arity=2),
             status=status,
         )  # fmt: skip
         return Connection[FederatedRunType].from_page(
@@ -559,25 +572,19 @@ class FederatedQuery:
     @strawberry.field
     async def federated_run(self, info: Info[HubContext, None], id: uuid.UUID) -> FederatedRunType:
         context = info.context
-        row = await service.get_run(
-            context.session, context.subject, authorizer=context.authorizer, run_id=id
-        )
+        row = await query(context, service.get_run, authorizer=context.authorizer, run_id=id)
         return FederatedRunType.from_model(row)
 
     @strawberry.field(description="One model of the hub's registry.")
     async def global_model(self, info: Info[HubContext, None], id: uuid.UUID) -> GlobalModelType:
         context = info.context
-        row = await service.get_model(
-            context.session, context.subject, authorizer=context.authorizer, model_id=id
-        )
+        row = await query(context, service.get_model, authorizer=context.authorizer, model_id=id)
         return GlobalModelType.from_model(row)
 
     @strawberry.field(description="The hub's model registry, newest version first per name.")
     async def global_models(self, info: Info[HubContext, None]) -> list[GlobalModelType]:
         context = info.context
-        rows = await service.list_models(
-            context.session, context.subject, authorizer=context.authorizer
-        )
+        rows = await query(context, service.list_models, authorizer=context.authorizer)
         return [GlobalModelType.from_model(row) for row in rows]
 
 

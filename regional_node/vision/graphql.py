@@ -12,7 +12,6 @@ from collections.abc import AsyncGenerator, Mapping
 from typing import Annotated, Any
 
 import strawberry
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.scalars import JSON
 from strawberry.types import Info
@@ -27,10 +26,10 @@ from vision_ml import counting as counting_lib
 from vision_ml import privacy as privacy_lib
 from vision_ml.progress import Progress, TrainingStage
 from yunfab.errors import InvalidInput
-from yunfab.graphql.dataloaders import Loader, by_key
-from yunfab.graphql.pagination import Connection, PageRequest
-from yunfab.graphql.resolvers import mutate, read
-from yunfab.graphql.subscriptions import EventGate
+from yunfab.graphql.dataloaders import Loader, rows_by
+from yunfab.graphql.pagination import Connection
+from yunfab.graphql.resolvers import mutate, page_request, query, read
+from yunfab.graphql.subscriptions import gated_events
 from yunfab.subject import SubjectKind
 from yunfab.tokens import TokenMissing
 
@@ -422,10 +421,7 @@ class InspectionModelLoader(Loader[uuid.UUID, InspectionModel | None]):
     """The models of every station of a page, in one query."""
 
     async def batch_load(self, keys: list[uuid.UUID]) -> list[InspectionModel | None]:
-        rows = await self.context.session.scalars(
-            select(InspectionModel).where(InspectionModel.id.in_(keys))
-        )
-        return by_key(keys, rows, lambda row: row.id, lambda row: row)
+        return await rows_by(self.context.session, InspectionModel, InspectionModel.id, keys)
 
 
 @strawberry.type(name="DefectBox")
@@ -561,11 +557,11 @@ class VisionSubscription:
         if context.subject.kind is SubjectKind.ANONYMOUS:
             raise TokenMissing("authentication required: send a Bearer access token")
         mine = context.subject.label
-        still_allowed = EventGate(context)
-        async for event in context.runtime.training_progress.subscribe():
-            if event.key != key or event.subject != mine:
-                continue
-            await still_allowed()
+        async for event in gated_events(
+            context,
+            context.runtime.training_progress.subscribe(),
+            wanted=lambda event: event.key == key and event.subject == mine,
+        ):
             yield TrainingProgressType(
                 stage=event.stage,
                 done=event.done,
@@ -592,12 +588,12 @@ class VisionSubscription:
             )
             return None
 
-        await read(context, may_follow)
-        still_allowed = EventGate(context, check=may_follow)
-        async for event in context.runtime.inspection_events.subscribe():
-            if event.station_id != station_id:
-                continue
-            await still_allowed()
+        async for event in gated_events(
+            context,
+            context.runtime.inspection_events.subscribe(),
+            wanted=lambda event: event.station_id == station_id,
+            check=may_follow,
+        ):
             part = await read(
                 context, service.inspected_part, context.subject, runtime=context.runtime,
                 event=event,
@@ -780,8 +776,8 @@ class VisionQuery:
         self, info: Info[NodeContext, None], factory_id: uuid.UUID, sku: str | None = None
     ) -> list[VisionModelType]:
         context = info.context
-        rows = await service.list_models(
-            context.session, context.subject, runtime=context.runtime, factory_id=factory_id,
+        rows = await query(
+            context, service.list_models, runtime=context.runtime, factory_id=factory_id,
             sku=sku,
         )  # fmt: skip
         return [VisionModelType.from_model(row) for row in rows]
@@ -791,17 +787,15 @@ class VisionQuery:
         self, info: Info[NodeContext, None], factory_id: uuid.UUID
     ) -> list[StationType]:
         context = info.context
-        rows = await service.list_stations(
-            context.session, context.subject, runtime=context.runtime, factory_id=factory_id
+        rows = await query(
+            context, service.list_stations, runtime=context.runtime, factory_id=factory_id
         )
         return [StationType.from_model(row) for row in rows]
 
     @strawberry.field
     async def station(self, info: Info[NodeContext, None], id: uuid.UUID) -> StationType:
         context = info.context
-        row = await service.get_station(
-            context.session, context.subject, runtime=context.runtime, station_id=id
-        )
+        row = await query(context, service.get_station, runtime=context.runtime, station_id=id)
         return StationType.from_model(row)
 
     @strawberry.field(description="Inspected parts, newest first.")
@@ -817,12 +811,10 @@ class VisionQuery:
         after: str | None = None,
     ) -> Connection[QualityRecordType]:
         context = info.context
-        page = await service.quality_records(
-            context.session, context.subject, runtime=context.runtime, factory_id=factory_id,
+        page = await query(
+            context, service.quality_records, runtime=context.runtime, factory_id=factory_id,
             station_id=station_id, sku=sku, batch=batch, verdict=verdict,
-            page=PageRequest.from_args(
-                first, after, max_size=context.settings.graphql_max_page_size, arity=2
-            ),
+            page=page_request(context, first, after, arity=2),
         )  # fmt: skip
         return Connection[QualityRecordType].from_page(
             page,
@@ -867,8 +859,8 @@ async def _quality_causes(
     context = info.context
     if not 0 < lookback_s <= 86400:
         raise InvalidInput("lookbackS: more than 0 and at most a day")
-    report = await service.quality_causes(
-        context.session, context.subject, runtime=context.runtime, station_id=station_id,
+    report = await query(
+        context, service.quality_causes, runtime=context.runtime, station_id=station_id,
         since=since, until=until, batch=batch, lookback=dt.timedelta(seconds=lookback_s),
     )  # fmt: skip
     return report.as_json()
@@ -885,8 +877,8 @@ class VisionMutation:
     ) -> VisionModelType:
         context = info.context
         # Who may train, and how many images, before anything is decoded.
-        await service.authorize_training(
-            context.session, context.subject, runtime=context.runtime,
+        await query(
+            context, service.authorize_training, runtime=context.runtime,
             factory_id=input.factory_id, images=len(input.good) + len(input.defects),
         )  # fmt: skip
         runtime = context.runtime

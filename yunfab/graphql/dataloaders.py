@@ -3,7 +3,8 @@
 A relation subclasses `Loader` and writes `batch_load` (keys in, one value per key out, in the
 same order); a field asks `SomeLoader.of(info).load(key)`. One instance per request and relation
 lives on the context (`ServiceContext.loaders`), so its cache lasts as long as the request's read
-session does. `by_key` and `grouped` line rows up with the keys. The model is saleor's
+session does. `by_key` and `grouped` line rows up with the keys; `rows_by` reads a to-one
+relation by its key. The model is saleor's
 `saleor/graphql/core/dataloaders.py`.
 """
 
@@ -112,6 +113,18 @@ def grouped(
     for row in rows:
         groups[key(row)].append(value(row))
     return [groups[k] for k in keys]
+
+
+async def rows_by(
+    session: AsyncSession,
+    entity: type[Entity],
+    column: InstrumentedAttribute[K],
+    keys: list[K],
+) -> list[Entity | None]:
+    """For each key, the row of `entity` whose unique `column` holds it (None when there is
+    none), in one statement: a to-one relation of every row of a list."""
+    rows = await session.scalars(select(entity).where(column.in_(keys)))
+    return by_key(keys, rows, lambda row: getattr(row, column.key), lambda row: row)
 
 
 async def first_rows_per(

@@ -16,13 +16,14 @@ from regional_node.factories.graphql.loaders import (
     CapacityLoader,
     DevicesLoader,
     EquipmentLoader,
+    EvaluationLoader,
     PageKey,
 )
 from regional_node.factories.models import CapacityDay, Equipment, Factory, FactoryStatus
 from regional_node.graphql.context import NodeContext
-from regional_node.read_models import factory_evaluation as evaluation
 from yunfab.errors import InvalidInput
-from yunfab.graphql.pagination import Connection, PageRequest
+from yunfab.graphql.pagination import Connection
+from yunfab.graphql.resolvers import page_request
 
 FactoryStatusEnum = strawberry.enum(FactoryStatus, name="FactoryStatus")
 MAX_CAPACITY_SPAN_DAYS = 366
@@ -217,7 +218,7 @@ class FactoryType:
 
     @strawberry.field(description="Scores computed now from what the node holds, with inputs.")
     async def evaluation(self, info: Info[NodeContext, None]) -> EvaluationType:
-        result = await evaluation.evaluate(info.context.session, self.model)
+        result = await EvaluationLoader.of(info).evaluate(self.model)
         return EvaluationType(
             computed_at=result.computed_at,
             window_days=result.window_days,
@@ -239,9 +240,7 @@ class FactoryType:
     async def devices(
         self, info: Info[NodeContext, None], first: int = 50, after: str | None = None
     ) -> Connection[DeviceType]:
-        request = PageRequest.from_args(
-            first, after, max_size=info.context.settings.graphql_max_page_size, arity=1
-        )
+        request = page_request(info.context, first, after, arity=1)
         page = await DevicesLoader.of(info).load(PageKey.of(self.id, request))
         return Connection[DeviceType].from_page(
             page, key=lambda device: (device.key,), node=DeviceType.from_model, after=after
@@ -255,9 +254,7 @@ class FactoryType:
         first: int = 50,
         after: str | None = None,
     ) -> Connection[AlertType]:
-        request = PageRequest.from_args(
-            first, after, max_size=info.context.settings.graphql_max_page_size, arity=2
-        )
+        request = page_request(info.context, first, after, arity=2)
         page = await AlertsLoader.of(info).load(PageKey.of(self.id, request, status))
         return Connection[AlertType].from_page(
             page,

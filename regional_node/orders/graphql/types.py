@@ -19,13 +19,14 @@ from regional_node.orders.models import (
     OrderPlan,
     OrderStage,
     OrderStatus,
+    PlanAllocation,
     ProgressEvent,
     Routing,
     WorkOrder,
     WorkOrderStatus,
 )
 from regional_node.orders.routings import steps_from_json
-from yunfab.graphql.dataloaders import Loader, by_key, grouped
+from yunfab.graphql.dataloaders import Loader, by_key, grouped, rows_by
 
 OrderStageEnum = strawberry.enum(
     OrderStage, name="OrderStage", description="The twelve progress nodes, in order."
@@ -200,11 +201,9 @@ class OrderPlanType:
 
     @strawberry.field(description="Units per step, factory and day.")
     async def allocations(self, info: Info[NodeContext, None]) -> list[AllocationType]:
-        row = await info.context.session.get(OrderPlan, self.id)
-        assert row is not None
         return [
             AllocationType(step=a.step, factory_id=a.factory_id, day=a.day, units=a.units)
-            for a in await service.plan_allocations(info.context.session, row)
+            for a in await AllocationsLoader.of(info).load(self.id)
         ]
 
 
@@ -427,8 +426,7 @@ class OrderType:
 
 class RoutingLoader(Loader[uuid.UUID, Routing | None]):
     async def batch_load(self, keys: list[uuid.UUID]) -> list[Routing | None]:
-        rows = await self.context.session.scalars(select(Routing).where(Routing.id.in_(keys)))
-        return by_key(keys, rows, lambda row: row.id, lambda row: row)
+        return await rows_by(self.context.session, Routing, Routing.id, keys)
 
 
 class CurrentPlanLoader(Loader[tuple[uuid.UUID, int], OrderPlan | None]):
@@ -460,6 +458,18 @@ class WorkOrdersLoader(Loader[uuid.UUID, list[WorkOrder]]):
             .order_by(WorkOrder.step, WorkOrder.start_date, WorkOrder.id)
         )
         return grouped(keys, rows, lambda row: row.order_id, lambda row: row)
+
+
+class AllocationsLoader(Loader[uuid.UUID, list[PlanAllocation]]):
+    """The allocations of every plan on a page (`service.plan_allocations`), in one query."""
+
+    async def batch_load(self, keys: list[uuid.UUID]) -> list[list[PlanAllocation]]:
+        rows = await self.context.session.scalars(
+            select(PlanAllocation)
+            .where(PlanAllocation.plan_id.in_(keys))
+            .order_by(PlanAllocation.step, PlanAllocation.day)
+        )
+        return grouped(keys, rows, lambda row: row.plan_id, lambda row: row)
 
 
 class EventsLoader(Loader[uuid.UUID, list[ProgressEvent]]):
