@@ -23,10 +23,11 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from regional_node.vision.errors import ImageRejected, VisionUnavailable
 from vision_ml.datasets import DatasetError, Image, decode_reduced
 from vision_ml.headers import declared_size
 from vision_ml.progress import Progress
-from yunfab.errors import InvalidInput, ServiceUnavailable
+from yunfab.errors import InvalidInput
 
 if TYPE_CHECKING:
     from vision_ml.training import Example, TrainedModel
@@ -42,14 +43,6 @@ TRAINING_PIXELS = 2 * 256 * 256
 backbone sees (`features.INPUT_AREA`), so thousands of them fit in memory at once."""
 ACCEPTED_FORMATS = "PNG, JPEG, BMP, WebP or TIFF"
 """The formats an upload may be in: those whose header `headers.declared_size` reads."""
-
-
-class ImageRejected(InvalidInput):
-    code = "invalid_image"
-
-
-class VisionUnavailable(ServiceUnavailable):
-    code = "vision_unavailable"
 
 
 def _ml(module: str) -> Any:

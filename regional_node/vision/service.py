@@ -42,6 +42,16 @@ from regional_node.orders.repository import WorkOrderRepository
 from regional_node.runtime import NodeRuntime
 from regional_node.telemetry.repository import TelemetryRepository
 from regional_node.vision.engine import TRAINING_PIXELS, heatmap_png
+from regional_node.vision.errors import (
+    NoActiveModel,
+    NothingToRollBack,
+    NoWorkOrder,
+    QualityRecordNotFound,
+    StationNotFound,
+    TrainingTooLarge,
+    VisionModelDisabled,
+    VisionModelNotFound,
+)
 from regional_node.vision.events import InspectionEvent
 from regional_node.vision.models import InspectionModel, QualityRecord, Station
 from regional_node.vision.repository import VisionRepository
@@ -67,38 +77,6 @@ this leaves room for larger banks and supervised heads."""
 MAX_MODEL_METADATA = 64 * 1024
 """The JSON a pushed model may carry (metrics, parameters): it becomes the registry row."""
 ROOT_CAUSE_PARTS = 50_000
-
-
-class StationNotFound(NotFound):
-    code = "station_not_found"
-
-
-class VisionModelNotFound(NotFound):
-    code = "vision_model_not_found"
-
-
-class QualityRecordNotFound(NotFound):
-    code = "quality_record_not_found"
-
-
-class NoActiveModel(Conflict):
-    code = "no_active_model"
-
-
-class VisionModelDisabled(Conflict):
-    code = "vision_model_disabled"
-
-
-class NothingToRollBack(Conflict):
-    code = "nothing_to_roll_back"
-
-
-class NoWorkOrder(Conflict):
-    code = "no_work_order"
-
-
-class TrainingTooLarge(InvalidInput):
-    code = "training_too_large"
 
 
 # The registry
