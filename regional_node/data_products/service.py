@@ -9,17 +9,13 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from regional_node.data_products.errors import DataProductNotFound
 from regional_node.data_products.products import DataProduct, ProducerContext, Row
 from regional_node.data_products.repository import OutboxRepository
 from yunfab.authorization import Authorizer
 from yunfab.db import utcnow
-from yunfab.errors import NotFound
 from yunfab.graphql.pagination import Page, PageRequest
 from yunfab.subject import Subject
-
-
-class DataProductNotFound(NotFound):
-    code = "data_product_not_found"
 
 
 @dataclass(frozen=True)
