@@ -26,7 +26,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from aiosmtpd.controller import Controller
 
-from regional_node.alerts.channels import UnsafeDestination, check_url
+from regional_node.alerts.channels import check_url
+from regional_node.alerts.errors import UnsafeDestination
 from regional_node.alerts.models import AlertSilence, ContactKind
 from regional_node.alerts.notifications import silence_holds
 from tests.conftest import HubFactory, NodeFactory

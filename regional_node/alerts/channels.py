@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 import aiosmtplib
 import httpx
 
+from regional_node.alerts.errors import UnsafeDestination
 from regional_node.alerts.models import ContactKind
 from yunfab.errors import InvalidInput
 
@@ -48,10 +49,6 @@ EVENT_TITLES = {
     "test": "测试消息 Test message",
 }
 SEVERITY_NAMES = {"info": "提示 info", "warning": "警告 warning", "critical": "严重 critical"}
-
-
-class UnsafeDestination(InvalidInput):
-    code = "invalid_contact_point"
 
 
 @dataclass(frozen=True)

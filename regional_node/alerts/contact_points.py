@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from regional_node.alerts.channels import Outcome, check_recipients, check_url, send
 from regional_node.alerts.delivery import destination
+from regional_node.alerts.errors import ContactPointNotFound
 from regional_node.alerts.models import (
     AlertNotification,
     ContactKind,
@@ -28,7 +29,7 @@ from regional_node.alerts.models import (
     NotificationStatus,
 )
 from regional_node.alerts.notifications import NotificationConfig
-from regional_node.alerts.service import ContactPointNotFound, get_alert
+from regional_node.alerts.service import get_alert
 from regional_node.audit.service import append_entry
 from regional_node.factories.service import factory_for, factory_resource, get_factory
 from regional_node.runtime import NodeRuntime

@@ -17,13 +17,9 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from yunfab.errors import ServiceUnavailable
+from regional_node.alerts.errors import SealingUnavailable
 
 NONCE_BYTES = 12
-
-
-class SealingUnavailable(ServiceUnavailable):
-    code = "alert_secrets_unavailable"
 
 
 class Sealer:

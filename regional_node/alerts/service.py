@@ -13,6 +13,13 @@ from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from regional_node.alerts.engine import AlertEvent
+from regional_node.alerts.errors import (
+    AlertClosed,
+    AlertNotFound,
+    AlertRuleNotFound,
+    ContactPointNotFound,
+    SilenceNotFound,
+)
 from regional_node.alerts.models import (
     Alert,
     AlertRule,
@@ -35,30 +42,9 @@ from regional_node.factories.service import (
 )
 from regional_node.runtime import NodeRuntime
 from yunfab.db import after_commit, utcnow
-from yunfab.errors import Conflict, InvalidInput, NotFound
+from yunfab.errors import Conflict, InvalidInput
 from yunfab.graphql.pagination import Page, PageRequest
 from yunfab.subject import Subject
-
-
-class AlertNotFound(NotFound):
-    code = "alert_not_found"
-
-
-class AlertClosed(Conflict):
-    code = "alert_closed"
-
-
-class AlertRuleNotFound(NotFound):
-    code = "alert_rule_not_found"
-
-
-class SilenceNotFound(NotFound):
-    code = "alert_silence_not_found"
-
-
-class ContactPointNotFound(NotFound):
-    code = "contact_point_not_found"
-
 
 SEVERITY_ORDER = {Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}
 MAX_HOLD_S = 86_400
