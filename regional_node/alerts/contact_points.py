@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass, field
 
 import httpx
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from regional_node.alerts.channels import Outcome, check_recipients, check_url, send
@@ -29,13 +29,14 @@ from regional_node.alerts.models import (
     NotificationStatus,
 )
 from regional_node.alerts.notifications import NotificationConfig
+from regional_node.alerts.repository import AlertRepository
 from regional_node.alerts.service import get_alert
 from regional_node.audit.service import append_entry
 from regional_node.factories.service import factory_for, factory_resource, get_factory
 from regional_node.runtime import NodeRuntime
 from yunfab.db import session_scope, utcnow
 from yunfab.errors import InvalidInput
-from yunfab.graphql.pagination import Page, PageRequest, newest_first
+from yunfab.graphql.pagination import Page, PageRequest
 from yunfab.subject import Subject
 
 MAX_SECRET = 200
@@ -93,7 +94,7 @@ async def visible_point(
     action: str,
 ) -> ContactPoint:
     missing = ContactPointNotFound(f"no contact point {point_id} on this node")
-    point = await session.get(ContactPoint, point_id)
+    point = await AlertRepository(session).contact_point(point_id)
     if point is None:
         raise missing
     if point.factory_id is None:
@@ -165,10 +166,8 @@ async def create_contact_point(
     input: NewContactPoint,
 ) -> Saved:
     await _authorized(session, subject, runtime, input.factory_id, "node.contact_point.manage")
-    count = await session.scalar(
-        select(func.count()).select_from(ContactPoint).where(_of_factory(input.factory_id))
-    )
-    if (count or 0) >= MAX_CONTACT_POINTS_PER_FACTORY:
+    count = await AlertRepository(session).contact_point_count(input.factory_id)
+    if count >= MAX_CONTACT_POINTS_PER_FACTORY:
         raise InvalidInput(f"at most {MAX_CONTACT_POINTS_PER_FACTORY} contact points each")
     if input.kind is ContactKind.EMAIL and input.url is not None:
         raise InvalidInput("url: an email contact point has recipients, not a URL")
@@ -201,12 +200,6 @@ async def create_contact_point(
     await session.flush()
     await _audit(session, subject, "create", point)
     return Saved(point, generated)
-
-
-def _of_factory(factory_id: uuid.UUID | None) -> ColumnElement[bool]:
-    if factory_id is None:
-        return ContactPoint.factory_id.is_(None)
-    return ContactPoint.factory_id == factory_id
 
 
 async def _audit(session: AsyncSession, subject: Subject, change: str, point: ContactPoint) -> None:
@@ -254,7 +247,7 @@ async def delete_contact_point(
     back to their factory's defaults."""
     point = await visible_point(session, subject, runtime, point_id, "node.contact_point.manage")
     await _audit(session, subject, "delete", point)
-    await session.delete(point)
+    await AlertRepository(session).delete_contact_point(point)
     await session.flush()
 
 
@@ -268,19 +261,7 @@ async def list_contact_points(
 ) -> Page[ContactPoint]:
     """A factory's contact points (`factory_id`), or the node-wide ones; newest first."""
     await _authorized(session, subject, runtime, factory_id, "node.contact_point.read")
-    condition = _of_factory(factory_id)
-    query = newest_first(
-        select(ContactPoint).where(condition), ContactPoint.created_at, ContactPoint.id, page.after
-    )
-    rows = (await session.scalars(query.limit(page.limit + 1))).all()
-
-    async def count() -> int:
-        return (
-            await session.scalar(select(func.count()).select_from(ContactPoint).where(condition))
-            or 0
-        )
-
-    return Page.from_rows(rows, page.limit, count)
+    return await AlertRepository(session).contact_point_page(factory_id, page)
 
 
 async def send_test(
@@ -320,7 +301,7 @@ async def send_test(
         outcome = await send(target, {**facts, "notification_id": str(notification.id)},
                              config.channel, http)  # fmt: skip
     async with session_scope(sessionmaker) as session:
-        row = await session.get(AlertNotification, notification.id)
+        row = await AlertRepository(session).notification(notification.id)
         if row is not None:
             session.add(
                 DeliveryAttempt(
@@ -366,26 +347,10 @@ async def list_notifications(
         conditions.append(AlertNotification.contact_point_id == contact_point_id)
     if status is not None:
         conditions.append(AlertNotification.status == status)
-    query = newest_first(
-        select(AlertNotification).where(*conditions),
-        AlertNotification.created_at,
-        AlertNotification.id,
-        page.after,
-    )
-    rows = (await session.scalars(query.limit(page.limit + 1))).all()
-
-    async def count() -> int:
-        total = select(func.count()).select_from(AlertNotification).where(*conditions)
-        return await session.scalar(total) or 0
-
-    result = Page.from_rows(rows, page.limit, count)
+    alerts = AlertRepository(session)
+    result = await alerts.notification_page(conditions, page)
     attempts: dict[uuid.UUID, list[DeliveryAttempt]] = {row.id: [] for row in result.rows}
     if attempts:
-        found = await session.scalars(
-            select(DeliveryAttempt)
-            .where(DeliveryAttempt.notification_id.in_(list(attempts)))
-            .order_by(DeliveryAttempt.number)
-        )
-        for attempt in found:
+        for attempt in await alerts.attempts_of(list(attempts)):
             attempts[attempt.notification_id].append(attempt)
     return NotificationPage(result, attempts)
