@@ -17,23 +17,18 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from regional_node.alerts.channels import ChannelOptions, SmtpOptions
 from regional_node.alerts.models import (
     Alert,
     AlertNotification,
-    AlertRule,
     AlertSilence,
-    ContactPoint,
     NotificationEvent,
     NotificationStatus,
-    rule_contact_points,
 )
+from regional_node.alerts.repository import AlertRepository
 from regional_node.alerts.sealing import Sealer
-from regional_node.devices.models import Device
-from regional_node.factories.models import Factory
 from regional_node.settings import NodeSettings
 from yunfab.db import utcnow
 
@@ -116,9 +111,7 @@ async def facts(
     session: AsyncSession, alert: Alert, event: NotificationEvent, at: dt.datetime
 ) -> dict[str, Any]:
     """What a message says, fixed at the transition (the worker may send it much later)."""
-    rule = await session.scalar(select(AlertRule.name).where(AlertRule.id == alert.rule_id))
-    device = await session.scalar(select(Device.key).where(Device.id == alert.device_id))
-    factory = await session.scalar(select(Factory.name).where(Factory.id == alert.factory_id))
+    rule, device, factory = await AlertRepository(session).names_for(alert)
     return {
         "event": event.value,
         "alert_id": str(alert.id),
@@ -139,23 +132,11 @@ async def facts(
 async def contact_points_for(
     session: AsyncSession, rule_id: uuid.UUID, factory_id: uuid.UUID
 ) -> Sequence[uuid.UUID]:
-    chosen = (
-        await session.scalars(
-            select(rule_contact_points.c.contact_point_id).where(
-                rule_contact_points.c.rule_id == rule_id
-            )
-        )
-    ).all()
+    alerts = AlertRepository(session)
+    chosen = await alerts.rule_contact_point_ids(rule_id)
     if chosen:
         return chosen
-    return (
-        await session.scalars(
-            select(ContactPoint.id).where(
-                ContactPoint.is_default,
-                or_(ContactPoint.factory_id == factory_id, ContactPoint.factory_id.is_(None)),
-            )
-        )
-    ).all()
+    return await alerts.default_contact_point_ids(factory_id)
 
 
 async def enqueue(
@@ -166,9 +147,7 @@ async def enqueue(
     targets = await contact_points_for(session, alert.rule_id, alert.factory_id)
     if not targets:
         return 0
-    silences = (
-        await session.scalars(select(AlertSilence).where(AlertSilence.rule_id == alert.rule_id))
-    ).all()
+    silences = await AlertRepository(session).silences(alert.rule_id)
     silenced = any(silence_holds(silence, now, zone) for silence in silences)
     body = await facts(session, alert, event, now)
     status = NotificationStatus.SILENCED if silenced else NotificationStatus.PENDING
