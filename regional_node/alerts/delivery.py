@@ -15,7 +15,6 @@ import uuid
 
 import httpx
 import structlog
-from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from regional_node.alerts.channels import Destination, Outcome, send
@@ -26,6 +25,7 @@ from regional_node.alerts.models import (
     NotificationStatus,
 )
 from regional_node.alerts.notifications import NotificationConfig
+from regional_node.alerts.repository import AlertRepository
 from yunfab.db import session_scope, utcnow
 
 log = structlog.get_logger(__name__)
@@ -126,11 +126,7 @@ class NotificationWorker:
     async def _idle_s(self) -> float:
         """Until the next retry is due, at most `poll_s` (other processes may add rows)."""
         async with self.sessionmaker() as session:
-            due = await session.scalar(
-                select(func.min(AlertNotification.next_attempt_at)).where(
-                    AlertNotification.status == NotificationStatus.PENDING
-                )
-            )
+            due = await AlertRepository(session).next_pending_at()
         if due is None:
             return self.poll_s
         return min(self.poll_s, max(0.01, (due - utcnow()).total_seconds()))
@@ -145,41 +141,17 @@ class NotificationWorker:
         now = utcnow()
         lease = now + dt.timedelta(seconds=self.config.channel.timeout_s + LEASE_MARGIN_S)
         async with session_scope(self.sessionmaker) as session:
-            due = (
-                await session.execute(
-                    select(AlertNotification.id, AlertNotification.next_attempt_at)
-                    .where(
-                        AlertNotification.status == NotificationStatus.PENDING,
-                        AlertNotification.next_attempt_at <= now,
-                    )
-                    .order_by(AlertNotification.next_attempt_at)
-                    .limit(self.config.concurrency)
-                )
-            ).all()
+            alerts = AlertRepository(session)
+            due = await alerts.due_notifications(now, self.config.concurrency)
             claimed = []
             for row_id, due_at in due:
-                moved = await session.execute(
-                    update(AlertNotification)
-                    .where(
-                        AlertNotification.id == row_id,
-                        AlertNotification.next_attempt_at == due_at,
-                        AlertNotification.status == NotificationStatus.PENDING,
-                    )
-                    .values(next_attempt_at=lease)
-                )
-                if moved.rowcount:  # type: ignore[attr-defined]
+                if await alerts.claim_notification(row_id, due_at, lease):
                     claimed.append(row_id)
         return claimed
 
     async def _deliver(self, http: httpx.AsyncClient, row_id: uuid.UUID) -> None:
         async with self.sessionmaker() as session:
-            row = (
-                await session.execute(
-                    select(AlertNotification, ContactPoint)
-                    .join(ContactPoint, ContactPoint.id == AlertNotification.contact_point_id)
-                    .where(AlertNotification.id == row_id)
-                )
-            ).first()
+            row = await AlertRepository(session).notification_with_point(row_id)
         if row is None:
             return
         notification, point = row
@@ -191,7 +163,7 @@ class NotificationWorker:
             facts = {**notification.body, "notification_id": str(notification.id)}
             outcome = await send(target, facts, self.config.channel, http)
         async with session_scope(self.sessionmaker) as session:
-            current = await session.get(AlertNotification, row_id, with_for_update=True)
+            current = await AlertRepository(session).notification(row_id, lock=True)
             if current is None or current.status is not NotificationStatus.PENDING:
                 return
             await record_attempt(session, current, outcome, self.config)
