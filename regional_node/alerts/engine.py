@@ -25,7 +25,6 @@ from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
 import structlog
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -38,6 +37,7 @@ from regional_node.alerts.models import (
     Severity,
 )
 from regional_node.alerts.notifications import DEFAULT_ZONE, enqueue
+from regional_node.alerts.repository import AlertRepository
 from regional_node.devices.registry import DeviceEntry, DeviceRegistry
 from regional_node.telemetry.codec import RawReading
 from regional_node.telemetry.metrics import IngestMetrics
@@ -166,18 +166,9 @@ class AlertEngine:
         if time.monotonic() - self._loaded_at < self.reload_s:
             return
         async with self.sessionmaker() as session:
-            rules = (await session.scalars(select(AlertRule).where(AlertRule.enabled))).all()
-            live = (
-                await session.execute(
-                    select(
-                        Alert.rule_id,
-                        Alert.device_id,
-                        Alert.id,
-                        Alert.opened_at,
-                        Alert.escalated_at,
-                    ).where(Alert.status != AlertStatus.CLOSED)
-                )
-            ).all()
+            alerts = AlertRepository(session)
+            rules = await alerts.enabled_rules()
+            live = await alerts.live_alerts()
         self._rules = [RuleView.from_model(rule) for rule in rules]
         known = {(rule_id, device_id): alert_id for rule_id, device_id, alert_id, *_ in live}
         self._live = {
@@ -366,7 +357,7 @@ class AlertEngine:
             return
         self._live[key] = replace(live, escalated=True)
         async with session_scope(self.sessionmaker) as session:
-            alert = await session.get(Alert, live.id, with_for_update=True)
+            alert = await AlertRepository(session).alert(live.id, lock=True)
             if alert is None or alert.status is AlertStatus.CLOSED or alert.escalated_at:
                 return
             alert.severity = Severity(rule.escalate_to)
@@ -383,7 +374,7 @@ class AlertEngine:
         if live is None:
             return
         async with session_scope(self.sessionmaker) as session:
-            alert = await session.get(Alert, live.id, with_for_update=True)
+            alert = await AlertRepository(session).alert(live.id, lock=True)
             if alert is None or alert.status is AlertStatus.CLOSED:
                 return
             alert.status = AlertStatus.CLOSED
