@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from regional_node.alerts.models import Alert
+from regional_node.alerts.repository import AlertRepository
 from regional_node.audit.service import append_entry
 from regional_node.factories.service import SLUG, factory_for, factory_resource, get_factory
 from regional_node.orders import planning
@@ -739,7 +739,7 @@ async def report_breakdown(
     # Before anything is written (the audit chain's lock comes after this one everywhere).
     await OrderRepository(session).planning_lock()
     if input.alert_id is not None:
-        alert = await session.get(Alert, input.alert_id)
+        alert = await AlertRepository(session).alert(input.alert_id)
         if alert is None or alert.factory_id != factory.id:
             raise InvalidInput(f"alert {input.alert_id} is not an alert of {factory.slug}")
     # From today, not from the breakdown's first day: the days in between are yet to be made,
