@@ -40,6 +40,9 @@ class FactoryRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    async def get(self, factory_id: uuid.UUID) -> Factory | None:
+        return await self.session.get(Factory, factory_id)
+
     async def get_by_name(self, name: str) -> Factory | None:
         return (
             await self.session.execute(select(Factory).where(Factory.name == name))

@@ -269,7 +269,7 @@ async def factory_by_reference(
     not even read it is told FACTORY_NOT_FOUND, as for one that is not on the node."""
     factory: Factory | None
     try:
-        factory = await session.get(Factory, uuid.UUID(reference))
+        factory = await FactoryRepository(session).get(uuid.UUID(reference))
     except ValueError:
         found = SLUG.fullmatch(reference) is not None
         factory = await FactoryRepository(session).get_by_slug(reference) if found else None
