@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from hub.data_exchange.board.models import BoardPosting, PostingStatus, Resource, Side
+from hub.organizations.models import Organization
 from yunfab.graphql.pagination import Page, PageRequest, newest_first
 
 MAX_CANDIDATES = 5000
@@ -46,6 +47,10 @@ class BoardFilter:
 class BoardRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def organization(self, organization_id: uuid.UUID) -> Organization | None:
+        """The organization a posting is made for."""
+        return await self.session.get(Organization, organization_id)
 
     def add(self, posting: BoardPosting) -> None:
         self.session.add(posting)

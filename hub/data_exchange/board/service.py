@@ -21,7 +21,6 @@ from hub.data_exchange.board.matching import Match, Terms, find_matches
 from hub.data_exchange.board.models import BoardPosting, PostingStatus, Resource, Side
 from hub.data_exchange.board.repository import BoardFilter, BoardRepository
 from hub.data_exchange.errors import PostingClosed, PostingNotFound, TooManyOpenPostings
-from hub.organizations.models import Organization
 from yunfab.authorization import Authorizer
 from yunfab.db import utcnow
 from yunfab.errors import InvalidInput
@@ -123,12 +122,12 @@ async def post(
     """Put a need or an offer on the board, in the name of the subject's organization."""
     await authorizer.check(subject, "hub.board.post", {"org": subject.org_id})
     posting = input.validated(utcnow().date())
+    repository = BoardRepository(session)
     organization = (
-        await session.get(Organization, uuid.UUID(subject.org_id)) if subject.org_id else None
+        await repository.organization(uuid.UUID(subject.org_id)) if subject.org_id else None
     )
     if organization is None:
         raise InvalidInput("postings are made for an organization known to the hub")
-    repository = BoardRepository(session)
     if await repository.count_open(organization.id) >= MAX_OPEN_PER_ORGANIZATION:
         raise TooManyOpenPostings(
             f"an organization may have at most {MAX_OPEN_PER_ORGANIZATION} open postings: "
