@@ -5,15 +5,17 @@ A resolver converts its input, makes one service call and maps the result (saleo
 committed when the service returns, rolled back when it raises, so a failing mutation leaves
 nothing half-written and an earlier one in the same document stays committed. A query's call
 (`query`) reads through the request's read session; `page_request` turns a connection's
-`first`/`after` into the page a service reads. Permissions are declared on the field
+`first`/`after` into the page a service reads; `service_input` builds a service's input dataclass
+from a Strawberry input, field by field of the same name. Permissions are declared on the field
 (`yunfab.graphql.permissions`); a service's `YunfabError` reaches the client with its code through
 `yunfab.graphql.errors`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -92,3 +94,32 @@ def page_request(
     return PageRequest.from_args(
         first, after, max_size=context.settings.graphql_max_page_size, arity=arity, types=types
     )
+
+
+def service_input(target: type[T], source: object, /, **overrides: object) -> T:
+    """`target` (a service's input dataclass) built from `source` (a Strawberry input): each of
+    its fields from `overrides` when named there (an enum's value, a nested input, a renamed
+    field, a list copied), else from `source`'s field of the same name, as it is (None and
+    `strawberry.UNSET` pass through), else left to its default. TypeError when a field without a
+    default is in neither (nothing is dropped in silence), or an override names no field."""
+    if not dataclasses.is_dataclass(target) or not dataclasses.is_dataclass(source):
+        raise TypeError(f"service_input: {target!r} and {type(source)!r} must be dataclasses")
+    given = {field.name for field in dataclasses.fields(source)}
+    fields = [field for field in dataclasses.fields(target) if field.init]
+    unknown = set(overrides) - {field.name for field in fields}
+    if unknown:
+        raise TypeError(
+            f"service_input: {target.__name__} has no field {', '.join(sorted(unknown))}"
+        )
+    values: dict[str, Any] = {}
+    for field in fields:
+        if field.name in overrides:
+            values[field.name] = overrides[field.name]
+        elif field.name in given:
+            values[field.name] = getattr(source, field.name)
+        elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
+            raise TypeError(
+                f"service_input: {target.__name__}.{field.name} is not on "
+                f"{type(source).__name__}, has no default and is not overridden"
+            )
+    return target(**values)
