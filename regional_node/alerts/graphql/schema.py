@@ -35,7 +35,14 @@ from regional_node.graphql.context import NodeContext
 from yunfab.errors import InvalidInput
 from yunfab.graphql.pagination import Connection, PageRequest
 from yunfab.graphql.permissions import allowed
-from yunfab.graphql.resolvers import mutate, mutate_then, page_request, query, read
+from yunfab.graphql.resolvers import (
+    mutate,
+    mutate_then,
+    page_request,
+    query,
+    read,
+    service_input,
+)
 from yunfab.graphql.subscriptions import gated_events
 
 MAX_FILTER_VALUES = 10
@@ -172,14 +179,11 @@ class AlertQuery:
             context,
             service.search_alerts,
             runtime=context.runtime,
-            filter=service.AlertFilter(
+            filter=service_input(
+                service.AlertFilter,
+                given,
                 status=list(given.status or []),
                 severity=list(given.severity or []),
-                factory_id=given.factory_id,
-                device_id=given.device_id,
-                rule_id=given.rule_id,
-                since=given.since,
-                until=given.until,
             ),
             page=_page(info, first, after),
         )
@@ -293,27 +297,8 @@ def _notification_key(row: AlertNotification) -> tuple[str, str]:
 
 
 def _new_rule(input: AlertRuleInput) -> service.NewRule:
-    return service.NewRule(
-        name=input.name,
-        kind=input.kind,
-        metric=input.metric,
-        severity=input.severity,
-        device_id=input.device_id,
-        device_type=input.device_type,
-        factory_id=input.factory_id,
-        above=input.above,
-        below=input.below,
-        rate_per_min=input.rate_per_min,
-        stale_after_s=input.stale_after_s,
-        for_s=input.for_s,
-        clear_above=input.clear_above,
-        clear_below=input.clear_below,
-        clear_for_s=input.clear_for_s,
-        escalate_above=input.escalate_above,
-        escalate_below=input.escalate_below,
-        escalate_after_s=input.escalate_after_s,
-        escalate_to=input.escalate_to,
-        contact_point_ids=list(input.contact_point_ids or []),
+    return service_input(
+        service.NewRule, input, contact_point_ids=list(input.contact_point_ids or [])
     )
 
 
@@ -362,14 +347,7 @@ class AlertMutation:
             context,
             service.add_silence,
             runtime=context.runtime,
-            input=service.NewSilence(
-                rule_id=input.rule_id,
-                starts_at=input.starts_at,
-                ends_at=input.ends_at,
-                daily_from=input.daily_from,
-                daily_to=input.daily_to,
-                comment=input.comment,
-            ),
+            input=service_input(service.NewSilence, input),
         )
         return AlertSilenceType.from_model(silence)
 
@@ -405,14 +383,8 @@ class AlertMutation:
             contact_points.create_contact_point,
             runtime=context.runtime,
             config=_config(info),
-            input=contact_points.NewContactPoint(
-                kind=input.kind,
-                name=input.name,
-                factory_id=input.factory_id,
-                url=input.url,
-                secret=input.secret,
-                recipients=list(input.recipients or []),
-                is_default=input.is_default,
+            input=service_input(
+                contact_points.NewContactPoint, input, recipients=list(input.recipients or [])
             ),
         )
         return ContactPointSaved(
@@ -431,14 +403,7 @@ class AlertMutation:
             runtime=context.runtime,
             config=_config(info),
             point_id=id,
-            input=contact_points.ContactPointInput(
-                name=input.name,
-                url=input.url,
-                secret=input.secret,
-                recipients=input.recipients,
-                is_default=input.is_default,
-                rotate_secret=input.rotate_secret,
-            ),
+            input=service_input(contact_points.ContactPointInput, input),
         )
         return ContactPointSaved(
             contact_point=ContactPointType.from_model(saved.point), secret=saved.secret
