@@ -25,7 +25,7 @@ from regional_node.orders.graphql.types import (
 )
 from regional_node.orders.models import ProgressEvent
 from yunfab.graphql.pagination import Connection
-from yunfab.graphql.resolvers import mutate, page_request, query, read
+from yunfab.graphql.resolvers import mutate, page_request, query, read, service_input
 from yunfab.graphql.subscriptions import gated_events
 
 
@@ -208,16 +208,7 @@ class OrderMutation:
             context,
             service.place_order,
             runtime=context.runtime,
-            input=service.NewOrder(
-                product=input.product,
-                quantity=input.quantity,
-                due_date=input.due_date,
-                daily_target=input.daily_target,
-                start_date=input.start_date,
-                ramp_days=input.ramp_days,
-                buyer_reference=input.buyer_reference,
-                note=input.note,
-            ),
+            input=service_input(service.NewOrder, input),
         )
         return OrderType.from_model(row)
 
@@ -275,14 +266,7 @@ class OrderMutation:
             service.report_progress,
             runtime=context.runtime,
             work_order_id=work_order_id,
-            report=service.Report(
-                kind=input.kind,
-                day=input.day,
-                good=input.good,
-                scrap=input.scrap,
-                note=input.note,
-                key=input.key,
-            ),
+            report=service_input(service.Report, input),
         )
         return WorkOrderType.from_model(row)
 
@@ -327,14 +311,7 @@ class OrderMutation:
             context,
             service.report_breakdown,
             runtime=context.runtime,
-            input=service.NewBreakdown(
-                factory_id=input.factory_id,
-                first_day=input.first_day,
-                last_day=input.last_day,
-                process=input.process,
-                alert_id=input.alert_id,
-                note=input.note,
-            ),
+            input=service_input(service.NewBreakdown, input),
             as_of=as_of,
         )
         return BreakdownResultType(
