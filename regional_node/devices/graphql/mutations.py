@@ -9,7 +9,7 @@ from regional_node.devices import service
 from regional_node.devices.graphql.types import DeviceKindEnum, DeviceType
 from regional_node.devices.models import DeviceKind
 from regional_node.graphql.context import NodeContext
-from yunfab.graphql.resolvers import mutate
+from yunfab.graphql.resolvers import mutate, service_input
 
 DeviceTransitionEnum = strawberry.enum(service.DeviceTransition, name="DeviceTransition")
 
@@ -53,17 +53,10 @@ class DeviceMutation:
             context,
             service.provision_device,
             runtime=context.runtime,
-            input=service.NewDevice(
-                factory_id=input.factory_id,
-                key=input.key,
-                name=input.name,
-                type=input.type,
-                kind=input.kind,
-                edge_node_key=input.edge_node_key,
-                metrics=[
-                    service.MetricInput(m.name, m.unit, m.min_value, m.max_value)
-                    for m in input.metrics
-                ],
+            input=service_input(
+                service.NewDevice,
+                input,
+                metrics=[service_input(service.MetricInput, m) for m in input.metrics],
             ),
         )
         return DeviceCredentialsType(

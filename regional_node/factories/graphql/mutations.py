@@ -12,7 +12,7 @@ from regional_node.factories import service
 from regional_node.factories.graphql.types import FactoryType
 from regional_node.graphql.context import NodeContext
 from yunfab.errors import InvalidInput
-from yunfab.graphql.resolvers import mutate
+from yunfab.graphql.resolvers import mutate, service_input
 
 TransitionEnum = strawberry.enum(service.Transition, name="FactoryTransition")
 
@@ -121,10 +121,9 @@ class FactoryMutation:
             context,
             service.invite_factory,
             runtime=context.runtime,
-            input=service.NewFactory(
-                slug=input.slug,
-                name=input.name,
-                organization_id=input.organization_id,
+            input=service_input(
+                service.NewFactory,
+                input,
                 contact={} if input.contact is None else input.contact.as_json(),
             ),
         )
@@ -147,10 +146,9 @@ class FactoryMutation:
             equipment=None
             if input.equipment is None
             else [
-                service.EquipmentInput(
-                    type=item.type,
-                    model=item.model,
-                    count=item.count,
+                service_input(
+                    service.EquipmentInput,
+                    item,
                     parameters=_object("parameters", item.parameters),
                 )
                 for item in input.equipment
@@ -197,18 +195,7 @@ class FactoryMutation:
             service.set_capacity,
             runtime=context.runtime,
             factory_id=factory_id,
-            days=[
-                service.CapacityInput(
-                    process=day.process,
-                    day=day.day,
-                    available_hours=day.available_hours,
-                    available_units=day.available_units,
-                    downtime_hours=day.downtime_hours,
-                    hourly_rate=day.hourly_rate,
-                    note=day.note,
-                )
-                for day in days
-            ],
+            days=[service_input(service.CapacityInput, day) for day in days],
         )
 
 
