@@ -24,7 +24,7 @@ from hub.graphql.context import HubContext
 from hub.knowledge_market.models import Listing, Release
 from yunfab.graphql.dataloaders import Loader, by_key, rows_by
 from yunfab.graphql.pagination import Connection
-from yunfab.graphql.resolvers import mutate, page_request, query
+from yunfab.graphql.resolvers import mutate, page_request, query, service_input
 from yunfab.graphql.subscriptions import EventGate
 
 PROGRESS_POLL_S = 5.0
@@ -529,21 +529,7 @@ class FederatedRunInput:
     label: str = ""
 
     def request(self) -> service.RunRequest:
-        return service.RunRequest(
-            strategy=self.strategy.value,
-            rounds=self.rounds,
-            min_nodes=self.min_nodes,
-            proximal_mu=self.proximal_mu,
-            local_epochs=self.local_epochs,
-            learning_rate=self.learning_rate,
-            dp_noise_multiplier=self.dp_noise_multiplier,
-            dp_clipping_norm=self.dp_clipping_norm,
-            secure_aggregation=self.secure_aggregation,
-            secagg_clipping_range=self.secagg_clipping_range,
-            secagg_max_weight=self.secagg_max_weight,
-            round_timeout_s=self.round_timeout_s,
-            label=self.label,
-        )
+        return service_input(service.RunRequest, self, strategy=self.strategy.value)
 
 
 @strawberry.type

@@ -15,7 +15,7 @@ from hub.data_exchange.board.models import BoardPosting, PostingStatus, Resource
 from hub.data_exchange.board.repository import BoardFilter
 from hub.graphql.context import HubContext
 from yunfab.graphql.pagination import Connection
-from yunfab.graphql.resolvers import mutate, page_request, query
+from yunfab.graphql.resolvers import mutate, page_request, query, service_input
 
 strawberry.enum(Side, name="BoardSide")
 strawberry.enum(Resource, name="BoardResource", description="A material, or production capacity.")
@@ -122,21 +122,7 @@ class PostSupplyDemandInput:
     note: str = ""
 
     def posting(self) -> service.NewPosting:
-        return service.NewPosting(
-            side=self.side,
-            resource=self.resource,
-            item=self.item,
-            quantity=self.quantity,
-            unit=self.unit,
-            available_from=self.available_from,
-            available_to=self.available_to,
-            latitude=self.latitude,
-            longitude=self.longitude,
-            region=self.region,
-            city=self.city,
-            max_distance_km=self.max_distance_km,
-            note=self.note,
-        )
+        return service_input(service.NewPosting, self)
 
 
 @strawberry.type

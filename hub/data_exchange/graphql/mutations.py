@@ -14,7 +14,7 @@ from hub.data_exchange import service
 from hub.data_exchange.graphql.types import ContractType, OfferType, UsagePolicyInput
 from hub.graphql.context import HubContext
 from yunfab.errors import InvalidInput
-from yunfab.graphql.resolvers import mutate
+from yunfab.graphql.resolvers import mutate, service_input
 from yunfab.usage_policy import Purpose, UsagePolicy
 
 
@@ -99,12 +99,7 @@ class DataExchangeMutation:
             authorizer=context.authorizer,
             policy_engine=context.authorizer.engine,
             offer_id=input.offer_id,
-            request=service.ContractRequest(
-                purpose=input.purpose,
-                fields=input.fields,
-                regions=input.regions,
-                accept_terms=input.accept_terms,
-            ),
+            request=service_input(service.ContractRequest, input),
         )
         return ContractType.from_model(row)
 

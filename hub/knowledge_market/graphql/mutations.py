@@ -24,7 +24,7 @@ from hub.knowledge_market.graphql.types import (
 )
 from hub.knowledge_market.models import EntitlementKind, KeyKind
 from yunfab.errors import InvalidInput
-from yunfab.graphql.resolvers import mutate
+from yunfab.graphql.resolvers import mutate, service_input
 
 
 @strawberry.input(name="GrantEntitlementInput")
@@ -151,14 +151,7 @@ class MarketMutation:
             service.grant_entitlement,
             authorizer=context.authorizer,
             listing_id=input.listing_id,
-            grant=service.Grant(
-                kind=input.kind,
-                node=input.node,
-                organization_id=input.organization_id,
-                expires_at=input.expires_at,
-                unit=input.unit,
-                limit=input.limit,
-            ),
+            grant=service_input(service.Grant, input),
         )
         return MarketEntitlementType.from_model(row)
 
