@@ -27,7 +27,7 @@ from hub.state import hub_state
 from yunfab.errors import InvalidInput
 from yunfab.graphql.pagination import Connection
 from yunfab.graphql.permissions import allowed
-from yunfab.graphql.resolvers import mutate, mutate_then, page_request
+from yunfab.graphql.resolvers import mutate, mutate_then, page_request, service_input
 
 strawberry.enum(ClientKind, name="ClientKind", description="What an OAuth2 client is.")
 strawberry.enum(KeyStatus, name="SigningKeyStatus", description="A token signing key's state.")
@@ -195,12 +195,7 @@ class AdminQuery:
         given = filter or ApiClientFilterInput()
         page = await admin.list_clients(
             context.session,
-            filter=admin.ClientFilter(
-                organization_id=given.organization_id,
-                kind=given.kind,
-                search=given.search,
-                disabled=given.disabled,
-            ),
+            filter=service_input(admin.ClientFilter, given),
             page=page_request(context, first, after, arity=1),
         )
         return Connection.from_page(

@@ -23,7 +23,7 @@ from hub.organizations.models import Organization
 from yunfab.errors import InvalidInput
 from yunfab.graphql.pagination import Connection
 from yunfab.graphql.permissions import allowed
-from yunfab.graphql.resolvers import mutate, page_request, query
+from yunfab.graphql.resolvers import mutate, page_request, query, service_input
 from yunfab.subject import SubjectKind
 
 strawberry.enum(Role, name="Role", description="A person's role; see docs/identity.md.")
@@ -204,11 +204,8 @@ class IdentityQuery:
         page = await query(
             context,
             service.list_users,
-            filter=service.UserFilter(
-                search=given.search,
-                organization_id=given.organization_id,
-                role=given.role.value if given.role else None,
-                disabled=given.disabled,
+            filter=service_input(
+                service.UserFilter, given, role=given.role.value if given.role else None
             ),
             page=request,
         )
@@ -238,13 +235,7 @@ class IdentityMutation:
         created = await mutate(
             context,
             service.add_user,
-            input=service.NewUser(
-                organization=input.organization,
-                email=input.email,
-                name=input.name,
-                password=input.password,
-                roles=_roles(input.roles),
-            ),
+            input=service_input(service.NewUser, input, roles=_roles(input.roles)),
         )
         return UserWithPasswordType(
             user=UserType.from_model(created.user), one_time_password=created.one_time_password
