@@ -28,7 +28,7 @@ from vision_ml.progress import Progress, TrainingStage
 from yunfab.errors import InvalidInput
 from yunfab.graphql.dataloaders import Loader, rows_by
 from yunfab.graphql.pagination import Connection
-from yunfab.graphql.resolvers import mutate, page_request, query, read
+from yunfab.graphql.resolvers import mutate, page_request, query, read, service_input
 from yunfab.graphql.subscriptions import gated_events
 from yunfab.subject import SubjectKind
 from yunfab.tokens import TokenMissing
@@ -905,12 +905,10 @@ class VisionMutation:
         context = info.context
         row = await mutate(
             context, service.create_station, runtime=context.runtime, factory_id=input.factory_id,
-            input=service.StationInput(
-                slug=input.slug, name=input.name, device_id=input.device_id,
-                keep_images=input.keep_images,
+            input=service_input(
+                service.StationInput, input,
                 privacy=_one(input.privacy, input.privacy_json, "privacy"),
                 counting=_one(input.counting, input.counting_json, "counting"),
-                work_order_id=input.work_order_id,
             ),
         )  # fmt: skip
         return StationType.from_model(row)
