@@ -13,7 +13,7 @@ from regional_node.orders import chart_links, schedules
 from regional_node.orders.models import FactorySchedule
 from solvers.scheduling import shop
 from yunfab.graphql.pagination import Connection
-from yunfab.graphql.resolvers import mutate, page_request, query
+from yunfab.graphql.resolvers import mutate, page_request, query, service_input
 
 
 @strawberry.input(description="A half-open window [start, end) in minutes from the plan start.")
@@ -77,16 +77,13 @@ class ShopObjectiveInput:
 
 
 def _job(job: ShopJobInput) -> shop.Job:
-    return shop.Job(
-        id=job.id,
+    return service_input(
+        shop.Job,
+        job,
         operations=tuple(
             shop.Operation(options={o.machine: o.minutes for o in op.options})
             for op in job.operations
         ),
-        release=job.release,
-        due=job.due,
-        weight=job.weight,
-        family=job.family,
     )
 
 
@@ -490,7 +487,7 @@ class ScheduleMutation:
         row = await mutate(
             context, schedules.create_schedule, runtime=context.runtime, factory_id=factory_id,
             name=name, problem=_problem(input),
-            objective=shop.Objective(lateness=weights.lateness, makespan=weights.makespan),
+            objective=service_input(shop.Objective, weights),
             time_limit_s=min(max(time_limit_s, 1.0), 60.0), start=start,
         )  # fmt: skip
         return FactoryScheduleType.from_model(row)
