@@ -3,9 +3,10 @@
 // Debian's chromium through playwright-core, sign-in on the hub's own page, axe-core, screenshots.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
+import { afterEach } from "node:test";
 import { chromium } from "playwright-core";
 
 const require = createRequire(import.meta.url);
@@ -55,6 +56,30 @@ export async function launch() {
   });
 }
 
+// Pages a test left open: it stopped before closing them (it failed). Each is photographed
+// (`failed-<test>-<n>.png`) beside a note of its address and the errors it logged, so a failure
+// in CI can be read afterwards; then it is closed so the next test starts clean.
+const open = new Set();
+
+afterEach(async (t) => {
+  const left = [...open];
+  open.clear();
+  if (left.length === 0) return;
+  const env = e2eEnv();
+  await mkdir(env.artifacts, { recursive: true });
+  const name = `failed-${t.name.replace(/[^\p{L}\p{N}]+/gu, "-").slice(0, 60)}`;
+  for (const [i, page] of left.entries()) {
+    const base = path.join(env.artifacts, `${name}-${i}`);
+    const note = [`url: ${page.url()}`, ...page.problems].join("\n");
+    await writeFile(`${base}.txt`, `${note}\n`).catch(() => {});
+    await page.screenshot({ path: `${base}.png`, fullPage: true }).catch(() => {});
+    await page
+      .context()
+      .close()
+      .catch(() => {});
+  }
+});
+
 /** A fresh browser context (no cookies, no storage) whose page reports its own failures. */
 export async function newPage(browser, { locale = "zh-CN" } = {}) {
   const context = await browser.newContext({ locale, viewport: { width: 1366, height: 860 } });
@@ -65,6 +90,8 @@ export async function newPage(browser, { locale = "zh-CN" } = {}) {
     if (message.type() === "error") problems.push(`console error: ${message.text()}`);
   });
   page.problems = problems;
+  open.add(page);
+  page.on("close", () => open.delete(page));
   return page;
 }
 
