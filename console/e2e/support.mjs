@@ -56,27 +56,25 @@ export async function launch() {
   });
 }
 
-// Pages a test left open: it stopped before closing them (it failed). Each is photographed
-// (`failed-<test>-<n>.png`) beside a note of its address and the errors it logged, so a failure
-// in CI can be read afterwards; then it is closed so the next test starts clean.
+// The pages a test opened. When it fails, each still open is photographed
+// (`failed-<test>-<n>.png`) beside a note of its address, the failure and the errors the page
+// logged, so a failure in CI can be read afterwards.
 const open = new Set();
 
 afterEach(async (t) => {
   const left = [...open];
   open.clear();
-  if (left.length === 0) return;
+  if (t.passed || left.length === 0) return;
   const env = e2eEnv();
   await mkdir(env.artifacts, { recursive: true });
   const name = `failed-${t.name.replace(/[^\p{L}\p{N}]+/gu, "-").slice(0, 60)}`;
   for (const [i, page] of left.entries()) {
     const base = path.join(env.artifacts, `${name}-${i}`);
-    const note = [`url: ${page.url()}`, ...page.problems].join("\n");
+    const note = [`url: ${page.url()}`, `failure: ${t.error?.message}`, ...page.problems].join(
+      "\n",
+    );
     await writeFile(`${base}.txt`, `${note}\n`).catch(() => {});
     await page.screenshot({ path: `${base}.png`, fullPage: true }).catch(() => {});
-    await page
-      .context()
-      .close()
-      .catch(() => {});
   }
 });
 
