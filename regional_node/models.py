@@ -1,9 +1,12 @@
-"""Every node model, imported so that `Base.metadata` is complete for alembic and tests: each
-domain lists the modules declaring its tables."""
+"""Every node model, imported so that `Base.metadata` is complete for alembic and tests: the
+`models` module of each domain, found in the package without importing the domains' GraphQL,
+routers or libraries (each domain's `domain.py` names the same modules; tests/test_architecture.py
+checks they agree)."""
 
+import regional_node
 from regional_node.db import Base
-from regional_node.domains import DOMAINS
+from yunfab.db import import_models
 
-MODULES = tuple(module for domain in DOMAINS for module in domain.models)
+MODULES = import_models(regional_node)
 
 __all__ = ["MODULES", "Base"]

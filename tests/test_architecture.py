@@ -95,3 +95,20 @@ def test_the_hub_runs_and_its_commands_work_without_the_node_libraries(tmp_path:
     assert node.returncode == 1
     assert "pip install 'yunfab[node]'" in node.stderr
     assert "Traceback" not in node.stderr
+
+
+def test_every_domains_tables_are_in_its_apps_model_registry() -> None:
+    """The model registry finds each domain's `models` module without importing the domain (so
+    migrations and ingest do not load GraphQL, routers and libraries); what the domains declare
+    in their `domain.py` must be exactly what it finds."""
+    import hub.domains
+    import hub.models
+    import regional_node.domains
+    import regional_node.models
+
+    for registry, domains in (
+        (hub.models, hub.domains.DOMAINS),
+        (regional_node.models, regional_node.domains.DOMAINS),
+    ):
+        declared = {module.__name__ for domain in domains for module in domain.models}
+        assert declared == {module.__name__ for module in registry.MODULES}

@@ -10,10 +10,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import enum
+import importlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import structlog
@@ -43,6 +46,20 @@ NAMING_CONVENTION = {
 
 def new_metadata() -> MetaData:
     return MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def import_models(package: ModuleType) -> tuple[ModuleType, ...]:
+    """Every `models` module of an app's domains (`<app>/<domain>/models.py`, nested ones too),
+    imported so that the app's `Base.metadata` is complete: what alembic and the model registry
+    need, without importing the domains' GraphQL, routers or libraries."""
+    root = Path(next(iter(package.__path__)))
+    found = sorted(
+        path.relative_to(root).with_suffix("")
+        for path in root.rglob("models.py")
+        if path.parent != root and "migrations" not in path.parts
+    )
+    names = (".".join((package.__name__, *relative.parts)) for relative in found)
+    return tuple(importlib.import_module(name) for name in names)
 
 
 def utcnow() -> dt.datetime:
