@@ -131,7 +131,10 @@ async def setup(client: httpx.AsyncClient, publisher: str, consumer: str) -> dic
         (await client.post(f"{url}/batches", json=batch, headers=as_publisher)).raise_for_status()
     client.headers["authorization"] = f"Bearer {consumer}"
     catalog = await graphql(
-        client, "{ dataProducts { edges { node { id offers { id policy } } } } }", {}
+        client,
+        "{ dataProducts { edges { node { id offers { id policy { aggregation "
+        "{ minContributors } } } } } } }",
+        {},
     )
     product = catalog["dataProducts"]["edges"][0]["node"]
     contracts = {}
