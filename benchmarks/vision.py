@@ -19,6 +19,9 @@ test set's, and prints its combined per-type image AUROC (see `training`), how o
 the right class, and its held-out (out-of-fold) figures from training. `--quick` (under a
 minute) trains from 20 good images and 4 of each defect and tests 10 good and 2 of each defect.
 Ends with one JSON line.
+
+With `--data DIR` it measures a real image set in class-folder layout instead, beside a plain
+nearest-neighbour probe on the same split (see `benchmarks.vision_data`).
 """
 
 from __future__ import annotations
@@ -27,11 +30,14 @@ import argparse
 import json
 import statistics
 import time
+from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 
+from benchmarks import vision_data
+from vision_ml.datasets import DatasetError
 from vision_ml.features import set_threads
 from vision_ml.training import Example, evaluate, train
 from yunfab_demo.synthetic import DEFECTS, SURFACES, Sku, generate
@@ -135,7 +141,32 @@ def main() -> None:
     )
     parser.add_argument("--repeats", type=int, default=50, help="timed inferences")
     parser.add_argument("--surfaces", default=",".join(SURFACES))
+    parser.add_argument(
+        "--data",
+        type=Path,
+        help="a real image set (train/good, test/good, test/<defect>, ground_truth/<defect>) "
+        "instead of the generator's parts",
+    )
+    parser.add_argument(
+        "--limit-train", type=int, default=100, help="with --data: good images to train from"
+    )
     args = parser.parse_args()
+    if args.data is not None:
+        set_threads(args.threads)
+        cv2.setNumThreads(args.threads)
+        quick = vision_data.QUICK if args.quick else {}
+        try:
+            result = vision_data.bench_data(
+                args.data,
+                limit_train=min(args.limit_train, quick.get("train", args.limit_train)),
+                test_good=quick.get("test_good"),
+                test_defective=quick.get("test_defective"),
+            )
+        except DatasetError as exc:
+            parser.error(str(exc))
+        vision_data.print_table(result)
+        print(json.dumps({**result, "quick": args.quick}))
+        return
     if args.quick:
         args.good, args.test_good, args.per_defect, args.repeats = 20, 10, 2, 20
         args.train_defects = min(args.train_defects, 4)
