@@ -166,7 +166,7 @@ class _DeviceCounts(Loader[uuid.UUID, int]):
             .where(Device.factory_id.in_(set(keys)))
             .group_by(Device.factory_id)
         )
-        counts: dict[uuid.UUID, int] = dict(rows.tuples().all())
+        counts: dict[uuid.UUID, int] = dict(rows.all())
         return [counts.get(key, 0) for key in keys]
 
 
@@ -178,7 +178,7 @@ class _AlertCounts(Loader[tuple[uuid.UUID, AlertStatus | None], int]):
             if status is not None:
                 query = query.where(Alert.status == status)
             rows = await self.context.session.execute(query.group_by(Alert.factory_id))
-            counts.update(((factory_id, status), n) for factory_id, n in rows.tuples())
+            counts.update(((factory_id, status), n) for factory_id, n in rows)
         return [counts.get(key, 0) for key in keys]
 
 
