@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from regional_node.telemetry.sparkplug import (
+from yunfab.sparkplug import (
     DataType,
     DeviceOffline,
     DeviceOnline,

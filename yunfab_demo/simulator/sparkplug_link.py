@@ -1,6 +1,6 @@
 """A simulated Sparkplug B edge node: one MQTT connection carrying the devices behind a gateway.
 
-The codec and the seq/bdSeq bookkeeping are the node's own (`regional_node.telemetry.sparkplug`),
+The codec and the seq/bdSeq bookkeeping are the node's own (`yunfab.sparkplug`),
 so the simulator exercises the node with exactly what the node believes Sparkplug to be, and a
 disagreement shows up as a failing test rather than two encoders drifting apart.
 
@@ -20,7 +20,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 import structlog
 
-from regional_node.telemetry.sparkplug import (
+from yunfab.sparkplug import (
     REBIRTH_METRIC,
     DataType,
     EdgeNodeSession,

@@ -1,4 +1,6 @@
-"""Sparkplug B 3.0 for the node's MQTT ingest: payload codec, topics, host state, edge publisher.
+"""Sparkplug B 3.0: payload codec, topics, the host's state (the node's ingest) and the edge
+node's session (the gateway, the simulator). In the shared kit so that the gateway, which must
+not import the node, speaks exactly the Sparkplug the node reads.
 
 Nothing here touches MQTT. The ingest hands `SparkplugHost.handle` what it receives and acts on
 the events it gets back (store readings, mark devices on/offline, send `rebirth_command`), so the
