@@ -1,0 +1,9 @@
+"""Jobs: long work queued by requests and run by workers (regional_node/workers.py)."""
+
+from __future__ import annotations
+
+from regional_node.jobs import models
+from regional_node.jobs.graphql.queries import JobQuery
+from regional_node.state import NodeDomain
+
+DOMAIN = NodeDomain(name="jobs", models=(models,), queries=(JobQuery,))
