@@ -150,6 +150,13 @@ def main() -> None:
     parser.add_argument(
         "--limit-train", type=int, default=100, help="with --data: good images to train from"
     )
+    parser.add_argument(
+        "--limit-test",
+        type=int,
+        help="with --data: test at most this many good images and as many defective ones "
+        "(defect types in turn); the reference searches every training patch, about a second "
+        "an image",
+    )
     args = parser.parse_args()
     if args.data is not None:
         set_threads(args.threads)
@@ -159,8 +166,8 @@ def main() -> None:
             result = vision_data.bench_data(
                 args.data,
                 limit_train=min(args.limit_train, quick.get("train", args.limit_train)),
-                test_good=quick.get("test_good"),
-                test_defective=quick.get("test_defective"),
+                test_good=quick.get("test_good", args.limit_test),
+                test_defective=quick.get("test_defective", args.limit_test),
             )
         except DatasetError as exc:
             parser.error(str(exc))

@@ -1,7 +1,8 @@
 """Inspection on a real image set in class-folder layout, beside a plain PatchCore probe on the
 same split (the `--data DIR` mode of `benchmarks.vision`):
 
-    python -m benchmarks.vision --data DIR [--limit-train 100] [--quick] [--threads 2]
+    python -m benchmarks.vision --data DIR [--limit-train 100] [--limit-test N] [--quick]
+        [--threads 2]
 
 DIR holds `train/good/`, `test/good/`, `test/<defect>/` (any number of defect folders) and,
 optionally, `ground_truth/<defect>/<name>_mask.png` (MVTec AD's layout; `<name>.png` too).
@@ -14,7 +15,9 @@ the plain probe the issue (#20) measured the model against: the frozen Efficient
 stages the model reads (blocks 2 and 4, the stride-4 map averaged onto the stride-8 grid), each
 test patch's distance to its nearest patch among all the training images' patches (no coreset,
 no colour bank, no neighbourhood pooling, no blur, border cells included), the image's score its
-largest patch distance. Both see the same working resolution (`vision_ml.features.input_size`).
+largest patch distance. The probe keeps the working resolution it was measured at, about 256x256
+pixels with the aspect kept (`REFERENCE_AREA`), while the model's follows
+`vision_ml.features.INPUT_AREA`: both are printed.
 
 Prints per defect type and overall: image AUROC of both, pixel AUROC when masks exist, training
 time and the median inference time per image (the two timed in turns on each test image, on the
@@ -43,9 +46,10 @@ GOALS = {"image_auroc_min": 0.90, "train_s_max": 120.0, "inference_ms_max": 20.0
 QUICK = {"train": 20, "test_good": 10, "test_defective": 10}
 MASKS = "ground_truth"
 REFERENCE = (
-    "EfficientNet-Lite0 blocks 2+4 patches, nearest neighbour among all training patches, "
-    "image score = largest patch distance"
+    "EfficientNet-Lite0 blocks 2+4 patches at about 256x256 pixels, nearest neighbour among all "
+    "training patches, image score = largest patch distance"
 )
+REFERENCE_AREA = 256 * 256
 _QUERY_CHUNK = 256
 
 
@@ -118,7 +122,7 @@ def load_split(
 class NearestPatchBaseline:
     """The plain probe: every training patch kept, nearest-neighbour distance, max over cells."""
 
-    def __init__(self, images: Sequence[np.ndarray], *, area: int = features.INPUT_AREA) -> None:
+    def __init__(self, images: Sequence[np.ndarray], *, area: int = REFERENCE_AREA) -> None:
         self.area = area
         with torch.inference_mode():
             grids = [self._grid(image) for image in images]
@@ -173,7 +177,7 @@ def bench_data(
     )
     model = train(root.name, train_images, holdout=0.2, seed=0)
     started = time.perf_counter()
-    baseline = NearestPatchBaseline(train_images, area=model.params["area"])
+    baseline = NearestPatchBaseline(train_images)
     baseline_train_s = time.perf_counter() - started
 
     inspections, baseline_maps = [], []
@@ -205,6 +209,7 @@ def bench_data(
         baseline_pixel = metrics.pixel_auroc(maps, [tests[i].mask for i in masked])
     sizes = sorted({item.image.shape[:2] for item in tests} | {i.shape[:2] for i in train_images})
     working = sorted({features.input_size(h, w, model.params["area"]) for h, w in sizes})
+    reference_working = sorted({features.input_size(h, w, REFERENCE_AREA) for h, w in sizes})
     counts = {label: labels.count(label) for label in [GOOD, *types]}
     false_alarms = sum(
         i.verdict == "defective"
@@ -244,6 +249,7 @@ def bench_data(
         "test_images": counts,
         "image_sizes": [f"{w}x{h}" for h, w in sizes],
         "working_resolution": [f"{w}x{h}" for h, w in working],
+        "reference_working_resolution": [f"{w}x{h}" for h, w in reference_working],
         "goals": GOALS,
         "met": {
             "image_auroc": auroc >= GOALS["image_auroc_min"],
@@ -264,7 +270,8 @@ def print_table(result: dict[str, Any]) -> None:
         f" (model: {model['fit_images']} in the bank, the rest calibrate), tested on"
         f" {counts[GOOD]} good + {sum(counts.values()) - counts[GOOD]} defective;"
         f" images {', '.join(result['image_sizes'])}, working resolution"
-        f" {', '.join(result['working_resolution'])}; {result['threads']} threads"
+        f" {', '.join(result['working_resolution'])} (reference"
+        f" {', '.join(result['reference_working_resolution'])}); {result['threads']} threads"
     )
     print(f"{'':24s} {'images':>6s}  {'model':>8s}  {'reference':>9s}")
 

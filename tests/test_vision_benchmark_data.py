@@ -54,7 +54,8 @@ def test_quick_data_mode_reports_model_and_reference_per_defect_type(
     assert result["train_images"] == 20
     assert result["test_images"] == {"good": 10, "scratch": 5, "stain": 5}
     assert result["image_sizes"] == ["128x128"]
-    assert result["working_resolution"] == ["256x256"]
+    assert result["working_resolution"] == ["368x368"]
+    assert result["reference_working_resolution"] == ["256x256"]
     for row in (result["model"], result["reference"]):
         assert set(row["per_type_auroc"]) == {"scratch", "stain"}
         assert all(0.0 <= value <= 1.0 for value in row["per_type_auroc"].values())

@@ -151,6 +151,18 @@ def test_model_files_round_trip_and_refuse_foreign_ones(
 # --- training and calibration --------------------------------------------------------------------
 
 
+def test_good_only_calibration_fits_the_spread_of_enough_held_out_goods(
+    good_images: list[np.ndarray],
+) -> None:
+    trained = train("bracket", good_images, holdout=0.5, seed=2)
+    assert trained.params["heldout_images"] == 6
+    assert trained.metrics["calibration"] == "good-only"
+    assert trained.metrics["calibration_reliable"] is True
+    threshold = trained.image_threshold
+    assert threshold is not None
+    assert threshold >= trained.metrics["heldout_good_score_max"] * 1.02
+
+
 def test_good_only_calibration_passes_every_held_out_good_image(
     good_images: list[np.ndarray], tmp_path: Path
 ) -> None:
@@ -161,6 +173,8 @@ def test_good_only_calibration_passes_every_held_out_good_image(
     assert threshold > trained.metrics["heldout_good_score_max"]
     assert trained.params["heldout_images"] == 3
     assert trained.params["fit_images"] == 7
+    # Three held-out images show no spread: the threshold is a guess, and the metrics say so.
+    assert trained.metrics["calibration_reliable"] is False
     assert trained.metrics["timings"]["train_s"] > 0
 
     flawed, _ = planted(good_images[11])

@@ -46,7 +46,7 @@ from yunfab.errors import InvalidInput
 
 FILE_FORMAT = "yunfab-vision-model"
 FILE_VERSION = 2  # the newest format read; see `write_model_file`
-_QUERY_CHUNK = 256
+_QUERY_CHUNK = 4096
 _HOT_CELLS = 4  # cells whose features describe a defect: a small defect covers a few
 _MAP_STATS = 7
 DESCRIPTOR_DIM = features.FEATURE_DIM + 6 + _MAP_STATS
@@ -71,7 +71,10 @@ class AnomalyParams:
     coreset_max: int = 1000
     colour_bank: int = 500  # three numbers per patch need few examples
     colour_weight: float = 0.25  # measured: higher starts flagging good metal mottling
-    sigma: float = 4.0  # Gaussian blur of the anomaly map, in backbone input pixels
+    # Gaussian blur of the anomaly map, in backbone input pixels. At 256x256 input, 1 instead of
+    # 4 gained 0.08 image AUROC on DAGM and 0.04 on the spindle pits (4 smeared small defects
+    # into their surround); at today's input 2 and 4 score alike, and 2 keeps boxes tight.
+    sigma: float = 2.0
     border: int = 1  # outer grid cells whose scores are replaced by their inner neighbours'
     backbone: str = "efficientnet-lite0/blocks2+4+colour"
 
@@ -138,16 +141,19 @@ class _Bank:
     """Nearest-neighbour distances to a fixed set of patch features."""
 
     def __init__(self, memory: torch.Tensor) -> None:
-        self.memory = memory
-        self.norms = (memory * memory).sum(dim=1)
+        self.transposed = memory.T.contiguous()
+        self.norms = (memory * memory).sum(dim=1)[None, :]
 
     def nearest(self, patches: torch.Tensor) -> torch.Tensor:
+        """|p - m|^2 = |p|^2 + |m|^2 - 2 p.m, minimised over m before |p|^2 is added: one
+        matrix product per chunk and nothing else over the (patches x bank) matrix. An image's
+        ~2,100 cells go in one chunk (8 MB against a 1,000-patch bank): on two cores that took
+        2 ms against 3-5 ms in chunks of 256."""
         out = []
         for start in range(0, patches.shape[0], _QUERY_CHUNK):
             chunk = patches[start : start + _QUERY_CHUNK]
-            squared = (chunk * chunk).sum(dim=1, keepdim=True) + self.norms[None, :]
-            squared = torch.addmm(squared, chunk, self.memory.T, alpha=-2.0)
-            out.append(squared.amin(dim=1).clamp_min_(0.0).sqrt_())
+            closest = torch.addmm(self.norms, chunk, self.transposed, alpha=-2.0).amin(dim=1)
+            out.append(closest.add_((chunk * chunk).sum(dim=1)).clamp_min_(0.0).sqrt_())
         return torch.cat(out)
 
 
