@@ -63,6 +63,11 @@ permit(subject, action, resource, context) if {
 	node(subject, action, resource, context)
 }
 
+permit(subject, action, resource, context) if {
+	action in workforce_actions
+	workforce(subject, action, resource, context)
+}
+
 # Helpers shared by the domain files.
 
 authenticated(subject) if subject.kind in {"client", "user"}

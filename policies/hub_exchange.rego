@@ -75,6 +75,13 @@ exchange(subject, "hub.exchange.contract.read", resource, _) if {
 	_exchange_node(subject)
 }
 
+# A node's own client reads the agreements its operator organization holds as consumer: the
+# node's demand domain takes a brand's sales product in under one (issue #21).
+exchange(subject, "hub.exchange.contract.read", resource, _) if {
+	subject.org == resource.consumer_org
+	_exchange_node(subject)
+}
+
 exchange(subject, "hub.exchange.contract.read", _, _) if {
 	hub_operator(subject)
 	has_scope(subject, "exchange:read")
@@ -122,6 +129,10 @@ exchange(subject, "hub.exchange.data.query", _, _) if {
 	authenticated(subject)
 	has_scope(subject, "exchange:read")
 }
+
+# A node's own client pulls rows under its operator organization's agreements (query_violations
+# still holds it to the consumer, the state, the expiry and the agreed fields).
+exchange(subject, "hub.exchange.data.query", _, _) if _exchange_node(subject)
 
 # --- contract requests --------------------------------------------------------------------
 
@@ -197,6 +208,7 @@ _terms := object.get(object.get(input, "contract", {}), "terms", {})
 
 query_violations contains {"term": "scope", "message": "governed queries need the exchange:read scope"} if {
 	not has_scope(input.subject, "exchange:read")
+	not _exchange_node(input.subject)
 }
 
 query_violations contains {"term": "consumers", "message": "the agreement is another organization's"} if {

@@ -91,3 +91,20 @@ test_queries_outside_the_agreement_name_the_terms_they_break if {
 	other := authz.query_violations with input as {"subject": object.union(_consumer, {"org": "c2"}), "contract": _contract, "query": ok, "now": 50}
 	{v.term | some v in other} == {"consumers"}
 }
+
+# A node's own client pulls a brand's sales under its operator organization's agreement (issue #21).
+test_a_nodes_client_reads_and_queries_its_operators_agreements_as_consumer if {
+	as_consumer := {"org": "n1", "consumer_org": "n1", "provider_org": "p1"}
+	authz.allow with input as {"subject": _node, "action": "hub.exchange.contract.read", "resource": as_consumer}
+	not authz.allow with input as {
+		"subject": _node, "action": "hub.exchange.contract.read",
+		"resource": {"org": "c1", "consumer_org": "c1", "provider_org": "p1"},
+	}
+	authz.allow with input as {"subject": _node, "action": "hub.exchange.data.query", "resource": {}}
+	terms := {"fields": ["process"], "regions": null, "aggregation": null, "fresh_data": false}
+	contract := {"state": "finalized", "consumer_org": "n1", "expires_at": 100, "terms": terms}
+	query := {"fields": ["process"], "regions": [], "aggregate": false, "fresh": false}
+	count(authz.query_violations) == 0 with input as {"subject": _node, "contract": contract, "query": query, "now": 50}
+	others := object.union(contract, {"consumer_org": "c1"})
+	count(authz.query_violations) == 1 with input as {"subject": _node, "contract": others, "query": query, "now": 50}
+}

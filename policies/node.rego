@@ -53,6 +53,17 @@ node_actions := {
 	"node.market.read",
 	"node.data_product.read",
 	"node.overview.read",
+	"node.demand.list",
+	"node.demand.product.read",
+	"node.demand.product.manage",
+	"node.demand.rule.manage",
+	"node.demand.sales.read",
+	"node.demand.sales.write",
+	"node.demand.forecast.read",
+	"node.demand.forecast.run",
+	"node.demand.plan.read",
+	"node.demand.plan.make",
+	"node.demand.proposal.accept",
 }
 
 # Anyone signed in on the platform may see which node this is and how its hub link is doing.
@@ -237,6 +248,39 @@ node(subject, "node.market.read", _, context) if node_operator(subject, context)
 node(subject, action, _, context) if {
 	action in {"node.data_product.read", "node.overview.read"}
 	node_operator(subject, context)
+}
+
+# C2M demand: a brand (a buyer organization) keeps its own configurable products, SKUs, stock
+# and sales here, forecasts them and plans production from the forecasts; orders:read lets its
+# people see them, orders:write change them. The node operator sees every brand's, and alone
+# accepts proposals (they become orders on the node's factories) and sets auto-accept rules.
+node(subject, action, _, context) if {
+	action in {
+		"node.demand.list", "node.demand.product.read", "node.demand.product.manage",
+		"node.demand.rule.manage", "node.demand.sales.read", "node.demand.sales.write",
+		"node.demand.forecast.read", "node.demand.forecast.run", "node.demand.plan.read",
+		"node.demand.plan.make", "node.demand.proposal.accept",
+	}
+	node_operator(subject, context)
+}
+
+node(subject, action, resource, _) if {
+	action in {
+		"node.demand.product.read", "node.demand.sales.read", "node.demand.forecast.read",
+		"node.demand.plan.read",
+	}
+	buyer(subject, resource)
+	some scope in {"orders:read", "orders:write"}
+	has_scope(subject, scope)
+}
+
+node(subject, action, resource, _) if {
+	action in {
+		"node.demand.product.manage", "node.demand.sales.write", "node.demand.forecast.run",
+		"node.demand.plan.make",
+	}
+	buyer(subject, resource)
+	has_scope(subject, "orders:write")
 }
 
 buyer(subject, resource) if {

@@ -151,3 +151,48 @@ test_only_the_operator_reads_the_overview_and_the_data_products if {
 		not authz.allow with input as object.union(asked, {"subject": {"kind": "anonymous", "scopes": []}})
 	}
 }
+
+brand_a := {"org": "org-brand-a"}
+
+brand_a_reader := {"kind": "user", "org": "org-brand-a", "org_kind": "consumer", "scopes": ["orders:read"]}
+
+brand_a_writer := {"kind": "client", "org": "org-brand-a", "org_kind": "consumer", "scopes": ["orders:write"]}
+
+test_a_brand_reads_and_changes_only_its_own_demand if {
+	every action in {"node.demand.product.read", "node.demand.sales.read", "node.demand.forecast.read", "node.demand.plan.read"} {
+		asked := {"action": action, "resource": brand_a, "context": zj_context}
+		authz.allow with input as object.union(asked, {"subject": brand_a_reader})
+		authz.allow with input as object.union(asked, {"subject": brand_a_writer})
+		# another brand, the brand without an orders scope, nobody
+		not authz.allow with input as object.union(asked, {"subject": object.union(brand_a_writer, {"org": "org-brand-b"})})
+		not authz.allow with input as object.union(asked, {"subject": object.union(brand_a_reader, {"scopes": ["exchange:read"]})})
+		not authz.allow with input as object.union(asked, {"subject": {"kind": "anonymous", "scopes": []}})
+	}
+	every action in {"node.demand.product.manage", "node.demand.sales.write", "node.demand.forecast.run", "node.demand.plan.make"} {
+		asked := {"action": action, "resource": brand_a, "context": zj_context}
+		authz.allow with input as object.union(asked, {"subject": brand_a_writer})
+		not authz.allow with input as object.union(asked, {"subject": brand_a_reader})
+		not authz.allow with input as object.union(asked, {"subject": object.union(brand_a_writer, {"org": "org-brand-b"})})
+		# nor without a resource: what is the brand's is always asked about with its org
+		not authz.allow with input as {"action": action, "context": zj_context, "subject": brand_a_writer}
+	}
+}
+
+test_only_the_operator_lists_every_brand_accepts_proposals_and_sets_rules if {
+	every action in {"node.demand.list", "node.demand.proposal.accept", "node.demand.rule.manage"} {
+		asked := {"action": action, "resource": brand_a, "context": zj_context}
+		authz.allow with input as object.union(asked, {"subject": {"kind": "client", "node": "zj-textile", "scopes": ["nodes:register"]}})
+		authz.allow with input as object.union(asked, {"subject": {"kind": "system", "scopes": []}})
+		authz.allow with input as object.union(asked, {
+			"subject": {"kind": "user", "org": "org-op", "org_kind": "node_operator", "scopes": ["node:operate"]},
+			"context": object.union(zj_context, {"operator_org": "org-op"}),
+		})
+		not authz.allow with input as object.union(asked, {"subject": brand_a_writer})
+		not authz.allow with input as object.union(asked, {"subject": {"kind": "client", "node": "gd-plastics", "scopes": ["nodes:register"]}})
+		not authz.allow with input as object.union(asked, {"subject": {"kind": "user", "org": "org-mill-1", "org_kind": "factory", "scopes": ["factories:write", "orders:write"]}})
+	}
+	# the operator does the brand's work too
+	every action in {"node.demand.product.manage", "node.demand.sales.write", "node.demand.forecast.run", "node.demand.plan.make", "node.demand.plan.read"} {
+		authz.allow with input as {"action": action, "resource": brand_a, "context": zj_context, "subject": {"kind": "client", "node": "zj-textile", "scopes": ["nodes:register"]}}
+	}
+}

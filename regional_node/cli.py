@@ -93,6 +93,7 @@ def node_console(
         try:
             return await work(runtime, db)
         finally:
+            await runtime.close_events()
             broker: Any = runtime.broker
             if broker is not None:
                 await broker.close()

@@ -13,19 +13,44 @@ from regional_node.audit.domain import DOMAIN as audit
 from regional_node.audit_trail.domain import DOMAIN as audit_trail
 from regional_node.broker_admin import BrokerAdmin
 from regional_node.data_products.domain import DOMAIN as data_products
+from regional_node.demand.domain import DOMAIN as demand
 from regional_node.devices.domain import DOMAIN as devices
 from regional_node.factories.domain import DOMAIN as factories
+from regional_node.gateways.domain import DOMAIN as gateways
 from regional_node.hub_link.domain import DOMAIN as hub_link
 from regional_node.identity.domain import DOMAIN as identity
+from regional_node.jobs.domain import DOMAIN as jobs
 from regional_node.market.domain import DOMAIN as market
 from regional_node.orders.domain import DOMAIN as orders
 from regional_node.overview.domain import DOMAIN as overview
 from regional_node.runtime import build_runtime, reconcile_broker
-from regional_node.state import NodeDomain, NodeState
+from regional_node.settings import NodeSettings
+from regional_node.state import NodeDomain, NodeState, NodeTask
 from regional_node.telemetry.domain import DOMAIN as telemetry
 from regional_node.telemetry.mqtt import MqttIngest, MqttOptions
 from regional_node.viewer.domain import DOMAIN as viewer
 from regional_node.vision.domain import DOMAIN as vision
+from regional_node.workers import work_embedded
+from regional_node.workforce.domain import DOMAIN as workforce
+
+
+def mqtt_options(settings: NodeSettings) -> MqttOptions | None:
+    """How the node's MQTT consumer connects, or None without a broker."""
+    endpoint = settings.mqtt_endpoint
+    if endpoint is None:
+        return None
+    return MqttOptions(
+        host=endpoint[0],
+        port=endpoint[1],
+        tls=ssl.create_default_context() if endpoint[2] else None,
+        client_id=settings.mqtt_client_id or f"yunfab-node-{settings.name}",
+        host_id=settings.name,
+        username=settings.mqtt_username,
+        password=settings.mqtt_password.get_secret_value() if settings.mqtt_password else None,
+        shared_group=settings.mqtt_shared_group,
+        session_expiry_s=settings.mqtt_session_expiry_s,
+        max_message_bytes=settings.mqtt_max_message_bytes,
+    )
 
 
 @asynccontextmanager
@@ -35,29 +60,16 @@ async def start_runtime(state: NodeState) -> AsyncIterator[None]:
     runtime = await build_runtime(settings, db, state.authorizer, state.audit)
     state.runtime = runtime
     broker = runtime.broker if isinstance(runtime.broker, BrokerAdmin) else None
-    endpoint = settings.mqtt_endpoint
     if broker is not None and settings.mqtt_username and settings.mqtt_password:
         await broker.ensure_ingest_client(
             settings.mqtt_username, settings.mqtt_password.get_secret_value(), settings.name
         )
     if broker is not None:
         await reconcile_broker(db, broker)
-    if endpoint is not None:
+    options = mqtt_options(settings)
+    if options is not None:
         mqtt = MqttIngest(
-            MqttOptions(
-                host=endpoint[0],
-                port=endpoint[1],
-                tls=ssl.create_default_context() if endpoint[2] else None,
-                client_id=settings.mqtt_client_id or f"yunfab-node-{settings.name}",
-                host_id=settings.name,
-                username=settings.mqtt_username,
-                password=settings.mqtt_password.get_secret_value()
-                if settings.mqtt_password
-                else None,
-                shared_group=settings.mqtt_shared_group,
-                session_expiry_s=settings.mqtt_session_expiry_s,
-                max_message_bytes=settings.mqtt_max_message_bytes,
-            ),
+            options,
             pipeline=runtime.pipeline,
             registry=runtime.registry,
             metrics=runtime.metrics,
@@ -67,6 +79,7 @@ async def start_runtime(state: NodeState) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        await runtime.close_events()
         if broker is not None:
             await broker.close()
 
@@ -78,6 +91,8 @@ async def stop_mqtt(state: NodeState) -> None:
 
 
 RUNTIME = NodeDomain(name="runtime", start=start_runtime, drain=stop_mqtt)
+# Jobs run by the API process itself while they are queued in it (no NATS).
+EMBEDDED_WORKER = NodeDomain(name="embedded_worker", tasks=(NodeTask("jobs", work_embedded),))
 
 DOMAINS: list[NodeDomain] = [
     identity,
@@ -95,4 +110,9 @@ DOMAINS: list[NodeDomain] = [
     vision,
     data_products,
     market,
+    demand,
+    gateways,
+    workforce,
+    jobs,
+    EMBEDDED_WORKER,
 ]

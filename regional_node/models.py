@@ -5,8 +5,9 @@ checks they agree)."""
 
 import regional_node
 from regional_node.db import Base
+from regional_node.telemetry.partitions import is_partition_table as is_unmanaged_table
 from yunfab.db import import_models
 
 MODULES = import_models(regional_node)
 
-__all__ = ["MODULES", "Base"]
+__all__ = ["MODULES", "Base", "is_unmanaged_table"]

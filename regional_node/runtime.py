@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,10 @@ from regional_node.telemetry.store import TelemetryStore
 from regional_node.vision.engine import VisionEngine
 from regional_node.vision.events import InspectionEvent, TrainingProgress
 from yunfab.authorization import Authorizer
+from yunfab.blobs import BlobStore, S3BlobStore
+from yunfab.event_bus import NatsEventBus
 from yunfab.events import Broadcaster
+from yunfab.jobs import InProcessJobs, NatsJobs
 from yunfab.service import Database
 
 if TYPE_CHECKING:
@@ -96,6 +100,20 @@ class NodeRuntime:
         default_factory=lambda: [follow_factory_status]
     )
     """Domains that follow factories' status (devices: accepted or refused by the broker)."""
+    event_bus: NatsEventBus | None = None
+    """NATS, when the node runs as several replicas: the broadcasters above then reach every
+    replica's subscribers (closed by `close_events`)."""
+
+    jobs: InProcessJobs | NatsJobs = field(default_factory=InProcessJobs)
+    """Where long work is queued: this process's own task (embedded), or NATS for the node's
+    workers (`yunfab node worker`)."""
+
+    async def close_events(self) -> None:
+        """Stop the events bus and the jobs queue (NATS) `build_runtime` connected, if any."""
+        if self.event_bus is not None:
+            await self.event_bus.close()
+            self.event_bus = None
+        await self.jobs.close()
 
 
 async def build_runtime(
@@ -106,8 +124,45 @@ async def build_runtime(
     registry = DeviceRegistry(db.sessionmaker)
     await registry.reload()
     metrics = IngestMetrics()
-    telemetry_events: Broadcaster[TelemetryEvent] = Broadcaster(queue_size=1024)
-    alert_events: Broadcaster[AlertEvent] = Broadcaster()
+    blobs: BlobStore | None = None
+    location = settings.blob_location()
+    if location is not None:
+        s3 = S3BlobStore(location)
+        await asyncio.to_thread(s3.ensure_bucket)
+        blobs = s3
+        log.info("vision_files_in_s3", bucket=location.bucket, prefix=s3.prefix)
+    bus: NatsEventBus | None = None
+    telemetry_events: Broadcaster[TelemetryEvent]
+    alert_events: Broadcaster[AlertEvent]
+    order_events: Broadcaster[OrderNotice]
+    inspection_events: Broadcaster[InspectionEvent]
+    training_progress: Broadcaster[TrainingProgress]
+    if settings.nats_url:
+        bus = await NatsEventBus.connect(
+            settings.nats_url,
+            scope=f"node-{settings.name}",
+            max_age_s=settings.events_max_age_s,
+            max_bytes=settings.events_max_bytes,
+        )
+        telemetry_events = await bus.broadcaster("telemetry", TelemetryEvent, queue_size=1024)
+        alert_events = await bus.broadcaster("alerts", AlertEvent)
+        order_events = await bus.broadcaster("orders", OrderNotice)
+        inspection_events = await bus.broadcaster("inspections", InspectionEvent, queue_size=64)
+        training_progress = await bus.broadcaster("training", TrainingProgress)
+        log.info("events_over_nats", url=settings.nats_url, scope=bus.scope)
+        jobs: InProcessJobs | NatsJobs = await NatsJobs.connect(
+            settings.nats_url,
+            scope=f"node-{settings.name}",
+            ack_wait_s=settings.jobs_ack_wait_s,
+            max_deliver=settings.jobs_max_attempts + 2,
+        )
+    else:
+        telemetry_events = Broadcaster(queue_size=1024)
+        alert_events = Broadcaster()
+        order_events = Broadcaster()
+        inspection_events = Broadcaster(queue_size=64)
+        training_progress = Broadcaster()
+        jobs = InProcessJobs()
     pipeline = IngestPipeline(
         registry=registry,
         store=TelemetryStore(db.engine),
@@ -127,7 +182,13 @@ async def build_runtime(
             settings.broker_admin_password.get_secret_value(),
             tls=ssl.create_default_context() if endpoint[2] else None,
         )
-        await broker.start()
+        try:
+            await broker.start()
+        except BaseException:
+            if bus is not None:
+                await bus.close()
+            await jobs.close()
+            raise
     return NodeRuntime(
         node_name=settings.name,
         authorizer=authorizer,
@@ -138,6 +199,11 @@ async def build_runtime(
         metrics=metrics,
         telemetry_events=telemetry_events,
         alert_events=alert_events,
+        order_events=order_events,
+        inspection_events=inspection_events,
+        training_progress=training_progress,
+        event_bus=bus,
+        jobs=jobs,
         broker=broker,
         vision=VisionEngine(
             settings.data_dir / "vision",
@@ -146,6 +212,7 @@ async def build_runtime(
             inspect_pixels=settings.vision_inspect_megapixels * 1_000_000,
             max_training_pixels=settings.vision_max_training_megapixels * 1_000_000,
             threads=settings.vision_threads,
+            blobs=blobs,
         ),
         reserved_keys=frozenset(
             name

@@ -9,14 +9,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from yunfab.blobs import S3Location
 from yunfab.settings import Region, ServiceSettings, Slug, normalize_url
 from yunfab.subject import canonical_org_id
 
-DataProductKey = Literal["regional-capacity", "factory-profiles", "factory-scores"]
+DataProductKey = Literal[
+    "regional-capacity", "factory-profiles", "factory-scores", "workforce-offers"
+]
 DATA_PRODUCT_KEYS: tuple[DataProductKey, ...] = (
     "regional-capacity",
     "factory-profiles",
     "factory-scores",
+    "workforce-offers",
 )
 
 
@@ -74,6 +78,31 @@ class NodeSettings(NodeStorageSettings):
     broker_admin_username: str | None = None
     """The broker's dynamic-security admin: set it and the node manages device credentials."""
     broker_admin_password: SecretStr | None = None
+    nats_url: str | None = None
+    """NATS with JetStream (`nats://host:4222`) for the node's domain events across replicas: a live
+    subscriber on any replica hears of what happened on any other. None (the embedded default):
+    events stay inside this process, which is right for one replica only."""
+    events_max_age_s: float = Field(default=300.0, gt=0, le=86400)
+    """How long the events stream keeps an event for a replica that reconnects (NATS only)."""
+    events_max_bytes: int = Field(default=256 * 1024 * 1024, ge=1024 * 1024)
+    """The events stream's memory bound; the oldest events go first (NATS only)."""
+    jobs_ack_wait_s: float = Field(default=60.0, ge=3, le=3600)
+    """With NATS: how long a job may go without its worker saying it is busy before it is
+    given to another worker (workers say so every third of it)."""
+    jobs_max_attempts: int = Field(default=3, ge=1, le=20)
+    """Runs of a job that fails unexpectedly before it is marked failed."""
+    blob_store: Literal["filesystem", "s3"] = "filesystem"
+    """Where inspection models and kept images live: under `data_dir` (one replica), or in an
+    S3-compatible bucket every replica and worker reads (`s3_*`)."""
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None
+    """The S3 API's URL (SeaweedFS `weed server -s3`, MinIO...); unset: AWS."""
+    s3_prefix: str | None = None
+    """Key prefix inside the bucket; default: the node's name, so nodes can share a bucket."""
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    """Unset (both): the SDK's own chain (environment, an instance or pod role)."""
     raw_retention_days: float = Field(default=7.0, gt=0)
     minute_retention_days: float = Field(default=90.0, gt=0)
     hour_retention_days: float | None = Field(default=None, gt=0)
@@ -118,6 +147,29 @@ class NodeSettings(NodeStorageSettings):
         return value
 
     @model_validator(mode="after")
+    def _blob_store(self) -> NodeSettings:
+        if self.blob_store == "s3" and not self.s3_bucket:
+            raise ValueError("s3_bucket: required with blob_store = s3")
+        if self.s3_access_key_id is not None and self.s3_secret_access_key is None:
+            raise ValueError("s3_secret_access_key: required with s3_access_key_id")
+        return self
+
+    def blob_location(self) -> S3Location | None:
+        """The S3 bucket inspection files live in, or None for the node's own directory."""
+        if self.blob_store != "s3" or not self.s3_bucket:
+            return None
+        return S3Location(
+            bucket=self.s3_bucket,
+            endpoint_url=self.s3_endpoint_url,
+            prefix=self.s3_prefix if self.s3_prefix is not None else self.name,
+            region=self.s3_region,
+            access_key_id=self.s3_access_key_id,
+            secret_access_key=self.s3_secret_access_key.get_secret_value()
+            if self.s3_secret_access_key
+            else None,
+        )
+
+    @model_validator(mode="after")
     def _alert_mail(self) -> NodeSettings:
         if self.alert_smtp_host is not None and not self.alert_smtp_from:
             raise ValueError("alert_smtp_from: required with alert_smtp_host")
@@ -150,6 +202,12 @@ class NodeSettings(NodeStorageSettings):
     queries for (a JSON list in YUNFAB_NODE_DATA_PRODUCTS); empty: none."""
     data_publish_interval_s: float = Field(default=300.0, gt=0)
     """How often changed rows of the data products are sent to the hub."""
+    workforce_rematch: bool = True
+    """Shared workers: re-run the matching by itself once needs and pool workers stop changing
+    (posted, closed, deleted), not only when the operator asks; accepted proposals are kept."""
+    workforce_rematch_delay_s: float = Field(default=5.0, gt=0, le=3600)
+    """How long needs and workers must stay as they are before that re-match runs (also how
+    often they are looked at)."""
     market_poll_interval_s: float = Field(default=60.0, gt=0)
     """How often the node asks the hub's market for installations to carry out."""
     market_require_verified: bool = True

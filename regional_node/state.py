@@ -17,7 +17,7 @@ from regional_node.runtime import NodeRuntime
 from regional_node.settings import NodeSettings
 from regional_node.telemetry.mqtt import MqttIngest
 from yunfab.domains import Domain, Task
-from yunfab.ratelimit import CredentialThrottle
+from yunfab.ratelimit import CredentialThrottle, FailureThrottle, TokenBucket
 from yunfab.state import ServiceState, state_of
 
 
@@ -39,6 +39,9 @@ class NodeState(ServiceState):
     # telemetry over HTTP
     device_throttle: CredentialThrottle = field(init=False)
     device_secrets: VerifiedSecrets = field(init=False)
+    # gateways claiming their credentials with one-time codes (per address)
+    claim_requests: TokenBucket = field(init=False)
+    claim_failures: FailureThrottle = field(init=False)
     # data products, market
     data_publisher: DataPublisher | None = None
     market_installer: MarketInstaller = field(init=False)

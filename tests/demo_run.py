@@ -27,7 +27,7 @@ class DemoRun:
     data_dir: Path
     urls: dict[str, str] = field(default_factory=dict)
     """"hub", "node <name>", and the summaries "cloud order", "data exchange", "vision",
-    "federated" (their lines) and "people" (the people table, to its end)."""
+    "c2m", "federated" (their lines) and "people" (the people table, to its end)."""
     printed: list[str] = field(default_factory=list)
     code: int | None = None
     started: threading.Event = field(default_factory=threading.Event)
@@ -93,6 +93,7 @@ def _read(run: DemoRun) -> None:
                 ("cloud order", "order SO-"),
                 ("data exchange", "data exchange:"),
                 ("vision", "vision:"),
+                ("c2m", "c2m:"),
                 ("federated", "federated:"),
             ):
                 if line.strip().startswith(start):

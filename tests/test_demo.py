@@ -17,12 +17,14 @@ import httpx
 import psutil
 import pytest
 
-from tests.demo_run import DemoRun, start_demo_run
+from tests.demo_run import START_TIMEOUT_S, DemoRun, begin_demo_run
 from yunfab.processes import yunfab_argv
 
 pytestmark = pytest.mark.slow
 
-DAEMONS = 10
+DAEMONS = 11
+# Started before the demo sets up its scenarios: all but Flower's SuperLink and two SuperNodes.
+BEFORE_SCENARIOS = DAEMONS - 3
 CLOUD_NODE = "gd-injection-moulding"
 NODES = "{ regionalNodes { edges { node { name region industry status lastHeartbeat } } } }"
 
@@ -91,10 +93,11 @@ def test_demo_lists_two_online_nodes_and_stops_cleanly(demo_run: DemoRun, tmp_pa
     try:
         assert set(urls) == {
             "hub", "node zj-textile", "node gd-injection-moulding", "cloud order",
-            "data exchange", "vision", "federated", "people",
+            "data exchange", "vision", "c2m", "federated", "people",
         }, demo_run.output()  # fmt: skip
-        # The hub, two nodes, each node's Mosquitto and simulated machines, Flower's SuperLink
-        # and each node's SuperNode (which start helpers of their own).
+        # The hub, two nodes, each node's Mosquitto, the textile node's simulated machines, the
+        # moulding node's simulated OPC UA machines and the edge gateway reading them, Flower's
+        # SuperLink and each node's SuperNode (which start helpers of their own).
         assert len(psutil.Process(demo.pid).children()) == DAEMONS
         children = psutil.Process(demo.pid).children(recursive=True)
 
@@ -139,6 +142,26 @@ def test_demo_lists_two_online_nodes_and_stops_cleanly(demo_run: DemoRun, tmp_pa
         assert vision["caught"] + vision["missed"] == 8
         assert vision["caught"] >= 6
         assert vision["false_alarms"] <= 2
+        # C2M: a brand's two years of sales forecast (the forecast before scored on the weeks
+        # that came in since), planned, re-planned, and the next weeks' lots that can still be
+        # made in time accepted as orders allocated over the node's factories.
+        demand = json.loads(record.with_name("c2m.json").read_text())
+        assert demand["sales_weeks"] == 104
+        assert demand["scored_weeks"] == 4
+        assert demand["mase"] is not None
+        assert demand["forecast_s"] < 30
+        assert demand["proposals"] > 0
+        assert demand["lots"] >= 1
+        assert demand["allocated"] == demand["lots"], demand["problems"]
+        assert len(demand["orders"]) == demand["lots"]
+        assert urls["c2m"].startswith("c2m:")
+        # Shared workers: the textile node's weaving factory borrows a knitwear maker's idle
+        # sewing operators for its peak season; contacts only for proposals both sides accepted.
+        workers = json.loads((data_dir / "nodes" / "zj-textile" / "workforce.json").read_text())
+        assert workers["covered"] == workers["demanded"] == 196
+        assert workers["accepted"] + workers["declined"] == workers["proposals"]
+        assert workers["contacts_released"] == workers["accepted"]
+        assert any(line.startswith("  workers: ") for line in demo_run.printed)
         # The demo's people, one per role, with their passwords kept for their owner only; the
         # buyer signs in on the command line and follows the order by the number printed.
         people_file = data_dir / "demo-users.json"
@@ -160,11 +183,16 @@ def test_demo_lists_two_online_nodes_and_stops_cleanly(demo_run: DemoRun, tmp_pa
 
 
 def test_children_die_with_a_killed_demo(tmp_path: Path) -> None:
-    run = start_demo_run(tmp_path / "demo")
+    """Killed (SIGKILL: no handler runs) once its services run, while it is still setting up
+    the scenarios: not one process is left behind."""
+    run = begin_demo_run(tmp_path / "demo")
     demo = run.process
     try:
-        assert "hub" in run.urls, run.output()
-        assert len(psutil.Process(demo.pid).children()) == DAEMONS
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while len(psutil.Process(demo.pid).children()) < BEFORE_SCENARIOS:
+            assert demo.poll() is None, run.output()
+            assert time.monotonic() < deadline, run.output()
+            time.sleep(0.2)
         children = psutil.Process(demo.pid).children(recursive=True)
     finally:
         demo.kill()

@@ -35,6 +35,7 @@ ROLE_SCOPE = {
     "node operator": "node:operate",
     "factory staff": "devices:write",
     "buyer": "orders:write",
+    "brand": "orders:write",
     "data consumer": "exchange:write",
     "publisher": "market:publish",
 }
@@ -131,7 +132,7 @@ async def test_every_role_has_a_person_who_signs_in_with_the_kept_password(
     assert stat.S_IMODE(file.stat().st_mode) == 0o600
     listed = json.loads(file.read_text())["users"]
     roles = [user["role"] for user in listed]
-    for role in ("hub operator", "buyer", "data consumer", "publisher"):
+    for role in ("hub operator", "buyer", "brand", "data consumer", "publisher"):
         assert roles.count(role) == 1, roles
     # An operator for each node, the staff of one factory on each node.
     assert roles.count("node operator") == roles.count("factory staff") == len(DEMO_NODES)

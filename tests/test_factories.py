@@ -189,6 +189,7 @@ async def test_profile_capacity_and_evaluation_read_back(
             "quality_control",
             "quick_response",
             "delivery",
+            "reliability",
         }
         development = scores["development_capability"]
         inputs = {i["name"]: i["value"] for i in development["inputs"]}
@@ -200,7 +201,7 @@ async def test_profile_capacity_and_evaluation_read_back(
         }
         assert 0 < development["value"] < 100
         # No data yet: null, with an explanation rather than a made-up number.
-        for name in ("quality_control", "quick_response", "delivery"):
+        for name in ("quality_control", "quick_response", "delivery", "reliability"):
             assert scores[name]["value"] is None
             assert scores[name]["explanation"]
 

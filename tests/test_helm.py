@@ -60,6 +60,7 @@ EXISTING_SECRET_SAMPLES = {
     "client-secret": "from-the-secret",
     "mqtt-password": "from-the-secret",
     "broker-admin-password": "from-the-secret",
+    "s3-secret-access-key": "from-the-secret",
 }
 POD_KINDS = {"Deployment", "Job", "StatefulSet", "DaemonSet"}
 
@@ -344,6 +345,9 @@ def container_environment(
             value = str(item["value"])
         else:
             ref = item["valueFrom"]["secretKeyRef"]
+            made = result.named("Secret", ref["name"])
+            if ref.get("optional") and made is not None and ref["key"] not in made["data"]:
+                continue  # an optional key the chart's Secret does not hold: unset
             value = secret_value(result, ref["name"], ref["key"])
         if value.startswith("/etc/"):
             assert mounted_file(spec, container, value), f"{item['name']}: {value} is not mounted"

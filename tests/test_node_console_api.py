@@ -516,7 +516,7 @@ async def test_data_products_and_market_installations_as_the_rest_endpoints_allo
         operator, staff = people["roles"]["operator"], people["roles"]["factory device manager"]
 
         first = (await node.graphql(DATA_PRODUCTS, {"first": 2}, headers=operator))["dataProducts"]
-        assert first["totalCount"] == len(node_state(node.app).settings.data_products) == 3
+        assert first["totalCount"] == len(node_state(node.app).settings.data_products) == 4
         assert first["pageInfo"]["hasNextPage"]
         rest = (
             await node.graphql(

@@ -373,7 +373,7 @@ def test_dropouts_lose_readings_but_not_the_signal(subscribe) -> None:
 
 @pytest.mark.slow
 def test_sparkplug_births_data_and_seq(subscribe) -> None:
-    from regional_node.telemetry.sparkplug import (
+    from yunfab.sparkplug import (
         DeviceOnline,
         EdgeOnline,
         Readings,

@@ -31,8 +31,22 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 import yunfab
 from yunfab.errors import Conflict, Forbidden, InvalidInput
 
-KINDS = ("app", "scheduling_template", "defect_model", "process_recipe", "data_connector")
-Kind = Literal["app", "scheduling_template", "defect_model", "process_recipe", "data_connector"]
+KINDS = (
+    "app",
+    "scheduling_template",
+    "defect_model",
+    "process_recipe",
+    "data_connector",
+    "machine_profile",
+)
+Kind = Literal[
+    "app",
+    "scheduling_template",
+    "defect_model",
+    "process_recipe",
+    "data_connector",
+    "machine_profile",
+]
 
 # Each permission a release may request, and the kinds allowed to request it.
 PERMISSIONS: dict[str, frozenset[str]] = {
@@ -40,6 +54,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "vision:model": frozenset({"defect_model"}),
     "recipe:read": frozenset({"process_recipe"}),
     "data:connect": frozenset({"data_connector"}),
+    "gateway:profile": frozenset({"machine_profile"}),
     "app:ui": frozenset({"app"}),
     "app:api": frozenset({"app"}),
 }

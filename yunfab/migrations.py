@@ -41,6 +41,14 @@ class MigrationTree:
         metadata: MetaData = models.Base.metadata
         return metadata
 
+    def unmanaged(self, table: str) -> bool:
+        """Tables the service makes and drops at run time (a node's daily partitions of its
+        readings): not in the models, so the drift check and autogenerate leave them be. The
+        package's `models` module says which, with `is_unmanaged_table(name)`."""
+        models = importlib.import_module(f"{self.package}.models")
+        check = getattr(models, "is_unmanaged_table", None)
+        return bool(check(table)) if check is not None else False
+
 
 TREES = {
     "hub": MigrationTree(name="hub", package="hub"),
@@ -86,11 +94,15 @@ def _render_item(kind: str, item: Any, autogen_context: Any) -> str | Literal[Fa
     return False
 
 
-def _migration_options(connection: Connection) -> dict[str, Any]:
+def _migration_options(connection: Connection, tree: MigrationTree) -> dict[str, Any]:
+    def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
+        return not (type_ == "table" and name is not None and tree.unmanaged(name))
+
     return {
         "compare_type": True,
         "render_as_batch": connection.dialect.name == "sqlite",
         "render_item": _render_item,
+        "include_name": include_name,
     }
 
 
@@ -102,7 +114,7 @@ async def metadata_drift(tree: MigrationTree, url: str) -> list[Any]:
 
             def diff(sync_connection: Connection) -> list[Any]:
                 migration_context = MigrationContext.configure(
-                    sync_connection, opts=_migration_options(sync_connection)
+                    sync_connection, opts=_migration_options(sync_connection, tree)
                 )
                 return list(compare_metadata(migration_context, tree.metadata()))
 
@@ -127,7 +139,7 @@ def run_env() -> None:
 
     def migrate(connection: Connection) -> None:
         context.configure(
-            connection=connection, target_metadata=metadata, **_migration_options(connection)
+            connection=connection, target_metadata=metadata, **_migration_options(connection, tree)
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -2,8 +2,9 @@
 
 A Zhejiang textile node and a Guangdong injection-moulding node, each with its own SQLite file
 under one data folder, its own Mosquitto (dynamic security, managed by the node) and a factory
-whose simulated machines publish telemetry: sewing lines in plain JSON on the textile node, a
-Sparkplug B gateway in front of injection-moulding machines on the other. Without Mosquitto
+whose simulated machines publish telemetry: sewing lines in plain JSON on the textile node; on the
+other, injection-moulding machines behind OPC UA servers (EUROMAP 77, simulated) that the edge
+gateway (`yunfab gateway run`) reads and publishes as Sparkplug B. Without Mosquitto
 installed, the nodes use an open broker on 127.0.0.1:1883 if one answers, or run without MQTT.
 """
 
@@ -16,6 +17,7 @@ import os
 import secrets
 import signal
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +39,7 @@ from yunfab.processes import (
 )
 from yunfab_demo.hub_board import seed_board
 from yunfab_demo.users import (
+    BRAND_ORG,
     BUYER_ORG,
     CONSUMER_ORG,
     HUB_OPERATOR_ORG,
@@ -62,6 +65,8 @@ class DemoFactory:
     machines: str
     """A `yunfab sim` profile."""
     protocol: str
+    """json or sparkplug (`yunfab sim` publishes), or gateway: simulated OPC UA machines that
+    the edge gateway reads (yunfab_demo.machines, docs/gateway.md)."""
     devices: int
     profile: dict[str, Any] = field(default_factory=dict)
 
@@ -105,7 +110,7 @@ DEMO_NODES = (
             slug="dongguan-mould",
             name="Dongguan Precision Mould Co.",
             machines="injection_moulding",
-            protocol="sparkplug",
+            protocol="gateway",
             devices=6,
             profile={
                 "location": {"address": "Chang'an Town", "city": "Dongguan", "region": "CN-GD"},
@@ -627,6 +632,86 @@ def share_capacity(layout: DemoLayout, node: DemoNode, env: dict[str, str]) -> d
     return summary
 
 
+def c2m_demand(layout: DemoLayout, node: DemoNode, node_url: str) -> dict[str, Any] | None:
+    """Once per data folder, after the cloud order (whose factories make the lots): the brand's
+    C2M scenario (`yunfab_demo.c2m`): products, two years of sales, forecasts, a plan and a
+    re-plan, the operator accepting the next weeks' lots. None when the node cannot
+    forecast (statsforecast is the `node` extra)."""
+    import importlib.util
+
+    record = layout.node_dir(node) / "c2m.json"
+    if record.exists():
+        kept: dict[str, Any] = json.loads(record.read_text())
+        return kept
+    if importlib.util.find_spec("statsforecast") is None:
+        return None
+    from yunfab_demo import c2m
+
+    brand = _console_run(
+        (
+            "hub", "client", "create", "--org", BRAND_ORG, "--create-org", "consumer",
+            "--name", "sales sync", "--kind", "platform", "--scope", "orders:write",
+            "--data-dir", str(layout.data_dir / "hub"),
+        ),
+        {},
+        "brand client",
+    )  # fmt: skip
+    token = _token(
+        layout.hub_url, brand["client_id"], brand["client_secret"], "orders:write", node_url
+    )
+    try:
+        summary = c2m.play(
+            node_url, operator_token=_operator_token(layout, node, node_url), brand_token=token
+        )
+    except (c2m.C2MFailed, httpx.HTTPError) as exc:
+        raise ProcessFailed(f"the C2M scenario: {exc}") from exc
+    record.write_text(json.dumps(summary, indent=2))
+    return summary
+
+
+WORKFORCE_NODE = "zj-textile"
+
+
+def shared_workers_demo(layout: DemoLayout, node: DemoNode, node_url: str) -> dict[str, Any]:
+    """Once per data folder: the textile node's peak season (`yunfab_demo.shared_workers`): its
+    weaving factory borrows sewing operators from a knitwear maker with slack, with consent."""
+    record = layout.node_dir(node) / "workforce.json"
+    if record.exists():
+        kept: dict[str, Any] = json.loads(record.read_text())
+        return kept
+    from yunfab_demo import shared_workers
+
+    tokens = []
+    for org, name in (
+        (shared_workers.LENDER_ORG, "labour sharing"),
+        (node.factory.name, "hr"),
+    ):
+        client = _console_run(
+            (
+                "hub", "client", "create", "--org", org, "--create-org", "factory",
+                "--name", name, "--kind", "platform", "--scope", "factories:write",
+                "--data-dir", str(layout.data_dir / "hub"),
+            ),
+            {},
+            f"{name} client",
+        )  # fmt: skip
+        tokens.append(
+            _token(
+                layout.hub_url, client["client_id"], client["client_secret"], "factories:write",
+                node_url,
+            )
+        )  # fmt: skip
+    try:
+        summary = shared_workers.play(
+            node_url, operator_token=_operator_token(layout, node, node_url),
+            lender_token=tokens[0], borrower_token=tokens[1],
+        )  # fmt: skip
+    except (shared_workers.SharedWorkersFailed, httpx.HTTPError) as exc:
+        raise ProcessFailed(f"the shared-workers scenario: {exc}") from exc
+    record.write_text(json.dumps(summary, indent=2))
+    return summary
+
+
 VISION_NODE = "gd-injection-moulding"
 FACTORIES_PAGE = """
 query($after: String) {
@@ -829,6 +914,73 @@ def start_federated_run(layout: DemoLayout) -> dict[str, Any]:
     return dict(run)
 
 
+def gateway_processes(
+    layout: DemoLayout,
+    node: DemoNode,
+    env: dict[str, str],
+    organization_id: str,
+    broker_url: str,
+) -> list[ProcessSpec]:
+    """The factory's machines as OPC UA servers (EUROMAP 77, simulated) and the edge gateway
+    that reads them: the factory is onboarded and the gateway's devices provisioned from its
+    own mapping once; the configuration is written on every run (the machines' ports change)."""
+    folder = layout.node_dir(node)
+    factory = node.factory
+    gateway_dir = folder / "gateway"
+    gateway_dir.mkdir(parents=True, exist_ok=True)
+    ports = [free_port(layout.host) for _ in range(factory.devices)]
+    secret = gateway_dir / "gateway.secret"
+    config = gateway_dir / "gateway.toml"
+    lines = [
+        "[gateway]",
+        f'group = "{factory.slug}"',
+        f'edge_node = "{factory.slug}-gw"',
+        f'data_dir = "{gateway_dir}"',
+        "[mqtt]",
+        f'url = "{broker_url}"',
+        f'password_file = "{secret}"',
+        "[node]",  # the gateway's status, shown on its page in the node's console
+        f'url = "{layout.url(layout.node_ports[DEMO_NODES.index(node)])}"',
+    ]
+    for n, port in enumerate(ports):
+        lines += [
+            "[[opcua]]",
+            f'name = "imm-{n + 1:02d}"',
+            f'device = "{factory.slug}-imm-{n + 1:02d}"',
+            f'url = "opc.tcp://{layout.host}:{port}/yunfab/imm"',
+            'root = "e77:IMM_01"',
+            'profile = "euromap77"',
+        ]
+    config.write_text("\n".join(lines) + "\n")
+    if not secret.exists():
+        profile = folder / "factory-profile.json"
+        profile.write_text(json.dumps(factory.profile, indent=2))
+        for args in (
+            (
+                "node", "factory", "add", "--slug", factory.slug, "--name", factory.name,
+                "--profile", str(profile), "--activate", "--organization-id", organization_id,
+                "--data-dir", str(folder),
+            ),
+            (
+                "node", "device", "provision-gateway", "--config", str(config),
+                "--password-file", str(secret), "--data-dir", str(folder),
+            ),
+        ):  # fmt: skip
+            _console_run(args, {**DEMO_ENV, **env}, f"demo set-up of {node.name}")
+    logs = layout.data_dir / "logs"
+    machines = [sys.executable, "-m", "yunfab_demo.machines"]
+    for port in ports:
+        machines += ["--moulder-port", str(port)]
+    return [
+        ProcessSpec(name=f"machines {node.name}", argv=machines, log_path=logs / "machines.log"),
+        ProcessSpec(
+            name=f"gateway {node.name}",
+            argv=yunfab_argv("gateway", "run", "--config", str(config), "--log-format", "json"),
+            log_path=logs / f"gateway-{node.name}.log",
+        ),
+    ]
+
+
 def sim_spec(layout: DemoLayout, node: DemoNode, fleet: Path, broker_url: str) -> ProcessSpec:
     return ProcessSpec(
         name=f"sim {node.name}",
@@ -860,6 +1012,12 @@ def online_nodes(hub_url: str) -> set[str]:
     except (httpx.HTTPError, KeyError, TypeError, ValueError):
         return set()
     return {edge["node"]["name"] for edge in edges if edge["node"]["status"] == "ONLINE"}
+
+
+def _figure(value: float | None, *, percent: bool = False) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.0%}" if percent else f"{value:.2f}"
 
 
 class _Stop(Exception):
@@ -909,6 +1067,16 @@ def run_demo(data_dir: Path, host: str, port: int, *, reset_passwords: bool = Fa
             if broker.url is None:
                 typer.echo(f"no MQTT broker for {demo_node.name}: telemetry is off", err=True)
                 continue
+            if demo_node.factory.protocol == "gateway":
+                for spec in gateway_processes(
+                    layout,
+                    demo_node,
+                    node_env(demo_node, broker),
+                    users.organization_id(demo_node.factory.name),
+                    broker.url,
+                ):
+                    supervisor.start(spec)
+                continue
             fleet = provision_demo_factory(
                 layout,
                 demo_node,
@@ -919,9 +1087,13 @@ def run_demo(data_dir: Path, host: str, port: int, *, reset_passwords: bool = Fa
         cloud: dict[str, Any] | None = None
         shared: dict[str, Any] | None = None
         vision: dict[str, Any] | None = None
+        demand: dict[str, Any] | None = None
+        workers: dict[str, Any] | None = None
         for demo_node, node_port, broker in zip(
             DEMO_NODES, layout.node_ports, brokers, strict=True
         ):
+            if demo_node.name == WORKFORCE_NODE:
+                workers = shared_workers_demo(layout, demo_node, layout.url(node_port))
             if demo_node.name == VISION_NODE and broker.url is not None:
                 vision = inspect_demo_parts(layout, demo_node, layout.url(node_port))
             if demo_node.name == CLOUD_ORDER_NODE:
@@ -930,6 +1102,7 @@ def run_demo(data_dir: Path, host: str, port: int, *, reset_passwords: bool = Fa
                     CloudOrder(),
                 )  # fmt: skip
                 shared = share_capacity(layout, demo_node, node_env(demo_node, broker))
+                demand = c2m_demand(layout, demo_node, layout.url(node_port))
         expected = {node.name for node in DEMO_NODES}
         hub.wait_ready(ONLINE_TIMEOUT_S, check=lambda: expected <= online_nodes(layout.hub_url))
         federated: dict[str, Any] | None = None
@@ -965,6 +1138,28 @@ def run_demo(data_dir: Path, host: str, port: int, *, reset_passwords: bool = Fa
                     f"platform was agreed automatically (contract {shared['contract']}, "
                     f"aggregates over 3+ factories) and reads {shared['week']}'s free "
                     f"capacity by process: {top}, ..."
+                )
+            if workers is not None and node_spec.name == WORKFORCE_NODE:
+                typer.echo(
+                    f"  workers: {node_spec.factory.name} borrows sewing operators from "
+                    f"{workers['lender']} in its peak season: {workers['covered']}/"
+                    f"{workers['demanded']} worker-days matched ({workers['method']}), "
+                    f"{workers['accepted']} of {workers['proposals']} proposals accepted by "
+                    f"both sides ({workers['by_link']} by consent link), "
+                    f"{workers['contacts_released']} contacts released (audited)"
+                )
+            if demand is not None and node_spec.name == CLOUD_ORDER_NODE:
+                typer.echo(
+                    f"  c2m: {demand['brand_name']} sells {demand['skus']} SKUs of "
+                    f"{demand['products']} configurable products ({demand['variants']} "
+                    f"variants); {demand['sales_weeks']} weeks of sales "
+                    f"({demand['sales_rows']:,} rows) forecast {demand['horizon']} weeks ahead in "
+                    f"{demand['forecast_s']} s (the forecast before, scored on "
+                    f"{demand['scored_weeks']} new weeks: MASE {_figure(demand['mase'])}, 90% "
+                    f"coverage {_figure(demand['coverage'], percent=True)}); the re-plan kept "
+                    f"{demand['kept_frozen']} frozen and moved {demand['units_moved']:,} units; "
+                    f"{demand['accepted']} proposals accepted as {demand['lots']} orders, "
+                    f"{demand['allocated']} allocated"
                 )
             if vision is not None and node_spec.name == VISION_NODE:
                 typer.echo(

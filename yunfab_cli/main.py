@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import enum
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from sqlalchemy.engine import make_url
@@ -22,9 +23,12 @@ from yunfab.settings import (
 )
 from yunfab_cli import auth, resources
 from yunfab_cli.camera import watch_command
+from yunfab_cli.demand import demand_app
 from yunfab_cli.demo_data import demo_data_app
 from yunfab_cli.market import market_app
 from yunfab_cli.vision import vision_app
+from yunfab_cli.workers import workers_app
+from yunfab_gateway.cli import gateway_app
 
 app = typer.Typer(
     name="yunfab",
@@ -61,7 +65,10 @@ app.add_typer(hub_app, name="hub", rich_help_panel=_CONSOLE)
 app.add_typer(node_app, name="node", rich_help_panel=_CONSOLE)
 app.add_typer(db_app, name="db")
 app.add_typer(market_app, name="market")
+app.add_typer(demand_app, name="demand")
+app.add_typer(workers_app, name="workers")
 app.add_typer(demo_data_app, name="demo-data")
+app.add_typer(gateway_app, name="gateway")
 
 
 @app.callback()
@@ -91,7 +98,7 @@ NODE_EXTRA = frozenset({"cv2", "ortools", "matplotlib"})
 def _register_node_console(node: typer.Typer) -> None:
     try:
         from regional_node.cli import register
-        from yunfab_cli import fleet
+        from yunfab_cli import fleet, gateway_devices
     except ModuleNotFoundError as exc:
         if (exc.name or "").partition(".")[0] not in NODE_EXTRA:
             raise
@@ -99,6 +106,7 @@ def _register_node_console(node: typer.Typer) -> None:
         return
     register(node)
     fleet.register()
+    gateway_devices.register()
 
 
 def _node_extra_missing(node: typer.Typer, missing: str) -> None:
@@ -233,6 +241,73 @@ def node_serve(
     except IdentityMismatch as exc:
         fail(f"{exc.detail} (YUNFAB_NODE_DATABASE_URL / --data-dir)")
     run(create_app(settings), sock, settings)
+
+
+@node_app.command("ingest")
+def node_ingest(
+    name: Annotated[str | None, typer.Option(help="Unique node name, e.g. zj-textile.")] = None,
+    region: Annotated[str | None, typer.Option(help="ISO 3166-2 region, e.g. CN-ZJ.")] = None,
+    industry: Annotated[str | None, typer.Option(help="Industry, e.g. textile.")] = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Consume the node's MQTT telemetry only, no API: run several with one
+    YUNFAB_NODE_MQTT_SHARED_GROUP and each its own YUNFAB_NODE_MQTT_CLIENT_ID to split the
+    stream (the API processes then run without YUNFAB_NODE_MQTT_URL)."""
+    from regional_node.ingest_process import NoBroker, run_ingest
+
+    _node_process(
+        "node-ingest", run_ingest, NoBroker, "YUNFAB_NODE_MQTT_URL",
+        name=name, region=region, industry=industry, data_dir=data_dir, database_url=database_url,
+    )  # fmt: skip
+
+
+@node_app.command("worker")
+def node_worker(
+    name: Annotated[str | None, typer.Option(help="Unique node name, e.g. zj-textile.")] = None,
+    region: Annotated[str | None, typer.Option(help="ISO 3166-2 region, e.g. CN-ZJ.")] = None,
+    industry: Annotated[str | None, typer.Option(help="Industry, e.g. textile.")] = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Run the node's jobs (model training, ...) taken from its NATS (YUNFAB_NODE_NATS_URL):
+    run several; a job whose worker dies goes to another. Files come from the node's blob store
+    (YUNFAB_NODE_BLOB_STORE=s3 when workers run on other machines)."""
+    from regional_node.workers import NoQueue, run_worker
+
+    _node_process(
+        "node-worker", run_worker, NoQueue, "YUNFAB_NODE_NATS_URL",
+        name=name, region=region, industry=industry, data_dir=data_dir, database_url=database_url,
+    )  # fmt: skip
+
+
+def _node_process(
+    service: str,
+    main: Callable[[Any], Coroutine[Any, Any, None]],
+    unusable: type[Exception],
+    setting: str,
+    **options: Any,
+) -> None:
+    """A node process without an API (ingest, worker): the node's settings, its database as it
+    is (the API migrates it) and checked to be this node's, then `main(settings)` until it
+    stops; a setting it cannot run without (`unusable`) ends it naming `setting`."""
+    from regional_node.identity.errors import IdentityMismatch
+    from regional_node.settings import NodeSettings
+    from yunfab.logs import configure_logging
+
+    try:
+        settings = load_settings(NodeSettings, **options)
+    except SettingsError as exc:
+        fail(str(exc))
+    configure_logging(settings, service=service, node=settings.name, region=settings.region)
+    _prepare_database(settings, TREES["node"], migrate=False)
+    try:
+        asyncio.run(_check_node_identity(settings))
+        asyncio.run(main(settings))
+    except IdentityMismatch as exc:
+        fail(f"{exc.detail} (YUNFAB_NODE_DATABASE_URL / --data-dir)")
+    except unusable as exc:
+        fail(f"{exc} ({setting})")
 
 
 async def _check_node_identity(settings: ServiceSettings) -> None:

@@ -27,6 +27,8 @@ DOMAIN = "demo.example"
 
 HUB_OPERATOR_ORG = "Yunfab Hub Operations"
 BUYER_ORG = "Shared Bike Mobility Co."
+BRAND_ORG = "Urban Ride Cycling Gear"
+"""A brand selling online: its sales drive production on the moulding node (C2M)."""
 CONSUMER_ORG = "Lingang Supply Chain Platform"
 PUBLISHER_ORG = "Lingnan Mould Know-how Studio"
 
@@ -72,7 +74,8 @@ def node_operator_org(node: str) -> str:
 
 def demo_people(sites: Iterable[DemoSite], *, buyer_node: str) -> tuple[DemoPerson, ...]:
     """Everyone the demo signs in: the hub operator, each node's operator, one factory's staff
-    on each node, the buyer of the moulding node's order, a data consumer and a publisher."""
+    on each node, the buyer of the moulding node's order, the brand whose sales drive production
+    there (C2M), a data consumer and a publisher."""
     sites = tuple(sites)
     people = [
         DemoPerson(
@@ -125,6 +128,17 @@ def demo_people(sites: Iterable[DemoSite], *, buyer_node: str) -> tuple[DemoPers
             roles=("buyer",),
             service=buyer_node,
             can="place orders and follow them (the demo's SO order is theirs)",
+        ),
+        DemoPerson(
+            role="brand",
+            email=f"brand@urban-ride.{DOMAIN}",
+            name="Wang Fang",
+            organization=BRAND_ORG,
+            org_kind="consumer",
+            roles=("buyer",),
+            service=buyer_node,
+            can="upload its sales, forecast them and plan production of its configurable "
+            "mudguards and plate frames (C2M); follow the orders made of them",
         ),
         DemoPerson(
             role="data consumer",

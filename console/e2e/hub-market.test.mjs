@@ -207,12 +207,23 @@ async function publishAndInstall() {
   await operator.waitForURL(/\/market\/releases\//);
   await operator.getByRole("button", { name: /安装到节点|Install on a node/ }).click();
   const install = operator.getByRole("dialog");
-  await install.getByLabel(/^(节点|Node)$/).click();
-  await operator
-    .locator(".ant-select-dropdown:visible")
-    .getByText(new RegExp(`^${NODE} `))
-    .click();
-  await install.getByTitle(new RegExp(`^${NODE} `)).waitFor();
+  // Under load the dropdown can still be opening (or its options re-rendering as the node list
+  // loads) when the option is clicked, and the click is lost: pick again until the field shows it.
+  const chosen = install.getByTitle(new RegExp(`^${NODE} `));
+  for (let attempt = 1; ; attempt += 1) {
+    await install.getByLabel(/^(节点|Node)$/).click();
+    await operator
+      .locator(".ant-select-dropdown:visible .ant-select-item-option")
+      .filter({ hasText: new RegExp(`^${NODE} `) })
+      .click();
+    try {
+      await chosen.waitFor({ timeout: 5_000 });
+      break;
+    } catch (error) {
+      if (attempt === 3) throw error;
+      await operator.keyboard.press("Escape");
+    }
+  }
   await install.getByRole("button", { name: /^(安\s?装|Install)$/ }).click();
   await operator.waitForURL(/installation=/, { timeout: 60_000 });
   const follow = operator.getByTestId("installation-follow");

@@ -6,7 +6,17 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { checkA11y, demoUser, e2eEnv, launch, newPage, screenshot, signIn } from "./support.mjs";
+import {
+  accessToken,
+  checkA11y,
+  demoUser,
+  e2eEnv,
+  launch,
+  newPage,
+  nodeGraphql,
+  screenshot,
+  signIn,
+} from "./support.mjs";
 
 const env = e2eEnv();
 let browser;
@@ -30,29 +40,7 @@ function demoOrderNumber() {
   return existsSync(record) ? JSON.parse(readFileSync(record, "utf8")).order : null;
 }
 
-/** The signed-in person's access token for the node, as the console keeps it. */
-async function accessToken(page) {
-  return page.evaluate(() => {
-    for (let i = 0; i < localStorage.length; i++) {
-      const key = localStorage.key(i);
-      if (key?.startsWith("yunfab-console:tokens:")) {
-        return JSON.parse(localStorage.getItem(key) ?? "null")?.accessToken ?? null;
-      }
-    }
-    return null;
-  });
-}
-
-async function graphql(token, query, variables) {
-  const response = await fetch(`${env.nodeUrl}/graphql`, {
-    method: "POST",
-    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = await response.json();
-  assert.equal(body.errors, undefined, JSON.stringify(body.errors));
-  return body.data;
-}
+const graphql = (token, query, variables) => nodeGraphql(env, token, query, variables);
 
 function isoDay(offset) {
   const day = new Date(Date.now() + offset * 86_400_000);

@@ -168,3 +168,28 @@ export async function screenshot(page, env, name) {
   await page.screenshot({ path: file, fullPage: true });
   return file;
 }
+
+/** The signed-in person's access token for the node, as the console keeps it. */
+export async function accessToken(page) {
+  return page.evaluate(() => {
+    for (let i = 0; i < localStorage.length; i++) {
+      const key = localStorage.key(i);
+      if (key?.startsWith("yunfab-console:tokens:")) {
+        return JSON.parse(localStorage.getItem(key) ?? "null")?.accessToken ?? null;
+      }
+    }
+    return null;
+  });
+}
+
+/** A GraphQL call to the demo node with `token`; fails the test on any error. */
+export async function nodeGraphql(env, token, query, variables) {
+  const response = await fetch(`${env.nodeUrl}/graphql`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = await response.json();
+  assert.equal(body.errors, undefined, JSON.stringify(body.errors));
+  return body.data;
+}

@@ -8,6 +8,8 @@ and come in key order, so the same data always gives the same batches. Values ar
 Factories appear only while active: an invited, suspended or rejected factory is not on offer.
 The capacity product names its factories by pseudonym only: its offers let consumers see
 aggregates over several factories, never which factory has which free hours.
+The workforce product carries lent workers as pseudonymous offers and worker-days per skill and
+week: never a name, a contact, coordinates or the employer, which the node keeps to itself.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from regional_node.factories.models import Factory
 from regional_node.orders import planning
 from regional_node.read_models import factory_evaluation as evaluation
 from regional_node.settings import NodeSettings
+from regional_node.workforce.models import WorkforceWorker
 from yunfab.db import utcnow
 from yunfab.usage_policy import (
     MAX_SAMPLE_ROWS,
@@ -255,6 +258,83 @@ async def factory_scores(session: AsyncSession, context: ProducerContext) -> lis
     return rows
 
 
+OFFER = "offer"
+SKILL_WEEK = "skill-week"
+
+
+def _offer(worker: WorkforceWorker, who: str, context: ProducerContext) -> Row:
+    """What the hub may know of a lent worker. Built field by field from the profile: the
+    contact lives in another table and is never read here; the employer is named by region
+    only, coordinates not at all (the home area is a town or district)."""
+    return Row(
+        key=f"{OFFER}:{who}",
+        data={
+            "kind": OFFER,
+            "worker": who,
+            "region": context.region,
+            "home_area": worker.home_area,
+            "skills": [f"{skill}:{level}" for skill, level in sorted(worker.skills.items())],
+            "certificates": sorted(worker.certificates),
+            "safety_trained": worker.safety_trained,
+            "available_from": worker.available_from.isoformat(),
+            "available_to": worker.available_to.isoformat(),
+            "shifts": list(worker.shifts),
+            "radius_km": worker.radius_km,
+            "wage_floor": worker.wage_floor,
+            "skill": None,
+            "week": None,
+            "workers": None,
+            "worker_days": None,
+        },
+    )
+
+
+async def workforce_offers(session: AsyncSession, context: ProducerContext) -> list[Row]:
+    """A row per worker still available (the offer), and a row per skill and ISO week of the
+    current week and the next eight: how many of those workers have the skill and are
+    available some day of the week, and their days together (a worker counts once a day
+    whatever the shifts; days already promised to an accepted proposal are not taken off)."""
+    first = context.today - dt.timedelta(days=context.today.weekday())
+    last = first + dt.timedelta(weeks=CAPACITY_WEEKS, days=-1)
+    rows = []
+    weeks: dict[tuple[str, str], tuple[set[str], int]] = {}
+    for worker in await SourceRepository(session).open_workers(context.today):
+        who = pseudonym(context.node_name, worker.id)
+        rows.append(_offer(worker, who, context))
+        day = max(worker.available_from, context.today)
+        while day <= min(worker.available_to, last):
+            for skill in worker.skills:
+                workers, days = weeks.get((skill, iso_week(day)), (set(), 0))
+                workers.add(who)
+                weeks[(skill, iso_week(day))] = (workers, days + 1)
+            day += dt.timedelta(days=1)
+    for (skill, week), (workers, days) in weeks.items():
+        rows.append(
+            Row(
+                key=f"{SKILL_WEEK}:{skill}:{week}",
+                data={
+                    "kind": SKILL_WEEK,
+                    "worker": None,
+                    "region": context.region,
+                    "home_area": None,
+                    "skills": None,
+                    "certificates": None,
+                    "safety_trained": None,
+                    "available_from": None,
+                    "available_to": None,
+                    "shifts": None,
+                    "radius_km": None,
+                    "wage_floor": None,
+                    "skill": skill,
+                    "week": week,
+                    "workers": len(workers),
+                    "worker_days": days,
+                },
+            )
+        )
+    return rows
+
+
 _FACTORY_SLUG = _field("factory", "string", "contributor", "The factory's short name on this node.")
 _NAME = _field("name", "string", "attribute", "The factory's legal name.")
 _REGION = _field("region", "string", "region", "ISO 3166-2 code of the factory's region.")
@@ -394,8 +474,59 @@ FACTORY_SCORES = DataProduct(
     produce=factory_scores,
 )
 
+_WORKFORCE = (
+    _field("kind", "string", "dimension", "offer (one lent worker) or skill-week (a total)."),
+    _field(
+        "worker",
+        "string",
+        "contributor",
+        "Offers: the worker's pseudonym across nodes, stable on this node and not the one "
+        "the node shows its own factories.",
+    ),  # fmt: skip
+    _field("region", "string", "region", "ISO 3166-2 code of the employer's region."),
+    _field("home_area", "string", "dimension", "Offers: the town or district the worker lives in."),
+    _field("skills", "string_list", "attribute", "Offers: skill:level, levels 1-5."),
+    _field("certificates", "string_list", "attribute", "Offers: certificates held."),
+    _field("safety_trained", "boolean", "attribute", "Offers: safety training done."),
+    _field("available_from", "date", "attribute", "Offers: the first day available."),
+    _field("available_to", "date", "attribute", "Offers: the last day available."),
+    _field("shifts", "string_list", "attribute", "Offers: shifts the worker takes."),
+    _field("radius_km", "number", "attribute", "Offers: how far from home the worker travels."),
+    _field("wage_floor", "number", "attribute", "Offers: the lowest day wage accepted."),
+    _field("skill", "string", "dimension", "Totals: the skill."),
+    _field("week", "string", "dimension", "Totals: ISO week, e.g. 2026-W48."),
+    _field("workers", "integer", "measure", "Totals: workers with the skill free that week."),
+    _field("worker_days", "integer", "measure", "Totals: their available days that week."),
+)
+
+WORKFORCE_OFFERS = DataProduct(
+    key="workforce-offers",
+    title="Shared workers on offer",
+    description="Workers the node's factories and labour services lend, as pseudonymous "
+    "offers (skills with levels, certificates, dates and shifts, home town or district, "
+    "travel radius, wage floor; no names, contacts or employers), and available worker-days "
+    "per skill and ISO week for the current week and the next eight.",
+    update_frequency=Frequency.HOURLY,
+    schema=_WORKFORCE,
+    offers=(
+        UsagePolicy.model_validate(
+            {
+                "consumers": {"kinds": ["factory", "node_operator", "consumer"]},
+                "purposes": ["supply-matching", "research"],
+                "retention_days": 30,
+                "contract_days": 90,
+                "onward_sharing": False,
+                "fresh_data": True,
+                "approval": "automatic",
+            }
+        ),
+    ),
+    produce=workforce_offers,
+)
+
 PRODUCTS: Mapping[str, DataProduct] = {
-    product.key: product for product in (REGIONAL_CAPACITY, FACTORY_PROFILES, FACTORY_SCORES)
+    product.key: product
+    for product in (REGIONAL_CAPACITY, FACTORY_PROFILES, FACTORY_SCORES, WORKFORCE_OFFERS)
 }
 
 

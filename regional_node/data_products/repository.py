@@ -11,13 +11,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from regional_node.data_products.models import PendingBatch, ProductStream, QueuedRow
 from regional_node.factories.models import CapacityDay, Equipment, Factory, FactoryStatus
+from regional_node.workforce.models import WorkforceWorker
 
 IN_CLAUSE = 500
 """Keys per `IN (...)`: well under SQLite's limit on bound parameters."""
 
 
 class SourceRepository:
-    """What the producers read: active factories and their capacity and equipment."""
+    """What the producers read: active factories and their capacity and equipment, and the
+    workers lent on this node."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -26,6 +28,16 @@ class SourceRepository:
         return (
             await self.session.scalars(
                 select(Factory).where(Factory.status == FactoryStatus.ACTIVE).order_by(Factory.slug)
+            )
+        ).all()
+
+    async def open_workers(self, today: dt.date) -> Sequence[WorkforceWorker]:
+        """Workers still available on or after `today`: the node's open offers."""
+        return (
+            await self.session.scalars(
+                select(WorkforceWorker)
+                .where(WorkforceWorker.available_to >= today)
+                .order_by(WorkforceWorker.id)
             )
         ).all()
 

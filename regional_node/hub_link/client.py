@@ -156,6 +156,21 @@ class HubClient:
             {"unit": unit, "count": count, "key": key},
         )
 
+    async def graphql(self, document: str, variables: dict[str, Any]) -> dict[str, Any]:
+        """One operation on the hub's GraphQL API with the node's own credentials: its `data`,
+        or HubError with the first error's code (FORBIDDEN, CONTRACT_NOT_FOUND...) and message."""
+        answer = await self._call("POST", "/graphql", {"query": document, "variables": variables})
+        errors = answer.get("errors") or []
+        if errors or answer.get("data") is None:
+            first = errors[0] if errors else {}
+            extensions = first.get("extensions") or {}
+            code = str(extensions.get("code") or "graphql_error")
+            message = str(first.get("message") or "no data")[:500]
+            retryable = code in {"SERVICE_UNAVAILABLE", "POLICY_UNAVAILABLE", "NODE_UNAVAILABLE"}
+            raise HubError(f"hub refused: {message}", retryable=retryable, code=code)
+        data: dict[str, Any] = answer["data"]
+        return data
+
     async def _call(self, method: str, path: str, body: dict[str, Any] | None) -> dict[str, Any]:
         """Every request to the hub; a body carrying picture data is refused before sending."""
         outbound.check(body)

@@ -8,6 +8,10 @@
   the config says `"activate": true`. A `yunfab-vision-v2` artifact is a node model file as
   stored; a `federated-head-v1` artifact (a federated run's global model) becomes the supervised
   head of the factory's own newest anomaly model for that SKU (see `federated_head`).
+- machine_profile: the artifact is a gateway mapping profile (TOML, as the gateway's built-in
+  `euromap77` is written), checked with the gateway's own profile parser and kept under the
+  listing's name and version (`gateways.profiles`); gateway configurations may then name it.
+  Removing or revoking the installation removes it.
 - app, process_recipe, data_connector: the verified artifact is kept and the installation
   recorded; nothing on the node runs them yet.
 
@@ -18,6 +22,7 @@ caller when the transaction fails.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import re
 import uuid
@@ -32,6 +37,7 @@ from regional_node.audit.service import append_entry
 from regional_node.factories.errors import FactoryNotFound
 from regional_node.factories.models import Factory
 from regional_node.factories.service import factory_resource, get_factory_by_slug
+from regional_node.gateways import profiles
 from regional_node.market.errors import InstallRefused
 from regional_node.market.models import Installation
 from regional_node.market.verify import Release
@@ -128,6 +134,27 @@ async def import_template(
     return Activated(f"routing {routing.product}@{routing.version} imported", routing=routing)
 
 
+async def install_profile(
+    session: AsyncSession, *, release: Release, artifact: bytes, installation_id: str
+) -> Activated:
+    """The profile document under the listing's name, once the gateway's parser took it."""
+    try:
+        text = artifact.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InstallRefused("activation_failed", f"the profile is not UTF-8: {exc}") from exc
+    try:
+        profiles.check_profile(release.listing, text)
+    except ValueError as exc:
+        raise InstallRefused("activation_failed", f"machine profile: {exc}") from exc
+    except YunfabError as exc:
+        raise InstallRefused("activation_failed", exc.detail) from exc
+    await profiles.install_profile(
+        session, name=release.listing, version=release.version, document=text,
+        installation_id=installation_id,
+    )  # fmt: skip
+    return Activated(f"machine profile {release.listing}@{release.version} installed")
+
+
 async def prepare_model(
     session: AsyncSession, runtime: NodeRuntime, *, release: Release, manifest: market.Manifest,
     artifact: bytes, config: dict[str, Any], installation_id: str,
@@ -169,7 +196,7 @@ async def prepare_model(
     except InstallRefused:
         raise
     except (YunfabError, ValueError, OSError) as exc:
-        runtime.vision.path(relative).unlink(missing_ok=True)
+        await asyncio.to_thread(runtime.vision.discard, relative)
         detail = getattr(exc, "detail", None) or str(exc)
         raise InstallRefused("activation_failed", f"the model does not load: {detail}") from exc
     return PreparedModel(target, factory.id, relative, digest, kind, metrics, params, lineage)
@@ -213,6 +240,7 @@ def _store_model_file(
         partial.unlink(missing_ok=True)
         raise
     partial.replace(path)
+    runtime.vision.publish(relative)
     kind = "anomaly+supervised" if trained.head is not None else "anomaly"
     return (
         trained.version or market.sha256_hex(artifact)[:12],
@@ -370,6 +398,8 @@ async def disable(session: AsyncSession, record: Installation, *, reason: str) -
                 model.disabled_reason = reason[:300]
                 done.append(f"model {model.sku}@{model.number} disabled")
             done += await _off_stations(session, model)
+    removed = await profiles.remove_profiles(session, record.id)
+    done += [f"machine profile {name} removed" for name in removed]
     for line in done:
         await append_entry(
             session,

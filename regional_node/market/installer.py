@@ -39,6 +39,7 @@ from regional_node.market.repository import MarketRepository
 from regional_node.market.verify import Release, TrustedKey, TrustRoots
 from regional_node.runtime import NodeRuntime
 from yunfab import market
+from yunfab.blobs import BlobError
 from yunfab.db import session_scope, utcnow
 from yunfab.errors import YunfabError
 
@@ -271,6 +272,10 @@ class MarketInstaller:
                         session, self.runtime, release=release, manifest=manifest,
                         artifact=artifact,
                     )  # fmt: skip
+                elif manifest.kind == "machine_profile":
+                    done = await activation.install_profile(
+                        session, release=release, artifact=artifact, installation_id=installation
+                    )
                 elif prepared is not None:
                     done = await activation.register_model(
                         session, self.runtime, release=release, prepared=prepared
@@ -303,8 +308,8 @@ class MarketInstaller:
 
     def _discard(self, prepared: PreparedModel | None) -> None:
         if prepared is not None:
-            with contextlib.suppress(OSError, YunfabError):
-                self.runtime.vision.path(prepared.file).unlink(missing_ok=True)
+            with contextlib.suppress(OSError, YunfabError, BlobError):
+                self.runtime.vision.discard(prepared.file)
 
     async def _record(
         self, session: AsyncSession, installation: str, release: Release | None,

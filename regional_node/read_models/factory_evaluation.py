@@ -22,11 +22,15 @@ from regional_node.factories.models import Factory
 from regional_node.factories.repository import FactoryRepository
 from regional_node.orders.models import WorkOrder, WorkOrderStatus
 from regional_node.telemetry.models import DeadLetter, HourRollup
+from regional_node.workforce.repository import WorkforceRepository
 from yunfab.db import utcnow
 
 WINDOW_DAYS = 90
 FAST_ACK_MIN = 5.0
 SLOW_ACK_MIN = 240.0
+MIN_RATINGS = 3
+"""Fewer ratings than this from borrowed workers leave reliability without a value: a mean of
+one or two would show what a single worker said."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,7 @@ async def evaluate(session: AsyncSession, factory: Factory) -> Evaluation:
             await _quality(session, factory, since),
             await _response(session, factory, since, now),
             await _delivery(session, factory, since.date(), now.date()),
+            await _reliability(session, factory, since),
         ],
     )
 
@@ -220,5 +225,35 @@ async def _response(
         inputs=[
             ScoreInput("alerts_counted", len(minutes), "alerts"),
             ScoreInput("median_minutes_to_acknowledge", round(median, 2), "min"),
+        ],
+    )
+
+
+async def _reliability(session: AsyncSession, factory: Factory, since: dt.datetime) -> Score:
+    """How borrowed workers rated the factory after their assignments ended (shared workers),
+    only as an aggregate: the mean over at least MIN_RATINGS ratings, 1 to 5 mapped to 0 to
+    100. No single rating, rater or comment is read here, only their count and mean."""
+    count, mean = 0, None
+    if factory.organization_id is not None:
+        count, mean = await WorkforceRepository(session).factory_reliability(
+            factory.organization_id, since=since
+        )
+    if count < MIN_RATINGS or mean is None:
+        return Score(
+            name="reliability",
+            value=None,
+            explanation=f"Fewer than {MIN_RATINGS} ratings from borrowed workers in the window: "
+            "too few to show without revealing a single worker's rating, so they have no effect.",
+            inputs=[],
+        )
+    return Score(
+        name="reliability",
+        value=round(100.0 * (mean - 1) / 4, 1),
+        explanation=f"Borrowed workers' ratings of the factory after their assignments ended, "
+        f"in aggregate only (at least {MIN_RATINGS}): the mean of 1 to 5 stars, 1 is 0 and 5 "
+        "is 100.",
+        inputs=[
+            ScoreInput("worker_ratings", count, "ratings"),
+            ScoreInput("mean_worker_rating", round(mean, 2), "of 5"),
         ],
     )

@@ -32,7 +32,6 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from regional_node.devices.models import Connection
 from regional_node.devices.registry import DeviceRegistry
-from regional_node.telemetry import sparkplug
 from regional_node.telemetry.codec import (
     TELEMETRY_PREFIX,
     Decoded,
@@ -46,6 +45,7 @@ from regional_node.telemetry.pipeline import (
     Prepared,
 )
 from regional_node.telemetry.store import BirthChange
+from yunfab import sparkplug
 
 log = structlog.get_logger(__name__)
 

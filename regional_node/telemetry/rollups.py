@@ -19,6 +19,7 @@ import structlog
 from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from regional_node.telemetry import partitions
 from regional_node.telemetry.models import (
     DeadLetter,
     DirtyRange,
@@ -104,10 +105,12 @@ async def refresh(engine: AsyncEngine, *, limit: int = 500) -> int:
 async def apply_retention(engine: AsyncEngine, retention: Retention) -> dict[str, int]:
     now_ms = int(time.time() * 1000)
     removed: dict[str, int] = {}
+    raw_cutoff = now_ms - int(retention.raw_s * 1000)
     async with engine.begin() as conn:
-        result = await conn.execute(
-            delete(Reading).where(Reading.ts_ms < now_ms - int(retention.raw_s * 1000))
-        )
+        # PostgreSQL: whole days go with their partitions; the next days' are made ready.
+        removed["raw_partitions"] = len(await partitions.drop_expired(conn, raw_cutoff))
+        await partitions.keep_ready(conn, now_ms=now_ms, retention_ms=now_ms - raw_cutoff)
+        result = await conn.execute(delete(Reading).where(Reading.ts_ms < raw_cutoff))
         removed["raw"] = int(result.rowcount)
         result = await conn.execute(
             delete(MinuteRollup).where(

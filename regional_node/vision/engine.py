@@ -27,7 +27,8 @@ from regional_node.vision.errors import ImageRejected, VisionUnavailable
 from vision_ml.datasets import DatasetError, Image, decode_reduced
 from vision_ml.headers import declared_size
 from vision_ml.progress import Progress
-from yunfab.errors import InvalidInput
+from yunfab.blobs import BlobNotFound, BlobStore
+from yunfab.errors import InvalidInput, NotFound
 
 if TYPE_CHECKING:
     from vision_ml.training import Example, TrainedModel
@@ -39,8 +40,8 @@ INSPECT_PIXELS = 8_000_000
 """Larger inspection images are reduced to about this many pixels as they are decoded: the model
 sees far fewer (`features.INPUT_AREA`), and the kept image stays large enough to judge by eye."""
 TRAINING_PIXELS = 2 * 256 * 256
-"""Training images are reduced to about this many pixels as they are decoded: twice what the
-backbone sees (`features.INPUT_AREA`), so thousands of them fit in memory at once."""
+"""Training images are reduced to about this many pixels as they are decoded: what the backbone
+sees (`features.INPUT_AREA`), so thousands of them fit in memory at once."""
 ACCEPTED_FORMATS = "PNG, JPEG, BMP, WebP or TIFF"
 """The formats an upload may be in: those whose header `headers.declared_size` reads."""
 
@@ -67,8 +68,13 @@ class VisionEngine:
         inference_slots: int = 2,
         cached_models: int = 8,
         threads: int | None = None,
+        blobs: BlobStore | None = None,
     ) -> None:
         self.directory = directory
+        self.blobs = blobs
+        """The shared store (S3) every replica reads models and images from; None: the
+        directory itself is the store (one replica). With a store, the directory is this
+        process's working copy: files are written there, then published."""
         self.max_image_bytes = max_image_bytes
         self.max_pixels = max_pixels
         self.inspect_pixels = inspect_pixels
@@ -160,12 +166,40 @@ class VisionEngine:
             raise InvalidInput("a vision file outside the node's vision directory")
         return path
 
+    @staticmethod
+    def blob_key(relative: str) -> str:
+        return f"vision/{relative}"
+
+    def publish(self, relative: str) -> None:
+        """The finished file at `relative` into the shared store (blocking; nothing to do
+        without one). Call it before a row points at the file."""
+        if self.blobs is not None:
+            self.blobs.put_file(self.blob_key(relative), self.path(relative))
+
+    def local(self, relative: str) -> Path:
+        """The file at `relative` on this machine, fetched from the shared store when another
+        replica or worker wrote it (blocking)."""
+        path = self.path(relative)
+        if self.blobs is not None and not path.is_file():
+            try:
+                self.blobs.download(self.blob_key(relative), path)
+            except BlobNotFound:
+                raise NotFound(f"the vision file {relative} is in no store") from None
+        return path
+
+    def discard(self, relative: str) -> None:
+        """Remove the file here and from the shared store (blocking)."""
+        self.path(relative).unlink(missing_ok=True)
+        if self.blobs is not None:
+            self.blobs.delete(self.blob_key(relative))
+
     def save_model(self, model: TrainedModel, relative: str) -> None:
         path = self.path(relative)
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(".partial")
         model.save(partial)
         partial.replace(path)
+        self.publish(relative)
 
     def model(self, model_id: uuid.UUID, relative: str) -> TrainedModel:
         """A stored model, loaded once and kept while it is among the recently used."""
@@ -174,7 +208,7 @@ class VisionEngine:
             if cached is not None:
                 self._models.move_to_end(model_id)
                 return cached
-        loaded: TrainedModel = _ml("training").TrainedModel.load(self.path(relative))
+        loaded: TrainedModel = _ml("training").TrainedModel.load(self.local(relative))
         with self._lock:
             self._models[model_id] = loaded
             while len(self._models) > self._cached:
@@ -190,9 +224,11 @@ class VisionEngine:
         partial = path.with_suffix(".partial")
         partial.write_bytes(encoded.tobytes())
         partial.replace(path)
+        self.publish(relative)
 
     def read_file(self, relative: str) -> bytes:
-        return self.path(relative).read_bytes()
+        """A kept file's bytes (blocking: from the shared store when not here)."""
+        return self.local(relative).read_bytes()
 
 
 def heatmap_png(heatmap: npt.NDArray[np.floating[Any]], threshold: float | None) -> bytes:

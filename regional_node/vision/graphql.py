@@ -17,8 +17,10 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from regional_node.graphql.context import NodeContext
+from regional_node.jobs.graphql.types import JobType
 from regional_node.orders.graphql.types import WorkOrderType
 from regional_node.runtime import NodeRuntime
+from regional_node.vision import jobs as vision_jobs
 from regional_node.vision import service
 from regional_node.vision.events import training_job
 from regional_node.vision.models import InspectionModel, QualityRecord, Station
@@ -897,6 +899,36 @@ class VisionMutation:
             )  # fmt: skip
             job.model_id = row.id
         return VisionModelType.from_model(row)
+
+    @strawberry.mutation(
+        description="Start training a SKU's next inspection model and return at once with the "
+        "job: `job(id:)` tells how it goes and, once it succeeded, the model; "
+        "`visionTrainingProgress(key:)` with the job's id tells each step. A node scaled out "
+        "trains on its workers. Asking again with the same `key` returns the same job."
+    )
+    async def start_vision_training(
+        self, info: Info[NodeContext, None], input: TrainVisionModelInput, key: str | None = None
+    ) -> JobType:
+        context = info.context
+        # Who may train, and how many images, before anything is decoded or stored.
+        await query(
+            context, service.authorize_training, runtime=context.runtime,
+            factory_id=input.factory_id, images=len(input.good) + len(input.defects),
+        )  # fmt: skip
+        uploads = [
+            ("good", f"good image {i}", decode_base64(text, f"good[{i}]"))
+            for i, text in enumerate(input.good)
+        ]
+        uploads += [
+            (item.label, f"{item.label} image {i}", decode_base64(item.image, f"defects[{i}]"))
+            for i, item in enumerate(input.defects)
+        ]
+        row = await mutate(
+            context, vision_jobs.start_training, runtime=context.runtime,
+            factory_id=input.factory_id, sku=input.sku, uploads=uploads, holdout=input.holdout,
+            seed=input.seed, key=key,
+        )  # fmt: skip
+        return JobType.from_model(row)
 
     @strawberry.mutation
     async def create_station(

@@ -354,6 +354,7 @@ async def register_pushed_model(
     relative = f"{factory.slug}/models/{sku}-v{number}-{digest}.pt"
     # The file first: a row never points at weights that are not there.
     await asyncio.to_thread(runtime.vision.path(partial).replace, runtime.vision.path(relative))
+    await asyncio.to_thread(runtime.vision.publish, relative)
     row = InspectionModel(
         factory_id=factory.id,
         sku=sku,
@@ -791,7 +792,7 @@ async def quality_image(
     )
     if record.image_file is None:
         raise NotFound("no image was kept for this part (counts-only or not kept)")
-    return runtime.vision.read_file(record.image_file)
+    return await asyncio.to_thread(runtime.vision.read_file, record.image_file)
 
 
 async def quality_records(

@@ -7,6 +7,7 @@ export const KINDS = [
   "defect_model",
   "process_recipe",
   "data_connector",
+  "machine_profile",
 ] as const;
 
 /** The search's filters as the address holds them (`?q=&kind=&industry=&license=&verified=1`). */

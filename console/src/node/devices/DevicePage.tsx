@@ -24,6 +24,7 @@ import { ErrorNotice, QueryState } from "../../components/QueryState";
 import type { DeviceTransition } from "../../gql/node/graphql";
 import { CredentialsModal, type IssuedCredentials } from "./CredentialsModal";
 import { DeadLettersTable } from "./DeadLettersTable";
+import { GatewayPanel } from "./GatewayPanel";
 import {
   ChangeStatusMutation,
   DeviceQuery,
@@ -33,28 +34,10 @@ import {
 } from "./queries";
 import { DEFAULT_ONLINE_WINDOW_S, PRESENCE_COLORS, presence, STATUS_COLORS } from "./status";
 import { TelemetryChart } from "./TelemetryChart";
-import { DEFAULT_RANGE, isRangeId, type LiveReading, type RangeId } from "./telemetry";
+import { DEFAULT_RANGE, isRangeId, keepLive, type LiveReading, type RangeId } from "./telemetry";
 import { useFactoryChoices } from "./useFactoryNames";
 
-/** How many live readings the page keeps (the chart folds them into its series). */
-const LIVE_KEEP = 5000;
 const NO_READINGS: LiveReading[] = [];
-
-interface Live {
-  readings: LiveReading[];
-  at: number;
-}
-
-function keepLive(
-  previous: Live | undefined,
-  event: { deviceTelemetry: { readings: LiveReading[] } },
-): Live {
-  const readings = [...(previous?.readings ?? []), ...event.deviceTelemetry.readings];
-  return {
-    readings: readings.length > LIVE_KEEP ? readings.slice(readings.length - LIVE_KEEP) : readings,
-    at: Date.now(),
-  };
-}
 
 export default function DevicePage() {
   const { t } = useTranslation("devices");
@@ -72,8 +55,11 @@ export default function DevicePage() {
     pause: viewer.can.readOverview !== true,
   });
   const windowS = windowResult.data?.overview.devices.windowS ?? DEFAULT_ONLINE_WINDOW_S;
+  // Readings from the page's opening on: those accepted while the subscription connects are
+  // read back by it, not lost.
+  const [since] = useState(() => new Date().toISOString());
   const [liveResult] = useSubscription(
-    { query: TelemetrySubscription, variables: { deviceId: id }, pause: !data?.device },
+    { query: TelemetrySubscription, variables: { deviceId: id, since }, pause: !data?.device },
     keepLive,
   );
   const live = liveResult.data?.readings ?? NO_READINGS;
@@ -97,7 +83,11 @@ export default function DevicePage() {
     "";
   const rangeParam = params.get("range");
   const range: RangeId = isRangeId(rangeParam) ? rangeParam : DEFAULT_RANGE;
-  const tab = params.get("tab") === "dead-letters" ? "dead-letters" : "telemetry";
+  const tabParam = params.get("tab");
+  const tab =
+    tabParam === "dead-letters" || (tabParam === "gateway" && device?.kind === "EDGE_NODE")
+      ? tabParam
+      : "telemetry";
 
   const setParam = (name: string, value: string | null) => {
     const next = new URLSearchParams(params);
@@ -304,6 +294,22 @@ export default function DevicePage() {
                     </>
                   ),
                 },
+                ...(device.kind === "EDGE_NODE"
+                  ? [
+                      {
+                        key: "gateway",
+                        label: t("gateway.tab"),
+                        children: (
+                          <GatewayPanel
+                            deviceId={device.id}
+                            deviceKey={device.key}
+                            factoryId={device.factoryId}
+                            canManage={canManage && device.status !== "RETIRED"}
+                          />
+                        ),
+                      },
+                    ]
+                  : []),
                 ...(viewer.can.readDeadLetters !== false
                   ? [
                       {

@@ -1,4 +1,4 @@
-import { PlusOutlined } from "@ant-design/icons";
+import { KeyOutlined, PlusOutlined } from "@ant-design/icons";
 import { Button, Card, Input, Select, Space, Table, Tag, Tooltip, Typography } from "antd";
 import type { ColumnsType } from "antd/es/table";
 import { useEffect, useMemo, useState } from "react";
@@ -10,8 +10,10 @@ import { useFormat } from "../../components/format";
 import { ErrorNotice, QueryState } from "../../components/QueryState";
 import { useLoadMore } from "../../components/useLoadMore";
 import type { DeviceStatus, DevicesListQuery as DevicesListResult } from "../../gql/node/graphql";
+import { ClaimCodeModal, type IssuedClaimCode } from "./ClaimCodeModal";
 import { CredentialsModal, type IssuedCredentials } from "./CredentialsModal";
 import { DevicesTabs } from "./DevicesTabs";
+import { NewGatewayModal } from "./NewGatewayModal";
 import { ProvisionDeviceModal } from "./ProvisionDeviceModal";
 import { DevicesListQuery, OnlineWindowQuery } from "./queries";
 import { DEFAULT_ONLINE_WINDOW_S, PRESENCE_COLORS, presence, STATUS_COLORS } from "./status";
@@ -41,6 +43,8 @@ export default function DevicesListPage() {
   const [searchText, setSearchText] = useState(search);
   const [provisioning, setProvisioning] = useState(false);
   const [issued, setIssued] = useState<IssuedCredentials | null>(null);
+  const [claiming, setClaiming] = useState(false);
+  const [claimCode, setClaimCode] = useState<IssuedClaimCode | null>(null);
   const { factories, byId } = useFactoryChoices();
 
   const variables = useMemo(
@@ -154,9 +158,14 @@ export default function DevicesListPage() {
           {t("title")}
         </Typography.Title>
         {viewer.can.provisionDevices !== false ? (
-          <Button type="primary" icon={<PlusOutlined />} onClick={() => setProvisioning(true)}>
-            {t("provision.open")}
-          </Button>
+          <Space wrap>
+            <Button icon={<KeyOutlined />} onClick={() => setClaiming(true)}>
+              {t("gateway.new")}
+            </Button>
+            <Button type="primary" icon={<PlusOutlined />} onClick={() => setProvisioning(true)}>
+              {t("provision.open")}
+            </Button>
+          </Space>
         ) : null}
       </Space>
       <DevicesTabs active="devices" />
@@ -245,6 +254,17 @@ export default function DevicesListPage() {
           refetch({ requestPolicy: "network-only" });
         }}
       />
+      <NewGatewayModal
+        open={claiming}
+        factories={factories.filter((factory) => factory.active)}
+        defaultFactoryId={factoryId}
+        onClose={() => setClaiming(false)}
+        onIssued={(code) => {
+          setClaiming(false);
+          setClaimCode(code);
+        }}
+      />
+      <ClaimCodeModal issued={claimCode} onClose={() => setClaimCode(null)} />
       <CredentialsModal
         credentials={issued}
         onClose={() => {

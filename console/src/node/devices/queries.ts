@@ -127,8 +127,8 @@ export const TelemetryQuery = graphql(`
 `);
 
 export const TelemetrySubscription = graphql(`
-  subscription DeviceTelemetryLive($deviceId: UUID!) {
-    deviceTelemetry(deviceId: $deviceId) {
+  subscription DeviceTelemetryLive($deviceId: UUID!, $since: DateTime) {
+    deviceTelemetry(deviceId: $deviceId, since: $since) {
       deviceId
       readings {
         metric
@@ -203,6 +203,83 @@ export const DeadLettersQuery = graphql(`
           payloadBase64
           payloadSize
         }
+      }
+    }
+  }
+`);
+
+export const GatewayStatusQuery = graphql(`
+  query GatewayStatus($deviceId: UUID!) {
+    gatewayStatus(deviceId: $deviceId) {
+      deviceId
+      connection
+      lastSeenAt
+      reportedAt
+      gatewayAt
+      mqttConnected
+      mqttLastError
+      journalRows
+      journalBytes
+      journalDropped
+      valuesRefused
+      readErrors
+      configVersion
+      configLatest
+      configRefusedVersion
+      configRefusedError
+      connectors {
+        name
+        up
+        lastError
+      }
+      points {
+        connector
+        deviceKey
+        metric
+        unit
+        source
+        lastValue
+        lastAt
+        lastError
+        lastErrorAt
+        failing
+        reads
+        errors
+        refused
+      }
+    }
+  }
+`);
+
+export const CreateClaimCodeMutation = graphql(`
+  mutation CreateGatewayClaimCode($input: CreateGatewayClaimCodeInput!) {
+    createGatewayClaimCode(input: $input) {
+      __typename
+      ... on CreateGatewayClaimCodeSuccess {
+        code
+        edgeNodeKey
+        expiresAt
+        claimCommand
+      }
+      ... on CreateGatewayClaimCodeError {
+        code
+        message
+      }
+    }
+  }
+`);
+
+export const PushGatewayConfigMutation = graphql(`
+  mutation PushGatewayConfig($input: PushGatewayConfigInput!) {
+    pushGatewayConfig(input: $input) {
+      __typename
+      ... on PushGatewayConfigSuccess {
+        version
+        createdAt
+      }
+      ... on PushGatewayConfigError {
+        code
+        message
       }
     }
   }
