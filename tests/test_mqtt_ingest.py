@@ -4,6 +4,7 @@ mid-stream, dead letters, and a broker that enforces device credentials (dynamic
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import threading
 import time
@@ -21,7 +22,6 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from regional_node.app import create_app as create_node_app
 from regional_node.settings import NodeSettings
-from regional_node.telemetry import sparkplug
 from tests.conftest import HubFactory
 from tests.nodes import MOVE, active_factory, operator_headers, provision
 from tests.support import (
@@ -33,6 +33,7 @@ from tests.support import (
     skip_or_fail,
     subscribed,
 )
+from yunfab import sparkplug
 from yunfab.processes import free_port
 from yunfab_demo.mosquitto import (
     ManagedBrokerConfig,
@@ -274,6 +275,51 @@ async def test_a_published_reading_is_stored_and_pushed_live(
                 publisher.close()
             points = await stored(node, device_id)
             assert [p["value"] for p in points] == [1600.5]
+
+
+async def test_a_subscription_with_since_first_reads_back_what_was_accepted_before_it_opened(
+    hub_factory: HubFactory, node_db_url: str, tmp_path: Path
+) -> None:
+    """A chart opened just before a device reports subscribes with `since`: the reading accepted
+    while the subscription was connecting comes first, then live ones, none twice."""
+    async with hub_factory() as hub:
+        runner = NodeRunner(hub, node_db_url, tmp_path / "node")
+        async with runner.run() as node:
+            factory = await active_factory(node.client, node.headers)
+            device = await provision(node.client, node.headers, factory["id"])
+            device_id = device["device"]["id"]
+            topic = device["device"]["telemetryTopic"]
+            opened_ms = int(time.time() * 1000)
+            publisher = Publisher(f"dev-{uuid.uuid4().hex[:8]}")
+            publisher.wait_connected()
+            publisher.publish(
+                topic,
+                json.dumps({"ts": opened_ms + 1, "metrics": {"clamp_force_kn": 7.5}}).encode(),
+            )
+            for _ in range(100):  # stored before anyone subscribes
+                if await stored(node, device_id):
+                    break
+                await asyncio.sleep(0.1)
+            since = dt.datetime.fromtimestamp(opened_ms / 1000, tz=dt.UTC).isoformat()
+            live = (
+                f'subscription {{ deviceTelemetry(deviceId: "{device_id}", since: "{since}") '
+                "{ readings { metric value } } }"
+            )
+            token = node.headers["authorization"].removeprefix("Bearer ")
+            async with subscribed(node.url, live, token) as ws:
+                first = json.loads(await asyncio.wait_for(ws.recv(), 5))
+                assert first["payload"]["data"]["deviceTelemetry"]["readings"] == [
+                    {"metric": "clamp_force_kn", "value": 7.5}
+                ]
+                publisher.publish(
+                    topic,
+                    json.dumps({"ts": opened_ms + 2, "metrics": {"clamp_force_kn": 8.25}}).encode(),
+                )
+                second = json.loads(await asyncio.wait_for(ws.recv(), 5))
+                assert second["payload"]["data"]["deviceTelemetry"]["readings"] == [
+                    {"metric": "clamp_force_kn", "value": 8.25}
+                ]
+            publisher.close()
 
 
 async def test_readings_published_while_the_node_is_down_are_ingested_when_it_returns(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Generic, TypeVar
 
 import structlog
@@ -37,10 +38,23 @@ class Broadcaster(Generic[E]):
             queue.put_nowait(event)
 
     async def subscribe(self) -> AsyncIterator[E]:
+        """The events published from the first step of the iteration on."""
+        async with self.listening() as events:
+            async for event in events:
+                yield event
+
+    @asynccontextmanager
+    async def listening(self) -> AsyncIterator[AsyncIterator[E]]:
+        """Events published from entering on, held (bounded) until read: a subscription that
+        first reads what is stored, then follows, misses nothing published in between."""
         queue: asyncio.Queue[E] = asyncio.Queue(self._queue_size)
         self._subscribers.add(queue)
-        try:
+
+        async def drain() -> AsyncIterator[E]:
             while True:
                 yield await queue.get()
+
+        try:
+            yield drain()
         finally:
             self._subscribers.discard(queue)

@@ -62,6 +62,21 @@ class TelemetryRepository:
             )
         ).all()
 
+    async def device_readings_since(
+        self, device_id: uuid.UUID, since_ms: int, *, limit: int
+    ) -> Sequence[Row[str, int, float]]:
+        """(metric, time, value) of every metric of a device at or after `since_ms`: the newest
+        `limit`, newest first."""
+        return (
+            await self.session.execute(
+                select(DeviceMetric.name, Reading.ts_ms, Reading.value)
+                .join(Reading, Reading.series_id == DeviceMetric.id)
+                .where(DeviceMetric.device_id == device_id, Reading.ts_ms >= since_ms)
+                .order_by(Reading.ts_ms.desc(), DeviceMetric.name)
+                .limit(limit)
+            )
+        ).all()
+
     async def reading_before(self, series_id: int, ts_ms: int) -> Sequence[Row[int, float]]:
         """The series' last (time, value) before `ts_ms`: none or one row."""
         return (

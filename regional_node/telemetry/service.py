@@ -84,6 +84,30 @@ async def series(
     ]
 
 
+CATCH_UP_LIMIT = 1000
+"""The most stored readings a live subscription replays before it follows."""
+
+
+async def readings_since(
+    session: AsyncSession,
+    subject: Subject,
+    *,
+    runtime: NodeRuntime,
+    device_id: uuid.UUID,
+    since_ms: int,
+    limit: int = CATCH_UP_LIMIT,
+) -> list[tuple[str, int, float]]:
+    """(metric, time, value) of a device's stored readings at or after `since_ms` (device time),
+    oldest first: the newest `limit` of them."""
+    device, _ = await device_with_factory(
+        session, subject, runtime=runtime, device_id=device_id, action="node.telemetry.read"
+    )
+    rows = await TelemetryRepository(session).device_readings_since(
+        device.id, since_ms, limit=limit
+    )
+    return [(name, ts, value) for name, ts, value in reversed(rows)]
+
+
 @dataclass(frozen=True)
 class LatestValue:
     metric: str

@@ -7,6 +7,8 @@ import {
   fromApi,
   HOUR_MS,
   isRangeId,
+  keepLive,
+  LIVE_KEEP,
   MINUTE_MS,
   mergeReadings,
   queryWindow,
@@ -175,5 +177,34 @@ describe("series shaping", () => {
     expect(isRangeId("24h")).toBe(true);
     expect(isRangeId("toString")).toBe(false);
     expect(isRangeId(null)).toBe(false);
+  });
+});
+
+describe("keepLive", () => {
+  const event = (...readings: [string, number, number][]) => ({
+    deviceTelemetry: {
+      readings: readings.map(([metric, at, value]) => ({ metric, at: iso(at), value })),
+    },
+  });
+
+  it("keeps readings in arrival order", () => {
+    const first = keepLive(undefined, event(["temp_c", T0, 1]));
+    const second = keepLive(first, event(["temp_c", T0 + 1000, 2], ["rpm", T0 + 1000, 3]));
+    expect(second.readings.map((r) => r.value)).toEqual([1, 2, 3]);
+  });
+
+  it("does not keep a reading twice when the subscription reads back what it sent", () => {
+    const kept = keepLive(undefined, event(["temp_c", T0, 1], ["temp_c", T0 + 1000, 2]));
+    // Reconnected: the stored readings since the page opened come again, then a new one.
+    const again = keepLive(kept, event(["temp_c", T0, 1], ["temp_c", T0 + 1000, 2]));
+    const next = keepLive(again, event(["temp_c", T0 + 2000, 4], ["rpm", T0 + 1000, 5]));
+    expect(next.readings.map((r) => r.value)).toEqual([1, 2, 4, 5]);
+  });
+
+  it("keeps only the newest readings", () => {
+    let live = keepLive(undefined, event(["temp_c", T0, 0]));
+    for (let i = 1; i <= LIVE_KEEP; i++) live = keepLive(live, event(["temp_c", T0 + i, i]));
+    expect(live.readings).toHaveLength(LIVE_KEEP);
+    expect(live.readings[0]?.value).toBe(1);
   });
 });

@@ -193,3 +193,34 @@ export function toSeriesData(points: readonly ChartPoint[]): {
   }
   return { line, band };
 }
+
+/** How many live readings the page keeps (the chart folds them into its series). */
+export const LIVE_KEEP = 5000;
+
+export interface Live {
+  readings: LiveReading[];
+  at: number;
+}
+
+/** Adds an event's readings to what the page keeps; one already kept (the subscription reads
+ * back what was stored since the page opened, again after it reconnects) is not added twice. */
+export function keepLive(
+  previous: Live | undefined,
+  event: { deviceTelemetry: { readings: LiveReading[] } },
+): Live {
+  const kept = previous?.readings ?? [];
+  const last = kept.at(-1);
+  const newest = last ? Date.parse(last.at) : Number.NEGATIVE_INFINITY;
+  let incoming = event.deviceTelemetry.readings;
+  if (incoming.some((reading) => Date.parse(reading.at) <= newest)) {
+    const seen = new Set(kept.map((reading) => `${reading.metric}@${Date.parse(reading.at)}`));
+    incoming = incoming.filter(
+      (reading) => !seen.has(`${reading.metric}@${Date.parse(reading.at)}`),
+    );
+  }
+  const readings = [...kept, ...incoming];
+  return {
+    readings: readings.length > LIVE_KEEP ? readings.slice(readings.length - LIVE_KEEP) : readings,
+    at: Date.now(),
+  };
+}
