@@ -208,6 +208,12 @@ class NodeSettings(NodeStorageSettings):
     workforce_rematch_delay_s: float = Field(default=5.0, gt=0, le=3600)
     """How long needs and workers must stay as they are before that re-match runs (also how
     often they are looked at)."""
+    workforce_retention_days: int = Field(default=180, ge=0, le=3650)
+    """Shared workers: the node deletes by itself, once every `workforce_purge_interval_s`,
+    each worker whose availability (and last proposal) ended more than this many days ago;
+    0: it does not (`purgeWorkforce` still does when asked)."""
+    workforce_purge_interval_s: float = Field(default=86_400.0, gt=0)
+    """How often that purge runs (daily), the first time a minute after the node starts."""
     market_poll_interval_s: float = Field(default=60.0, gt=0)
     """How often the node asks the hub's market for installations to carry out."""
     market_require_verified: bool = True

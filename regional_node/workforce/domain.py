@@ -6,11 +6,12 @@ from regional_node.state import NodeDomain, NodeTask
 from regional_node.workforce import models
 from regional_node.workforce.graphql.schema import WorkforceMutation, WorkforceQuery
 from regional_node.workforce.rematch import rematch
+from regional_node.workforce.retention import purge
 
 DOMAIN = NodeDomain(
     name="workforce",
     models=(models,),
     queries=(WorkforceQuery,),
     mutations=(WorkforceMutation,),
-    tasks=(NodeTask("workforce-rematch", rematch),),
+    tasks=(NodeTask("workforce-rematch", rematch), NodeTask("workforce-purge", purge)),
 )
