@@ -31,6 +31,9 @@ SLOW_ACK_MIN = 240.0
 MIN_RATINGS = 3
 """Fewer ratings than this from borrowed workers leave reliability without a value: a mean of
 one or two would show what a single worker said."""
+MIN_ASSIGNMENTS = 3
+"""Fewer shared-worker assignments than this leave the attendance record out of reliability:
+one or two would show a single worker's absences."""
 
 
 @dataclass(frozen=True)
@@ -230,30 +233,68 @@ async def _response(
 
 
 async def _reliability(session: AsyncSession, factory: Factory, since: dt.datetime) -> Score:
-    """How borrowed workers rated the factory after their assignments ended (shared workers),
-    only as an aggregate: the mean over at least MIN_RATINGS ratings, 1 to 5 mapped to 0 to
-    100. No single rating, rater or comment is read here, only their count and mean."""
+    """How the factory keeps its word in shared workers, only in aggregate: how borrowed
+    workers rated it after their assignments ended (the mean over at least MIN_RATINGS
+    ratings, 1 to 5 mapped to 0 to 100), and its attendance record as a lender and as a
+    borrower (days absent against days agreed in accepted assignments up to today, over at
+    least MIN_ASSIGNMENTS assignments, 100 when nobody missed a day). With both, the mean of
+    the two. No single rating, rater, comment, worker or day is read here, only counts and
+    the mean."""
     count, mean = 0, None
+    record = {"lender": (0, 0, 0), "borrower": (0, 0, 0)}
     if factory.organization_id is not None:
-        count, mean = await WorkforceRepository(session).factory_reliability(
-            factory.organization_id, since=since
+        repository = WorkforceRepository(session)
+        count, mean = await repository.factory_reliability(factory.organization_id, since=since)
+        record = await repository.factory_attendance(
+            factory.organization_id, since=since.date(), until=utcnow().date()
         )
-    if count < MIN_RATINGS or mean is None:
+    parts: list[float] = []
+    inputs: list[ScoreInput] = []
+    said: list[str] = []
+    if count >= MIN_RATINGS and mean is not None:
+        parts.append(100.0 * (mean - 1) / 4)
+        inputs += [
+            ScoreInput("worker_ratings", count, "ratings"),
+            ScoreInput("mean_worker_rating", round(mean, 2), "of 5"),
+        ]
+        said.append(
+            f"borrowed workers' ratings of the factory after their assignments ended, in "
+            f"aggregate only (at least {MIN_RATINGS}): the mean of 1 to 5 stars, 1 is 0 and 5 "
+            "is 100"
+        )
+    assignments = sum(n for n, _, _ in record.values())
+    agreed = sum(days for _, days, _ in record.values())
+    absent = sum(gone for _, _, gone in record.values())
+    if assignments >= MIN_ASSIGNMENTS and agreed:
+        parts.append(100.0 * (1 - absent / agreed))
+        for role, (n, days, gone) in record.items():
+            if n:
+                inputs += [
+                    ScoreInput(f"days_agreed_as_{role}", days, "worker-days"),
+                    ScoreInput(f"days_absent_as_{role}", gone, "worker-days"),
+                ]
+        said.append(
+            f"its attendance record in {assignments} shared-worker assignments as lender and "
+            f"borrower (at least {MIN_ASSIGNMENTS}): worker-days absent against worker-days "
+            "agreed up to today, none absent is 100"
+        )
+    if not parts:
         return Score(
             name="reliability",
             value=None,
-            explanation=f"Fewer than {MIN_RATINGS} ratings from borrowed workers in the window: "
-            "too few to show without revealing a single worker's rating, so they have no effect.",
+            explanation=f"Fewer than {MIN_RATINGS} ratings from borrowed workers and fewer than "
+            f"{MIN_ASSIGNMENTS} shared-worker assignments with days worked in the window: too "
+            "few to show without revealing a single worker's rating or absence, so they have "
+            "no effect.",
             inputs=[],
         )
+    text = "; and ".join(said)
     return Score(
         name="reliability",
-        value=round(100.0 * (mean - 1) / 4, 1),
-        explanation=f"Borrowed workers' ratings of the factory after their assignments ended, "
-        f"in aggregate only (at least {MIN_RATINGS}): the mean of 1 to 5 stars, 1 is 0 and 5 "
-        "is 100.",
-        inputs=[
-            ScoreInput("worker_ratings", count, "ratings"),
-            ScoreInput("mean_worker_rating", round(mean, 2), "of 5"),
-        ],
+        value=round(sum(parts) / len(parts), 1),
+        explanation=("The mean of two parts: " if len(parts) > 1 else "")
+        + text[0].upper()
+        + text[1:]
+        + ".",
+        inputs=inputs,
     )

@@ -270,3 +270,44 @@ class WorkforceRepository:
             )
         ).one()
         return int(row[0]), (float(row[1]) if row[1] is not None else None)
+
+    async def factory_attendance(
+        self, factory_org: str, *, since: dt.date, until: dt.date
+    ) -> dict[str, tuple[int, int, int]]:
+        """A factory's record in accepted assignments, in aggregate only: for each role it
+        played (`lender`, `borrower`), how many assignments had agreed days in [since, until),
+        those days, and the days of them recorded absent. No worker, day or proposal is
+        returned."""
+        accepted = (
+            select(WorkforceProposal.id, WorkforceProposal.days, WorkforceProposal.employer_org)
+            .where(
+                WorkforceProposal.status == ProposalStatus.ACCEPTED,
+                or_(
+                    WorkforceProposal.employer_org == factory_org,
+                    WorkforceProposal.factory_org == factory_org,
+                ),
+                WorkforceProposal.last_day >= since,
+                WorkforceProposal.first_day < until,
+            )
+            .limit(10_000)
+        )
+        rows = (await self.session.execute(accepted)).all()
+        absent = select(WorkforceAttendance.proposal_id, func.count(WorkforceAttendance.id)).where(
+            WorkforceAttendance.proposal_id.in_([row.id for row in rows]),
+            WorkforceAttendance.present.is_(False),
+            WorkforceAttendance.day >= since,
+            WorkforceAttendance.day < until,
+        )
+        absences = dict(
+            (await self.session.execute(absent.group_by(WorkforceAttendance.proposal_id))).all()
+        )
+        record = {"lender": [0, 0, 0], "borrower": [0, 0, 0]}
+        for row in rows:
+            days = {d for d, _ in row.days if since.isoformat() <= d < until.isoformat()}
+            if not days:
+                continue
+            role = record["lender" if row.employer_org == factory_org else "borrower"]
+            role[0] += 1
+            role[1] += len(days)
+            role[2] += int(absences.get(row.id, 0))
+        return {role: (n, agreed, gone) for role, (n, agreed, gone) in record.items()}
