@@ -4,7 +4,12 @@ Counts failures per key (e.g. client id and address, or email and address) in a 
 once a key has failed too often it is refused with 429 until the window moves on, whether or not
 the next guess is right. Keys include the caller's address, which is only the real one when the
 ingress is listed in `FORWARDED_ALLOW_IPS` (else every caller shares the ingress's address, and
-one attacker could lock a client out). In-process: each hub replica keeps its own counts.
+one attacker could lock a client out).
+
+`FailureThrottle` and `CredentialThrottle` keep their counts in this process.
+`SharedFailureThrottle` keeps them in a shared-state bucket (`yunfab.shared_state`): in memory by
+default, in NATS when the service has several replicas, so failures spread over replicas add up
+to one count.
 """
 
 from __future__ import annotations
@@ -13,7 +18,13 @@ import hashlib
 import time
 from collections import OrderedDict, deque
 
+import orjson
+import structlog
+
 from yunfab.errors import YunfabError
+from yunfab.shared_state import MemoryBucket, SharedState, SharedStateError, key_for
+
+log = structlog.get_logger(__name__)
 
 
 class TooManyFailures(YunfabError):
@@ -131,6 +142,110 @@ class FailureThrottle:
             self._failures.popitem(last=False)
         self._failures.setdefault(key, deque()).append(now)
         self._failures.move_to_end(key)
+
+
+class SharedFailureThrottle:
+    """`FailureThrottle` with its failures and successes in a shared bucket.
+
+    A key's value is its last `limit` failure times and when it last succeeded (wall-clock
+    seconds: replicas share no monotonic clock); the bucket forgets a key `window_s` after its
+    last write, when none of its failures count any more. Attempts in flight are counted by each
+    replica for itself (`begin`/`end`): they guard against a burst at one replica, and a replica
+    that dies must not leave a key locked. While the bucket cannot be reached the throttle counts
+    in this process, so a guesser gains nothing from an outage but a replica's own count.
+    """
+
+    def __init__(
+        self,
+        bucket: SharedState,
+        *,
+        limit: int,
+        window_s: float,
+        in_flight_limit: int | None = None,
+        max_keys: int = 100_000,
+    ) -> None:
+        self.bucket = bucket
+        self.limit = limit
+        self.window_s = window_s
+        self.in_flight_limit = max(limit, in_flight_limit or 4 * limit)
+        self._pending: dict[str, int] = {}
+        self._local = MemoryBucket(f"{bucket.name}-local", ttl_s=window_s, max_keys=max_keys)
+
+    @staticmethod
+    def _decode(value: bytes | None) -> tuple[list[float], float | None]:
+        if not value:
+            return [], None
+        try:
+            held = orjson.loads(value)
+            failures = [float(at) for at in held.get("f", [])]
+            succeeded = held.get("s")
+            return failures, None if succeeded is None else float(succeeded)
+        except (orjson.JSONDecodeError, AttributeError, TypeError, ValueError):
+            return [], None  # another version's value: it ages out with the window
+
+    async def _state(self, key: str) -> tuple[list[float], float | None]:
+        try:
+            entry = await self.bucket.get(key_for(key))
+        except SharedStateError as exc:
+            log.warning("throttle_state_unreachable", error=str(exc))
+            entry = await self._local.get(key_for(key))
+        failures, succeeded = self._decode(None if entry is None else entry.value)
+        since = time.time() - self.window_s
+        return [at for at in failures if at > since], succeeded
+
+    async def _change(self, key: str, *, failed: bool) -> None:
+        now = time.time()
+
+        def change(value: bytes | None) -> bytes:
+            failures, succeeded = self._decode(value)
+            if failed:
+                failures = [at for at in failures if at > now - self.window_s]
+                failures = [*failures, now][-self.limit :]
+            else:
+                succeeded = now
+            return orjson.dumps({"f": failures, "s": succeeded})
+
+        try:
+            await self.bucket.modify(key_for(key), change)
+        except SharedStateError as exc:
+            log.warning("throttle_state_unreachable", error=str(exc))
+            await self._local.modify(key_for(key), change)
+
+    def _refusal(self, failures: list[float]) -> TooManyFailures:
+        if not failures:
+            wait = 1
+        else:  # when the oldest failure that still counts ages out
+            oldest = failures[-self.limit] if len(failures) >= self.limit else failures[0]
+            wait = int(oldest + self.window_s - time.time()) + 1
+        return TooManyFailures(
+            "too many failed attempts; try again later", retry_after_s=max(1, wait)
+        )
+
+    async def check(self, key: str) -> None:
+        """Raise 429 (with the seconds to wait) while `key` is over its limit."""
+        failures, _ = await self._state(key)
+        if len(failures) >= self.limit:
+            raise self._refusal(failures)
+
+    async def begin(self, key: str) -> None:
+        """As `FailureThrottle.begin`: attempts in flight here count as failures to come."""
+        failures, succeeded = await self._state(key)
+        pending = self._pending.get(key, 0)
+        known = succeeded is not None and succeeded > time.time() - self.window_s
+        cap = self.in_flight_limit if known else self.limit
+        if len(failures) >= self.limit or len(failures) + pending >= cap:
+            raise self._refusal(failures)
+        self._pending[key] = pending + 1
+
+    async def end(self, key: str, *, failed: bool, succeeded: bool = False) -> None:
+        pending = self._pending.pop(key, 1) - 1
+        if pending > 0:
+            self._pending[key] = pending
+        if failed or succeeded:
+            await self._change(key, failed=failed)
+
+    async def failed(self, key: str) -> None:
+        await self._change(key, failed=True)
 
 
 class CredentialThrottle:

@@ -86,7 +86,13 @@ class KeySource(Protocol):
 
 
 class RevocationSource(Protocol):
-    def is_revoked(self, jti: str) -> bool: ...
+    def is_revoked(self, jti: str) -> bool:
+        """From what this process holds (cheap, synchronous)."""
+        ...
+
+    async def revoked(self, jti: str) -> bool:
+        """From every replica's revocations (each token check)."""
+        ...
 
 
 def _segment(part: str) -> dict[str, Any]:
@@ -194,7 +200,7 @@ class TokenValidator:
         claims = decoded.claims
         self._check_claims(claims)
         access = AccessClaims(claims=claims)
-        if self.revocations.is_revoked(access.jti):
+        if await self.revocations.revoked(access.jti):
             raise TokenRevoked("the token has been revoked")
         return access
 
