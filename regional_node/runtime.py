@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 import structlog
 from sqlalchemy import select
 
-from regional_node.alerts.engine import AlertEngine, AlertEvent
+from regional_node.alerts.engine import TIMER_TTL_S, AlertEngine, AlertEvent
 from regional_node.audit.service import AuditLog
 from regional_node.broker_admin import BrokerAdmin
 from regional_node.devices.models import Device, DeviceStatus
@@ -31,6 +31,7 @@ from yunfab.event_bus import NatsEventBus
 from yunfab.events import Broadcaster
 from yunfab.jobs import InProcessJobs, NatsJobs
 from yunfab.service import Database
+from yunfab.shared_state import NatsStates, SharedStates
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -108,11 +109,18 @@ class NodeRuntime:
     """Where long work is queued: this process's own task (embedded), or NATS for the node's
     workers (`yunfab node worker`)."""
 
+    shared_state: SharedStates | None = None
+    """NATS key-value buckets the replicas share (the alert engine's timers), if connected."""
+
     async def close_events(self) -> None:
-        """Stop the events bus and the jobs queue (NATS) `build_runtime` connected, if any."""
+        """Stop the events bus, the jobs queue and the shared state (NATS) `build_runtime`
+        connected, if any."""
         if self.event_bus is not None:
             await self.event_bus.close()
             self.event_bus = None
+        if self.shared_state is not None:
+            await self.shared_state.close()
+            self.shared_state = None
         await self.jobs.close()
 
 
@@ -171,6 +179,10 @@ async def build_runtime(
         raw_retention_s=settings.raw_retention_days * 86400,
     )
     alerts = AlertEngine(db.sessionmaker, registry, alert_events, metrics)
+    shared: SharedStates | None = None
+    if settings.nats_url:
+        shared = await NatsStates.connect(settings.nats_url, scope=f"node-{settings.name}")
+        alerts.use_shared_timers(await shared.bucket("alert_timers", ttl_s=TIMER_TTL_S))
     pipeline.on_accepted.append(alerts.on_readings)
     broker = None
     endpoint = settings.mqtt_endpoint
@@ -187,6 +199,8 @@ async def build_runtime(
         except BaseException:
             if bus is not None:
                 await bus.close()
+            if shared is not None:
+                await shared.close()
             await jobs.close()
             raise
     return NodeRuntime(
@@ -203,6 +217,7 @@ async def build_runtime(
         inspection_events=inspection_events,
         training_progress=training_progress,
         event_bus=bus,
+        shared_state=shared,
         jobs=jobs,
         broker=broker,
         vision=VisionEngine(

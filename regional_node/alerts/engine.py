@@ -12,6 +12,14 @@ in its own transaction (`regional_node.alerts.notifications`).
 
 An operator acknowledges or closes alerts (`regional_node.alerts.service`); the engine's view of
 live alerts is reloaded from the database every few seconds so it follows those changes.
+
+Across replicas and restarts (issue #22): the live alerts are the database's, and a unique index
+on the live alert of a rule and device lets only one of several engines open it (the others take
+its view on the next reload). The `for` and clear timers (when a breach, or a return within
+bounds, began) are `Timers`: this process's dictionaries by default; with NATS, a shared-state
+bucket (`use_shared_timers`), so an ingest consumer that restarts, or another that gets the
+device's next readings, goes on from the same start instead of waiting a whole `for` again. Only
+rules with a `for` or a clear time touch it.
 """
 
 from __future__ import annotations
@@ -43,6 +51,7 @@ from regional_node.telemetry.codec import RawReading
 from regional_node.telemetry.metrics import IngestMetrics
 from yunfab.db import after_commit, session_scope, utcnow
 from yunfab.events import Broadcaster
+from yunfab.shared_state import SharedState, SharedStateError
 
 log = structlog.get_logger(__name__)
 
@@ -126,6 +135,70 @@ def _ms(at: dt.datetime) -> int:
     return int(at.timestamp() * 1000)
 
 
+TIMER_TTL_S = 2 * 86_400
+"""How long a shared timer outlives its last write: past the longest `for` or clear time."""
+
+PENDING, CLEARING = "pending", "clearing"
+
+
+class Timers:
+    """When a breach (`pending`) or a return within bounds (`clearing`) of a rule on a device
+    began, in device time: in this process."""
+
+    def __init__(self) -> None:
+        self._since: dict[tuple[str, Key], int] = {}
+
+    async def start(self, kind: str, key: Key, ts_ms: int) -> int:
+        """The timer's start, `ts_ms` if it was not running."""
+        return self._since.setdefault((kind, key), ts_ms)
+
+    async def stop(self, kind: str, key: Key) -> None:
+        self._since.pop((kind, key), None)
+
+    def keep_clearing(self, live: set[Key]) -> None:
+        """Forget clear timers of alerts no longer live (closed by an operator)."""
+        for kind, key in [entry for entry in self._since if entry[0] == CLEARING]:
+            if key not in live:
+                del self._since[(kind, key)]
+
+
+class SharedTimers(Timers):
+    """The timers in a shared-state bucket, one key per timer. When the bucket cannot be
+    reached, this process's own timers stand in (a breach is judged, if later than it would).
+    A shared clear timer left by an alert an operator closed is stopped when the next opens."""
+
+    def __init__(self, bucket: SharedState) -> None:
+        super().__init__()
+        self.bucket = bucket
+
+    @staticmethod
+    def _key(kind: str, key: Key) -> str:
+        return f"{kind}.{key[0]}.{key[1]}"
+
+    async def start(self, kind: str, key: Key, ts_ms: int) -> int:
+        name = self._key(kind, key)
+        try:
+            if await self.bucket.create(name, str(ts_ms).encode()) is not None:
+                return ts_ms
+            held = await self.bucket.get(name)
+            if held is None:  # stopped in between: start it now
+                await self.bucket.put(name, str(ts_ms).encode())
+                return ts_ms
+            return int(held.value)
+        except (SharedStateError, ValueError) as exc:
+            log.warning("alert_timers_unreachable", error=str(exc))
+            return await super().start(kind, key, ts_ms)
+
+    async def stop(self, kind: str, key: Key) -> None:
+        await super().stop(kind, key)
+        name = self._key(kind, key)
+        try:
+            if await self.bucket.get(name) is not None:
+                await self.bucket.delete(name)
+        except SharedStateError as exc:
+            log.warning("alert_timers_unreachable", error=str(exc))
+
+
 class AlertEngine:
     def __init__(
         self,
@@ -147,8 +220,7 @@ class AlertEngine:
         """Called once notifications to send were committed (the delivery worker's wake)."""
         self._rules: list[RuleView] = []
         self._live: dict[Key, LiveAlert] = {}
-        self._pending: dict[Key, int] = {}
-        self._clearing: dict[Key, int] = {}
+        self.timers = Timers()
         self._last_value: dict[tuple[uuid.UUID, str], tuple[int, float]] = {}
         self._last_heard: dict[tuple[uuid.UUID, str], float] = {}
         self._loaded_at = 0.0
@@ -158,6 +230,10 @@ class AlertEngine:
     def use_notifications(self, zone: ZoneInfo, wake: Callable[[], None]) -> None:
         self.zone = zone
         self.outbox_changed = wake
+
+    def use_shared_timers(self, bucket: SharedState) -> None:
+        """Keep `for` and clear timers in `bucket` (several replicas, or restarts)."""
+        self.timers = SharedTimers(bucket)
 
     def rules_changed(self) -> None:
         self._loaded_at = 0.0
@@ -178,8 +254,7 @@ class AlertEngine:
             else LiveAlert(alert_id, opened_at, _ms(opened_at), escalated_at is not None)
             for rule_id, device_id, alert_id, opened_at, escalated_at in live
         }
-        for key in [key for key in self._clearing if key not in known]:
-            del self._clearing[key]
+        self.timers.keep_clearing(set(known))
         self._loaded_at = time.monotonic()
 
     async def on_readings(self, device: DeviceEntry, readings: list[RawReading]) -> None:
@@ -216,22 +291,24 @@ class AlertEngine:
         if live is None:
             breach = self._breach(rule, device, reading)
             if breach is None:
-                self._pending.pop(key, None)
+                if rule.for_s:
+                    await self.timers.stop(PENDING, key)
                 return
-            since = self._pending.setdefault(key, ts_ms)
+            since = await self.timers.start(PENDING, key, ts_ms) if rule.for_s else ts_ms
             if ts_ms - since >= rule.for_s * 1000:
-                self._pending.pop(key, None)
+                if rule.for_s:
+                    await self.timers.stop(PENDING, key)
                 await self._open(rule, device, value, breach, ts_ms)
             return
         if self._holds(rule, device, reading):
-            self._clearing.pop(key, None)
+            if rule.clear_for_s:
+                await self.timers.stop(CLEARING, key)
             why = self._escalation(rule, live, value, ts_ms)
             if why is not None:
                 await self._escalate(rule, device, why)
             return
-        since = self._clearing.setdefault(key, ts_ms)
+        since = await self.timers.start(CLEARING, key, ts_ms) if rule.clear_for_s else ts_ms
         if ts_ms - since >= rule.clear_for_s * 1000:
-            self._clearing.pop(key, None)
             await self._close(rule, device, "back within bounds")
 
     def _breach(self, rule: RuleView, device: DeviceEntry, reading: RawReading) -> str | None:
@@ -342,6 +419,8 @@ class AlertEngine:
             return
         opened_ms = ts_ms if ts_ms is not None else _ms(alert.opened_at)
         self._live[(rule.id, device.id)] = LiveAlert(alert.id, alert.opened_at, opened_ms, False)
+        if rule.clear_for_s:  # one left by an alert an operator closed must not count
+            await self.timers.stop(CLEARING, (rule.id, device.id))
         self.metrics.alerts_opened.labels(rule.kind.value).inc()
         self.events.publish(AlertEvent(alert.id, device.factory_id, "opened"))
         log.info("alert_opened", rule=rule.name, device=device.key, message=message)
@@ -370,7 +449,8 @@ class AlertEngine:
 
     async def _close(self, rule: RuleView, device: DeviceEntry, reason: str) -> None:
         live = self._live.pop((rule.id, device.id), None)
-        self._clearing.pop((rule.id, device.id), None)
+        if rule.clear_for_s:
+            await self.timers.stop(CLEARING, (rule.id, device.id))
         if live is None:
             return
         async with session_scope(self.sessionmaker) as session:
