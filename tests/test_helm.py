@@ -131,12 +131,22 @@ def examples_of(service: str) -> list[Path]:
     return [example for example in EXAMPLES if service_of(example) == service]
 
 
+def scaled_out(result: Rendered) -> bool:
+    return bool(result.values.get("scaleOut", {}).get("enabled"))
+
+
+SCALED_OUT = [example for example in EXAMPLES if example.name.startswith("scaled-out-")]
+# What a StatefulSet's pod is called, for a variable the chart takes from metadata.name.
+SAMPLE_POD_NAME = "gd-injection-moulding-yunfab-node-ingest-0"
+
+
 def test_there_are_examples_for_both_charts_and_both_scenarios() -> None:
     names = {example.name for example in EXAMPLES}
     assert {"single-region-hub-values.yaml", "multi-region-hub-values.yaml"} <= names
     assert len(examples_of("node")) >= 3
     assert any(name.startswith("single-region-node-") for name in names)
     assert sum(name.startswith("multi-region-node-") for name in names) >= 2
+    assert [service_of(example) for example in SCALED_OUT] == ["node"]
 
 
 # --- Render, lint, validate --------------------------------------------------------------------
@@ -165,8 +175,11 @@ def test_chart_defaults_lint_strictly_without_errors(service: str) -> None:
 def test_example_renders_valid_kubernetes_objects(example: Path, tmp_path: Path) -> None:
     result = rendered(example)
     kinds = {obj["kind"] for obj in result.objects}
-    expected = {"Deployment", "Service", "Job", "PersistentVolumeClaim", "ServiceAccount"}
-    expected |= {"NetworkPolicy", "Ingress"}
+    expected = {"Deployment", "Service", "Job", "ServiceAccount", "NetworkPolicy", "Ingress"}
+    if scaled_out(result):
+        expected |= {"StatefulSet", "PodDisruptionBudget", "HorizontalPodAutoscaler"}
+    else:
+        expected.add("PersistentVolumeClaim")
     if not result.values["secrets"].get("existingSecret"):
         expected.add("Secret")
     assert expected <= kinds
@@ -280,6 +293,8 @@ def settings_class(service: str, args: list[str]) -> type[ServiceSettings] | Non
         ("hub", "serve"): HubSettings,
         ("db", "upgrade", "hub"): HubSettings,
         ("node", "serve"): NodeSettings,
+        ("node", "worker"): NodeSettings,
+        ("node", "ingest"): NodeSettings,
         ("db", "upgrade", "node"): NodeStorageSettings,
     }
     return classes.get(tuple(args))
@@ -343,6 +358,9 @@ def container_environment(
             continue
         if "value" in item:
             value = str(item["value"])
+        elif "fieldRef" in item["valueFrom"]:
+            assert item["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name", item
+            value = SAMPLE_POD_NAME
         else:
             ref = item["valueFrom"]["secretKeyRef"]
             made = result.named("Secret", ref["name"])
@@ -400,7 +418,8 @@ def test_the_apps_accept_the_charts_environment_in_production(
                 if name in secret_fields(cls):
                     assert "secretKeyRef" in item.get("valueFrom", {}), item["name"]
             checked += 1
-    assert checked == 2  # the server and the migrations job
+    # The server and the migrations job; scaled out also the worker and the ingest consumers.
+    assert checked == (4 if scaled_out(result) else 2)
 
 
 REQUIRED_IN_PRODUCTION = {
@@ -439,7 +458,17 @@ def test_the_server_gets_every_setting_production_requires(example: Path) -> Non
     prefix = PREFIXES[result.service]
     server = next(c for c, _ in yunfab_containers(result) if c["args"][-1] == "serve")
     env = {e["name"]: e for e in server["env"]}
-    for name in REQUIRED_IN_PRODUCTION[result.service]:
+    required = REQUIRED_IN_PRODUCTION[result.service]
+    if scaled_out(result):
+        # The broker is the ingest consumers' (the API replicas do not consume: see
+        # test_the_scaled_out_api_replicas_leave_the_device_stream_to_the_ingest_consumers).
+        broker = {n for n in required if n.startswith(("mqtt_", "broker_admin_"))}
+        ingest = next(c for c, _ in yunfab_containers(result) if c["args"] == ["node", "ingest"])
+        ingest_env = {e["name"] for e in ingest["env"]}
+        for name in broker:
+            assert prefix + name.upper() in ingest_env, f"ingest: {prefix}{name.upper()}"
+        required = required - broker
+    for name in required:
         assert prefix + name.upper() in env, f"{prefix}{name.upper()} is not set"
     for name in secret_fields(SETTINGS[result.service]):
         item = env.get(prefix + name.upper())
@@ -488,12 +517,15 @@ def test_the_chart_reaches_every_setting_and_only_settings(service: str) -> None
     managed: set[str] = set()
     for example in examples_of(service):
         values = helm.values_from_yaml(example.read_text())
-        values["settings"] = {}
+        # The scaled-out profile cannot render without its engines' settings: they stay, and
+        # are left out of what the chart sets itself.
+        given = set(values["settings"]) if values.get("scaleOut", {}).get("enabled") else set()
+        values["settings"] = {k: v for k, v in values["settings"].items() if k in given}
         name, namespace = release_of(service, values)
         for text in render(service, values, name=name, namespace=namespace).values():
             managed |= {
                 v.removeprefix(prefix).lower() for v in re.findall(prefix + r"[A-Z0-9_]+", text)
-            }
+            } - given
     assert set(free) <= fields, f"not settings: {sorted(set(free) - fields)}"
     assert managed <= fields, f"not settings: {sorted(managed - fields)}"
     assert not set(free) & managed, f"set by the chart and in `settings`: {set(free) & managed}"
@@ -606,11 +638,20 @@ def test_the_hub_runs_the_superlink_as_federated_learning_deploys_it() -> None:
 def test_each_node_runs_its_supernode_as_federated_learning_deploys_it() -> None:
     for example in examples_of("node"):
         result = rendered(example)
-        deployment = next(
-            d for d in result.of_kind("Deployment") if "mosquitto" not in d["metadata"]["name"]
-        )
-        spec = deployment["spec"]["template"]["spec"]
+        # In the node's pod, or (scaled out) one pod of its own beside the API replicas.
+        pods = [
+            s
+            for _, s in result.pod_specs()
+            if any(c["name"] == "supernode" for c in s["containers"])
+        ]
+        assert len(pods) == 1
+        spec = pods[0]
         supernode = next(c for c in spec["containers"] if c["name"] == "supernode")
+        if scaled_out(result):
+            owner = next(d for d, s in result.pod_specs() if s is spec)
+            assert owner["kind"] == "Deployment"
+            assert owner["spec"]["replicas"] == 1
+            assert owner["spec"]["strategy"] == {"type": "Recreate"}
         values = result.values
         store = values["flower"].get("dataPath") or "/var/lib/yunfab/image-store"
         expected = deploy.supernode_argv(
@@ -623,6 +664,10 @@ def test_each_node_runs_its_supernode_as_federated_learning_deploys_it() -> None
         assert supernode["command"][-1] == Path(expected[0]).name
         assert supernode["args"][:-2] == expected[1:]
         assert mounted_file(spec, supernode, "/etc/yunfab/flower-key/supernode.key")
+        api = next(
+            s for _, s in result.pod_specs() if any(c["name"] == "node" for c in s["containers"])
+        )
+        spec = api
         node = next(c for c in spec["containers"] if c["name"] == "node")
         # The node container sees the SuperNode's public key only.
         assert not mounted_file(spec, node, "/etc/yunfab/flower-key/supernode.key")
@@ -696,6 +741,9 @@ def test_pods_are_locked_down_bounded_and_probed(example: Path) -> None:
                 assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
                 assert container["startupProbe"]["httpGet"]["path"] == "/healthz"
                 assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+            elif container.get("args") in (["node", "worker"], ["node", "ingest"]):
+                # These processes serve no health endpoint: nothing to probe them with.
+                assert "ports" not in container, where
             elif obj["kind"] == "Deployment" and container in spec["containers"]:
                 assert "livenessProbe" in container, where
                 assert "readinessProbe" in container, where
@@ -713,35 +761,44 @@ def test_every_object_carries_the_standard_labels(example: Path) -> None:
 
 @pytest.mark.parametrize("example", examples_of("node"), ids=lambda p: p.stem)
 def test_the_image_store_is_reachable_only_inside_its_namespace(example: Path) -> None:
-    """The node's pod, the one that mounts the image store, takes connections only from its own
-    namespace and the ingress controller's; the SuperNode and OPA listen on loopback."""
+    """The pod that mounts the image store (the node's, or scaled out the SuperNode's own) is
+    the only one with its claim, and takes connections only from its own namespace and the
+    ingress controller's, or none at all; the SuperNode and OPA listen on loopback."""
     result = rendered(example)
-    deployment = next(
-        d for d in result.of_kind("Deployment") if "mosquitto" not in d["metadata"]["name"]
+    store = result.values["flower"].get("dataPath") or "/var/lib/yunfab/image-store"
+    workload, spec = next(
+        (o, s)
+        for o, s in result.pod_specs()
+        if any(c["name"] == "supernode" for c in s["containers"])
     )
-    pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
-    data_claim = next(
-        v["persistentVolumeClaim"]["claimName"]
-        for v in deployment["spec"]["template"]["spec"]["volumes"]
-        if v["name"] == "data"
+    supernode = next(c for c in spec["containers"] if c["name"] == "supernode")
+    mount = max(
+        (m for m in supernode["volumeMounts"] if store.startswith(m["mountPath"])),
+        key=lambda m: len(m["mountPath"]),
     )
-    others = [d for d in result.of_kind("Deployment") if d is not deployment]
-    for other in others:
-        volumes = other["spec"]["template"]["spec"]["volumes"]
-        assert all(
-            v.get("persistentVolumeClaim", {}).get("claimName") != data_claim for v in volumes
-        )
+    volume = next(v for v in spec["volumes"] if v["name"] == mount["name"])
+    store_claim = volume["persistentVolumeClaim"]["claimName"]
+    for other, other_spec in result.pod_specs():
+        if other is not workload:
+            claims = {
+                v.get("persistentVolumeClaim", {}).get("claimName") for v in other_spec["volumes"]
+            }
+            assert store_claim not in claims, other["metadata"]["name"]
+    pod_labels = workload["spec"]["template"]["metadata"]["labels"]
     policies = [
         p
         for p in result.of_kind("NetworkPolicy")
         if p["spec"]["podSelector"]["matchLabels"].items() <= pod_labels.items()
     ]
-    assert policies, "no NetworkPolicy selects the node's pod"
+    assert policies, "no NetworkPolicy selects the pod with the image store"
     selector = result.values.get("networkPolicy", {}).get("ingressNamespaceSelector")
     for policy in policies:
         assert policy["spec"]["policyTypes"] == ["Ingress"]
         rules = policy["spec"]["ingress"]
-        assert rules
+        if scaled_out(result):
+            assert rules == result.values.get("networkPolicy", {}).get("extraIngress", [])
+        else:
+            assert rules
         for rule in rules:
             assert rule.get("from"), "a rule without peers admits every namespace"
             for peer in rule["from"]:
@@ -756,8 +813,309 @@ def test_the_image_store_is_reachable_only_inside_its_namespace(example: Path) -
                         }
                 else:
                     assert peer == {"podSelector": {}}, peer
-    containers = deployment["spec"]["template"]["spec"]["containers"]
-    supernode = next(c for c in containers if c["name"] == "supernode")
     assert supernode["args"][supernode["args"].index("--host") + 1] == "127.0.0.1"
-    exposed = {p["name"] for c in containers for p in c.get("ports", [])}
-    assert "http" in exposed
+    exposed = {p["name"] for c in spec["containers"] for p in c.get("ports", [])}
+    assert ("http" in exposed) is not scaled_out(result)
+
+
+# --- The scaled-out profile --------------------------------------------------------------------
+
+
+def _workload(result: Rendered, kind: str, args: list[str]) -> dict[str, Any]:
+    """The one workload of `kind` whose Yunfab container runs `yunfab <args>`."""
+    found = [
+        obj
+        for obj in result.of_kind(kind)
+        if any(c.get("args") == args for c in obj["spec"]["template"]["spec"]["containers"])
+    ]
+    assert len(found) == 1, f"{kind} running {args}: {len(found)}"
+    return found[0]
+
+
+def _selects(selector: dict[str, Any], workload: dict[str, Any]) -> bool:
+    labels = workload["spec"]["template"]["metadata"]["labels"]
+    return bool(selector["matchLabels"].items() <= labels.items())
+
+
+def _render_scaled_out(**changes: Any) -> Rendered:
+    """The scaled-out example with some values changed (dotted keys), rendered."""
+    example = SCALED_OUT[0]
+    values = helm.values_from_yaml(example.read_text())
+    for dotted, value in changes.items():
+        *parents, leaf = dotted.split(".")
+        target = values
+        for key in parents:
+            target = target.setdefault(key, {})
+        target[leaf] = value
+    name, namespace = release_of("node", values)
+    templates = render("node", values, name=name, namespace=namespace)
+    result = Rendered(example, "node", values, namespace, templates)
+    for path, text in sorted(templates.items()):
+        if not path.endswith("NOTES.txt"):
+            result.objects += split_documents(text)
+    return result
+
+
+@pytest.mark.parametrize("example", SCALED_OUT, ids=lambda p: p.stem)
+def test_the_scaled_out_api_runs_replicas_that_roll_and_survive_disruptions(
+    example: Path,
+) -> None:
+    result = rendered(example)
+    api_values = result.values["scaleOut"]["api"]
+    api = _workload(result, "Deployment", ["node", "serve"])
+    assert api["spec"]["strategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
+    }
+    # The autoscaler owns the replica count: the Deployment does not fight it on upgrades.
+    assert "replicas" not in api["spec"]
+    (hpa,) = result.of_kind("HorizontalPodAutoscaler")
+    assert hpa["apiVersion"] == "autoscaling/v2"
+    assert hpa["spec"]["scaleTargetRef"] == {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "name": api["metadata"]["name"],
+    }
+    auto = api_values["autoscaling"]
+    assert hpa["spec"]["minReplicas"] == auto["minReplicas"] >= 2
+    assert hpa["spec"]["maxReplicas"] == auto["maxReplicas"] >= hpa["spec"]["minReplicas"]
+    assert hpa["spec"]["metrics"] == [
+        {
+            "type": "Resource",
+            "resource": {
+                "name": "cpu",
+                "target": {
+                    "type": "Utilization",
+                    "averageUtilization": auto["targetCPUUtilizationPercentage"],
+                },
+            },
+        }
+    ]
+    container = next(
+        c for c in api["spec"]["template"]["spec"]["containers"] if c["name"] == "node"
+    )
+    assert container["resources"]["requests"]["cpu"], "utilization needs a CPU request"
+    budgets = [
+        p for p in result.of_kind("PodDisruptionBudget") if _selects(p["spec"]["selector"], api)
+    ]
+    assert len(budgets) == 1
+    assert budgets[0]["apiVersion"] == "policy/v1"
+    assert budgets[0]["spec"]["minAvailable"] == api_values["podDisruptionBudget"]["minAvailable"]
+    assert budgets[0]["spec"]["minAvailable"] < hpa["spec"]["minReplicas"], "drains could stall"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+
+
+def test_without_the_autoscaler_the_api_keeps_its_replicas() -> None:
+    result = _render_scaled_out(
+        **{"scaleOut.api.autoscaling.enabled": False, "scaleOut.api.replicas": 3}
+    )
+    api = _workload(result, "Deployment", ["node", "serve"])
+    assert api["spec"]["replicas"] == 3
+    assert result.of_kind("HorizontalPodAutoscaler") == []
+    assert len(result.of_kind("PodDisruptionBudget")) == 2  # the API's and the consumers'
+
+
+@pytest.mark.parametrize("example", SCALED_OUT, ids=lambda p: p.stem)
+def test_the_scaled_out_node_runs_workers_and_ingest_consumers_of_their_own(
+    example: Path,
+) -> None:
+    result = rendered(example)
+    scale = result.values["scaleOut"]
+    worker = _workload(result, "Deployment", ["node", "worker"])
+    assert worker["spec"]["replicas"] == scale["worker"]["replicas"]
+    assert worker["spec"]["strategy"]["type"] == "RollingUpdate"
+    (container,) = [
+        c for c in worker["spec"]["template"]["spec"]["containers"] if c["name"] == "worker"
+    ]
+    defaults = helm.values_from_yaml((CHARTS["node"] / "values.yaml").read_text())
+    assert container["resources"] == defaults["scaleOut"]["worker"]["resources"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["YUNFAB_NODE_NATS_URL"] == result.values["settings"]["nats_url"]
+    assert env["YUNFAB_NODE_BLOB_STORE"] == "s3"
+    assert "YUNFAB_NODE_MQTT_URL" not in env
+
+    ingest = _workload(result, "StatefulSet", ["node", "ingest"])
+    assert ingest["spec"]["replicas"] == scale["ingest"]["replicas"]
+    assert ingest["spec"]["updateStrategy"] == {"type": "RollingUpdate"}
+    assert "volumeClaimTemplates" not in ingest["spec"]
+    service = result.named("Service", ingest["spec"]["serviceName"])
+    assert service is not None
+    assert service["spec"]["clusterIP"] == "None"
+    (consumer,) = [
+        c for c in ingest["spec"]["template"]["spec"]["containers"] if c["name"] == "ingest"
+    ]
+    env_items = {e["name"]: e for e in consumer["env"]}
+    # Each consumer resumes its own persistent session: its client id is its stable pod name.
+    assert env_items["YUNFAB_NODE_MQTT_CLIENT_ID"]["valueFrom"] == {
+        "fieldRef": {"fieldPath": "metadata.name"}
+    }
+    assert (
+        env_items["YUNFAB_NODE_MQTT_SHARED_GROUP"]["value"]
+        == result.values["settings"]["mqtt_shared_group"]
+    )
+    assert env_items["YUNFAB_NODE_MQTT_URL"]["value"] == result.values["mqtt"]["url"]
+    budgets = [
+        p for p in result.of_kind("PodDisruptionBudget") if _selects(p["spec"]["selector"], ingest)
+    ]
+    assert [b["spec"]["maxUnavailable"] for b in budgets] == [1]
+    # Every one of them is a process of this node, on its database, with the same sealing key.
+    for workload in (worker, ingest, _workload(result, "Deployment", ["node", "serve"])):
+        spec = workload["spec"]["template"]["spec"]
+        (app,) = [c for c in spec["containers"] if c["args"][0] == "node"]
+        names = {e["name"]: e for e in app["env"]}
+        assert (
+            names["YUNFAB_NODE_DATABASE_URL"]["valueFrom"]["secretKeyRef"]["key"] == "database-url"
+        )
+        key_file = names["YUNFAB_NODE_ALERT_SECRETS_KEY_FILE"]["value"]
+        assert mounted_file(spec, app, key_file)
+
+
+@pytest.mark.parametrize("example", SCALED_OUT, ids=lambda p: p.stem)
+def test_the_scaled_out_api_replicas_leave_the_device_stream_to_the_ingest_consumers(
+    example: Path,
+) -> None:
+    """An API replica that consumed too would do it under a Deployment's random pod name: the
+    broker would keep queueing a share of the stream for every replaced replica's session."""
+    result = rendered(example)
+    api = _workload(result, "Deployment", ["node", "serve"])
+    (node,) = [c for c in api["spec"]["template"]["spec"]["containers"] if c["name"] == "node"]
+    env = {e["name"] for e in node["env"]}
+    consumer = {"URL", "USERNAME", "PASSWORD", "CLIENT_ID"}
+    assert not {f"YUNFAB_NODE_MQTT_{name}" for name in consumer} & env
+    assert not [
+        c for c in api["spec"]["template"]["spec"]["containers"] if c["name"] == "supernode"
+    ]
+
+
+@pytest.mark.parametrize("example", SCALED_OUT, ids=lambda p: p.stem)
+def test_nothing_scaled_out_sits_on_a_read_write_once_volume(example: Path) -> None:
+    result = rendered(example)
+    assert result.of_kind("PersistentVolumeClaim") == []
+    assert "ReadWriteOnce" not in json.dumps(result.objects)
+    assert [
+        o
+        for o in result.objects
+        if o["kind"] == "StatefulSet" and "volumeClaimTemplates" in o["spec"]
+    ] == []
+    claims = {
+        (obj["metadata"]["name"], v["persistentVolumeClaim"]["claimName"])
+        for obj, spec in result.pod_specs()
+        for v in spec.get("volumes", [])
+        if "persistentVolumeClaim" in v
+    }
+    # Only the SuperNode's image store, on the operator's claim, outside the request path.
+    supernode = result.values["flower"]["imageStore"]["existingClaim"]
+    assert {claim for _, claim in claims} == {supernode}
+    (holder,) = [name for name, _ in claims]
+    assert holder.endswith("-supernode")
+    for obj, spec in result.pod_specs():
+        if obj["kind"] != "Job":
+            data = next(v for v in spec["volumes"] if v["name"] == "data")
+            assert data["emptyDir"]["sizeLimit"] == result.values["scaleOut"].get(
+                "dataSizeLimit", "10Gi"
+            )
+
+
+def test_scaled_out_secrets_stay_in_secrets() -> None:
+    """With the chart making the Secret, no secret value appears anywhere else in the render."""
+    secrets = {
+        "databaseUrl": "postgresql://yunfab:db-Secret-9f2@db.example.cn:5432/gd",
+        "clientSecret": "client-Secret-41ad",
+        "mqttPassword": "mqtt-Secret-77c1",
+        "brokerAdminPassword": "admin-Secret-0be3",
+        "s3SecretAccessKey": "s3-Secret-5e1d",
+    }
+    result = _render_scaled_out(
+        **{f"secrets.{k}": v for k, v in secrets.items()}, **{"secrets.existingSecret": ""}
+    )
+    made = [
+        s
+        for s in result.of_kind("Secret")
+        if s["metadata"]["name"] == "gd-injection-moulding-yunfab-node"
+    ]
+    assert len(made) == 1
+    assert (
+        base64.b64decode(made[0]["data"]["s3-secret-access-key"]).decode()
+        == secrets["s3SecretAccessKey"]
+    )
+    others = [o for o in result.objects if o["kind"] != "Secret"]
+    text = json.dumps(others)
+    for value in secrets.values():
+        assert value not in text
+        assert base64.b64encode(value.encode()).decode() not in text
+    for _, spec in result.pod_specs():
+        for container in spec["containers"]:
+            for item in container.get("env", []):
+                if any(word in item["name"] for word in ("PASSWORD", "SECRET", "DATABASE_URL")):
+                    if item["name"].endswith("_FILE"):
+                        continue
+                    assert "secretKeyRef" in item["valueFrom"], item["name"]
+
+
+SCALE_OUT_REFUSALS = [
+    ({"settings": {"blob_store": "filesystem"}}, "/settings/blob_store"),
+    ({"settings": {"nats_url": None}}, "'nats_url'"),
+    ({"mosquitto": {"enabled": True}}, "/mosquitto/enabled"),
+    ({"alertSecretsKey": {"secretName": ""}}, "/alertSecretsKey/secretName"),
+    ({"settings": {"mqtt_shared_group": None}}, "'mqtt_shared_group'"),
+    ({"flower": {"imageStore": {"existingClaim": ""}}}, "/flower/imageStore/existingClaim"),
+    ({"scaleOut": {"api": {"replicas": 1}}}, "/scaleOut/api/replicas"),
+    (
+        {"scaleOut": {"api": {"autoscaling": {"minReplicas": 1}}}},
+        "/scaleOut/api/autoscaling/minReplicas",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("change", "complaint"),
+    SCALE_OUT_REFUSALS,
+    ids=[c.strip("'/").replace("/", ".") for _, c in SCALE_OUT_REFUSALS],
+)
+def test_the_schema_refuses_a_scale_out_without_its_engines(
+    change: dict[str, Any], complaint: str
+) -> None:
+    """Scaled out, every replica must see the same files, events and jobs: a local blob store,
+    no NATS, the chart's one-pod broker or a per-pod sealing key are refused before rendering."""
+    values = helm.values_from_yaml(SCALED_OUT[0].read_text())
+
+    def merge(into: dict[str, Any], update: dict[str, Any]) -> None:
+        for key, value in update.items():
+            if isinstance(value, dict):
+                merge(into.setdefault(key, {}), value)
+            elif value is None:
+                into.pop(key, None)
+            else:
+                into[key] = value
+
+    with helm.Chart.load(CHARTS["node"]) as chart:
+        chart.validate_schema(chart.merge_values(values))  # the example itself passes
+        merge(values, change)
+        with pytest.raises(helm.HelmValuesError) as error:
+            chart.validate_schema(chart.merge_values(values))
+    assert complaint in str(error.value)
+
+
+def test_the_embedded_profile_stays_one_pod_on_its_volume() -> None:
+    """The default: one replica replaced with Recreate on a ReadWriteOnce claim, the consumer
+    and the SuperNode in the node's pod, no autoscaler, budget, worker or consumer processes."""
+    result = rendered(HELM / "ci" / "single-region-node-zj-textile-values.yaml")
+    defaults = helm.values_from_yaml((CHARTS["node"] / "values.yaml").read_text())
+    assert defaults["scaleOut"]["enabled"] is False
+    api = _workload(result, "Deployment", ["node", "serve"])
+    assert api["spec"]["replicas"] == 1
+    assert api["spec"]["strategy"] == {"type": "Recreate"}
+    claims = {c["metadata"]["name"]: c for c in result.of_kind("PersistentVolumeClaim")}
+    data = claims[f"{api['metadata']['name']}-data"]
+    assert data["spec"]["accessModes"] == ["ReadWriteOnce"]
+    names = {c["name"] for c in api["spec"]["template"]["spec"]["containers"]}
+    assert {"node", "supernode"} <= names
+    (node,) = [c for c in api["spec"]["template"]["spec"]["containers"] if c["name"] == "node"]
+    assert "YUNFAB_NODE_MQTT_URL" in {e["name"] for e in node["env"]}
+    for kind in ("HorizontalPodAutoscaler", "PodDisruptionBudget", "StatefulSet"):
+        assert result.of_kind(kind) == []
+    assert [d["metadata"]["name"] for d in result.of_kind("Deployment")] == [
+        api["metadata"]["name"],
+        f"{api['metadata']['name']}-mosquitto",
+    ]

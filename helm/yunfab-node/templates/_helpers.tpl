@@ -177,3 +177,328 @@ notation. A null leaves the setting at its default.
 {{- define "yunfab-node.containerSecurityContext" -}}
 {{- toYaml .Values.securityContext }}
 {{- end }}
+
+{{/*
+The scaled-out profile (scaleOut.enabled): API replicas behind a PodDisruptionBudget and an
+autoscaler, `yunfab node worker` and `yunfab node ingest` processes of their own, events and jobs
+on NATS, files in S3, and no PersistentVolumeClaim.
+*/}}
+{{- define "yunfab-node.scaledOut" -}}
+{{- if .Values.scaleOut.enabled }}true{{ end }}
+{{- end }}
+
+{{- define "yunfab-node.workerName" -}}
+{{- printf "%s-worker" (include "yunfab-node.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "yunfab-node.ingestName" -}}
+{{- printf "%s-ingest" (include "yunfab-node.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "yunfab-node.supernodeName" -}}
+{{- printf "%s-supernode" (include "yunfab-node.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+What the scaled-out profile cannot run without, beyond values.schema.json (which refuses a local
+blob store, a missing nats_url and the chart's single Mosquitto): one line naming the value.
+*/}}
+{{- define "yunfab-node.validateScaleOut" -}}
+{{- if .Values.scaleOut.enabled }}
+{{- $_ := required "settings.nats_url is required with scaleOut.enabled: the NATS (JetStream) the replicas share events and jobs through" .Values.settings.nats_url }}
+{{- if ne (.Values.settings.blob_store | default "filesystem") "s3" }}
+{{- fail "settings.blob_store must be s3 with scaleOut.enabled: every replica and worker reads the same models and images" }}
+{{- end }}
+{{- if .Values.mosquitto.enabled }}
+{{- fail "mosquitto.enabled must be false with scaleOut.enabled: the chart's broker is one pod on a ReadWriteOnce volume; give an external broker cluster in mqtt.url" }}
+{{- end }}
+{{- $_ := required "alertSecretsKey.secretName is required with scaleOut.enabled: the key sealing contact points' secrets must be the same in every replica" .Values.alertSecretsKey.secretName }}
+{{- if .Values.mqtt.enabled }}
+{{- $_ := required "settings.mqtt_shared_group is required with scaleOut.enabled and mqtt.enabled: the ingest processes split the device stream through it" .Values.settings.mqtt_shared_group }}
+{{- end }}
+{{- if .Values.flower.enabled }}
+{{- $_ := required "flower.imageStore.existingClaim is required with scaleOut.enabled and flower.enabled: the claim holding the image store the SuperNode trains on" .Values.flower.imageStore.existingClaim }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Settings of every node process that serves or works for the node (API, worker, ingest): its
+identity at the hub, its database, the policy engine, the S3 key and the free `settings`.
+*/}}
+{{- define "yunfab-node.nodeEnv" -}}
+{{- $secret := include "yunfab-node.secretName" . -}}
+- name: YUNFAB_NODE_AUTO_MIGRATE
+  value: "false"
+- name: YUNFAB_NODE_NAME
+  value: {{ .Values.node.name | quote }}
+- name: YUNFAB_NODE_REGION
+  value: {{ .Values.node.region | quote }}
+- name: YUNFAB_NODE_INDUSTRY
+  value: {{ .Values.node.industry | quote }}
+- name: YUNFAB_NODE_PUBLIC_URL
+  value: {{ .Values.node.publicUrl | quote }}
+- name: YUNFAB_NODE_HUB_URL
+  value: {{ .Values.node.hubUrl | quote }}
+- name: YUNFAB_NODE_CLIENT_ID
+  value: {{ .Values.node.clientId | quote }}
+- name: YUNFAB_NODE_CLIENT_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret }}
+      key: client-secret
+- name: YUNFAB_NODE_DATABASE_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret }}
+      key: database-url
+- name: YUNFAB_NODE_POLICY_ENGINE
+  value: {{ .Values.policy.engine | quote }}
+{{- if eq .Values.policy.engine "opa" }}
+- name: YUNFAB_NODE_OPA_URL
+  value: {{ printf "http://127.0.0.1:%v" .Values.policy.opa.port | quote }}
+{{- end }}
+{{- end }}
+
+{{/* The broker: consumer login and the dynamic-security admin (API embedded, ingest scaled out). */}}
+{{- define "yunfab-node.mqttEnv" -}}
+{{- $secret := include "yunfab-node.secretName" . -}}
+- name: YUNFAB_NODE_MQTT_URL
+  value: {{ include "yunfab-node.mqttUrl" . | quote }}
+- name: YUNFAB_NODE_MQTT_USERNAME
+  value: {{ include "yunfab-node.mqttUsername" . | quote }}
+- name: YUNFAB_NODE_MQTT_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret }}
+      key: mqtt-password
+- name: YUNFAB_NODE_BROKER_ADMIN_USERNAME
+  value: {{ .Values.mqtt.brokerAdminUsername | quote }}
+- name: YUNFAB_NODE_BROKER_ADMIN_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret }}
+      key: broker-admin-password
+{{- end }}
+
+{{/* After the identity: the S3 key, the alert sealing key and the free `settings`. */}}
+{{- define "yunfab-node.storageEnv" -}}
+# The S3 key's secret (blob_store s3 with s3_access_key_id), when the Secret has one.
+- name: YUNFAB_NODE_S3_SECRET_ACCESS_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "yunfab-node.secretName" . }}
+      key: s3-secret-access-key
+      optional: true
+{{- if .Values.alertSecretsKey.secretName }}
+- name: YUNFAB_NODE_ALERT_SECRETS_KEY_FILE
+  value: /etc/yunfab/alert-secrets/{{ .Values.alertSecretsKey.key }}
+{{- end }}
+{{- end }}
+
+{{/* Mounts every node process has besides its data folder: /tmp, the CA bundle, the alert key. */}}
+{{- define "yunfab-node.commonMounts" -}}
+- name: tmp
+  mountPath: /tmp
+{{- if .Values.caBundle.configMap }}
+- name: ca-bundle
+  mountPath: /etc/yunfab/ca
+  readOnly: true
+{{- end }}
+{{- if .Values.alertSecretsKey.secretName }}
+- name: alert-secrets
+  mountPath: /etc/yunfab/alert-secrets
+  readOnly: true
+{{- end }}
+{{- end }}
+
+{{- define "yunfab-node.commonVolumes" -}}
+- name: tmp
+  emptyDir:
+    sizeLimit: {{ .Values.tmpSizeLimit }}
+{{- if eq .Values.policy.engine "opa" }}
+- name: policies
+  configMap:
+    name: {{ include "yunfab-node.fullname" . }}-policies
+{{- end }}
+{{- if .Values.caBundle.configMap }}
+- name: ca-bundle
+  configMap:
+    name: {{ .Values.caBundle.configMap }}
+{{- end }}
+{{- if .Values.alertSecretsKey.secretName }}
+- name: alert-secrets
+  secret:
+    secretName: {{ .Values.alertSecretsKey.secretName }}
+    defaultMode: 0440
+    items:
+      - key: {{ .Values.alertSecretsKey.key }}
+        path: {{ .Values.alertSecretsKey.key }}
+{{- end }}
+{{- end }}
+
+{{/* The OPA sidecar: policies/*.rego from the ConfigMap, decisions on 127.0.0.1 only. */}}
+{{- define "yunfab-node.opaContainer" -}}
+- name: opa
+  image: {{ printf "%s:%s" .Values.policy.opa.image.repository .Values.policy.opa.image.tag | quote }}
+  imagePullPolicy: {{ .Values.policy.opa.image.pullPolicy }}
+  args:
+    - run
+    - --server
+    - --addr=127.0.0.1:{{ .Values.policy.opa.port }}
+    - --diagnostic-addr=0.0.0.0:{{ .Values.policy.opa.diagnosticPort }}
+    - --disable-telemetry
+    - --log-format=json
+    - /policies
+  ports:
+    - name: opa-diag
+      containerPort: {{ .Values.policy.opa.diagnosticPort }}
+      protocol: TCP
+  livenessProbe:
+    httpGet:
+      path: /health
+      port: opa-diag
+    periodSeconds: 10
+  readinessProbe:
+    httpGet:
+      path: /health
+      port: opa-diag
+    periodSeconds: 5
+  resources:
+    {{- toYaml .Values.policy.opa.resources | nindent 4 }}
+  securityContext:
+    {{- include "yunfab-node.containerSecurityContext" . | nindent 4 }}
+  volumeMounts:
+    - name: policies
+      mountPath: /policies
+      readOnly: true
+{{- end }}
+
+{{/* Scheduling of every pod the chart runs. */}}
+{{- define "yunfab-node.scheduling" -}}
+{{- with .Values.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
+
+{{/*
+The Flower SuperNode: in the node's pod (one replica), or a pod of its own beside the API
+replicas (scaleOut): a node is one Flower node, whatever its API replicas.
+*/}}
+{{- define "yunfab-node.supernodeContainer" -}}
+{{- $store := include "yunfab-node.imageStore" . -}}
+- name: supernode
+  image: {{ include "yunfab-node.image" . | quote }}
+  imagePullPolicy: {{ .Values.image.pullPolicy }}
+  # The same arguments as federated_learning.deploy.supernode_argv, with TLS and the
+  # SuperNode's key; the ClientApp runs from this image's environment.
+  command:
+    - /bin/sh
+    - -c
+    - mkdir -p "$FLWR_HOME" "$IMAGE_STORE" && exec flower-supernode "$@"
+    - flower-supernode
+  args:
+    - --superlink
+    - {{ .Values.flower.superlink | quote }}
+    - --host
+    - 127.0.0.1
+    - --port
+    - {{ .Values.flower.port | quote }}
+    - --node-config
+    - {{ printf "node-name='%s' data-path='%s'" .Values.node.name $store | quote }}
+    - --root-certificates
+    - /etc/yunfab/flower-ca/{{ .Values.flower.rootCertificates.key }}
+    - --auth-supernode-private-key
+    - /etc/yunfab/flower-key/supernode.key
+    - --health-server-address
+    - 0.0.0.0:{{ .Values.flower.healthPort }}
+  env:
+    {{- include "yunfab-node.processEnv" . | nindent 4 }}
+    - name: FLWR_HOME
+      value: {{ include "yunfab-node.dataDir" . }}/flwr-supernode
+    - name: IMAGE_STORE
+      value: {{ $store | quote }}
+  ports:
+    - name: flower-health
+      containerPort: {{ .Values.flower.healthPort }}
+      protocol: TCP
+  startupProbe:
+    grpc:
+      port: {{ .Values.flower.healthPort }}
+    periodSeconds: 5
+    failureThreshold: 60
+  livenessProbe:
+    grpc:
+      port: {{ .Values.flower.healthPort }}
+    periodSeconds: 10
+  readinessProbe:
+    grpc:
+      port: {{ .Values.flower.healthPort }}
+    periodSeconds: 5
+  resources:
+    {{- toYaml .Values.flower.resources | nindent 4 }}
+  securityContext:
+    {{- include "yunfab-node.containerSecurityContext" . | nindent 4 }}
+  volumeMounts:
+    - name: data
+      mountPath: {{ include "yunfab-node.dataDir" . }}
+    {{- if .Values.scaleOut.enabled }}
+    - name: image-store
+      mountPath: {{ $store }}
+    {{- end }}
+    - name: tmp
+      mountPath: /tmp
+    - name: flower-ca
+      mountPath: /etc/yunfab/flower-ca
+      readOnly: true
+    - name: flower-key
+      mountPath: /etc/yunfab/flower-key
+      readOnly: true
+{{- end }}
+
+{{/* The SuperNode's CA and key pair. */}}
+{{- define "yunfab-node.flowerVolumes" -}}
+- name: flower-ca
+  secret:
+    secretName: {{ .Values.flower.rootCertificates.secretName }}
+    defaultMode: 0440
+    items:
+      - key: {{ .Values.flower.rootCertificates.key }}
+        path: {{ .Values.flower.rootCertificates.key }}
+- name: flower-key
+  secret:
+    secretName: {{ .Values.flower.authKey.secretName }}
+    defaultMode: 0440
+    items:
+      - key: supernode.key
+        path: supernode.key
+      - key: supernode.key.pub
+        path: supernode.key.pub
+{{- end }}
+
+{{/* Pod-level settings shared by the chart's node pods. */}}
+{{- define "yunfab-node.podSpecCommon" -}}
+serviceAccountName: {{ include "yunfab-node.serviceAccountName" . }}
+automountServiceAccountToken: false
+# Service links would put variables such as YUNFAB_NODE_PORT=tcp://... into the environment
+# of a release named yunfab-node, where the node would read them as its settings.
+enableServiceLinks: false
+{{- with .Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.priorityClassName }}
+priorityClassName: {{ . | quote }}
+{{- end }}
+securityContext:
+  {{- toYaml .Values.podSecurityContext | nindent 2 }}
+{{- end }}
