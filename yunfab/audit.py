@@ -27,7 +27,19 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import structlog
-from sqlalchemy import JSON, ColumnElement, Integer, String, func, or_, select, text
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Integer,
+    String,
+    Table,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
@@ -73,18 +85,41 @@ HeadT = TypeVar("HeadT", bound=AuditHeadColumns)
 
 
 def entry_hash(entry: AuditEntryColumns) -> str:
-    at = entry.at.astimezone(dt.UTC).isoformat(timespec="microseconds")
+    return _hash(
+        entry.prev_hash,
+        entry.seq,
+        entry.at,
+        entry.actor,
+        entry.actor_org,
+        entry.action,
+        entry.resource,
+        entry.outcome,
+        entry.detail,
+    )
+
+
+def _hash(
+    prev_hash: str,
+    seq: int,
+    at: dt.datetime,
+    actor: str,
+    actor_org: str | None,
+    action: str,
+    resource: str,
+    outcome: str,
+    detail: dict[str, object],
+) -> str:
     body = json.dumps(
         [
-            entry.prev_hash,
-            entry.seq,
-            at,
-            entry.actor,
-            entry.actor_org,
-            entry.action,
-            entry.resource,
-            entry.outcome,
-            entry.detail,
+            prev_hash,
+            seq,
+            at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+            actor,
+            actor_org,
+            action,
+            resource,
+            outcome,
+            detail,
         ],
         sort_keys=True,
         separators=(",", ":"),
@@ -145,31 +180,46 @@ class AuditChain(Generic[EntryT, HeadT]):
                 text("SELECT pg_advisory_xact_lock(:key)"), {"key": self.lock_key}
             )
         session.info.setdefault(_LOCKED, {})[self.lock_key] = session.sync_session.get_transaction()
-        head = await session.get(self.head, _HEAD_ID, with_for_update=True)
-        seq, prev_hash = (head.seq, head.hash) if head else (0, GENESIS)
-        entries = []
+        # Core statements, not the unit of work: an access is audited on every governed query,
+        # and building, tracking and flushing ORM objects was most of what that cost.
+        heads, entries_table = self._tables()
+        current = (
+            await session.execute(
+                select(heads.c.seq, heads.c.hash).where(heads.c.id == _HEAD_ID).with_for_update()
+            )
+        ).first()
+        seq, prev_hash = (current.seq, current.hash) if current is not None else (0, GENESIS)
+        rows: list[dict[str, Any]] = []
         for event in events:
-            entry = self.entry()
             seq += 1
-            entry.seq = seq
-            entry.at = utcnow()
-            entry.actor = event.actor.label
-            entry.actor_org = event.actor.org_id
-            entry.action = event.action
-            entry.resource = event.resource[:512]
-            entry.outcome = event.outcome
-            entry.detail = json.loads(json.dumps(event.detail or {}, default=str))
-            entry.prev_hash = prev_hash
-            entry.hash = prev_hash = entry_hash(entry)
-            entries.append(entry)
-        session.add_all(entries)
-        if head is None:
-            head = self.head()
-            head.id = _HEAD_ID
-            session.add(head)
-        head.seq, head.hash = seq, prev_hash
-        await session.flush()
-        return entries
+            row: dict[str, Any] = {
+                "seq": seq,
+                "at": utcnow(),
+                "actor": event.actor.label,
+                "actor_org": event.actor.org_id,
+                "action": event.action,
+                "resource": event.resource[:512],
+                "outcome": event.outcome,
+                "detail": json.loads(json.dumps(event.detail or {}, default=str)),
+                "prev_hash": prev_hash,
+            }
+            row["hash"] = prev_hash = _hash(**row)
+            rows.append(row)
+        if rows:
+            await session.execute(insert(entries_table), rows)
+            if current is None:
+                await session.execute(insert(heads).values(id=_HEAD_ID, seq=seq, hash=prev_hash))
+            else:
+                await session.execute(
+                    update(heads).where(heads.c.id == _HEAD_ID).values(seq=seq, hash=prev_hash)
+                )
+        # What the callers get back: the entries as written, not attached to the session.
+        return [self.entry(**row) for row in rows]
+
+    def _tables(self) -> tuple[Table, Table]:
+        heads: Any = self.head
+        entries: Any = self.entry
+        return heads.__table__, entries.__table__
 
     async def verify(self, session: AsyncSession, *, batch: int = 1000) -> Verification:
         """Walk the whole chain; report the first entry that does not hold."""
@@ -199,7 +249,10 @@ class AuditChain(Generic[EntryT, HeadT]):
                 expected_prev, expected_seq = entry.hash, entry.seq + 1
                 checked += 1
                 last_seq = entry.seq
-        head = await session.get(self.head, _HEAD_ID)
+        heads, _ = self._tables()
+        head = (
+            await session.execute(select(heads.c.seq, heads.c.hash).where(heads.c.id == _HEAD_ID))
+        ).first()
         if head is None and checked:
             return Verification(False, checked, "the chain head is missing")
         if head is not None and (head.seq != last_seq or head.hash != expected_prev):
