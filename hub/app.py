@@ -10,6 +10,7 @@ from hub.audit.service import AuditLog
 from hub.domains import DOMAINS
 from hub.graphql.context import get_context
 from hub.graphql.schema import build_schema
+from hub.runtime import connect_events, connect_jobs
 from hub.settings import HubSettings
 from hub.state import HubState
 from yunfab.authorization import Authorizer
@@ -34,13 +35,34 @@ def create_app(settings: HubSettings) -> FastAPI:
         authorizer = Authorizer(
             policy, context={"service": "hub", "env": settings.env.value}, audit=audit.append
         )
-        state = HubState(settings=settings, db=db, audit=audit, authorizer=authorizer)
+        try:
+            events = await connect_events(settings)
+        except BaseException:
+            await db.close()
+            raise
+        try:
+            jobs = await connect_jobs(settings)
+        except BaseException:
+            await events.close()
+            await db.close()
+            raise
+        state = HubState(
+            settings=settings, db=db, audit=audit, authorizer=authorizer,
+            node_events=events.nodes, run_events=events.runs, event_bus=events.bus, jobs=jobs,
+        )  # fmt: skip
         install_state(app, state)
         try:
             async with running(DOMAINS, state):
-                log.info("hub_started", issuer=settings.issuer_url, policy=settings.policy_engine)
+                log.info(
+                    "hub_started",
+                    issuer=settings.issuer_url,
+                    policy=settings.policy_engine,
+                    events="nats" if events.bus is not None else "in-process",
+                )
                 yield
         finally:
+            await jobs.close()
+            await events.close()
             await db.close()
             log.info("hub_stopped")
 

@@ -56,6 +56,23 @@ class HubSettings(ServiceSettings):
     """Failed secret checks (client secret, password) one credential may have from one address
     within `auth_failure_window_s` before that pair is answered 429."""
     auth_failure_window_s: float = Field(default=60.0, gt=0)
+    nats_url: str | None = None
+    """NATS with JetStream (`nats://host:4222`) when the hub runs as several replicas: its
+    domain events (nodes coming and going, federated run progress) reach the live subscribers
+    of every replica, and its long jobs (federated runs) go to `yunfab hub worker` processes.
+    None (the embedded default): events and jobs stay inside this process (one replica)."""
+    nats_scope: str = Field(default="hub", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    """The name of the hub's events stream and jobs queue on NATS (`yunfab.events.<scope>.*`):
+    hubs sharing one NATS server each need their own."""
+    events_max_age_s: float = Field(default=300.0, gt=0, le=86400)
+    """How long the events stream keeps an event for a replica that reconnects (NATS only)."""
+    events_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024 * 1024)
+    """The events stream's memory bound; the oldest events go first (NATS only)."""
+    jobs_ack_wait_s: float = Field(default=60.0, ge=3, le=3600)
+    """With NATS: how long a job may go without its worker saying it is busy before it is
+    given to another worker (workers say so every third of it)."""
+    jobs_max_attempts: int = Field(default=3, ge=1, le=20)
+    """Runs of a job that fails unexpectedly before it is marked failed."""
     auth_check_threads: int = Field(default=2, gt=0)
     """Worker threads for introspection and revocation, apart from those issuing tokens: a
     flood of bad secrets there waits for these and cannot hold up token requests."""

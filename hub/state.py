@@ -9,12 +9,15 @@ from starlette.applications import Starlette
 
 from hub.audit.service import AuditLog
 from hub.data_exchange.live import NodeRows
+from hub.federated.events import RunEvents
 from hub.federated.runner import FlowerRunner
 from hub.federation.events import NodeEvents
 from hub.identity.keys import KeyRing
 from hub.identity.oauth import HubAuthorizationServer, OAuthStore
 from hub.settings import HubSettings
 from yunfab.domains import Domain, Task
+from yunfab.event_bus import NatsEventBus
+from yunfab.jobs import InProcessJobs, NatsJobs
 from yunfab.ratelimit import FailureThrottle
 from yunfab.revocations import RevocationSet
 from yunfab.state import ServiceState, state_of
@@ -25,6 +28,12 @@ class HubState(ServiceState):
     settings: HubSettings
     audit: AuditLog
     node_events: NodeEvents = field(default_factory=NodeEvents)
+    run_events: RunEvents = field(default_factory=RunEvents)
+    """Federated runs whose row changed (the runner publishes, wherever it runs)."""
+    event_bus: NatsEventBus | None = None
+    """NATS, when the hub runs as several replicas: the events above reach every replica."""
+    jobs: InProcessJobs | NatsJobs = field(default_factory=InProcessJobs)
+    """Where long work is queued: a task of this process, or NATS for `yunfab hub worker`."""
     # identity
     keyring: KeyRing = field(init=False)
     revocations: RevocationSet = field(init=False)

@@ -16,6 +16,7 @@ import websockets
 
 from federated_learning.server_app import RecordingGrid, RunSettings, Step, progress
 from hub.federated import service
+from hub.federated.events import RunChanged
 from hub.state import hub_state
 from tests.conftest import HubFactory
 from tests.support import bearer, served, subscribed, token_for
@@ -117,7 +118,7 @@ async def test_a_runs_rounds_arrive_on_the_subscription_until_it_ends_with_its_m
 
                 async with session_scope(sessionmaker) as session:
                     await service.record_started(session, run_id, "7")
-                runner.events.publish(run_id)
+                runner.events.publish(RunChanged(run_id))
                 started = (await _next(ws))["data"]["federatedRunProgress"]
                 assert (started["status"], started["flowerRunId"]) == ("RUNNING", "7")
 
@@ -150,7 +151,7 @@ async def test_a_runs_rounds_arrive_on_the_subscription_until_it_ends_with_its_m
                         session, run_id, summary=SUMMARY, weights=b"weights",
                         models_dir=tmp_path / "data" / "models",
                     )  # fmt: skip
-                runner.events.publish(run_id)
+                runner.events.publish(RunChanged(run_id))
                 finished = (await _next(ws))["data"]["federatedRunProgress"]
                 assert finished["status"] == "FINISHED"
                 assert finished["model"] == {

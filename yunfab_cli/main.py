@@ -193,6 +193,27 @@ def hub_serve(
     run(create_app(settings), sock, settings)
 
 
+@hub_app.command("worker")
+def hub_worker(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """Run the hub's jobs (federated runs, ...) taken from its NATS (YUNFAB_HUB_NATS_URL): run
+    several; a job whose worker dies goes to another. Workers share the hub's database and its
+    data directory (run files, the model registry) with the API replicas."""
+    from hub.settings import HubSettings
+    from hub.workers import NoQueue, run_worker
+    from yunfab.logs import configure_logging
+
+    try:
+        settings = load_settings(HubSettings, data_dir=data_dir, database_url=database_url)
+    except SettingsError as exc:
+        fail(str(exc))
+    configure_logging(settings, service="hub-worker")
+    _prepare_database(settings, TREES["hub"], migrate=False)
+    try:
+        asyncio.run(run_worker(settings))
+    except NoQueue as exc:
+        fail(f"{exc} (YUNFAB_HUB_NATS_URL)")
+
+
 @node_app.command("serve")
 def node_serve(
     name: Annotated[str | None, typer.Option(help="Unique node name, e.g. zj-textile.")] = None,

@@ -18,7 +18,7 @@ log = structlog.get_logger(__name__)
 
 @asynccontextmanager
 async def start(state: HubState) -> AsyncIterator[None]:
-    state.federated_runner = FlowerRunner(state.settings, state.db.sessionmaker)
+    state.federated_runner = FlowerRunner(state.settings, state.db.sessionmaker, state.run_events)
     try:
         await state.federated_runner.resume()
     except Exception:  # e.g. not migrated yet: runs are picked up at the next start

@@ -444,6 +444,10 @@ class FederatedRunType:
     started_by: str
     created_at: dt.datetime
     finished_at: dt.datetime | None
+    job_id: uuid.UUID | None = strawberry.field(
+        description="The job driving the run on the hub's workers (`job(id:)`); null for a "
+        "run the console command drives itself."
+    )
 
     @classmethod
     def from_model(cls, row: FederatedRun) -> FederatedRunType:
@@ -464,6 +468,7 @@ class FederatedRunType:
             started_by=row.started_by,
             created_at=row.created_at,
             finished_at=row.finished_at,
+            job_id=row.job_id,
         )
 
     loaded_model: strawberry.Private[GlobalModelType | None] = None
@@ -577,19 +582,18 @@ class FederatedQuery:
 @strawberry.type
 class FederatedMutation:
     @strawberry.mutation(
-        description="Start a federated run over the nodes connected to the hub's SuperLink; "
-        "follow it with federatedRun(id)."
+        description="Start a federated run over the nodes connected to the hub's SuperLink: "
+        "returns at once with the run and the job (`jobId`) a hub worker drives it in; follow "
+        "it with federatedRun(id), federatedRunProgress(id) or job(id)."
     )
     async def start_federated_run(
         self, info: Info[HubContext, None], input: FederatedRunInput
     ) -> FederatedRunType:
         context = info.context
-        runner = context.runner
         row = await mutate(
-            context, service.create_run, authorizer=context.authorizer, request=input.request(),
-            available=runner.available,
+            context, service.start_run, authorizer=context.authorizer, request=input.request(),
+            available=context.runner.available, jobs=context.jobs,
         )  # fmt: skip
-        runner.launch(row.id)  # committed: the runner reads the run in sessions of its own
         return FederatedRunType.from_model(row)
 
 
@@ -629,8 +633,8 @@ class FederatedSubscription:
         changed = asyncio.Event()
 
         async def listen() -> None:
-            async for run_id in context.runner.events.subscribe():
-                if run_id == id:
+            async for event in context.runner.events.subscribe():
+                if event.run_id == id:
                     changed.set()
 
         listener = asyncio.create_task(listen())

@@ -41,6 +41,10 @@ class FederatedRun(Base):
     started_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    job_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("jobs.id", ondelete="SET NULL")
+    )
+    """The job driving the run (`job(id)`); None for a run the console drives itself."""
 
 
 class GlobalModel(Base):

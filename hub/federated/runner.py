@@ -5,7 +5,8 @@ The hub never talks to nodes here: the SuperLink does, and nodes reach it throug
 SuperNodes. Each run writes its summary and weights into `DATA_DIR/federated/<run id>/`; the
 model is then copied into the registry under `DATA_DIR/models/`. While it goes, the ServerApp's
 `progress.json` there (the rounds so far) is stored on the run at each status poll, and every
-change to a run is announced on `events` (its id) for `federatedRunProgress`.
+change to a run is announced on `events` for `federatedRunProgress` (on NATS, to every hub
+replica: the runner may be in a `yunfab hub worker`).
 """
 
 from __future__ import annotations
@@ -22,11 +23,11 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.federated import service
+from hub.federated.events import RunChanged, RunEvents
 from hub.federated.models import FederatedRun
 from hub.federated.repository import FederatedRepository
 from hub.settings import HubSettings
 from yunfab.db import session_scope
-from yunfab.events import Broadcaster
 
 log = structlog.get_logger(__name__)
 CONNECTION = "yunfab-hub"
@@ -42,7 +43,10 @@ def _deadline_s(request: service.RunRequest) -> float:
 
 class FlowerRunner:
     def __init__(
-        self, settings: HubSettings, sessionmaker: async_sessionmaker[AsyncSession]
+        self,
+        settings: HubSettings,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        events: RunEvents | None = None,
     ) -> None:
         self.settings = settings
         self.sessionmaker = sessionmaker
@@ -51,8 +55,8 @@ class FlowerRunner:
         self.models_dir = settings.data_dir.resolve() / "models"
         self._tasks: dict[uuid.UUID, asyncio.Task[FederatedRun]] = {}
         self._configured = False
-        self.events: Broadcaster[uuid.UUID] = Broadcaster()
-        """The id of a run whose row changed (started, a step recorded, finished, failed)."""
+        self.events: RunEvents = events if events is not None else RunEvents()
+        """Runs whose row changed (started, a step recorded, finished, failed)."""
 
     @property
     def available(self) -> bool:
@@ -92,7 +96,7 @@ class FlowerRunner:
             log.exception("federated_run_failed", run=str(run_id))
             async with session_scope(self.sessionmaker) as session:
                 await service.record_failed(session, run_id, f"{type(exc).__name__}: {exc}")
-        self.events.publish(run_id)
+        self.events.publish(RunChanged(run_id))
         async with self.sessionmaker() as session:
             run = await FederatedRepository(session).run(run_id)
             assert run is not None
@@ -122,7 +126,7 @@ class FlowerRunner:
             assert flower_id is not None
             async with session_scope(self.sessionmaker) as session:
                 await service.record_started(session, run_id, flower_id)
-            self.events.publish(run_id)
+            self.events.publish(RunChanged(run_id))
             log.info("federated_run_started", run=str(run_id), flower_run=flower_id)
         status = await self._wait(
             flower_id, deadline_s=_deadline_s(request), run_id=run_id, out_dir=out_dir
@@ -159,7 +163,7 @@ class FlowerRunner:
             async with session_scope(self.sessionmaker) as session:
                 recorded = await service.record_progress(session, run_id, progress)
             if recorded:
-                self.events.publish(run_id)
+                self.events.publish(RunChanged(run_id))
         return text
 
     async def _wait(
@@ -192,9 +196,14 @@ class FlowerRunner:
             await asyncio.sleep(self.settings.federated_poll_interval_s)
 
     async def resume(self) -> None:
-        """At start-up: follow again the runs a previous hub process left running."""
+        """At start-up: follow again the runs a previous hub process left running. (A run
+        with a job is its job's: the queue gives the job to a worker again.)"""
         async with session_scope(self.sessionmaker) as session:
-            rows = await FederatedRepository(session).runs_under_way()
+            rows = [
+                run
+                for run in await FederatedRepository(session).runs_under_way()
+                if run.job_id is None
+            ]
             for run in rows:
                 if run.flower_run_id is None:
                     await service.record_failed(

@@ -25,12 +25,14 @@ from hub.federated.errors import FederatedUnavailable, ModelNotFound, RunNotFoun
 from hub.federated.market_listing import listing_name, publish_global_model
 from hub.federated.models import FederatedRun, GlobalModel, RunStatus
 from hub.federated.repository import FederatedRepository
+from hub.jobs.service import create_job
 from hub.knowledge_market.models import Release
 from hub.knowledge_market.repository import MarketRepository
 from yunfab.authorization import Authorizer
 from yunfab.db import utcnow
 from yunfab.errors import InvalidInput
 from yunfab.graphql.pagination import Page, PageRequest
+from yunfab.jobs import InProcessJobs, NatsJobs
 from yunfab.subject import Subject
 
 log = structlog.get_logger(__name__)
@@ -160,6 +162,28 @@ async def create_run(
         outcome="ok",
         detail={"strategy": run.strategy, "rounds": run.rounds, **request.privacy},
     )
+    return run
+
+
+RUN_JOB = "federated.run"
+"""The kind of job that drives a run (hub/workers.py)."""
+
+
+async def start_run(
+    session: AsyncSession, subject: Subject, *, authorizer: Authorizer, request: RunRequest,
+    available: bool, jobs: InProcessJobs | NatsJobs,
+) -> FederatedRun:  # fmt: skip
+    """A new run and the job that drives it, queued for the hub's workers."""
+    run = await create_run(
+        session, subject, authorizer=authorizer, request=request, available=available
+    )
+    job, _ = await create_job(
+        session, subject, kind=RUN_JOB, key=str(run.id), action="hub.federated.read",
+        payload={"run_id": str(run.id)},
+    )  # fmt: skip
+    run.job_id = job.id
+    await session.commit()  # the job is there before any worker is told to run it
+    await jobs.submit(job.id, RUN_JOB)
     return run
 
 

@@ -24,7 +24,7 @@ from hub.federation.errors import (
     NodeUrlFixed,
     NodeUrlTaken,
 )
-from hub.federation.events import NodeEvent, NodeEventKind, NodeEvents
+from hub.federation.events import NodeEvent, NodeEventKind, NodeEvents, NodeSnapshot
 from hub.federation.models import NodeStatus, RegionalNode
 from hub.federation.repository import RegionalNodeRepository
 from hub.federation.urls import NodeUrlRules, check_node_url
@@ -64,8 +64,11 @@ def effective_status(
 def _announce(
     session: AsyncSession, events: NodeEvents, kind: NodeEventKind, node: RegionalNode
 ) -> None:
-    event = NodeEvent(kind=kind, node=node, at=utcnow())
-    after_commit(session, lambda: events.publish(event))
+    at = utcnow()
+    # The node's fields as committed (after the commit, they are what the transaction wrote).
+    after_commit(
+        session, lambda: events.publish(NodeEvent(kind=kind, node=NodeSnapshot.of(node), at=at))
+    )
 
 
 async def _claim_url(

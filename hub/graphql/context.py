@@ -13,6 +13,7 @@ from hub.identity.auth import current_subject
 from hub.settings import HubSettings
 from hub.state import hub_state
 from yunfab.graphql.context import ServiceContext, request_context
+from yunfab.jobs import InProcessJobs, NatsJobs
 from yunfab.subject import Subject
 
 
@@ -22,6 +23,7 @@ class HubContext(ServiceContext):
     runner: FlowerRunner
     audit: Callable[..., Awaitable[Any]]
     live_rows: NodeRows
+    jobs: InProcessJobs | NatsJobs
 
 
 async def get_context(
@@ -31,5 +33,6 @@ async def get_context(
     async with request_context(
         HubContext, connection, subject, node_events=state.node_events,
         runner=state.federated_runner, audit=state.audit.append, live_rows=state.data_live,
+        jobs=state.jobs,
     ) as context:  # fmt: skip
         yield context

@@ -68,7 +68,9 @@ class RegionalNodeEventType:
     @classmethod
     def from_event(cls, event: NodeEvent, settings: HubSettings) -> RegionalNodeEventType:
         return cls(
-            kind=event.kind, at=event.at, node=RegionalNodeType.from_model(event.node, settings)
+            kind=event.kind,
+            at=event.at,
+            node=RegionalNodeType.from_model(event.node.as_model(), settings),
         )
 
 
