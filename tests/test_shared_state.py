@@ -240,3 +240,20 @@ async def test_the_embedded_deny_list_without_sharing_is_this_process_only() -> 
     assert await revocations.revoked("jti-1")
     assert revocations.is_revoked("jti-1")
     assert not await revocations.revoked("jti-2")
+
+
+async def test_a_key_that_succeeded_on_one_replica_may_have_more_checks_in_flight_on_another(
+    engine: str,
+) -> None:
+    """A client that knows its secret, fetching tokens through several replicas at once, is
+    not held to the guesser's limit of attempts in flight (its failures still count)."""
+    async with replicas(engine) as replica:
+        a, b = await throttles(replica, limit=2)
+        await a.begin("known|10.0.0.9")
+        await a.end("known|10.0.0.9", failed=False, succeeded=True)
+        for _ in range(5):
+            await b.begin("known|10.0.0.9")
+        await b.begin("unknown|10.0.0.9")
+        await b.begin("unknown|10.0.0.9")
+        with pytest.raises(TooManyFailures):
+            await b.begin("unknown|10.0.0.9")

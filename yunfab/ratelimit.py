@@ -170,6 +170,8 @@ class SharedFailureThrottle:
         self.in_flight_limit = max(limit, in_flight_limit or 4 * limit)
         self._pending: dict[str, int] = {}
         self._local = MemoryBucket(f"{bucket.name}-local", ttl_s=window_s, max_keys=max_keys)
+        # A success this replica recorded lately is not written again for every token.
+        self._told = RecentSuccesses(within_s=window_s / 2, max_keys=max_keys)
 
     @staticmethod
     def _decode(value: bytes | None) -> tuple[list[float], float | None]:
@@ -241,8 +243,11 @@ class SharedFailureThrottle:
         pending = self._pending.pop(key, 1) - 1
         if pending > 0:
             self._pending[key] = pending
-        if failed or succeeded:
-            await self._change(key, failed=failed)
+        if failed:
+            await self._change(key, failed=True)
+        elif succeeded and key not in self._told:
+            await self._change(key, failed=False)
+            self._told.add(key)
 
     async def failed(self, key: str) -> None:
         await self._change(key, failed=True)
