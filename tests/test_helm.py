@@ -291,6 +291,7 @@ def settings_class(service: str, args: list[str]) -> type[ServiceSettings] | Non
     """The settings a container's command reads, as the CLI loads them."""
     classes: dict[tuple[str, ...], type[ServiceSettings]] = {
         ("hub", "serve"): HubSettings,
+        ("hub", "worker"): HubSettings,
         ("db", "upgrade", "hub"): HubSettings,
         ("node", "serve"): NodeSettings,
         ("node", "worker"): NodeSettings,
@@ -418,8 +419,12 @@ def test_the_apps_accept_the_charts_environment_in_production(
                 if name in secret_fields(cls):
                     assert "secretKeyRef" in item.get("valueFrom", {}), item["name"]
             checked += 1
-    # The server and the migrations job; scaled out also the worker and the ingest consumers.
-    assert checked == (4 if scaled_out(result) else 2)
+    # The server and the migrations job; scaled out also the worker and the ingest consumers;
+    # a hub with NATS also its worker.
+    expected = 4 if scaled_out(result) else 2
+    if result.service == "hub" and result.values["settings"].get("nats_url"):
+        expected += 1
+    assert checked == expected
 
 
 REQUIRED_IN_PRODUCTION = {
@@ -741,7 +746,11 @@ def test_pods_are_locked_down_bounded_and_probed(example: Path) -> None:
                 assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
                 assert container["startupProbe"]["httpGet"]["path"] == "/healthz"
                 assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
-            elif container.get("args") in (["node", "worker"], ["node", "ingest"]):
+            elif container.get("args") in (
+                ["node", "worker"],
+                ["node", "ingest"],
+                ["hub", "worker"],
+            ):
                 # These processes serve no health endpoint: nothing to probe them with.
                 assert "ports" not in container, where
             elif obj["kind"] == "Deployment" and container in spec["containers"]:
@@ -1119,3 +1128,32 @@ def test_the_embedded_profile_stays_one_pod_on_its_volume() -> None:
         api["metadata"]["name"],
         f"{api['metadata']['name']}-mosquitto",
     ]
+
+
+@pytest.mark.parametrize("example", examples_of("hub"), ids=lambda p: p.stem)
+def test_a_hub_on_nats_runs_a_worker_for_its_jobs(example: Path) -> None:
+    """With nats_url the hub's jobs (federated runs) wait in a NATS work queue for `yunfab hub
+    worker`: the chart runs one in the hub's pod, on the same data folder as the API."""
+    result = rendered(example)
+    (deployment,) = result.of_kind("Deployment")
+    spec = deployment["spec"]["template"]["spec"]
+    workers = [c for c in spec["containers"] if c.get("args") == ["hub", "worker"]]
+    nats = result.values["settings"].get("nats_url")
+    if not nats:
+        assert workers == []
+        return
+    (worker,) = workers
+    (hub,) = [c for c in spec["containers"] if c["name"] == "hub"]
+    env = {e["name"]: e.get("value") for e in worker["env"]}
+    assert env["YUNFAB_HUB_NATS_URL"] == nats
+    assert (
+        env["YUNFAB_HUB_FLOWER_SUPERLINK"]
+        == {e["name"]: e.get("value") for e in hub["env"]}["YUNFAB_HUB_FLOWER_SUPERLINK"]
+    )
+
+    def data(container: dict[str, Any]) -> str:
+        return next(
+            m["name"] for m in container["volumeMounts"] if m["mountPath"] == "/var/lib/yunfab"
+        )
+
+    assert data(worker) == data(hub) == "data"
