@@ -25,6 +25,15 @@ workforce_actions := {
 	"node.workforce.rating.worker",
 	"node.workforce.rating.factory",
 	"node.workforce.reliability.read",
+	"node.workforce.remote.request",
+	"node.workforce.remote.read",
+	"node.workforce.remote.contact",
+	"hub.workforce.relay.request",
+	"hub.workforce.relay.inbox",
+	"hub.workforce.relay.answer",
+	"hub.workforce.relay.outbox",
+	"hub.workforce.relay.list",
+	"hub.workforce.relay.read",
 }
 
 # The node operator sees every pseudonymous profile, need and proposal, runs the matching and
@@ -95,6 +104,63 @@ workforce(_, "node.workforce.consent.link", resource, _) if resource.link == "ve
 
 # Workers' ratings of a factory, in aggregate: the factory itself.
 workforce(subject, "node.workforce.reliability.read", resource, _) if _same_org(subject, resource)
+
+# Across nodes (the borrowing node): a factory asks another node, through the hub, for a
+# worker it offers there, for one of its own needs; it reads its requests, and the worker's
+# contact once both the employer and the worker accepted and the contact has come.
+# `resource` is {"org": the borrowing factory, "released": contact received}.
+workforce(subject, "node.workforce.remote.request", resource, _) if {
+	_same_org(subject, resource)
+	has_scope(subject, "factories:write")
+}
+
+workforce(subject, "node.workforce.remote.read", resource, _) if {
+	_same_org(subject, resource)
+	some scope in {"factories:read", "factories:write"}
+	has_scope(subject, scope)
+}
+
+workforce(subject, "node.workforce.remote.read", _, context) if node_operator(subject, context)
+
+workforce(subject, "node.workforce.remote.contact", resource, _) if {
+	_same_org(subject, resource)
+	resource.released == true
+	has_scope(subject, "factories:write")
+}
+
+# At the hub, the relay between nodes: each node's own client sends its factories' requests,
+# takes the requests to it and answers them, and takes the answers to its requests, each only
+# for itself. Resources name the nodes: {"borrower_node", "lender_node", "borrower_org"}.
+workforce(subject, "hub.workforce.relay.request", resource, _) if {
+	_relay_node(subject)
+	subject.node == resource.borrower_node
+}
+
+workforce(subject, action, resource, _) if {
+	action in {"hub.workforce.relay.inbox", "hub.workforce.relay.answer"}
+	_relay_node(subject)
+	subject.node == resource.lender_node
+}
+
+workforce(subject, "hub.workforce.relay.outbox", resource, _) if {
+	_relay_node(subject)
+	subject.node == resource.borrower_node
+}
+
+# What was relayed (no personal data): the hub's operators all, a borrower its own.
+workforce(subject, "hub.workforce.relay.list", _, _) if hub_operator(subject)
+
+workforce(subject, "hub.workforce.relay.read", resource, _) if {
+	authenticated(subject)
+	subject.org != null
+	subject.org == resource.borrower_org
+}
+
+_relay_node(subject) if {
+	subject.kind == "client"
+	subject.node != null
+	has_scope(subject, "nodes:register")
+}
 
 _same_org(subject, resource) if {
 	authenticated(subject)

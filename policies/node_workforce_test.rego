@@ -69,3 +69,69 @@ test_matching_and_purge_are_the_operators if {
 	not authz.allow with input as {"subject": lender, "action": "node.workforce.match", "context": ctx}
 	not authz.allow with input as {"subject": borrower, "action": "node.workforce.purge", "context": ctx}
 }
+
+remote(released) := {"org": "org-borrower", "released": released}
+
+test_a_remote_contact_reaches_its_own_factory_once_released if {
+	authz.allow with input as {
+		"subject": borrower, "action": "node.workforce.remote.request",
+		"resource": remote(false), "context": ctx,
+	}
+	not authz.allow with input as {
+		"subject": lender, "action": "node.workforce.remote.request",
+		"resource": remote(false), "context": ctx,
+	}
+	not authz.allow with input as {
+		"subject": borrower, "action": "node.workforce.remote.contact",
+		"resource": remote(false), "context": ctx,
+	}
+	authz.allow with input as {
+		"subject": borrower, "action": "node.workforce.remote.contact",
+		"resource": remote(true), "context": ctx,
+	}
+	not authz.allow with input as {
+		"subject": lender, "action": "node.workforce.remote.contact",
+		"resource": remote(true), "context": ctx,
+	}
+	# the operator follows the requests, never the contact
+	authz.allow with input as {
+		"subject": operator, "action": "node.workforce.remote.read",
+		"resource": remote(true), "context": ctx,
+	}
+	not authz.allow with input as {
+		"subject": operator, "action": "node.workforce.remote.contact",
+		"resource": remote(true), "context": ctx,
+	}
+}
+
+relay := {"borrower_node": "js-garment", "lender_node": "zj-textile", "borrower_org": "org-borrower"}
+
+node_client(name) := {"kind": "client", "node": name, "org": "n1", "scopes": ["nodes:register"]}
+
+test_each_node_relays_only_for_itself if {
+	authz.allow with input as {
+		"subject": node_client("js-garment"), "action": "hub.workforce.relay.request", "resource": relay,
+	}
+	not authz.allow with input as {
+		"subject": node_client("zj-textile"), "action": "hub.workforce.relay.request", "resource": relay,
+	}
+	authz.allow with input as {
+		"subject": node_client("zj-textile"), "action": "hub.workforce.relay.answer", "resource": relay,
+	}
+	not authz.allow with input as {
+		"subject": node_client("js-garment"), "action": "hub.workforce.relay.answer", "resource": relay,
+	}
+	authz.allow with input as {
+		"subject": node_client("js-garment"), "action": "hub.workforce.relay.outbox", "resource": relay,
+	}
+	not authz.allow with input as {
+		"subject": node_client("zj-textile"), "action": "hub.workforce.relay.outbox", "resource": relay,
+	}
+	# a factory's own token is no node's
+	not authz.allow with input as {
+		"subject": object.union(borrower, {"node": "js-garment"}), "action": "hub.workforce.relay.request",
+		"resource": relay,
+	}
+	authz.allow with input as {"subject": borrower, "action": "hub.workforce.relay.read", "resource": relay}
+	not authz.allow with input as {"subject": lender, "action": "hub.workforce.relay.read", "resource": relay}
+}

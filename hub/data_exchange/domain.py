@@ -1,5 +1,6 @@
 """The data exchange: data products, offers and contracts, the live queries that reach a node's
-rows, and the supply and demand board."""
+rows, the supply and demand board, and the relay of requests for shared workers between
+nodes."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ from hub.data_exchange.board.graphql import BoardMutation, BoardQuery
 from hub.data_exchange.graphql.mutations import DataExchangeMutation
 from hub.data_exchange.graphql.queries import DataExchangeQuery
 from hub.data_exchange.live import NodeRows
+from hub.data_exchange.workforce_relay import api as relay_api
+from hub.data_exchange.workforce_relay import models as relay_models
+from hub.data_exchange.workforce_relay.graphql import WorkforceRelayQuery
 from hub.state import HubDomain, HubState
 
 
@@ -25,9 +29,9 @@ async def start(state: HubState) -> AsyncIterator[None]:
 
 DOMAIN = HubDomain(
     name="data_exchange",
-    models=(models, board_models),
-    routers=(api.router,),
-    queries=(DataExchangeQuery, BoardQuery),
+    models=(models, board_models, relay_models),
+    routers=(api.router, relay_api.router),
+    queries=(DataExchangeQuery, BoardQuery, WorkforceRelayQuery),
     mutations=(DataExchangeMutation, BoardMutation),
     start=start,
 )

@@ -156,6 +156,28 @@ class HubClient:
             {"unit": unit, "count": count, "key": key},
         )
 
+    async def relay_request(self, request_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Pass a factory's request for another node's worker to the hub (idempotent by id)."""
+        return await self._call("PUT", f"/api/v1/workforce-relay/requests/{request_id}", body)
+
+    async def relay_inbox(self, node: str) -> dict[str, Any]:
+        """Requests to this node's workers it has not taken yet."""
+        return await self._call("GET", f"/api/v1/workforce-relay/nodes/{node}/inbox", None)
+
+    async def relay_answer(self, request_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        return await self._call(
+            "POST", f"/api/v1/workforce-relay/requests/{request_id}/answer", body
+        )
+
+    async def relay_outbox(self, node: str) -> dict[str, Any]:
+        """This node's requests with an answer it has not taken yet."""
+        return await self._call("GET", f"/api/v1/workforce-relay/nodes/{node}/outbox", None)
+
+    async def relay_taken(self, request_id: str, status: str) -> dict[str, Any]:
+        return await self._call(
+            "POST", f"/api/v1/workforce-relay/requests/{request_id}/taken", {"status": status}
+        )
+
     async def graphql(self, document: str, variables: dict[str, Any]) -> dict[str, Any]:
         """One operation on the hub's GraphQL API with the node's own credentials: its `data`,
         or HubError with the first error's code (FORBIDDEN, CONTRACT_NOT_FOUND...) and message."""

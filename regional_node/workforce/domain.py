@@ -5,6 +5,7 @@ from __future__ import annotations
 from regional_node.state import NodeDomain, NodeTask
 from regional_node.workforce import models
 from regional_node.workforce.graphql.schema import WorkforceMutation, WorkforceQuery
+from regional_node.workforce.relay import relay
 from regional_node.workforce.rematch import rematch
 from regional_node.workforce.retention import purge
 
@@ -13,5 +14,9 @@ DOMAIN = NodeDomain(
     models=(models,),
     queries=(WorkforceQuery,),
     mutations=(WorkforceMutation,),
-    tasks=(NodeTask("workforce-rematch", rematch), NodeTask("workforce-purge", purge)),
+    tasks=(
+        NodeTask("workforce-rematch", rematch),
+        NodeTask("workforce-purge", purge),
+        NodeTask("workforce-relay", relay),
+    ),
 )

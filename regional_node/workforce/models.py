@@ -135,9 +135,11 @@ class WorkforceProposal(Base):
     __tablename__ = "workforce_proposals"
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
-    run_id: Mapped[uuid.UUID] = mapped_column(
+    run_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("workforce_match_runs.id"), index=True
     )
+    """The match that proposed it; none for a request from another node through the hub
+    (`WorkforceRelayInbound`)."""
     worker_id: Mapped[uuid.UUID] = mapped_column(
         Uuid, ForeignKey("workforce_workers.id", ondelete="CASCADE"), index=True
     )
@@ -200,3 +202,71 @@ class WorkforceRating(Base):
     comment: Mapped[str] = mapped_column(String(500), default="")
     recorded_by: Mapped[str] = mapped_column(String(200))
     recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RelayStatus(enum.StrEnum):
+    """Where a request from one node to another stands (both nodes and the hub use these)."""
+
+    PENDING = "pending"
+    """Made on the borrowing node, not yet taken by the hub."""
+    REQUESTED = "requested"
+    """At the hub, waiting for the lending node to take it."""
+    PROPOSED = "proposed"
+    """A proposal on the lending node: the employer and the worker answer."""
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    REFUSED = "refused"
+    """The lending node could not make a proposal of it (the offer is gone, the days or the
+    wage do not fit): `reason` says which."""
+
+
+class WorkforceRelayInbound(Base):
+    """On the lending node: a request for one of its workers from a factory on another node,
+    relayed by the hub, and the proposal it became. The borrower's public key is the one the
+    worker's contact is sealed to once both sides accept."""
+
+    __tablename__ = "workforce_relay_inbound"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    """The request's id at the hub (made by the borrowing node)."""
+    proposal_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("workforce_proposals.id", ondelete="SET NULL"), index=True
+    )
+    borrower_node: Mapped[str] = mapped_column(String(63))
+    borrower_org: Mapped[str] = mapped_column(String(64))
+    offer: Mapped[str] = mapped_column(String(64))
+    public_key: Mapped[str] = mapped_column(String(64))
+    refused: Mapped[str | None] = mapped_column(String(300))
+    """Why no proposal was made."""
+    reported: Mapped[RelayStatus | None] = mapped_column(str_enum(RelayStatus, 16))
+    """The status the hub last took from this node."""
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WorkforceRemoteRequest(Base):
+    """On the borrowing node: a factory's request, for one of its needs, for a worker another
+    node offers at the hub (`workforce-offers`). The private key opens the worker's contact
+    when it comes back sealed; it is dropped once it has."""
+
+    __tablename__ = "workforce_remote_requests"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    need_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("workforce_needs.id", ondelete="CASCADE"), index=True
+    )
+    factory_org: Mapped[str] = mapped_column(String(64), index=True)
+    lender_node: Mapped[str] = mapped_column(String(63))
+    offer: Mapped[str] = mapped_column(String(64))
+    """The worker's pseudonym in the hub's `workforce-offers` (not the lending node's own)."""
+    shift: Mapped[str] = mapped_column(String(16))
+    status: Mapped[RelayStatus] = mapped_column(
+        str_enum(RelayStatus, 16), default=RelayStatus.PENDING, index=True
+    )
+    reason: Mapped[str | None] = mapped_column(String(300))
+    private_key: Mapped[str | None] = mapped_column(String(64))
+    contact_name: Mapped[str | None] = mapped_column(String(100))
+    contact_phone: Mapped[str | None] = mapped_column(String(40))
+    contact_email: Mapped[str | None] = mapped_column(String(200))
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -13,12 +13,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from regional_node.workforce.models import (
     NeedStatus,
     ProposalStatus,
+    RelayStatus,
     WorkforceAttendance,
     WorkforceContact,
     WorkforceMatchRun,
     WorkforceNeed,
     WorkforceProposal,
     WorkforceRating,
+    WorkforceRelayInbound,
+    WorkforceRemoteRequest,
     WorkforceWorker,
 )
 from yunfab.graphql.pagination import Page, PageRequest
@@ -311,3 +314,87 @@ class WorkforceRepository:
             role[1] += len(days)
             role[2] += int(absences.get(row.id, 0))
         return {role: (n, agreed, gone) for role, (n, agreed, gone) in record.items()}
+
+    # across nodes
+
+    async def remote_request(
+        self, request_id: uuid.UUID, *, lock: bool = False
+    ) -> WorkforceRemoteRequest | None:
+        return await self.session.get(WorkforceRemoteRequest, request_id, with_for_update=lock)
+
+    async def remote_requests_page(
+        self, conditions: Sequence[ColumnElement[bool]], page: PageRequest
+    ) -> Page[WorkforceRemoteRequest]:
+        """Newest first."""
+        query = (
+            select(WorkforceRemoteRequest)
+            .where(*conditions)
+            .order_by(WorkforceRemoteRequest.created_at.desc(), WorkforceRemoteRequest.id.desc())
+        )
+        if page.after is not None:
+            at, last = dt.datetime.fromisoformat(page.after[0]), uuid.UUID(page.after[1])
+            query = query.where(
+                or_(
+                    WorkforceRemoteRequest.created_at < at,
+                    (WorkforceRemoteRequest.created_at == at) & (WorkforceRemoteRequest.id < last),
+                )
+            )
+        rows = (await self.session.scalars(query.limit(page.limit + 1))).all()
+
+        async def count() -> int:
+            counting = select(func.count()).select_from(WorkforceRemoteRequest).where(*conditions)
+            return await self.session.scalar(counting) or 0
+
+        return Page.from_rows(rows, page.limit, count)
+
+    async def pending_remote_requests(self, limit: int) -> Sequence[WorkforceRemoteRequest]:
+        query = (
+            select(WorkforceRemoteRequest)
+            .where(WorkforceRemoteRequest.status == RelayStatus.PENDING)
+            .order_by(WorkforceRemoteRequest.created_at)
+            .limit(limit)
+        )
+        return (await self.session.scalars(query)).all()
+
+    async def inbound(self, request_id: uuid.UUID) -> WorkforceRelayInbound | None:
+        return await self.session.get(WorkforceRelayInbound, request_id)
+
+    async def inbound_to_report(self, limit: int) -> Sequence[WorkforceRelayInbound]:
+        """Requests from other nodes whose last reported status may still change."""
+        query = (
+            select(WorkforceRelayInbound)
+            .where(
+                or_(
+                    WorkforceRelayInbound.reported.is_(None),
+                    WorkforceRelayInbound.reported == RelayStatus.PROPOSED,
+                )
+            )
+            .order_by(WorkforceRelayInbound.created_at)
+            .limit(limit)
+            .with_for_update()
+        )
+        return (await self.session.scalars(query)).all()
+
+    async def relayed_proposal_ids(self) -> set[uuid.UUID]:
+        query = select(WorkforceRelayInbound.proposal_id).where(
+            WorkforceRelayInbound.proposal_id.is_not(None)
+        )
+        return {i for i in (await self.session.scalars(query)).all() if i is not None}
+
+    async def worker_days_taken(self, worker_id: uuid.UUID) -> set[str]:
+        """Days of the worker's proposals that someone accepted or that came from another
+        node: not free for a new request."""
+        query = select(WorkforceProposal).where(
+            WorkforceProposal.worker_id == worker_id,
+            WorkforceProposal.status.in_([ProposalStatus.PROPOSED, ProposalStatus.ACCEPTED]),
+        )
+        taken: set[str] = set()
+        for proposal in (await self.session.scalars(query)).all():
+            if (
+                proposal.status is ProposalStatus.ACCEPTED
+                or proposal.employer_accepted_at
+                or proposal.worker_accepted_at
+                or proposal.run_id is None
+            ):
+                taken |= {day for day, _ in proposal.days}
+        return taken

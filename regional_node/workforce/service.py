@@ -457,8 +457,9 @@ async def match_all(
     repository = WorkforceRepository(session)
     await repository.matching_lock()
     live = await repository.live_proposals()
-    kept = [p for p in live if _consented(p)]
-    await repository.withdraw([p.id for p in live if not _consented(p)])
+    # A proposal asked for from another node (no run made it) stays until it is answered.
+    kept = [p for p in live if _consented(p) or p.run_id is None]
+    await repository.withdraw([p.id for p in live if not _consented(p) and p.run_id is not None])
     workers = list(await repository.all_workers(MAX_WORKERS + 1))
     if len(workers) > MAX_WORKERS:
         raise WorkforceInvalid(f"more than {MAX_WORKERS} workers on this node: purge first")

@@ -17,7 +17,7 @@ import strawberry
 from strawberry.types import Info
 
 from regional_node.graphql.context import NodeContext
-from regional_node.workforce import service
+from regional_node.workforce import remote, service
 from regional_node.workforce.graphql.types import (
     AttendanceSummaryType,
     AttendanceType,
@@ -29,6 +29,8 @@ from regional_node.workforce.graphql.types import (
     RatingSideEnum,
     RatingType,
     ReleasedContactType,
+    RemoteContactType,
+    RemoteRequestType,
     WorkerType,
     WorkforceProposalStatusEnum,
 )
@@ -179,6 +181,16 @@ class PurgeWorkforceError(WorkforceError):
     pass
 
 
+@strawberry.type
+class RequestRemoteWorkerSuccess:
+    request: RemoteRequestType
+
+
+@strawberry.type
+class RequestRemoteWorkerError(WorkforceError):
+    pass
+
+
 PostWorkersResult = Annotated[PostWorkersSuccess | PostWorkersError, _result("PostWorkers")]
 DeleteWorkerResult = Annotated[DeleteWorkerSuccess | DeleteWorkerError, _result("DeleteWorker")]
 PostWorkforceNeedResult = Annotated[
@@ -206,6 +218,9 @@ RateWorkforceAssignmentResult = Annotated[
 ]
 PurgeWorkforceResult = Annotated[
     PurgeWorkforceSuccess | PurgeWorkforceError, _result("PurgeWorkforce")
+]
+RequestRemoteWorkerResult = Annotated[
+    RequestRemoteWorkerSuccess | RequestRemoteWorkerError, _result("RequestRemoteWorker")
 ]
 
 
@@ -416,6 +431,38 @@ class WorkforceQuery:
             factory=factory or context.subject.org_id or "", ratings=count, mean=mean
         )
 
+    @strawberry.field(
+        description="Your factory's requests for other nodes' workers, newest first (all of "
+        "them for the node's operator)."
+    )
+    async def remote_workforce_requests(
+        self, info: Info[NodeContext, None], need_id: uuid.UUID | None = None, first: int = 50,
+        after: str | None = None,
+    ) -> Connection[RemoteRequestType]:  # fmt: skip
+        context = info.context
+        page = await query(
+            context, remote.list_requests, runtime=context.runtime, need_id=need_id,
+            page=page_request(context, first, after, arity=2),
+        )  # fmt: skip
+        return Connection[RemoteRequestType].from_page(
+            page, key=lambda row: (row.created_at.isoformat(), str(row.id)),
+            node=RemoteRequestType.from_model, after=after,
+        )  # fmt: skip
+
+    @strawberry.field(
+        description="The name and contact of a worker another node lent you, once its employer "
+        "and the worker accepted; each read is audited."
+    )
+    async def remote_workforce_contact(
+        self, info: Info[NodeContext, None], request_id: uuid.UUID
+    ) -> RemoteContactType:
+        context = info.context
+        # A read that writes its audit line: its own unit of work.
+        found = await mutate(
+            context, remote.remote_contact, runtime=context.runtime, request_id=request_id
+        )
+        return RemoteContactType.of(found)
+
 
 @strawberry.type
 class WorkforceMutation:
@@ -591,3 +638,25 @@ class WorkforceMutation:
         if isinstance(result, YunfabError):
             return PurgeWorkforceError.of(result)
         return PurgeWorkforceSuccess(deleted=result)
+
+    @strawberry.mutation(
+        description="Ask another node, through the hub, for a worker it offers in "
+        "workforce-offers (the offer's worker pseudonym), for one of your needs: its days, "
+        "wage and site go with it, on the shift given (the need's first by default). The "
+        "lending node's employer and worker answer; the contact comes once both accepted."
+    )
+    async def request_remote_worker(
+        self, info: Info[NodeContext, None], need_id: uuid.UUID, node: str, offer: str,
+        shift: str | None = None,
+    ) -> RequestRemoteWorkerResult:  # fmt: skip
+        context = info.context
+        result = await attempt(
+            mutate(
+                context, remote.request_worker, runtime=context.runtime,
+                this_node=context.settings.name, need_id=need_id, node=node, offer=offer,
+                shift=shift,
+            )
+        )  # fmt: skip
+        if isinstance(result, YunfabError):
+            return RequestRemoteWorkerError.of(result)
+        return RequestRemoteWorkerSuccess(request=RemoteRequestType.from_model(result))

@@ -9,16 +9,18 @@ from typing import Any
 
 import strawberry
 
-from regional_node.workforce import service
+from regional_node.workforce import remote, service
 from regional_node.workforce.models import (
     ProposalStatus,
     RatingSide,
+    RelayStatus,
     WorkforceAttendance,
     WorkforceContact,
     WorkforceMatchRun,
     WorkforceNeed,
     WorkforceProposal,
     WorkforceRating,
+    WorkforceRemoteRequest,
     WorkforceWorker,
 )
 
@@ -27,6 +29,13 @@ WorkforceProposalStatusEnum = strawberry.enum(
     name="WorkforceProposalStatus",
     description="proposed (waiting for the employer and the worker), accepted (by both), "
     "declined (by either), or withdrawn (replaced by a later match before anyone accepted).",
+)
+RelayStatusEnum = strawberry.enum(
+    RelayStatus,
+    name="WorkforceRelayStatus",
+    description="pending (not yet at the hub), requested (at the hub), proposed (on the "
+    "lending node, waiting for the employer and the worker), accepted (by both: the contact "
+    "is here), declined, or refused (the lending node made no proposal: see reason).",
 )
 RatingSideEnum = strawberry.enum(
     RatingSide,
@@ -219,7 +228,9 @@ class ReasonType:
 @strawberry.type(name="WorkforceProposal")
 class ProposalType:
     id: uuid.UUID
-    run_id: uuid.UUID
+    run_id: uuid.UUID | None = strawberry.field(
+        description="The match that proposed it; null for a request from another node."
+    )
     need_id: uuid.UUID
     worker_id: uuid.UUID
     pseudonym: str
@@ -294,3 +305,50 @@ class FactoryRatingType:
     factory: str
     ratings: int
     mean: float | None
+
+
+@strawberry.type(
+    name="WorkforceRemoteRequest",
+    description="A factory's request, for one of its needs, for a worker another node offers "
+    "at the hub (workforce-offers), relayed by the hub.",
+)
+class RemoteRequestType:
+    id: uuid.UUID
+    need_id: uuid.UUID
+    factory: str
+    node: str = strawberry.field(description="The lending node.")
+    offer: str = strawberry.field(description="The worker's pseudonym in workforce-offers.")
+    shift: str
+    status: RelayStatusEnum  # type: ignore[valid-type]
+    reason: str | None
+    contact_received: bool = strawberry.field(
+        description="The worker's contact has come: read it with remoteWorkforceContact."
+    )
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @classmethod
+    def from_model(cls, row: WorkforceRemoteRequest) -> RemoteRequestType:
+        return cls(
+            id=row.id, need_id=row.need_id, factory=row.factory_org, node=row.lender_node,
+            offer=row.offer, shift=row.shift, status=row.status, reason=row.reason,
+            contact_received=row.contact_name is not None, created_at=row.created_at,
+            updated_at=row.updated_at,
+        )  # fmt: skip
+
+
+@strawberry.type(name="WorkforceRemoteContact", description="Released after both accepted.")
+class RemoteContactType:
+    request_id: uuid.UUID
+    node: str
+    offer: str
+    name: str
+    phone: str | None
+    email: str | None
+
+    @classmethod
+    def of(cls, found: remote.RemoteContact) -> RemoteContactType:
+        return cls(
+            request_id=found.request.id, node=found.request.lender_node,
+            offer=found.request.offer, name=found.name, phone=found.phone, email=found.email,
+        )  # fmt: skip

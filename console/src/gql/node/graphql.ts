@@ -1436,7 +1436,7 @@ export type WorkforceProposalsQueryVariables = Exact<{
 }>;
 
 
-export type WorkforceProposalsQuery = { workforceProposals: { totalCount: number | null, edges: Array<{ node: { id: string, runId: string, needId: string, pseudonym: string, employer: string, factory: string, status: WorkforceProposalStatus, firstDay: string, lastDay: string, employerAcceptedAt: string | null, workerAcceptedAt: string | null, workerAcceptedVia: string | null, days: Array<{ day: string, shift: string }>, reason: { skill: string, level: number, minLevel: number, km: number, radiusKm: number, wage: number, wageFloor: number, priority: number, text: string } } }> } };
+export type WorkforceProposalsQuery = { workforceProposals: { totalCount: number | null, edges: Array<{ node: { id: string, runId: string | null, needId: string, pseudonym: string, employer: string, factory: string, status: WorkforceProposalStatus, firstDay: string, lastDay: string, employerAcceptedAt: string | null, workerAcceptedAt: string | null, workerAcceptedVia: string | null, days: Array<{ day: string, shift: string }>, reason: { skill: string, level: number, minLevel: number, km: number, radiusKm: number, wage: number, wageFloor: number, priority: number, text: string } } }> } };
 
 export type WorkforceNeedsQueryVariables = Exact<{ [key: string]: never; }>;
 
