@@ -55,7 +55,8 @@ def mqtt_options(settings: NodeSettings) -> MqttOptions | None:
 
 @asynccontextmanager
 async def start_runtime(state: NodeState) -> AsyncIterator[None]:
-    """The runtime, its broker admin (when the node manages its broker) and MQTT consumer."""
+    """The runtime, its broker admin (when the node manages its broker) and MQTT consumer
+    (unless `mqtt_consume` is off: ingest processes consume)."""
     settings, db = state.settings, state.db
     runtime = await build_runtime(settings, db, state.authorizer, state.audit)
     state.runtime = runtime
@@ -66,7 +67,7 @@ async def start_runtime(state: NodeState) -> AsyncIterator[None]:
         )
     if broker is not None:
         await reconcile_broker(db, broker)
-    options = mqtt_options(settings)
+    options = mqtt_options(settings) if settings.mqtt_consume else None
     if options is not None:
         mqtt = MqttIngest(
             options,

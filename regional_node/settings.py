@@ -66,6 +66,10 @@ class NodeSettings(NodeStorageSettings):
     """How long the broker keeps this node's session (and queues its messages) while it is away."""
     mqtt_shared_group: str | None = None
     """Consume through a shared subscription, to split the stream across several node processes."""
+    mqtt_consume: bool = True
+    """Whether this process consumes the broker's telemetry. False on the API replicas of a
+    scaled-out node (its `yunfab node ingest` processes consume): with `mqtt_url` and the broker
+    admin set they still manage the broker's device logins, and take no reading over MQTT."""
     mqtt_max_message_bytes: int = Field(default=1024 * 1024, ge=1024, le=256 * 1024 * 1024)
     """The largest MQTT message (whole packet): the broker the node manages drops a larger one
     and disconnects its sender (Mosquitto `max_packet_size`), and the node's ingest client asks

@@ -985,13 +985,17 @@ def test_the_scaled_out_api_replicas_leave_the_device_stream_to_the_ingest_consu
     example: Path,
 ) -> None:
     """An API replica that consumed too would do it under a Deployment's random pod name: the
-    broker would keep queueing a share of the stream for every replaced replica's session."""
+    broker would keep queueing a share of the stream for every replaced replica's session. It
+    still manages the broker's logins (devices, the consumers' own): broker and admin, no
+    consuming, no client id."""
     result = rendered(example)
     api = _workload(result, "Deployment", ["node", "serve"])
     (node,) = [c for c in api["spec"]["template"]["spec"]["containers"] if c["name"] == "node"]
-    env = {e["name"] for e in node["env"]}
-    consumer = {"URL", "USERNAME", "PASSWORD", "CLIENT_ID"}
-    assert not {f"YUNFAB_NODE_MQTT_{name}" for name in consumer} & env
+    env = {e["name"]: e for e in node["env"]}
+    assert "YUNFAB_NODE_MQTT_CLIENT_ID" not in env
+    if result.values["mqtt"].get("enabled", True):
+        assert env["YUNFAB_NODE_MQTT_CONSUME"]["value"] == "false"
+        assert {"YUNFAB_NODE_MQTT_URL", "YUNFAB_NODE_BROKER_ADMIN_USERNAME"} <= set(env)
     assert not [
         c for c in api["spec"]["template"]["spec"]["containers"] if c["name"] == "supernode"
     ]
