@@ -18,8 +18,9 @@ from hub.settings import HubSettings
 from yunfab.domains import Domain, Task
 from yunfab.event_bus import NatsEventBus
 from yunfab.jobs import InProcessJobs, NatsJobs
-from yunfab.ratelimit import FailureThrottle
+from yunfab.ratelimit import SharedFailureThrottle
 from yunfab.revocations import RevocationSet
+from yunfab.shared_state import SharedStates
 from yunfab.state import ServiceState, state_of
 
 
@@ -37,7 +38,9 @@ class HubState(ServiceState):
     # identity
     keyring: KeyRing = field(init=False)
     revocations: RevocationSet = field(init=False)
-    throttle: FailureThrottle = field(init=False)
+    shared_state: SharedStates = field(init=False)
+    """Buckets the hub's replicas share (in this process unless `nats_url` is set)."""
+    throttle: SharedFailureThrottle = field(init=False)
     oauth_checks: ThreadPoolExecutor = field(init=False)
     """Introspection and revocation check client secrets on these few threads."""
     oauth_store: OAuthStore = field(init=False)

@@ -117,11 +117,11 @@ def _client_id_of(oauth_request: OAuthRequest) -> str:
 T = TypeVar("T")
 
 
-def _throttled(request: Request, key: str) -> Response | None:
+async def _throttled(request: Request, key: str) -> Response | None:
     """A 429 in OAuth's error format (RFC 6749 5.2) while `key` has failed too often; else the
     attempt is counted as pending until `throttle.end`."""
     try:
-        hub_state(request.app).throttle.begin(key)
+        await hub_state(request.app).throttle.begin(key)
     except TooManyFailures as exc:
         return JSONResponse(
             {"error": exc.code, "error_description": exc.detail},
@@ -148,7 +148,7 @@ async def token(request: Request) -> Response:
     _, server, store, audit = _hub(request)
     oauth_request = await _capture(request)
     throttle_key = _throttle_key(request, _client_id_of(oauth_request))
-    if (refused := _throttled(request, throttle_key)) is not None:
+    if (refused := await _throttled(request, throttle_key)) is not None:
         return refused
     status = 500
     try:
@@ -156,7 +156,7 @@ async def token(request: Request) -> Response:
             store.run, lambda: server.create_token_response(oauth_request)
         )
     finally:
-        hub_state(request.app).throttle.end(
+        await hub_state(request.app).throttle.end(
             throttle_key, failed=status == 401, succeeded=status == 200
         )
     if status != 200:  # only tokens that actually left the server are recorded as issued
@@ -171,7 +171,7 @@ async def _checked_endpoint(request: Request, endpoint: str) -> tuple[OAuthReque
     _, server, store, _ = _hub(request)
     oauth_request = await _capture(request)
     throttle_key = _throttle_key(request, _client_id_of(oauth_request))
-    if (refused := _throttled(request, throttle_key)) is not None:
+    if (refused := await _throttled(request, throttle_key)) is not None:
         return oauth_request, refused
     status = 500
     try:
@@ -180,7 +180,7 @@ async def _checked_endpoint(request: Request, endpoint: str) -> tuple[OAuthReque
             lambda: store.run(lambda: server.create_endpoint_response(endpoint, oauth_request)),
         )
     finally:
-        hub_state(request.app).throttle.end(
+        await hub_state(request.app).throttle.end(
             throttle_key, failed=status == 401, succeeded=status == 200
         )
     return oauth_request, _respond(status, body, headers)
@@ -196,7 +196,7 @@ async def revoke(request: Request) -> Response:
     oauth_request, response = await _checked_endpoint(request, "revocation")
     await _audit_events(audit, oauth_request)
     for event in oauth_request.events:
-        hub_state(request.app).revocations.add(event["jti"])
+        await hub_state(request.app).revocations.revoke(event["jti"])
     return response
 
 
@@ -295,7 +295,7 @@ async def authorize(request: Request) -> Response:
             page = pages.form_expired(locale, request=_kept(oauth_request), path=path)
             return _with_csrf(page, settings, csrf, new_csrf)
         if "password" in oauth_request.form:
-            hub_state(request.app).throttle.check(throttle_key)
+            await hub_state(request.app).throttle.check(throttle_key)
     cookie = request.cookies.get(sessions.cookie_name(settings))
     outcome = await asyncio.to_thread(
         store.run, lambda: _decide(request.method, oauth_request, server, store, settings, cookie)
@@ -308,7 +308,7 @@ async def authorize(request: Request) -> Response:
     kept = _kept(oauth_request)
     if outcome.kind in ("form", "retry"):
         if outcome.kind == "retry":
-            hub_state(request.app).throttle.failed(throttle_key)
+            await hub_state(request.app).throttle.failed(throttle_key)
         page = pages.sign_in(
             locale,
             client=outcome.client_name,

@@ -19,9 +19,10 @@ from hub.identity.oauth import HubAuthorizationServer, OAuthStore
 from hub.identity.sync import keep_current, load_revocations
 from hub.state import HubDomain, HubState, HubTask
 from yunfab.db import create_sync_engine
-from yunfab.ratelimit import FailureThrottle
+from yunfab.ratelimit import SharedFailureThrottle
 from yunfab.revocations import RevocationSet
-from yunfab.tokens import TokenValidator
+from yunfab.shared_state import open_states
+from yunfab.tokens import LEEWAY_S, TokenValidator
 
 log = structlog.get_logger(__name__)
 
@@ -30,8 +31,12 @@ log = structlog.get_logger(__name__)
 async def start(state: HubState) -> AsyncIterator[None]:
     settings = state.settings
     sessions = state.db.sessionmaker
-    state.throttle = FailureThrottle(
-        limit=settings.auth_failure_limit, window_s=settings.auth_failure_window_s
+    # Failure counts and revoked ids shared by the hub's replicas (NATS KV with `nats_url`).
+    state.shared_state = await open_states(settings.nats_url, scope=settings.nats_scope)
+    state.throttle = SharedFailureThrottle(
+        await state.shared_state.bucket("auth_failures", ttl_s=settings.auth_failure_window_s),
+        limit=settings.auth_failure_limit,
+        window_s=settings.auth_failure_window_s,
     )
     # Introspection and revocation check client secrets on their own few threads: a flood
     # of bad secrets there queues here, not in front of token requests.
@@ -42,6 +47,13 @@ async def start(state: HubState) -> AsyncIterator[None]:
         sessions, passphrase=settings.key_passphrase, retire_after=settings.key_retire_after
     )
     state.revocations = RevocationSet()
+    if settings.nats_url is not None:
+        # An id is kept while its token could still be presented: a lifetime and the leeway.
+        await state.revocations.share(
+            await state.shared_state.bucket(
+                "revocations", ttl_s=settings.token_lifetime_s + 2 * LEEWAY_S
+            )
+        )
     try:
         await state.keyring.load()
         await load_revocations(sessions, state.revocations)
@@ -63,6 +75,8 @@ async def start(state: HubState) -> AsyncIterator[None]:
     finally:
         state.oauth_checks.shutdown(wait=False, cancel_futures=True)
         sync_engine.dispose()
+        await state.revocations.close()
+        await state.shared_state.close()
 
 
 def refresh(state: HubState) -> Coroutine[Any, Any, None]:
