@@ -257,3 +257,30 @@ async def test_a_key_that_succeeded_on_one_replica_may_have_more_checks_in_fligh
         await b.begin("unknown|10.0.0.9")
         with pytest.raises(TooManyFailures):
             await b.begin("unknown|10.0.0.9")
+
+
+async def test_without_nats_a_replica_still_throttles_and_remembers_its_own_revocations() -> None:
+    """NATS gone: a replica counts failures itself, and refuses what it revoked itself."""
+    if not nats_up():
+        skip_or_fail("NATS is not reachable at 127.0.0.1:4222")
+    states = await NatsStates.connect(NATS_URL, scope=f"test-{uuid.uuid4().hex[:10]}")
+    try:
+        throttle = SharedFailureThrottle(
+            await states.bucket("auth_failures", ttl_s=60), limit=2, window_s=60
+        )
+        revocations = RevocationSet()
+        await revocations.share(await states.bucket("revocations", ttl_s=60))
+    finally:
+        await states.delete_buckets()
+        await states.nc.close()
+    try:
+        for _ in range(2):
+            await throttle.begin("k|10.0.0.9")
+            await throttle.end("k|10.0.0.9", failed=True)
+        with pytest.raises(TooManyFailures):
+            await throttle.begin("k|10.0.0.9")
+        await revocations.revoke("jti-1")
+        assert await revocations.revoked("jti-1")
+        assert not await revocations.revoked("jti-2")
+    finally:
+        await revocations.close()
