@@ -7,6 +7,7 @@ import {
   Form,
   Input,
   InputNumber,
+  Popconfirm,
   Row,
   Table,
   Tag,
@@ -78,6 +79,36 @@ const WorkerContactDocument = graphql(`
   }
 `);
 
+const DeleteWorkerDocument = graphql(`
+  mutation DeleteWorker($id: UUID!) {
+    deleteWorker(id: $id) {
+      __typename
+      ... on DeleteWorkerSuccess {
+        id
+      }
+      ... on WorkforceError {
+        code
+        message
+      }
+    }
+  }
+`);
+
+const PurgeWorkforceDocument = graphql(`
+  mutation PurgeWorkforce($retentionDays: Int!) {
+    purgeWorkforce(retentionDays: $retentionDays) {
+      __typename
+      ... on PurgeWorkforceSuccess {
+        deleted
+      }
+      ... on WorkforceError {
+        code
+        message
+      }
+    }
+  }
+`);
+
 type Worker = WorkforceWorkersQuery["workforceWorkers"]["edges"][number]["node"];
 
 const EMPTY: WorkerDraft = {
@@ -130,6 +161,72 @@ function ContactCell({ workerId }: { workerId: string }) {
   ) : null;
 }
 
+/**
+ * The retention purge, by hand (the node also runs it daily by itself): workers whose
+ * availability ended more than the days given ago go. The node's operator may; the API says so.
+ */
+function Purge({ onPurged }: { onPurged: () => void }) {
+  const { t } = useTranslation("workforce");
+  const [days, setDays] = useState<number | null>(180);
+  const [purging, purge] = useMutation(PurgeWorkforceDocument);
+  const [outcome, setOutcome] = useState<number | null>(null);
+  const [refusal, setRefusal] = useState<{ code: string; message: string } | null>(null);
+  const [failure, setFailure] = useState<CombinedError | null>(null);
+  const run = async () => {
+    setOutcome(null);
+    setRefusal(null);
+    setFailure(null);
+    const result = await purge({ retentionDays: days ?? 180 });
+    if (result.error) return setFailure(result.error);
+    const answer = result.data?.purgeWorkforce;
+    if (answer?.__typename === "PurgeWorkforceSuccess") {
+      setOutcome(answer.deleted);
+      onPurged();
+    } else if (answer && "code" in answer) {
+      setRefusal({ code: answer.code, message: answer.message });
+    }
+  };
+  const code = failure?.graphQLErrors[0]?.extensions?.code;
+  return (
+    <Card title={t("purge.title")} style={{ marginBottom: 16 }} data-testid="workforce-purge">
+      <Typography.Paragraph type="secondary">{t("purge.intro")}</Typography.Paragraph>
+      <Form layout="inline" onFinish={run}>
+        <Form.Item label={t("purge.days")} htmlFor="purge-days">
+          <InputNumber<number>
+            id="purge-days"
+            min={0}
+            max={3650}
+            value={days}
+            onChange={(v) => setDays(v)}
+          />
+        </Form.Item>
+        <Button danger htmlType="submit" loading={purging.fetching}>
+          {t("purge.run")}
+        </Button>
+      </Form>
+      <div style={{ marginTop: 16 }}>
+        <Refusal refusal={refusal} />
+        {failure ? (
+          <Alert
+            type="error"
+            showIcon
+            title={failure.graphQLErrors[0]?.message ?? failure.message}
+            description={typeof code === "string" ? <code>{code}</code> : undefined}
+          />
+        ) : null}
+        {outcome !== null ? (
+          <Alert
+            type="success"
+            showIcon
+            role="status"
+            title={t("purge.done", { count: outcome })}
+          />
+        ) : null}
+      </div>
+    </Card>
+  );
+}
+
 /** An employer's pool: its workers' pseudonymous profiles, and a form to post one more. */
 export default function PoolsPage() {
   const { t } = useTranslation("workforce");
@@ -141,6 +238,8 @@ export default function PoolsPage() {
   const [refusal, setRefusal] = useState<{ code: string; message: string } | null>(null);
   const [failure, setFailure] = useState<CombinedError | null>(null);
   const [posted, setPosted] = useState<string | null>(null);
+  const [deleting, remove] = useMutation(DeleteWorkerDocument);
+  const [deleted, setDeleted] = useState<string | null>(null);
   const rows = data?.workforceWorkers.edges.map((edge) => edge.node) ?? [];
   const set = <K extends keyof WorkerDraft>(key: K, value: WorkerDraft[K]) =>
     setDraft((was) => ({ ...was, [key]: value }));
@@ -158,6 +257,22 @@ export default function PoolsPage() {
     if (answer?.__typename === "PostWorkersSuccess") {
       setPosted(input.pseudonym);
       setDraft(EMPTY);
+      refresh({ requestPolicy: "network-only" });
+    } else if (answer && "code" in answer) {
+      setRefusal({ code: answer.code, message: answer.message });
+    }
+  };
+
+  /** On the worker's request: everything about them goes (the API decides who may). */
+  const deleteWorker = async (worker: Worker) => {
+    setRefusal(null);
+    setFailure(null);
+    setDeleted(null);
+    const result = await remove({ id: worker.id });
+    if (result.error) return setFailure(result.error);
+    const answer = result.data?.deleteWorker;
+    if (answer?.__typename === "DeleteWorkerSuccess") {
+      setDeleted(worker.pseudonym);
       refresh({ requestPolicy: "network-only" });
     } else if (answer && "code" in answer) {
       setRefusal({ code: answer.code, message: answer.message });
@@ -227,10 +342,37 @@ export default function PoolsPage() {
                 key: "contact",
                 render: (_: unknown, w) => <ContactCell workerId={w.id} />,
               },
+              {
+                title: t("pools.onRequest"),
+                key: "delete",
+                render: (_: unknown, w) => (
+                  <Popconfirm
+                    title={t("pools.deleteConfirm", { pseudonym: w.pseudonym })}
+                    okText={t("pools.delete")}
+                    cancelText={t("pools.keep")}
+                    okButtonProps={{ danger: true, loading: deleting.fetching }}
+                    onConfirm={() => deleteWorker(w)}
+                  >
+                    <Button size="small" danger data-testid={`delete-${w.pseudonym}`}>
+                      {t("pools.delete")}
+                    </Button>
+                  </Popconfirm>
+                ),
+              },
             ]}
           />
         </QueryState>
+        {deleted ? (
+          <Alert
+            type="success"
+            showIcon
+            role="status"
+            style={{ marginTop: 16 }}
+            title={t("pools.deleted", { pseudonym: deleted })}
+          />
+        ) : null}
       </Card>
+      <Purge onPurged={() => refresh({ requestPolicy: "network-only" })} />
       <Card title={t("pools.post")}>
         <Form layout="vertical" onFinish={submit}>
           <Row gutter={16}>
