@@ -10,7 +10,9 @@ again when it comes back under its id, and nothing is lost. The API processes th
 (`nats_url`), as they hear of each other's.
 
 What runs here: the device registry, the ingest pipeline with its alert rules, the consumer. No
-HTTP API, no hub link, no rollups (the API processes' maintenance does those).
+HTTP API, no hub link, no rollups (the API processes' maintenance does those); with
+`health_port` a health port for the pod's probes (`/readyz` also asks that the consumer is
+connected to the broker).
 """
 
 from __future__ import annotations
@@ -23,10 +25,11 @@ import structlog
 
 from regional_node.audit.service import AuditLog
 from regional_node.domains import mqtt_options
-from regional_node.runtime import build_runtime
+from regional_node.runtime import build_runtime, health_checks
 from regional_node.settings import NodeSettings
 from regional_node.telemetry.mqtt import MqttIngest
 from yunfab.authorization import Authorizer
+from yunfab.health_port import HealthPort
 from yunfab.policy import create_engine as create_policy_engine
 from yunfab.service import Database
 
@@ -62,7 +65,19 @@ async def run_ingest(settings: NodeSettings, stop: asyncio.Event | None = None) 
     consumer = MqttIngest(
         options, pipeline=runtime.pipeline, registry=runtime.registry, metrics=runtime.metrics
     )
+    health: HealthPort | None = None
     try:
+        if settings.health_port:
+            live, ready = health_checks(db, runtime)
+
+            async def mqtt_connected() -> bool:
+                return consumer.status.connected and not stop.is_set()
+
+            health = HealthPort(
+                settings.host, settings.health_port, live=live,
+                ready={**ready, "mqtt": mqtt_connected},
+            )  # fmt: skip
+            await health.start()
         await consumer.start()
         log.info(
             "ingest_started",
@@ -73,6 +88,8 @@ async def run_ingest(settings: NodeSettings, stop: asyncio.Event | None = None) 
         await stop.wait()
         log.info("ingest_stopping")
     finally:
+        if health is not None:
+            await health.stop()
         await consumer.stop()
         await runtime.close_events()
         broker: Any = runtime.broker

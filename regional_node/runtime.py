@@ -7,10 +7,10 @@ import asyncio
 import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from regional_node.alerts.engine import TIMER_TTL_S, AlertEngine, AlertEvent
 from regional_node.audit.service import AuditLog
@@ -29,6 +29,7 @@ from yunfab.authorization import Authorizer
 from yunfab.blobs import BlobStore, S3BlobStore
 from yunfab.event_bus import NatsEventBus
 from yunfab.events import Broadcaster
+from yunfab.health_port import Check
 from yunfab.jobs import InProcessJobs, NatsJobs
 from yunfab.service import Database
 from yunfab.shared_state import NatsStates, SharedStates
@@ -151,6 +152,7 @@ async def build_runtime(
             scope=f"node-{settings.name}",
             max_age_s=settings.events_max_age_s,
             max_bytes=settings.events_max_bytes,
+            replicas=settings.nats_replicas,
         )
         telemetry_events = await bus.broadcaster("telemetry", TelemetryEvent, queue_size=1024)
         alert_events = await bus.broadcaster("alerts", AlertEvent)
@@ -163,6 +165,7 @@ async def build_runtime(
             scope=f"node-{settings.name}",
             ack_wait_s=settings.jobs_ack_wait_s,
             max_deliver=settings.jobs_max_attempts + 2,
+            replicas=settings.nats_replicas,
         )
     else:
         telemetry_events = Broadcaster(queue_size=1024)
@@ -181,7 +184,9 @@ async def build_runtime(
     alerts = AlertEngine(db.sessionmaker, registry, alert_events, metrics)
     shared: SharedStates | None = None
     if settings.nats_url:
-        shared = await NatsStates.connect(settings.nats_url, scope=f"node-{settings.name}")
+        shared = await NatsStates.connect(
+            settings.nats_url, scope=f"node-{settings.name}", replicas=settings.nats_replicas
+        )
         alerts.use_shared_timers(await shared.bucket("alert_timers", ttl_s=TIMER_TTL_S))
     pipeline.on_accepted.append(alerts.on_readings)
     broker = None
@@ -239,6 +244,29 @@ async def build_runtime(
             if name
         ),
     )
+
+
+def health_checks(db: Database, runtime: NodeRuntime) -> tuple[dict[str, Check], dict[str, Check]]:
+    """The checks of a process without an API (`yunfab node worker`, `yunfab node ingest`) on
+    its health port: (live, ready). Live: the database answers and no NATS connection is
+    closed for good (one reconnecting is still alive). Ready: every NATS connection is up."""
+
+    async def database() -> bool:
+        async with db.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        return True
+
+    def connections() -> list[Any]:
+        held: list[Any] = [runtime.event_bus, runtime.jobs, runtime.shared_state]
+        return [nc for nc in (getattr(engine, "nc", None) for engine in held) if nc is not None]
+
+    async def nats_alive() -> bool:
+        return not any(nc.is_closed for nc in connections())
+
+    async def nats_connected() -> bool:
+        return all(nc.is_connected for nc in connections())
+
+    return {"database": database, "nats": nats_alive}, {"nats_connected": nats_connected}
 
 
 async def reconcile_broker(db: Database, broker: BrokerAdmin) -> None:

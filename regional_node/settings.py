@@ -86,6 +86,13 @@ class NodeSettings(NodeStorageSettings):
     """NATS with JetStream (`nats://host:4222`) for the node's domain events across replicas: a live
     subscriber on any replica hears of what happened on any other. None (the embedded default):
     events stay inside this process, which is right for one replica only."""
+    health_port: int = Field(default=0, ge=0, le=65535)
+    """Where `yunfab node worker` and `yunfab node ingest` answer `/healthz` and `/readyz` (on
+    `host`), for their pods' probes; 0: no health port. The API serves both on its own port."""
+    nats_replicas: int = Field(default=1, ge=1, le=5)
+    """Copies of the node's events and jobs streams and shared-state buckets in a NATS cluster
+    (3 for a cluster of three), used when the node makes them; a start raises a stream to it
+    but never lowers a stream an operator raised, nor resets its other settings made by hand."""
     events_max_age_s: float = Field(default=300.0, gt=0, le=86400)
     """How long the events stream keeps an event for a replica that reconnects (NATS only)."""
     events_max_bytes: int = Field(default=256 * 1024 * 1024, ge=1024 * 1024)

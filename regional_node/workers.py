@@ -18,11 +18,12 @@ import structlog
 from regional_node.audit.service import AuditLog
 from regional_node.jobs.runner import JobKind, JobRunner
 from regional_node.jobs.service import unfinished
-from regional_node.runtime import NodeRuntime, build_runtime
+from regional_node.runtime import NodeRuntime, build_runtime, health_checks
 from regional_node.settings import NodeSettings
 from regional_node.state import NodeState
 from regional_node.vision import jobs as vision_jobs
 from yunfab.authorization import Authorizer
+from yunfab.health_port import Check, HealthPort
 from yunfab.jobs import InProcessJobs, NatsJobs
 from yunfab.policy import create_engine as create_policy_engine
 from yunfab.service import Database
@@ -60,6 +61,15 @@ async def work_embedded(state: NodeState) -> None:
     await runtime.jobs.work(job_runner(runtime, state.db, state.settings).run, asyncio.Event())
 
 
+def _not_set(event: asyncio.Event) -> Check:
+    """Ready until the process is told to stop."""
+
+    async def check() -> bool:
+        return not event.is_set()
+
+    return check
+
+
 class NoQueue(ValueError):
     """A worker process needs the node's NATS to take jobs from."""
 
@@ -85,12 +95,22 @@ async def run_worker(settings: NodeSettings, stop: asyncio.Event | None = None) 
         audit=audit.append,
     )
     runtime = await build_runtime(settings, db, authorizer, audit)
+    health: HealthPort | None = None
     try:
         assert isinstance(runtime.jobs, NatsJobs)
+        if settings.health_port:
+            live, ready = health_checks(db, runtime)
+            health = HealthPort(
+                settings.host, settings.health_port, live=live,
+                ready={**ready, "taking_jobs": _not_set(stop)},
+            )  # fmt: skip
+            await health.start()
         log.info("worker_started", worker=worker_name(), ack_wait_s=settings.jobs_ack_wait_s)
         await runtime.jobs.work(job_runner(runtime, db, settings).run, stop)
         log.info("worker_stopping")
     finally:
+        if health is not None:
+            await health.stop()
         await runtime.close_events()
         broker = runtime.broker
         close = getattr(broker, "close", None)

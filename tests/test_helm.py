@@ -746,12 +746,21 @@ def test_pods_are_locked_down_bounded_and_probed(example: Path) -> None:
                 assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
                 assert container["startupProbe"]["httpGet"]["path"] == "/healthz"
                 assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
-            elif container.get("args") in (
-                ["node", "worker"],
-                ["node", "ingest"],
-                ["hub", "worker"],
-            ):
-                # These processes serve no health endpoint: nothing to probe them with.
+            elif container.get("args") in (["node", "worker"], ["node", "ingest"]):
+                # Their health port (settings.health_port).
+                (port,) = container["ports"]
+                env = {e["name"]: e.get("value") for e in container["env"]}
+                assert env["YUNFAB_NODE_HEALTH_PORT"] == str(port["containerPort"]), where
+                assert container["livenessProbe"]["httpGet"] == {
+                    "path": "/healthz",
+                    "port": port["name"],
+                }
+                assert container["readinessProbe"]["httpGet"] == {
+                    "path": "/readyz",
+                    "port": port["name"],
+                }
+            elif container.get("args") == ["hub", "worker"]:
+                # This process serves no health endpoint: nothing to probe it with.
                 assert "ports" not in container, where
             elif obj["kind"] == "Deployment" and container in spec["containers"]:
                 assert "livenessProbe" in container, where

@@ -304,6 +304,57 @@ class NatsBroadcaster(Broadcaster[E]):
             self._subscription = None
 
 
+IMMUTABLE_STREAM_FIELDS = frozenset({"storage", "retention"})
+"""What JetStream does not change on an existing stream (a stream made otherwise keeps it)."""
+
+
+def stream_update(current: Any, wanted: Any, *, replicas: int) -> Any | None:
+    """The configuration to apply to an existing stream (`current`, as the server reports it)
+    so that it has what the service sets in `wanted` (its fields other than None), or None when
+    it already has. What the service does not set (a limit, a description, placement an
+    operator gave) is kept, and so is a replica count an operator raised: `replicas` only ever
+    raises it. Storage and retention cannot change on a stream, and are left as they are."""
+    changes: dict[str, Any] = {}
+    for field in dataclasses.fields(wanted):
+        name = field.name
+        value = getattr(wanted, name)
+        if name in ("name", "num_replicas") or name in IMMUTABLE_STREAM_FIELDS or value is None:
+            continue
+        if getattr(current, name) != value:
+            changes[name] = value
+    if (current.num_replicas or 1) < replicas:
+        changes["num_replicas"] = replicas
+    for name in IMMUTABLE_STREAM_FIELDS:
+        wanted_value, current_value = getattr(wanted, name), getattr(current, name)
+        if wanted_value is not None and current_value != wanted_value:
+            log.warning(
+                "stream_kept", stream=current.name, field=name, has=str(current_value),
+                wanted=str(wanted_value),
+            )  # fmt: skip
+    return dataclasses.replace(current, **changes) if changes else None
+
+
+async def ensure_stream(js: Any, config: Any, *, replicas: int = 1) -> None:
+    """Make the stream `config` names with `replicas` replicas, or bring an existing one to
+    what `config` sets without undoing what an operator changed (`stream_update`): a start
+    must not lower replication or reset limits set by hand."""
+    from nats.js.errors import BadRequestError, NotFoundError, ServerError
+
+    try:
+        info = await js.stream_info(config.name)
+    except NotFoundError:
+        try:
+            await js.add_stream(dataclasses.replace(config, num_replicas=replicas))
+            return
+        except (BadRequestError, ServerError) as exc:
+            if getattr(exc, "err_code", None) != 10058:  # not "made meanwhile by another replica"
+                raise
+        info = await js.stream_info(config.name)
+    update = stream_update(info.config, config, replicas=replicas)
+    if update is not None:
+        await js.update_stream(update)
+
+
 class NatsEventBus:
     """One NATS connection and stream for a service's (a node's, the hub's) event kinds."""
 
@@ -329,12 +380,13 @@ class NatsEventBus:
         scope: str,
         max_age_s: float = 300.0,
         max_bytes: int = 256 * 1024 * 1024,
+        replicas: int = 1,
         connect_timeout_s: float = 5.0,
     ) -> NatsEventBus:
-        """Connect and make sure the scope's stream exists with these limits."""
+        """Connect and make sure the scope's stream exists with these limits (`replicas`: at
+        least that many copies in a NATS cluster; see `ensure_stream`)."""
         import nats
         from nats.js.api import DiscardPolicy, StorageType, StreamConfig
-        from nats.js.errors import BadRequestError
 
         async def disconnected() -> None:
             log.warning("nats_disconnected", url=url)
@@ -366,9 +418,10 @@ class NatsEventBus:
             discard=DiscardPolicy.OLD,
         )
         try:
-            await js.add_stream(config)
-        except BadRequestError:
-            await js.update_stream(config)
+            await ensure_stream(js, config, replicas=replicas)
+        except BaseException:
+            await nc.close()
+            raise
         return cls(nc, js, token)
 
     async def broadcaster(

@@ -94,13 +94,20 @@ class NatsJobs:
 
     @classmethod
     async def connect(
-        cls, url: str, *, scope: str, ack_wait_s: float = 60.0, max_deliver: int = 5
+        cls,
+        url: str,
+        *,
+        scope: str,
+        ack_wait_s: float = 60.0,
+        max_deliver: int = 5,
+        replicas: int = 1,
     ) -> NatsJobs:
+        """Connect and make sure the scope's work queue exists (`replicas`: at least that many
+        copies in a NATS cluster, never fewer than an operator set)."""
         import nats
         from nats.js.api import RetentionPolicy, StorageType, StreamConfig
-        from nats.js.errors import BadRequestError
 
-        from yunfab.event_bus import NatsEventBus
+        from yunfab.event_bus import NatsEventBus, ensure_stream
 
         token = NatsEventBus.token(scope)
         nc = await nats.connect(
@@ -119,9 +126,10 @@ class NatsJobs:
             storage=StorageType.FILE,
         )
         try:
-            await js.add_stream(config)
-        except BadRequestError:
-            await js.update_stream(config)
+            await ensure_stream(js, config, replicas=replicas)
+        except BaseException:
+            await nc.close()
+            raise
         return cls(
             nc, js, stream=stream, subject=subject, ack_wait_s=ack_wait_s, max_deliver=max_deliver
         )
@@ -146,13 +154,18 @@ class NatsJobs:
                 max_ack_pending=1000,
             ),
         )
-        while not stop.is_set():
-            try:
-                messages = await subscription.fetch(1, timeout=1)
-            except NatsTimeout:
-                continue
-            for message in messages:
-                await self._run(message, handler)
+        try:
+            while not stop.is_set():
+                try:
+                    messages = await subscription.fetch(1, timeout=1)
+                except NatsTimeout:
+                    continue
+                for message in messages:
+                    await self._run(message, handler)
+        finally:
+            # A pull subscription left open holds `close`'s drain for its whole timeout (30 s).
+            with contextlib.suppress(Exception):
+                await subscription.unsubscribe()
 
     async def _run(self, message: Any, handler: Handler) -> None:
         try:

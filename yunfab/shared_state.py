@@ -291,10 +291,13 @@ class NatsStates(SharedStates):
     """JetStream key-value buckets `YUNFAB_<scope>_<name>`, kept in memory on the server (the
     state is short-lived by design: counts for a window, ids until their token expires)."""
 
-    def __init__(self, nc: Any, scope: str, *, max_bucket_bytes: int) -> None:
+    def __init__(self, nc: Any, scope: str, *, max_bucket_bytes: int, replicas: int = 1) -> None:
         self.nc = nc
         self.scope = re.sub(r"[^A-Za-z0-9_-]", "_", scope)
         self.max_bucket_bytes = max_bucket_bytes
+        self.replicas = replicas
+        """Copies of a bucket this engine makes, in a NATS cluster (an existing bucket is
+        left as it is: what an operator raised stays)."""
         self._buckets: dict[str, NatsBucket] = {}
 
     @classmethod
@@ -304,6 +307,7 @@ class NatsStates(SharedStates):
         *,
         scope: str,
         max_bucket_bytes: int = 64 * 1024 * 1024,
+        replicas: int = 1,
         connect_timeout_s: float = 5.0,
     ) -> NatsStates:
         import nats
@@ -327,7 +331,7 @@ class NatsStates(SharedStates):
             error_cb=error,
             name=f"yunfab-{scope}-state",
         )
-        return cls(nc, scope, max_bucket_bytes=max_bucket_bytes)
+        return cls(nc, scope, max_bucket_bytes=max_bucket_bytes, replicas=replicas)
 
     async def bucket(self, name: str, *, ttl_s: float, max_keys: int = 100_000) -> NatsBucket:
         from nats.js.api import KeyValueConfig, StorageType
@@ -346,6 +350,7 @@ class NatsStates(SharedStates):
             storage=StorageType.MEMORY,
             max_value_size=MAX_VALUE_BYTES,
             max_bytes=self.max_bucket_bytes,
+            replicas=self.replicas,
         )
         try:
             kv = await js.create_key_value(config)
@@ -370,8 +375,8 @@ class NatsStates(SharedStates):
             await self.nc.close()
 
 
-async def open_states(nats_url: str | None, *, scope: str) -> SharedStates:
+async def open_states(nats_url: str | None, *, scope: str, replicas: int = 1) -> SharedStates:
     """NATS buckets when `nats_url` is set, else the embedded default."""
     if nats_url is None:
         return MemoryStates()
-    return await NatsStates.connect(nats_url, scope=scope)
+    return await NatsStates.connect(nats_url, scope=scope, replicas=replicas)
