@@ -21,6 +21,7 @@ from regional_node.jobs.service import unfinished
 from regional_node.runtime import NodeRuntime, build_runtime, health_checks
 from regional_node.settings import NodeSettings
 from regional_node.state import NodeState
+from regional_node.telemetry import jobs as telemetry_jobs
 from regional_node.vision import jobs as vision_jobs
 from yunfab.authorization import Authorizer
 from yunfab.health_port import Check, HealthPort
@@ -32,6 +33,7 @@ log = structlog.get_logger(__name__)
 
 KINDS: dict[str, JobKind] = {
     vision_jobs.TRAINING: JobKind(run=vision_jobs.run_training, done=vision_jobs.done),
+    telemetry_jobs.ROLLUP: JobKind(run=telemetry_jobs.run_rollup),
 }
 
 

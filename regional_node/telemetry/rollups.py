@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import structlog
 from sqlalchemy import delete, select, text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from regional_node.telemetry import partitions
 from regional_node.telemetry.models import (
@@ -87,19 +87,24 @@ async def refresh(engine: AsyncEngine, *, limit: int = 500) -> int:
     try:
         async with engine.begin() as conn:
             for series, lo, hi in ranges:
-                minute_lo = lo - lo % MINUTE_MS
-                minute_hi = hi - hi % MINUTE_MS + MINUTE_MS
-                await conn.execute(
-                    text(_MINUTES), {"series": series, "lo": minute_lo, "hi": minute_hi}
-                )
-                hour_lo = lo - lo % HOUR_MS
-                hour_hi = hi - hi % HOUR_MS + HOUR_MS
-                await conn.execute(text(_HOURS), {"series": series, "lo": hour_lo, "hi": hour_hi})
+                await recompute(conn, series, lo, hi)
     except Exception:
         async with engine.begin() as conn:
             await mark_dirty(conn, {series: (lo, hi) for series, lo, hi in ranges})
         raise
     return len(ranges)
+
+
+async def recompute(
+    conn: AsyncConnection | AsyncSession, series: int, lo_ms: int, hi_ms: int
+) -> None:
+    """Recompute one series' minute buckets touching [lo_ms, hi_ms], then its hour buckets."""
+    minute_lo = lo_ms - lo_ms % MINUTE_MS
+    minute_hi = hi_ms - hi_ms % MINUTE_MS + MINUTE_MS
+    await conn.execute(text(_MINUTES), {"series": series, "lo": minute_lo, "hi": minute_hi})
+    hour_lo = lo_ms - lo_ms % HOUR_MS
+    hour_hi = hi_ms - hi_ms % HOUR_MS + HOUR_MS
+    await conn.execute(text(_HOURS), {"series": series, "lo": hour_lo, "hi": hour_hi})
 
 
 async def apply_retention(engine: AsyncEngine, retention: Retention) -> dict[str, int]:
