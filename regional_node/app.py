@@ -62,7 +62,7 @@ def create_app(
         )
         install_state(app, state)
         try:
-            async with running(DOMAINS, state):
+            async with running(DOMAINS, state, leases=lambda s: s.runtime.leases):
                 log.info("node_started", public_url=public_url, hub=settings.hub_url)
                 yield
         finally:
@@ -79,6 +79,10 @@ def create_app(
                 "last_error": status.last_error,
             }
         }
+        leases = state.runtime.leases
+        if leases is not None:
+            # The once-per-node tasks this replica runs now (the others run them elsewhere).
+            checks["singleton_tasks"] = {"held": sorted(leases.held)}
         if state.mqtt is not None:
             checks["mqtt"] = {
                 "connected": state.mqtt.status.connected,

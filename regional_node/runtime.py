@@ -4,7 +4,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 import ssl
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -32,7 +35,7 @@ from yunfab.events import Broadcaster
 from yunfab.health_port import Check
 from yunfab.jobs import InProcessJobs, NatsJobs
 from yunfab.service import Database
-from yunfab.shared_state import NatsStates, SharedStates
+from yunfab.shared_state import Leases, NatsStates, SharedStates
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -113,6 +116,10 @@ class NodeRuntime:
     shared_state: SharedStates | None = None
     """NATS key-value buckets the replicas share (the alert engine's timers), if connected."""
 
+    leases: Leases | None = None
+    """The singleton tasks' leases in the shared state (NATS), if connected: each such task
+    runs in one replica at a time. None: they run in this process, the only one."""
+
     async def close_events(self) -> None:
         """Stop the events bus, the jobs queue and the shared state (NATS) `build_runtime`
         connected, if any."""
@@ -183,11 +190,16 @@ async def build_runtime(
     )
     alerts = AlertEngine(db.sessionmaker, registry, alert_events, metrics)
     shared: SharedStates | None = None
+    leases: Leases | None = None
     if settings.nats_url:
         shared = await NatsStates.connect(
             settings.nats_url, scope=f"node-{settings.name}", replicas=settings.nats_replicas
         )
         alerts.use_shared_timers(await shared.bucket("alert_timers", ttl_s=TIMER_TTL_S))
+        leases = Leases(
+            await shared.bucket("task_leases", ttl_s=settings.lease_ttl_s, max_keys=1000),
+            holder=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}",
+        )
     pipeline.on_accepted.append(alerts.on_readings)
     broker = None
     endpoint = settings.mqtt_endpoint
@@ -223,6 +235,7 @@ async def build_runtime(
         training_progress=training_progress,
         event_bus=bus,
         shared_state=shared,
+        leases=leases,
         jobs=jobs,
         broker=broker,
         vision=VisionEngine(

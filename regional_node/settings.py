@@ -86,6 +86,10 @@ class NodeSettings(NodeStorageSettings):
     """NATS with JetStream (`nats://host:4222`) for the node's domain events across replicas: a live
     subscriber on any replica hears of what happened on any other. None (the embedded default):
     events stay inside this process, which is right for one replica only."""
+    lease_ttl_s: float = Field(default=15.0, ge=1, le=600)
+    """With NATS: how long a replica's hold on a once-per-node task (rollups, alert delivery,
+    publishing, schedules) lasts unrenewed; another replica takes the task over this long
+    after its holder died (at once when it stopped). Renewed every third of it."""
     health_port: int = Field(default=0, ge=0, le=65535)
     """Where `yunfab node worker` and `yunfab node ingest` answer `/healthz` and `/readyz` (on
     `host`), for their pods' probes; 0: no health port. The API serves both on its own port."""

@@ -12,11 +12,12 @@ folder, a migration and a policy file; the app learns of it by one line in its l
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import structlog
 from fastapi import APIRouter
@@ -36,6 +37,15 @@ class Task(Generic[S]):
 
     name: str
     run: Callable[[S], Coroutine[Any, Any, None] | None]
+    singleton: bool = False
+    """Runs in one replica of the service at a time: under a lease when `running` is given
+    leases (the replicas share state), else in this process as any task."""
+
+
+class Leases(Protocol):
+    """What holds singleton tasks' leases (`yunfab.shared_state.Leases`)."""
+
+    async def hold(self, name: str, start: Callable[[], Awaitable[None] | None]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -80,16 +90,28 @@ def body_limits(domains: Sequence[Domain[Any, C]], settings: C) -> list[BodyLimi
 
 
 @asynccontextmanager
-async def running(domains: Sequence[Domain[S, Any]], state: S) -> AsyncIterator[None]:
+async def running(
+    domains: Sequence[Domain[S, Any]],
+    state: S,
+    *,
+    leases: Callable[[S], Leases | None] | None = None,
+) -> AsyncIterator[None]:
     """Start the domains in order, then their tasks; at exit drain the domains, cancel the
-    tasks and stop the domains in reverse order (a failed start stops those already started)."""
+    tasks and stop the domains in reverse order (a failed start stops those already started).
+    `leases` gives, once the domains are up, what singleton tasks run under (None: they run
+    here like the others)."""
     async with AsyncExitStack() as stack:
         for domain in domains:
             if domain.start is not None:
                 await stack.enter_async_context(domain.start(state))
+        held = leases(state) if leases is not None else None
         tasks: list[asyncio.Task[None]] = []
         for domain in domains:
             for task in domain.tasks:
+                if task.singleton and held is not None:
+                    run = functools.partial(task.run, state)
+                    tasks.append(asyncio.create_task(held.hold(task.name, run), name=task.name))
+                    continue
                 coroutine = task.run(state)
                 if coroutine is not None:
                     tasks.append(asyncio.create_task(coroutine, name=task.name))

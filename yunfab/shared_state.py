@@ -380,3 +380,99 @@ async def open_states(nats_url: str | None, *, scope: str, replicas: int = 1) ->
     if nats_url is None:
         return MemoryStates()
     return await NatsStates.connect(nats_url, scope=scope, replicas=replicas)
+
+
+class Leases:
+    """Tasks that must run in one replica at a time (rollups, sending notifications, a
+    schedule), each under a lease: a key of `bucket` (whose TTL is the lease's length) holding
+    this replica's id, taken with compare-and-set, renewed every third of the TTL while the
+    task runs. A replica that stops gives its leases back; one that dies stops renewing, and
+    another takes the task over once the key has lapsed. One that cannot renew for a whole
+    TTL (NATS unreachable) stops the task: another may have taken it meanwhile."""
+
+    def __init__(self, bucket: SharedState, holder: str) -> None:
+        self.bucket = bucket
+        self.holder = holder
+        self.renew_s = bucket.ttl_s / 3
+        self.held: set[str] = set()
+        """The tasks this replica runs now (the node's /readyz lists them)."""
+        self._revisions: dict[str, int] = {}
+
+    async def _take(self, key: str) -> bool:
+        mine = self.holder.encode()
+        try:
+            entry = await self.bucket.get(key)
+            if entry is None:
+                written = await self.bucket.create(key, mine)
+            elif entry.value == mine:
+                written = await self.bucket.update(key, mine, revision=entry.revision)
+            else:
+                return False
+        except (SharedStateError, OSError, TimeoutError) as exc:
+            log.warning("lease_unreachable", lease=key, error=str(exc))
+            return False
+        if written is None:
+            return False
+        self._revisions[key] = written.revision
+        return True
+
+    async def _renew(self, key: str) -> bool | None:
+        """True: renewed; False: lost (written by another); None: not known (unreachable)."""
+        try:
+            written = await self.bucket.update(
+                key, self.holder.encode(), revision=self._revisions[key]
+            )
+        except (SharedStateError, OSError, TimeoutError) as exc:
+            log.warning("lease_unreachable", lease=key, error=str(exc))
+            return None
+        if written is None:
+            return False
+        self._revisions[key] = written.revision
+        return True
+
+    async def _release(self, key: str) -> None:
+        self.held.discard(key)
+        revision = self._revisions.pop(key, None)
+        if revision is None:
+            return
+        with contextlib.suppress(Exception):
+            current = await self.bucket.get(key)
+            if current is not None and current.value == self.holder.encode():
+                await self.bucket.delete(key)
+
+    async def hold(self, name: str, start: Callable[[], Awaitable[None] | None]) -> None:
+        """Run the task `start()` makes whenever this replica holds the lease `name`; returns
+        when the task ends by itself (or does not apply: `start` returns None)."""
+        key = _checked(name)
+        while True:
+            if not await self._take(key):
+                await asyncio.sleep(self.renew_s)
+                continue
+            work_made = start()
+            if work_made is None:
+                await self._release(key)
+                return
+            log.info("lease_taken", task=name, holder=self.holder)
+            self.held.add(key)
+            work = asyncio.ensure_future(work_made)
+            renewed_at = time.monotonic()
+            try:
+                while True:
+                    done, _ = await asyncio.wait({work}, timeout=self.renew_s)
+                    if done:
+                        await self._release(key)
+                        work.result()  # the task's own failure, as without a lease
+                        return
+                    outcome = await self._renew(key)
+                    if outcome:
+                        renewed_at = time.monotonic()
+                    elif outcome is False or time.monotonic() - renewed_at > self.bucket.ttl_s:
+                        log.warning("lease_lost", task=name, holder=self.holder)
+                        break
+            finally:
+                if not work.done():
+                    work.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await work
+                if key in self.held:
+                    await self._release(key)

@@ -29,5 +29,8 @@ DOMAIN = NodeDomain(
     queries=(AlertQuery,),
     mutations=(AlertMutation,),
     subscriptions=(AlertSubscription,),
-    tasks=(NodeTask("stale-alerts", stale_checks), NodeTask("alert-delivery", delivery)),
+    tasks=(
+        NodeTask("stale-alerts", stale_checks, singleton=True),
+        NodeTask("alert-delivery", delivery, singleton=True),
+    ),
 )

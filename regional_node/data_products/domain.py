@@ -32,5 +32,5 @@ DOMAIN = NodeDomain(
     models=(models,),
     routers=(api.router,),
     queries=(DataProductQuery,),
-    tasks=(NodeTask("data-products", publish),),
+    tasks=(NodeTask("data-products", publish, singleton=True),),
 )

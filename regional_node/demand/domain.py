@@ -64,5 +64,5 @@ DOMAIN = NodeDomain(
     mutations=(DemandMutation,),
     body_limits=api.body_limits,
     start=forecast_pool,
-    tasks=(NodeTask("demand-sales-feeds", pull_in_background),),
+    tasks=(NodeTask("demand-sales-feeds", pull_in_background, singleton=True),),
 )

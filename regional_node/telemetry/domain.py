@@ -47,5 +47,5 @@ DOMAIN = NodeDomain(
     subscriptions=(TelemetrySubscription,),
     body_limits=body_limits,
     start=start,
-    tasks=(NodeTask("telemetry-maintenance", maintain),),
+    tasks=(NodeTask("telemetry-maintenance", maintain, singleton=True),),
 )

@@ -15,8 +15,8 @@ DOMAIN = NodeDomain(
     queries=(WorkforceQuery,),
     mutations=(WorkforceMutation,),
     tasks=(
-        NodeTask("workforce-rematch", rematch),
-        NodeTask("workforce-purge", purge),
-        NodeTask("workforce-relay", relay),
+        NodeTask("workforce-rematch", rematch, singleton=True),
+        NodeTask("workforce-purge", purge, singleton=True),
+        NodeTask("workforce-relay", relay, singleton=True),
     ),
 )
