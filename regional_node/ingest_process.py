@@ -12,12 +12,15 @@ again when it comes back under its id, and nothing is lost. The API processes th
 What runs here: the device registry, the ingest pipeline with its alert rules, the consumer. No
 HTTP API, no hub link, no rollups (the API processes' maintenance does those); with
 `health_port` a health port for the pod's probes (`/readyz` also asks that the consumer is
-connected to the broker).
+connected to the broker). With NATS and a shared group, the node's Sparkplug STATE is announced
+by one consumer at a time (`regional_node.telemetry.host_state`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import signal
 from typing import Any
 
@@ -27,6 +30,8 @@ from regional_node.audit.service import AuditLog
 from regional_node.domains import mqtt_options
 from regional_node.runtime import build_runtime, health_checks
 from regional_node.settings import NodeSettings
+from regional_node.telemetry.host_state import LEASE as HOST_LEASE
+from regional_node.telemetry.host_state import HostState
 from regional_node.telemetry.mqtt import MqttIngest
 from yunfab.authorization import Authorizer
 from yunfab.health_port import HealthPort
@@ -62,10 +67,16 @@ async def run_ingest(settings: NodeSettings, stop: asyncio.Event | None = None) 
         audit=audit.append,
     )
     runtime = await build_runtime(settings, db, authorizer, audit)
+    host: HostState | None = None
+    if runtime.leases is not None and options.shared_group:
+        # Several consumers: the node's Sparkplug STATE comes from one of them at a time.
+        options = dataclasses.replace(options, announce_state=False)
+        host = HostState(options)
     consumer = MqttIngest(
         options, pipeline=runtime.pipeline, registry=runtime.registry, metrics=runtime.metrics
     )
     health: HealthPort | None = None
+    announcing: asyncio.Task[None] | None = None
     try:
         if settings.health_port:
             live, ready = health_checks(db, runtime)
@@ -79,6 +90,8 @@ async def run_ingest(settings: NodeSettings, stop: asyncio.Event | None = None) 
             )  # fmt: skip
             await health.start()
         await consumer.start()
+        if host is not None and runtime.leases is not None:
+            announcing = asyncio.create_task(runtime.leases.hold(HOST_LEASE, host.announce))
         log.info(
             "ingest_started",
             client_id=options.client_id,
@@ -88,6 +101,12 @@ async def run_ingest(settings: NodeSettings, stop: asyncio.Event | None = None) 
         await stop.wait()
         log.info("ingest_stopping")
     finally:
+        if announcing is not None and host is not None and runtime.leases is not None:
+            if HOST_LEASE in runtime.leases.held:
+                await host.say_offline()
+            announcing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await announcing
         if health is not None:
             await health.stop()
         await consumer.stop()

@@ -76,6 +76,10 @@ class MqttOptions:
     max_message_bytes: int | None = None
     """The largest packet devices may publish; the broker is asked (MQTT 5 Maximum Packet Size)
     not to deliver this client anything much larger, whatever it accepted from devices."""
+    announce_state: bool = True
+    """Whether this consumer announces the node's Sparkplug STATE (online at connect, offline
+    as its will and when it stops). Off where several consumers share the stream: one of them
+    at a time announces it (`HostState`), so one stopping does not say the node is offline."""
 
 
 @dataclass
@@ -127,12 +131,13 @@ class MqttIngest:
             client.username_pw_set(self.options.username, self.options.password)
         if self.options.tls is not None:
             client.tls_set_context(self.options.tls)
-        client.will_set(
-            sparkplug.state_topic(self.options.host_id),
-            sparkplug.state_payload(False, int(time.time() * 1000)),
-            qos=1,
-            retain=True,
-        )
+        if self.options.announce_state:
+            client.will_set(
+                sparkplug.state_topic(self.options.host_id),
+                sparkplug.state_payload(False, int(time.time() * 1000)),
+                qos=1,
+                retain=True,
+            )
         client.reconnect_delay_set(min_delay=1, max_delay=30)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
@@ -173,7 +178,7 @@ class MqttIngest:
                 await self._task
             except asyncio.CancelledError:
                 pass
-        if self.status.connected:
+        if self.status.connected and self.options.announce_state:
             info = self._client.publish(
                 sparkplug.state_topic(self.options.host_id),
                 sparkplug.state_payload(False, int(time.time() * 1000)),
@@ -209,12 +214,13 @@ class MqttIngest:
         self.status.last_error = None
         self.metrics.mqtt_connected.set(1)
         client.subscribe([(topic, 1) for topic in self._topics()])
-        client.publish(
-            sparkplug.state_topic(self.options.host_id),
-            sparkplug.state_payload(True, int(time.time() * 1000)),
-            qos=1,
-            retain=True,
-        )
+        if self.options.announce_state:
+            client.publish(
+                sparkplug.state_topic(self.options.host_id),
+                sparkplug.state_payload(True, int(time.time() * 1000)),
+                qos=1,
+                retain=True,
+            )
         log.info("mqtt_connected", broker=f"{self.options.host}:{self.options.port}")
 
     def _on_disconnect(
