@@ -630,7 +630,7 @@ async def jobs_in_process(
         started = time.perf_counter()
         for job_id, kind in made:
             await queue.submit(job_id, kind)
-        done = await until_done(url, label, count, timeout_s=180)
+        done = await until_done(url, label, count, timeout_s=600)
         return job_row(count, time.perf_counter() - started, done, 0)
     finally:
         stop.set()
@@ -649,7 +649,7 @@ async def jobs_on_nats(
         started = time.perf_counter()
         for job_id, kind in made:
             await queue.submit(job_id, kind)
-        done = await until_done(url, label, count, timeout_s=180)
+        done = await until_done(url, label, count, timeout_s=600)
         return job_row(count, time.perf_counter() - started, done, workers)
     finally:
         await queue.close()
@@ -681,7 +681,7 @@ class NodeBench:
             if quick
             else Load(devices=50, messages_per_device=40, readings_per_message=200)
         )
-        self.count = 30 if quick else 1000
+        self.count = 30 if quick else 300
         self.pg_url, self.nats_url, self.scratch = pg_url, nats_url, scratch
         self.want_ingest, self.want_jobs = "ingest" in sections, "jobs" in sections
         self.stack = contextlib.ExitStack()
