@@ -128,9 +128,12 @@ async def test_a_stream_is_made_with_the_replicas_asked_for() -> None:
 
 
 def test_the_update_raises_replicas_and_never_lowers_them() -> None:
-    current = StreamConfig(name="S", subjects=["s.>"], num_replicas=3, max_msgs=10, max_age=60.0)
+    current = StreamConfig(
+        name="S", subjects=["s.>"], num_replicas=3, max_msgs=10, max_age=60.0,
+        duplicate_window=300.0, deny_delete=True,
+    )  # fmt: skip
     wanted = StreamConfig(name="S", subjects=["s.>"], max_age=60.0)
-    assert stream_update(current, wanted, replicas=1) is None
+    assert stream_update(current, wanted, replicas=1) is None  # nothing the service sets differs
     raised = stream_update(dataclasses.replace(current, num_replicas=1), wanted, replicas=3)
     assert raised is not None
     assert raised.num_replicas == 3

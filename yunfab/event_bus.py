@@ -310,15 +310,19 @@ IMMUTABLE_STREAM_FIELDS = frozenset({"storage", "retention"})
 
 def stream_update(current: Any, wanted: Any, *, replicas: int) -> Any | None:
     """The configuration to apply to an existing stream (`current`, as the server reports it)
-    so that it has what the service sets in `wanted` (its fields other than None), or None when
-    it already has. What the service does not set (a limit, a description, placement an
-    operator gave) is kept, and so is a replica count an operator raised: `replicas` only ever
-    raises it. Storage and retention cannot change on a stream, and are left as they are."""
+    so that it has what the service sets in `wanted` (its fields other than the client's
+    defaults), or None when it already has. What the service does not set (a limit, a
+    description, placement an operator gave) is kept, and so is a replica count an operator
+    raised: `replicas` only ever raises it. Storage and retention cannot change on a stream,
+    and are left as they are."""
     changes: dict[str, Any] = {}
+    defaults = type(wanted)(name=wanted.name)  # what the client fills in when nobody sets it
     for field in dataclasses.fields(wanted):
         name = field.name
         value = getattr(wanted, name)
-        if name in ("name", "num_replicas") or name in IMMUTABLE_STREAM_FIELDS or value is None:
+        if name in ("name", "num_replicas") or name in IMMUTABLE_STREAM_FIELDS:
+            continue
+        if value is None or value == getattr(defaults, name):
             continue
         if getattr(current, name) != value:
             changes[name] = value
