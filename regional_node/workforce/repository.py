@@ -371,7 +371,6 @@ class WorkforceRepository:
             )
             .order_by(WorkforceRelayInbound.created_at)
             .limit(limit)
-            .with_for_update()
         )
         return (await self.session.scalars(query)).all()
 

@@ -45,10 +45,11 @@ const ContactDocument = graphql(`
 `);
 
 const STATUSES: WorkforceProposalStatus[] = ["PROPOSED", "ACCEPTED", "DECLINED", "WITHDRAWN"];
+// Status colours from the theme (src/app/theme.ts darkens them to meet contrast), not presets.
 const STATUS_COLOUR: Record<WorkforceProposalStatus, string> = {
-  PROPOSED: "blue",
-  ACCEPTED: "green",
-  DECLINED: "red",
+  PROPOSED: "processing",
+  ACCEPTED: "success",
+  DECLINED: "error",
   WITHDRAWN: "default",
 };
 

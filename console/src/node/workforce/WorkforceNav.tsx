@@ -1,5 +1,5 @@
 import { Alert, Form, Menu } from "antd";
-import type { ReactNode } from "react";
+import { cloneElement, isValidElement, type ReactNode } from "react";
 import { useTranslation } from "react-i18next";
 import { Link, useLocation } from "react-router";
 import type { FormProblem } from "./shaping";
@@ -42,13 +42,16 @@ export function Field({
 }) {
   const { t } = useTranslation("workforce");
   const problem = problems.find((p) => p.path === name);
+  // The label names its control (the fields are ours, not the Form's, so it cannot link them).
+  const id = `workforce-field-${name}`;
   return (
     <Form.Item
       label={t(`field.${name}`)}
+      htmlFor={id}
       validateStatus={problem ? "error" : undefined}
       help={problem ? t(`problems.${problem.key}`, problem.values) : undefined}
     >
-      {children}
+      {isValidElement<{ id?: string }>(children) ? cloneElement(children, { id }) : children}
     </Form.Item>
   );
 }
