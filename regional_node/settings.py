@@ -228,7 +228,7 @@ class NodeSettings(NodeStorageSettings):
     each worker whose availability (and last proposal) ended more than this many days ago;
     0: it does not (`purgeWorkforce` still does when asked)."""
     workforce_purge_interval_s: float = Field(default=86_400.0, gt=0)
-    """How often that purge runs (daily), the first time a minute after the node starts."""
+    """How often that purge runs (daily), the first time ten minutes after the node starts."""
     workforce_relay_interval_s: float = Field(default=15.0, gt=0)
     """How often the node exchanges requests for shared workers with other nodes through the
     hub's relay: its factories' requests out, requests for its workers in, answers both ways."""

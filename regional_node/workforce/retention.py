@@ -1,5 +1,5 @@
 """The retention purge, by itself: a worker whose availability (and last proposal) ended more
-than `workforce_retention_days` ago is deleted without anyone asking, a minute after the node
+than `workforce_retention_days` ago is deleted without anyone asking, ten minutes after the node
 starts and then every `workforce_purge_interval_s` (daily). Several API processes may each
 run it: the purge deletes what is expired at the time, so a second run finds nothing left."""
 
@@ -21,7 +21,7 @@ log = structlog.get_logger(__name__)
 
 PURGE_BY = Subject(kind=SubjectKind.SYSTEM, id="workforce-purge")
 """Who the audit line names for the scheduled purge."""
-FIRST_RUN_AFTER_S = 60.0
+FIRST_RUN_AFTER_S = 600.0
 """Not in the start-up rush; a node restarted more often than daily still purges."""
 
 
