@@ -8,8 +8,10 @@ clients, then drives both queries with the same concurrency. The figure is reque
 CPU-second of the server process (user + system), so the load generator sharing the machine
 does not distort the ratio; the queries take turns, several rounds each, so a change in the
 machine's load during the run weighs on all of them. The authenticated query verifies an ES256
-token, asks the policy for the list and for the `baseUrl` field, and reads the database. Goal:
-at least 0.5 of the reference. Ends with one JSON line.
+token, asks the policy for the list and for the `baseUrl` field, and reads the database. Then a
+node (SQLite) the same way: its operator's `factories` page of 10 factories with their equipment
+and devices, its viewer, and `{ __typename }` on the node. Goal for both lists: at least 0.5 of
+the reference (issue #24). Ends with one JSON line.
 """
 
 from __future__ import annotations
@@ -40,6 +42,38 @@ AUTHENTICATED = "{ regionalNodes(first: 10) { edges { node { name region status 
 VIEWER = "{ viewer { kind id organizationKind scopes } }"
 """Token check and one policy decision, no database: the cost of authentication itself."""
 REFERENCE = "{ __typename }"
+FACTORIES = (
+    "{ factories(first: 10) { edges { node { id slug name status equipment { type count } "
+    "devices(first: 10) { totalCount edges { node { key name status } } } } } } }"
+)
+"""At a node: token check, the list's policy decision, a page of 10 factories with their
+equipment and devices (per-request DataLoaders)."""
+NODE_VIEWER = "{ viewer { kind subject scopes } }"
+NODE = ("zj-textile", "CN-ZJ")
+INVITE = "mutation($i: InviteFactoryInput!) { inviteFactory(input: $i) { id } }"
+PROFILE = (
+    "mutation($id: UUID!, $i: FactoryProfileInput!) "
+    "{ saveFactoryProfile(factoryId: $id, input: $i) { id } }"
+)
+MOVE = (
+    "mutation($id: UUID!, $t: FactoryTransition!) "
+    "{ changeFactoryStatus(factoryId: $id, transition: $t) { status } }"
+)
+PROVISION = "mutation($i: ProvisionDeviceInput!) { provisionDevice(input: $i) { device { id } } }"
+FACTORY_PROFILE = {
+    "location": {"address": "88 Keqiao Rd", "city": "Shaoxing", "region": "CN-ZJ"},
+    "contact": {"name": "Chen Li", "phone": "+86 575 0000 0000"},
+    "products": ["grey fabric"],
+    "skills": ["jacquard"],
+    "equipment": [
+        {"type": "air-jet-loom", "model": "JAT810", "count": 48, "parameters": {"width_cm": 190}},
+        {"type": "rapier-loom", "model": "R9500", "count": 12, "parameters": {}},
+    ],
+}
+METRICS = [
+    {"name": "clamp_force_kn", "unit": "kN", "minValue": 0, "maxValue": 2000},
+    {"name": "mould_temp_c", "unit": "degC", "minValue": 0, "maxValue": 150},
+]
 
 
 def console(*args: str) -> dict[str, Any]:
@@ -234,6 +268,136 @@ async def run(
     }
 
 
+async def node_graphql(
+    client: httpx.AsyncClient, query: str, variables: dict[str, Any], headers: dict[str, str]
+) -> Any:
+    response = await client.post(
+        "/graphql", json={"query": query, "variables": variables}, headers=headers
+    )
+    body = response.json()
+    if body.get("errors"):
+        raise RuntimeError(body["errors"])
+    return body["data"]
+
+
+async def operator_token(hub: httpx.AsyncClient, created: dict[str, Any], node_url: str) -> str:
+    """The node operator client's token for the node: issued once the node has registered
+    (it does so in the background as it starts)."""
+    data = {"grant_type": "client_credentials", "scope": "nodes:register", "resource": node_url}
+    auth = (created["client_id"], created["client_secret"])
+    deadline = time.monotonic() + 120
+    while True:
+        response = await hub.post("/oauth/token", data=data, auth=auth)
+        if response.status_code == 200:
+            access: str = response.json()["access_token"]
+            return access
+        if time.monotonic() > deadline:
+            response.raise_for_status()
+        await asyncio.sleep(0.5)
+
+
+async def seed_factories(client: httpx.AsyncClient, headers: dict[str, str]) -> None:
+    """10 active factories, each with its equipment and 1 to 3 devices."""
+    for n in range(10):
+        slug = f"bench-{n:02d}"
+        invited = await node_graphql(
+            client, INVITE, {"i": {"slug": slug, "name": f"Factory {n}"}}, headers
+        )
+        factory = invited["inviteFactory"]["id"]
+        await node_graphql(client, PROFILE, {"id": factory, "i": FACTORY_PROFILE}, headers)
+        for transition in ("SUBMIT", "VERIFY", "ACTIVATE"):
+            await node_graphql(client, MOVE, {"id": factory, "t": transition}, headers)
+        for m in range(1 + n % 3):
+            device = {
+                "factoryId": factory, "key": f"{slug}-m{m}", "name": f"Machine {m}",
+                "type": "injection_moulding", "metrics": METRICS,
+            }  # fmt: skip
+            await node_graphql(client, PROVISION, {"i": device}, headers)
+
+
+async def run_node(seconds: float, rounds: int, concurrency: int) -> dict[str, Any]:
+    """The node's `factories` page, measured as the hub's list is (SQLite)."""
+    name, region = NODE
+    with tempfile.TemporaryDirectory() as scratch, Supervisor() as supervisor:
+        hub_dir, node_dir = Path(scratch, "hub"), Path(scratch, "node")
+        subprocess.run(
+            yunfab_argv("db", "upgrade", "hub", "--data-dir", str(hub_dir)),
+            check=True,
+            capture_output=True,
+        )
+        created = create_node_client(hub_dir, name, region)
+        hub_port, node_port = free_port(), free_port()
+        hub_url, node_url = f"http://127.0.0.1:{hub_port}", f"http://127.0.0.1:{node_port}"
+        quiet = {"YUNFAB_HUB_LOG_LEVEL": "warning", "YUNFAB_HUB_ENV": "development"}
+        supervisor.start(
+            ProcessSpec(
+                name="hub",
+                argv=yunfab_argv(
+                    "hub", "serve", "--port", str(hub_port), "--data-dir", str(hub_dir)
+                ),
+                log_path=Path(scratch, "hub.log"),
+                ready_url=f"{hub_url}/readyz",
+                env=quiet,
+            )
+        ).wait_ready(60)
+        node = supervisor.start(
+            ProcessSpec(
+                name="node",
+                argv=yunfab_argv(
+                    "node",
+                    "serve",
+                    "--name",
+                    name,
+                    "--region",
+                    region,
+                    "--industry",
+                    "textile",
+                    "--hub-url",
+                    hub_url,
+                    "--public-url",
+                    node_url,
+                    "--port",
+                    str(node_port),
+                    "--data-dir",
+                    str(node_dir),
+                ),  # fmt: skip
+                log_path=Path(scratch, "node.log"),
+                ready_url=f"{node_url}/readyz",
+                env={
+                    "YUNFAB_NODE_LOG_LEVEL": "warning",
+                    "YUNFAB_NODE_ENV": "development",
+                    "YUNFAB_NODE_GRAPHQL_ANONYMOUS_RATE": "0",
+                    "YUNFAB_NODE_CLIENT_ID": created["client_id"],
+                    "YUNFAB_NODE_CLIENT_SECRET": created["client_secret"],
+                },
+            )
+        )
+        node.wait_ready(60)
+        async with (
+            httpx.AsyncClient(base_url=hub_url, timeout=30) as hub,
+            httpx.AsyncClient(base_url=node_url, timeout=30) as client,
+        ):
+            bearer = {"authorization": f"Bearer {await operator_token(hub, created, node_url)}"}
+            await seed_factories(client, bearer)
+        figures = await interleaved(
+            node_url,
+            {
+                "reference": (REFERENCE, {}),
+                "viewer": (NODE_VIEWER, bearer),
+                "factories": (FACTORIES, bearer),
+            },
+            seconds=seconds,
+            rounds=rounds,
+            concurrency=concurrency,
+            server=psutil.Process(node.pid),
+        )
+    return {
+        **figures,
+        **ratio(figures["factories"], figures["reference"]),
+        "viewer_ratio": ratio(figures["viewer"], figures["reference"]),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="short runs (well under 60 s)")
@@ -243,6 +407,7 @@ def main() -> None:
     args = parser.parse_args()
     seconds, rounds = (1.5, 3) if args.quick else (5.0, 6)
     results = asyncio.run(run(seconds, rounds, concurrency=16, database_url=args.database_url))
+    node = asyncio.run(run_node(seconds, rounds, concurrency=16))
     for name in ("reference", "viewer", "authenticated"):
         figures = results[name]
         print(
@@ -253,6 +418,16 @@ def main() -> None:
         f"ratio {results['ratio']:.2f} (rounds {results['ratio_low']:.2f}-"
         f"{results['ratio_high']:.2f}; goal >= 0.5); viewer ratio "
         f"{results['viewer_ratio']['ratio']:.2f}"
+    )
+    for name in ("reference", "viewer", "factories"):
+        figures = node[name]
+        print(
+            f"node {name:9s} {figures['requests_per_server_cpu_s']:8.1f} req per server CPU-s   "
+            f"{figures['requests_per_s']:8.1f} req/s   errors {figures['errors']}"
+        )
+    print(
+        f"node factories ratio {node['ratio']:.2f} (rounds {node['ratio_low']:.2f}-"
+        f"{node['ratio_high']:.2f}; goal >= 0.5); viewer ratio {node['viewer_ratio']['ratio']:.2f}"
     )
     print(
         json.dumps(
@@ -266,6 +441,7 @@ def main() -> None:
                 "query": AUTHENTICATED,
                 "viewer_query": VIEWER,
                 **results,
+                "node": {"query": FACTORIES, "viewer_query": NODE_VIEWER, **node},
             }
         )
     )
