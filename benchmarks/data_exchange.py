@@ -212,7 +212,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="short runs (well under 60 s)")
     args = parser.parse_args()
-    seconds, rounds = (1.5, 3) if args.quick else (4.0, 5)
+    seconds, rounds = (1.0, 2) if args.quick else (4.0, 5)
     concurrency = 8
     results = asyncio.run(run(seconds, rounds, concurrency))
     for name, figures in results.items():

@@ -405,7 +405,7 @@ def main() -> None:
         "--database-url", help="an empty hub database (default: SQLite in a scratch folder)"
     )
     args = parser.parse_args()
-    seconds, rounds = (1.5, 3) if args.quick else (5.0, 6)
+    seconds, rounds = (1.0, 2) if args.quick else (5.0, 6)
     results = asyncio.run(run(seconds, rounds, concurrency=16, database_url=args.database_url))
     node = asyncio.run(run_node(seconds, rounds, concurrency=16))
     for name in ("reference", "viewer", "authenticated"):
