@@ -1,7 +1,8 @@
 """The retention purge, by itself: a worker whose availability (and last proposal) ended more
 than `workforce_retention_days` ago is deleted without anyone asking, ten minutes after the node
-starts and then every `workforce_purge_interval_s` (daily). Several API processes may each
-run it: the purge deletes what is expired at the time, so a second run finds nothing left."""
+starts and then every `workforce_purge_interval_s` (daily). With several API replicas one
+runs it at a time (a singleton task); a run deletes only what is expired at the time, so one
+that overlaps another finds nothing left."""
 
 from __future__ import annotations
 
