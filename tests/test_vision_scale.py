@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
+from regional_node.vision.engine import TRAINING_PIXELS
 from vision_ml.anomaly import AnomalyModel, AnomalyParams, ModelFileError
 from vision_ml.features import INPUT_AREA, MAX_INPUT_AREA, TILED_AREA, input_size, set_threads
 from vision_ml.training import TrainedModel, train
@@ -97,3 +98,9 @@ def test_a_darker_shot_of_a_good_part_looks_like_the_training_images() -> None:
     same = levelled.score(shot).score
     assert levelled.score(darker).score == pytest.approx(same, rel=0.1)
     assert as_shot.score(darker).score > 1.1 * as_shot.score(shot).score
+
+
+def test_the_node_decodes_training_uploads_at_the_area_a_new_model_works_at() -> None:
+    """A long shot uploaded for training on the node is not reduced below what the model would
+    work it at (else a node-trained model would see one tile where the CLI's sees two)."""
+    assert TRAINING_PIXELS >= TILED_AREA

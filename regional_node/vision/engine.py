@@ -39,9 +39,11 @@ HEATMAP_SIDE = 256
 INSPECT_PIXELS = 8_000_000
 """Larger inspection images are reduced to about this many pixels as they are decoded: the model
 sees far fewer (`features.INPUT_AREA`), and the kept image stays large enough to judge by eye."""
-TRAINING_PIXELS = 2 * 256 * 256
-"""Training images are reduced to about this many pixels as they are decoded: what the backbone
-sees (`features.INPUT_AREA`), so thousands of them fit in memory at once."""
+TRAINING_PIXELS = 4 * 256 * 256
+"""Training images are reduced to about this many pixels as they are decoded: the most a new
+model works an image at (`features.TILED_AREA`, two tiles of the backbone's input), so a long or
+large shot trained on the node keeps the resolution `yunfab vision train` gives it, and thousands
+of images still fit in memory at once."""
 ACCEPTED_FORMATS = "PNG, JPEG, BMP, WebP or TIFF"
 """The formats an upload may be in: those whose header `headers.declared_size` reads."""
 
