@@ -282,6 +282,58 @@ async def test_a_worker_killed_mid_training_leaves_the_job_to_the_other(
                 worker.stop()
 
 
+@pytest.mark.slow
+async def test_a_job_whose_queue_message_was_lost_is_queued_again_and_runs_once(
+    hub_factory: HubFactory,
+    node_factory: NodeFactory,
+    node_db_url: str,
+    scaled: dict[str, Any],
+    tmp_path: Path,
+) -> None:
+    """The work queue loses a queued job's message (here purged by hand, as a stream on a lost
+    single NATS server would be): the node publishes the job again, and a worker runs it."""
+    import nats
+
+    async with (
+        hub_factory() as hub,
+        node_factory(hub=hub, data_dir=tmp_path / "api", **scaled) as node,
+    ):
+        operator = await operator_of(hub, scaled["name"])
+        staff, factory = await factory_staff(hub, node, operator, "Ningbo Brackets")
+        started = (
+            await node.graphql(START, {"input": training_input(factory["id"], 12)}, headers=staff)
+        )["startVisionTraining"]
+        nc = await nats.connect(NATS_URL)
+        try:
+            await nc.jetstream().purge_stream(f"YUNFAB_JOBS_node-{scaled['name']}")
+        finally:
+            await nc.close()
+        env = {
+            f"YUNFAB_NODE_{key.upper()}": str(value)
+            for key, value in {
+                **scaled,
+                "env": "development",
+                "region": "CN-ZJ",
+                "industry": "textile",
+                "database_url": node_db_url,
+                "data_dir": tmp_path / "w1",
+                "vision_threads": 1,
+            }.items()
+        }
+        worker = Worker("w1", env, tmp_path / "w1.log")
+        try:
+            worker.wait_started()
+            job = await finished(node, started["id"], staff, timeout_s=180)
+            assert job["status"] == "succeeded", job
+            assert job["attempts"] == 1, job
+            models = (await node.graphql(MODELS, {"f": factory["id"]}, headers=staff))[
+                "visionModels"
+            ]
+            assert [(m["sku"], m["number"]) for m in models] == [("bracket", 1)]
+        finally:
+            worker.stop()
+
+
 @pytest.mark.parametrize(
     ("command", "says"),
     [

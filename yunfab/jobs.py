@@ -31,6 +31,10 @@ import structlog
 log = structlog.get_logger(__name__)
 
 
+WORKERS = "workers"
+"""The durable pull consumer every worker process of a scope shares."""
+
+
 class JobFailed(Exception):
     """The job cannot succeed by trying again (its reason is kept on the job)."""
 
@@ -139,13 +143,33 @@ class NatsJobs:
         body = orjson.dumps({"job_id": str(job_id), "kind": kind})
         await self.js.publish(self.subject, body, headers={"Nats-Msg-Id": str(job_id)})
 
+    async def resubmit(self, job_id: uuid.UUID, kind: str) -> None:
+        """Queue a job whose message was lost once more: a message id of its own, or the queue
+        would drop it as a duplicate of the first publish for its duplicate window."""
+        body = orjson.dumps({"job_id": str(job_id), "kind": kind})
+        again = f"{job_id}/again/{uuid.uuid4().hex}"
+        await self.js.publish(self.subject, body, headers={"Nats-Msg-Id": again})
+
+    async def waiting(self) -> int:
+        """Jobs in the work queue still to be run: queued, or taken and not yet acknowledged
+        (a message past its last delivery is not counted). While none is, a job its table
+        still holds as queued or running has lost its message (a publish that failed after the
+        row was committed, a stream lost with its only server)."""
+        from nats.js.errors import NotFoundError
+
+        try:
+            info = await self.js.consumer_info(self.stream, WORKERS)
+        except NotFoundError:  # no worker has started yet: everything stored waits
+            return int((await self.js.stream_info(self.stream)).state.messages)
+        return int(info.num_pending) + int(info.num_ack_pending)
+
     async def work(self, handler: Handler, stop: asyncio.Event) -> None:
         from nats.errors import TimeoutError as NatsTimeout
         from nats.js.api import AckPolicy, ConsumerConfig
 
         subscription = await self.js.pull_subscribe(
             self.subject,
-            durable="workers",
+            durable=WORKERS,
             stream=self.stream,
             config=ConsumerConfig(
                 ack_policy=AckPolicy.EXPLICIT,

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from regional_node.jobs import models
 from regional_node.jobs.graphql.queries import JobQuery
-from regional_node.state import NodeDomain
+from regional_node.jobs.sweeper import sweep
+from regional_node.state import NodeDomain, NodeTask
 
-DOMAIN = NodeDomain(name="jobs", models=(models,), queries=(JobQuery,))
+DOMAIN = NodeDomain(
+    name="jobs",
+    models=(models,),
+    queries=(JobQuery,),
+    tasks=(NodeTask("jobs-resubmit-lost", sweep, singleton=True),),
+)

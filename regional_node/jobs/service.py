@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -112,6 +113,21 @@ async def unfinished(session: AsyncSession) -> list[tuple[uuid.UUID, str]]:
     rows = await session.execute(
         select(Job.id, Job.kind)
         .where(Job.status.in_([JobStatus.QUEUED.value, JobStatus.RUNNING.value]))
+        .order_by(Job.created_at)
+    )
+    return [(job_id, kind) for job_id, kind in rows]
+
+
+async def unfinished_before(
+    session: AsyncSession, cutoff: dt.datetime
+) -> list[tuple[uuid.UUID, str]]:
+    """Jobs queued or running that were created before `cutoff`, oldest first."""
+    rows = await session.execute(
+        select(Job.id, Job.kind)
+        .where(
+            Job.status.in_([JobStatus.QUEUED.value, JobStatus.RUNNING.value]),
+            Job.created_at < cutoff,
+        )
         .order_by(Job.created_at)
     )
     return [(job_id, kind) for job_id, kind in rows]
