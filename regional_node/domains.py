@@ -32,6 +32,7 @@ from regional_node.viewer.domain import DOMAIN as viewer
 from regional_node.vision.domain import DOMAIN as vision
 from regional_node.workers import work_embedded
 from regional_node.workforce.domain import DOMAIN as workforce
+from yunfab.graphql.http import anonymous_limit
 
 
 def mqtt_options(settings: NodeSettings) -> MqttOptions | None:
@@ -60,6 +61,7 @@ async def start_runtime(state: NodeState) -> AsyncIterator[None]:
     settings, db = state.settings, state.db
     runtime = await build_runtime(settings, db, state.authorizer, state.audit)
     state.runtime = runtime
+    state.anonymous_requests = await anonymous_limit(settings, runtime.shared_state)
     broker = runtime.broker if isinstance(runtime.broker, BrokerAdmin) else None
     if broker is not None and settings.mqtt_username and settings.mqtt_password:
         await broker.ensure_ingest_client(

@@ -35,7 +35,7 @@ from yunfab.events import Broadcaster
 from yunfab.health_port import Check
 from yunfab.jobs import InProcessJobs, NatsJobs
 from yunfab.service import Database
-from yunfab.shared_state import Leases, NatsStates, SharedStates
+from yunfab.shared_state import Leases, MemoryStates, NatsStates, SharedState, SharedStates
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -119,6 +119,15 @@ class NodeRuntime:
     leases: Leases | None = None
     """The singleton tasks' leases in the shared state (NATS), if connected: each such task
     runs in one replica at a time. None: they run in this process, the only one."""
+
+    local_state: MemoryStates = field(default_factory=MemoryStates, repr=False)
+    """Where `bucket` keeps what the replicas would share, when the node runs alone."""
+
+    async def bucket(self, name: str, *, ttl_s: float, max_keys: int = 100_000) -> SharedState:
+        """A bucket the replicas share (NATS), or this process's own without NATS: what
+        throttles count there holds across every replica, or in the one process."""
+        states: SharedStates = self.shared_state or self.local_state
+        return await states.bucket(name, ttl_s=ttl_s, max_keys=max_keys)
 
     async def close_events(self) -> None:
         """Stop the events bus, the jobs queue and the shared state (NATS) `build_runtime`

@@ -17,7 +17,7 @@ from regional_node.runtime import NodeRuntime
 from regional_node.settings import NodeSettings
 from regional_node.telemetry.mqtt import MqttIngest
 from yunfab.domains import Domain, Task
-from yunfab.ratelimit import CredentialThrottle, FailureThrottle, TokenBucket
+from yunfab.ratelimit import SharedCredentialThrottle, SharedFailureThrottle, SharedTokenBucket
 from yunfab.state import ServiceState, state_of
 
 
@@ -36,12 +36,12 @@ class NodeState(ServiceState):
     # the runtime the domains share (registry, ingest pipeline, alerts, vision), its MQTT consumer
     runtime: NodeRuntime = field(init=False)
     mqtt: MqttIngest | None = None
-    # telemetry over HTTP
-    device_throttle: CredentialThrottle = field(init=False)
+    # telemetry over HTTP (bad device logins counted across the replicas)
+    device_throttle: SharedCredentialThrottle = field(init=False)
     device_secrets: VerifiedSecrets = field(init=False)
-    # gateways claiming their credentials with one-time codes (per address)
-    claim_requests: TokenBucket = field(init=False)
-    claim_failures: FailureThrottle = field(init=False)
+    # gateways claiming their credentials with one-time codes (per address, across the replicas)
+    claim_requests: SharedTokenBucket = field(init=False)
+    claim_failures: SharedFailureThrottle = field(init=False)
     # data products, market
     data_publisher: DataPublisher | None = None
     market_installer: MarketInstaller = field(init=False)

@@ -16,7 +16,12 @@ import pytest
 
 from tests.support import eventually, skip_or_fail
 from tests.test_event_bus import NATS_URL, nats_up
-from yunfab.ratelimit import SharedFailureThrottle, TooManyFailures
+from yunfab.ratelimit import (
+    SharedCredentialThrottle,
+    SharedFailureThrottle,
+    SharedTokenBucket,
+    TooManyFailures,
+)
 from yunfab.revocations import RevocationSet
 from yunfab.shared_state import (
     Change,
@@ -257,6 +262,62 @@ async def test_a_key_that_succeeded_on_one_replica_may_have_more_checks_in_fligh
         await b.begin("unknown|10.0.0.9")
         with pytest.raises(TooManyFailures):
             await b.begin("unknown|10.0.0.9")
+
+
+async def test_a_token_bucket_holds_its_burst_across_replicas(engine: str) -> None:
+    """Requests alternating between replicas take from one key's tokens, not one set each."""
+    async with replicas(engine) as replica:
+        limits = [
+            SharedTokenBucket(
+                await (await replica(i)).bucket(
+                    "requests", ttl_s=SharedTokenBucket.refill_s(0.01, 3)
+                ),
+                rate=0.01,
+                burst=3,
+            )
+            for i in (0, 1)
+        ]
+        waits = [await limits[attempt % 2].take("10.0.0.9") for attempt in range(5)]
+        assert waits[:3] == [0.0, 0.0, 0.0]
+        assert all(wait > 60 for wait in waits[3:])  # a token comes back in 100 s
+        assert await limits[1].take("10.0.0.7") == 0.0  # another address has its own
+
+
+async def test_a_device_known_at_an_address_on_one_replica_passes_its_flood_on_another(
+    engine: str,
+) -> None:
+    """The node's device logins: failures per credential and per address add up across
+    replicas, and a device that logged in through one replica is let past its address's count
+    (a guesser behind its NAT) on the other, held to its own."""
+    async with replicas(engine) as replica:
+        throttles = []
+        for i in (0, 1):
+            states = await replica(i)
+            throttles.append(
+                SharedCredentialThrottle(
+                    credentials=await states.bucket("device_failures", ttl_s=60),
+                    addresses=await states.bucket("device_addresses", ttl_s=60),
+                    known=await states.bucket("device_known", ttl_s=3600),
+                    per_credential=2,
+                    per_address=4,
+                    window_s=60,
+                )
+            )
+        a, b = throttles
+        await a.succeeded("device-1", "10.0.0.9")
+        for i in range(4):
+            await (a, b)[i % 2].failed(f"guess-{i}", "10.0.0.9")
+        await b.check("device-1", "10.0.0.9")  # known there, through the other replica
+        with pytest.raises(TooManyFailures):
+            await b.check("device-2", "10.0.0.9")
+        with pytest.raises(TooManyFailures):
+            await a.check(None, "10.0.0.9")
+        await a.failed("device-1", "10.0.0.9")
+        await b.failed("device-1", "10.0.0.9")
+        for throttle in (a, b):
+            with pytest.raises(TooManyFailures):
+                await throttle.check("device-1", "10.0.0.9")
+        await b.check("device-1", "10.0.0.7")  # elsewhere it is not locked out
 
 
 async def test_without_nats_a_replica_still_throttles_and_remembers_its_own_revocations() -> None:

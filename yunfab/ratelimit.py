@@ -6,10 +6,10 @@ the next guess is right. Keys include the caller's address, which is only the re
 ingress is listed in `FORWARDED_ALLOW_IPS` (else every caller shares the ingress's address, and
 one attacker could lock a client out).
 
-`FailureThrottle` and `CredentialThrottle` keep their counts in this process.
-`SharedFailureThrottle` keeps them in a shared-state bucket (`yunfab.shared_state`): in memory by
-default, in NATS when the service has several replicas, so failures spread over replicas add up
-to one count.
+`FailureThrottle`, `CredentialThrottle` and `TokenBucket` keep their counts in this process.
+`SharedFailureThrottle`, `SharedCredentialThrottle` and `SharedTokenBucket` keep them in
+shared-state buckets (`yunfab.shared_state`): in memory by default, in NATS when the service has
+several replicas, so failures and requests spread over replicas add up to one count.
 """
 
 from __future__ import annotations
@@ -339,4 +339,124 @@ class TokenBucket:
             # once it has been idle for burst / rate seconds.
             self._buckets.popitem(last=False)
         self._buckets[key] = (tokens, now)
+        return wait
+
+
+class SharedCredentialThrottle:
+    """`CredentialThrottle` with its counts in shared buckets: failures per credential at an
+    address (`credentials`, TTL the window), per address (`addresses`, TTL the window), and the
+    credentials that succeeded at an address lately (`known`, whose TTL is how long a success
+    lets a credential past its address's count).
+
+    A device failing on one replica and then another is held to one count, and a device known
+    at an address on one replica is known there on all. A success is written once per half
+    that TTL from a replica (a device logging in every second costs no write each time);
+    while the buckets cannot be reached each replica counts for itself (`SharedFailureThrottle`)
+    and knows only the successes it saw.
+    """
+
+    def __init__(
+        self,
+        *,
+        credentials: SharedState,
+        addresses: SharedState,
+        known: SharedState,
+        per_credential: int,
+        per_address: int,
+        window_s: float,
+        max_keys: int = 100_000,
+    ) -> None:
+        self.credentials = SharedFailureThrottle(
+            credentials, limit=per_credential, window_s=window_s, max_keys=max_keys
+        )
+        self.addresses = SharedFailureThrottle(
+            addresses, limit=per_address, window_s=window_s, max_keys=max_keys
+        )
+        self.known = known
+        self._seen = RecentSuccesses(within_s=known.ttl_s / 2, max_keys=max_keys)
+
+    async def _known(self, key: str) -> bool:
+        if key in self._seen:
+            return True
+        try:
+            return await self.known.get(key_for(key)) is not None
+        except SharedStateError as exc:
+            log.warning("throttle_state_unreachable", error=str(exc))
+            return False
+
+    async def check(self, credential: str | None, address: str) -> None:
+        """Raise 429 while this credential at the address is over its limit, or the address is
+        over its own and the credential has not succeeded there lately (on any replica)."""
+        key = None if credential is None else CredentialThrottle._key(credential, address)
+        if key is None or not await self._known(key):
+            await self.addresses.check(address)
+        if key is not None:
+            await self.credentials.check(key)
+
+    async def failed(self, credential: str | None, address: str) -> None:
+        await self.addresses.failed(address)
+        if credential is not None:
+            await self.credentials.failed(CredentialThrottle._key(credential, address))
+
+    async def succeeded(self, credential: str, address: str) -> None:
+        key = CredentialThrottle._key(credential, address)
+        if key in self._seen:
+            return
+        try:
+            await self.known.put(key_for(key), b"1")
+        except SharedStateError as exc:
+            log.warning("throttle_state_unreachable", error=str(exc))
+        self._seen.add(key)
+
+
+class SharedTokenBucket:
+    """`TokenBucket` with each key's tokens in a shared bucket, so `rate` and `burst` hold for a
+    key across all replicas, not for each.
+
+    A key's value is its tokens and when they were counted (wall-clock seconds: replicas share
+    no monotonic clock); a key absent is a full bucket, so the shared bucket's TTL is
+    `refill_s(rate, burst)`, the time an idle key takes to fill up. A granted request writes
+    with compare-and-set; a refused one writes nothing. While the bucket cannot be reached (or
+    a key changes under every attempt) this replica counts for itself.
+    """
+
+    def __init__(
+        self, bucket: SharedState, *, rate: float, burst: int, max_keys: int = 100_000
+    ) -> None:
+        self.bucket = bucket
+        self.rate = rate
+        self.burst = burst
+        self._local = MemoryBucket(f"{bucket.name}-local", ttl_s=bucket.ttl_s, max_keys=max_keys)
+
+    @staticmethod
+    def refill_s(rate: float, burst: int) -> float:
+        """How long an idle key takes to have `burst` tokens again: its value's lifetime."""
+        return burst / rate
+
+    async def take(self, key: str) -> float:
+        """Take a token for `key`: 0 when granted, else the seconds until one is available."""
+        now = time.time()
+        wait = 0.0
+
+        def change(value: bytes | None) -> bytes | None:
+            nonlocal wait
+            tokens, since = float(self.burst), now
+            if value:
+                try:
+                    held = orjson.loads(value)
+                    tokens, since = float(held["t"]), float(held["at"])
+                except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+                    pass  # another version's value: a full bucket
+            tokens = min(float(self.burst), tokens + max(0.0, now - since) * self.rate)
+            if tokens < 1:
+                wait = (1 - tokens) / self.rate
+                return None
+            wait = 0.0
+            return orjson.dumps({"t": tokens - 1, "at": now})
+
+        try:
+            await self.bucket.modify(key_for(key), change)
+        except SharedStateError as exc:
+            log.warning("throttle_state_unreachable", error=str(exc))
+            await self._local.modify(key_for(key), change)
         return wait

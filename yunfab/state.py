@@ -15,6 +15,7 @@ from starlette.applications import Starlette
 
 from yunfab.authorization import Authorizer
 from yunfab.db import create_engine, create_sessionmaker
+from yunfab.ratelimit import SharedTokenBucket
 from yunfab.settings import ServiceSettings
 from yunfab.tokens import TokenValidator
 
@@ -42,6 +43,9 @@ class ServiceState:
     authorizer: Authorizer
     tokens: TokenValidator = field(init=False)
     """Set at start-up by the domain holding the keys tokens are checked with."""
+    anonymous_requests: SharedTokenBucket | None = None
+    """GraphQL requests without a token, per address, across the replicas (set at start-up
+    by `yunfab.graphql.http.anonymous_limit`; None: not limited)."""
 
 
 S = TypeVar("S", bound=ServiceState)

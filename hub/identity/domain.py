@@ -19,6 +19,7 @@ from hub.identity.oauth import HubAuthorizationServer, OAuthStore
 from hub.identity.sync import keep_current, load_revocations
 from hub.state import HubDomain, HubState, HubTask
 from yunfab.db import create_sync_engine
+from yunfab.graphql.http import anonymous_limit
 from yunfab.ratelimit import SharedFailureThrottle
 from yunfab.revocations import RevocationSet
 from yunfab.shared_state import open_states
@@ -38,6 +39,7 @@ async def start(state: HubState) -> AsyncIterator[None]:
         limit=settings.auth_failure_limit,
         window_s=settings.auth_failure_window_s,
     )
+    state.anonymous_requests = await anonymous_limit(settings, state.shared_state)
     # Introspection and revocation check client secrets on their own few threads: a flood
     # of bad secrets there queues here, not in front of token requests.
     state.oauth_checks = ThreadPoolExecutor(

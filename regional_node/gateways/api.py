@@ -4,8 +4,9 @@ learns the newest configuration version; `GET /api/v1/gateways/config` fetches i
 market machine profiles it names.
 
 The claim is unauthenticated: the code is the only credential. Each address gets a few requests
-a minute (a token bucket, before the body is read) and fewer failed codes (a failure throttle);
-the body is capped, and parsed only then.
+a minute (a token bucket, before the body is read) and fewer failed codes (a failure throttle),
+both counted in the node's shared state (across its replicas with NATS); the body is capped,
+and parsed only then.
 """
 
 from __future__ import annotations
@@ -23,12 +24,13 @@ from regional_node.devices.registry import DeviceEntry
 from regional_node.devices.service import MetricInput
 from regional_node.gateways import configs, profiles, service, status
 from regional_node.gateways.errors import ClaimCodeInvalid, ClaimCodeUsed, ConfigNotFound
+from regional_node.runtime import NodeRuntime
 from regional_node.state import node_state
 from regional_node.telemetry.errors import DeviceAuthFailed
 from yunfab.bodies import BodyLimit, read_body
 from yunfab.db import session_scope
 from yunfab.errors import Forbidden, InvalidInput
-from yunfab.ratelimit import FailureThrottle, TokenBucket, TooManyFailures
+from yunfab.ratelimit import SharedFailureThrottle, SharedTokenBucket, TooManyFailures
 
 CLAIM_PATH = "/api/v1/gateways/claim"
 MAX_CLAIM_BYTES = 1024 * 1024
@@ -36,18 +38,25 @@ BODY_LIMIT = BodyLimit(CLAIM_PATH, MAX_CLAIM_BYTES)
 MAX_STATUS_BYTES = 1024 * 1024
 MAX_POINTS = 2000
 MAX_CONNECTORS = 200
+CLAIM_BURST = 10
+CLAIM_RATE = 1 / 6
+CLAIM_FAILURES = 10
+CLAIM_WINDOW_S = 600.0
 
 router = APIRouter(tags=["gateways"])
 
 
-def claim_requests() -> TokenBucket:
+async def claim_requests(runtime: NodeRuntime) -> SharedTokenBucket:
     """Any claim request: 10 at once from an address, then one every 6 s."""
-    return TokenBucket(rate=1 / 6, burst=10)
+    ttl_s = SharedTokenBucket.refill_s(CLAIM_RATE, CLAIM_BURST)
+    bucket = await runtime.bucket("claim_requests", ttl_s=ttl_s)
+    return SharedTokenBucket(bucket, rate=CLAIM_RATE, burst=CLAIM_BURST)
 
 
-def claim_failures() -> FailureThrottle:
+async def claim_failures(runtime: NodeRuntime) -> SharedFailureThrottle:
     """Refused codes: 10 in 10 minutes from an address, then 429 until the window moves."""
-    return FailureThrottle(limit=10, window_s=600)
+    bucket = await runtime.bucket("claim_failures", ttl_s=CLAIM_WINDOW_S)
+    return SharedFailureThrottle(bucket, limit=CLAIM_FAILURES, window_s=CLAIM_WINDOW_S)
 
 
 class _Metric(BaseModel):
@@ -111,12 +120,12 @@ def _parsed(body: bytes) -> _ClaimBody:
 async def claim(request: Request) -> dict[str, Any]:
     state = node_state(request.app)
     address = request.client.host if request.client else "unknown"
-    wait = state.claim_requests.take(address)
+    wait = await state.claim_requests.take(address)
     if wait > 0:
         raise TooManyFailures(
             "too many claim requests; try again later", retry_after_s=int(wait) + 1
         )
-    state.claim_failures.check(address)
+    await state.claim_failures.check(address)
     body = _parsed(await read_body(request, BODY_LIMIT))
     gateway = body.gateway
     request_claim = service.Claim(
@@ -138,7 +147,7 @@ async def claim(request: Request) -> dict[str, Any]:
                 session, runtime=state.runtime, claim=request_claim
             )
     except (ClaimCodeInvalid, ClaimCodeUsed):
-        state.claim_failures.failed(address)
+        await state.claim_failures.failed(address)
         raise
     return {
         "edge_node": claimed.edge_node.key,
@@ -230,20 +239,20 @@ async def _edge_node(request: Request) -> DeviceEntry:
     client = request.client.host if request.client else "unknown"
     throttle = state.device_throttle
     if scheme.lower() != "basic" or not value:
-        throttle.check(None, client)
+        await throttle.check(None, client)
         raise DeviceAuthFailed("send the edge node's key and secret with HTTP Basic")
     try:
         key, _, secret = base64.b64decode(value, validate=True).decode().partition(":")
     except (binascii.Error, UnicodeDecodeError) as exc:
-        throttle.check(None, client)
-        throttle.failed(None, client)
+        await throttle.check(None, client)
+        await throttle.failed(None, client)
         raise DeviceAuthFailed("malformed Basic credentials") from exc
-    throttle.check(key, client)
+    await throttle.check(key, client)
     entry = await state.runtime.registry.get(key)
     if entry is None or not await state.device_secrets.verify(key, secret, entry.secret_hash):
-        throttle.failed(key, client)
+        await throttle.failed(key, client)
         raise DeviceAuthFailed("unknown device or wrong secret")
-    throttle.succeeded(key, client)
+    await throttle.succeeded(key, client)
     if entry.kind is not DeviceKind.EDGE_NODE:
         raise Forbidden(f"{key} is not an edge node: only gateways report a gateway status")
     refusal = entry.refusal()

@@ -16,8 +16,8 @@ from yunfab.bodies import BodyLimit
 
 @asynccontextmanager
 async def start(state: NodeState) -> AsyncIterator[None]:
-    state.claim_requests = api.claim_requests()
-    state.claim_failures = api.claim_failures()
+    state.claim_requests = await api.claim_requests(state.runtime)
+    state.claim_failures = await api.claim_failures(state.runtime)
     yield
 
 

@@ -21,7 +21,7 @@ from regional_node.telemetry.errors import DeviceAuthFailed
 from regional_node.telemetry.pipeline import Envelope, describe
 from yunfab.bodies import BodyLimit, read_body
 from yunfab.errors import Forbidden, InvalidInput
-from yunfab.ratelimit import CredentialThrottle
+from yunfab.ratelimit import SharedCredentialThrottle
 
 MAX_DEVICES = 1000
 TELEMETRY_PATH = "/api/v1/telemetry"
@@ -29,11 +29,19 @@ TELEMETRY_PATH = "/api/v1/telemetry"
 router = APIRouter()
 
 
-def device_throttle() -> CredentialThrottle:
+async def device_throttle(runtime: NodeRuntime) -> SharedCredentialThrottle:
     """Bad device logins: 20 a minute lock a device out at that address (not the other devices
     behind the same proxy or NAT), 200 a minute with any keys lock the address out for keys that
-    have not logged in from it within the hour (a device at work there goes on)."""
-    return CredentialThrottle(per_credential=20, per_address=200, window_s=60, known_for_s=3600)
+    have not logged in from it within the hour (a device at work there goes on). Counted in the
+    node's shared state: across the replicas when they share NATS."""
+    return SharedCredentialThrottle(
+        credentials=await runtime.bucket("device_auth_failures", ttl_s=60),
+        addresses=await runtime.bucket("device_auth_addresses", ttl_s=60),
+        known=await runtime.bucket("device_auth_known", ttl_s=3600),
+        per_credential=20,
+        per_address=200,
+        window_s=60,
+    )
 
 
 def body_limit(settings: NodeSettings) -> BodyLimit:
@@ -51,24 +59,24 @@ async def _device(request: Request, runtime: NodeRuntime) -> DeviceEntry:
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     client = request.client.host if request.client else "unknown"
-    throttle: CredentialThrottle = node_state(request.app).device_throttle
+    throttle: SharedCredentialThrottle = node_state(request.app).device_throttle
     if scheme.lower() != "basic" or not value:
-        throttle.check(None, client)
+        await throttle.check(None, client)
         raise DeviceAuthFailed("send the device key and secret with HTTP Basic")
     try:
         key, _, secret = base64.b64decode(value, validate=True).decode().partition(":")
     except (binascii.Error, UnicodeDecodeError) as exc:
-        throttle.check(None, client)
-        throttle.failed(None, client)
+        await throttle.check(None, client)
+        await throttle.failed(None, client)
         raise DeviceAuthFailed("malformed Basic credentials") from exc
-    throttle.check(key, client)
+    await throttle.check(key, client)
     entry = await runtime.registry.get(key)
     verified: VerifiedSecrets = node_state(request.app).device_secrets
     # A secret not seen before costs a PBKDF2 run: off the event loop, so ingest goes on.
     if entry is None or not await verified.verify(key, secret, entry.secret_hash):
-        throttle.failed(key, client)
+        await throttle.failed(key, client)
         raise DeviceAuthFailed("unknown device or wrong secret")
-    throttle.succeeded(key, client)
+    await throttle.succeeded(key, client)
     return entry
 
 

@@ -17,7 +17,7 @@ from yunfab.bodies import BodyLimit
 
 @asynccontextmanager
 async def start(state: NodeState) -> AsyncIterator[None]:
-    state.device_throttle = api.device_throttle()
+    state.device_throttle = await api.device_throttle(state.runtime)
     state.device_secrets = VerifiedSecrets()
     yield
 

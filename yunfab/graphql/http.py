@@ -9,7 +9,8 @@
 - GraphiQL from files inside the package (`ide.py`) when the `graphiql` setting is on;
   subscriptions over graphql-transport-ws only, signed in as `subscriptions.py` says.
 - Parser and validation caches, and depth, alias, token and selection limits (`limits.py`);
-  anonymous requests rate-limited per address (429 with Retry-After).
+  anonymous requests rate-limited per address (429 with Retry-After), across the service's
+  replicas when they share state (`anonymous_limit`).
 """
 
 from __future__ import annotations
@@ -39,8 +40,10 @@ from yunfab.graphql.ide import GraphiQL
 from yunfab.graphql.limits import BoundedValidation
 from yunfab.graphql.persisted import PersistedQueries, PersistedQueryError
 from yunfab.graphql.subscriptions import AuthenticatingHandler
-from yunfab.ratelimit import TokenBucket
+from yunfab.ratelimit import SharedTokenBucket
 from yunfab.settings import ServiceSettings
+from yunfab.shared_state import MemoryStates, SharedStates
+from yunfab.state import service_state
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 LEGACY_JSON = "application/json"
@@ -102,16 +105,18 @@ class SpecGraphQLRouter(GraphQLRouter[Any, None]):
     graphql_transport_ws_handler_class = AuthenticatingHandler
     ide: GraphiQL | None = None
     persisted = PersistedQueries(max_entries=0, max_bytes=0)
-    anonymous_requests: TokenBucket | None = None
-    """Requests without a token, per address; checked before the body is read."""
 
-    def _anonymous_wait(self, connection: Request | WebSocket) -> float:
+    async def _anonymous_wait(self, connection: Request | WebSocket) -> float:
         """Seconds an anonymous caller must wait before this request; 0 to serve it now. The
+        service's `anonymous_requests` count them per address, before the body is read; the
         address is the client's own only behind a proxy listed in `FORWARDED_ALLOW_IPS`."""
-        if self.anonymous_requests is None or "authorization" in connection.headers:
+        if "authorization" in connection.headers:
+            return 0.0
+        limit = service_state(connection.app).anonymous_requests
+        if limit is None:
             return 0.0
         address = connection.client.host if connection.client else "unknown"
-        return self.anonymous_requests.take(address)
+        return await limit.take(address)
 
     async def execute_operation(
         self,
@@ -175,7 +180,7 @@ class SpecGraphQLRouter(GraphQLRouter[Any, None]):
         context: Any = UNSET,
         root_value: Any = UNSET,
     ) -> Response | WebSocket:
-        wait = self._anonymous_wait(request)
+        wait = await self._anonymous_wait(request)
         if isinstance(request, WebSocket):
             if wait:
                 # Closing before the handshake is accepted answers the upgrade with 403.
@@ -244,8 +249,18 @@ def graphql_router(
     router.persisted = PersistedQueries(
         max_entries=settings.graphql_apq_max_entries, max_bytes=settings.graphql_apq_max_bytes
     )
-    if settings.graphql_anonymous_rate > 0:
-        router.anonymous_requests = TokenBucket(
-            rate=settings.graphql_anonymous_rate, burst=settings.graphql_anonymous_burst
-        )
     return router
+
+
+async def anonymous_limit(
+    settings: ServiceSettings, states: SharedStates | None
+) -> SharedTokenBucket | None:
+    """The service's limit on anonymous GraphQL requests (None when `graphql_anonymous_rate`
+    is 0), counted in `states` (the replicas' NATS buckets) or, without them, in this process."""
+    rate, burst = settings.graphql_anonymous_rate, settings.graphql_anonymous_burst
+    if rate <= 0:
+        return None
+    bucket = await (states or MemoryStates()).bucket(
+        "graphql_anonymous", ttl_s=SharedTokenBucket.refill_s(rate, burst)
+    )
+    return SharedTokenBucket(bucket, rate=rate, burst=burst)
