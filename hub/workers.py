@@ -20,17 +20,18 @@ import uuid
 from typing import Any
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.federated.models import RunStatus
 from hub.federated.runner import FlowerRunner
 from hub.federated.service import RUN_JOB
 from hub.jobs.models import Job
-from hub.jobs.runner import Handler, JobRunner
-from hub.jobs.service import unfinished
+from hub.jobs.service import STORE
 from hub.runtime import connect_events, connect_jobs
 from hub.settings import HubSettings
 from hub.state import HubDomain, HubState, HubTask
 from yunfab.jobs import InProcessJobs, JobFailed, NatsJobs
+from yunfab.jobs.runner import JobKind, JobRunner
 from yunfab.service import Database
 
 log = structlog.get_logger(__name__)
@@ -40,8 +41,9 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def kinds(runner: FlowerRunner) -> dict[str, Handler]:
-    async def federated_run(job: Job) -> dict[str, Any]:
+def kinds(runner: FlowerRunner) -> dict[str, JobKind[Job]]:
+    async def federated_run(session: AsyncSession, job: Job) -> dict[str, Any]:
+        # The run is driven in sessions of its own (its rows change as it goes).
         run = await runner.drive(uuid.UUID(job.payload["run_id"]))
         if run.status is RunStatus.FAILED:
             raise JobFailed(run.error or "the run failed")
@@ -51,11 +53,12 @@ def kinds(runner: FlowerRunner) -> dict[str, Handler]:
             "model_id": str(run.model_id) if run.model_id else None,
         }
 
-    return {RUN_JOB: federated_run}
+    return {RUN_JOB: JobKind(run=federated_run)}
 
 
-def job_runner(settings: HubSettings, db: Database, runner: FlowerRunner) -> JobRunner:
+def job_runner(settings: HubSettings, db: Database, runner: FlowerRunner) -> JobRunner[Job]:
     return JobRunner(
+        STORE,
         db.sessionmaker,
         kinds(runner),
         worker=worker_name(),
@@ -69,7 +72,7 @@ async def work_embedded(state: HubState) -> None:
     if not isinstance(state.jobs, InProcessJobs):
         return  # NATS: `yunfab hub worker` processes take them
     async with state.db.sessionmaker() as session:
-        for job_id, kind in await unfinished(session):
+        for job_id, kind in await STORE.unfinished(session):
             await state.jobs.submit(job_id, kind)
     runner = job_runner(state.settings, state.db, state.federated_runner)
     await state.jobs.work(runner.run, asyncio.Event())

@@ -9,6 +9,7 @@ from the node's JetStream work queue. Kinds of jobs and their handlers are liste
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import signal
 import socket
@@ -16,8 +17,8 @@ import socket
 import structlog
 
 from regional_node.audit.service import AuditLog
-from regional_node.jobs.runner import JobKind, JobRunner
-from regional_node.jobs.service import unfinished
+from regional_node.jobs.models import Job
+from regional_node.jobs.service import STORE
 from regional_node.runtime import NodeRuntime, build_runtime, health_checks
 from regional_node.settings import NodeSettings
 from regional_node.state import NodeState
@@ -26,26 +27,33 @@ from regional_node.vision import jobs as vision_jobs
 from yunfab.authorization import Authorizer
 from yunfab.health_port import Check, HealthPort
 from yunfab.jobs import InProcessJobs, NatsJobs
+from yunfab.jobs.runner import JobKind, JobRunner
 from yunfab.policy import create_engine as create_policy_engine
 from yunfab.service import Database
 
 log = structlog.get_logger(__name__)
 
-KINDS: dict[str, JobKind] = {
-    vision_jobs.TRAINING: JobKind(run=vision_jobs.run_training, done=vision_jobs.done),
-    telemetry_jobs.ROLLUP: JobKind(run=telemetry_jobs.run_rollup),
-}
+
+def kinds(runtime: NodeRuntime) -> dict[str, JobKind[Job]]:
+    """The node's kinds of job, their handlers bound to the runtime they work with."""
+    return {
+        vision_jobs.TRAINING: JobKind(
+            run=functools.partial(vision_jobs.run_training, runtime),
+            done=functools.partial(vision_jobs.done, runtime),
+        ),
+        telemetry_jobs.ROLLUP: JobKind(run=functools.partial(telemetry_jobs.run_rollup, runtime)),
+    }
 
 
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def job_runner(runtime: NodeRuntime, db: Database, settings: NodeSettings) -> JobRunner:
+def job_runner(runtime: NodeRuntime, db: Database, settings: NodeSettings) -> JobRunner[Job]:
     return JobRunner(
-        runtime,
+        STORE,
         db.sessionmaker,
-        KINDS,
+        kinds(runtime),
         worker=worker_name(),
         max_attempts=settings.jobs_max_attempts,
     )
@@ -58,7 +66,7 @@ async def work_embedded(state: NodeState) -> None:
     if not isinstance(runtime.jobs, InProcessJobs):
         return  # NATS: `yunfab node worker` processes take them
     async with state.db.sessionmaker() as session:
-        for job_id, kind in await unfinished(session):
+        for job_id, kind in await STORE.unfinished(session):
             await runtime.jobs.submit(job_id, kind)
     await runtime.jobs.work(job_runner(runtime, state.db, state.settings).run, asyncio.Event())
 

@@ -2,52 +2,21 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import enum
-import uuid
-from typing import Any
-
-from sqlalchemy import JSON, Integer, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.db import Base
-from yunfab.db import UTCDateTime, new_id, utcnow
+from yunfab.jobs.models import JobColumns, JobStatus
+
+__all__ = ["Job", "JobStatus"]
 
 
-class JobStatus(enum.StrEnum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-
-
-class Job(Base):
-    """One piece of long work: what, for whom, how far. A job may run twice (a worker presumed
-    dead that was only slow, a redelivery after a crash): the row, locked, decides whose
-    outcome counts, and its handler makes a second run resume rather than redo."""
+class Job(JobColumns, Base):
+    """A job of the hub: its handler makes a second run resume rather than redo (a federated
+    run's driving follows the Flower run the first started)."""
 
     __tablename__ = "jobs"
     __table_args__ = (UniqueConstraint("kind", "key", name="uq_jobs_kind_key"),)
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
-    kind: Mapped[str] = mapped_column(String(64))
     key: Mapped[str] = mapped_column(String(128))
     """What the job is about (a federated run's id): asking again for it returns this job."""
-    owner: Mapped[str] = mapped_column(String(256))
-    """Who asked (the subject's label)."""
-    action: Mapped[str] = mapped_column(String(64))
-    """The action whoever reads the job must be allowed (the policy decides)."""
-    status: Mapped[str] = mapped_column(String(16), default=JobStatus.QUEUED.value, index=True)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    worker: Mapped[str | None] = mapped_column(String(128))
-    """The process running (or that last ran) it."""
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-
-    @property
-    def done(self) -> bool:
-        return self.status in (JobStatus.SUCCEEDED, JobStatus.FAILED)

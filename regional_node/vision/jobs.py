@@ -1,7 +1,7 @@
 """Training as a job: the request stores the uploads and returns the job; a worker (or the API
 process itself when embedded) trains and registers the model. A job run twice (its worker
 presumed dead, or a retry) trains twice but registers one model version: the job row decides
-(`regional_node.jobs.service.succeed`)."""
+(`yunfab.jobs.service.JobStore.succeed`)."""
 
 from __future__ import annotations
 
