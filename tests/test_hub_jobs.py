@@ -238,3 +238,54 @@ async def test_a_worker_killed_while_it_follows_a_run_leaves_it_to_the_other(
         for worker in workers:
             worker.stop()
         await delete_streams(scope)
+
+
+@pytest.mark.slow
+async def test_a_run_whose_queue_message_was_lost_is_queued_again_and_runs_once(
+    hub_factory: HubFactory, hub_db_url: str, tmp_path: Path
+) -> None:
+    """The work queue loses a queued job's message (here purged by hand, as a stream on a lost
+    single NATS server would be): the hub publishes the job again, and a worker runs it."""
+    import nats
+
+    if not nats_up():
+        skip_or_fail("NATS is not reachable at 127.0.0.1:4222")
+    scope = f"jobs-{uuid.uuid4().hex[:8]}"  # a stream and queue of its own
+    # Nothing listens at the SuperLink's address: a run that is driven fails at once.
+    settings = {"nats_url": NATS_URL, "nats_scope": scope, "jobs_ack_wait_s": 4,
+                "flower_superlink": "127.0.0.1:9"}  # fmt: skip
+    env = {
+        f"YUNFAB_HUB_{key.upper()}": str(value)
+        for key, value in {
+            **settings,
+            "env": "development",
+            "database_url": hub_db_url,
+            "data_dir": tmp_path / "hub",
+            "public_url": "http://hub.test",
+        }.items()
+    }
+    worker: Worker | None = None
+    try:
+        async with hub_factory(**settings) as hub:
+            operator = await operator_of(hub)
+            started = (await hub.graphql(START, {"input": {"rounds": 2}}, headers=operator))[
+                "startFederatedRun"
+            ]
+            nc = await nats.connect(NATS_URL)
+            try:
+                await nc.jetstream().purge_stream(f"YUNFAB_JOBS_{scope}")
+            finally:
+                await nc.close()
+            worker = Worker("w1", env, tmp_path / "w1.log")
+            worker.wait_started()
+            job = await finished(hub, started["jobId"], operator, timeout_s=120)
+            # Run, once, by the worker: its message was published again.
+            assert job["status"] == "failed", (job, worker.text[-3000:])
+            assert job["attempts"] == 1
+            assert job["worker"].endswith(f":{worker.process.pid}")
+            run = (await hub.graphql(RUN, {"id": started["id"]}, headers=operator))["federatedRun"]
+            assert run["status"] == "FAILED"
+    finally:
+        if worker is not None:
+            worker.stop()
+        await delete_streams(scope)

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from hub.jobs import models
 from hub.jobs.graphql.queries import JobQuery
-from hub.state import HubDomain
+from hub.jobs.sweeper import sweep
+from hub.state import HubDomain, HubTask
 
-DOMAIN = HubDomain(name="jobs", models=(models,), queries=(JobQuery,))
+DOMAIN = HubDomain(
+    name="jobs",
+    models=(models,),
+    queries=(JobQuery,),
+    tasks=(HubTask("jobs-resubmit-lost", sweep, singleton=True),),
+)
