@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import structlog
 from fastapi import FastAPI
@@ -12,7 +13,7 @@ from hub.graphql.context import get_context
 from hub.graphql.schema import build_schema
 from hub.runtime import connect_events, connect_jobs
 from hub.settings import HubSettings
-from hub.state import HubState
+from hub.state import HubState, hub_state
 from yunfab.authorization import Authorizer
 from yunfab.domains import body_limits, routers, running
 from yunfab.graphql.ide import SignIn
@@ -52,7 +53,7 @@ def create_app(settings: HubSettings) -> FastAPI:
         )  # fmt: skip
         install_state(app, state)
         try:
-            async with running(DOMAINS, state):
+            async with running(DOMAINS, state, leases=lambda s: s.leases):
                 log.info(
                     "hub_started",
                     issuer=settings.issuer_url,
@@ -66,6 +67,13 @@ def create_app(settings: HubSettings) -> FastAPI:
             await db.close()
             log.info("hub_stopped")
 
+    async def singleton_tasks() -> dict[str, Any]:
+        leases = hub_state(app).leases
+        if leases is None:
+            return {}
+        # The once-per-hub tasks this replica runs now (the others run them elsewhere).
+        return {"singleton_tasks": {"held": sorted(leases.held)}}
+
     app = create_service_app(
         title="Yunfab hub",
         description="The 1 of 1+N: node federation, data exchange and the knowledge market.",
@@ -74,6 +82,7 @@ def create_app(settings: HubSettings) -> FastAPI:
         lifespan=lifespan,
         schema=build_schema(settings),
         context_getter=get_context,
+        readiness_extra=singleton_tasks,
         routers=routers(DOMAINS),
         body_limits=body_limits(DOMAINS, settings),
         sign_in=SignIn(issuer=settings.issuer_url, public_url=settings.issuer_url),

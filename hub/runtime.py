@@ -41,6 +41,7 @@ async def connect_events(settings: HubSettings) -> HubEvents:
         scope=settings.nats_scope,
         max_age_s=settings.events_max_age_s,
         max_bytes=settings.events_max_bytes,
+        replicas=settings.nats_replicas,
     )
     try:
         nodes = await bus.broadcaster("nodes", NodeEvent)
@@ -61,4 +62,5 @@ async def connect_jobs(settings: HubSettings) -> InProcessJobs | NatsJobs:
         scope=settings.nats_scope,
         ack_wait_s=settings.jobs_ack_wait_s,
         max_deliver=settings.jobs_max_attempts + 2,
+        replicas=settings.nats_replicas,
     )

@@ -64,6 +64,14 @@ class HubSettings(ServiceSettings):
     nats_scope: str = Field(default="hub", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
     """The name of the hub's events stream and jobs queue on NATS (`yunfab.events.<scope>.*`):
     hubs sharing one NATS server each need their own."""
+    nats_replicas: int = Field(default=1, ge=1, le=5)
+    """Copies of the hub's events and jobs streams and shared-state buckets in a NATS cluster
+    (3 for a cluster of three), used when the hub makes them; a start raises a stream to it
+    but never lowers a stream an operator raised, nor resets its other settings made by hand."""
+    lease_ttl_s: float = Field(default=15.0, ge=1, le=600)
+    """With NATS: how long a replica's hold on a once-per-hub task (the offline sweep, clearing
+    expired sign-in records) lasts unrenewed; another replica takes the task over this long
+    after its holder died (at once when it stopped). Renewed every third of it."""
     events_max_age_s: float = Field(default=300.0, gt=0, le=86400)
     """How long the events stream keeps an event for a replica that reconnects (NATS only)."""
     events_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024 * 1024)

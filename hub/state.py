@@ -20,7 +20,7 @@ from yunfab.event_bus import NatsEventBus
 from yunfab.jobs import InProcessJobs, NatsJobs
 from yunfab.ratelimit import SharedFailureThrottle
 from yunfab.revocations import RevocationSet
-from yunfab.shared_state import SharedStates
+from yunfab.shared_state import Leases, SharedStates
 from yunfab.state import ServiceState, state_of
 
 
@@ -40,6 +40,9 @@ class HubState(ServiceState):
     revocations: RevocationSet = field(init=False)
     shared_state: SharedStates = field(init=False)
     """Buckets the hub's replicas share (in this process unless `nats_url` is set)."""
+    leases: Leases | None = None
+    """The once-per-hub tasks' leases in the shared state (NATS): each such task runs in one
+    replica at a time. None (embedded): they run in this process, the only one."""
     throttle: SharedFailureThrottle = field(init=False)
     oauth_checks: ThreadPoolExecutor = field(init=False)
     """Introspection and revocation check client secrets on these few threads."""

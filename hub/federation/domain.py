@@ -40,5 +40,6 @@ DOMAIN = HubDomain(
     queries=(FederationQuery,),
     mutations=(FederationMutation,),
     subscriptions=(FederationSubscription,),
-    tasks=(HubTask("offline-sweeper", sweep_offline_nodes),),
+    # One replica sweeps (under a lease with NATS); the node events it sends reach them all.
+    tasks=(HubTask("offline-sweeper", sweep_offline_nodes, singleton=True),),
 )

@@ -4,6 +4,9 @@ them in the refresh loop)."""
 
 from __future__ import annotations
 
+import os
+import socket
+import uuid
 from collections.abc import AsyncIterator, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -16,13 +19,13 @@ from hub.identity.admin_graphql import AdminMutation, AdminQuery
 from hub.identity.graphql import IdentityMutation, IdentityQuery
 from hub.identity.keys import KeyRing
 from hub.identity.oauth import HubAuthorizationServer, OAuthStore
-from hub.identity.sync import keep_current, load_revocations
+from hub.identity.sync import clear_expired, keep_current, load_revocations
 from hub.state import HubDomain, HubState, HubTask
 from yunfab.db import create_sync_engine
 from yunfab.graphql.http import anonymous_limit
 from yunfab.ratelimit import SharedFailureThrottle
 from yunfab.revocations import RevocationSet
-from yunfab.shared_state import open_states
+from yunfab.shared_state import Leases, open_states
 from yunfab.tokens import LEEWAY_S, TokenValidator
 
 log = structlog.get_logger(__name__)
@@ -33,7 +36,17 @@ async def start(state: HubState) -> AsyncIterator[None]:
     settings = state.settings
     sessions = state.db.sessionmaker
     # Failure counts and revoked ids shared by the hub's replicas (NATS KV with `nats_url`).
-    state.shared_state = await open_states(settings.nats_url, scope=settings.nats_scope)
+    state.shared_state = await open_states(
+        settings.nats_url, scope=settings.nats_scope, replicas=settings.nats_replicas
+    )
+    if settings.nats_url is not None:
+        # The once-per-hub tasks (`singleton`) run under leases in the same buckets.
+        state.leases = Leases(
+            await state.shared_state.bucket(
+                "task_leases", ttl_s=settings.lease_ttl_s, max_keys=1000
+            ),
+            holder=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}",
+        )
     state.throttle = SharedFailureThrottle(
         await state.shared_state.bucket("auth_failures", ttl_s=settings.auth_failure_window_s),
         limit=settings.auth_failure_limit,
@@ -90,6 +103,10 @@ def refresh(state: HubState) -> Coroutine[Any, Any, None]:
     )
 
 
+def expire(state: HubState) -> Coroutine[Any, Any, None]:
+    return clear_expired(state.db.sessionmaker, state.settings.key_refresh_interval_s)
+
+
 DOMAIN = HubDomain(
     name="identity",
     models=(models,),
@@ -97,5 +114,8 @@ DOMAIN = HubDomain(
     queries=(IdentityQuery, AdminQuery),
     mutations=(IdentityMutation, AdminMutation),
     start=start,
-    tasks=(HubTask("identity-refresh", refresh),),
+    tasks=(
+        HubTask("identity-refresh", refresh),  # every replica's own key ring and deny-list
+        HubTask("identity-expiry", expire, singleton=True),
+    ),
 )

@@ -1,8 +1,8 @@
 """Keeps a hub process's key ring and deny-list current with the database, so a rotation or a
-revocation made by another hub process or the console takes effect here within one interval;
-and clears authorization codes that expired unused, browser sessions past their end, and refresh
-token families past their absolute end (used tokens are kept until then: one presented again
-must still be recognised as reused)."""
+revocation made by another hub process or the console takes effect here within one interval
+(every replica); and clears authorization codes that expired unused, browser sessions past their
+end, and refresh token families past their absolute end (used tokens are kept until then: one
+presented again must still be recognised as reused), once per hub."""
 
 from __future__ import annotations
 
@@ -43,7 +43,16 @@ async def keep_current(
         try:
             await keyring.load()
             await load_revocations(sessionmaker, revocations)
-            async with session_scope(sessionmaker) as session:
-                await IdentityRepository(session).delete_expired(utcnow())
         except Exception:  # keep serving with what we have; readiness shows a dead database
             log.exception("identity_refresh_failed")
+
+
+async def clear_expired(sessionmaker: async_sessionmaker[AsyncSession], interval_s: float) -> None:
+    """Delete what expired, every `interval_s`: one replica's work (a singleton task)."""
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            async with session_scope(sessionmaker) as session:
+                await IdentityRepository(session).delete_expired(utcnow())
+        except Exception:  # the next round tries again; readiness shows a dead database
+            log.exception("identity_expiry_failed")
