@@ -4,6 +4,10 @@
   request asks; shared, it reads the bucket), p50/p95/p99 in microseconds;
 - throttle: a client-secret check's `begin` + `end` that failed (a read, a compare-and-set
   write), p50/p95/p99;
+- anonymous request: a granted `SharedTokenBucket.take` (the node's and hub's anonymous
+  GraphQL limit, the node's claim requests: a read and a compare-and-set write), p50/p95/p99;
+- device login: a known device's `SharedCredentialThrottle.check` + `succeeded` at the node
+  (what each HTTP telemetry batch costs: one read), p50/p95/p99;
 - contention: failures recorded by two replicas (two connections) at once on one key, per
   second, with every one counted (compare-and-set retries included).
 
@@ -24,7 +28,12 @@ import time
 import uuid
 from typing import Any
 
-from yunfab.ratelimit import SharedFailureThrottle, TooManyFailures
+from yunfab.ratelimit import (
+    SharedCredentialThrottle,
+    SharedFailureThrottle,
+    SharedTokenBucket,
+    TooManyFailures,
+)
 from yunfab.revocations import RevocationSet
 from yunfab.shared_state import MemoryStates, NatsStates, SharedStates, key_for
 
@@ -63,6 +72,33 @@ async def _measure(states: list[SharedStates], rounds: int) -> dict[str, Any]:
         samples.append(time.perf_counter() - start)
     failed = _percentiles(samples)
 
+    requests = SharedTokenBucket(
+        await states[0].bucket("anonymous", ttl_s=60), rate=1000.0, burst=rounds
+    )
+    samples = []
+    for n in range(rounds):
+        start = time.perf_counter()
+        assert await requests.take(f"10.0.{n % 50}.9") == 0.0
+        samples.append(time.perf_counter() - start)
+    anonymous = _percentiles(samples)
+
+    logins = SharedCredentialThrottle(
+        credentials=await states[0].bucket("device_failures", ttl_s=60),
+        addresses=await states[0].bucket("device_addresses", ttl_s=60),
+        known=await states[0].bucket("device_known", ttl_s=3600),
+        per_credential=20,
+        per_address=200,
+        window_s=60,
+    )
+    samples = []
+    for n in range(rounds):
+        device = f"device-{n % 50}"
+        start = time.perf_counter()
+        await logins.check(device, "10.0.0.9")
+        await logins.succeeded(device, "10.0.0.9")
+        samples.append(time.perf_counter() - start)
+    login = _percentiles(samples)
+
     replicas = [
         SharedFailureThrottle(
             await s.bucket("contended", ttl_s=window), limit=10_000, window_s=window
@@ -87,6 +123,8 @@ async def _measure(states: list[SharedStates], rounds: int) -> dict[str, Any]:
     return {
         "token_check": check,
         "throttle_failed_attempt": failed,
+        "anonymous_request": anonymous,
+        "device_login": login,
         "contended_failures_per_s": per_replica * len(replicas) / elapsed,
         "contended_counted": counted,
         "contended_sent": per_replica * len(replicas),
@@ -121,6 +159,8 @@ def main() -> None:
     for what, title in (
         ("token_check", "token check (an id nobody revoked)"),
         ("throttle_failed_attempt", "failed secret check (begin + end)"),
+        ("anonymous_request", "anonymous request let through (token bucket)"),
+        ("device_login", "known device's login (check + succeeded)"),
     ):
         print(f"{title}:")
         print(f"  {'':12} {'p50 us':>9} {'p95 us':>9} {'p99 us':>9}")
