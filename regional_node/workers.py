@@ -19,6 +19,7 @@ import structlog
 from regional_node.audit.service import AuditLog
 from regional_node.jobs.models import Job
 from regional_node.jobs.service import STORE
+from regional_node.orders import jobs as order_jobs
 from regional_node.runtime import NodeRuntime, build_runtime, health_checks
 from regional_node.settings import NodeSettings
 from regional_node.state import NodeState
@@ -42,6 +43,8 @@ def kinds(runtime: NodeRuntime) -> dict[str, JobKind[Job]]:
             done=functools.partial(vision_jobs.done, runtime),
         ),
         telemetry_jobs.ROLLUP: JobKind(run=functools.partial(telemetry_jobs.run_rollup, runtime)),
+        order_jobs.PLAN: JobKind(run=functools.partial(order_jobs.run_planning, runtime)),
+        order_jobs.REPLAN: JobKind(run=functools.partial(order_jobs.run_planning, runtime)),
     }
 
 

@@ -5,6 +5,7 @@ the job's action at its factory (`get_job`); claimed and finished through `STORE
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +15,7 @@ from regional_node.factories.models import Factory
 from regional_node.factories.service import check_at_factory
 from regional_node.jobs.errors import JobNotFound
 from regional_node.jobs.models import Job
+from yunfab.errors import InvalidInput
 from yunfab.jobs.service import JobStore
 from yunfab.subject import Subject
 
@@ -21,13 +23,21 @@ if TYPE_CHECKING:
     from regional_node.runtime import NodeRuntime
 
 STORE = JobStore(Job, keys_per_owner=True)
+KEY = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+def check_key(key: str | None) -> None:
+    """A caller's own name for a job: refused before anything is stored when malformed."""
+    if key is not None and not KEY.fullmatch(key):
+        raise InvalidInput("key: 1-128 letters, digits, '.', '_', ':' or '-'")
 
 
 async def create_job(
     session: AsyncSession, subject: Subject, *, kind: str, key: str | None,
-    factory_id: uuid.UUID, action: str, payload: dict[str, Any],
+    factory_id: uuid.UUID | None, action: str, payload: dict[str, Any],
 ) -> tuple[Job, bool]:  # fmt: skip
-    """The job, and whether it is new: a key the subject gave before returns its job."""
+    """The job, and whether it is new: a key the subject gave before returns its job. One
+    about no factory (`factory_id` None) is seen only by who asked."""
     return await STORE.create(
         session, kind=kind, key=key, owner=subject.label, action=action, payload=payload,
         factory_id=factory_id,

@@ -294,7 +294,7 @@ async def plan_order(
     order = await get_order(
         session, subject, runtime=runtime, order_id=order_id, action="node.order.plan", lock=True
     )
-    _open(order)
+    check_open(order)
     if order.stage.rank >= OrderStage.DISPATCHED.rank:
         raise Conflict("the order is dispatched: a change goes through a re-plan")
     routing = await RoutingRepository(session).get(order.routing_id)
@@ -395,7 +395,7 @@ async def dispatch_order(
     order = await get_order(
         session, subject, runtime=runtime, order_id=order_id, action="node.order.plan", lock=True
     )
-    _open(order)
+    check_open(order)
     if order.stage is not OrderStage.PLANNED:
         raise StageOutOfOrder(
             f"the order is {order.stage.value}: only a planned order is dispatched"
@@ -529,7 +529,7 @@ async def report_progress(
             raise InvalidInput("key: 1 to 64 characters")
         if await orders.report_applied(work.id, report.key):
             return work  # a retry of a report already applied
-    _open(order)
+    check_open(order)
     if work.status is WorkOrderStatus.CANCELLED:
         raise Conflict("the work order was cancelled by a re-plan")
     if report.kind is WorkOrderStatus.CANCELLED or report.kind is WorkOrderStatus.ISSUED:
@@ -627,7 +627,7 @@ async def advance_order(
     order = await get_order(
         session, subject, runtime=runtime, order_id=order_id, action=action, lock=True
     )
-    _open(order)
+    check_open(order)
     if stage.rank != order.stage.rank + 1:
         raise StageOutOfOrder(
             f"the order is {order.stage.value}: {stage.value} must follow "
@@ -654,7 +654,7 @@ async def cancel_order(
     order = await get_order(
         session, subject, runtime=runtime, order_id=order_id, action="node.order.cancel", lock=True
     )
-    _open(order)
+    check_open(order)
     if order.stage.rank >= OrderStage.FINISHED.rank:
         raise StageOutOfOrder("a finished order is not cancelled")
     if not reason.strip():
@@ -672,7 +672,7 @@ async def cancel_order(
     return order
 
 
-def _open(order: Order) -> None:
+def check_open(order: Order) -> None:
     if order.status is not OrderStatus.OPEN:
         raise OrderClosed(f"order {order.number} is {order.status.value}")
 
@@ -744,7 +744,7 @@ async def report_breakdown(
             raise InvalidInput(f"alert {input.alert_id} is not an alert of {factory.slug}")
     # From today, not from the breakdown's first day: the days in between are yet to be made,
     # and a re-plan holds days before its `today` at what was reported.
-    today = _as_of(as_of)
+    today = replan_day(as_of)
     affected = WorkOrderRepository.open_order_ids_at(
         factory.id, input.first_day, input.last_day, input.process
     )
@@ -827,17 +827,17 @@ async def replan_order(
     order = await get_order(
         session, subject, runtime=runtime, order_id=order_id, action="node.order.plan", lock=True
     )
-    _open(order)
+    check_open(order)
     if order.plan_version == 0:
         raise StageOutOfOrder("the order has no plan yet: plan it first")
     plan = await _replan(
-        session, runtime, order, subject, today=_as_of(as_of), reason=reason,
+        session, runtime, order, subject, today=replan_day(as_of), reason=reason,
         time_limit_s=time_limit_s,
     )  # fmt: skip
     return plan, order
 
 
-def _as_of(as_of: dt.date | None) -> dt.date:
+def replan_day(as_of: dt.date | None) -> dt.date:
     """A re-plan's today. Not a day ahead (a report may be for tomorrow, a time zone away): it
     would hold the days until then at what was reported of them, nothing."""
     today = utcnow().date()

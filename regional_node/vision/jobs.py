@@ -6,9 +6,7 @@ presumed dead, or a retry) trains twice but registers one model version: the job
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import functools
-import re
 import uuid
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -16,43 +14,20 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from regional_node.jobs.models import Job
-from regional_node.jobs.service import create_job
+from regional_node.jobs.service import check_key, create_job
 from regional_node.vision.events import TrainingProgress, reporter
 from regional_node.vision.service import CLASS, SKU, train_model, training_data
 from vision_ml.datasets import GOOD
 from vision_ml.progress import TrainingStage
 from yunfab.errors import InvalidInput
-from yunfab.subject import Subject, SubjectKind
+from yunfab.jobs.service import subject_from, subject_json
+from yunfab.subject import Subject
 
 if TYPE_CHECKING:
     from regional_node.runtime import NodeRuntime
 
 TRAINING = "vision.train"
-KEY = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 ACTION = "node.vision.model.train"
-
-
-def subject_json(subject: Subject) -> dict[str, Any]:
-    """Who asked, as the job runs it: what decisions use (not a person's name or email, which
-    a job row has no need to keep)."""
-    values = dataclasses.asdict(subject)
-    values.pop("name", None)
-    values.pop("email", None)
-    values["kind"] = subject.kind.value
-    values["scopes"] = sorted(subject.scopes)
-    values["roles"] = sorted(subject.roles)
-    return values
-
-
-def subject_from(values: dict[str, Any]) -> Subject:
-    return Subject(
-        **{
-            **values,
-            "kind": SubjectKind(values["kind"]),
-            "scopes": frozenset(values.get("scopes", ())),
-            "roles": frozenset(values.get("roles", ())),
-        }
-    )
 
 
 def _store(runtime: NodeRuntime, relative: str, data: bytes) -> None:
@@ -75,8 +50,7 @@ async def start_training(
     for label, _, _ in uploads:
         if label != GOOD and not CLASS.fullmatch(label):
             raise InvalidInput(f"defect class {label!r}: lowercase letters, digits, '_' or '-'")
-    if key is not None and not KEY.fullmatch(key):
-        raise InvalidInput("key: 1-128 letters, digits, '.', '_', ':' or '-'")
+    check_key(key)
     job, new = await create_job(
         session, subject, kind=TRAINING, key=key, factory_id=factory_id, action=ACTION,
         payload={},

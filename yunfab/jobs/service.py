@@ -5,6 +5,7 @@ Reading a job (who may see it) is each app's own rule; the rest is here, once.""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import Callable
@@ -15,8 +16,32 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from yunfab.db import utcnow
 from yunfab.jobs.models import JobStatus
 from yunfab.jobs.repository import J, JobRepository
+from yunfab.subject import Subject, SubjectKind
 
 MAX_ERROR = 2000
+
+
+def subject_json(subject: Subject) -> dict[str, Any]:
+    """Who asked, as the job runs it: what decisions use (not a person's name or email, which
+    a job row has no need to keep)."""
+    values = dataclasses.asdict(subject)
+    values.pop("name", None)
+    values.pop("email", None)
+    values["kind"] = subject.kind.value
+    values["scopes"] = sorted(subject.scopes)
+    values["roles"] = sorted(subject.roles)
+    return values
+
+
+def subject_from(values: dict[str, Any]) -> Subject:
+    return Subject(
+        **{
+            **values,
+            "kind": SubjectKind(values["kind"]),
+            "scopes": frozenset(values.get("scopes", ())),
+            "roles": frozenset(values.get("roles", ())),
+        }
+    )
 
 
 class JobStore(Generic[J]):

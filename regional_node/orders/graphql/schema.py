@@ -11,6 +11,8 @@ from strawberry.types import Info
 
 from regional_node.graphql.context import NodeContext
 from regional_node.graphql.lookup import exactly_one
+from regional_node.jobs.graphql.types import JobType
+from regional_node.orders import jobs as order_jobs
 from regional_node.orders import routings, service
 from regional_node.orders.errors import RoutingInvalid
 from regional_node.orders.graphql.types import (
@@ -228,6 +230,41 @@ class OrderMutation:
             time_limit_s=min(max(time_limit_s, 1.0), 120.0),
         )
         return OrderPlanType.from_model(row, order)
+
+    @strawberry.mutation(
+        description="Plan the order as a job and return at once with it (node operator): "
+        "`job(id:)` tells how it goes and, once it succeeded, the plan (`result.planId`, "
+        "`version`); `orderProgress` tells the order's followers, as `planOrder` does. A node "
+        "scaled out plans on its workers; `timeLimitS` may be up to 600 here. Asking again "
+        "with the same `key` returns the same job. An order that cannot be planned fails the "
+        "job with code order_infeasible."
+    )
+    async def start_order_plan(
+        self, info: Info[NodeContext, None], id: uuid.UUID, time_limit_s: float = 30.0,
+        key: str | None = None,
+    ) -> JobType:  # fmt: skip
+        context = info.context
+        row = await mutate(
+            context, order_jobs.start_planning, runtime=context.runtime, order_id=id,
+            replan=False, as_of=None, reason="", time_limit_s=time_limit_s, key=key,
+        )  # fmt: skip
+        return JobType.from_model(row)
+
+    @strawberry.mutation(
+        description="Re-plan the order from `asOf` (default today) as a job, as `replanOrder` "
+        "does, and return at once with the job (see `startOrderPlan`)."
+    )
+    async def start_order_replan(
+        self, info: Info[NodeContext, None], id: uuid.UUID, as_of: dt.date | None = None,
+        reason: str = "re-planned by the operator", time_limit_s: float = 30.0,
+        key: str | None = None,
+    ) -> JobType:  # fmt: skip
+        context = info.context
+        row = await mutate(
+            context, order_jobs.start_planning, runtime=context.runtime, order_id=id,
+            replan=True, as_of=as_of, reason=reason[:500], time_limit_s=time_limit_s, key=key,
+        )  # fmt: skip
+        return JobType.from_model(row)
 
     @strawberry.mutation(description="Send the plan to the factories as work orders.")
     async def dispatch_order(

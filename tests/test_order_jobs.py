@@ -1,0 +1,112 @@
+"""Planning and re-planning an order as jobs (issue #22): `startOrderPlan` and
+`startOrderReplan` return at once with the job, `job(id:)` tells how it goes and names the
+plan it made; the same key returns the same job; an order that cannot be planned fails its job
+with the constraint and writes nothing; the synchronous `planOrder` keeps working beside."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.conftest import HubFactory, NodeFactory
+from tests.support import InProcessService, eventually
+from tests.test_orders import IMPORT, ORDER, PLACE, ROUTING, _order, _setup
+
+START_PLAN = """
+mutation($id: UUID!, $key: String) {
+  startOrderPlan(id: $id, timeLimitS: 20, key: $key) { id kind key status }
+}
+"""
+START_REPLAN = """
+mutation($id: UUID!, $key: String) {
+  startOrderReplan(id: $id, reason: "a loom is down", timeLimitS: 20, key: $key) {
+    id kind status
+  }
+}
+"""
+JOB = "query($id: UUID!) { job(id: $id) { id kind status attempts result error } }"
+
+
+async def finished(node: InProcessService, job_id: str, headers: dict[str, str]) -> dict[str, Any]:
+    async def done() -> bool:
+        job = (await node.graphql(JOB, {"id": job_id}, headers=headers))["job"]
+        return job["status"] in {"succeeded", "failed"}
+
+    await eventually(done, timeout_s=120, every_s=0.2)
+    job: dict[str, Any] = (await node.graphql(JOB, {"id": job_id}, headers=headers))["job"]
+    return job
+
+
+async def test_an_order_is_planned_and_replanned_as_jobs(
+    hub_factory: HubFactory, node_factory: NodeFactory
+) -> None:
+    async with hub_factory() as hub, node_factory(hub=hub) as node:
+        setup = await _setup(hub, node)
+        operator, buyer = setup["operator"], setup["buyer"]
+        order_id = (await node.graphql(PLACE, _order(), headers=buyer))["placeOrder"]["id"]
+
+        # Only who may plan the order starts the job; the buyer is refused at once.
+        refused = await node.graphql(
+            START_PLAN, {"id": order_id}, headers=buyer, expect_errors=True
+        )
+        assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+        started = (await node.graphql(START_PLAN, {"id": order_id, "key": "p1"}, headers=operator))[
+            "startOrderPlan"
+        ]
+        assert (started["kind"], started["key"]) == ("orders.plan", "p1")
+        again = (await node.graphql(START_PLAN, {"id": order_id, "key": "p1"}, headers=operator))[
+            "startOrderPlan"
+        ]
+        assert again["id"] == started["id"]  # the same job, planned once
+        job = await finished(node, started["id"], operator)
+        assert job["status"] == "succeeded", job
+        assert job["attempts"] == 1
+        assert job["result"]["version"] == 1
+        state = (await node.graphql(ORDER, {"id": order_id}, headers=operator))["order"]
+        assert (state["planVersion"], state["stage"]) == (1, "PLANNED")
+        assert state["plan"]["version"] == 1
+        assert [e["kind"] for e in state["events"]].count("planned") == 1
+        # The job is the operator's: the buyer does not learn it exists.
+        hidden = await node.graphql(JOB, {"id": job["id"]}, headers=buyer, expect_errors=True)
+        assert hidden["errors"][0]["extensions"]["code"] == "JOB_NOT_FOUND"
+
+        replan = (await node.graphql(START_REPLAN, {"id": order_id}, headers=operator))[
+            "startOrderReplan"
+        ]
+        assert replan["kind"] == "orders.replan"
+        job = await finished(node, replan["id"], operator)
+        assert job["status"] == "succeeded", job
+        assert job["result"]["version"] == 2
+        state = (await node.graphql(ORDER, {"id": order_id}, headers=operator))["order"]
+        assert state["planVersion"] == 2
+        assert state["plan"]["reason"] == "a loom is down"
+
+
+async def test_an_order_that_cannot_be_planned_fails_its_job_with_the_constraint(
+    hub_factory: HubFactory, node_factory: NodeFactory
+) -> None:
+    async with hub_factory() as hub, node_factory(hub=hub) as node:
+        setup = await _setup(hub, node)
+        operator, buyer = setup["operator"], setup["buyer"]
+        needs_printing = ROUTING.replace('process = "packing"', 'process = "screen-printing"')
+        needs_printing = needs_printing.replace('product = "grey-shirting"', 'product = "printed"')
+        await node.graphql(IMPORT, {"text": needs_printing}, headers=operator)
+        order = _order()
+        order["input"]["product"] = "printed"
+        order_id = (await node.graphql(PLACE, order, headers=buyer))["placeOrder"]["id"]
+        started = (await node.graphql(START_PLAN, {"id": order_id}, headers=operator))[
+            "startOrderPlan"
+        ]
+        job = await finished(node, started["id"], operator)
+        assert job["status"] == "failed"
+        assert job["attempts"] == 1  # refused: not tried again
+        assert job["error"].startswith("order_infeasible:")
+        assert "pack" in job["error"]
+        state = (await node.graphql(ORDER, {"id": order_id}, headers=operator))["order"]
+        assert state["plan"] is None
+        assert state["stage"] == "PLACED"
+        # A malformed key is refused before anything is queued.
+        bad = await node.graphql(
+            START_PLAN, {"id": order_id, "key": "no spaces"}, headers=operator, expect_errors=True
+        )
+        assert bad["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
