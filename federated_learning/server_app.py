@@ -40,7 +40,9 @@ Outputs, in `out-dir` (default `./federated-runs/<run id>` beside the SuperLink)
 (the final arrays as arr_0, arr_1, ... in `model.initial_weights()` order) and `summary.json`.
 Both are written atomically. While the run goes, `progress.json` (the summary's form, with only
 the steps done so far, and no final metrics) is rewritten after each step, so the hub can show
-rounds as they complete.
+rounds as they complete. With `out-s3-bucket` (a hub whose files are in S3, its SuperLink in a
+pod of its own) each of the three files is also put into that bucket under `out-s3-key`, whole
+or not at all, where the hub's worker reads them.
 """
 
 from __future__ import annotations
@@ -88,6 +90,7 @@ from federated_learning.client_app import (
     WEIGHT_KEY,
     config_number,
 )
+from yunfab.blobs import S3BlobStore, S3Location, checked_key
 
 logger = logging.getLogger("flwr")
 
@@ -99,6 +102,21 @@ _WAIT_POLL_S = 1.0
 
 class RunConfigError(ValueError):
     """The run config asks for something this app does not do."""
+
+
+def _out_store(config: Mapping[str, Any]) -> tuple[S3Location | None, str]:
+    bucket = str(config.get("out-s3-bucket", "") or "")
+    if not bucket:
+        return None, ""
+    location = S3Location(
+        bucket=bucket,
+        endpoint_url=str(config.get("out-s3-endpoint-url", "") or "") or None,
+        region=str(config.get("out-s3-region", "") or "") or "us-east-1",
+    )
+    try:
+        return location, checked_key(str(config.get("out-s3-key", "") or ""))
+    except ValueError as exc:
+        raise RunConfigError(f"out-s3-key: {exc}") from None
 
 
 class NoNodesLeft(RuntimeError):
@@ -123,13 +141,18 @@ class RunSettings:
     secagg_reconstruction_threshold: int = 2
     secagg_clipping_range: float = 100.0
     secagg_max_weight: float = 1000.0
+    out_store: S3Location | None = None
+    out_key: str = ""
 
     @classmethod
     def from_run_config(cls, config: Mapping[str, Any], run_id: int) -> RunSettings:
         strategy = str(config["strategy"]).lower()
         if strategy not in STRATEGIES:
             raise RunConfigError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
+        out_store, out_key = _out_store(config)
         settings = cls(
+            out_store=out_store,
+            out_key=out_key,
             strategy=strategy,
             rounds=int(config["num-server-rounds"]),
             min_nodes=int(config["min-nodes"]),
@@ -147,6 +170,7 @@ class RunSettings:
             secagg_clipping_range=float(config.get("secagg-clipping-range", 100.0)),
             secagg_max_weight=float(config.get("secagg-max-weight", 1000.0)),
         )
+
         if settings.rounds <= model.STATISTICS_ROUNDS:
             raise RunConfigError(
                 f"num-server-rounds must exceed the model's {model.STATISTICS_ROUNDS} statistics "
@@ -517,6 +541,16 @@ def progress(settings: RunSettings, run_id: int, grid: RecordingGrid) -> dict[st
 def write_progress(settings: RunSettings, run_id: int, grid: RecordingGrid) -> None:
     text = json.dumps(progress(settings, run_id, grid), sort_keys=False, allow_nan=True)
     _write_atomically(settings.out_dir / "progress.json", text.encode())
+    _store(settings, {"progress.json": text.encode()})
+
+
+def _store(settings: RunSettings, files: Mapping[str, bytes]) -> None:
+    """The outputs into the hub's bucket too, when it keeps its files in S3."""
+    if settings.out_store is None:
+        return
+    store = S3BlobStore(settings.out_store)
+    for name, data in files.items():
+        store.put_bytes(f"{settings.out_key}/{name}", data)
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
@@ -531,12 +565,20 @@ def _write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
-def write_outputs(out_dir: Path, arrays: list[np.ndarray], summary: Mapping[str, Any]) -> None:
+def write_outputs(
+    out_dir: Path,
+    arrays: list[np.ndarray],
+    summary: Mapping[str, Any],
+    settings: RunSettings | None = None,
+) -> None:
     buffer = io.BytesIO()
     np.savez(buffer, *arrays)
     _write_atomically(out_dir / "global.npz", buffer.getvalue())
     text = json.dumps(summary, indent=2, sort_keys=False, allow_nan=True)
     _write_atomically(out_dir / "summary.json", text.encode())
+    if settings is not None:
+        # The weights before the summary: the hub takes a summary as the sign they are there.
+        _store(settings, {"global.npz": buffer.getvalue(), "summary.json": text.encode()})
 
 
 class BoundedClientManager(SimpleClientManager):
@@ -641,7 +683,7 @@ def main(grid: Grid, context: Context) -> None:
             settings, context.run_id, recording, train, evaluate, len(nodes),
             time.monotonic() - started,
         )  # fmt: skip
-        write_outputs(settings.out_dir, final or model.initial_weights(), summary)
+        write_outputs(settings.out_dir, final or model.initial_weights(), summary, settings)
         logger.info("Wrote global.npz and summary.json to %s", settings.out_dir)
         return
     strategy = build_strategy(settings, len(nodes))
@@ -667,5 +709,5 @@ def main(grid: Grid, context: Context) -> None:
     )
     # No round aggregated anything when every node failed every step: the model is unchanged.
     final = result.arrays.to_numpy_ndarrays() if len(result.arrays) else initial
-    write_outputs(settings.out_dir, final, summary)
+    write_outputs(settings.out_dir, final, summary, settings)
     logger.info("Wrote global.npz and summary.json to %s", settings.out_dir)

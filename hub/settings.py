@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from yunfab.blobs import S3Location
 from yunfab.settings import ServiceSettings, normalize_url
 from yunfab.tokens import LEEWAY_S
 
@@ -81,6 +82,19 @@ class HubSettings(ServiceSettings):
     given to another worker (workers say so every third of it)."""
     jobs_max_attempts: int = Field(default=3, ge=1, le=20)
     """Runs of a job that fails unexpectedly before it is marked failed."""
+    blob_store: Literal["filesystem", "s3"] = "filesystem"
+    """Where the hub's files live (market artifacts, federated runs' outputs and models, the
+    market signing key): under `data_dir` (one replica), or in an S3-compatible bucket every
+    replica, worker and the SuperLink reach (`s3_*`)."""
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None
+    """The S3 API's URL (SeaweedFS `weed server -s3`, MinIO...); unset: AWS."""
+    s3_prefix: str = Field(default="hub", pattern=r"^[A-Za-z0-9._-]*$", max_length=64)
+    """Key prefix inside the bucket, so that a hub can share a bucket with nodes."""
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    """Unset (both): the SDK's own chain (environment, an instance or pod role)."""
     auth_check_threads: int = Field(default=2, gt=0)
     """Worker threads for introspection and revocation, apart from those issuing tokens: a
     flood of bad secrets there waits for these and cannot hold up token requests."""
@@ -94,6 +108,28 @@ class HubSettings(ServiceSettings):
         if not self.development and self.flower_superlink and not self.flower_root_certificates:
             raise ValueError("flower_root_certificates: TLS to the SuperLink outside development")
         return self
+
+    @model_validator(mode="after")
+    def _blob_store(self) -> HubSettings:
+        if self.blob_store == "s3" and not self.s3_bucket:
+            raise ValueError("s3_bucket: required with blob_store = s3")
+        if self.s3_access_key_id is not None and self.s3_secret_access_key is None:
+            raise ValueError("s3_secret_access_key: required with s3_access_key_id")
+        return self
+
+    def blob_location(self) -> S3Location | None:
+        """The S3 bucket the hub's files live in, or None for its own data directory."""
+        if self.blob_store != "s3" or not self.s3_bucket:
+            return None
+        secret = self.s3_secret_access_key
+        return S3Location(
+            bucket=self.s3_bucket,
+            endpoint_url=self.s3_endpoint_url,
+            prefix=self.s3_prefix,
+            region=self.s3_region,
+            access_key_id=self.s3_access_key_id,
+            secret_access_key=secret.get_secret_value() if secret is not None else None,
+        )
 
     @property
     def allow_private_node_urls(self) -> bool:

@@ -13,6 +13,7 @@ from hub.federated.models import FederatedRun, RunStatus
 from hub.state import hub_state
 from tests.conftest import HubFactory
 from tests.support import bearer, token_for
+from yunfab.blobs import FileBlobStore
 from yunfab.db import session_scope
 from yunfab.processes import yunfab_argv
 from yunfab.subject import SYSTEM
@@ -155,7 +156,7 @@ async def test_a_run_reads_back_typed_and_runs_filter_by_status(
         async with session_scope(hub_state(hub.app).db.sessionmaker) as session:
             await service.record_finished(
                 session, finished.id, summary=summary, weights=b"weights",
-                models_dir=tmp_path / "models",
+                blobs=FileBlobStore(tmp_path),
             )  # fmt: skip
         operator = bearer(
             await token_for(hub, org="Hub Ops", org_kind="hub_operator", scopes=["federated:run"])

@@ -20,6 +20,7 @@ from hub.federated.events import RunChanged
 from hub.state import hub_state
 from tests.conftest import HubFactory
 from tests.support import bearer, served, subscribed, token_for
+from yunfab.blobs import FileBlobStore
 from yunfab.db import session_scope
 from yunfab.processes import free_port
 from yunfab.subject import SYSTEM
@@ -149,7 +150,7 @@ async def test_a_runs_rounds_arrive_on_the_subscription_until_it_ends_with_its_m
                 async with session_scope(sessionmaker) as session:
                     model = await service.record_finished(
                         session, run_id, summary=SUMMARY, weights=b"weights",
-                        models_dir=tmp_path / "data" / "models",
+                        blobs=FileBlobStore(tmp_path / "data"),
                     )  # fmt: skip
                 runner.events.publish(RunChanged(run_id))
                 finished = (await _next(ws))["data"]["federatedRunProgress"]

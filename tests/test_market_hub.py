@@ -32,6 +32,7 @@ from tests.support import (
     create_node_client,
 )
 from yunfab import market
+from yunfab.blobs import FileBlobStore
 from yunfab.db import session_scope
 from yunfab.subject import SYSTEM
 
@@ -842,7 +843,7 @@ async def test_a_federated_global_model_is_published_as_a_verified_release(
     async with session_scope(hub_state(hub.app).db.sessionmaker) as session:
         model = await federated.record_finished(
             session, run_id, summary={"final": {"accuracy": 0.91}, "nodes": ["a", "b"]},
-            weights=weights, models_dir=settings.data_dir.resolve() / "models",
+            weights=weights, blobs=FileBlobStore(settings.data_dir),
         )  # fmt: skip
         version = model.version
     key_file = settings.data_dir.resolve() / "market" / "market-signing-key.pem"
@@ -888,7 +889,7 @@ async def test_a_federated_global_model_is_published_as_a_verified_release(
         stored = await session.get(GlobalModel, model.id)
         assert stored is not None
         again = await publish_global_model(
-            session, stored, weights=weights, data_dir=settings.data_dir
+            session, stored, weights=weights, blobs=FileBlobStore(settings.data_dir)
         )
         assert str(again.id) == release["id"]
     assert await count(hub, Release) == 1

@@ -16,10 +16,12 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+CHUNK_BYTES = 1024 * 1024
 _KEY = re.compile(r"[A-Za-z0-9._\-]+(/[A-Za-z0-9._\-]+)*")
 MAX_KEY_LENGTH = 512
 
@@ -59,6 +61,10 @@ class BlobStore(Protocol):
 
     def download(self, key: str, target: Path) -> None:
         """The object written to `target` (streamed; `target` appears only once complete)."""
+
+    def chunks(self, key: str, size: int = CHUNK_BYTES) -> Iterator[bytes]:
+        """The object's bytes as they are read, to stream it on (an HTTP response): opened at
+        the call, so `BlobNotFound` is raised there, not at the first chunk."""
 
     def exists(self, key: str) -> bool: ...
 
@@ -119,6 +125,13 @@ class FileBlobStore:
             return
         _atomic_copy(source, target)
 
+    def chunks(self, key: str, size: int = CHUNK_BYTES) -> Iterator[bytes]:
+        try:
+            handle = self._path(key).open("rb")
+        except (FileNotFoundError, IsADirectoryError):
+            raise BlobNotFound(key) from None
+        return _read_chunks(handle, size)
+
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
 
@@ -127,6 +140,14 @@ class FileBlobStore:
 
     def local_path(self, key: str) -> Path | None:
         return self._path(key)
+
+
+def _read_chunks(handle: Any, size: int) -> Iterator[bytes]:
+    try:
+        while chunk := handle.read(size):
+            yield chunk
+    finally:
+        handle.close()
 
 
 def _atomic_copy(source: Path, target: Path) -> None:
@@ -269,6 +290,13 @@ class S3BlobStore:
             with contextlib.suppress(OSError):
                 os.unlink(partial)
             raise
+
+    def chunks(self, key: str, size: int = CHUNK_BYTES) -> Iterator[bytes]:
+        full = self._key(key)
+        body = self._call(
+            "read", key, lambda: self._client.get_object(Bucket=self.location.bucket, Key=full)
+        )["Body"]
+        return _read_chunks(body, size)
 
     def exists(self, key: str) -> bool:
         full = self._key(key)

@@ -3,8 +3,10 @@
 The hub publishes it as a release of listing `federated-<model name>` under its own publisher
 organization, signed with the hub's market key, and countersigns it with the same key (the hub
 checked the run itself): nodes verify it offline like any other release. The key lives in the
-hub's data directory, owner-only, made on first use; its public half is registered as both a
-publisher and a reviewer key. Publishing a model version twice returns the first release.
+hub's blob store (`market/market-signing-key.pem`: under the data directory, owner-only, or in
+the hub's S3 bucket, where every replica and worker reads the same one), made on first use; its
+public half is registered as both a publisher and a reviewer key. Publishing a model version
+twice returns the first release.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-from pathlib import Path
 
 import structlog
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -27,6 +28,7 @@ from hub.knowledge_market.storage import ArtifactStore
 from hub.organizations.models import OrganizationKind
 from hub.organizations.service import ensure_organization
 from yunfab import market
+from yunfab.blobs import BlobNotFound, BlobStore
 from yunfab.subject import Subject, SubjectKind
 
 log = structlog.get_logger(__name__)
@@ -36,26 +38,36 @@ HUB_PUBLISHER = "Yunfab hub"
 KEY_FILE = "market-signing-key.pem"
 
 
-def market_dir(data_dir: Path) -> Path:
-    return data_dir.resolve() / "market"
+KEY = f"market/{KEY_FILE}"
 
 
-def hub_key(data_dir: Path) -> Ed25519PrivateKey:
-    """The hub's market key, made (owner-only) on first use."""
-    path = market_dir(data_dir) / KEY_FILE
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        pem, _ = market.generate_key()
-        partial = path.with_suffix(".partial")
-        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(pem)
-        try:
-            os.link(partial, path)  # first writer wins: never replace a key in use
-        except FileExistsError:
-            pass
-        partial.unlink(missing_ok=True)
-    return market.load_private_key(path.read_bytes())
+def hub_key(blobs: BlobStore) -> Ed25519PrivateKey:
+    """The hub's market key, made (owner-only) on first use (blocking)."""
+    path = blobs.local_path(KEY)
+    if path is not None:
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            pem, _ = market.generate_key()
+            partial = path.with_suffix(".partial")
+            descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(pem)
+            try:
+                os.link(partial, path)  # first writer wins: never replace a key in use
+            except FileExistsError:
+                pass
+            partial.unlink(missing_ok=True)
+        return market.load_private_key(path.read_bytes())
+    try:
+        return market.load_private_key(blobs.get_bytes(KEY))
+    except BlobNotFound:
+        pass
+    # Two replicas making the first key at once: the last upload stays, and both read it back
+    # before signing. (A key that signed anything is registered with it, so even a release
+    # signed in the instant between stays verifiable.)
+    pem, _ = market.generate_key()
+    blobs.put_bytes(KEY, pem)
+    return market.load_private_key(blobs.get_bytes(KEY))
 
 
 def listing_name(model_name: str) -> str:
@@ -70,7 +82,7 @@ def _version_range() -> str:
 
 
 async def publish_global_model(
-    session: AsyncSession, model: GlobalModel, *, weights: bytes, data_dir: Path
+    session: AsyncSession, model: GlobalModel, *, weights: bytes, blobs: BlobStore
 ) -> Release:
     actor = Subject(kind=SubjectKind.SYSTEM, id="federated")
     organization = await ensure_organization(
@@ -84,7 +96,7 @@ async def publish_global_model(
         existing = await repository.release_of_version(listing.id, version)
         if existing is not None:
             return existing
-    key = await asyncio.to_thread(hub_key, data_dir)
+    key = await asyncio.to_thread(hub_key, blobs)
     public = market.public_key_b64(key)
     key_id = market.key_id(market.decode_public_key(public))
     for kind in (KeyKind.PUBLISHER, KeyKind.REVIEWER):
@@ -124,19 +136,15 @@ async def publish_global_model(
             },
         }
     )
-    store = ArtifactStore(market_dir(data_dir))
-    staged = await asyncio.to_thread(store.stage_bytes, weights)
-    signature = market.sign(key, market.signing_payload(manifest, staged.sha256))
-    try:
-        release = await service.store_release(
-            session, actor, org=organization.id, manifest=manifest, digest=staged.sha256,
-            size=staged.size, signature=signature, key_id=key_id,
-        )  # fmt: skip
-    except BaseException:
-        store.discard(staged)
-        raise
-    store.commit(staged)
-    countersignature = market.sign(key, market.review_payload(manifest, staged.sha256))
+    digest = market.sha256_hex(weights)
+    signature = market.sign(key, market.signing_payload(manifest, digest))
+    release = await service.store_release(
+        session, actor, org=organization.id, manifest=manifest, digest=digest,
+        size=len(weights), signature=signature, key_id=key_id,
+    )  # fmt: skip
+    # Stored once the release is accepted; the transaction rolls back if this fails.
+    await asyncio.to_thread(ArtifactStore(blobs).put_bytes, weights)
+    countersignature = market.sign(key, market.review_payload(manifest, digest))
     await service.countersign(
         session, release, key_id=key_id, signature=countersignature, by=actor.label
     )

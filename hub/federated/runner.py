@@ -2,11 +2,14 @@
 its config, follows its status, and records the outcome (summary and global model) on the hub.
 
 The hub never talks to nodes here: the SuperLink does, and nodes reach it through their
-SuperNodes. Each run writes its summary and weights into `DATA_DIR/federated/<run id>/`; the
-model is then copied into the registry under `DATA_DIR/models/`. While it goes, the ServerApp's
-`progress.json` there (the rounds so far) is stored on the run at each status poll, and every
-change to a run is announced on `events` for `federatedRunProgress` (on NATS, to every hub
-replica: the runner may be in a `yunfab hub worker`).
+SuperNodes. Each run writes its summary and weights into `federated/<run id>/` of the hub's blob
+store (`hub.blobs`): `DATA_DIR/federated/<run id>/` with a SuperLink beside the hub on its disk;
+with the hub's files in S3 the ServerApp writes them into the bucket too, so the SuperLink may
+run in a pod of its own and the run be followed by any worker. The model is then stored in the
+registry under `models/`. While it goes, the ServerApp's `progress.json` there (the rounds so
+far) is stored on the run at each status poll, and every change to a run is announced on
+`events` for `federatedRunProgress` (on NATS, to every hub replica: the runner may be in a
+`yunfab hub worker`).
 """
 
 from __future__ import annotations
@@ -22,11 +25,13 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from hub.blobs import hub_blobs
 from hub.federated import service
 from hub.federated.events import RunChanged, RunEvents
 from hub.federated.models import FederatedRun
 from hub.federated.repository import FederatedRepository
 from hub.settings import HubSettings
+from yunfab.blobs import BlobNotFound, S3BlobStore
 from yunfab.db import session_scope
 
 log = structlog.get_logger(__name__)
@@ -52,7 +57,7 @@ class FlowerRunner:
         self.sessionmaker = sessionmaker
         self.home = settings.data_dir.resolve() / "flwr"
         self.runs_dir = settings.data_dir.resolve() / "federated"
-        self.models_dir = settings.data_dir.resolve() / "models"
+        self.blobs = hub_blobs(settings)
         self._tasks: dict[uuid.UUID, asyncio.Task[FederatedRun]] = {}
         self._configured = False
         self.events: RunEvents = events if events is not None else RunEvents()
@@ -114,13 +119,12 @@ class FlowerRunner:
         out_dir = self.runs_dir / str(run_id)
         out_dir.mkdir(parents=True, exist_ok=True)
         if flower_id is None:
+            config = request.run_config(out_dir, run_id)
+            if isinstance(self.blobs, S3BlobStore):
+                config.update(self.out_store(run_id))
             flower_id = str(
                 await asyncio.to_thread(
-                    deploy.start_run,
-                    deploy.app_dir(),
-                    CONNECTION,
-                    request.run_config(out_dir, run_id),
-                    self.home,
+                    deploy.start_run, deploy.app_dir(), CONNECTION, config, self.home
                 )
             )
             assert flower_id is not None
@@ -128,31 +132,59 @@ class FlowerRunner:
                 await service.record_started(session, run_id, flower_id)
             self.events.publish(RunChanged(run_id))
             log.info("federated_run_started", run=str(run_id), flower_run=flower_id)
-        status = await self._wait(
-            flower_id, deadline_s=_deadline_s(request), run_id=run_id, out_dir=out_dir
-        )
-        summary_file, weights = out_dir / "summary.json", out_dir / "global.npz"
-        if not status.startswith("finished:completed") or not weights.exists():
+        status = await self._wait(flower_id, deadline_s=_deadline_s(request), run_id=run_id)
+        summary_text = data = None
+        if status.startswith("finished:completed"):
+            summary_text = await self.output(run_id, "summary.json")
+            data = await self.output(run_id, "global.npz")
+        if summary_text is None or data is None:
             reason = f"Flower run {flower_id} ended {status}"
             if status.startswith("finished:completed"):
                 reason += ", but wrote no global model"
             async with session_scope(self.sessionmaker) as session:
                 await service.record_failed(session, run_id, reason)
             return
-        summary: dict[str, Any] = json.loads(await asyncio.to_thread(summary_file.read_text))
-        data = await asyncio.to_thread(weights.read_bytes)
+        summary: dict[str, Any] = json.loads(summary_text)
         async with session_scope(self.sessionmaker) as session:
             model = await service.record_finished(
-                session, run_id, summary=summary, weights=data, models_dir=self.models_dir
+                session, run_id, summary=summary, weights=data, blobs=self.blobs
             )
         log.info("federated_run_finished", run=str(run_id), model_version=model.version)
 
-    async def record_progress(self, run_id: uuid.UUID, path: Path, seen: str | None) -> str | None:
-        """Store `progress.json` on the run when it changed since `seen` (its last text)."""
+    def out_store(self, run_id: uuid.UUID) -> dict[str, Any]:
+        """Where the ServerApp puts the run's outputs in the hub's bucket (`out-s3-*`)."""
+        assert isinstance(self.blobs, S3BlobStore)
+        location = self.blobs.location
+        key = f"federated/{run_id}"
+        return {
+            "out-s3-bucket": location.bucket,
+            "out-s3-endpoint-url": location.endpoint_url or "",
+            "out-s3-region": location.region,
+            "out-s3-key": f"{self.blobs.prefix}/{key}" if self.blobs.prefix else key,
+        }
+
+    async def output(self, run_id: uuid.UUID, name: str) -> bytes | None:
+        """A file the run's ServerApp wrote, from the hub's blob store; None: not (yet)."""
         try:
-            text = await asyncio.to_thread(path.read_text)
-        except OSError:
-            return seen  # not written yet
+            return await asyncio.to_thread(self.blobs.get_bytes, f"federated/{run_id}/{name}")
+        except BlobNotFound:
+            return None
+
+    async def record_progress(
+        self, run_id: uuid.UUID, source: Path | None, seen: str | None
+    ) -> str | None:
+        """Store `progress.json` on the run when it changed since `seen` (its last text): the
+        file at `source`, or (None) the run's in the hub's blob store."""
+        if source is None:
+            data = await self.output(run_id, "progress.json")
+            if data is None:
+                return seen  # not written yet
+            text = data.decode("utf-8", errors="replace")
+        else:
+            try:
+                text = await asyncio.to_thread(source.read_text)
+            except OSError:
+                return seen  # not written yet
         if text == seen:
             return seen
         try:
@@ -166,9 +198,7 @@ class FlowerRunner:
                 self.events.publish(RunChanged(run_id))
         return text
 
-    async def _wait(
-        self, flower_id: str, *, deadline_s: float, run_id: uuid.UUID, out_dir: Path
-    ) -> str:
+    async def _wait(self, flower_id: str, *, deadline_s: float, run_id: uuid.UUID) -> str:
         """The run's final status. A status call that fails is tried again (the SuperLink may
         be restarting); a run still going past `deadline_s` is stopped at the SuperLink."""
         from federated_learning import deploy
@@ -177,7 +207,7 @@ class FlowerRunner:
         failures = 0
         seen: str | None = None
         while True:
-            seen = await self.record_progress(run_id, out_dir / "progress.json", seen)
+            seen = await self.record_progress(run_id, None, seen)
             try:
                 status = await asyncio.to_thread(
                     deploy.run_status, int(flower_id), CONNECTION, self.home

@@ -29,6 +29,7 @@ from hub.jobs.service import create_job
 from hub.knowledge_market.models import Release
 from hub.knowledge_market.repository import MarketRepository
 from yunfab.authorization import Authorizer
+from yunfab.blobs import BlobStore
 from yunfab.db import utcnow
 from yunfab.errors import InvalidInput
 from yunfab.graphql.pagination import Page, PageRequest
@@ -275,9 +276,13 @@ async def record_failed(session: AsyncSession, run_id: uuid.UUID, error: str) ->
     run.finished_at = utcnow()
 
 
+MODELS_PREFIX = "models"
+"""Where model files go in the hub's blob store (`models/...` under the data directory)."""
+
+
 async def record_finished(
     session: AsyncSession, run_id: uuid.UUID, *, summary: dict[str, Any], weights: bytes,
-    models_dir: Path,
+    blobs: BlobStore,
 ) -> GlobalModel:  # fmt: skip
     """Store the run's summary and put its global model into the registry as the next version."""
     repository = FederatedRepository(session)
@@ -294,7 +299,7 @@ async def record_finished(
     digest = hashlib.sha256(weights).hexdigest()
     relative = f"{MODEL_NAME}/v{version}-{digest[:12]}.npz"
     # The file first: a registry row never names a missing file.
-    await asyncio.to_thread(_write, models_dir / relative, weights)
+    await asyncio.to_thread(blobs.put_bytes, f"{MODELS_PREFIX}/{relative}", weights)
     request = request_of(run)
     model = GlobalModel(
         name=MODEL_NAME,
@@ -325,17 +330,17 @@ async def record_finished(
     run.summary = summary
     run.status = RunStatus.FINISHED
     run.finished_at = utcnow()
-    await _publish_on_market(session, model, weights=weights, data_dir=models_dir.parent)
+    await _publish_on_market(session, model, weights=weights, blobs=blobs)
     return model
 
 
 async def _publish_on_market(
-    session: AsyncSession, model: GlobalModel, *, weights: bytes, data_dir: Path
+    session: AsyncSession, model: GlobalModel, *, weights: bytes, blobs: BlobStore
 ) -> None:
     """Publish the model on the market (issue #9); a failure there never loses the run."""
     try:
         async with session.begin_nested():
-            await publish_global_model(session, model, weights=weights, data_dir=data_dir)
+            await publish_global_model(session, model, weights=weights, blobs=blobs)
     except Exception:
         log.exception("federated_model_not_published", model=model.name, version=model.version)
 
@@ -347,10 +352,3 @@ def _privacy(request: RunRequest, summary: dict[str, Any]) -> dict[str, Any]:
     if privacy["secure_aggregation"] and reported.get("enabled"):
         privacy["secure_aggregation"] = {**privacy["secure_aggregation"], **reported}
     return privacy
-
-
-def _write(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(".partial")
-    partial.write_bytes(data)
-    partial.replace(target)

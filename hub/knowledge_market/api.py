@@ -4,17 +4,19 @@ Contract: /tmp/spec/market.md (kept in docs by the lead)."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData, UploadFile
 
+from hub.blobs import hub_blobs
 from hub.identity.auth import authorizer, current_subject
 from hub.knowledge_market import service
 from hub.knowledge_market.errors import ArtifactNotFound, ArtifactTooLarge
@@ -47,7 +49,7 @@ _SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
 
 
 def store_of(settings: HubSettings) -> ArtifactStore:
-    return ArtifactStore(settings.data_dir.resolve() / "market")
+    return ArtifactStore(hub_blobs(settings), settings.data_dir.resolve() / "market" / "tmp")
 
 
 def _settings(request: Request) -> HubSettings:
@@ -344,12 +346,21 @@ async def node_installations(
 )
 async def artifact(
     digest: Digest, session: Session, caller: Caller, authz: Authz, settings: Settings
-) -> FileResponse:
-    await service.artifact_for_node(session, caller, authorizer=authz, digest=digest)
-    path = store_of(settings).path_of(digest)
-    if not path.is_file():
-        raise ArtifactNotFound(f"artifact {digest} is missing from the hub's store")
-    return FileResponse(path, media_type="application/octet-stream")
+) -> Response:
+    release = await service.artifact_for_node(session, caller, authorizer=authz, digest=digest)
+    store = store_of(settings)
+    path = store.path_of(digest)
+    if path is not None:
+        if not path.is_file():
+            raise ArtifactNotFound(f"artifact {digest} is missing from the hub's store")
+        return FileResponse(path, media_type="application/octet-stream")
+    # From S3, streamed through this replica as it is read (a release's size is recorded).
+    chunks = await asyncio.to_thread(store.read, digest)
+    return StreamingResponse(
+        chunks,
+        media_type="application/octet-stream",
+        headers={"content-length": str(release.artifact_size)},
+    )
 
 
 @router.post(

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from hub.blobs import prepare_blobs
 from hub.knowledge_market import api, models
 from hub.knowledge_market.graphql.mutations import MarketMutation
 from hub.knowledge_market.graphql.queries import MarketQuery
-from hub.state import HubDomain
+from hub.state import HubDomain, HubState
+
+
+@asynccontextmanager
+async def start(state: HubState) -> AsyncIterator[None]:
+    # The hub's files (artifacts, models, run outputs): their S3 bucket made when missing.
+    await prepare_blobs(state.settings)
+    yield
+
 
 DOMAIN = HubDomain(
     name="knowledge_market",
@@ -14,4 +26,5 @@ DOMAIN = HubDomain(
     queries=(MarketQuery,),
     mutations=(MarketMutation,),
     body_limits=api.body_limits,
+    start=start,
 )

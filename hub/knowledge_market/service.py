@@ -10,6 +10,7 @@ verification and installation requests are written to the hub's audit chain.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
 import uuid
@@ -269,7 +270,7 @@ async def publish_release(
     except BaseException:
         store.discard(upload.staged)
         raise
-    store.commit(upload.staged)
+    await asyncio.to_thread(store.commit, upload.staged)
     return release
 
 
