@@ -136,6 +136,7 @@ def scaled_out(result: Rendered) -> bool:
 
 
 SCALED_OUT = [example for example in EXAMPLES if example.name.startswith("scaled-out-")]
+SCALED_OUT_NODES = [example for example in SCALED_OUT if service_of(example) == "node"]
 # What a StatefulSet's pod is called, for a variable the chart takes from metadata.name.
 SAMPLE_POD_NAME = "gd-injection-moulding-yunfab-node-ingest-0"
 
@@ -146,7 +147,7 @@ def test_there_are_examples_for_both_charts_and_both_scenarios() -> None:
     assert len(examples_of("node")) >= 3
     assert any(name.startswith("single-region-node-") for name in names)
     assert sum(name.startswith("multi-region-node-") for name in names) >= 2
-    assert [service_of(example) for example in SCALED_OUT] == ["node"]
+    assert sorted(service_of(example) for example in SCALED_OUT) == ["hub", "node"]
 
 
 # --- Render, lint, validate --------------------------------------------------------------------
@@ -177,7 +178,9 @@ def test_example_renders_valid_kubernetes_objects(example: Path, tmp_path: Path)
     kinds = {obj["kind"] for obj in result.objects}
     expected = {"Deployment", "Service", "Job", "ServiceAccount", "NetworkPolicy", "Ingress"}
     if scaled_out(result):
-        expected |= {"StatefulSet", "PodDisruptionBudget", "HorizontalPodAutoscaler"}
+        expected |= {"PodDisruptionBudget", "HorizontalPodAutoscaler"}
+        if result.service == "node":
+            expected.add("StatefulSet")  # the ingest consumers
     else:
         expected.add("PersistentVolumeClaim")
     if not result.values["secrets"].get("existingSecret"):
@@ -419,11 +422,13 @@ def test_the_apps_accept_the_charts_environment_in_production(
                 if name in secret_fields(cls):
                     assert "secretKeyRef" in item.get("valueFrom", {}), item["name"]
             checked += 1
-    # The server and the migrations job; scaled out also the worker and the ingest consumers;
-    # a hub with NATS also its worker.
-    expected = 4 if scaled_out(result) else 2
+    # The server and the migrations job; scaled out also the worker (and a node's ingest
+    # consumers); a hub with NATS also its worker.
+    expected = 2
     if result.service == "hub" and result.values["settings"].get("nats_url"):
         expected += 1
+    elif scaled_out(result):
+        expected += 2
     assert checked == expected
 
 
@@ -464,7 +469,7 @@ def test_the_server_gets_every_setting_production_requires(example: Path) -> Non
     server = next(c for c, _ in yunfab_containers(result) if c["args"][-1] == "serve")
     env = {e["name"]: e for e in server["env"]}
     required = REQUIRED_IN_PRODUCTION[result.service]
-    if scaled_out(result):
+    if scaled_out(result) and result.service == "node":
         # The broker is the ingest consumers' (the API replicas do not consume: see
         # test_the_scaled_out_api_replicas_leave_the_device_stream_to_the_ingest_consumers).
         broker = {n for n in required if n.startswith(("mqtt_", "broker_admin_"))}
@@ -607,6 +612,8 @@ def test_the_node_image_installs_the_torch_the_ml_extra_pins() -> None:
 def test_the_hub_runs_the_superlink_as_federated_learning_deploys_it() -> None:
     for example in examples_of("hub"):
         result = rendered(example)
+        if scaled_out(result):
+            continue  # test_the_scaled_out_hub_runs_its_superlink_in_a_pod_of_its_own
         deployment = result.of_kind("Deployment")[0]
         spec = deployment["spec"]["template"]["spec"]
         link = next(c for c in spec["containers"] if c["name"] == "superlink")
@@ -855,9 +862,9 @@ def _selects(selector: dict[str, Any], workload: dict[str, Any]) -> bool:
     return bool(selector["matchLabels"].items() <= labels.items())
 
 
-def _render_scaled_out(**changes: Any) -> Rendered:
+def _render_scaled_out(service: str = "node", **changes: Any) -> Rendered:
     """The scaled-out example with some values changed (dotted keys), rendered."""
-    example = SCALED_OUT[0]
+    (example,) = [e for e in SCALED_OUT if service_of(e) == service]
     values = helm.values_from_yaml(example.read_text())
     for dotted, value in changes.items():
         *parents, leaf = dotted.split(".")
@@ -865,9 +872,9 @@ def _render_scaled_out(**changes: Any) -> Rendered:
         for key in parents:
             target = target.setdefault(key, {})
         target[leaf] = value
-    name, namespace = release_of("node", values)
-    templates = render("node", values, name=name, namespace=namespace)
-    result = Rendered(example, "node", values, namespace, templates)
+    name, namespace = release_of(service, values)
+    templates = render(service, values, name=name, namespace=namespace)
+    result = Rendered(example, service, values, namespace, templates)
     for path, text in sorted(templates.items()):
         if not path.endswith("NOTES.txt"):
             result.objects += split_documents(text)
@@ -880,7 +887,7 @@ def test_the_scaled_out_api_runs_replicas_that_roll_and_survive_disruptions(
 ) -> None:
     result = rendered(example)
     api_values = result.values["scaleOut"]["api"]
-    api = _workload(result, "Deployment", ["node", "serve"])
+    api = _workload(result, "Deployment", [result.service, "serve"])
     assert api["spec"]["strategy"] == {
         "type": "RollingUpdate",
         "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
@@ -910,7 +917,7 @@ def test_the_scaled_out_api_runs_replicas_that_roll_and_survive_disruptions(
         }
     ]
     container = next(
-        c for c in api["spec"]["template"]["spec"]["containers"] if c["name"] == "node"
+        c for c in api["spec"]["template"]["spec"]["containers"] if c["name"] == result.service
     )
     assert container["resources"]["requests"]["cpu"], "utilization needs a CPU request"
     budgets = [
@@ -934,7 +941,7 @@ def test_without_the_autoscaler_the_api_keeps_its_replicas() -> None:
     assert len(result.of_kind("PodDisruptionBudget")) == 2  # the API's and the consumers'
 
 
-@pytest.mark.parametrize("example", SCALED_OUT, ids=lambda p: p.stem)
+@pytest.mark.parametrize("example", SCALED_OUT_NODES, ids=lambda p: p.stem)
 def test_the_scaled_out_node_runs_workers_and_ingest_consumers_of_their_own(
     example: Path,
 ) -> None:
@@ -989,7 +996,7 @@ def test_the_scaled_out_node_runs_workers_and_ingest_consumers_of_their_own(
         assert mounted_file(spec, app, key_file)
 
 
-@pytest.mark.parametrize("example", SCALED_OUT, ids=lambda p: p.stem)
+@pytest.mark.parametrize("example", SCALED_OUT_NODES, ids=lambda p: p.stem)
 def test_the_scaled_out_api_replicas_leave_the_device_stream_to_the_ingest_consumers(
     example: Path,
 ) -> None:
@@ -1026,11 +1033,14 @@ def test_nothing_scaled_out_sits_on_a_read_write_once_volume(example: Path) -> N
         for v in spec.get("volumes", [])
         if "persistentVolumeClaim" in v
     }
-    # Only the SuperNode's image store, on the operator's claim, outside the request path.
-    supernode = result.values["flower"]["imageStore"]["existingClaim"]
-    assert {claim for _, claim in claims} == {supernode}
-    (holder,) = [name for name, _ in claims]
-    assert holder.endswith("-supernode")
+    if result.service == "hub":
+        assert claims == set()
+    else:
+        # Only the SuperNode's image store, on the operator's claim, outside the request path.
+        supernode = result.values["flower"]["imageStore"]["existingClaim"]
+        assert {claim for _, claim in claims} == {supernode}
+        (holder,) = [name for name, _ in claims]
+        assert holder.endswith("-supernode")
     for obj, spec in result.pod_specs():
         if obj["kind"] != "Job":
             data = next(v for v in spec["volumes"] if v["name"] == "data")
@@ -1100,7 +1110,7 @@ def test_the_schema_refuses_a_scale_out_without_its_engines(
 ) -> None:
     """Scaled out, every replica must see the same files, events and jobs: a local blob store,
     no NATS, the chart's one-pod broker or a per-pod sealing key are refused before rendering."""
-    values = helm.values_from_yaml(SCALED_OUT[0].read_text())
+    values = helm.values_from_yaml(SCALED_OUT_NODES[0].read_text())
 
     def merge(into: dict[str, Any], update: dict[str, Any]) -> None:
         for key, value in update.items():
@@ -1143,10 +1153,13 @@ def test_the_embedded_profile_stays_one_pod_on_its_volume() -> None:
     ]
 
 
-@pytest.mark.parametrize("example", examples_of("hub"), ids=lambda p: p.stem)
+@pytest.mark.parametrize(
+    "example", [e for e in examples_of("hub") if e not in SCALED_OUT], ids=lambda p: p.stem
+)
 def test_a_hub_on_nats_runs_a_worker_for_its_jobs(example: Path) -> None:
     """With nats_url the hub's jobs (federated runs) wait in a NATS work queue for `yunfab hub
-    worker`: the chart runs one in the hub's pod, on the same data folder as the API."""
+    worker`: the chart runs one in the hub's pod, on the same data folder as the API (scaled
+    out, Deployments of their own: see test_the_scaled_out_hub_runs_workers_and_a_superlink)."""
     result = rendered(example)
     (deployment,) = result.of_kind("Deployment")
     spec = deployment["spec"]["template"]["spec"]
@@ -1170,3 +1183,124 @@ def test_a_hub_on_nats_runs_a_worker_for_its_jobs(example: Path) -> None:
         )
 
     assert data(worker) == data(hub) == "data"
+
+
+# --- The hub scaled out ----------------------------------------------------------------------
+
+
+def test_the_scaled_out_hub_runs_workers_and_a_superlink_of_their_own() -> None:
+    """Workers of their own follow the federated runs; the SuperLink is one pod of its own with
+    its state in memory (no --database, no claim), which every hub process dials through its
+    Service; the runs' outputs reach the hub through its bucket, with the hub's S3 key."""
+    result = _render_scaled_out("hub")
+    values = result.values
+    api = _workload(result, "Deployment", ["hub", "serve"])
+    api_spec = api["spec"]["template"]["spec"]
+    assert {c["name"] for c in api_spec["containers"]} == {"hub", "opa"}
+    worker = _workload(result, "Deployment", ["hub", "worker"])
+    assert worker["spec"]["replicas"] == values["scaleOut"]["worker"]["replicas"]
+    assert worker["spec"]["strategy"]["type"] == "RollingUpdate"
+    address = f"yunfab-hub-flower:{values['flower'].get('port', 9092)}"
+    for workload in (api, worker):
+        spec = workload["spec"]["template"]["spec"]
+        (app,) = [c for c in spec["containers"] if c["args"][0] == "hub"]
+        env = {e["name"]: e for e in app["env"]}
+        assert env["YUNFAB_HUB_NATS_URL"]["value"] == values["settings"]["nats_url"]
+        assert env["YUNFAB_HUB_BLOB_STORE"]["value"] == "s3"
+        assert env["YUNFAB_HUB_FLOWER_SUPERLINK"]["value"] == address
+        assert mounted_file(spec, app, env["YUNFAB_HUB_FLOWER_ROOT_CERTIFICATES"]["value"])
+        assert not mounted_file(spec, app, "/etc/yunfab/flower-tls/tls.key")
+        assert env["YUNFAB_HUB_S3_SECRET_ACCESS_KEY"]["valueFrom"]["secretKeyRef"]["key"] == (
+            "s3-secret-access-key"
+        )
+
+    (link_workload,) = [
+        d
+        for d in result.of_kind("Deployment")
+        if any(c["name"] == "superlink" for c in d["spec"]["template"]["spec"]["containers"])
+    ]
+    assert link_workload["spec"]["replicas"] == 1
+    assert link_workload["spec"]["strategy"] == {"type": "Recreate"}
+    spec = link_workload["spec"]["template"]["spec"]
+    (link,) = spec["containers"]
+    tls = deploy.ServerTls(
+        Path("/etc/yunfab/flower-tls/ca.crt"),
+        Path("/etc/yunfab/flower-tls/tls.crt"),
+        Path("/etc/yunfab/flower-tls/tls.key"),
+    )
+    expected = deploy.superlink_argv(
+        port=values["flower"].get("port", 9092), host="0.0.0.0", tls=tls, supernode_auth=True
+    )
+    assert link["args"][:-2] == expected[1:]
+    assert "--database" not in link["args"]
+    assert "persistentVolumeClaim" not in json.dumps(spec["volumes"])
+    env = {e["name"]: e for e in link["env"]}
+    assert env["AWS_ACCESS_KEY_ID"]["value"] == values["settings"]["s3_access_key_id"]
+    assert env["AWS_SECRET_ACCESS_KEY"]["valueFrom"]["secretKeyRef"]["key"] == (
+        "s3-secret-access-key"
+    )
+    service = result.named("Service", "yunfab-hub-flower")
+    assert service is not None
+    assert _selects({"matchLabels": service["spec"]["selector"]}, link_workload)
+    assert not _selects({"matchLabels": service["spec"]["selector"]}, api)
+    policies = [
+        p
+        for p in result.of_kind("NetworkPolicy")
+        if _selects(p["spec"]["podSelector"], link_workload)
+    ]
+    assert [
+        [port["port"] for port in r["ports"]] for p in policies for r in p["spec"]["ingress"]
+    ] == [["flower"]]
+
+
+HUB_SCALE_OUT_REFUSALS = [
+    ({"settings": {"blob_store": "filesystem"}}, "/settings/blob_store"),
+    ({"settings": {"nats_url": None}}, "'nats_url'"),
+    ({"settings": {"s3_bucket": None}}, "'s3_bucket'"),
+    ({"scaleOut": {"api": {"replicas": 1}}}, "/scaleOut/api/replicas"),
+]
+
+
+@pytest.mark.parametrize(
+    ("change", "complaint"),
+    HUB_SCALE_OUT_REFUSALS,
+    ids=[c.strip("'/").replace("/", ".") for _, c in HUB_SCALE_OUT_REFUSALS],
+)
+def test_the_hub_schema_refuses_a_scale_out_without_nats_or_s3(
+    change: dict[str, Any], complaint: str
+) -> None:
+    (example,) = [e for e in SCALED_OUT if service_of(e) == "hub"]
+    values = helm.values_from_yaml(example.read_text())
+
+    def merge(into: dict[str, Any], update: dict[str, Any]) -> None:
+        for key, value in update.items():
+            if isinstance(value, dict):
+                merge(into.setdefault(key, {}), value)
+            elif value is None:
+                into.pop(key, None)
+            else:
+                into[key] = value
+
+    with helm.Chart.load(CHARTS["hub"]) as chart:
+        chart.validate_schema(chart.merge_values(values))  # the example itself passes
+        merge(values, change)
+        with pytest.raises(helm.HelmValuesError) as error:
+            chart.validate_schema(chart.merge_values(values))
+    assert complaint in str(error.value)
+
+
+def test_the_hub_embedded_profile_stays_one_pod_on_its_volume() -> None:
+    """The default: one hub pod replaced with Recreate on a ReadWriteOnce claim, the SuperLink
+    in it on that volume, no autoscaler, budget or worker Deployment."""
+    defaults = helm.values_from_yaml((CHARTS["hub"] / "values.yaml").read_text())
+    assert defaults["scaleOut"]["enabled"] is False
+    result = rendered(HELM / "ci" / "single-region-hub-values.yaml")
+    (api,) = result.of_kind("Deployment")
+    assert api["spec"]["replicas"] == 1
+    assert api["spec"]["strategy"] == {"type": "Recreate"}
+    (claim,) = result.of_kind("PersistentVolumeClaim")
+    assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]
+    names = {c["name"] for c in api["spec"]["template"]["spec"]["containers"]}
+    assert {"hub", "superlink"} <= names
+    for kind in ("HorizontalPodAutoscaler", "PodDisruptionBudget"):
+        assert result.of_kind(kind) == []

@@ -130,3 +130,100 @@ notation. A null leaves the setting at its default.
 {{- define "yunfab-hub.containerSecurityContext" -}}
 {{- toYaml .Values.securityContext }}
 {{- end }}
+
+{{/*
+The scaled-out profile (scaleOut.enabled): API replicas behind a PodDisruptionBudget and an
+autoscaler, `yunfab hub worker` processes of their own, the SuperLink in a pod of its own
+(in-memory state), events and jobs on NATS, files in S3, and no PersistentVolumeClaim.
+*/}}
+{{- define "yunfab-hub.workerName" -}}
+{{- printf "%s-worker" (include "yunfab-hub.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "yunfab-hub.superlinkName" -}}
+{{- printf "%s-superlink" (include "yunfab-hub.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* What the hub's processes dial: the SuperLink in their pod, or (scaled out) its Service. */}}
+{{- define "yunfab-hub.flowerAddress" -}}
+{{- if .Values.flower.hubAddress }}
+{{- .Values.flower.hubAddress }}
+{{- else if .Values.scaleOut.enabled }}
+{{- printf "%s-flower:%v" (include "yunfab-hub.fullname" .) .Values.flower.port }}
+{{- else }}
+{{- printf "localhost:%v" .Values.flower.port }}
+{{- end }}
+{{- end }}
+
+{{/*
+What the scaled-out profile cannot run without, beyond values.schema.json (which refuses a
+local blob store and a missing nats_url): one line naming the value.
+*/}}
+{{- define "yunfab-hub.validateScaleOut" -}}
+{{- if .Values.scaleOut.enabled }}
+{{- $_ := required "settings.nats_url is required with scaleOut.enabled: the NATS (JetStream) the replicas and workers share events and jobs through" .Values.settings.nats_url }}
+{{- if ne (.Values.settings.blob_store | default "filesystem") "s3" }}
+{{- fail "settings.blob_store must be s3 with scaleOut.enabled: every replica, worker and the SuperLink reach the same artifacts, models and run outputs" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* The S3 key's secret (blob_store s3 with s3_access_key_id), when the Secret has one. */}}
+{{- define "yunfab-hub.storageEnv" -}}
+{{- if eq (.Values.settings.blob_store | default "filesystem") "s3" }}
+- name: YUNFAB_HUB_S3_SECRET_ACCESS_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "yunfab-hub.secretName" . }}
+      key: s3-secret-access-key
+      optional: true
+{{- end }}
+{{- end }}
+
+{{/*
+The SuperLink's ServerApp puts each run's outputs into the hub's bucket (blob_store s3) with
+the SDK's own credentials: the hub's S3 key, or (none given) the pod's role.
+*/}}
+{{- define "yunfab-hub.superlinkS3Env" -}}
+{{- if and (eq (.Values.settings.blob_store | default "filesystem") "s3") .Values.settings.s3_access_key_id }}
+- name: AWS_ACCESS_KEY_ID
+  value: {{ .Values.settings.s3_access_key_id | quote }}
+- name: AWS_SECRET_ACCESS_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "yunfab-hub.secretName" . }}
+      key: s3-secret-access-key
+{{- end }}
+{{- end }}
+
+{{/* The pod-level fields every hub workload shares. */}}
+{{- define "yunfab-hub.podSpecCommon" -}}
+serviceAccountName: {{ include "yunfab-hub.serviceAccountName" . }}
+automountServiceAccountToken: false
+# Service links would put variables such as YUNFAB_HUB_PORT=tcp://... into the environment.
+enableServiceLinks: false
+{{- with .Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.priorityClassName }}
+priorityClassName: {{ . | quote }}
+{{- end }}
+securityContext:
+  {{- toYaml .Values.podSecurityContext | nindent 2 }}
+{{- end }}
+
+{{- define "yunfab-hub.scheduling" -}}
+{{- with .Values.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
