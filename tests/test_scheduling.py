@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import math
+import random
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from solvers.scheduling import tabu
 from solvers.scheduling.instances import (
     Instance,
     InstanceError,
@@ -16,7 +21,7 @@ from solvers.scheduling.instances import (
     parse_fjsp,
     parse_jobshop,
 )
-from solvers.scheduling.jobshop import Assignment, greedy, solve, violations
+from solvers.scheduling.jobshop import Assignment, dispatch, greedy, solve, violations
 from yunfab.processes import yunfab_argv
 
 INSTANCES = Path(__file__).resolve().parent / "data" / "scheduling"
@@ -100,6 +105,76 @@ def test_a_flexible_instance_is_solved_within_its_known_bounds(instances: Path) 
     # Better than the greedy start, and within 10% of the proven optimum (40).
     assert result.makespan <= max(a.end for a in greedy(instance))
     assert result.makespan <= 44
+
+
+def _sequences(plan: list[Assignment], machines: int) -> list[list[tuple[int, int]]]:
+    sequences: list[list[tuple[int, int]]] = [[] for _ in range(machines)]
+    for a in sorted(plan, key=lambda a: (a.start, a.end)):
+        sequences[a.machine].append((a.job, a.operation))
+    return sequences
+
+
+def _after(checks: int) -> Callable[[], bool]:
+    """A stop callback for `tabu.search` that says stop at its `checks`-th call."""
+    counter = itertools.count()
+    return lambda: next(counter) >= checks
+
+
+def test_the_tabu_search_improves_a_dispatched_start(instances: Path) -> None:
+    instance = load(instances / "jobshop" / "ft10.txt", flexible=False)
+    start = dispatch(instance)
+    assert violations(instance, tuple(start)) == []
+    # Stopped after a fixed number of iterations (checked every 16), not a time: reproducible.
+    best, sequences = tabu.search(
+        instance, _sequences(start, instance.machines), deadline=math.inf, stop=_after(40)
+    )
+    starts = tabu.starts(instance, sequences)
+    plan = tuple(
+        Assignment(
+            j, o, m, starts[(j, o)], starts[(j, o)] + dict(instance.jobs[j][o].alternatives)[m]
+        )
+        for m, sequence in enumerate(sequences)
+        for j, o in sequence
+    )
+    assert violations(instance, plan) == []
+    assert max(a.end for a in plan) == best
+    assert 930 <= best < max(a.end for a in start)
+
+
+def test_the_tabu_search_keeps_a_job_in_order_on_one_machine() -> None:
+    # Jobs of three operations where two in a row share a machine (as in flexible shops): the
+    # search may never swap those two (it would put the job's order in a cycle).
+    rng = random.Random(7)
+    jobs = tuple(
+        tuple(Operation(((m, rng.randint(1, 9)),)) for m in (a, a, b))
+        for a, b in ((rng.randrange(3), rng.randrange(3)) for _ in range(8))
+    )
+    instance = Instance(name="repeat", machines=3, jobs=jobs)
+    start = dispatch(instance)
+    best, sequences = tabu.search(
+        instance, _sequences(start, 3), deadline=math.inf, stop=_after(60)
+    )
+    starts = tabu.starts(instance, sequences)
+    plan = tuple(
+        Assignment(j, o, m, starts[(j, o)], starts[(j, o)] + instance.jobs[j][o].alternatives[0][1])
+        for m, sequence in enumerate(sequences)
+        for j, o in sequence
+    )
+    assert violations(instance, plan) == []
+    assert best == max(a.end for a in plan) <= max(a.end for a in start)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_portfolio_returns_a_valid_schedule_at_least_as_good_as_its_start(
+    instances: Path, workers: int
+) -> None:
+    instance = load(instances / "jobshop" / "la01.txt", flexible=False)
+    result = solve(instance, time_limit_s=2, workers=workers)
+    assert result.makespan is not None
+    assert violations(instance, result.assignments) == []
+    assert 666 <= result.makespan <= max(a.end for a in dispatch(instance))
+    assert result.lower_bound <= result.makespan
+    assert len(result.assignments) == instance.operations
 
 
 def test_a_machine_choice_is_made_where_it_pays() -> None:

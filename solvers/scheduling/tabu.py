@@ -1,0 +1,267 @@
+"""Tabu search for the classic job shop on the critical path (pure Python, no solver).
+
+A schedule is a sequence of operations per machine; its start times are the longest paths in
+the disjunctive graph (job order plus machine order). A move swaps two adjacent operations of a
+critical block (the N5 neighbourhood: the first two or last two of a block, never both ends of
+the first and last blocks), which can never create a cycle. Moves are ranked by the usual
+estimate of the new makespan from heads and tails, the best one not tabu is taken (a tabu one
+when it would beat the best known), and the reverse swap stays tabu for a while. When nothing
+improves for long, the search goes back to the best schedule found and shakes it with a few
+random moves. It serves `jobshop.solve` as a fast source of good schedules for CP-SAT to start
+from on instances too large for the solver alone in seconds.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+
+from solvers.scheduling.instances import Instance
+
+
+class _Graph:
+    """Operations numbered job by job; arrays of job neighbours, machines and durations (on
+    the machine each one's sequence puts it, for a flexible shop)."""
+
+    def __init__(self, instance: Instance, sequences: list[list[tuple[int, int]]]) -> None:
+        chosen = {key: machine for machine, sequence in enumerate(sequences) for key in sequence}
+        self.machine: list[int] = []
+        self.duration: list[int] = []
+        self.job_prev: list[int] = []
+        self.job_next: list[int] = []
+        self.key: list[tuple[int, int]] = []
+        for j, job in enumerate(instance.jobs):
+            first = len(self.machine)
+            for o, op in enumerate(job):
+                machine = chosen[(j, o)]
+                duration = dict(op.alternatives)[machine]
+                self.machine.append(machine)
+                self.duration.append(duration)
+                self.job_prev.append(first + o - 1 if o > 0 else -1)
+                self.job_next.append(first + o + 1 if o + 1 < len(job) else -1)
+                self.key.append((j, o))
+        self.size = len(self.machine)
+        self.machines = instance.machines
+
+
+def _heads_tails(
+    graph: _Graph, sequences: list[list[int]]
+) -> tuple[list[int], list[int], list[int], list[int], list[int]] | None:
+    """Heads (earliest starts), tails (longest path after the end), machine neighbours and a
+    topological order; None when the sequences hold a cycle."""
+    n = graph.size
+    machine_prev = [-1] * n
+    machine_next = [-1] * n
+    for sequence in sequences:
+        for a, b in zip(sequence, sequence[1:], strict=False):
+            machine_next[a] = b
+            machine_prev[b] = a
+    job_prev, job_next, duration = graph.job_prev, graph.job_next, graph.duration
+    indegree = [(job_prev[i] >= 0) + (machine_prev[i] >= 0) for i in range(n)]
+    order = [i for i in range(n) if indegree[i] == 0]
+    head = [0] * n
+    position = 0
+    while position < len(order):
+        i = order[position]
+        position += 1
+        end = head[i] + duration[i]
+        for k in (job_next[i], machine_next[i]):
+            if k >= 0:
+                if end > head[k]:
+                    head[k] = end
+                indegree[k] -= 1
+                if indegree[k] == 0:
+                    order.append(k)
+    if len(order) < n:
+        return None
+    tail = [0] * n
+    for i in reversed(order):
+        best = 0
+        k = job_next[i]
+        if k >= 0:
+            best = tail[k] + duration[k]
+        k = machine_next[i]
+        if k >= 0 and tail[k] + duration[k] > best:
+            best = tail[k] + duration[k]
+        tail[i] = best
+    return head, tail, machine_prev, machine_next, order
+
+
+def _critical_blocks(
+    graph: _Graph, head: list[int], tail: list[int], machine_prev: list[int], makespan: int
+) -> list[list[int]]:
+    """The blocks of one critical path, first to last: runs of operations that follow each
+    other directly on one machine (two operations of a job in a row on the same machine are
+    two blocks: swapping them would break the job's order)."""
+    duration, job_prev = graph.duration, graph.job_prev
+    current = next(
+        i for i in range(graph.size) if head[i] + duration[i] == makespan and tail[i] == 0
+    )
+    path = [current]
+    while head[current] > 0:
+        k = machine_prev[current]
+        if k >= 0 and head[k] + duration[k] == head[current]:
+            current = k
+        else:
+            k = job_prev[current]
+            if k < 0 or head[k] + duration[k] != head[current]:
+                break  # idle before it: the path starts here
+            current = k
+        path.append(current)
+    path.reverse()
+    blocks: list[list[int]] = []
+    for i in path:
+        if blocks and machine_prev[i] == blocks[-1][-1]:
+            blocks[-1].append(i)
+        else:
+            blocks.append([i])
+    return blocks
+
+
+def search(
+    instance: Instance,
+    sequences: list[list[tuple[int, int]]],
+    *,
+    deadline: float,
+    seed: int = 0,
+    stop: Callable[[], bool] = lambda: False,
+) -> tuple[int, list[list[tuple[int, int]]]]:
+    """Improve the machine sequences ((job, operation) per machine; in a flexible shop the
+    machines stay as given) until `deadline` (a `time.perf_counter()` value) or `stop()`;
+    returns the best makespan and its sequences."""
+    graph = _Graph(instance, sequences)
+    index = {key: i for i, key in enumerate(graph.key)}
+    current = [[index[key] for key in sequence] for sequence in sequences]
+    where = [0] * graph.size
+    for sequence in current:
+        for position, i in enumerate(sequence):
+            where[i] = position
+    rng = random.Random(seed)
+    duration, job_prev, job_next, machine_of = (
+        graph.duration,
+        graph.job_prev,
+        graph.job_next,
+        graph.machine,
+    )
+    state = _heads_tails(graph, current)
+    assert state is not None, "the starting sequences hold a cycle"
+    head, tail, machine_prev, machine_next, _ = state
+    makespan = max(head[i] + duration[i] for i in range(graph.size))
+    best, best_sequences = makespan, [list(s) for s in current]
+    tabu: dict[tuple[int, int], int] = {}
+    tenure_low, tenure_high = 8 + graph.size // 100, 14 + graph.size // 50
+    iteration = since_best = 0
+    patience = 2000 + 10 * graph.size // 10
+    while True:
+        iteration += 1
+        if iteration % 16 == 0 and (time.perf_counter() >= deadline or stop()):
+            break
+        blocks = _critical_blocks(graph, head, tail, machine_prev, makespan)
+        moves: list[tuple[int, int]] = []
+        last = len(blocks) - 1
+        for b, block in enumerate(blocks):
+            if len(block) < 2:
+                continue
+            if b > 0:
+                moves.append((block[0], block[1]))
+            if b < last and (len(block) > 2 or b == 0):
+                moves.append((block[-2], block[-1]))
+            elif b == last and b == 0:
+                moves.append((block[-2], block[-1]))
+        # Two operations of one job in a row on a machine keep their order.
+        moves = [(u, v) for u, v in moves if job_next[u] != v]
+        if not moves:
+            break  # no block to change: the makespan is the critical path's, optimal
+        chosen: tuple[int, int] | None = None
+        chosen_value = 0
+        for u, v in moves:
+            # u directly before v on their machine; estimate the makespan with v before u.
+            k = job_prev[v]
+            rv = head[k] + duration[k] if k >= 0 else 0
+            k = machine_prev[u]
+            if k >= 0 and head[k] + duration[k] > rv:
+                rv = head[k] + duration[k]
+            k = job_prev[u]
+            ru = head[k] + duration[k] if k >= 0 else 0
+            if rv + duration[v] > ru:
+                ru = rv + duration[v]
+            k = job_next[u]
+            qu = tail[k] + duration[k] if k >= 0 else 0
+            k = machine_next[v]
+            if k >= 0 and tail[k] + duration[k] > qu:
+                qu = tail[k] + duration[k]
+            k = job_next[v]
+            qv = tail[k] + duration[k] if k >= 0 else 0
+            if qu + duration[u] > qv:
+                qv = qu + duration[u]
+            value = max(rv + duration[v] + qv, ru + duration[u] + qu)
+            if tabu.get((u, v), 0) > iteration and value >= best:
+                continue
+            if (
+                chosen is None
+                or value < chosen_value
+                or (value == chosen_value and rng.random() < 0.5)
+            ):
+                chosen, chosen_value = (u, v), value
+        if chosen is None:
+            chosen = moves[rng.randrange(len(moves))]
+        u, v = chosen
+        sequence = current[machine_of[u]]
+        pu = where[u]
+        sequence[pu], sequence[pu + 1] = v, u
+        where[u], where[v] = pu + 1, pu
+        tabu[(v, u)] = iteration + rng.randint(tenure_low, tenure_high)
+        state = _heads_tails(graph, current)
+        assert state is not None
+        head, tail, machine_prev, machine_next, _ = state
+        makespan = max(head[i] + duration[i] for i in range(graph.size))
+        if makespan < best:
+            best, best_sequences, since_best = makespan, [list(s) for s in current], 0
+        else:
+            since_best += 1
+        if since_best > patience:
+            # Back to the best, shaken by a few random adjacent swaps on critical blocks.
+            current = [list(s) for s in best_sequences]
+            for sequence in current:
+                for position, i in enumerate(sequence):
+                    where[i] = position
+            tabu.clear()
+            since_best = 0
+            for _ in range(3):
+                state = _heads_tails(graph, current)
+                assert state is not None
+                head, tail, machine_prev, _, _ = state
+                makespan = max(head[i] + duration[i] for i in range(graph.size))
+                blocks = [
+                    b
+                    for b in _critical_blocks(graph, head, tail, machine_prev, makespan)
+                    if len(b) > 1
+                ]
+                if not blocks:
+                    break
+                block = blocks[rng.randrange(len(blocks))]
+                p = rng.randrange(len(block) - 1)
+                u, v = block[p], block[p + 1]
+                if job_next[u] == v:
+                    continue
+                sequence = current[machine_of[u]]
+                pu = where[u]
+                sequence[pu], sequence[pu + 1] = v, u
+                where[u], where[v] = pu + 1, pu
+            state = _heads_tails(graph, current)
+            assert state is not None
+            head, tail, machine_prev, machine_next, _ = state
+            makespan = max(head[i] + duration[i] for i in range(graph.size))
+    return best, [[graph.key[i] for i in sequence] for sequence in best_sequences]
+
+
+def starts(
+    instance: Instance, sequences: list[list[tuple[int, int]]]
+) -> dict[tuple[int, int], int]:
+    """Earliest start of every operation under the given machine sequences."""
+    graph = _Graph(instance, sequences)
+    index = {key: i for i, key in enumerate(graph.key)}
+    state = _heads_tails(graph, [[index[key] for key in s] for s in sequences])
+    assert state is not None, "the sequences hold a cycle"
+    return {graph.key[i]: state[0][i] for i in range(graph.size)}
