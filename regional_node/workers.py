@@ -45,6 +45,7 @@ def kinds(runtime: NodeRuntime) -> dict[str, JobKind[Job]]:
         telemetry_jobs.ROLLUP: JobKind(run=functools.partial(telemetry_jobs.run_rollup, runtime)),
         order_jobs.PLAN: JobKind(run=functools.partial(order_jobs.run_planning, runtime)),
         order_jobs.REPLAN: JobKind(run=functools.partial(order_jobs.run_planning, runtime)),
+        order_jobs.SCHEDULE: JobKind(run=functools.partial(order_jobs.run_schedule, runtime)),
     }
 
 

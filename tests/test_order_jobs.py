@@ -1,15 +1,19 @@
-"""Planning and re-planning an order as jobs (issue #22): `startOrderPlan` and
-`startOrderReplan` return at once with the job, `job(id:)` tells how it goes and names the
-plan it made; the same key returns the same job; an order that cannot be planned fails its job
-with the constraint and writes nothing; the synchronous `planOrder` keeps working beside."""
+"""The orders domain's long work as jobs (issue #22): `startOrderPlan`, `startOrderReplan`
+and `startFactorySchedule` return at once with the job, `job(id:)` tells how it goes and
+names the plan or schedule it made; the same key returns the same job; an order that cannot be
+planned fails its job with the constraint and writes nothing. The synchronous fields
+(`planOrder`, `scheduleFactory`, ...) keep working beside (tests/test_orders.py,
+tests/test_factory_schedules.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from tests.conftest import HubFactory, NodeFactory
-from tests.support import InProcessService, eventually
-from tests.test_orders import IMPORT, ORDER, PLACE, ROUTING, _order, _setup
+from tests.nodes import active_factory, operator_headers
+from tests.support import InProcessService, bearer, client_token, create_client, eventually
+from tests.test_factory_schedules import SHOP
+from tests.test_orders import IMPORT, NODE_URL, ORDER, PLACE, ROUTING, _order, _setup
 
 START_PLAN = """
 mutation($id: UUID!, $key: String) {
@@ -24,6 +28,15 @@ mutation($id: UUID!, $key: String) {
 }
 """
 JOB = "query($id: UUID!) { job(id: $id) { id kind status attempts result error } }"
+START_SCHEDULE = """
+mutation($factoryId: UUID!, $input: ShopInput!, $key: String) {
+  startFactorySchedule(factoryId: $factoryId, name: "Monday", input: $input, timeLimitS: 5,
+                       start: "2026-03-02T00:00:00Z", key: $key) { id kind key status }
+}
+"""
+SCHEDULE = """
+query($id: UUID!) { factorySchedule(id: $id) { id name status plan { start tasks { job } } } }
+"""
 
 
 async def finished(node: InProcessService, job_id: str, headers: dict[str, str]) -> dict[str, Any]:
@@ -110,3 +123,40 @@ async def test_an_order_that_cannot_be_planned_fails_its_job_with_the_constraint
             START_PLAN, {"id": order_id, "key": "no spaces"}, headers=operator, expect_errors=True
         )
         assert bad["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
+
+
+async def test_a_factory_schedule_is_a_job_of_the_factory(
+    hub_factory: HubFactory, node_factory: NodeFactory
+) -> None:
+    async with hub_factory() as hub, node_factory(hub=hub) as node:
+        operator = await operator_headers(hub, NODE_URL)
+        factory = await active_factory(node.client, operator)
+        variables = {"factoryId": factory["id"], "input": SHOP, "key": "monday"}
+        started = (await node.graphql(START_SCHEDULE, variables, headers=operator))[
+            "startFactorySchedule"
+        ]
+        assert (started["kind"], started["key"]) == ("orders.schedule", "monday")
+        again = (await node.graphql(START_SCHEDULE, variables, headers=operator))[
+            "startFactorySchedule"
+        ]
+        assert again["id"] == started["id"]
+        job = await finished(node, started["id"], operator)
+        assert job["status"] == "succeeded", job
+        assert job["result"]["status"] in ("optimal", "feasible")
+        schedule = (
+            await node.graphql(SCHEDULE, {"id": job["result"]["scheduleId"]}, headers=operator)
+        )["factorySchedule"]
+        assert (schedule["name"], schedule["status"]) == ("Monday", job["result"]["status"])
+        assert schedule["plan"]["start"].startswith("2026-03-02T00:00:00")
+        assert {t["job"] for t in schedule["plan"]["tasks"]} == {"A", "B", "C"}
+
+        # Someone who may not manage the factory's schedules is refused before anything is
+        # queued, and does not see the job.
+        client_id, secret = await create_client(
+            hub, org="Hangzhou Shirts Ltd", org_kind="consumer", scopes=["orders:write"]
+        )
+        buyer = bearer(await client_token(hub, client_id, secret, "orders:write", NODE_URL))
+        refused = await node.graphql(START_SCHEDULE, variables, headers=buyer, expect_errors=True)
+        assert refused["errors"][0]["extensions"]["code"] in ("FORBIDDEN", "FACTORY_NOT_FOUND")
+        hidden = await node.graphql(JOB, {"id": job["id"]}, headers=buyer, expect_errors=True)
+        assert hidden["errors"][0]["extensions"]["code"] == "JOB_NOT_FOUND"

@@ -44,6 +44,22 @@ async def create_job(
     )  # fmt: skip
 
 
+async def queue_job(
+    session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, kind: str,
+    key: str | None, factory_id: uuid.UUID | None, action: str, payload: dict[str, Any],
+) -> Job:  # fmt: skip
+    """Make the job and queue it (committed first, so that no worker is told of a job that is
+    not there); a key the subject gave before returns its job, queued once."""
+    job, new = await create_job(
+        session, subject, kind=kind, key=key, factory_id=factory_id, action=action,
+        payload=payload,
+    )  # fmt: skip
+    if new:
+        await session.commit()
+        await runtime.jobs.submit(job.id, kind)
+    return job
+
+
 async def get_job(
     session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, job_id: uuid.UUID
 ) -> Job:

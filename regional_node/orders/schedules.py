@@ -122,7 +122,7 @@ def plan_from_json(data: dict[str, Any]) -> shop.ShopPlan:
     )
 
 
-def _check_size(problem: shop.Problem) -> None:
+def check_size(problem: shop.Problem) -> None:
     """The problem's size, before the solver sees it: input comes as variables, which the
     GraphQL token limit does not count."""
     operations = sum(len(j.operations) for j in problem.jobs)
@@ -137,7 +137,7 @@ def _check_size(problem: shop.Problem) -> None:
         raise ScheduleInvalid(f"at most {MAX_WINDOWS} shift and downtime windows, and setups")
 
 
-def _check_name(name: str) -> str:
+def check_name(name: str) -> str:
     if not 1 <= len(name.strip()) <= 200:
         raise ScheduleInvalid("name: 1 to 200 characters")
     return name.strip()
@@ -153,10 +153,10 @@ async def create_schedule(
     factory = await factory_for(
         session, subject, runtime=runtime, factory_id=factory_id, action="node.schedule.manage"
     )
-    _check_name(name)
+    check_name(name)
     moment = _utc(start) if start is not None else utcnow().replace(second=0, microsecond=0)
     notes = {**(notes or {}), "start": moment.isoformat()}
-    _check_size(problem)
+    check_size(problem)
     try:
         plan = await asyncio.to_thread(
             shop.schedule, problem, objective, time_limit_s=time_limit_s, workers=2
@@ -275,10 +275,10 @@ async def insert_rush(
         factory,
         ScheduleNotFound(f"no schedule {schedule_id} on this node"),
     )
-    _check_name(name)
+    check_name(name)
     problem = problem_from_json(base.problem)
     try:
-        _check_size(shop.add_job(problem, rush))
+        check_size(shop.add_job(problem, rush))
     except shop.ShopError as exc:
         raise ScheduleInvalid(str(exc)) from exc
     objective = shop.Objective(**base.plan.get("objective_weights", {}))
@@ -310,7 +310,7 @@ async def _store(
         }  # fmt: skip
     row = FactorySchedule(
         factory_id=factory_id,
-        name=_check_name(name),
+        name=check_name(name),
         problem=problem_json(problem),
         plan=stored,
         created_by=subject.label,

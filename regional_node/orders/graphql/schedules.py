@@ -9,7 +9,9 @@ import strawberry
 from strawberry.types import Info
 
 from regional_node.graphql.context import NodeContext
+from regional_node.jobs.graphql.types import JobType
 from regional_node.orders import chart_links, schedules
+from regional_node.orders import jobs as order_jobs
 from regional_node.orders.models import FactorySchedule
 from solvers.scheduling import shop
 from yunfab.graphql.pagination import Connection
@@ -518,6 +520,62 @@ class ScheduleMutation:
             node_time_zone=context.settings.time_zone,
         )  # fmt: skip
         return FactoryScheduleType.from_model(row)
+
+    @strawberry.mutation(
+        description="As `scheduleFactory`, as a job: returns at once with it; `job(id:)` tells "
+        "how it goes and, once it succeeded, the schedule (`result.scheduleId`). A node scaled "
+        "out schedules on its workers; `timeLimitS` may be up to 600 here. Asking again with "
+        "the same `key` returns the same job."
+    )
+    async def start_factory_schedule(
+        self,
+        info: Info[NodeContext, None],
+        factory_id: uuid.UUID,
+        name: str,
+        input: ShopInput,
+        objective: ShopObjectiveInput | None = None,
+        time_limit_s: float = 10.0,
+        start: Annotated[
+            dt.datetime | None,
+            strawberry.argument(description="The moment minute 0 stands for; default: now."),
+        ] = None,
+        key: str | None = None,
+    ) -> JobType:
+        context = info.context
+        row = await mutate(
+            context, order_jobs.start_schedule, runtime=context.runtime, factory_id=factory_id,
+            name=name, problem=_problem(input),
+            objective=service_input(shop.Objective, objective or ShopObjectiveInput()),
+            time_limit_s=time_limit_s, start=start, key=key,
+        )  # fmt: skip
+        return JobType.from_model(row)
+
+    @strawberry.mutation(
+        description="As `scheduleWorkOrders`, as a job (see `startFactorySchedule`); the day's "
+        "work orders are read when the job runs."
+    )
+    async def start_work_order_schedule(
+        self,
+        info: Info[NodeContext, None],
+        factory_id: uuid.UUID,
+        day: dt.date,
+        shift_minutes: int = 720,
+        changeover_minutes: int = 0,
+        time_limit_s: float = 10.0,
+        shift_start: Annotated[
+            dt.time,
+            strawberry.argument(description="When the shift begins, the factory's local time."),
+        ] = dt.time(8, 0),
+        key: str | None = None,
+    ) -> JobType:
+        context = info.context
+        row = await mutate(
+            context, order_jobs.start_work_order_schedule, runtime=context.runtime,
+            factory_id=factory_id, day=day, shift_minutes=shift_minutes,
+            changeover_minutes=changeover_minutes, time_limit_s=time_limit_s,
+            shift_start=shift_start, node_time_zone=context.settings.time_zone, key=key,
+        )  # fmt: skip
+        return JobType.from_model(row)
 
     @strawberry.mutation(
         description="A new schedule with a rush job inserted: tasks begun before `now` stay, "
