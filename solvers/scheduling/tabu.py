@@ -88,16 +88,13 @@ def _heads_tails(
     return head, tail, machine_prev, machine_next, order
 
 
-def _critical_blocks(
-    graph: _Graph, head: list[int], tail: list[int], machine_prev: list[int], makespan: int
-) -> list[list[int]]:
+def _critical_blocks(graph: _Graph, schedule: _Schedule, makespan: int) -> list[list[int]]:
     """The blocks of one critical path, first to last: runs of operations that follow each
     other directly on one machine (two operations of a job in a row on the same machine are
     two blocks: swapping them would break the job's order)."""
     duration, job_prev = graph.duration, graph.job_prev
-    current = next(
-        i for i in range(graph.size) if head[i] + duration[i] == makespan and tail[i] == 0
-    )
+    head, tail, machine_prev = schedule.head, schedule.tail, schedule.machine_prev
+    current = next(i for i in schedule.lasts if head[i] + duration[i] == makespan and tail[i] == 0)
     path = [current]
     while head[current] > 0:
         k = machine_prev[current]
@@ -119,6 +116,113 @@ def _critical_blocks(
     return blocks
 
 
+class _Schedule:
+    """Machine sequences with heads, tails and a topological order kept up to date: a swap
+    re-orders only the stretch of the order between the two operations and recomputes heads
+    after it and tails before it."""
+
+    def __init__(self, graph: _Graph, sequences: list[list[int]]) -> None:
+        self.graph = graph
+        self.sequences = sequences
+        self.where = [0] * graph.size
+        for sequence in sequences:
+            for position, i in enumerate(sequence):
+                self.where[i] = position
+        state = _heads_tails(graph, sequences)
+        assert state is not None, "the sequences hold a cycle"
+        self.head, self.tail, self.machine_prev, self.machine_next, self.order = state
+        self.position = [0] * graph.size
+        for position, i in enumerate(self.order):
+            self.position[i] = position
+        self.lasts = [i for i in range(graph.size) if graph.job_next[i] < 0]
+
+    def makespan(self) -> int:
+        head, duration = self.head, self.graph.duration
+        return max(head[i] + duration[i] for i in self.lasts)
+
+    def swap(self, u: int, v: int) -> bool:
+        """Put v before u (u directly before v on their machine, not one job's two in a row);
+        False, and nothing changed, where that would close a cycle."""
+        graph = self.graph
+        duration, job_prev, job_next = graph.duration, graph.job_prev, graph.job_next
+        machine_prev, machine_next = self.machine_prev, self.machine_next
+        sequence = self.sequences[graph.machine[u]]
+        pu = self.where[u]
+        sequence[pu], sequence[pu + 1] = v, u
+        self.where[u], self.where[v] = pu + 1, pu
+        a, b = machine_prev[u], machine_next[v]
+        if a >= 0:
+            machine_next[a] = v
+        if b >= 0:
+            machine_prev[b] = u
+        machine_prev[v], machine_next[v] = a, u
+        machine_prev[u], machine_next[u] = v, b
+        # Re-order the stretch from u to v: what does not follow from u first, then the rest.
+        order, position = self.order, self.position
+        first, last = position[u], position[v]
+        stretch = order[first : last + 1]
+        after = {u}
+        before = []
+        behind = [u]
+        for i in stretch[1:]:
+            if job_prev[i] in after or machine_prev[i] in after:
+                after.add(i)
+                behind.append(i)
+            else:
+                before.append(i)
+        if v in after:
+            # Another path led from u to v (operations of no duration): the swap would close a
+            # cycle, so it is undone.
+            sequence[pu], sequence[pu + 1] = u, v
+            self.where[u], self.where[v] = pu, pu + 1
+            if a >= 0:
+                machine_next[a] = u
+            if b >= 0:
+                machine_prev[b] = v
+            machine_prev[u], machine_next[u] = a, v
+            machine_prev[v], machine_next[v] = u, b
+            return False
+        order[first : last + 1] = before + behind
+        for offset, i in enumerate(order[first : last + 1]):
+            position[i] = first + offset
+        head, tail = self.head, self.tail
+        for i in order[first:]:
+            k = job_prev[i]
+            value = head[k] + duration[k] if k >= 0 else 0
+            k = machine_prev[i]
+            if k >= 0 and head[k] + duration[k] > value:
+                value = head[k] + duration[k]
+            head[i] = value
+        for index in range(last, -1, -1):
+            i = order[index]
+            k = job_next[i]
+            value = tail[k] + duration[k] if k >= 0 else 0
+            k = machine_next[i]
+            if k >= 0 and tail[k] + duration[k] > value:
+                value = tail[k] + duration[k]
+            tail[i] = value
+        return True
+
+
+def _moves(graph: _Graph, schedule: _Schedule, makespan: int) -> list[tuple[int, int]]:
+    """N5: per critical block, swap its first two and its last two (not at the path's ends)."""
+    blocks = _critical_blocks(graph, schedule, makespan)
+    moves: list[tuple[int, int]] = []
+    last = len(blocks) - 1
+    for b, block in enumerate(blocks):
+        if len(block) < 2:
+            continue
+        if b > 0:
+            moves.append((block[0], block[1]))
+        if b < last and (len(block) > 2 or b == 0):
+            moves.append((block[-2], block[-1]))
+        elif b == last and b == 0:
+            moves.append((block[-2], block[-1]))
+    # Two operations of one job in a row on a machine keep their order.
+    job_next = graph.job_next
+    return [(u, v) for u, v in moves if job_next[u] != v]
+
+
 def search(
     instance: Instance,
     sequences: list[list[tuple[int, int]]],
@@ -132,47 +236,24 @@ def search(
     returns the best makespan and its sequences."""
     graph = _Graph(instance, sequences)
     index = {key: i for i, key in enumerate(graph.key)}
-    current = [[index[key] for key in sequence] for sequence in sequences]
-    where = [0] * graph.size
-    for sequence in current:
-        for position, i in enumerate(sequence):
-            where[i] = position
+    schedule = _Schedule(graph, [[index[key] for key in sequence] for sequence in sequences])
     rng = random.Random(seed)
-    duration, job_prev, job_next, machine_of = (
-        graph.duration,
-        graph.job_prev,
-        graph.job_next,
-        graph.machine,
-    )
-    state = _heads_tails(graph, current)
-    assert state is not None, "the starting sequences hold a cycle"
-    head, tail, machine_prev, machine_next, _ = state
-    makespan = max(head[i] + duration[i] for i in range(graph.size))
-    best, best_sequences = makespan, [list(s) for s in current]
+    duration, job_prev, job_next = graph.duration, graph.job_prev, graph.job_next
+    makespan = schedule.makespan()
+    best, best_sequences = makespan, [list(s) for s in schedule.sequences]
     tabu: dict[tuple[int, int], int] = {}
     tenure_low, tenure_high = 8 + graph.size // 100, 14 + graph.size // 50
     iteration = since_best = 0
-    patience = 2000 + 10 * graph.size // 10
+    patience = 2000 + graph.size
     while True:
         iteration += 1
         if iteration % 16 == 0 and (time.perf_counter() >= deadline or stop()):
             break
-        blocks = _critical_blocks(graph, head, tail, machine_prev, makespan)
-        moves: list[tuple[int, int]] = []
-        last = len(blocks) - 1
-        for b, block in enumerate(blocks):
-            if len(block) < 2:
-                continue
-            if b > 0:
-                moves.append((block[0], block[1]))
-            if b < last and (len(block) > 2 or b == 0):
-                moves.append((block[-2], block[-1]))
-            elif b == last and b == 0:
-                moves.append((block[-2], block[-1]))
-        # Two operations of one job in a row on a machine keep their order.
-        moves = [(u, v) for u, v in moves if job_next[u] != v]
+        moves = _moves(graph, schedule, makespan)
         if not moves:
-            break  # no block to change: the makespan is the critical path's, optimal
+            break  # no block to change: the makespan is the critical path's
+        head, tail = schedule.head, schedule.tail
+        machine_prev, machine_next = schedule.machine_prev, schedule.machine_next
         chosen: tuple[int, int] | None = None
         chosen_value = 0
         for u, v in moves:
@@ -207,52 +288,26 @@ def search(
         if chosen is None:
             chosen = moves[rng.randrange(len(moves))]
         u, v = chosen
-        sequence = current[machine_of[u]]
-        pu = where[u]
-        sequence[pu], sequence[pu + 1] = v, u
-        where[u], where[v] = pu + 1, pu
+        if not schedule.swap(u, v):
+            tabu[(u, v)] = iteration + tenure_high
+            continue
         tabu[(v, u)] = iteration + rng.randint(tenure_low, tenure_high)
-        state = _heads_tails(graph, current)
-        assert state is not None
-        head, tail, machine_prev, machine_next, _ = state
-        makespan = max(head[i] + duration[i] for i in range(graph.size))
+        makespan = schedule.makespan()
         if makespan < best:
-            best, best_sequences, since_best = makespan, [list(s) for s in current], 0
+            best, best_sequences, since_best = makespan, [list(s) for s in schedule.sequences], 0
         else:
             since_best += 1
         if since_best > patience:
-            # Back to the best, shaken by a few random adjacent swaps on critical blocks.
-            current = [list(s) for s in best_sequences]
-            for sequence in current:
-                for position, i in enumerate(sequence):
-                    where[i] = position
+            # Back to the best, shaken by a few random swaps on critical blocks.
+            schedule = _Schedule(graph, [list(s) for s in best_sequences])
             tabu.clear()
             since_best = 0
             for _ in range(3):
-                state = _heads_tails(graph, current)
-                assert state is not None
-                head, tail, machine_prev, _, _ = state
-                makespan = max(head[i] + duration[i] for i in range(graph.size))
-                blocks = [
-                    b
-                    for b in _critical_blocks(graph, head, tail, machine_prev, makespan)
-                    if len(b) > 1
-                ]
-                if not blocks:
+                moves = _moves(graph, schedule, schedule.makespan())
+                if not moves:
                     break
-                block = blocks[rng.randrange(len(blocks))]
-                p = rng.randrange(len(block) - 1)
-                u, v = block[p], block[p + 1]
-                if job_next[u] == v:
-                    continue
-                sequence = current[machine_of[u]]
-                pu = where[u]
-                sequence[pu], sequence[pu + 1] = v, u
-                where[u], where[v] = pu + 1, pu
-            state = _heads_tails(graph, current)
-            assert state is not None
-            head, tail, machine_prev, machine_next, _ = state
-            makespan = max(head[i] + duration[i] for i in range(graph.size))
+                schedule.swap(*moves[rng.randrange(len(moves))])
+            makespan = schedule.makespan()
     return best, [[graph.key[i] for i in sequence] for sequence in best_sequences]
 
 
