@@ -37,6 +37,20 @@ from yunfab.db import session_scope
 log = structlog.get_logger(__name__)
 CONNECTION = "yunfab-hub"
 STATUS_ATTEMPTS = 5
+SUPERLINK_PATIENCE_S = 300.0
+"""How long status calls may fail in a row (at least STATUS_ATTEMPTS of them) before the run is
+given up: a SuperLink pod being replaced is unreachable for a while."""
+RESTARTS = 2
+"""Times a run the SuperLink lost (a restart of a SuperLink with its state in memory) is started
+again at the SuperLink before it is marked failed."""
+LOST = "Run ID not found"
+"""What `flwr ls` says of a run the SuperLink does not know."""
+
+
+class RunLost(Exception):
+    """The SuperLink no longer knows the run: it restarted without its state."""
+
+
 STEPS_PER_ROUND = 5
 """At most: train and evaluate, or SecAgg+'s setup, key sharing, collection and unmasking."""
 
@@ -118,21 +132,34 @@ class FlowerRunner:
             flower_id = run.flower_run_id
         out_dir = self.runs_dir / str(run_id)
         out_dir.mkdir(parents=True, exist_ok=True)
-        if flower_id is None:
-            config = request.run_config(out_dir, run_id)
-            if isinstance(self.blobs, S3BlobStore):
-                config.update(self.out_store(run_id))
-            flower_id = str(
-                await asyncio.to_thread(
-                    deploy.start_run, deploy.app_dir(), CONNECTION, config, self.home
+        restarts = 0
+        while True:
+            if flower_id is None:
+                config = request.run_config(out_dir, run_id)
+                if isinstance(self.blobs, S3BlobStore):
+                    config.update(self.out_store(run_id))
+                flower_id = str(
+                    await asyncio.to_thread(
+                        deploy.start_run, deploy.app_dir(), CONNECTION, config, self.home
+                    )
                 )
-            )
-            assert flower_id is not None
-            async with session_scope(self.sessionmaker) as session:
-                await service.record_started(session, run_id, flower_id)
-            self.events.publish(RunChanged(run_id))
-            log.info("federated_run_started", run=str(run_id), flower_run=flower_id)
-        status = await self._wait(flower_id, deadline_s=_deadline_s(request), run_id=run_id)
+                assert flower_id is not None
+                async with session_scope(self.sessionmaker) as session:
+                    await service.record_started(session, run_id, flower_id)
+                self.events.publish(RunChanged(run_id))
+                log.info("federated_run_started", run=str(run_id), flower_run=flower_id)
+            try:
+                status = await self._wait(flower_id, deadline_s=_deadline_s(request), run_id=run_id)
+                break
+            except RunLost:
+                # A SuperLink with its state in memory (the scaled-out chart's) restarted: the
+                # run is gone there, and nothing of it was recorded as final here. Start it
+                # again; its nodes rejoin the new SuperLink on their own.
+                if restarts >= RESTARTS:
+                    raise
+                restarts += 1
+                log.warning("federated_run_lost", run=str(run_id), flower_run=flower_id)
+                flower_id = None
         summary_text = data = None
         if status.startswith("finished:completed"):
             summary_text = await self.output(run_id, "summary.json")
@@ -200,11 +227,13 @@ class FlowerRunner:
 
     async def _wait(self, flower_id: str, *, deadline_s: float, run_id: uuid.UUID) -> str:
         """The run's final status. A status call that fails is tried again (the SuperLink may
-        be restarting); a run still going past `deadline_s` is stopped at the SuperLink."""
+        be restarting) for SUPERLINK_PATIENCE_S; a run the SuperLink does not know raises
+        `RunLost`; a run still going past `deadline_s` is stopped at the SuperLink."""
         from federated_learning import deploy
 
         deadline = time.monotonic() + deadline_s
         failures = 0
+        failing_since = 0.0
         seen: str | None = None
         while True:
             seen = await self.record_progress(run_id, None, seen)
@@ -213,9 +242,14 @@ class FlowerRunner:
                     deploy.run_status, int(flower_id), CONNECTION, self.home
                 )
                 failures = 0
-            except deploy.FlowerCommandFailed:
+            except deploy.FlowerCommandFailed as exc:
+                if LOST in str(exc):
+                    raise RunLost(f"the SuperLink lost Flower run {flower_id}") from exc
                 failures += 1
-                if failures >= STATUS_ATTEMPTS:
+                if failures == 1:
+                    failing_since = time.monotonic()
+                patience = time.monotonic() - failing_since
+                if failures >= STATUS_ATTEMPTS and patience >= SUPERLINK_PATIENCE_S:
                     raise
                 status = "unknown"
             if status.startswith("finished"):
