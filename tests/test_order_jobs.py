@@ -13,7 +13,7 @@ from tests.conftest import HubFactory, NodeFactory
 from tests.nodes import active_factory, operator_headers
 from tests.support import InProcessService, bearer, client_token, create_client, eventually
 from tests.test_factory_schedules import SHOP
-from tests.test_orders import IMPORT, NODE_URL, ORDER, PLACE, ROUTING, _order, _setup
+from tests.test_orders import DISPATCH, IMPORT, NODE_URL, ORDER, PLACE, ROUTING, _order, _setup
 
 START_PLAN = """
 mutation($id: UUID!, $key: String) {
@@ -35,7 +35,14 @@ mutation($factoryId: UUID!, $input: ShopInput!, $key: String) {
 }
 """
 SCHEDULE = """
-query($id: UUID!) { factorySchedule(id: $id) { id name status plan { start tasks { job } } } }
+query($id: UUID!) {
+  factorySchedule(id: $id) { id name status plan { start tasks { job } lots { workOrderId } } }
+}
+"""
+START_DAY = """
+mutation($factoryId: UUID!, $day: Date!) {
+  startWorkOrderSchedule(factoryId: $factoryId, day: $day, timeLimitS: 5) { id kind }
+}
 """
 
 
@@ -82,6 +89,23 @@ async def test_an_order_is_planned_and_replanned_as_jobs(
         # The job is the operator's: the buyer does not learn it exists.
         hidden = await node.graphql(JOB, {"id": job["id"]}, headers=buyer, expect_errors=True)
         assert hidden["errors"][0]["extensions"]["code"] == "JOB_NOT_FOUND"
+
+        # Dispatched, a weaver schedules a day of its work orders as a job.
+        works = (await node.graphql(DISPATCH, {"id": order_id}, headers=operator))["dispatchOrder"]
+        weave = next(w for w in works if w["step"] == "weave")
+        day = next(iter(weave["daily"]))
+        started = (
+            await node.graphql(
+                START_DAY, {"factoryId": weave["factoryId"], "day": day}, headers=operator
+            )
+        )["startWorkOrderSchedule"]
+        job = await finished(node, started["id"], operator)
+        assert (job["kind"], job["status"]) == ("orders.schedule", "succeeded"), job
+        schedule = (
+            await node.graphql(SCHEDULE, {"id": job["result"]["scheduleId"]}, headers=operator)
+        )["factorySchedule"]
+        assert schedule["name"] == f"work orders {day}"
+        assert weave["id"] in {lot["workOrderId"] for lot in schedule["plan"]["lots"]}
 
         replan = (await node.graphql(START_REPLAN, {"id": order_id}, headers=operator))[
             "startOrderReplan"
