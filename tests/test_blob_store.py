@@ -75,6 +75,18 @@ def test_a_large_file_streams_up_and_down_intact(store: BlobStore, tmp_path: Pat
     assert not list(target.parent.glob(".*partial"))
 
 
+def test_chunks_stream_an_object_and_a_missing_one_fails_at_once(store: BlobStore) -> None:
+    """What the hub streams an artifact to a node with: `BlobNotFound` before any byte, so an
+    HTTP response can still be a 404."""
+    data = os.urandom(3 * 1024 * 1024 + 5)
+    store.put_bytes("market/sha256/ab/artifact", data)
+    chunks = list(store.chunks("market/sha256/ab/artifact", size=1024 * 1024))
+    assert b"".join(chunks) == data
+    assert max(len(c) for c in chunks) <= 1024 * 1024
+    with pytest.raises(BlobNotFound):
+        store.chunks("market/sha256/ab/none")
+
+
 def test_delete_removes_and_is_idempotent(store: BlobStore) -> None:
     store.put_bytes("k/x", b"1")
     store.delete("k/x")
