@@ -164,6 +164,28 @@ def test_the_tabu_search_keeps_a_job_in_order_on_one_machine() -> None:
     assert best == max(a.end for a in plan) <= max(a.end for a in start)
 
 
+def test_the_tabu_search_moves_operations_between_machines_in_a_flexible_shop(
+    instances: Path,
+) -> None:
+    instance = load(instances / "fjsp" / "mk10.txt", flexible=True)
+    start = dispatch(instance)
+    best, sequences = tabu.search(
+        instance, _sequences(start, instance.machines), deadline=math.inf, stop=_after(40)
+    )
+    starts = tabu.starts(instance, sequences)
+    plan = tuple(
+        Assignment(
+            j, o, m, starts[(j, o)], starts[(j, o)] + dict(instance.jobs[j][o].alternatives)[m]
+        )
+        for m, sequence in enumerate(sequences)
+        for j, o in sequence
+    )
+    assert violations(instance, plan) == []
+    assert max(a.end for a in plan) == best < max(a.end for a in start)
+    machines = {(a.job, a.operation): a.machine for a in start}
+    assert any(machines[(a.job, a.operation)] != a.machine for a in plan)
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_the_portfolio_returns_a_valid_schedule_at_least_as_good_as_its_start(
     instances: Path, workers: int

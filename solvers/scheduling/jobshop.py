@@ -9,13 +9,12 @@ seconds, so `solve` runs a portfolio:
   and Thompson's rule with earliest start or most work remaining first), the best of them; its
   makespan is the horizon (tighter domains for every variable), and it is the answer when
   nothing better is found in time;
-- in a classic job shop, a tabu search on the critical path (`tabu`, N5 swaps) in the calling
-  thread, while CP-SAT (the other workers) solves the whole model from the same start as a
-  hint; half-way, both restart from the best schedule found so far (solution-guided restart):
-  the search from it, CP-SAT with it as its hint (on small shops CP-SAT proves optimality,
-  which stops the search);
-- in a flexible job shop, CP-SAT on every worker from the start as a hint (the search, which
-  keeps each operation's machine, lost to it on Brandimarte);
+- a tabu search on the critical path (`tabu`: N5 swaps, and in a flexible shop moves of a
+  critical operation to another machine) in the calling thread, while CP-SAT (the other
+  workers) solves the whole model from the same start as a hint;
+- half-way, both restart from the best schedule found so far (solution-guided restart): the
+  search from it, CP-SAT with it as its hint (on small shops CP-SAT proves optimality, which
+  stops the search);
 - the makespan is bounded below by the longest job and the machine loads, and by CP-SAT's
   bound, so the proven bound and the gap are honest from the first second.
 
@@ -336,11 +335,7 @@ def solve(
     model = _build(instance, _makespan(start), lower)
     portfolio = _Portfolio(instance, start, lower)
     halfway = started + (deadline - started) / 2
-    if instance.flexible:
-        # The search keeps machines as they are; measured on Brandimarte it lost to CP-SAT on
-        # every worker (which re-assigns them), so a flexible shop gets CP-SAT alone.
-        portfolio.solve(model, deadline, workers, seed, hints)
-    elif workers > 1:
+    if workers > 1:
         # CP-SAT in a thread (it releases the interpreter while it solves), the search here.
         def cp_sat() -> None:
             portfolio.solve(model, halfway, workers - 1, seed, hints)

@@ -1,14 +1,16 @@
-"""Tabu search for the classic job shop on the critical path (pure Python, no solver).
+"""Tabu search for job shops on the critical path (pure Python, no solver).
 
 A schedule is a sequence of operations per machine; its start times are the longest paths in
 the disjunctive graph (job order plus machine order). A move swaps two adjacent operations of a
 critical block (the N5 neighbourhood: the first two or last two of a block, never both ends of
-the first and last blocks), which can never create a cycle. Moves are ranked by the usual
-estimate of the new makespan from heads and tails, the best one not tabu is taken (a tabu one
-when it would beat the best known), and the reverse swap stays tabu for a while. When nothing
-improves for long, the search goes back to the best schedule found and shakes it with a few
-random moves. It serves `jobshop.solve` as a fast source of good schedules for CP-SAT to start
-from on instances too large for the solver alone in seconds.
+the first and last blocks), which can never create a cycle with positive durations; in a
+flexible shop a move may also take a critical operation to another machine it can run on,
+placed where its start falls there (a move that would close a cycle is refused). Moves are
+ranked by the usual estimate of the new makespan from heads and tails, the best one not tabu is
+taken (a tabu one when it would beat the best known), and the reverse move stays tabu for a
+while. When nothing improves for long, the search goes back to the best schedule found and
+shakes it with a few random swaps. It serves `jobshop.solve` as a fast source of good schedules,
+beside CP-SAT, on shops too large for the solver alone in seconds.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class _Graph:
         self.job_prev: list[int] = []
         self.job_next: list[int] = []
         self.key: list[tuple[int, int]] = []
+        self.alternatives: list[dict[int, int]] = []
         for j, job in enumerate(instance.jobs):
             first = len(self.machine)
             for o, op in enumerate(job):
@@ -41,6 +44,7 @@ class _Graph:
                 self.job_prev.append(first + o - 1 if o > 0 else -1)
                 self.job_next.append(first + o + 1 if o + 1 < len(job) else -1)
                 self.key.append((j, o))
+                self.alternatives.append(dict(op.alternatives))
         self.size = len(self.machine)
         self.machines = instance.machines
 
@@ -122,14 +126,18 @@ class _Schedule:
     after it and tails before it."""
 
     def __init__(self, graph: _Graph, sequences: list[list[int]]) -> None:
+        """Raises ValueError where the sequences hold a cycle."""
         self.graph = graph
         self.sequences = sequences
         self.where = [0] * graph.size
-        for sequence in sequences:
+        for machine, sequence in enumerate(sequences):
             for position, i in enumerate(sequence):
                 self.where[i] = position
+                graph.machine[i] = machine
+                graph.duration[i] = graph.alternatives[i][machine]
         state = _heads_tails(graph, sequences)
-        assert state is not None, "the sequences hold a cycle"
+        if state is None:
+            raise ValueError("the sequences hold a cycle")
         self.head, self.tail, self.machine_prev, self.machine_next, self.order = state
         self.position = [0] * graph.size
         for position, i in enumerate(self.order):
@@ -223,6 +231,51 @@ def _moves(graph: _Graph, schedule: _Schedule, makespan: int) -> list[tuple[int,
     return [(u, v) for u, v in moves if job_next[u] != v]
 
 
+def _reassign(
+    graph: _Graph,
+    schedule: _Schedule,
+    makespan: int,
+    best: int,
+    iteration: int,
+    tabu: dict[tuple[int, int], int],
+) -> tuple[int, int, int, int] | None:
+    """The most promising move of a critical operation to another machine it may run on, put
+    where its start falls among that machine's operations: (estimated makespan, operation,
+    machine, position), or None."""
+    duration, job_prev, job_next = graph.duration, graph.job_prev, graph.job_next
+    head, tail = schedule.head, schedule.tail
+    found: tuple[int, int, int, int] | None = None
+    for block in _critical_blocks(graph, schedule, makespan):
+        for x in block:
+            alternatives = graph.alternatives[x]
+            if len(alternatives) < 2:
+                continue
+            k = job_prev[x]
+            release = head[k] + duration[k] if k >= 0 else 0
+            k = job_next[x]
+            after = tail[k] + duration[k] if k >= 0 else 0
+            for machine, length in alternatives.items():
+                if machine == graph.machine[x]:
+                    continue
+                sequence = schedule.sequences[machine]
+                position = 0
+                while position < len(sequence) and head[sequence[position]] < head[x]:
+                    position += 1
+                r, q = release, after
+                if position > 0:
+                    a = sequence[position - 1]
+                    r = max(r, head[a] + duration[a])
+                if position < len(sequence):
+                    b = sequence[position]
+                    q = max(q, tail[b] + duration[b])
+                value = r + length + q
+                if tabu.get((x, machine), 0) > iteration and value >= best:
+                    continue
+                if found is None or value < found[0]:
+                    found = (value, x, machine, position)
+    return found
+
+
 def search(
     instance: Instance,
     sequences: list[list[tuple[int, int]]],
@@ -231,9 +284,9 @@ def search(
     seed: int = 0,
     stop: Callable[[], bool] = lambda: False,
 ) -> tuple[int, list[list[tuple[int, int]]]]:
-    """Improve the machine sequences ((job, operation) per machine; in a flexible shop the
-    machines stay as given) until `deadline` (a `time.perf_counter()` value) or `stop()`;
-    returns the best makespan and its sequences."""
+    """Improve the machine sequences ((job, operation) per machine; in a flexible shop also
+    which machine runs a critical operation) until `deadline` (a `time.perf_counter()` value)
+    or `stop()`; returns the best makespan and its sequences."""
     graph = _Graph(instance, sequences)
     index = {key: i for i, key in enumerate(graph.key)}
     schedule = _Schedule(graph, [[index[key] for key in sequence] for sequence in sequences])
@@ -242,6 +295,8 @@ def search(
     makespan = schedule.makespan()
     best, best_sequences = makespan, [list(s) for s in schedule.sequences]
     tabu: dict[tuple[int, int], int] = {}
+    tabu_machine: dict[tuple[int, int], int] = {}
+    flexible = any(len(alternatives) > 1 for alternatives in graph.alternatives)
     tenure_low, tenure_high = 8 + graph.size // 100, 14 + graph.size // 50
     iteration = since_best = 0
     patience = 2000 + graph.size
@@ -250,7 +305,7 @@ def search(
         if iteration % 16 == 0 and (time.perf_counter() >= deadline or stop()):
             break
         moves = _moves(graph, schedule, makespan)
-        if not moves:
+        if not moves and not flexible:
             break  # no block to change: the makespan is the critical path's
         head, tail = schedule.head, schedule.tail
         machine_prev, machine_next = schedule.machine_prev, schedule.machine_next
@@ -285,7 +340,31 @@ def search(
                 or (value == chosen_value and rng.random() < 0.5)
             ):
                 chosen, chosen_value = (u, v), value
+        if flexible:
+            moved = _reassign(graph, schedule, makespan, best, iteration, tabu_machine)
+            if moved is not None and (chosen is None or moved[0] < chosen_value):
+                _, x, machine, position = moved
+                changed = [list(s) for s in schedule.sequences]
+                was = graph.machine[x]
+                changed[was].remove(x)
+                changed[machine].insert(position, x)
+                try:
+                    schedule = _Schedule(graph, changed)
+                except ValueError:
+                    _Schedule(graph, schedule.sequences)  # the graph back as it was
+                    tabu_machine[(x, machine)] = iteration + tenure_high
+                    continue
+                tabu_machine[(x, was)] = iteration + rng.randint(tenure_low, tenure_high)
+                makespan = schedule.makespan()
+                if makespan < best:
+                    best, best_sequences = makespan, [list(s) for s in schedule.sequences]
+                    since_best = 0
+                else:
+                    since_best += 1
+                continue
         if chosen is None:
+            if not moves:
+                break
             chosen = moves[rng.randrange(len(moves))]
         u, v = chosen
         if not schedule.swap(u, v):
@@ -301,6 +380,7 @@ def search(
             # Back to the best, shaken by a few random swaps on critical blocks.
             schedule = _Schedule(graph, [list(s) for s in best_sequences])
             tabu.clear()
+            tabu_machine.clear()
             since_best = 0
             for _ in range(3):
                 moves = _moves(graph, schedule, schedule.makespan())
