@@ -8,10 +8,12 @@ ScheduleOpt/benchmarks repository).
 
 A gap is (makespan - best known) / best known. For each time limit it prints every instance, the
 mean gap per family (ft: Fisher & Thompson, la: Lawrence, mk: Brandimarte, dmu: Demirkol, Mehta
-and Uzsoy's 20x15 to 50x20 shops) and per size (jobs x machines), ours and the reference, and the
+and Uzsoy's 20x15 to 50x20 shops, gen: seeded 20x15 and 30x10 flexible shops with half to all
+machines eligible per operation, whose gap is to their lower bound, no best-known being
+published) and per size (jobs x machines), ours and the reference, and the
 load average of the machine (the figures depend on it). `--per-size K` keeps K instances of each
 family and size (for dmu, alternately from the easier first and the harder second forty). A full
-run (138 instances, 10 s and 60 s, both models) takes about six hours; `--quick` solves ft06,
+run (144 instances, 10 s and 60 s, both models) takes about six hours; `--quick` solves ft06,
 la01, mk01 and dmu01 for 3 s each. Ends with one JSON line.
 """
 
@@ -20,11 +22,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import statistics
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from solvers.scheduling.instances import load
+from solvers.scheduling.instances import Instance, Operation, load
 from solvers.scheduling.jobshop import solve
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "shared" / "benchmarks"
@@ -49,17 +55,65 @@ def _size(path: Path) -> str:
     return f"{head[0]}x{head[1]}"
 
 
+GENERATED = [(20, 15, seed) for seed in (1, 2, 3)] + [(30, 10, seed) for seed in (1, 2, 3)]
+"""The `gen` family: seeded flexible shops with many eligible machines per operation."""
+
+
+def generated(jobs: int, machines: int, seed: int) -> Instance:
+    """A seeded flexible job shop with many alternatives: each job has one operation per
+    machine count, each operation may run on half to all of the machines, its times there
+    between its base time (10-99) and one and a half times it."""
+    rng = random.Random(f"{jobs}x{machines}-{seed}")
+    shop = []
+    for _ in range(jobs):
+        operations = []
+        for _ in range(machines):
+            base = rng.randint(10, 99)
+            eligible = rng.sample(range(machines), rng.randint(machines // 2, machines))
+            operations.append(
+                Operation(tuple((m, round(base * rng.uniform(1.0, 1.5))) for m in eligible))
+            )
+        shop.append(tuple(operations))
+    return Instance(f"gen{jobs}x{machines}s{seed}", machines, tuple(shop))
+
+
+@dataclass(frozen=True)
+class Case:
+    family: str
+    name: str
+    size: str
+    best: int
+    """The best-known makespan; for `gen`, the instance's lower bound (no best-known)."""
+    read: Callable[[], Instance]
+
+
 def instances(
     families: list[str], only: set[str] | None, per_size: int | None = None
-) -> list[tuple[str, Path, bool, int]]:
+) -> list[Case]:
     chosen = []
     for family in families:
+        taken: dict[str, int] = {}
+        if family == "gen":
+            for jobs, machines, seed in GENERATED:
+                instance = generated(jobs, machines, seed)
+                size = f"{jobs}x{machines}"
+                if only is not None and instance.name not in only:
+                    continue
+                if per_size is not None and taken.get(size, 0) >= per_size:
+                    continue
+                taken[size] = taken.get(size, 0) + 1
+                bound = instance.trivial_lower_bound()
+                chosen.append(
+                    Case(
+                        family, instance.name, size, bound, partial(generated, jobs, machines, seed)
+                    )
+                )
+            continue
         folder, flexible = FAMILIES[family]
         known = {
             row["instance"]: int(row["upper_bound"])
             for row in json.loads((BENCHMARKS / folder / "best_known.json").read_text())
         }
-        taken: dict[str, int] = {}
         paths = sorted(
             (BENCHMARKS / folder).glob(f"{family}*.txt"), key=lambda p: _order(family, p.stem)
         )
@@ -70,8 +124,16 @@ def instances(
             if per_size is not None and taken.get(size, 0) >= per_size:
                 continue
             taken[size] = taken.get(size, 0) + 1
-            chosen.append((family, path, flexible, known[path.stem]))
-    return sorted(chosen, key=lambda c: (families.index(c[0]), c[1].stem))
+            chosen.append(
+                Case(
+                    family,
+                    path.stem,
+                    size,
+                    known[path.stem],
+                    partial(load, path, flexible=flexible),
+                )
+            )
+    return sorted(chosen, key=lambda c: (families.index(c.family), c.name))
 
 
 def main() -> None:
@@ -79,7 +141,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="four instances, 3 s each")
     parser.add_argument("--limits", default="10,60", help="time limits in seconds")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--families", default="ft,la,mk,dmu")
+    parser.add_argument("--families", default="ft,la,mk,dmu,gen")
     parser.add_argument("--per-size", type=int, help="at most this many per family and size")
     parser.add_argument("--instances", help="only these, e.g. ft10,mk06")
     parser.add_argument("--no-reference", action="store_true", help="skip the textbook model")
@@ -93,13 +155,13 @@ def main() -> None:
     results: dict[str, Any] = {}
     for limit in limits:
         rows = []
-        for family, path, flexible, best in chosen:
-            instance = load(path, flexible=flexible)
+        for case in chosen:
+            instance, best = case.read(), case.best
             row: dict[str, Any] = {
-                "instance": path.stem,
-                "family": family,
-                "size": _size(path),
-                "best_known": best,
+                "instance": case.name,
+                "family": case.family,
+                "size": case.size,
+                "best_known" if case.family != "gen" else "lower_bound": best,
             }
             for label, enhanced in models:
                 result = solve(
@@ -109,7 +171,8 @@ def main() -> None:
                 row[label] = {"makespan": result.makespan, "status": result.status, "gap": gap}
             rows.append(row)
             print(
-                f"{limit:>4g}s {path.stem:6s} {row['size']:>5s} best {best:>5}"
+                f"{limit:>4g}s {case.name:6s} {case.size:>5s} "
+                f"{'best' if case.family != 'gen' else 'bound'} {best:>5}"
                 + "".join(
                     f" | {label} {row[label]['makespan']} ({row[label]['status']}, "
                     f"gap {100 * (row[label]['gap'] or 0):.1f}%)"
