@@ -27,8 +27,8 @@ SecAggPlusWorkflow(...))` on a `LegacyContext` with `flwr.server.strategy.FedAvg
 +/- `secagg-clipping-range`; the unmasked sum divided by the summed q is the example-weighted
 mean of every array, i.e. `model.fedavg`, up to the quantization step (about
 nodes * 2 * clipping-range / 2**22 * max-weight / total examples per value). Nodes refuse an
-update that the clipping would change. Parameters: `secagg-num-shares` (> 2; each node's secrets
-are split among that many neighbours, itself included) and `secagg-reconstruction-threshold`
+update that the clipping would change. Parameters: `secagg-num-shares` (odd, > 2; each node's
+secrets are split among that many neighbours, itself included) and `secagg-reconstruction-threshold`
 (2 or more, below num-shares and at most min-nodes: shares needed to unmask; the more, the more
 nodes must collude to unmask one node, the fewer dropouts are tolerated). SecAgg+ needs at
 least 2 nodes, and with exactly 2 each node can derive the other's update from the global model
@@ -200,6 +200,11 @@ class RunSettings:
                 "secagg-num-shares must be > 2 and secagg-reconstruction-threshold at least 2, "
                 f"below num-shares and at most min-nodes; got {shares} and {threshold}"
             )
+        if shares % 2 == 0:
+            # Flower 1.41 sends an even count to the nodes but gives each node one neighbour
+            # more (an odd count) when there are more nodes than shares: every node then fails
+            # the share-keys stage, every round, and the run ends with the initial model.
+            raise RunConfigError(f"secagg-num-shares must be odd, got {shares}")
         if self.secagg_clipping_range <= 0 or self.secagg_max_weight <= 0:
             raise RunConfigError("secagg-clipping-range and secagg-max-weight must be > 0")
 

@@ -282,3 +282,30 @@ def test_dp_noise_moves_only_the_head_not_the_moments_or_the_flag() -> None:
             np.testing.assert_array_equal(got[index], weights[index], err_msg=name)
         else:
             np.testing.assert_allclose(got[index], weights[index] - 0.7, err_msg=name)
+
+
+def test_secure_aggregation_refuses_an_even_share_count() -> None:
+    """Flower 1.41 tells the nodes an even share count but gives each one neighbour more: every
+    node failed the share-keys stage of every round (10 nodes, 4 shares) and the run ended with
+    the initial model, reported as completed."""
+    from federated_learning.server_app import RunConfigError, RunSettings
+
+    config = {
+        "strategy": "fedavg",
+        "num-server-rounds": 3,
+        "min-nodes": 10,
+        "proximal-mu": 0.0,
+        "local-epochs": 1,
+        "learning-rate": 0.1,
+        "round-timeout-s": 60.0,
+        "dp-noise-multiplier": 0.0,
+        "dp-clipping-norm": 1.0,
+        "out-dir": "",
+        "run-label": "",
+        "secure-aggregation": True,
+        "secagg-reconstruction-threshold": 3,
+    }
+    with pytest.raises(RunConfigError, match="odd"):
+        RunSettings.from_run_config({**config, "secagg-num-shares": 4}, run_id=1)
+    settings = RunSettings.from_run_config({**config, "secagg-num-shares": 5}, run_id=1)
+    assert settings.secagg_num_shares == 5
