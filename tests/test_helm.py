@@ -862,8 +862,13 @@ def _selects(selector: dict[str, Any], workload: dict[str, Any]) -> bool:
     return bool(selector["matchLabels"].items() <= labels.items())
 
 
-def _render_scaled_out(service: str = "node", **changes: Any) -> Rendered:
-    """The scaled-out example with some values changed (dotted keys), rendered."""
+def _render_scaled_out(**changes: Any) -> Rendered:
+    """The node's scaled-out example with some values changed (dotted keys), rendered."""
+    return _render_scaled("node", changes)
+
+
+def _render_scaled(service: str, changes: dict[str, Any]) -> Rendered:
+    """A chart's scaled-out example with some values changed (dotted keys), rendered."""
     (example,) = [e for e in SCALED_OUT if service_of(e) == service]
     values = helm.values_from_yaml(example.read_text())
     for dotted, value in changes.items():
@@ -1192,7 +1197,7 @@ def test_the_scaled_out_hub_runs_workers_and_a_superlink_of_their_own() -> None:
     """Workers of their own follow the federated runs; the SuperLink is one pod of its own with
     its state in memory (no --database, no claim), which every hub process dials through its
     Service; the runs' outputs reach the hub through its bucket, with the hub's S3 key."""
-    result = _render_scaled_out("hub")
+    result = _render_scaled("hub", {})
     values = result.values
     api = _workload(result, "Deployment", ["hub", "serve"])
     api_spec = api["spec"]["template"]["spec"]

@@ -566,6 +566,7 @@ async def test_refused_releases_leave_the_node_as_it_was(
         # What someone who took over the hub's storage or database could do.
         if attack == "tampered":
             path = hub_side.store.path_of(release.artifact_sha256)
+            assert path is not None  # the hub's files in its data folder (the default)
             path.write_text(TEMPLATE.replace("hours_per_unit = 0.5", "hours_per_unit = 0.05"))
         elif attack == "signature":
             other = market.Manifest.from_data(template_manifest(summary="something else"))
