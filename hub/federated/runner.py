@@ -160,6 +160,8 @@ class FlowerRunner:
                 restarts += 1
                 log.warning("federated_run_lost", run=str(run_id), flower_run=flower_id)
                 flower_id = None
+                # The lost run's rounds are not the new run's.
+                await asyncio.to_thread(self.blobs.delete, f"federated/{run_id}/progress.json")
         summary_text = data = None
         if status.startswith("finished:completed"):
             summary_text = await self.output(run_id, "summary.json")
