@@ -137,8 +137,10 @@ async def _setup(
     node: InProcessService,
     start: dt.date = START,
     first_factory_org: str | None = None,
+    operator: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    operator = await operator_headers(hub, NODE_URL)
+    """`operator`: the node operator's headers (default: the test node's operator)."""
+    operator = operator or await operator_headers(hub, NODE_URL)
     routing = (await node.graphql(IMPORT, {"text": ROUTING}, headers=operator))["importRouting"]
     assert routing["version"] == 1
     assert [s["id"] for s in routing["steps"]] == [
