@@ -31,6 +31,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import NullPool
 
+from yunfab.sqlite_driver import OneTripDBAPI
+
 log = structlog.get_logger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
@@ -127,6 +129,8 @@ def create_engine(url: str, *, probe: bool = False) -> AsyncEngine:
         if probe:
             sa_url = sa_url.set(database=f"file:{sa_url.database}?mode=rw", query={"uri": "true"})
         kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        if sa_url.get_driver_name() == "aiosqlite":
+            kwargs["module"] = OneTripDBAPI()
     else:
         kwargs["pool_pre_ping"] = True
         if probe:
