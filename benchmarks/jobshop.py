@@ -10,8 +10,9 @@ A gap is (makespan - best known) / best known. For each time limit it prints eve
 mean gap per family (ft: Fisher & Thompson, la: Lawrence, mk: Brandimarte, dmu: Demirkol, Mehta
 and Uzsoy's 20x15 to 50x20 shops, gen: seeded 20x15 and 30x10 flexible shops with half to all
 machines eligible per operation, whose gap is to their lower bound, no best-known being
-published) and per size (jobs x machines), ours and the reference, and the
-load average of the machine (the figures depend on it). `--per-size K` keeps K instances of each
+published) and per size (jobs x machines), ours and the reference, the load average of the
+machine and the CPU time each solve got (the figures depend on both: on a loaded machine 10 s
+on 2 workers may be far less than 20 CPU-seconds). `--per-size K` keeps K instances of each
 family and size (for dmu, alternately from the easier first and the harder second forty). A full
 run (144 instances, 10 s and 60 s, both models) takes about six hours; `--quick` solves ft06,
 la01, mk01 and dmu01 for 3 s each. Ends with one JSON line.
@@ -24,6 +25,7 @@ import json
 import os
 import random
 import statistics
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -164,18 +166,27 @@ def main() -> None:
                 "best_known" if case.family != "gen" else "lower_bound": best,
             }
             for label, enhanced in models:
+                cpu = time.process_time()
                 result = solve(
                     instance, time_limit_s=limit, workers=args.workers, enhanced=enhanced
                 )
+                cpu = time.process_time() - cpu
                 gap = None if result.makespan is None else (result.makespan - best) / best
-                row[label] = {"makespan": result.makespan, "status": result.status, "gap": gap}
+                row[label] = {
+                    "makespan": result.makespan,
+                    "status": result.status,
+                    "gap": gap,
+                    "seconds": round(result.solve_time_s, 2),
+                    "cpu_seconds": round(cpu, 2),
+                }
             rows.append(row)
             print(
                 f"{limit:>4g}s {case.name:6s} {case.size:>5s} "
                 f"{'best' if case.family != 'gen' else 'bound'} {best:>5}"
                 + "".join(
                     f" | {label} {row[label]['makespan']} ({row[label]['status']}, "
-                    f"gap {100 * (row[label]['gap'] or 0):.1f}%)"
+                    f"gap {100 * (row[label]['gap'] or 0):.1f}%, "
+                    f"{row[label]['cpu_seconds']:.1f} CPU-s in {row[label]['seconds']:.1f} s)"
                     for label, _ in models
                 ),
                 flush=True,
