@@ -34,6 +34,7 @@ from yunfab.event_bus import NatsEventBus
 from yunfab.events import Broadcaster
 from yunfab.health_port import Check
 from yunfab.jobs import InProcessJobs, NatsJobs
+from yunfab.jobs.events import JobChanged
 from yunfab.service import Database
 from yunfab.shared_state import Leases, MemoryStates, NatsStates, SharedState, SharedStates
 
@@ -99,6 +100,8 @@ class NodeRuntime:
     """Parts inspected, for the stations' live feeds (each carries its heatmap)."""
     training_progress: Broadcaster[TrainingProgress] = field(default_factory=Broadcaster)
     """Steps of training jobs, for whoever started each."""
+    job_events: Broadcaster[JobChanged] = field(default_factory=Broadcaster)
+    """Jobs taken, retried and finished, for `jobProgress` (whoever may read each job)."""
     factory_status_listeners: list[FactoryStatusListener] = field(
         # Devices follow their factory; the runtime composes the domains, so factories need not
         # know who listens.
@@ -162,6 +165,7 @@ async def build_runtime(
     order_events: Broadcaster[OrderNotice]
     inspection_events: Broadcaster[InspectionEvent]
     training_progress: Broadcaster[TrainingProgress]
+    job_events: Broadcaster[JobChanged]
     if settings.nats_url:
         bus = await NatsEventBus.connect(
             settings.nats_url,
@@ -175,6 +179,7 @@ async def build_runtime(
         order_events = await bus.broadcaster("orders", OrderNotice)
         inspection_events = await bus.broadcaster("inspections", InspectionEvent, queue_size=64)
         training_progress = await bus.broadcaster("training", TrainingProgress)
+        job_events = await bus.broadcaster("jobs", JobChanged)
         log.info("events_over_nats", url=settings.nats_url, scope=bus.scope)
         jobs: InProcessJobs | NatsJobs = await NatsJobs.connect(
             settings.nats_url,
@@ -189,6 +194,7 @@ async def build_runtime(
         order_events = Broadcaster()
         inspection_events = Broadcaster(queue_size=64)
         training_progress = Broadcaster()
+        job_events = Broadcaster()
         jobs = InProcessJobs()
     pipeline = IngestPipeline(
         registry=registry,
@@ -242,6 +248,7 @@ async def build_runtime(
         order_events=order_events,
         inspection_events=inspection_events,
         training_progress=training_progress,
+        job_events=job_events,
         event_bus=bus,
         shared_state=shared,
         leases=leases,

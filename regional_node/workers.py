@@ -60,6 +60,7 @@ def job_runner(runtime: NodeRuntime, db: Database, settings: NodeSettings) -> Jo
         kinds(runtime),
         worker=worker_name(),
         max_attempts=settings.jobs_max_attempts,
+        changed=runtime.job_events.publish,
     )
 
 

@@ -1,19 +1,30 @@
 """The orders domain's long work as jobs (issue #22): `startOrderPlan`, `startOrderReplan`
 and `startFactorySchedule` return at once with the job, `job(id:)` tells how it goes and
-names the plan or schedule it made; the same key returns the same job; an order that cannot be
-planned fails its job with the constraint and writes nothing. The synchronous fields
-(`planOrder`, `scheduleFactory`, ...) keep working beside (tests/test_orders.py,
-tests/test_factory_schedules.py)."""
+names the plan or schedule it made, `jobProgress(id:)` tells each change live; the same key
+returns the same job; an order that cannot be planned fails its job with the constraint and
+writes nothing. The synchronous fields (`planOrder`, `scheduleFactory`, ...) keep working
+beside (tests/test_orders.py, tests/test_factory_schedules.py)."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from typing import Any
 
 from tests.conftest import HubFactory, NodeFactory
 from tests.nodes import active_factory, operator_headers
-from tests.support import InProcessService, bearer, client_token, create_client, eventually
+from tests.support import (
+    InProcessService,
+    bearer,
+    client_token,
+    create_client,
+    eventually,
+    served,
+    subscribed,
+)
 from tests.test_factory_schedules import SHOP
 from tests.test_orders import DISPATCH, IMPORT, NODE_URL, ORDER, PLACE, ROUTING, _order, _setup
+from yunfab.processes import free_port
 
 START_PLAN = """
 mutation($id: UUID!, $key: String) {
@@ -155,6 +166,11 @@ async def test_a_factory_schedule_is_a_job_of_the_factory(
     async with hub_factory() as hub, node_factory(hub=hub) as node:
         operator = await operator_headers(hub, NODE_URL)
         factory = await active_factory(node.client, operator)
+        client_id, secret = await create_client(
+            hub, org="Hangzhou Shirts Ltd", org_kind="consumer", scopes=["orders:write"]
+        )
+        buyer_token = await client_token(hub, client_id, secret, "orders:write", NODE_URL)
+        buyer = bearer(buyer_token)
         variables = {"factoryId": factory["id"], "input": SHOP, "key": "monday"}
         started = (await node.graphql(START_SCHEDULE, variables, headers=operator))[
             "startFactorySchedule"
@@ -164,6 +180,25 @@ async def test_a_factory_schedule_is_a_job_of_the_factory(
             "startFactorySchedule"
         ]
         assert again["id"] == started["id"]
+        # Followed live: each change of the job until it is done (just the end, when it was
+        # done before the subscription began).
+        token = operator["authorization"].removeprefix("Bearer ")
+        live = f'subscription {{ jobProgress(id: "{started["id"]}") {{ status attempts }} }}'
+        seen: list[dict[str, Any]] = []
+        async with served(node.app, free_port(), lifespan="off") as url:
+            async with subscribed(url, live, token) as ws:
+                while (message := json.loads(await asyncio.wait_for(ws.recv(), 60)))[
+                    "type"
+                ] == "next":
+                    seen.append(message["payload"]["data"]["jobProgress"])
+            assert message["type"] == "complete", message
+            async with subscribed(url, live, buyer_token) as ws:
+                refused = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            assert refused["payload"]["data"] is None, refused
+            assert refused["payload"]["errors"][0]["extensions"]["code"] == "JOB_NOT_FOUND"
+        assert seen[-1] == {"status": "succeeded", "attempts": 1}
+        assert {one["status"] for one in seen} <= {"running", "succeeded"}
+
         job = await finished(node, started["id"], operator)
         assert job["status"] == "succeeded", job
         assert job["result"]["status"] in ("optimal", "feasible")
@@ -176,10 +211,6 @@ async def test_a_factory_schedule_is_a_job_of_the_factory(
 
         # Someone who may not manage the factory's schedules is refused before anything is
         # queued, and does not see the job.
-        client_id, secret = await create_client(
-            hub, org="Hangzhou Shirts Ltd", org_kind="consumer", scopes=["orders:write"]
-        )
-        buyer = bearer(await client_token(hub, client_id, secret, "orders:write", NODE_URL))
         refused = await node.graphql(START_SCHEDULE, variables, headers=buyer, expect_errors=True)
         assert refused["errors"][0]["extensions"]["code"] in ("FORBIDDEN", "FACTORY_NOT_FOUND")
         hidden = await node.graphql(JOB, {"id": job["id"]}, headers=buyer, expect_errors=True)

@@ -5,6 +5,7 @@
 - `yunfab.jobs.repository` and `yunfab.jobs.service`: making, claiming and finishing rows;
 - `yunfab.jobs.runner`: one delivery of a job, run by its kind's handler, one outcome kept;
 - `yunfab.jobs.sweeper`: jobs whose queue message was lost, queued again;
+- `yunfab.jobs.events`: a job's change, told once committed (an app's `jobProgress`);
 - `yunfab.jobs.graphql`: the `Job` type's fields.
 
 The queue's names are re-exported here, where the apps have always imported them from.

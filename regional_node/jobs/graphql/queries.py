@@ -1,14 +1,18 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncGenerator
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
 from regional_node.graphql.context import NodeContext
 from regional_node.jobs import service
 from regional_node.jobs.graphql.types import JobType
-from yunfab.graphql.resolvers import query
+from regional_node.jobs.models import Job
+from yunfab.graphql.resolvers import query, read
+from yunfab.graphql.subscriptions import gated_events
 
 
 @strawberry.type
@@ -20,3 +24,35 @@ class JobQuery:
         context = info.context
         row = await query(context, service.get_job, runtime=context.runtime, job_id=id)
         return JobType.from_model(row)
+
+
+@strawberry.type
+class JobSubscription:
+    @strawberry.subscription(
+        description="A job as it changes (taken by a worker, queued again, succeeded or failed), "
+        "to whoever may read it (`job(id:)`); ends once the job is done. Subscribe after "
+        "starting it: a job done already is told at once."
+    )
+    async def job_progress(
+        self, info: Info[NodeContext, None], id: uuid.UUID
+    ) -> AsyncGenerator[JobType, None]:
+        context = info.context
+
+        async def may_read(session: AsyncSession) -> Job:
+            return await service.get_job(
+                session, context.subject, runtime=context.runtime, job_id=id
+            )
+
+        # Listening before the row is read: a change committed in between is not missed.
+        async with context.runtime.job_events.listening() as events:
+            job = await read(context, may_read)
+            if job.done:
+                yield JobType.from_model(job)
+                return
+            async for _ in gated_events(
+                context, events, wanted=lambda event: event.job_id == id, check=may_read
+            ):
+                job = await read(context, may_read)
+                yield JobType.from_model(job)
+                if job.done:
+                    return
