@@ -14,17 +14,28 @@ lost is made elsewhere), days the daily target is met before and after, and viol
     python -m benchmarks.allocation [--quick] [--seeds 1,2,3] [--time-limit 30]
 
 Goal from the issue: a plan within 30 s on 2 cores. `--quick` solves one sparse and one dense
-instance. Ends with one JSON line.
+instance.
+
+    python -m benchmarks.allocation --size province [--quick] [--load 0.5] [--seeds 1]
+
+A province's order (issue #24): 30 processes over 1,000 factories and 60 days
+(`instances.province`, its daily target `--load` of seed 002's per factory-hour), planned within
+60 s (`--time-limit`) with a gap of at most 2% to the bound proven on the whole model, then
+re-planned after the same breakdown within 30 s; time, gap, peak memory (RSS) and violations,
+beside seed 002's size (seed 1, sparse) solved first in the same run. `--quick`: 300 factories
+(30 processes, 60 days) instead of 1,000. Both end with one JSON line.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import time
 from typing import Any
 
-from solvers.allocation.instances import most_loaded, seeded, with_breakdown
+from solvers.allocation.instances import most_loaded, province, seeded, with_breakdown
 from solvers.allocation.model import (
     Factory,
     Order,
@@ -42,12 +53,25 @@ FAILURE_DAY = 10
 REPAIR_DAYS = 5
 
 
-def run(seed: int, dense: bool, time_limit: float) -> dict[str, Any]:
-    steps, factories, order = seeded(seed, dense=dense)
+def peak_rss_mb() -> float:
+    """The process's peak resident memory so far (Linux reports kilobytes)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def run(
+    seed: int,
+    dense: bool,
+    time_limit: float,
+    instance: tuple[list[Step], list[Factory], Order] | None = None,
+    replan_limit: float | None = None,
+) -> dict[str, Any]:
+    steps, factories, order = instance or seeded(seed, dense=dense)
     weights = Weights()
     started = time.perf_counter()
+    cpu = time.process_time()
     result = plan(steps, factories, order, weights, time_limit_s=time_limit)
     elapsed = time.perf_counter() - started
+    cpu = time.process_time() - cpu
     needed = required_units(steps, order.quantity)
     shares: dict[tuple[str, str], float] = {}
     for (sid, fid, _), units in result.units.items():
@@ -57,18 +81,25 @@ def run(seed: int, dense: bool, time_limit: float) -> dict[str, Any]:
     met = sum(1 for d in targeted if result.shortfall.get(d, 0.0) <= 1.0)
     return {
         "seed": seed,
+        "size": f"{len(steps)} processes x {len(factories)} factories x {order.days} days",
         "eligibility": "dense" if dense else "sparse",
         "status": result.status,
         "solve_s": round(elapsed, 2),
+        "solve_cpu_s": round(cpu, 2),
         "objective": round(result.objective),
         "lp_bound": round(result.lp_bound),
         "gap_to_lp": round(result.gap, 5),
         "target_days_met": f"{met}/{len(targeted)}",
+        "missing": round(sum(result.missing.values())),
         "max_share": round(max_share, 3),
         "exposed_processes": len({w.split(" ")[0] for w in result.weak_points}),
         "hard_violations": len(hard_violations(steps, factories, order, weights, result)),
-        "replan": breakdown(steps, factories, order, weights, result, time_limit),
-    }
+        "replan": breakdown(
+            steps, factories, order, weights, result,
+            replan_limit if replan_limit is not None else time_limit,
+        ),
+        "peak_rss_mb": peak_rss_mb(),
+    }  # fmt: skip
 
 
 def breakdown(
@@ -112,12 +143,86 @@ def breakdown(
     }
 
 
+def report(row: dict[str, Any]) -> None:
+    print(
+        f"seed {row['seed']} {row['size']} {row['eligibility']:6s} {row['status']:8s}"
+        f" {row['solve_s']:6.2f} s ({row['solve_cpu_s']:.2f} s CPU)"
+        f" | objective {row['objective']:,} vs bound {row['lp_bound']:,}"
+        f" (gap {100 * row['gap_to_lp']:.3f}%) | target met {row['target_days_met']}"
+        f" | missing {row['missing']:,} | violations {row['hard_violations']}"
+        f" | peak RSS {row['peak_rss_mb']:,} MB",
+        flush=True,
+    )
+    r = row["replan"]
+    print(
+        f"  re-plan: {r['failed']} down days {r['outage_days']}: {r['status']}"
+        f" {r['solve_s']:.2f} s (gap {100 * r['gap']:.3f}%) | moved {r['units_moved']:,} units"
+        f" (2 x lost {2 * r['units_lost']:,}) | target met {r['target_days_met_before']}"
+        f" -> {r['target_days_met_after']} | violations {r['hard_violations']}",
+        flush=True,
+    )
+
+
+def province_size(args: argparse.Namespace) -> None:
+    """Seed 002's size first (the reference), then the province's, in this process."""
+    factories = 300 if args.quick else 1000
+    seeds = [1] if args.quick else [int(s) for s in args.seeds.split(",")]
+    load = os.getloadavg()
+    reference = run(1, False, 30.0)
+    report(reference)
+    rows = []
+    for seed in seeds:
+        instance = province(seed, factories=factories, load=args.load)
+        row = run(seed, False, args.time_limit, instance, replan_limit=args.replan_limit)
+        rows.append(row)
+        report(row)
+    after = os.getloadavg()
+    print(f"load average (1, 5, 15 min) before {load}, after {after}", flush=True)
+    print(
+        json.dumps(
+            {
+                "benchmark": "allocation",
+                "size": "province",
+                "quick": args.quick,
+                "load": args.load,
+                "max_solve_s": max(r["solve_s"] for r in rows),
+                "max_gap": max(r["gap_to_lp"] for r in rows),
+                "max_replan_s": max(r["replan"]["solve_s"] for r in rows),
+                "max_replan_gap": max(r["replan"]["gap"] for r in rows),
+                "violations": sum(
+                    r["hard_violations"] + r["replan"]["hard_violations"] for r in rows
+                ),
+                "peak_rss_mb": max(r["peak_rss_mb"] for r in rows),
+                "reference": {
+                    "size": reference["size"],
+                    "solve_s": reference["solve_s"],
+                    "gap": reference["gap_to_lp"],
+                    "replan_s": reference["replan"]["solve_s"],
+                    "peak_rss_mb": reference["peak_rss_mb"],
+                },
+                "load_average": {"before": load, "after": after},
+                "runs": rows,
+            }
+        )
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--size", choices=("seed002", "province"), default="seed002")
     parser.add_argument("--seeds", default="1,2,3")
-    parser.add_argument("--time-limit", type=float, default=30.0)
+    parser.add_argument("--time-limit", type=float, default=None)
+    parser.add_argument("--replan-limit", type=float, default=30.0)
+    parser.add_argument("--load", type=float, default=0.5)
     args = parser.parse_args()
+    if args.size == "province":
+        if args.seeds == "1,2,3":
+            args.seeds = "1"
+        args.time_limit = args.time_limit or 60.0
+        province_size(args)
+        return
+    args.time_limit = args.time_limit or 30.0
     seeds = [1] if args.quick else [int(s) for s in args.seeds.split(",")]
     rows = []
     for seed in seeds:

@@ -21,11 +21,16 @@ EQUIPMENT = (
 
 
 def seeded(
-    seed: int, *, processes: int = 14, factories: int = 62, days: int = 30, dense: bool = False
+    seed: int,
+    *,
+    processes: int = 14,
+    factories: int = 62,
+    days: int = 30,
+    dense: bool = False,
+    daily: float = 100_000.0,
 ) -> tuple[list[Step], list[Factory], Order]:
     """`dense`: each factory has four kinds of equipment instead of two (more eligibility)."""
     rng = random.Random(seed)
-    daily = 100_000.0
     steps = [
         Step(
             id=f"p{i:02d}",
@@ -53,6 +58,28 @@ def seeded(
             )
         )
     order = Order(quantity=daily * (days - 12), days=days, daily_target=daily, ramp_days=3)
+    return steps, plants, order
+
+
+PROVINCE = {"processes": 30, "factories": 1000, "days": 60}
+"""A province node's order: 30 processes over 1,000 factories and 60 days."""
+
+
+def province(
+    seed: int, *, processes: int = 30, factories: int = 1000, days: int = 60, load: float = 0.5
+) -> tuple[list[Step], list[Factory], Order]:
+    """A seeded order at province scale, with seed 002's calendars, costs and routing shape.
+    `load`: the daily target as a share of seed 002's per factory-hour (there 100k sets a day of
+    14 processes take nearly all of 62 factories' hours while the target runs; 1.0 asks the same
+    of a province's factories, some 750k sets a day here, 0.5 half of it). As in seed 002 the
+    quantity is 60% of the days at the daily target, and the ramp lasts as long as the routing's
+    transport lags (at least 3 days), so the target can be met from its first day."""
+    daily = float(round(100_000.0 * load * (factories / 62) * (14 / processes)))
+    steps, plants, _ = seeded(
+        seed, processes=processes, factories=factories, days=days, daily=daily
+    )
+    ramp = max(3, sum(s.lag_days for s in steps))
+    order = Order(quantity=daily * round(0.6 * days), days=days, daily_target=daily, ramp_days=ramp)
     return steps, plants, order
 
 

@@ -31,7 +31,7 @@ import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from ortools.math_opt.python import mathopt
 
@@ -39,6 +39,17 @@ from yunfab.errors import YunfabError
 
 Key = tuple[str, str, int]
 """(step, factory, day)."""
+
+Engine = Literal["auto", "mip", "columns"]
+"""How a plan is solved. "mip": the LP relaxation of the whole model picks candidate factories
+and the MIP solves on them (built one MathOpt object at a time). "columns": the model built from
+arrays on a restricted set of factories that LP duals price in, with the bound proven on the
+whole model (`solvers.allocation.columns`, for province-sized orders). "auto": "columns" when the
+model has more than `COLUMNS_ABOVE` (step, factory, day) cells."""
+
+COLUMNS_ABOVE = 50_000
+"""Seed 002's order has about 9,000 cells, a province's (1,000 factories, 30 processes, 60 days)
+600,000: object-by-object building alone takes minutes there."""
 
 
 class AllocationError(YunfabError, ValueError):
@@ -584,9 +595,10 @@ def plan(
     weights: Weights = Weights(),
     *,
     time_limit_s: float = 30.0,
+    engine: Engine = "auto",
 ) -> Plan:
     """Plan the order; raises `AllocationError` (see `diagnose`, and TIME_LIMIT when no
-    feasible plan is found in time)."""
+    feasible plan is found in time). `engine`: see `Engine`."""
     started = time.perf_counter()
     diagnosis = diagnose(steps, factories, order, weights)
     ordered = _order_steps(steps)
@@ -601,7 +613,9 @@ def plan(
             s.id: share_cap(weights, len(options[s.id])) * diagnosis.needed[s.id] for s in ordered
         },
     )
-    return _optimise(problem, options, {}, started=started, time_limit_s=time_limit_s)
+    return _optimise(
+        problem, options, {}, started=started, time_limit_s=time_limit_s, engine=engine
+    )
 
 
 def _optimise(
@@ -611,9 +625,25 @@ def _optimise(
     *,
     started: float,
     time_limit_s: float,
+    engine: Engine = "auto",
+    start: Mapping[str, list[str]] | None = None,
 ) -> Plan:
     """LP relaxation, then the MIP on the factories the LP used, those in `keep`, and the
-    cheapest others up to `candidates`."""
+    cheapest others up to `candidates`; or, for a large model, the priced restricted LP of
+    `columns`."""
+    if engine not in ("auto", "mip", "columns"):
+        raise ValueError(f"unknown engine {engine!r}")
+    cells = sum(
+        sum(1 for h in f.hours[problem.today : problem.order.days] if h > 0)
+        for fs in options.values()
+        for f in fs
+    )
+    if engine == "columns" or (engine == "auto" and cells > COLUMNS_ABOVE):
+        from solvers.allocation import columns
+
+        return columns.optimise(
+            problem, options, keep, started=started, time_limit_s=time_limit_s, start=start
+        )
     lp = _solve(problem, options, integral=False, time_limit_s=time_limit_s, phase="LP relaxation")
     weights = problem.weights
     narrowed: dict[str, list[Factory]] = {}
@@ -927,6 +957,7 @@ def replan(
     done: Mapping[Key, float] | None = None,
     change_weight: float | None = None,
     time_limit_s: float = 30.0,
+    engine: Engine = "auto",
 ) -> Replan:
     """Plan again from `today` after a disruption. `factories` carry the changed capacity (a
     broken factory's hours set to 0 for its repair, or the factory left out). Days before
@@ -985,7 +1016,15 @@ def replan(
         keep.setdefault(sid, set()).add(fid)
     for sid in keep:
         keep[sid] &= {f.id for f in options[sid]}
-    new = _optimise(problem, options, keep, started=started, time_limit_s=time_limit_s)
+    new = _optimise(
+        problem,
+        options,
+        keep,
+        started=started,
+        time_limit_s=time_limit_s,
+        engine=engine,
+        start=previous.candidates,
+    )
     return Replan(plan=new, effect=replan_effect(ordered, order, previous, new, today=today))
 
 
