@@ -50,6 +50,7 @@ def create_app(settings: HubSettings) -> FastAPI:
         state = HubState(
             settings=settings, db=db, audit=audit, authorizer=authorizer,
             node_events=events.nodes, run_events=events.runs, event_bus=events.bus, jobs=jobs,
+            job_events=events.jobs,
         )  # fmt: skip
         install_state(app, state)
         try:

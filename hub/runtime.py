@@ -6,7 +6,7 @@ publishes and subscribes either way (`yunfab.events.Broadcaster` is the interfac
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import structlog
 
@@ -14,7 +14,9 @@ from hub.federated.events import RunChanged, RunEvents
 from hub.federation.events import NodeEvent, NodeEvents
 from hub.settings import HubSettings
 from yunfab.event_bus import NatsEventBus
+from yunfab.events import Broadcaster
 from yunfab.jobs import InProcessJobs, NatsJobs
+from yunfab.jobs.events import JobChanged
 
 log = structlog.get_logger(__name__)
 
@@ -26,6 +28,8 @@ class HubEvents:
     runs: RunEvents
     """Federated runs whose row changed (`federatedRunProgress`)."""
     bus: NatsEventBus | None = None
+    jobs: Broadcaster[JobChanged] = field(default_factory=Broadcaster)
+    """Jobs taken, retried and finished (`jobProgress`)."""
 
     async def close(self) -> None:
         if self.bus is not None:
@@ -46,11 +50,12 @@ async def connect_events(settings: HubSettings) -> HubEvents:
     try:
         nodes = await bus.broadcaster("nodes", NodeEvent)
         runs = await bus.broadcaster("federated_runs", RunChanged)
+        jobs = await bus.broadcaster("jobs", JobChanged)
     except BaseException:
         await bus.close()
         raise
     log.info("events_over_nats", url=settings.nats_url, scope=bus.scope)
-    return HubEvents(nodes=nodes, runs=runs, bus=bus)
+    return HubEvents(nodes=nodes, runs=runs, bus=bus, jobs=jobs)
 
 
 async def connect_jobs(settings: HubSettings) -> InProcessJobs | NatsJobs:

@@ -17,7 +17,9 @@ from hub.identity.oauth import HubAuthorizationServer, OAuthStore
 from hub.settings import HubSettings
 from yunfab.domains import Domain, Task
 from yunfab.event_bus import NatsEventBus
+from yunfab.events import Broadcaster
 from yunfab.jobs import InProcessJobs, NatsJobs
+from yunfab.jobs.events import JobChanged
 from yunfab.ratelimit import SharedFailureThrottle
 from yunfab.revocations import RevocationSet
 from yunfab.shared_state import Leases, SharedStates
@@ -35,6 +37,8 @@ class HubState(ServiceState):
     """NATS, when the hub runs as several replicas: the events above reach every replica."""
     jobs: InProcessJobs | NatsJobs = field(default_factory=InProcessJobs)
     """Where long work is queued: a task of this process, or NATS for `yunfab hub worker`."""
+    job_events: Broadcaster[JobChanged] = field(default_factory=Broadcaster)
+    """Jobs taken, retried and finished, wherever they ran (`jobProgress`)."""
     # identity
     keyring: KeyRing = field(init=False)
     revocations: RevocationSet = field(init=False)

@@ -30,7 +30,9 @@ from hub.jobs.service import STORE
 from hub.runtime import connect_events, connect_jobs
 from hub.settings import HubSettings
 from hub.state import HubDomain, HubState, HubTask
+from yunfab.events import Broadcaster
 from yunfab.jobs import InProcessJobs, JobFailed, NatsJobs
+from yunfab.jobs.events import JobChanged
 from yunfab.jobs.runner import JobKind, JobRunner
 from yunfab.service import Database
 
@@ -56,13 +58,16 @@ def kinds(runner: FlowerRunner) -> dict[str, JobKind[Job]]:
     return {RUN_JOB: JobKind(run=federated_run)}
 
 
-def job_runner(settings: HubSettings, db: Database, runner: FlowerRunner) -> JobRunner[Job]:
+def job_runner(
+    settings: HubSettings, db: Database, runner: FlowerRunner, events: Broadcaster[JobChanged]
+) -> JobRunner[Job]:
     return JobRunner(
         STORE,
         db.sessionmaker,
         kinds(runner),
         worker=worker_name(),
         max_attempts=settings.jobs_max_attempts,
+        changed=events.publish,
     )
 
 
@@ -74,7 +79,7 @@ async def work_embedded(state: HubState) -> None:
     async with state.db.sessionmaker() as session:
         for job_id, kind in await STORE.unfinished(session):
             await state.jobs.submit(job_id, kind)
-    runner = job_runner(state.settings, state.db, state.federated_runner)
+    runner = job_runner(state.settings, state.db, state.federated_runner, state.job_events)
     await state.jobs.work(runner.run, asyncio.Event())
 
 
@@ -101,7 +106,7 @@ async def run_worker(settings: HubSettings, stop: asyncio.Event | None = None) -
     try:
         assert isinstance(jobs, NatsJobs)
         log.info("worker_started", worker=worker_name(), ack_wait_s=settings.jobs_ack_wait_s)
-        await jobs.work(job_runner(settings, db, runner).run, stop)
+        await jobs.work(job_runner(settings, db, runner, events.jobs).run, stop)
         log.info("worker_stopping")
     finally:
         await runner.close()

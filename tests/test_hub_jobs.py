@@ -6,6 +6,8 @@ model instead of starting another (issue #22)."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -17,11 +19,19 @@ from typing import Any
 import pytest
 
 from tests.conftest import HubFactory
-from tests.support import InProcessService, bearer, eventually, skip_or_fail, token_for
+from tests.support import (
+    InProcessService,
+    bearer,
+    eventually,
+    served,
+    skip_or_fail,
+    subscribed,
+    token_for,
+)
 from tests.test_event_bus import NATS_URL, nats_up
 from tests.test_federated_flower import Federation, federation, stores
 from tests.test_hub_event_bus import delete_streams
-from yunfab.processes import yunfab_argv
+from yunfab.processes import free_port, yunfab_argv
 
 __all__ = ["federation", "stores"]  # the fixtures, used by name
 
@@ -74,6 +84,26 @@ async def test_a_run_is_a_job_the_embedded_hub_runs_and_only_run_readers_see(
         ]
         assert started["status"] == "STARTING"
         assert started["jobId"] is not None
+        # Followed live: the job as it is, then each change of it until it is done; hidden
+        # from who may not read runs.
+        live = f'subscription {{ jobProgress(id: "{started["jobId"]}") {{ status attempts }} }}'
+        seen: list[dict[str, Any]] = []
+        async with served(hub.app, free_port(), lifespan="off") as url:
+            async with subscribed(url, live, operator["authorization"][7:]) as ws:
+                while (message := json.loads(await asyncio.wait_for(ws.recv(), 120)))[
+                    "type"
+                ] == "next":
+                    seen.append(message["payload"]["data"]["jobProgress"])
+            assert message["type"] == "complete", message
+            buyer_token = await token_for(
+                hub, org="Buyer", org_kind="consumer", scopes=["orders:write"]
+            )
+            async with subscribed(url, live, buyer_token) as ws:
+                refused = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            assert refused["payload"]["errors"][0]["extensions"]["code"] == "FORBIDDEN", refused
+        assert seen[-1] == {"status": "failed", "attempts": 1}
+        assert {one["status"] for one in seen} <= {"queued", "running", "failed"}
+
         job = await finished(hub, started["jobId"], operator, timeout_s=120)
         assert (job["kind"], job["key"], job["status"]) == (
             "federated.run",
@@ -87,9 +117,7 @@ async def test_a_run_is_a_job_the_embedded_hub_runs_and_only_run_readers_see(
         assert run["jobId"] == started["jobId"]
         assert job["error"] == run["error"]
 
-        buyer = bearer(
-            await token_for(hub, org="Buyer", org_kind="consumer", scopes=["orders:write"])
-        )
+        buyer = bearer(buyer_token)
         hidden = await hub.graphql(JOB, {"id": job["id"]}, headers=buyer, expect_errors=True)
         assert hidden["errors"][0]["extensions"]["code"] == "FORBIDDEN"
         missing = await hub.graphql(

@@ -12,8 +12,10 @@ from hub.federation.events import NodeEvents
 from hub.identity.auth import current_subject
 from hub.settings import HubSettings
 from hub.state import hub_state
+from yunfab.events import Broadcaster
 from yunfab.graphql.context import ServiceContext, request_context
 from yunfab.jobs import InProcessJobs, NatsJobs
+from yunfab.jobs.events import JobChanged
 from yunfab.subject import Subject
 
 
@@ -24,6 +26,7 @@ class HubContext(ServiceContext):
     audit: Callable[..., Awaitable[Any]]
     live_rows: NodeRows
     jobs: InProcessJobs | NatsJobs
+    job_events: Broadcaster[JobChanged]
 
 
 async def get_context(
@@ -33,6 +36,6 @@ async def get_context(
     async with request_context(
         HubContext, connection, subject, node_events=state.node_events,
         runner=state.federated_runner, audit=state.audit.append, live_rows=state.data_live,
-        jobs=state.jobs,
+        jobs=state.jobs, job_events=state.job_events,
     ) as context:  # fmt: skip
         yield context

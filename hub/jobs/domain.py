@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hub.jobs import models
-from hub.jobs.graphql.queries import JobQuery
+from hub.jobs.graphql.queries import JobQuery, JobSubscription
 from hub.jobs.sweeper import sweep
 from hub.state import HubDomain, HubTask
 
@@ -11,5 +11,6 @@ DOMAIN = HubDomain(
     name="jobs",
     models=(models,),
     queries=(JobQuery,),
+    subscriptions=(JobSubscription,),
     tasks=(HubTask("jobs-resubmit-lost", sweep, singleton=True),),
 )

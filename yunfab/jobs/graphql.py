@@ -1,16 +1,25 @@
 """The `Job` type's fields, shared by the hub's and the node's: each app's type subclasses
-`JobFields` (its own description, its `key` and `result` said for its kinds of job)."""
+`JobFields` (its own description, its `key` and `result` said for its kinds of job); and
+`job_changes`, what each app's `jobProgress` subscription follows."""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any, Self
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.scalars import JSON
 
+from yunfab.events import Broadcaster
+from yunfab.graphql.context import ServiceContext
+from yunfab.graphql.resolvers import read
+from yunfab.graphql.subscriptions import gated_events
+from yunfab.jobs.events import JobChanged
 from yunfab.jobs.models import JobColumns
+from yunfab.jobs.repository import J
 
 
 @strawberry.type
@@ -52,3 +61,26 @@ class JobFields:
 def _camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part.title() for part in rest)
+
+
+async def job_changes(
+    context: ServiceContext,
+    events: Broadcaster[JobChanged],
+    job_id: uuid.UUID,
+    may_read: Callable[[AsyncSession], Awaitable[J]],
+) -> AsyncGenerator[J, None]:
+    """The job as it is now, then again at each change of it, until it is done; `may_read`
+    (the app's rule: the job, or its error) decides at the start and at each change."""
+    # Listening before the row is read: a change committed in between is not missed.
+    async with events.listening() as changes:
+        job = await read(context, may_read)
+        yield job
+        if job.done:
+            return
+        async for _ in gated_events(
+            context, changes, wanted=lambda event: event.job_id == job_id, check=may_read
+        ):
+            job = await read(context, may_read)
+            yield job
+            if job.done:
+                return

@@ -1,14 +1,18 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncGenerator
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
 from hub.graphql.context import HubContext
 from hub.jobs import service
 from hub.jobs.graphql.types import JobType
+from hub.jobs.models import Job
 from yunfab.graphql.resolvers import query
+from yunfab.jobs.graphql import job_changes
 
 
 @strawberry.type
@@ -20,3 +24,24 @@ class JobQuery:
         context = info.context
         row = await query(context, service.get_job, authorizer=context.authorizer, job_id=id)
         return JobType.from_model(row)
+
+
+@strawberry.type
+class JobSubscription:
+    @strawberry.subscription(
+        description="A job as it changes (taken by a worker, queued again, succeeded or failed), "
+        "to whoever may read it (`job(id:)`): as it is when asked, then at each change, until "
+        "it is done."
+    )
+    async def job_progress(
+        self, info: Info[HubContext, None], id: uuid.UUID
+    ) -> AsyncGenerator[JobType, None]:
+        context = info.context
+
+        async def may_read(session: AsyncSession) -> Job:
+            return await service.get_job(
+                session, context.subject, authorizer=context.authorizer, job_id=id
+            )
+
+        async for job in job_changes(context, context.job_events, id, may_read):
+            yield JobType.from_model(job)

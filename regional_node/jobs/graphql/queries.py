@@ -11,8 +11,8 @@ from regional_node.graphql.context import NodeContext
 from regional_node.jobs import service
 from regional_node.jobs.graphql.types import JobType
 from regional_node.jobs.models import Job
-from yunfab.graphql.resolvers import query, read
-from yunfab.graphql.subscriptions import gated_events
+from yunfab.graphql.resolvers import query
+from yunfab.jobs.graphql import job_changes
 
 
 @strawberry.type
@@ -30,8 +30,8 @@ class JobQuery:
 class JobSubscription:
     @strawberry.subscription(
         description="A job as it changes (taken by a worker, queued again, succeeded or failed), "
-        "to whoever may read it (`job(id:)`); ends once the job is done. Subscribe after "
-        "starting it: a job done already is told at once."
+        "to whoever may read it (`job(id:)`): as it is when asked, then at each change, until "
+        "it is done."
     )
     async def job_progress(
         self, info: Info[NodeContext, None], id: uuid.UUID
@@ -43,16 +43,5 @@ class JobSubscription:
                 session, context.subject, runtime=context.runtime, job_id=id
             )
 
-        # Listening before the row is read: a change committed in between is not missed.
-        async with context.runtime.job_events.listening() as events:
-            job = await read(context, may_read)
-            if job.done:
-                yield JobType.from_model(job)
-                return
-            async for _ in gated_events(
-                context, events, wanted=lambda event: event.job_id == id, check=may_read
-            ):
-                job = await read(context, may_read)
-                yield JobType.from_model(job)
-                if job.done:
-                    return
+        async for job in job_changes(context, context.runtime.job_events, id, may_read):
+            yield JobType.from_model(job)
