@@ -14,7 +14,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from typing import Any, Generic, Self, TypeVar
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import BindParameter, ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 from strawberry.types import Info
@@ -138,10 +138,24 @@ async def first_rows_per(
 ) -> list[Entity]:
     """The first `limit` rows of `query` for each value of `partition` in `order`, in one
     statement: a page of a relation for every row of a list (a window over the partitions)."""
+    statement = first_rows_statement(query, entity, partition=partition, order=order, limit=limit)
+    return list((await session.scalars(statement)).all())
+
+
+def first_rows_statement(
+    query: Select[Entity],
+    entity: type[Entity],
+    *,
+    partition: InstrumentedAttribute[Any],
+    order: Sequence[ColumnElement[Any] | InstrumentedAttribute[Any]],
+    limit: int | BindParameter[int],
+) -> Select[Any]:
+    """`first_rows_per`'s statement. A loader that runs it on every request builds it once, with
+    bound parameters for what changes (the keys, the limit): building the window, its subquery
+    and the entity aliased over it cost more than executing it."""
     rank = func.row_number().over(partition_by=partition, order_by=list(order)).label("rank")
     ranked = query.add_columns(rank).subquery()
     rows = aliased(entity, ranked)
-    found = await session.scalars(
+    return (
         select(rows).where(ranked.c.rank <= limit).order_by(ranked.c[partition.key], ranked.c.rank)
     )
-    return list(found.all())
