@@ -36,7 +36,7 @@ def test_the_columns_engine_plans_as_the_mip_engine_does() -> None:
 
 
 def test_a_province_shaped_order_keeps_few_factories_and_bounds_the_whole_model() -> None:
-    steps, factories, order = province(2, processes=8, factories=150, days=20, load=0.2)
+    steps, factories, order = province(2, processes=8, factories=150, days=20, daily=80_000)
     weights = Weights()
     result = plan(steps, factories, order, weights, engine="columns", time_limit_s=60)
     assert hard_violations(steps, factories, order, weights, result) == []
@@ -51,7 +51,7 @@ def test_a_province_shaped_order_keeps_few_factories_and_bounds_the_whole_model(
 
 
 def test_a_columns_replan_keeps_the_past_and_leaves_the_broken_factory_idle() -> None:
-    steps, factories, order = province(4, processes=8, factories=150, days=20, load=0.2)
+    steps, factories, order = province(4, processes=8, factories=150, days=20, daily=80_000)
     weights = Weights()
     before = plan(steps, factories, order, weights, engine="columns", time_limit_s=60)
     failed = most_loaded(steps, before)

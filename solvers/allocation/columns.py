@@ -55,6 +55,9 @@ log = logging.getLogger(__name__)
 INF = np.inf
 ROUND_PAIRS = 24
 """Most (step, factory) pairs a step takes in per pricing round."""
+SPLIT = 3
+"""The first guess hands each factory's hours to this many steps at least (where it can do
+them), so the first LP can still move hours between steps within a factory."""
 TARGET_GAP = 0.01
 """Column generation stops when the restricted LP is this close to the whole model's bound (the MIP
 engine's relative gap tolerance)."""
@@ -204,7 +207,7 @@ def _initial_pairs(a: _Arrays, keep: Mapping[str, set[str]]) -> Bools:
             if not len(steps):
                 break
             i = int(steps[np.argmax(left[steps])])
-            given = min(free, float(left[i]), float(pair_hours[i]))
+            given = min(free, float(left[i]), float(pair_hours[i]), hours_left[k] / SPLIT)
             chosen[i, k] = True
             left[i] -= given
             free -= given
@@ -523,7 +526,12 @@ def optimise(
         if best is not None and remaining < 1.0:
             break
         cpu = time.process_time()
-        solution = _lp(built, remaining if best is not None else max(remaining, 1.0))
+        try:
+            solution = _lp(built, remaining if best is not None else max(remaining, 1.0))
+        except TimeLimit:
+            if best is None:
+                raise
+            break  # the last round's plan stands, with its bound
         best = (built, solution)
         missed, gain = _price(a, built, solution, pairs)
         bound = max(bound, solution.objective + missed)

@@ -66,15 +66,19 @@ PROVINCE = {"processes": 30, "factories": 1000, "days": 60}
 
 
 def province(
-    seed: int, *, processes: int = 30, factories: int = 1000, days: int = 60, load: float = 0.5
+    seed: int,
+    *,
+    processes: int = 30,
+    factories: int = 1000,
+    days: int = 60,
+    daily: float = 100_000.0,
 ) -> tuple[list[Step], list[Factory], Order]:
-    """A seeded order at province scale, with seed 002's calendars, costs and routing shape.
-    `load`: the daily target as a share of seed 002's per factory-hour (there 100k sets a day of
-    14 processes take nearly all of 62 factories' hours while the target runs; 1.0 asks the same
-    of a province's factories, some 750k sets a day here, 0.5 half of it). As in seed 002 the
-    quantity is 60% of the days at the daily target, and the ramp lasts as long as the routing's
-    transport lags (at least 3 days), so the target can be met from its first day."""
-    daily = float(round(100_000.0 * load * (factories / 62) * (14 / processes)))
+    """A seeded order at province scale, with seed 002's calendars, costs and routing shape:
+    by default seed 002's 100k sets a day, which a province's 1,000 factories make with an
+    eighth of their hours (seed 002's 62 take nearly all of theirs while the target runs; the
+    same load here would be some 750k sets a day). As in seed 002 the quantity is 60% of the
+    days at the daily target; the ramp lasts as long as the routing's transport lags (at least
+    3 days), so the target can be met from its first day."""
     steps, plants, _ = seeded(
         seed, processes=processes, factories=factories, days=days, daily=daily
     )
