@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from solvers.allocation.explain import explain
 from solvers.allocation.instances import most_loaded, province, seeded, with_breakdown
 from solvers.allocation.model import (
     Order,
@@ -48,6 +49,9 @@ def test_a_province_shaped_order_keeps_few_factories_and_bounds_the_whole_model(
     assert sum(map(len, result.candidates.values())) < sum(map(len, eligible.values()))
     made = {fid for (_, fid, _) in result.units}
     assert made <= {fid for fids in result.candidates.values() for fid in fids}
+    # The explanation reads the same plan: its bound and gap are the whole model's.
+    why = explain(steps, factories, order, weights, result)
+    assert (why.optimality.bound, why.optimality.gap) == (result.lp_bound, result.gap)
 
 
 def test_a_columns_replan_keeps_the_past_and_leaves_the_broken_factory_idle() -> None:
