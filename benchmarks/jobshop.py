@@ -185,8 +185,12 @@ def main() -> None:
                 f"{'best' if case.family != 'gen' else 'bound'} {best:>5}"
                 + "".join(
                     f" | {label} {row[label]['makespan']} ({row[label]['status']}, "
-                    f"gap {100 * (row[label]['gap'] or 0):.1f}%, "
-                    f"{row[label]['cpu_seconds']:.1f} CPU-s in {row[label]['seconds']:.1f} s)"
+                    + (
+                        "no schedule, "
+                        if row[label]["gap"] is None
+                        else f"gap {100 * row[label]['gap']:.1f}%, "
+                    )
+                    + f"{row[label]['cpu_seconds']:.1f} CPU-s in {row[label]['seconds']:.1f} s)"
                     for label, _ in models
                 ),
                 flush=True,
