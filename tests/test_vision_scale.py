@@ -104,3 +104,36 @@ def test_the_node_decodes_training_uploads_at_the_area_a_new_model_works_at() ->
     """A long shot uploaded for training on the node is not reduced below what the model would
     work it at (else a node-trained model would see one tile where the CLI's sees two)."""
     assert TRAINING_PIXELS >= TILED_AREA
+
+
+def test_channels_are_standardised_and_files_without_spreads_take_the_larger_raw_map() -> None:
+    """New models put colour on the texture channel's scale by the good images' spread; a file
+    written before (no `standardised`, no spreads) keeps taking the larger of the raw maps."""
+    good = [s.image for s in generate(SKU, good=6, size=96, seed=0)]
+    model = AnomalyModel.fit(good[:-1])
+    assert model.params.standardised
+    assert model.spreads is not None
+    texture_mean, texture_spread, colour_mean, colour_spread = model.spreads
+    assert texture_mean > 0
+    assert texture_spread > 0
+    assert colour_mean > 0
+    assert colour_spread > 0
+    tensors, metadata = model.state()
+    again = AnomalyModel.from_state(tensors, metadata)
+    assert again.score(good[-1]).score == pytest.approx(model.score(good[-1]).score, rel=1e-5)
+    old = {**metadata, "params": dict(metadata["params"])}
+    del old["params"]["standardised"], old["spreads"]
+    legacy = AnomalyModel.from_state(tensors, old)
+    assert not legacy.params.standardised
+    assert legacy.spreads is None
+    raw = legacy.score(good[-1])
+    assert raw.score > 0
+    assert raw.heatmap.shape == good[-1].shape[:2]
+    # Grey images: colour is brightness alone, and the raw maps are kept.
+    grey = [cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) for image in good[:-1]]
+    grey_model = AnomalyModel.fit(grey)
+    assert not grey_model.params.standardised
+    assert grey_model.spreads is None
+    for spreads in (None, [1.0, 0.0, 1.0, 1.0], [1.0, float("nan"), 1.0, 1.0]):
+        with pytest.raises(ModelFileError, match="spreads"):
+            AnomalyModel.from_state(tensors, {**metadata, "spreads": spreads})
