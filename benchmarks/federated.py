@@ -45,9 +45,10 @@ the errors nodes replied with (a run whose every round failed still completes). 
 average (1 min) is printed before and after.
 
 `--quick` (under a minute on two idle cores): 10 nodes with fewer images (12 good, 8 defective
-per SKU, the few-image nodes 4 and 3), 128-pixel images, in process only (no Flower: a Flower
-round of 10 nodes alone takes tens of seconds). `--data DIR` keeps the generated stores (and
-their descriptor caches) in DIR for the next run. Ends with one JSON line.
+per SKU, the few-image nodes 4 and 3; `--nodes 3`: 24 and 24 as before), 128-pixel images, in
+process only (no Flower: a Flower round of 10 nodes alone takes tens of seconds). `--data DIR`
+keeps the generated stores (and their descriptor caches) in DIR for the next run. Ends with one
+JSON line.
 """
 
 from __future__ import annotations
@@ -102,7 +103,7 @@ SKUS = {
 IMAGES_PER_SKU = {3: (40, 30), 10: (24, 18)}
 """Good and defective images per SKU (a full run; `--good`, `--defective`): about as many images
 in all with 10 nodes (14 SKU folders) as with 3 (6 folders)."""
-QUICK_IMAGES_PER_SKU = (12, 8)
+QUICK_IMAGES_PER_SKU = {3: (24, 24), 10: (12, 8)}
 FEW_GOOD, FEW_DEFECTIVE = 6, 4
 QUICK_FEW = (4, 3)
 """Images per SKU (good, defective) on a few-image node, in a full run and with `--quick`."""
@@ -327,7 +328,7 @@ def main() -> None:
     args = parser.parse_args()
     default_good, default_defective = IMAGES_PER_SKU[args.nodes]
     if args.quick:
-        args.size, default_good, default_defective = 128, *QUICK_IMAGES_PER_SKU
+        args.size, default_good, default_defective = 128, *QUICK_IMAGES_PER_SKU[args.nodes]
     args.good = default_good if args.good is None else args.good
     args.defective = default_defective if args.defective is None else args.defective
     args.few_good, args.few_defective = QUICK_FEW if args.quick else (FEW_GOOD, FEW_DEFECTIVE)
