@@ -3,7 +3,8 @@ trusts."""
 
 from __future__ import annotations
 
-from collections.abc import Coroutine
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import asynccontextmanager
 from typing import Any
 
 from regional_node.market import api, models
@@ -12,7 +13,10 @@ from regional_node.market.installer import MarketInstaller
 from regional_node.state import NodeDomain, NodeState, NodeTask
 
 
-def install(state: NodeState) -> Coroutine[Any, Any, None]:
+@asynccontextmanager
+async def start(state: NodeState) -> AsyncIterator[None]:
+    """Every replica has an installer (the console's "check now" runs a round where it is
+    asked); the background rounds run in one replica at a time (a singleton task)."""
     settings = state.settings
     state.market_installer = MarketInstaller(
         client=state.hub_link.client,
@@ -23,6 +27,11 @@ def install(state: NodeState) -> Coroutine[Any, Any, None]:
         require_verified=settings.market_require_verified,
         max_artifact_bytes=settings.market_max_artifact_mb * 1024 * 1024,
     )
+    yield
+
+
+def install(state: NodeState) -> Coroutine[Any, Any, None]:
+    settings = state.settings
     return state.market_installer.run(state.hub_link, settings.market_poll_interval_s)
 
 
@@ -31,5 +40,6 @@ DOMAIN = NodeDomain(
     models=(models,),
     routers=(api.router,),
     queries=(MarketQuery,),
-    tasks=(NodeTask("market-installer", install),),
+    start=start,
+    tasks=(NodeTask("market-installer", install, singleton=True),),
 )
