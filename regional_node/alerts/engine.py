@@ -224,6 +224,8 @@ class AlertEngine:
         self._last_value: dict[tuple[uuid.UUID, str], tuple[int, float]] = {}
         self._last_heard: dict[tuple[uuid.UUID, str], float] = {}
         self._loaded_at = 0.0
+        self._changes = 0
+        """Rule changes told so far: a load that a change overtook is not taken as fresh."""
         self._started = time.monotonic()
         self._lock = asyncio.Lock()
 
@@ -236,11 +238,13 @@ class AlertEngine:
         self.timers = SharedTimers(bucket)
 
     def rules_changed(self) -> None:
+        self._changes += 1
         self._loaded_at = 0.0
 
     async def _ensure_loaded(self) -> None:
         if time.monotonic() - self._loaded_at < self.reload_s:
             return
+        changes = self._changes
         async with self.sessionmaker() as session:
             alerts = AlertRepository(session)
             rules = await alerts.enabled_rules()
@@ -255,7 +259,9 @@ class AlertEngine:
             for rule_id, device_id, alert_id, opened_at, escalated_at in live
         }
         self.timers.keep_clearing(set(known))
-        self._loaded_at = time.monotonic()
+        # A rule changed while the rules were read (e.g. the stale checks' load): what was read
+        # may predate it, so the next call reads them again.
+        self._loaded_at = time.monotonic() if changes == self._changes else 0.0
 
     async def on_readings(self, device: DeviceEntry, readings: list[RawReading]) -> None:
         async with self._lock:
