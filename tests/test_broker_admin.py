@@ -542,5 +542,7 @@ async def test_commands_time_out_when_the_broker_is_gone(
 ) -> None:
     stop_broker(broker.popen)
     admin.timeout_s = 0.5
-    with pytest.raises(BrokerAdminError, match="not connected"):
+    # Refused at once once the client saw the connection drop, or after the timeout when the
+    # command went out before it did (a loaded machine): either way a clear error, no hang.
+    with pytest.raises(BrokerAdminError, match="not connected|no answer from broker"):
         await admin.list_clients()
