@@ -252,12 +252,17 @@ class _Portfolio:
         self.lock = threading.Lock()
         self.best = start
         self.bound = lower
+        self.version = 0
+        """Counts the improvements, so that each side sees when the other found one."""
         self.proven = threading.Event()
+        if _makespan(start) <= lower:
+            self.proven.set()
 
     def offer(self, assignments: list[Assignment], bound: int = 0) -> None:
         with self.lock:
             if _makespan(assignments) < _makespan(self.best):
                 self.best = assignments
+                self.version += 1
             self.bound = max(self.bound, bound)
             if _makespan(self.best) <= self.bound:
                 self.proven.set()
@@ -270,27 +275,43 @@ class _Portfolio:
             sequences[a.machine].append((a.job, a.operation))
         return sequences
 
-    def search(self, deadline: float, seed: int) -> None:
-        """Tabu search from the best so far until `deadline` or a proof of optimality."""
-        if self.proven.is_set() or time.perf_counter() >= deadline:
-            return
-        sequences = self.sequences()
-        _, found = tabu.search(
-            self.instance, sequences, deadline=deadline, seed=seed, stop=self.proven.is_set
-        )
-        starts = tabu.starts(self.instance, found)
+    def _assignments(self, sequences: list[list[tuple[int, int]]]) -> list[Assignment]:
+        starts = tabu.starts(self.instance, sequences)
         assignments = []
-        for machine, sequence in enumerate(found):
+        for machine, sequence in enumerate(sequences):
             for j, o in sequence:
                 begin = starts[(j, o)]
                 duration = dict(self.instance.jobs[j][o].alternatives)[machine]
                 assignments.append(Assignment(j, o, machine, begin, begin + duration))
         assignments.sort(key=lambda a: (a.job, a.operation))
-        self.offer(assignments)
+        return assignments
+
+    def search(self, deadline: float, seed: int) -> None:
+        """Tabu search from the best so far until `deadline` or a proof of optimality, in slices
+        of a few milliseconds: after each, an improvement goes to the portfolio, and a better
+        schedule found meanwhile by CP-SAT is taken over (it joins the search's elite)."""
+        if self.proven.is_set() or time.perf_counter() >= deadline:
+            return
+        state = tabu.Search(self.instance, self.sequences(), seed=seed)
+        steps = state.slice_steps()
+        offered, seen = state.best, self.version
+        while not self.proven.is_set() and time.perf_counter() < deadline:
+            state.run(steps)
+            if state.best < offered:
+                offered = state.best
+                self.offer(self._assignments(state.best_sequences()))
+                seen = self.version
+            if self.version != seen:
+                seen = self.version
+                with self.lock:
+                    theirs = _makespan(self.best)
+                if theirs < state.best:
+                    state.adopt(self.sequences())
+                    offered = state.best
 
     def solve(self, model: _Model, deadline: float, workers: int, seed: int, hint: bool) -> str:
-        """CP-SAT on the whole model (from the best so far as its hint) until `deadline`; its
-        status."""
+        """CP-SAT on the whole model (from the best so far as its hint) until `deadline`; every
+        schedule it finds that beats the portfolio's goes there at once. Its status."""
         left = deadline - time.perf_counter()
         if self.proven.is_set() or left <= 0.05:
             return "unknown"
@@ -302,7 +323,7 @@ class _Portfolio:
         solver.parameters.max_time_in_seconds = left
         solver.parameters.num_workers = workers
         solver.parameters.random_seed = seed
-        code = solver.solve(model.model)
+        code = solver.solve(model.model, _Found(self, model))
         bound = int(solver.best_objective_bound) if code != cp_model.INFEASIBLE else 0
         if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             self.offer(model.read(self.instance, solver), bound)
@@ -311,6 +332,31 @@ class _Portfolio:
         if code == cp_model.OPTIMAL:
             self.proven.set()
         return STATUS.get(code, "unknown")
+
+
+class _Found(cp_model.CpSolverSolutionCallback):
+    """Hands each schedule CP-SAT finds to the portfolio where it beats the best so far."""
+
+    def __init__(self, portfolio: _Portfolio, model: _Model) -> None:
+        super().__init__()
+        self.portfolio = portfolio
+        self.model = model
+
+    def on_solution_callback(self) -> None:
+        with self.portfolio.lock:
+            best = _makespan(self.portfolio.best)
+        if self.objective_value >= best:
+            return
+        instance, model = self.portfolio.instance, self.model
+        assignments = []
+        for j, job in enumerate(instance.jobs):
+            for o, op in enumerate(job):
+                machine = next(
+                    m for m, _ in op.alternatives if self.value(model.presence[(j, o, m)]) == 1
+                )
+                start, end = self.value(model.starts[(j, o)]), self.value(model.ends[(j, o)])
+                assignments.append(Assignment(j, o, machine, start, end))
+        self.portfolio.offer(assignments)
 
 
 def solve(
@@ -336,21 +382,18 @@ def solve(
     portfolio = _Portfolio(instance, start, lower)
     halfway = started + (deadline - started) / 2
     if workers > 1:
-        # CP-SAT in a thread (it releases the interpreter while it solves), the search here.
+        # CP-SAT in a thread (it releases the interpreter while it solves), the compiled search
+        # (which releases it too) here; half-way CP-SAT restarts from the best so far.
         def cp_sat() -> None:
             portfolio.solve(model, halfway, workers - 1, seed, hints)
-            searched.wait()
             portfolio.solve(model, deadline, workers - 1, seed + 1, hints)
 
-        searched = threading.Event()
         thread = threading.Thread(target=cp_sat, name=f"cp-sat {instance.name}")
         thread.start()
         try:
-            portfolio.search(halfway, seed)
+            portfolio.search(deadline, seed)
         finally:
-            searched.set()
-        portfolio.search(deadline, seed + 1)
-        thread.join()
+            thread.join()
     else:
         portfolio.search(halfway, seed)
         portfolio.solve(model, deadline, 1, seed, hints)

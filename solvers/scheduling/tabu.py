@@ -1,279 +1,887 @@
-"""Tabu search for job shops on the critical path (pure Python, no solver).
+"""Tabu search for job shops on the critical path, compiled with numba.
 
 A schedule is a sequence of operations per machine; its start times are the longest paths in
-the disjunctive graph (job order plus machine order). A move swaps two adjacent operations of a
-critical block (the N5 neighbourhood: the first two or last two of a block, never both ends of
-the first and last blocks), which can never create a cycle with positive durations; in a
-flexible shop a move may also take a critical operation to another machine it can run on,
-placed where its start falls there (a move that would close a cycle is refused). Moves are
-ranked by the usual estimate of the new makespan from heads and tails, the best one not tabu is
-taken (a tabu one when it would beat the best known), and the reverse move stays tabu for a
-while. When nothing improves for long, the search goes back to the best schedule found and
-shakes it with a few random swaps. It serves `jobshop.solve` as a fast source of good schedules,
-beside CP-SAT, on shops too large for the solver alone in seconds.
+the disjunctive graph (job order plus machine order). The search works on flat numpy arrays in
+compiled code (`nogil`, so it runs in a thread beside CP-SAT):
+
+- moves (N7): on each block of the critical path (operations that follow each other directly
+  on one machine), an inner operation moved to the front or the back of its block, and the
+  first or last operation moved into it (never at the start of the first block or the end of
+  the last, where no move can shorten the path); in a flexible shop also a critical operation
+  moved to another machine it may run on, around where its start falls there;
+- each move is ranked by an estimate of the new makespan from heads and tails (Taillard's for
+  a swap, the same recurrence over the re-ordered stretch of a block for longer moves, the
+  longest path through the inserted operation for a machine change);
+- the best move that is not tabu is taken, a tabu one when its estimate beats the best known
+  (aspiration); a move is tabu while it would restore the order of a pair of operations (or the
+  machine of an operation) that a recent move changed, for a random tenure;
+- after the move, heads and tails are recomputed over the graph (a topological sort, linear in
+  the operations); a move that closed a cycle (possible with operations of no duration, or a
+  machine change) is undone and made tabu;
+- when nothing improves for long, the search restarts from one of the best distinct schedules
+  found so far (the elite), shaken by a few random moves.
+
+The first call compiles the code (a few seconds, cached on disk after that: `cache=True`).
 """
 
 from __future__ import annotations
 
-import random
+import math
 import time
 from collections.abc import Callable
 
-from solvers.scheduling.instances import Instance
+import numpy as np
+from numba import njit
+
+from solvers.scheduling.instances import Instance, Operation
+
+Array = np.ndarray
+
+# Scalar state in one int64 array (indices).
+_ITERATION, _CURRENT, _BEST, _SINCE_BEST, _RUN_BEST, _ELITE_COUNT, _TENURE_LOW, _TENURE_HIGH = (
+    range(8)
+)
+_PATIENCE, _SEED, _MOVES_TAKEN, _RESTARTS = range(8, 12)
+_STATE = 12
+ELITE = 8
 
 
-class _Graph:
-    """Operations numbered job by job; arrays of job neighbours, machines and durations (on
-    the machine each one's sequence puts it, for a flexible shop)."""
-
-    def __init__(self, instance: Instance, sequences: list[list[tuple[int, int]]]) -> None:
-        chosen = {key: machine for machine, sequence in enumerate(sequences) for key in sequence}
-        self.machine: list[int] = []
-        self.duration: list[int] = []
-        self.job_prev: list[int] = []
-        self.job_next: list[int] = []
-        self.key: list[tuple[int, int]] = []
-        self.alternatives: list[dict[int, int]] = []
-        for j, job in enumerate(instance.jobs):
-            first = len(self.machine)
-            for o, op in enumerate(job):
-                machine = chosen[(j, o)]
-                duration = dict(op.alternatives)[machine]
-                self.machine.append(machine)
-                self.duration.append(duration)
-                self.job_prev.append(first + o - 1 if o > 0 else -1)
-                self.job_next.append(first + o + 1 if o + 1 < len(job) else -1)
-                self.key.append((j, o))
-                self.alternatives.append(dict(op.alternatives))
-        self.size = len(self.machine)
-        self.machines = instance.machines
-
-
-def _heads_tails(
-    graph: _Graph, sequences: list[list[int]]
-) -> tuple[list[int], list[int], list[int], list[int], list[int]] | None:
-    """Heads (earliest starts), tails (longest path after the end), machine neighbours and a
-    topological order; None when the sequences hold a cycle."""
-    n = graph.size
-    machine_prev = [-1] * n
-    machine_next = [-1] * n
-    for sequence in sequences:
-        for a, b in zip(sequence, sequence[1:], strict=False):
-            machine_next[a] = b
-            machine_prev[b] = a
-    job_prev, job_next, duration = graph.job_prev, graph.job_next, graph.duration
-    indegree = [(job_prev[i] >= 0) + (machine_prev[i] >= 0) for i in range(n)]
-    order = [i for i in range(n) if indegree[i] == 0]
-    head = [0] * n
-    position = 0
-    while position < len(order):
-        i = order[position]
-        position += 1
-        end = head[i] + duration[i]
-        for k in (job_next[i], machine_next[i]):
-            if k >= 0:
-                if end > head[k]:
-                    head[k] = end
-                indegree[k] -= 1
-                if indegree[k] == 0:
-                    order.append(k)
-    if len(order) < n:
-        return None
-    tail = [0] * n
-    for i in reversed(order):
-        best = 0
+@njit(cache=True, nogil=True)
+def _evaluate(
+    job_prev: Array,
+    job_next: Array,
+    dur: Array,
+    seq: Array,
+    seq_len: Array,
+    mprev: Array,
+    mnext: Array,
+    head: Array,
+    tail: Array,
+    order: Array,
+    indeg: Array,
+) -> int:
+    """Heads, tails and machine neighbours from the sequences; the makespan, or -1 where the
+    sequences hold a cycle."""
+    n = job_prev.shape[0]
+    for i in range(n):
+        mprev[i] = -1
+        mnext[i] = -1
+    for m in range(seq.shape[0]):
+        for k in range(seq_len[m] - 1):
+            a = seq[m, k]
+            b = seq[m, k + 1]
+            mnext[a] = b
+            mprev[b] = a
+    count = 0
+    for i in range(n):
+        head[i] = 0
+        d = 0
+        if job_prev[i] >= 0:
+            d += 1
+        if mprev[i] >= 0:
+            d += 1
+        indeg[i] = d
+        if d == 0:
+            order[count] = i
+            count += 1
+    p = 0
+    while p < count:
+        i = order[p]
+        p += 1
+        end = head[i] + dur[i]
         k = job_next[i]
         if k >= 0:
-            best = tail[k] + duration[k]
-        k = machine_next[i]
-        if k >= 0 and tail[k] + duration[k] > best:
-            best = tail[k] + duration[k]
-        tail[i] = best
-    return head, tail, machine_prev, machine_next, order
+            if end > head[k]:
+                head[k] = end
+            indeg[k] -= 1
+            if indeg[k] == 0:
+                order[count] = k
+                count += 1
+        k = mnext[i]
+        if k >= 0:
+            if end > head[k]:
+                head[k] = end
+            indeg[k] -= 1
+            if indeg[k] == 0:
+                order[count] = k
+                count += 1
+    if count < n:
+        return -1
+    makespan = 0
+    for index in range(n - 1, -1, -1):
+        i = order[index]
+        t = 0
+        k = job_next[i]
+        if k >= 0:
+            t = tail[k] + dur[k]
+        k = mnext[i]
+        if k >= 0 and tail[k] + dur[k] > t:
+            t = tail[k] + dur[k]
+        tail[i] = t
+        if head[i] + dur[i] + t > makespan:
+            makespan = head[i] + dur[i] + t
+    return makespan
 
 
-def _critical_blocks(graph: _Graph, schedule: _Schedule, makespan: int) -> list[list[int]]:
-    """The blocks of one critical path, first to last: runs of operations that follow each
-    other directly on one machine (two operations of a job in a row on the same machine are
-    two blocks: swapping them would break the job's order)."""
-    duration, job_prev = graph.duration, graph.job_prev
-    head, tail, machine_prev = schedule.head, schedule.tail, schedule.machine_prev
-    current = next(i for i in schedule.lasts if head[i] + duration[i] == makespan and tail[i] == 0)
-    path = [current]
+@njit(cache=True, nogil=True)
+def _critical_path(
+    job_prev: Array, dur: Array, mprev: Array, head: Array, tail: Array, makespan: int, path: Array
+) -> int:
+    """One critical path into `path` (first to last); its length. Among the operations that end
+    at the makespan one is picked at random; going back, the machine predecessor is preferred
+    where both are tight (longer blocks, more moves)."""
+    n = job_prev.shape[0]
+    count = 0
+    for i in range(n):
+        if tail[i] == 0 and head[i] + dur[i] == makespan:
+            count += 1
+    pick = np.random.randint(0, count)
+    current = -1
+    for i in range(n):
+        if tail[i] == 0 and head[i] + dur[i] == makespan:
+            if pick == 0:
+                current = i
+                break
+            pick -= 1
+    length = 0
+    path[length] = current
+    length += 1
     while head[current] > 0:
-        k = machine_prev[current]
-        if k >= 0 and head[k] + duration[k] == head[current]:
+        k = mprev[current]
+        if k >= 0 and head[k] + dur[k] == head[current]:
             current = k
         else:
             k = job_prev[current]
-            if k < 0 or head[k] + duration[k] != head[current]:
-                break  # idle before it: the path starts here
+            if k < 0 or head[k] + dur[k] != head[current]:
+                break
             current = k
-        path.append(current)
-    path.reverse()
-    blocks: list[list[int]] = []
-    for i in path:
-        if blocks and machine_prev[i] == blocks[-1][-1]:
-            blocks[-1].append(i)
-        else:
-            blocks.append([i])
-    return blocks
+        path[length] = current
+        length += 1
+    for i in range(length // 2):
+        a = path[i]
+        path[i] = path[length - 1 - i]
+        path[length - 1 - i] = a
+    return length
 
 
-class _Schedule:
-    """Machine sequences with heads, tails and a topological order kept up to date: a swap
-    re-orders only the stretch of the order between the two operations and recomputes heads
-    after it and tails before it."""
-
-    def __init__(self, graph: _Graph, sequences: list[list[int]]) -> None:
-        """Raises ValueError where the sequences hold a cycle."""
-        self.graph = graph
-        self.sequences = sequences
-        self.where = [0] * graph.size
-        for machine, sequence in enumerate(sequences):
-            for position, i in enumerate(sequence):
-                self.where[i] = position
-                graph.machine[i] = machine
-                graph.duration[i] = graph.alternatives[i][machine]
-        state = _heads_tails(graph, sequences)
-        if state is None:
-            raise ValueError("the sequences hold a cycle")
-        self.head, self.tail, self.machine_prev, self.machine_next, self.order = state
-        self.position = [0] * graph.size
-        for position, i in enumerate(self.order):
-            self.position[i] = position
-        self.lasts = [i for i in range(graph.size) if graph.job_next[i] < 0]
-
-    def makespan(self) -> int:
-        head, duration = self.head, self.graph.duration
-        return max(head[i] + duration[i] for i in self.lasts)
-
-    def swap(self, u: int, v: int) -> bool:
-        """Put v before u (u directly before v on their machine, not one job's two in a row);
-        False, and nothing changed, where that would close a cycle."""
-        graph = self.graph
-        duration, job_prev, job_next = graph.duration, graph.job_prev, graph.job_next
-        machine_prev, machine_next = self.machine_prev, self.machine_next
-        sequence = self.sequences[graph.machine[u]]
-        pu = self.where[u]
-        sequence[pu], sequence[pu + 1] = v, u
-        self.where[u], self.where[v] = pu + 1, pu
-        a, b = machine_prev[u], machine_next[v]
-        if a >= 0:
-            machine_next[a] = v
-        if b >= 0:
-            machine_prev[b] = u
-        machine_prev[v], machine_next[v] = a, u
-        machine_prev[u], machine_next[u] = v, b
-        # Re-order the stretch from u to v: what does not follow from u first, then the rest.
-        order, position = self.order, self.position
-        first, last = position[u], position[v]
-        stretch = order[first : last + 1]
-        after = {u}
-        before = []
-        behind = [u]
-        for i in stretch[1:]:
-            if job_prev[i] in after or machine_prev[i] in after:
-                after.add(i)
-                behind.append(i)
-            else:
-                before.append(i)
-        if v in after:
-            # Another path led from u to v (operations of no duration): the swap would close a
-            # cycle, so it is undone.
-            sequence[pu], sequence[pu + 1] = u, v
-            self.where[u], self.where[v] = pu, pu + 1
-            if a >= 0:
-                machine_next[a] = u
-            if b >= 0:
-                machine_prev[b] = v
-            machine_prev[u], machine_next[u] = a, v
-            machine_prev[v], machine_next[v] = u, b
-            return False
-        order[first : last + 1] = before + behind
-        for offset, i in enumerate(order[first : last + 1]):
-            position[i] = first + offset
-        head, tail = self.head, self.tail
-        for i in order[first:]:
-            k = job_prev[i]
-            value = head[k] + duration[k] if k >= 0 else 0
-            k = machine_prev[i]
-            if k >= 0 and head[k] + duration[k] > value:
-                value = head[k] + duration[k]
-            head[i] = value
-        for index in range(last, -1, -1):
-            i = order[index]
-            k = job_next[i]
-            value = tail[k] + duration[k] if k >= 0 else 0
-            k = machine_next[i]
-            if k >= 0 and tail[k] + duration[k] > value:
-                value = tail[k] + duration[k]
-            tail[i] = value
-        return True
-
-
-def _moves(graph: _Graph, schedule: _Schedule, makespan: int) -> list[tuple[int, int]]:
-    """N5: per critical block, swap its first two and its last two (not at the path's ends)."""
-    blocks = _critical_blocks(graph, schedule, makespan)
-    moves: list[tuple[int, int]] = []
-    last = len(blocks) - 1
-    for b, block in enumerate(blocks):
-        if len(block) < 2:
-            continue
-        if b > 0:
-            moves.append((block[0], block[1]))
-        if b < last and (len(block) > 2 or b == 0):
-            moves.append((block[-2], block[-1]))
-        elif b == last and b == 0:
-            moves.append((block[-2], block[-1]))
-    # Two operations of one job in a row on a machine keep their order.
-    job_next = graph.job_next
-    return [(u, v) for u, v in moves if job_next[u] != v]
-
-
-def _reassign(
-    graph: _Graph,
-    schedule: _Schedule,
-    makespan: int,
-    best: int,
-    iteration: int,
-    tabu: dict[tuple[int, int], int],
-) -> tuple[int, int, int, int] | None:
-    """The most promising move of a critical operation to another machine it may run on, put
-    where its start falls among that machine's operations: (estimated makespan, operation,
-    machine, position), or None."""
-    duration, job_prev, job_next = graph.duration, graph.job_prev, graph.job_next
-    head, tail = schedule.head, schedule.tail
-    found: tuple[int, int, int, int] | None = None
-    for block in _critical_blocks(graph, schedule, makespan):
-        for x in block:
-            alternatives = graph.alternatives[x]
-            if len(alternatives) < 2:
+@njit(cache=True, nogil=True)
+def _estimate(
+    m: int,
+    p: int,
+    q: int,
+    seq: Array,
+    seq_len: Array,
+    job_prev: Array,
+    job_next: Array,
+    dur: Array,
+    head: Array,
+    tail: Array,
+    buf: Array,
+    rbuf: Array,
+) -> int:
+    """Estimated makespan after moving the operation at position p of machine m to position q:
+    heads recomputed forward and tails backward over the re-ordered stretch; -1 where the move
+    puts an operation before its own job predecessor."""
+    lo = min(p, q)
+    hi = max(p, q)
+    k = 0
+    if q > p:
+        for i in range(p + 1, q + 1):
+            buf[k] = seq[m, i]
+            k += 1
+        buf[k] = seq[m, p]
+        k += 1
+    else:
+        buf[k] = seq[m, p]
+        k += 1
+        for i in range(q, p):
+            buf[k] = seq[m, i]
+            k += 1
+    moved = seq[m, p]
+    # The moved operation and one of its own job in the stretch: refuse a reversed pair.
+    if q > p:
+        for i in range(k - 1):
+            o = buf[i]
+            if job_prev[moved] == o or job_next[o] == moved:
                 continue
-            k = job_prev[x]
-            release = head[k] + duration[k] if k >= 0 else 0
-            k = job_next[x]
-            after = tail[k] + duration[k] if k >= 0 else 0
-            for machine, length in alternatives.items():
-                if machine == graph.machine[x]:
+            if job_next[moved] == o or job_prev[o] == moved:
+                return -1
+    else:
+        for i in range(1, k):
+            o = buf[i]
+            if job_prev[moved] == o or job_next[o] == moved:
+                return -1
+    end = 0
+    if lo > 0:
+        a = seq[m, lo - 1]
+        end = head[a] + dur[a]
+    for i in range(k):
+        o = buf[i]
+        r = end
+        jp = job_prev[o]
+        if jp >= 0 and head[jp] + dur[jp] > r:
+            r = head[jp] + dur[jp]
+        rbuf[i] = r
+        end = r + dur[o]
+    after = 0
+    if hi + 1 < seq_len[m]:
+        b = seq[m, hi + 1]
+        after = tail[b] + dur[b]
+    value = 0
+    for i in range(k - 1, -1, -1):
+        o = buf[i]
+        t = after
+        jn = job_next[o]
+        if jn >= 0 and tail[jn] + dur[jn] > t:
+            t = tail[jn] + dur[jn]
+        if rbuf[i] + dur[o] + t > value:
+            value = rbuf[i] + dur[o] + t
+        after = t + dur[o]
+    return value
+
+
+@njit(cache=True, nogil=True)
+def _shift(seq: Array, pos: Array, m: int, p: int, q: int) -> None:
+    """Move the operation at position p of machine m to position q."""
+    x = seq[m, p]
+    if q > p:
+        for i in range(p, q):
+            seq[m, i] = seq[m, i + 1]
+            pos[seq[m, i]] = i
+    else:
+        for i in range(p, q, -1):
+            seq[m, i] = seq[m, i - 1]
+            pos[seq[m, i]] = i
+    seq[m, q] = x
+    pos[x] = q
+
+
+@njit(cache=True, nogil=True)
+def _transfer(
+    seq: Array,
+    seq_len: Array,
+    pos: Array,
+    mach: Array,
+    dur: Array,
+    dur_on: Array,
+    x: int,
+    m: int,
+    q: int,
+) -> None:
+    """Take operation x off its machine and insert it at position q of machine m."""
+    old = mach[x]
+    p = pos[x]
+    for i in range(p, seq_len[old] - 1):
+        seq[old, i] = seq[old, i + 1]
+        pos[seq[old, i]] = i
+    seq_len[old] -= 1
+    for i in range(seq_len[m], q, -1):
+        seq[m, i] = seq[m, i - 1]
+        pos[seq[m, i]] = i
+    seq[m, q] = x
+    pos[x] = q
+    seq_len[m] += 1
+    mach[x] = m
+    dur[x] = dur_on[x, m]
+
+
+@njit(cache=True, nogil=True)
+def _key(a: int, b: int, n: int, size: int) -> int:
+    return (a * n + b) % size
+
+
+@njit(cache=True, nogil=True)
+def _pair_tabu(m: int, p: int, q: int, seq: Array, tabu: Array, n: int, iteration: int) -> bool:
+    """Whether moving the operation at position p of machine m to q restores a tabu order."""
+    size = tabu.shape[0]
+    u = seq[m, p]
+    if q > p:
+        for i in range(p + 1, q + 1):
+            if tabu[_key(seq[m, i], u, n, size)] > iteration:
+                return True
+    else:
+        for i in range(q, p):
+            if tabu[_key(u, seq[m, i], n, size)] > iteration:
+                return True
+    return False
+
+
+@njit(cache=True, nogil=True)
+def _mark_pairs(m: int, p: int, q: int, seq: Array, tabu: Array, n: int, until: int) -> None:
+    """Before moving p to q on machine m: the pairs whose order the move reverses stay tabu
+    (their old order may not come back) until `until`."""
+    size = tabu.shape[0]
+    u = seq[m, p]
+    if q > p:
+        for i in range(p + 1, q + 1):
+            tabu[_key(u, seq[m, i], n, size)] = until
+    else:
+        for i in range(q, p):
+            tabu[_key(seq[m, i], u, n, size)] = until
+
+
+@njit(cache=True, nogil=True)
+def _insertion(seq: Array, seq_len: Array, head: Array, m: int, start: int) -> int:
+    """The first position on machine m whose operation starts at or after `start`."""
+    lo = 0
+    hi = seq_len[m]
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if head[seq[m, mid]] < start:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@njit(cache=True, nogil=True)
+def _save(
+    seq: Array, seq_len: Array, mach: Array, to_seq: Array, to_len: Array, to_mach: Array
+) -> None:
+    for m in range(seq.shape[0]):
+        to_len[m] = seq_len[m]
+        for k in range(seq_len[m]):
+            to_seq[m, k] = seq[m, k]
+    for i in range(mach.shape[0]):
+        to_mach[i] = mach[i]
+
+
+@njit(cache=True, nogil=True)
+def _load(
+    from_seq: Array,
+    from_len: Array,
+    from_mach: Array,
+    seq: Array,
+    seq_len: Array,
+    pos: Array,
+    mach: Array,
+    dur: Array,
+    dur_on: Array,
+) -> None:
+    for m in range(seq.shape[0]):
+        seq_len[m] = from_len[m]
+        for k in range(from_len[m]):
+            seq[m, k] = from_seq[m, k]
+            pos[seq[m, k]] = k
+    for i in range(mach.shape[0]):
+        mach[i] = from_mach[i]
+        dur[i] = dur_on[i, mach[i]]
+
+
+@njit(cache=True, nogil=True)
+def _elite_offer(
+    state: Array,
+    value: int,
+    seq: Array,
+    seq_len: Array,
+    mach: Array,
+    elite_value: Array,
+    elite_seq: Array,
+    elite_len: Array,
+    elite_mach: Array,
+) -> None:
+    """Keep the schedule among the elite if its makespan is new there and beats the worst."""
+    count = state[_ELITE_COUNT]
+    worst = -1
+    for e in range(count):
+        if elite_value[e] == value:
+            return
+        if worst < 0 or elite_value[e] > elite_value[worst]:
+            worst = e
+    if count < elite_value.shape[0]:
+        slot = count
+        state[_ELITE_COUNT] = count + 1
+    elif value < elite_value[worst]:
+        slot = worst
+    else:
+        return
+    elite_value[slot] = value
+    _save(seq, seq_len, mach, elite_seq[slot], elite_len[slot], elite_mach[slot])
+
+
+@njit(cache=True, nogil=True)
+def _run(
+    steps: int,
+    state: Array,
+    job_prev: Array,
+    job_next: Array,
+    dur_on: Array,
+    alt_ptr: Array,
+    alt_m: Array,
+    mach: Array,
+    dur: Array,
+    seq: Array,
+    seq_len: Array,
+    pos: Array,
+    mprev: Array,
+    mnext: Array,
+    head: Array,
+    tail: Array,
+    order: Array,
+    indeg: Array,
+    tabu: Array,
+    tabu_mach: Array,
+    best_seq: Array,
+    best_len: Array,
+    best_mach: Array,
+    elite_value: Array,
+    elite_seq: Array,
+    elite_len: Array,
+    elite_mach: Array,
+    run_seq: Array,
+    run_len: Array,
+    run_mach: Array,
+    path: Array,
+    moves: Array,
+    values: Array,
+    buf: Array,
+    rbuf: Array,
+) -> None:
+    """`steps` iterations of the search; every bit of its state lives in the arrays."""
+    n = job_prev.shape[0]
+    capacity = moves.shape[0]
+    for _ in range(steps):
+        state[_ITERATION] += 1
+        iteration = state[_ITERATION]
+        makespan = state[_CURRENT]
+        best = state[_BEST]
+        length = _critical_path(job_prev, dur, mprev, head, tail, makespan, path)
+        count = 0
+        # Blocks of the path: runs on one machine, each directly after the other there.
+        start = 0
+        block = 0
+        while start < length:
+            stop = start
+            while stop + 1 < length and mprev[path[stop + 1]] == path[stop]:
+                stop += 1
+            size = stop - start + 1
+            if size >= 2:
+                m = mach[path[start]]
+                a = pos[path[start]]
+                b = pos[path[stop]]
+                first_ok = block > 0
+                last_ok = stop < length - 1
+                for i in range(a, b + 1):
+                    for t in range(4):
+                        # 0: inner (or last) to the front; 1: inner (or first) to the back;
+                        # 2: the first into the block; 3: the last into the block.
+                        if t == 0:
+                            if not first_ok or i == a:
+                                continue
+                            p, q = i, a
+                        elif t == 1:
+                            if not last_ok or i == b:
+                                continue
+                            p, q = i, b
+                        elif t == 2:
+                            if not first_ok or i <= a + 1 or i == b:
+                                continue
+                            p, q = a, i
+                        else:
+                            if not last_ok or i >= b - 1 or i == a:
+                                continue
+                            p, q = b, i
+                        if count >= capacity:
+                            continue
+                        value = _estimate(
+                            m, p, q, seq, seq_len, job_prev, job_next, dur, head, tail, buf, rbuf
+                        )
+                        if value < 0:
+                            continue
+                        if value >= best and _pair_tabu(m, p, q, seq, tabu, n, iteration):
+                            continue
+                        moves[count, 0] = 0
+                        moves[count, 1] = m
+                        moves[count, 2] = p
+                        moves[count, 3] = q
+                        values[count] = value
+                        count += 1
+            start = stop + 1
+            block += 1
+        # Machine changes of critical operations (flexible shops).
+        for index in range(length):
+            x = path[index]
+            if alt_ptr[x + 1] - alt_ptr[x] < 2:
+                continue
+            jp = job_prev[x]
+            release = head[jp] + dur[jp] if jp >= 0 else 0
+            jn = job_next[x]
+            after = tail[jn] + dur[jn] if jn >= 0 else 0
+            for k in range(alt_ptr[x], alt_ptr[x + 1]):
+                m = alt_m[k]
+                if m == mach[x]:
                     continue
-                sequence = schedule.sequences[machine]
-                position = 0
-                while position < len(sequence) and head[sequence[position]] < head[x]:
-                    position += 1
-                r, q = release, after
-                if position > 0:
-                    a = sequence[position - 1]
-                    r = max(r, head[a] + duration[a])
-                if position < len(sequence):
-                    b = sequence[position]
-                    q = max(q, tail[b] + duration[b])
-                value = r + length + q
-                if tabu.get((x, machine), 0) > iteration and value >= best:
-                    continue
-                if found is None or value < found[0]:
-                    found = (value, x, machine, position)
-    return found
+                d = dur_on[x, m]
+                centre = _insertion(seq, seq_len, head, m, head[x])
+                for q in range(max(centre - 1, 0), min(centre + 1, seq_len[m]) + 1):
+                    r = release
+                    if q > 0:
+                        o = seq[m, q - 1]
+                        if head[o] + dur[o] > r:
+                            r = head[o] + dur[o]
+                    t = after
+                    if q < seq_len[m]:
+                        o = seq[m, q]
+                        if tail[o] + dur[o] > t:
+                            t = tail[o] + dur[o]
+                    value = r + d + t
+                    if value >= best and tabu_mach[x, m] > iteration:
+                        continue
+                    if count >= capacity:
+                        continue
+                    moves[count, 0] = 1
+                    moves[count, 1] = m
+                    moves[count, 2] = x
+                    moves[count, 3] = q
+                    values[count] = value
+                    count += 1
+        if count == 0:
+            # Every move tabu (or none at all): let the tabu lapse a little.
+            state[_ITERATION] += 1 + state[_TENURE_LOW] // 2
+            state[_SINCE_BEST] += 1
+        else:
+            chosen = 0
+            ties = 1
+            for c in range(1, count):
+                if values[c] < values[chosen]:
+                    chosen = c
+                    ties = 1
+                elif values[c] == values[chosen]:
+                    ties += 1
+                    if np.random.randint(0, ties) == 0:
+                        chosen = c
+            kind = moves[chosen, 0]
+            m = moves[chosen, 1]
+            tenure = np.random.randint(state[_TENURE_LOW], state[_TENURE_HIGH] + 1)
+            if kind == 0:
+                p = moves[chosen, 2]
+                q = moves[chosen, 3]
+                _mark_pairs(m, p, q, seq, tabu, n, iteration + tenure)
+                _shift(seq, pos, m, p, q)
+            else:
+                x = moves[chosen, 2]
+                q = moves[chosen, 3]
+                old = mach[x]
+                p = pos[x]
+                tabu_mach[x, old] = iteration + tenure
+                _transfer(seq, seq_len, pos, mach, dur, dur_on, x, m, q)
+            value = _evaluate(
+                job_prev, job_next, dur, seq, seq_len, mprev, mnext, head, tail, order, indeg
+            )
+            if value < 0:
+                # A cycle: undo, and keep the move away for a while.
+                if kind == 0:
+                    _shift(seq, pos, m, q, p)
+                else:
+                    _transfer(seq, seq_len, pos, mach, dur, dur_on, x, old, p)
+                    tabu_mach[x, m] = iteration + state[_TENURE_HIGH]
+                value = _evaluate(
+                    job_prev, job_next, dur, seq, seq_len, mprev, mnext, head, tail, order, indeg
+                )
+            state[_CURRENT] = value
+            state[_MOVES_TAKEN] += 1
+            if value < state[_RUN_BEST]:
+                state[_RUN_BEST] = value
+                _save(seq, seq_len, mach, run_seq, run_len, run_mach)
+            if value < best:
+                state[_BEST] = value
+                state[_SINCE_BEST] = 0
+                _save(seq, seq_len, mach, best_seq, best_len, best_mach)
+            else:
+                state[_SINCE_BEST] += 1
+        if state[_SINCE_BEST] > state[_PATIENCE]:
+            _restart(
+                state,
+                job_prev,
+                job_next,
+                dur_on,
+                mach,
+                dur,
+                seq,
+                seq_len,
+                pos,
+                mprev,
+                mnext,
+                head,
+                tail,
+                order,
+                indeg,
+                elite_value,
+                elite_seq,
+                elite_len,
+                elite_mach,
+                run_seq,
+                run_len,
+                run_mach,
+                path,
+                buf,
+                rbuf,
+            )
+
+
+@njit(cache=True, nogil=True)
+def _restart(
+    state: Array,
+    job_prev: Array,
+    job_next: Array,
+    dur_on: Array,
+    mach: Array,
+    dur: Array,
+    seq: Array,
+    seq_len: Array,
+    pos: Array,
+    mprev: Array,
+    mnext: Array,
+    head: Array,
+    tail: Array,
+    order: Array,
+    indeg: Array,
+    elite_value: Array,
+    elite_seq: Array,
+    elite_len: Array,
+    elite_mach: Array,
+    run_seq: Array,
+    run_len: Array,
+    run_mach: Array,
+    path: Array,
+    buf: Array,
+    rbuf: Array,
+) -> None:
+    """From a random elite schedule (the best of this run joins the elite first), shaken by a
+    few random moves on critical blocks; every tabu lapses."""
+    _elite_offer(
+        state,
+        state[_RUN_BEST],
+        run_seq,
+        run_len,
+        run_mach,
+        elite_value,
+        elite_seq,
+        elite_len,
+        elite_mach,
+    )
+    e = np.random.randint(0, state[_ELITE_COUNT])
+    _load(elite_seq[e], elite_len[e], elite_mach[e], seq, seq_len, pos, mach, dur, dur_on)
+    value = _evaluate(job_prev, job_next, dur, seq, seq_len, mprev, mnext, head, tail, order, indeg)
+    for _ in range(2 + np.random.randint(0, 4)):
+        length = _critical_path(job_prev, dur, mprev, head, tail, value, path)
+        i = np.random.randint(0, length)
+        x = path[i]
+        m = mach[x]
+        p = pos[x]
+        if seq_len[m] < 2:
+            continue
+        q = p + 1 if p + 1 < seq_len[m] and np.random.randint(0, 2) == 0 else p - 1
+        if q < 0:
+            q = p + 1
+        if _estimate(m, p, q, seq, seq_len, job_prev, job_next, dur, head, tail, buf, rbuf) < 0:
+            continue
+        _shift(seq, pos, m, p, q)
+        value = _evaluate(
+            job_prev, job_next, dur, seq, seq_len, mprev, mnext, head, tail, order, indeg
+        )
+        if value < 0:
+            _shift(seq, pos, m, q, p)
+            value = _evaluate(
+                job_prev, job_next, dur, seq, seq_len, mprev, mnext, head, tail, order, indeg
+            )
+    state[_CURRENT] = value
+    state[_RUN_BEST] = value
+    _save(seq, seq_len, mach, run_seq, run_len, run_mach)
+    state[_SINCE_BEST] = 0
+    state[_RESTARTS] += 1
+    # Jumping the counter past every tenure clears the tabu lists.
+    state[_ITERATION] += state[_TENURE_HIGH] + 1
+
+
+@njit(cache=True, nogil=True)
+def _seed(seed: int) -> None:
+    np.random.seed(seed)
+
+
+class Search:
+    """A tabu search's state, run in slices (`run`) so that a caller can watch the clock and
+    trade schedules with another solver between them (`adopt`)."""
+
+    def __init__(
+        self,
+        instance: Instance,
+        sequences: list[list[tuple[int, int]]],
+        *,
+        seed: int = 0,
+    ) -> None:
+        self.instance = instance
+        self.keys: list[tuple[int, int]] = []
+        job_prev, job_next = [], []
+        for j, job in enumerate(instance.jobs):
+            first = len(self.keys)
+            for o in range(len(job)):
+                self.keys.append((j, o))
+                job_prev.append(first + o - 1 if o > 0 else -1)
+                job_next.append(first + o + 1 if o + 1 < len(job) else -1)
+        self.index = {key: i for i, key in enumerate(self.keys)}
+        n, machines = len(self.keys), max(instance.machines, 1)
+        self.n = n
+        i64 = np.int64
+        self.job_prev = np.array(job_prev, dtype=i64)
+        self.job_next = np.array(job_next, dtype=i64)
+        self.dur_on = np.full((n, machines), -1, dtype=i64)
+        alt_ptr, alt_m = [0], []
+        for i, (j, o) in enumerate(self.keys):
+            for machine, duration in instance.jobs[j][o].alternatives:
+                self.dur_on[i, machine] = duration
+                alt_m.append(machine)
+            alt_ptr.append(len(alt_m))
+        self.alt_ptr = np.array(alt_ptr, dtype=i64)
+        self.alt_m = np.array(alt_m, dtype=i64)
+        self.mach = np.zeros(n, dtype=i64)
+        self.dur = np.zeros(n, dtype=i64)
+        self.seq = np.zeros((machines, n), dtype=i64)
+        self.seq_len = np.zeros(machines, dtype=i64)
+        self.pos = np.zeros(n, dtype=i64)
+        self.mprev = np.zeros(n, dtype=i64)
+        self.mnext = np.zeros(n, dtype=i64)
+        self.head = np.zeros(n, dtype=i64)
+        self.tail = np.zeros(n, dtype=i64)
+        self.order = np.zeros(n, dtype=i64)
+        self.indeg = np.zeros(n, dtype=i64)
+        self.tabu = np.zeros(max(min(n * n, 1 << 22), 1), dtype=i64)
+        self.tabu_mach = np.zeros((n, machines), dtype=i64)
+        self.best_seq = np.zeros_like(self.seq)
+        self.best_len = np.zeros_like(self.seq_len)
+        self.best_mach = np.zeros_like(self.mach)
+        self.elite_value = np.zeros(ELITE, dtype=i64)
+        self.elite_seq = np.zeros((ELITE, machines, n), dtype=i64)
+        self.elite_len = np.zeros((ELITE, machines), dtype=i64)
+        self.elite_mach = np.zeros((ELITE, n), dtype=i64)
+        self.run_seq = np.zeros_like(self.seq)
+        self.run_len = np.zeros_like(self.seq_len)
+        self.run_mach = np.zeros_like(self.mach)
+        self.path = np.zeros(n, dtype=i64)
+        self.moves = np.zeros((8 * n + 64, 4), dtype=i64)
+        self.values = np.zeros(8 * n + 64, dtype=i64)
+        self.buf = np.zeros(n + 1, dtype=i64)
+        self.rbuf = np.zeros(n + 1, dtype=i64)
+        self.state = np.zeros(_STATE, dtype=i64)
+        jobs = max(len(instance.jobs), 1)
+        low = 10 + jobs // machines
+        self.state[_TENURE_LOW] = low
+        self.state[_TENURE_HIGH] = low + max(2, low * 2 // 5)
+        self.state[_PATIENCE] = 3000 + 5 * n
+        self.state[_SEED] = seed
+        self.state[_BEST] = np.iinfo(np.int64).max
+        _seed(seed)
+        self.adopt(sequences)
+
+    def adopt(self, sequences: list[list[tuple[int, int]]]) -> None:
+        """Go on from these sequences (they join the elite, and become the best where they
+        beat it). Raises ValueError where they hold a cycle."""
+        self.seq_len[:] = 0
+        for machine, sequence in enumerate(sequences):
+            for position, key in enumerate(sequence):
+                i = self.index[key]
+                self.seq[machine, position] = i
+                self.pos[i] = position
+                self.mach[i] = machine
+                self.dur[i] = self.dur_on[i, machine]
+            self.seq_len[machine] = len(sequence)
+        value = _evaluate(
+            self.job_prev,
+            self.job_next,
+            self.dur,
+            self.seq,
+            self.seq_len,
+            self.mprev,
+            self.mnext,
+            self.head,
+            self.tail,
+            self.order,
+            self.indeg,
+        )
+        if value < 0:
+            raise ValueError("the sequences hold a cycle")
+        state = self.state
+        state[_CURRENT] = value
+        state[_RUN_BEST] = value
+        state[_SINCE_BEST] = 0
+        _save(self.seq, self.seq_len, self.mach, self.run_seq, self.run_len, self.run_mach)
+        if value < state[_BEST]:
+            state[_BEST] = value
+            _save(self.seq, self.seq_len, self.mach, self.best_seq, self.best_len, self.best_mach)
+        _elite_offer(
+            state,
+            value,
+            self.seq,
+            self.seq_len,
+            self.mach,
+            self.elite_value,
+            self.elite_seq,
+            self.elite_len,
+            self.elite_mach,
+        )
+        state[_ITERATION] += state[_TENURE_HIGH] + 1
+
+    @property
+    def best(self) -> int:
+        return int(self.state[_BEST])
+
+    @property
+    def iterations(self) -> int:
+        return int(self.state[_MOVES_TAKEN])
+
+    def best_sequences(self) -> list[list[tuple[int, int]]]:
+        keys = self.keys
+        return [
+            [keys[int(i)] for i in self.best_seq[m, : self.best_len[m]]]
+            for m in range(self.seq.shape[0])
+        ][: self.instance.machines]
+
+    def run(self, steps: int) -> None:
+        """`steps` iterations (the interpreter released meanwhile)."""
+        if self.n == 0 or steps <= 0:
+            return
+        _run(
+            steps,
+            self.state,
+            self.job_prev,
+            self.job_next,
+            self.dur_on,
+            self.alt_ptr,
+            self.alt_m,
+            self.mach,
+            self.dur,
+            self.seq,
+            self.seq_len,
+            self.pos,
+            self.mprev,
+            self.mnext,
+            self.head,
+            self.tail,
+            self.order,
+            self.indeg,
+            self.tabu,
+            self.tabu_mach,
+            self.best_seq,
+            self.best_len,
+            self.best_mach,
+            self.elite_value,
+            self.elite_seq,
+            self.elite_len,
+            self.elite_mach,
+            self.run_seq,
+            self.run_len,
+            self.run_mach,
+            self.path,
+            self.moves,
+            self.values,
+            self.buf,
+            self.rbuf,
+        )
+
+    def slice_steps(self) -> int:
+        """Iterations per slice: about 10-40 ms on shops of any size (a count, not a time, so
+        that a run stopped after so many slices is reproducible)."""
+        return max(32, 400_000 // max(self.n, 1))
 
 
 def search(
@@ -283,120 +891,44 @@ def search(
     deadline: float,
     seed: int = 0,
     stop: Callable[[], bool] = lambda: False,
+    iterations: int | None = None,
 ) -> tuple[int, list[list[tuple[int, int]]]]:
     """Improve the machine sequences ((job, operation) per machine; in a flexible shop also
-    which machine runs a critical operation) until `deadline` (a `time.perf_counter()` value)
-    or `stop()`; returns the best makespan and its sequences."""
-    graph = _Graph(instance, sequences)
-    index = {key: i for i, key in enumerate(graph.key)}
-    schedule = _Schedule(graph, [[index[key] for key in sequence] for sequence in sequences])
-    rng = random.Random(seed)
-    duration, job_prev, job_next = graph.duration, graph.job_prev, graph.job_next
-    makespan = schedule.makespan()
-    best, best_sequences = makespan, [list(s) for s in schedule.sequences]
-    tabu: dict[tuple[int, int], int] = {}
-    tabu_machine: dict[tuple[int, int], int] = {}
-    flexible = any(len(alternatives) > 1 for alternatives in graph.alternatives)
-    tenure_low, tenure_high = 8 + graph.size // 100, 14 + graph.size // 50
-    iteration = since_best = 0
-    patience = 2000 + graph.size
-    while True:
-        iteration += 1
-        if iteration % 16 == 0 and (time.perf_counter() >= deadline or stop()):
+    which machine runs an operation) until `deadline` (a `time.perf_counter()` value), `stop()`
+    (asked between slices) or `iterations`; returns the best makespan and its sequences. With
+    a seed and `iterations` (or a `stop` that counts its calls) the result is reproducible."""
+    state = Search(instance, sequences, seed=seed)
+    if instance.operations == 0:
+        return 0, [list(s) for s in sequences]
+    steps = state.slice_steps()
+    left = math.inf if iterations is None else iterations
+    while left > 0:
+        if time.perf_counter() >= deadline or stop():
             break
-        moves = _moves(graph, schedule, makespan)
-        if not moves and not flexible:
-            break  # no block to change: the makespan is the critical path's
-        head, tail = schedule.head, schedule.tail
-        machine_prev, machine_next = schedule.machine_prev, schedule.machine_next
-        chosen: tuple[int, int] | None = None
-        chosen_value = 0
-        for u, v in moves:
-            # u directly before v on their machine; estimate the makespan with v before u.
-            k = job_prev[v]
-            rv = head[k] + duration[k] if k >= 0 else 0
-            k = machine_prev[u]
-            if k >= 0 and head[k] + duration[k] > rv:
-                rv = head[k] + duration[k]
-            k = job_prev[u]
-            ru = head[k] + duration[k] if k >= 0 else 0
-            if rv + duration[v] > ru:
-                ru = rv + duration[v]
-            k = job_next[u]
-            qu = tail[k] + duration[k] if k >= 0 else 0
-            k = machine_next[v]
-            if k >= 0 and tail[k] + duration[k] > qu:
-                qu = tail[k] + duration[k]
-            k = job_next[v]
-            qv = tail[k] + duration[k] if k >= 0 else 0
-            if qu + duration[u] > qv:
-                qv = qu + duration[u]
-            value = max(rv + duration[v] + qv, ru + duration[u] + qu)
-            if tabu.get((u, v), 0) > iteration and value >= best:
-                continue
-            if (
-                chosen is None
-                or value < chosen_value
-                or (value == chosen_value and rng.random() < 0.5)
-            ):
-                chosen, chosen_value = (u, v), value
-        if flexible:
-            moved = _reassign(graph, schedule, makespan, best, iteration, tabu_machine)
-            if moved is not None and (chosen is None or moved[0] < chosen_value):
-                _, x, machine, position = moved
-                changed = [list(s) for s in schedule.sequences]
-                was = graph.machine[x]
-                changed[was].remove(x)
-                changed[machine].insert(position, x)
-                try:
-                    schedule = _Schedule(graph, changed)
-                except ValueError:
-                    _Schedule(graph, schedule.sequences)  # the graph back as it was
-                    tabu_machine[(x, machine)] = iteration + tenure_high
-                    continue
-                tabu_machine[(x, was)] = iteration + rng.randint(tenure_low, tenure_high)
-                makespan = schedule.makespan()
-                if makespan < best:
-                    best, best_sequences = makespan, [list(s) for s in schedule.sequences]
-                    since_best = 0
-                else:
-                    since_best += 1
-                continue
-        if chosen is None:
-            if not moves:
-                break
-            chosen = moves[rng.randrange(len(moves))]
-        u, v = chosen
-        if not schedule.swap(u, v):
-            tabu[(u, v)] = iteration + tenure_high
-            continue
-        tabu[(v, u)] = iteration + rng.randint(tenure_low, tenure_high)
-        makespan = schedule.makespan()
-        if makespan < best:
-            best, best_sequences, since_best = makespan, [list(s) for s in schedule.sequences], 0
-        else:
-            since_best += 1
-        if since_best > patience:
-            # Back to the best, shaken by a few random swaps on critical blocks.
-            schedule = _Schedule(graph, [list(s) for s in best_sequences])
-            tabu.clear()
-            tabu_machine.clear()
-            since_best = 0
-            for _ in range(3):
-                moves = _moves(graph, schedule, schedule.makespan())
-                if not moves:
-                    break
-                schedule.swap(*moves[rng.randrange(len(moves))])
-            makespan = schedule.makespan()
-    return best, [[graph.key[i] for i in sequence] for sequence in best_sequences]
+        chunk = int(min(steps, left))
+        state.run(chunk)
+        left -= chunk
+    return state.best, state.best_sequences()
 
 
 def starts(
     instance: Instance, sequences: list[list[tuple[int, int]]]
 ) -> dict[tuple[int, int], int]:
     """Earliest start of every operation under the given machine sequences."""
-    graph = _Graph(instance, sequences)
-    index = {key: i for i, key in enumerate(graph.key)}
-    state = _heads_tails(graph, [[index[key] for key in s] for s in sequences])
-    assert state is not None, "the sequences hold a cycle"
-    return {graph.key[i]: state[0][i] for i in range(graph.size)}
+    state = Search(instance, sequences)
+    return {key: int(state.head[i]) for i, key in enumerate(state.keys)}
+
+
+def warm_up() -> float:
+    """Compile the search (or load it from numba's cache) on a tiny shop; the seconds taken."""
+    started = time.perf_counter()
+    shop = Instance(
+        "warm-up",
+        2,
+        (
+            (Operation(((0, 3),)), Operation(((1, 2), (0, 4)))),
+            (Operation(((1, 2),)), Operation(((0, 3),))),
+        ),
+    )
+    search(shop, [[(0, 0), (1, 1)], [(1, 0), (0, 1)]], deadline=math.inf, iterations=50)
+    return time.perf_counter() - started
