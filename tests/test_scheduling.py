@@ -261,3 +261,62 @@ def test_the_cli_prints_one_json_object(instances: Path) -> None:
     )
     assert bad.returncode == 2
     assert bad.stderr.startswith("yunfab: README")
+
+
+def _plan(instance: Instance, sequences: list[list[tuple[int, int]]]) -> tuple[Assignment, ...]:
+    starts = tabu.starts(instance, sequences)
+    return tuple(
+        Assignment(
+            j, o, m, starts[(j, o)], starts[(j, o)] + dict(instance.jobs[j][o].alternatives)[m]
+        )
+        for m, sequence in enumerate(sequences)
+        for j, o in sequence
+    )
+
+
+@pytest.mark.parametrize(("folder", "name"), [("jobshop", "ft10"), ("fjsp", "mk10")])
+def test_the_tabu_search_is_reproducible_with_a_seed(
+    instances: Path, folder: str, name: str
+) -> None:
+    instance = load(instances / folder / f"{name}.txt", flexible=folder == "fjsp")
+    start = _sequences(dispatch(instance), instance.machines)
+    first = tabu.search(instance, start, deadline=math.inf, seed=5, iterations=3000)
+    again = tabu.search(instance, start, deadline=math.inf, seed=5, iterations=3000)
+    assert first == again
+    best, sequences = first
+    plan = _plan(instance, sequences)
+    assert violations(instance, plan) == []
+    assert max(a.end for a in plan) == best <= max(a.end for a in dispatch(instance))
+
+
+def test_the_tabu_search_survives_operations_of_no_duration() -> None:
+    # Zero durations make ties everywhere and let a move close a cycle: such moves are undone.
+    rng = random.Random(11)
+    jobs = tuple(
+        tuple(
+            Operation(tuple((m, rng.choice((0, 0, 1, 5))) for m in rng.sample(range(4), 2)))
+            for _ in range(5)
+        )
+        for _ in range(6)
+    )
+    instance = Instance(name="zeros", machines=4, jobs=jobs)
+    start = dispatch(instance)
+    best, sequences = tabu.search(
+        instance, _sequences(start, 4), deadline=math.inf, seed=1, iterations=5000
+    )
+    plan = _plan(instance, sequences)
+    assert violations(instance, plan) == []
+    assert max(a.end for a in plan) == best <= max(a.end for a in start)
+
+
+def test_a_search_takes_over_a_better_schedule_handed_to_it(instances: Path) -> None:
+    instance = load(instances / "jobshop" / "ft10.txt", flexible=False)
+    worse = _sequences(greedy(instance), instance.machines)
+    search = tabu.Search(instance, worse, seed=0)
+    better_best, better = tabu.search(instance, worse, deadline=math.inf, seed=2, iterations=4000)
+    assert better_best < search.best
+    search.adopt(better)
+    assert search.best == better_best
+    search.run(500)
+    assert search.best <= better_best
+    assert violations(instance, _plan(instance, search.best_sequences())) == []

@@ -142,7 +142,12 @@ def active_schedule(instance: Instance, rule: str) -> list[Assignment]:
                 ready.append((job, machine, start, duration))
                 if first_end < 0 or start + duration < first_end:
                     first_end, first_machine = start + duration, machine
-        conflict = [r for r in ready if r[1] == first_machine and r[2] < first_end]
+        # The operation that ends first always takes part (it may last no time at all).
+        conflict = [
+            r
+            for r in ready
+            if r[1] == first_machine and (r[2] < first_end or r[2] + r[3] == first_end)
+        ]
         if rule == "est":
             job, machine, start, duration = min(conflict, key=lambda r: (r[2], -remaining[r[0]]))
         else:
