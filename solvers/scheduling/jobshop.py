@@ -42,6 +42,11 @@ STATUS = {
 }
 
 
+SEARCH_ONLY_FROM = 400
+"""From this many operations on, every worker runs a tabu search and CP-SAT none: in seconds it
+finds nothing better there, and its bound is hardly above the trivial one."""
+
+
 @dataclass(frozen=True)
 class Assignment:
     job: int
@@ -383,10 +388,26 @@ def solve(
         return _textbook(instance, time_limit_s, workers, seed, started)
     deadline = started + max(time_limit_s, 0.1)
     start = dispatch(instance)
-    model = _build(instance, _makespan(start), lower)
     portfolio = _Portfolio(instance, start, lower)
     halfway = started + (deadline - started) / 2
-    if workers > 1:
+    if workers > 1 and instance.operations >= SEARCH_ONLY_FROM:
+        # Every worker a tabu search (seeds apart), trading their best through the portfolio.
+        others = [
+            threading.Thread(
+                target=portfolio.search, args=(deadline, seed + 1 + k), name=f"tabu {k + 1}"
+            )
+            for k in range(workers - 1)
+        ]
+        for thread in others:
+            thread.start()
+        try:
+            portfolio.search(deadline, seed)
+        finally:
+            for thread in others:
+                thread.join()
+    elif workers > 1:
+        model = _build(instance, _makespan(start), lower)
+
         # CP-SAT in a thread (it releases the interpreter while it solves), the compiled search
         # (which releases it too) here; half-way CP-SAT restarts from the best so far.
         def cp_sat() -> None:
@@ -400,6 +421,7 @@ def solve(
         finally:
             thread.join()
     else:
+        model = _build(instance, _makespan(start), lower)
         portfolio.search(halfway, seed)
         portfolio.solve(model, deadline, 1, seed, hints)
     best = portfolio.best
