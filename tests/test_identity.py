@@ -634,3 +634,38 @@ async def test_concurrent_audit_entries_are_group_committed_into_one_unbroken_ch
         result = await verify_chain(session)
     assert result.ok
     assert result.checked >= 24
+
+
+async def test_audit_logs_writing_the_same_chain_in_turns_keep_it_unbroken(
+    hub: InProcessService,
+) -> None:
+    """Two writers of one chain (as a console beside the service): each takes the head it wrote
+    last as the head still, and finds out by the head row when the other moved it since."""
+    from hub.audit.service import AuditLog, verify_chain
+    from yunfab.db import session_scope
+    from yunfab.subject import SYSTEM
+
+    sessionmaker = hub_state(hub.app).db.sessionmaker
+    first, second = AuditLog(sessionmaker), AuditLog(sessionmaker)
+    written = []
+    for index in range(6):
+        log = first if index % 3 else second
+        entry = await log.append(
+            actor=SYSTEM, action="test.turns", resource=f"r{index}", outcome="ok"
+        )
+        written.append(entry.seq)
+    assert written == sorted(written)
+    assert len(set(written)) == 6
+    async with session_scope(sessionmaker) as session:
+        result = await verify_chain(session)
+        resources = (
+            (
+                await session.execute(
+                    text("SELECT resource FROM audit_log WHERE action = 'test.turns' ORDER BY seq")
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert result.ok
+    assert resources == [f"r{index}" for index in range(6)]

@@ -33,6 +33,7 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
+    bindparam,
     func,
     insert,
     or_,
@@ -41,10 +42,10 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
-from yunfab.db import UTCDateTime, after_rollback, current_unit_of_work, session_scope, utcnow
+from yunfab.db import UTCDateTime, after_rollback, current_unit_of_work, utcnow
 from yunfab.graphql.pagination import Page, PageRequest, escape_like
 from yunfab.subject import Subject
 
@@ -139,6 +140,20 @@ class Event:
     detail: dict[str, Any] | None = None
 
 
+class StaleHead(Exception):
+    """The chain's head is no longer the one an append was given: another writer moved it."""
+
+
+@dataclass(frozen=True)
+class _Statements:
+    lock: Any
+    read_head: Any
+    insert_entries: Any
+    insert_head: Any
+    move_head: Any
+    move_head_from: Any
+
+
 @dataclass(frozen=True)
 class Verification:
     ok: bool
@@ -155,6 +170,7 @@ class AuditChain(Generic[EntryT, HeadT]):
         self.entry = entry
         self.head = head
         self.lock_key = lock_key
+        self._built: _Statements | None = None
 
     async def append(
         self,
@@ -176,19 +192,60 @@ class AuditChain(Generic[EntryT, HeadT]):
     async def append_many(self, session: AsyncSession, events: Sequence[Event]) -> list[EntryT]:
         """Append several events in order, reading and moving the head once."""
         if (await session.connection()).dialect.name == "postgresql":
-            await session.execute(
-                text("SELECT pg_advisory_xact_lock(:key)"), {"key": self.lock_key}
-            )
+            await session.execute(self._statements().lock, {"key": self.lock_key})
         session.info.setdefault(_LOCKED, {})[self.lock_key] = session.sync_session.get_transaction()
         # Core statements, not the unit of work: an access is audited on every governed query,
         # and building, tracking and flushing ORM objects was most of what that cost.
-        heads, entries_table = self._tables()
-        current = (
-            await session.execute(
-                select(heads.c.seq, heads.c.hash).where(heads.c.id == _HEAD_ID).with_for_update()
+        statements = self._statements()
+        current = (await session.execute(statements.read_head)).first()
+        head = (current.seq, current.hash) if current is not None else None
+        rows = self._rows(events, head or (0, GENESIS))
+        if rows:
+            await session.execute(statements.insert_entries, rows)
+            moved = {"seq": rows[-1]["seq"], "hash": rows[-1]["hash"]}
+            if head is None:
+                await session.execute(statements.insert_head, moved)
+            else:
+                await session.execute(statements.move_head, moved)
+        # What the callers get back: the entries as written, not attached to the session.
+        return [self.entry(**row) for row in rows]
+
+    async def append_on(
+        self, connection: AsyncConnection, events: Sequence[Event], head: tuple[int, str] | None
+    ) -> tuple[list[EntryT], tuple[int, str]]:
+        """Append in the transaction of `connection`, a Core connection of its own (no session,
+        no unit of work: what `AuditLog` writes on its own), and return the entries and the new
+        head. Given the head as last seen (sequence, hash), it is not read again: the head row
+        is moved only if it still holds exactly that, and `StaleHead` is raised (roll back,
+        append again without it) when another writer moved it since."""
+        statements = self._statements()
+        if connection.dialect.name == "postgresql":
+            await connection.execute(statements.lock, {"key": self.lock_key})
+        existed = True
+        if head is None:
+            current = (await connection.execute(statements.read_head)).first()
+            existed = current is not None
+            head = (current.seq, current.hash) if current is not None else (0, GENESIS)
+        rows = self._rows(events, head)
+        if not rows:
+            return [], head
+        moved = (rows[-1]["seq"], rows[-1]["hash"])
+        if not existed:
+            await connection.execute(statements.insert_head, {"seq": moved[0], "hash": moved[1]})
+        else:
+            result = await connection.execute(
+                statements.move_head_from,
+                {"seq": moved[0], "hash": moved[1], "old_seq": head[0], "old_hash": head[1]},
             )
-        ).first()
-        seq, prev_hash = (current.seq, current.hash) if current is not None else (0, GENESIS)
+            if result.rowcount != 1:
+                raise StaleHead(f"the chain moved past {head[0]}")
+        await connection.execute(statements.insert_entries, rows)
+        return [self.entry(**row) for row in rows], moved
+
+    @staticmethod
+    def _rows(events: Sequence[Event], head: tuple[int, str]) -> list[dict[str, Any]]:
+        """The events as entries after `head`, each hashed over the one before."""
+        seq, prev_hash = head
         rows: list[dict[str, Any]] = []
         for event in events:
             seq += 1
@@ -205,16 +262,34 @@ class AuditChain(Generic[EntryT, HeadT]):
             }
             row["hash"] = prev_hash = _hash(**row)
             rows.append(row)
-        if rows:
-            await session.execute(insert(entries_table), rows)
-            if current is None:
-                await session.execute(insert(heads).values(id=_HEAD_ID, seq=seq, hash=prev_hash))
-            else:
-                await session.execute(
-                    update(heads).where(heads.c.id == _HEAD_ID).values(seq=seq, hash=prev_hash)
+        return rows
+
+    def _statements(self) -> _Statements:
+        """Built once per chain, their values bound at execution: a statement built with its
+        values is a new cache key for SQLAlchemy to work out (types and all) on every append."""
+        if self._built is None:
+            heads, entries = self._tables()
+            self._built = _Statements(
+                lock=text("SELECT pg_advisory_xact_lock(:key)"),
+                read_head=select(heads.c.seq, heads.c.hash)
+                .where(heads.c.id == _HEAD_ID)
+                .with_for_update(),
+                insert_entries=insert(entries),
+                insert_head=insert(heads).values(
+                    id=_HEAD_ID, seq=bindparam("seq"), hash=bindparam("hash")
+                ),
+                move_head=update(heads)
+                .where(heads.c.id == _HEAD_ID)
+                .values(seq=bindparam("seq"), hash=bindparam("hash")),
+                move_head_from=update(heads)
+                .where(
+                    heads.c.id == _HEAD_ID,
+                    heads.c.seq == bindparam("old_seq"),
+                    heads.c.hash == bindparam("old_hash"),
                 )
-        # What the callers get back: the entries as written, not attached to the session.
-        return [self.entry(**row) for row in rows]
+                .values(seq=bindparam("seq"), hash=bindparam("hash")),
+            )
+        return self._built
 
     def _tables(self) -> tuple[Table, Table]:
         heads: Any = self.head
@@ -323,6 +398,15 @@ class AuditLog(Generic[EntryT, HeadT]):
         self.chain = chain
         self._lock = asyncio.Lock()
         self._queue: list[tuple[Event, asyncio.Future[EntryT]]] = []
+        self._head: tuple[int, str] | None = None
+        """The head as this log last wrote it (sequence, hash); None: read it."""
+
+    @property
+    def _engine(self) -> AsyncEngine:
+        bind: Any = self.sessionmaker.kw.get("bind")
+        if not isinstance(bind, AsyncEngine):
+            raise TypeError("the audit log's sessionmaker is bound to no engine")
+        return bind
 
     async def append(
         self,
@@ -379,26 +463,37 @@ class AuditLog(Generic[EntryT, HeadT]):
         return await done
 
     async def _write(self, batch: list[tuple[Event, asyncio.Future[EntryT]]]) -> None:
+        events = [e for e, _ in batch]
         for attempt in range(1, self.ATTEMPTS + 1):
             try:
-                async with session_scope(self.sessionmaker) as session:
-                    entries = await self.chain.append_many(session, [e for e, _ in batch])
-            except (IntegrityError, OperationalError) as exc:
-                if attempt == self.ATTEMPTS:
+                entries = await self._transaction(events)
+            except Exception as exc:
+                self._head = None
+                # Another process appended first: a head moved since (`StaleHead`) or read
+                # just before it moved (the same sequence, IntegrityError), or SQLite's busy
+                # timeout; try again, reading the head.
+                retry = isinstance(exc, StaleHead | IntegrityError | OperationalError)
+                if not retry or attempt == self.ATTEMPTS:
                     log.exception("audit_append_failed", entries=len(batch))
                     for _, done in batch:
                         if not done.done():
                             done.set_exception(exc)
                     return
-                await asyncio.sleep(0.05 * attempt)
-            except Exception as exc:
-                log.exception("audit_append_failed", entries=len(batch))
-                for _, done in batch:
-                    if not done.done():
-                        done.set_exception(exc)
-                return
+                if not isinstance(exc, StaleHead):
+                    await asyncio.sleep(0.05 * attempt)
             else:
                 for (_, done), entry in zip(batch, entries, strict=True):
                     if not done.done():
                         done.set_result(entry)
                 return
+
+    async def _transaction(self, events: list[Event]) -> list[EntryT]:
+        """One transaction on a Core connection of the pool (no session: nothing here is an
+        ORM object), committed before returning. The head this log wrote last is taken as the
+        head still: the usual case, one process appending; the move of the head row checks it,
+        and another writer's entry in between (a console on the same file, a rolled-back caller's
+        decision written again) sends the append back to read it (`StaleHead`)."""
+        async with self._engine.begin() as connection:
+            entries, head = await self.chain.append_on(connection, events, self._head)
+        self._head = head
+        return entries
