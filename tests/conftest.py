@@ -12,6 +12,7 @@ from hub.app import create_app as create_hub_app
 from hub.settings import HubSettings
 from regional_node.app import create_app as create_node_app
 from regional_node.settings import NodeSettings
+from tests import ast_guard
 from tests.demo_run import DemoRun, start_demo_run
 from tests.support import (
     HUB_TREE,
@@ -24,6 +25,8 @@ from tests.support import (
 )
 from yunfab.logs import configure_logging
 from yunfab.processes import ProcessSpec, Supervisor, free_port, yunfab_argv
+
+ast_guard.install()  # before any test runs (tests/ast_guard.py)
 
 # Services default to production. The tests run them in development unless a test says otherwise
 # (`env="production"`), in this process and in the processes they start, which inherit this.
