@@ -32,4 +32,4 @@ def _one_at_a_time(*args: Any, **kwargs: Any) -> Any:
 
 def install() -> None:
     if ast.parse is not _one_at_a_time:
-        ast.parse = _one_at_a_time  # type: ignore[assignment]
+        ast.parse = _one_at_a_time
