@@ -31,6 +31,7 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from hub.data_exchange import query
 from hub.data_exchange.errors import TermViolated
 from hub.data_exchange.models import DisclosedCell
 from hub.data_exchange.repository import ExchangeRepository
@@ -43,11 +44,6 @@ before are answered."""
 
 Cell = dict[str, str]
 """Row identity -> contributor."""
-
-
-def digest_of(identities: Iterable[str]) -> str:
-    """A figure's name: its rows' identities, sorted and hashed (identities hold no NUL)."""
-    return hashlib.sha256("\0".join(sorted(identities)).encode()).hexdigest()
 
 
 def _refuse(k: int) -> TermViolated:
@@ -147,10 +143,10 @@ async def answering(
     consumer_org: str,
     product_id: uuid.UUID,
     contract_id: uuid.UUID,
-    cells: Sequence[tuple[list[str], list[str]]],
+    cells: Sequence[query.Cell],
     k: int,
 ) -> AsyncIterator[None]:
-    """Admit an answer's figures (each its rows' identities and contributors), or raise
+    """Admit an answer's figures (the rows behind each, named by their digest), or raise
     `TermViolated`; the block gives the answer (and audits it), and the new figures are
     remembered when it ends without error, in one unit of work that the audit entry joins.
 
@@ -158,7 +154,7 @@ async def answering(
     lock and writes nothing. New ones are checked one organization and product at a time: in
     this process by a lock, across hub processes by an advisory lock (PostgreSQL)."""
     reader = (consumer_org, product_id)
-    by_digest = {digest_of(identities): (identities, of) for identities, of in cells}
+    by_digest = {cell.digest: (cell.rows, cell.contributors) for cell in cells}
     known = _KNOWN.get(reader, set())
     candidates = [d for d in by_digest if d not in known]
     unseen: list[str] = []

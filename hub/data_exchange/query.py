@@ -14,6 +14,8 @@ decides which terms apply and what to audit.
 from __future__ import annotations
 
 import enum
+import functools
+import hashlib
 import json
 import math
 import operator
@@ -109,8 +111,21 @@ class Result:
     min_contributors: int | None = None
     """Aggregates: the fewest contributors behind any group returned; under a k-threshold, the
     threshold itself (every figure has at least that many), not the exact count."""
-    cells: list[tuple[list[str], list[str]]] = field(default_factory=list)
-    """With an identity: for each figure returned, its rows' identities and contributors."""
+    cells: list[Cell] = field(default_factory=list)
+    """With `cell`: for each figure returned, the rows behind it."""
+
+
+@dataclass(frozen=True)
+class Cell:
+    """The rows behind one figure: each row's identity and contributor, in the group's order."""
+
+    rows: list[str]
+    contributors: list[str]
+
+    @functools.cached_property
+    def digest(self) -> str:
+        """The figure's name: its rows' identities, sorted and hashed (identities hold no NUL)."""
+        return hashlib.sha256("\0".join(sorted(self.rows)).encode()).hexdigest()
 
 
 def validate(query: DataQuery, schema: Sequence[FieldSpec]) -> None:
@@ -205,6 +220,19 @@ def row_identity(schema: Sequence[FieldSpec]) -> Callable[[dict[str, Any]], str]
     return identity
 
 
+def cell_of(
+    identity: Callable[[dict[str, Any]], str], contributor: str | None
+) -> Callable[[list[dict[str, Any]]], Cell]:
+    """What `run` takes as `cell`: the rows of a group as a `Cell`."""
+
+    def cell(members: list[dict[str, Any]]) -> Cell:
+        return Cell(
+            [identity(m) for m in members], [str(m.get(contributor or "")) for m in members]
+        )
+
+    return cell
+
+
 def _ordered(value: Any, bound: Any) -> bool:
     """Whether value and bound compare (numbers with numbers, strings with strings)."""
     if isinstance(value, bool) or isinstance(bound, bool):
@@ -269,12 +297,12 @@ def run(
     visible: Sequence[str],
     contributor: str | None,
     min_contributors: int | None,
-    identity: Callable[[dict[str, Any]], str] | None = None,
+    cell: Callable[[list[dict[str, Any]]], Cell] | None = None,
 ) -> Result:
     """Rows in key order in; the page of the answer out. Raises `TermViolated` (term
     `aggregation`) when a group is backed by fewer than `min_contributors` contributors; the
-    refusal names neither the group nor its count. With `identity`, the result carries the
-    rows behind each figure returned (`Result.cells`)."""
+    refusal names neither the group nor its count. With `cell` (see `cell_of`), the result
+    carries the rows behind each figure returned (`Result.cells`)."""
     predicates = [_predicate(f) for f in query.filters]
     if not predicates:
         matching = list(rows)
@@ -321,11 +349,7 @@ def run(
         )
     answers.sort(key=lambda item: item[0])
     shown = answers[query.offset : query.offset + query.limit]
-    cells: list[tuple[list[str], list[str]]] = []
-    if identity is not None:
-        for _, _, _, members in shown:
-            rows_of = [identity(m) for m in members]
-            cells.append((rows_of, [str(m.get(contributor or "")) for m in members]))
+    cells = [cell(members) for _, _, _, members in shown] if cell is not None else []
     fewest = min((n for _, _, n, _ in shown), default=None)
     return Result(
         columns=list(query.group_by) + [a.name for a in query.aggregates],

@@ -676,6 +676,10 @@ class _Cached:
     identities: dict[tuple[str, ...], dict[int, str]] = field(default_factory=dict)
     """Each row's identity for disclosure control (by `id` of the row, which the entry holds),
     per schema, worked out once on the first aggregation-only query."""
+    cells: dict[tuple[Any, ...], dict[tuple[int, ...], engine.Cell]] = field(default_factory=dict)
+    """The rows behind a figure (identities, contributors and their digest) per schema and
+    contributor field, by the `id`s of the group's rows: the same group asked again (the same
+    figure, or one of another query over the same rows) is not worked out again."""
 
     def identity(self, schema: Sequence[FieldSpec]) -> Callable[[dict[str, Any]], str]:
         of = engine.row_identity(schema)
@@ -688,6 +692,30 @@ class _Cached:
             return known.get(id(row)) or of(row)
 
         return identity
+
+    def cell(
+        self, schema: Sequence[FieldSpec], contributor: str | None
+    ) -> Callable[[list[dict[str, Any]]], engine.Cell]:
+        """`engine.run`'s `cell` for groups of this entry's rows (only: rows are known by their
+        `id`, and the entry holds them, so an `id` stays theirs while it is in use)."""
+        make = engine.cell_of(self.identity(schema), contributor)
+        names = (contributor, *(f.name for f in schema if f.role is not FieldRole.MEASURE))
+        known = self.cells.setdefault(names, {})
+
+        def cell(members: list[dict[str, Any]]) -> engine.Cell:
+            key = tuple(map(id, members))
+            found = known.get(key)
+            if found is None:
+                if len(known) >= MAX_CACHED_CELLS:
+                    known.clear()
+                found = known[key] = make(members)
+            return found
+
+        return cell
+
+
+MAX_CACHED_CELLS = 20_000
+"""Figures whose rows one cached product keeps worked out, per schema."""
 
 
 class RowCache:
@@ -734,7 +762,10 @@ async def _stored_rows(
 ) -> list[dict[str, Any]]:
     """The live rows, or those of some regions only: region by region (in the order of the
     regions), each in key order."""
-    cached = await ROWS.get(session, product)
+    return _of_regions(await ROWS.get(session, product), regions)
+
+
+def _of_regions(cached: _Cached, regions: list[str] | None) -> list[dict[str, Any]]:
     if regions is None:
         return cached.rows
     if len(regions) == 1:
@@ -866,7 +897,9 @@ async def query_governed(
             terms=[v["term"] for v in ordered],
         )
     regions = terms.get("regions")
-    identity = engine.row_identity(schema)
+    contributor = field_of_role(schema, FieldRole.CONTRIBUTOR)
+    contributor_name = contributor.name if contributor else None
+    cell = engine.cell_of(engine.row_identity(schema), contributor_name)
     if query.fresh:
         if live is None or not product.live:
             await record("deny", term="fresh_data")
@@ -876,10 +909,10 @@ async def query_governed(
             )
         rows = _in_regions(await live.rows(product), product, regions)
     else:
-        rows = await _stored_rows(session, product, regions)
+        cached = await ROWS.get(session, product)
+        rows = _of_regions(cached, regions)
         if terms.get("aggregation"):
-            identity = (await ROWS.get(session, product)).identity(schema)
-    contributor = field_of_role(schema, FieldRole.CONTRIBUTOR)
+            cell = cached.cell(schema, contributor_name)
     k: int | None = (terms.get("aggregation") or {}).get("min_contributors")
     try:
         if k is not None:
@@ -888,9 +921,9 @@ async def query_governed(
             rows,
             query,
             visible=visible,
-            contributor=contributor.name if contributor else None,
+            contributor=contributor_name,
             min_contributors=k,
-            identity=identity if k is not None else None,
+            cell=cell if k is not None else None,
         )
         if k is not None:
             if disclosures is None:
