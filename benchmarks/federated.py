@@ -5,6 +5,7 @@ seeded generator, against the same head trained centrally and each node's head t
                                    [--good N] [--defective N] [--rounds 30] [--epochs 20]
                                    [--mu 0.1] [--flower ROUNDS] [--flower-epochs 120]
                                    [--dp-noise 2.0] [--dp-clip 0.5] [--data DIR]
+                                   [--area PIXELS]
 
 Nodes (`layout`). Each node holds one dataset folder (#6's layout) per SKU it makes, showing only
 its own defect types (in turn), and describes it with its own anomaly models
@@ -44,11 +45,16 @@ process: loading its cached descriptors, training, evaluating) / (the round thro
 the errors nodes replied with (a run whose every round failed still completes). The load
 average (1 min) is printed before and after.
 
-`--quick` (under a minute on two idle cores): 10 nodes with fewer images (12 good, 8 defective
-per SKU, the few-image nodes 4 and 3; `--nodes 3`: 24 and 24 as before), 128-pixel images, in
-process only (no Flower: a Flower round of 10 nodes alone takes tens of seconds). `--data DIR`
-keeps the generated stores (and their descriptor caches) in DIR for the next run. Ends with one
-JSON line.
+`--quick` (well under a minute on this shared 2-core machine): 10 nodes with fewer images (12
+good, 8 defective per SKU, the few-image nodes 4 and 3; `--nodes 3`: 24 and 24 as before),
+128-pixel images worked at their own size (`--area`: a node's anomaly models enlarge every
+image to 368 x 368 first, eight times the pixels), one thread (`--threads`), in process only
+(no Flower: a Flower round of 10 nodes alone takes tens of seconds). Describing the images is
+nearly all of it; the nodes, their split and every figure are the full run's. Two threads on
+this loaded machine made it slower, not faster: the backbone's and the banks' many small
+operations wait on each other's thread (prepare 86 s against 6.5 s with one thread at a load
+average of 11). `--data DIR` keeps the generated stores (and their descriptor caches) in DIR
+for the next run. Ends with one JSON line.
 """
 
 from __future__ import annotations
@@ -81,7 +87,7 @@ from federated_learning.model import (
     pooled,
     prepare,
 )
-from vision_ml.features import set_threads
+from vision_ml.features import INPUT_AREA, set_threads
 from yunfab_demo.synthetic import Sku, generate, write_dataset
 
 GOALS = {
@@ -189,14 +195,16 @@ def write_nodes(
     return stores
 
 
-def prepare_nodes(stores: dict[str, Path], seed: int) -> tuple[dict[str, NodeData], float, float]:
+def prepare_nodes(
+    stores: dict[str, Path], seed: int, area: int | None = None
+) -> tuple[dict[str, NodeData], float, float]:
     """Each node's data, the seconds the first `prepare`s took, and the cached ones."""
     started = time.perf_counter()
-    datas = {node: prepare(store, seed=seed) for node, store in stores.items()}
+    datas = {node: prepare(store, seed=seed, area=area) for node, store in stores.items()}
     first = time.perf_counter() - started
     started = time.perf_counter()
     for store in stores.values():
-        prepare(store, seed=seed)
+        prepare(store, seed=seed, area=area)
     return datas, first, time.perf_counter() - started
 
 
@@ -295,7 +303,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer, smaller images; no Flower")
     parser.add_argument("--nodes", type=int, choices=sorted(LAYOUTS), default=10)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch and OpenCV threads (2; 1 with --quick)"
+    )
     parser.add_argument("--size", type=int, default=256, help="image side in pixels")
     parser.add_argument("--good", type=int, default=None, help="good images per SKU")
     parser.add_argument("--defective", type=int, default=None, help="defect images per SKU")
@@ -325,6 +335,14 @@ def main() -> None:
     parser.add_argument("--dp-noise", type=float, default=2.0, help="DP noise multiplier")
     parser.add_argument("--dp-clip", type=float, default=0.5, help="DP clipping norm")
     parser.add_argument("--data", type=Path, default=None, help="keep the stores here")
+    parser.add_argument(
+        "--area",
+        type=int,
+        default=None,
+        metavar="PIXELS",
+        help="pixels the backbone works each image at (default: the anomaly model's own,"
+        " 368 x 368, as on a node; with --quick and no Flower, the images' own size)",
+    )
     args = parser.parse_args()
     default_good, default_defective = IMAGES_PER_SKU[args.nodes]
     if args.quick:
@@ -334,17 +352,24 @@ def main() -> None:
     args.few_good, args.few_defective = QUICK_FEW if args.quick else (FEW_GOOD, FEW_DEFECTIVE)
     if args.flower is None:
         args.flower = 0 if args.quick else FLOWER_ROUNDS
+    if args.flower and args.area is not None:
+        parser.error("--area: the nodes' ClientApps describe images as a node does, not with it")
+    if args.quick and not args.flower and args.area is None:
+        args.area = args.size * args.size
+    if args.threads is None:
+        args.threads = 1 if args.quick else 2
     args.short_rounds = args.flower or FLOWER_ROUNDS
     set_threads(args.threads)
     cv2.setNumThreads(args.threads)
     load_before = os.getloadavg()[0]
+    args.started = (time.perf_counter(), time.process_time())
 
     with tempfile.TemporaryDirectory(prefix="yunfab-fl-bench-") as folder:
         root = args.data or Path(folder)
         started = time.perf_counter()
         stores = write_nodes(root / "stores", layout(args.nodes), args)
         generate_s = time.perf_counter() - started
-        datas, prepare_s, cached_s = prepare_nodes(stores, args.seed)
+        datas, prepare_s, cached_s = prepare_nodes(stores, args.seed, args.area)
         report(args, datas, generate_s, prepare_s, cached_s, stores, Path(folder), load_before)
 
 
@@ -356,7 +381,9 @@ def report(
         print(f"node {node}: {', '.join(data.skus)} | {json.dumps(data.counts())}", flush=True)
     print(
         f"generated in {generate_s:.1f} s | prepare {prepare_s:.1f} s (all nodes),"
-        f" cached {cached_s * 1000:.0f} ms | load average {load_before:.2f}",
+        f" cached {cached_s * 1000:.0f} ms, images worked at"
+        f" {INPUT_AREA if args.area is None else args.area} pixels, {args.threads} thread(s)"
+        f" | load average {load_before:.2f}",
         flush=True,
     )
 
@@ -454,7 +481,13 @@ def report(
                 flower["secagg"]["ratio"] >= GOALS["secagg_ratio_to_centralized_min"]
             )
     load_after = os.getloadavg()[0]
-    print(f"load average (1 min): {load_before:.2f} before, {load_after:.2f} after", flush=True)
+    wall_s = time.perf_counter() - args.started[0]
+    cpu_s = time.process_time() - args.started[1]
+    print(
+        f"load average (1 min): {load_before:.2f} before, {load_after:.2f} after | {wall_s:.1f} s,"
+        f" {cpu_s:.1f} CPU-seconds in this process (after imports)",
+        flush=True,
+    )
     print(
         json.dumps(
             {
@@ -463,6 +496,7 @@ def report(
                 "nodes": len(datas),
                 "threads": args.threads,
                 "image_size": args.size,
+                "input_area": INPUT_AREA if args.area is None else args.area,
                 "images_per_sku": {"good": args.good, "defective": args.defective},
                 "few_images_per_sku": {"good": args.few_good, "defective": args.few_defective},
                 "rounds": args.rounds,
@@ -482,6 +516,8 @@ def report(
                 "prepare_s": round(prepare_s, 2),
                 "prepare_cached_s": round(cached_s, 4),
                 "load_average": {"before": round(load_before, 2), "after": round(load_after, 2)},
+                "wall_s": round(wall_s, 1),
+                "cpu_s": round(cpu_s, 1),
                 "counts": {node: data.counts() for node, data in datas.items()},
                 "reference": "the same head trained centrally on the pooled training data",
                 "dp_in_process": dp,

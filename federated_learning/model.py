@@ -344,21 +344,21 @@ def _sku_folders(store: Path) -> list[Path]:
     return folders
 
 
-def _digest(store: Path, folders: Sequence[Path], seed: int, holdout: float) -> str:
+def _digest(
+    store: Path, folders: Sequence[Path], seed: int, holdout: float, area: int | None
+) -> str:
     """Of every file's name, size and modification time, and of the parameters: a new, changed
     or removed image makes a new digest."""
-    digest = hashlib.sha256(
-        json.dumps(
-            {
-                "version": CACHE_VERSION,
-                "dim": DIM,
-                "seed": seed,
-                "holdout": holdout,
-                "fit_share": FIT_SHARE,
-            },
-            sort_keys=True,
-        ).encode()
-    )
+    parameters: dict[str, object] = {
+        "version": CACHE_VERSION,
+        "dim": DIM,
+        "seed": seed,
+        "holdout": holdout,
+        "fit_share": FIT_SHARE,
+    }
+    if area is not None:  # absent by default, so stores described before keep their caches
+        parameters["area"] = area
+    digest = hashlib.sha256(json.dumps(parameters, sort_keys=True).encode())
     for folder in folders:
         for root, dirs, files in os.walk(folder):
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
@@ -409,10 +409,10 @@ def _write_cache(path: Path, data: NodeData) -> None:
 
 
 def _sku_descriptors(
-    folder: Path, seed: int, holdout: float
+    folder: Path, seed: int, holdout: float, area: int | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(train_x, train_y, test_x, test_y) of one SKU, from its own anomaly model."""
-    from vision_ml.anomaly import AnomalyModel
+    from vision_ml.anomaly import AnomalyModel, AnomalyParams
     from vision_ml.datasets import GOOD, load_folder, split
 
     items = load_folder(folder)  # its errors are InvalidInput, naming the file
@@ -424,7 +424,10 @@ def _sku_descriptors(
     fit_on = [good[i] for i in sorted(order[:fitting])]
     unseen: list[LabelledImage] = [good[i] for i in sorted(order[fitting:])]
     unseen += [item for item in items if item.label != GOOD]
-    model, left_out = AnomalyModel.fit_with_descriptors([i.image for i in fit_on], seed=seed)
+    params = None if area is None else AnomalyParams(area=area)
+    model, left_out = AnomalyModel.fit_with_descriptors(
+        [i.image for i in fit_on], params=params, seed=seed
+    )
     training, testing = split(unseen, holdout=holdout, seed=seed)
 
     def described(part: Sequence[LabelledImage]) -> tuple[np.ndarray, np.ndarray]:
@@ -440,7 +443,9 @@ def _sku_descriptors(
     return train_x, train_y, test_x, test_y
 
 
-def prepare(store: Path, *, seed: int = 0, holdout: float = 0.3) -> NodeData:
+def prepare(
+    store: Path, *, seed: int = 0, holdout: float = 0.3, area: int | None = None
+) -> NodeData:
     """A node's descriptors from `store`: one folder per SKU, each laid out as #6's datasets
     (`good/`, one folder per defect class, `masks/` optional).
 
@@ -449,18 +454,22 @@ def prepare(store: Path, *, seed: int = 0, holdout: float = 0.3) -> NodeData:
     every defect image are described as unseen images and split, stratified per class, into
     training and test sets (`holdout` of them for testing). The result is cached in
     `store/.yunfab-fl/` under a digest of the files and parameters, so calls after the first
-    cost milliseconds until an image changes.
+    cost milliseconds until an image changes. `area` is the pixels the backbone works an image
+    at (None: the anomaly model's default, `vision_ml.features.INPUT_AREA`; a smaller image is
+    enlarged to it).
     """
     if not 0.0 < holdout < 1.0:
         raise _invalid(f"holdout must lie between 0 and 1, got {holdout}")
+    if area is not None and area <= 0:
+        raise _invalid(f"area must be a positive number of pixels, got {area}")
     store = Path(store)
     folders = _sku_folders(store)
-    cache = store / CACHE_DIR / f"descriptors-{_digest(store, folders, seed, holdout)}.npz"
+    cache = store / CACHE_DIR / f"descriptors-{_digest(store, folders, seed, holdout, area)}.npz"
     cached = _read_cache(cache)
     if cached is not None:
         return cached
     started = time.perf_counter()
-    parts = [_sku_descriptors(folder, seed, holdout) for folder in folders]
+    parts = [_sku_descriptors(folder, seed, holdout, area) for folder in folders]
     data = NodeData(
         train_x=np.concatenate([p[0] for p in parts]),
         train_y=np.concatenate([p[1] for p in parts]),

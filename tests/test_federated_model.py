@@ -147,6 +147,24 @@ def test_prepare_recomputes_when_an_image_is_added(tmp_path: Path) -> None:
     assert len(list((store / model.CACHE_DIR).glob("descriptors-*.npz"))) == 1
 
 
+def test_prepare_at_another_input_area_describes_the_same_images_again(tmp_path: Path) -> None:
+    sku = Sku("hinge", "metal", 12)
+    store = tmp_path / "store"
+    samples = generate(sku, good=6, defective=4, defects=("pit",), size=SIZE, seed=0)
+    write_dataset(samples, store / sku.name)
+    enlarged = prepare(store)
+    own_size = prepare(store, area=SIZE * SIZE)
+    assert own_size.counts() == enlarged.counts()
+    np.testing.assert_array_equal(own_size.train_y, enlarged.train_y)
+    assert np.isfinite(own_size.train_x).all()
+    assert not np.allclose(own_size.train_x, enlarged.train_x)
+    again = prepare(store, area=SIZE * SIZE)
+    np.testing.assert_array_equal(again.train_x, own_size.train_x)
+    assert len(list((store / model.CACHE_DIR).glob("descriptors-*.npz"))) == 1
+    with pytest.raises(InvalidInput, match="area"):
+        prepare(store, area=0)
+
+
 def test_an_invalid_store_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput, match="not a folder"):
         prepare(tmp_path / "missing")
