@@ -7,8 +7,14 @@ from __future__ import annotations
 import os
 import subprocess
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from federated_learning import model as head
+from federated_learning.server_app import RecordingGrid, RunSettings, Step, summarise, write_outputs
 from hub.federated import service
+from hub.federated.errors import RunWithoutResults
 from hub.federated.models import FederatedRun, RunStatus
 from hub.state import hub_state
 from tests.conftest import HubFactory
@@ -192,3 +198,114 @@ async def test_a_run_reads_back_typed_and_runs_filter_by_status(
                 "federatedRuns"
             ]
             assert (runs["totalCount"], len(runs["edges"])) == (found, found), status
+
+
+ENDED_RUN = """
+query($id: UUID!) {
+  federatedRun(id: $id) {
+    status error
+    summary { perRound { round steps { kind nodes { name } errors { nodeId error } missing } } }
+    model { version }
+  }
+}
+"""
+
+
+def _server_record(out_dir: Path, replies: dict[int, dict[str, Step]]) -> dict[str, Any]:
+    """The summary the ServerApp writes at the end of a 2-round run (statistics round, one
+    training round) over nodes 11 and 12 that replied as `replies` says."""
+    settings = RunSettings(
+        strategy="fedavg", rounds=2, min_nodes=2, proximal_mu=0.0, local_epochs=1,
+        learning_rate=0.1, round_timeout_s=60.0, dp_noise_multiplier=0.0, dp_clipping_norm=1.0,
+        out_dir=out_dir, run_label="test",
+    )  # fmt: skip
+    grid = RecordingGrid(None, settings)  # type: ignore[arg-type]  # only its records are read
+    grid.names = {11: "zj", 12: "gd"}
+    grid.steps = replies
+    return summarise(settings, 7, grid, {}, {}, 2, 5.0)
+
+
+def _trained(loss: float) -> Step:
+    return Step(seconds=1.0, nodes={
+        "11": {"name": "zj", "train_loss": loss, "train_examples": 30},
+        "12": {"name": "gd", "train_loss": loss, "train_examples": 20},
+    })  # fmt: skip
+
+
+def _failed() -> Step:
+    return Step(seconds=1.0, errors={"11": "InvalidInput", "12": "InvalidInput"})
+
+
+async def test_a_run_whose_every_node_failed_ends_failed_and_registers_no_model(
+    hub_factory: HubFactory, tmp_path: Path
+) -> None:
+    """Flower reports such a run completed, and its ServerApp writes a summary and the
+    untrained weights as ever; the hub records it failed, saying how each round went, and
+    registers nothing. A run in which the nodes trained ends with its model."""
+    async with hub_factory(flower_superlink="127.0.0.1:9") as hub:
+        state = hub_state(hub.app)
+        runner = state.federated_runner
+        outcomes = {
+            "every node failed": {1: {"train": _failed(), "evaluate": _failed()},
+                                  2: {"train": _failed(), "evaluate": _failed()}},
+            "statistics only": {1: {"train": _trained(0.69)}, 2: {"train": _failed()}},
+            "trained": {1: {"train": _trained(0.69)}, 2: {"train": _trained(0.4)}},
+        }  # fmt: skip
+        runs = {}
+        for name, replies in outcomes.items():
+            async with session_scope(state.db.sessionmaker) as session:
+                row = await service.create_run(
+                    session, SYSTEM, authorizer=state.authorizer, available=True,
+                    request=service.RunRequest(rounds=2, label=name),
+                )  # fmt: skip
+                await service.record_started(session, row.id, "7")
+            out_dir = runner.runs_dir / str(row.id)
+            summary = _server_record(out_dir, replies)
+            write_outputs(out_dir, head.initial_weights(), summary)
+            await runner.record_end(row.id, "7", "finished:completed")
+            runs[name] = (row.id, summary)
+
+        operator = bearer(
+            await token_for(hub, org="Hub Ops", org_kind="hub_operator", scopes=["federated:run"])
+        )
+
+        async def ended(name: str) -> dict[str, Any]:
+            answer = await hub.graphql(ENDED_RUN, {"id": str(runs[name][0])}, headers=operator)
+            run: dict[str, Any] = answer["federatedRun"]
+            return run
+
+        failed = await ended("every node failed")
+        assert (failed["status"], failed["model"]) == ("FAILED", None)
+        error = str(failed["error"])
+        assert error.startswith("no_results: no node returned a training result"), error
+        for step in ("round 1 train", "round 1 evaluate", "round 2 train", "round 2 evaluate"):
+            assert f"{step}: node 11: InvalidInput, node 12: InvalidInput" in error, error
+        for record in failed["summary"]["perRound"]:
+            for step in record["steps"]:
+                assert step["nodes"] == []
+                assert step["errors"] == [
+                    {"nodeId": "11", "error": "InvalidInput"},
+                    {"nodeId": "12", "error": "InvalidInput"},
+                ]
+
+        statistics_only = await ended("statistics only")
+        assert (statistics_only["status"], statistics_only["model"]) == ("FAILED", None)
+        assert "round 1 train: 2 node(s) replied; round 2 train: node 11" in str(
+            statistics_only["error"]
+        )
+
+        trained = await ended("trained")
+        assert (trained["status"], trained["error"]) == ("FINISHED", None)
+        assert trained["model"] == {"version": 1}
+        assert len((await hub.graphql(MODELS, headers=operator))["globalModels"]) == 1
+        failed_runs = await hub.graphql(FINISHED_RUNS, {"status": "FAILED"}, headers=operator)
+        assert failed_runs["federatedRuns"]["totalCount"] == 2
+
+        # Recording such a summary as finished is refused, whoever tries.
+        with pytest.raises(RunWithoutResults, match="no_results"):
+            async with session_scope(state.db.sessionmaker) as session:
+                await service.record_finished(
+                    session, runs["every node failed"][0], summary=runs["every node failed"][1],
+                    weights=b"weights", blobs=FileBlobStore(tmp_path),
+                )  # fmt: skip
+        assert len((await hub.graphql(MODELS, headers=operator))["globalModels"]) == 1

@@ -6,6 +6,7 @@ covered by the market's and federated runs' own tests."""
 from __future__ import annotations
 
 import io
+import json
 import uuid
 from pathlib import Path
 from typing import Any
@@ -106,8 +107,7 @@ async def test_replicas_share_artifacts_models_and_run_outputs_through_s3(
         assert data is not None
         async with session_scope(hub_state(b.app).db.sessionmaker) as session:
             model = await federated.record_finished(
-                session, run_id, summary={"final": {"accuracy": 0.9}, "nodes": ["zj"]},
-                weights=data, blobs=runner.blobs,
+                session, run_id, summary=json.loads(summary), weights=data, blobs=runner.blobs,
             )  # fmt: skip
             model_file, model_digest = model.file, model.digest
         assert store.get_bytes(f"models/{model_file}") == data
@@ -117,6 +117,19 @@ async def test_replicas_share_artifacts_models_and_run_outputs_through_s3(
         assert market.load_private_key(store.get_bytes(KEY)) is not None
         assert not list((tmp_path / "b").rglob("*.npz"))
         assert not list((tmp_path / "b").rglob("*.pem"))
+
+
+RUN_SUMMARY = {
+    "rounds": 2, "statistics_rounds": 1, "nodes": [{"node_id": "11", "name": "zj"}],
+    "per_round": [
+        {"round": 1, "train": {"seconds": 1.0, "nodes": {
+            "11": {"name": "zj", "train_loss": 0.69, "train_examples": 30}}}},
+        {"round": 2, "train": {"seconds": 1.0, "nodes": {
+            "11": {"name": "zj", "train_loss": 0.41, "train_examples": 30}}}},
+    ],
+    "final": {"eval_auroc": 0.9},
+}  # fmt: skip
+"""The summary of a run whose one node took part in both rounds."""
 
 
 def write_run_outputs(
@@ -132,6 +145,6 @@ def write_run_outputs(
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", server.secret_access_key)
     settings = RunSettings.from_run_config(config, run_id=7)
     assert settings.out_store is not None
-    write_outputs(settings.out_dir, weights, {"final": {"accuracy": 0.9}}, settings)
+    write_outputs(settings.out_dir, weights, RUN_SUMMARY, settings)
     saved = np.load(io.BytesIO((settings.out_dir / "global.npz").read_bytes()))
     assert np.array_equal(saved["arr_0"], weights[0])

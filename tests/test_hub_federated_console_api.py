@@ -47,12 +47,22 @@ query($id: UUID!) {
 }
 """
 SUMMARY = {
-    "run_id": "7", "strategy": "fedavg", "rounds": 2, "min_nodes": 2,
+    "run_id": "7", "strategy": "fedavg", "rounds": 2, "statistics_rounds": 1, "min_nodes": 2,
     "privacy": {"differential_privacy": {"enabled": False},
                 "secure_aggregation": {"enabled": False}},
     "nodes": [{"node_id": "11", "name": "zj"}, {"node_id": "12", "name": "gd"}],
     "dropped_nodes": [],
-    "per_round": [],
+    "per_round": [
+        {"round": 1, "train": {"seconds": 1.5, "nodes": {
+            "11": {"name": "zj", "train_loss": 0.69, "train_examples": 30},
+            "12": {"name": "gd", "train_loss": 0.69, "train_examples": 20}}}},
+        {"round": 2, "train": {"seconds": 1.4, "nodes": {
+            "11": {"name": "zj", "train_loss": 0.5, "train_examples": 30},
+            "12": {"name": "gd", "train_loss": 0.7, "train_examples": 20}}},
+         "evaluate": {"seconds": 1.2, "nodes": {
+            "11": {"name": "zj", "eval_auroc": 0.92, "eval_loss": 0.28, "eval_examples": 12},
+            "12": {"name": "gd", "eval_auroc": 0.87, "eval_loss": 0.33, "eval_examples": 8}}}},
+    ],
     "final": {"eval_auroc": 0.9, "eval_loss": 0.3},
 }  # fmt: skip
 

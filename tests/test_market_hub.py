@@ -826,6 +826,20 @@ async def test_search_with_facets(hub: InProcessService) -> None:
 # --- federated models -----------------------------------------------------------------------
 
 
+FEDERATED_SUMMARY = {
+    "rounds": 3, "statistics_rounds": 1,
+    "nodes": [{"node_id": "11", "name": "a"}, {"node_id": "12", "name": "b"}],
+    "per_round": [
+        {"round": number, "train": {"seconds": 1.0, "nodes": {
+            "11": {"name": "a", "train_loss": loss, "train_examples": 30},
+            "12": {"name": "b", "train_loss": loss, "train_examples": 20}}}}
+        for number, loss in ((1, 0.69), (2, 0.5), (3, 0.4))
+    ],
+    "final": {"accuracy": 0.91},
+}  # fmt: skip
+"""A three-round run in which both nodes trained every round."""
+
+
 async def test_a_federated_global_model_is_published_as_a_verified_release(
     hub: InProcessService,
 ) -> None:
@@ -842,8 +856,8 @@ async def test_a_federated_global_model_is_published_as_a_verified_release(
         run_id = run.id
     async with session_scope(hub_state(hub.app).db.sessionmaker) as session:
         model = await federated.record_finished(
-            session, run_id, summary={"final": {"accuracy": 0.91}, "nodes": ["a", "b"]},
-            weights=weights, blobs=FileBlobStore(settings.data_dir),
+            session, run_id, summary=FEDERATED_SUMMARY, weights=weights,
+            blobs=FileBlobStore(settings.data_dir),
         )  # fmt: skip
         version = model.version
     key_file = settings.data_dir.resolve() / "market" / "market-signing-key.pem"

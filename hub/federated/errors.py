@@ -3,7 +3,7 @@ side), each with a stable code."""
 
 from __future__ import annotations
 
-from yunfab.errors import NotFound, ServiceUnavailable
+from yunfab.errors import InvalidInput, NotFound, ServiceUnavailable
 
 
 class FederatedUnavailable(ServiceUnavailable):
@@ -16,3 +16,9 @@ class RunNotFound(NotFound):
 
 class ModelNotFound(NotFound):
     code = "model_not_found"
+
+
+class RunWithoutResults(InvalidInput):
+    """A summary in which no node returned a training result: it makes no model."""
+
+    code = "federated_run_without_results"

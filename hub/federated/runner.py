@@ -162,6 +162,12 @@ class FlowerRunner:
                 flower_id = None
                 # The lost run's rounds are not the new run's.
                 await asyncio.to_thread(self.blobs.delete, f"federated/{run_id}/progress.json")
+        await self.record_end(run_id, flower_id, status)
+
+    async def record_end(self, run_id: uuid.UUID, flower_id: str, status: str) -> None:
+        """Record how the run ended, from its final Flower status and what its ServerApp wrote
+        into the hub's blob store: finished with its model in the registry, or failed with the
+        reason (a run that completed while every node failed every round made no model)."""
         summary_text = data = None
         if status.startswith("finished:completed"):
             summary_text = await self.output(run_id, "summary.json")
@@ -174,6 +180,12 @@ class FlowerRunner:
                 await service.record_failed(session, run_id, reason)
             return
         summary: dict[str, Any] = json.loads(summary_text)
+        failed = service.no_results(summary)
+        if failed is not None:
+            async with session_scope(self.sessionmaker) as session:
+                await service.record_failed(session, run_id, failed, summary=summary)
+            log.warning("federated_run_without_results", run=str(run_id), reason=failed)
+            return
         async with session_scope(self.sessionmaker) as session:
             model = await service.record_finished(
                 session, run_id, summary=summary, weights=data, blobs=self.blobs

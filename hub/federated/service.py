@@ -21,7 +21,12 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.audit.service import append_entry
-from hub.federated.errors import FederatedUnavailable, ModelNotFound, RunNotFound
+from hub.federated.errors import (
+    FederatedUnavailable,
+    ModelNotFound,
+    RunNotFound,
+    RunWithoutResults,
+)
 from hub.federated.market_listing import listing_name, publish_global_model
 from hub.federated.models import FederatedRun, GlobalModel, RunStatus
 from hub.federated.repository import FederatedRepository
@@ -266,7 +271,11 @@ async def record_progress(
     return True
 
 
-async def record_failed(session: AsyncSession, run_id: uuid.UUID, error: str) -> None:
+async def record_failed(
+    session: AsyncSession, run_id: uuid.UUID, error: str, *, summary: dict[str, Any] | None = None
+) -> None:
+    """The run ended without a model; `summary`, the ServerApp's when it wrote one, replaces
+    the progress so far (its rounds show what each node replied)."""
     run = await FederatedRepository(session).run(run_id, for_update=True)
     assert run is not None
     if run.status in FINAL:
@@ -274,6 +283,43 @@ async def record_failed(session: AsyncSession, run_id: uuid.UUID, error: str) ->
     run.status = RunStatus.FAILED
     run.error = error[:4000]
     run.finished_at = utcnow()
+    if summary is not None:
+        run.summary = summary
+
+
+NO_RESULTS = "no_results"
+"""The start of a run's error when no node returned a training result (`no_results`)."""
+
+
+def no_results(summary: dict[str, Any]) -> str | None:
+    """Why a run that the SuperLink saw complete made no model: no node returned a result to any
+    training step (every node failed, or none was asked, in every round past the model's
+    statistics rounds), so the ServerApp's weights are the initial head. None when some node
+    trained. The reason names each round's failures, as the summary's `per_round` has them."""
+    rounds = [r for r in summary.get("per_round") or [] if isinstance(r, dict)]
+    statistics = int(summary.get("statistics_rounds") or 0)
+
+    def trained(record: dict[str, Any]) -> bool:
+        step = record.get("train")
+        return isinstance(step, dict) and bool(step.get("nodes"))
+
+    if any(trained(r) for r in rounds if int(r.get("round") or 0) > statistics):
+        return None
+    failures = []
+    for record in rounds:
+        for kind, step in record.items():
+            if kind == "round" or not isinstance(step, dict):
+                continue
+            replies = [f"node {node}: {error or 'error'}" for node, error in
+                       (step.get("errors") or {}).items()]  # fmt: skip
+            replies += [f"node {node}: no reply" for node in step.get("missing") or []]
+            if step.get("nodes"):
+                replies.append(f"{len(step['nodes'])} node(s) replied")
+            failures.append(
+                f"round {record.get('round')} {kind}: {', '.join(replies) or 'no node asked'}"
+            )
+    where = "; ".join(failures) if failures else "no training round ran"
+    return f"{NO_RESULTS}: no node returned a training result, so no model was made ({where})"
 
 
 MODELS_PREFIX = "models"
@@ -284,7 +330,11 @@ async def record_finished(
     session: AsyncSession, run_id: uuid.UUID, *, summary: dict[str, Any], weights: bytes,
     blobs: BlobStore,
 ) -> GlobalModel:  # fmt: skip
-    """Store the run's summary and put its global model into the registry as the next version."""
+    """Store the run's summary and put its global model into the registry as the next version.
+    A summary in which no node trained (`no_results`) is refused: `RunWithoutResults`."""
+    reason = no_results(summary)
+    if reason is not None:
+        raise RunWithoutResults(reason)
     repository = FederatedRepository(session)
     run = await repository.run(run_id, for_update=True)
     assert run is not None
