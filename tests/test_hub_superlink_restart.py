@@ -21,6 +21,18 @@ from yunfab.db import session_scope
 pytestmark = pytest.mark.usefixtures("backend")
 
 
+SUMMARY = {
+    "rounds": 2, "statistics_rounds": 1, "nodes": [{"node_id": "11", "name": "zj"}],
+    "per_round": [
+        {"round": number, "train": {"seconds": 1.0, "nodes": {
+            "11": {"name": "zj", "train_loss": loss, "train_examples": 30}}}}
+        for number, loss in ((1, 0.69), (2, 0.4))
+    ],
+    "final": {"accuracy": 0.9},
+}  # fmt: skip
+"""What the run's ServerApp writes: its one node took part in both rounds."""
+
+
 class RestartingSuperLink:
     """Knows only the runs started since its last restart; `lose` restarts it."""
 
@@ -48,7 +60,7 @@ class RestartingSuperLink:
         out = Path(str(self.started[flower_id - 1]["out-dir"]))
         out.mkdir(parents=True, exist_ok=True)
         (out / "global.npz").write_bytes(b"weights of run %d" % flower_id)
-        (out / "summary.json").write_text(json.dumps({"final": {"accuracy": 0.9}}))
+        (out / "summary.json").write_text(json.dumps(SUMMARY))
         return "finished:completed"
 
 
