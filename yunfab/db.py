@@ -11,6 +11,8 @@ import asyncio
 import datetime as dt
 import enum
 import importlib
+import json
+import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -19,6 +21,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import orjson
 import structlog
 from sqlalchemy import DateTime, Engine, Enum, MetaData, TypeDecorator, event
 from sqlalchemy import create_engine as create_sync
@@ -36,6 +39,12 @@ from yunfab.sqlite_driver import OneTripDBAPI
 log = structlog.get_logger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+SQLITE_POOL_SIZE = 32
+"""SQLite connections kept open. Each request holds its session's connection until it ends, so
+a service serving n requests at once holds n; SQLAlchemy's default pool (5 kept, 10 more made
+and closed as needed) opened a new connection, with its thread and pragmas, for most requests
+beyond the fifth, more CPU than the request's reads."""
+SQLITE_POOL_OVERFLOW = 32
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -113,6 +122,23 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.close()
 
 
+_LONG_NUMBER = re.compile(r"\d{19}")
+"""A run of digits that may be an integer beyond 64 bits, which orjson reads as a float."""
+
+
+def _json_loads(text: str) -> Any:
+    """JSON columns as they are read: orjson, several times quicker than the standard library at
+    what a list of rows holds (a factory page decoded some 50 documents). What orjson refuses or
+    reads otherwise than `json` (NaN, which `json.dumps` writes; an integer beyond 64 bits) is
+    read by `json`, so the values are the same."""
+    if _LONG_NUMBER.search(text) is None:
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(text)
+
+
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
@@ -126,11 +152,15 @@ def create_engine(url: str, *, probe: bool = False) -> AsyncEngine:
     kwargs: dict[str, Any] = {}
     sa_url = make_url(url)
     if sa_url.get_backend_name() == "sqlite":
+        kwargs["json_deserializer"] = _json_loads
         if probe:
             sa_url = sa_url.set(database=f"file:{sa_url.database}?mode=rw", query={"uri": "true"})
         kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
         if sa_url.get_driver_name() == "aiosqlite":
             kwargs["module"] = OneTripDBAPI()
+        if not probe:
+            kwargs["pool_size"] = SQLITE_POOL_SIZE
+            kwargs["max_overflow"] = SQLITE_POOL_OVERFLOW
     else:
         kwargs["pool_pre_ping"] = True
         if probe:

@@ -8,6 +8,14 @@ spent on SQLite: each cost more CPU than the statement itself. Here a statement 
 fetched and closed in one function run in the thread; the cursor SQLAlchemy sees holds the
 rows, the description, the row count and the last row id that came back.
 
+A statement that only reads (a SELECT) makes no trip at all: it runs on the event loop's thread,
+the connection opened to allow that (`check_same_thread=False`; statements on a connection still
+run one at a time, under the adapter's mutex). A read of a WAL database never waits for a writer,
+so it costs the loop what the statement costs and no more; the trip (a queue put, the thread
+woken, the answer handed back through the loop's self-pipe, the GIL passed back and forth) cost
+more CPU than the small reads of a GraphQL page themselves. Anything that writes, or may wait
+for the write lock (busy timeout), still goes to the connection's thread.
+
 A rollback or commit of a connection in no transaction (one that only read) is skipped: sqlite3
 does nothing for it either, but the trip was two more per request.
 
@@ -48,6 +56,12 @@ def _run(connection: sqlite3.Connection, operation: str, parameters: Any, many: 
         return description, cursor.rowcount, cursor.lastrowid, rows
     finally:
         cursor.close()
+
+
+def _reads_only(operation: Any) -> bool:
+    """A statement that cannot write or take the write lock: a plain SELECT (SQLAlchemy's
+    statements start with their keyword; a WITH may hold a writing CTE, so it goes by thread)."""
+    return isinstance(operation, str) and operation[:7].upper() == "SELECT "
 
 
 class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
@@ -101,9 +115,12 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
     async def _trip(self, operation: Any, parameters: Any, *, many: bool) -> Any:
         connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
         async with self._adapt_connection._execute_mutex:
-            outcome: _Outcome = await connection._execute(  # type: ignore[no-untyped-call]
-                _run, connection._conn, operation, parameters, many
-            )
+            if not many and _reads_only(operation):
+                outcome = _run(connection._conn, operation, parameters, many)
+            else:
+                outcome = await connection._execute(  # type: ignore[no-untyped-call]
+                    _run, connection._conn, operation, parameters, many
+                )
         self._description, self._rowcount, self._lastrowid, rows = outcome
         self._rows = collections.deque(rows) if rows is not None else collections.deque()
         return self
@@ -138,5 +155,7 @@ class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
         super().__init__(aiosqlite, sqlite3)
 
     def connect(self, *arg: Any, **kw: Any) -> OneTripConnection:
+        # Reads run on the event loop's thread (above), not only on the connection's own.
+        kw.setdefault("check_same_thread", False)
         stock = super().connect(*arg, **kw)
         return OneTripConnection(self, stock._connection)
