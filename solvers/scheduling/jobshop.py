@@ -9,12 +9,15 @@ seconds, so `solve` runs a portfolio:
   and Thompson's rule with earliest start or most work remaining first), the best of them; its
   makespan is the horizon (tighter domains for every variable), and it is the answer when
   nothing better is found in time;
-- a tabu search on the critical path (`tabu`: N5 swaps, and in a flexible shop moves of a
-  critical operation to another machine) in the calling thread, while CP-SAT (the other
-  workers) solves the whole model from the same start as a hint;
-- half-way, both restart from the best schedule found so far (solution-guided restart): the
-  search from it, CP-SAT with it as its hint (on small shops CP-SAT proves optimality, which
-  stops the search);
+- a tabu search on the critical path (`tabu`, compiled with numba: block moves, and in a
+  flexible shop moves of a critical operation to another machine) in the calling thread, while
+  CP-SAT (the other workers) solves the whole model from the same start as a hint; every
+  better schedule either side finds goes to the other at once (CP-SAT's through a solution
+  callback, taken over by the search between its slices of a few milliseconds);
+- half-way, CP-SAT restarts with the best schedule so far as its hint (on small shops it proves
+  optimality, which stops the search);
+- on shops of `SEARCH_ONLY_FROM` operations and more every worker runs a tabu search (their
+  seeds apart, trading their best) and CP-SAT none;
 - the makespan is bounded below by the longest job and the machine loads, and by CP-SAT's
   bound, so the proven bound and the gap are honest from the first second.
 
