@@ -20,6 +20,8 @@ from yunfab.tokens import TokenMissing
 
 log = structlog.get_logger(__name__)
 
+_SEND_TOKEN = "authentication required: send a Bearer access token"
+
 T = TypeVar("T")
 
 AuditSink = Callable[..., Awaitable[Any]]
@@ -66,7 +68,7 @@ class Authorizer:
         if not await self.allows(subject, action, resource):
             log.info("denied", action=action, subject=subject.label)
             if subject.kind is SubjectKind.ANONYMOUS:
-                raise TokenMissing("authentication required: send a Bearer access token")
+                raise TokenMissing(_SEND_TOKEN)
             raise Denied("not allowed")
 
     async def check_found(
@@ -85,11 +87,55 @@ class Authorizer:
         if resource is not None and await self.allows(subject, action, resource):
             return
         if subject.kind is SubjectKind.ANONYMOUS:
-            raise TokenMissing("authentication required: send a Bearer access token")
+            raise TokenMissing(_SEND_TOKEN)
         if resource is not None and action != read and await self.allows(subject, read, resource):
             log.info("denied", action=action, subject=subject.label)
             raise Denied("not allowed")
         raise missing
+
+    async def check_found_each(
+        self,
+        subject: Subject,
+        action: str,
+        resources: Sequence[Mapping[str, Any] | None],
+        *,
+        read: str,
+        missing: Callable[[int], YunfabError],
+    ) -> list[YunfabError | None]:
+        """`check_found` for each of several things at once: None for each the policy allows
+        `action` on, else the error `check_found` would raise for it (`missing(i)` for the i-th
+        when it is not there, or may not be read). One evaluation for the list, and one more for
+        those refused when `action` is not `read`; cross-organization decisions audited as
+        `filter` audits them."""
+        present = [i for i, resource in enumerate(resources) if resource is not None]
+        decided = await self._decide_each(
+            subject, action, [dict(resources[i] or {}) for i in present]
+        )
+        errors: list[YunfabError | None] = [missing(i) for i in range(len(resources))]
+        for i, allowed in zip(present, decided, strict=True):
+            if allowed:
+                errors[i] = None
+        refused = [i for i in present if errors[i] is not None]
+        if not refused and len(present) == len(resources):
+            return errors
+        if subject.kind is SubjectKind.ANONYMOUS:
+            return [None if e is None else TokenMissing(_SEND_TOKEN) for e in errors]
+        if refused and action != read:
+            readable = await self._decide_each(
+                subject, read, [dict(resources[i] or {}) for i in refused]
+            )
+            for i, allowed in zip(refused, readable, strict=True):
+                if allowed:
+                    log.info("denied", action=action, subject=subject.label)
+                    errors[i] = Denied("not allowed")
+        return errors
+
+    async def _decide_each(
+        self, subject: Subject, action: str, resources: list[dict[str, Any]]
+    ) -> list[bool]:
+        decisions = await self.engine.allows_each(self._input(subject, action, None), resources)
+        await self._audit_if_cross_org(subject, action, resources, decisions)
+        return decisions
 
     async def filter(
         self,
@@ -100,8 +146,7 @@ class Authorizer:
     ) -> list[T]:
         """Keep the items the policy allows, decided in one evaluation for the whole list."""
         resources = [dict(resource(item)) for item in items]
-        decisions = await self.engine.allows_each(self._input(subject, action, None), resources)
-        await self._audit_if_cross_org(subject, action, resources, decisions)
+        decisions = await self._decide_each(subject, action, resources)
         return [item for item, allowed in zip(items, decisions, strict=True) if allowed]
 
     async def _audit_if_cross_org(

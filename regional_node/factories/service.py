@@ -164,6 +164,27 @@ async def factory_for(
     return factory
 
 
+async def factories_for(
+    session: AsyncSession,
+    subject: Subject,
+    *,
+    runtime: NodeRuntime,
+    factory_ids: Sequence[uuid.UUID],
+    action: str,
+) -> list[YunfabError | None]:
+    """`factory_for` for several factories at once, deciding them in one policy evaluation: for
+    each, None when the policy allows `action` on it, else the error `factory_for` raises. The
+    factories of a page read in the same session cost no SQL (the identity map holds them)."""
+    factories = [await session.get(Factory, factory_id) for factory_id in factory_ids]
+    return await runtime.authorizer.check_found_each(
+        subject,
+        action,
+        [None if factory is None else factory_resource(factory) for factory in factories],
+        read="node.factory.read",
+        missing=lambda i: FactoryNotFound(f"no factory {factory_ids[i]} on this node"),
+    )
+
+
 async def readable_factory(
     session: AsyncSession, subject: Subject, *, runtime: NodeRuntime, factory_id: uuid.UUID
 ) -> Factory:

@@ -149,13 +149,18 @@ def first_rows_statement(
     partition: InstrumentedAttribute[Any],
     order: Sequence[ColumnElement[Any] | InstrumentedAttribute[Any]],
     limit: int | BindParameter[int],
+    total: bool = False,
 ) -> Select[Any]:
     """`first_rows_per`'s statement. A loader that runs it on every request builds it once, with
     bound parameters for what changes (the keys, the limit): building the window, its subquery
-    and the entity aliased over it cost more than executing it."""
+    and the entity aliased over it cost more than executing it. `total=True` adds a second
+    column: how many rows of `query` its row's partition holds (a connection's `totalCount`,
+    read with the page instead of by a query of its own)."""
     rank = func.row_number().over(partition_by=partition, order_by=list(order)).label("rank")
-    ranked = query.add_columns(rank).subquery()
+    columns = [rank]
+    if total:
+        columns.append(func.count().over(partition_by=partition).label("total"))
+    ranked = query.add_columns(*columns).subquery()
     rows = aliased(entity, ranked)
-    return (
-        select(rows).where(ranked.c.rank <= limit).order_by(ranked.c[partition.key], ranked.c.rank)
-    )
+    statement = select(rows).add_columns(ranked.c.total) if total else select(rows)
+    return statement.where(ranked.c.rank <= limit).order_by(ranked.c[partition.key], ranked.c.rank)

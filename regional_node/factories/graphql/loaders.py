@@ -1,9 +1,9 @@
 """A factory's relations for every factory of a page: one query per relation, not one per row.
 
-Each loader decides the policy factory by factory as the single-factory services do
-(`factory_for`: FACTORY_NOT_FOUND for one the caller may not read), then reads the rows of all
-the allowed factories at once. The factories were read in the request's session, so deciding
-them asks no more SQL.
+Each loader decides the policy for every factory of the batch in one evaluation, with the
+single-factory services' answers (`factories_for`: FACTORY_NOT_FOUND for one the caller may not
+read), then reads the rows of all the allowed factories at once. The factories were read in the
+request's session, so deciding them asks no more SQL.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from sqlalchemy import ColumnElement, Select, bindparam, func, select
 from regional_node.alerts.models import Alert, AlertStatus
 from regional_node.devices.models import Device
 from regional_node.factories.models import CapacityDay, Equipment, Factory
-from regional_node.factories.service import factory_for
+from regional_node.factories.service import factories_for
 from regional_node.graphql.context import NodeContext
 from regional_node.read_models import factory_evaluation as evaluation
 from yunfab.graphql.dataloaders import Loader, first_rows_per, first_rows_statement, grouped
@@ -98,15 +98,13 @@ class _PageLoader(Loader[PageKey, Page[Any]]):
         raise NotImplementedError
 
     async def batch_load(self, keys: list[PageKey]) -> list[Page[Any] | BaseException]:
-        refused: dict[uuid.UUID, BaseException] = {}
-        for factory_id in dict.fromkeys(key.factory_id for key in keys):
-            try:
-                await factory_for(
-                    self.context.session, self.context.subject, runtime=self.context.runtime,
-                    factory_id=factory_id, action=self.action,
-                )  # fmt: skip
-            except Exception as exc:
-                refused[factory_id] = exc
+        ids = list(dict.fromkeys(key.factory_id for key in keys))
+        context = self.context
+        refusals = await factories_for(
+            context.session, context.subject, runtime=context.runtime, factory_ids=ids,
+            action=self.action,
+        )  # fmt: skip
+        refused = {i: error for i, error in zip(ids, refusals, strict=True) if error is not None}
         allowed = [key for key in keys if key.factory_id not in refused]
         found: dict[PageKey, list[Any]] = defaultdict(list)
         for same, ids in _by(allowed, lambda k: (k.limit, k.after, k.where)).items():
@@ -122,19 +120,32 @@ class _PageLoader(Loader[PageKey, Page[Any]]):
 
 
 class DevicesLoader(_PageLoader):
-    """A factory's devices by key, as `list_devices` reads them."""
+    """A factory's devices by key, as `list_devices` reads them. A first page comes with its
+    factory's device count (`totalCount`), read in the same statement."""
 
     action = "node.device.read"
+
+    def __init__(self, context: NodeContext) -> None:
+        super().__init__(context)
+        self._totals: dict[uuid.UUID, int] = {}
 
     async def rows(self, keys: list[PageKey], ids: list[uuid.UUID]) -> Sequence[Any]:
         after = keys[0].after
         params: dict[str, Any] = {"factories": ids, "limit": keys[0].limit + 1}
         if after is not None:
             params["after"] = after[0]
-        found = await self.context.session.scalars(_device_pages(after is not None), params)
-        return found.all()
+            found = await self.context.session.scalars(_device_pages(True), params)
+            return found.all()
+        devices = []
+        self._totals.update(dict.fromkeys(ids, 0))
+        for device, total in await self.context.session.execute(_device_pages(False), params):
+            devices.append(device)
+            self._totals[device.factory_id] = total
+        return devices
 
     async def count(self, key: PageKey) -> int:
+        if key.after is None and key.factory_id in self._totals:
+            return self._totals[key.factory_id]
         return await _DeviceCounts.of_context(self.context).load(key.factory_id)
 
 
@@ -161,13 +172,15 @@ class AlertsLoader(_PageLoader):
 
 @functools.cache
 def _device_pages(after: bool) -> Select[Any]:
-    """Pages of devices of several factories, built once (`first_rows_statement`)."""
+    """Pages of devices of several factories, built once (`first_rows_statement`); a first page
+    (no `after`) with each factory's count of devices."""
     query = select(Device).where(Device.factory_id.in_(bindparam("factories", expanding=True)))
     if after:
         query = query.where(Device.key > bindparam("after"))
     return first_rows_statement(
-        query, Device, partition=Device.factory_id, order=[Device.key], limit=bindparam("limit")
-    )
+        query, Device, partition=Device.factory_id, order=[Device.key], limit=bindparam("limit"),
+        total=not after,
+    )  # fmt: skip
 
 
 class _DeviceCounts(Loader[uuid.UUID, int]):
