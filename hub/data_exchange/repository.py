@@ -205,6 +205,19 @@ class ExchangeRepository(Repository):
     ) -> Contract | None:
         return await self.get(Contract, contract_id, for_update=for_update)
 
+    async def contract_and_product(
+        self, contract_id: uuid.UUID
+    ) -> tuple[Contract, DataProduct] | None:
+        """A contract with its product, in one statement (a governed query reads both)."""
+        found = (
+            await self.session.execute(
+                select(Contract, DataProduct)
+                .join(DataProduct, DataProduct.id == Contract.product_id)
+                .where(Contract.id == contract_id)
+            )
+        ).first()
+        return (found[0], found[1]) if found is not None else None
+
     async def contracts_page(
         self,
         org: str,

@@ -836,14 +836,10 @@ async def query_governed(
     aggregation-only terms the figures given are remembered (in their own unit of work, from
     `disclosures`) so that later answers cannot be differenced against them."""
     await authorizer.check(subject, "hub.exchange.data.query")
-    repository = ExchangeRepository(session)
-    contract = await repository.contract(contract_id)
-    if contract is None or (
-        contract.consumer_org != subject.org_id and contract.provider_org != subject.org_id
-    ):
+    found = await ExchangeRepository(session).contract_and_product(contract_id)
+    if found is None or subject.org_id not in (found[0].consumer_org, found[0].provider_org):
         raise ContractNotFound(f"no contract {contract_id}")
-    product = await repository.product(contract.product_id)
-    assert product is not None
+    contract, product = found
     schema = schema_of(product)
     engine.validate(query, schema)
     terms = contract.terms or {}
