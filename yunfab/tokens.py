@@ -154,6 +154,16 @@ def _text_claim(claims: dict[str, Any], name: str) -> str | None:
     return value[:320] if isinstance(value, str) and value else None
 
 
+VERIFIED_TOKENS = 4096
+"""Tokens whose signature a validator remembers having verified, the oldest forgotten first.
+
+A caller sends the same token with every request until it expires, and checking its ES256
+signature (with decoding it) was the largest part of authenticating one. A remembered token is
+taken as verified only while the key set still holds the very key that verified it (a reloaded
+or rotated set has new key objects); its claims (expiry, issuer, audience) and its revocation
+are checked on every request as before."""
+
+
 class TokenValidator:
     def __init__(
         self,
@@ -169,6 +179,7 @@ class TokenValidator:
         self.issuer = issuer
         self.audience = audience
         self.leeway_s = leeway_s
+        self._verified: dict[str, tuple[Any, dict[str, Any]]] = {}
 
     async def validate(self, token: str) -> AccessClaims:
         parts = token.split(".")
@@ -191,18 +202,29 @@ class TokenValidator:
             keys = self.keys.key_set()
             if not _has_kid(keys, kid):
                 raise TokenUnknownKey("the token was signed by an unknown key")
-        try:
-            decoded = jwt.decode(token, keys, algorithms=[ALGORITHM])
-        except BadSignatureError as exc:
-            raise TokenBadSignature("the token's signature does not verify") from exc
-        except (JoseError, ValueError) as exc:
-            raise TokenMalformed("the token could not be decoded") from exc
-        claims = decoded.claims
+        key = keys.get_by_kid(kid)
+        verified = self._verified.get(token)
+        if verified is not None and verified[0] is key:
+            claims = dict(verified[1])
+        else:
+            try:
+                decoded = jwt.decode(token, keys, algorithms=[ALGORITHM])
+            except BadSignatureError as exc:
+                raise TokenBadSignature("the token's signature does not verify") from exc
+            except (JoseError, ValueError) as exc:
+                raise TokenMalformed("the token could not be decoded") from exc
+            claims = decoded.claims
+            self._remember(token, key, claims)
         self._check_claims(claims)
         access = AccessClaims(claims=claims)
         if await self.revocations.revoked(access.jti):
             raise TokenRevoked("the token has been revoked")
         return access
+
+    def _remember(self, token: str, key: Any, claims: dict[str, Any]) -> None:
+        if len(self._verified) >= VERIFIED_TOKENS:
+            del self._verified[next(iter(self._verified))]
+        self._verified[token] = (key, dict(claims))
 
     def _check_claims(self, claims: dict[str, Any]) -> None:
         now = time.time()
