@@ -43,6 +43,36 @@ def skip_or_fail(reason: str) -> None:
     pytest.skip(reason)
 
 
+async def forget_nats(*tokens: str, url: str = "nats://127.0.0.1:4222") -> None:
+    """Delete every stream on the NATS server whose name holds one of `tokens` (a test's own
+    unique node name or scope): its events and jobs streams and the key-value buckets its
+    services made (each memory bucket reserves its byte limit on the server until deleted, so
+    what tests leave behind would starve later runs on the same server). Tokens are unique
+    per test, so a run beside this one loses nothing of its own."""
+    import nats
+
+    wanted = [token for token in tokens if token]
+    if not wanted:
+        return
+    try:
+        nc = await nats.connect(url, connect_timeout=2, max_reconnect_attempts=0)
+    except Exception:  # no server: nothing was made there
+        return
+    try:
+        js = nc.jetstream()
+        names: list[str] = []
+        while page := await js.streams_info(offset=len(names)):  # the server pages the list
+            names += [stream.config.name or "" for stream in page]
+        for name in names:
+            if any(token in name for token in wanted):
+                try:
+                    await js.delete_stream(name)
+                except Exception:  # gone meanwhile
+                    pass
+    finally:
+        await nc.close()
+
+
 def run_sync(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run a coroutine to completion from sync code, even inside a running event loop."""
     result: list[T] = []

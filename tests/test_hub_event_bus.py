@@ -6,7 +6,6 @@ of what was caused through replica B) (issue #22)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -22,7 +21,14 @@ from hub.federation.events import NodeEvent, NodeEventKind, NodeSnapshot
 from hub.federation.models import NodeStatus, RegionalNode
 from hub.state import hub_state
 from tests.conftest import HubFactory
-from tests.support import InProcessService, node_token, served, skip_or_fail, subscribed
+from tests.support import (
+    InProcessService,
+    forget_nats,
+    node_token,
+    served,
+    skip_or_fail,
+    subscribed,
+)
 from tests.test_event_bus import NATS_URL, nats_up
 from yunfab.db import session_scope, utcnow
 from yunfab.event_bus import DataclassCodec
@@ -44,22 +50,6 @@ def kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-async def delete_streams(scope: str) -> None:
-    """What the test's hubs made on the NATS server (events, jobs, shared state) goes with it."""
-    import nats
-
-    nc = await nats.connect(NATS_URL)
-    try:
-        js = nc.jetstream()
-        for stream in await js.streams_info():
-            name = stream.config.name or ""
-            if scope in name:
-                with contextlib.suppress(Exception):
-                    await js.delete_stream(name)
-    finally:
-        await nc.close()
-
-
 @asynccontextmanager
 async def replicas(
     hub_factory: HubFactory, kind: str
@@ -77,7 +67,7 @@ async def replicas(
         ):
             yield a, b
     finally:
-        await delete_streams(scope)
+        await forget_nats(scope)
 
 
 async def message(ws: Any) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from tests.support import (
     InProcessService,
     bearer,
     eventually,
+    forget_nats,
     served,
     skip_or_fail,
     subscribed,
@@ -30,7 +31,6 @@ from tests.support import (
 )
 from tests.test_event_bus import NATS_URL, nats_up
 from tests.test_federated_flower import Federation, federation, stores
-from tests.test_hub_event_bus import delete_streams
 from yunfab.processes import free_port, yunfab_argv
 
 __all__ = ["federation", "stores"]  # the fixtures, used by name
@@ -265,7 +265,7 @@ async def test_a_worker_killed_while_it_follows_a_run_leaves_it_to_the_other(
     finally:
         for worker in workers:
             worker.stop()
-        await delete_streams(scope)
+        await forget_nats(scope)
 
 
 @pytest.mark.slow
@@ -316,4 +316,4 @@ async def test_a_run_whose_queue_message_was_lost_is_queued_again_and_runs_once(
     finally:
         if worker is not None:
             worker.stop()
-        await delete_streams(scope)
+        await forget_nats(scope)

@@ -6,7 +6,6 @@ which finishes it with exactly one model version (issue #22)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 import subprocess
@@ -28,6 +27,7 @@ from tests.support import (
     client_token,
     create_client,
     eventually,
+    forget_nats,
     skip_or_fail,
 )
 from tests.test_event_bus import NATS_URL, nats_up
@@ -184,16 +184,8 @@ def backend() -> str:
 
 
 async def drop_streams(node: str) -> None:
-    """The test node's events stream and jobs queue, gone once the test is over."""
-    import nats
-
-    nc = await nats.connect(NATS_URL)
-    try:
-        for stream in (f"YUNFAB_EVENTS_node-{node}", f"YUNFAB_JOBS_node-{node}"):
-            with contextlib.suppress(Exception):
-                await nc.jetstream().delete_stream(stream)
-    finally:
-        await nc.close()
+    """The test node's streams and buckets, gone once the test is over."""
+    await forget_nats(f"node-{node}")
 
 
 @pytest.fixture

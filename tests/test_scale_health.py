@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support import eventually, skip_or_fail
+from tests.support import eventually, forget_nats, run_sync, skip_or_fail
 from tests.test_event_bus import NATS_URL, nats_up
 from tests.test_mqtt_ingest import BROKER
 from yunfab.processes import free_port, yunfab_argv
@@ -90,6 +90,7 @@ def start(node_db_url: str, tmp_path: Path) -> Iterator[Any]:
     yield run
     for process in started:
         process.stop()
+    run_sync(lambda: forget_nats(f"node-{name}"))
 
 
 async def _answer(process: Process, path: str, status: int) -> dict[str, Any]:

@@ -7,7 +7,6 @@ replica's `/readyz` says which of them it runs now."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import NodeFactory
-from tests.support import InProcessService, eventually, skip_or_fail
+from tests.support import InProcessService, eventually, forget_nats, skip_or_fail
 from tests.test_event_bus import NATS_URL, nats_up
 from yunfab.shared_state import NatsStates
 
@@ -39,18 +38,8 @@ async def scope() -> AsyncIterator[tuple[str, NatsStates]]:
     try:
         yield name, states
     finally:
-        await states.bucket("task_leases", ttl_s=LEASE_TTL_S, max_keys=1000)
-        await states.delete_buckets()
         await states.close()
-        import nats
-
-        nc = await nats.connect(NATS_URL)
-        for stream in (f"YUNFAB_EVENTS_node-{name}", f"YUNFAB_JOBS_node-{name}"):
-            with contextlib.suppress(Exception):
-                await nc.jetstream().delete_stream(stream)
-        with contextlib.suppress(Exception):
-            await nc.jetstream().delete_key_value(f"YUNFAB_node-{name}_alert_timers")
-        await nc.close()
+        await forget_nats(f"node-{name}")  # the leases, the node's buckets and streams
 
 
 async def held(node: InProcessService) -> set[str]:

@@ -20,7 +20,7 @@ import pytest
 from nats.js.api import StreamConfig
 
 from tests.conftest import NodeFactory
-from tests.support import skip_or_fail
+from tests.support import forget_nats, skip_or_fail
 from tests.test_event_bus import NATS_URL, nats_up
 from yunfab.event_bus import NatsEventBus, stream_update
 
@@ -108,7 +108,7 @@ async def test_a_start_keeps_the_replicas_and_limits_an_operator_set(
         assert after[jobs].max_msgs == 50_000  # what the node does not set, it leaves
         assert after[events].max_age == 120.0  # what it sets, it applies
     finally:
-        await _delete(streams)
+        await forget_nats(f"node-{name}")
 
 
 async def test_a_stream_is_made_with_the_replicas_asked_for() -> None:
@@ -124,7 +124,7 @@ async def test_a_stream_is_made_with_the_replicas_asked_for() -> None:
         assert config.num_replicas == 1
     finally:
         await bus.close()
-        await _delete([f"YUNFAB_EVENTS_{scope}"])
+        await forget_nats(scope)
 
 
 def test_the_update_raises_replicas_and_never_lowers_them() -> None:

@@ -6,7 +6,6 @@ Mosquitto and NATS."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import threading
 import uuid
@@ -18,7 +17,7 @@ import paho.mqtt.client as paho
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from tests.support import eventually, skip_or_fail
+from tests.support import eventually, forget_nats, skip_or_fail
 from tests.test_event_bus import NATS_URL, nats_up
 from tests.test_ingest_process import Consumer
 from tests.test_mqtt_ingest import BROKER
@@ -73,17 +72,7 @@ async def node_name() -> AsyncIterator[str]:
     cleaner.publish(f"spBv1.0/STATE/{name}", b"", qos=1, retain=True).wait_for_publish(5)
     cleaner.disconnect()
     cleaner.loop_stop()
-    import nats
-
-    nc = await nats.connect(NATS_URL)
-    js = nc.jetstream()
-    for stream in (f"YUNFAB_EVENTS_node-{name}", f"YUNFAB_JOBS_node-{name}"):
-        with contextlib.suppress(Exception):
-            await js.delete_stream(stream)
-    for bucket in ("alert_timers", "task_leases"):
-        with contextlib.suppress(Exception):
-            await js.delete_key_value(f"YUNFAB_node-{name}_{bucket}")
-    await nc.close()
+    await forget_nats(f"node-{name}")
 
 
 async def test_one_consumer_stopping_does_not_take_the_node_offline(

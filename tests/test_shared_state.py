@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 import orjson
 import pytest
 
-from tests.support import eventually, skip_or_fail
+from tests.support import eventually, forget_nats, skip_or_fail
 from tests.test_event_bus import NATS_URL, nats_up
 from yunfab.ratelimit import (
     SharedCredentialThrottle,
@@ -61,9 +61,8 @@ async def replicas(engine: str) -> AsyncIterator[Replica]:
         yield replica
     finally:
         for states in opened.values():
-            if isinstance(states, NatsStates):
-                await states.delete_buckets()
             await states.close()
+        await forget_nats(scope)
 
 
 async def test_create_update_and_compare_and_set(engine: str) -> None:

@@ -9,13 +9,14 @@ start, and a reading back within bounds on one replica resets the timer for the 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from tests.conftest import HubFactory, NodeFactory
 from tests.nodes import with_device
-from tests.support import InProcessService, skip_or_fail
+from tests.support import InProcessService, forget_nats, skip_or_fail
 from tests.test_event_bus import NATS_URL, nats_up
 from tests.test_ingest import now_ms, send
 
@@ -34,9 +35,13 @@ query($filter: AlertFilter) {
 
 
 @pytest.fixture
-def _nats() -> None:
+async def _nats() -> AsyncIterator[None]:
     if not nats_up():
         skip_or_fail("NATS is not reachable at 127.0.0.1:4222")
+    yield
+    # The node's buckets and streams (its name is the suite's default, so the names are exact).
+    node = "node-zj-textile"
+    await forget_nats(f"_{node}_", f"YUNFAB_EVENTS_{node}", f"YUNFAB_JOBS_{node}")
 
 
 async def rule(

@@ -21,10 +21,11 @@ from tests.support import (
     client_token,
     create_node_client,
     eventually,
+    forget_nats,
     skip_or_fail,
 )
 from tests.test_event_bus import NATS_URL, nats_up
-from tests.test_scale_nats import _by_hand, _delete, _streams
+from tests.test_scale_nats import _by_hand, _streams
 
 pytestmark = [
     pytest.mark.usefixtures("_nats"),
@@ -49,16 +50,11 @@ async def two_hubs(hub_factory: HubFactory) -> AsyncIterator[tuple[InProcessServ
         "auth_failure_limit": LIMIT,
         "key_refresh_interval_s": 3600,
     }
-    async with hub_factory(**shared) as a, hub_factory(**shared) as b:
-        try:
+    try:
+        async with hub_factory(**shared) as a, hub_factory(**shared) as b:
             yield a, b
-        finally:
-            from hub.state import hub_state
-            from yunfab.shared_state import NatsStates
-
-            states = hub_state(a.app).shared_state
-            assert isinstance(states, NatsStates)
-            await states.delete_buckets()
+    finally:
+        await forget_nats(str(shared["nats_scope"]))
 
 
 async def test_failed_secrets_alternating_between_replicas_are_refused_at_the_limit(
@@ -107,10 +103,6 @@ async def held(hub: InProcessService) -> set[str]:
     return set(body["checks"]["singleton_tasks"]["held"])
 
 
-async def _delete_streams(scope: str) -> None:
-    await _delete([f"YUNFAB_EVENTS_{scope}", f"YUNFAB_JOBS_{scope}"])
-
-
 async def test_the_hubs_once_per_hub_tasks_run_in_one_replica_and_move_when_it_stops(
     hub_factory: HubFactory,
 ) -> None:
@@ -147,11 +139,10 @@ async def test_the_hubs_once_per_hub_tasks_run_in_one_replica_and_move_when_it_s
             holders = {await leases.get(task) for task in HUB_SINGLETONS}
             assert None not in holders
             assert len({entry.value for entry in holders if entry is not None}) == 1
-            await states.delete_buckets()
     finally:
         if a_open:
             await a_context.__aexit__(None, None, None)
-        await _delete_streams(scope)
+        await forget_nats(scope)
 
 
 async def test_without_nats_the_one_hub_runs_them(hub_factory: HubFactory) -> None:
@@ -181,4 +172,4 @@ async def test_a_hub_start_keeps_the_replicas_an_operator_set(hub_factory: HubFa
             names, 3
         )
     finally:
-        await _delete([*names, f"KV_YUNFAB_{scope}_revocations", f"KV_YUNFAB_{scope}_task_leases"])
+        await forget_nats(scope)

@@ -8,7 +8,6 @@ node's NATS buckets, not in each process.
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,7 +18,7 @@ import pytest
 
 from regional_node.gateways import api as gateways_api
 from tests.conftest import NodeFactory
-from tests.support import InProcessService, skip_or_fail
+from tests.support import InProcessService, forget_nats, skip_or_fail
 from tests.test_event_bus import NATS_URL, nats_up
 
 pytestmark = pytest.mark.usefixtures("_nats")
@@ -42,23 +41,14 @@ async def two_nodes(
 ) -> AsyncIterator[tuple[InProcessService, InProcessService]]:
     name = f"zj-{uuid.uuid4().hex[:8]}"
     shared = {"name": name, "nats_url": NATS_URL, **settings}
-    async with (
-        node_factory(data_dir=tmp_path / "a", **shared) as a,
-        node_factory(data_dir=tmp_path / "b", **shared) as b,
-    ):
-        try:
+    try:
+        async with (
+            node_factory(data_dir=tmp_path / "a", **shared) as a,
+            node_factory(data_dir=tmp_path / "b", **shared) as b,
+        ):
             yield a, b
-        finally:
-            from regional_node.state import node_state
-            from yunfab.shared_state import NatsStates
-
-            states = node_state(a.app).runtime.shared_state
-            assert isinstance(states, NatsStates)
-            await states.delete_buckets()
-            js = states.nc.jetstream()
-            for stream in (f"YUNFAB_EVENTS_node-{name}", f"YUNFAB_JOBS_node-{name}"):
-                with contextlib.suppress(Exception):
-                    await js.delete_stream(stream)
+    finally:
+        await forget_nats(f"node-{name}")
 
 
 async def test_bad_device_logins_alternating_between_replicas_are_refused_at_the_limit(
