@@ -129,11 +129,19 @@ def test_channels_are_standardised_and_files_without_spreads_take_the_larger_raw
     raw = legacy.score(good[-1])
     assert raw.score > 0
     assert raw.heatmap.shape == good[-1].shape[:2]
-    # Grey images: colour is brightness alone, and the raw maps are kept.
+    # Grey images: colour is brightness alone, which the texture channels see already; the
+    # model scores texture alone, and its file says so.
+    assert model.params.colour_weight > 0
     grey = [cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) for image in good[:-1]]
     grey_model = AnomalyModel.fit(grey)
     assert not grey_model.params.standardised
     assert grey_model.spreads is None
+    assert grey_model.params.colour_weight == 0.0
+    test = cv2.cvtColor(good[-1], cv2.COLOR_BGR2GRAY)
+    grey_tensors, grey_metadata = grey_model.state()
+    reloaded = AnomalyModel.from_state(grey_tensors, grey_metadata)
+    assert reloaded.params.colour_weight == 0.0
+    assert reloaded.score(test).score == pytest.approx(grey_model.score(test).score, rel=1e-5)
     for spreads in (None, [1.0, 0.0, 1.0, 1.0], [1.0, float("nan"), 1.0, 1.0]):
         with pytest.raises(ModelFileError, match="spreads"):
             AnomalyModel.from_state(tensors, {**metadata, "spreads": spreads})

@@ -98,8 +98,9 @@ class AnomalyParams:
     # maps: colour then counts as far as it stands out from good colour variation, however much
     # that varies, and only `colour_margin` spreads beyond it (synthetic fabric stains 0.73 ->
     # 0.91, dents 0.89 -> 0.89; docs/vision.md). Fitting turns it off when every training image
-    # is grey: there colour is brightness alone, and standardising it cost ELPV's cells 0.03.
-    # Files written before take the larger of the raw maps.
+    # is grey, and sets `colour_weight` to 0 there: colour is brightness alone, and
+    # standardising it cost ELPV's cells 0.03, keeping it raw 0.016. Files written before take
+    # the larger of the raw maps.
     standardised: bool = True
     colour_margin: float = 2.0
     # Gaussian blur of the anomaly map, in backbone input pixels. At 256x256 input, 1 instead of
@@ -347,8 +348,11 @@ class AnomalyModel:
         if params.max_area is not None:
             smallest = min(image.shape[0] * image.shape[1] for image in images)
             params = replace(params, max_area=min(params.max_area, max(smallest, params.area)))
-        if params.standardised and all(_grey(image) for image in images):
-            params = replace(params, standardised=False)
+        if all(_grey(image) for image in images):
+            # Colour is brightness alone on grey images, and the texture channels see that
+            # already: its map only added the good images' brightness noise (ELPV 0.792 ->
+            # 0.807 without it; docs/vision.md, fourth round).
+            params = replace(params, standardised=False, colour_weight=0.0)
         grids = params.patch_features(images)
         owners = torch.cat(
             [
@@ -407,6 +411,9 @@ class AnomalyModel:
         for bank, channel, scale, weight in zip(
             banks, (features.TEXTURE, features.COLOUR), self.scales, weights, strict=True
         ):
+            if weight == 0.0:  # grey training images: texture alone
+                maps.append(grid.new_zeros((1, 1, grid.shape[0], grid.shape[1])))
+                continue
             patches = grid[..., channel].reshape(-1, channel.stop - channel.start)
             distances = bank.nearest(patches) * (weight / scale)
             cells = distances.reshape(1, 1, grid.shape[0], grid.shape[1])
