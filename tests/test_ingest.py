@@ -154,6 +154,42 @@ async def test_bad_readings_become_dead_letters_and_the_rest_is_kept(
         assert out_of_range["source"] == "http"
         assert b'"mould_temp_c":999.0' in base64.b64decode(out_of_range["payloadBase64"])
 
+        # The same checks where every reading is a plain number (decoded a message at a time):
+        # entries with their metrics in any order, integers and booleans taken as numbers.
+        plain: list[dict[str, Any]] = [
+            {"ts": t + 10, "metrics": {"clamp_force_kn": 810, "mould_temp_c": 999.0}},
+            {"ts": t + 11, "metrics": {"mould_temp_c": 61.5, "clamp_force_kn": 811.5}},
+            {"ts": t + 12, "metrics": {"mould_temp_c": True, "spindle_load_pct": 50}},
+            {"ts": t - 30 * 86_400_000, "metrics": {"clamp_force_kn": 700}},
+            {"ts": t + 3_600_000, "metrics": {"clamp_force_kn": 700}},
+        ]
+        outcome = (await send(node.client, device, plain)).json()
+        assert (outcome["accepted"], outcome["rejected"]) == (4, 4)
+        assert [(problem["reason"], problem["detail"]) for problem in outcome["problems"]] == [
+            ("out_of_range", f"mould_temp_c=999 degC outside [0, 150] at {t + 10}"),
+            ("unknown_metric", "spindle_load_pct is not declared"),
+            ("too_old", f"clamp_force_kn at {t - 30 * 86_400_000} is older than the raw retention"),
+            ("from_future", f"clamp_force_kn at {t + 3_600_000} is ahead of the node's clock"),
+        ]
+        for metric, expected in (
+            ("clamp_force_kn", [810.0, 820.0, 810.0, 811.5]),
+            ("mould_temp_c", [61.5, 1.0]),
+        ):
+            points = (
+                await node.graphql(
+                    SERIES,
+                    {
+                        "id": device["device"]["id"],
+                        "metric": metric,
+                        "start": iso(t),
+                        "end": iso(t + 20),
+                        "res": "RAW",
+                    },
+                    headers=operator,
+                )
+            )["telemetry"]["points"]
+            assert [point["value"] for point in points] == expected
+
         # A body that is not the documented shape is refused whole, with a reason.
         broken = await node.client.post(
             "/api/v1/telemetry",

@@ -9,12 +9,15 @@ once per `miss_ttl_s`, so a flood from an unknown device does not become a flood
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import numpy as np
+import numpy.typing as npt
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from regional_node.devices.models import DeviceKind, DeviceStatus
@@ -34,6 +37,19 @@ class MetricSpec:
         return (self.min_value is not None and value < self.min_value) or (
             self.max_value is not None and value > self.max_value
         )
+
+
+@dataclass(frozen=True)
+class MetricChecks:
+    """A device's metrics as arrays, for checking a message's readings in bulk: a reading of
+    metric m looks its row up in `rows` (`unknown` for an undeclared metric, whose bounds no
+    value meets)."""
+
+    rows: dict[str, int]
+    unknown: int
+    series: npt.NDArray[np.int64]
+    lo: npt.NDArray[np.float64]
+    hi: npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)
@@ -65,6 +81,17 @@ class DeviceEntry:
                     for name, spec in self.metrics.items()
                 }
             )
+
+    @functools.cached_property
+    def checks(self) -> MetricChecks:
+        names = list(self.bounds)
+        return MetricChecks(
+            rows={name: row for row, name in enumerate(names)},
+            unknown=len(names),
+            series=np.array([self.bounds[name][0] for name in names] + [0], dtype=np.int64),
+            lo=np.array([self.bounds[name][1] for name in names] + [math.inf], np.float64),
+            hi=np.array([self.bounds[name][2] for name in names] + [-math.inf], np.float64),
+        )
 
     def refusal(self) -> str | None:
         """Why this device's readings are refused now, or None when they are accepted."""

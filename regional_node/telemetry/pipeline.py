@@ -10,16 +10,25 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import compress
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import structlog
 
 from regional_node.devices.models import Connection, DeviceKind
 from regional_node.devices.registry import DeviceEntry, DeviceRegistry
-from regional_node.telemetry.codec import Decoded, MalformedMessage, RawReading, decode_message
+from regional_node.telemetry.codec import (
+    Columns,
+    Decoded,
+    MalformedMessage,
+    RawReading,
+    decode_message,
+)
 from regional_node.telemetry.metrics import IngestMetrics
 from regional_node.telemetry.store import BirthChange, TelemetryStore, WriteBatch
 from yunfab.db import utcnow
@@ -83,12 +92,38 @@ AcceptedHook = Callable[[DeviceEntry, list[RawReading]], Awaitable[None]]
 
 
 @dataclass
+class Accepted:
+    """One device's accepted readings in a batch: parts of decoded messages, each with the mask
+    of what was kept (None: all of it). Made into tuples only for those who want them (live
+    subscribers, alert rules)."""
+
+    entry: DeviceEntry
+    parts: list[tuple[Columns, npt.NDArray[np.bool_] | None]] = field(default_factory=list)
+
+    def readings(self) -> list[RawReading]:
+        readings: list[RawReading] = []
+        for columns, kept in self.parts:
+            if columns.readings is not None:
+                if kept is None:
+                    readings.extend(columns.readings)
+                else:
+                    readings.extend(compress(columns.readings, kept.tolist()))
+                continue
+            metrics, ts_ms, values = columns.metrics(), columns.ts_ms, columns.values
+            if kept is not None:
+                metrics = list(compress(metrics, kept.tolist()))
+                ts_ms, values = ts_ms[kept], values[kept]
+            readings.extend(zip(metrics, ts_ms.tolist(), values.tolist(), strict=True))
+        return readings
+
+
+@dataclass
 class Prepared:
     """A decided batch, not yet written."""
 
     batch: WriteBatch = field(default_factory=WriteBatch)
     outcome: Outcome = field(default_factory=Outcome)
-    accepted: dict[str, tuple[DeviceEntry, list[RawReading]]] = field(default_factory=dict)
+    accepted: dict[str, Accepted] = field(default_factory=dict)
     rejected_by_reason: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
 
@@ -145,8 +180,9 @@ class IngestPipeline:
         oldest_ms = now_ms - int(self.raw_retention_s * 1000)
         newest_ms = now_ms + int(self.future_skew_s * 1000)
         outcome = prepared.outcome
+        for source, count in Counter(envelope.source for envelope in envelopes).items():
+            self.metrics.messages.labels(source).inc(count)
         for envelope in envelopes:
-            self.metrics.messages.labels(envelope.source).inc()
             problems = await self._decide(
                 envelope, prepared, oldest_ms=oldest_ms, newest_ms=newest_ms
             )
@@ -179,7 +215,7 @@ class IngestPipeline:
         inserted = await self.store.write(batch)
         self.metrics.batch_seconds.observe(time.perf_counter() - started)
         outcome.accepted = inserted
-        outcome.duplicates = len(batch.rows) - inserted
+        outcome.duplicates = batch.count - inserted
         self.metrics.readings.labels("accepted").inc(inserted)
         self.metrics.readings.labels("duplicate").inc(outcome.duplicates)
         for reason, count in prepared.rejected_by_reason.items():
@@ -189,7 +225,10 @@ class IngestPipeline:
             # All of it was stored before (a retry, a redelivery): nothing new to tell anyone.
             return outcome
         live = self.events.has_subscribers
-        for entry, readings in prepared.accepted.values():
+        if not live and not self.on_accepted:
+            return outcome
+        for accepted in prepared.accepted.values():
+            entry, readings = accepted.entry, accepted.readings()
             if live:
                 self.events.publish(
                     TelemetryEvent(
@@ -254,67 +293,60 @@ class IngestPipeline:
         problems: dict[str, list[str]] = defaultdict(list)
         for reason, detail in decoded.problems:
             problems[reason].append(detail)
-        # The hot loop: one dict lookup and a few comparisons per reading. Readings outside a
-        # metric's range or the accepted time window are rare and explained after it.
-        bounds = entry.bounds
-        rows = prepared.batch.rows
-        kept: list[RawReading] = []
-        keep = kept.append
-        add = rows.append
-        unusual: list[RawReading] = []
-        touched: set[int] = set()
-        lo_ts, hi_ts = newest_ms, oldest_ms
-        for reading in decoded.readings:
-            metric, ts, value = reading
-            bound = bounds.get(metric)
-            if bound is None or not (
-                bound[1] <= value <= bound[2] and oldest_ms <= ts <= newest_ms
-            ):
-                unusual.append(reading)
-                continue
-            add((bound[0], ts, value))
-            keep(reading)
-            touched.add(bound[0])
-            if ts < lo_ts:
-                lo_ts = ts
-            if ts > hi_ts:
-                hi_ts = ts
-        for metric, ts, value in unusual:
-            spec = entry.metrics.get(metric)
-            if spec is None:
-                problems["unknown_metric"].append(f"{metric} is not declared")
-            elif value != value:  # NaN
-                problems["bad_value"].append(f"{metric} at {ts} is not a number")
-            elif spec.out_of_range(value):
-                problems["out_of_range"].append(
-                    f"{metric}={value:g} {spec.unit} outside "
-                    f"[{_bound(spec.min_value, '-inf')}, {_bound(spec.max_value, '+inf')}] "
-                    f"at {ts}"
-                )
-            elif ts < oldest_ms:
-                problems["too_old"].append(f"{metric} at {ts} is older than the raw retention")
-            else:
-                problems["from_future"].append(f"{metric} at {ts} is ahead of the node's clock")
-        if kept:
-            prepared.batch.touch(touched, lo_ts, hi_ts)
-            previous = prepared.accepted.get(entry.key)
-            if previous is None:
-                prepared.accepted[entry.key] = (entry, kept)
-            else:
-                previous[1].extend(kept)
+        columns = decoded.as_columns()
+        if len(columns):
+            self._check(
+                entry, columns, prepared, problems, oldest_ms=oldest_ms, newest_ms=newest_ms
+            )
         return [
             (reason, len(details), "; ".join(details[:MAX_PROBLEMS_LISTED]))
             for reason, details in problems.items()
         ]
 
-    def _note_seen(
-        self, batch: WriteBatch, accepted: dict[str, tuple[DeviceEntry, list[RawReading]]]
+    def _check(
+        self,
+        entry: DeviceEntry,
+        columns: Columns,
+        prepared: Prepared,
+        problems: dict[str, list[str]],
+        *,
+        oldest_ms: int,
+        newest_ms: int,
     ) -> None:
+        """Keep the readings of a known metric, within its range and the accepted time window,
+        checked a message at a time; the rest are rare and explained one by one."""
+        checks = entry.checks
+        rows = np.array(
+            [checks.rows.get(name, checks.unknown) for name in columns.names], dtype=np.intp
+        )
+        series_of_name = checks.series[rows]
+        codes, ts_ms, values = columns.codes, columns.ts_ms, columns.values
+        ok = (checks.lo[rows][codes] <= values) & (values <= checks.hi[rows][codes])
+        ok &= (ts_ms >= oldest_ms) & (ts_ms <= newest_ms)
+        series = series_of_name[codes]
+        kept: npt.NDArray[np.bool_] | None = None
+        if ok.all():
+            touched = set(series_of_name.tolist())
+        else:
+            for index in np.flatnonzero(~ok).tolist():
+                _explain(entry, columns.reading(index), problems, oldest_ms=oldest_ms)
+            if not ok.any():
+                return
+            kept, series, ts_ms, values = ok, series[ok], ts_ms[ok], values[ok]
+            touched = set(series.tolist())
+        prepared.batch.add(series, ts_ms, values)
+        prepared.batch.touch(touched, int(ts_ms.min()), int(ts_ms.max()))
+        accepted = prepared.accepted.get(entry.key)
+        if accepted is None:
+            accepted = prepared.accepted[entry.key] = Accepted(entry)
+        accepted.parts.append((columns, kept))
+
+    def _note_seen(self, batch: WriteBatch, accepted: dict[str, Accepted]) -> None:
         """Write `last_seen_at` at most every few seconds per device: it is for people, and a
         row update per message would cost more than the readings."""
         now = time.monotonic()
         stamp = utcnow()
-        for entry, _ in accepted.values():
+        for entry in (item.entry for item in accepted.values()):
             last = self._last_seen_written.get(entry.id)
             first = entry.status.value == "provisioned"
             if first or last is None or now - last >= self.seen_every_s:
@@ -322,6 +354,28 @@ class IngestPipeline:
                 self._last_seen_written[entry.id] = now
                 if first:
                     self.registry.invalidate([entry.key])
+
+
+def _explain(
+    entry: DeviceEntry, reading: RawReading, problems: dict[str, list[str]], *, oldest_ms: int
+) -> None:
+    """Why a reading was not kept."""
+    metric, ts, value = reading
+    spec = entry.metrics.get(metric)
+    if spec is None:
+        problems["unknown_metric"].append(f"{metric} is not declared")
+    elif value != value:  # NaN
+        problems["bad_value"].append(f"{metric} at {ts} is not a number")
+    elif spec.out_of_range(value):
+        problems["out_of_range"].append(
+            f"{metric}={value:g} {spec.unit} outside "
+            f"[{_bound(spec.min_value, '-inf')}, {_bound(spec.max_value, '+inf')}] "
+            f"at {ts}"
+        )
+    elif ts < oldest_ms:
+        problems["too_old"].append(f"{metric} at {ts} is older than the raw retention")
+    else:
+        problems["from_future"].append(f"{metric} at {ts} is ahead of the node's clock")
 
 
 def sparkplug_member(entry: DeviceEntry, group: str, edge_key: str) -> bool:

@@ -4,6 +4,9 @@ A batch carries accepted readings, dead letters, the time range each series was 
 rollups) and device bookkeeping (last seen, first reading). All of it commits together or not at
 all; the MQTT consumer acknowledges messages only after that commit, so a crash in between means
 redelivery, and the primary key drops what was already stored.
+
+Readings travel as columns (numpy arrays) from decoding to the write: PostgreSQL's binary COPY
+data is laid out for a whole batch at once, not encoded value by value.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from asyncpg.exceptions import UniqueViolationError
 from sqlalchemy import bindparam, case, delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -41,7 +46,13 @@ class BirthChange:
 
 @dataclass
 class WriteBatch:
-    rows: list[Row] = field(default_factory=list)
+    series: list[npt.NDArray[np.int64]] = field(default_factory=list)
+    ts_ms: list[npt.NDArray[np.int64]] = field(default_factory=list)
+    values: list[npt.NDArray[np.float64]] = field(default_factory=list)
+    """Accepted readings, in parts (a message's each): rows (series[i][j], ts_ms[i][j],
+    values[i][j])."""
+    count: int = 0
+    """How many readings the parts hold."""
     dead_letters: list[dict[str, Any]] = field(default_factory=list)
     dirty: dict[int, tuple[int, int]] = field(default_factory=dict)
     seen: dict[uuid.UUID, dt.datetime] = field(default_factory=dict)
@@ -49,6 +60,31 @@ class WriteBatch:
     connections: dict[uuid.UUID, Connection] = field(default_factory=dict)
     births: list[BirthChange] = field(default_factory=list)
     """Sparkplug birth certificates to keep or forget, in the order they happened."""
+
+    def add(
+        self,
+        series: npt.NDArray[np.int64],
+        ts_ms: npt.NDArray[np.int64],
+        values: npt.NDArray[np.float64],
+    ) -> None:
+        self.series.append(series)
+        self.ts_ms.append(ts_ms)
+        self.values.append(values)
+        self.count += len(series)
+
+    def columns(
+        self,
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+        """Every reading of the batch as (series, ts_ms, values)."""
+        return (
+            np.concatenate(self.series) if self.series else np.empty(0, np.int64),
+            np.concatenate(self.ts_ms) if self.ts_ms else np.empty(0, np.int64),
+            np.concatenate(self.values) if self.values else np.empty(0, np.float64),
+        )
+
+    def rows(self) -> list[Row]:
+        series, ts_ms, values = self.columns()
+        return list(zip(series.tolist(), ts_ms.tolist(), values.tolist(), strict=True))
 
     def touch(self, series: set[int], lo_ms: int, hi_ms: int) -> None:
         """Mark [lo, hi] written for these series (a message's span: a little wider than each
@@ -85,11 +121,11 @@ class TelemetryStore:
         """Commit the batch; returns how many readings were new (the rest were duplicates)."""
         async with self.engine.begin() as conn:
             inserted = 0
-            if batch.rows:
+            if batch.count:
                 if self.postgres:
-                    inserted = await _copy_postgres(conn, batch.rows)
+                    inserted = await _copy_postgres(conn, binary_copy(*batch.columns()))
                 else:
-                    inserted = await _insert_sqlite(conn, batch.rows)
+                    inserted = await _insert_sqlite(conn, batch.rows())
                 await mark_dirty(conn, batch.dirty)
             if batch.dead_letters:
                 await conn.execute(insert(DeadLetter), batch.dead_letters)
@@ -141,34 +177,67 @@ async def _apply_birth(conn: AsyncConnection, birth: BirthChange) -> None:
         )
 
 
-async def _copy_postgres(conn: AsyncConnection, rows: list[Row]) -> int:
+_COPY_ROW = np.dtype(
+    [
+        ("fields", ">i2"),
+        ("series_size", ">i4"),
+        ("series", ">i4"),
+        ("ts_size", ">i4"),
+        ("ts_ms", ">i8"),
+        ("value_size", ">i4"),
+        ("value", ">f8"),
+    ]
+)
+"""A row of PostgreSQL's binary COPY format for (integer, bigint, double precision): the field
+count, then each field's size and its big-endian value."""
+_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, flags, no header extension
+_COPY_TRAILER = b"\xff\xff"
+
+
+def binary_copy(
+    series: npt.NDArray[np.int64], ts_ms: npt.NDArray[np.int64], values: npt.NDArray[np.float64]
+) -> bytes:
+    """The rows as COPY ... (FORMAT binary) data."""
+    rows = np.empty(len(series), dtype=_COPY_ROW)
+    rows["fields"] = 3
+    rows["series_size"] = 4
+    rows["series"] = series
+    rows["ts_size"] = 8
+    rows["ts_ms"] = ts_ms
+    rows["value_size"] = 8
+    rows["value"] = values
+    return b"".join((_COPY_HEADER, rows.tobytes(), _COPY_TRAILER))
+
+
+async def _copy_postgres(conn: AsyncConnection, data: bytes) -> int:
     """COPY straight into the table when nothing in the batch is already stored (the usual
     case); when something is (a redelivery, a gateway's retry), COPY into a staging table and
     insert what is new. The straight COPY runs under a savepoint, so its failure on a duplicate
-    undoes only itself."""
+    undoes only itself. `data` is binary COPY data (`binary_copy`)."""
     # The transaction is open (the statement below runs in it) before COPY uses the same
     # connection, so the COPY commits or rolls back with everything else.
     await conn.execute(text("SAVEPOINT telemetry_copy"))
     raw = await conn.get_raw_connection()
     driver: Any = raw.driver_connection
+    # A memoryview: asyncpg takes bytes for a file name.
+    source = memoryview(data)
+    columns = ("series_id", "ts_ms", "value")
     try:
-        await driver.copy_records_to_table(
-            "telemetry", records=rows, columns=("series_id", "ts_ms", "value")
+        result = await driver.copy_to_table(
+            "telemetry", source=source, columns=columns, format="binary"
         )
     except UniqueViolationError:
         await conn.execute(text("ROLLBACK TO SAVEPOINT telemetry_copy"))
     else:
         await conn.execute(text("RELEASE SAVEPOINT telemetry_copy"))
-        return len(rows)
+        return _copied(result)
     await conn.execute(
         text(
             "CREATE TEMP TABLE IF NOT EXISTS telemetry_stage "
             "(series_id integer, ts_ms bigint, value double precision) ON COMMIT DELETE ROWS"
         )
     )
-    await driver.copy_records_to_table(
-        "telemetry_stage", records=rows, columns=("series_id", "ts_ms", "value")
-    )
+    await driver.copy_to_table("telemetry_stage", source=source, columns=columns, format="binary")
     result = await conn.execute(
         text(
             "INSERT INTO telemetry (series_id, ts_ms, value) "
@@ -177,6 +246,11 @@ async def _copy_postgres(conn: AsyncConnection, rows: list[Row]) -> int:
         )
     )
     return int(result.rowcount)
+
+
+def _copied(status: str) -> int:
+    """The row count of a COPY command's status (`COPY 10000`)."""
+    return int(status.rsplit(" ", 1)[1])
 
 
 async def _insert_sqlite(conn: AsyncConnection, rows: list[Row]) -> int:
