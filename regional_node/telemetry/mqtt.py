@@ -9,12 +9,14 @@ Delivery guarantees come from the broker and the order of operations here:
 - A bounded receive window (MQTT 5 Receive Maximum) caps how many unacknowledged messages the
   broker pushes at once, so a slow database slows the broker down instead of filling memory.
 
-paho runs its network loop in its own thread; messages cross into asyncio through a queue.
+paho runs its network loop in its own thread; messages cross into asyncio through a deque, and
+the event loop is woken only when the consumer waits for them (not once per message).
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import functools
 import math
 import ssl
@@ -114,7 +116,10 @@ class MqttIngest:
         self.metrics = metrics
         self.status = ConsumerStatus()
         self.sparkplug = sparkplug.SparkplugHost()
-        self._queue: asyncio.Queue[_Inbound] = asyncio.Queue()
+        self._inbox: collections.deque[_Inbound] = collections.deque()
+        self._arrived = asyncio.Event()
+        self._waiting = False
+        """Set by the consumer before it waits on `_arrived`: paho's thread then wakes it."""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
         self._rebirth_sent: dict[tuple[str, str], float] = {}
@@ -245,31 +250,52 @@ class MqttIngest:
             qos=message.qos,
             received_ms=int(time.time() * 1000),
         )
-        assert self._loop is not None
-        self._loop.call_soon_threadsafe(self._queue.put_nowait, inbound)
+        self._inbox.append(inbound)
+        if self._waiting:
+            self._waiting = False
+            assert self._loop is not None
+            self._loop.call_soon_threadsafe(self._arrived.set)
 
     # asyncio side ---------------------------------------------------------------------------
 
+    async def _wait_inbox(self, within: float | None = None) -> bool:
+        """Until a message is in the inbox (True) or `within` seconds passed (False)."""
+        if self._inbox:
+            return True
+        self._arrived.clear()
+        self._waiting = True
+        # paho's thread appends, then looks at `_waiting`: a message it appended before the flag
+        # was set is seen here, one after it wakes this wait.
+        if self._inbox:
+            self._waiting = False
+            return True
+        try:
+            await asyncio.wait_for(self._arrived.wait(), within)
+        except TimeoutError:
+            pass
+        finally:
+            self._waiting = False
+        return bool(self._inbox)
+
     async def _next_batch(self) -> list[_Inbound]:
-        items = [await self._queue.get()]
-        size = len(items[0].payload)
+        while not await self._wait_inbox():
+            pass
+        items: list[_Inbound] = []
+        size = 0
         deadline = time.monotonic() + self.options.linger_s
         # Roughly 40 bytes a reading in JSON: stop well before the batch gets unwieldy.
         budget = self.options.max_batch_readings * 40
-        while len(items) < self.options.max_batch_messages and size < budget:
-            try:
-                item = self._queue.get_nowait()
-            except asyncio.QueueEmpty:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                try:
-                    item = await asyncio.wait_for(self._queue.get(), remaining)
-                except TimeoutError:
-                    break
-            items.append(item)
-            size += len(item.payload)
-        return items
+        inbox = self._inbox
+        while True:
+            while inbox and len(items) < self.options.max_batch_messages and size < budget:
+                item = inbox.popleft()
+                items.append(item)
+                size += len(item.payload)
+            if len(items) >= self.options.max_batch_messages or size >= budget:
+                return items
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not await self._wait_inbox(remaining):
+                return items
 
     async def _consume(self) -> None:
         """Two stages: decide batch N+1 (CPU) while batch N commits (database)."""
