@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from solvers.scheduling import tabu
+from solvers.scheduling import jobshop, tabu
 from solvers.scheduling.instances import (
     Instance,
     InstanceError,
@@ -320,3 +320,18 @@ def test_a_search_takes_over_a_better_schedule_handed_to_it(instances: Path) -> 
     search.run(500)
     assert search.best <= better_best
     assert violations(instance, _plan(instance, search.best_sequences())) == []
+
+
+def test_a_large_shop_runs_a_search_on_every_worker_and_stays_valid() -> None:
+    # From SEARCH_ONLY_FROM operations on, both workers run a tabu search (no CP-SAT).
+    rng = random.Random(3)
+    jobs = tuple(
+        tuple(Operation(((m, rng.randint(1, 99)),)) for m in rng.sample(range(20), 20))
+        for _ in range(20)
+    )
+    instance = Instance(name="large", machines=20, jobs=jobs)
+    assert instance.operations >= jobshop.SEARCH_ONLY_FROM
+    result = solve(instance, time_limit_s=2, workers=2)
+    assert result.makespan is not None
+    assert violations(instance, result.assignments) == []
+    assert result.lower_bound <= result.makespan < max(a.end for a in dispatch(instance))
