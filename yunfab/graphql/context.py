@@ -106,6 +106,9 @@ class _SerialSession:
             async with self._lock:
                 return await attribute(*args, **kwargs)
 
+        # Kept: the next `get` or `execute` finds it without wrapping the method again (a page's
+        # relations call the session a dozen times).
+        setattr(self, name, one_at_a_time)
         return one_at_a_time
 
 
