@@ -43,6 +43,7 @@ COPY policies ./policies
 RUN /opt/yunfab/bin/pip install ".[node,ml]" \
     && /opt/yunfab/bin/python -c "import torch, sys; v = torch.__version__; sys.exit(0 if v == '${TORCH_VERSION}+cpu' else f'torch {v} is not the CPU build of ${TORCH_VERSION}')" \
     && /opt/yunfab/bin/python -c "import regional_node.app, federated_learning.client_app" \
+    && /opt/yunfab/bin/python -c "from solvers.scheduling.tabu import warm_up; warm_up()" \
     && /opt/yunfab/bin/yunfab --help >/dev/null
 
 FROM ${PYTHON_IMAGE} AS runtime
