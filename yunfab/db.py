@@ -158,7 +158,8 @@ def create_engine(url: str, *, probe: bool = False) -> AsyncEngine:
         kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
         if sa_url.get_driver_name() == "aiosqlite":
             kwargs["module"] = OneTripDBAPI()
-        if not probe:
+        if not probe and sa_url.database not in (None, "", ":memory:"):
+            # A file's pool (an in-memory database has one connection, StaticPool).
             kwargs["pool_size"] = SQLITE_POOL_SIZE
             kwargs["max_overflow"] = SQLITE_POOL_OVERFLOW
     else:
