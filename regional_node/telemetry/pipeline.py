@@ -205,6 +205,7 @@ class IngestPipeline:
                     }
                 )
         self._note_seen(batch, prepared.accepted)
+        self.store.encode(batch)
         return prepared
 
     async def commit(self, prepared: Prepared) -> Outcome:

@@ -53,6 +53,9 @@ class WriteBatch:
     values[i][j])."""
     count: int = 0
     """How many readings the parts hold."""
+    encoded: bytes | list[Row] | None = None
+    """The readings as the database takes them (`TelemetryStore.encode`), made before the write
+    so that the stage that writes does no more than write."""
     dead_letters: list[dict[str, Any]] = field(default_factory=list)
     dirty: dict[int, tuple[int, int]] = field(default_factory=dict)
     seen: dict[uuid.UUID, dt.datetime] = field(default_factory=dict)
@@ -117,15 +120,25 @@ class TelemetryStore:
             ).all()
         return [(topic, bytes(payload)) for topic, payload in rows]
 
+    def encode(self, batch: WriteBatch) -> None:
+        """Lay the batch's readings out for the write: binary COPY data on PostgreSQL, rows on
+        SQLite. Readings added after this are not written."""
+        if self.postgres:
+            batch.encoded = binary_copy(*batch.columns())
+        else:
+            batch.encoded = batch.rows()
+
     async def write(self, batch: WriteBatch) -> int:
         """Commit the batch; returns how many readings were new (the rest were duplicates)."""
         async with self.engine.begin() as conn:
             inserted = 0
             if batch.count:
-                if self.postgres:
-                    inserted = await _copy_postgres(conn, binary_copy(*batch.columns()))
-                else:
-                    inserted = await _insert_sqlite(conn, batch.rows())
+                if batch.encoded is None:
+                    self.encode(batch)
+                if isinstance(batch.encoded, bytes):
+                    inserted = await _copy_postgres(conn, batch.encoded)
+                elif batch.encoded is not None:
+                    inserted = await _insert_sqlite(conn, batch.encoded)
                 await mark_dirty(conn, batch.dirty)
             if batch.dead_letters:
                 await conn.execute(insert(DeadLetter), batch.dead_letters)
