@@ -137,6 +137,7 @@ def test_channels_are_standardised_and_files_without_spreads_take_the_larger_raw
     assert not grey_model.params.standardised
     assert grey_model.spreads is None
     assert grey_model.params.colour_weight == 0.0
+    assert grey_model.params.coreset_max > model.params.coreset_max  # a larger texture bank
     test = cv2.cvtColor(good[-1], cv2.COLOR_BGR2GRAY)
     grey_tensors, grey_metadata = grey_model.state()
     reloaded = AnomalyModel.from_state(grey_tensors, grey_metadata)
