@@ -117,8 +117,11 @@ class NotificationWorker:
                     sent = 0
                 if sent:
                     continue
+                # The idle time first: a wake-up wait made before a cancelled await of it
+                # would never be awaited.
+                idle_s = await self._idle_s()
                 try:
-                    await asyncio.wait_for(self._wake.wait(), await self._idle_s())
+                    await asyncio.wait_for(self._wake.wait(), idle_s)
                 except TimeoutError:
                     pass
                 self._wake.clear()
