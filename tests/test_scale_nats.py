@@ -62,21 +62,6 @@ async def _by_hand(name: str, **changes: Any) -> None:
         await nc.close()
 
 
-async def _delete(names: list[str]) -> None:
-    import nats
-
-    nc = await nats.connect(NATS_URL)
-    try:
-        js = nc.jetstream()
-        for name in names:
-            try:
-                await js.delete_stream(name)
-            except Exception:  # already gone
-                pass
-    finally:
-        await nc.close()
-
-
 async def test_a_start_keeps_the_replicas_and_limits_an_operator_set(
     node_factory: NodeFactory,
 ) -> None:
