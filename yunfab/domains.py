@@ -29,6 +29,9 @@ C = TypeVar("C")
 
 log = structlog.get_logger(__name__)
 
+CANCEL_AGAIN_S = 1.0
+"""How long a stop waits on a cancelled task before cancelling it again."""
+
 
 @dataclass(frozen=True)
 class Task(Generic[S]):
@@ -123,6 +126,14 @@ async def running(
                     await domain.drain(state)
             for t in tasks:
                 t.cancel()
+            running_on = {t for t in tasks if not t.done()}
+            while running_on:
+                # A task whose cancellation a library swallowed (nats-py's flush does) is asked
+                # again each second, rather than holding the stop up for good.
+                _, running_on = await asyncio.wait(running_on, timeout=CANCEL_AGAIN_S)
+                for t in running_on:
+                    log.warning("task_cancelled_again", task=t.get_name())
+                    t.cancel()
             results = await asyncio.gather(*tasks, return_exceptions=True)
             for t, result in zip(tasks, results, strict=True):
                 if isinstance(result, Exception):

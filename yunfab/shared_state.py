@@ -382,6 +382,17 @@ async def open_states(nats_url: str | None, *, scope: str, replicas: int = 1) ->
     return await NatsStates.connect(nats_url, scope=scope, replicas=replicas)
 
 
+def _cancelled_meanwhile() -> None:
+    """Raise the cancellation of the running task that a call swallowed: nats-py's flush of
+    pending writes catches `CancelledError` and returns, so a task stopped while it talked to
+    NATS would carry on as if nothing had happened (and a replica's stop would wait for it
+    forever). The request stays counted on the task (`cancelling()`), which is what this reads.
+    Not for cleanup code running because of a cancellation, which must be let finish."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 class Leases:
     """Tasks that must run in one replica at a time (rollups, sending notifications, a
     schedule), each under a lease: a key of `bucket` (whose TTL is the lease's length) holding
@@ -445,7 +456,9 @@ class Leases:
         when the task ends by itself (or does not apply: `start` returns None)."""
         key = _checked(name)
         while True:
-            if not await self._take(key):
+            taken = await self._take(key)
+            _cancelled_meanwhile()
+            if not taken:
                 await asyncio.sleep(self.renew_s)
                 continue
             work_made = start()
@@ -464,6 +477,7 @@ class Leases:
                         work.result()  # the task's own failure, as without a lease
                         return
                     outcome = await self._renew(key)
+                    _cancelled_meanwhile()
                     if outcome:
                         renewed_at = time.monotonic()
                     elif outcome is False or time.monotonic() - renewed_at > self.bucket.ttl_s:

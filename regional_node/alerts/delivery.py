@@ -50,7 +50,7 @@ def destination(point: ContactPoint, config: NotificationConfig) -> Destination:
 def backoff_s(attempts: int, config: NotificationConfig) -> float:
     """Doubling from `retry_initial_s`, at most `retry_max_s`, with jitter (half to all of it) so
     notifications that failed together do not all come back together."""
-    ceiling = min(config.retry_max_s, config.retry_initial_s * 2 ** (attempts - 1))
+    ceiling = min(config.retry_max_s, config.retry_initial_s * 2.0 ** min(attempts - 1, 64))
     return float(ceiling) * random.uniform(0.5, 1.0)
 
 

@@ -59,7 +59,9 @@ class Backoff:
 
     def delay(self, attempt: int) -> float:
         """Full jitter over a capped exponential: many nodes do not retry in step."""
-        ceiling = min(self.max_s, self.initial_s * 2 ** max(attempt - 1, 0))
+        # The exponent stops growing once the cap is reached: 2 ** 1024 is beyond a float, and
+        # a node left without its hub for long counts that many attempts (a day at 60 s).
+        ceiling = min(self.max_s, self.initial_s * 2.0 ** min(max(attempt - 1, 0), 64))
         return random.uniform(ceiling / 2, ceiling)
 
 
