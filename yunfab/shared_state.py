@@ -457,7 +457,12 @@ class Leases:
         key = _checked(name)
         while True:
             taken = await self._take(key)
-            _cancelled_meanwhile()
+            try:
+                _cancelled_meanwhile()
+            except asyncio.CancelledError:
+                if taken:  # a stopping replica gives back what it has just taken
+                    await self._release(key)
+                raise
             if not taken:
                 await asyncio.sleep(self.renew_s)
                 continue
